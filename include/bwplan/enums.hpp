@@ -1,0 +1,124 @@
+/// \file
+/// The closed sets of choices bwplan knows (sharding, precision, checkpointing, ...), each with
+/// the exact spelling used on the command line, in JSON files and in output.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bwplan {
+
+enum class MlpKind : std::uint8_t { swiglu, gelu, count_ };
+enum class NormKind : std::uint8_t { rmsnorm, layernorm, count_ };
+enum class PositionKind : std::uint8_t { rope, alibi, learned, count_ };
+
+/// How FSDP shards model states (measurements.md, `sharding`).
+enum class Sharding : std::uint8_t {
+  none,    ///< DDP / single GPU: every GPU holds full states
+  grad_op, ///< SHARD_GRAD_OP / ZeRO-2: params stay unsharded from forward to backward
+  full,    ///< FULL_SHARD / ZeRO-3
+  hybrid,  ///< HSDP: shard inside a shard group, replicate across groups
+  count_
+};
+
+/// Training precision (measurements.md, `precision`).
+enum class Precision : std::uint8_t {
+  fp32,
+  bf16,      ///< mixed: fp32 sharded master params/grads/states, bf16 compute and all-gather
+  bf16_pure, ///< everything bf16, optimizer states included
+  fp8_tensorwise,
+  fp8_rowwise,
+  mxfp8,
+  nvfp4,
+  count_
+};
+
+enum class ActivationCheckpointing : std::uint8_t {
+  none,
+  selective_op,
+  selective_layer,
+  full,
+  count_
+};
+enum class Optimizer : std::uint8_t { adamw, adamw_8bit, sgd, adafactor, lion, count_ };
+enum class Loss : std::uint8_t { unfused, fused, chunked, count_ };
+
+/// Spellings, in enum order. `count_` must stay last in every enum.
+template <class E> struct EnumTraits;
+template <> struct EnumTraits<MlpKind> {
+  static constexpr std::string_view what = "mlp";
+  static constexpr std::array<std::string_view, 2> names = {"swiglu", "gelu"};
+};
+template <> struct EnumTraits<NormKind> {
+  static constexpr std::string_view what = "norm";
+  static constexpr std::array<std::string_view, 2> names = {"rmsnorm", "layernorm"};
+};
+template <> struct EnumTraits<PositionKind> {
+  static constexpr std::string_view what = "position";
+  static constexpr std::array<std::string_view, 3> names = {"rope", "alibi", "learned"};
+};
+template <> struct EnumTraits<Sharding> {
+  static constexpr std::string_view what = "sharding";
+  static constexpr std::array<std::string_view, 4> names = {"none", "grad-op", "full", "hybrid"};
+};
+template <> struct EnumTraits<Precision> {
+  static constexpr std::string_view what = "precision";
+  static constexpr std::array<std::string_view, 7> names = {
+      "fp32", "bf16", "bf16-pure", "fp8-tensorwise", "fp8-rowwise", "mxfp8", "nvfp4"};
+};
+template <> struct EnumTraits<ActivationCheckpointing> {
+  static constexpr std::string_view what = "activation checkpointing";
+  static constexpr std::array<std::string_view, 4> names = {"none", "selective-op",
+                                                            "selective-layer", "full"};
+};
+template <> struct EnumTraits<Optimizer> {
+  static constexpr std::string_view what = "optimizer";
+  static constexpr std::array<std::string_view, 5> names = {"adamw", "adamw-8bit", "sgd",
+                                                            "adafactor", "lion"};
+};
+template <> struct EnumTraits<Loss> {
+  static constexpr std::string_view what = "loss";
+  static constexpr std::array<std::string_view, 3> names = {"unfused", "fused", "chunked"};
+};
+
+template <class E>
+inline constexpr bool k_enum_table_complete = EnumTraits<E>::names.size() ==
+                                              static_cast<std::size_t>(E::count_);
+static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> &&
+              k_enum_table_complete<PositionKind> && k_enum_table_complete<Sharding> &&
+              k_enum_table_complete<Precision> && k_enum_table_complete<ActivationCheckpointing> &&
+              k_enum_table_complete<Optimizer> && k_enum_table_complete<Loss>);
+
+template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
+  return EnumTraits<E>::names[static_cast<std::size_t>(e)];
+}
+
+template <class E> [[nodiscard]] constexpr std::optional<E> parse_enum(std::string_view s) {
+  for (std::size_t i = 0; i < EnumTraits<E>::names.size(); ++i) {
+    if (EnumTraits<E>::names[i] == s) {
+      return static_cast<E>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+template <class E> [[nodiscard]] std::vector<std::string> enum_names() {
+  return {EnumTraits<E>::names.begin(), EnumTraits<E>::names.end()};
+}
+
+/// Parses `s` or throws bwplan::Error naming `field`, the value, the allowed spellings and the
+/// closest one ("precision 'bf61': allowed fp32, bf16, ... (did you mean 'bf16'?)").
+template <class E> [[nodiscard]] E parse_enum_or_throw(std::string_view s, std::string_view field);
+
+/// True for the precisions whose matmuls run in a low-precision format on top of bf16 mixed
+/// precision (torchao float8/MXFP8/NVFP4 linears).
+[[nodiscard]] constexpr bool is_low_precision(Precision p) {
+  return p == Precision::fp8_tensorwise || p == Precision::fp8_rowwise || p == Precision::mxfp8 ||
+         p == Precision::nvfp4;
+}
+
+} // namespace bwplan

@@ -1,0 +1,26 @@
+/// \file
+/// The one error type for bad input, and the process exit codes documented in docs/bwplan.md.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace bwplan {
+
+/// Thrown for bad input: an unreadable or invalid file, an unknown name, an out-of-range or
+/// contradictory option. Never thrown for "this configuration does not fit": that is a value.
+/// The message is one line that names the file or flag, the value and what is allowed.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Exit status of the `bwplan` executable (docs/bwplan.md, EXIT STATUS).
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int error = 1;        ///< bad input: files, names, values
+inline constexpr int usage = 2;        ///< command-line syntax: unknown flag, missing argument
+inline constexpr int does_not_fit = 3; ///< the configuration does not fit / no feasible plan
+} // namespace exit_code
+
+} // namespace bwplan

@@ -1,0 +1,43 @@
+/// \file
+/// One training configuration on one cluster, resolved and evaluated: the single data product
+/// that `bwplan estimate` renders (as a table or JSON) without recomputing anything.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bwplan/hardware.hpp"
+#include "bwplan/memory_model.hpp"
+#include "bwplan/model_spec.hpp"
+#include "bwplan/training_config.hpp"
+
+namespace bwplan {
+
+/// What to evaluate: the model, where it runs, and how it is trained.
+struct EstimateRequest {
+  ModelSpec model;
+  GpuSpec gpu;
+  std::optional<InstanceSpec> instance; ///< set when the cluster is given as instances
+  std::int64_t nodes = 1;               ///< instances (1 when only GPUs were given)
+  TrainingConfig config;
+};
+
+/// Why a configuration cannot run, independent of memory.
+enum class Infeasibility : std::uint8_t { none, precision_unsupported, does_not_fit };
+
+struct Estimate {
+  EstimateRequest request;
+  ParamCounts params;
+  std::int64_t shard_group = 1;
+  ModelStates states;
+  double capacity_bytes = 0; ///< the GPU's memory
+  Infeasibility infeasibility = Infeasibility::none;
+  std::string reason; ///< one line for people when infeasible
+  [[nodiscard]] bool feasible() const { return infeasibility == Infeasibility::none; }
+};
+
+/// Evaluates `r` (validate_config must have accepted it).
+[[nodiscard]] Estimate evaluate(const EstimateRequest& r);
+
+} // namespace bwplan

@@ -1,0 +1,64 @@
+/// \file
+/// GPUs and the SageMaker instance types that hold them, as catalogued in configs/.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bwplan/enums.hpp"
+
+namespace bwplan {
+
+/// Dense (no sparsity) peak matmul throughput per precision format, FLOP/s. 0 = not supported.
+struct PeakFlops {
+  double fp32 = 0; ///< non-tensor-core fp32
+  double tf32 = 0;
+  double bf16 = 0;
+  double fp8 = 0;
+  double mxfp8 = 0;
+  double nvfp4 = 0;
+};
+
+struct GpuSpec {
+  std::string name;
+  std::string display_name;
+  double memory_bytes = 0; ///< device total as the driver reports it
+  double hbm_bandwidth_bytes_per_s = 0;
+  PeakFlops dense_flops_per_s;
+  double nvlink_bandwidth_bytes_per_s = 0; ///< per GPU, one direction
+  std::string compute_capability;          ///< "10.0"; "gfx942" for AMD
+  double tdp_watts = 0;
+  std::vector<Precision> supported_precisions;
+  std::vector<std::string> sources;
+  std::string notes;
+
+  [[nodiscard]] bool supports(Precision p) const;
+};
+
+/// An hourly price and where it came from (the user can override it).
+struct Price {
+  double usd_per_hour = 0;
+  std::string kind; ///< e.g. "EC2 On-Demand Linux"
+  std::string region;
+  std::string as_of; ///< ISO date
+  std::string source;
+};
+
+struct InstanceSpec {
+  std::string name; ///< "ml.p6-b200.48xlarge"
+  std::string gpu;  ///< GpuSpec::name
+  std::int64_t gpus_per_node = 0;
+  double efa_bandwidth_bits_per_s = 0;
+  std::string efa_generation;
+  double host_memory_bytes = 0;
+  std::int64_t vcpus = 0;
+  double local_nvme_bytes = 0;
+  Price price;
+  std::vector<std::string> sources;
+  std::string notes;
+};
+
+} // namespace bwplan

@@ -1,0 +1,79 @@
+/// \file
+/// The shape of a dense decoder-only transformer, and its exact parameter count.
+/// Formulas: docs/model.md, "Parameters".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bwplan/enums.hpp"
+
+namespace bwplan {
+
+/// A model as bwplan's model file format describes it (measurements.md, "Inline model object").
+struct ModelSpec {
+  std::string name;
+  std::string display_name; ///< for people; defaults to `name`
+  std::int64_t layers = 0;
+  std::int64_t hidden = 0;
+  std::int64_t heads = 0;    ///< query heads
+  std::int64_t kv_heads = 0; ///< key/value heads (GQA when < heads)
+  std::int64_t ffn = 0;      ///< MLP intermediate size
+  std::int64_t vocab = 0;
+  MlpKind mlp = MlpKind::swiglu;
+  NormKind norm = NormKind::rmsnorm;
+  PositionKind position = PositionKind::rope;
+  bool tied_embeddings = false;
+  std::int64_t max_seq_len = 0;
+  std::int64_t head_dim = 0; ///< 0 = hidden / heads (Qwen3 and Mistral-Nemo set it explicitly)
+  bool qk_norm = false;      ///< per-head RMSNorm on q and k (Qwen3)
+  bool qkv_bias = false;     ///< bias on the q, k, v projections (Qwen2/Qwen2.5)
+  bool linear_bias = false;  ///< bias on every linear layer but the output head (GPT-NeoX)
+  std::vector<std::string> sources;
+
+  [[nodiscard]] std::int64_t effective_head_dim() const {
+    return head_dim > 0 ? head_dim : hidden / heads;
+  }
+  [[nodiscard]] std::int64_t q_dim() const { return heads * effective_head_dim(); }
+  [[nodiscard]] std::int64_t kv_dim() const { return kv_heads * effective_head_dim(); }
+};
+
+/// Which FSDP unit holds a parameter: one unit per transformer block, the rest in the root.
+enum class ParamGroup : std::uint8_t { embedding, block, final_norm, output };
+
+/// One parameter tensor of shape rows × cols (cols = 1 for vectors), present `count` times
+/// (count = layers for per-block tensors).
+struct ParamTensor {
+  std::string name;
+  std::int64_t rows = 0;
+  std::int64_t cols = 1;
+  std::int64_t count = 1;
+  ParamGroup group = ParamGroup::block;
+  [[nodiscard]] std::int64_t numel() const { return rows * cols; }
+  [[nodiscard]] bool is_matrix() const { return cols > 1; }
+};
+
+/// Every parameter tensor of the model, in module order (embedding, one block, final norm,
+/// output head). An output head tied to the embedding is not listed twice.
+[[nodiscard]] std::vector<ParamTensor> parameter_tensors(const ModelSpec& m);
+
+struct ParamCounts {
+  std::int64_t embedding = 0; ///< token (+ learned position) embedding
+  std::int64_t per_block = 0; ///< one transformer block
+  std::int64_t blocks = 0;    ///< all blocks
+  std::int64_t final_norm = 0;
+  std::int64_t output = 0; ///< output head; 0 when tied
+  std::int64_t total = 0;
+  /// Parameters whose matmuls run per token: all but the input embedding (torchtitan's
+  /// `exclude_embedding` convention for FLOPs).
+  [[nodiscard]] std::int64_t non_embedding() const { return total - embedding; }
+};
+
+[[nodiscard]] ParamCounts count_parameters(const ModelSpec& m);
+
+/// Throws bwplan::Error (prefixed with `where`) when a field is out of range or inconsistent:
+/// the limits are listed in docs/bwplan.md (MODEL FILES).
+void validate_model(const ModelSpec& m, const std::string& where);
+
+} // namespace bwplan

@@ -1,0 +1,32 @@
+/// \file
+/// Renderers: each takes one computed result and returns text or JSON. They never recompute.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/estimate.hpp"
+
+namespace bwplan {
+
+/// Version of every JSON document bwplan writes; bumped on any incompatible change.
+inline constexpr int k_output_schema_version = 1;
+
+using OrderedJson = nlohmann::ordered_json;
+
+[[nodiscard]] OrderedJson gpus_json(const Catalog& c);
+[[nodiscard]] OrderedJson instances_json(const Catalog& c);
+[[nodiscard]] OrderedJson models_json(const Catalog& c);
+[[nodiscard]] OrderedJson estimate_json(const Estimate& e);
+
+[[nodiscard]] std::string gpus_table(const Catalog& c);
+[[nodiscard]] std::string instances_table(const Catalog& c);
+[[nodiscard]] std::string models_table(const Catalog& c);
+[[nodiscard]] std::string estimate_table(const Estimate& e);
+
+/// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
+[[nodiscard]] std::string format_params(std::int64_t n);
+
+} // namespace bwplan

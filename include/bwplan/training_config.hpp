@@ -1,0 +1,39 @@
+/// \file
+/// One training configuration: how a model is trained on a set of GPUs. Field names follow
+/// the measurement cases in measurements.md, so a case and a configuration read alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "bwplan/enums.hpp"
+#include "bwplan/model_spec.hpp"
+
+namespace bwplan {
+
+struct TrainingConfig {
+  std::int64_t gpus = 8;          ///< GPUs in the job
+  std::int64_t gpus_per_node = 8; ///< for the hybrid default shard group and the network model
+  Sharding sharding = Sharding::full;
+  std::int64_t shard_group = 0; ///< GPUs one parameter is sharded over; 0 = the mode's default
+  Precision precision = Precision::bf16;
+  bool fp8_all_gather = false;  ///< FSDP all-gathers fp8 weights (torchao, tensorwise only)
+  std::int64_t micro_batch = 1; ///< sequences per GPU per micro-step
+  std::int64_t seq_len = 8192;
+  std::int64_t grad_accum = 1; ///< micro-batches per optimizer step
+  ActivationCheckpointing activation_checkpointing = ActivationCheckpointing::selective_op;
+  std::int64_t ac_every = 2; ///< selective-layer: checkpoint every N-th block
+  Optimizer optimizer = Optimizer::adamw;
+  bool compile = false; ///< torch.compile on the model
+  Loss loss = Loss::unfused;
+};
+
+/// The GPUs one parameter is sharded over, after defaults: 1 for `none`, all GPUs for `grad-op`
+/// and `full`, the node's GPUs for `hybrid` unless set.
+[[nodiscard]] std::int64_t effective_shard_group(const TrainingConfig& c);
+
+/// Throws bwplan::Error for values out of range or contradictory combinations (the message names
+/// the flag). Whether the configuration fits a GPU is not checked here: that is a result.
+void validate_config(const TrainingConfig& c, const ModelSpec& m);
+
+} // namespace bwplan

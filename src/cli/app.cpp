@@ -1,0 +1,95 @@
+#include "cli/app.hpp"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "cli/context.hpp"
+
+#ifndef BWPLAN_VERSION
+#define BWPLAN_VERSION "0.0.0"
+#endif
+
+namespace bwplan::cli {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, /*force_flush=*/true);
+  auto log = std::make_shared<spdlog::logger>("bwplan", sink);
+  log->set_pattern("bwplan: %l: %v");
+  log->set_level(spdlog::level::warn);
+  return log;
+}
+
+// CLI11 messages can span lines; bwplan promises one line per error.
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+  }
+  while (!s.empty() && s.back() == ' ') {
+    s.pop_back();
+  }
+  return s;
+}
+
+} // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  GlobalOptions global;
+  Context ctx;
+  ctx.global = &global;
+  ctx.out = &out;
+  ctx.err = &err;
+  ctx.log = make_logger(err);
+
+  CLI::App app{"bwplan: plan LLM training on NVIDIA Blackwell GPUs with Amazon SageMaker AI "
+               "(memory, throughput, cost, launch files)",
+               "bwplan"};
+  app.set_version_flag("--version", "bwplan " BWPLAN_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--configs", global.configs_dir,
+                 "load catalogs (gpus/, instances/, models/) from this directory instead of the "
+                 "built-in copy")
+      ->check(CLI::ExistingDirectory);
+  app.add_flag("-v,--verbose", global.verbose, "log more to stderr");
+  app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr");
+
+  try {
+    setup_list_commands(app, ctx);
+    setup_estimate(app, ctx);
+    std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
+    app.parse(reversed);
+    return ctx.status;
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return exit_code::ok;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return exit_code::ok;
+  } catch (const CLI::CallForVersion& e) {
+    out << e.what() << "\n";
+    return exit_code::ok;
+  } catch (const CLI::ParseError& e) {
+    err << "bwplan: error: " << one_line(e.what()) << " (see 'bwplan --help')\n";
+    return exit_code::usage;
+  } catch (const UsageError& e) {
+    err << "bwplan: error: " << one_line(e.what()) << "\n";
+    return exit_code::usage;
+  } catch (const Error& e) {
+    err << "bwplan: error: " << one_line(e.what()) << "\n";
+    return exit_code::error;
+  } catch (const std::bad_alloc&) {
+    err << "bwplan: error: out of memory\n";
+    return exit_code::error;
+  } catch (const std::exception& e) {
+    err << "bwplan: internal error: " << one_line(e.what()) << "\n";
+    return exit_code::error;
+  }
+}
+
+} // namespace bwplan::cli

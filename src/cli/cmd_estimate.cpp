@@ -1,0 +1,191 @@
+// `bwplan estimate`: evaluate one training configuration.
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "bwplan/estimate.hpp"
+#include "bwplan/render.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+constexpr std::int64_t k_unset = std::numeric_limits<std::int64_t>::min(); // flag not given
+
+/// Flags are named after the fields of a measurement case (measurements.md).
+struct EstimateOptions {
+  std::string model = "llama-3.1-8b";
+  std::string gpu;
+  std::int64_t gpus = k_unset;
+  std::int64_t gpus_per_node = k_unset;
+  std::string instance;
+  std::int64_t nodes = k_unset;
+  std::string sharding = "full";
+  std::int64_t shard_group = 0;
+  std::string precision = "bf16";
+  bool fp8_all_gather = false;
+  std::int64_t micro_batch = 1;
+  std::int64_t seq_len = 8192;
+  std::int64_t grad_accum = 1;
+  std::string activation_checkpointing = "selective-op";
+  std::int64_t ac_every = 2;
+  std::string optimizer = "adamw";
+  bool compile = false;
+  std::string loss = "unfused";
+  OutputOptions output;
+};
+
+constexpr const char* k_default_instance = "ml.p6-b200.48xlarge";
+
+template <class E> E parse_flag(const std::string& value, const char* flag) {
+  try {
+    return parse_enum_or_throw<E>(value, flag);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
+  const Catalog& cat = ctx.catalog();
+  EstimateRequest r;
+  r.model = resolve_model(cat, o.model);
+  TrainingConfig& c = r.config;
+  if (!o.gpu.empty()) {
+    if (o.nodes != k_unset) {
+      throw UsageError("--nodes goes with --instance; with --gpu give --gpus");
+    }
+    r.gpu = cat.gpu(o.gpu);
+    c.gpus = o.gpus != k_unset ? o.gpus : 1;
+    c.gpus_per_node =
+        o.gpus_per_node != k_unset ? o.gpus_per_node : std::clamp<std::int64_t>(c.gpus, 1, 8);
+    if (c.gpus < 1 || c.gpus > (1 << 20)) {
+      throw Error(fmt::format("--gpus {} is out of range (allowed 1..{})", c.gpus, 1 << 20));
+    }
+    if (c.gpus_per_node < 1 || c.gpus_per_node > 1024) {
+      throw Error(
+          fmt::format("--gpus-per-node {} is out of range (allowed 1..1024)", c.gpus_per_node));
+    }
+    r.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
+  } else {
+    if (o.gpus != k_unset || o.gpus_per_node != k_unset) {
+      throw UsageError("--gpus and --gpus-per-node go with --gpu; with --instance give --nodes");
+    }
+    const InstanceSpec& inst = cat.instance(o.instance.empty() ? k_default_instance : o.instance);
+    r.instance = inst;
+    r.gpu = cat.gpu(inst.gpu);
+    r.nodes = o.nodes != k_unset ? o.nodes : 1;
+    if (r.nodes < 1 || r.nodes > 4096) {
+      throw Error(fmt::format("--nodes {} is out of range (allowed 1..4096)", r.nodes));
+    }
+    c.gpus_per_node = inst.gpus_per_node;
+    c.gpus = r.nodes * inst.gpus_per_node;
+  }
+  c.sharding = parse_flag<Sharding>(o.sharding, "--sharding");
+  c.shard_group = o.shard_group;
+  c.precision = parse_flag<Precision>(o.precision, "--precision");
+  c.fp8_all_gather = o.fp8_all_gather;
+  c.micro_batch = o.micro_batch;
+  c.seq_len = o.seq_len;
+  c.grad_accum = o.grad_accum;
+  c.activation_checkpointing =
+      parse_flag<ActivationCheckpointing>(o.activation_checkpointing, "--activation-checkpointing");
+  c.ac_every = o.ac_every;
+  c.optimizer = parse_flag<Optimizer>(o.optimizer, "--optimizer");
+  c.compile = o.compile;
+  c.loss = parse_flag<Loss>(o.loss, "--loss");
+  if (c.shard_group < 0) {
+    throw Error(fmt::format("--shard-group {} is out of range (allowed 1..GPUs)", c.shard_group));
+  }
+  validate_config(c, r.model);
+  if (c.seq_len > r.model.max_seq_len) {
+    ctx.log->warn("--seq-len {} is longer than {}'s max_seq_len {}", c.seq_len, r.model.name,
+                  r.model.max_seq_len);
+  }
+  return r;
+}
+
+void run_estimate(Context& ctx, const EstimateOptions& o) {
+  ctx.begin();
+  const bool json = wants_json(o.output);
+  const Estimate e = evaluate(resolve(ctx, o));
+  write_output(ctx, o.output, json ? estimate_json(e).dump(2) + "\n" : estimate_table(e));
+  if (!e.feasible()) {
+    ctx.status = exit_code::does_not_fit;
+  }
+}
+
+} // namespace
+
+void setup_estimate(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand("estimate", "evaluate one training configuration: memory "
+                                                 "per GPU, and whether it fits");
+  auto o = std::make_shared<EstimateOptions>();
+  const char* in = "Inputs";
+  const char* tr = "Training";
+  cmd->add_option("--model", o->model,
+                  "model preset (see 'bwplan models'), or a path to a bwplan model file or a "
+                  "Hugging Face config.json")
+      ->capture_default_str()
+      ->group(in);
+  auto* gpu = cmd->add_option("--gpu", o->gpu, "GPU type (see 'bwplan gpus')")->group(in);
+  cmd->add_option("--gpus", o->gpus, "GPUs in the job, with --gpu [1]")
+      ->check(strict_integer())
+      ->group(in);
+  cmd->add_option("--gpus-per-node", o->gpus_per_node, "GPUs per node, with --gpu [min(8, gpus)]")
+      ->check(strict_integer())
+      ->group(in);
+  auto* inst = cmd->add_option("--instance", o->instance,
+                               fmt::format("instance type (see 'bwplan instances') [{}]",
+                                           k_default_instance))
+                   ->group(in);
+  cmd->add_option("--nodes", o->nodes, "instances in the job, with --instance [1]")
+      ->check(strict_integer())
+      ->group(in);
+  gpu->excludes(inst);
+  cmd->add_option("--sharding", o->sharding, "none, grad-op, full or hybrid")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--shard-group", o->shard_group,
+                  "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]")
+      ->check(strict_integer())
+      ->group(tr);
+  cmd->add_option("--precision", o->precision,
+                  "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_flag("--fp8-all-gather", o->fp8_all_gather,
+                "all-gather fp8 weights (fp8-tensorwise only)")
+      ->group(tr);
+  cmd->add_option("--micro-batch", o->micro_batch, "sequences per GPU per micro-step")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--activation-checkpointing", o->activation_checkpointing,
+                  "none, selective-op, selective-layer or full")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--ac-every", o->ac_every, "selective-layer: checkpoint every N-th block")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--optimizer", o->optimizer, "adamw, adamw-8bit, sgd, adafactor or lion")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_flag("--compile", o->compile, "torch.compile the model")->group(tr);
+  cmd->add_option("--loss", o->loss, "unfused, fused or chunked cross-entropy")
+      ->capture_default_str()
+      ->group(tr);
+  add_output_options(*cmd, o->output);
+  cmd->callback([&ctx, o] { run_estimate(ctx, *o); });
+}
+
+} // namespace bwplan::cli

@@ -1,0 +1,69 @@
+/// \file
+/// What every command gets: the catalog, the output streams and the logger.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/logger.h>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/error.hpp"
+
+namespace bwplan::cli {
+
+/// A flag's value is not one the flag takes (exit status 2, like CLI11's own parse errors).
+class UsageError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Options shared by all commands.
+struct GlobalOptions {
+  std::string configs_dir; ///< empty = the built-in catalog
+  bool verbose = false;
+  bool quiet = false;
+};
+
+/// Output options of a command that writes one document.
+struct OutputOptions {
+  std::string format = "table"; ///< table | json
+  std::string output;           ///< file to write instead of stdout
+  bool force = false;           ///< allow --output to replace an existing file
+};
+
+struct Context {
+  const GlobalOptions* global = nullptr;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+  std::shared_ptr<spdlog::logger> log;
+  int status = 0; ///< exit status a command sets (e.g. 3 when a configuration does not fit)
+  /// Call first in every command: applies -v/-q (parsed before command callbacks run).
+  void begin();
+  /// Loaded on first use, from --configs or the built-in copy.
+  const Catalog& catalog();
+
+private:
+  std::optional<Catalog> m_catalog;
+};
+
+/// Accepts only a base-10 integer that fits in 64 bits (CLI11 alone clamps 2^63 silently).
+[[nodiscard]] CLI::Validator strict_integer();
+
+/// Adds --format, --output and --force to `cmd`.
+void add_output_options(CLI::App& cmd, OutputOptions& o);
+
+/// Writes `text` to stdout, or atomically to --output (temporary file, then rename).
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text);
+
+/// `--format`: throws UsageError unless table or json.
+[[nodiscard]] bool wants_json(const OutputOptions& o);
+
+/// Each command file defines one of these.
+void setup_list_commands(CLI::App& app, Context& ctx);
+void setup_estimate(CLI::App& app, Context& ctx);
+
+} // namespace bwplan::cli

@@ -1,0 +1,106 @@
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bwplan/suggest.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+void Context::begin() {
+  if (global->quiet) {
+    log->set_level(spdlog::level::err);
+  } else if (global->verbose) {
+    log->set_level(spdlog::level::debug);
+  }
+}
+
+const Catalog& Context::catalog() {
+  if (!m_catalog) {
+    if (global->configs_dir.empty()) {
+      m_catalog = builtin_catalog();
+    } else {
+      m_catalog = load_catalog(read_catalog_dir(global->configs_dir), global->configs_dir);
+    }
+    log->debug("catalog {}: {} GPUs, {} instance types, {} models", m_catalog->origin,
+               m_catalog->gpus.size(), m_catalog->instances.size(), m_catalog->models.size());
+  }
+  return *m_catalog;
+}
+
+CLI::Validator strict_integer() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        std::int64_t v = 0;
+        const char* end = s.data() + s.size();
+        const auto [p, ec] = std::from_chars(s.data(), end, v);
+        if (s.empty() || ec != std::errc() || p != end) {
+          return fmt::format("'{}' is not a 64-bit integer", s);
+        }
+        return {};
+      },
+      "INT");
+}
+
+void add_output_options(CLI::App& cmd, OutputOptions& o) {
+  cmd.add_option("--format", o.format, "output format: table or json")
+      ->capture_default_str()
+      ->group("Output");
+  cmd.add_option("--output", o.output,
+                 "write to this file (atomically) instead of stdout; an existing file is kept "
+                 "unless --force")
+      ->group("Output");
+  cmd.add_flag("--force", o.force, "let --output replace an existing file")->group("Output");
+}
+
+bool wants_json(const OutputOptions& o) {
+  if (o.format == "json") {
+    return true;
+  }
+  if (o.format == "table") {
+    return false;
+  }
+  const std::vector<std::string> allowed = {"table", "json"};
+  throw UsageError(fmt::format("--format '{}' is not known: allowed table, json{}", o.format,
+                               did_you_mean(o.format, allowed)));
+}
+
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text) {
+  if (o.output.empty()) {
+    *ctx.out << text;
+    ctx.out->flush();
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path target(o.output);
+  std::error_code ec;
+  if (fs::exists(target, ec) && !o.force) {
+    throw Error(fmt::format("--output {}: file exists; pass --force to replace it", o.output));
+  }
+  if (fs::is_directory(target, ec)) {
+    throw Error(fmt::format("--output {}: is a directory", o.output));
+  }
+  // Write a sibling temporary file, then rename: readers never see a partial file.
+  const fs::path tmp = target.string() + ".bwplan-tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.flush();
+    if (!f) {
+      fs::remove(tmp, ec);
+      throw Error(fmt::format("--output {}: cannot write", o.output));
+    }
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error(fmt::format("--output {}: cannot write: {}", o.output, ec.message()));
+  }
+  ctx.log->info("wrote {}", o.output);
+}
+
+} // namespace bwplan::cli

@@ -1,0 +1,260 @@
+#include "bwplan/catalog.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "bwplan/embedded_configs.hpp"
+#include "bwplan/error.hpp"
+#include "bwplan/suggest.hpp"
+#include "io/json_reader.hpp"
+#include "io/model_file.hpp"
+
+namespace bwplan {
+
+namespace {
+
+using io::ObjectReader;
+
+constexpr double k_max_bytes = 1e18;
+constexpr double k_max_rate = 1e20;
+
+std::vector<std::string> read_sources(ObjectReader& r) {
+  std::vector<std::string> s = r.string_list("sources");
+  if (s.empty()) {
+    throw Error(r.at("sources") + ": must list at least one source");
+  }
+  return s;
+}
+
+void read_schema_version(ObjectReader& r) {
+  (void)r.integer("schema_version", 1, 1);
+}
+
+GpuSpec read_gpu(ObjectReader& r) {
+  GpuSpec g;
+  read_schema_version(r);
+  g.name = r.string("name");
+  g.display_name = r.string("display_name");
+  g.memory_bytes = r.number("memory_bytes", 1, k_max_bytes);
+  g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", 1, k_max_rate);
+  ObjectReader f = r.object("dense_flops_per_s");
+  g.dense_flops_per_s.fp32 = f.number("fp32", 1, k_max_rate);
+  g.dense_flops_per_s.tf32 = f.optional_number("tf32", 1, k_max_rate).value_or(0);
+  g.dense_flops_per_s.bf16 = f.number("bf16", 1, k_max_rate);
+  g.dense_flops_per_s.fp8 = f.optional_number("fp8", 1, k_max_rate).value_or(0);
+  g.dense_flops_per_s.mxfp8 = f.optional_number("mxfp8", 1, k_max_rate).value_or(0);
+  g.dense_flops_per_s.nvfp4 = f.optional_number("nvfp4", 1, k_max_rate).value_or(0);
+  f.finish();
+  g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", 1, k_max_rate);
+  g.compute_capability = r.string("compute_capability");
+  g.tdp_watts = r.number("tdp_watts", 1, 1e6);
+  for (const std::string& p : r.string_list("supported_precisions")) {
+    g.supported_precisions.push_back(
+        parse_enum_or_throw<Precision>(p, r.at("supported_precisions")));
+  }
+  g.sources = read_sources(r);
+  g.notes = r.optional_string("notes").value_or("");
+  return g;
+}
+
+InstanceSpec read_instance(ObjectReader& r) {
+  InstanceSpec s;
+  read_schema_version(r);
+  s.name = r.string("name");
+  s.gpu = r.string("gpu");
+  s.gpus_per_node = r.integer("gpus_per_node", 1, 1024);
+  s.efa_bandwidth_bits_per_s = r.number("efa_bandwidth_bits_per_s", 1, k_max_rate);
+  s.efa_generation = r.string("efa_generation");
+  s.host_memory_bytes = r.number("host_memory_bytes", 1, k_max_bytes);
+  s.vcpus = r.integer("vcpus", 1, 1 << 20);
+  s.local_nvme_bytes = r.number("local_nvme_bytes", 0, k_max_bytes);
+  ObjectReader p = r.object("price");
+  s.price.usd_per_hour = p.number("usd_per_hour", 0, 1e7);
+  s.price.kind = p.string("kind");
+  s.price.region = p.string("region");
+  s.price.as_of = p.string("as_of");
+  s.price.source = p.string("source");
+  p.finish();
+  s.sources = read_sources(r);
+  s.notes = r.optional_string("notes").value_or("");
+  return s;
+}
+
+ModelSpec read_preset(ObjectReader& r, const std::string& where) {
+  read_schema_version(r);
+  ModelSpec m = io::read_model_fields(r);
+  m.sources = read_sources(r);
+  validate_model(m, where);
+  return m;
+}
+
+// "configs/gpus/b200.json" -> {"gpus", "b200"}
+std::pair<std::string, std::string> kind_and_stem(const std::string& path) {
+  const std::filesystem::path p(path);
+  return {p.parent_path().filename().string(), p.stem().string()};
+}
+
+template <class T> void check_unique_and_sort(std::vector<T>& v, const char* what) {
+  std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.name < b.name; });
+  for (std::size_t i = 1; i < v.size(); ++i) {
+    if (v[i].name == v[i - 1].name) {
+      throw Error(fmt::format("catalog: {} '{}' is defined twice", what, v[i].name));
+    }
+  }
+}
+
+template <class T> std::vector<std::string> names_of(const std::vector<T>& v) {
+  std::vector<std::string> n;
+  for (const T& x : v) {
+    n.push_back(x.name);
+  }
+  return n;
+}
+
+template <class T>
+const T& lookup(const std::vector<T>& v, std::string_view name, const char* what,
+                const char* list_cmd) {
+  for (const T& x : v) {
+    if (x.name == name) {
+      return x;
+    }
+  }
+  throw Error(fmt::format("unknown {} '{}'{}; see 'bwplan {}'", what, name,
+                          did_you_mean(name, names_of(v)), list_cmd));
+}
+
+} // namespace
+
+Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
+  Catalog c;
+  c.origin = std::move(origin);
+  for (const SourceFile& f : files) {
+    const auto [kind, stem] = kind_and_stem(f.path);
+    const nlohmann::json j = io::parse_json(f.contents, f.path);
+    ObjectReader r(j, f.path);
+    std::string name;
+    if (kind == "gpus") {
+      c.gpus.push_back(read_gpu(r));
+      name = c.gpus.back().name;
+    } else if (kind == "instances") {
+      c.instances.push_back(read_instance(r));
+      name = c.instances.back().name;
+    } else if (kind == "models") {
+      c.models.push_back(read_preset(r, f.path));
+      name = c.models.back().name;
+    } else {
+      throw Error(
+          fmt::format("{}: not in a catalog folder (allowed gpus/, instances/, models/)", f.path));
+    }
+    r.finish();
+    if (name != stem) {
+      throw Error(fmt::format("{}: /name: '{}' does not match the file name '{}.json'", f.path,
+                              name, stem));
+    }
+  }
+  check_unique_and_sort(c.gpus, "GPU");
+  check_unique_and_sort(c.instances, "instance type");
+  check_unique_and_sort(c.models, "model");
+  std::stable_sort(c.models.begin(), c.models.end(), [](const ModelSpec& a, const ModelSpec& b) {
+    return count_parameters(a).total < count_parameters(b).total;
+  });
+  for (const InstanceSpec& s : c.instances) {
+    (void)lookup(c.gpus, s.gpu, "GPU", "gpus");
+  }
+  return c;
+}
+
+Catalog builtin_catalog() {
+  std::vector<SourceFile> files;
+  for (const EmbeddedFile& f : embedded_config_files()) {
+    files.push_back({"configs/" + std::string(f.path), std::string(f.contents)});
+  }
+  return load_catalog(files, "built-in");
+}
+
+const GpuSpec& Catalog::gpu(std::string_view name) const {
+  return lookup(gpus, name, "GPU", "gpus");
+}
+
+const InstanceSpec& Catalog::instance(std::string_view name) const {
+  return lookup(instances, name, "instance type", "instances");
+}
+
+const ModelSpec* Catalog::find_model(std::string_view name) const {
+  for (const ModelSpec& m : models) {
+    if (m.name == name) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Catalog::model_names() const {
+  return names_of(models);
+}
+
+std::string read_text_file(const std::filesystem::path& p, std::size_t max_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) {
+    throw Error(fmt::format("{}: is a directory, expected a file", p.string()));
+  }
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    throw Error(fmt::format("{}: cannot open file", p.string()));
+  }
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      throw Error(fmt::format("{}: file is larger than {} bytes", p.string(), max_bytes));
+    }
+  }
+  return text;
+}
+
+std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(fmt::format("--configs {}: not a directory", dir.string()));
+  }
+  std::vector<SourceFile> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".json") {
+      files.push_back({e.path().string(), read_text_file(e.path())});
+    }
+  }
+  if (ec) {
+    throw Error(fmt::format("--configs {}: cannot read: {}", dir.string(), ec.message()));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
+  return files;
+}
+
+ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
+  if (const ModelSpec* m = catalog.find_model(arg)) {
+    return *m;
+  }
+  const std::filesystem::path p(arg);
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) {
+    throw Error(fmt::format("--model '{}': not a preset and no such file{}; see 'bwplan models'",
+                            arg, did_you_mean(arg, catalog.model_names())));
+  }
+  const std::string text = read_text_file(p);
+  const nlohmann::json j = io::parse_json(text, arg);
+  if (j.is_object() && (j.contains("hidden_size") || j.contains("model_type"))) {
+    std::string name = p.stem().string();
+    if (name == "config" && p.has_parent_path()) {
+      name = std::filesystem::absolute(p, ec).parent_path().filename().string();
+    }
+    return parse_hf_config(text, arg, name);
+  }
+  return parse_model_file(text, arg);
+}
+
+} // namespace bwplan

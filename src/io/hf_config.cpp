@@ -1,0 +1,104 @@
+// Reads a Hugging Face transformers config.json into a ModelSpec. HF configs carry dozens of
+// keys bwplan does not need, so unknown keys are ignored here; the keys that are read are
+// type- and range-checked like any other input.
+#include <fmt/format.h>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/error.hpp"
+#include "io/json_reader.hpp"
+
+namespace bwplan {
+
+namespace {
+
+constexpr std::int64_t k_big = std::int64_t{1} << 40;
+
+// Architectures whose parameter layout bwplan models exactly.
+enum class Family { llama, qwen2, qwen3, gpt_neox };
+
+Family family_of(const std::string& model_type, const std::string& where) {
+  if (model_type == "llama" || model_type == "mistral") {
+    return Family::llama;
+  }
+  if (model_type == "qwen2") {
+    return Family::qwen2;
+  }
+  if (model_type == "qwen3") {
+    return Family::qwen3;
+  }
+  if (model_type == "gpt_neox") {
+    return Family::gpt_neox;
+  }
+  if (model_type == "mixtral" || model_type == "qwen2_moe" || model_type == "qwen3_moe" ||
+      model_type == "deepseek_v3" || model_type == "llama4") {
+    throw Error(fmt::format("{}: /model_type: '{}' is a mixture-of-experts model; bwplan models "
+                            "dense transformers only",
+                            where, model_type));
+  }
+  throw Error(fmt::format("{}: /model_type: '{}' is not supported (allowed llama, mistral, qwen2, "
+                          "qwen3, gpt_neox); write a bwplan model file instead (docs/bwplan.md)",
+                          where, model_type));
+}
+
+MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
+  if (f == Family::gpt_neox) {
+    if (act.rfind("gelu", 0) == 0 || act == "relu") {
+      return MlpKind::gelu; // two matrices, whatever the activation
+    }
+  } else if (act == "silu" || act == "swish") {
+    return MlpKind::swiglu;
+  }
+  throw Error(
+      fmt::format("{}: /hidden_act: '{}' is not supported for this model_type", where, act));
+}
+
+} // namespace
+
+ModelSpec parse_hf_config(std::string_view text, const std::string& where,
+                          const std::string& name) {
+  const nlohmann::json j = io::parse_json(text, where);
+  io::ObjectReader r(j, where);
+  const std::string model_type = r.optional_string("model_type").value_or("llama");
+  const Family f = family_of(model_type, where);
+  ModelSpec m;
+  m.name = name;
+  m.display_name = name;
+  m.layers = r.integer("num_hidden_layers", 1, k_big);
+  m.hidden = r.integer("hidden_size", 1, k_big);
+  m.heads = r.integer("num_attention_heads", 1, k_big);
+  m.kv_heads = r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
+  if (r.has("head_dim") && !j.at("head_dim").is_null()) {
+    const std::int64_t d = r.integer("head_dim", 1, k_big);
+    if (d * m.heads != m.hidden) {
+      m.head_dim = d; // only record it when it differs from hidden / heads
+    }
+  }
+  m.ffn = r.integer("intermediate_size", 1, k_big);
+  m.vocab = r.integer("vocab_size", 1, k_big);
+  m.max_seq_len = r.optional_integer("max_position_embeddings", 1, k_big).value_or(4096);
+  m.tied_embeddings = r.optional_boolean("tie_word_embeddings").value_or(false);
+  m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
+  m.position = PositionKind::rope;
+  switch (f) {
+  case Family::llama: m.qkv_bias = r.optional_boolean("attention_bias").value_or(false); break;
+  case Family::qwen2: m.qkv_bias = true; break; // Qwen2 q/k/v projections always have a bias
+  case Family::qwen3:
+    m.qkv_bias = r.optional_boolean("attention_bias").value_or(false);
+    m.qk_norm = true;
+    break;
+  case Family::gpt_neox:
+    m.norm = NormKind::layernorm;
+    m.linear_bias = r.optional_boolean("attention_bias").value_or(true);
+    break;
+  }
+  if (r.has("num_local_experts") || r.has("num_experts")) {
+    throw Error(fmt::format("{}: mixture-of-experts keys found; bwplan models dense transformers "
+                            "only",
+                            where));
+  }
+  m.sources = {fmt::format("Hugging Face config.json: {}", where)};
+  validate_model(m, where);
+  return m;
+}
+
+} // namespace bwplan

@@ -1,0 +1,248 @@
+#include "io/json_reader.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+#include "bwplan/suggest.hpp"
+
+namespace bwplan::io {
+
+namespace {
+
+std::string first_line(std::string_view s) {
+  const std::size_t nl = s.find('\n');
+  return std::string(s.substr(0, nl));
+}
+
+// JSON pointer escaping (RFC 6901) so odd keys stay unambiguous in messages.
+std::string escape_key(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+nlohmann::json parse_json(std::string_view text, const std::string& where) {
+  try {
+    nlohmann::json::parser_callback_t depth_guard = [&](int depth, nlohmann::json::parse_event_t,
+                                                        nlohmann::json&) {
+      if (depth > k_max_json_depth) {
+        throw Error(
+            fmt::format("{}: invalid JSON: nested deeper than {} levels", where, k_max_json_depth));
+      }
+      return true;
+    };
+    return nlohmann::json::parse(text.begin(), text.end(), depth_guard);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+    std::string msg = e.what();
+    const std::size_t p = msg.find("parse error");
+    if (p != std::string::npos) {
+      msg = msg.substr(p);
+    }
+    throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(msg)));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(e.what())));
+  }
+}
+
+std::string_view json_type_name(const nlohmann::json& j) {
+  switch (j.type()) {
+  case nlohmann::json::value_t::null: return "null";
+  case nlohmann::json::value_t::object: return "object";
+  case nlohmann::json::value_t::array: return "array";
+  case nlohmann::json::value_t::string: return "string";
+  case nlohmann::json::value_t::boolean: return "boolean";
+  case nlohmann::json::value_t::number_integer:
+  case nlohmann::json::value_t::number_unsigned:
+  case nlohmann::json::value_t::number_float: return "number";
+  case nlohmann::json::value_t::binary: return "binary";
+  case nlohmann::json::value_t::discarded: return "nothing";
+  }
+  return "unknown";
+}
+
+ObjectReader::ObjectReader(const nlohmann::json& j, std::string where, std::string pointer)
+    : m_json(j), m_where(std::move(where)), m_pointer(std::move(pointer)) {
+  if (!m_json.is_object()) {
+    throw Error(fmt::format("{}: {}: expected an object, got {}", m_where,
+                            m_pointer.empty() ? "/" : m_pointer, json_type_name(m_json)));
+  }
+}
+
+std::string ObjectReader::at(const std::string& key) const {
+  return fmt::format("{}: {}/{}", m_where, m_pointer, escape_key(key));
+}
+
+const nlohmann::json* ObjectReader::find(const std::string& key) {
+  m_known.insert(key);
+  const auto it = m_json.find(key);
+  return it == m_json.end() ? nullptr : &*it;
+}
+
+void ObjectReader::type_error(const std::string& key, const char* expected) const {
+  throw Error(
+      fmt::format("{}: expected {}, got {}", at(key), expected, json_type_name(m_json.at(key))));
+}
+
+bool ObjectReader::has(const std::string& key) {
+  return find(key) != nullptr;
+}
+
+const nlohmann::json& ObjectReader::value(const std::string& key) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) {
+    // A misspelt key is the likelier mistake than a forgotten one: name it instead.
+    for (const auto& [k, unused] : m_json.items()) {
+      const std::string wanted[] = {key};
+      if (m_known.count(k) == 0 && !suggest_closest(k, wanted).empty()) {
+        throw Error(fmt::format("{}: unknown key (did you mean '{}'?)", at(k), key));
+      }
+    }
+    throw Error(fmt::format("{}: missing required key", at(key)));
+  }
+  return *v;
+}
+
+void ObjectReader::allow(std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    m_known.insert(k);
+  }
+}
+
+std::optional<std::string> ObjectReader::optional_string(const std::string& key) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_string()) {
+    type_error(key, "a string");
+  }
+  return v->get<std::string>();
+}
+
+std::string ObjectReader::string(const std::string& key) {
+  (void)value(key);
+  return *optional_string(key);
+}
+
+std::optional<double> ObjectReader::optional_number(const std::string& key, double lo, double hi) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_number()) {
+    type_error(key, "a number");
+  }
+  const double d = v->get<double>();
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    throw Error(
+        fmt::format("{}: {} is out of range (allowed {:g}..{:g})", at(key), v->dump(), lo, hi));
+  }
+  return d;
+}
+
+double ObjectReader::number(const std::string& key, double lo, double hi) {
+  (void)value(key);
+  return *optional_number(key, lo, hi);
+}
+
+std::optional<std::int64_t> ObjectReader::optional_integer(const std::string& key, std::int64_t lo,
+                                                           std::int64_t hi) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  const auto out_of_range = [&] {
+    return Error(fmt::format("{}: {} is out of range (allowed integers {}..{})", at(key), v->dump(),
+                             lo, hi));
+  };
+  if (v->is_number_unsigned()) {
+    const auto u = v->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(hi)) {
+      throw out_of_range();
+    }
+  } else if (v->is_number_float()) {
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d)) {
+      type_error(key, "an integer");
+    }
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      throw out_of_range();
+    }
+    return static_cast<std::int64_t>(d);
+  } else if (!v->is_number_integer()) {
+    type_error(key, "an integer");
+  }
+  const auto i = v->get<std::int64_t>();
+  if (i < lo || i > hi) {
+    throw out_of_range();
+  }
+  return i;
+}
+
+std::int64_t ObjectReader::integer(const std::string& key, std::int64_t lo, std::int64_t hi) {
+  (void)value(key);
+  return *optional_integer(key, lo, hi);
+}
+
+std::optional<bool> ObjectReader::optional_boolean(const std::string& key) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  if (!v->is_boolean()) {
+    type_error(key, "true or false");
+  }
+  return v->get<bool>();
+}
+
+bool ObjectReader::boolean(const std::string& key) {
+  (void)value(key);
+  return *optional_boolean(key);
+}
+
+std::vector<std::string> ObjectReader::string_list(const std::string& key) {
+  const nlohmann::json& v = value(key);
+  if (!v.is_array()) {
+    type_error(key, "an array of strings");
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) {
+      throw Error(
+          fmt::format("{}/{}: expected a string, got {}", at(key), i, json_type_name(v[i])));
+    }
+    out.push_back(v[i].get<std::string>());
+  }
+  return out;
+}
+
+ObjectReader ObjectReader::object(const std::string& key) {
+  return ObjectReader(value(key), m_where, m_pointer + "/" + escape_key(key));
+}
+
+void ObjectReader::finish() {
+  const std::vector<std::string> known(m_known.begin(), m_known.end());
+  for (const auto& [key, v] : m_json.items()) {
+    if (m_known.count(key) == 0) {
+      throw Error(fmt::format("{}: unknown key{}", at(key), did_you_mean(key, known)));
+    }
+  }
+}
+
+} // namespace bwplan::io

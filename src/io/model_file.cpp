@@ -1,0 +1,65 @@
+#include "io/model_file.hpp"
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/enums.hpp"
+#include "bwplan/error.hpp"
+
+namespace bwplan::io {
+
+namespace {
+
+template <class E> E read_enum(ObjectReader& r, const std::string& key) {
+  const std::string s = r.string(key);
+  return parse_enum_or_throw<E>(s, r.at(key));
+}
+
+} // namespace
+
+ModelSpec read_model_fields(ObjectReader& r) {
+  // Ranges here only keep the JSON sane; validate_model() applies the real limits.
+  constexpr std::int64_t big = std::int64_t{1} << 40;
+  ModelSpec m;
+  m.name = r.string("name");
+  m.display_name = r.optional_string("display_name").value_or(m.name);
+  m.layers = r.integer("layers", 1, big);
+  m.hidden = r.integer("hidden", 1, big);
+  m.heads = r.integer("heads", 1, big);
+  m.kv_heads = r.integer("kv_heads", 1, big);
+  m.ffn = r.integer("ffn", 1, big);
+  m.vocab = r.integer("vocab", 1, big);
+  m.mlp = read_enum<MlpKind>(r, "mlp");
+  m.norm = read_enum<NormKind>(r, "norm");
+  m.position = read_enum<PositionKind>(r, "position");
+  m.tied_embeddings = r.boolean("tied_embeddings");
+  m.max_seq_len = r.integer("max_seq_len", 1, big);
+  m.head_dim = r.optional_integer("head_dim", 1, big).value_or(0);
+  m.qk_norm = r.optional_boolean("qk_norm").value_or(false);
+  m.qkv_bias = r.optional_boolean("qkv_bias").value_or(false);
+  m.linear_bias = r.optional_boolean("linear_bias").value_or(false);
+  if (m.name.empty() || m.name.size() > 128) {
+    throw Error(r.at("name") + ": must be 1..128 characters");
+  }
+  return m;
+}
+
+} // namespace bwplan::io
+
+namespace bwplan {
+
+ModelSpec parse_model_file(std::string_view text, const std::string& where) {
+  const nlohmann::json j = io::parse_json(text, where);
+  io::ObjectReader r(j, where);
+  r.allow({"schema_version"});
+  if (r.has("schema_version")) {
+    (void)r.integer("schema_version", 1, 1);
+  }
+  ModelSpec m = io::read_model_fields(r);
+  if (r.has("sources")) {
+    m.sources = r.string_list("sources");
+  }
+  r.finish();
+  validate_model(m, where);
+  return m;
+}
+
+} // namespace bwplan

@@ -1,0 +1,102 @@
+#include "bwplan/model_spec.hpp"
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+
+namespace bwplan {
+
+std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
+  const std::int64_t h = m.hidden;
+  const std::int64_t norm_vectors = m.norm == NormKind::layernorm ? 2 : 1; // weight (+ bias)
+  const bool b = m.linear_bias;
+  const bool qkv_b = m.qkv_bias || m.linear_bias;
+  const std::int64_t L = m.layers;
+  std::vector<ParamTensor> t;
+  t.push_back({"tok_embeddings", m.vocab, h, 1, ParamGroup::embedding});
+  if (m.position == PositionKind::learned) {
+    t.push_back({"pos_embeddings", m.max_seq_len, h, 1, ParamGroup::embedding});
+  }
+  t.push_back({"attention_norm", h * norm_vectors, 1, L, ParamGroup::block});
+  t.push_back({"wq", m.q_dim(), h, L, ParamGroup::block});
+  t.push_back({"wk", m.kv_dim(), h, L, ParamGroup::block});
+  t.push_back({"wv", m.kv_dim(), h, L, ParamGroup::block});
+  if (qkv_b) {
+    t.push_back({"qkv_bias", m.q_dim() + 2 * m.kv_dim(), 1, L, ParamGroup::block});
+  }
+  if (m.qk_norm) {
+    t.push_back({"qk_norm", 2 * m.effective_head_dim(), 1, L, ParamGroup::block});
+  }
+  t.push_back({"wo", h, m.q_dim(), L, ParamGroup::block});
+  if (b) {
+    t.push_back({"wo_bias", h, 1, L, ParamGroup::block});
+  }
+  t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
+  t.push_back({"w1", m.ffn, h, L, ParamGroup::block});
+  if (m.mlp == MlpKind::swiglu) {
+    t.push_back({"w3", m.ffn, h, L, ParamGroup::block});
+  }
+  t.push_back({"w2", h, m.ffn, L, ParamGroup::block});
+  if (b) {
+    t.push_back(
+        {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
+  }
+  t.push_back({"final_norm", h * norm_vectors, 1, 1, ParamGroup::final_norm});
+  if (!m.tied_embeddings) {
+    t.push_back({"output", m.vocab, h, 1, ParamGroup::output});
+  }
+  return t;
+}
+
+ParamCounts count_parameters(const ModelSpec& m) {
+  ParamCounts c;
+  for (const ParamTensor& p : parameter_tensors(m)) {
+    const std::int64_t n = p.numel() * p.count;
+    switch (p.group) {
+    case ParamGroup::embedding: c.embedding += n; break;
+    case ParamGroup::block:
+      c.blocks += n;
+      c.per_block += p.numel();
+      break;
+    case ParamGroup::final_norm: c.final_norm += n; break;
+    case ParamGroup::output: c.output += n; break;
+    }
+  }
+  c.total = c.embedding + c.blocks + c.final_norm + c.output;
+  return c;
+}
+
+namespace {
+
+void check_range(const std::string& where, const char* field, std::int64_t v, std::int64_t lo,
+                 std::int64_t hi) {
+  if (v < lo || v > hi) {
+    throw Error(
+        fmt::format("{}: {} = {} is out of range (allowed {}..{})", where, field, v, lo, hi));
+  }
+}
+
+} // namespace
+
+void validate_model(const ModelSpec& m, const std::string& where) {
+  // Limits are far beyond any real model and keep every product below 2^62 (docs/bwplan.md).
+  check_range(where, "layers", m.layers, 1, 4096);
+  check_range(where, "hidden", m.hidden, 1, 262144);
+  check_range(where, "heads", m.heads, 1, 16384);
+  check_range(where, "kv_heads", m.kv_heads, 1, m.heads);
+  check_range(where, "ffn", m.ffn, 1, 4194304);
+  check_range(where, "vocab", m.vocab, 1, 16777216);
+  check_range(where, "max_seq_len", m.max_seq_len, 1, 16777216);
+  if (m.heads % m.kv_heads != 0) {
+    throw Error(fmt::format("{}: heads = {} is not a multiple of kv_heads = {}", where, m.heads,
+                            m.kv_heads));
+  }
+  if (m.head_dim != 0) {
+    check_range(where, "head_dim", m.head_dim, 1, 4096);
+  } else if (m.hidden % m.heads != 0) {
+    throw Error(fmt::format("{}: hidden = {} is not a multiple of heads = {}; set head_dim", where,
+                            m.hidden, m.heads));
+  }
+}
+
+} // namespace bwplan

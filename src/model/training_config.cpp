@@ -1,0 +1,64 @@
+#include "bwplan/training_config.hpp"
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+
+namespace bwplan {
+
+std::int64_t effective_shard_group(const TrainingConfig& c) {
+  switch (c.sharding) {
+  case Sharding::none: return 1;
+  case Sharding::grad_op:
+  case Sharding::full: return c.shard_group > 0 ? c.shard_group : c.gpus;
+  case Sharding::hybrid:
+    return c.shard_group > 0 ? c.shard_group : std::min(c.gpus_per_node, c.gpus);
+  case Sharding::count_: break;
+  }
+  return 1;
+}
+
+namespace {
+
+void check_range(const char* flag, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+  if (v < lo || v > hi) {
+    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, v, lo, hi));
+  }
+}
+
+} // namespace
+
+void validate_config(const TrainingConfig& c, const ModelSpec& m) {
+  check_range("--gpus", c.gpus, 1, 1 << 20);
+  check_range("--gpus-per-node", c.gpus_per_node, 1, 1024);
+  check_range("--micro-batch", c.micro_batch, 1, 1 << 20);
+  check_range("--seq-len", c.seq_len, 1, 1 << 24);
+  check_range("--grad-accum", c.grad_accum, 1, 1 << 20);
+  check_range("--ac-every", c.ac_every, 1, m.layers);
+  if (c.micro_batch * c.seq_len > (std::int64_t{1} << 31)) {
+    throw Error(fmt::format("--micro-batch {} x --seq-len {} = {} tokens per micro-batch is out of "
+                            "range (allowed up to 2^31)",
+                            c.micro_batch, c.seq_len, c.micro_batch * c.seq_len));
+  }
+  const std::int64_t n = effective_shard_group(c);
+  if (c.sharding == Sharding::none && c.shard_group > 1) {
+    throw Error(fmt::format("--shard-group {} contradicts --sharding none (which shards nothing); "
+                            "use --sharding hybrid",
+                            c.shard_group));
+  }
+  if ((c.sharding == Sharding::full || c.sharding == Sharding::grad_op) && n != c.gpus) {
+    throw Error(fmt::format("--shard-group {} contradicts --sharding {} over {} GPUs (it shards "
+                            "over all of them); use --sharding hybrid",
+                            n, name_of(c.sharding), c.gpus));
+  }
+  if (n < 1 || n > c.gpus || c.gpus % n != 0) {
+    throw Error(fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
+  }
+  if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
+    throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
+                            "fp8 all-gather only for tensorwise scaling), not {}",
+                            name_of(c.precision)));
+  }
+}
+
+} // namespace bwplan

@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/error.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+const char* k_gpu = R"({
+  "schema_version": 1, "name": "g", "display_name": "G", "memory_bytes": 1e9,
+  "hbm_bandwidth_bytes_per_s": 1e12, "dense_flops_per_s": {"fp32": 1e13, "bf16": 1e14},
+  "nvlink_bandwidth_bytes_per_s": 1e11, "compute_capability": "9.0", "tdp_watts": 700,
+  "supported_precisions": ["bf16"], "sources": ["test"]})";
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  const std::size_t p = s.find(from);
+  REQUIRE(p != std::string::npos);
+  return s.replace(p, from.size(), to);
+}
+
+} // namespace
+
+TEST_CASE("every file in configs/ validates, and the built-in copy matches it", "[catalog]") {
+  const Catalog disk = load_catalog(read_catalog_dir(test::source_path("configs")), "configs");
+  const Catalog builtin = builtin_catalog();
+  CHECK(disk.gpus.size() == builtin.gpus.size());
+  CHECK(disk.instances.size() == builtin.instances.size());
+  CHECK(disk.models.size() == builtin.models.size());
+  for (const char* g : {"a100-sxm-40gb", "a100-sxm-80gb", "h100-sxm-80gb", "h100-hbm2e-96gb",
+                        "h200", "b200", "b300", "gb200", "mi300x"}) {
+    CHECK_NOTHROW(disk.gpu(g));
+  }
+  for (const char* i : {"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge", "ml.p5.48xlarge",
+                        "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.p4d.24xlarge"}) {
+    CHECK_NOTHROW(disk.instance(i));
+  }
+  for (const char* m : {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "qwen2.5-14b",
+                        "qwen2.5-32b", "llama-3.1-70b", "llama-3.1-405b"}) {
+    CHECK(disk.find_model(m) != nullptr);
+  }
+}
+
+TEST_CASE("GPU memory is what the driver reports, not the nameplate", "[catalog]") {
+  const Catalog c = builtin_catalog();
+  CHECK(c.gpu("b200").memory_bytes == 183359.0 * 1048576);
+  CHECK(c.gpu("b300").memory_bytes == 275040.0 * 1048576);
+  CHECK(c.gpu("b200").supports(Precision::mxfp8));
+  CHECK_FALSE(c.gpu("h100-sxm-80gb").supports(Precision::mxfp8));
+  CHECK_FALSE(c.gpu("a100-sxm-80gb").supports(Precision::fp8_tensorwise));
+  CHECK(c.instance("ml.p6-b200.48xlarge").gpu == "b200");
+  CHECK(c.instance("ml.p6-b200.48xlarge").gpus_per_node == 8);
+}
+
+TEST_CASE("catalog files are schema-checked", "[catalog]") {
+  const auto load = [](const std::string& text) {
+    return load_catalog({{"configs/gpus/g.json", text}}, "test");
+  };
+  CHECK(load(k_gpu).gpus.size() == 1);
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"tdp_watts\"", "\"tdp_wats\"")),
+                    Catch::Contains("configs/gpus/g.json: /tdp_wats: unknown key") &&
+                        Catch::Contains("did you mean 'tdp_watts'"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"memory_bytes\": 1e9", "\"memory_bytes\": \"1e9\"")),
+                    Catch::Contains("/memory_bytes: expected a number, got string"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"memory_bytes\": 1e9", "\"memory_bytes\": -1")),
+                    Catch::Contains("/memory_bytes: -1 is out of range"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"sources\": [\"test\"]", "\"sources\": []")),
+                    Catch::Contains("/sources: must list at least one source"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"fp32\": 1e13, ", "")),
+                    Catch::Contains("/dense_flops_per_s/fp32: missing required key"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "[\"bf16\"]", "[\"bf61\"]")),
+                    Catch::Contains("did you mean 'bf16'"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"name\": \"g\"", "\"name\": \"h\"")),
+                    Catch::Contains("does not match the file name"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"schema_version\": 1", "\"schema_version\": 2")),
+                    Catch::Contains("/schema_version"));
+}
+
+TEST_CASE("an instance must name a catalogued GPU", "[catalog]") {
+  const std::string inst = R"({"schema_version": 1, "name": "ml.x", "gpu": "nope",
+    "gpus_per_node": 8, "efa_bandwidth_bits_per_s": 1e11, "efa_generation": "EFAv1",
+    "host_memory_bytes": 1e12, "vcpus": 96, "local_nvme_bytes": 0,
+    "price": {"usd_per_hour": 1, "kind": "k", "region": "r", "as_of": "2026-01-01", "source": "s"},
+    "sources": ["s"]})";
+  CHECK_THROWS_WITH(
+      load_catalog({{"configs/gpus/g.json", k_gpu}, {"configs/instances/ml.x.json", inst}}, "t"),
+      Catch::Contains("unknown GPU 'nope'"));
+}
+
+TEST_CASE("lookups suggest the closest name", "[catalog]") {
+  const Catalog c = builtin_catalog();
+  CHECK_THROWS_WITH(c.gpu("h100-sxm"), Catch::Contains("did you mean 'h100-sxm-80gb'"));
+  CHECK_THROWS_WITH(c.instance("ml.p6-b200.48xl"),
+                    Catch::Contains("did you mean 'ml.p6-b200.48xlarge'"));
+}

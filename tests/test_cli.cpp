@@ -1,0 +1,110 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using namespace bwplan;
+using Catch::Matchers::WithinRel;
+
+TEST_CASE("bwplan models --format json lists the presets with exact counts", "[cli]") {
+  const test::CliResult r = test::run_cli({"models", "--format", "json"});
+  REQUIRE(r.status == 0);
+  CHECK(r.err.empty());
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("schema_version") == 1);
+  std::map<std::string, std::int64_t> params;
+  for (const auto& m : j.at("models")) {
+    params[m.at("name")] = m.at("parameters");
+  }
+  CHECK(params.at("llama-3.1-8b") == 8'030'261'248LL);
+  CHECK(params.at("llama-3.1-70b") == 70'553'706'496LL);
+  CHECK(params.at("llama-3.1-405b") == 405'853'388'800LL);
+  CHECK(params.count("qwen2.5-14b") == 1);
+}
+
+TEST_CASE("bwplan gpus and instances show their sources", "[cli]") {
+  const test::CliResult g = test::run_cli({"gpus"});
+  REQUIRE(g.status == 0);
+  CHECK_THAT(g.out, Catch::Contains("b200") && Catch::Contains("179.06") &&
+                        Catch::Contains("sources:") && Catch::Contains("183359 MiB"));
+  const test::CliResult i = test::run_cli({"instances", "--format", "json"});
+  REQUIRE(i.status == 0);
+  const auto j = nlohmann::json::parse(i.out);
+  bool found = false;
+  for (const auto& s : j.at("instances")) {
+    if (s.at("name") == "ml.p6-b200.48xlarge") {
+      found = true;
+      CHECK(s.at("gpus_per_node") == 8);
+      CHECK_FALSE(s.at("price").at("source").get<std::string>().empty());
+      CHECK_FALSE(s.at("sources").empty());
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("estimate JSON carries a schema version and the model states", "[cli]") {
+  const test::CliResult r = test::run_cli({"estimate", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("schema_version") == 1);
+  CHECK(j.at("config").at("instance") == "ml.p6-b200.48xlarge");
+  CHECK(j.at("config").at("gpus") == 8);
+  const double states = j.at("memory").at("model_states_bytes").get<double>();
+  CHECK_THAT(states, WithinRel(16.0 * 8'030'261'248 / 8, 1e-9));
+}
+
+TEST_CASE("estimate is deterministic", "[cli]") {
+  const auto a = test::run_cli({"estimate", "--format", "json", "--model", "qwen2.5-32b"});
+  const auto b = test::run_cli({"estimate", "--format", "json", "--model", "qwen2.5-32b"});
+  CHECK(a.out == b.out);
+}
+
+TEST_CASE("a configuration that cannot run exits 3 and says why", "[cli]") {
+  const auto r = test::run_cli(
+      {"estimate", "--model", "llama-3.1-405b", "--gpu", "a100-sxm-40gb", "--gpus", "8"});
+  CHECK(r.status == 3);
+  CHECK_THAT(r.out, Catch::Contains("does not fit"));
+  const auto p = test::run_cli({"estimate", "--gpu", "h100-sxm-80gb", "--gpus", "8", "--precision",
+                                "mxfp8", "--format", "json"});
+  CHECK(p.status == 3);
+  CHECK(nlohmann::json::parse(p.out).at("verdict").at("reason") == "precision_unsupported");
+}
+
+TEST_CASE("enum flags suggest the closest spelling", "[cli]") {
+  const auto r = test::run_cli({"estimate", "--precision", "bf61"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err,
+             Catch::Contains("--precision 'bf61'") && Catch::Contains("did you mean 'bf16'"));
+}
+
+TEST_CASE("--output writes atomically and never replaces a file unless --force", "[cli]") {
+  namespace fs = std::filesystem;
+  const fs::path p = fs::temp_directory_path() / "bwplan-test-output.json";
+  fs::remove(p);
+  REQUIRE(test::run_cli({"models", "--format", "json", "--output", p.string()}).status == 0);
+  const std::string first = read_text_file(p);
+  CHECK(nlohmann::json::parse(first).at("schema_version") == 1);
+  std::ofstream(p) << "mine";
+  const auto r = test::run_cli({"models", "--output", p.string()});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("file exists"));
+  CHECK(read_text_file(p) == "mine");
+  CHECK(test::run_cli({"models", "--output", p.string(), "--force"}).status == 0);
+  CHECK(read_text_file(p) != "mine");
+  CHECK_FALSE(fs::exists(p.string() + ".bwplan-tmp"));
+  fs::remove(p);
+}
+
+TEST_CASE("--help and --version exit 0", "[cli]") {
+  CHECK(test::run_cli({"--help"}).status == 0);
+  const auto v = test::run_cli({"--version"});
+  CHECK(v.status == 0);
+  CHECK_THAT(v.out, Catch::StartsWith("bwplan "));
+  const auto h = test::run_cli({"estimate", "--help"});
+  CHECK(h.status == 0);
+  CHECK_THAT(h.out, Catch::Contains("--activation-checkpointing"));
+}

@@ -1,0 +1,34 @@
+// Helpers shared by the tests: run the CLI in process, read fixture files.
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bwplan/catalog.hpp"
+#include "cli/app.hpp"
+
+namespace bwplan::test {
+
+struct CliResult {
+  int status = 0;
+  std::string out;
+  std::string err;
+};
+
+inline CliResult run_cli(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  const int status = cli::run(args, out, err);
+  return {status, out.str(), err.str()};
+}
+
+inline std::string source_path(const std::string& rel) {
+  return std::string(BWPLAN_SOURCE_DIR) + "/" + rel;
+}
+
+inline std::string fixture(const std::string& rel) {
+  return read_text_file(source_path("tests/fixtures/" + rel));
+}
+
+} // namespace bwplan::test
