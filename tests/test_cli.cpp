@@ -53,8 +53,12 @@ TEST_CASE("estimate JSON carries a schema version and the model states", "[cli]"
   CHECK(j.at("schema_version") == 1);
   CHECK(j.at("config").at("instance") == "ml.p6-b200.48xlarge");
   CHECK(j.at("config").at("gpus") == 8);
-  const double states = j.at("memory").at("model_states_bytes").get<double>();
+  const auto& st = j.at("memory").at("model_states");
+  const double states = st.at("parameters_bytes").get<double>() +
+                        st.at("gradients_bytes").get<double>() +
+                        st.at("optimizer_bytes").get<double>();
   CHECK_THAT(states, WithinRel(16.0 * 8'030'261'248 / 8, 1e-9));
+  CHECK(j.at("memory").at("fits") == true);
 }
 
 TEST_CASE("estimate is deterministic", "[cli]") {
@@ -72,6 +76,10 @@ TEST_CASE("a configuration that cannot run exits 3 and says why", "[cli]") {
                                 "mxfp8", "--format", "json"});
   CHECK(p.status == 3);
   CHECK(nlohmann::json::parse(p.out).at("verdict").at("reason") == "precision_unsupported");
+  const auto o =
+      test::run_cli({"estimate", "--gpu", "a100-sxm-40gb", "--gpus", "8", "--format", "json"});
+  CHECK(o.status == 3);
+  CHECK(nlohmann::json::parse(o.out).at("verdict").at("reason") == "out_of_memory");
 }
 
 TEST_CASE("enum flags suggest the closest spelling", "[cli]") {

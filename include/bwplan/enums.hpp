@@ -46,6 +46,25 @@ enum class ActivationCheckpointing : std::uint8_t {
 };
 enum class Optimizer : std::uint8_t { adamw, adamw_8bit, sgd, adafactor, lion, count_ };
 enum class Loss : std::uint8_t { unfused, fused, chunked, count_ };
+/// Which library runs the low-precision matmuls (they save different tensors).
+enum class Fp8Backend : std::uint8_t { torchao, te, count_ };
+/// Gradient accumulation: reduce-scatter every micro-batch (FSDP2 default), or keep unsharded
+/// gradients with sync disabled until the last micro-batch.
+enum class GradAccumMode : std::uint8_t { reduce_scatter, no_sync, count_ };
+/// FSDP2 CPUOffloadPolicy: parameters, gradients and optimizer states live in host memory.
+enum class Offload : std::uint8_t { none, cpu, count_ };
+/// How the optimizer steps: one fused kernel per tensor (torchtitan and torchtune default), or
+/// foreach kernels that materialise a temporary the size of a state for all tensors at once.
+enum class OptimizerImpl : std::uint8_t { fused, foreach, count_ };
+/// How RMSNorm/LayerNorm runs in eager mode: fused (nn.RMSNorm in recent PyTorch, saves its
+/// input) or upcast (hand-written `x.float()` norm, saves an fp32 copy: torchtune, torchtitan
+/// until early 2025).
+enum class NormImpl : std::uint8_t { fused, upcast, count_ };
+/// How FSDP2 units are cut. per-module (torchtitan since mid-2025): embeddings, each block, and
+/// norm+output are units; embeddings and blocks reshard after forward, norm+output stay
+/// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
+/// unsharded from forward to backward, and the last block is not resharded either.
+enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 
 /// Spellings, in enum order. `count_` must stay last in every enum.
 template <class E> struct EnumTraits;
@@ -85,13 +104,43 @@ template <> struct EnumTraits<Loss> {
   static constexpr std::array<std::string_view, 3> names = {"unfused", "fused", "chunked"};
 };
 
+template <> struct EnumTraits<Fp8Backend> {
+  static constexpr std::string_view what = "fp8 backend";
+  static constexpr std::array<std::string_view, 2> names = {"torchao", "te"};
+};
+template <> struct EnumTraits<GradAccumMode> {
+  static constexpr std::string_view what = "grad accumulation mode";
+  static constexpr std::array<std::string_view, 2> names = {"reduce-scatter", "no-sync"};
+};
+template <> struct EnumTraits<Offload> {
+  static constexpr std::string_view what = "offload";
+  static constexpr std::array<std::string_view, 2> names = {"none", "cpu"};
+};
+
+template <> struct EnumTraits<OptimizerImpl> {
+  static constexpr std::string_view what = "optimizer implementation";
+  static constexpr std::array<std::string_view, 2> names = {"fused", "foreach"};
+};
+template <> struct EnumTraits<NormImpl> {
+  static constexpr std::string_view what = "norm implementation";
+  static constexpr std::array<std::string_view, 2> names = {"fused", "upcast"};
+};
+
+template <> struct EnumTraits<FsdpWrap> {
+  static constexpr std::string_view what = "FSDP wrapping";
+  static constexpr std::array<std::string_view, 2> names = {"per-module", "root"};
+};
+
 template <class E>
 inline constexpr bool k_enum_table_complete = EnumTraits<E>::names.size() ==
                                               static_cast<std::size_t>(E::count_);
 static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> &&
               k_enum_table_complete<PositionKind> && k_enum_table_complete<Sharding> &&
               k_enum_table_complete<Precision> && k_enum_table_complete<ActivationCheckpointing> &&
-              k_enum_table_complete<Optimizer> && k_enum_table_complete<Loss>);
+              k_enum_table_complete<Optimizer> && k_enum_table_complete<Loss> &&
+              k_enum_table_complete<Fp8Backend> && k_enum_table_complete<GradAccumMode> &&
+              k_enum_table_complete<Offload> && k_enum_table_complete<OptimizerImpl> &&
+              k_enum_table_complete<NormImpl> && k_enum_table_complete<FsdpWrap>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

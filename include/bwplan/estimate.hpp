@@ -23,21 +23,26 @@ struct EstimateRequest {
   TrainingConfig config;
 };
 
-/// Why a configuration cannot run, independent of memory.
-enum class Infeasibility : std::uint8_t { none, precision_unsupported, does_not_fit };
+/// Why a configuration cannot run.
+enum class Infeasibility : std::uint8_t {
+  none,
+  precision_unsupported, ///< the GPU has no tensor cores for the format
+  out_of_memory,         ///< device memory required exceeds the usable capacity
+  host_memory_exceeded,  ///< CPU offload needs more host memory than the instance has
+};
+[[nodiscard]] std::string_view name_of(Infeasibility i);
 
 struct Estimate {
   EstimateRequest request;
   ParamCounts params;
   std::int64_t shard_group = 1;
-  ModelStates states;
-  double capacity_bytes = 0; ///< the GPU's memory
+  MemoryEstimate memory;
   Infeasibility infeasibility = Infeasibility::none;
   std::string reason; ///< one line for people when infeasible
   [[nodiscard]] bool feasible() const { return infeasibility == Infeasibility::none; }
 };
 
 /// Evaluates `r` (validate_config must have accepted it).
-[[nodiscard]] Estimate evaluate(const EstimateRequest& r);
+[[nodiscard]] Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k = {});
 
 } // namespace bwplan

@@ -1,20 +1,27 @@
 /// \file
-/// Per-GPU memory of one FSDP training step. Formulas and sources: docs/model.md, "Memory".
+/// Per-GPU memory of one FSDP training step, component by component and phase by phase.
+/// Formulas, constants and their sources: docs/model.md, "Memory".
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string_view>
 
+#include "bwplan/enums.hpp"
+#include "bwplan/hardware.hpp"
 #include "bwplan/model_spec.hpp"
 #include "bwplan/training_config.hpp"
 
 namespace bwplan {
 
+// ---- Model states -------------------------------------------------------------------------
+
 /// Bytes per element of the persistent (sharded) model states for a precision.
 struct StateDtypes {
-  double param_bytes = 4; ///< sharded parameter (the fp32 master under mixed precision)
-  double grad_bytes = 4;  ///< sharded gradient (same dtype as the parameter in FSDP2)
+  double param_bytes = 4;   ///< sharded parameter (the fp32 master under mixed precision)
+  double grad_bytes = 4;    ///< sharded gradient (same dtype as the parameter in FSDP2)
+  double compute_bytes = 2; ///< unsharded parameters, activations (bf16 unless fp32)
+  double reduce_bytes = 4;  ///< reduce-scatter / accumulation dtype (fp32 under mixed)
 };
 [[nodiscard]] StateDtypes state_dtypes(Precision p);
 
@@ -37,5 +44,99 @@ struct ModelStates {
 /// `param_bytes` bytes per element.
 [[nodiscard]] double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
                                            double param_bytes);
+
+// ---- Activations and logits ---------------------------------------------------------------
+
+/// Bytes per token that one transformer block keeps for backward, and the transient working
+/// set its backward needs (docs/model.md, "Activations").
+struct BlockActivations {
+  double saved_per_token = 0;     ///< kept from forward to backward (per AC mode)
+  double full_per_token = 0;      ///< everything autograd saves with no checkpointing
+  double recompute_per_token = 0; ///< rematerialised in backward (full - saved)
+  double grad_work_per_token = 0; ///< activation gradients alive inside one block's backward
+};
+
+/// Per-token activation bytes of one block for `c`'s precision, compile flag and backend.
+/// `checkpointed` selects the block's AC treatment (the mode itself, or for selective-layer
+/// whether this block is one of the checkpointed ones).
+[[nodiscard]] BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
+                                                 ActivationCheckpointing mode);
+
+/// Saved activation bytes of all blocks for one micro-batch.
+[[nodiscard]] double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c);
+
+/// Logits and cross-entropy bytes live at the end of forward and at the start of backward.
+struct LogitsMemory {
+  double forward_bytes = 0;
+  double backward_bytes = 0;
+  double largest_tensor_bytes = 0; ///< the biggest single allocation (allocator fragmentation)
+};
+[[nodiscard]] LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c);
+
+// ---- The step -----------------------------------------------------------------------------
+
+enum class MemoryComponent : std::uint8_t {
+  parameters, ///< sharded parameters (master copy)
+  gradients,  ///< sharded gradients (or unsharded, accumulating with sync disabled)
+  optimizer_states,
+  fsdp_buffers,   ///< unsharded params/grads of working blocks, root group, reduce-scatter
+  activations,    ///< saved for backward + one block's backward working set
+  logits,         ///< output logits and cross-entropy
+  low_precision,  ///< quantized weight copies and scales
+  optimizer_temp, ///< foreach optimizer temporaries during the step
+  count_
+};
+inline constexpr std::array<std::string_view, 8> k_memory_component_names = {
+    "parameters",  "gradients", "optimizer_states", "fsdp_buffers",
+    "activations", "logits",    "low_precision",    "optimizer_temp"};
+static_assert(k_memory_component_names.size() == static_cast<std::size_t>(MemoryComponent::count_));
+
+enum class StepPhase : std::uint8_t {
+  forward_end,    ///< loss computed: all activations and the forward logits live
+  backward_start, ///< loss backward: logits gradients at their largest
+  backward_block, ///< first block's backward: recompute and FSDP backward buffers
+  backward_end,   ///< all gradients produced, root group reducing
+  optimizer_step,
+  count_
+};
+inline constexpr std::array<std::string_view, 5> k_step_phase_names = {
+    "forward_end", "backward_start", "backward_block", "backward_end", "optimizer_step"};
+static_assert(k_step_phase_names.size() == static_cast<std::size_t>(StepPhase::count_));
+
+using ComponentBytes = std::array<double, static_cast<std::size_t>(MemoryComponent::count_)>;
+
+/// Physical constants of the allocator and runtime (docs/model.md, "Constants").
+struct MemoryConstants {
+  /// Share of the largest transient tensor the caching allocator cannot reuse after it is freed
+  /// (fitted to the 22 H100 runs in tests/data/measurements-h100-fakepg.json).
+  double fragmentation_fraction = 0.6;
+  double cuda_context_bytes = 0.6e9; ///< CUDA context + cuBLAS/cuDNN handles
+  double nccl_bytes_per_communicator = 0.7e9;
+  double headroom_fraction = 0.0; ///< capacity kept free for safety
+};
+
+struct MemoryEstimate {
+  std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)> phases{};
+  StepPhase peak_phase = StepPhase::forward_end;
+  double peak_allocated_bytes = 0;
+  double peak_reserved_bytes = 0;
+  double runtime_bytes = 0;         ///< CUDA context + NCCL communicators
+  double device_bytes_required = 0; ///< reserved + runtime
+  double capacity_bytes = 0;
+  double usable_bytes = 0;        ///< capacity less the safety headroom
+  double host_bytes_per_node = 0; ///< pinned host memory for CPU offload (0 without)
+  ModelStates states;
+  [[nodiscard]] const ComponentBytes& at_peak() const {
+    return phases[static_cast<std::size_t>(peak_phase)];
+  }
+  [[nodiscard]] double headroom_bytes() const { return usable_bytes - device_bytes_required; }
+  [[nodiscard]] bool fits() const { return device_bytes_required <= usable_bytes; }
+};
+
+[[nodiscard]] double phase_total(const ComponentBytes& c);
+
+/// The whole step for `c` on `gpu` (validated beforehand).
+[[nodiscard]] MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c,
+                                             const GpuSpec& gpu, const MemoryConstants& k = {});
 
 } // namespace bwplan

@@ -8,6 +8,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
+#include "bwplan/validation.hpp"
 
 namespace bwplan {
 
@@ -25,6 +26,9 @@ using OrderedJson = nlohmann::ordered_json;
 [[nodiscard]] std::string instances_table(const Catalog& c);
 [[nodiscard]] std::string models_table(const Catalog& c);
 [[nodiscard]] std::string estimate_table(const Estimate& e);
+
+[[nodiscard]] OrderedJson validation_json(const Validation& v, const std::string& file);
+[[nodiscard]] std::string validation_table(const Validation& v, const std::string& file);
 
 /// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
 [[nodiscard]] std::string format_params(std::int64_t n);

@@ -26,6 +26,12 @@ struct TrainingConfig {
   Optimizer optimizer = Optimizer::adamw;
   bool compile = false; ///< torch.compile on the model
   Loss loss = Loss::unfused;
+  Fp8Backend fp8_backend = Fp8Backend::torchao;
+  GradAccumMode grad_accum_mode = GradAccumMode::reduce_scatter;
+  Offload offload = Offload::none;
+  OptimizerImpl optimizer_impl = OptimizerImpl::fused;
+  NormImpl norm_impl = NormImpl::fused;
+  FsdpWrap fsdp_wrap = FsdpWrap::per_module;
 };
 
 /// The GPUs one parameter is sharded over, after defaults: 1 for `none`, all GPUs for `grad-op`

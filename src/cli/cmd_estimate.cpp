@@ -33,6 +33,13 @@ struct EstimateOptions {
   std::string optimizer = "adamw";
   bool compile = false;
   std::string loss = "unfused";
+  std::string fp8_backend = "torchao";
+  std::string optimizer_impl = "fused";
+  std::string norm_impl = "fused";
+  std::string fsdp_wrap = "per-module";
+  bool no_sync = false;
+  bool cpu_offload = false;
+  double headroom_pct = 0;
   OutputOptions output;
 };
 
@@ -94,6 +101,12 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   c.optimizer = parse_flag<Optimizer>(o.optimizer, "--optimizer");
   c.compile = o.compile;
   c.loss = parse_flag<Loss>(o.loss, "--loss");
+  c.fp8_backend = parse_flag<Fp8Backend>(o.fp8_backend, "--fp8-backend");
+  c.optimizer_impl = parse_flag<OptimizerImpl>(o.optimizer_impl, "--optimizer-impl");
+  c.norm_impl = parse_flag<NormImpl>(o.norm_impl, "--norm-impl");
+  c.fsdp_wrap = parse_flag<FsdpWrap>(o.fsdp_wrap, "--fsdp-wrap");
+  c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
+  c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
   if (c.shard_group < 0) {
     throw Error(fmt::format("--shard-group {} is out of range (allowed 1..GPUs)", c.shard_group));
   }
@@ -108,7 +121,13 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
 void run_estimate(Context& ctx, const EstimateOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  const Estimate e = evaluate(resolve(ctx, o));
+  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
+    throw Error(
+        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
+  }
+  MemoryConstants k;
+  k.headroom_fraction = o.headroom_pct / 100.0;
+  const Estimate e = evaluate(resolve(ctx, o), k);
   write_output(ctx, o.output, json ? estimate_json(e).dump(2) + "\n" : estimate_table(e));
   if (!e.feasible()) {
     ctx.status = exit_code::does_not_fit;
@@ -183,6 +202,34 @@ void setup_estimate(CLI::App& app, Context& ctx) {
   cmd->add_flag("--compile", o->compile, "torch.compile the model")->group(tr);
   cmd->add_option("--loss", o->loss, "unfused, fused or chunked cross-entropy")
       ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--fp8-backend", o->fp8_backend,
+                  "torchao (saves bf16 inputs) or te (Transformer Engine: caches quantized inputs "
+                  "and weights)")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--optimizer-impl", o->optimizer_impl,
+                  "fused (one kernel per tensor) or foreach (a state-sized temporary)")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--norm-impl", o->norm_impl,
+                  "fused (nn.RMSNorm) or upcast (hand-written fp32 norm, saves an fp32 copy)")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--fsdp-wrap", o->fsdp_wrap,
+                  "per-module (torchtitan 2025+: embeddings, blocks, norm+output) or root "
+                  "(torchtitan 2024: embeddings and output in the root unit)")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_flag("--no-sync", o->no_sync,
+                "with --grad-accum: accumulate unsharded gradients with sync disabled instead of "
+                "reduce-scattering every micro-batch")
+      ->group(tr);
+  cmd->add_flag("--cpu-offload", o->cpu_offload,
+                "FSDP2 CPUOffloadPolicy: parameters, gradients and optimizer states in host memory")
+      ->group(tr);
+  cmd->add_option("--headroom", o->headroom_pct,
+                  "percent of GPU memory to keep free for safety [0]")
       ->group(tr);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_estimate(ctx, *o); });

@@ -139,16 +139,45 @@ OrderedJson config_json(const EstimateRequest& r, std::int64_t shard_group) {
   j["optimizer"] = name_of(c.optimizer);
   j["compile"] = c.compile;
   j["loss"] = name_of(c.loss);
+  j["fp8_backend"] = name_of(c.fp8_backend);
+  j["grad_accum_mode"] = name_of(c.grad_accum_mode);
+  j["offload"] = name_of(c.offload);
+  j["optimizer_impl"] = name_of(c.optimizer_impl);
+  j["norm_impl"] = name_of(c.norm_impl);
+  j["fsdp_wrap"] = name_of(c.fsdp_wrap);
   return j;
 }
 
-const char* infeasibility_name(Infeasibility i) {
-  switch (i) {
-  case Infeasibility::none: return "none";
-  case Infeasibility::precision_unsupported: return "precision_unsupported";
-  case Infeasibility::does_not_fit: return "does_not_fit";
+OrderedJson memory_json(const MemoryEstimate& m) {
+  OrderedJson j;
+  OrderedJson comps;
+  const ComponentBytes& peak = m.at_peak();
+  for (std::size_t i = 0; i < peak.size(); ++i) {
+    comps[std::string(k_memory_component_names[i]) + "_bytes"] = whole(peak[i]);
   }
-  return "unknown";
+  j["components"] = comps;
+  OrderedJson phases;
+  for (std::size_t p = 0; p < m.phases.size(); ++p) {
+    phases[std::string(k_step_phase_names[p]) + "_bytes"] = whole(phase_total(m.phases[p]));
+  }
+  j["phases"] = phases;
+  j["peak_phase"] = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
+  j["peak_allocated_bytes"] = whole(m.peak_allocated_bytes);
+  j["peak_reserved_bytes"] = whole(m.peak_reserved_bytes);
+  j["runtime_bytes"] = whole(m.runtime_bytes);
+  j["device_bytes_required"] = whole(m.device_bytes_required);
+  j["capacity_bytes"] = whole(m.capacity_bytes);
+  j["usable_bytes"] = whole(m.usable_bytes);
+  j["headroom_bytes"] = whole(m.headroom_bytes());
+  j["fits"] = m.fits();
+  j["host_bytes_per_node"] = whole(m.host_bytes_per_node);
+  OrderedJson states;
+  states["parameters_bytes"] = whole(m.states.parameters_bytes);
+  states["gradients_bytes"] = whole(m.states.gradients_bytes);
+  states["optimizer_bytes"] = whole(m.states.optimizer_bytes);
+  states["sharded_parameters"] = m.states.sharded_params;
+  j["model_states"] = states;
+  return j;
 }
 
 } // namespace
@@ -167,17 +196,10 @@ OrderedJson estimate_json(const Estimate& e) {
   OrderedJson j = envelope("estimate");
   j["config"] = config_json(e.request, e.shard_group);
   j["model"] = model_json(e.request.model);
-  OrderedJson mem;
-  mem["capacity_bytes"] = whole(e.capacity_bytes);
-  mem["parameters_bytes"] = whole(e.states.parameters_bytes);
-  mem["gradients_bytes"] = whole(e.states.gradients_bytes);
-  mem["optimizer_bytes"] = whole(e.states.optimizer_bytes);
-  mem["model_states_bytes"] = whole(e.states.total_bytes());
-  mem["sharded_parameters"] = e.states.sharded_params;
-  j["memory"] = mem;
+  j["memory"] = memory_json(e.memory);
   OrderedJson verdict;
   verdict["feasible"] = e.feasible();
-  verdict["reason"] = infeasibility_name(e.infeasibility);
+  verdict["reason"] = name_of(e.infeasibility);
   verdict["detail"] = e.reason;
   j["verdict"] = verdict;
   return j;

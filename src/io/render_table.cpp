@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
@@ -108,27 +111,61 @@ std::string instances_table(const Catalog& c) {
   return t.render() + sources_block(src);
 }
 
+std::string bar(double fraction, std::size_t width) {
+  const auto n = static_cast<std::size_t>(
+      std::lround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width)));
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += "\u2588";
+  }
+  return out;
+}
+
 std::string estimate_table(const Estimate& e) {
   const EstimateRequest& r = e.request;
   const TrainingConfig& c = r.config;
+  const MemoryEstimate& m = e.memory;
   std::string where =
       r.instance ? fmt::format("{} x {} ({} x {})", r.nodes, r.instance->name, c.gpus, r.gpu.name)
                  : fmt::format("{} x {}", c.gpus, r.gpu.name);
   std::string out =
       fmt::format("{} ({} parameters) on {}\n", r.model.name, format_params(e.params.total), where);
   out += fmt::format("  sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
-                     "grad-accum {}, checkpointing {}, optimizer {}\n\n",
+                     "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      name_of(c.sharding), e.shard_group, name_of(c.precision), c.micro_batch,
                      c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
-                     name_of(c.optimizer));
-  TextTable t({{"memory per GPU"}, {"GiB", A::right}});
-  t.add_row({"parameters", gib(e.states.parameters_bytes)});
-  t.add_row({"gradients", gib(e.states.gradients_bytes)});
-  t.add_row({"optimizer states", gib(e.states.optimizer_bytes)});
-  t.add_row({"model states", gib(e.states.total_bytes())});
-  t.add_row({"GPU capacity", gib(e.capacity_bytes)});
+                     name_of(c.optimizer), name_of(c.loss), c.compile ? ", compiled" : "");
+  const ComponentBytes& peak = m.at_peak();
+  TextTable t({{fmt::format("memory per GPU at the peak ({})",
+                            k_step_phase_names[static_cast<std::size_t>(m.peak_phase)])},
+               {"GiB", A::right},
+               {"share", A::right},
+               {""}});
+  for (std::size_t i = 0; i < peak.size(); ++i) {
+    if (peak[i] <= 0) {
+      continue;
+    }
+    const double share = peak[i] / m.peak_allocated_bytes;
+    t.add_row({std::string(k_memory_component_names[i]), gib(peak[i]),
+               fmt::format("{:.0f}%", 100 * share), bar(share, 30)});
+  }
+  t.add_row({"peak allocated", gib(m.peak_allocated_bytes), "", ""});
+  t.add_row({"peak reserved (caching allocator)", gib(m.peak_reserved_bytes), "", ""});
+  t.add_row({"CUDA context + NCCL", gib(m.runtime_bytes), "", ""});
+  t.add_row({"device memory required", gib(m.device_bytes_required), "", ""});
+  t.add_row({"usable capacity", gib(m.usable_bytes), "", ""});
+  t.add_row({"headroom", gib(m.headroom_bytes()), "", ""});
   out += t.render(2);
-  out += e.feasible() ? "\nverdict: model states fit\n"
+  out += "\n  phases (GiB allocated):";
+  for (std::size_t p = 0; p < m.phases.size(); ++p) {
+    out += fmt::format(" {} {}", k_step_phase_names[p], gib(phase_total(m.phases[p])));
+  }
+  out += "\n";
+  if (m.host_bytes_per_node > 0) {
+    out +=
+        fmt::format("  host memory per node for CPU offload: {} GiB\n", gib(m.host_bytes_per_node));
+  }
+  out += e.feasible() ? fmt::format("\nverdict: fits, {} GiB headroom\n", gib(m.headroom_bytes()))
                       : fmt::format("\nverdict: does not fit: {}\n", e.reason);
   return out;
 }

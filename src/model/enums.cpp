@@ -25,5 +25,11 @@ template ActivationCheckpointing parse_enum_or_throw<ActivationCheckpointing>(st
                                                                               std::string_view);
 template Optimizer parse_enum_or_throw<Optimizer>(std::string_view, std::string_view);
 template Loss parse_enum_or_throw<Loss>(std::string_view, std::string_view);
+template Fp8Backend parse_enum_or_throw<Fp8Backend>(std::string_view, std::string_view);
+template GradAccumMode parse_enum_or_throw<GradAccumMode>(std::string_view, std::string_view);
+template Offload parse_enum_or_throw<Offload>(std::string_view, std::string_view);
+template OptimizerImpl parse_enum_or_throw<OptimizerImpl>(std::string_view, std::string_view);
+template NormImpl parse_enum_or_throw<NormImpl>(std::string_view, std::string_view);
+template FsdpWrap parse_enum_or_throw<FsdpWrap>(std::string_view, std::string_view);
 
 } // namespace bwplan

@@ -1,0 +1,56 @@
+/// \file
+/// Predicted vs measured memory over a set of real runs (`bwplan validate`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bwplan/estimate.hpp"
+
+namespace bwplan {
+
+/// What a measurement case measured (measurements.md, `measured.metric`).
+enum class Metric : std::uint8_t { peak_reserved, peak_allocated, peak_active, fits };
+[[nodiscard]] std::string_view name_of(Metric m);
+
+struct MeasurementCase {
+  std::string id;
+  std::string source;
+  EstimateRequest request;
+  Metric metric = Metric::peak_reserved;
+  double value_bytes = 0; ///< for the memory metrics
+  bool fits = true;       ///< for Metric::fits
+  std::optional<double> tokens_per_second_per_gpu;
+};
+
+struct CaseResult {
+  std::string id;
+  Metric metric = Metric::peak_reserved;
+  double measured_bytes = 0;
+  double predicted_bytes = 0;
+  double error_pct = 0; ///< (predicted - measured) / measured, percent; 0 for fits cases
+  bool measured_fits = true;
+  bool predicted_fits = true;
+  std::string peak_phase;
+};
+
+struct ValidationSummary {
+  int numeric_cases = 0;
+  double median_abs_error_pct = 0;
+  double max_abs_error_pct = 0;
+  std::string max_error_case;
+  int fit_cases = 0;
+  double fit_accuracy = 1.0; ///< fraction of fit cases predicted right (1 when there are none)
+};
+
+struct Validation {
+  std::vector<CaseResult> cases;
+  ValidationSummary summary;
+};
+
+/// Evaluates every case with the memory model and compares on the case's metric.
+[[nodiscard]] Validation validate_cases(const std::vector<MeasurementCase>& cases,
+                                        const MemoryConstants& k = {});
+
+} // namespace bwplan

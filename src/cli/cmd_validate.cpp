@@ -1,0 +1,47 @@
+// `bwplan validate FILE`: the memory model against measured runs.
+#include <fmt/format.h>
+
+#include "bwplan/measurements.hpp"
+#include "bwplan/render.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+struct ValidateOptions {
+  std::string file;
+  double max_median_error_pct = -1; ///< < 0: no limit
+  OutputOptions output;
+};
+
+void run_validate(Context& ctx, const ValidateOptions& o) {
+  ctx.begin();
+  const bool json = wants_json(o.output);
+  const std::vector<MeasurementCase> cases =
+      parse_measurements(read_text_file(o.file), o.file, ctx.catalog());
+  const Validation v = validate_cases(cases);
+  write_output(ctx, o.output,
+               json ? validation_json(v, o.file).dump(2) + "\n" : validation_table(v, o.file));
+  if (o.max_median_error_pct >= 0 && v.summary.median_abs_error_pct > o.max_median_error_pct) {
+    ctx.log->error("median |error| {:.2f}% is above --max-median-error {:.2f}%",
+                   v.summary.median_abs_error_pct, o.max_median_error_pct);
+    ctx.status = exit_code::does_not_fit;
+  }
+}
+
+} // namespace
+
+void setup_validate(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "validate", "compare predicted with measured peak memory over a bwplan-measurements/1 file");
+  auto o = std::make_shared<ValidateOptions>();
+  cmd->add_option("file", o->file, "measurements file (e.g. tests/data/measurements.json)")
+      ->required();
+  cmd->add_option("--max-median-error", o->max_median_error_pct,
+                  "exit 3 when the median absolute error is above this percentage");
+  add_output_options(*cmd, o->output);
+  cmd->callback([&ctx, o] { run_validate(ctx, *o); });
+}
+
+} // namespace bwplan::cli

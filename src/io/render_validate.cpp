@@ -1,0 +1,77 @@
+#include <fmt/format.h>
+
+#include "bwplan/render.hpp"
+#include "bwplan/units.hpp"
+#include "io/text_table.hpp"
+
+namespace bwplan {
+
+OrderedJson validation_json(const Validation& v, const std::string& file) {
+  OrderedJson j;
+  j["schema_version"] = k_output_schema_version;
+  j["kind"] = "validation";
+  j["file"] = file;
+  OrderedJson cases = OrderedJson::array();
+  for (const CaseResult& c : v.cases) {
+    OrderedJson o;
+    o["id"] = c.id;
+    o["metric"] = name_of(c.metric);
+    if (c.metric == Metric::fits) {
+      o["measured_fits"] = c.measured_fits;
+      o["predicted_fits"] = c.predicted_fits;
+      o["predicted_device_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
+    } else {
+      o["measured_bytes"] = static_cast<std::int64_t>(c.measured_bytes);
+      o["predicted_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
+      o["error_pct"] = std::round(c.error_pct * 100) / 100;
+    }
+    o["peak_phase"] = c.peak_phase;
+    cases.push_back(o);
+  }
+  j["cases"] = cases;
+  OrderedJson s;
+  s["numeric_cases"] = v.summary.numeric_cases;
+  s["median_abs_error_pct"] = std::round(v.summary.median_abs_error_pct * 100) / 100;
+  s["max_abs_error_pct"] = std::round(v.summary.max_abs_error_pct * 100) / 100;
+  s["max_error_case"] = v.summary.max_error_case;
+  s["fit_cases"] = v.summary.fit_cases;
+  s["fit_accuracy"] = v.summary.fit_accuracy;
+  j["summary"] = s;
+  return j;
+}
+
+std::string validation_table(const Validation& v, const std::string& file) {
+  using A = io::TextTable::Align;
+  io::TextTable t({{"case"},
+                   {"metric"},
+                   {"measured", A::right},
+                   {"predicted", A::right},
+                   {"error", A::right},
+                   {"peak phase"}});
+  for (const CaseResult& c : v.cases) {
+    if (c.metric == Metric::fits) {
+      t.add_row({c.id, "fits", c.measured_fits ? "fits" : "OOM",
+                 fmt::format("{} ({:.1f} GiB)", c.predicted_fits ? "fits" : "OOM",
+                             to_gib(c.predicted_bytes)),
+                 c.measured_fits == c.predicted_fits ? "ok" : "WRONG", c.peak_phase});
+    } else {
+      t.add_row({c.id, std::string(name_of(c.metric)),
+                 fmt::format("{:.2f}", to_gib(c.measured_bytes)),
+                 fmt::format("{:.2f}", to_gib(c.predicted_bytes)),
+                 fmt::format("{:+.1f}%", c.error_pct), c.peak_phase});
+    }
+  }
+  std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());
+  out += t.render();
+  const ValidationSummary& s = v.summary;
+  out += fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({})\n",
+                     s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
+                     s.max_error_case.empty() ? "-" : s.max_error_case);
+  if (s.fit_cases > 0) {
+    out +=
+        fmt::format("{} fit/OOM cases: {:.0f}% called right\n", s.fit_cases, 100 * s.fit_accuracy);
+  }
+  return out;
+}
+
+} // namespace bwplan

@@ -1,0 +1,156 @@
+// Activation and logits memory per GPU. The inventory below lists, op by op, what autograd
+// keeps for backward in a Llama-style block as torchtitan writes it (RMSNorm, RoPE on q/k,
+// repeat_kv for GQA, flash SDPA, SwiGLU); docs/model.md, "Activations", derives each line.
+#include "bwplan/memory_model.hpp"
+
+namespace bwplan {
+
+namespace {
+
+/// Bytes per element of a GEMM input that Transformer Engine (or torchao NVFP4) keeps in the
+/// quantized format instead of bf16 (data + block scales).
+double quantized_input_bytes(Precision p) {
+  switch (p) {
+  case Precision::mxfp8: return 1.0 + 1.0 / 32; // E4M3 + one E8M0 scale per 32
+  case Precision::nvfp4: return 0.5 + 1.0 / 16; // E2M1 + one E4M3 scale per 16
+  default: return 1.0;                          // fp8 (per-tensor or per-row scale)
+  }
+}
+
+/// Whether saved GEMM inputs are stored quantized: TE caches fp8/MXFP8/NVFP4 inputs; torchao's
+/// float8 and MXFP8 linears save the bf16 input, its NVFP4 linear saves FP4 codes.
+bool gemm_inputs_quantized(const TrainingConfig& c) {
+  if (!is_low_precision(c.precision)) {
+    return false;
+  }
+  return c.fp8_backend == Fp8Backend::te || c.precision == Precision::nvfp4;
+}
+
+struct Inventory {
+  double all = 0; // saved with no checkpointing
+  double sac = 0; // saved under per-op selective checkpointing
+};
+
+Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
+  const double ab = state_dtypes(c.precision).compute_bytes;
+  const double gemm_in = gemm_inputs_quantized(c) ? quantized_input_bytes(c.precision) : ab;
+  const bool eager = !c.compile;
+  const double h = static_cast<double>(m.hidden);
+  const double q = static_cast<double>(m.q_dim());
+  const double kv = static_cast<double>(m.kv_dim());
+  const double f = static_cast<double>(m.ffn);
+  const double lse = 4.0 * static_cast<double>(m.heads); // fp32 logsumexp per head
+  const bool repeat = m.kv_heads < m.heads;              // repeat_kv copies K and V to q size
+  // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32.
+  const bool autocast = c.sharding == Sharding::none && c.precision != Precision::fp32 &&
+                        c.precision != Precision::bf16_pure;
+  const double residual = autocast ? 4.0 : ab;
+  // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
+  // bf16 normalised value instead. torch.compile fuses either into the fused form.
+  const double norm_saved =
+      eager && c.norm_impl == NormImpl::upcast ? 4.0 * h + h * ab : h * residual;
+  Inventory inv;
+  // Attention half. RoPE multiplies by constant frequencies, so its fp32 copies are not saved;
+  // SDPA returns its output already laid out for wo, so wo saves no copy.
+  inv.all += norm_saved + h * gemm_in; // norm input, wq/wk/wv input
+  if (m.qk_norm) {
+    inv.all += (q + kv) * ab; // q/k norm inputs
+  }
+  inv.all += q * ab + (repeat ? 2 * q : 2 * kv) * ab + lse; // SDPA's q, k, v and logsumexp
+  inv.all += q * ab;                                        // SDPA output (wo's input)
+  if (gemm_inputs_quantized(c)) {
+    inv.all += q * gemm_in; // TE keeps a quantized copy of wo's input beside SDPA's output
+  }
+  // MLP half: residual into the norm, norm output, projections and activation.
+  inv.all += norm_saved + h * gemm_in;
+  if (m.mlp == MlpKind::swiglu) {
+    // w1 output (silu input), silu output (compile recomputes it), w3 output, product (w2 in)
+    inv.all += f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
+  } else {
+    inv.all += f * ab + f * gemm_in; // w1 output, activation output
+  }
+  // torchtitan's op-level SAC saves the block input, the outputs of every other matmul
+  // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed. Under
+  // torch.compile the partitioner drops saved outputs backward never reads (w2's).
+  inv.sac = h * residual + q * ab + kv * ab + q * ab + lse + f * ab;
+  if (m.mlp == MlpKind::swiglu && eager) {
+    inv.sac += h * ab;
+  }
+  return inv;
+}
+
+} // namespace
+
+BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
+                                   ActivationCheckpointing mode) {
+  const double ab = state_dtypes(c.precision).compute_bytes;
+  const Inventory inv = block_inventory(m, c);
+  BlockActivations a;
+  a.full_per_token = inv.all;
+  switch (mode) {
+  case ActivationCheckpointing::none: a.saved_per_token = inv.all; break;
+  case ActivationCheckpointing::selective_op: a.saved_per_token = inv.sac; break;
+  case ActivationCheckpointing::selective_layer: // this block is one of the checkpointed ones
+  case ActivationCheckpointing::full: a.saved_per_token = static_cast<double>(m.hidden) * ab; break;
+  case ActivationCheckpointing::count_: break;
+  }
+  a.recompute_per_token = inv.all - a.saved_per_token;
+  // Inside one block's backward: gradients w.r.t. the MLP's f-wide tensors and two h-wide ones.
+  const double f = static_cast<double>(m.ffn);
+  const double mlp_grads = m.mlp == MlpKind::swiglu ? 3.0 : 2.0;
+  a.grad_work_per_token = (mlp_grads * f + 2.0 * static_cast<double>(m.hidden)) * ab;
+  return a;
+}
+
+double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c) {
+  const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
+  const double layers = static_cast<double>(m.layers);
+  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
+    // torchtitan wraps block i (1-based) when i % ac_every == 0.
+    const double wrapped = static_cast<double>(m.layers / c.ac_every);
+    const double ckpt = block_activations(m, c, ActivationCheckpointing::full).saved_per_token;
+    const double plain = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+    return tokens * (wrapped * ckpt + (layers - wrapped) * plain);
+  }
+  return tokens * layers * block_activations(m, c, c.activation_checkpointing).saved_per_token;
+}
+
+LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
+  const double ab = state_dtypes(c.precision).compute_bytes;
+  const double tv = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len) *
+                    static_cast<double>(m.vocab);
+  const double chunks = 8;                  // torchtune CEWithChunkedOutputLoss
+  const double upcast = ab < 4 ? 4.0 : 0.0; // eager .float() copy of bf16 logits
+  LogitsMemory l;
+  switch (c.loss) {
+  case Loss::unfused:
+    // forward: logits, their fp32 copy and log_softmax's saved fp32 output; backward (logits
+    // deleted): saved output, its gradient and the gradient of the input, all fp32.
+    l.forward_bytes = tv * (ab + upcast + 4.0);
+    l.backward_bytes = tv * 12.0;
+    l.largest_tensor_bytes = tv * 4.0;
+    break;
+  case Loss::fused:
+    // compiled loss: the upcast is fused; bf16 logits saved, bf16 gradient produced.
+    l.forward_bytes = tv * ab;
+    l.backward_bytes = tv * 2.0 * ab;
+    l.largest_tensor_bytes = tv * ab;
+    break;
+  case Loss::chunked:
+    // all chunks' logits are kept in a list; each chunk's loss runs separately
+    if (c.compile) {
+      l.forward_bytes = tv * ab;
+      l.backward_bytes = tv * (2.0 * ab + 4.0 / chunks);
+    } else {
+      // every chunk keeps its fp32 log_softmax output; one fp32 copy at a time
+      l.forward_bytes = tv * (ab + 4.0 + upcast / chunks);
+      l.backward_bytes = tv * (4.0 + 8.0 / chunks);
+    }
+    l.largest_tensor_bytes = tv * 4.0 / chunks;
+    break;
+  case Loss::count_: break;
+  }
+  return l;
+}
+
+} // namespace bwplan

@@ -1,0 +1,61 @@
+#include "bwplan/memory_model.hpp"
+
+namespace bwplan {
+
+StateDtypes state_dtypes(Precision p) {
+  // FSDP2 keeps the sharded parameter in the dtype the model was built in and the optimizer
+  // steps on it; gradients take that dtype too (memory-model-notes §2.5). Mixed precision and
+  // the low-precision recipes (torchao, on top of bf16 mixed) build the model in fp32; bf16-pure
+  // builds it in bf16 (torchtune).
+  if (p == Precision::bf16_pure) {
+    return {2, 2, 2, 2};
+  }
+  if (p == Precision::fp32) {
+    return {4, 4, 4, 4};
+  }
+  return {4, 4, 2, 4}; // bf16 mixed: MixedPrecisionPolicy(param bf16, reduce fp32)
+}
+
+double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
+                             double param_bytes) {
+  const double n = static_cast<double>(rows) * static_cast<double>(cols);
+  switch (o) {
+  case Optimizer::adamw: return 2 * param_bytes * n; // exp_avg, exp_avg_sq
+  case Optimizer::adamw_8bit:
+    // torchao AdamW8bit: 1 byte per state element + one fp32 scale per 256-element block;
+    // tensors under 4096 elements keep plain states (torchao/optim/README.md).
+    if (n >= 4096) {
+      return 2 * (1.0 + 4.0 / 256.0) * n;
+    }
+    return 2 * param_bytes * n;
+  case Optimizer::sgd: return param_bytes * n;  // momentum buffer
+  case Optimizer::lion: return param_bytes * n; // one momentum state
+  case Optimizer::adafactor:
+    // torch.optim.Adafactor: row and column factors for matrices, a full second moment for
+    // vectors, no first moment.
+    if (cols > 1) {
+      return param_bytes * static_cast<double>(rows + cols);
+    }
+    return param_bytes * n;
+  case Optimizer::count_: break;
+  }
+  return 0;
+}
+
+ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
+  const StateDtypes dt = state_dtypes(c.precision);
+  const std::int64_t n = effective_shard_group(c);
+  ModelStates s;
+  for (const ParamTensor& t : parameter_tensors(m)) {
+    const std::int64_t rows = (t.rows + n - 1) / n; // FSDP2 Shard(0) with padding
+    const std::int64_t local = rows * t.cols * t.count;
+    s.sharded_params += local;
+    s.optimizer_bytes += static_cast<double>(t.count) *
+                         optimizer_state_bytes(c.optimizer, rows, t.cols, dt.param_bytes);
+  }
+  s.parameters_bytes = dt.param_bytes * static_cast<double>(s.sharded_params);
+  s.gradients_bytes = dt.grad_bytes * static_cast<double>(s.sharded_params);
+  return s;
+}
+
+} // namespace bwplan

@@ -1,0 +1,64 @@
+#include "bwplan/validation.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bwplan {
+
+std::string_view name_of(Metric m) {
+  switch (m) {
+  case Metric::peak_reserved: return "peak_reserved_gib";
+  case Metric::peak_allocated: return "peak_allocated_gib";
+  case Metric::peak_active: return "peak_active_gib";
+  case Metric::fits: return "fits";
+  }
+  return "unknown";
+}
+
+Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k) {
+  Validation v;
+  std::vector<double> errors;
+  int fit_right = 0;
+  for (const MeasurementCase& mc : cases) {
+    const Estimate e = evaluate(mc.request, k);
+    const MemoryEstimate& m = e.memory;
+    CaseResult r;
+    r.id = mc.id;
+    r.metric = mc.metric;
+    r.peak_phase = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
+    r.predicted_fits = m.fits();
+    switch (mc.metric) {
+    case Metric::peak_reserved: r.predicted_bytes = m.peak_reserved_bytes; break;
+    case Metric::peak_allocated:
+    case Metric::peak_active: r.predicted_bytes = m.peak_allocated_bytes; break;
+    case Metric::fits: r.predicted_bytes = m.device_bytes_required; break;
+    }
+    if (mc.metric == Metric::fits) {
+      r.measured_fits = mc.fits;
+      ++v.summary.fit_cases;
+      fit_right += r.predicted_fits == r.measured_fits ? 1 : 0;
+    } else {
+      r.measured_bytes = mc.value_bytes;
+      r.error_pct = 100.0 * (r.predicted_bytes - r.measured_bytes) / r.measured_bytes;
+      errors.push_back(std::abs(r.error_pct));
+      if (std::abs(r.error_pct) > v.summary.max_abs_error_pct) {
+        v.summary.max_abs_error_pct = std::abs(r.error_pct);
+        v.summary.max_error_case = r.id;
+      }
+    }
+    v.cases.push_back(r);
+  }
+  v.summary.numeric_cases = static_cast<int>(errors.size());
+  if (!errors.empty()) {
+    std::sort(errors.begin(), errors.end());
+    const std::size_t n = errors.size();
+    v.summary.median_abs_error_pct =
+        n % 2 == 1 ? errors[n / 2] : (errors[n / 2 - 1] + errors[n / 2]) / 2.0;
+  }
+  if (v.summary.fit_cases > 0) {
+    v.summary.fit_accuracy = static_cast<double>(fit_right) / v.summary.fit_cases;
+  }
+  return v;
+}
+
+} // namespace bwplan
