@@ -164,7 +164,8 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c, cons
     // Backward: current + prefetched block, the block's unsharded gradients, and the
     // reduce-scatter inputs of this block and the previous one.
     bwd_buffers = 2.0 * block_unsharded + g.block * weight_bytes + 2.0 * dt.reduce_bytes * g.block;
-    root_grads = weight_bytes * g.root;
+    // During backward only the output head's gradient exists; the embedding's comes last.
+    root_grads = weight_bytes * g.head;
   } else if (c.precision != Precision::fp32 && c.precision != Precision::bf16_pure) {
     root = weight_bytes * g.total; // autocast's bf16 weight copies, saved for backward
   }
@@ -216,7 +217,8 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c, cons
   be[idx(C::parameters)] = params;
   be[idx(C::optimizer_states)] = optim;
   be[idx(C::gradients)] = std::max(grads_fwd, grads_full);
-  be[idx(C::fsdp_buffers)] = fsdp ? root + root_grads + dt.reduce_bytes * g.root : root;
+  // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
+  be[idx(C::fsdp_buffers)] = fsdp ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
   be[idx(C::low_precision)] = 0;
 
   auto& op = e.phases[idx(StepPhase::optimizer_step)];
