@@ -1,0 +1,250 @@
+// Each memory component by hand, the phase logic, and monotonicity properties.
+#include <catch2/catch.hpp>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/memory_model.hpp"
+
+using namespace bwplan;
+using Catch::Matchers::WithinRel;
+
+namespace {
+
+const Catalog& catalog() {
+  static const Catalog c = builtin_catalog();
+  return c;
+}
+
+const ModelSpec& model(const char* name) {
+  return *catalog().find_model(name);
+}
+
+TrainingConfig base(std::int64_t gpus = 8) {
+  TrainingConfig c;
+  c.gpus = gpus;
+  c.gpus_per_node = 8;
+  c.sharding = Sharding::full;
+  c.precision = Precision::bf16;
+  c.micro_batch = 1;
+  c.seq_len = 8192;
+  c.activation_checkpointing = ActivationCheckpointing::full;
+  return c;
+}
+
+double at(const MemoryEstimate& e, StepPhase p, MemoryComponent c) {
+  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(c)];
+}
+
+constexpr double k_tv_8b = 8192.0 * 128256.0; // tokens x vocab at micro-batch 1, seq 8192
+
+} // namespace
+
+TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  TrainingConfig c = base();
+  // No checkpointing, eager, bf16: block input and mid residual (2 x 2h), two norm outputs
+  // (2 x 2h), q after RoPE (2q), K and V repeated to q size (2 x 2q), SDPA output (2q), fp32
+  // logsumexp (4 x 32 heads), and SwiGLU's four f-wide tensors (4 x 2f):
+  // 8*4096 + 8*4096 + 128 + 8*14336 = 180,352 bytes.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(180352.0, 1e-12));
+  // Op-level SAC keeps x, wq, wv, SDPA out + lse, w1 and w2 outputs:
+  // 8192 + 8192 + 2048 + 8192 + 128 + 28672 + 8192 = 63,616.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
+             WithinRel(63616.0, 1e-12));
+  // Full checkpointing keeps the block input only.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::full).saved_per_token,
+             WithinRel(8192.0, 1e-12));
+  // torch.compile recomputes SwiGLU's silu output and drops SAC's unused w2 output.
+  c.compile = true;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(180352.0 - 28672.0, 1e-12));
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
+             WithinRel(63616.0 - 8192.0, 1e-12));
+  // A hand-written upcasting norm saves an fp32 copy of its input (4h) and the bf16
+  // normalised value (2h) in place of the bf16 input (2h): +4h per norm, two norms.
+  c.compile = false;
+  c.norm_impl = NormImpl::upcast;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(180352.0 + 2 * 4 * 4096.0, 1e-12));
+}
+
+TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  TrainingConfig c = base();
+  c.activation_checkpointing = ActivationCheckpointing::selective_layer;
+  c.ac_every = 2; // 16 of 32 blocks keep only their input
+  CHECK_THAT(saved_activation_bytes(m, c),
+             WithinRel(8192.0 * (16 * 180352.0 + 16 * 8192.0), 1e-12));
+  c.ac_every = 32; // one checkpointed block
+  CHECK_THAT(saved_activation_bytes(m, c), WithinRel(8192.0 * (31 * 180352.0 + 8192.0), 1e-12));
+}
+
+TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  TrainingConfig c = base();
+  // Unfused: bf16 logits + fp32 copy + log_softmax output in forward; three fp32 tensors in
+  // the loss backward.
+  LogitsMemory l = logits_memory(m, c);
+  CHECK_THAT(l.forward_bytes, WithinRel(10.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(l.backward_bytes, WithinRel(12.0 * k_tv_8b, 1e-12));
+  c.loss = Loss::fused;
+  l = logits_memory(m, c);
+  CHECK_THAT(l.backward_bytes, WithinRel(4.0 * k_tv_8b, 1e-12));
+  c.loss = Loss::chunked; // eager: every chunk's fp32 log_softmax output is kept
+  l = logits_memory(m, c);
+  CHECK_THAT(l.forward_bytes, WithinRel((2.0 + 4.0 + 0.5) * k_tv_8b, 1e-12));
+  CHECK(l.largest_tensor_bytes < logits_memory(m, base()).largest_tensor_bytes);
+}
+
+TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {
+  const MemoryEstimate e = estimate_memory(model("llama-3.1-8b"), base(), catalog().gpu("b200"));
+  double largest = 0;
+  for (const auto& p : e.phases) {
+    largest = std::max(largest, phase_total(p));
+  }
+  CHECK(e.peak_allocated_bytes == largest);
+  CHECK(phase_total(e.at_peak()) == largest);
+  CHECK(e.peak_reserved_bytes > e.peak_allocated_bytes);
+  CHECK_THAT(e.device_bytes_required, WithinRel(e.peak_reserved_bytes + e.runtime_bytes, 1e-12));
+  CHECK(e.fits());
+  // Loss backward of an unfused 8B at 8k: all saved activations + 12 TV of logits.
+  const double states = 12.0 * 8'030'261'248 / 8;     // params 4 + AdamW 8 bytes, sharded
+  const double head = 2.0 * (4096.0 * 128256 + 4096); // norm + output, bf16, unsharded
+  const double acts = 8192.0 * 32 * 8192;
+  CHECK_THAT(phase_total(e.phases[static_cast<std::size_t>(StepPhase::backward_start)]),
+             WithinRel(states + head + acts + 12.0 * k_tv_8b, 1e-9));
+}
+
+TEST_CASE("sharding modes: grad-op keeps every block unsharded, DDP keeps full states",
+          "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  const GpuSpec& gpu = catalog().gpu("b200");
+  TrainingConfig c = base();
+  const MemoryEstimate full = estimate_memory(m, c, gpu);
+  c.sharding = Sharding::grad_op;
+  const MemoryEstimate grad_op = estimate_memory(m, c, gpu);
+  const double blocks_bf16 = 2.0 * 32 * 218'112'000;
+  CHECK_THAT(at(grad_op, StepPhase::forward_end, MemoryComponent::fsdp_buffers) -
+                 at(full, StepPhase::forward_end, MemoryComponent::fsdp_buffers),
+             WithinRel(blocks_bf16, 1e-9));
+  c.sharding = Sharding::none;
+  const MemoryEstimate ddp = estimate_memory(m, c, gpu);
+  CHECK_THAT(at(ddp, StepPhase::optimizer_step, MemoryComponent::optimizer_states),
+             WithinRel(8.0 * 8'030'261'248, 1e-12));
+  // DDP allocates its gradient buckets up front, so gradients are there during forward.
+  CHECK(at(ddp, StepPhase::forward_end, MemoryComponent::gradients) > 0);
+  CHECK(at(full, StepPhase::forward_end, MemoryComponent::gradients) == 0);
+}
+
+TEST_CASE("gradient accumulation: sharded grads, or unsharded fp32 with sync disabled",
+          "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  TrainingConfig c = base();
+  c.grad_accum = 2;
+  const MemoryEstimate rs = estimate_memory(m, c, catalog().gpu("b200"));
+  CHECK_THAT(at(rs, StepPhase::forward_end, MemoryComponent::gradients),
+             WithinRel(4.0 * 8'030'261'248 / 8, 1e-12));
+  c.grad_accum_mode = GradAccumMode::no_sync;
+  const MemoryEstimate ns = estimate_memory(m, c, catalog().gpu("b200"));
+  CHECK_THAT(at(ns, StepPhase::forward_end, MemoryComponent::gradients),
+             WithinRel(4.0 * 8'030'261'248, 1e-12));
+}
+
+TEST_CASE("Transformer Engine caches quantized weights: 1 byte on Blackwell, 2 on Hopper",
+          "[memory]") {
+  const ModelSpec& m = model("llama-3.1-8b");
+  TrainingConfig c = base();
+  c.precision = Precision::fp8_tensorwise;
+  const double linear = 32.0 * (218'112'000 - 2 * 4096);
+  CHECK(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+           MemoryComponent::low_precision) == 0); // torchao re-quantizes per GEMM
+  c.fp8_backend = Fp8Backend::te;
+  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+                MemoryComponent::low_precision),
+             WithinRel(linear, 1e-12));
+  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("h100-sxm-80gb")), StepPhase::forward_end,
+                MemoryComponent::low_precision),
+             WithinRel(2.0 * linear, 1e-12));
+  c.precision = Precision::mxfp8; // row- and column-wise copies with E8M0 scales per 32
+  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+                MemoryComponent::low_precision),
+             WithinRel(2.0 * (1 + 1.0 / 32) * linear, 1e-12));
+  // TE saves quantized GEMM inputs: fewer activation bytes than bf16 (its weight copy is what
+  // makes FP8 use more memory overall).
+  TrainingConfig bf = base();
+  bf.activation_checkpointing = ActivationCheckpointing::none;
+  c.activation_checkpointing = ActivationCheckpointing::none;
+  c.precision = Precision::fp8_tensorwise;
+  CHECK(block_activations(m, c, ActivationCheckpointing::none).saved_per_token <
+        block_activations(m, bf, ActivationCheckpointing::none).saved_per_token);
+}
+
+TEST_CASE("CPU offload moves states to the host", "[memory]") {
+  const ModelSpec& m = model("llama-3.1-70b");
+  TrainingConfig c = base();
+  c.offload = Offload::cpu;
+  const MemoryEstimate e = estimate_memory(m, c, catalog().gpu("b200"));
+  CHECK(at(e, StepPhase::optimizer_step, MemoryComponent::optimizer_states) == 0);
+  CHECK_THAT(e.host_bytes_per_node, WithinRel(8.0 * e.states.total_bytes(), 1e-12));
+}
+
+TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[memory][property]") {
+  const GpuSpec& gpu = catalog().gpu("b300");
+  for (auto ac : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op,
+                  ActivationCheckpointing::selective_layer, ActivationCheckpointing::full}) {
+    for (auto loss : {Loss::unfused, Loss::fused, Loss::chunked}) {
+      TrainingConfig c = base();
+      c.activation_checkpointing = ac;
+      c.loss = loss;
+      double prev = 0;
+      for (std::int64_t mb : {1, 2, 3, 4, 8, 16}) {
+        c.micro_batch = mb;
+        const double peak = estimate_memory(model("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
+        CHECK(peak >= prev);
+        prev = peak;
+      }
+      c.micro_batch = 1;
+      prev = 0;
+      for (std::int64_t s : {512, 1024, 2048, 4096, 8192, 32768, 131072}) {
+        c.seq_len = s;
+        const double peak = estimate_memory(model("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
+        CHECK(peak >= prev);
+        prev = peak;
+      }
+    }
+  }
+  TrainingConfig c = base();
+  double prev = 0;
+  for (const ModelSpec& m : catalog().models) { // sorted by parameter count
+    if (m.vocab != 128256) {
+      continue; // compare one family: vocab moves the logits term independently
+    }
+    const double peak = estimate_memory(m, c, gpu).peak_reserved_bytes;
+    INFO(m.name);
+    CHECK(peak >= prev);
+    prev = peak;
+  }
+}
+
+TEST_CASE("memory never increases with more sharding", "[memory][property]") {
+  const GpuSpec& gpu = catalog().gpu("b200");
+  for (const char* name : {"llama-3.2-1b", "llama-3.1-8b", "qwen2.5-32b", "llama-3.1-70b"}) {
+    INFO(name);
+    double prev = 1e300;
+    for (std::int64_t gpus : {1, 2, 4, 8, 16, 32, 64, 128}) {
+      TrainingConfig c = base(gpus);
+      c.sharding = gpus == 1 ? Sharding::none : Sharding::full;
+      const double peak = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+      CHECK(peak <= prev);
+      prev = peak;
+    }
+    TrainingConfig c = base(8);
+    const double full = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    c.sharding = Sharding::grad_op;
+    const double grad_op = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    c.sharding = Sharding::none;
+    const double none = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    CHECK(full <= grad_op);
+    CHECK(grad_op <= none);
+  }
+}

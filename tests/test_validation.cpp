@@ -1,0 +1,67 @@
+// The memory model against measured runs, through the real `bwplan validate` path.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/measurements.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+nlohmann::json validate(const std::string& file) {
+  const test::CliResult r =
+      test::run_cli({"validate", test::source_path("tests/data/" + file), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+} // namespace
+
+TEST_CASE("published runs: median error <= 5%, none over 12%", "[validation]") {
+  // Sources per case in tests/data/measurements.json (torchtitan, torchao, torchtune).
+  const auto v = validate("measurements.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 20);
+  CHECK(s.at("median_abs_error_pct").get<double>() <= 5.0);
+  CHECK(s.at("max_abs_error_pct").get<double>() <= 12.0);
+}
+
+TEST_CASE("H100 fake-process-group runs: median error <= 2%, none over 10%", "[validation]") {
+  // 22 FSDP2 runs measured with tools/measure/fsdp2_fakepg.py; 2 more ran out of memory.
+  const auto v = validate("measurements-h100-fakepg.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 22);
+  CHECK(s.at("median_abs_error_pct").get<double>() <= 2.0);
+  CHECK(s.at("max_abs_error_pct").get<double>() <= 10.0);
+  CHECK(s.at("fit_cases") == 2);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+}
+
+TEST_CASE("held-out runs, predicted before they were measured, stay within 6%", "[validation]") {
+  // 70B over 64 GPUs, HSDP 4x8, selective-layer every 4: shapes the constants never saw.
+  const auto v = validate("measurements-h100-fakepg-holdout.json");
+  CHECK(v.at("summary").at("numeric_cases") == 5);
+  CHECK(v.at("summary").at("max_abs_error_pct").get<double>() <= 6.0);
+}
+
+TEST_CASE("validate --max-median-error fails CI above the limit", "[validation][cli]") {
+  const std::string file = test::source_path("tests/data/measurements.json");
+  CHECK(test::run_cli({"validate", file, "--max-median-error", "5"}).status == 0);
+  const auto r = test::run_cli({"validate", file, "--max-median-error", "0.01"});
+  CHECK(r.status == 3);
+  CHECK_THAT(r.err, Catch::Contains("above --max-median-error"));
+}
+
+TEST_CASE("validate rejects a malformed case by file, case and key", "[validation][hostile]") {
+  const Catalog cat = builtin_catalog();
+  const std::string bad = R"({"schema": "bwplan-measurements/1", "cases": [{"id": "x",
+    "source": "s", "model": "llama-3.1-8b", "gpu": "b200", "gpus": 8, "sharding": "full",
+    "shard_group": 8, "precision": "bf16", "micro_batch": 1, "seq_len": 8192, "grad_accum": 1,
+    "activation_checkpointing": "full", "optimizer": "adamw", "compile": false, "loss": "unfused",
+    "measured": {"metric": "peak_reserved_gb", "value": 3}}]})";
+  CHECK_THROWS_WITH(parse_measurements(bad, "m.json", cat),
+                    Catch::Contains("m.json: /cases/0/measured/metric"));
+}
