@@ -43,7 +43,7 @@ CLI::Validator strict_integer() {
         }
         return {};
       },
-      "INT");
+      "");
 }
 
 void add_output_options(CLI::App& cmd, OutputOptions& o) {

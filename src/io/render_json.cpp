@@ -164,6 +164,7 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   j["peak_phase"] = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
   j["peak_allocated_bytes"] = whole(m.peak_allocated_bytes);
   j["peak_reserved_bytes"] = whole(m.peak_reserved_bytes);
+  j["allocator_slack_bytes"] = whole(m.peak_reserved_bytes - m.peak_allocated_bytes);
   j["runtime_bytes"] = whole(m.runtime_bytes);
   j["device_bytes_required"] = whole(m.device_bytes_required);
   j["capacity_bytes"] = whole(m.capacity_bytes);
