@@ -1,21 +1,24 @@
-# The two commands of the README: `make run` and `make test`. Each installs what is missing,
-# builds, then runs the default plan or the whole test suite.
+# `make run` and `make test` (called by ./setup.sh after it installs what is missing): configure,
+# build, then run the default plan or the whole test suite.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test clean
+.PHONY: all deps configure build run test clean
 
 all: build
 
 deps:
 	@./scripts/install-deps.sh
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+run: configure
+	cmake --build $(BUILD) -j $(JOBS) --target bwplan
 	./$(BUILD)/bwplan estimate --model llama-3.1-8b --instance ml.p6-b200.48xlarge
 
 test: build

@@ -89,7 +89,7 @@ TEST_CASE("enum flags suggest the closest spelling", "[cli]") {
              Catch::Contains("--precision 'bf61'") && Catch::Contains("did you mean 'bf16'"));
 }
 
-TEST_CASE("--output writes atomically and never replaces a file unless --force", "[cli]") {
+TEST_CASE("output files are written atomically and never replaces a file unless --force", "[cli]") {
   namespace fs = std::filesystem;
   const fs::path p = fs::temp_directory_path() / "bwplan-test-output.json";
   fs::remove(p);
@@ -107,7 +107,7 @@ TEST_CASE("--output writes atomically and never replaces a file unless --force",
   fs::remove(p);
 }
 
-TEST_CASE("--help and --version exit 0", "[cli]") {
+TEST_CASE("help and version exit 0", "[cli]") {
   CHECK(test::run_cli({"--help"}).status == 0);
   const auto v = test::run_cli({"--version"});
   CHECK(v.status == 0);

@@ -49,7 +49,8 @@ TEST_CASE("HF configs that bwplan cannot model are refused by name", "[hf_config
       Catch::Contains("/hidden_size") && Catch::Contains("expected an integer"));
 }
 
-TEST_CASE("--model accepts an HF config path and names the model after its folder", "[hf_config]") {
+TEST_CASE("the model flag accepts an HF config path and names the model after its folder",
+          "[hf_config]") {
   const Catalog cat = builtin_catalog();
   const ModelSpec m =
       resolve_model(cat, test::source_path("tests/fixtures/hf/llama-3.1-8b.config.json"));

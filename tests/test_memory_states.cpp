@@ -1,24 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include "bwplan/memory_model.hpp"
+#include "test_support.hpp"
 
 using namespace bwplan;
 using Catch::Matchers::WithinRel;
 
 namespace {
-
-ModelSpec llama3_8b() {
-  ModelSpec m;
-  m.name = "llama-3.1-8b";
-  m.layers = 32;
-  m.hidden = 4096;
-  m.heads = 32;
-  m.kv_heads = 8;
-  m.ffn = 14336;
-  m.vocab = 128256;
-  m.max_seq_len = 131072;
-  return m;
-}
 
 TrainingConfig cfg(Sharding s, std::int64_t gpus, Precision p = Precision::bf16) {
   TrainingConfig c;
@@ -32,7 +20,7 @@ TrainingConfig cfg(Sharding s, std::int64_t gpus, Precision p = Precision::bf16)
 
 TEST_CASE("mixed-precision AdamW states are 16 bytes per parameter over the shard group",
           "[memory]") {
-  const ModelStates s = estimate_model_states(llama3_8b(), cfg(Sharding::full, 8));
+  const ModelStates s = estimate_model_states(test::llama3_8b(), cfg(Sharding::full, 8));
   // Every Llama-3.1-8B dimension divides by 8, so there is no padding: P / 8 each.
   CHECK(s.sharded_params == 8'030'261'248LL / 8);
   CHECK_THAT(s.parameters_bytes, WithinRel(4.0 * 1'003'782'656, 1e-12));
@@ -43,9 +31,9 @@ TEST_CASE("mixed-precision AdamW states are 16 bytes per parameter over the shar
 
 TEST_CASE("bf16-pure halves every state; DDP keeps them whole", "[memory]") {
   const ModelStates pure =
-      estimate_model_states(llama3_8b(), cfg(Sharding::none, 1, Precision::bf16_pure));
+      estimate_model_states(test::llama3_8b(), cfg(Sharding::none, 1, Precision::bf16_pure));
   CHECK_THAT(pure.total_bytes(), WithinRel(8.0 * 8'030'261'248, 1e-12));
-  const ModelStates ddp = estimate_model_states(llama3_8b(), cfg(Sharding::none, 8));
+  const ModelStates ddp = estimate_model_states(test::llama3_8b(), cfg(Sharding::none, 8));
   CHECK_THAT(ddp.total_bytes(), WithinRel(16.0 * 8'030'261'248, 1e-12));
 }
 
@@ -53,7 +41,7 @@ TEST_CASE("hybrid sharding divides by the shard group, not the job", "[memory]")
   TrainingConfig c = cfg(Sharding::hybrid, 32);
   c.gpus_per_node = 8;
   CHECK(effective_shard_group(c) == 8);
-  CHECK_THAT(estimate_model_states(llama3_8b(), c).total_bytes(),
+  CHECK_THAT(estimate_model_states(test::llama3_8b(), c).total_bytes(),
              WithinRel(16.0 * 8'030'261'248 / 8, 1e-12));
 }
 

@@ -8,25 +8,8 @@
 
 using namespace bwplan;
 
-namespace {
-
-ModelSpec llama3_8b() {
-  ModelSpec m;
-  m.name = "llama-3.1-8b";
-  m.layers = 32;
-  m.hidden = 4096;
-  m.heads = 32;
-  m.kv_heads = 8;
-  m.ffn = 14336;
-  m.vocab = 128256;
-  m.max_seq_len = 131072;
-  return m;
-}
-
-} // namespace
-
 TEST_CASE("Llama-3.1-8B parameters by hand", "[model_spec]") {
-  const ParamCounts c = count_parameters(llama3_8b());
+  const ParamCounts c = count_parameters(test::llama3_8b());
   // attention: q 4096^2 + k,v 2*1024*4096 + o 4096^2 = 41,943,040; MLP 3*4096*14336 =
   // 176,160,768; norms 2*4096 = 8,192 -> 218,112,000 per block.
   CHECK(c.per_block == 218'112'000);
@@ -39,7 +22,7 @@ TEST_CASE("Llama-3.1-8B parameters by hand", "[model_spec]") {
 }
 
 TEST_CASE("tied embeddings are counted once", "[model_spec]") {
-  ModelSpec m = llama3_8b();
+  ModelSpec m = test::llama3_8b();
   const std::int64_t untied = count_parameters(m).total;
   m.tied_embeddings = true;
   CHECK(count_parameters(m).total == untied - 128256LL * 4096);
@@ -62,19 +45,19 @@ TEST_CASE("every preset has its exact published parameter count", "[model_spec][
 }
 
 TEST_CASE("validate_model rejects impossible shapes with the field named", "[model_spec]") {
-  ModelSpec m = llama3_8b();
+  ModelSpec m = test::llama3_8b();
   m.kv_heads = 64;
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("x.json") &&
                                                      Catch::Contains("kv_heads") &&
                                                      Catch::Contains("out of range"));
-  m = llama3_8b();
+  m = test::llama3_8b();
   m.kv_heads = 6;
   m.heads = 32;
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("not a multiple of kv_heads"));
-  m = llama3_8b();
+  m = test::llama3_8b();
   m.layers = 1'000'000'000'000'000'000LL;
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("layers"));
-  m = llama3_8b();
+  m = test::llama3_8b();
   m.hidden = 4100;
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("set head_dim"));
   m.head_dim = 128;
@@ -82,7 +65,7 @@ TEST_CASE("validate_model rejects impossible shapes with the field named", "[mod
 }
 
 TEST_CASE("parameter tensors list the FSDP groups in module order", "[model_spec]") {
-  const auto t = parameter_tensors(llama3_8b());
+  const auto t = parameter_tensors(test::llama3_8b());
   REQUIRE(t.front().name == "tok_embeddings");
   CHECK(t.front().group == ParamGroup::embedding);
   CHECK(t.back().name == "output");

@@ -27,6 +27,20 @@ inline std::string source_path(const std::string& rel) {
   return std::string(BWPLAN_SOURCE_DIR) + "/" + rel;
 }
 
+/// Llama-3.1-8B's shape written out by hand (independent of configs/).
+inline ModelSpec llama3_8b() {
+  ModelSpec m;
+  m.name = "llama-3.1-8b";
+  m.layers = 32;
+  m.hidden = 4096;
+  m.heads = 32;
+  m.kv_heads = 8;
+  m.ffn = 14336;
+  m.vocab = 128256;
+  m.max_seq_len = 131072;
+  return m;
+}
+
 inline std::string fixture(const std::string& rel) {
   return read_text_file(source_path("tests/fixtures/" + rel));
 }
