@@ -39,6 +39,7 @@ struct ModelStates {
 
 /// Parameters, gradients and optimizer states per GPU for `c` (validated beforehand).
 [[nodiscard]] ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c);
+[[nodiscard]] ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c);
 
 /// Optimizer state bytes for one tensor shard of `rows` × `cols` elements whose parameter has
 /// `param_bytes` bytes per element.
@@ -138,5 +139,9 @@ struct MemoryEstimate {
 /// The whole step for `c` on `gpu` (validated beforehand).
 [[nodiscard]] MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c,
                                              const GpuSpec& gpu, const MemoryConstants& k = {});
+/// The same with the model's facts computed once (the search's fast path).
+[[nodiscard]] MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f,
+                                             const TrainingConfig& c, const GpuSpec& gpu,
+                                             const MemoryConstants& k = {});
 
 } // namespace bwplan

@@ -72,6 +72,18 @@ struct ParamCounts {
 
 [[nodiscard]] ParamCounts count_parameters(const ModelSpec& m);
 
+/// What the memory and time models read from a model's shape, computed once per model so that
+/// evaluating a configuration allocates nothing.
+struct ModelFacts {
+  std::vector<ParamTensor> tensors;
+  ParamCounts counts;
+  double root = 0;           ///< parameters outside the blocks (embeddings, final norm, output)
+  double head = 0;           ///< final norm + output head (+ the embedding when tied)
+  double block_linear = 0;   ///< one block's matmul weights
+  double largest_tensor = 0; ///< elements of the largest parameter tensor
+};
+[[nodiscard]] ModelFacts model_facts(const ModelSpec& m);
+
 /// Throws bwplan::Error (prefixed with `where`) when a field is out of range or inconsistent:
 /// the limits are listed in docs/bwplan.md (MODEL FILES).
 void validate_model(const ModelSpec& m, const std::string& where);

@@ -22,33 +22,21 @@ struct Groups {
   double block = 0; ///< one block's parameters
   double blocks = 0;
   double root = 0;         ///< embeddings, final norm, output head
-  double embedding = 0;    ///< token (and position) embeddings
   double head = 0;         ///< final norm and output head (the embedding when tied)
   double block_linear = 0; ///< one block's matmul weights (quantizable)
   double total = 0;
   double largest_tensor = 0;
 };
 
-Groups groups_of(const ModelSpec& m) {
+Groups groups_of(const ModelFacts& f) {
   Groups g;
-  for (const ParamTensor& t : parameter_tensors(m)) {
-    const double n = static_cast<double>(t.numel());
-    g.largest_tensor = std::max(g.largest_tensor, n);
-    if (t.group == ParamGroup::block) {
-      g.block += n;
-      g.blocks += n * static_cast<double>(t.count);
-      if (t.is_matrix()) {
-        g.block_linear += n;
-      }
-    } else {
-      g.root += n * static_cast<double>(t.count);
-      (t.group == ParamGroup::embedding ? g.embedding : g.head) += n * static_cast<double>(t.count);
-    }
-  }
-  if (m.tied_embeddings) {
-    g.head += g.embedding; // the output projection reads the embedding's unsharded weight
-  }
-  g.total = g.blocks + g.root;
+  g.block = static_cast<double>(f.counts.per_block);
+  g.blocks = static_cast<double>(f.counts.blocks);
+  g.root = f.root;
+  g.head = f.head;
+  g.block_linear = f.block_linear;
+  g.total = static_cast<double>(f.counts.total);
+  g.largest_tensor = f.largest_tensor;
   return g;
 }
 
@@ -117,15 +105,20 @@ double phase_total(const ComponentBytes& c) {
 
 MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
                                const MemoryConstants& k) {
+  return estimate_memory(m, model_facts(m), c, gpu, k);
+}
+
+MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
+                               const GpuSpec& gpu, const MemoryConstants& k) {
   const double capacity_bytes = gpu.memory_bytes;
   MemoryEstimate e;
   const StateDtypes dt = state_dtypes(c.precision);
-  const Groups g = groups_of(m);
+  const Groups g = groups_of(f);
   const double shard = static_cast<double>(effective_shard_group(c));
   const bool fsdp = c.sharding != Sharding::none;
   const bool offload = c.offload == Offload::cpu;
   const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
-  e.states = estimate_model_states(m, c);
+  e.states = estimate_model_states(f, c);
 
   // Persistent states on the GPU (FSDP2 CPUOffloadPolicy moves all three to the host).
   const double params = offload ? 0.0 : e.states.parameters_bytes;

@@ -43,10 +43,14 @@ double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
 }
 
 ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
+  return estimate_model_states(model_facts(m), c);
+}
+
+ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {
   const StateDtypes dt = state_dtypes(c.precision);
   const std::int64_t n = effective_shard_group(c);
   ModelStates s;
-  for (const ParamTensor& t : parameter_tensors(m)) {
+  for (const ParamTensor& t : f.tensors) {
     const std::int64_t rows = (t.rows + n - 1) / n; // FSDP2 Shard(0) with padding
     const std::int64_t local = rows * t.cols * t.count;
     s.sharded_params += local;

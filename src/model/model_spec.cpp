@@ -1,5 +1,7 @@
 #include "bwplan/model_spec.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
@@ -64,6 +66,25 @@ ParamCounts count_parameters(const ModelSpec& m) {
   }
   c.total = c.embedding + c.blocks + c.final_norm + c.output;
   return c;
+}
+
+ModelFacts model_facts(const ModelSpec& m) {
+  ModelFacts f;
+  f.tensors = parameter_tensors(m);
+  f.counts = count_parameters(m);
+  for (const ParamTensor& t : f.tensors) {
+    const double n = static_cast<double>(t.numel());
+    f.largest_tensor = std::max(f.largest_tensor, n);
+    if (t.group == ParamGroup::block) {
+      f.block_linear += t.is_matrix() ? n : 0.0;
+    } else {
+      f.root += n * static_cast<double>(t.count);
+      if (t.group != ParamGroup::embedding || m.tied_embeddings) {
+        f.head += n * static_cast<double>(t.count);
+      }
+    }
+  }
+  return f;
 }
 
 namespace {
