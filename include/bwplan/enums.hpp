@@ -159,9 +159,18 @@ template <class E> [[nodiscard]] std::vector<std::string> enum_names() {
   return {EnumTraits<E>::names.begin(), EnumTraits<E>::names.end()};
 }
 
+/// Throws bwplan::Error "<field> '<s>' is not known: allowed a, b, c (did you mean 'b'?)".
+[[noreturn]] void throw_unknown_name(std::string_view s, std::string_view field,
+                                     const std::vector<std::string>& allowed);
+
 /// Parses `s` or throws bwplan::Error naming `field`, the value, the allowed spellings and the
 /// closest one ("precision 'bf61': allowed fp32, bf16, ... (did you mean 'bf16'?)").
-template <class E> [[nodiscard]] E parse_enum_or_throw(std::string_view s, std::string_view field);
+template <class E> [[nodiscard]] E parse_enum_or_throw(std::string_view s, std::string_view field) {
+  if (const std::optional<E> e = parse_enum<E>(s)) {
+    return *e;
+  }
+  throw_unknown_name(s, field, enum_names<E>());
+}
 
 /// True for the precisions whose matmuls run in a low-precision format on top of bf16 mixed
 /// precision (torchao float8/MXFP8/NVFP4 linears).

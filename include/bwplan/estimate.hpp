@@ -10,6 +10,7 @@
 #include "bwplan/hardware.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/model_spec.hpp"
+#include "bwplan/time_model.hpp"
 #include "bwplan/training_config.hpp"
 
 namespace bwplan {
@@ -21,6 +22,19 @@ struct EstimateRequest {
   std::optional<InstanceSpec> instance; ///< set when the cluster is given as instances
   std::int64_t nodes = 1;               ///< instances (1 when only GPUs were given)
   TrainingConfig config;
+  /// Network bits/s per node between nodes: the instance's EFA, else an assumed 3.2 Tb/s.
+  [[nodiscard]] double node_network_bits_per_s() const;
+  double train_tokens = 0;              ///< 0: no time-to-train or cost
+  std::optional<double> price_per_hour; ///< overrides the instance's catalog price
+};
+
+/// Time to train and what it costs (present when train_tokens > 0 and a price is known).
+struct Cost {
+  double usd_per_hour = 0; ///< the whole job
+  std::string price_basis; ///< where the hourly price came from
+  double usd_per_million_tokens = 0;
+  double hours_to_train = 0;
+  double usd_to_train = 0;
 };
 
 /// Why a configuration cannot run.
@@ -37,12 +51,19 @@ struct Estimate {
   ParamCounts params;
   std::int64_t shard_group = 1;
   MemoryEstimate memory;
+  StepTime time;
+  Cost cost;
   Infeasibility infeasibility = Infeasibility::none;
   std::string reason; ///< one line for people when infeasible
   [[nodiscard]] bool feasible() const { return infeasibility == Infeasibility::none; }
 };
 
 /// Evaluates `r` (validate_config must have accepted it).
-[[nodiscard]] Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k = {});
+[[nodiscard]] Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k = {},
+                                const TimeConstants& tk = {});
+
+/// Hourly price of the job, $ per million tokens, and time and cost to train `train_tokens`.
+[[nodiscard]] Cost cost_of(double job_usd_per_hour, double tokens_per_s_job, double train_tokens,
+                           std::string price_basis);
 
 } // namespace bwplan

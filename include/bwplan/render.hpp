@@ -8,6 +8,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
+#include "bwplan/search.hpp"
 #include "bwplan/validation.hpp"
 
 namespace bwplan {
@@ -29,6 +30,20 @@ using OrderedJson = nlohmann::ordered_json;
 
 [[nodiscard]] OrderedJson validation_json(const Validation& v, const std::string& file);
 [[nodiscard]] std::string validation_table(const Validation& v, const std::string& file);
+
+/// One search and what it was asked, for the renderers.
+struct SearchReport {
+  const ModelSpec& model;
+  const SearchSpace& space;
+  const SearchConstraints& limits;
+  Objective objective;
+  const SearchResult& result;
+  double elapsed_seconds = 0; ///< the only field that differs between identical runs
+  std::vector<std::pair<std::string, std::string>> origins; ///< flag -> "command line"/"default"
+};
+
+[[nodiscard]] OrderedJson search_json(const SearchReport& r);
+[[nodiscard]] std::string search_table(const SearchReport& r);
 
 /// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
 [[nodiscard]] std::string format_params(std::int64_t n);

@@ -33,6 +33,9 @@ struct CaseResult {
   bool measured_fits = true;
   bool predicted_fits = true;
   std::string peak_phase;
+  double measured_tokens_per_s = 0; ///< per GPU; 0 when the case has none
+  double predicted_tokens_per_s = 0;
+  double throughput_error_pct = 0;
 };
 
 struct ValidationSummary {
@@ -42,6 +45,9 @@ struct ValidationSummary {
   std::string max_error_case;
   int fit_cases = 0;
   double fit_accuracy = 1.0; ///< fraction of fit cases predicted right (1 when there are none)
+  int throughput_cases = 0;
+  double throughput_median_abs_error_pct = 0;
+  double throughput_max_abs_error_pct = 0;
 };
 
 struct Validation {

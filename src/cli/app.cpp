@@ -60,6 +60,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr");
 
   try {
+    setup_search(app, ctx);
     setup_list_commands(app, ctx);
     setup_estimate(app, ctx);
     setup_validate(app, ctx);

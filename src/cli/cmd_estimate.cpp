@@ -1,4 +1,6 @@
 // `bwplan estimate`: evaluate one training configuration.
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -40,6 +42,9 @@ struct EstimateOptions {
   bool no_sync = false;
   bool cpu_offload = false;
   double headroom_pct = 0;
+  double train_tokens = 0;
+  double price_per_hour = -1;
+  double global_batch_tokens = 0;
   OutputOptions output;
 };
 
@@ -110,7 +115,26 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (c.shard_group < 0) {
     throw Error(fmt::format("--shard-group {} is out of range (allowed 1..GPUs)", c.shard_group));
   }
+  if (o.global_batch_tokens > 0) {
+    // grad-accum = global batch / (micro-batch x seq x data-parallel GPUs), rounded, at least 1
+    const double per_micro_step = static_cast<double>(c.micro_batch * c.seq_len * c.gpus);
+    c.grad_accum = std::max<std::int64_t>(1, std::llround(o.global_batch_tokens / per_micro_step));
+    ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({:.0f} tokens per step)",
+                  o.global_batch_tokens, c.grad_accum,
+                  per_micro_step * static_cast<double>(c.grad_accum));
+  }
   validate_config(c, r.model);
+  if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {
+    throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..1e16)", o.train_tokens));
+  }
+  r.train_tokens = o.train_tokens;
+  if (o.price_per_hour >= 0) {
+    if (o.price_per_hour > 1e7) {
+      throw Error(
+          fmt::format("--price-per-hour {} is out of range (allowed 0..1e7)", o.price_per_hour));
+    }
+    r.price_per_hour = o.price_per_hour;
+  }
   if (c.seq_len > r.model.max_seq_len) {
     ctx.log->warn("--seq-len {} is longer than {}'s max_seq_len {}", c.seq_len, r.model.name,
                   r.model.max_seq_len);
@@ -227,6 +251,15 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   cmd->add_flag("--cpu-offload", o->cpu_offload,
                 "FSDP2 CPUOffloadPolicy: parameters, gradients and optimizer states in host memory")
+      ->group(tr);
+  cmd->add_option("--train-tokens", o->train_tokens,
+                  "tokens to train: prints time to train and its cost [none]")
+      ->group(tr);
+  cmd->add_option("--price-per-hour", o->price_per_hour,
+                  "USD per instance-hour, overriding the catalog price")
+      ->group(tr);
+  cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
+                  "tokens per optimizer step: derives --grad-accum from micro-batch x seq x GPUs")
       ->group(tr);
   cmd->add_option("--headroom", o->headroom_pct,
                   "percent of GPU memory to keep free for safety [0]")

@@ -66,5 +66,6 @@ void write_output(Context& ctx, const OutputOptions& o, const std::string& text)
 void setup_list_commands(CLI::App& app, Context& ctx);
 void setup_estimate(CLI::App& app, Context& ctx);
 void setup_validate(CLI::App& app, Context& ctx);
+void setup_search(CLI::App& app, Context& ctx);
 
 } // namespace bwplan::cli

@@ -1,15 +1,16 @@
 #include <cmath>
 
 #include "bwplan/render.hpp"
+#include "io/render_common.hpp"
 
 namespace bwplan {
 
-namespace {
+using io::config_json;
+using io::envelope;
+using io::memory_json;
+using io::whole;
 
-// Byte counts and other whole quantities are written as integers so outputs diff cleanly.
-std::int64_t whole(double v) {
-  return static_cast<std::int64_t>(std::llround(v));
-}
+namespace {
 
 OrderedJson flops_json(const PeakFlops& f) {
   OrderedJson j = OrderedJson::object();
@@ -100,13 +101,6 @@ OrderedJson instance_json(const InstanceSpec& s) {
   return j;
 }
 
-OrderedJson envelope(const char* kind) {
-  OrderedJson j;
-  j["schema_version"] = k_output_schema_version;
-  j["kind"] = kind;
-  return j;
-}
-
 template <class T, class F>
 OrderedJson list_json(const char* kind, const char* key, const std::vector<T>& v, F each) {
   OrderedJson j = envelope(kind);
@@ -118,17 +112,32 @@ OrderedJson list_json(const char* kind, const char* key, const std::vector<T>& v
   return j;
 }
 
-OrderedJson config_json(const EstimateRequest& r, std::int64_t shard_group) {
-  const TrainingConfig& c = r.config;
+} // namespace
+
+namespace io {
+
+// Byte counts and other whole quantities are written as integers so outputs diff cleanly.
+std::int64_t whole(double v) {
+  return static_cast<std::int64_t>(std::llround(v));
+}
+
+OrderedJson envelope(const char* kind) {
   OrderedJson j;
-  j["model"] = r.model.name;
-  j["gpu"] = r.gpu.name;
-  j["instance"] = r.instance ? OrderedJson(r.instance->name) : OrderedJson(nullptr);
-  j["nodes"] = r.nodes;
+  j["schema_version"] = k_output_schema_version;
+  j["kind"] = kind;
+  return j;
+}
+
+OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {
+  OrderedJson j;
+  j["model"] = w.model;
+  j["gpu"] = w.gpu;
+  j["instance"] = w.instance.empty() ? OrderedJson(nullptr) : OrderedJson(w.instance);
+  j["nodes"] = w.nodes;
   j["gpus"] = c.gpus;
   j["gpus_per_node"] = c.gpus_per_node;
   j["sharding"] = name_of(c.sharding);
-  j["shard_group"] = shard_group;
+  j["shard_group"] = effective_shard_group(c);
   j["precision"] = name_of(c.precision);
   j["fp8_all_gather"] = c.fp8_all_gather;
   j["micro_batch"] = c.micro_batch;
@@ -181,7 +190,35 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   return j;
 }
 
-} // namespace
+OrderedJson throughput_json(const StepTime& t) {
+  OrderedJson j;
+  j["step_seconds"] = t.step_s;
+  j["compute_seconds"] = t.compute_s;
+  j["allgather_seconds"] = t.allgather_s;
+  j["reduce_scatter_seconds"] = t.reduce_scatter_s;
+  j["all_reduce_seconds"] = t.all_reduce_s;
+  j["exposed_comm_seconds"] = t.exposed_comm_s;
+  j["offload_seconds"] = t.offload_s;
+  j["optimizer_seconds"] = t.optimizer_s;
+  j["tokens_per_second_per_gpu"] = t.tokens_per_s_per_gpu;
+  j["tokens_per_second_job"] = t.tokens_per_s_job;
+  j["mfu"] = t.mfu;
+  j["hfu"] = t.hfu;
+  j["bottleneck"] = name_of(t.bottleneck);
+  return j;
+}
+
+OrderedJson cost_json(const Cost& c) {
+  OrderedJson j;
+  j["usd_per_hour"] = c.usd_per_hour;
+  j["price_basis"] = c.price_basis;
+  j["usd_per_million_tokens"] = c.usd_per_million_tokens;
+  j["hours_to_train"] = c.hours_to_train;
+  j["usd_to_train"] = c.usd_to_train;
+  return j;
+}
+
+} // namespace io
 
 OrderedJson gpus_json(const Catalog& c) {
   return list_json("gpus", "gpus", c.gpus, gpu_json);
@@ -195,9 +232,13 @@ OrderedJson models_json(const Catalog& c) {
 
 OrderedJson estimate_json(const Estimate& e) {
   OrderedJson j = envelope("estimate");
-  j["config"] = config_json(e.request, e.shard_group);
+  const EstimateRequest& r = e.request;
+  j["config"] = config_json(
+      r.config, {r.model.name, r.gpu.name, r.instance ? r.instance->name : std::string(), r.nodes});
   j["model"] = model_json(e.request.model);
   j["memory"] = memory_json(e.memory);
+  j["throughput"] = io::throughput_json(e.time);
+  j["cost"] = io::cost_json(e.cost);
   OrderedJson verdict;
   verdict["feasible"] = e.feasible();
   verdict["reason"] = name_of(e.infeasibility);

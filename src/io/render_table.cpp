@@ -165,6 +165,22 @@ std::string estimate_table(const Estimate& e) {
     out +=
         fmt::format("  host memory per node for CPU offload: {} GiB\n", gib(m.host_bytes_per_node));
   }
+  const StepTime& st = e.time;
+  out += fmt::format(
+      "\n  step {:.3f} s (compute {:.3f}, exposed communication {:.3f}, optimizer {:.3f}); "
+      "limited by {}\n",
+      st.step_s, st.compute_s, st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
+  out += fmt::format(
+      "  {:.0f} tokens/s per GPU, {:.0f} tokens/s for the job; MFU {:.1f}%, HFU {:.1f}%\n",
+      st.tokens_per_s_per_gpu, st.tokens_per_s_job, 100 * st.mfu, 100 * st.hfu);
+  if (e.cost.usd_per_hour > 0) {
+    out += fmt::format("  {:.2f} USD/h for the job ({}); {:.3f} USD per million tokens\n",
+                       e.cost.usd_per_hour, e.cost.price_basis, e.cost.usd_per_million_tokens);
+  }
+  if (e.cost.hours_to_train > 0) {
+    out += fmt::format("  training {:.3g} tokens: {:.1f} hours, {:.0f} USD\n", r.train_tokens,
+                       e.cost.hours_to_train, e.cost.usd_to_train);
+  }
   out += e.feasible() ? fmt::format("\nverdict: fits, {} GiB headroom\n", gib(m.headroom_bytes()))
                       : fmt::format("\nverdict: does not fit: {}\n", e.reason);
   return out;

@@ -26,6 +26,11 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       o["error_pct"] = std::round(c.error_pct * 100) / 100;
     }
     o["peak_phase"] = c.peak_phase;
+    if (c.measured_tokens_per_s > 0) {
+      o["measured_tokens_per_second_per_gpu"] = c.measured_tokens_per_s;
+      o["predicted_tokens_per_second_per_gpu"] = std::round(c.predicted_tokens_per_s * 10) / 10;
+      o["throughput_error_pct"] = std::round(c.throughput_error_pct * 100) / 100;
+    }
     cases.push_back(o);
   }
   j["cases"] = cases;
@@ -36,6 +41,11 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
   s["max_error_case"] = v.summary.max_error_case;
   s["fit_cases"] = v.summary.fit_cases;
   s["fit_accuracy"] = v.summary.fit_accuracy;
+  s["throughput_cases"] = v.summary.throughput_cases;
+  s["throughput_median_abs_error_pct"] =
+      std::round(v.summary.throughput_median_abs_error_pct * 100) / 100;
+  s["throughput_max_abs_error_pct"] =
+      std::round(v.summary.throughput_max_abs_error_pct * 100) / 100;
   j["summary"] = s;
   return j;
 }
@@ -67,6 +77,11 @@ std::string validation_table(const Validation& v, const std::string& file) {
   out += fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({})\n",
                      s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
                      s.max_error_case.empty() ? "-" : s.max_error_case);
+  if (s.throughput_cases > 0) {
+    out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}%\n",
+                       s.throughput_cases, s.throughput_median_abs_error_pct,
+                       s.throughput_max_abs_error_pct);
+  }
   if (s.fit_cases > 0) {
     out +=
         fmt::format("{} fit/OOM cases: {:.0f}% called right\n", s.fit_cases, 100 * s.fit_accuracy);

@@ -16,12 +16,44 @@ std::string_view name_of(Infeasibility i) {
   return "unknown";
 }
 
-Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k) {
+double EstimateRequest::node_network_bits_per_s() const {
+  // Without an instance type, assume the 3.2 Tb/s EFA of ml.p5/ml.p6-b200 (configs/instances).
+  return instance ? instance->efa_bandwidth_bits_per_s : 3.2e12;
+}
+
+Cost cost_of(double job_usd_per_hour, double tokens_per_s_job, double train_tokens,
+             std::string price_basis) {
+  Cost c;
+  c.usd_per_hour = job_usd_per_hour;
+  c.price_basis = std::move(price_basis);
+  if (tokens_per_s_job > 0) {
+    c.usd_per_million_tokens = job_usd_per_hour / (tokens_per_s_job * 3600.0) * 1e6;
+    if (train_tokens > 0) {
+      c.hours_to_train = train_tokens / tokens_per_s_job / 3600.0;
+      c.usd_to_train = c.hours_to_train * job_usd_per_hour;
+    }
+  }
+  return c;
+}
+
+Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const TimeConstants& tk) {
   Estimate e;
   e.request = r;
   e.params = count_parameters(r.model);
   e.shard_group = effective_shard_group(r.config);
   e.memory = estimate_memory(r.model, r.config, r.gpu, k);
+  const Network net = make_network(r.gpu, r.config.gpus_per_node, r.node_network_bits_per_s());
+  e.time = estimate_step_time(r.model, r.config, r.gpu, net, tk);
+  if (r.price_per_hour || r.instance) {
+    const double hourly =
+        r.price_per_hour.value_or(r.instance ? r.instance->price.usd_per_hour : 0);
+    const std::string basis =
+        r.price_per_hour ? std::string("--price-per-hour")
+                         : fmt::format("{} {}, {}, {}", r.instance->name, r.instance->price.kind,
+                                       r.instance->price.region, r.instance->price.as_of);
+    e.cost = cost_of(hourly * static_cast<double>(r.nodes), e.time.tokens_per_s_job, r.train_tokens,
+                     basis);
+  }
   const MemoryEstimate& m = e.memory;
   if (!r.gpu.supports(r.config.precision)) {
     e.infeasibility = Infeasibility::precision_unsupported;

@@ -15,9 +15,23 @@ std::string_view name_of(Metric m) {
   return "unknown";
 }
 
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+} // namespace
+
 Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k) {
   Validation v;
   std::vector<double> errors;
+  std::vector<double> throughput_errors;
   int fit_right = 0;
   for (const MeasurementCase& mc : cases) {
     const Estimate e = evaluate(mc.request, k);
@@ -46,15 +60,21 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
         v.summary.max_error_case = r.id;
       }
     }
+    if (mc.tokens_per_second_per_gpu) {
+      r.measured_tokens_per_s = *mc.tokens_per_second_per_gpu;
+      r.predicted_tokens_per_s = e.time.tokens_per_s_per_gpu;
+      r.throughput_error_pct =
+          100.0 * (r.predicted_tokens_per_s - r.measured_tokens_per_s) / r.measured_tokens_per_s;
+      throughput_errors.push_back(std::abs(r.throughput_error_pct));
+      v.summary.throughput_max_abs_error_pct =
+          std::max(v.summary.throughput_max_abs_error_pct, std::abs(r.throughput_error_pct));
+    }
     v.cases.push_back(r);
   }
   v.summary.numeric_cases = static_cast<int>(errors.size());
-  if (!errors.empty()) {
-    std::sort(errors.begin(), errors.end());
-    const std::size_t n = errors.size();
-    v.summary.median_abs_error_pct =
-        n % 2 == 1 ? errors[n / 2] : (errors[n / 2 - 1] + errors[n / 2]) / 2.0;
-  }
+  v.summary.median_abs_error_pct = median(errors);
+  v.summary.throughput_cases = static_cast<int>(throughput_errors.size());
+  v.summary.throughput_median_abs_error_pct = median(throughput_errors);
   if (v.summary.fit_cases > 0) {
     v.summary.fit_accuracy = static_cast<double>(fit_right) / v.summary.fit_cases;
   }

@@ -1,0 +1,109 @@
+/// \file
+/// `bwplan search`: enumerate configurations along named axes, prune with monotonicity, evaluate
+/// with the memory and time models, and rank. Pure: the caller measures elapsed time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bwplan/estimate.hpp"
+#include "bwplan/hardware.hpp"
+#include "bwplan/memory_model.hpp"
+#include "bwplan/model_spec.hpp"
+#include "bwplan/time_model.hpp"
+#include "bwplan/training_config.hpp"
+
+namespace bwplan {
+
+/// One activation-checkpointing choice (selective-layer carries its N).
+struct CheckpointChoice {
+  ActivationCheckpointing mode = ActivationCheckpointing::full;
+  std::int64_t every = 2;
+};
+
+/// The axes. Empty lists mean "the default" (documented in docs/bwplan.md, search).
+struct SearchSpace {
+  std::vector<InstanceSpec> instances; ///< with their GPUs in `gpus`, same order
+  std::vector<GpuSpec> gpus;
+  std::vector<std::int64_t> nodes = {1};
+  std::vector<Sharding> shardings = {Sharding::full, Sharding::hybrid, Sharding::grad_op,
+                                     Sharding::none};
+  std::vector<Precision> precisions; ///< empty: every format the GPU supports but nvfp4
+  std::vector<CheckpointChoice> checkpointing = {{ActivationCheckpointing::none, 2},
+                                                 {ActivationCheckpointing::selective_op, 2},
+                                                 {ActivationCheckpointing::selective_layer, 2},
+                                                 {ActivationCheckpointing::selective_layer, 3},
+                                                 {ActivationCheckpointing::selective_layer, 4},
+                                                 {ActivationCheckpointing::full, 2}};
+  std::vector<std::int64_t> seq_lens = {8192};
+  std::int64_t max_micro_batch = 256;
+  TrainingConfig base; ///< optimizer, compile, loss and the implementation choices
+};
+
+struct SearchConstraints {
+  double headroom_fraction = 0.0;       ///< capacity kept free
+  double global_batch_tokens = 0;       ///< 0: none (grad-accum 1)
+  double global_batch_tolerance = 0.25; ///< accepted relative miss of the target
+  double train_tokens = 0;              ///< for the time and cost objectives
+  std::optional<double> price_per_hour; ///< overrides every instance's price
+};
+
+enum class Objective : std::uint8_t { throughput, cost, time, count_ };
+template <> struct EnumTraits<Objective> {
+  static constexpr std::string_view what = "objective";
+  static constexpr std::array<std::string_view, 3> names = {"throughput", "cost", "time"};
+};
+
+enum class RejectReason : std::uint8_t {
+  out_of_memory,
+  precision_unsupported,
+  global_batch_unreachable,
+  host_memory_exceeded,
+  sharding_not_applicable, ///< hybrid on one node, DDP with one GPU: same as another mode
+  count_
+};
+inline constexpr std::array<std::string_view, 5> k_reject_reason_names = {
+    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded",
+    "sharding_not_applicable"};
+static_assert(k_reject_reason_names.size() == static_cast<std::size_t>(RejectReason::count_));
+
+/// One evaluated configuration.
+struct Candidate {
+  std::size_t instance = 0; ///< index into SearchSpace::instances
+  std::int64_t nodes = 1;
+  TrainingConfig config;
+  MemoryEstimate memory;
+  StepTime time;
+  Cost cost;
+  bool pareto = false;                   ///< on the throughput / cost / headroom front
+  std::string id;                        ///< key(), cached once the candidate is feasible
+  [[nodiscard]] std::string key() const; ///< total-order tie-break and plan id
+};
+
+struct RejectedBest {
+  bool present = false;
+  double closeness = 0; ///< needed / available: the smallest is the nearest miss
+  Candidate candidate;
+  std::string detail; ///< "micro-batch 8 would need 193.2 GiB of 179.1 GiB"
+};
+
+struct SearchResult {
+  std::vector<Candidate> plans; ///< ranked, at most top_k
+  std::int64_t feasible = 0;
+  std::int64_t candidates_evaluated = 0;
+  std::array<std::int64_t, static_cast<std::size_t>(RejectReason::count_)> rejections{};
+  std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
+};
+
+/// The score an objective ranks by (larger is better).
+[[nodiscard]] double objective_score(const Candidate& c, Objective o);
+
+[[nodiscard]] SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
+                                      const SearchConstraints& limits, Objective objective,
+                                      std::size_t top_k, const MemoryConstants& mk = {},
+                                      const TimeConstants& tk = {});
+
+} // namespace bwplan

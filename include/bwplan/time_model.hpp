@@ -1,0 +1,134 @@
+/// \file
+/// Time of one FSDP2 training step and the throughput it implies: FLOPs per token, compute,
+/// collectives, optimizer. Formulas, constants, their sources and the per-case errors against
+/// published runs: docs/time-model.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "bwplan/enums.hpp"
+#include "bwplan/hardware.hpp"
+#include "bwplan/model_spec.hpp"
+#include "bwplan/training_config.hpp"
+
+namespace bwplan {
+
+/// What limits the step: the GPUs' compute, or the link the slowest collectives run over.
+enum class Bottleneck : std::uint8_t { compute, intra_node, inter_node, count_ };
+template <> struct EnumTraits<Bottleneck> {
+  static constexpr std::string_view what = "bottleneck";
+  static constexpr std::array<std::string_view, 3> names = {"compute", "intra-node", "inter-node"};
+};
+static_assert(k_enum_table_complete<Bottleneck>);
+
+/// The links collectives run over. Bandwidths are link rates, one direction, bytes/s.
+struct Network {
+  std::int64_t gpus_per_node = 8;
+  double intra_node_bytes_per_s = 0; ///< NVLink (xGMI on AMD) per GPU
+  /// Network per GPU, i.e. one NIC rail: node network bits/s / 8 / gpus_per_node. A collective
+  /// spanning nodes gets one rail per rank of the group in each node (NCCL runs one ring per
+  /// rail), so the node's whole network when the group covers the node.
+  double inter_node_bytes_per_s = 0;
+};
+
+/// `gpu`'s NVLink inside nodes of `gpus_per_node` GPUs joined by `node_network_bits_per_s` in
+/// total (an instance's EFA bandwidth, e.g. 3.2e12 for ml.p5.48xlarge).
+[[nodiscard]] Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
+                                   double node_network_bits_per_s);
+
+/// Physical and fitted constants (docs/time-model.md, "Constants", gives each one's source and
+/// fit). Fitted ones were fitted jointly to every case of tests/data/measurements.json (the
+/// MI300X and power-limited B200 rows through their fp8/bf16 ratios only) and of
+/// tests/data/measurements-h100-fakepg.json, never to one.
+struct TimeConstants {
+  /// Largest fraction of the datasheet dense peak a transformer's matmuls reach (fitted: the
+  /// H100 compute-only runs and the A100 torchtune runs).
+  double matmul_efficiency_max = 0.74;
+  /// Work per micro-batch (tokens x hidden) at which matmuls reach half of the maximum: small
+  /// GEMMs leave SMs idle (fitted: 1B-70B compute-only runs, 2k-32k tokens per micro-batch).
+  double matmul_half_work = 2.4e6;
+  /// Share of the attention FLOPs (12·L·q·s) a causal flash kernel executes: it skips the
+  /// masked upper triangle (FlashAttention-2 paper, causal mask; not fitted).
+  double attention_executed_fraction = 0.5;
+  /// HBM passes over one block's activation bytes (block_activations().full_per_token) for the
+  /// elementwise work of forward + backward (norms, RoPE, SwiGLU, residuals, casts, loss), in
+  /// eager mode and under torch.compile, which fuses it (fitted: eager on the H100 runs; compiled
+  /// on the torchtitan and torchtune eager/compile pairs).
+  double eager_activation_passes = 7.1;
+  double compiled_activation_passes = 2.9;
+  /// HBM bytes moved per element quantized, per precision recipe, per token: every block linear's
+  /// input and output gradient (amax, scale, cast, transposed copies; fitted to the fp8/bf16
+  /// throughput ratios on H100, MI300X and B200). nvfp4 has no measurement and reuses mxfp8's.
+  double quant_bytes_tensorwise = 17.0;
+  double quant_bytes_rowwise = 27.0;
+  double quant_bytes_block_scaled = 6.9;
+  /// Host time to issue one block's forward + backward kernels per micro-batch in eager mode
+  /// (~500 ops x ~16 us with FSDP2 hooks); the GPU cannot run faster (fitted: the 1B runs).
+  double eager_cpu_seconds_per_block = 8.2e-3;
+  double compiled_cpu_fraction = 0.3; ///< compiled regions issue fewer, larger kernels (assumed)
+  /// NCCL bus bandwidth over the link rate in isolation (nccl-tests: ~0.8 on NVLink, ~0.7 on
+  /// EFA; assumption, not fitted).
+  double intra_node_bus_fraction = 0.8;
+  double inter_node_bus_fraction = 0.7;
+  /// How much slower FSDP2's collectives run inside a training step than in isolation: they share
+  /// SMs and HBM with the compute kernels (fitted: the 8- and 128-GPU torchtitan/torchao runs,
+  /// whose steps exceed their compute by a per-step amount that does not change with precision or
+  /// torch.compile).
+  double collective_contention = 4.0;
+  /// Share of each phase's compute that hides that phase's collectives (fitted: 0; the published
+  /// runs show no hidden communication). The first block's collective is never hidden.
+  double overlap_fraction = 0.0;
+  /// Host<->GPU copies of CPU offload per GPU (PCIe Gen4 x16 achievable; assumption).
+  double pcie_bytes_per_s = 2.5e10;
+  /// Host memory bandwidth per node the CPU optimizer streams at (assumption, not validated).
+  double host_memory_bytes_per_s = 2.0e11;
+};
+
+/// FLOPs per token of one training step (forward + backward).
+struct FlopCounts {
+  /// 6 x non-embedding parameters (the output head counts, tied or not) + attention, with no
+  /// causal discount: torchtitan's get_num_flop_per_token, so MFU compares with torchtitan's.
+  double model_flops_per_token = 0;
+  /// Model FLOPs + the forward work activation checkpointing recomputes.
+  double hardware_flops_per_token = 0;
+  double attention_flops_per_token = 0; ///< 12·L·q_dim·s, included in model_flops_per_token
+};
+
+[[nodiscard]] FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c);
+
+/// One optimizer step on one GPU. Seconds are per step (all micro-batches); collective seconds
+/// are what the collective takes, exposed or not; bytes are each collective's unsharded payload
+/// per step, before the ring's (N-1)/N.
+struct StepTime {
+  double compute_s = 0; ///< forward + backward + recompute (or the host issue time if longer)
+  double allgather_s = 0;
+  double reduce_scatter_s = 0;
+  double all_reduce_s = 0;   ///< HSDP replica all-reduce, or DDP's gradient all-reduce
+  double exposed_comm_s = 0; ///< collective time not hidden behind compute
+  double offload_s = 0;      ///< CPU offload's host<->GPU copies
+  double optimizer_s = 0;    ///< gradient clipping + optimizer step
+  double step_s = 0;         ///< compute + exposed comm + offload + optimizer
+  double allgather_bytes = 0;
+  double reduce_scatter_bytes = 0;
+  double all_reduce_bytes = 0;
+  double tokens_per_s_per_gpu = 0;
+  double tokens_per_s_job = 0;
+  /// Model (hardware) FLOP/s per GPU over the bf16 dense peak, for every precision: torchtitan's
+  /// convention, so an fp8 run's MFU can be compared with a bf16 run's (and may exceed what bf16
+  /// alone could reach).
+  double mfu = 0;
+  double hfu = 0;
+  double achieved_efficiency = 0; ///< modelled fraction of peak the matmuls reach
+  Bottleneck bottleneck = Bottleneck::compute;
+};
+
+/// The step for `c` (validated beforehand) on GPUs `gpu` joined by `net`. A single GPU, or a
+/// job whose collectives should cost nothing (a fake process group), may pass a Network with
+/// huge bandwidths.
+[[nodiscard]] StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c,
+                                          const GpuSpec& gpu, const Network& net,
+                                          const TimeConstants& k = {});
+
+} // namespace bwplan

@@ -1,0 +1,306 @@
+// `bwplan search`: the axes from flags -> run_search -> ranked plans as a table or JSON.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "bwplan/render.hpp"
+#include "bwplan/search.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+struct SearchOptions {
+  std::string model = "llama-3.1-8b";
+  std::vector<std::string> instances = {"ml.p6-b200.48xlarge"};
+  std::string nodes = "1";
+  std::vector<std::string> shardings = {"full", "hybrid", "grad-op", "none"};
+  std::vector<std::string> precisions;
+  std::vector<std::string> checkpointing = {
+      "none", "selective-op", "selective-layer:2", "selective-layer:3", "selective-layer:4",
+      "full"};
+  std::string seq_lens = "8192";
+  bool explore_seq = false;
+  std::int64_t max_micro_batch = 256;
+  std::string optimizer = "adamw";
+  std::string optimizer_impl = "fused";
+  bool compile = false;
+  std::string loss = "unfused";
+  std::string fp8_backend = "torchao";
+  std::string norm_impl = "fused";
+  std::string fsdp_wrap = "per-module";
+  double headroom_pct = 0;
+  double global_batch_tokens = 0;
+  double global_batch_tolerance_pct = 25;
+  double train_tokens = 0;
+  double price_per_hour = -1;
+  std::string objective = "throughput";
+  std::int64_t top = 10;
+  OutputOptions output;
+};
+
+template <class E> E parse_flag(const std::string& value, const char* flag) {
+  try {
+    return parse_enum_or_throw<E>(value, flag);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, std::int64_t hi) {
+  std::int64_t v = 0;
+  const char* end = s.data() + s.size();
+  const auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (s.empty() || ec != std::errc() || p != end) {
+    throw UsageError(fmt::format("{} '{}' is not an integer", flag, s));
+  }
+  if (v < lo || v > hi) {
+    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, v, lo, hi));
+  }
+  return v;
+}
+
+/// "1,2,4" or "1..16" (inclusive) or a mix: "1..4,8,16".
+std::vector<std::int64_t> parse_int_list(const std::string& text, const char* flag, std::int64_t lo,
+                                         std::int64_t hi) {
+  std::vector<std::int64_t> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const std::size_t dots = item.find("..");
+    if (dots == std::string::npos) {
+      out.push_back(parse_int(item, flag, lo, hi));
+      continue;
+    }
+    const std::int64_t a = parse_int(item.substr(0, dots), flag, lo, hi);
+    const std::int64_t b = parse_int(item.substr(dots + 2), flag, lo, hi);
+    if (b < a || b - a > 4096) {
+      throw Error(fmt::format("{} '{}': a range must go up, by at most 4096 values", flag, item));
+    }
+    for (std::int64_t v = a; v <= b; ++v) {
+      out.push_back(v);
+    }
+  }
+  if (out.empty()) {
+    throw UsageError(fmt::format("{} '{}' names no value", flag, text));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+CheckpointChoice parse_checkpoint(const std::string& s) {
+  const std::size_t colon = s.find(':');
+  CheckpointChoice c;
+  c.mode = parse_flag<ActivationCheckpointing>(s.substr(0, colon), "--activation-checkpointing");
+  if (colon != std::string::npos) {
+    if (c.mode != ActivationCheckpointing::selective_layer) {
+      throw UsageError(
+          fmt::format("--activation-checkpointing '{}': only selective-layer takes :N", s));
+    }
+    c.every =
+        parse_int(s.substr(colon + 1), "--activation-checkpointing selective-layer:N", 1, 4096);
+  }
+  return c;
+}
+
+template <class E, class T>
+std::vector<E> parse_list(const std::vector<T>& values, const char* flag) {
+  std::vector<E> out;
+  for (const auto& v : values) {
+    out.push_back(parse_flag<E>(v, flag));
+  }
+  return out;
+}
+
+struct Resolved {
+  ModelSpec model;
+  SearchSpace space;
+  SearchConstraints limits;
+  Objective objective = Objective::throughput;
+};
+
+Resolved resolve(Context& ctx, const SearchOptions& o) {
+  const Catalog& cat = ctx.catalog();
+  Resolved r;
+  r.model = resolve_model(cat, o.model);
+  for (const std::string& name : o.instances) {
+    const InstanceSpec& inst = cat.instance(name);
+    r.space.instances.push_back(inst);
+    r.space.gpus.push_back(cat.gpu(inst.gpu));
+  }
+  r.space.nodes = parse_int_list(o.nodes, "--nodes", 1, 4096);
+  r.space.shardings = parse_list<Sharding>(o.shardings, "--sharding");
+  r.space.precisions = parse_list<Precision>(o.precisions, "--precision");
+  r.space.checkpointing.clear();
+  for (const std::string& s : o.checkpointing) {
+    r.space.checkpointing.push_back(parse_checkpoint(s));
+  }
+  if (o.explore_seq) {
+    r.space.seq_lens.clear();
+    for (std::int64_t s = 2048; s <= r.model.max_seq_len; s *= 2) {
+      r.space.seq_lens.push_back(s);
+    }
+  } else {
+    r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1, 1 << 24);
+  }
+  if (o.max_micro_batch < 1 || o.max_micro_batch > 65536) {
+    throw Error(
+        fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
+  }
+  r.space.max_micro_batch = o.max_micro_batch;
+  TrainingConfig& b = r.space.base;
+  b.optimizer = parse_flag<Optimizer>(o.optimizer, "--optimizer");
+  b.optimizer_impl = parse_flag<OptimizerImpl>(o.optimizer_impl, "--optimizer-impl");
+  b.compile = o.compile;
+  b.loss = parse_flag<Loss>(o.loss, "--loss");
+  b.fp8_backend = parse_flag<Fp8Backend>(o.fp8_backend, "--fp8-backend");
+  b.norm_impl = parse_flag<NormImpl>(o.norm_impl, "--norm-impl");
+  b.fsdp_wrap = parse_flag<FsdpWrap>(o.fsdp_wrap, "--fsdp-wrap");
+  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
+    throw Error(
+        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
+  }
+  if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
+      !(o.train_tokens >= 0 && o.train_tokens <= 1e16) ||
+      !(o.global_batch_tolerance_pct >= 0 && o.global_batch_tolerance_pct <= 100)) {
+    throw Error("--global-batch-tokens (0..1e12), --global-batch-tolerance (0..100) and "
+                "--train-tokens (0..1e16) must be in range");
+  }
+  r.limits.headroom_fraction = o.headroom_pct / 100.0;
+  r.limits.global_batch_tokens = o.global_batch_tokens;
+  r.limits.global_batch_tolerance = o.global_batch_tolerance_pct / 100.0;
+  r.limits.train_tokens = o.train_tokens;
+  if (o.price_per_hour >= 0) {
+    if (o.price_per_hour > 1e7) {
+      throw Error(
+          fmt::format("--price-per-hour {} is out of range (allowed 0..1e7)", o.price_per_hour));
+    }
+    r.limits.price_per_hour = o.price_per_hour;
+  }
+  r.objective = parse_flag<Objective>(o.objective, "--objective");
+  if (o.top < 1 || o.top > 100000) {
+    throw Error(fmt::format("--top {} is out of range (allowed 1..100000)", o.top));
+  }
+  for (Precision p : r.space.precisions) {
+    if (p == Precision::nvfp4) {
+      ctx.log->warn("nvfp4 training is experimental: check convergence before a long run");
+    }
+  }
+  return r;
+}
+
+void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
+  ctx.begin();
+  const bool json = wants_json(o.output);
+  const Resolved r = resolve(ctx, o);
+  MemoryConstants mk;
+  mk.headroom_fraction = r.limits.headroom_fraction;
+  const auto start = std::chrono::steady_clock::now();
+  const SearchResult result =
+      run_search(r.model, r.space, r.limits, r.objective, static_cast<std::size_t>(o.top), mk);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  SearchReport report{r.model, r.space, r.limits, r.objective, result, elapsed, {}};
+  for (const CLI::Option* opt : cmd.get_options()) {
+    if (opt->get_name() != "--help" && !opt->get_name().empty()) {
+      report.origins.emplace_back(opt->get_name(), opt->count() > 0 ? "command line" : "default");
+    }
+  }
+  write_output(ctx, o.output, json ? search_json(report).dump(2) + "\n" : search_table(report));
+  if (result.plans.empty()) {
+    ctx.status = exit_code::does_not_fit;
+  }
+}
+
+} // namespace
+
+void setup_search(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "search", "search batch size, sequence length, precision, checkpointing, sharding and nodes; "
+                "print ranked plans");
+  auto o = std::make_shared<SearchOptions>();
+  const char* ax = "Axes";
+  const char* tr = "Training";
+  const char* lim = "Constraints and ranking";
+  cmd->add_option("--model", o->model, "model preset, bwplan model file or HF config.json")
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--instance", o->instances, "instance types to compare (repeat or comma-list)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--nodes", o->nodes, "node counts: a list and/or ranges, e.g. 1..16 or 1,2,4,8")
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--sharding", o->shardings, "sharding modes to try")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--precision", o->precisions,
+                  "precisions to try [the GPU's formats but fp32, bf16-pure and nvfp4]")
+      ->delimiter(',')
+      ->group(ax);
+  cmd->add_option("--activation-checkpointing", o->checkpointing,
+                  "modes to try; selective-layer:N checkpoints every N-th block")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--seq-len", o->seq_lens, "sequence lengths: a list and/or ranges")
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_flag("--explore-seq", o->explore_seq,
+                "try powers of two from 2048 to the model's max_seq_len instead of --seq-len")
+      ->group(ax);
+  cmd->add_option("--max-micro-batch", o->max_micro_batch, "largest micro-batch to consider")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--optimizer", o->optimizer, "adamw, adamw-8bit, sgd, adafactor or lion")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--optimizer-impl", o->optimizer_impl, "fused or foreach")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_flag("--compile", o->compile, "torch.compile the model")->group(tr);
+  cmd->add_option("--loss", o->loss, "unfused, fused or chunked cross-entropy")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--fp8-backend", o->fp8_backend, "torchao or te")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--norm-impl", o->norm_impl, "fused or upcast")->capture_default_str()->group(tr);
+  cmd->add_option("--fsdp-wrap", o->fsdp_wrap, "per-module or root")
+      ->capture_default_str()
+      ->group(tr);
+  cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
+      ->group(lim);
+  cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
+                  "target tokens per optimizer step: grad-accum is derived [none]")
+      ->group(lim);
+  cmd->add_option("--global-batch-tolerance", o->global_batch_tolerance_pct,
+                  "accepted miss of the global-batch target, percent")
+      ->capture_default_str()
+      ->group(lim);
+  cmd->add_option("--train-tokens", o->train_tokens,
+                  "tokens to train: time and cost to train [none]")
+      ->group(lim);
+  cmd->add_option("--price-per-hour", o->price_per_hour,
+                  "USD per instance-hour, overriding the catalog price")
+      ->group(lim);
+  cmd->add_option("--objective", o->objective,
+                  "throughput (tokens/s), cost ($ per million tokens) or time (to train)")
+      ->capture_default_str()
+      ->group(lim);
+  cmd->add_option("--top", o->top, "plans to list")
+      ->check(strict_integer())
+      ->capture_default_str()
+      ->group(lim);
+  add_output_options(*cmd, o->output);
+  cmd->callback([&ctx, o, cmd] { run_search_command(ctx, *o, *cmd); });
+}
+
+} // namespace bwplan::cli

@@ -1,0 +1,34 @@
+/// \file
+/// JSON pieces shared by the renderers (estimate, search), so a plan and an estimate write the
+/// same configuration and memory objects.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "bwplan/render.hpp"
+
+namespace bwplan::io {
+
+/// Byte counts and other whole quantities are written as integers so outputs diff cleanly.
+[[nodiscard]] std::int64_t whole(double v);
+
+/// {"schema_version", "kind"}.
+[[nodiscard]] OrderedJson envelope(const char* kind);
+
+/// Where a configuration runs, by name.
+struct ConfigWhere {
+  std::string model;
+  std::string gpu;
+  std::string instance; ///< empty when given as GPUs
+  std::int64_t nodes = 1;
+};
+
+/// Every field of a TrainingConfig, with the model and cluster: enough to re-run `estimate`.
+[[nodiscard]] OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w);
+
+[[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
+[[nodiscard]] OrderedJson throughput_json(const StepTime& t);
+[[nodiscard]] OrderedJson cost_json(const Cost& c);
+
+} // namespace bwplan::io

@@ -1,0 +1,149 @@
+#include <fmt/format.h>
+
+#include "bwplan/render.hpp"
+#include "bwplan/units.hpp"
+#include "io/render_common.hpp"
+#include "io/text_table.hpp"
+
+namespace bwplan {
+
+namespace {
+
+std::string ac_label(const TrainingConfig& c) {
+  std::string s(name_of(c.activation_checkpointing));
+  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
+    s += fmt::format(":{}", c.ac_every);
+  }
+  return s;
+}
+
+OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t rank) {
+  const InstanceSpec& inst = r.space.instances[c.instance];
+  OrderedJson j;
+  j["rank"] = rank;
+  j["id"] = c.id;
+  j["pareto"] = c.pareto;
+  j["config"] = io::config_json(c.config, {r.model.name, inst.gpu, inst.name, c.nodes});
+  j["memory"] = io::memory_json(c.memory);
+  j["throughput"] = io::throughput_json(c.time);
+  j["cost"] = io::cost_json(c.cost);
+  return j;
+}
+
+} // namespace
+
+OrderedJson search_json(const SearchReport& r) {
+  OrderedJson j = io::envelope("search");
+  OrderedJson inputs;
+  inputs["model"] = r.model.name;
+  OrderedJson origins;
+  for (const auto& [flag, origin] : r.origins) {
+    origins[flag] = origin;
+  }
+  inputs["origins"] = origins;
+  inputs["objective"] = name_of(r.objective);
+  j["inputs"] = inputs;
+  OrderedJson plans = OrderedJson::array();
+  for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
+    plans.push_back(plan_json(r, r.result.plans[i], i + 1));
+  }
+  j["plans"] = plans;
+  OrderedJson rej;
+  OrderedJson best;
+  for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
+    rej[std::string(k_reject_reason_names[i])] = r.result.rejections[i];
+    const RejectedBest& b = r.result.best_rejected[i];
+    if (b.present) {
+      OrderedJson o;
+      o["detail"] = b.detail;
+      o["id"] = b.candidate.key();
+      best[std::string(k_reject_reason_names[i])] = o;
+    }
+  }
+  j["rejections"] = rej;
+  j["best_rejected"] = best;
+  OrderedJson s;
+  s["candidates_evaluated"] = r.result.candidates_evaluated;
+  s["feasible"] = r.result.feasible;
+  s["elapsed_seconds"] = r.elapsed_seconds;
+  j["search"] = s;
+  return j;
+}
+
+std::string search_table(const SearchReport& r) {
+  using A = io::TextTable::Align;
+  std::string out = fmt::format("{}: {} candidates, {} feasible, ranked by {} ({:.1f} ms)\n\n",
+                                r.model.name, r.result.candidates_evaluated, r.result.feasible,
+                                name_of(r.objective), 1e3 * r.elapsed_seconds);
+  io::TextTable t({{"#", A::right},
+                   {"instance"},
+                   {"nodes", A::right},
+                   {"sharding"},
+                   {"precision"},
+                   {"checkpointing"},
+                   {"seq", A::right},
+                   {"mb", A::right},
+                   {"ga", A::right},
+                   {"peak GiB", A::right},
+                   {"headroom", A::right},
+                   {"step s", A::right},
+                   {"tok/s/GPU", A::right},
+                   {"MFU", A::right},
+                   {"$/M tok", A::right},
+                   {"limited by"},
+                   {"pareto"}});
+  for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
+    const Candidate& c = r.result.plans[i];
+    const TrainingConfig& k = c.config;
+    t.add_row({fmt::format("{}", i + 1), r.space.instances[c.instance].name,
+               fmt::format("{}", c.nodes), std::string(name_of(k.sharding)),
+               std::string(name_of(k.precision)), ac_label(k), fmt::format("{}", k.seq_len),
+               fmt::format("{}", k.micro_batch), fmt::format("{}", k.grad_accum),
+               fmt::format("{:.1f} {}", to_gib(c.memory.device_bytes_required),
+                           k_step_phase_names[static_cast<std::size_t>(c.memory.peak_phase)]),
+               fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes())),
+               fmt::format("{:.2f}", c.time.step_s),
+               fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu),
+               fmt::format("{:.0f}%", 100 * c.time.mfu),
+               fmt::format("{:.2f}", c.cost.usd_per_million_tokens),
+               std::string(name_of(c.time.bottleneck)), c.pareto ? "*" : ""});
+  }
+  out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
+  out += "\nrejected:";
+  bool any = false;
+  for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
+    if (r.result.rejections[i] > 0) {
+      out += fmt::format(" {} {},", r.result.rejections[i], k_reject_reason_names[i]);
+      any = true;
+    }
+  }
+  if (any) {
+    out.pop_back();
+  } else {
+    out += " none";
+  }
+  out += "\n";
+  for (std::size_t i = 0; i < r.result.best_rejected.size(); ++i) {
+    const RejectedBest& b = r.result.best_rejected[i];
+    if (b.present && i != static_cast<std::size_t>(RejectReason::sharding_not_applicable)) {
+      const TrainingConfig& k = b.candidate.config;
+      out +=
+          fmt::format("  nearest {}: {} x{} {} {} {} seq {}: {}\n", k_reject_reason_names[i],
+                      r.space.instances[b.candidate.instance].name, b.candidate.nodes,
+                      name_of(k.sharding), name_of(k.precision), ac_label(k), k.seq_len, b.detail);
+    }
+  }
+  if (r.limits.price_per_hour) {
+    out += fmt::format("prices: --price-per-hour {:.2f} USD per instance-hour\n",
+                       *r.limits.price_per_hour);
+  } else {
+    for (const InstanceSpec& inst : r.space.instances) {
+      out +=
+          fmt::format("price {}: {:.2f} USD/h ({}, {}, {})\n", inst.name, inst.price.usd_per_hour,
+                      inst.price.kind, inst.price.region, inst.price.as_of);
+    }
+  }
+  return out;
+}
+
+} // namespace bwplan

@@ -1,0 +1,354 @@
+// One FSDP2 training step's time (docs/time-model.md): matmul and attention FLOPs at a modelled
+// fraction of peak, elementwise and quantization work at HBM bandwidth, ring collectives over
+// NVLink or the network, and the optimizer streaming its sharded states through HBM.
+#include "bwplan/time_model.hpp"
+
+#include <algorithm>
+
+#include "bwplan/memory_model.hpp"
+
+namespace bwplan {
+
+namespace {
+
+double as_double(std::int64_t v) {
+  return static_cast<double>(v);
+}
+
+/// Parameter sums the time model needs, in elements.
+struct Weights {
+  double blocks = 0;          ///< every block parameter
+  double per_block = 0;       ///< one block's parameters
+  double block_matrices = 0;  ///< every block matmul weight (quantized, fp8 all-gathered)
+  double block_rows_cols = 0; ///< one block's sum of rows + cols over its matmul weights
+  double every_second = 0;    ///< one block's weights of the 2nd, 4th, ... matmul (op-level SAC)
+  double head = 0;            ///< output projection, vocab x hidden (the embedding when tied)
+  double total = 0;
+};
+
+Weights weights_of(const ModelSpec& m) {
+  Weights w;
+  int matmul = 0;
+  for (const ParamTensor& t : parameter_tensors(m)) {
+    if (t.group != ParamGroup::block || !t.is_matrix()) {
+      continue;
+    }
+    const double n = as_double(t.numel());
+    w.block_matrices += n * as_double(t.count);
+    w.block_rows_cols += as_double(t.rows + t.cols);
+    if (++matmul % 2 == 0) {
+      w.every_second += n;
+    }
+  }
+  const ParamCounts p = count_parameters(m);
+  w.blocks = as_double(p.blocks);
+  w.per_block = as_double(p.per_block);
+  w.head = as_double(m.vocab) * as_double(m.hidden);
+  w.total = as_double(p.total);
+  return w;
+}
+
+/// Forward FLOPs per token activation checkpointing runs a second time.
+struct Recompute {
+  double linear = 0;
+  double attention = 0; ///< in the 12·L·q·s convention (no causal discount)
+};
+
+std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
+  return m.layers / std::max<std::int64_t>(1, c.ac_every); // torchtitan wraps every ac_every-th
+}
+
+Recompute recompute_of(const ModelSpec& m, const TrainingConfig& c, const Weights& w,
+                       double attention) {
+  const double layers = as_double(m.layers);
+  Recompute r;
+  switch (c.activation_checkpointing) {
+  case ActivationCheckpointing::none: break;
+  case ActivationCheckpointing::selective_op:
+    // torchtitan's policy saves every other matmul's output and recomputes the rest (wk, wo, w3
+    // for SwiGLU); SDPA's output is saved, so attention is not recomputed.
+    r.linear = 2.0 * w.every_second * layers;
+    break;
+  case ActivationCheckpointing::selective_layer: {
+    const double n = as_double(checkpointed_blocks(m, c));
+    r.linear = 2.0 * w.per_block * n;
+    r.attention = attention / 3.0 * n / layers;
+    break;
+  }
+  case ActivationCheckpointing::full:
+    r.linear = 2.0 * w.blocks;
+    r.attention = attention / 3.0;
+    break;
+  case ActivationCheckpointing::count_: break;
+  }
+  return r;
+}
+
+double attention_flops(const ModelSpec& m, const TrainingConfig& c) {
+  return 12.0 * as_double(m.layers) * as_double(m.q_dim()) * as_double(c.seq_len);
+}
+
+double peak_for(const GpuSpec& gpu, Precision p) {
+  const PeakFlops& f = gpu.dense_flops_per_s;
+  double peak = 0;
+  switch (p) {
+  case Precision::fp32: peak = f.tf32 > 0 ? f.tf32 : f.fp32; break;
+  case Precision::bf16:
+  case Precision::bf16_pure: peak = f.bf16; break;
+  case Precision::fp8_tensorwise:
+  case Precision::fp8_rowwise: peak = f.fp8; break;
+  case Precision::mxfp8: peak = f.mxfp8; break;
+  case Precision::nvfp4: peak = f.nvfp4; break;
+  case Precision::count_: break;
+  }
+  return peak > 0 ? peak : f.bf16; // an unsupported format runs nothing faster than bf16
+}
+
+double quant_bytes_per_element(Precision p, const TimeConstants& k) {
+  switch (p) {
+  case Precision::fp8_tensorwise: return k.quant_bytes_tensorwise;
+  case Precision::fp8_rowwise: return k.quant_bytes_rowwise;
+  case Precision::mxfp8:
+  case Precision::nvfp4: return k.quant_bytes_block_scaled;
+  default: return 0.0;
+  }
+}
+
+/// Matmul efficiency for one micro-batch: saturates with the work per GEMM (tokens x hidden).
+double matmul_efficiency(const ModelSpec& m, const TrainingConfig& c, const TimeConstants& k) {
+  const double x = as_double(c.micro_batch) * as_double(c.seq_len) * as_double(m.hidden);
+  return k.matmul_efficiency_max * x / (x + k.matmul_half_work);
+}
+
+/// HBM bytes of one micro-batch's elementwise work: passes over the activation bytes every
+/// block writes (plus those recomputed) and over the loss's logits tensors.
+double activation_traffic(const ModelSpec& m, const TrainingConfig& c, const TimeConstants& k) {
+  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len);
+  const double layers = as_double(m.layers);
+  const double full = block_activations(m, c, ActivationCheckpointing::none).full_per_token;
+  double recomputed = 0;
+  switch (c.activation_checkpointing) {
+  case ActivationCheckpointing::none: break;
+  case ActivationCheckpointing::selective_op:
+    recomputed =
+        layers * block_activations(m, c, ActivationCheckpointing::selective_op).recompute_per_token;
+    break;
+  case ActivationCheckpointing::selective_layer:
+    recomputed = as_double(checkpointed_blocks(m, c)) * full;
+    break;
+  case ActivationCheckpointing::full: recomputed = layers * full; break;
+  case ActivationCheckpointing::count_: break;
+  }
+  const LogitsMemory logits = logits_memory(m, c);
+  const double passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
+  return passes *
+         (tokens * (layers * full + recomputed) + logits.forward_bytes + logits.backward_bytes);
+}
+
+/// GPU seconds of one micro-batch's forward + backward + recompute.
+double micro_batch_compute(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
+                           const TimeConstants& k, const Weights& w, const FlopCounts& f) {
+  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len);
+  const double eff = matmul_efficiency(m, c, k);
+  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
+  const bool low = is_low_precision(c.precision);
+  // torchao converts the block linears only: attention and the output head stay in bf16.
+  const double high_peak = peak_for(gpu, low ? Precision::bf16 : c.precision);
+  const double head = 6.0 * w.head;
+  const double attention = f.attention_flops_per_token + r.attention;
+  const double linear = f.hardware_flops_per_token - attention - head;
+  const double matmul_s = tokens *
+                          (linear / peak_for(gpu, c.precision) +
+                           (head + k.attention_executed_fraction * attention) / high_peak) /
+                          eff;
+  const double hbm = gpu.hbm_bandwidth_bytes_per_s;
+  const double quant =
+      quant_bytes_per_element(c.precision, k) * tokens * as_double(m.layers) * w.block_rows_cols;
+  return matmul_s + (activation_traffic(m, c, k) + quant) / hbm;
+}
+
+/// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
+double optimizer_traffic(const ModelStates& s, const TrainingConfig& c) {
+  // A fused kernel reads parameter, gradient and states and writes parameter and states (7
+  // passes for AdamW); foreach runs ~8 list kernels, 20 passes (torch/optim/adam.py,
+  // _multi_tensor_adam).
+  const double fused = 2.0 * s.parameters_bytes + s.gradients_bytes + 2.0 * s.optimizer_bytes;
+  const double impl = c.optimizer_impl == OptimizerImpl::foreach ? 20.0 / 7.0 : 1.0;
+  const double clip = 3.0 * s.gradients_bytes; // norm (read), then scale (read + write)
+  return fused * impl + clip;
+}
+
+/// Bandwidth a ring collective gets per rank, and whether the network limits it.
+struct Link {
+  double bytes_per_s = 0;
+  bool inter_node = false;
+};
+
+/// A group of `ranks` with `per_node` of them in each node it touches.
+Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
+               const TimeConstants& k) {
+  const double intra = net.intra_node_bytes_per_s * k.intra_node_bus_fraction;
+  Link l{intra / k.collective_contention, false};
+  if (ranks > per_node) {
+    // One ring per NIC rail: the group's ranks in a node share that many rails.
+    const double inter =
+        as_double(per_node) * net.inter_node_bytes_per_s * k.inter_node_bus_fraction;
+    if (inter < intra) {
+      l = {inter / k.collective_contention, true};
+    }
+  }
+  return l;
+}
+
+/// Seconds of a ring all-gather or reduce-scatter of `payload` bytes (all-reduce: twice).
+double ring_seconds(double payload, std::int64_t ranks, const Link& l) {
+  if (ranks <= 1) {
+    return 0.0;
+  }
+  const double n = as_double(ranks);
+  return payload * (n - 1.0) / n / l.bytes_per_s;
+}
+
+struct Collectives {
+  double ag_fwd_s = 0, ag_bwd_s = 0, rs_s = 0, ar_s = 0; ///< per micro-batch (rs, ar: if synced)
+  double ag_fwd_bytes = 0, ag_bwd_bytes = 0, rs_bytes = 0, ar_bytes = 0;
+  bool shard_inter = false, replica_inter = false;
+};
+
+Collectives collectives_of(const TrainingConfig& c, const Network& net, const TimeConstants& k,
+                           const Weights& w) {
+  Collectives x;
+  const StateDtypes dt = state_dtypes(c.precision);
+  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  if (c.sharding == Sharding::none) {
+    if (c.gpus > 1) { // DDP: all-reduce of the full gradients
+      const Link l = ring_link(c.gpus, std::min(c.gpus, gpn), net, k);
+      x.ar_bytes = w.total * dt.grad_bytes;
+      x.ar_s = 2.0 * ring_seconds(x.ar_bytes, c.gpus, l);
+      x.replica_inter = l.inter_node;
+    }
+    return x;
+  }
+  const std::int64_t n = effective_shard_group(c);
+  const Link shard = ring_link(n, std::min(n, gpn), net, k);
+  x.shard_inter = shard.inter_node && n > 1;
+  // fp8 all-gather sends the block matmul weights as 1-byte fp8 (torchao, tensorwise).
+  const double matrices_bytes = c.fp8_all_gather ? 1.0 : dt.compute_bytes;
+  x.ag_fwd_bytes =
+      w.block_matrices * matrices_bytes + (w.total - w.block_matrices) * dt.compute_bytes;
+  // Backward all-gathers the blocks again unless they stayed unsharded (grad-op); the root
+  // unit(s) are kept unsharded from forward to backward.
+  if (c.sharding != Sharding::grad_op) {
+    x.ag_bwd_bytes =
+        w.block_matrices * matrices_bytes + (w.blocks - w.block_matrices) * dt.compute_bytes;
+  }
+  x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes, n, shard);
+  x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard);
+  x.rs_bytes = w.total * dt.reduce_bytes;
+  x.rs_s = ring_seconds(x.rs_bytes, n, shard);
+  const std::int64_t replicas = c.gpus / std::max<std::int64_t>(1, n);
+  if (replicas > 1) {
+    // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
+    const std::int64_t per_node = n >= gpn ? 1 : std::min(replicas, gpn / n);
+    const Link l = ring_link(replicas, per_node, net, k);
+    x.ar_bytes = w.total / as_double(n) * dt.reduce_bytes;
+    x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l);
+    x.replica_inter = l.inter_node;
+  }
+  return x;
+}
+
+/// Collective time of one phase not hidden behind that phase's compute.
+double exposed(double comm, double compute, double units, const TimeConstants& k) {
+  return std::max(comm / units, comm - k.overlap_fraction * compute);
+}
+
+} // namespace
+
+Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
+                     double node_network_bits_per_s) {
+  Network n;
+  n.gpus_per_node = gpus_per_node;
+  n.intra_node_bytes_per_s = gpu.nvlink_bandwidth_bytes_per_s;
+  n.inter_node_bytes_per_s =
+      node_network_bits_per_s / 8.0 / as_double(std::max<std::int64_t>(1, gpus_per_node));
+  return n;
+}
+
+FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c) {
+  const Weights w = weights_of(m);
+  const ParamCounts p = count_parameters(m);
+  // The output head's matmul runs per token even when it shares the embedding's weight.
+  const double matmul_params = as_double(p.non_embedding()) + (m.tied_embeddings ? w.head : 0.0);
+  FlopCounts f;
+  f.attention_flops_per_token = attention_flops(m, c);
+  f.model_flops_per_token = 6.0 * matmul_params + f.attention_flops_per_token;
+  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
+  f.hardware_flops_per_token = f.model_flops_per_token + r.linear + r.attention;
+  return f;
+}
+
+StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
+                            const Network& net, const TimeConstants& k) {
+  const Weights w = weights_of(m);
+  const FlopCounts f = flops_per_token(m, c);
+  const double micro = as_double(std::max<std::int64_t>(1, c.grad_accum));
+  const bool no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
+  const double synced = no_sync ? 1.0 : micro; // micro-batches that reduce gradients
+  StepTime t;
+
+  const double gpu_mb = micro_batch_compute(m, c, gpu, k, w, f);
+  const double cpu_mb = as_double(m.layers) * k.eager_cpu_seconds_per_block *
+                        (c.compile ? k.compiled_cpu_fraction : 1.0);
+  t.compute_s = micro * std::max(gpu_mb, cpu_mb);
+  t.achieved_efficiency = matmul_efficiency(m, c, k);
+
+  // Collectives, phase by phase: forward all-gathers hide behind a third of the micro-batch's
+  // compute, backward all-gathers and gradient reductions behind the other two thirds.
+  const Collectives x = collectives_of(c, net, k, w);
+  const double units = as_double(m.layers) + 1.0; // FSDP units: blocks + root
+  const double fwd = exposed(x.ag_fwd_s, gpu_mb / 3.0, units, k);
+  const double bwd_synced = exposed(x.ag_bwd_s + x.rs_s + x.ar_s, 2.0 * gpu_mb / 3.0, units, k);
+  const double bwd_local = exposed(x.ag_bwd_s, 2.0 * gpu_mb / 3.0, units, k);
+  t.exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
+  t.allgather_s = micro * (x.ag_fwd_s + x.ag_bwd_s);
+  t.reduce_scatter_s = synced * x.rs_s;
+  t.all_reduce_s = synced * x.ar_s;
+  t.allgather_bytes = micro * (x.ag_fwd_bytes + x.ag_bwd_bytes);
+  t.reduce_scatter_bytes = synced * x.rs_bytes;
+  t.all_reduce_bytes = synced * x.ar_bytes;
+
+  const ModelStates states = estimate_model_states(m, c);
+  if (c.offload == Offload::cpu) {
+    // Sharded parameters go to the GPU for every all-gather, gradients back after every
+    // reduce-scatter; the optimizer steps on the host, whose memory all the node's GPUs share.
+    const double gathers = c.sharding == Sharding::grad_op ? 1.0 : 2.0;
+    t.offload_s = (micro * gathers * states.parameters_bytes + synced * states.gradients_bytes) /
+                  k.pcie_bytes_per_s;
+    const double on_node =
+        as_double(std::min(c.gpus, std::max<std::int64_t>(1, net.gpus_per_node)));
+    t.optimizer_s = optimizer_traffic(states, c) * on_node / k.host_memory_bytes_per_s;
+  } else {
+    t.optimizer_s = optimizer_traffic(states, c) / gpu.hbm_bandwidth_bytes_per_s;
+  }
+  t.step_s = t.compute_s + t.exposed_comm_s + t.offload_s + t.optimizer_s;
+
+  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len) * micro;
+  t.tokens_per_s_per_gpu = tokens / t.step_s;
+  t.tokens_per_s_job = t.tokens_per_s_per_gpu * as_double(c.gpus);
+  const double bf16_peak = peak_for(gpu, Precision::bf16);
+  t.mfu = f.model_flops_per_token * t.tokens_per_s_per_gpu / bf16_peak;
+  t.hfu = f.hardware_flops_per_token * t.tokens_per_s_per_gpu / bf16_peak;
+
+  double intra = 0, inter = 0;
+  (x.shard_inter ? inter : intra) += t.allgather_s + t.reduce_scatter_s;
+  (x.replica_inter ? inter : intra) += t.all_reduce_s;
+  if (intra > t.compute_s && intra >= inter) {
+    t.bottleneck = Bottleneck::intra_node;
+  } else if (inter > t.compute_s && inter > intra) {
+    t.bottleneck = Bottleneck::inter_node;
+  }
+  return t;
+}
+
+} // namespace bwplan

@@ -1,0 +1,146 @@
+// The search: feasibility, ranking, determinism, agreement with estimate.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/search.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+const Catalog& catalog() {
+  static const Catalog c = builtin_catalog();
+  return c;
+}
+
+SearchSpace space_for(std::initializer_list<const char*> instances) {
+  SearchSpace s;
+  for (const char* name : instances) {
+    s.instances.push_back(catalog().instance(name));
+    s.gpus.push_back(catalog().gpu(s.instances.back().gpu));
+  }
+  return s;
+}
+
+nlohmann::json search_json_for(const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"search", "--format", "json"};
+  a.insert(a.end(), args.begin(), args.end());
+  const test::CliResult r = test::run_cli(a);
+  INFO(r.err);
+  REQUIRE((r.status == 0 || r.status == 3));
+  auto j = nlohmann::json::parse(r.out);
+  j["search"].erase("elapsed_seconds"); // the one field that differs between runs
+  return j;
+}
+
+} // namespace
+
+TEST_CASE("every listed plan fits and no rejected-for-memory candidate is listed", "[search]") {
+  SearchSpace s = space_for({"ml.p6-b200.48xlarge"});
+  s.nodes = {1, 2};
+  const SearchResult r =
+      run_search(*catalog().find_model("llama-3.1-70b"), s, {}, Objective::throughput, 1000);
+  REQUIRE_FALSE(r.plans.empty());
+  for (const Candidate& c : r.plans) {
+    CHECK(c.memory.fits());
+    CHECK(c.time.tokens_per_s_job > 0);
+  }
+  CHECK(r.rejections[static_cast<std::size_t>(RejectReason::out_of_memory)] > 0);
+  CHECK(r.candidates_evaluated == r.feasible + [&] {
+    std::int64_t n = 0;
+    for (auto v : r.rejections) {
+      n += v;
+    }
+    return n;
+  }());
+}
+
+TEST_CASE("plans are ranked by the objective with a total order", "[search]") {
+  SearchSpace s = space_for({"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge"});
+  s.nodes = {1, 2, 4};
+  for (Objective o : {Objective::throughput, Objective::cost}) {
+    const SearchResult r = run_search(*catalog().find_model("llama-3.1-8b"), s, {}, o, 50);
+    for (std::size_t i = 1; i < r.plans.size(); ++i) {
+      const double a = objective_score(r.plans[i - 1], o), b = objective_score(r.plans[i], o);
+      CHECK((a > b || (a == b && r.plans[i - 1].id < r.plans[i].id)));
+    }
+  }
+}
+
+TEST_CASE("no rejected candidate dominates a Pareto plan; the top plan is on the front",
+          "[search]") {
+  SearchSpace s = space_for({"ml.p6-b200.48xlarge"});
+  const SearchResult r =
+      run_search(*catalog().find_model("llama-3.1-8b"), s, {}, Objective::throughput, 100000);
+  REQUIRE_FALSE(r.plans.empty());
+  CHECK(r.plans.front().pareto);
+  for (const Candidate& a : r.plans) {
+    if (!a.pareto) {
+      continue;
+    }
+    for (const Candidate& b : r.plans) {
+      const bool dominates = b.time.tokens_per_s_job >= a.time.tokens_per_s_job &&
+                             b.cost.usd_per_million_tokens <= a.cost.usd_per_million_tokens &&
+                             b.memory.headroom_bytes() >= a.memory.headroom_bytes() &&
+                             (b.time.tokens_per_s_job > a.time.tokens_per_s_job ||
+                              b.cost.usd_per_million_tokens < a.cost.usd_per_million_tokens ||
+                              b.memory.headroom_bytes() > a.memory.headroom_bytes());
+      CHECK_FALSE(dominates);
+    }
+  }
+}
+
+TEST_CASE("search output is identical across runs", "[search][cli]") {
+  const auto a = search_json_for({"--model", "llama-3.1-8b", "--nodes", "1..2"});
+  const auto b = search_json_for({"--model", "llama-3.1-8b", "--nodes", "1..2"});
+  CHECK(a == b);
+  CHECK(a.at("schema_version") == 1);
+  CHECK(a.at("search").at("candidates_evaluated").get<std::int64_t>() > 100);
+}
+
+TEST_CASE("the top plan's estimate agrees with the search exactly", "[search][cli]") {
+  const auto j = search_json_for({"--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge"});
+  REQUIRE_FALSE(j.at("plans").empty());
+  const auto& plan = j.at("plans").at(0);
+  const auto& c = plan.at("config");
+  std::vector<std::string> args = {
+      "estimate",       "--format",    "json",
+      "--model",        c.at("model"), "--instance",
+      c.at("instance"), "--nodes",     std::to_string(c.at("nodes").get<int>())};
+  for (const char* key : {"sharding", "precision", "activation_checkpointing", "optimizer", "loss",
+                          "fp8_backend", "optimizer_impl", "norm_impl", "fsdp_wrap"}) {
+    std::string flag = std::string("--") + key;
+    for (char& ch : flag) {
+      ch = ch == '_' ? '-' : ch;
+    }
+    args.push_back(flag);
+    args.push_back(c.at(key).get<std::string>());
+  }
+  for (const char* key : {"micro_batch", "seq_len", "grad_accum", "ac_every"}) {
+    std::string flag = std::string("--") + key;
+    for (char& ch : flag) {
+      ch = ch == '_' ? '-' : ch;
+    }
+    args.push_back(flag);
+    args.push_back(std::to_string(c.at(key).get<std::int64_t>()));
+  }
+  const test::CliResult e = test::run_cli(args);
+  INFO(e.err);
+  REQUIRE(e.status == 0);
+  const auto est = nlohmann::json::parse(e.out);
+  CHECK(est.at("memory") == plan.at("memory"));
+  CHECK(est.at("throughput").at("tokens_per_second_per_gpu") ==
+        plan.at("throughput").at("tokens_per_second_per_gpu"));
+}
+
+TEST_CASE("nothing fits: exit status 3 and the nearest miss is named", "[search][cli]") {
+  const test::CliResult r =
+      test::run_cli({"search", "--model", "llama-3.1-405b", "--instance", "ml.p4d.24xlarge",
+                     "--nodes", "1", "--sharding", "full"});
+  CHECK(r.status == 3);
+  CHECK_THAT(r.out,
+             Catch::Contains("no feasible plan") && Catch::Contains("nearest out_of_memory"));
+}
