@@ -19,7 +19,7 @@ build: configure
 
 run: configure
 	cmake --build $(BUILD) -j $(JOBS) --target bwplan
-	./$(BUILD)/bwplan estimate --model llama-3.1-8b --instance ml.p6-b200.48xlarge
+	./$(BUILD)/bwplan search --model llama-3.1-8b --instance ml.p6-b200.48xlarge
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -29,6 +29,7 @@ struct SearchSpace {
   std::vector<InstanceSpec> instances; ///< with their GPUs in `gpus`, same order
   std::vector<GpuSpec> gpus;
   std::vector<std::int64_t> nodes = {1};
+  /// hybrid is tried only on 2+ nodes (on one node it is full sharding).
   std::vector<Sharding> shardings = {Sharding::full, Sharding::hybrid, Sharding::grad_op,
                                      Sharding::none};
   std::vector<Precision> precisions; ///< empty: every format the GPU supports but nvfp4
@@ -62,12 +63,10 @@ enum class RejectReason : std::uint8_t {
   precision_unsupported,
   global_batch_unreachable,
   host_memory_exceeded,
-  sharding_not_applicable, ///< hybrid on one node, DDP with one GPU: same as another mode
   count_
 };
-inline constexpr std::array<std::string_view, 5> k_reject_reason_names = {
-    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded",
-    "sharding_not_applicable"};
+inline constexpr std::array<std::string_view, 4> k_reject_reason_names = {
+    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded"};
 static_assert(k_reject_reason_names.size() == static_cast<std::size_t>(RejectReason::count_));
 
 /// One evaluated configuration.

@@ -97,6 +97,8 @@ struct FlopCounts {
 };
 
 [[nodiscard]] FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c);
+[[nodiscard]] FlopCounts flops_per_token(const ModelSpec& m, const ModelFacts& facts,
+                                         const TrainingConfig& c);
 
 /// One optimizer step on one GPU. Seconds are per step (all micro-batches); collective seconds
 /// are what the collective takes, exposed or not; bytes are each collective's unsharded payload
@@ -130,5 +132,9 @@ struct StepTime {
 [[nodiscard]] StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c,
                                           const GpuSpec& gpu, const Network& net,
                                           const TimeConstants& k = {});
+/// The same with the model's facts computed once (the search's fast path).
+[[nodiscard]] StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts,
+                                          const TrainingConfig& c, const GpuSpec& gpu,
+                                          const Network& net, const TimeConstants& k = {});
 
 } // namespace bwplan

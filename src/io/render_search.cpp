@@ -91,7 +91,9 @@ std::string search_table(const SearchReport& r) {
                    {"MFU", A::right},
                    {"$/M tok", A::right},
                    {"limited by"},
-                   {"pareto"}});
+                   {"pareto"},
+                   {"train h", A::right},
+                   {"train $", A::right}});
   for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
     const Candidate& c = r.result.plans[i];
     const TrainingConfig& k = c.config;
@@ -106,7 +108,9 @@ std::string search_table(const SearchReport& r) {
                fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu),
                fmt::format("{:.0f}%", 100 * c.time.mfu),
                fmt::format("{:.2f}", c.cost.usd_per_million_tokens),
-               std::string(name_of(c.time.bottleneck)), c.pareto ? "*" : ""});
+               std::string(name_of(c.time.bottleneck)), c.pareto ? "*" : "",
+               c.cost.hours_to_train > 0 ? fmt::format("{:.1f}", c.cost.hours_to_train) : "",
+               c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
   }
   out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
   out += "\nrejected:";
@@ -125,7 +129,7 @@ std::string search_table(const SearchReport& r) {
   out += "\n";
   for (std::size_t i = 0; i < r.result.best_rejected.size(); ++i) {
     const RejectedBest& b = r.result.best_rejected[i];
-    if (b.present && i != static_cast<std::size_t>(RejectReason::sharding_not_applicable)) {
+    if (b.present) {
       const TrainingConfig& k = b.candidate.config;
       out +=
           fmt::format("  nearest {}: {} x{} {} {} {} seq {}: {}\n", k_reject_reason_names[i],

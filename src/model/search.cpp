@@ -52,16 +52,18 @@ struct Context {
   std::vector<Candidate> feasible;
 };
 
-void reject(Context& ctx, RejectReason r, const Candidate& c, std::string detail,
-            std::int64_t count, double closeness) {
+/// Counts `count` rejected candidates and keeps `c` if it is the nearest miss so far (the
+/// smallest needed/available ratio); `detail` is formatted only then.
+template <class Detail>
+void reject(Context& ctx, RejectReason r, const Candidate& c, std::int64_t count, double closeness,
+            Detail detail) {
   ctx.result.rejections[idx(r)] += count;
   RejectedBest& best = ctx.result.best_rejected[idx(r)];
-  // Keep the candidate closest to being feasible: the smallest relative overshoot.
   if (!best.present || closeness < best.closeness) {
     best.present = true;
     best.closeness = closeness;
     best.candidate = c;
-    best.detail = std::move(detail);
+    best.detail = detail();
   }
 }
 
@@ -70,13 +72,46 @@ bool fits(const Context& ctx, TrainingConfig c, std::int64_t mb, const GpuSpec& 
   return estimate_memory(ctx.model, ctx.facts, c, gpu, ctx.mk).fits();
 }
 
-/// Largest micro-batch in [1, cap] that fits, 0 if none (memory is monotone in it).
+double required(const Context& ctx, TrainingConfig c, std::int64_t mb, const GpuSpec& gpu) {
+  c.micro_batch = mb;
+  const MemoryEstimate e = estimate_memory(ctx.model, ctx.facts, c, gpu, ctx.mk);
+  return e.device_bytes_required - e.usable_bytes; // <= 0: fits
+}
+
+/// Largest micro-batch in [1, cap] that fits, 0 if none. Memory is monotone and nearly affine
+/// in the micro-batch, so a secant step from 1 and 2 lands within a step or two of the answer;
+/// the bracket is then closed by bisection, which keeps the result exact.
 std::int64_t largest_fitting(const Context& ctx, const TrainingConfig& c, std::int64_t cap,
                              const GpuSpec& gpu) {
-  if (!fits(ctx, c, 1, gpu)) {
+  const double over1 = required(ctx, c, 1, gpu);
+  if (over1 > 0) {
     return 0;
   }
-  std::int64_t lo = 1, hi = cap;
+  if (cap == 1) {
+    return 1;
+  }
+  const double over2 = required(ctx, c, 2, gpu);
+  if (over2 > 0) {
+    return 1;
+  }
+  const double slope = over2 - over1;
+  std::int64_t guess = cap;
+  if (slope > 0) {
+    guess = std::clamp<std::int64_t>(2 + static_cast<std::int64_t>(-over2 / slope), 2, cap);
+  }
+  // Invariant: lo fits, hi + 1 does not (or hi == cap).
+  std::int64_t lo = 2, hi = cap;
+  if (fits(ctx, c, guess, gpu)) {
+    lo = guess;
+    if (guess < cap && !fits(ctx, c, guess + 1, gpu)) {
+      return guess;
+    }
+  } else {
+    hi = guess - 1;
+    if (fits(ctx, c, hi, gpu)) {
+      return hi;
+    }
+  }
   while (lo < hi) {
     const std::int64_t mid = lo + (hi - lo + 1) / 2;
     if (fits(ctx, c, mid, gpu)) {
@@ -121,10 +156,11 @@ void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
     miss.config.micro_batch = largest + 1;
     miss.memory = estimate_memory(ctx.model, ctx.facts, miss.config, gpu, ctx.mk);
     const double ratio = miss.memory.device_bytes_required / miss.memory.usable_bytes;
-    reject(ctx, RejectReason::out_of_memory, miss,
-           fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB", largest + 1,
-                       to_gib(miss.memory.device_bytes_required), to_gib(miss.memory.usable_bytes)),
-           over, ratio);
+    reject(ctx, RejectReason::out_of_memory, miss, over, ratio, [&] {
+      return std::string(fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB",
+                                     largest + 1, to_gib(miss.memory.device_bytes_required),
+                                     to_gib(miss.memory.usable_bytes)));
+    });
   }
   const double dp = static_cast<double>(c.gpus);
   for (std::int64_t mb : values) {
@@ -138,31 +174,37 @@ void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
       cand.config.grad_accum = ga;
       if (std::abs(got - ctx.limits.global_batch_tokens) / ctx.limits.global_batch_tokens >
           ctx.limits.global_batch_tolerance) {
-        reject(ctx, RejectReason::global_batch_unreachable, cand,
-               fmt::format("micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
-                           "target {:.0f}",
-                           mb, c.seq_len, c.gpus, per_step, ctx.limits.global_batch_tokens),
-               1, got / ctx.limits.global_batch_tokens);
+        reject(ctx, RejectReason::global_batch_unreachable, cand, 1,
+               got / ctx.limits.global_batch_tokens, [&] {
+                 return std::string(fmt::format(
+                     "micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
+                     "target {:.0f}",
+                     mb, c.seq_len, c.gpus, per_step, ctx.limits.global_batch_tokens));
+               });
         continue;
       }
     }
     cand.memory = estimate_memory(ctx.model, ctx.facts, cand.config, gpu, ctx.mk);
     if (!cand.memory.fits()) {
-      reject(ctx, RejectReason::out_of_memory, cand,
-             fmt::format("micro-batch {} with grad-accum {} would need {:.1f} GiB of {:.1f} GiB",
-                         mb, cand.config.grad_accum, to_gib(cand.memory.device_bytes_required),
-                         to_gib(cand.memory.usable_bytes)),
-             1, cand.memory.device_bytes_required / cand.memory.usable_bytes);
+      reject(ctx, RejectReason::out_of_memory, cand, 1,
+             cand.memory.device_bytes_required / cand.memory.usable_bytes, [&] {
+               return std::string(fmt::format(
+                   "micro-batch {} with grad-accum {} would need {:.1f} GiB of {:.1f} GiB", mb,
+                   cand.config.grad_accum, to_gib(cand.memory.device_bytes_required),
+                   to_gib(cand.memory.usable_bytes)));
+             });
       continue;
     }
     if (cand.memory.host_bytes_per_node > inst.host_memory_bytes) {
-      reject(ctx, RejectReason::host_memory_exceeded, cand,
-             fmt::format("CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
-                         to_gib(cand.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes)),
-             1, cand.memory.host_bytes_per_node / inst.host_memory_bytes);
+      reject(ctx, RejectReason::host_memory_exceeded, cand, 1,
+             cand.memory.host_bytes_per_node / inst.host_memory_bytes, [&] {
+               return std::string(fmt::format(
+                   "CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
+                   to_gib(cand.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes)));
+             });
       continue;
     }
-    cand.time = estimate_step_time(ctx.model, cand.config, gpu, net, ctx.tk);
+    cand.time = estimate_step_time(ctx.model, ctx.facts, cand.config, gpu, net, ctx.tk);
     price(cand, ctx.limits, inst);
     cand.id = cand.key();
     ctx.feasible.push_back(std::move(cand));
@@ -253,22 +295,19 @@ SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
       for (Sharding s : space.shardings) {
         c.sharding = s;
         c.shard_group = 0;
-        const std::int64_t combos = static_cast<std::int64_t>(
-            precisions.size() * space.checkpointing.size() * space.seq_lens.size());
         if (s == Sharding::hybrid && nodes == 1) {
-          reject(ctx, RejectReason::sharding_not_applicable, proto,
-                 "hybrid sharding over one node is full sharding", combos * mb_axis_size, 1e300);
-          continue;
+          continue; // the same candidates as full sharding
         }
         for (Precision p : precisions) {
           c.precision = p;
           c.fp8_all_gather = false;
           if (!gpu.supports(p)) {
             reject(ctx, RejectReason::precision_unsupported, proto,
-                   fmt::format("{} has no {} support", gpu.name, name_of(p)),
                    static_cast<std::int64_t>(space.checkpointing.size() * space.seq_lens.size()) *
                        mb_axis_size,
-                   1e300);
+                   1e300, [&] {
+                     return std::string(fmt::format("{} has no {} support", gpu.name, name_of(p)));
+                   });
             continue;
           }
           for (const CheckpointChoice& ac : space.checkpointing) {

@@ -26,10 +26,10 @@ struct Weights {
   double total = 0;
 };
 
-Weights weights_of(const ModelSpec& m) {
+Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
   Weights w;
   int matmul = 0;
-  for (const ParamTensor& t : parameter_tensors(m)) {
+  for (const ParamTensor& t : facts.tensors) {
     if (t.group != ParamGroup::block || !t.is_matrix()) {
       continue;
     }
@@ -40,7 +40,7 @@ Weights weights_of(const ModelSpec& m) {
       w.every_second += n;
     }
   }
-  const ParamCounts p = count_parameters(m);
+  const ParamCounts& p = facts.counts;
   w.blocks = as_double(p.blocks);
   w.per_block = as_double(p.per_block);
   w.head = as_double(m.vocab) * as_double(m.hidden);
@@ -276,8 +276,12 @@ Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
 }
 
 FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c) {
-  const Weights w = weights_of(m);
-  const ParamCounts p = count_parameters(m);
+  return flops_per_token(m, model_facts(m), c);
+}
+
+FlopCounts flops_per_token(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c) {
+  const Weights w = weights_of(m, facts);
+  const ParamCounts& p = facts.counts;
   // The output head's matmul runs per token even when it shares the embedding's weight.
   const double matmul_params = as_double(p.non_embedding()) + (m.tied_embeddings ? w.head : 0.0);
   FlopCounts f;
@@ -290,8 +294,13 @@ FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c) {
 
 StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
                             const Network& net, const TimeConstants& k) {
-  const Weights w = weights_of(m);
-  const FlopCounts f = flops_per_token(m, c);
+  return estimate_step_time(m, model_facts(m), c, gpu, net, k);
+}
+
+StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
+                            const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
+  const Weights w = weights_of(m, facts);
+  const FlopCounts f = flops_per_token(m, facts, c);
   const double micro = as_double(std::max<std::int64_t>(1, c.grad_accum));
   const bool no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
   const double synced = no_sync ? 1.0 : micro; // micro-batches that reduce gradients
