@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
 #include "test_support.hpp"
@@ -93,4 +95,34 @@ TEST_CASE("lookups suggest the closest name", "[catalog]") {
   CHECK_THROWS_WITH(c.gpu("h100-sxm"), Catch::Contains("did you mean 'h100-sxm-80gb'"));
   CHECK_THROWS_WITH(c.instance("ml.p6-b200.48xl"),
                     Catch::Contains("did you mean 'ml.p6-b200.48xlarge'"));
+}
+
+TEST_CASE("configs/constants/model.json holds every model constant, equal to the code's defaults",
+          "[catalog]") {
+  const Catalog c = builtin_catalog();
+  const ModelConstants defaults;
+  REQUIRE(constant_keys().size() == 19);
+  for (const std::string& key : constant_keys()) {
+    INFO(key);
+    CHECK(get_constant(c.constants, key) == get_constant(defaults, key));
+  }
+  CHECK_FALSE(c.constants.sources.empty());
+}
+
+TEST_CASE("the set flag overrides a constant and names an unknown key", "[catalog][cli]") {
+  const auto base = test::run_cli({"estimate", "--format", "json"});
+  const auto slow =
+      test::run_cli({"estimate", "--format", "json", "--set", "time.matmul_efficiency_max=0.37"});
+  REQUIRE(base.status == 0);
+  REQUIRE(slow.status == 0);
+  const auto tps = [](const std::string& out) {
+    return nlohmann::json::parse(out)
+        .at("throughput")
+        .at("tokens_per_second_per_gpu")
+        .get<double>();
+  };
+  CHECK(tps(slow.out) < tps(base.out));
+  const auto bad = test::run_cli({"estimate", "--set", "memory.fragmentation=1"});
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Catch::Contains("did you mean 'memory.fragmentation_fraction'"));
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bwplan/constants.hpp"
 #include "bwplan/hardware.hpp"
 #include "bwplan/model_spec.hpp"
 
@@ -23,6 +24,7 @@ struct Catalog {
   std::vector<GpuSpec> gpus;           ///< sorted by name
   std::vector<InstanceSpec> instances; ///< sorted by name
   std::vector<ModelSpec> models;       ///< sorted by total parameters, then name
+  ModelConstants constants;            ///< configs/constants/model.json
   std::string origin;                  ///< "built-in" or the directory it was loaded from
 
   /// Lookups throw bwplan::Error naming the value, with a "did you mean".
@@ -33,8 +35,9 @@ struct Catalog {
 };
 
 /// Parses and validates catalog files whose paths look like "<dir>/gpus/<name>.json",
-/// "<dir>/instances/<name>.json" or "<dir>/models/<name>.json". Every file must validate;
-/// names must match file names and be unique; every instance must name a known GPU.
+/// "<dir>/instances/<name>.json", "<dir>/models/<name>.json" or "<dir>/constants/model.json". Every
+/// file must validate; names must match file names and be unique; every instance must name a known
+/// GPU.
 [[nodiscard]] Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin);
 
 /// The catalog compiled into the binary from configs/.

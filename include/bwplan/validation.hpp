@@ -57,6 +57,7 @@ struct Validation {
 
 /// Evaluates every case with the memory model and compares on the case's metric.
 [[nodiscard]] Validation validate_cases(const std::vector<MeasurementCase>& cases,
-                                        const MemoryConstants& k = {});
+                                        const MemoryConstants& k = {},
+                                        const TimeConstants& tk = {});
 
 } // namespace bwplan

@@ -45,6 +45,7 @@ struct EstimateOptions {
   double train_tokens = 0;
   double price_per_hour = -1;
   double global_batch_tokens = 0;
+  std::vector<std::string> sets;
   OutputOptions output;
 };
 
@@ -149,9 +150,9 @@ void run_estimate(Context& ctx, const EstimateOptions& o) {
     throw Error(
         fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
   }
-  MemoryConstants k;
-  k.headroom_fraction = o.headroom_pct / 100.0;
-  const Estimate e = evaluate(resolve(ctx, o), k);
+  ModelConstants k = resolve_constants(ctx, o.sets);
+  k.memory.headroom_fraction = o.headroom_pct / 100.0;
+  const Estimate e = evaluate(resolve(ctx, o), k.memory, k.time);
   write_output(ctx, o.output, json ? estimate_json(e).dump(2) + "\n" : estimate_table(e));
   if (!e.feasible()) {
     ctx.status = exit_code::does_not_fit;
@@ -264,6 +265,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
   cmd->add_option("--headroom", o->headroom_pct,
                   "percent of GPU memory to keep free for safety [0]")
       ->group(tr);
+  add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_estimate(ctx, *o); });
 }

@@ -40,6 +40,7 @@ struct SearchOptions {
   double price_per_hour = -1;
   std::string objective = "throughput";
   std::int64_t top = 10;
+  std::vector<std::string> sets;
   OutputOptions output;
 };
 
@@ -197,11 +198,11 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   ctx.begin();
   const bool json = wants_json(o.output);
   const Resolved r = resolve(ctx, o);
-  MemoryConstants mk;
-  mk.headroom_fraction = r.limits.headroom_fraction;
+  ModelConstants k = resolve_constants(ctx, o.sets);
+  k.memory.headroom_fraction = r.limits.headroom_fraction;
   const auto start = std::chrono::steady_clock::now();
-  const SearchResult result =
-      run_search(r.model, r.space, r.limits, r.objective, static_cast<std::size_t>(o.top), mk);
+  const SearchResult result = run_search(r.model, r.space, r.limits, r.objective,
+                                         static_cast<std::size_t>(o.top), k.memory, k.time);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   SearchReport report{r.model, r.space, r.limits, r.objective, result, elapsed, {}};
@@ -299,6 +300,7 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->check(strict_integer())
       ->capture_default_str()
       ->group(lim);
+  add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o, cmd] { run_search_command(ctx, *o, *cmd); });
 }

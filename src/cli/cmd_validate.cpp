@@ -12,6 +12,7 @@ namespace {
 struct ValidateOptions {
   std::string file;
   double max_median_error_pct = -1; ///< < 0: no limit
+  std::vector<std::string> sets;
   OutputOptions output;
 };
 
@@ -20,7 +21,8 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
   const bool json = wants_json(o.output);
   const std::vector<MeasurementCase> cases =
       parse_measurements(read_text_file(o.file), o.file, ctx.catalog());
-  const Validation v = validate_cases(cases);
+  const ModelConstants k = resolve_constants(ctx, o.sets);
+  const Validation v = validate_cases(cases, k.memory, k.time);
   write_output(ctx, o.output,
                json ? validation_json(v, o.file).dump(2) + "\n" : validation_table(v, o.file));
   if (o.max_median_error_pct >= 0 && v.summary.median_abs_error_pct > o.max_median_error_pct) {
@@ -40,6 +42,7 @@ void setup_validate(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--max-median-error", o->max_median_error_pct,
                   "exit 3 when the median absolute error is above this percentage");
+  add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_validate(ctx, *o); });
 }

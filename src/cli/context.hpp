@@ -62,6 +62,12 @@ void write_output(Context& ctx, const OutputOptions& o, const std::string& text)
 /// `--format`: throws UsageError unless table or json.
 [[nodiscard]] bool wants_json(const OutputOptions& o);
 
+/// Adds `--set KEY=VALUE` (repeatable) to override a model constant.
+void add_set_option(CLI::App& cmd, std::vector<std::string>& sets);
+
+/// The catalog's constants with every `--set KEY=VALUE` applied (errors name the flag).
+[[nodiscard]] ModelConstants resolve_constants(Context& ctx, const std::vector<std::string>& sets);
+
 /// Each command file defines one of these.
 void setup_list_commands(CLI::App& app, Context& ctx);
 void setup_estimate(CLI::App& app, Context& ctx);

@@ -46,6 +46,37 @@ CLI::Validator strict_integer() {
       "");
 }
 
+void add_set_option(CLI::App& cmd, std::vector<std::string>& sets) {
+  cmd.add_option("--set", sets,
+                 "override a model constant, e.g. --set time.matmul_efficiency_max=0.6 (keys in "
+                 "configs/constants/model.json); repeatable")
+      ->group("Model constants");
+}
+
+ModelConstants resolve_constants(Context& ctx, const std::vector<std::string>& sets) {
+  ModelConstants k = ctx.catalog().constants;
+  for (const std::string& s : sets) {
+    const std::size_t eq = s.find('=');
+    if (eq == std::string::npos) {
+      throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
+    }
+    const std::string value = s.substr(eq + 1);
+    double v = 0;
+    const char* end = value.data() + value.size();
+    const auto [p, ec] = std::from_chars(value.data(), end, v);
+    if (value.empty() || ec != std::errc() || p != end) {
+      throw Error(fmt::format("--set {}: '{}' is not a number", s.substr(0, eq), value));
+    }
+    try {
+      set_constant(k, s.substr(0, eq), v);
+    } catch (const Error& e) {
+      throw Error(fmt::format("--set: {}", e.what()));
+    }
+    ctx.log->info("--set {} = {}", s.substr(0, eq), v);
+  }
+  return k;
+}
+
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--format", o.format, "output format: table or json")
       ->capture_default_str()

@@ -83,6 +83,24 @@ InstanceSpec read_instance(ObjectReader& r) {
   return s;
 }
 
+ModelConstants read_constants(ObjectReader& r) {
+  read_schema_version(r);
+  (void)r.string("name");
+  ModelConstants k;
+  for (const char* section : {"memory", "time"}) {
+    ObjectReader s = r.object(section);
+    for (const std::string& key : constant_keys()) {
+      const std::string prefix = std::string(section) + ".";
+      if (key.rfind(prefix, 0) == 0) {
+        set_constant(k, key, s.number(key.substr(prefix.size()), 0, 1e30));
+      }
+    }
+    s.finish();
+  }
+  k.sources = read_sources(r);
+  return k;
+}
+
 ModelSpec read_preset(ObjectReader& r, const std::string& where) {
   read_schema_version(r);
   ModelSpec m = io::read_model_fields(r);
@@ -145,6 +163,9 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     } else if (kind == "models") {
       c.models.push_back(read_preset(r, f.path));
       name = c.models.back().name;
+    } else if (kind == "constants") {
+      c.constants = read_constants(r);
+      name = "model";
     } else {
       throw Error(
           fmt::format("{}: not in a catalog folder (allowed gpus/, instances/, models/)", f.path));

@@ -28,13 +28,14 @@ double median(std::vector<double> v) {
 
 } // namespace
 
-Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k) {
+Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k,
+                          const TimeConstants& tk) {
   Validation v;
   std::vector<double> errors;
   std::vector<double> throughput_errors;
   int fit_right = 0;
   for (const MeasurementCase& mc : cases) {
-    const Estimate e = evaluate(mc.request, k);
+    const Estimate e = evaluate(mc.request, k, tk);
     const MemoryEstimate& m = e.memory;
     CaseResult r;
     r.id = mc.id;
