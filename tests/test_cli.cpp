@@ -116,3 +116,26 @@ TEST_CASE("help and version exit 0", "[cli]") {
   CHECK(h.status == 0);
   CHECK_THAT(h.out, Catch::Contains("--activation-checkpointing"));
 }
+
+TEST_CASE("an estimate that does not fit names the term and the single changes that fit",
+          "[cli][advice]") {
+  const auto r = test::run_cli(
+      {"estimate", "--model", "llama-3.1-8b", "--micro-batch", "12", "--format", "json"});
+  REQUIRE(r.status == 3);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& advice = j.at("advice");
+  CHECK(advice.at("breaking_component") == "activations");
+  CHECK(advice.at("over_bytes").get<double>() > 0);
+  REQUIRE_FALSE(advice.at("suggestions").empty());
+  double prev = 1e300;
+  for (const auto& s : advice.at("suggestions")) {
+    INFO(s.at("change").get<std::string>());
+    // each suggestion fits the B200 and costs throughput relative to the original
+    CHECK(s.at("device_bytes_required").get<double>() <= 183359.0 * 1048576);
+    CHECK(s.at("throughput_ratio").get<double>() <= prev);
+    prev = s.at("throughput_ratio").get<double>();
+  }
+  const auto table = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--micro-batch", "12"});
+  CHECK_THAT(table.out, Catch::Contains("Each of these alone makes it fit") &&
+                            Catch::Contains("--micro-batch 5"));
+}

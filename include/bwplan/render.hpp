@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bwplan/advice.hpp"
 #include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/search.hpp"
@@ -27,6 +28,8 @@ using OrderedJson = nlohmann::ordered_json;
 [[nodiscard]] std::string instances_table(const Catalog& c);
 [[nodiscard]] std::string models_table(const Catalog& c);
 [[nodiscard]] std::string estimate_table(const Estimate& e);
+[[nodiscard]] OrderedJson advice_json(const FitAdvice& a);
+[[nodiscard]] std::string advice_table(const FitAdvice& a);
 
 [[nodiscard]] OrderedJson validation_json(const Validation& v, const std::string& file);
 [[nodiscard]] std::string validation_table(const Validation& v, const std::string& file);

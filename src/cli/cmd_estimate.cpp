@@ -152,8 +152,23 @@ void run_estimate(Context& ctx, const EstimateOptions& o) {
   }
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = o.headroom_pct / 100.0;
-  const Estimate e = evaluate(resolve(ctx, o), k.memory, k.time);
-  write_output(ctx, o.output, json ? estimate_json(e).dump(2) + "\n" : estimate_table(e));
+  const EstimateRequest request = resolve(ctx, o);
+  const Estimate e = evaluate(request, k.memory, k.time);
+  std::string text = json ? std::string() : estimate_table(e);
+  OrderedJson doc = json ? estimate_json(e) : OrderedJson();
+  if (e.infeasibility == Infeasibility::out_of_memory) {
+    std::vector<std::pair<InstanceSpec, GpuSpec>> alternatives;
+    for (const InstanceSpec& inst : ctx.catalog().instances) {
+      alternatives.emplace_back(inst, ctx.catalog().gpu(inst.gpu));
+    }
+    const FitAdvice advice = advise_fit(request, e, alternatives, k.memory, k.time);
+    if (json) {
+      doc["advice"] = advice_json(advice);
+    } else {
+      text += advice_table(advice);
+    }
+  }
+  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
   if (!e.feasible()) {
     ctx.status = exit_code::does_not_fit;
   }

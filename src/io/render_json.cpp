@@ -247,4 +247,25 @@ OrderedJson estimate_json(const Estimate& e) {
   return j;
 }
 
+OrderedJson advice_json(const FitAdvice& a) {
+  OrderedJson j;
+  j["breaking_component"] = a.breaking_component;
+  j["breaking_bytes"] = whole(a.breaking_bytes);
+  j["over_bytes"] = whole(a.over_bytes);
+  OrderedJson list = OrderedJson::array();
+  for (const FitSuggestion& s : a.suggestions) {
+    OrderedJson o;
+    o["change"] = s.change;
+    o["device_bytes_required"] = whole(s.estimate.memory.device_bytes_required);
+    o["tokens_per_second_per_gpu"] = s.estimate.time.tokens_per_s_per_gpu;
+    o["throughput_ratio"] = s.throughput_ratio;
+    const EstimateRequest& r = s.request;
+    o["config"] = config_json(r.config, {r.model.name, r.gpu.name,
+                                         r.instance ? r.instance->name : std::string(), r.nodes});
+    list.push_back(o);
+  }
+  j["suggestions"] = list;
+  return j;
+}
+
 } // namespace bwplan

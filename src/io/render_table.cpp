@@ -186,4 +186,26 @@ std::string estimate_table(const Estimate& e) {
   return out;
 }
 
+std::string advice_table(const FitAdvice& a) {
+  std::string out = fmt::format("\n{} is the largest term at the peak ({} GiB); the step is {} GiB "
+                                "over.\n",
+                                a.breaking_component, gib(a.breaking_bytes), gib(a.over_bytes));
+  if (a.suggestions.empty()) {
+    return out + "No single change tried here makes it fit (see 'bwplan search').\n";
+  }
+  out += "Each of these alone makes it fit:\n";
+  TextTable t({{"change"},
+               {"needs GiB", A::right},
+               {"of", A::right},
+               {"tokens/s/GPU", A::right},
+               {"job throughput", A::right}});
+  for (const FitSuggestion& s : a.suggestions) {
+    const Estimate& e = s.estimate;
+    t.add_row({s.change, gib(e.memory.device_bytes_required), gib(e.memory.usable_bytes),
+               fmt::format("{:.0f}", e.time.tokens_per_s_per_gpu),
+               fmt::format("{:+.0f}%", 100 * (s.throughput_ratio - 1))});
+  }
+  return out + t.render(2) + "Combinations of changes: 'bwplan search' with the same model.\n";
+}
+
 } // namespace bwplan

@@ -1,0 +1,177 @@
+#include "bwplan/advice.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace bwplan {
+
+namespace {
+
+struct Trial {
+  const EstimateRequest& base;
+  const Estimate& original;
+  const MemoryConstants& mk;
+  const TimeConstants& tk;
+  FitAdvice& advice;
+
+  /// Evaluates `r`; keeps it when it fits (and is otherwise valid).
+  bool keep(const std::string& change, const EstimateRequest& r) {
+    const Estimate e = evaluate(r, mk, tk);
+    if (!e.feasible()) {
+      return false;
+    }
+    const double before = original.time.tokens_per_s_job;
+    advice.suggestions.push_back(
+        {change, r, e, before > 0 ? e.time.tokens_per_s_job / before : 0.0});
+    return true;
+  }
+};
+
+void try_checkpointing(Trial& t) {
+  const std::pair<ActivationCheckpointing, std::int64_t> ladder[] = {
+      {ActivationCheckpointing::selective_op, 2},
+      {ActivationCheckpointing::selective_layer, 2},
+      {ActivationCheckpointing::full, 2}};
+  const auto rank = [](ActivationCheckpointing a) {
+    switch (a) {
+    case ActivationCheckpointing::none: return 0;
+    case ActivationCheckpointing::selective_op: return 1;
+    case ActivationCheckpointing::selective_layer: return 2;
+    default: return 3;
+    }
+  };
+  for (const auto& [mode, every] : ladder) {
+    if (rank(mode) <= rank(t.base.config.activation_checkpointing)) {
+      continue;
+    }
+    EstimateRequest r = t.base;
+    r.config.activation_checkpointing = mode;
+    r.config.ac_every = std::min<std::int64_t>(every, r.model.layers);
+    if (t.keep(fmt::format("--activation-checkpointing {}", name_of(mode)), r)) {
+      return; // the lightest mode that fits
+    }
+  }
+}
+
+void try_sharding(Trial& t) {
+  const Sharding s = t.base.config.sharding;
+  for (Sharding next : {Sharding::grad_op, Sharding::full}) {
+    if ((s == Sharding::none && next != Sharding::none) ||
+        (s == Sharding::grad_op && next == Sharding::full) ||
+        (s == Sharding::hybrid && next == Sharding::full)) {
+      EstimateRequest r = t.base;
+      r.config.sharding = next;
+      r.config.shard_group = 0;
+      if (t.keep(fmt::format("--sharding {}", name_of(next)), r)) {
+        return;
+      }
+    }
+  }
+}
+
+void try_micro_batch(Trial& t) {
+  // Memory grows with the micro-batch: bisect for the largest one below the current that fits.
+  const auto fits = [&](std::int64_t mb) {
+    EstimateRequest r = t.base;
+    r.config.micro_batch = mb;
+    return evaluate(r, t.mk, t.tk).memory.fits();
+  };
+  std::int64_t lo = 0, hi = t.base.config.micro_batch - 1; // lo fits (0 = none), hi + 1 does not
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  if (lo >= 1) {
+    EstimateRequest r = t.base;
+    r.config.micro_batch = lo;
+    t.keep(fmt::format("--micro-batch {}", lo), r);
+  }
+}
+
+void try_sequence(Trial& t) {
+  for (std::int64_t s = t.base.config.seq_len / 2; s >= 256; s /= 2) {
+    EstimateRequest r = t.base;
+    r.config.seq_len = s;
+    if (t.keep(fmt::format("--seq-len {}", s), r)) {
+      return;
+    }
+  }
+}
+
+void try_loss(Trial& t) {
+  if (t.base.config.loss != Loss::unfused) {
+    return;
+  }
+  EstimateRequest r = t.base;
+  r.config.loss = Loss::chunked;
+  t.keep("--loss chunked", r);
+}
+
+void try_nodes(Trial& t) {
+  if (!t.base.instance || t.base.config.sharding == Sharding::none ||
+      t.base.config.sharding == Sharding::hybrid) {
+    return; // more replicas do not shrink per-GPU states
+  }
+  for (std::int64_t n = t.base.nodes * 2; n <= std::max<std::int64_t>(64, t.base.nodes); n *= 2) {
+    EstimateRequest r = t.base;
+    r.nodes = n;
+    r.config.gpus = n * r.config.gpus_per_node;
+    r.config.shard_group = 0;
+    if (t.keep(fmt::format("--nodes {}", n), r)) {
+      return;
+    }
+  }
+}
+
+void try_instances(Trial& t, const std::vector<std::pair<InstanceSpec, GpuSpec>>& alternatives) {
+  for (const auto& [inst, gpu] : alternatives) {
+    if (!t.base.instance || inst.name == t.base.instance->name ||
+        gpu.memory_bytes <= t.base.gpu.memory_bytes || !gpu.supports(t.base.config.precision)) {
+      continue;
+    }
+    EstimateRequest r = t.base;
+    r.instance = inst;
+    r.gpu = gpu;
+    r.config.gpus_per_node = inst.gpus_per_node;
+    r.config.gpus = r.nodes * inst.gpus_per_node;
+    r.config.shard_group = 0;
+    t.keep(fmt::format("--instance {}", inst.name), r);
+  }
+}
+
+} // namespace
+
+FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
+                     const std::vector<std::pair<InstanceSpec, GpuSpec>>& alternatives,
+                     const MemoryConstants& mk, const TimeConstants& tk) {
+  FitAdvice advice;
+  const ComponentBytes& peak = e.memory.at_peak();
+  const auto largest = std::max_element(peak.begin(), peak.end());
+  advice.breaking_component =
+      k_memory_component_names[static_cast<std::size_t>(largest - peak.begin())];
+  advice.breaking_bytes = *largest;
+  advice.over_bytes = e.memory.device_bytes_required - e.memory.usable_bytes;
+  if (e.infeasibility != Infeasibility::out_of_memory) {
+    return advice;
+  }
+  Trial t{r, e, mk, tk, advice};
+  try_checkpointing(t);
+  try_sharding(t);
+  try_micro_batch(t);
+  try_sequence(t);
+  try_loss(t);
+  try_nodes(t);
+  try_instances(t, alternatives);
+  std::stable_sort(advice.suggestions.begin(), advice.suggestions.end(),
+                   [](const FitSuggestion& a, const FitSuggestion& b) {
+                     return a.throughput_ratio > b.throughput_ratio;
+                   });
+  return advice;
+}
+
+} // namespace bwplan
