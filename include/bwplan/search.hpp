@@ -50,6 +50,8 @@ struct SearchConstraints {
   double global_batch_tolerance = 0.25; ///< accepted relative miss of the target
   double train_tokens = 0;              ///< for the time and cost objectives
   std::optional<double> price_per_hour; ///< overrides every instance's price
+  std::int64_t min_seq_len = 0;         ///< sequence lengths below are not tried
+  double max_usd_per_hour = 0;          ///< 0: no budget; above it a plan is over_budget
 };
 
 enum class Objective : std::uint8_t { throughput, cost, time, count_ };
@@ -63,10 +65,12 @@ enum class RejectReason : std::uint8_t {
   precision_unsupported,
   global_batch_unreachable,
   host_memory_exceeded,
+  over_budget, ///< the job's hourly price is above --max-usd-per-hour
   count_
 };
-inline constexpr std::array<std::string_view, 4> k_reject_reason_names = {
-    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded"};
+inline constexpr std::array<std::string_view, 5> k_reject_reason_names = {
+    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded",
+    "over_budget"};
 static_assert(k_reject_reason_names.size() == static_cast<std::size_t>(RejectReason::count_));
 
 /// One evaluated configuration.

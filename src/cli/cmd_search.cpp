@@ -38,6 +38,8 @@ struct SearchOptions {
   double global_batch_tolerance_pct = 25;
   double train_tokens = 0;
   double price_per_hour = -1;
+  std::int64_t min_seq_len = 0;
+  double max_usd_per_hour = 0;
   std::string objective = "throughput";
   std::int64_t top = 10;
   std::vector<std::string> sets;
@@ -182,6 +184,16 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
     }
     r.limits.price_per_hour = o.price_per_hour;
   }
+  if (o.min_seq_len < 0 || o.min_seq_len > (1 << 24)) {
+    throw Error(
+        fmt::format("--min-seq-len {} is out of range (allowed 0..16777216)", o.min_seq_len));
+  }
+  r.limits.min_seq_len = o.min_seq_len;
+  if (!(o.max_usd_per_hour >= 0 && o.max_usd_per_hour <= 1e9)) {
+    throw Error(
+        fmt::format("--max-usd-per-hour {} is out of range (allowed 0..1e9)", o.max_usd_per_hour));
+  }
+  r.limits.max_usd_per_hour = o.max_usd_per_hour;
   r.objective = parse_flag<Objective>(o.objective, "--objective");
   if (o.top < 1 || o.top > 100000) {
     throw Error(fmt::format("--top {} is out of range (allowed 1..100000)", o.top));
@@ -211,7 +223,33 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       report.origins.emplace_back(opt->get_name(), opt->count() > 0 ? "command line" : "default");
     }
   }
-  write_output(ctx, o.output, json ? search_json(report).dump(2) + "\n" : search_table(report));
+  std::string text = json ? std::string() : search_table(report);
+  OrderedJson doc = json ? search_json(report) : OrderedJson();
+  const RejectedBest& miss =
+      result.best_rejected[static_cast<std::size_t>(RejectReason::out_of_memory)];
+  if (result.plans.empty() && miss.present) {
+    // Nothing fits: what single change makes the nearest miss fit?
+    EstimateRequest q;
+    q.model = r.model;
+    q.instance = r.space.instances[miss.candidate.instance];
+    q.gpu = r.space.gpus[miss.candidate.instance];
+    q.nodes = miss.candidate.nodes;
+    q.config = miss.candidate.config;
+    q.train_tokens = r.limits.train_tokens;
+    q.price_per_hour = r.limits.price_per_hour;
+    std::vector<std::pair<InstanceSpec, GpuSpec>> alternatives;
+    for (const InstanceSpec& inst : ctx.catalog().instances) {
+      alternatives.emplace_back(inst, ctx.catalog().gpu(inst.gpu));
+    }
+    const FitAdvice advice =
+        advise_fit(q, evaluate(q, k.memory, k.time), alternatives, k.memory, k.time);
+    if (json) {
+      doc["advice"] = advice_json(advice);
+    } else {
+      text += "\nFor the nearest miss:" + advice_table(advice);
+    }
+  }
+  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
   if (result.plans.empty()) {
     ctx.status = exit_code::does_not_fit;
   }
@@ -291,6 +329,12 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(lim);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
+      ->group(lim);
+  cmd->add_option("--min-seq-len", o->min_seq_len, "do not try shorter sequences [none]")
+      ->check(strict_integer())
+      ->group(lim);
+  cmd->add_option("--max-usd-per-hour", o->max_usd_per_hour,
+                  "budget for the whole job, USD per hour [none]")
       ->group(lim);
   cmd->add_option("--objective", o->objective,
                   "throughput (tokens/s), cost ($ per million tokens) or time (to train)")

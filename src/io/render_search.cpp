@@ -36,6 +36,44 @@ OrderedJson search_json(const SearchReport& r) {
   OrderedJson j = io::envelope("search");
   OrderedJson inputs;
   inputs["model"] = r.model.name;
+  OrderedJson instances = OrderedJson::array();
+  for (const InstanceSpec& inst : r.space.instances) {
+    instances.push_back(inst.name);
+  }
+  inputs["instances"] = instances;
+  inputs["nodes"] = r.space.nodes;
+  OrderedJson axes;
+  OrderedJson shardings = OrderedJson::array();
+  for (Sharding s : r.space.shardings) {
+    shardings.push_back(name_of(s));
+  }
+  axes["sharding"] = shardings;
+  OrderedJson precisions = OrderedJson::array();
+  for (Precision p : r.space.precisions) {
+    precisions.push_back(name_of(p));
+  }
+  axes["precision"] = precisions; // empty: every format each GPU supports but fp32/bf16-pure/nvfp4
+  OrderedJson ckpt = OrderedJson::array();
+  for (const CheckpointChoice& c : r.space.checkpointing) {
+    TrainingConfig t;
+    t.activation_checkpointing = c.mode;
+    t.ac_every = c.every;
+    ckpt.push_back(ac_label(t));
+  }
+  axes["activation_checkpointing"] = ckpt;
+  axes["seq_len"] = r.space.seq_lens;
+  axes["max_micro_batch"] = r.space.max_micro_batch;
+  inputs["axes"] = axes;
+  OrderedJson lim;
+  lim["headroom_fraction"] = r.limits.headroom_fraction;
+  lim["global_batch_tokens"] = r.limits.global_batch_tokens;
+  lim["global_batch_tolerance"] = r.limits.global_batch_tolerance;
+  lim["train_tokens"] = r.limits.train_tokens;
+  lim["price_per_hour"] =
+      r.limits.price_per_hour ? OrderedJson(*r.limits.price_per_hour) : OrderedJson(nullptr);
+  lim["min_seq_len"] = r.limits.min_seq_len;
+  lim["max_usd_per_hour"] = r.limits.max_usd_per_hour;
+  inputs["constraints"] = lim;
   OrderedJson origins;
   for (const auto& [flag, origin] : r.origins) {
     origins[flag] = origin;

@@ -206,6 +206,14 @@ void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
     }
     cand.time = estimate_step_time(ctx.model, ctx.facts, cand.config, gpu, net, ctx.tk);
     price(cand, ctx.limits, inst);
+    if (ctx.limits.max_usd_per_hour > 0 && cand.cost.usd_per_hour > ctx.limits.max_usd_per_hour) {
+      reject(ctx, RejectReason::over_budget, cand, 1,
+             cand.cost.usd_per_hour / ctx.limits.max_usd_per_hour, [&] {
+               return fmt::format("{:.2f} USD/h is over the {:.2f} USD/h budget",
+                                  cand.cost.usd_per_hour, ctx.limits.max_usd_per_hour);
+             });
+      continue;
+    }
     cand.id = cand.key();
     ctx.feasible.push_back(std::move(cand));
   }
@@ -314,6 +322,9 @@ SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
             c.activation_checkpointing = ac.mode;
             c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
             for (std::int64_t seq : space.seq_lens) {
+              if (seq < limits.min_seq_len) {
+                continue;
+              }
               c.seq_len = seq;
               c.grad_accum = 1;
               evaluate_micro_batches(ctx, proto, gpu, inst, net);
