@@ -8,6 +8,7 @@
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
 #include "cli/context.hpp"
+#include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
 
@@ -32,13 +33,6 @@ struct EstimateOptions {
   std::int64_t grad_accum = 1;
   std::string activation_checkpointing = "selective-op";
   std::int64_t ac_every = 2;
-  std::string optimizer = "adamw";
-  bool compile = false;
-  std::string loss = "unfused";
-  std::string fp8_backend = "torchao";
-  std::string optimizer_impl = "fused";
-  std::string norm_impl = "fused";
-  std::string fsdp_wrap = "per-module";
   bool no_sync = false;
   bool cpu_offload = false;
   double headroom_pct = 0;
@@ -46,18 +40,11 @@ struct EstimateOptions {
   double price_per_hour = -1;
   double global_batch_tokens = 0;
   std::vector<std::string> sets;
+  TrainingFlags training;
   OutputOptions output;
 };
 
 constexpr const char* k_default_instance = "ml.p6-b200.48xlarge";
-
-template <class E> E parse_flag(const std::string& value, const char* flag) {
-  try {
-    return parse_enum_or_throw<E>(value, flag);
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
-}
 
 EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   const Catalog& cat = ctx.catalog();
@@ -104,13 +91,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   c.activation_checkpointing =
       parse_flag<ActivationCheckpointing>(o.activation_checkpointing, "--activation-checkpointing");
   c.ac_every = o.ac_every;
-  c.optimizer = parse_flag<Optimizer>(o.optimizer, "--optimizer");
-  c.compile = o.compile;
-  c.loss = parse_flag<Loss>(o.loss, "--loss");
-  c.fp8_backend = parse_flag<Fp8Backend>(o.fp8_backend, "--fp8-backend");
-  c.optimizer_impl = parse_flag<OptimizerImpl>(o.optimizer_impl, "--optimizer-impl");
-  c.norm_impl = parse_flag<NormImpl>(o.norm_impl, "--norm-impl");
-  c.fsdp_wrap = parse_flag<FsdpWrap>(o.fsdp_wrap, "--fsdp-wrap");
+  o.training.apply(c);
   c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
   c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
   if (c.shard_group < 0) {
@@ -157,10 +138,7 @@ void run_estimate(Context& ctx, const EstimateOptions& o) {
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();
   if (e.infeasibility == Infeasibility::out_of_memory) {
-    std::vector<std::pair<InstanceSpec, GpuSpec>> alternatives;
-    for (const InstanceSpec& inst : ctx.catalog().instances) {
-      alternatives.emplace_back(inst, ctx.catalog().gpu(inst.gpu));
-    }
+    const auto alternatives = instance_alternatives(ctx);
     const FitAdvice advice = advise_fit(request, e, alternatives, k.memory, k.time);
     if (json) {
       doc["advice"] = advice_json(advice);
@@ -236,31 +214,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->check(strict_integer())
       ->capture_default_str()
       ->group(tr);
-  cmd->add_option("--optimizer", o->optimizer, "adamw, adamw-8bit, sgd, adafactor or lion")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_flag("--compile", o->compile, "torch.compile the model")->group(tr);
-  cmd->add_option("--loss", o->loss, "unfused, fused or chunked cross-entropy")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--fp8-backend", o->fp8_backend,
-                  "torchao (saves bf16 inputs) or te (Transformer Engine: caches quantized inputs "
-                  "and weights)")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--optimizer-impl", o->optimizer_impl,
-                  "fused (one kernel per tensor) or foreach (a state-sized temporary)")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--norm-impl", o->norm_impl,
-                  "fused (nn.RMSNorm) or upcast (hand-written fp32 norm, saves an fp32 copy)")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--fsdp-wrap", o->fsdp_wrap,
-                  "per-module (torchtitan 2025+: embeddings, blocks, norm+output) or root "
-                  "(torchtitan 2024: embeddings and output in the root unit)")
-      ->capture_default_str()
-      ->group(tr);
+  o->training.add_to(*cmd, tr);
   cmd->add_flag("--no-sync", o->no_sync,
                 "with --grad-accum: accumulate unsharded gradients with sync disabled instead of "
                 "reduce-scattering every micro-batch")

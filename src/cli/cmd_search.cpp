@@ -9,6 +9,7 @@
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
 #include "cli/context.hpp"
+#include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
 
@@ -26,13 +27,6 @@ struct SearchOptions {
   std::string seq_lens = "8192";
   bool explore_seq = false;
   std::int64_t max_micro_batch = 256;
-  std::string optimizer = "adamw";
-  std::string optimizer_impl = "fused";
-  bool compile = false;
-  std::string loss = "unfused";
-  std::string fp8_backend = "torchao";
-  std::string norm_impl = "fused";
-  std::string fsdp_wrap = "per-module";
   double headroom_pct = 0;
   double global_batch_tokens = 0;
   double global_batch_tolerance_pct = 25;
@@ -43,16 +37,9 @@ struct SearchOptions {
   std::string objective = "throughput";
   std::int64_t top = 10;
   std::vector<std::string> sets;
+  TrainingFlags training;
   OutputOptions output;
 };
-
-template <class E> E parse_flag(const std::string& value, const char* flag) {
-  try {
-    return parse_enum_or_throw<E>(value, flag);
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
-}
 
 std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, std::int64_t hi) {
   std::int64_t v = 0;
@@ -156,13 +143,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
   }
   r.space.max_micro_batch = o.max_micro_batch;
   TrainingConfig& b = r.space.base;
-  b.optimizer = parse_flag<Optimizer>(o.optimizer, "--optimizer");
-  b.optimizer_impl = parse_flag<OptimizerImpl>(o.optimizer_impl, "--optimizer-impl");
-  b.compile = o.compile;
-  b.loss = parse_flag<Loss>(o.loss, "--loss");
-  b.fp8_backend = parse_flag<Fp8Backend>(o.fp8_backend, "--fp8-backend");
-  b.norm_impl = parse_flag<NormImpl>(o.norm_impl, "--norm-impl");
-  b.fsdp_wrap = parse_flag<FsdpWrap>(o.fsdp_wrap, "--fsdp-wrap");
+  o.training.apply(b);
   if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
     throw Error(
         fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
@@ -237,10 +218,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     q.config = miss.candidate.config;
     q.train_tokens = r.limits.train_tokens;
     q.price_per_hour = r.limits.price_per_hour;
-    std::vector<std::pair<InstanceSpec, GpuSpec>> alternatives;
-    for (const InstanceSpec& inst : ctx.catalog().instances) {
-      alternatives.emplace_back(inst, ctx.catalog().gpu(inst.gpu));
-    }
+    const auto alternatives = instance_alternatives(ctx);
     const FitAdvice advice =
         advise_fit(q, evaluate(q, k.memory, k.time), alternatives, k.memory, k.time);
     if (json) {
@@ -298,23 +276,7 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->check(strict_integer())
       ->capture_default_str()
       ->group(ax);
-  cmd->add_option("--optimizer", o->optimizer, "adamw, adamw-8bit, sgd, adafactor or lion")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--optimizer-impl", o->optimizer_impl, "fused or foreach")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_flag("--compile", o->compile, "torch.compile the model")->group(tr);
-  cmd->add_option("--loss", o->loss, "unfused, fused or chunked cross-entropy")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--fp8-backend", o->fp8_backend, "torchao or te")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--norm-impl", o->norm_impl, "fused or upcast")->capture_default_str()->group(tr);
-  cmd->add_option("--fsdp-wrap", o->fsdp_wrap, "per-module or root")
-      ->capture_default_str()
-      ->group(tr);
+  o->training.add_to(*cmd, tr);
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
       ->group(lim);
   cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
