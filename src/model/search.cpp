@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -123,14 +124,11 @@ std::int64_t largest_fitting(const Context& ctx, const TrainingConfig& c, std::i
   return lo;
 }
 
+/// Prices a feasible candidate; its price-basis string is written only for the plans kept.
 void price(Candidate& c, const SearchConstraints& limits, const InstanceSpec& inst) {
   const double hourly = limits.price_per_hour.value_or(inst.price.usd_per_hour);
-  const std::string basis = limits.price_per_hour
-                                ? std::string("--price-per-hour")
-                                : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
-                                              inst.price.region, inst.price.as_of);
   c.cost = cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job,
-                   limits.train_tokens, basis);
+                   limits.train_tokens, std::string());
 }
 
 void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
@@ -214,9 +212,22 @@ void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
              });
       continue;
     }
-    cand.id = cand.key();
     ctx.feasible.push_back(std::move(cand));
   }
+}
+
+/// The total order's tie-break: the configuration's fields, compared as numbers (the same
+/// order as the plan ids, without building strings for every candidate).
+bool key_less(const Candidate& a, const Candidate& b) {
+  const TrainingConfig& x = a.config;
+  const TrainingConfig& y = b.config;
+  const auto tie = [](const Candidate& c, const TrainingConfig& t) {
+    return std::make_tuple(c.instance, c.nodes, static_cast<int>(t.sharding),
+                           static_cast<int>(t.precision),
+                           static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len,
+                           t.micro_batch, t.grad_accum);
+  };
+  return tie(a, x) < tie(b, y);
 }
 
 void mark_pareto(std::vector<Candidate>& v) {
@@ -230,7 +241,7 @@ void mark_pareto(std::vector<Candidate>& v) {
     if (v[a].time.tokens_per_s_job != v[b].time.tokens_per_s_job) {
       return v[a].time.tokens_per_s_job > v[b].time.tokens_per_s_job;
     }
-    return v[a].id < v[b].id;
+    return key_less(v[a], v[b]);
   });
   std::vector<std::size_t> front;
   for (std::size_t i : order) {
@@ -345,10 +356,18 @@ SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
     if (sa != sb) {
       return sa > sb;
     }
-    return a.id < b.id;
+    return key_less(a, b);
   });
   if (ctx.feasible.size() > top_k) {
     ctx.feasible.resize(top_k);
+  }
+  for (Candidate& c : ctx.feasible) {
+    const InstanceSpec& inst = space.instances[c.instance];
+    c.id = c.key();
+    c.cost.price_basis = limits.price_per_hour
+                             ? std::string("--price-per-hour")
+                             : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
+                                           inst.price.region, inst.price.as_of);
   }
   result.plans = std::move(ctx.feasible);
   return result;

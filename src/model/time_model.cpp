@@ -327,7 +327,7 @@ StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const T
   t.reduce_scatter_bytes = synced * x.rs_bytes;
   t.all_reduce_bytes = synced * x.ar_bytes;
 
-  const ModelStates states = estimate_model_states(m, c);
+  const ModelStates states = estimate_model_states(facts, c);
   if (c.offload == Offload::cpu) {
     // Sharded parameters go to the GPU for every all-gather, gradients back after every
     // reduce-scatter; the optimizer steps on the host, whose memory all the node's GPUs share.
