@@ -3,20 +3,12 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/memory_model.hpp"
+#include "test_support.hpp"
 
 using namespace bwplan;
 using Catch::Matchers::WithinRel;
 
 namespace {
-
-const Catalog& catalog() {
-  static const Catalog c = builtin_catalog();
-  return c;
-}
-
-const ModelSpec& model(const char* name) {
-  return *catalog().find_model(name);
-}
 
 TrainingConfig base(std::int64_t gpus = 8) {
   TrainingConfig c;
@@ -39,7 +31,7 @@ constexpr double k_tv_8b = 8192.0 * 128256.0; // tokens x vocab at micro-batch 1
 } // namespace
 
 TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   // No checkpointing, eager, bf16: block input and mid residual (2 x 2h), two norm outputs
   // (2 x 2h), q after RoPE (2q), K and V repeated to q size (2 x 2q), SDPA output (2q), fp32
@@ -69,7 +61,7 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
 }
 
 TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   c.activation_checkpointing = ActivationCheckpointing::selective_layer;
   c.ac_every = 2; // 16 of 32 blocks keep only their input
@@ -80,7 +72,7 @@ TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
 }
 
 TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   // Unfused: bf16 logits + fp32 copy + log_softmax output in forward; three fp32 tensors in
   // the loss backward.
@@ -97,7 +89,8 @@ TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
 }
 
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {
-  const MemoryEstimate e = estimate_memory(model("llama-3.1-8b"), base(), catalog().gpu("b200"));
+  const MemoryEstimate e =
+      estimate_memory(test::preset("llama-3.1-8b"), base(), test::catalog().gpu("b200"));
   double largest = 0;
   for (const auto& p : e.phases) {
     largest = std::max(largest, phase_total(p));
@@ -117,8 +110,8 @@ TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[m
 
 TEST_CASE("sharding modes: grad-op keeps every block unsharded, DDP keeps full states",
           "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
-  const GpuSpec& gpu = catalog().gpu("b200");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
   TrainingConfig c = base();
   const MemoryEstimate full = estimate_memory(m, c, gpu);
   c.sharding = Sharding::grad_op;
@@ -138,35 +131,35 @@ TEST_CASE("sharding modes: grad-op keeps every block unsharded, DDP keeps full s
 
 TEST_CASE("gradient accumulation: sharded grads, or unsharded fp32 with sync disabled",
           "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   c.grad_accum = 2;
-  const MemoryEstimate rs = estimate_memory(m, c, catalog().gpu("b200"));
+  const MemoryEstimate rs = estimate_memory(m, c, test::catalog().gpu("b200"));
   CHECK_THAT(at(rs, StepPhase::forward_end, MemoryComponent::gradients),
              WithinRel(4.0 * 8'030'261'248 / 8, 1e-12));
   c.grad_accum_mode = GradAccumMode::no_sync;
-  const MemoryEstimate ns = estimate_memory(m, c, catalog().gpu("b200"));
+  const MemoryEstimate ns = estimate_memory(m, c, test::catalog().gpu("b200"));
   CHECK_THAT(at(ns, StepPhase::forward_end, MemoryComponent::gradients),
              WithinRel(4.0 * 8'030'261'248, 1e-12));
 }
 
 TEST_CASE("Transformer Engine caches quantized weights: 1 byte on Blackwell, 2 on Hopper",
           "[memory]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   c.precision = Precision::fp8_tensorwise;
   const double linear = 32.0 * (218'112'000 - 2 * 4096);
-  CHECK(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+  CHECK(at(estimate_memory(m, c, test::catalog().gpu("b200")), StepPhase::forward_end,
            MemoryComponent::low_precision) == 0); // torchao re-quantizes per GEMM
   c.fp8_backend = Fp8Backend::te;
-  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+  CHECK_THAT(at(estimate_memory(m, c, test::catalog().gpu("b200")), StepPhase::forward_end,
                 MemoryComponent::low_precision),
              WithinRel(linear, 1e-12));
-  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("h100-sxm-80gb")), StepPhase::forward_end,
+  CHECK_THAT(at(estimate_memory(m, c, test::catalog().gpu("h100-sxm-80gb")), StepPhase::forward_end,
                 MemoryComponent::low_precision),
              WithinRel(2.0 * linear, 1e-12));
   c.precision = Precision::mxfp8; // row- and column-wise copies with E8M0 scales per 32
-  CHECK_THAT(at(estimate_memory(m, c, catalog().gpu("b200")), StepPhase::forward_end,
+  CHECK_THAT(at(estimate_memory(m, c, test::catalog().gpu("b200")), StepPhase::forward_end,
                 MemoryComponent::low_precision),
              WithinRel(2.0 * (1 + 1.0 / 32) * linear, 1e-12));
   // TE saves quantized GEMM inputs: fewer activation bytes than bf16 (its weight copy is what
@@ -180,16 +173,16 @@ TEST_CASE("Transformer Engine caches quantized weights: 1 byte on Blackwell, 2 o
 }
 
 TEST_CASE("CPU offload moves states to the host", "[memory]") {
-  const ModelSpec& m = model("llama-3.1-70b");
+  const ModelSpec& m = test::preset("llama-3.1-70b");
   TrainingConfig c = base();
   c.offload = Offload::cpu;
-  const MemoryEstimate e = estimate_memory(m, c, catalog().gpu("b200"));
+  const MemoryEstimate e = estimate_memory(m, c, test::catalog().gpu("b200"));
   CHECK(at(e, StepPhase::optimizer_step, MemoryComponent::optimizer_states) == 0);
   CHECK_THAT(e.host_bytes_per_node, WithinRel(8.0 * e.states.total_bytes(), 1e-12));
 }
 
 TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[memory][property]") {
-  const GpuSpec& gpu = catalog().gpu("b300");
+  const GpuSpec& gpu = test::catalog().gpu("b300");
   for (auto ac : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op,
                   ActivationCheckpointing::selective_layer, ActivationCheckpointing::full}) {
     for (auto loss : {Loss::unfused, Loss::fused, Loss::chunked}) {
@@ -199,7 +192,8 @@ TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[m
       double prev = 0;
       for (std::int64_t mb : {1, 2, 3, 4, 8, 16}) {
         c.micro_batch = mb;
-        const double peak = estimate_memory(model("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
+        const double peak =
+            estimate_memory(test::preset("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
         CHECK(peak >= prev);
         prev = peak;
       }
@@ -207,7 +201,8 @@ TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[m
       prev = 0;
       for (std::int64_t s : {512, 1024, 2048, 4096, 8192, 32768, 131072}) {
         c.seq_len = s;
-        const double peak = estimate_memory(model("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
+        const double peak =
+            estimate_memory(test::preset("llama-3.1-8b"), c, gpu).peak_reserved_bytes;
         CHECK(peak >= prev);
         prev = peak;
       }
@@ -215,7 +210,7 @@ TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[m
   }
   TrainingConfig c = base();
   double prev = 0;
-  for (const ModelSpec& m : catalog().models) { // sorted by parameter count
+  for (const ModelSpec& m : test::catalog().models) { // sorted by parameter count
     if (m.vocab != 128256) {
       continue; // compare one family: vocab moves the logits term independently
     }
@@ -227,23 +222,23 @@ TEST_CASE("memory never decreases with micro-batch, sequence or model size", "[m
 }
 
 TEST_CASE("memory never increases with more sharding", "[memory][property]") {
-  const GpuSpec& gpu = catalog().gpu("b200");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
   for (const char* name : {"llama-3.2-1b", "llama-3.1-8b", "qwen2.5-32b", "llama-3.1-70b"}) {
     INFO(name);
     double prev = 1e300;
     for (std::int64_t gpus : {1, 2, 4, 8, 16, 32, 64, 128}) {
       TrainingConfig c = base(gpus);
       c.sharding = gpus == 1 ? Sharding::none : Sharding::full;
-      const double peak = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+      const double peak = estimate_memory(test::preset(name), c, gpu).peak_reserved_bytes;
       CHECK(peak <= prev);
       prev = peak;
     }
     TrainingConfig c = base(8);
-    const double full = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    const double full = estimate_memory(test::preset(name), c, gpu).peak_reserved_bytes;
     c.sharding = Sharding::grad_op;
-    const double grad_op = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    const double grad_op = estimate_memory(test::preset(name), c, gpu).peak_reserved_bytes;
     c.sharding = Sharding::none;
-    const double none = estimate_memory(model(name), c, gpu).peak_reserved_bytes;
+    const double none = estimate_memory(test::preset(name), c, gpu).peak_reserved_bytes;
     CHECK(full <= grad_op);
     CHECK(grad_op <= none);
   }

@@ -11,16 +11,11 @@ using namespace bwplan;
 
 namespace {
 
-const Catalog& catalog() {
-  static const Catalog c = builtin_catalog();
-  return c;
-}
-
 SearchSpace space_for(std::initializer_list<const char*> instances) {
   SearchSpace s;
   for (const char* name : instances) {
-    s.instances.push_back(catalog().instance(name));
-    s.gpus.push_back(catalog().gpu(s.instances.back().gpu));
+    s.instances.push_back(test::catalog().instance(name));
+    s.gpus.push_back(test::catalog().gpu(s.instances.back().gpu));
   }
   return s;
 }
@@ -42,7 +37,7 @@ TEST_CASE("every listed plan fits and no rejected-for-memory candidate is listed
   SearchSpace s = space_for({"ml.p6-b200.48xlarge"});
   s.nodes = {1, 2};
   const SearchResult r =
-      run_search(*catalog().find_model("llama-3.1-70b"), s, {}, Objective::throughput, 1000);
+      run_search(*test::catalog().find_model("llama-3.1-70b"), s, {}, Objective::throughput, 1000);
   REQUIRE_FALSE(r.plans.empty());
   for (const Candidate& c : r.plans) {
     CHECK(c.memory.fits());
@@ -62,7 +57,7 @@ TEST_CASE("plans are ranked by the objective with a total order", "[search]") {
   SearchSpace s = space_for({"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge"});
   s.nodes = {1, 2, 4};
   for (Objective o : {Objective::throughput, Objective::cost}) {
-    const SearchResult r = run_search(*catalog().find_model("llama-3.1-8b"), s, {}, o, 50);
+    const SearchResult r = run_search(*test::catalog().find_model("llama-3.1-8b"), s, {}, o, 50);
     for (std::size_t i = 1; i < r.plans.size(); ++i) {
       const double a = objective_score(r.plans[i - 1], o), b = objective_score(r.plans[i], o);
       CHECK(a >= b);
@@ -75,7 +70,7 @@ TEST_CASE("no rejected candidate dominates a Pareto plan; the top plan is on the
           "[search]") {
   SearchSpace s = space_for({"ml.p6-b200.48xlarge"});
   const SearchResult r =
-      run_search(*catalog().find_model("llama-3.1-8b"), s, {}, Objective::throughput, 100000);
+      run_search(*test::catalog().find_model("llama-3.1-8b"), s, {}, Objective::throughput, 100000);
   REQUIRE_FALSE(r.plans.empty());
   CHECK(r.plans.front().pareto);
   for (const Candidate& a : r.plans) {

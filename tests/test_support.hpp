@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,21 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
 
 inline std::string source_path(const std::string& rel) {
   return std::string(BWPLAN_SOURCE_DIR) + "/" + rel;
+}
+
+/// The built-in catalog, loaded once per test binary.
+inline const Catalog& catalog() {
+  static const Catalog c = builtin_catalog();
+  return c;
+}
+
+/// A model preset by name (the test fails loudly if it is missing).
+inline const ModelSpec& preset(const char* name) {
+  const ModelSpec* m = catalog().find_model(name);
+  if (m == nullptr) {
+    throw std::runtime_error(std::string("no preset ") + name);
+  }
+  return *m;
 }
 
 /// Llama-3.1-8B's shape written out by hand (independent of configs/).

@@ -18,17 +18,8 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-const Catalog& catalog() {
-  static const Catalog c = builtin_catalog();
-  return c;
-}
-
-const ModelSpec& model(const char* name) {
-  return *catalog().find_model(name);
-}
-
 const GpuSpec& h100() {
-  return catalog().gpu("h100-sxm-80gb");
+  return test::catalog().gpu("h100-sxm-80gb");
 }
 
 TrainingConfig base(std::int64_t gpus = 8) {
@@ -80,7 +71,7 @@ double median(std::vector<double> v) {
 
 TEST_CASE("model FLOPs per token of Llama-3.1-8B follow torchtitan", "[time]") {
   const TrainingConfig c = base();
-  const FlopCounts f = flops_per_token(model("llama-3.1-8b"), c);
+  const FlopCounts f = flops_per_token(test::preset("llama-3.1-8b"), c);
   // 6 x non-embedding parameters (blocks + final norm + output head) + 12·L·q·s.
   const double non_embedding = k_8b_blocks + 4096.0 + k_8b_head; // 7,504,924,672
   CHECK_THAT(f.attention_flops_per_token, WithinRel(k_8b_attention, 1e-12));
@@ -89,7 +80,7 @@ TEST_CASE("model FLOPs per token of Llama-3.1-8B follow torchtitan", "[time]") {
 }
 
 TEST_CASE("a tied output head still counts as a matmul", "[time]") {
-  const ModelSpec& m = model("llama-3.2-1b");
+  const ModelSpec& m = test::preset("llama-3.2-1b");
   const ParamCounts p = count_parameters(m);
   const FlopCounts f = flops_per_token(m, base());
   const double head = 128256.0 * 2048.0;
@@ -99,7 +90,7 @@ TEST_CASE("a tied output head still counts as a matmul", "[time]") {
 }
 
 TEST_CASE("recompute FLOPs per activation-checkpointing mode", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   auto extra = [&](ActivationCheckpointing ac) {
     c.activation_checkpointing = ac;
@@ -124,7 +115,7 @@ TEST_CASE("recompute FLOPs per activation-checkpointing mode", "[time]") {
 }
 
 TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   const Network net = p5();
   TrainingConfig c = base();
 
@@ -173,7 +164,7 @@ TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
 }
 
 TEST_CASE("a shard group spanning nodes uses the node's rails, not one NIC", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   const TimeConstants k;
   const StepTime t = estimate_step_time(m, base(16), h100(), p5());
   // 8 ranks per node share 8 rails of 50 GB/s: 280 GB/s busbw, below NVLink's 360.
@@ -182,7 +173,7 @@ TEST_CASE("a shard group spanning nodes uses the node's rails, not one NIC", "[t
 }
 
 TEST_CASE("the bottleneck names the slowest resource", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   c.micro_batch = 4;
   CHECK(estimate_step_time(m, c, h100(), p5()).bottleneck == Bottleneck::compute);
@@ -197,7 +188,7 @@ TEST_CASE("the bottleneck names the slowest resource", "[time]") {
 }
 
 TEST_CASE("more GPUs in a node never beat the single-GPU compute bound", "[time]") {
-  const ModelSpec& m = model("llama-3.2-3b");
+  const ModelSpec& m = test::preset("llama-3.2-3b");
   TrainingConfig one = base(1);
   one.sharding = Sharding::none;
   const StepTime single = estimate_step_time(m, one, h100(), p5());
@@ -225,7 +216,7 @@ TEST_CASE("a bigger micro-batch never lowers efficiency or raises time per token
     double last_per_token = 1e30;
     for (std::int64_t mb : {1, 2, 4, 8, 16}) {
       c.micro_batch = mb;
-      const StepTime t = estimate_step_time(model(name), c, h100(), p5());
+      const StepTime t = estimate_step_time(test::preset(name), c, h100(), p5());
       const double per_token = t.compute_s / static_cast<double>(mb * c.seq_len);
       CHECK(t.achieved_efficiency >= last_eff);
       CHECK(per_token <= last_per_token * (1 + 1e-12));
@@ -236,7 +227,7 @@ TEST_CASE("a bigger micro-batch never lowers efficiency or raises time per token
 }
 
 TEST_CASE("MFU stays below the precision's share of peak; HFU counts the recompute", "[time]") {
-  for (const GpuSpec& gpu : catalog().gpus) {
+  for (const GpuSpec& gpu : test::catalog().gpus) {
     for (Precision p : {Precision::bf16, Precision::fp8_tensorwise, Precision::mxfp8,
                         Precision::nvfp4, Precision::fp32}) {
       for (const char* name : {"llama-3.2-1b", "llama-3.1-8b", "llama-3.1-70b"}) {
@@ -247,7 +238,8 @@ TEST_CASE("MFU stays below the precision's share of peak; HFU counts the recompu
           c.activation_checkpointing = ac;
           c.micro_batch = 4;
           c.compile = true;
-          const StepTime t = estimate_step_time(model(name), c, gpu, p5(gpu), TimeConstants{});
+          const StepTime t =
+              estimate_step_time(test::preset(name), c, gpu, p5(gpu), TimeConstants{});
           // MFU is over the bf16 peak (torchtitan): <= 1 for bf16, <= fp8/bf16 peak for fp8.
           const double bf16 = gpu.dense_flops_per_s.bf16;
           const double ceiling = std::max(1.0, precision_peak(gpu, p) / bf16);
@@ -265,7 +257,7 @@ TEST_CASE("MFU stays below the precision's share of peak; HFU counts the recompu
 }
 
 TEST_CASE("exposed communication lies between the pipeline fill and the whole", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TimeConstants k;
   k.overlap_fraction = 1.0;
   const StepTime t = estimate_step_time(m, base(), h100(), p5(), k);
@@ -277,7 +269,7 @@ TEST_CASE("exposed communication lies between the pipeline fill and the whole", 
 }
 
 TEST_CASE("CPU offload pays PCIe copies and a host optimizer", "[time]") {
-  const ModelSpec& m = model("llama-3.1-8b");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   const StepTime on_gpu = estimate_step_time(m, c, h100(), p5());
   c.offload = Offload::cpu;
@@ -289,7 +281,7 @@ TEST_CASE("CPU offload pays PCIe copies and a host optimizer", "[time]") {
 }
 
 TEST_CASE("the step time is deterministic", "[time]") {
-  const ModelSpec& m = model("llama-3.1-70b");
+  const ModelSpec& m = test::preset("llama-3.1-70b");
   TrainingConfig c = base(64);
   c.precision = Precision::fp8_rowwise;
   const StepTime a = estimate_step_time(m, c, h100(), p5());
@@ -305,7 +297,7 @@ TEST_CASE("published tokens/s: median error <= 15%", "[time][validation]") {
   // (A100): Llama 3.x, seq 4096-8192. Sources per case in tests/data/measurements.json; the
   // per-case table is in docs/time-model.md.
   const std::string path = test::source_path("tests/data/measurements.json");
-  const auto cases = parse_measurements(read_text_file(path), path, catalog());
+  const auto cases = parse_measurements(read_text_file(path), path, test::catalog());
   std::vector<double> errors;
   for (const MeasurementCase& mc : cases) {
     if (!mc.tokens_per_second_per_gpu) {
@@ -331,7 +323,7 @@ TEST_CASE("H100 compute-only steps: median error <= 5%, none over 15%", "[time][
                           File{"measurements-h100-fakepg-holdout.json", 0.10}}) {
     const std::string path = test::source_path(std::string("tests/data/") + file.name);
     const std::string text = read_text_file(path);
-    const auto cases = parse_measurements(text, path, catalog());
+    const auto cases = parse_measurements(text, path, test::catalog());
     const auto json = nlohmann::json::parse(text).at("cases");
     std::vector<double> errors;
     for (std::size_t i = 0; i < cases.size(); ++i) {
