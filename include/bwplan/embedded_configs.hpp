@@ -15,4 +15,7 @@ struct EmbeddedFile {
 /// Every embedded config file, sorted by path.
 [[nodiscard]] std::span<const EmbeddedFile> embedded_config_files();
 
+/// Every embedded data/ file (paths relative to data/, e.g. "aws/create-training-job-shapes.json").
+[[nodiscard]] std::span<const EmbeddedFile> embedded_data_files();
+
 } // namespace bwplan

@@ -1,0 +1,63 @@
+/// \file
+/// Launch files for a plan as an Amazon SageMaker AI training job: the `CreateTrainingJob`
+/// request (checked against AWS's API model before it is returned), a SageMaker Python SDK
+/// launcher, a torchtitan job config, plain hyperparameters and a README. Pure: returns file
+/// contents; the CLI writes them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bwplan/estimate.hpp"
+
+namespace bwplan {
+
+/// The user's AWS settings (the flags of `bwplan emit sagemaker`).
+struct LaunchOptions {
+  std::string role_arn;       ///< --role-arn (required)
+  std::string s3_output;      ///< --s3-output (required)
+  std::string s3_train;       ///< --s3-train (required)
+  std::string s3_checkpoints; ///< --s3-checkpoints; empty = <s3-output>/<job>/checkpoints/
+  std::string region = "us-west-2";
+  std::string image;              ///< --image: a full image URI (overrides pytorch_version)
+  std::string pytorch_version;    ///< --pytorch-version: 2.7..2.10; empty = the GPU's default
+  std::string training_plan_arn;  ///< --training-plan-arn
+  std::string job_name;           ///< empty = derived from the plan, with a hash suffix
+  std::int64_t max_runtime_s = 0; ///< 0 = from the time to train (or 24 h without it)
+  std::string entry_point = "train.py";
+  std::string source_dir = ".";
+  std::string sdk = "v3";  ///< v3 (ModelTrainer) or v2 (PyTorch estimator)
+  double train_tokens = 0; ///< 0 = the plan's own train tokens
+};
+
+struct EmittedFile {
+  std::string name; ///< e.g. "create-training-job.json"
+  std::string contents;
+};
+
+/// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
+void check_launch_options(const LaunchOptions& o, const Estimate& plan);
+
+/// Every launch file for `plan`; runs check_launch_options and validates the request against
+/// AWS's `CreateTrainingJobRequest` shape (any problem: bwplan::Error naming the field).
+[[nodiscard]] std::vector<EmittedFile> emit_sagemaker(const Estimate& plan, const LaunchOptions& o);
+
+/// The DLC PyTorch training image for the region and GPU (or --image / --pytorch-version).
+[[nodiscard]] std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu);
+
+/// Regions with a known DLC account (platform.md 4.5).
+[[nodiscard]] std::vector<std::string> sagemaker_regions();
+
+/// A Python string literal for `s` (double quotes; \\, ", newlines and control characters
+/// escaped; UTF-8 passed through).
+[[nodiscard]] std::string python_string_literal(std::string_view s);
+
+/// A TOML basic string for `s`.
+[[nodiscard]] std::string toml_string_literal(std::string_view s);
+
+/// A POSIX shell word for `s` (single-quoted).
+[[nodiscard]] std::string shell_quote(std::string_view s);
+
+} // namespace bwplan

@@ -1,0 +1,326 @@
+// `emit sagemaker`: the AWS-shape checker, the launch files for many plans, escaping of hostile
+// user strings, bad input, atomic output, and golden files (BWPLAN_UPDATE_GOLDEN=1 rewrites them).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/aws_shapes.hpp"
+#include "bwplan/error.hpp"
+#include "bwplan/sagemaker.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string k_role = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
+const std::string k_plan_arn = "arn:aws:sagemaker:us-west-2:123456789012:training-plan/p6-plan-1";
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("bwplan-test-emit-" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+std::string write_search(const fs::path& dir, const std::string& instance, const std::string& nodes,
+                         const std::string& tokens) {
+  const auto r =
+      test::run_cli({"search", "--model", "llama-3.1-8b", "--instance", instance, "--nodes", nodes,
+                     "--train-tokens", tokens, "--top", "3", "--format", "json", "-q"});
+  REQUIRE(r.status == 0);
+  const fs::path p = dir / ("search-" + instance + "-" + nodes + ".json");
+  std::ofstream(p, std::ios::binary) << r.out;
+  return p.string();
+}
+
+std::vector<std::string> base_args(const std::string& plan, const fs::path& out) {
+  return {"emit",        "sagemaker",
+          "--plan",      plan,
+          "--out",       out.string(),
+          "--role-arn",  k_role,
+          "--s3-output", "s3://my-bucket/output/",
+          "--s3-train",  "s3://my-bucket/data/train/",
+          "-q"};
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  return nlohmann::json::parse(read_text_file(p));
+}
+
+bool have_python() {
+  return std::system("python3 -c 'import tomllib' >/dev/null 2>&1") == 0;
+}
+
+void check_python_and_toml(const fs::path& out) {
+  if (!have_python()) {
+    WARN("python3 (3.11+) not found: launch.py and torchtitan.toml not compiled/parsed");
+    return;
+  }
+  const std::string py = "python3 -m py_compile '" + (out / "launch.py").string() + "'";
+  CHECK(std::system(py.c_str()) == 0);
+  const std::string toml =
+      "python3 -c 'import tomllib,sys; tomllib.load(open(sys.argv[1],\"rb\"))' '" +
+      (out / "torchtitan.toml").string() + "'";
+  CHECK(std::system(toml.c_str()) == 0);
+  fs::remove_all(out / "__pycache__");
+}
+
+} // namespace
+
+TEST_CASE("the AWS shape checker finds every kind of problem", "[emit]") {
+  nlohmann::json ok = {{"TrainingJobName", "job-1"},
+                       {"RoleArn", k_role},
+                       {"OutputDataConfig", {{"S3OutputPath", "s3://b/o"}}}};
+  CHECK(validate_against_shape(ok, "CreateTrainingJobRequest").empty());
+
+  auto bad = ok;
+  bad.erase("RoleArn");
+  bad["Bogus"] = 1;
+  bad["TrainingJobName"] = "-bad_name";
+  bad["ResourceConfig"] = {{"InstanceType", "ml.p9.huge"}, {"InstanceCount", "2"}};
+  bad["StoppingCondition"] = {{"MaxRuntimeInSeconds", 0}};
+  bad["Environment"] = {{"1BAD", "x"}};
+  bad["HyperParameters"] = {{"k", std::string(2501, 'x')}};
+  const auto p = validate_against_shape(bad, "CreateTrainingJobRequest");
+  const auto has = [&](const std::string& s) {
+    return std::any_of(p.begin(), p.end(),
+                       [&](const std::string& m) { return m.find(s) != std::string::npos; });
+  };
+  CHECK(has("missing required member 'RoleArn'"));
+  CHECK(has("unknown member 'Bogus'"));
+  CHECK(has("/TrainingJobName: \"-bad_name\" does not match"));
+  CHECK(has("/ResourceConfig/InstanceType: \"ml.p9.huge\" is not one of"));
+  CHECK(has("/ResourceConfig/InstanceCount: expected an integer"));
+  CHECK(has("/StoppingCondition/MaxRuntimeInSeconds: 0 is out of range"));
+  CHECK(has("/Environment/1BAD (key)"));
+  CHECK(has("/HyperParameters/k: has 2501 characters"));
+  CHECK(p.size() == 8);
+  CHECK_THROWS_AS(validate_against_shape(ok, "NoSuchShape"), Error);
+}
+
+TEST_CASE("the patterns that matter compile; the rest are counted", "[emit]") {
+  const PatternCoverage cov = aws_pattern_coverage();
+  CHECK(cov.total >= 20);
+  // only the tag key/value pattern (Unicode classes \p{L}\p{Z}\p{N}) has no ECMAScript form
+  REQUIRE(cov.unchecked.size() == 1);
+  CHECK(cov.unchecked[0] == aws_shape_pattern("TagKey"));
+  CHECK(matches_shape_pattern("a-b--c9", "TrainingJobName"));
+  CHECK_FALSE(matches_shape_pattern("a_b", "TrainingJobName"));
+  CHECK(matches_shape_pattern(k_role, "RoleArn"));
+  CHECK_FALSE(matches_shape_pattern("arn:aws:iam::12345:role/x", "RoleArn"));
+  CHECK(matches_shape_pattern("s3://bucket/key", "S3Uri"));
+  CHECK_FALSE(matches_shape_pattern("gs://bucket/key", "S3Uri"));
+  CHECK(matches_shape_pattern(k_plan_arn, "TrainingPlanArn"));
+  CHECK_FALSE(
+      matches_shape_pattern("arn:aws:sagemaker:us-west-2:1:training-plan/x", "TrainingPlanArn"));
+  CHECK(matches_shape_pattern("NCCL_DEBUG", "TrainingEnvironmentKey"));
+  CHECK_FALSE(matches_shape_pattern("9X", "TrainingEnvironmentKey"));
+  // (?<!-) is checked as "no trailing hyphen"
+  CHECK(matches_shape_pattern("my-algo", "ArnOrName"));
+  CHECK_FALSE(matches_shape_pattern("my-algo-", "ArnOrName"));
+}
+
+TEST_CASE("string escaping for Python, TOML and shell", "[emit]") {
+  CHECK(python_string_literal("a\"b\\c\nd") == R"("a\"b\\c\nd")");
+  CHECK(python_string_literal("ü\x01") == "\"ü\\u0001\"");
+  CHECK(toml_string_literal("x\"y") == R"("x\"y")");
+  CHECK(shell_quote("it's") == R"('it'"'"'s')");
+}
+
+TEST_CASE("emitted requests pass AWS's API model for many plans", "[emit]") {
+  const fs::path dir = scratch("many");
+  struct Case {
+    std::string instance, nodes, tokens;
+    bool plan_arn;
+  };
+  const Case cases[] = {{"ml.p6-b200.48xlarge", "1", "1e10", false},
+                        {"ml.p6-b200.48xlarge", "4", "1e12", true},
+                        {"ml.p6-b300.48xlarge", "1", "0", true},
+                        {"ml.p6-b300.48xlarge", "4", "1e11", false}};
+  for (const Case& c : cases) {
+    const std::string plan = write_search(dir, c.instance, c.nodes, c.tokens);
+    for (const std::string rank : {"1", "2"}) {
+      const fs::path out = dir / (c.instance + c.nodes + "-" + rank);
+      auto args = base_args(plan, out);
+      args.insert(args.end(), {"--rank", rank, "--train-tokens", c.tokens});
+      if (c.plan_arn) {
+        args.insert(args.end(), {"--training-plan-arn", k_plan_arn});
+      }
+      const auto r = test::run_cli(args);
+      INFO(c.instance << " x" << c.nodes << " rank " << rank << ": " << r.err);
+      REQUIRE(r.status == 0);
+      const auto req = read_json(out / "create-training-job.json");
+      CHECK(validate_against_shape(req, "CreateTrainingJobRequest").empty());
+      CHECK(req["ResourceConfig"]["InstanceType"] == c.instance);
+      CHECK(req["ResourceConfig"]["InstanceCount"] == std::stoi(c.nodes));
+      CHECK(req["ResourceConfig"].contains("TrainingPlanArn") == c.plan_arn);
+      const std::string image = req["AlgorithmSpecification"]["TrainingImage"];
+      CHECK(image.find(c.instance.find("b300") != std::string::npos ? "cu130" : "cu129") !=
+            std::string::npos);
+      const auto runtime = req["StoppingCondition"]["MaxRuntimeInSeconds"].get<std::int64_t>();
+      CHECK(runtime >= 3600);
+      CHECK(runtime <= 28 * 24 * 3600);
+      if (c.tokens == "0") {
+        CHECK(runtime == 86400);
+      }
+      for (const auto& [k, v] : req["HyperParameters"].items()) {
+        CHECK(v.is_string());
+      }
+      CHECK(req["Environment"]["FI_PROVIDER"] == "efa");
+      check_python_and_toml(out);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("hostile user strings are escaped in every file", "[emit]") {
+  const fs::path dir = scratch("hostile");
+  const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "1e10");
+  for (const std::string sdk : {"v3", "v2"}) {
+    const fs::path out = dir / ("out-" + sdk);
+    auto args = base_args(plan, out);
+    args[9] = "s3://my-bucket/o\"u't\\p\"\"\"ut/";
+    args.insert(args.end(),
+                {"--entry-point", "tr\"ai'n\\\n\"\"\".py", "--source-dir", "src/dïr \"'\\\nx",
+                 "--s3-checkpoints", "s3://my-bucket/c'''\\", "--sdk", sdk});
+    const auto r = test::run_cli(args);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(validate_against_shape(read_json(out / "create-training-job.json"),
+                                 "CreateTrainingJobRequest")
+              .empty());
+    CHECK(read_json(out / "hyperparameters.json").is_object());
+    check_python_and_toml(out);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[emit]") {
+  const fs::path dir = scratch("bad");
+  const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "1e10");
+  const fs::path out = dir / "out";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--role-arn", "arn:aws:iam::123:role/x"},
+      {"--s3-output", "https://example.com/x"},
+      {"--s3-train", "s3://"},
+      {"--job-name", "bad_name!"},
+      {"--job-name", std::string(64, 'a')},
+      {"--region", "mars-north-1"},
+      {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123:training-plan/x"},
+      {"--max-runtime", "2419201"},
+      {"--pytorch-version", "2.6"},
+  };
+  for (const auto& [flag, value] : bad) {
+    auto args = base_args(plan, out);
+    const auto it = std::find(args.begin(), args.end(), flag);
+    if (it != args.end()) {
+      *(it + 1) = value; // replace a flag base_args already gives
+    } else {
+      args.insert(args.end(), {flag, value});
+    }
+    const auto r = test::run_cli(args);
+    INFO(flag << " " << value << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find(flag) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(out));
+  }
+  // B300 needs CUDA 13: the 2.8 (cu129) image is refused
+  const std::string b300 = write_search(dir, "ml.p6-b300.48xlarge", "1", "1e10");
+  auto args = base_args(b300, out);
+  args.insert(args.end(), {"--pytorch-version", "2.8"});
+  CHECK(test::run_cli(args).status == 1);
+  CHECK_FALSE(fs::exists(out));
+  // no temporary directories left behind
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) {
+    ++entries;
+  }
+  CHECK(entries == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an existing output directory needs --force", "[emit]") {
+  const fs::path dir = scratch("force");
+  const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "1e10");
+  const fs::path out = dir / "out";
+  fs::create_directories(out);
+  std::ofstream(out / "keep.txt") << "mine";
+  auto r = test::run_cli(base_args(plan, out));
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--force") != std::string::npos);
+  CHECK(fs::exists(out / "keep.txt"));
+  CHECK_FALSE(fs::exists(out / "launch.py"));
+  auto args = base_args(plan, out);
+  args.push_back("--force");
+  r = test::run_cli(args);
+  CHECK(r.status == 0);
+  CHECK(fs::exists(out / "launch.py"));
+  CHECK_FALSE(fs::exists(out / "keep.txt"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") {
+  const fs::path dir = scratch("estimate");
+  auto e = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "e.json") << e.out;
+  auto r = test::run_cli(base_args((dir / "e.json").string(), dir / "out"));
+  CHECK(r.status == 0);
+  CHECK(fs::exists(dir / "out" / "README.md"));
+  e = test::run_cli(
+      {"estimate", "--model", "llama-3.1-8b", "--gpu", "b200", "--gpus", "8", "--format", "json"});
+  std::ofstream(dir / "g.json") << e.out;
+  r = test::run_cli(base_args((dir / "g.json").string(), dir / "out2"));
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--instance") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out2"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("golden launch files", "[emit][golden]") {
+  const bool update = std::getenv("BWPLAN_UPDATE_GOLDEN") != nullptr;
+  const fs::path golden = test::source_path("tests/golden-emit");
+  const fs::path dir = scratch("golden");
+  struct Case {
+    std::string name, instance, nodes;
+    std::vector<std::string> extra;
+  };
+  const Case cases[] = {
+      {"b200-1node-v3", "ml.p6-b200.48xlarge", "1", {"--train-tokens", "1e10"}},
+      {"b300-4node-plan-v2",
+       "ml.p6-b300.48xlarge",
+       "4",
+       {"--train-tokens", "1e11", "--training-plan-arn", k_plan_arn, "--sdk", "v2", "--region",
+        "eu-south-2"}},
+  };
+  for (const Case& c : cases) {
+    const std::string plan = write_search(dir, c.instance, c.nodes, "1e10");
+    const fs::path out = dir / c.name;
+    auto args = base_args(plan, out);
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const auto r = test::run_cli(args);
+    INFO(c.name << ": " << r.err);
+    REQUIRE(r.status == 0);
+    for (const char* f : {"create-training-job.json", "launch.py", "torchtitan.toml",
+                          "hyperparameters.json", "README.md"}) {
+      const fs::path want = golden / c.name / f;
+      const std::string got = read_text_file(out / f);
+      INFO(want.string());
+      if (update) {
+        fs::create_directories(want.parent_path());
+        std::ofstream(want, std::ios::binary) << got;
+      }
+      REQUIRE(fs::exists(want));
+      CHECK(got == read_text_file(want));
+    }
+  }
+  fs::remove_all(dir);
+}
