@@ -1,6 +1,8 @@
 // The search: feasibility, ranking, determinism, agreement with estimate.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "bwplan/catalog.hpp"
@@ -139,4 +141,29 @@ TEST_CASE("nothing fits: exit status 3 and the nearest miss is named", "[search]
   CHECK(r.status == 3);
   CHECK_THAT(r.out,
              Catch::Contains("no feasible plan") && Catch::Contains("nearest out_of_memory"));
+}
+
+TEST_CASE("search writes the top plan's launch files, all or nothing", "[search][emit]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "bwplan-search-emit";
+  fs::remove_all(dir);
+  const std::vector<std::string> aws = {"--role-arn",  "arn:aws:iam::123456789012:role/SageMaker",
+                                        "--s3-output", "s3://my-bucket/out/",
+                                        "--s3-train",  "s3://my-bucket/train/"};
+  std::vector<std::string> args = {"search", "--format", "json", "--emit-sagemaker", dir.string()};
+  args.insert(args.end(), aws.begin(), aws.end());
+  const test::CliResult r = test::run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto top = nlohmann::json::parse(r.out).at("plans").at(0).at("config");
+  const auto request = nlohmann::json::parse(read_text_file(dir / "create-training-job.json"));
+  CHECK(request.at("ResourceConfig").at("InstanceType") == top.at("instance"));
+  CHECK(request.at("HyperParameters").at("micro_batch") ==
+        std::to_string(top.at("micro_batch").get<int>()));
+  // An existing directory is kept without --force; a bad ARN writes nothing.
+  CHECK(test::run_cli(args).status == 1);
+  fs::remove_all(dir);
+  args[args.size() - 5] = "arn:aws:iam::123:role/x";
+  CHECK(test::run_cli(args).status == 1);
+  CHECK_FALSE(fs::exists(dir));
 }

@@ -9,6 +9,7 @@
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
 #include "cli/context.hpp"
+#include "cli/launch_flags.hpp"
 #include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
@@ -38,6 +39,8 @@ struct SearchOptions {
   std::int64_t top = 10;
   std::vector<std::string> sets;
   TrainingFlags training;
+  std::string emit_dir; ///< --emit-sagemaker: launch files for the top plan
+  LaunchOptions launch;
   OutputOptions output;
 };
 
@@ -204,6 +207,31 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       report.origins.emplace_back(opt->get_name(), opt->count() > 0 ? "command line" : "default");
     }
   }
+  if (!o.emit_dir.empty()) {
+    if (result.plans.empty()) {
+      throw Error(fmt::format("--emit-sagemaker {}: no plan fits, nothing to launch", o.emit_dir));
+    }
+    if (o.launch.role_arn.empty() || o.launch.s3_output.empty() || o.launch.s3_train.empty()) {
+      throw UsageError("--emit-sagemaker needs --role-arn, --s3-output and --s3-train");
+    }
+    // The top plan, re-evaluated exactly as `estimate` would, then written before any output.
+    const Candidate& top = result.plans.front();
+    EstimateRequest q;
+    q.model = r.model;
+    q.instance = r.space.instances[top.instance];
+    q.gpu = r.space.gpus[top.instance];
+    q.nodes = top.nodes;
+    q.config = top.config;
+    q.train_tokens = r.limits.train_tokens;
+    q.price_per_hour = r.limits.price_per_hour;
+    LaunchOptions launch = o.launch;
+    if (launch.train_tokens == 0) {
+      launch.train_tokens = r.limits.train_tokens;
+    }
+    const std::vector<EmittedFile> files = emit_sagemaker(evaluate(q, k.memory, k.time), launch);
+    write_directory(o.emit_dir, o.output.force, files);
+    ctx.log->info("wrote the top plan's launch files to {}", o.emit_dir);
+  }
   std::string text = json ? std::string() : search_table(report);
   OrderedJson doc = json ? search_json(report) : OrderedJson();
   const RejectedBest& miss =
@@ -306,6 +334,11 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->check(strict_integer())
       ->capture_default_str()
       ->group(lim);
+  cmd->add_option("--emit-sagemaker", o->emit_dir,
+                  "also write the top plan's SageMaker launch files into this directory (see "
+                  "'bwplan emit sagemaker'; --force replaces it)")
+      ->group("Launch files");
+  add_launch_options(*cmd, o->launch, false, false);
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o, cmd] { run_search_command(ctx, *o, *cmd); });
