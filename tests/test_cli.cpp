@@ -139,3 +139,28 @@ TEST_CASE("an estimate that does not fit names the term and the single changes t
   CHECK_THAT(table.out, Catch::Contains("Each of these alone makes it fit") &&
                             Catch::Contains("--micro-batch 5"));
 }
+
+TEST_CASE("check re-evaluates a saved plan: 0 while it fits, 3 once it does not", "[cli][check]") {
+  namespace fs = std::filesystem;
+  const fs::path plan = fs::temp_directory_path() / "bwplan-check-plan.json";
+  fs::remove(plan);
+  REQUIRE(test::run_cli({"search", "--format", "json", "--output", plan.string()}).status == 0);
+  const auto ok = test::run_cli({"check", "--plan", plan.string(), "--format", "json"});
+  INFO(ok.err);
+  REQUIRE(ok.status == 0);
+  const auto j = nlohmann::json::parse(ok.out);
+  CHECK(j.at("fits") == true);
+  for (const auto& c : j.at("changes")) {
+    CHECK_THAT(c.at("now").get<double>(), WithinRel(c.at("was").get<double>(), 1e-6));
+  }
+  // The same plan under a model whose allocator wastes far more no longer fits.
+  const auto worse = test::run_cli(
+      {"check", "--plan", plan.string(), "--set", "memory.fragmentation_fraction=40"});
+  CHECK(worse.status == 3);
+  CHECK_THAT(worse.out, Catch::Contains("does not fit any more"));
+  // A bigger model in the same plan: the CI question "does our new config still fit?".
+  const auto bigger = test::run_cli({"check", "--plan", plan.string(), "--model", "qwen2.5-72b"});
+  CHECK(bigger.status == 3);
+  CHECK(test::run_cli({"check", "--plan", plan.string(), "--rank", "99"}).status == 1);
+  fs::remove(plan);
+}

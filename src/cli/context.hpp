@@ -73,6 +73,7 @@ void setup_list_commands(CLI::App& app, Context& ctx);
 void setup_estimate(CLI::App& app, Context& ctx);
 void setup_validate(CLI::App& app, Context& ctx);
 void setup_search(CLI::App& app, Context& ctx);
+void setup_check(CLI::App& app, Context& ctx);
 void setup_emit(CLI::App& app, Context& ctx);
 
 } // namespace bwplan::cli

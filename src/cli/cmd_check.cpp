@@ -1,0 +1,121 @@
+// `bwplan check --plan PLAN.json`: does a saved plan still fit under the current model and
+// catalogs? Exit 0 if it fits with the required headroom, 3 if not; says what changed.
+#include <fmt/format.h>
+
+#include "bwplan/render.hpp"
+#include "bwplan/units.hpp"
+#include "cli/context.hpp"
+#include "cli/plan_file.hpp"
+#include "io/render_common.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+struct CheckOptions {
+  PlanSource source;
+  double headroom_pct = 0;
+  std::vector<std::string> sets;
+  OutputOptions output;
+};
+
+/// A number the saved plan recorded, or nullptr (an estimate document keeps them at the top).
+const nlohmann::json* saved(const nlohmann::json& plan, const char* section, const char* key) {
+  if (!plan.is_object() || !plan.contains(section) || !plan.at(section).is_object()) {
+    return nullptr;
+  }
+  const nlohmann::json& s = plan.at(section);
+  return s.contains(key) && s.at(key).is_number() ? &s.at(key) : nullptr;
+}
+
+struct Change {
+  std::string what;
+  double was = 0;
+  double now = 0;
+  std::string unit;
+};
+
+void run_check(Context& ctx, const CheckOptions& o) {
+  ctx.begin();
+  const bool json = wants_json(o.output);
+  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
+    throw Error(
+        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
+  }
+  const PlanDocument doc = read_plan(ctx, o.source);
+  ModelConstants k = resolve_constants(ctx, o.sets);
+  k.memory.headroom_fraction = o.headroom_pct / 100.0;
+  const Estimate e = evaluate(doc.request, k.memory, k.time);
+  std::vector<Change> changes;
+  const auto compare = [&](const char* section, const char* key, const char* what, double now,
+                           double scale, const char* unit) {
+    if (const nlohmann::json* was = saved(doc.plan, section, key)) {
+      changes.push_back({what, was->get<double>() / scale, now / scale, unit});
+    }
+  };
+  compare("memory", "device_bytes_required", "device memory required",
+          e.memory.device_bytes_required, k_gib, "GiB");
+  compare("memory", "peak_reserved_bytes", "peak reserved", e.memory.peak_reserved_bytes, k_gib,
+          "GiB");
+  compare("throughput", "tokens_per_second_per_gpu", "tokens/s per GPU",
+          e.time.tokens_per_s_per_gpu, 1.0, "");
+  if (json) {
+    OrderedJson j = io::envelope("check");
+    j["plan"] = o.source.plan;
+    j["fits"] = e.feasible();
+    j["reason"] = name_of(e.infeasibility);
+    j["detail"] = e.reason;
+    OrderedJson list = OrderedJson::array();
+    for (const Change& c : changes) {
+      OrderedJson x;
+      x["what"] = c.what;
+      x["was"] = c.was;
+      x["now"] = c.now;
+      x["unit"] = c.unit;
+      list.push_back(x);
+    }
+    j["changes"] = list;
+    j["estimate"] = estimate_json(e);
+    write_output(ctx, o.output, j.dump(2) + "\n");
+  } else {
+    std::string out =
+        fmt::format("{}: {} on {} x {}\n", o.source.plan, doc.request.model.name, doc.request.nodes,
+                    doc.request.instance ? doc.request.instance->name : doc.request.gpu.name);
+    for (const Change& c : changes) {
+      const double pct = c.was != 0 ? 100.0 * (c.now - c.was) / c.was : 0.0;
+      const std::string unit = c.unit.empty() ? std::string() : " " + c.unit;
+      out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,
+                         c.now, unit, pct);
+    }
+    out += e.feasible()
+               ? fmt::format("still fits: {:.2f} GiB headroom\n", to_gib(e.memory.headroom_bytes()))
+               : fmt::format("does not fit any more: {}\n", e.reason);
+    write_output(ctx, o.output, out);
+  }
+  if (!e.feasible()) {
+    ctx.status = exit_code::does_not_fit;
+  }
+}
+
+} // namespace
+
+void setup_check(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "check", "re-evaluate a saved plan with the current model and catalogs: exit 0 if it "
+               "still fits, 3 if not");
+  auto o = std::make_shared<CheckOptions>();
+  cmd->add_option("--plan", o->source.plan,
+                  "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
+      ->required();
+  cmd->add_option("--rank", o->source.rank, "which plan of a search document [1]")
+      ->check(strict_integer());
+  cmd->add_option("--model", o->source.model,
+                  "the model (a path or preset): a changed config.json, or the plan's model "
+                  "file [the plan's]");
+  cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]");
+  add_set_option(*cmd, o->sets);
+  add_output_options(*cmd, o->output);
+  cmd->callback([&ctx, o] { run_check(ctx, *o); });
+}
+
+} // namespace bwplan::cli

@@ -1,0 +1,31 @@
+/// \file
+/// A saved plan: one plan of a `bwplan search --format json` document, or an
+/// `estimate --format json` document, turned back into the request that produced it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/estimate.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+struct PlanSource {
+  std::string plan;        ///< path of the JSON document
+  std::int64_t rank = 1;   ///< which plan of a search document
+  std::string model;       ///< the model, when the plan's was a file (path or preset)
+  double train_tokens = 0; ///< 0: the search's own --train-tokens, if any
+};
+
+struct PlanDocument {
+  EstimateRequest request;
+  nlohmann::json plan; ///< the plan object as saved (its memory, throughput, cost)
+};
+
+/// Reads and checks the document; errors name the file and the JSON pointer.
+[[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);
+
+} // namespace bwplan::cli
