@@ -38,13 +38,9 @@ struct Change {
 void run_check(Context& ctx, const CheckOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
-    throw Error(
-        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
-  }
   const PlanDocument doc = read_plan(ctx, o.source);
   ModelConstants k = resolve_constants(ctx, o.sets);
-  k.memory.headroom_fraction = o.headroom_pct / 100.0;
+  k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const Estimate e = evaluate(doc.request, k.memory, k.time);
   std::vector<Change> changes;
   const auto compare = [&](const char* section, const char* key, const char* what, double now,

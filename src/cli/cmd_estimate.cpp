@@ -127,12 +127,8 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
 void run_estimate(Context& ctx, const EstimateOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
-    throw Error(
-        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
-  }
   ModelConstants k = resolve_constants(ctx, o.sets);
-  k.memory.headroom_fraction = o.headroom_pct / 100.0;
+  k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const EstimateRequest request = resolve(ctx, o);
   const Estimate e = evaluate(request, k.memory, k.time);
   std::string text = json ? std::string() : estimate_table(e);

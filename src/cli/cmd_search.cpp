@@ -147,17 +147,13 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
   r.space.max_micro_batch = o.max_micro_batch;
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
-  if (!(o.headroom_pct >= 0 && o.headroom_pct < 100)) {
-    throw Error(
-        fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", o.headroom_pct));
-  }
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
       !(o.train_tokens >= 0 && o.train_tokens <= 1e16) ||
       !(o.global_batch_tolerance_pct >= 0 && o.global_batch_tolerance_pct <= 100)) {
     throw Error("--global-batch-tokens (0..1e12), --global-batch-tolerance (0..100) and "
                 "--train-tokens (0..1e16) must be in range");
   }
-  r.limits.headroom_fraction = o.headroom_pct / 100.0;
+  r.limits.headroom_fraction = headroom_fraction(o.headroom_pct);
   r.limits.global_batch_tokens = o.global_batch_tokens;
   r.limits.global_batch_tolerance = o.global_batch_tolerance_pct / 100.0;
   r.limits.train_tokens = o.train_tokens;

@@ -62,6 +62,9 @@ void write_output(Context& ctx, const OutputOptions& o, const std::string& text)
 /// `--format`: throws UsageError unless table or json.
 [[nodiscard]] bool wants_json(const OutputOptions& o);
 
+/// `--headroom PCT` as a fraction of capacity; throws bwplan::Error outside 0..<100.
+[[nodiscard]] double headroom_fraction(double pct);
+
 /// Adds `--set KEY=VALUE` (repeatable) to override a model constant.
 void add_set_option(CLI::App& cmd, std::vector<std::string>& sets);
 

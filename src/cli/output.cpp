@@ -46,6 +46,13 @@ CLI::Validator strict_integer() {
       "");
 }
 
+double headroom_fraction(double pct) {
+  if (!(pct >= 0 && pct < 100)) {
+    throw Error(fmt::format("--headroom {} is out of range (allowed 0..<100 percent)", pct));
+  }
+  return pct / 100.0;
+}
+
 void add_set_option(CLI::App& cmd, std::vector<std::string>& sets) {
   cmd.add_option("--set", sets,
                  "override a model constant, e.g. --set time.matmul_efficiency_max=0.6 (keys in "
