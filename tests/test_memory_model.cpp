@@ -11,15 +11,7 @@ using Catch::Matchers::WithinRel;
 namespace {
 
 TrainingConfig base(std::int64_t gpus = 8) {
-  TrainingConfig c;
-  c.gpus = gpus;
-  c.gpus_per_node = 8;
-  c.sharding = Sharding::full;
-  c.precision = Precision::bf16;
-  c.micro_batch = 1;
-  c.seq_len = 8192;
-  c.activation_checkpointing = ActivationCheckpointing::full;
-  return c;
+  return test::fsdp_config(gpus, ActivationCheckpointing::full);
 }
 
 double at(const MemoryEstimate& e, StepPhase p, MemoryComponent c) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bwplan/catalog.hpp"
+#include "bwplan/training_config.hpp"
 #include "cli/app.hpp"
 
 namespace bwplan::test {
@@ -41,6 +42,19 @@ inline const ModelSpec& preset(const char* name) {
     throw std::runtime_error(std::string("no preset ") + name);
   }
   return *m;
+}
+
+/// Full sharding over `gpus` (8 per node), bf16, micro-batch 1 x 8192, checkpointing `ac`.
+inline TrainingConfig fsdp_config(std::int64_t gpus, ActivationCheckpointing ac) {
+  TrainingConfig c;
+  c.gpus = gpus;
+  c.gpus_per_node = 8;
+  c.sharding = Sharding::full;
+  c.precision = Precision::bf16;
+  c.micro_batch = 1;
+  c.seq_len = 8192;
+  c.activation_checkpointing = ac;
+  return c;
 }
 
 /// Llama-3.1-8B's shape written out by hand (independent of configs/).

@@ -23,15 +23,7 @@ const GpuSpec& h100() {
 }
 
 TrainingConfig base(std::int64_t gpus = 8) {
-  TrainingConfig c;
-  c.gpus = gpus;
-  c.gpus_per_node = 8;
-  c.sharding = Sharding::full;
-  c.precision = Precision::bf16;
-  c.micro_batch = 1;
-  c.seq_len = 8192;
-  c.activation_checkpointing = ActivationCheckpointing::selective_op;
-  return c;
+  return test::fsdp_config(gpus, ActivationCheckpointing::selective_op);
 }
 
 Network p5(const GpuSpec& gpu = h100()) {

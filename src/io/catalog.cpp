@@ -273,9 +273,9 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     if (name == "config" && p.has_parent_path()) {
       name = std::filesystem::absolute(p, ec).parent_path().filename().string();
     }
-    return parse_hf_config(text, arg, name);
+    return io::hf_config_from_json(j, arg, name);
   }
-  return parse_model_file(text, arg);
+  return io::model_file_from_json(j, arg);
 }
 
 } // namespace bwplan

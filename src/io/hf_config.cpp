@@ -6,6 +6,7 @@
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
 #include "io/json_reader.hpp"
+#include "io/model_file.hpp"
 
 namespace bwplan {
 
@@ -56,7 +57,11 @@ MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
 
 ModelSpec parse_hf_config(std::string_view text, const std::string& where,
                           const std::string& name) {
-  const nlohmann::json j = io::parse_json(text, where);
+  return io::hf_config_from_json(io::parse_json(text, where), where, name);
+}
+
+ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& where,
+                                  const std::string& name) {
   io::ObjectReader r(j, where);
   const std::string model_type = r.optional_string("model_type").value_or("llama");
   const Family f = family_of(model_type, where);

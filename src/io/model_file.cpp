@@ -42,24 +42,27 @@ ModelSpec read_model_fields(ObjectReader& r) {
   return m;
 }
 
-} // namespace bwplan::io
-
-namespace bwplan {
-
-ModelSpec parse_model_file(std::string_view text, const std::string& where) {
-  const nlohmann::json j = io::parse_json(text, where);
-  io::ObjectReader r(j, where);
+ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where) {
+  ObjectReader r(j, where);
   r.allow({"schema_version"});
   if (r.has("schema_version")) {
     (void)r.integer("schema_version", 1, 1);
   }
-  ModelSpec m = io::read_model_fields(r);
+  ModelSpec m = read_model_fields(r);
   if (r.has("sources")) {
     m.sources = r.string_list("sources");
   }
   r.finish();
   validate_model(m, where);
   return m;
+}
+
+} // namespace bwplan::io
+
+namespace bwplan {
+
+ModelSpec parse_model_file(std::string_view text, const std::string& where) {
+  return io::model_file_from_json(io::parse_json(text, where), where);
 }
 
 } // namespace bwplan

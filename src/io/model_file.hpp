@@ -13,4 +13,10 @@ namespace bwplan::io {
 /// Reads the model fields from `r`; the caller adds its own keys and calls r.finish().
 [[nodiscard]] ModelSpec read_model_fields(ObjectReader& r);
 
+/// A bwplan model file / a Hugging Face config.json from JSON already parsed (resolve_model
+/// parses once to tell them apart).
+[[nodiscard]] ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where);
+[[nodiscard]] ModelSpec hf_config_from_json(const nlohmann::json& j, const std::string& where,
+                                            const std::string& name);
+
 } // namespace bwplan::io
