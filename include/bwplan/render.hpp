@@ -48,6 +48,40 @@ struct SearchReport {
 [[nodiscard]] OrderedJson search_json(const SearchReport& r);
 [[nodiscard]] std::string search_table(const SearchReport& r);
 
+/// One setting of the command that produced a report: what it was and where it came from.
+struct InputRow {
+  std::string flag;   ///< "--seq-len"
+  std::string value;  ///< as given, or the default
+  std::string origin; ///< "command line" or "default"
+};
+
+/// A rejected candidate of a search, evaluated by the command for the report's charts.
+struct RejectedPoint {
+  std::string reason; ///< one of k_reject_reason_names
+  std::string detail; ///< the search's one-line explanation
+  Estimate estimate;
+};
+
+/// What a report shows besides the computed result (the command decides it; nothing here is
+/// recomputed by the renderer).
+struct ReportContext {
+  std::string version;                 ///< bwplan's version, for the footer
+  std::string command_line;            ///< as typed, for the record
+  std::vector<InputRow> inputs;        ///< every flag with its value and origin
+  std::size_t top = 10;                ///< plans labelled, barred and tabled (search)
+  std::vector<RejectedPoint> rejected; ///< nearest misses (search)
+};
+
+/// A self-contained HTML page (inline CSS and SVG; no scripts, fonts or fetches) of a search:
+/// memory bars of the top plans and nearest misses, throughput vs cost and vs memory scatters
+/// with the Pareto front, the ranked table, the rejections, the inputs, sources and limits.
+/// `r.result.plans` holds every feasible candidate, ranked; the first `ctx.top` are the plans.
+[[nodiscard]] std::string search_report_html(const SearchReport& r, const ReportContext& ctx);
+
+/// The same for one estimate; `advice` (may be null) adds a bar per change that would fit.
+[[nodiscard]] std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
+                                               const ReportContext& ctx);
+
 /// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
 [[nodiscard]] std::string format_params(std::int64_t n);
 

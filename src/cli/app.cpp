@@ -45,6 +45,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   ctx.out = &out;
   ctx.err = &err;
   ctx.log = make_logger(err);
+  ctx.version = BWPLAN_VERSION;
+  ctx.command_line = "bwplan";
+  for (const std::string& a : args) {
+    const bool plain = !a.empty() && a.find_first_of(" \t\"'\\$`*?;&|<>()") == std::string::npos;
+    ctx.command_line += plain ? " " + a : " '" + a + "'";
+  }
 
   CLI::App app{"bwplan: plan LLM training on NVIDIA Blackwell GPUs with Amazon SageMaker AI "
                "(memory, throughput, cost, launch files)",

@@ -2,12 +2,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
 #include "cli/context.hpp"
+#include "cli/report_flags.hpp"
 #include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
@@ -42,6 +44,7 @@ struct EstimateOptions {
   std::vector<std::string> sets;
   TrainingFlags training;
   OutputOptions output;
+  std::string report; ///< --report: HTML report file
 };
 
 constexpr const char* k_default_instance = "ml.p6-b200.48xlarge";
@@ -124,23 +127,34 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   return r;
 }
 
-void run_estimate(Context& ctx, const EstimateOptions& o) {
+void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   ctx.begin();
   const bool json = wants_json(o.output);
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const EstimateRequest request = resolve(ctx, o);
+  if (!o.report.empty()) {
+    check_writable("--report", o.report, o.output.force);
+  }
+  if (!o.output.output.empty()) {
+    check_writable("--output", o.output.output, o.output.force);
+  }
   const Estimate e = evaluate(request, k.memory, k.time);
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();
+  std::optional<FitAdvice> advice;
   if (e.infeasibility == Infeasibility::out_of_memory) {
     const auto alternatives = instance_alternatives(ctx);
-    const FitAdvice advice = advise_fit(request, e, alternatives, k.memory, k.time);
+    advice = advise_fit(request, e, alternatives, k.memory, k.time);
     if (json) {
-      doc["advice"] = advice_json(advice);
+      doc["advice"] = advice_json(*advice);
     } else {
-      text += advice_table(advice);
+      text += advice_table(*advice);
     }
+  }
+  if (!o.report.empty()) {
+    write_file(ctx, "--report", o.report, o.output.force,
+               estimate_report_html(e, advice ? &*advice : nullptr, report_context(ctx, cmd)));
   }
   write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
   if (!e.feasible()) {
@@ -232,7 +246,8 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
-  cmd->callback([&ctx, o] { run_estimate(ctx, *o); });
+  add_report_option(*cmd, o->report);
+  cmd->callback([&ctx, o, cmd] { run_estimate(ctx, *o, *cmd); });
 }
 
 } // namespace bwplan::cli

@@ -10,6 +10,7 @@
 #include "bwplan/search.hpp"
 #include "cli/context.hpp"
 #include "cli/launch_flags.hpp"
+#include "cli/report_flags.hpp"
 #include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
@@ -40,6 +41,7 @@ struct SearchOptions {
   std::vector<std::string> sets;
   TrainingFlags training;
   std::string emit_dir; ///< --emit-sagemaker: launch files for the top plan
+  std::string report;   ///< --report: HTML report file
   LaunchOptions launch;
   OutputOptions output;
 };
@@ -186,22 +188,63 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
   return r;
 }
 
+/// A candidate as `estimate` would take it, to re-evaluate exactly.
+EstimateRequest request_for(const Resolved& r, const Candidate& c) {
+  EstimateRequest q;
+  q.model = r.model;
+  q.instance = r.space.instances[c.instance];
+  q.gpu = r.space.gpus[c.instance];
+  q.nodes = c.nodes;
+  q.config = c.config;
+  q.train_tokens = r.limits.train_tokens;
+  q.price_per_hour = r.limits.price_per_hour;
+  return q;
+}
+
+/// The report's rejected points: the nearest miss of each reason, evaluated for its time and
+/// cost (a precision the GPU lacks has neither).
+std::vector<RejectedPoint> rejected_points(const Resolved& r, const SearchResult& result,
+                                           const ModelConstants& k) {
+  std::vector<RejectedPoint> out;
+  for (std::size_t i = 0; i < result.best_rejected.size(); ++i) {
+    const RejectedBest& b = result.best_rejected[i];
+    if (b.present && static_cast<RejectReason>(i) != RejectReason::precision_unsupported) {
+      out.push_back({std::string(k_reject_reason_names[i]), b.detail,
+                     evaluate(request_for(r, b.candidate), k.memory, k.time)});
+    }
+  }
+  return out;
+}
+
 void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   ctx.begin();
   const bool json = wants_json(o.output);
   const Resolved r = resolve(ctx, o);
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = r.limits.headroom_fraction;
+  if (!o.report.empty()) {
+    check_writable("--report", o.report, o.output.force);
+  }
+  if (!o.output.output.empty()) {
+    check_writable("--output", o.output.output, o.output.force);
+  }
+  const auto top = static_cast<std::size_t>(o.top);
   const auto start = std::chrono::steady_clock::now();
-  const SearchResult result = run_search(r.model, r.space, r.limits, r.objective,
-                                         static_cast<std::size_t>(o.top), k.memory, k.time);
+  // A report plots every feasible candidate, so it keeps them all; the outputs list the top.
+  SearchResult result = run_search(r.model, r.space, r.limits, r.objective,
+                                   o.report.empty() ? top : SIZE_MAX, k.memory, k.time);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  SearchReport report{r.model, r.space, r.limits, r.objective, result, elapsed, {}};
-  for (const CLI::Option* opt : cmd.get_options()) {
-    if (opt->get_name() != "--help" && !opt->get_name().empty()) {
-      report.origins.emplace_back(opt->get_name(), opt->count() > 0 ? "command line" : "default");
+  std::vector<Candidate> all;
+  if (!o.report.empty()) {
+    all = result.plans;
+    if (result.plans.size() > top) {
+      result.plans.resize(top);
     }
+  }
+  SearchReport report{r.model, r.space, r.limits, r.objective, result, elapsed, {}};
+  for (const InputRow& row : input_rows(cmd)) {
+    report.origins.emplace_back(row.flag, row.origin);
   }
   if (!o.emit_dir.empty()) {
     if (result.plans.empty()) {
@@ -211,22 +254,24 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       throw UsageError("--emit-sagemaker needs --role-arn, --s3-output and --s3-train");
     }
     // The top plan, re-evaluated exactly as `estimate` would, then written before any output.
-    const Candidate& top = result.plans.front();
-    EstimateRequest q;
-    q.model = r.model;
-    q.instance = r.space.instances[top.instance];
-    q.gpu = r.space.gpus[top.instance];
-    q.nodes = top.nodes;
-    q.config = top.config;
-    q.train_tokens = r.limits.train_tokens;
-    q.price_per_hour = r.limits.price_per_hour;
     LaunchOptions launch = o.launch;
     if (launch.train_tokens == 0) {
       launch.train_tokens = r.limits.train_tokens;
     }
-    const std::vector<EmittedFile> files = emit_sagemaker(evaluate(q, k.memory, k.time), launch);
+    const std::vector<EmittedFile> files =
+        emit_sagemaker(evaluate(request_for(r, result.plans.front()), k.memory, k.time), launch);
     write_directory(o.emit_dir, o.output.force, files);
     ctx.log->info("wrote the top plan's launch files to {}", o.emit_dir);
+  }
+  if (!o.report.empty()) {
+    SearchResult full = result;
+    full.plans = std::move(all);
+    const SearchReport whole{r.model, r.space, r.limits,      r.objective,
+                             full,    elapsed, report.origins};
+    ReportContext rc = report_context(ctx, cmd);
+    rc.top = top;
+    rc.rejected = rejected_points(r, result, k);
+    write_file(ctx, "--report", o.report, o.output.force, search_report_html(whole, rc));
   }
   std::string text = json ? std::string() : search_table(report);
   OrderedJson doc = json ? search_json(report) : OrderedJson();
@@ -234,14 +279,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       result.best_rejected[static_cast<std::size_t>(RejectReason::out_of_memory)];
   if (result.plans.empty() && miss.present) {
     // Nothing fits: what single change makes the nearest miss fit?
-    EstimateRequest q;
-    q.model = r.model;
-    q.instance = r.space.instances[miss.candidate.instance];
-    q.gpu = r.space.gpus[miss.candidate.instance];
-    q.nodes = miss.candidate.nodes;
-    q.config = miss.candidate.config;
-    q.train_tokens = r.limits.train_tokens;
-    q.price_per_hour = r.limits.price_per_hour;
+    const EstimateRequest q = request_for(r, miss.candidate);
     const auto alternatives = instance_alternatives(ctx);
     const FitAdvice advice =
         advise_fit(q, evaluate(q, k.memory, k.time), alternatives, k.memory, k.time);
@@ -337,6 +375,7 @@ void setup_search(CLI::App& app, Context& ctx) {
   add_launch_options(*cmd, o->launch, false, false);
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
+  add_report_option(*cmd, o->report);
   cmd->callback([&ctx, o, cmd] { run_search_command(ctx, *o, *cmd); });
 }
 

@@ -41,6 +41,8 @@ struct Context {
   std::ostream* err = nullptr;
   std::shared_ptr<spdlog::logger> log;
   int status = 0; ///< exit status a command sets (e.g. 3 when a configuration does not fit)
+  std::string command_line; ///< "bwplan search --model ...", for reports
+  std::string version;      ///< bwplan's version
   /// Call first in every command: applies -v/-q (parsed before command callbacks run).
   void begin();
   /// Loaded on first use, from --configs or the built-in copy.
@@ -58,6 +60,14 @@ void add_output_options(CLI::App& cmd, OutputOptions& o);
 
 /// Writes `text` to stdout, or atomically to --output (temporary file, then rename).
 void write_output(Context& ctx, const OutputOptions& o, const std::string& text);
+
+/// Throws unless `path` (given with `flag`) may be written: not a directory, and absent unless
+/// `force`. Commands call it before any output so that a refused file leaves nothing behind.
+void check_writable(const std::string& flag, const std::string& path, bool force);
+
+/// Writes `text` to `path` atomically (temporary file, then rename); errors name `flag`.
+void write_file(Context& ctx, const std::string& flag, const std::string& path, bool force,
+                const std::string& text);
 
 /// `--format`: throws UsageError unless table or json.
 [[nodiscard]] bool wants_json(const OutputOptions& o);

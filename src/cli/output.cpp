@@ -107,21 +107,23 @@ bool wants_json(const OutputOptions& o) {
                                did_you_mean(o.format, allowed)));
 }
 
-void write_output(Context& ctx, const OutputOptions& o, const std::string& text) {
-  if (o.output.empty()) {
-    *ctx.out << text;
-    ctx.out->flush();
-    return;
-  }
+void check_writable(const std::string& flag, const std::string& path, bool force) {
   namespace fs = std::filesystem;
-  const fs::path target(o.output);
   std::error_code ec;
-  if (fs::exists(target, ec) && !o.force) {
-    throw Error(fmt::format("--output {}: file exists; pass --force to replace it", o.output));
+  if (fs::is_directory(path, ec)) {
+    throw Error(fmt::format("{} {}: is a directory", flag, path));
   }
-  if (fs::is_directory(target, ec)) {
-    throw Error(fmt::format("--output {}: is a directory", o.output));
+  if (fs::exists(path, ec) && !force) {
+    throw Error(fmt::format("{} {}: file exists; pass --force to replace it", flag, path));
   }
+}
+
+void write_file(Context& ctx, const std::string& flag, const std::string& path, bool force,
+                const std::string& text) {
+  namespace fs = std::filesystem;
+  check_writable(flag, path, force);
+  const fs::path target(path);
+  std::error_code ec;
   // Write a sibling temporary file, then rename: readers never see a partial file.
   const fs::path tmp = target.string() + ".bwplan-tmp";
   {
@@ -130,15 +132,24 @@ void write_output(Context& ctx, const OutputOptions& o, const std::string& text)
     f.flush();
     if (!f) {
       fs::remove(tmp, ec);
-      throw Error(fmt::format("--output {}: cannot write", o.output));
+      throw Error(fmt::format("{} {}: cannot write", flag, path));
     }
   }
   fs::rename(tmp, target, ec);
   if (ec) {
     fs::remove(tmp, ec);
-    throw Error(fmt::format("--output {}: cannot write: {}", o.output, ec.message()));
+    throw Error(fmt::format("{} {}: cannot write: {}", flag, path, ec.message()));
   }
-  ctx.log->info("wrote {}", o.output);
+  ctx.log->info("wrote {}", path);
+}
+
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text) {
+  if (o.output.empty()) {
+    *ctx.out << text;
+    ctx.out->flush();
+    return;
+  }
+  write_file(ctx, "--output", o.output, o.force, text);
 }
 
 } // namespace bwplan::cli

@@ -27,6 +27,12 @@ struct ConfigWhere {
 /// Every field of a TrainingConfig, with the model and cluster: enough to re-run `estimate`.
 [[nodiscard]] OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w);
 
+/// "selective-layer:2", "full", ... as the tables write a checkpointing choice.
+[[nodiscard]] std::string ac_label(const TrainingConfig& c);
+
+/// A search's resolved inputs (model, instances, axes, constraints, origins, objective).
+[[nodiscard]] OrderedJson search_inputs_json(const SearchReport& r);
+
 [[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson throughput_json(const StepTime& t);
 [[nodiscard]] OrderedJson cost_json(const Cost& c);

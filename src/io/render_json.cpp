@@ -1,5 +1,7 @@
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "bwplan/render.hpp"
 #include "io/render_common.hpp"
 
@@ -126,6 +128,14 @@ OrderedJson envelope(const char* kind) {
   j["schema_version"] = k_output_schema_version;
   j["kind"] = kind;
   return j;
+}
+
+std::string ac_label(const TrainingConfig& c) {
+  std::string s(name_of(c.activation_checkpointing));
+  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
+    s += fmt::format(":{}", c.ac_every);
+  }
+  return s;
 }
 
 OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {

@@ -9,13 +9,7 @@ namespace bwplan {
 
 namespace {
 
-std::string ac_label(const TrainingConfig& c) {
-  std::string s(name_of(c.activation_checkpointing));
-  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
-    s += fmt::format(":{}", c.ac_every);
-  }
-  return s;
-}
+using io::ac_label;
 
 OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t rank) {
   const InstanceSpec& inst = r.space.instances[c.instance];
@@ -32,8 +26,9 @@ OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t ran
 
 } // namespace
 
-OrderedJson search_json(const SearchReport& r) {
-  OrderedJson j = io::envelope("search");
+namespace io {
+
+OrderedJson search_inputs_json(const SearchReport& r) {
   OrderedJson inputs;
   inputs["model"] = r.model.name;
   OrderedJson instances = OrderedJson::array();
@@ -80,7 +75,14 @@ OrderedJson search_json(const SearchReport& r) {
   }
   inputs["origins"] = origins;
   inputs["objective"] = name_of(r.objective);
-  j["inputs"] = inputs;
+  return inputs;
+}
+
+} // namespace io
+
+OrderedJson search_json(const SearchReport& r) {
+  OrderedJson j = io::envelope("search");
+  j["inputs"] = io::search_inputs_json(r);
   OrderedJson plans = OrderedJson::array();
   for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
     plans.push_back(plan_json(r, r.result.plans[i], i + 1));
@@ -123,7 +125,8 @@ std::string search_table(const SearchReport& r) {
                    {"mb", A::right},
                    {"ga", A::right},
                    {"peak GiB", A::right},
-                   {"headroom", A::right},
+                   {"headroom GiB", A::right},
+                   {"memory used"},
                    {"step s", A::right},
                    {"tok/s/GPU", A::right},
                    {"MFU", A::right},
@@ -135,18 +138,25 @@ std::string search_table(const SearchReport& r) {
   for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
     const Candidate& c = r.result.plans[i];
     const TrainingConfig& k = c.config;
-    t.add_row({fmt::format("{}", i + 1), r.space.instances[c.instance].name,
-               fmt::format("{}", c.nodes), std::string(name_of(k.sharding)),
-               std::string(name_of(k.precision)), ac_label(k), fmt::format("{}", k.seq_len),
-               fmt::format("{}", k.micro_batch), fmt::format("{}", k.grad_accum),
+    t.add_row({fmt::format("{}", i + 1),
+               r.space.instances[c.instance].name,
+               fmt::format("{}", c.nodes),
+               std::string(name_of(k.sharding)),
+               std::string(name_of(k.precision)),
+               ac_label(k),
+               fmt::format("{}", k.seq_len),
+               fmt::format("{}", k.micro_batch),
+               fmt::format("{}", k.grad_accum),
                fmt::format("{:.1f} {}", to_gib(c.memory.device_bytes_required),
                            k_step_phase_names[static_cast<std::size_t>(c.memory.peak_phase)]),
                fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes())),
+               io::text_bar(c.memory.device_bytes_required / c.memory.usable_bytes, 10, true),
                fmt::format("{:.2f}", c.time.step_s),
                fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu),
                fmt::format("{:.0f}%", 100 * c.time.mfu),
                fmt::format("{:.2f}", c.cost.usd_per_million_tokens),
-               std::string(name_of(c.time.bottleneck)), c.pareto ? "*" : "",
+               std::string(name_of(c.time.bottleneck)),
+               c.pareto ? "*" : "",
                c.cost.hours_to_train > 0 ? fmt::format("{:.1f}", c.cost.hours_to_train) : "",
                c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
   }

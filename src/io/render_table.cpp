@@ -111,16 +111,6 @@ std::string instances_table(const Catalog& c) {
   return t.render() + sources_block(src);
 }
 
-std::string bar(double fraction, std::size_t width) {
-  const auto n = static_cast<std::size_t>(
-      std::lround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width)));
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += "\u2588";
-  }
-  return out;
-}
-
 std::string estimate_table(const Estimate& e) {
   const EstimateRequest& r = e.request;
   const TrainingConfig& c = r.config;
@@ -147,7 +137,7 @@ std::string estimate_table(const Estimate& e) {
     }
     const double share = peak[i] / m.peak_allocated_bytes;
     t.add_row({std::string(k_memory_component_names[i]), gib(peak[i]),
-               fmt::format("{:.0f}%", 100 * share), bar(share, 30)});
+               fmt::format("{:.0f}%", 100 * share), io::text_bar(share, 30)});
   }
   t.add_row({"peak allocated", gib(m.peak_allocated_bytes), "", ""});
   t.add_row({"peak reserved (caching allocator)", gib(m.peak_reserved_bytes), "", ""});

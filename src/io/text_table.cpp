@@ -1,6 +1,7 @@
 #include "io/text_table.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace bwplan::io {
 
@@ -52,6 +53,20 @@ std::string TextTable::render(std::size_t indent) const {
   emit(rule);
   for (const auto& row : m_rows) {
     emit(row);
+  }
+  return out;
+}
+
+std::string text_bar(double fraction, std::size_t width, bool track) {
+  const auto n = static_cast<std::size_t>(
+      std::lround(std::clamp(fraction, 0.0, 1.0) * static_cast<double>(width)));
+  std::string out;
+  for (std::size_t i = 0; i < width; ++i) {
+    if (i < n) {
+      out += "\u2588";
+    } else if (track) {
+      out += "\u2591";
+    }
   }
   return out;
 }

@@ -28,4 +28,8 @@ private:
 /// Display width of UTF-8 text (code points; bwplan's output uses no wide characters).
 [[nodiscard]] std::size_t display_width(const std::string& s);
 
+/// A proportional bar of `width` cells: `fraction` (clamped to 0..1) of them full blocks, the
+/// rest blank, or light shade when `track` (so a bar of a whole reads as used/free).
+[[nodiscard]] std::string text_bar(double fraction, std::size_t width, bool track = false);
+
 } // namespace bwplan::io

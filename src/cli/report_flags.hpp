@@ -1,0 +1,25 @@
+/// \file
+/// `--report FILE.html` on estimate and search: the flag, the inputs table a report shows, and
+/// the report's context (docs/bwplan.md, "Reports").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "bwplan/render.hpp"
+#include "cli/context.hpp"
+
+namespace bwplan::cli {
+
+/// Adds `--report FILE.html` to `cmd`.
+void add_report_option(CLI::App& cmd, std::string& path);
+
+/// Every option of `cmd` (but --help) with its value as given, or its default, and its origin.
+[[nodiscard]] std::vector<InputRow> input_rows(const CLI::App& cmd);
+
+/// What a report shows besides the result: version, command line, inputs.
+[[nodiscard]] ReportContext report_context(const Context& ctx, const CLI::App& cmd);
+
+} // namespace bwplan::cli

@@ -1,0 +1,486 @@
+// The HTML report (docs/bwplan.md, "Reports"): one self-contained page per search or estimate.
+// It renders a computed result; every number on the page is read from that result.
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "bwplan/render.hpp"
+#include "bwplan/units.hpp"
+#include "io/render_common.hpp"
+#include "io/svg_chart.hpp"
+
+namespace bwplan {
+
+namespace {
+
+using io::ac_label;
+using io::xml_escape;
+
+constexpr double k_chart_width = 1040;
+/// Scatter points beyond this are thinned (every n-th non-front, unlabelled point) so the page
+/// stays light; the front, the plans and the rejected points are always drawn.
+constexpr std::size_t k_max_scatter_points = 3000;
+
+constexpr const char* k_css = R"(
+:root { color-scheme: light; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif;
+  color: #1d1d1f; background: #fff; margin: 0 auto; max-width: 1100px; padding: 16px 24px; }
+h1 { font-size: 1.5em; margin: 0.2em 0; }
+h2 { font-size: 1.2em; margin: 1.6em 0 0.4em; border-bottom: 1px solid #ddd; }
+p.lede { margin: 0.2em 0 0.8em; color: #333; }
+.verdict-ok { color: #0b6b2f; font-weight: 600; }
+.verdict-bad { color: #a4161a; font-weight: 600; }
+svg.chart { width: 100%; height: auto; display: block; font-size: 12px; }
+svg .grid { stroke: #e6e6e6; }
+svg .tick { fill: #555; }
+svg .axis-label { fill: #333; font-size: 13px; }
+svg .bar-label { font-weight: 600; text-anchor: end; fill: #1d1d1f; }
+svg .bar-sublabel { text-anchor: end; fill: #555; font-size: 11px; }
+svg .bar-value { fill: #333; font-size: 11px; }
+svg .over .bar-value { fill: #a4161a; font-weight: 600; }
+svg .capacity { stroke: #a4161a; stroke-width: 2; }
+svg .usable { stroke: #a4161a; stroke-width: 1.5; stroke-dasharray: 4 3; }
+svg .marker-label { fill: #a4161a; font-size: 11px; }
+svg .point { fill: #fff; stroke: #8a8a8a; stroke-width: 1; }
+svg .pareto { fill: #0072B2; stroke: #00406a; stroke-width: 1; }
+svg .front { fill: none; stroke: #0072B2; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg .rejected { stroke: #D55E00; stroke-width: 2; fill: none; }
+svg .point-label { font-weight: 700; fill: #1d1d1f; }
+ul.legend { list-style: none; padding: 0; margin: 0.3em 0; display: flex; flex-wrap: wrap;
+  gap: 4px 16px; font-size: 13px; }
+ul.legend li { display: flex; align-items: center; gap: 6px; }
+.swatch { display: inline-block; width: 14px; height: 14px; border: 1px solid #0003; }
+.shape { display: inline-block; width: 14px; text-align: center; font-weight: 700; }
+table { border-collapse: collapse; font-size: 13px; margin: 0.4em 0; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+th { background: #f6f6f6; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.table-wrap { overflow-x: auto; }
+.meter { display: inline-block; width: 80px; height: 10px; background: #eee; margin-right: 6px;
+  vertical-align: middle; border: 1px solid #ccc; }
+.meter span { display: block; height: 100%; background: #0072B2; }
+code { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; }
+td code { white-space: nowrap; }
+p code { word-break: break-all; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+footer { margin-top: 2em; color: #666; font-size: 12px; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11px; }
+  h2 { break-after: avoid; }
+  svg.chart, table { break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+}
+)";
+
+std::string page(const std::string& title, const std::string& body, const ReportContext& ctx) {
+  return fmt::format("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n{}"
+                     "<footer>Written by bwplan {}. Self-contained: no scripts, fonts or remote "
+                     "resources.</footer>\n</body>\n</html>\n",
+                     xml_escape(title), k_css, body, xml_escape(ctx.version));
+}
+
+std::string td(const std::string& text) {
+  return "<td>" + xml_escape(text) + "</td>";
+}
+std::string td_num(const std::string& text) {
+  return "<td class=\"num\">" + xml_escape(text) + "</td>";
+}
+
+std::string table(const std::vector<std::string>& head, const std::vector<std::string>& rows,
+                  const std::string& caption) {
+  std::string s = "<div class=\"table-wrap\"><table>";
+  if (!caption.empty()) {
+    s += "<caption class=\"sr\">" + xml_escape(caption) + "</caption>";
+  }
+  s += "<thead><tr>";
+  for (const std::string& h : head) {
+    s += "<th scope=\"col\">" + xml_escape(h) + "</th>";
+  }
+  s += "</tr></thead><tbody>\n";
+  for (const std::string& r : rows) {
+    s += "<tr>" + r + "</tr>\n";
+  }
+  return s + "</tbody></table></div>\n";
+}
+
+std::string legend_html() {
+  std::string s = "<ul class=\"legend\" aria-label=\"memory components\">";
+  for (std::size_t i = 0; i < io::k_bar_parts; ++i) {
+    s += fmt::format("<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>",
+                     io::part_colour(i), io::k_bar_part_names[i]);
+  }
+  s += "<li><span class=\"shape\" style=\"color:#a4161a\">|</span>GPU capacity (solid), usable "
+       "after headroom (dashed)</li></ul>\n";
+  return s;
+}
+
+std::string scatter_legend_html() {
+  return "<ul class=\"legend\" aria-label=\"point kinds\">"
+         "<li><span class=\"shape\" style=\"color:#8a8a8a\">&#9675;</span>feasible candidate</li>"
+         "<li><span class=\"shape\" style=\"color:#0072B2\">&#9679;</span>on the Pareto front "
+         "(throughput, cost, headroom), dashed line</li>"
+         "<li><span class=\"shape\" style=\"color:#D55E00\">&#10005;</span>rejected: nearest "
+         "miss of each reason</li>"
+         "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
+}
+
+std::string config_line(const TrainingConfig& k) {
+  return fmt::format("{} sharding, {}, {} AC, seq {}, mb {}, ga {}", name_of(k.sharding),
+                     name_of(k.precision), ac_label(k), k.seq_len, k.micro_batch, k.grad_accum);
+}
+
+void flatten(const OrderedJson& j, const std::string& prefix, std::vector<std::string>& rows) {
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      flatten(value, prefix.empty() ? key : prefix + "." + key, rows);
+    }
+    return;
+  }
+  rows.push_back("<td><code>" + xml_escape(prefix) + "</code></td>" +
+                 td(j.is_string() ? j.get<std::string>() : j.dump()));
+}
+
+/// The flags as given (or their defaults), then the resolved values the model used.
+/// The short form under a bar's label.
+std::string bar_sublabel(const TrainingConfig& k) {
+  return fmt::format("{} \u00b7 {} \u00b7 AC {} \u00b7 mb {} \u00d7 seq {}", name_of(k.sharding),
+                     name_of(k.precision), ac_label(k), k.micro_batch, k.seq_len);
+}
+
+std::string inputs_section(const ReportContext& ctx, const OrderedJson& resolved) {
+  std::vector<std::string> rows;
+  for (const InputRow& in : ctx.inputs) {
+    rows.push_back("<td><code>" + xml_escape(in.flag) + "</code></td>" +
+                   td(in.value.empty() ? "\u2014" : in.value) + td(in.origin));
+  }
+  std::string s = "<h2 id=\"inputs\">Inputs</h2>\n";
+  if (!ctx.command_line.empty()) {
+    s += "<p>Command: <code>" + xml_escape(ctx.command_line) + "</code></p>\n";
+  }
+  s += table({"flag", "value", "from"}, rows, "flags");
+  rows.clear();
+  flatten(resolved, "", rows);
+  s += "<h3>Resolved</h3>\n";
+  return s + table({"setting", "value"}, rows, "resolved settings");
+}
+
+std::string sources_list(const std::string& what, const std::vector<std::string>& sources) {
+  std::string s = "<li><strong>" + xml_escape(what) + "</strong>: ";
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    s += (i ? "; " : "") + xml_escape(sources[i]);
+  }
+  return s + "</li>\n";
+}
+
+/// The model's limits, as docs/model.md states them (measured errors from tests/data).
+std::string limits_html() {
+  return "<ul>"
+         "<li>Memory: peak per GPU within a median 2.8% (max 6.7%) of 20 published FSDP runs "
+         "and 0.4% (max 9.0%) of 22 measured H100 FSDP2 runs (docs/model.md, tests/data).</li>"
+         "<li>Throughput: median error 8.5% on the published runs with tokens/s; power-limited "
+         "B200 and MI300X runs are predicted high (docs/time-model.md).</li>"
+         "<li>Dense decoder-only models, FSDP/FSDP2 data parallelism only: no MoE, tensor, "
+         "pipeline or context parallelism.</li>"
+         "<li>TE and NVFP4 storage follow the libraries' documented layouts, not measured "
+         "runs.</li>"
+         "<li>Prices are EC2 On-Demand list prices where SageMaker's are not published "
+         "(configs/instances).</li></ul>\n";
+}
+
+std::string memory_detail_rows(const MemoryEstimate& m) {
+  std::string rows;
+  const io::BarInput b = io::bar_input("", "", m);
+  const double total = b.total_bytes();
+  for (std::size_t i = 0; i < io::k_bar_parts; ++i) {
+    if (b.bytes[i] <= 0) {
+      continue;
+    }
+    rows += fmt::format("<tr><td><span class=\"swatch\" style=\"background:{}\"></span> {}</td>"
+                        "<td class=\"num\">{:.2f}</td><td class=\"num\">{:.0f}%</td></tr>\n",
+                        io::part_colour(i), io::k_bar_part_names[i], to_gib(b.bytes[i]),
+                        100 * b.bytes[i] / total);
+  }
+  rows += fmt::format("<tr><th>device memory required</th><td class=\"num\">{:.2f}</td><td></td>"
+                      "</tr>\n<tr><th>usable capacity</th><td class=\"num\">{:.2f}</td><td></td>"
+                      "</tr>\n<tr><th>headroom</th><td class=\"num\">{:.2f}</td><td></td></tr>\n",
+                      to_gib(total), to_gib(m.usable_bytes), to_gib(m.headroom_bytes()));
+  return rows;
+}
+
+std::string meter(double fraction) {
+  return fmt::format("<span class=\"meter\" role=\"img\" aria-label=\"{0:.0f}% used\"><span "
+                     "style=\"width:{0:.0f}%\"></span></span>",
+                     100 * std::clamp(fraction, 0.0, 1.0));
+}
+
+std::vector<io::ScatterInput> thin(std::vector<io::ScatterInput> v) {
+  std::size_t plain = 0;
+  for (const io::ScatterInput& p : v) {
+    plain += p.feasible && !p.pareto && p.label.empty();
+  }
+  if (plain <= k_max_scatter_points) {
+    return v;
+  }
+  const std::size_t stride = (plain + k_max_scatter_points - 1) / k_max_scatter_points;
+  std::vector<io::ScatterInput> out;
+  std::size_t seen = 0;
+  for (io::ScatterInput& p : v) {
+    const bool is_plain = p.feasible && !p.pareto && p.label.empty();
+    if (!is_plain || seen++ % stride == 0) {
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+std::string plan_title(const SearchReport& r, const Candidate& c) {
+  return fmt::format("{} x{} {}: {:.0f} tok/s, {:.2f} $/M tok, {:.1f} GiB",
+                     r.space.instances[c.instance].name, c.nodes, config_line(c.config),
+                     c.time.tokens_per_s_job, c.cost.usd_per_million_tokens,
+                     to_gib(c.memory.device_bytes_required));
+}
+
+} // namespace
+
+std::string search_report_html(const SearchReport& r, const ReportContext& ctx) {
+  const std::vector<Candidate>& all = r.result.plans;
+  const std::size_t top = std::min(ctx.top, all.size());
+  std::string b = fmt::format("<h1>bwplan search: {}</h1>\n", xml_escape(r.model.name));
+  std::string instances;
+  for (const InstanceSpec& i : r.space.instances) {
+    instances += (instances.empty() ? "" : ", ") + i.name;
+  }
+  b += fmt::format("<p class=\"lede\">{} ({} parameters) on {}: {} candidates evaluated, {} "
+                   "feasible, ranked by {}.</p>\n",
+                   xml_escape(r.model.name), format_params(count_parameters(r.model).total),
+                   xml_escape(instances), r.result.candidates_evaluated, r.result.feasible,
+                   name_of(r.objective));
+  if (top > 0) {
+    const Candidate& c = all.front();
+    b += fmt::format(
+        "<p class=\"verdict-ok\">Best plan: {} &times; {} with {}: {:.0f} tokens/s "
+        "per job, {:.2f} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU.</p>\n",
+        c.nodes, xml_escape(r.space.instances[c.instance].name), xml_escape(config_line(c.config)),
+        c.time.tokens_per_s_job, c.cost.usd_per_million_tokens,
+        to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes));
+  } else {
+    b += "<p class=\"verdict-bad\">No candidate fits: see the nearest misses below.</p>\n";
+  }
+
+  // Memory bars: the plans, then the nearest out-of-memory miss.
+  std::vector<io::BarInput> bars;
+  for (std::size_t i = 0; i < std::min<std::size_t>(top, 10); ++i) {
+    const Candidate& c = all[i];
+    bars.push_back(
+        io::bar_input(fmt::format("#{} {} x{}", i + 1, r.space.instances[c.instance].name, c.nodes),
+                      bar_sublabel(c.config), c.memory));
+  }
+  for (const RejectedPoint& p : ctx.rejected) {
+    if (p.reason == "out_of_memory") {
+      const EstimateRequest& q = p.estimate.request;
+      bars.push_back(io::bar_input(
+          fmt::format("nearest miss {} x{}", q.instance ? q.instance->name : q.gpu.name, q.nodes),
+          bar_sublabel(q.config), p.estimate.memory));
+    }
+  }
+  b += "<h2 id=\"memory\">Memory per GPU at the peak</h2>\n" + legend_html();
+  b += io::memory_bars_svg(io::layout_memory_bars(bars, k_chart_width),
+                           "Memory per GPU by component for the ranked plans");
+
+  // Scatters: every feasible candidate, the front, the plans labelled, the nearest misses.
+  std::vector<io::ScatterInput> cost_pts, mem_pts;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Candidate& c = all[i];
+    const std::string label = i < top ? fmt::format("#{}", i + 1) : std::string();
+    const std::string title = (i < top ? label + " " : "") + plan_title(r, c);
+    cost_pts.push_back(
+        {c.cost.usd_per_million_tokens, c.time.tokens_per_s_job, true, c.pareto, label, title});
+    mem_pts.push_back({to_gib(c.memory.device_bytes_required), c.time.tokens_per_s_job, true,
+                       c.pareto, label, title});
+  }
+  for (const RejectedPoint& p : ctx.rejected) {
+    const Estimate& e = p.estimate;
+    const std::string title = fmt::format("rejected ({}): {}", p.reason, p.detail);
+    if (e.cost.usd_per_million_tokens > 0) {
+      cost_pts.push_back(
+          {e.cost.usd_per_million_tokens, e.time.tokens_per_s_job, false, false, "", title});
+    }
+    mem_pts.push_back(
+        {to_gib(e.memory.device_bytes_required), e.time.tokens_per_s_job, false, false, "", title});
+  }
+  std::vector<io::Marker> capacities;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < r.space.gpus.size(); ++i) {
+    const GpuSpec& g = r.space.gpus[i];
+    if (seen.insert(g.name).second) {
+      capacities.push_back(
+          {to_gib(g.memory_bytes * (1 - r.limits.headroom_fraction)), g.name + " usable"});
+    }
+  }
+  b += "<h2 id=\"tradeoffs\">Throughput, cost and memory</h2>\n" + scatter_legend_html();
+  b += io::scatter_svg(io::layout_scatter(thin(cost_pts), k_chart_width, 420),
+                       "Throughput per job against cost per million tokens",
+                       "$ per million tokens (lower is cheaper)", "tokens/s per job");
+  b += io::scatter_svg(io::layout_scatter(thin(mem_pts), k_chart_width, 420, capacities),
+                       "Throughput per job against device memory required per GPU",
+                       "GiB per GPU required", "tokens/s per job");
+
+  // The ranked table.
+  std::vector<std::string> rows;
+  for (std::size_t i = 0; i < top; ++i) {
+    const Candidate& c = all[i];
+    const TrainingConfig& k = c.config;
+    const double used = c.memory.device_bytes_required / c.memory.usable_bytes;
+    rows.push_back(td_num(fmt::format("{}", i + 1)) + td(r.space.instances[c.instance].name) +
+                   td_num(fmt::format("{}", c.nodes)) + td(std::string(name_of(k.sharding))) +
+                   td(std::string(name_of(k.precision))) + td(ac_label(k)) +
+                   td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
+                   td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
+                   fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
+                   td_num(fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes()))) +
+                   td_num(fmt::format("{:.2f}", c.time.step_s)) +
+                   td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
+                   td_num(fmt::format("{:.0f}%", 100 * c.time.mfu)) +
+                   td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) +
+                   td(std::string(name_of(c.time.bottleneck))) + td(c.pareto ? "yes" : "") +
+                   "<td><code>" + xml_escape(c.id) + "</code></td>");
+  }
+  b += "<h2 id=\"plans\">Ranked plans</h2>\n";
+  b += table({"#", "instance", "nodes", "sharding", "precision", "checkpointing", "seq", "mb", "ga",
+              "memory used", "headroom GiB", "step s", "tok/s/GPU", "MFU", "$/M tok", "limited by",
+              "Pareto", "id"},
+             rows, "ranked plans");
+
+  // Rejections.
+  rows.clear();
+  for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
+    const RejectedBest& best = r.result.best_rejected[i];
+    rows.push_back(td(std::string(k_reject_reason_names[i])) +
+                   td_num(fmt::format("{}", r.result.rejections[i])) +
+                   td(best.present ? best.detail : std::string()));
+  }
+  b += "<h2 id=\"rejected\">Rejected candidates</h2>\n";
+  b += table({"reason", "candidates", "nearest miss"}, rows, "rejections");
+
+  OrderedJson resolved = io::search_inputs_json(r);
+  resolved.erase("origins");
+  b += inputs_section(ctx, resolved);
+  b += "<h2 id=\"sources\">Sources and limits</h2>\n<ul>";
+  b += sources_list(r.model.name, r.model.sources);
+  for (const InstanceSpec& i : r.space.instances) {
+    std::vector<std::string> list = i.sources;
+    list.push_back("price: " + i.price.source);
+    b += sources_list(i.name, list);
+  }
+  seen.clear();
+  for (const GpuSpec& g : r.space.gpus) {
+    if (seen.insert(g.name).second) {
+      b += sources_list(g.name, g.sources);
+    }
+  }
+  b += "<li><strong>model constants</strong>: docs/model.md and docs/time-model.md; "
+       "configs/constants/model.json</li></ul>\n";
+  b += limits_html();
+  return page(fmt::format("bwplan search: {}", r.model.name), b, ctx);
+}
+
+std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
+                                 const ReportContext& ctx) {
+  const EstimateRequest& q = e.request;
+  const TrainingConfig& k = q.config;
+  const std::string where = q.instance ? fmt::format("{} x {}", q.nodes, q.instance->name)
+                                       : fmt::format("{} x {}", k.gpus, q.gpu.name);
+  std::string b = fmt::format("<h1>bwplan estimate: {}</h1>\n", xml_escape(q.model.name));
+  b += fmt::format("<p class=\"lede\">{} ({} parameters) on {} ({} GPUs): {}.</p>\n",
+                   xml_escape(q.model.name), format_params(e.params.total), xml_escape(where),
+                   k.gpus, xml_escape(config_line(k)));
+  if (e.feasible()) {
+    b += fmt::format("<p class=\"verdict-ok\">Fits: {:.1f} GiB of {:.1f} GiB usable per GPU, "
+                     "{:.1f} GiB headroom (peak at {}).</p>\n",
+                     to_gib(e.memory.device_bytes_required), to_gib(e.memory.usable_bytes),
+                     to_gib(e.memory.headroom_bytes()),
+                     k_step_phase_names[static_cast<std::size_t>(e.memory.peak_phase)]);
+  } else {
+    b += fmt::format("<p class=\"verdict-bad\">Does not fit: {}.</p>\n", xml_escape(e.reason));
+  }
+  std::vector<io::BarInput> bars = {io::bar_input("this configuration", where, e.memory)};
+  if (advice != nullptr) {
+    for (const FitSuggestion& s : advice->suggestions) {
+      const EstimateRequest& r = s.request;
+      bars.push_back(
+          io::bar_input(s.change,
+                        fmt::format("{} x{}: {}", r.instance ? r.instance->name : r.gpu.name,
+                                    r.nodes, bar_sublabel(r.config)),
+                        s.estimate.memory));
+    }
+  }
+  b += "<h2 id=\"memory\">Memory per GPU at the peak</h2>\n" + legend_html();
+  b += io::memory_bars_svg(io::layout_memory_bars(bars, k_chart_width),
+                           advice != nullptr ? "Memory per GPU: this configuration and the "
+                                               "changes that would make it fit"
+                                             : "Memory per GPU by component");
+  b += table({"component", "GiB", "share"}, {memory_detail_rows(e.memory)}, "memory components");
+  std::vector<std::string> rows;
+  for (std::size_t p = 0; p < e.memory.phases.size(); ++p) {
+    rows.push_back(td(std::string(k_step_phase_names[p])) +
+                   td_num(fmt::format("{:.2f}", to_gib(phase_total(e.memory.phases[p])))) +
+                   td(p == static_cast<std::size_t>(e.memory.peak_phase) ? "peak" : ""));
+  }
+  b += "<h3>Allocated memory by phase of the step</h3>\n";
+  b += table({"phase", "GiB allocated", ""}, rows, "phases");
+  if (advice != nullptr) {
+    rows.clear();
+    for (const FitSuggestion& s : advice->suggestions) {
+      rows.push_back(
+          td(s.change) +
+          td_num(fmt::format("{:.1f}", to_gib(s.estimate.memory.device_bytes_required))) +
+          td_num(fmt::format("{:.0f}", s.estimate.time.tokens_per_s_per_gpu)) +
+          td_num(fmt::format("{:.0f}%", 100 * s.throughput_ratio)));
+    }
+    b += fmt::format("<h2 id=\"advice\">What would fit</h2>\n<p>The largest component at the "
+                     "peak is {} ({:.1f} GiB); the configuration is {:.1f} GiB over.</p>\n",
+                     xml_escape(advice->breaking_component), to_gib(advice->breaking_bytes),
+                     to_gib(advice->over_bytes));
+    b += table({"change", "GiB required", "tok/s/GPU", "throughput vs original"}, rows,
+               "changes that fit");
+  }
+  const StepTime& t = e.time;
+  rows = {td("step time") + td_num(fmt::format("{:.3f} s", t.step_s)),
+          td("compute") + td_num(fmt::format("{:.3f} s", t.compute_s)),
+          td("exposed communication") + td_num(fmt::format("{:.3f} s", t.exposed_comm_s)),
+          td("optimizer step") + td_num(fmt::format("{:.3f} s", t.optimizer_s)),
+          td("tokens/s per GPU") + td_num(fmt::format("{:.0f}", t.tokens_per_s_per_gpu)),
+          td("tokens/s per job") + td_num(fmt::format("{:.0f}", t.tokens_per_s_job)),
+          td("MFU / HFU") + td_num(fmt::format("{:.1f}% / {:.1f}%", 100 * t.mfu, 100 * t.hfu)),
+          td("limited by") + td(std::string(name_of(t.bottleneck)))};
+  if (e.cost.usd_per_hour > 0) {
+    rows.push_back(td("price per hour (job)") +
+                   td_num(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour, e.cost.price_basis)));
+    rows.push_back(td("$ per million tokens") +
+                   td_num(fmt::format("{:.3f}", e.cost.usd_per_million_tokens)));
+  }
+  if (e.cost.hours_to_train > 0) {
+    rows.push_back(td("time to train") + td_num(fmt::format("{:.1f} h", e.cost.hours_to_train)));
+    rows.push_back(td("cost to train") + td_num(fmt::format("{:.0f} $", e.cost.usd_to_train)));
+  }
+  b += "<h2 id=\"time\">Step time, throughput and cost</h2>\n";
+  b += table({"quantity", "value"}, rows, "time and cost");
+  b += inputs_section(ctx, estimate_json(e)["config"]);
+  b += "<h2 id=\"sources\">Sources and limits</h2>\n<ul>";
+  b += sources_list(q.model.name, q.model.sources);
+  if (q.instance) {
+    std::vector<std::string> list = q.instance->sources;
+    list.push_back("price: " + q.instance->price.source);
+    b += sources_list(q.instance->name, list);
+  }
+  b += sources_list(q.gpu.name, q.gpu.sources);
+  b += "<li><strong>model constants</strong>: docs/model.md and docs/time-model.md; "
+       "configs/constants/model.json</li></ul>\n";
+  b += limits_html();
+  return page(fmt::format("bwplan estimate: {}", q.model.name), b, ctx);
+}
+
+} // namespace bwplan

@@ -1,0 +1,363 @@
+#include "io/svg_chart.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bwplan/units.hpp"
+
+namespace bwplan::io {
+
+namespace {
+
+// Okabe & Ito's colour-blind-safe palette, then greys for the runtime parts; every part also has a
+// text label in the legend and a <title>, so colour is never the only cue.
+constexpr std::array<std::string_view, k_bar_parts> k_part_colours = {
+    "#0072B2", "#56B4E9", "#009E73", "#E69F00", "#D55E00",
+    "#CC79A7", "#F0E442", "#8C6D31", "#BBBBBB", "#555555"};
+
+constexpr double k_label_width = 300; // bar labels, left of the plot
+constexpr double k_row_height = 44;
+constexpr double k_bar_height = 20;
+constexpr double k_top = 12;
+constexpr double k_axis_height = 40;
+
+std::string tick_text(double v, double step) {
+  const double a = std::abs(v);
+  if (a >= 1e6 && step >= 1e5) {
+    return fmt::format("{:g}M", v / 1e6);
+  }
+  if (a >= 1e3 && step >= 100) {
+    return fmt::format("{:g}k", v / 1e3);
+  }
+  return fmt::format("{:g}", v);
+}
+
+std::vector<Tick> ticks_on(const std::vector<double>& values, double lo, double hi, double px_lo,
+                           double px_hi) {
+  std::vector<Tick> out;
+  const double step = values.size() > 1 ? values[1] - values[0] : 1;
+  for (double v : values) {
+    const double pos = px_lo + (v - lo) / (hi - lo) * (px_hi - px_lo);
+    out.push_back({v, pos, tick_text(v, step)});
+  }
+  return out;
+}
+
+std::string num(double v) {
+  return fmt::format("{:.1f}", v);
+}
+
+} // namespace
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    switch (ch) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&#39;"; break;
+    default: out += ch;
+    }
+  }
+  return out;
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int count) {
+  if (!(std::isfinite(lo) && std::isfinite(hi))) {
+    return {0, 1};
+  }
+  if (hi <= lo) {
+    const double pad = lo != 0 ? std::abs(lo) * 0.1 : 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const double raw = (hi - lo) / std::max(1, count);
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * mag;
+    if (step >= raw) {
+      break;
+    }
+  }
+  const double first = std::floor(lo / step) * step;
+  const double last = std::ceil(hi / step) * step;
+  std::vector<double> v;
+  for (double t = first; t <= last + step * 1e-9 && v.size() < 64; t += step) {
+    v.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+  }
+  return v;
+}
+
+double BarInput::total_bytes() const {
+  double t = 0;
+  for (double b : bytes) {
+    t += b;
+  }
+  return t;
+}
+
+BarInput bar_input(std::string label, std::string sublabel, const MemoryEstimate& m) {
+  BarInput b;
+  b.label = std::move(label);
+  b.sublabel = std::move(sublabel);
+  const ComponentBytes& peak = m.at_peak();
+  for (std::size_t i = 0; i < peak.size(); ++i) {
+    b.bytes[i] = peak[i];
+  }
+  b.bytes[k_bar_parts - 2] = std::max(0.0, m.peak_reserved_bytes - m.peak_allocated_bytes);
+  b.bytes[k_bar_parts - 1] = m.runtime_bytes;
+  b.capacity_bytes = m.capacity_bytes;
+  b.usable_bytes = m.usable_bytes;
+  return b;
+}
+
+MemoryBarsLayout layout_memory_bars(const std::vector<BarInput>& bars, double width) {
+  MemoryBarsLayout l;
+  l.width = width;
+  l.plot_x0 = k_label_width;
+  l.plot_x1 = width - 24;
+  l.bar_height = k_bar_height;
+  double most = 0;
+  for (const BarInput& b : bars) {
+    most = std::max({most, b.total_bytes(), b.capacity_bytes});
+  }
+  const std::vector<double> gib_ticks = nice_ticks(0, to_gib(most * 1.05), 6);
+  l.bytes_max = gib_ticks.back() * k_gib;
+  if (l.bytes_max <= 0) {
+    l.bytes_max = k_gib;
+  }
+  l.px_per_byte = (l.plot_x1 - l.plot_x0) / l.bytes_max;
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    MemoryBar bar;
+    bar.input = bars[i];
+    bar.y = k_top + static_cast<double>(i) * k_row_height;
+    double x = l.plot_x0;
+    for (std::size_t p = 0; p < k_bar_parts; ++p) {
+      const double bytes = bars[i].bytes[p];
+      if (bytes <= 0) {
+        continue;
+      }
+      const double w = bytes * l.px_per_byte;
+      bar.segments.push_back({p, bytes, x, w});
+      x += w;
+    }
+    bar.capacity_x = l.plot_x0 + bars[i].capacity_bytes * l.px_per_byte;
+    bar.usable_x = l.plot_x0 + bars[i].usable_bytes * l.px_per_byte;
+    bar.fits = bars[i].total_bytes() <= bars[i].usable_bytes;
+    l.bars.push_back(std::move(bar));
+  }
+  const double axis_y = k_top + static_cast<double>(bars.size()) * k_row_height;
+  l.height = axis_y + k_axis_height;
+  l.ticks = ticks_on(gib_ticks, 0, gib_ticks.back(), l.plot_x0, l.plot_x1);
+  return l;
+}
+
+std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title) {
+  std::string s = fmt::format(
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" "
+      "role=\"img\" aria-labelledby=\"membars-title\">\n<title id=\"membars-title\">{}</title>\n",
+      num(l.width), num(l.height), xml_escape(title));
+  const double axis_y = l.height - k_axis_height;
+  for (const Tick& t : l.ticks) {
+    s += fmt::format("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
+                     "<text class=\"tick\" x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+                     num(t.pos), num(k_top - 4), num(axis_y), num(axis_y + 16), t.text);
+  }
+  s += fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">GiB per "
+                   "GPU (device memory required)</text>\n",
+                   num((l.plot_x0 + l.plot_x1) / 2), num(axis_y + 34));
+  for (const MemoryBar& b : l.bars) {
+    const double total = b.input.total_bytes();
+    s += fmt::format("<g class=\"bar{}\">\n", b.fits ? "" : " over");
+    s += fmt::format("<text class=\"bar-label\" x=\"{}\" y=\"{}\">{}</text>"
+                     "<text class=\"bar-sublabel\" x=\"{}\" y=\"{}\">{}</text>\n",
+                     num(l.plot_x0 - 8), num(b.y + 13), xml_escape(b.input.label),
+                     num(l.plot_x0 - 8), num(b.y + 29), xml_escape(b.input.sublabel));
+    for (const BarSegment& g : b.segments) {
+      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: "
+                       "{:.1f} GiB</title></rect>\n",
+                       num(g.x), num(b.y + 2), fmt::format("{:.2f}", g.width), num(l.bar_height),
+                       k_part_colours[g.part], k_bar_part_names[g.part], to_gib(g.bytes));
+    }
+    const double end = l.plot_x0 + total * l.px_per_byte;
+    s += fmt::format("<line class=\"capacity\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"><title>"
+                     "capacity {3:.1f} GiB</title></line>\n",
+                     num(b.capacity_x), num(b.y - 2), num(b.y + l.bar_height + 6),
+                     to_gib(b.input.capacity_bytes));
+    if (b.input.usable_bytes < b.input.capacity_bytes) {
+      s += fmt::format("<line class=\"usable\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"><title>"
+                       "usable after headroom {3:.1f} GiB</title></line>\n",
+                       num(b.usable_x), num(b.y - 2), num(b.y + l.bar_height + 6),
+                       to_gib(b.input.usable_bytes));
+    }
+    s += fmt::format("<text class=\"bar-value\" x=\"{}\" y=\"{}\">{:.1f} of {:.1f} GiB{}</text>\n",
+                     num(std::min(end, l.plot_x1) + 4), num(b.y + 38), to_gib(total),
+                     to_gib(b.input.usable_bytes), b.fits ? "" : " \u2014 does not fit");
+    s += "</g>\n";
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+std::string_view part_colour(std::size_t i) {
+  return k_part_colours[i % k_part_colours.size()];
+}
+
+ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, double width, double height,
+                             const std::vector<Marker>& markers) {
+  ScatterLayout l;
+  l.width = width;
+  l.height = height;
+  l.plot_x0 = 76;
+  l.plot_x1 = width - 24;
+  l.plot_y0 = height - 52;
+  l.plot_y1 = 16;
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  bool first = true;
+  for (const ScatterInput& p : points) {
+    if (first) {
+      x_lo = x_hi = p.x;
+      y_lo = y_hi = p.y;
+      first = false;
+    }
+    x_lo = std::min(x_lo, p.x);
+    x_hi = std::max(x_hi, p.x);
+    y_lo = std::min(y_lo, p.y);
+    y_hi = std::max(y_hi, p.y);
+  }
+  for (const Marker& m : markers) {
+    x_lo = first ? m.value : std::min(x_lo, m.value);
+    x_hi = first ? m.value : std::max(x_hi, m.value);
+    first = false;
+  }
+  // Throughput starts at 0 so heights compare honestly; the x axis is fitted to the points.
+  const std::vector<double> xt = nice_ticks(x_lo, x_hi, 6);
+  const std::vector<double> yt = nice_ticks(0, y_hi, 5);
+  l.x_min = xt.front();
+  l.x_max = xt.back();
+  l.y_min = yt.front();
+  l.y_max = yt.back();
+  l.x_ticks = ticks_on(xt, l.x_min, l.x_max, l.plot_x0, l.plot_x1);
+  l.y_ticks = ticks_on(yt, l.y_min, l.y_max, l.plot_y0, l.plot_y1);
+  const auto map_x = [&](double v) {
+    return l.plot_x0 + (v - l.x_min) / (l.x_max - l.x_min) * (l.plot_x1 - l.plot_x0);
+  };
+  const auto map_y = [&](double v) {
+    return l.plot_y0 + (v - l.y_min) / (l.y_max - l.y_min) * (l.plot_y1 - l.plot_y0);
+  };
+  for (const ScatterInput& p : points) {
+    l.points.push_back({p, map_x(p.x), map_y(p.y)});
+  }
+  for (std::size_t i = 0; i < l.points.size(); ++i) {
+    if (l.points[i].input.pareto && l.points[i].input.feasible) {
+      l.front.push_back(i);
+    }
+  }
+  std::sort(l.front.begin(), l.front.end(), [&](std::size_t a, std::size_t b) {
+    const ScatterInput& x = l.points[a].input;
+    const ScatterInput& y = l.points[b].input;
+    return x.x != y.x ? x.x < y.x : x.y < y.y;
+  });
+  for (const Marker& m : markers) {
+    l.x_markers.push_back({m.value, map_x(m.value), m.text});
+  }
+  return l;
+}
+
+std::string scatter_svg(const ScatterLayout& l, const std::string& title,
+                        const std::string& x_label, const std::string& y_label) {
+  const std::string id = fmt::format("scatter-{}", std::hash<std::string>{}(title) % 100000);
+  std::string s =
+      fmt::format("<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" "
+                  "role=\"img\" aria-labelledby=\"{}\">\n<title id=\"{}\">{}</title>\n",
+                  num(l.width), num(l.height), id, id, xml_escape(title));
+  for (const Tick& t : l.x_ticks) {
+    s += fmt::format("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
+                     "<text class=\"tick\" x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+                     num(t.pos), num(l.plot_y1), num(l.plot_y0), num(l.plot_y0 + 16), t.text);
+  }
+  for (const Tick& t : l.y_ticks) {
+    s += fmt::format("<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
+                     "<text class=\"tick\" x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text>\n",
+                     num(l.plot_x0), num(l.plot_x1), num(t.pos), num(l.plot_x0 - 6), num(t.pos + 4),
+                     t.text);
+  }
+  s +=
+      fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                  num((l.plot_x0 + l.plot_x1) / 2), num(l.height - 10), xml_escape(x_label));
+  s += fmt::format("<text class=\"axis-label\" transform=\"translate(16 {}) rotate(-90)\" "
+                   "text-anchor=\"middle\">{}</text>\n",
+                   num((l.plot_y0 + l.plot_y1) / 2), xml_escape(y_label));
+  for (std::size_t i = 0; i < l.x_markers.size(); ++i) {
+    const Tick& m = l.x_markers[i];
+    s += fmt::format("<line class=\"capacity\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
+                     "<text class=\"marker-label\" x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}"
+                     "</text>\n",
+                     num(m.pos), num(l.plot_y1), num(l.plot_y0), num(m.pos - 4),
+                     num(l.plot_y1 + 12 + 14 * static_cast<double>(i)), xml_escape(m.text));
+  }
+  if (l.front.size() > 1) {
+    std::string pts;
+    for (std::size_t i : l.front) {
+      pts += fmt::format("{},{} ", num(l.points[i].px), num(l.points[i].py));
+    }
+    pts.pop_back();
+    s += fmt::format("<polyline class=\"front\" points=\"{}\"/>\n", pts);
+  }
+  // Draw order: other feasible points, rejected, the front, then the labelled plans on top.
+  const auto draw = [&](const ScatterPoint& p) {
+    const ScatterInput& in = p.input;
+    const std::string tip = fmt::format("<title>{}</title>", xml_escape(in.title));
+    if (!in.feasible) {
+      s += fmt::format("<path class=\"rejected\" d=\"M{0} {1}l8 8m0 -8l-8 8\">{2}</path>\n",
+                       num(p.px - 4), num(p.py - 4), tip);
+    } else if (in.pareto) {
+      s += fmt::format("<circle class=\"pareto\" cx=\"{}\" cy=\"{}\" r=\"4.5\">{}</circle>\n",
+                       num(p.px), num(p.py), tip);
+    } else {
+      s += fmt::format("<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"3\">{}</circle>\n",
+                       num(p.px), num(p.py), tip);
+    }
+  };
+  // Labels: each at the first free slot below its point's top-right (no two overlap).
+  std::vector<std::pair<double, double>> placed;
+  const auto draw_label = [&](const ScatterPoint& p) {
+    double y = p.py - 6;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const auto& [px, py] : placed) {
+        if (std::abs(px - (p.px + 7)) < 26 && std::abs(py - y) < 12) {
+          y = py + 12;
+          moved = true;
+        }
+      }
+    }
+    placed.emplace_back(p.px + 7, y);
+    s += fmt::format("<text class=\"point-label\" x=\"{}\" y=\"{}\">{}</text>\n", num(p.px + 7),
+                     num(y), xml_escape(p.input.label));
+  };
+  for (int pass = 0; pass < 4; ++pass) {
+    for (const ScatterPoint& p : l.points) {
+      const ScatterInput& in = p.input;
+      const int rank = !in.label.empty() ? 3 : !in.feasible ? 1 : in.pareto ? 2 : 0;
+      if (rank == pass) {
+        draw(p);
+      }
+    }
+  }
+  for (const ScatterPoint& p : l.points) {
+    if (!p.input.label.empty()) {
+      draw_label(p);
+    }
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+} // namespace bwplan::io

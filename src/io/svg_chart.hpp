@@ -1,0 +1,118 @@
+/// \file
+/// The report's two charts, as geometry (unit-tested: lengths proportional to bytes, points on
+/// linear axes) and as inline SVG drawn from that geometry. No scripts, fonts or fetches.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "bwplan/memory_model.hpp"
+
+namespace bwplan::io {
+
+/// What a memory bar stacks: the model's components at the peak phase, then the caching
+/// allocator's reserve (reserved - allocated) and the CUDA context + NCCL.
+inline constexpr std::size_t k_bar_parts = static_cast<std::size_t>(MemoryComponent::count_) + 2;
+inline constexpr std::array<std::string_view, k_bar_parts> k_bar_part_names = {
+    "parameters",        "gradients",
+    "optimizer states",  "FSDP buffers",
+    "activations",       "logits",
+    "low precision",     "optimizer temporaries",
+    "allocator reserve", "CUDA context + NCCL"};
+
+struct BarInput {
+  std::string label;    ///< e.g. "#1 ml.p6-b300.48xlarge"
+  std::string sublabel; ///< e.g. "full, bf16, selective-op, mb 4"
+  std::array<double, k_bar_parts> bytes{};
+  double capacity_bytes = 0;
+  double usable_bytes = 0; ///< capacity less the headroom
+  [[nodiscard]] double total_bytes() const;
+};
+
+/// A memory estimate as the parts of one bar (they sum to device_bytes_required).
+[[nodiscard]] BarInput bar_input(std::string label, std::string sublabel, const MemoryEstimate& m);
+
+struct Tick {
+  double value = 0;
+  double pos = 0; ///< pixel coordinate along its axis
+  std::string text;
+};
+
+struct BarSegment {
+  std::size_t part = 0; ///< index into k_bar_part_names
+  double bytes = 0;
+  double x = 0;
+  double width = 0;
+};
+
+struct MemoryBar {
+  BarInput input;
+  double y = 0; ///< top of the bar
+  std::vector<BarSegment> segments;
+  double capacity_x = 0;
+  double usable_x = 0;
+  bool fits = false;
+};
+
+struct MemoryBarsLayout {
+  double width = 0, height = 0;
+  double plot_x0 = 0, plot_x1 = 0; ///< bytes 0 and bytes_max
+  double bar_height = 0;
+  double bytes_max = 0;
+  double px_per_byte = 0;
+  std::vector<MemoryBar> bars;
+  std::vector<Tick> ticks; ///< GiB
+};
+
+/// Horizontal stacked bars, one per input, on one byte scale (0 .. 1.05 x the largest of every
+/// bar's total and capacity) so that lengths compare across GPUs.
+[[nodiscard]] MemoryBarsLayout layout_memory_bars(const std::vector<BarInput>& bars, double width);
+[[nodiscard]] std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title);
+
+struct ScatterInput {
+  double x = 0;
+  double y = 0;
+  bool feasible = true;
+  bool pareto = false;
+  std::string label; ///< drawn next to the point ("#1"); empty for most
+  std::string title; ///< hover text
+};
+
+struct ScatterPoint {
+  ScatterInput input;
+  double px = 0, py = 0;
+};
+
+struct ScatterLayout {
+  double width = 0, height = 0;
+  double plot_x0 = 0, plot_x1 = 0, plot_y0 = 0, plot_y1 = 0; ///< y0 is the bottom (larger px)
+  double x_min = 0, x_max = 0, y_min = 0, y_max = 0;
+  std::vector<ScatterPoint> points;
+  std::vector<std::size_t> front; ///< Pareto points in x order, for the front's line
+  std::vector<Tick> x_ticks, y_ticks;
+  std::vector<Tick> x_markers; ///< vertical reference lines (GPU capacities)
+};
+
+struct Marker {
+  double value = 0;
+  std::string text;
+};
+
+/// Linear axes from "nice" tick values around the points and the markers; y starts at 0.
+[[nodiscard]] ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, double width,
+                                           double height, const std::vector<Marker>& markers = {});
+[[nodiscard]] std::string scatter_svg(const ScatterLayout& l, const std::string& title,
+                                      const std::string& x_label, const std::string& y_label);
+
+/// 1-2-5 ticks covering [lo, hi], about `count` of them.
+[[nodiscard]] std::vector<double> nice_ticks(double lo, double hi, int count);
+
+/// The fill of bar part `i` (the legend pairs it with the part's name).
+[[nodiscard]] std::string_view part_colour(std::size_t i);
+
+/// Text safe inside HTML/SVG elements and attribute values.
+[[nodiscard]] std::string xml_escape(std::string_view s);
+
+} // namespace bwplan::io

@@ -1,0 +1,238 @@
+// The HTML report: chart geometry (lengths proportional to bytes, linear scatter axes), the page's
+// contents and self-containment, and --report's file handling. The rendered page is checked in
+// a real browser by tests/browser/check_report.sh.
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bwplan/units.hpp"
+#include "io/svg_chart.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+using Catch::Matchers::Contains;
+
+namespace {
+
+io::BarInput bar(double params_gib, double acts_gib, double capacity_gib, double usable_gib) {
+  io::BarInput b;
+  b.label = "bar";
+  b.bytes[0] = params_gib * k_gib;
+  b.bytes[4] = acts_gib * k_gib;
+  b.capacity_bytes = capacity_gib * k_gib;
+  b.usable_bytes = usable_gib * k_gib;
+  return b;
+}
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  const auto d = std::filesystem::temp_directory_path() / ("bwplan-test-report-" + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("nice ticks are 1-2-5 steps covering the range", "[report]") {
+  CHECK(io::nice_ticks(0, 189, 6) == std::vector<double>{0, 50, 100, 150, 200});
+  CHECK(io::nice_ticks(1.6, 3.8, 6) == std::vector<double>{1.5, 2.0, 2.5, 3.0, 3.5, 4.0});
+  CHECK(io::nice_ticks(0, 24400, 5) == std::vector<double>{0, 5000, 10000, 15000, 20000, 25000});
+  // A single value still gets an axis around it.
+  const std::vector<double> one = io::nice_ticks(7, 7, 5);
+  CHECK(one.front() <= 7);
+  CHECK(one.back() >= 7);
+  CHECK(one.size() >= 2);
+}
+
+TEST_CASE("memory bar lengths are proportional to bytes on one scale", "[report]") {
+  // A: 10 + 20 GiB on an 80 GiB GPU with 72 usable; B: 60 + 60 GiB on a 100 GiB GPU.
+  const std::vector<io::BarInput> in = {bar(10, 20, 80, 72), bar(60, 60, 100, 100)};
+  const io::MemoryBarsLayout l = io::layout_memory_bars(in, 1000);
+  REQUIRE(l.bars.size() == 2);
+  // The scale: 0 .. a nice tick at or above 1.05 x 120 GiB = 126 GiB, i.e. 150 GiB.
+  CHECK(l.bytes_max == Approx(150 * k_gib).epsilon(1e-12));
+  CHECK(l.px_per_byte == Approx((l.plot_x1 - l.plot_x0) / (150 * k_gib)).epsilon(1e-12));
+  for (const io::MemoryBar& b : l.bars) {
+    double x = l.plot_x0;
+    for (const io::BarSegment& s : b.segments) {
+      CHECK(s.x == Approx(x).epsilon(1e-12)); // stacked without gaps
+      CHECK(s.width == Approx(s.bytes * l.px_per_byte).epsilon(1e-12));
+      x += s.width;
+    }
+  }
+  const io::MemoryBar& a = l.bars[0];
+  REQUIRE(a.segments.size() == 2);
+  CHECK(a.segments[1].width / a.segments[0].width == Approx(2.0).epsilon(1e-12));
+  CHECK(l.bars[1].segments[0].width / a.segments[0].width == Approx(6.0).epsilon(1e-12));
+  CHECK(a.capacity_x == Approx(l.plot_x0 + 80 * k_gib * l.px_per_byte).epsilon(1e-12));
+  CHECK(a.usable_x == Approx(l.plot_x0 + 72 * k_gib * l.px_per_byte).epsilon(1e-12));
+  CHECK(a.fits);
+  CHECK_FALSE(l.bars[1].fits); // 120 GiB > 100 GiB
+  CHECK(l.bars[1].y > a.y);
+  CHECK(l.height > l.bars[1].y + l.bar_height);
+}
+
+TEST_CASE("bar parts of an estimate sum to the device memory required", "[report]") {
+  const Catalog& cat = test::catalog();
+  const TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);
+  const MemoryEstimate m = estimate_memory(test::preset("llama-3.1-8b"), c, cat.gpu("b200"));
+  const io::BarInput b = io::bar_input("x", "y", m);
+  CHECK(b.total_bytes() == Approx(m.device_bytes_required).epsilon(1e-12));
+  CHECK(b.bytes[io::k_bar_parts - 1] == Approx(m.runtime_bytes).epsilon(1e-12));
+  CHECK(b.capacity_bytes == m.capacity_bytes);
+}
+
+TEST_CASE("scatter points sit on linear axes and the front runs left to right", "[report]") {
+  const std::vector<io::ScatterInput> in = {{2.0, 100, true, true, "#1", "a"},
+                                            {1.0, 50, true, true, "", "b"},
+                                            {3.0, 80, true, false, "", "c"},
+                                            {2.5, 120, false, false, "", "d"}};
+  const io::ScatterLayout l = io::layout_scatter(in, 800, 400, {{3.2, "cap"}});
+  REQUIRE(l.points.size() == 4);
+  CHECK(l.y_min == 0); // throughput starts at 0
+  CHECK(l.x_min <= 1.0);
+  CHECK(l.x_max >= 3.2);
+  for (const io::ScatterPoint& p : l.points) {
+    const double fx = (p.input.x - l.x_min) / (l.x_max - l.x_min);
+    const double fy = (p.input.y - l.y_min) / (l.y_max - l.y_min);
+    CHECK(p.px == Approx(l.plot_x0 + fx * (l.plot_x1 - l.plot_x0)).epsilon(1e-12));
+    CHECK(p.py == Approx(l.plot_y0 + fy * (l.plot_y1 - l.plot_y0)).epsilon(1e-12));
+  }
+  CHECK(l.points[0].py < l.points[1].py);           // more throughput is higher on the page
+  CHECK(l.front == std::vector<std::size_t>{1, 0}); // feasible Pareto points by x
+  REQUIRE(l.x_markers.size() == 1);
+  CHECK(l.x_markers[0].pos > l.points[2].px);
+  const std::string svg = io::scatter_svg(l, "t", "x", "y");
+  CHECK(count(svg, "<circle") == 3);
+  CHECK(count(svg, "class=\"rejected\"") == 1);
+  CHECK(count(svg, "<polyline class=\"front\"") == 1);
+}
+
+TEST_CASE("text in the report is escaped", "[report]") {
+  CHECK(io::xml_escape("a<b & \"c\" 'd'>") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
+}
+
+TEST_CASE("search --report writes a self-contained page of the search", "[report]") {
+  const auto dir = temp_dir("search");
+  const auto file = dir / "report.html";
+  const test::CliResult r = test::run_cli({"search", "--model", "llama-3.1-70b", "--instance",
+                                           "ml.p6-b200.48xlarge,ml.p6-b300.48xlarge", "--top", "5",
+                                           "--format", "json", "--report", file.string()});
+  REQUIRE(r.status == 0);
+  const auto plans = nlohmann::json::parse(r.out)["plans"];
+  REQUIRE(plans.size() == 5);
+  const std::string html = read(file);
+  CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK_THAT(html, Contains("<h1>bwplan search: llama-3.1-70b</h1>"));
+  CHECK_THAT(html, Contains("Memory per GPU at the peak"));
+  CHECK_THAT(html, Contains("Ranked plans"));
+  for (const auto& p : plans) {
+    CHECK_THAT(html, Contains(p["id"].get<std::string>())); // every listed plan, in the table
+  }
+  CHECK_THAT(html, Contains("nearest miss ml.p6-b300.48xlarge")); // the OOM nearest miss's bar
+  CHECK(count(html, "<svg") == 3); // memory bars, throughput vs cost, throughput vs memory
+  CHECK(count(html, "class=\"point-label\"") == 2 * 5); // #1..#5 in both scatters
+  // Self-contained: no scripts, no remote resources (the SVG namespace is a name, not a fetch).
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("@import") == std::string::npos);
+  CHECK(html.find("src=") == std::string::npos);
+  const std::regex remote(R"((href|url)\s*[=(]\s*["']?https?:)");
+  CHECK_FALSE(std::regex_search(html, remote));
+  // The same search again gives the same page.
+  const auto again = dir / "again.html";
+  REQUIRE(test::run_cli({"search", "--model", "llama-3.1-70b", "--instance",
+                         "ml.p6-b200.48xlarge,ml.p6-b300.48xlarge", "--top", "5", "--format",
+                         "json", "--report", again.string()})
+              .status == 0);
+  // Identical but for the report's own path (in the command line and the inputs table).
+  const auto without = [](std::string s, const std::string& path) {
+    for (std::size_t p = s.find(path); p != std::string::npos; p = s.find(path, p)) {
+      s.replace(p, path.size(), "REPORT");
+    }
+    return s;
+  };
+  CHECK(without(html, file.string()) == without(read(again), again.string()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the table and JSON of a search with --report list only --top plans", "[report]") {
+  const auto dir = temp_dir("top");
+  const std::vector<std::string> args = {"search", "--model",  "llama-3.1-8b", "--top",
+                                         "3",      "--format", "json"};
+  std::vector<std::string> with = args;
+  with.insert(with.end(), {"--report", (dir / "r.html").string()});
+  const test::CliResult plain = test::run_cli(args);
+  const test::CliResult reported = test::run_cli(with);
+  REQUIRE(plain.status == 0);
+  REQUIRE(reported.status == 0);
+  auto x = nlohmann::json::parse(plain.out);
+  auto y = nlohmann::json::parse(reported.out);
+  CHECK(y["plans"].size() == 3);
+  CHECK(x["plans"] == y["plans"]);
+  CHECK(x["rejections"] == y["rejections"]);
+  CHECK(x["search"]["feasible"] == y["search"]["feasible"]);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("estimate --report of a configuration that does not fit shows what would", "[report]") {
+  const auto dir = temp_dir("estimate");
+  const auto file = dir / "e.html";
+  const test::CliResult r = test::run_cli(
+      {"estimate", "--model", "llama-3.1-70b", "--instance", "ml.p6-b200.48xlarge", "--micro-batch",
+       "4", "--activation-checkpointing", "none", "--format", "json", "--report", file.string()});
+  REQUIRE(r.status == 3);
+  const std::size_t suggestions = nlohmann::json::parse(r.out)["advice"]["suggestions"].size();
+  REQUIRE(suggestions > 0);
+  const std::string html = read(file);
+  CHECK_THAT(html, Contains("<h1>bwplan estimate: llama-3.1-70b</h1>"));
+  CHECK_THAT(html, Contains("Does not fit"));
+  CHECK_THAT(html, Contains("What would fit"));
+  // One bar for the configuration (over) plus one per suggestion in the advice (each fits).
+  CHECK(count(html, "<g class=\"bar") == 1 + suggestions);
+  CHECK(count(html, "<g class=\"bar over\">") == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an existing report file is kept unless --force, and nothing else is written",
+          "[report]") {
+  const auto dir = temp_dir("force");
+  const auto file = dir / "keep.html";
+  std::ofstream(file) << "mine";
+  const test::CliResult r =
+      test::run_cli({"estimate", "--model", "llama-3.2-1b", "--report", file.string()});
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Contains("--report " + file.string() + ": file exists; pass --force"));
+  CHECK(count(r.err, "\n") == 1);
+  CHECK(read(file) == "mine");
+  // --output refused as well: the report must not be written first.
+  const auto out = dir / "out.txt";
+  std::ofstream(out) << "mine too";
+  const auto fresh = dir / "fresh.html";
+  const test::CliResult s = test::run_cli(
+      {"search", "--model", "llama-3.2-1b", "--report", fresh.string(), "--output", out.string()});
+  CHECK(s.status == 1);
+  CHECK_FALSE(std::filesystem::exists(fresh));
+  CHECK(read(out) == "mine too");
+  const test::CliResult forced =
+      test::run_cli({"estimate", "--model", "llama-3.2-1b", "--report", file.string(), "--force"});
+  CHECK(forced.status == 0);
+  CHECK(read(file).rfind("<!DOCTYPE html>", 0) == 0);
+  std::filesystem::remove_all(dir);
+}
