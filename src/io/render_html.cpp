@@ -410,11 +410,14 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
   if (advice != nullptr) {
     for (const FitSuggestion& s : advice->suggestions) {
       const EstimateRequest& r = s.request;
+      // The sublabel names the instance and nodes only where the change altered them.
+      const std::string on = r.instance && (!q.instance || r.instance->name != q.instance->name)
+                                 ? " \u00b7 " + r.instance->name
+                                 : std::string();
+      const std::string nodes =
+          r.nodes != q.nodes ? fmt::format(" \u00b7 {} nodes", r.nodes) : std::string();
       bars.push_back(
-          io::bar_input(s.change,
-                        fmt::format("{} x{}: {}", r.instance ? r.instance->name : r.gpu.name,
-                                    r.nodes, bar_sublabel(r.config)),
-                        s.estimate.memory));
+          io::bar_input(s.change, bar_sublabel(r.config) + nodes + on, s.estimate.memory));
     }
   }
   b += "<h2 id=\"memory\">Memory per GPU at the peak</h2>\n" + legend_html();
@@ -448,23 +451,23 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
                "changes that fit");
   }
   const StepTime& t = e.time;
-  rows = {td("step time") + td_num(fmt::format("{:.3f} s", t.step_s)),
-          td("compute") + td_num(fmt::format("{:.3f} s", t.compute_s)),
-          td("exposed communication") + td_num(fmt::format("{:.3f} s", t.exposed_comm_s)),
-          td("optimizer step") + td_num(fmt::format("{:.3f} s", t.optimizer_s)),
-          td("tokens/s per GPU") + td_num(fmt::format("{:.0f}", t.tokens_per_s_per_gpu)),
-          td("tokens/s per job") + td_num(fmt::format("{:.0f}", t.tokens_per_s_job)),
-          td("MFU / HFU") + td_num(fmt::format("{:.1f}% / {:.1f}%", 100 * t.mfu, 100 * t.hfu)),
+  rows = {td("step time") + td(fmt::format("{:.3f} s", t.step_s)),
+          td("compute") + td(fmt::format("{:.3f} s", t.compute_s)),
+          td("exposed communication") + td(fmt::format("{:.3f} s", t.exposed_comm_s)),
+          td("optimizer step") + td(fmt::format("{:.3f} s", t.optimizer_s)),
+          td("tokens/s per GPU") + td(fmt::format("{:.0f}", t.tokens_per_s_per_gpu)),
+          td("tokens/s per job") + td(fmt::format("{:.0f}", t.tokens_per_s_job)),
+          td("MFU / HFU") + td(fmt::format("{:.1f}% / {:.1f}%", 100 * t.mfu, 100 * t.hfu)),
           td("limited by") + td(std::string(name_of(t.bottleneck)))};
   if (e.cost.usd_per_hour > 0) {
     rows.push_back(td("price per hour (job)") +
-                   td_num(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour, e.cost.price_basis)));
+                   td(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour, e.cost.price_basis)));
     rows.push_back(td("$ per million tokens") +
-                   td_num(fmt::format("{:.3f}", e.cost.usd_per_million_tokens)));
+                   td(fmt::format("{:.3f}", e.cost.usd_per_million_tokens)));
   }
   if (e.cost.hours_to_train > 0) {
-    rows.push_back(td("time to train") + td_num(fmt::format("{:.1f} h", e.cost.hours_to_train)));
-    rows.push_back(td("cost to train") + td_num(fmt::format("{:.0f} $", e.cost.usd_to_train)));
+    rows.push_back(td("time to train") + td(fmt::format("{:.1f} h", e.cost.hours_to_train)));
+    rows.push_back(td("cost to train") + td(fmt::format("{:.0f} $", e.cost.usd_to_train)));
   }
   b += "<h2 id=\"time\">Step time, throughput and cost</h2>\n";
   b += table({"quantity", "value"}, rows, "time and cost");

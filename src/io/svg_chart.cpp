@@ -196,9 +196,13 @@ std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title)
                        num(b.usable_x), num(b.y - 2), num(b.y + l.bar_height + 6),
                        to_gib(b.input.usable_bytes));
     }
-    s += fmt::format("<text class=\"bar-value\" x=\"{}\" y=\"{}\">{:.1f} of {:.1f} GiB{}</text>\n",
-                     num(std::min(end, l.plot_x1) + 4), num(b.y + 38), to_gib(total),
-                     to_gib(b.input.usable_bytes), b.fits ? "" : " \u2014 does not fit");
+    // Under the bar's end, kept inside the plot (right-aligned near its right edge).
+    const bool near_edge = end > l.plot_x1 - 220;
+    s += fmt::format("<text class=\"bar-value\" x=\"{}\" y=\"{}\" text-anchor=\"{}\">{:.1f} of "
+                     "{:.1f} GiB{}</text>\n",
+                     num(near_edge ? std::min(end, l.plot_x1) : end + 4), num(b.y + 38),
+                     near_edge ? "end" : "start", to_gib(total), to_gib(b.input.usable_bytes),
+                     b.fits ? "" : " \u2014 does not fit");
     s += "</g>\n";
   }
   s += "</svg>\n";
