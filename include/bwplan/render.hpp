@@ -2,6 +2,7 @@
 /// Renderers: each takes one computed result and returns text or JSON. They never recompute.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +42,9 @@ struct SearchReport {
   const SearchConstraints& limits;
   Objective objective;
   const SearchResult& result;
-  double elapsed_seconds = 0; ///< the only field that differs between identical runs
+  /// Wall-clock seconds of the search, shown only when asked (`--timing`): the one value that
+  /// would differ between identical runs.
+  std::optional<double> elapsed_seconds;
   std::vector<std::pair<std::string, std::string>> origins; ///< flag -> "command line"/"default"
 };
 

@@ -42,6 +42,7 @@ struct SearchOptions {
   TrainingFlags training;
   std::string emit_dir; ///< --emit-sagemaker: launch files for the top plan
   std::string report;   ///< --report: HTML report file
+  bool timing = false;  ///< --timing: the search's wall-clock time in the output
   LaunchOptions launch;
   OutputOptions output;
 };
@@ -242,7 +243,11 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       result.plans.resize(top);
     }
   }
-  SearchReport report{r.model, r.space, r.limits, r.objective, result, elapsed, {}};
+  ctx.log->info("search: {} candidates in {:.2f} ms", result.candidates_evaluated, 1e3 * elapsed);
+  SearchReport report{r.model, r.space, r.limits, r.objective, result, std::nullopt, {}};
+  if (o.timing) {
+    report.elapsed_seconds = elapsed;
+  }
   for (const InputRow& row : input_rows(cmd)) {
     report.origins.emplace_back(row.flag, row.origin);
   }
@@ -266,8 +271,8 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   if (!o.report.empty()) {
     SearchResult full = result;
     full.plans = std::move(all);
-    const SearchReport whole{r.model, r.space, r.limits,      r.objective,
-                             full,    elapsed, report.origins};
+    const SearchReport whole{
+        r.model, r.space, r.limits, r.objective, full, report.elapsed_seconds, report.origins};
     ReportContext rc = report_context(ctx, cmd);
     rc.top = top;
     rc.rejected = rejected_points(r, result, k);
@@ -376,6 +381,10 @@ void setup_search(CLI::App& app, Context& ctx) {
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   add_report_option(*cmd, o->report);
+  cmd->add_flag("--timing", o->timing,
+                "show the search's wall-clock time (table header, JSON search.elapsed_seconds); "
+                "off by default so the same input gives byte-identical output")
+      ->group("Output");
   cmd->callback([&ctx, o, cmd] { run_search_command(ctx, *o, *cmd); });
 }
 

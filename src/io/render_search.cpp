@@ -105,16 +105,19 @@ OrderedJson search_json(const SearchReport& r) {
   OrderedJson s;
   s["candidates_evaluated"] = r.result.candidates_evaluated;
   s["feasible"] = r.result.feasible;
-  s["elapsed_seconds"] = r.elapsed_seconds;
+  if (r.elapsed_seconds) {
+    s["elapsed_seconds"] = *r.elapsed_seconds;
+  }
   j["search"] = s;
   return j;
 }
 
 std::string search_table(const SearchReport& r) {
   using A = io::TextTable::Align;
-  std::string out = fmt::format("{}: {} candidates, {} feasible, ranked by {} ({:.1f} ms)\n\n",
-                                r.model.name, r.result.candidates_evaluated, r.result.feasible,
-                                name_of(r.objective), 1e3 * r.elapsed_seconds);
+  std::string out =
+      fmt::format("{}: {} candidates, {} feasible, ranked by {}", r.model.name,
+                  r.result.candidates_evaluated, r.result.feasible, name_of(r.objective));
+  out += r.elapsed_seconds ? fmt::format(" ({:.1f} ms)\n\n", 1e3 * *r.elapsed_seconds) : "\n\n";
   io::TextTable t({{"#", A::right},
                    {"instance"},
                    {"nodes", A::right},
