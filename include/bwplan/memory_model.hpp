@@ -66,6 +66,15 @@ struct BlockActivations {
 /// Saved activation bytes of all blocks for one micro-batch.
 [[nodiscard]] double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c);
 
+/// saved_activation_bytes() = (tokens × first) × second, the product in the order it is rounded
+/// (selective-layer sums its checkpointed and plain blocks into `first`).
+struct SavedActivationFactors {
+  double first = 0;
+  double second = 1;
+};
+[[nodiscard]] SavedActivationFactors saved_activation_factors(const ModelSpec& m,
+                                                              const TrainingConfig& c);
+
 /// Logits and cross-entropy bytes live at the end of forward and at the start of backward.
 struct LogitsMemory {
   double forward_bytes = 0;
@@ -73,6 +82,8 @@ struct LogitsMemory {
   double largest_tensor_bytes = 0; ///< the biggest single allocation (allocator fragmentation)
 };
 [[nodiscard]] LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c);
+/// logits_memory() per element of the micro-batch's tokens × vocab logits.
+[[nodiscard]] LogitsMemory logits_per_element(const TrainingConfig& c);
 
 // ---- The step -----------------------------------------------------------------------------
 
@@ -139,9 +150,50 @@ struct MemoryEstimate {
 /// The whole step for `c` on `gpu` (validated beforehand).
 [[nodiscard]] MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c,
                                              const GpuSpec& gpu, const MemoryConstants& k = {});
-/// The same with the model's facts computed once (the search's fast path).
+/// The same with the model's facts computed once.
 [[nodiscard]] MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f,
                                              const TrainingConfig& c, const GpuSpec& gpu,
                                              const MemoryConstants& k = {});
+
+/// What estimate_memory() computes for a configuration that does not depend on its micro-batch
+/// or grad-accum. The search computes it once per combination of the other axes, then evaluates
+/// each micro-batch in a few dozen operations (docs/architecture.md, "Search speed").
+struct MemoryTerms {
+  double seq_len = 0;
+  double vocab = 0;
+  SavedActivationFactors saved;        ///< saved activations = tokens × first × second
+  double block_backward_per_token = 0; ///< the first block's recompute + gradient working set
+  LogitsMemory logits;                 ///< per logit element (tokens × vocab)
+  double parameters = 0, optimizer_states = 0, gradients = 0; ///< on the GPU (0 when offloaded)
+  std::array<double, 2> gradients_forward{}; ///< live during forward, by [grad_accum > 1]
+  double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;
+  double low_precision = 0;
+  double optimizer_temp = 0;
+  /// Partial phase sums by [grad_accum > 1], added in phase_total()'s order: parameters +
+  /// gradients + optimizer states + FSDP buffers of forward_end (and backward_start) and of
+  /// backward_block; the whole of backward_end; and optimizer_step, which has no micro-batch term.
+  std::array<double, 2> forward_base{}, backward_block_base{}, backward_end_total{};
+  double optimizer_step_total = 0;
+  bool fsdp_streams = false; ///< FSDP2's all-gather and reduce-scatter pools (not offloaded)
+  bool no_sync = false;      ///< grad-accum mode no-sync
+  double rs_input = 0;       ///< one block's reduce-scatter input
+  double stream_pools = 0;   ///< 2 × rs_input + 2 × one block unsharded
+  double fragmentation_fraction = 0;
+  double runtime_bytes = 0;
+  double capacity_bytes = 0;
+  double usable_bytes = 0;
+  double host_bytes_per_node = 0;
+  ModelStates states;
+};
+[[nodiscard]] MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f,
+                                       const TrainingConfig& c, const GpuSpec& gpu,
+                                       const MemoryConstants& k = {});
+/// estimate_memory() for `t`'s configuration with this micro-batch and grad-accum.
+[[nodiscard]] MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
+                                             std::int64_t grad_accum);
+/// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required, bit for bit, with
+/// nothing else computed: the search's inner loop (tests/test_search_fast.cpp checks the two).
+[[nodiscard]] double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
+                                           std::int64_t grad_accum);
 
 } // namespace bwplan

@@ -96,7 +96,17 @@ struct RejectedBest {
 struct SearchResult {
   std::vector<Candidate> plans; ///< ranked, at most top_k
   std::int64_t feasible = 0;
+  /// Every candidate the axes make: candidates_computed + candidates_pruned (the JSON's
+  /// "candidates_evaluated"; docs/architecture.md, "Search speed", defines the parts).
   std::int64_t candidates_evaluated = 0;
+  /// (combination, micro-batch) pairs whose memory, and step time when it fits, were computed
+  /// and checked against the constraints (the benchmark's candidate evaluations).
+  std::int64_t candidates_computed = 0;
+  /// Counted as rejected without being evaluated: micro-batches above the largest that fits
+  /// (memory grows with the micro-batch), precisions the GPU lacks.
+  std::int64_t candidates_pruned = 0;
+  /// Memory-only evaluations that find the largest micro-batch that fits and the nearest miss.
+  std::int64_t memory_probes = 0;
   std::array<std::int64_t, static_cast<std::size_t>(RejectReason::count_)> rejections{};
   std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
 };

@@ -10,6 +10,7 @@
 
 #include "bwplan/enums.hpp"
 #include "bwplan/hardware.hpp"
+#include "bwplan/memory_model.hpp"
 #include "bwplan/model_spec.hpp"
 #include "bwplan/training_config.hpp"
 
@@ -132,9 +133,61 @@ struct StepTime {
 [[nodiscard]] StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c,
                                           const GpuSpec& gpu, const Network& net,
                                           const TimeConstants& k = {});
-/// The same with the model's facts computed once (the search's fast path).
+/// The same with the model's facts computed once.
 [[nodiscard]] StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts,
                                           const TrainingConfig& c, const GpuSpec& gpu,
                                           const Network& net, const TimeConstants& k = {});
+
+/// What estimate_step_time() computes for a configuration that does not depend on its
+/// micro-batch or grad-accum (the search's per-combination part; docs/architecture.md, "Search
+/// speed"). Seconds of collectives are per micro-batch.
+struct StepTerms {
+  FlopCounts flops;
+  double seq_len = 0;
+  double hidden = 0;
+  double vocab = 0;
+  double layers = 0;
+  double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
+  double matmul_s_per_token = 0;            ///< at full efficiency
+  double quant_bytes = 0;                   ///< quantization traffic per element
+  double block_rows_cols = 0;
+  double activation_passes = 0;
+  double activation_bytes_per_token = 0; ///< every block's (and the recomputed) activation bytes
+  LogitsMemory logits;                   ///< per logit element (tokens × vocab)
+  double hbm_bytes_per_s = 0;
+  double cpu_s = 0; ///< host issue time of one micro-batch
+  bool no_sync = false;
+  double ag_fwd_s = 0, ag_bwd_s = 0, rs_s = 0, ar_s = 0;
+  double ag_fwd_bytes = 0, ag_bwd_bytes = 0, rs_bytes = 0, ar_bytes = 0;
+  bool shard_inter = false, replica_inter = false;
+  double units = 0; ///< FSDP units: blocks + root
+  double overlap_fraction = 0;
+  bool offload = false;
+  double gathers = 0; ///< parameter uploads per micro-batch under CPU offload
+  double parameters_bytes = 0, gradients_bytes = 0, pcie_bytes_per_s = 0;
+  double optimizer_s = 0;
+  double gpus = 0;
+  double bf16_peak = 0;
+};
+[[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
+                                   const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
+                                   const TimeConstants& k = {});
+/// The same with `c`'s model states already computed (estimate_model_states(facts, c)).
+[[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
+                                   const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
+                                   const TimeConstants& k, const ModelStates& states);
+/// estimate_step_time() for `t`'s configuration with this micro-batch and grad-accum.
+[[nodiscard]] StepTime estimate_step_time(const StepTerms& t, std::int64_t micro_batch,
+                                          std::int64_t grad_accum);
+
+/// The figures the search ranks by: estimate_step_time(t, ...)'s, bit for bit.
+struct StepRate {
+  double step_s = 0;
+  double tokens_per_s_job = 0;
+};
+/// Only the step and the job's tokens/s of estimate_step_time(t, micro_batch, grad_accum): the
+/// search's inner loop (tests/test_search_fast.cpp checks the two).
+[[nodiscard]] StepRate step_rate(const StepTerms& t, std::int64_t micro_batch,
+                                 std::int64_t grad_accum);
 
 } // namespace bwplan

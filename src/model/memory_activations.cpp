@@ -102,23 +102,26 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
   return a;
 }
 
-double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c) {
-  const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
+SavedActivationFactors saved_activation_factors(const ModelSpec& m, const TrainingConfig& c) {
   const double layers = static_cast<double>(m.layers);
   if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
     // torchtitan wraps block i (1-based) when i % ac_every == 0.
     const double wrapped = static_cast<double>(m.layers / c.ac_every);
     const double ckpt = block_activations(m, c, ActivationCheckpointing::full).saved_per_token;
     const double plain = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
-    return tokens * (wrapped * ckpt + (layers - wrapped) * plain);
+    return {wrapped * ckpt + (layers - wrapped) * plain, 1.0};
   }
-  return tokens * layers * block_activations(m, c, c.activation_checkpointing).saved_per_token;
+  return {layers, block_activations(m, c, c.activation_checkpointing).saved_per_token};
 }
 
-LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
+double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c) {
+  const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
+  const SavedActivationFactors f = saved_activation_factors(m, c);
+  return tokens * f.first * f.second;
+}
+
+LogitsMemory logits_per_element(const TrainingConfig& c) {
   const double ab = state_dtypes(c.precision).compute_bytes;
-  const double tv = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len) *
-                    static_cast<double>(m.vocab);
   const double chunks = 8;                  // torchtune CEWithChunkedOutputLoss
   const double upcast = ab < 4 ? 4.0 : 0.0; // eager .float() copy of bf16 logits
   LogitsMemory l;
@@ -126,31 +129,38 @@ LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
   case Loss::unfused:
     // forward: logits, their fp32 copy and log_softmax's saved fp32 output; backward (logits
     // deleted): saved output, its gradient and the gradient of the input, all fp32.
-    l.forward_bytes = tv * (ab + upcast + 4.0);
-    l.backward_bytes = tv * 12.0;
-    l.largest_tensor_bytes = tv * 4.0;
+    l.forward_bytes = ab + upcast + 4.0;
+    l.backward_bytes = 12.0;
+    l.largest_tensor_bytes = 4.0;
     break;
   case Loss::fused:
     // compiled loss: the upcast is fused; bf16 logits saved, bf16 gradient produced.
-    l.forward_bytes = tv * ab;
-    l.backward_bytes = tv * 2.0 * ab;
-    l.largest_tensor_bytes = tv * ab;
+    l.forward_bytes = ab;
+    l.backward_bytes = 2.0 * ab;
+    l.largest_tensor_bytes = ab;
     break;
   case Loss::chunked:
     // all chunks' logits are kept in a list; each chunk's loss runs separately
     if (c.compile) {
-      l.forward_bytes = tv * ab;
-      l.backward_bytes = tv * (2.0 * ab + 4.0 / chunks);
+      l.forward_bytes = ab;
+      l.backward_bytes = 2.0 * ab + 4.0 / chunks;
     } else {
       // every chunk keeps its fp32 log_softmax output; one fp32 copy at a time
-      l.forward_bytes = tv * (ab + 4.0 + upcast / chunks);
-      l.backward_bytes = tv * (4.0 + 8.0 / chunks);
+      l.forward_bytes = ab + 4.0 + upcast / chunks;
+      l.backward_bytes = 4.0 + 8.0 / chunks;
     }
-    l.largest_tensor_bytes = tv * 4.0 / chunks;
+    l.largest_tensor_bytes = 4.0 / chunks;
     break;
   case Loss::count_: break;
   }
   return l;
+}
+
+LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
+  const double tv = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len) *
+                    static_cast<double>(m.vocab);
+  const LogitsMemory per = logits_per_element(c);
+  return {tv * per.forward_bytes, tv * per.backward_bytes, tv * per.largest_tensor_bytes};
 }
 
 } // namespace bwplan

@@ -74,23 +74,20 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
 /// sharded gradients live in the reduce-scatter pool), so whatever those pools reached and do
 /// not use at the peak stays reserved; and freeing the largest transient tensor leaves a hole
 /// that later, differently sized allocations only partly reuse.
-double allocator_slack(const MemoryEstimate& e, const TrainingConfig& c, const MemoryConstants& k,
-                       bool fsdp_streams, double sharded_grads, double block_unsharded,
-                       const LogitsMemory& logits, double rs_input) {
+double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_gradients,
+                       double largest_logits) {
   double slack = 0;
-  if (fsdp_streams) {
-    const ComponentBytes& peak = e.at_peak();
-    const bool grads_live =
-        peak[idx(C::gradients)] > 0 && c.grad_accum_mode != GradAccumMode::no_sync;
+  if (t.fsdp_streams) {
+    const bool grads_live = peak_gradients > 0 && !t.no_sync;
     if (!grads_live) {
-      slack += sharded_grads;
+      slack += t.gradients;
     }
-    if (e.peak_phase != StepPhase::backward_block) {
-      slack += 2.0 * rs_input + 2.0 * block_unsharded;
+    if (peak_phase != StepPhase::backward_block) {
+      slack += t.stream_pools;
     }
   }
-  const double largest = std::max(logits.largest_tensor_bytes, rs_input);
-  return slack + k.fragmentation_fraction * largest;
+  const double largest = std::max(largest_logits, t.rs_input);
+  return slack + t.fragmentation_fraction * largest;
 }
 
 } // namespace
@@ -110,32 +107,35 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const TrainingConfig& c, cons
 
 MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
                                const GpuSpec& gpu, const MemoryConstants& k) {
-  const double capacity_bytes = gpu.memory_bytes;
-  MemoryEstimate e;
+  return estimate_memory(memory_terms(m, f, c, gpu, k), c.micro_batch, c.grad_accum);
+}
+
+MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
+                         const GpuSpec& gpu, const MemoryConstants& k) {
+  MemoryTerms t;
   const StateDtypes dt = state_dtypes(c.precision);
   const Groups g = groups_of(f);
   const double shard = static_cast<double>(effective_shard_group(c));
   const bool fsdp = c.sharding != Sharding::none;
   const bool offload = c.offload == Offload::cpu;
-  const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
-  e.states = estimate_model_states(f, c);
+  t.seq_len = static_cast<double>(c.seq_len);
+  t.vocab = static_cast<double>(m.vocab);
+  t.states = estimate_model_states(f, c);
 
   // Persistent states on the GPU (FSDP2 CPUOffloadPolicy moves all three to the host).
-  const double params = offload ? 0.0 : e.states.parameters_bytes;
-  const double optim = offload ? 0.0 : e.states.optimizer_bytes;
-  const double grads_full = offload ? 0.0 : e.states.gradients_bytes;
+  t.parameters = offload ? 0.0 : t.states.parameters_bytes;
+  t.optimizer_states = offload ? 0.0 : t.states.optimizer_bytes;
+  t.gradients = offload ? 0.0 : t.states.gradients_bytes;
   // zero_grad(set_to_none) leaves no gradients during the first micro-batch's forward; later
   // micro-batches see them (sharded, or unsharded in reduce dtype with sync disabled).
-  double grads_fwd = 0;
-  if (c.grad_accum > 1) {
-    // With sync disabled FSDP2 accumulates unsharded gradients in the reduce dtype and
-    // reduce-scatters them only after the last micro-batch.
-    grads_fwd = c.grad_accum_mode == GradAccumMode::no_sync && fsdp ? dt.reduce_bytes * g.total
-                                                                    : grads_full;
-  }
+  // With sync disabled FSDP2 accumulates unsharded gradients in the reduce dtype and
+  // reduce-scatters them only after the last micro-batch.
+  t.gradients_forward = {0.0, c.grad_accum_mode == GradAccumMode::no_sync && fsdp
+                                  ? dt.reduce_bytes * g.total
+                                  : t.gradients};
   const bool ddp = !fsdp && c.gpus > 1;
   if (ddp) {
-    grads_fwd = grads_full; // DDP allocates its gradient buckets at construction
+    t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
   }
 
   // FSDP working set (docs/model.md, "FSDP buffers").
@@ -165,82 +165,160 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const Tr
   if (ddp) {
     bwd_buffers += 2.0 * 25e6; // DDP's 25 MB gradient buckets in flight (bucket_cap_mb)
   }
+  t.fsdp_forward = root + kept_blocks;
+  t.fsdp_backward_block =
+      root + root_grads + (c.sharding == Sharding::grad_op ? kept_blocks : 0.0) + bwd_buffers;
+  // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
+  t.fsdp_backward_end = fsdp ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
 
   // Low-precision weight copies cached from forward to backward (TE only).
-  double low_precision = 0;
   if (is_low_precision(c.precision) && c.fp8_backend == Fp8Backend::te) {
     // Blackwell's FP8 GEMMs take either orientation of one tensor; Hopper needs a transpose.
     const bool blackwell = gpu.dense_flops_per_s.mxfp8 > 0;
-    low_precision = cached_weight_bytes(c.precision, blackwell) * g.block_linear *
-                    static_cast<double>(m.layers);
+    t.low_precision = cached_weight_bytes(c.precision, blackwell) * g.block_linear *
+                      static_cast<double>(m.layers);
   }
 
-  const double saved = saved_activation_bytes(m, c);
+  t.saved = saved_activation_factors(m, c);
   const BlockActivations first_block = block_activations(
       m, c,
       c.activation_checkpointing == ActivationCheckpointing::selective_layer
           ? ActivationCheckpointing::none // the last block is not wrapped unless L % N == 0
           : c.activation_checkpointing);
-  const double block_backward =
-      tokens * (first_block.recompute_per_token + first_block.grad_work_per_token);
-  const LogitsMemory logits = logits_memory(m, c);
+  t.block_backward_per_token = first_block.recompute_per_token + first_block.grad_work_per_token;
+  t.logits = logits_per_element(c);
+  const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
+  t.optimizer_temp = offload ? 0.0 : optimizer_temp;
+
+  // The phases' sums without their micro-batch terms, in phase_total()'s order.
+  for (std::size_t accum = 0; accum < 2; ++accum) {
+    ComponentBytes p{};
+    p[idx(C::parameters)] = t.parameters;
+    p[idx(C::gradients)] = t.gradients_forward[accum];
+    p[idx(C::optimizer_states)] = t.optimizer_states;
+    p[idx(C::fsdp_buffers)] = t.fsdp_forward;
+    t.forward_base[accum] = phase_total(p);
+    p[idx(C::fsdp_buffers)] = t.fsdp_backward_block;
+    t.backward_block_base[accum] = phase_total(p);
+    p[idx(C::gradients)] = std::max(t.gradients_forward[accum], t.gradients);
+    p[idx(C::fsdp_buffers)] = t.fsdp_backward_end;
+    t.backward_end_total[accum] = phase_total(p);
+  }
+  ComponentBytes op{};
+  op[idx(C::parameters)] = t.parameters;
+  op[idx(C::optimizer_states)] = t.optimizer_states;
+  op[idx(C::gradients)] = t.gradients;
+  op[idx(C::optimizer_temp)] = t.optimizer_temp;
+  t.optimizer_step_total = phase_total(op);
+
+  t.fsdp_streams = fsdp && !offload;
+  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
+  t.rs_input = dt.reduce_bytes * g.block;
+  t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
+  t.fragmentation_fraction = k.fragmentation_fraction;
+  const double communicators = fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0;
+  t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
+  t.capacity_bytes = gpu.memory_bytes;
+  t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
+  if (offload) {
+    // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
+    t.host_bytes_per_node =
+        static_cast<double>(c.gpus_per_node) * (t.states.total_bytes() + optimizer_temp);
+  }
+  return t;
+}
+
+MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
+                               std::int64_t grad_accum) {
+  MemoryEstimate e;
+  e.states = t.states;
+  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
+  const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
+  const double saved = tokens * t.saved.first * t.saved.second;
+  const double block_backward = tokens * t.block_backward_per_token;
+  const double logit_elements = tokens * t.vocab;
 
   auto& fe = e.phases[idx(StepPhase::forward_end)];
-  fe[idx(C::parameters)] = params;
-  fe[idx(C::optimizer_states)] = optim;
+  fe[idx(C::parameters)] = t.parameters;
+  fe[idx(C::optimizer_states)] = t.optimizer_states;
   fe[idx(C::gradients)] = grads_fwd;
-  fe[idx(C::fsdp_buffers)] = root + kept_blocks;
+  fe[idx(C::fsdp_buffers)] = t.fsdp_forward;
   fe[idx(C::activations)] = saved;
-  fe[idx(C::logits)] = logits.forward_bytes;
-  fe[idx(C::low_precision)] = low_precision;
+  fe[idx(C::logits)] = logit_elements * t.logits.forward_bytes;
+  fe[idx(C::low_precision)] = t.low_precision;
 
   auto& bs = e.phases[idx(StepPhase::backward_start)];
   bs = fe;
-  bs[idx(C::logits)] = logits.backward_bytes;
+  bs[idx(C::logits)] = logit_elements * t.logits.backward_bytes;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
 
   auto& bb = e.phases[idx(StepPhase::backward_block)];
   bb = fe;
   bb[idx(C::logits)] = 0;
-  bb[idx(C::fsdp_buffers)] =
-      root + root_grads + (c.sharding == Sharding::grad_op ? kept_blocks : 0.0) + bwd_buffers;
+  bb[idx(C::fsdp_buffers)] = t.fsdp_backward_block;
   bb[idx(C::activations)] = saved + block_backward;
 
   auto& be = e.phases[idx(StepPhase::backward_end)];
-  be[idx(C::parameters)] = params;
-  be[idx(C::optimizer_states)] = optim;
-  be[idx(C::gradients)] = std::max(grads_fwd, grads_full);
-  // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
-  be[idx(C::fsdp_buffers)] = fsdp ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
+  be[idx(C::parameters)] = t.parameters;
+  be[idx(C::optimizer_states)] = t.optimizer_states;
+  be[idx(C::gradients)] = std::max(grads_fwd, t.gradients);
+  be[idx(C::fsdp_buffers)] = t.fsdp_backward_end;
   be[idx(C::low_precision)] = 0;
 
   auto& op = e.phases[idx(StepPhase::optimizer_step)];
-  op[idx(C::parameters)] = params;
-  op[idx(C::optimizer_states)] = optim;
-  op[idx(C::gradients)] = grads_full;
-  op[idx(C::optimizer_temp)] = offload ? 0.0 : optimizer_temp_bytes(c, e.states, g, shard);
+  op[idx(C::parameters)] = t.parameters;
+  op[idx(C::optimizer_states)] = t.optimizer_states;
+  op[idx(C::gradients)] = t.gradients;
+  op[idx(C::optimizer_temp)] = t.optimizer_temp;
 
   for (std::size_t p = 0; p < e.phases.size(); ++p) {
-    const double t = phase_total(e.phases[p]);
-    if (t > e.peak_allocated_bytes) {
-      e.peak_allocated_bytes = t;
+    const double total = phase_total(e.phases[p]);
+    if (total > e.peak_allocated_bytes) {
+      e.peak_allocated_bytes = total;
       e.peak_phase = static_cast<StepPhase>(p);
     }
   }
   e.peak_reserved_bytes =
-      e.peak_allocated_bytes + allocator_slack(e, c, k, fsdp && !offload, grads_full,
-                                               block_unsharded, logits, dt.reduce_bytes * g.block);
-  const double communicators = fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0;
-  e.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
+      e.peak_allocated_bytes + allocator_slack(t, e.peak_phase, e.at_peak()[idx(C::gradients)],
+                                               logit_elements * t.logits.largest_tensor_bytes);
+  e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
-  e.capacity_bytes = capacity_bytes;
-  e.usable_bytes = capacity_bytes * (1.0 - k.headroom_fraction);
-  if (offload) {
-    // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
-    e.host_bytes_per_node = static_cast<double>(c.gpus_per_node) *
-                            (e.states.total_bytes() + optimizer_temp_bytes(c, e.states, g, shard));
-  }
+  e.capacity_bytes = t.capacity_bytes;
+  e.usable_bytes = t.usable_bytes;
+  e.host_bytes_per_node = t.host_bytes_per_node;
   return e;
+}
+
+double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
+                             std::int64_t grad_accum) {
+  // estimate_memory() above without the component arrays: the same sums in the same order (a
+  // component that is 0 adds nothing), so the same bits.
+  const std::size_t accum = grad_accum > 1 ? 1 : 0;
+  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
+  const double saved = tokens * t.saved.first * t.saved.second;
+  const double logit_elements = tokens * t.vocab;
+  const double with_saved = t.forward_base[accum] + saved;
+  const std::array<double, 5> totals = {
+      with_saved + logit_elements * t.logits.forward_bytes + t.low_precision,
+      with_saved + logit_elements * t.logits.backward_bytes + t.low_precision,
+      t.backward_block_base[accum] + (saved + tokens * t.block_backward_per_token) +
+          t.low_precision,
+      t.backward_end_total[accum], t.optimizer_step_total};
+  double peak = 0;
+  std::size_t phase = 0;
+  for (std::size_t p = 0; p < totals.size(); ++p) {
+    if (totals[p] > peak) {
+      peak = totals[p];
+      phase = p;
+    }
+  }
+  const double grads_fwd = t.gradients_forward[accum];
+  const std::array<double, 5> peak_gradients = {grads_fwd, grads_fwd, grads_fwd,
+                                                std::max(grads_fwd, t.gradients), t.gradients};
+  const double reserved =
+      peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
+                             logit_elements * t.logits.largest_tensor_bytes);
+  return reserved + t.runtime_bytes;
 }
 
 } // namespace bwplan

@@ -1,14 +1,16 @@
 // The search: axes -> candidates -> memory pruning -> evaluation -> ranking (docs/bwplan.md,
 // search). Memory grows with the micro-batch, so the largest fitting micro-batch is found by
-// bisection and the larger ones are counted as out of memory without being evaluated.
+// bisection and the larger ones are counted as out of memory without being evaluated. Candidates
+// are evaluated and ranked as lean records (search_kernel.hpp); the full Candidate, with its
+// strings, is built only for the plans kept and the nearest miss of each reason.
 #include "bwplan/search.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
 
 namespace bwplan {
@@ -19,79 +21,115 @@ constexpr std::size_t idx(RejectReason r) {
   return static_cast<std::size_t>(r);
 }
 
-std::vector<Precision> precisions_for(const SearchSpace& s, const GpuSpec& gpu) {
-  if (!s.precisions.empty()) {
-    return s.precisions;
+double score(double tokens_per_s_job, double usd_per_million_tokens, double hours_to_train,
+             Objective o) {
+  switch (o) {
+  case Objective::throughput: return tokens_per_s_job;
+  case Objective::cost: return -usd_per_million_tokens;
+  case Objective::time: return hours_to_train > 0 ? -hours_to_train : tokens_per_s_job;
+  case Objective::count_: break;
   }
-  std::vector<Precision> out;
-  for (Precision p : gpu.supported_precisions) {
-    // fp32 and bf16-pure are for stability experiments, NVFP4 is experimental: asked for only.
-    if (p != Precision::fp32 && p != Precision::bf16_pure && p != Precision::nvfp4) {
-      out.push_back(p);
-    }
-  }
-  return out;
+  return 0;
 }
 
-/// The micro-batch axis: powers of two up to the cap, plus the largest value that fits.
-std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
-  std::vector<std::int64_t> v;
-  for (std::int64_t mb = 1; mb <= cap; mb *= 2) {
-    v.push_back(mb);
-  }
-  return v;
-}
-
-struct Context {
-  const ModelSpec& model;
-  const ModelFacts facts;
-  const SearchSpace& space;
-  const SearchConstraints& limits;
-  const MemoryConstants& mk;
-  const TimeConstants& tk;
-  SearchResult& result;
-  std::vector<Candidate> feasible;
+/// A feasible candidate as the search ranks it; the full Candidate is built for the plans kept.
+struct Feasible {
+  std::uint32_t combination = 0; ///< index into Searcher::where_
+  std::int64_t micro_batch = 0;
+  std::int64_t grad_accum = 1;
+  double tokens_per_s_job = 0;
+  double usd_per_million_tokens = 0;
+  double hours_to_train = 0;
+  double headroom_bytes = 0;
+  bool pareto = false;
 };
 
-/// Counts `count` rejected candidates and keeps `c` if it is the nearest miss so far (the
-/// smallest needed/available ratio); `detail` is formatted only then.
-template <class Detail>
-void reject(Context& ctx, RejectReason r, const Candidate& c, std::int64_t count, double closeness,
-            Detail detail) {
-  ctx.result.rejections[idx(r)] += count;
-  RejectedBest& best = ctx.result.best_rejected[idx(r)];
-  if (!best.present || closeness < best.closeness) {
-    best.present = true;
-    best.closeness = closeness;
-    best.candidate = c;
-    best.detail = detail();
+/// The nearest miss of one reason so far; its Candidate and detail are built once, at the end.
+struct Miss {
+  bool present = false;
+  bool above_largest = false; ///< the smallest micro-batch that does not fit (ga 1)
+  double closeness = 0;
+  std::uint32_t combination = 0;
+  std::int64_t micro_batch = 0;
+  std::int64_t grad_accum = 1;
+};
+
+/// Where a combination runs: what its candidates' full records are rebuilt from.
+struct Where {
+  std::size_t instance = 0;
+  std::int64_t nodes = 1;
+  TrainingConfig config;
+};
+
+/// A combination's fields in the order of the plan ids (Candidate::key()).
+struct Key {
+  std::size_t instance = 0;
+  std::int64_t nodes = 0;
+  int sharding = 0;
+  int precision = 0;
+  int checkpointing = 0;
+  std::int64_t ac_every = 0;
+  std::int64_t seq_len = 0;
+  auto operator<=>(const Key&) const = default;
+};
+
+class Searcher final : public CombinationVisitor {
+public:
+  Searcher(const ModelSpec& model, const SearchSpace& space, const SearchConstraints& limits,
+           const MemoryConstants& mk, const TimeConstants& tk)
+      : model_(model), facts_(model_facts(model)), space_(space), limits_(limits), mk_(mk), tk_(tk),
+        axis_(micro_batch_axis(space.max_micro_batch)) {}
+
+  void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                   const Network& net) override;
+  void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) override;
+  SearchResult finish(Objective objective, std::size_t top_k);
+
+private:
+  [[nodiscard]] double over(std::int64_t mb) { // bytes over the usable capacity (<= 0: fits)
+    ++result_.memory_probes;
+    return device_bytes_required(current_.memory, mb, 1) - current_.memory.usable_bytes;
   }
-}
+  [[nodiscard]] bool fits(std::int64_t mb) {
+    ++result_.memory_probes;
+    return device_bytes_required(current_.memory, mb, 1) <= current_.memory.usable_bytes;
+  }
+  [[nodiscard]] std::int64_t largest_fitting(std::int64_t cap);
+  void evaluate(std::uint32_t combination, std::int64_t mb);
+  void note(RejectReason r, double closeness, const Miss& m);
+  [[nodiscard]] Candidate rebuild(std::uint32_t combination, std::int64_t mb,
+                                  std::int64_t ga) const;
+  void build_nearest_miss(RejectReason r);
+  [[nodiscard]] bool key_less(const Feasible& a, const Feasible& b) const;
+  void mark_pareto();
 
-bool fits(const Context& ctx, TrainingConfig c, std::int64_t mb, const GpuSpec& gpu) {
-  c.micro_batch = mb;
-  return estimate_memory(ctx.model, ctx.facts, c, gpu, ctx.mk).fits();
-}
-
-double required(const Context& ctx, TrainingConfig c, std::int64_t mb, const GpuSpec& gpu) {
-  c.micro_batch = mb;
-  const MemoryEstimate e = estimate_memory(ctx.model, ctx.facts, c, gpu, ctx.mk);
-  return e.device_bytes_required - e.usable_bytes; // <= 0: fits
-}
+  const ModelSpec& model_;
+  const ModelFacts facts_;
+  const SearchSpace& space_;
+  const SearchConstraints& limits_;
+  const MemoryConstants& mk_;
+  const TimeConstants& tk_;
+  const std::vector<std::int64_t> axis_;
+  Combination current_;
+  std::vector<Where> where_;
+  std::vector<Key> keys_; ///< by combination, as where_
+  std::vector<Feasible> feasible_;
+  std::array<Miss, static_cast<std::size_t>(RejectReason::count_)> misses_{};
+  SearchResult result_;
+};
 
 /// Largest micro-batch in [1, cap] that fits, 0 if none. Memory is monotone and nearly affine
 /// in the micro-batch, so a secant step from 1 and 2 lands within a step or two of the answer;
 /// the bracket is then closed by bisection, which keeps the result exact.
-std::int64_t largest_fitting(const Context& ctx, const TrainingConfig& c, std::int64_t cap,
-                             const GpuSpec& gpu) {
-  const double over1 = required(ctx, c, 1, gpu);
+std::int64_t Searcher::largest_fitting(std::int64_t cap) {
+  const double over1 = over(1);
   if (over1 > 0) {
     return 0;
   }
   if (cap == 1) {
     return 1;
   }
-  const double over2 = required(ctx, c, 2, gpu);
+  const double over2 = over(2);
   if (over2 > 0) {
     return 1;
   }
@@ -102,20 +140,20 @@ std::int64_t largest_fitting(const Context& ctx, const TrainingConfig& c, std::i
   }
   // Invariant: lo fits, hi + 1 does not (or hi == cap).
   std::int64_t lo = 2, hi = cap;
-  if (fits(ctx, c, guess, gpu)) {
+  if (fits(guess)) {
     lo = guess;
-    if (guess < cap && !fits(ctx, c, guess + 1, gpu)) {
+    if (guess < cap && !fits(guess + 1)) {
       return guess;
     }
   } else {
     hi = guess - 1;
-    if (fits(ctx, c, hi, gpu)) {
+    if (fits(hi)) {
       return hi;
     }
   }
   while (lo < hi) {
     const std::int64_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(ctx, c, mid, gpu)) {
+    if (fits(mid)) {
       lo = mid;
     } else {
       hi = mid - 1;
@@ -124,147 +162,219 @@ std::int64_t largest_fitting(const Context& ctx, const TrainingConfig& c, std::i
   return lo;
 }
 
-/// Prices a feasible candidate; its price-basis string is written only for the plans kept.
-void price(Candidate& c, const SearchConstraints& limits, const InstanceSpec& inst) {
-  const double hourly = limits.price_per_hour.value_or(inst.price.usd_per_hour);
-  c.cost = cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job,
-                   limits.train_tokens, std::string());
+void Searcher::note(RejectReason r, double closeness, const Miss& m) {
+  Miss& best = misses_[idx(r)];
+  if (!best.present || closeness < best.closeness) {
+    best = m;
+    best.present = true;
+    best.closeness = closeness;
+  }
 }
 
-void evaluate_micro_batches(Context& ctx, Candidate proto, const GpuSpec& gpu,
-                            const InstanceSpec& inst, const Network& net) {
-  const std::vector<std::int64_t> axis = micro_batch_axis(ctx.space.max_micro_batch);
-  TrainingConfig& c = proto.config;
-  const std::int64_t largest = largest_fitting(ctx, c, ctx.space.max_micro_batch, gpu);
-  std::vector<std::int64_t> values;
-  for (std::int64_t mb : axis) {
+void Searcher::evaluate(std::uint32_t combination, std::int64_t mb) {
+  ++result_.candidates_computed;
+  const CandidateOutcome o = evaluate_candidate(current_, mb, limits_);
+  if (o.feasible) {
+    feasible_.push_back({combination, mb, o.grad_accum, o.tokens_per_s_job,
+                         o.usd_per_million_tokens, o.hours_to_train, o.headroom_bytes, false});
+    return;
+  }
+  result_.rejections[idx(o.reason)] += 1;
+  note(o.reason, o.closeness, {true, false, 0, combination, mb, o.grad_accum});
+}
+
+void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                           const Network& net) {
+  current_ = make_combination(model_, facts_, proto, gpu, inst, net, limits_, mk_, tk_);
+  const auto id = static_cast<std::uint32_t>(where_.size());
+  where_.push_back({proto.instance, proto.nodes, proto.config});
+  const TrainingConfig& t = proto.config;
+  keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
+                   static_cast<int>(t.precision), static_cast<int>(t.activation_checkpointing),
+                   t.ac_every, t.seq_len});
+  const std::int64_t largest = largest_fitting(space_.max_micro_batch);
+  const auto over_count =
+      static_cast<std::int64_t>(axis_.size()) -
+      std::count_if(axis_.begin(), axis_.end(), [&](std::int64_t v) { return v <= largest; });
+  if (over_count > 0) {
+    // Counted without evaluation; the smallest micro-batch that does not fit is the nearest miss.
+    result_.rejections[idx(RejectReason::out_of_memory)] += over_count;
+    result_.candidates_pruned += over_count;
+    ++result_.memory_probes;
+    const double ratio =
+        device_bytes_required(current_.memory, largest + 1, 1) / current_.memory.usable_bytes;
+    note(RejectReason::out_of_memory, ratio, {true, true, 0, id, largest + 1, 1});
+  }
+  std::int64_t last = 0;
+  for (std::int64_t mb : axis_) {
     if (mb <= largest) {
-      values.push_back(mb);
+      evaluate(id, mb);
+      last = mb;
     }
   }
-  if (largest > 0 && (values.empty() || values.back() != largest)) {
-    values.push_back(largest);
-  }
-  const auto over =
-      static_cast<std::int64_t>(axis.size()) -
-      std::count_if(axis.begin(), axis.end(), [&](std::int64_t v) { return v <= largest; });
-  if (over > 0) {
-    // Report the smallest micro-batch that does not fit: the nearest miss.
-    Candidate miss = proto;
-    miss.config.micro_batch = largest + 1;
-    miss.memory = estimate_memory(ctx.model, ctx.facts, miss.config, gpu, ctx.mk);
-    const double ratio = miss.memory.device_bytes_required / miss.memory.usable_bytes;
-    reject(ctx, RejectReason::out_of_memory, miss, over, ratio, [&] {
-      return std::string(fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB",
-                                     largest + 1, to_gib(miss.memory.device_bytes_required),
-                                     to_gib(miss.memory.usable_bytes)));
-    });
-  }
-  const double dp = static_cast<double>(c.gpus);
-  for (std::int64_t mb : values) {
-    Candidate cand = proto;
-    cand.config.micro_batch = mb;
-    if (ctx.limits.global_batch_tokens > 0) {
-      const double per_step = static_cast<double>(mb * c.seq_len) * dp;
-      const auto ga =
-          std::max<std::int64_t>(1, std::llround(ctx.limits.global_batch_tokens / per_step));
-      const double got = per_step * static_cast<double>(ga);
-      cand.config.grad_accum = ga;
-      if (std::abs(got - ctx.limits.global_batch_tokens) / ctx.limits.global_batch_tokens >
-          ctx.limits.global_batch_tolerance) {
-        reject(ctx, RejectReason::global_batch_unreachable, cand, 1,
-               got / ctx.limits.global_batch_tokens, [&] {
-                 return std::string(fmt::format(
-                     "micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
-                     "target {:.0f}",
-                     mb, c.seq_len, c.gpus, per_step, ctx.limits.global_batch_tokens));
-               });
-        continue;
-      }
-    }
-    cand.memory = estimate_memory(ctx.model, ctx.facts, cand.config, gpu, ctx.mk);
-    if (!cand.memory.fits()) {
-      reject(ctx, RejectReason::out_of_memory, cand, 1,
-             cand.memory.device_bytes_required / cand.memory.usable_bytes, [&] {
-               return std::string(fmt::format(
-                   "micro-batch {} with grad-accum {} would need {:.1f} GiB of {:.1f} GiB", mb,
-                   cand.config.grad_accum, to_gib(cand.memory.device_bytes_required),
-                   to_gib(cand.memory.usable_bytes)));
-             });
-      continue;
-    }
-    if (cand.memory.host_bytes_per_node > inst.host_memory_bytes) {
-      reject(ctx, RejectReason::host_memory_exceeded, cand, 1,
-             cand.memory.host_bytes_per_node / inst.host_memory_bytes, [&] {
-               return std::string(fmt::format(
-                   "CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
-                   to_gib(cand.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes)));
-             });
-      continue;
-    }
-    cand.time = estimate_step_time(ctx.model, ctx.facts, cand.config, gpu, net, ctx.tk);
-    price(cand, ctx.limits, inst);
-    if (ctx.limits.max_usd_per_hour > 0 && cand.cost.usd_per_hour > ctx.limits.max_usd_per_hour) {
-      reject(ctx, RejectReason::over_budget, cand, 1,
-             cand.cost.usd_per_hour / ctx.limits.max_usd_per_hour, [&] {
-               return fmt::format("{:.2f} USD/h is over the {:.2f} USD/h budget",
-                                  cand.cost.usd_per_hour, ctx.limits.max_usd_per_hour);
-             });
-      continue;
-    }
-    ctx.feasible.push_back(std::move(cand));
+  if (largest > 0 && last != largest) {
+    evaluate(id, largest); // the largest value that fits, when it is not a power of two
   }
 }
 
-/// The total order's tie-break: the configuration's fields, compared as numbers (the same
-/// order as the plan ids, without building strings for every candidate).
-bool key_less(const Candidate& a, const Candidate& b) {
-  const TrainingConfig& x = a.config;
-  const TrainingConfig& y = b.config;
-  const auto tie = [](const Candidate& c, const TrainingConfig& t) {
-    return std::make_tuple(c.instance, c.nodes, static_cast<int>(t.sharding),
-                           static_cast<int>(t.precision),
-                           static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len,
-                           t.micro_batch, t.grad_accum);
-  };
-  return tie(a, x) < tie(b, y);
+void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) {
+  const auto count = static_cast<std::int64_t>(space_.checkpointing.size() *
+                                               space_.seq_lens.size() * axis_.size());
+  result_.rejections[idx(RejectReason::precision_unsupported)] += count;
+  result_.candidates_pruned += count;
+  RejectedBest& best = result_.best_rejected[idx(RejectReason::precision_unsupported)];
+  if (!best.present) { // every such miss is equally far (1e300): the first is named
+    best.present = true;
+    best.closeness = 1e300;
+    best.candidate = proto;
+    best.detail = fmt::format("{} has no {} support", gpu.name, name_of(p));
+  }
 }
 
-void mark_pareto(std::vector<Candidate>& v) {
+/// The full record of one candidate, computed by the models exactly as `estimate` does.
+Candidate Searcher::rebuild(std::uint32_t combination, std::int64_t mb, std::int64_t ga) const {
+  const Where& w = where_[combination];
+  Candidate c;
+  c.instance = w.instance;
+  c.nodes = w.nodes;
+  c.config = w.config;
+  c.config.micro_batch = mb;
+  c.config.grad_accum = ga;
+  return c;
+}
+
+void Searcher::build_nearest_miss(RejectReason r) {
+  const Miss& m = misses_[idx(r)];
+  if (!m.present) {
+    return;
+  }
+  RejectedBest& best = result_.best_rejected[idx(r)];
+  best.present = true;
+  best.closeness = m.closeness;
+  best.candidate = rebuild(m.combination, m.micro_batch, m.grad_accum);
+  Candidate& c = best.candidate;
+  const InstanceSpec& inst = space_.instances[c.instance];
+  const GpuSpec& gpu = space_.gpus[c.instance];
+  if (r == RejectReason::global_batch_unreachable) {
+    const double per_step =
+        static_cast<double>(m.micro_batch * c.config.seq_len) * static_cast<double>(c.config.gpus);
+    best.detail = fmt::format("micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
+                              "target {:.0f}",
+                              m.micro_batch, c.config.seq_len, c.config.gpus, per_step,
+                              limits_.global_batch_tokens);
+    return;
+  }
+  c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
+  if (r == RejectReason::out_of_memory) {
+    best.detail =
+        m.above_largest
+            ? fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB", m.micro_batch,
+                          to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes))
+            : fmt::format("micro-batch {} with grad-accum {} would need {:.1f} GiB of {:.1f} GiB",
+                          m.micro_batch, m.grad_accum, to_gib(c.memory.device_bytes_required),
+                          to_gib(c.memory.usable_bytes));
+  } else if (r == RejectReason::host_memory_exceeded) {
+    best.detail = fmt::format("CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
+                              to_gib(c.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes));
+  } else if (r == RejectReason::over_budget) {
+    const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
+    c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
+    const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
+    c.cost = cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job,
+                     limits_.train_tokens, std::string());
+    best.detail = fmt::format("{:.2f} USD/h is over the {:.2f} USD/h budget", c.cost.usd_per_hour,
+                              limits_.max_usd_per_hour);
+  }
+}
+
+/// The total order's tie-break: the plan ids' order, compared as numbers without building
+/// strings for every candidate.
+bool Searcher::key_less(const Feasible& a, const Feasible& b) const {
+  return std::tie(keys_[a.combination], a.micro_batch, a.grad_accum) <
+         std::tie(keys_[b.combination], b.micro_batch, b.grad_accum);
+}
+
+void Searcher::mark_pareto() {
   // Sort by throughput (desc); a candidate is on the front unless an earlier front member is at
   // least as cheap and has at least as much headroom (with something strictly better).
-  std::vector<std::size_t> order(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    order[i] = i;
-  }
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (v[a].time.tokens_per_s_job != v[b].time.tokens_per_s_job) {
-      return v[a].time.tokens_per_s_job > v[b].time.tokens_per_s_job;
+  std::sort(feasible_.begin(), feasible_.end(), [&](const Feasible& a, const Feasible& b) {
+    if (a.tokens_per_s_job != b.tokens_per_s_job) {
+      return a.tokens_per_s_job > b.tokens_per_s_job;
     }
-    return key_less(v[a], v[b]);
+    return key_less(a, b);
   });
+  const auto dominates = [](const Feasible& f, const Feasible& c) {
+    const bool no_worse = f.usd_per_million_tokens <= c.usd_per_million_tokens &&
+                          f.headroom_bytes >= c.headroom_bytes &&
+                          f.tokens_per_s_job >= c.tokens_per_s_job;
+    const bool better = f.usd_per_million_tokens < c.usd_per_million_tokens ||
+                        f.headroom_bytes > c.headroom_bytes ||
+                        f.tokens_per_s_job > c.tokens_per_s_job;
+    return no_worse && better;
+  };
   std::vector<std::size_t> front;
-  for (std::size_t i : order) {
-    const Candidate& c = v[i];
-    bool dominated = false;
-    for (std::size_t j : front) {
-      const Candidate& f = v[j];
-      const bool no_worse = f.cost.usd_per_million_tokens <= c.cost.usd_per_million_tokens &&
-                            f.memory.headroom_bytes() >= c.memory.headroom_bytes() &&
-                            f.time.tokens_per_s_job >= c.time.tokens_per_s_job;
-      const bool better = f.cost.usd_per_million_tokens < c.cost.usd_per_million_tokens ||
-                          f.memory.headroom_bytes() > c.memory.headroom_bytes() ||
-                          f.time.tokens_per_s_job > c.time.tokens_per_s_job;
-      if (no_worse && better) {
+  std::size_t last = 0; // the front member that dominated the previous candidate: tried first
+  for (std::size_t i = 0; i < feasible_.size(); ++i) {
+    Feasible& c = feasible_[i];
+    // Whether any front member dominates c does not depend on the order they are tried in.
+    bool dominated = !front.empty() && dominates(feasible_[front[last]], c);
+    for (std::size_t j = 0; !dominated && j < front.size(); ++j) {
+      if (dominates(feasible_[front[j]], c)) {
         dominated = true;
-        break;
+        last = j;
       }
     }
     if (!dominated) {
       front.push_back(i);
-      v[i].pareto = true;
+      c.pareto = true;
     }
   }
+}
+
+SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
+  for (std::size_t r = 0; r < misses_.size(); ++r) {
+    build_nearest_miss(static_cast<RejectReason>(r));
+  }
+  result_.feasible = static_cast<std::int64_t>(feasible_.size());
+  result_.candidates_evaluated = result_.feasible;
+  for (std::int64_t n : result_.rejections) {
+    result_.candidates_evaluated += n;
+  }
+  mark_pareto();
+  const auto better = [&](const Feasible& a, const Feasible& b) {
+    const double sa =
+        score(a.tokens_per_s_job, a.usd_per_million_tokens, a.hours_to_train, objective);
+    const double sb =
+        score(b.tokens_per_s_job, b.usd_per_million_tokens, b.hours_to_train, objective);
+    if (sa != sb) {
+      return sa > sb;
+    }
+    return key_less(a, b);
+  };
+  // A strict total order: the first top_k are the same whether all are sorted or only those.
+  const std::size_t kept = std::min(top_k, feasible_.size());
+  std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(kept),
+                    feasible_.end(), better);
+  result_.plans.reserve(kept);
+  for (std::size_t i = 0; i < kept; ++i) {
+    const Feasible& f = feasible_[i];
+    Candidate c = rebuild(f.combination, f.micro_batch, f.grad_accum);
+    const InstanceSpec& inst = space_.instances[c.instance];
+    const GpuSpec& gpu = space_.gpus[c.instance];
+    const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
+    c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
+    c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
+    const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
+    c.cost = cost_of(
+        hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job, limits_.train_tokens,
+        limits_.price_per_hour ? std::string("--price-per-hour")
+                               : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
+                                             inst.price.region, inst.price.as_of));
+    c.pareto = f.pareto;
+    c.id = c.key();
+    result_.plans.push_back(std::move(c));
+  }
+  return std::move(result_);
 }
 
 } // namespace
@@ -281,96 +391,15 @@ std::string Candidate::key() const {
 }
 
 double objective_score(const Candidate& c, Objective o) {
-  switch (o) {
-  case Objective::throughput: return c.time.tokens_per_s_job;
-  case Objective::cost: return -c.cost.usd_per_million_tokens;
-  case Objective::time:
-    return c.cost.hours_to_train > 0 ? -c.cost.hours_to_train : c.time.tokens_per_s_job;
-  case Objective::count_: break;
-  }
-  return 0;
+  return score(c.time.tokens_per_s_job, c.cost.usd_per_million_tokens, c.cost.hours_to_train, o);
 }
 
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, Objective objective, std::size_t top_k,
                         const MemoryConstants& mk, const TimeConstants& tk) {
-  SearchResult result;
-  Context ctx{model, model_facts(model), space, limits, mk, tk, result, {}};
-  const auto mb_axis_size =
-      static_cast<std::int64_t>(micro_batch_axis(space.max_micro_batch).size());
-  for (std::size_t i = 0; i < space.instances.size(); ++i) {
-    const InstanceSpec& inst = space.instances[i];
-    const GpuSpec& gpu = space.gpus[i];
-    const std::vector<Precision> precisions = precisions_for(space, gpu);
-    for (std::int64_t nodes : space.nodes) {
-      Candidate proto;
-      proto.instance = i;
-      proto.nodes = nodes;
-      TrainingConfig& c = proto.config;
-      c = space.base;
-      c.gpus_per_node = inst.gpus_per_node;
-      c.gpus = nodes * inst.gpus_per_node;
-      const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
-      for (Sharding s : space.shardings) {
-        c.sharding = s;
-        c.shard_group = 0;
-        if (s == Sharding::hybrid && nodes == 1) {
-          continue; // the same candidates as full sharding
-        }
-        for (Precision p : precisions) {
-          c.precision = p;
-          c.fp8_all_gather = false;
-          if (!gpu.supports(p)) {
-            reject(ctx, RejectReason::precision_unsupported, proto,
-                   static_cast<std::int64_t>(space.checkpointing.size() * space.seq_lens.size()) *
-                       mb_axis_size,
-                   1e300, [&] {
-                     return std::string(fmt::format("{} has no {} support", gpu.name, name_of(p)));
-                   });
-            continue;
-          }
-          for (const CheckpointChoice& ac : space.checkpointing) {
-            c.activation_checkpointing = ac.mode;
-            c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
-            for (std::int64_t seq : space.seq_lens) {
-              if (seq < limits.min_seq_len) {
-                continue;
-              }
-              c.seq_len = seq;
-              c.grad_accum = 1;
-              evaluate_micro_batches(ctx, proto, gpu, inst, net);
-            }
-          }
-        }
-      }
-    }
-  }
-  result.feasible = static_cast<std::int64_t>(ctx.feasible.size());
-  result.candidates_evaluated = result.feasible;
-  for (std::int64_t n : result.rejections) {
-    result.candidates_evaluated += n;
-  }
-  mark_pareto(ctx.feasible);
-  std::sort(ctx.feasible.begin(), ctx.feasible.end(), [&](const Candidate& a, const Candidate& b) {
-    const double sa = objective_score(a, objective), sb = objective_score(b, objective);
-    if (sa != sb) {
-      return sa > sb;
-    }
-    return key_less(a, b);
-  });
-  if (ctx.feasible.size() > top_k) {
-    ctx.feasible.resize(top_k);
-  }
-  for (Candidate& c : ctx.feasible) {
-    const InstanceSpec& inst = space.instances[c.instance];
-    c.id = c.key();
-    c.cost.price_basis = limits.price_per_hour
-                             ? std::string("--price-per-hour")
-                             : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
-                                           inst.price.region, inst.price.as_of);
-  }
-  result.plans = std::move(ctx.feasible);
-  return result;
+  Searcher searcher(model, space, limits, mk, tk);
+  for_each_combination(model, space, limits, searcher);
+  return searcher.finish(objective, top_k);
 }
 
 } // namespace bwplan

@@ -115,15 +115,14 @@ double quant_bytes_per_element(Precision p, const TimeConstants& k) {
 }
 
 /// Matmul efficiency for one micro-batch: saturates with the work per GEMM (tokens x hidden).
-double matmul_efficiency(const ModelSpec& m, const TrainingConfig& c, const TimeConstants& k) {
-  const double x = as_double(c.micro_batch) * as_double(c.seq_len) * as_double(m.hidden);
-  return k.matmul_efficiency_max * x / (x + k.matmul_half_work);
+double matmul_efficiency(const StepTerms& t, std::int64_t micro_batch) {
+  const double x = as_double(micro_batch) * t.seq_len * t.hidden;
+  return t.efficiency_max * x / (x + t.half_work);
 }
 
-/// HBM bytes of one micro-batch's elementwise work: passes over the activation bytes every
-/// block writes (plus those recomputed) and over the loss's logits tensors.
-double activation_traffic(const ModelSpec& m, const TrainingConfig& c, const TimeConstants& k) {
-  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len);
+/// Activation bytes per token every block writes, plus those checkpointing recomputes: the
+/// elementwise work's HBM traffic is passes over these and over the loss's logits tensors.
+double activation_bytes_per_token(const ModelSpec& m, const TrainingConfig& c) {
   const double layers = as_double(m.layers);
   const double full = block_activations(m, c, ActivationCheckpointing::none).full_per_token;
   double recomputed = 0;
@@ -139,32 +138,21 @@ double activation_traffic(const ModelSpec& m, const TrainingConfig& c, const Tim
   case ActivationCheckpointing::full: recomputed = layers * full; break;
   case ActivationCheckpointing::count_: break;
   }
-  const LogitsMemory logits = logits_memory(m, c);
-  const double passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
-  return passes *
-         (tokens * (layers * full + recomputed) + logits.forward_bytes + logits.backward_bytes);
+  return layers * full + recomputed;
 }
 
-/// GPU seconds of one micro-batch's forward + backward + recompute.
-double micro_batch_compute(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
-                           const TimeConstants& k, const Weights& w, const FlopCounts& f) {
-  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len);
-  const double eff = matmul_efficiency(m, c, k);
-  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
-  const bool low = is_low_precision(c.precision);
-  // torchao converts the block linears only: attention and the output head stay in bf16.
-  const double high_peak = peak_for(gpu, low ? Precision::bf16 : c.precision);
-  const double head = 6.0 * w.head;
-  const double attention = f.attention_flops_per_token + r.attention;
-  const double linear = f.hardware_flops_per_token - attention - head;
-  const double matmul_s = tokens *
-                          (linear / peak_for(gpu, c.precision) +
-                           (head + k.attention_executed_fraction * attention) / high_peak) /
-                          eff;
-  const double hbm = gpu.hbm_bandwidth_bytes_per_s;
-  const double quant =
-      quant_bytes_per_element(c.precision, k) * tokens * as_double(m.layers) * w.block_rows_cols;
-  return matmul_s + (activation_traffic(m, c, k) + quant) / hbm;
+/// GPU seconds of one micro-batch's forward + backward + recompute: matmuls at the modelled
+/// efficiency, elementwise and quantization traffic at HBM bandwidth.
+double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
+  const double tokens = as_double(micro_batch) * t.seq_len;
+  const double eff = matmul_efficiency(t, micro_batch);
+  const double matmul_s = tokens * t.matmul_s_per_token / eff;
+  const double quant = t.quant_bytes * tokens * t.layers * t.block_rows_cols;
+  const double logit_elements = tokens * t.vocab;
+  const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
+                                                logit_elements * t.logits.forward_bytes +
+                                                logit_elements * t.logits.backward_bytes);
+  return matmul_s + (traffic + quant) / t.hbm_bytes_per_s;
 }
 
 /// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
@@ -259,8 +247,21 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
 }
 
 /// Collective time of one phase not hidden behind that phase's compute.
-double exposed(double comm, double compute, double units, const TimeConstants& k) {
-  return std::max(comm / units, comm - k.overlap_fraction * compute);
+double exposed(double comm, double compute, double units, double overlap_fraction) {
+  return std::max(comm / units, comm - overlap_fraction * compute);
+}
+
+FlopCounts flops_of(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
+                    const Weights& w) {
+  const ParamCounts& p = facts.counts;
+  // The output head's matmul runs per token even when it shares the embedding's weight.
+  const double matmul_params = as_double(p.non_embedding()) + (m.tied_embeddings ? w.head : 0.0);
+  FlopCounts f;
+  f.attention_flops_per_token = attention_flops(m, c);
+  f.model_flops_per_token = 6.0 * matmul_params + f.attention_flops_per_token;
+  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
+  f.hardware_flops_per_token = f.model_flops_per_token + r.linear + r.attention;
+  return f;
 }
 
 } // namespace
@@ -280,16 +281,7 @@ FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 FlopCounts flops_per_token(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c) {
-  const Weights w = weights_of(m, facts);
-  const ParamCounts& p = facts.counts;
-  // The output head's matmul runs per token even when it shares the embedding's weight.
-  const double matmul_params = as_double(p.non_embedding()) + (m.tied_embeddings ? w.head : 0.0);
-  FlopCounts f;
-  f.attention_flops_per_token = attention_flops(m, c);
-  f.model_flops_per_token = 6.0 * matmul_params + f.attention_flops_per_token;
-  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
-  f.hardware_flops_per_token = f.model_flops_per_token + r.linear + r.attention;
-  return f;
+  return flops_of(m, facts, c, weights_of(m, facts));
 }
 
 StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
@@ -299,65 +291,148 @@ StepTime estimate_step_time(const ModelSpec& m, const TrainingConfig& c, const G
 
 StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                             const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
+  return estimate_step_time(step_terms(m, facts, c, gpu, net, k), c.micro_batch, c.grad_accum);
+}
+
+StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
+                     const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
+  return step_terms(m, facts, c, gpu, net, k, estimate_model_states(facts, c));
+}
+
+StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
+                     const GpuSpec& gpu, const Network& net, const TimeConstants& k,
+                     const ModelStates& states) {
+  StepTerms t;
   const Weights w = weights_of(m, facts);
-  const FlopCounts f = flops_per_token(m, facts, c);
-  const double micro = as_double(std::max<std::int64_t>(1, c.grad_accum));
-  const bool no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
-  const double synced = no_sync ? 1.0 : micro; // micro-batches that reduce gradients
-  StepTime t;
+  const FlopCounts& f = t.flops = flops_of(m, facts, c, w);
+  t.seq_len = as_double(c.seq_len);
+  t.hidden = as_double(m.hidden);
+  t.vocab = as_double(m.vocab);
+  t.layers = as_double(m.layers);
+  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
 
-  const double gpu_mb = micro_batch_compute(m, c, gpu, k, w, f);
-  const double cpu_mb = as_double(m.layers) * k.eager_cpu_seconds_per_block *
-                        (c.compile ? k.compiled_cpu_fraction : 1.0);
-  t.compute_s = micro * std::max(gpu_mb, cpu_mb);
-  t.achieved_efficiency = matmul_efficiency(m, c, k);
+  // One micro-batch's compute (micro_batch_compute()).
+  t.efficiency_max = k.matmul_efficiency_max;
+  t.half_work = k.matmul_half_work;
+  const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
+  const bool low = is_low_precision(c.precision);
+  // torchao converts the block linears only: attention and the output head stay in bf16.
+  const double high_peak = peak_for(gpu, low ? Precision::bf16 : c.precision);
+  const double head = 6.0 * w.head;
+  const double attention = f.attention_flops_per_token + r.attention;
+  const double linear = f.hardware_flops_per_token - attention - head;
+  t.matmul_s_per_token = linear / peak_for(gpu, c.precision) +
+                         (head + k.attention_executed_fraction * attention) / high_peak;
+  t.quant_bytes = quant_bytes_per_element(c.precision, k);
+  t.block_rows_cols = w.block_rows_cols;
+  t.activation_passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
+  t.activation_bytes_per_token = activation_bytes_per_token(m, c);
+  t.logits = logits_per_element(c);
+  t.hbm_bytes_per_s = gpu.hbm_bandwidth_bytes_per_s;
+  t.cpu_s = as_double(m.layers) * k.eager_cpu_seconds_per_block *
+            (c.compile ? k.compiled_cpu_fraction : 1.0);
 
-  // Collectives, phase by phase: forward all-gathers hide behind a third of the micro-batch's
-  // compute, backward all-gathers and gradient reductions behind the other two thirds.
   const Collectives x = collectives_of(c, net, k, w);
-  const double units = as_double(m.layers) + 1.0; // FSDP units: blocks + root
-  const double fwd = exposed(x.ag_fwd_s, gpu_mb / 3.0, units, k);
-  const double bwd_synced = exposed(x.ag_bwd_s + x.rs_s + x.ar_s, 2.0 * gpu_mb / 3.0, units, k);
-  const double bwd_local = exposed(x.ag_bwd_s, 2.0 * gpu_mb / 3.0, units, k);
-  t.exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
-  t.allgather_s = micro * (x.ag_fwd_s + x.ag_bwd_s);
-  t.reduce_scatter_s = synced * x.rs_s;
-  t.all_reduce_s = synced * x.ar_s;
-  t.allgather_bytes = micro * (x.ag_fwd_bytes + x.ag_bwd_bytes);
-  t.reduce_scatter_bytes = synced * x.rs_bytes;
-  t.all_reduce_bytes = synced * x.ar_bytes;
+  t.ag_fwd_s = x.ag_fwd_s;
+  t.ag_bwd_s = x.ag_bwd_s;
+  t.rs_s = x.rs_s;
+  t.ar_s = x.ar_s;
+  t.ag_fwd_bytes = x.ag_fwd_bytes;
+  t.ag_bwd_bytes = x.ag_bwd_bytes;
+  t.rs_bytes = x.rs_bytes;
+  t.ar_bytes = x.ar_bytes;
+  t.shard_inter = x.shard_inter;
+  t.replica_inter = x.replica_inter;
+  t.units = as_double(m.layers) + 1.0;
+  t.overlap_fraction = k.overlap_fraction;
 
-  const ModelStates states = estimate_model_states(facts, c);
   if (c.offload == Offload::cpu) {
     // Sharded parameters go to the GPU for every all-gather, gradients back after every
     // reduce-scatter; the optimizer steps on the host, whose memory all the node's GPUs share.
-    const double gathers = c.sharding == Sharding::grad_op ? 1.0 : 2.0;
-    t.offload_s = (micro * gathers * states.parameters_bytes + synced * states.gradients_bytes) /
-                  k.pcie_bytes_per_s;
+    t.offload = true;
+    t.gathers = c.sharding == Sharding::grad_op ? 1.0 : 2.0;
+    t.parameters_bytes = states.parameters_bytes;
+    t.gradients_bytes = states.gradients_bytes;
+    t.pcie_bytes_per_s = k.pcie_bytes_per_s;
     const double on_node =
         as_double(std::min(c.gpus, std::max<std::int64_t>(1, net.gpus_per_node)));
     t.optimizer_s = optimizer_traffic(states, c) * on_node / k.host_memory_bytes_per_s;
   } else {
     t.optimizer_s = optimizer_traffic(states, c) / gpu.hbm_bandwidth_bytes_per_s;
   }
+  t.gpus = as_double(c.gpus);
+  t.bf16_peak = peak_for(gpu, Precision::bf16);
+  return t;
+}
+
+StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
+  const double micro = as_double(std::max<std::int64_t>(1, grad_accum));
+  const double synced = s.no_sync ? 1.0 : micro; // micro-batches that reduce gradients
+  StepTime t;
+
+  const double gpu_mb = micro_batch_compute(s, micro_batch);
+  t.compute_s = micro * std::max(gpu_mb, s.cpu_s);
+  t.achieved_efficiency = matmul_efficiency(s, micro_batch);
+
+  // Collectives, phase by phase: forward all-gathers hide behind a third of the micro-batch's
+  // compute, backward all-gathers and gradient reductions behind the other two thirds.
+  const double fwd = exposed(s.ag_fwd_s, gpu_mb / 3.0, s.units, s.overlap_fraction);
+  const double bwd_synced =
+      exposed(s.ag_bwd_s + s.rs_s + s.ar_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
+  const double bwd_local = exposed(s.ag_bwd_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
+  t.exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
+  t.allgather_s = micro * (s.ag_fwd_s + s.ag_bwd_s);
+  t.reduce_scatter_s = synced * s.rs_s;
+  t.all_reduce_s = synced * s.ar_s;
+  t.allgather_bytes = micro * (s.ag_fwd_bytes + s.ag_bwd_bytes);
+  t.reduce_scatter_bytes = synced * s.rs_bytes;
+  t.all_reduce_bytes = synced * s.ar_bytes;
+
+  if (s.offload) {
+    t.offload_s =
+        (micro * s.gathers * s.parameters_bytes + synced * s.gradients_bytes) / s.pcie_bytes_per_s;
+  }
+  t.optimizer_s = s.optimizer_s;
   t.step_s = t.compute_s + t.exposed_comm_s + t.offload_s + t.optimizer_s;
 
-  const double tokens = as_double(c.micro_batch) * as_double(c.seq_len) * micro;
+  const double tokens = as_double(micro_batch) * s.seq_len * micro;
   t.tokens_per_s_per_gpu = tokens / t.step_s;
-  t.tokens_per_s_job = t.tokens_per_s_per_gpu * as_double(c.gpus);
-  const double bf16_peak = peak_for(gpu, Precision::bf16);
-  t.mfu = f.model_flops_per_token * t.tokens_per_s_per_gpu / bf16_peak;
-  t.hfu = f.hardware_flops_per_token * t.tokens_per_s_per_gpu / bf16_peak;
+  t.tokens_per_s_job = t.tokens_per_s_per_gpu * s.gpus;
+  t.mfu = s.flops.model_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
+  t.hfu = s.flops.hardware_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
 
   double intra = 0, inter = 0;
-  (x.shard_inter ? inter : intra) += t.allgather_s + t.reduce_scatter_s;
-  (x.replica_inter ? inter : intra) += t.all_reduce_s;
+  (s.shard_inter ? inter : intra) += t.allgather_s + t.reduce_scatter_s;
+  (s.replica_inter ? inter : intra) += t.all_reduce_s;
   if (intra > t.compute_s && intra >= inter) {
     t.bottleneck = Bottleneck::intra_node;
   } else if (inter > t.compute_s && inter > intra) {
     t.bottleneck = Bottleneck::inter_node;
   }
   return t;
+}
+
+StepRate step_rate(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
+  // estimate_step_time() above, only what leads to the step and the job's tokens/s.
+  const double micro = as_double(std::max<std::int64_t>(1, grad_accum));
+  const double synced = s.no_sync ? 1.0 : micro;
+  const double gpu_mb = micro_batch_compute(s, micro_batch);
+  const double compute_s = micro * std::max(gpu_mb, s.cpu_s);
+  const double fwd = exposed(s.ag_fwd_s, gpu_mb / 3.0, s.units, s.overlap_fraction);
+  const double bwd_synced =
+      exposed(s.ag_bwd_s + s.rs_s + s.ar_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
+  const double bwd_local = exposed(s.ag_bwd_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
+  const double exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
+  double offload_s = 0;
+  if (s.offload) {
+    offload_s =
+        (micro * s.gathers * s.parameters_bytes + synced * s.gradients_bytes) / s.pcie_bytes_per_s;
+  }
+  StepRate r;
+  r.step_s = compute_s + exposed_comm_s + offload_s + s.optimizer_s;
+  const double tokens = as_double(micro_batch) * s.seq_len * micro;
+  r.tokens_per_s_job = tokens / r.step_s * s.gpus;
+  return r;
 }
 
 } // namespace bwplan

@@ -1,0 +1,76 @@
+/// \file
+/// The search's inner loop (docs/architecture.md, "Search speed"). Every axis but the
+/// micro-batch makes a combination, whose memory and time terms are computed once; a candidate
+/// is a (combination, micro-batch) pair, evaluated in a few dozen arithmetic operations with no
+/// allocation and no strings. Its figures equal estimate_memory()'s and estimate_step_time()'s
+/// bit for bit (tests/test_search_fast.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "bwplan/memory_model.hpp"
+#include "bwplan/search.hpp"
+#include "bwplan/time_model.hpp"
+
+namespace bwplan {
+
+/// One point of every axis but the micro-batch, and what its candidates share.
+struct Combination {
+  std::size_t instance = 0; ///< index into SearchSpace::instances
+  std::int64_t nodes = 1;
+  TrainingConfig config; ///< grad_accum 1; micro_batch is the candidate's
+  MemoryTerms memory;
+  StepTerms time;
+  double job_usd_per_hour = 0;  ///< the instance's (or --price-per-hour) price × nodes
+  double host_memory_bytes = 0; ///< per node
+};
+
+/// The combination of `proto` (instance, nodes and config as the search enumerates them).
+[[nodiscard]] Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
+                                           const Candidate& proto, const GpuSpec& gpu,
+                                           const InstanceSpec& inst, const Network& net,
+                                           const SearchConstraints& limits,
+                                           const MemoryConstants& mk, const TimeConstants& tk);
+
+/// What one candidate evaluation found. `feasible`, or the first constraint it broke in the
+/// order they are checked: global batch, device memory, host memory, budget.
+struct CandidateOutcome {
+  bool feasible = false;
+  RejectReason reason = RejectReason::out_of_memory; ///< when not feasible
+  double closeness = 0;        ///< when not feasible: needed / allowed (RejectedBest)
+  std::int64_t grad_accum = 1; ///< from the global batch target
+  double device_bytes_required = 0;
+  double headroom_bytes = 0;
+  double tokens_per_s_job = 0;
+  double usd_per_hour = 0;
+  double usd_per_million_tokens = 0;
+  double hours_to_train = 0;
+};
+
+/// One candidate evaluation: grad-accum for the global batch target, device and host memory,
+/// then (when it fits) step time and price, each checked against `limits`.
+[[nodiscard]] CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_batch,
+                                                  const SearchConstraints& limits);
+
+/// The micro-batch axis: powers of two up to the cap.
+[[nodiscard]] std::vector<std::int64_t> micro_batch_axis(std::int64_t cap);
+
+/// Receives the search's combinations in its order.
+class CombinationVisitor {
+public:
+  virtual ~CombinationVisitor() = default;
+  /// A combination to search the micro-batch of.
+  virtual void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                           const Network& net) = 0;
+  /// A precision `gpu` lacks: `proto` is the search's state when it met it.
+  virtual void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) = 0;
+};
+
+/// Walks the axes of `space` (docs/bwplan.md, search): instance, nodes, sharding, precision,
+/// checkpointing, sequence length.
+void for_each_combination(const ModelSpec& model, const SearchSpace& space,
+                          const SearchConstraints& limits, CombinationVisitor& visitor);
+
+} // namespace bwplan

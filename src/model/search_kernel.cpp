@@ -1,0 +1,139 @@
+// The search's inner loop: combinations of the axes, their terms, and one candidate's evaluation
+// (docs/architecture.md, "Search speed").
+#include "bwplan/search_kernel.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bwplan {
+
+namespace {
+
+std::vector<Precision> precisions_for(const SearchSpace& s, const GpuSpec& gpu) {
+  if (!s.precisions.empty()) {
+    return s.precisions;
+  }
+  std::vector<Precision> out;
+  for (Precision p : gpu.supported_precisions) {
+    // fp32 and bf16-pure are for stability experiments, NVFP4 is experimental: asked for only.
+    if (p != Precision::fp32 && p != Precision::bf16_pure && p != Precision::nvfp4) {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+CandidateOutcome rejected(CandidateOutcome o, RejectReason r, double closeness) {
+  o.reason = r;
+  o.closeness = closeness;
+  return o;
+}
+
+} // namespace
+
+Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
+                             const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                             const Network& net, const SearchConstraints& limits,
+                             const MemoryConstants& mk, const TimeConstants& tk) {
+  Combination c;
+  c.instance = proto.instance;
+  c.nodes = proto.nodes;
+  c.config = proto.config;
+  c.memory = memory_terms(model, facts, c.config, gpu, mk);
+  c.time = step_terms(model, facts, c.config, gpu, net, tk, c.memory.states);
+  const double hourly = limits.price_per_hour.value_or(inst.price.usd_per_hour);
+  c.job_usd_per_hour = hourly * static_cast<double>(c.nodes);
+  c.host_memory_bytes = inst.host_memory_bytes;
+  return c;
+}
+
+CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_batch,
+                                    const SearchConstraints& limits) {
+  CandidateOutcome o;
+  if (limits.global_batch_tokens > 0) {
+    const double per_step =
+        static_cast<double>(micro_batch * c.config.seq_len) * static_cast<double>(c.config.gpus);
+    o.grad_accum = std::max<std::int64_t>(1, std::llround(limits.global_batch_tokens / per_step));
+    const double got = per_step * static_cast<double>(o.grad_accum);
+    if (std::abs(got - limits.global_batch_tokens) / limits.global_batch_tokens >
+        limits.global_batch_tolerance) {
+      return rejected(o, RejectReason::global_batch_unreachable, got / limits.global_batch_tokens);
+    }
+  }
+  o.device_bytes_required = device_bytes_required(c.memory, micro_batch, o.grad_accum);
+  const double usable = c.memory.usable_bytes;
+  o.headroom_bytes = usable - o.device_bytes_required;
+  if (!(o.device_bytes_required <= usable)) {
+    return rejected(o, RejectReason::out_of_memory, o.device_bytes_required / usable);
+  }
+  if (c.memory.host_bytes_per_node > c.host_memory_bytes) {
+    return rejected(o, RejectReason::host_memory_exceeded,
+                    c.memory.host_bytes_per_node / c.host_memory_bytes);
+  }
+  o.tokens_per_s_job = step_rate(c.time, micro_batch, o.grad_accum).tokens_per_s_job;
+  const Cost cost = cost_of(c.job_usd_per_hour, o.tokens_per_s_job, limits.train_tokens, {});
+  o.usd_per_hour = cost.usd_per_hour;
+  o.usd_per_million_tokens = cost.usd_per_million_tokens;
+  o.hours_to_train = cost.hours_to_train;
+  if (limits.max_usd_per_hour > 0 && cost.usd_per_hour > limits.max_usd_per_hour) {
+    return rejected(o, RejectReason::over_budget, cost.usd_per_hour / limits.max_usd_per_hour);
+  }
+  o.feasible = true;
+  return o;
+}
+
+std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
+  std::vector<std::int64_t> v;
+  for (std::int64_t mb = 1; mb <= cap; mb *= 2) {
+    v.push_back(mb);
+  }
+  return v;
+}
+
+void for_each_combination(const ModelSpec& model, const SearchSpace& space,
+                          const SearchConstraints& limits, CombinationVisitor& visitor) {
+  for (std::size_t i = 0; i < space.instances.size(); ++i) {
+    const InstanceSpec& inst = space.instances[i];
+    const GpuSpec& gpu = space.gpus[i];
+    const std::vector<Precision> precisions = precisions_for(space, gpu);
+    for (std::int64_t nodes : space.nodes) {
+      Candidate proto;
+      proto.instance = i;
+      proto.nodes = nodes;
+      TrainingConfig& c = proto.config;
+      c = space.base;
+      c.gpus_per_node = inst.gpus_per_node;
+      c.gpus = nodes * inst.gpus_per_node;
+      const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
+      for (Sharding s : space.shardings) {
+        c.sharding = s;
+        c.shard_group = 0;
+        if (s == Sharding::hybrid && nodes == 1) {
+          continue; // the same candidates as full sharding
+        }
+        for (Precision p : precisions) {
+          c.precision = p;
+          c.fp8_all_gather = false;
+          if (!gpu.supports(p)) {
+            visitor.unsupported(proto, gpu, p);
+            continue;
+          }
+          for (const CheckpointChoice& ac : space.checkpointing) {
+            c.activation_checkpointing = ac.mode;
+            c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
+            for (std::int64_t seq : space.seq_lens) {
+              if (seq < limits.min_seq_len) {
+                continue;
+              }
+              c.seq_len = seq;
+              c.grad_accum = 1;
+              visitor.combination(proto, gpu, inst, net);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace bwplan
