@@ -227,7 +227,7 @@ void check(const nlohmann::json& v, const Shape& s, const std::string& ptr,
     }
     for (const auto& [k, mv] : v.items()) {
       const auto it = std::find_if(s.members.begin(), s.members.end(),
-                                   [&](const auto& m) { return m.first == k; });
+                                   [&k = k](const auto& m) { return m.first == k; });
       if (it == s.members.end()) {
         out.push_back(
             fmt::format("{}: unknown member '{}' ({} has no such member)", where(ptr), k, s.name));

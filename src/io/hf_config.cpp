@@ -74,8 +74,9 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
   m.kv_heads = r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
   if (r.has("head_dim") && !j.at("head_dim").is_null()) {
     const std::int64_t d = r.integer("head_dim", 1, k_big);
-    if (d * m.heads != m.hidden) {
-      m.head_dim = d; // only record it when it differs from hidden / heads
+    // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
+    if (m.hidden % m.heads != 0 || m.hidden / m.heads != d) {
+      m.head_dim = d;
     }
   }
   m.ffn = r.integer("intermediate_size", 1, k_big);

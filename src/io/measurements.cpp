@@ -60,7 +60,8 @@ void read_measured(ObjectReader& r, MeasurementCase& mc) {
     }
     mc.value_bytes = m.number("value", 1e-3, 1e6) * k_gib;
   }
-  if (const auto t = m.optional_number("tokens_per_second_per_gpu", 0, 1e9)) {
+  // Positive: the throughput error divides by it.
+  if (const auto t = m.optional_number("tokens_per_second_per_gpu", 1e-3, 1e9)) {
     mc.tokens_per_second_per_gpu = *t;
   }
   // Secondary readings some cases carry alongside the metric.
