@@ -59,12 +59,23 @@ struct TimeConstants {
   /// on the torchtitan and torchtune eager/compile pairs).
   double eager_activation_passes = 7.1;
   double compiled_activation_passes = 2.9;
-  /// HBM bytes moved per element quantized, per precision recipe, per token: every block linear's
-  /// input and output gradient (amax, scale, cast, transposed copies; fitted to the fp8/bf16
-  /// throughput ratios on H100, MI300X and B200). nvfp4 has no measurement and reuses mxfp8's.
-  double quant_bytes_tensorwise = 17.0;
-  double quant_bytes_rowwise = 27.0;
-  double quant_bytes_block_scaled = 6.9;
+  /// HBM bytes moved per activation element a block linear quantizes (its input, per token, and
+  /// its output gradient): amax, scale, cast and the transposed copy (torchao's float8 roofline,
+  /// torchao/testing/training/roofline_utils.py; rowwise adds the rescale of its tensorwise
+  /// backward GEMMs, pytorch/ao#2184). nvfp4 has no measurement and reuses mxfp8's.
+  double quant_act_bytes_tensorwise = 6.0;
+  double quant_act_bytes_rowwise = 10.0;
+  double quant_act_bytes_block_scaled = 6.06;
+  /// The same per weight element, once per micro-batch (forward and transposed backward copies);
+  /// with fp8 all-gather the cast runs on the bf16 shard before the gather (same source).
+  double quant_weight_bytes_tensorwise = 8.0;
+  double quant_weight_bytes_rowwise = 14.0;
+  double quant_weight_bytes_block_scaled = 6.06;
+  double quant_weight_bytes_fp8_all_gather = 3.0;
+  /// Fraction of HBM bandwidth the cast kernels reach inside a step (measured B200 MXFP8 casts:
+  /// 53-61% of 8 TB/s, torchao moe_training README kernel table; fitted on the H100 fp8/bf16
+  /// ratios of tests/data/measurements.json).
+  double quant_bandwidth_fraction = 0.575;
   /// Host time to issue one block's forward + backward kernels per micro-batch in eager mode
   /// (~500 ops x ~16 us with FSDP2 hooks); the GPU cannot run faster (fitted: the 1B runs).
   double eager_cpu_seconds_per_block = 8.2e-3;
@@ -149,7 +160,11 @@ struct StepTerms {
   double layers = 0;
   double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
   double matmul_s_per_token = 0;            ///< at full efficiency
-  double quant_bytes = 0;                   ///< quantization traffic per element
+  double linear_s_per_token = 0;            ///< the block linears' part, in the run precision
+  double low_peak_ratio = 1;     ///< low-precision over bf16 peak: a GEMM's fixed cost weighs more
+  double quant_act_bytes = 0;    ///< quantization traffic per activation element
+  double quant_weight_bytes = 0; ///< per micro-batch, every block weight's cast
+  double quant_bytes_per_s = 0;  ///< HBM bandwidth the cast kernels reach
   double block_rows_cols = 0;
   double activation_passes = 0;
   double activation_bytes_per_token = 0; ///< every block's (and the recomputed) activation bytes

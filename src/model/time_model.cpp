@@ -4,6 +4,7 @@
 #include "bwplan/time_model.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "bwplan/memory_model.hpp"
 
@@ -104,14 +105,24 @@ double peak_for(const GpuSpec& gpu, Precision p) {
   return peak > 0 ? peak : f.bf16; // an unsupported format runs nothing faster than bf16
 }
 
-double quant_bytes_per_element(Precision p, const TimeConstants& k) {
-  switch (p) {
-  case Precision::fp8_tensorwise: return k.quant_bytes_tensorwise;
-  case Precision::fp8_rowwise: return k.quant_bytes_rowwise;
+/// HBM bytes per quantized element: {activation, weight} (docs/time-model.md, "Quantization").
+std::pair<double, double> quant_bytes_per_element(const TrainingConfig& c, const TimeConstants& k) {
+  std::pair<double, double> b;
+  switch (c.precision) {
+  case Precision::fp8_tensorwise:
+    b = {k.quant_act_bytes_tensorwise, k.quant_weight_bytes_tensorwise};
+    break;
+  case Precision::fp8_rowwise: b = {k.quant_act_bytes_rowwise, k.quant_weight_bytes_rowwise}; break;
   case Precision::mxfp8:
-  case Precision::nvfp4: return k.quant_bytes_block_scaled;
-  default: return 0.0;
+  case Precision::nvfp4:
+    b = {k.quant_act_bytes_block_scaled, k.quant_weight_bytes_block_scaled};
+    break;
+  default: return {0.0, 0.0};
   }
+  if (c.fp8_all_gather) {
+    b.second = k.quant_weight_bytes_fp8_all_gather;
+  }
+  return b;
 }
 
 /// Matmul efficiency for one micro-batch: saturates with the work per GEMM (tokens x hidden).
@@ -142,17 +153,29 @@ double activation_bytes_per_token(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 /// GPU seconds of one micro-batch's forward + backward + recompute: matmuls at the modelled
-/// efficiency, elementwise and quantization traffic at HBM bandwidth.
+/// efficiency, elementwise and quantization traffic at HBM bandwidth. A low-precision GEMM runs
+/// `low_peak_ratio` times faster at full size but keeps its fixed per-GEMM cost in seconds, so
+/// it reaches half of its maximum efficiency only at `low_peak_ratio` times the work.
 double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
   const double tokens = as_double(micro_batch) * t.seq_len;
   const double eff = matmul_efficiency(t, micro_batch);
-  const double matmul_s = tokens * t.matmul_s_per_token / eff;
-  const double quant = t.quant_bytes * tokens * t.layers * t.block_rows_cols;
+  double matmul_s = tokens * t.matmul_s_per_token / eff;
+  double quant_s = 0;
+  if (t.low_peak_ratio != 1.0) {
+    const double x = as_double(micro_batch) * t.seq_len * t.hidden;
+    const double eff_low = t.efficiency_max * x / (x + t.half_work * t.low_peak_ratio);
+    matmul_s = tokens * ((t.matmul_s_per_token - t.linear_s_per_token) / eff +
+                         t.linear_s_per_token / eff_low);
+  }
+  if (t.quant_bytes_per_s > 0) {
+    quant_s = (t.quant_act_bytes * tokens * t.layers * t.block_rows_cols + t.quant_weight_bytes) /
+              t.quant_bytes_per_s;
+  }
   const double logit_elements = tokens * t.vocab;
   const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
                                                 logit_elements * t.logits.forward_bytes +
                                                 logit_elements * t.logits.backward_bytes);
-  return matmul_s + (traffic + quant) / t.hbm_bytes_per_s;
+  return matmul_s + traffic / t.hbm_bytes_per_s + quant_s;
 }
 
 /// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
@@ -323,7 +346,14 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const double linear = f.hardware_flops_per_token - attention - head;
   t.matmul_s_per_token = linear / peak_for(gpu, c.precision) +
                          (head + k.attention_executed_fraction * attention) / high_peak;
-  t.quant_bytes = quant_bytes_per_element(c.precision, k);
+  if (low) {
+    t.linear_s_per_token = linear / peak_for(gpu, c.precision);
+    t.low_peak_ratio = peak_for(gpu, c.precision) / high_peak;
+    const auto [act, weight] = quant_bytes_per_element(c, k);
+    t.quant_act_bytes = act;
+    t.quant_weight_bytes = weight * w.block_matrices;
+    t.quant_bytes_per_s = gpu.hbm_bandwidth_bytes_per_s * k.quant_bandwidth_fraction;
+  }
   t.block_rows_cols = w.block_rows_cols;
   t.activation_passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
   t.activation_bytes_per_token = activation_bytes_per_token(m, c);
