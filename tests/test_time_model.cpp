@@ -333,3 +333,44 @@ TEST_CASE("H100 compute-only steps: median error <= 5%, none over 15%", "[time][
     CHECK(*std::max_element(errors.begin(), errors.end()) <= 0.15);
   }
 }
+
+TEST_CASE("the fp8 and MXFP8 speed-up grows with the model's size", "[time]") {
+  // Quantization moves bytes per element of hidden (activations) and per weight, while the GEMM
+  // time saved grows with hidden x ffn; small GEMMs also sit further below the doubled peak.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  for (Precision p : {Precision::mxfp8, Precision::fp8_tensorwise, Precision::fp8_rowwise}) {
+    double previous = 0;
+    for (const char* name : {"llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b"}) {
+      const ModelSpec& m = test::preset(name);
+      TrainingConfig c = base(8);
+      c.compile = true; // GPU-bound: eager 1B/3B steps wait on the host at 8k tokens
+      const double bf16 = estimate_step_time(m, c, b200, free_links()).compute_s;
+      c.precision = p;
+      const double low = estimate_step_time(m, c, b200, free_links()).compute_s;
+      const double speedup = bf16 / low;
+      INFO(name << " " << name_of(p) << " speed-up " << speedup);
+      CHECK(speedup > previous);
+      CHECK(speedup < 2.0); // never the full 2x of the datasheet peaks
+      previous = speedup;
+    }
+  }
+}
+
+TEST_CASE("quantization time by hand: Llama-3.1-8B, MXFP8, 8k tokens on B200", "[time]") {
+  // 6.06 B x (T x L x sum(rows + cols) + sum(rows x cols)) at 0.575 x HBM bandwidth, per
+  // micro-batch: the difference between MXFP8's compute and its GEMMs at the low-precision peak.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = base(8);
+  c.precision = Precision::mxfp8;
+  const StepTerms t = step_terms(m, model_facts(m), c, b200, free_links());
+  // One block: wq, wo 4096+4096 each; wk, wv 4096+1024 each; w1, w3, w2 4096+14336 each.
+  const double rows_cols = 2 * 8192.0 + 2 * 5120.0 + 3 * 18432.0;
+  CHECK(t.block_rows_cols == rows_cols);
+  const double bytes = 6.06 * (8192.0 * 32 * rows_cols + k_8b_matrices);
+  CHECK_THAT(t.quant_act_bytes * 8192.0 * 32 * t.block_rows_cols + t.quant_weight_bytes,
+             WithinRel(bytes, 1e-12));
+  CHECK_THAT(t.quant_bytes_per_s, WithinRel(0.575 * b200.hbm_bandwidth_bytes_per_s, 1e-12));
+  CHECK_THAT(t.low_peak_ratio,
+             WithinRel(b200.dense_flops_per_s.mxfp8 / b200.dense_flops_per_s.bf16, 1e-12));
+}
