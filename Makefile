@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps configure build run test clean
+.PHONY: all deps configure build run test sanitize clean
 
 all: build
 
@@ -24,5 +24,15 @@ run: configure
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+# The whole test suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer (any report
+# aborts the test that triggered it). -O1 without debug info keeps the build short; .ci/run calls
+# it after `./setup.sh test`.
+sanitize: deps
+	cmake -S . -B build-asan -DBWPLAN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG"
+	cmake --build build-asan -j $(JOBS) --target bwplan bwplan_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan
