@@ -153,9 +153,9 @@ TEST_CASE("check re-evaluates a saved plan: 0 while it fits, 3 once it does not"
   for (const auto& c : j.at("changes")) {
     CHECK_THAT(c.at("now").get<double>(), WithinRel(c.at("was").get<double>(), 1e-6));
   }
-  // The same plan under a model whose allocator wastes far more no longer fits.
-  const auto worse = test::run_cli(
-      {"check", "--plan", plan.string(), "--set", "memory.fragmentation_fraction=40"});
+  // The same plan under a model whose CUDA context takes 50 GB no longer fits.
+  const auto worse =
+      test::run_cli({"check", "--plan", plan.string(), "--set", "memory.cuda_context_bytes=5e10"});
   CHECK(worse.status == 3);
   CHECK_THAT(worse.out, Catch::Contains("does not fit any more"));
   // A bigger model in the same plan: the CI question "does our new config still fit?".

@@ -178,7 +178,7 @@ std::vector<Output> check_outputs(const std::string& tag) {
       {"check", {"check", "--plan", search}},
       {"check", {"check", "--plan", search, "--rank", "2"}},
       {"check", {"check", "--plan", estimate}},
-      {"check", {"check", "--plan", search, "--set", "memory.fragmentation_fraction=40"}, 3},
+      {"check", {"check", "--plan", search, "--set", "memory.cuda_context_bytes=5e10"}, 3},
       {"check", {"check", "--plan", estimate, "--model", "llama-3.1-405b"}, 3},
   };
 }

@@ -11,54 +11,65 @@ namespace bwplan {
 
 namespace {
 
+// Each constant's physical range: fractions in (0, 1], divisors above 0, counts of passes or
+// bytes per element below 100. A value outside is an error, never an infinite or NaN result.
 struct MemoryField {
   const char* key;
   double MemoryConstants::*member;
+  double lo, hi;
 };
 struct TimeField {
   const char* key;
   double TimeConstants::*member;
+  double lo, hi;
 };
 
 constexpr MemoryField k_memory_fields[] = {
-    {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction},
-    {"cuda_context_bytes", &MemoryConstants::cuda_context_bytes},
-    {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator},
+    {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction, 0.0, 1.0},
+    {"cuda_context_bytes", &MemoryConstants::cuda_context_bytes, 0.0, 1e+11},
+    {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator, 0.0, 1e+11},
 };
 
 constexpr TimeField k_time_fields[] = {
-    {"matmul_efficiency_max", &TimeConstants::matmul_efficiency_max},
-    {"matmul_half_work", &TimeConstants::matmul_half_work},
-    {"attention_executed_fraction", &TimeConstants::attention_executed_fraction},
-    {"eager_activation_passes", &TimeConstants::eager_activation_passes},
-    {"compiled_activation_passes", &TimeConstants::compiled_activation_passes},
-    {"quant_act_bytes_tensorwise", &TimeConstants::quant_act_bytes_tensorwise},
-    {"quant_act_bytes_rowwise", &TimeConstants::quant_act_bytes_rowwise},
-    {"quant_act_bytes_block_scaled", &TimeConstants::quant_act_bytes_block_scaled},
-    {"quant_weight_bytes_tensorwise", &TimeConstants::quant_weight_bytes_tensorwise},
-    {"quant_weight_bytes_rowwise", &TimeConstants::quant_weight_bytes_rowwise},
-    {"quant_weight_bytes_block_scaled", &TimeConstants::quant_weight_bytes_block_scaled},
-    {"quant_weight_bytes_fp8_all_gather", &TimeConstants::quant_weight_bytes_fp8_all_gather},
-    {"quant_bandwidth_fraction", &TimeConstants::quant_bandwidth_fraction},
-    {"eager_cpu_seconds_per_block", &TimeConstants::eager_cpu_seconds_per_block},
-    {"compiled_cpu_fraction", &TimeConstants::compiled_cpu_fraction},
-    {"intra_node_bus_fraction", &TimeConstants::intra_node_bus_fraction},
-    {"inter_node_bus_fraction", &TimeConstants::inter_node_bus_fraction},
-    {"collective_contention", &TimeConstants::collective_contention},
-    {"overlap_fraction", &TimeConstants::overlap_fraction},
-    {"pcie_bytes_per_s", &TimeConstants::pcie_bytes_per_s},
-    {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s},
+    {"matmul_efficiency_max", &TimeConstants::matmul_efficiency_max, 0.01, 1.0},
+    {"matmul_half_work", &TimeConstants::matmul_half_work, 0.0, 1e+12},
+    {"attention_executed_fraction", &TimeConstants::attention_executed_fraction, 0.0, 1.0},
+    {"eager_activation_passes", &TimeConstants::eager_activation_passes, 0.0, 100.0},
+    {"compiled_activation_passes", &TimeConstants::compiled_activation_passes, 0.0, 100.0},
+    {"quant_act_bytes_tensorwise", &TimeConstants::quant_act_bytes_tensorwise, 0.0, 100.0},
+    {"quant_act_bytes_rowwise", &TimeConstants::quant_act_bytes_rowwise, 0.0, 100.0},
+    {"quant_act_bytes_block_scaled", &TimeConstants::quant_act_bytes_block_scaled, 0.0, 100.0},
+    {"quant_weight_bytes_tensorwise", &TimeConstants::quant_weight_bytes_tensorwise, 0.0, 100.0},
+    {"quant_weight_bytes_rowwise", &TimeConstants::quant_weight_bytes_rowwise, 0.0, 100.0},
+    {"quant_weight_bytes_block_scaled", &TimeConstants::quant_weight_bytes_block_scaled, 0.0,
+     100.0},
+    {"quant_weight_bytes_fp8_all_gather", &TimeConstants::quant_weight_bytes_fp8_all_gather, 0.0,
+     100.0},
+    {"quant_bandwidth_fraction", &TimeConstants::quant_bandwidth_fraction, 0.01, 1.0},
+    {"eager_cpu_seconds_per_block", &TimeConstants::eager_cpu_seconds_per_block, 0.0, 10.0},
+    {"compiled_cpu_fraction", &TimeConstants::compiled_cpu_fraction, 0.0, 1.0},
+    {"intra_node_bus_fraction", &TimeConstants::intra_node_bus_fraction, 0.01, 1.0},
+    {"inter_node_bus_fraction", &TimeConstants::inter_node_bus_fraction, 0.01, 1.0},
+    {"collective_contention", &TimeConstants::collective_contention, 0.0, 100.0},
+    {"overlap_fraction", &TimeConstants::overlap_fraction, 0.0, 1.0},
+    {"pcie_bytes_per_s", &TimeConstants::pcie_bytes_per_s, 1000000.0, 1e+13},
+    {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s, 1000000.0, 1e+14},
 };
 
-double* find(ModelConstants& k, std::string_view key) {
+struct Slot {
+  double* value;
+  double lo, hi;
+};
+
+Slot find(ModelConstants& k, std::string_view key) {
   for (const MemoryField& f : k_memory_fields) {
     if (key == fmt::format("memory.{}", f.key)) {
-      return &(k.memory.*f.member);
+      return {&(k.memory.*f.member), f.lo, f.hi};
     }
   }
   for (const TimeField& f : k_time_fields) {
     if (key == fmt::format("time.{}", f.key)) {
-      return &(k.time.*f.member);
+      return {&(k.time.*f.member), f.lo, f.hi};
     }
   }
   const std::vector<std::string> keys = constant_keys();
@@ -81,16 +92,17 @@ std::vector<std::string> constant_keys() {
 }
 
 void set_constant(ModelConstants& k, std::string_view key, double value) {
-  double* slot = find(k, key);
-  if (!std::isfinite(value) || value < 0 || value > 1e30) {
-    throw Error(fmt::format("constant {} = {} is out of range (allowed 0..1e30)", key, value));
+  const Slot slot = find(k, key);
+  if (!std::isfinite(value) || value < slot.lo || value > slot.hi) {
+    throw Error(fmt::format("constant {} = {} is out of range (allowed {}..{})", key, value,
+                            slot.lo, slot.hi));
   }
-  *slot = value;
+  *slot.value = value;
 }
 
 double get_constant(const ModelConstants& k, std::string_view key) {
   ModelConstants copy = k;
-  return *find(copy, key);
+  return *find(copy, key).value;
 }
 
 } // namespace bwplan
