@@ -104,6 +104,9 @@ OrderedJson search_json(const SearchReport& r) {
   j["best_rejected"] = best;
   OrderedJson s;
   s["candidates_evaluated"] = r.result.candidates_evaluated;
+  s["candidates_computed"] = r.result.candidates_computed;
+  s["candidates_pruned"] = r.result.candidates_pruned;
+  s["memory_probes"] = r.result.memory_probes;
   s["feasible"] = r.result.feasible;
   if (r.elapsed_seconds) {
     s["elapsed_seconds"] = *r.elapsed_seconds;
