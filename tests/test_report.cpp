@@ -236,3 +236,27 @@ TEST_CASE("an existing report file is kept unless --force, and nothing else is w
   CHECK(read(file).rfind("<!DOCTYPE html>", 0) == 0);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a search report where nothing fits shows the nearest miss and what would fit",
+          "[report]") {
+  const auto dir = temp_dir("none");
+  const auto file = dir / "none.html";
+  const test::CliResult r =
+      test::run_cli({"search", "--model", "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge",
+                     "--format", "json", "--report", file.string()});
+  REQUIRE(r.status == 3);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["plans"].empty());
+  const std::size_t suggestions = doc["advice"]["suggestions"].size();
+  REQUIRE(suggestions > 0);
+  const std::string html = read(file);
+  CHECK_THAT(html, Contains("No candidate fits"));
+  CHECK_THAT(html, Contains("What would fit"));
+  // The nearest miss (over its capacity), then one bar per change that makes it fit.
+  CHECK(count(html, "<g class=\"bar over\">") == 1);
+  CHECK(count(html, "<g class=\"bar") == 1 + suggestions);
+  for (const auto& s : doc["advice"]["suggestions"]) {
+    CHECK_THAT(html, Contains(s["change"].get<std::string>()));
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -73,6 +73,7 @@ struct ReportContext {
   std::vector<InputRow> inputs;        ///< every flag with its value and origin
   std::size_t top = 10;                ///< plans labelled, barred and tabled (search)
   std::vector<RejectedPoint> rejected; ///< nearest misses (search)
+  std::optional<FitAdvice> advice;     ///< search with no plan: what makes the nearest miss fit
 };
 
 /// A self-contained HTML page (inline CSS and SVG; no scripts, fonts or fetches) of a search:

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -268,6 +269,15 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     write_directory(o.emit_dir, o.output.force, files);
     ctx.log->info("wrote the top plan's launch files to {}", o.emit_dir);
   }
+  // Nothing fits: what single change makes the nearest miss fit?
+  std::optional<FitAdvice> advice;
+  const RejectedBest& miss =
+      result.best_rejected[static_cast<std::size_t>(RejectReason::out_of_memory)];
+  if (result.plans.empty() && miss.present) {
+    const EstimateRequest q = request_for(r, miss.candidate);
+    advice =
+        advise_fit(q, evaluate(q, k.memory, k.time), instance_alternatives(ctx), k.memory, k.time);
+  }
   if (!o.report.empty()) {
     SearchResult full = result;
     full.plans = std::move(all);
@@ -276,22 +286,16 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     ReportContext rc = report_context(ctx, cmd);
     rc.top = top;
     rc.rejected = rejected_points(r, result, k);
+    rc.advice = advice;
     write_file(ctx, "--report", o.report, o.output.force, search_report_html(whole, rc));
   }
   std::string text = json ? std::string() : search_table(report);
   OrderedJson doc = json ? search_json(report) : OrderedJson();
-  const RejectedBest& miss =
-      result.best_rejected[static_cast<std::size_t>(RejectReason::out_of_memory)];
-  if (result.plans.empty() && miss.present) {
-    // Nothing fits: what single change makes the nearest miss fit?
-    const EstimateRequest q = request_for(r, miss.candidate);
-    const auto alternatives = instance_alternatives(ctx);
-    const FitAdvice advice =
-        advise_fit(q, evaluate(q, k.memory, k.time), alternatives, k.memory, k.time);
+  if (advice) {
     if (json) {
-      doc["advice"] = advice_json(advice);
+      doc["advice"] = advice_json(*advice);
     } else {
-      text += "\nFor the nearest miss:" + advice_table(advice);
+      text += "\nFor the nearest miss:" + advice_table(*advice);
     }
   }
   write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);

@@ -216,6 +216,39 @@ std::string meter(double fraction) {
                      100 * std::clamp(fraction, 0.0, 1.0));
 }
 
+/// One bar per change that makes `q` fit; the sublabel names the instance and nodes only where
+/// the change altered them.
+void add_advice_bars(const EstimateRequest& q, const FitAdvice& advice,
+                     std::vector<io::BarInput>& bars) {
+  for (const FitSuggestion& s : advice.suggestions) {
+    const EstimateRequest& r = s.request;
+    const std::string on = r.instance && (!q.instance || r.instance->name != q.instance->name)
+                               ? " \u00b7 " + r.instance->name
+                               : std::string();
+    const std::string nodes =
+        r.nodes != q.nodes ? fmt::format(" \u00b7 {} nodes", r.nodes) : std::string();
+    bars.push_back(io::bar_input(s.change, bar_sublabel(r.config) + nodes + on, s.estimate.memory));
+  }
+}
+
+/// "What would fit": the term that breaks the budget and each single change that fits.
+std::string advice_section(const FitAdvice& advice) {
+  std::vector<std::string> rows;
+  for (const FitSuggestion& s : advice.suggestions) {
+    rows.push_back(td(s.change) +
+                   td_num(fmt::format("{:.1f}", to_gib(s.estimate.memory.device_bytes_required))) +
+                   td_num(fmt::format("{:.0f}", s.estimate.time.tokens_per_s_per_gpu)) +
+                   td_num(fmt::format("{:.0f}%", 100 * s.throughput_ratio)));
+  }
+  std::string b = fmt::format(
+      "<h2 id=\"advice\">What would fit</h2>\n<p>The largest component at the peak is {} "
+      "({:.1f} GiB); the configuration is {:.1f} GiB over.</p>\n",
+      xml_escape(advice.breaking_component), to_gib(advice.breaking_bytes),
+      to_gib(advice.over_bytes));
+  return b + table({"change", "GiB required", "tok/s/GPU", "throughput vs original"}, rows,
+                   "changes that fit");
+}
+
 std::vector<io::ScatterInput> thin(std::vector<io::ScatterInput> v) {
   std::size_t plain = 0;
   for (const io::ScatterInput& p : v) {
@@ -284,6 +317,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
       bars.push_back(io::bar_input(
           fmt::format("nearest miss {} x{}", q.instance ? q.instance->name : q.gpu.name, q.nodes),
           bar_sublabel(q.config), p.estimate.memory));
+      if (ctx.advice) { // nothing fits: the changes that make the nearest miss fit
+        add_advice_bars(q, *ctx.advice, bars);
+      }
     }
   }
   b += "<h2 id=\"memory\">Memory per GPU at the peak</h2>\n" + legend_html();
@@ -364,6 +400,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   }
   b += "<h2 id=\"rejected\">Rejected candidates</h2>\n";
   b += table({"reason", "candidates", "nearest miss"}, rows, "rejections");
+  if (ctx.advice) {
+    b += advice_section(*ctx.advice);
+  }
 
   OrderedJson resolved = io::search_inputs_json(r);
   resolved.erase("origins");
@@ -408,17 +447,7 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
   }
   std::vector<io::BarInput> bars = {io::bar_input("this configuration", where, e.memory)};
   if (advice != nullptr) {
-    for (const FitSuggestion& s : advice->suggestions) {
-      const EstimateRequest& r = s.request;
-      // The sublabel names the instance and nodes only where the change altered them.
-      const std::string on = r.instance && (!q.instance || r.instance->name != q.instance->name)
-                                 ? " \u00b7 " + r.instance->name
-                                 : std::string();
-      const std::string nodes =
-          r.nodes != q.nodes ? fmt::format(" \u00b7 {} nodes", r.nodes) : std::string();
-      bars.push_back(
-          io::bar_input(s.change, bar_sublabel(r.config) + nodes + on, s.estimate.memory));
-    }
+    add_advice_bars(q, *advice, bars);
   }
   b += "<h2 id=\"memory\">Memory per GPU at the peak</h2>\n" + legend_html();
   b += io::memory_bars_svg(io::layout_memory_bars(bars, k_chart_width),
@@ -435,20 +464,7 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
   b += "<h3>Allocated memory by phase of the step</h3>\n";
   b += table({"phase", "GiB allocated", ""}, rows, "phases");
   if (advice != nullptr) {
-    rows.clear();
-    for (const FitSuggestion& s : advice->suggestions) {
-      rows.push_back(
-          td(s.change) +
-          td_num(fmt::format("{:.1f}", to_gib(s.estimate.memory.device_bytes_required))) +
-          td_num(fmt::format("{:.0f}", s.estimate.time.tokens_per_s_per_gpu)) +
-          td_num(fmt::format("{:.0f}%", 100 * s.throughput_ratio)));
-    }
-    b += fmt::format("<h2 id=\"advice\">What would fit</h2>\n<p>The largest component at the "
-                     "peak is {} ({:.1f} GiB); the configuration is {:.1f} GiB over.</p>\n",
-                     xml_escape(advice->breaking_component), to_gib(advice->breaking_bytes),
-                     to_gib(advice->over_bytes));
-    b += table({"change", "GiB required", "tok/s/GPU", "throughput vs original"}, rows,
-               "changes that fit");
+    b += advice_section(*advice);
   }
   const StepTime& t = e.time;
   rows = {td("step time") + td(fmt::format("{:.3f} s", t.step_s)),
