@@ -23,10 +23,7 @@ const std::string k_role = "arn:aws:iam::123456789012:role/SageMakerExecutionRol
 const std::string k_plan_arn = "arn:aws:sagemaker:us-west-2:123456789012:training-plan/p6-plan-1";
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("bwplan-test-emit-" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
+  return test::scratch_dir("emit-" + name);
 }
 
 std::string write_search(const fs::path& dir, const std::string& instance, const std::string& nodes,

@@ -27,16 +27,8 @@ io::BarInput bar(double params_gib, double acts_gib, double capacity_gib, double
   return b;
 }
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 std::filesystem::path temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("bwplan-test-report-" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
+  return test::scratch_dir("report-" + name);
 }
 
 std::size_t count(const std::string& s, const std::string& what) {
@@ -137,7 +129,7 @@ TEST_CASE("search --report writes a self-contained page of the search", "[report
   REQUIRE(r.status == 0);
   const auto plans = nlohmann::json::parse(r.out)["plans"];
   REQUIRE(plans.size() == 5);
-  const std::string html = read(file);
+  const std::string html = read_text_file(file);
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
   CHECK_THAT(html, Contains("<h1>bwplan search: llama-3.1-70b</h1>"));
   CHECK_THAT(html, Contains("Memory per GPU at the peak"));
@@ -167,7 +159,7 @@ TEST_CASE("search --report writes a self-contained page of the search", "[report
     }
     return s;
   };
-  CHECK(without(html, file.string()) == without(read(again), again.string()));
+  CHECK(without(html, file.string()) == without(read_text_file(again), again.string()));
   std::filesystem::remove_all(dir);
 }
 
@@ -199,7 +191,7 @@ TEST_CASE("estimate --report of a configuration that does not fit shows what wou
   REQUIRE(r.status == 3);
   const std::size_t suggestions = nlohmann::json::parse(r.out)["advice"]["suggestions"].size();
   REQUIRE(suggestions > 0);
-  const std::string html = read(file);
+  const std::string html = read_text_file(file);
   CHECK_THAT(html, Contains("<h1>bwplan estimate: llama-3.1-70b</h1>"));
   CHECK_THAT(html, Contains("Does not fit"));
   CHECK_THAT(html, Contains("What would fit"));
@@ -220,7 +212,7 @@ TEST_CASE("an existing report file is kept unless --force, and nothing else is w
   CHECK(r.out.empty());
   CHECK_THAT(r.err, Contains("--report " + file.string() + ": file exists; pass --force"));
   CHECK(count(r.err, "\n") == 1);
-  CHECK(read(file) == "mine");
+  CHECK(read_text_file(file) == "mine");
   // --output refused as well: the report must not be written first.
   const auto out = dir / "out.txt";
   std::ofstream(out) << "mine too";
@@ -229,11 +221,11 @@ TEST_CASE("an existing report file is kept unless --force, and nothing else is w
       {"search", "--model", "llama-3.2-1b", "--report", fresh.string(), "--output", out.string()});
   CHECK(s.status == 1);
   CHECK_FALSE(std::filesystem::exists(fresh));
-  CHECK(read(out) == "mine too");
+  CHECK(read_text_file(out) == "mine too");
   const test::CliResult forced =
       test::run_cli({"estimate", "--model", "llama-3.2-1b", "--report", file.string(), "--force"});
   CHECK(forced.status == 0);
-  CHECK(read(file).rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(read_text_file(file).rfind("<!DOCTYPE html>", 0) == 0);
   std::filesystem::remove_all(dir);
 }
 
@@ -249,7 +241,7 @@ TEST_CASE("a search report where nothing fits shows the nearest miss and what wo
   CHECK(doc["plans"].empty());
   const std::size_t suggestions = doc["advice"]["suggestions"].size();
   REQUIRE(suggestions > 0);
-  const std::string html = read(file);
+  const std::string html = read_text_file(file);
   CHECK_THAT(html, Contains("No candidate fits"));
   CHECK_THAT(html, Contains("What would fit"));
   // The nearest miss (over its capacity), then one bar per change that makes it fit.

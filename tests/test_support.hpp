@@ -1,6 +1,7 @@
 // Helpers shared by the tests: run the CLI in process, read fixture files.
 #pragma once
 
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -69,6 +70,14 @@ inline ModelSpec llama3_8b() {
   m.vocab = 128256;
   m.max_seq_len = 131072;
   return m;
+}
+
+/// An empty directory under the system's temporary directory, named for the test.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+  const std::filesystem::path p = std::filesystem::temp_directory_path() / ("bwplan-test-" + name);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
 }
 
 inline std::string fixture(const std::string& rel) {
