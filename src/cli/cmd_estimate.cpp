@@ -133,12 +133,7 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const EstimateRequest request = resolve(ctx, o);
-  if (!o.report.empty()) {
-    check_writable("--report", o.report, o.output.force);
-  }
-  if (!o.output.output.empty()) {
-    check_writable("--output", o.output.output, o.output.force);
-  }
+  check_destinations(o.output, o.report);
   const Estimate e = evaluate(request, k.memory, k.time);
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();

@@ -224,12 +224,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   const Resolved r = resolve(ctx, o);
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = r.limits.headroom_fraction;
-  if (!o.report.empty()) {
-    check_writable("--report", o.report, o.output.force);
-  }
-  if (!o.output.output.empty()) {
-    check_writable("--output", o.output.output, o.output.force);
-  }
+  check_destinations(o.output, o.report);
   const auto top = static_cast<std::size_t>(o.top);
   const auto start = std::chrono::steady_clock::now();
   // A report plots every feasible candidate, so it keeps them all; the outputs list the top.
@@ -237,9 +232,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
                                    o.report.empty() ? top : SIZE_MAX, k.memory, k.time);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<Candidate> all;
+  std::optional<SearchResult> full; // for the report: every feasible candidate
   if (!o.report.empty()) {
-    all = result.plans;
+    full = result;
     if (result.plans.size() > top) {
       result.plans.resize(top);
     }
@@ -279,10 +274,8 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
         advise_fit(q, evaluate(q, k.memory, k.time), instance_alternatives(ctx), k.memory, k.time);
   }
   if (!o.report.empty()) {
-    SearchResult full = result;
-    full.plans = std::move(all);
     const SearchReport whole{
-        r.model, r.space, r.limits, r.objective, full, report.elapsed_seconds, report.origins};
+        r.model, r.space, r.limits, r.objective, *full, report.elapsed_seconds, report.origins};
     ReportContext rc = report_context(ctx, cmd);
     rc.top = top;
     rc.rejected = rejected_points(r, result, k);

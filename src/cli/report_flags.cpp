@@ -9,6 +9,15 @@ void add_report_option(CLI::App& cmd, std::string& path) {
       ->group("Output");
 }
 
+void check_destinations(const OutputOptions& output, const std::string& report) {
+  if (!report.empty()) {
+    check_writable("--report", report, output.force);
+  }
+  if (!output.output.empty()) {
+    check_writable("--output", output.output, output.force);
+  }
+}
+
 std::vector<InputRow> input_rows(const CLI::App& cmd) {
   std::vector<InputRow> rows;
   for (const CLI::Option* opt : cmd.get_options()) {
