@@ -125,10 +125,11 @@ std::pair<double, double> quant_bytes_per_element(const TrainingConfig& c, const
   return b;
 }
 
-/// Matmul efficiency for one micro-batch: saturates with the work per GEMM (tokens x hidden).
-double matmul_efficiency(const StepTerms& t, std::int64_t micro_batch) {
+/// Matmul efficiency for one micro-batch: saturates with the work per GEMM (tokens x hidden). A
+/// GEMM `half_scale` times faster at full size reaches half of it at `half_scale` times the work.
+double matmul_efficiency(const StepTerms& t, std::int64_t micro_batch, double half_scale = 1.0) {
   const double x = as_double(micro_batch) * t.seq_len * t.hidden;
-  return t.efficiency_max * x / (x + t.half_work);
+  return t.efficiency_max * x / (x + t.half_work * half_scale);
 }
 
 /// Activation bytes per token every block writes, plus those checkpointing recomputes: the
@@ -162,8 +163,7 @@ double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
   double matmul_s = tokens * t.matmul_s_per_token / eff;
   double quant_s = 0;
   if (t.low_peak_ratio != 1.0) {
-    const double x = as_double(micro_batch) * t.seq_len * t.hidden;
-    const double eff_low = t.efficiency_max * x / (x + t.half_work * t.low_peak_ratio);
+    const double eff_low = matmul_efficiency(t, micro_batch, t.low_peak_ratio);
     matmul_s = tokens * ((t.matmul_s_per_token - t.linear_s_per_token) / eff +
                          t.linear_s_per_token / eff_low);
   }
