@@ -93,6 +93,14 @@ struct RejectedBest {
   std::string detail; ///< "micro-batch 8 would need 193.2 GiB of 179.1 GiB"
 };
 
+/// The plan the prediction alone would rank first, when a plan in bf16 (or fp32) ranks first
+/// instead because the low-precision gain is within TimeConstants::low_precision_rank_margin.
+struct PassedOver {
+  bool present = false;
+  Candidate candidate;
+  double gain = 0; ///< its predicted objective gain over the first plan, as a fraction
+};
+
 struct SearchResult {
   std::vector<Candidate> plans; ///< ranked, at most top_k
   std::int64_t feasible = 0;
@@ -109,10 +117,13 @@ struct SearchResult {
   std::int64_t memory_probes = 0;
   std::array<std::int64_t, static_cast<std::size_t>(RejectReason::count_)> rejections{};
   std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
+  double low_precision_rank_margin = 0; ///< the margin the ranking used
+  PassedOver passed_over;
 };
 
-/// The score an objective ranks by (larger is better).
-[[nodiscard]] double objective_score(const Candidate& c, Objective o);
+/// The score an objective ranks by (larger is better), a low-precision plan's made worse by
+/// `rank_margin` (SearchResult::low_precision_rank_margin), as the search ranks.
+[[nodiscard]] double objective_score(const Candidate& c, Objective o, double rank_margin = 0);
 
 [[nodiscard]] SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                                       const SearchConstraints& limits, Objective objective,

@@ -76,6 +76,16 @@ struct TimeConstants {
   /// 53-61% of 8 TB/s, torchao moe_training README kernel table; fitted on the H100 fp8/bf16
   /// ratios of tests/data/measurements.json).
   double quant_bandwidth_fraction = 0.575;
+  /// A low-precision GEMM's fixed per-GEMM seconds (launch, tail, the cast kernels' own) over a
+  /// bf16 GEMM's: its linears reach half of their maximum efficiency at low/bf16 peak × this
+  /// times bf16's half work (fitted: the 30 compiled H200 block-linear pairs of
+  /// tests/data/block-linears-h200.json, least squares in the log of the speed-up).
+  double low_precision_fixed_cost_factor = 1.6;
+  /// The search ranks a low-precision plan as if this fraction slower (dearer): the largest error
+  /// of the model's low-precision / bf16 speed-up over the measured pairs of
+  /// tests/data/measurements.json (test_time_model recomputes it). A predicted gain inside it is
+  /// not one the model resolves, so bf16 keeps first place; 0 ranks by the prediction alone.
+  double low_precision_rank_margin = 0.135;
   /// Host time to issue one block's forward + backward kernels per micro-batch in eager mode
   /// (~500 ops x ~16 us with FSDP2 hooks); the GPU cannot run faster (fitted: the 1B runs).
   double eager_cpu_seconds_per_block = 8.2e-3;
@@ -161,7 +171,9 @@ struct StepTerms {
   double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
   double matmul_s_per_token = 0;            ///< at full efficiency
   double linear_s_per_token = 0;            ///< the block linears' part, in the run precision
-  double low_peak_ratio = 1;     ///< low-precision over bf16 peak: a GEMM's fixed cost weighs more
+  /// Where the block linears reach half of their maximum efficiency, in units of half_work: 1 in
+  /// bf16; low-precision peak over bf16's × low_precision_fixed_cost_factor otherwise.
+  double low_half_scale = 1;
   double quant_act_bytes = 0;    ///< quantization traffic per activation element
   double quant_weight_bytes = 0; ///< per micro-batch, every block weight's cast
   double quant_bytes_per_s = 0;  ///< HBM bandwidth the cast kernels reach
@@ -191,6 +203,9 @@ struct StepTerms {
 [[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
                                    const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
                                    const TimeConstants& k, const ModelStates& states);
+/// GPU seconds of one block's linears (forward + backward GEMMs, recompute, and in low precision
+/// their casts) for one micro-batch: the part tests/data/block-linears-h200.json measures.
+[[nodiscard]] double block_linears_seconds(const StepTerms& t, std::int64_t micro_batch);
 /// estimate_step_time() for `t`'s configuration with this micro-batch and grad-accum.
 [[nodiscard]] StepTime estimate_step_time(const StepTerms& t, std::int64_t micro_batch,
                                           std::int64_t grad_accum);

@@ -30,6 +30,10 @@ struct ConfigWhere {
 /// "selective-layer:2", "full", ... as the tables write a checkpointing choice.
 [[nodiscard]] std::string ac_label(const TrainingConfig& c);
 
+/// Why the first plan is not the one the prediction alone ranks first (SearchResult::passed_over),
+/// in one sentence; empty when it is.
+[[nodiscard]] std::string passed_over_note(const SearchReport& r);
+
 /// A search's resolved inputs (model, instances, axes, constraints, origins, objective).
 [[nodiscard]] OrderedJson search_inputs_json(const SearchReport& r);
 

@@ -302,6 +302,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   } else {
     b += "<p class=\"verdict-bad\">No candidate fits: see the nearest misses below.</p>\n";
   }
+  if (const std::string note = io::passed_over_note(r); !note.empty()) {
+    b += fmt::format("<p>{}.</p>\n", xml_escape(note));
+  }
 
   // Memory bars: the plans, then the nearest out-of-memory miss.
   std::vector<io::BarInput> bars;

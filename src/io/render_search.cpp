@@ -108,11 +108,39 @@ OrderedJson search_json(const SearchReport& r) {
   s["candidates_pruned"] = r.result.candidates_pruned;
   s["memory_probes"] = r.result.memory_probes;
   s["feasible"] = r.result.feasible;
+  s["low_precision_rank_margin_fraction"] = r.result.low_precision_rank_margin;
+  if (r.result.passed_over.present) {
+    const PassedOver& p = r.result.passed_over;
+    OrderedJson o;
+    o["id"] = p.candidate.key();
+    o["precision"] = name_of(p.candidate.config.precision);
+    o["gain_fraction"] = p.gain;
+    s["passed_over"] = o;
+  }
   if (r.elapsed_seconds) {
     s["elapsed_seconds"] = *r.elapsed_seconds;
   }
   j["search"] = s;
   return j;
+}
+
+std::string io::passed_over_note(const SearchReport& r) {
+  const PassedOver& p = r.result.passed_over;
+  if (!p.present || r.result.plans.empty()) {
+    return {};
+  }
+  const Candidate& first = r.result.plans.front();
+  return fmt::format(
+      "{} ranks first: the fastest {} plan ({} x{}, {}, checkpointing {}, seq {}, mb {}) is "
+      "predicted {:.1f}% better, "
+      "inside the {:.1f}% the model resolves between precisions (docs/time-model.md, "
+      "\"Precision choice\"; --set time.low_precision_rank_margin=0 ranks by the prediction "
+      "alone)",
+      name_of(first.config.precision), name_of(p.candidate.config.precision),
+      r.space.instances[p.candidate.instance].name, p.candidate.nodes,
+      name_of(p.candidate.config.sharding), ac_label(p.candidate.config),
+      p.candidate.config.seq_len, p.candidate.config.micro_batch, 100 * p.gain,
+      100 * r.result.low_precision_rank_margin);
 }
 
 std::string search_table(const SearchReport& r) {
@@ -167,6 +195,9 @@ std::string search_table(const SearchReport& r) {
                c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
   }
   out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
+  if (const std::string note = io::passed_over_note(r); !note.empty()) {
+    out += "\n" + note + "\n";
+  }
   out += "\nrejected:";
   bool any = false;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {

@@ -46,6 +46,8 @@ constexpr TimeField k_time_fields[] = {
     {"quant_weight_bytes_fp8_all_gather", &TimeConstants::quant_weight_bytes_fp8_all_gather, 0.0,
      100.0},
     {"quant_bandwidth_fraction", &TimeConstants::quant_bandwidth_fraction, 0.01, 1.0},
+    {"low_precision_fixed_cost_factor", &TimeConstants::low_precision_fixed_cost_factor, 1.0, 10.0},
+    {"low_precision_rank_margin", &TimeConstants::low_precision_rank_margin, 0.0, 1.0},
     {"eager_cpu_seconds_per_block", &TimeConstants::eager_cpu_seconds_per_block, 0.0, 10.0},
     {"compiled_cpu_fraction", &TimeConstants::compiled_cpu_fraction, 0.0, 1.0},
     {"intra_node_bus_fraction", &TimeConstants::intra_node_bus_fraction, 0.01, 1.0},

@@ -32,6 +32,15 @@ double score(double tokens_per_s_job, double usd_per_million_tokens, double hour
   return 0;
 }
 
+/// A low-precision plan's score made worse by `margin` (a fraction): its predicted gain must
+/// exceed what the model resolves between precisions to rank above bf16.
+double with_margin(double score, Precision p, double margin) {
+  if (!is_low_precision(p)) {
+    return score;
+  }
+  return score > 0 ? score / (1.0 + margin) : score * (1.0 + margin);
+}
+
 /// A feasible candidate as the search ranks it; the full Candidate is built for the plans kept.
 struct Feasible {
   std::uint32_t combination = 0; ///< index into Searcher::where_
@@ -101,6 +110,8 @@ private:
                                   std::int64_t ga) const;
   void build_nearest_miss(RejectReason r);
   [[nodiscard]] bool key_less(const Feasible& a, const Feasible& b) const;
+  [[nodiscard]] double ranked_score(const Feasible& f, Objective o) const;
+  [[nodiscard]] Candidate build_plan(const Feasible& f) const;
   void mark_pareto();
 
   const ModelSpec& model_;
@@ -331,6 +342,30 @@ void Searcher::mark_pareto() {
   }
 }
 
+double Searcher::ranked_score(const Feasible& f, Objective o) const {
+  return with_margin(score(f.tokens_per_s_job, f.usd_per_million_tokens, f.hours_to_train, o),
+                     where_[f.combination].config.precision, tk_.low_precision_rank_margin);
+}
+
+/// The full record of a kept plan: memory, step time and price with their strings.
+Candidate Searcher::build_plan(const Feasible& f) const {
+  Candidate c = rebuild(f.combination, f.micro_batch, f.grad_accum);
+  const InstanceSpec& inst = space_.instances[c.instance];
+  const GpuSpec& gpu = space_.gpus[c.instance];
+  const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
+  c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
+  c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
+  const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
+  c.cost =
+      cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job, limits_.train_tokens,
+              limits_.price_per_hour ? std::string("--price-per-hour")
+                                     : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
+                                                   inst.price.region, inst.price.as_of));
+  c.pareto = f.pareto;
+  c.id = c.key();
+  return c;
+}
+
 SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
   for (std::size_t r = 0; r < misses_.size(); ++r) {
     build_nearest_miss(static_cast<RejectReason>(r));
@@ -341,38 +376,44 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
     result_.candidates_evaluated += n;
   }
   mark_pareto();
-  const auto better = [&](const Feasible& a, const Feasible& b) {
-    const double sa =
-        score(a.tokens_per_s_job, a.usd_per_million_tokens, a.hours_to_train, objective);
-    const double sb =
-        score(b.tokens_per_s_job, b.usd_per_million_tokens, b.hours_to_train, objective);
-    if (sa != sb) {
-      return sa > sb;
-    }
-    return key_less(a, b);
+  // Strict total orders: the first top_k are the same whether all are sorted or only those.
+  const auto order = [&](bool margin) {
+    return [&, margin](const Feasible& a, const Feasible& b) {
+      const double sa =
+          margin ? ranked_score(a, objective)
+                 : score(a.tokens_per_s_job, a.usd_per_million_tokens, a.hours_to_train, objective);
+      const double sb =
+          margin ? ranked_score(b, objective)
+                 : score(b.tokens_per_s_job, b.usd_per_million_tokens, b.hours_to_train, objective);
+      if (sa != sb) {
+        return sa > sb;
+      }
+      return key_less(a, b);
+    };
   };
-  // A strict total order: the first top_k are the same whether all are sorted or only those.
+  result_.low_precision_rank_margin = tk_.low_precision_rank_margin;
+  if (feasible_.empty()) {
+    return std::move(result_);
+  }
+  const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(false));
   const std::size_t kept = std::min(top_k, feasible_.size());
   std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(kept),
-                    feasible_.end(), better);
+                    feasible_.end(), order(true));
   result_.plans.reserve(kept);
   for (std::size_t i = 0; i < kept; ++i) {
-    const Feasible& f = feasible_[i];
-    Candidate c = rebuild(f.combination, f.micro_batch, f.grad_accum);
-    const InstanceSpec& inst = space_.instances[c.instance];
-    const GpuSpec& gpu = space_.gpus[c.instance];
-    const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
-    c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
-    c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
-    const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
-    c.cost = cost_of(
-        hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job, limits_.train_tokens,
-        limits_.price_per_hour ? std::string("--price-per-hour")
-                               : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
-                                             inst.price.region, inst.price.as_of));
-    c.pareto = f.pareto;
-    c.id = c.key();
-    result_.plans.push_back(std::move(c));
+    result_.plans.push_back(build_plan(feasible_[i]));
+  }
+  const Feasible& first = feasible_.front();
+  if (fastest.combination != first.combination || fastest.micro_batch != first.micro_batch ||
+      fastest.grad_accum != first.grad_accum) {
+    PassedOver& p = result_.passed_over;
+    p.present = true;
+    p.candidate = build_plan(fastest);
+    p.gain = objective == Objective::cost
+                 ? first.usd_per_million_tokens / fastest.usd_per_million_tokens - 1.0
+             : objective == Objective::time && first.hours_to_train > 0
+                 ? first.hours_to_train / fastest.hours_to_train - 1.0
+                 : fastest.tokens_per_s_job / first.tokens_per_s_job - 1.0;
   }
   return std::move(result_);
 }
@@ -390,8 +431,10 @@ std::string Candidate::key() const {
                      c.grad_accum);
 }
 
-double objective_score(const Candidate& c, Objective o) {
-  return score(c.time.tokens_per_s_job, c.cost.usd_per_million_tokens, c.cost.hours_to_train, o);
+double objective_score(const Candidate& c, Objective o, double rank_margin) {
+  return with_margin(
+      score(c.time.tokens_per_s_job, c.cost.usd_per_million_tokens, c.cost.hours_to_train, o),
+      c.config.precision, rank_margin);
 }
 
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,

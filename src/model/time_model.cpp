@@ -153,29 +153,34 @@ double activation_bytes_per_token(const ModelSpec& m, const TrainingConfig& c) {
   return layers * full + recomputed;
 }
 
-/// GPU seconds of one micro-batch's forward + backward + recompute: matmuls at the modelled
-/// efficiency, elementwise and quantization traffic at HBM bandwidth. A low-precision GEMM runs
-/// `low_peak_ratio` times faster at full size but keeps its fixed per-GEMM cost in seconds, so
-/// it reaches half of its maximum efficiency only at `low_peak_ratio` times the work.
-double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
+/// GPU seconds of every block linear's GEMMs (forward, backward, recompute) in one micro-batch
+/// and, in low precision, of their casts. A low-precision GEMM runs `low_peak_ratio` times
+/// faster at full size but keeps a fixed per-GEMM cost in seconds, `low_fixed_cost_factor` times
+/// bf16's with its cast kernels, so it reaches half of its maximum efficiency only at
+/// `low_half_scale` = their product times the work (docs/time-model.md, "Quantization").
+double linears_compute(const StepTerms& t, std::int64_t micro_batch) {
   const double tokens = as_double(micro_batch) * t.seq_len;
-  const double eff = matmul_efficiency(t, micro_batch);
-  double matmul_s = tokens * t.matmul_s_per_token / eff;
+  const double eff = matmul_efficiency(t, micro_batch, t.low_half_scale);
   double quant_s = 0;
-  if (t.low_peak_ratio != 1.0) {
-    const double eff_low = matmul_efficiency(t, micro_batch, t.low_peak_ratio);
-    matmul_s = tokens * ((t.matmul_s_per_token - t.linear_s_per_token) / eff +
-                         t.linear_s_per_token / eff_low);
-  }
   if (t.quant_bytes_per_s > 0) {
     quant_s = (t.quant_act_bytes * tokens * t.layers * t.block_rows_cols + t.quant_weight_bytes) /
               t.quant_bytes_per_s;
   }
+  return tokens * t.linear_s_per_token / eff + quant_s;
+}
+
+/// GPU seconds of one micro-batch's forward + backward + recompute: matmuls at the modelled
+/// efficiency (the block linears by linears_compute()), elementwise traffic at HBM bandwidth.
+double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
+  const double tokens = as_double(micro_batch) * t.seq_len;
+  const double eff = matmul_efficiency(t, micro_batch);
+  const double matmul_s = tokens * (t.matmul_s_per_token - t.linear_s_per_token) / eff +
+                          linears_compute(t, micro_batch);
   const double logit_elements = tokens * t.vocab;
   const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
                                                 logit_elements * t.logits.forward_bytes +
                                                 logit_elements * t.logits.backward_bytes);
-  return matmul_s + traffic / t.hbm_bytes_per_s + quant_s;
+  return matmul_s + traffic / t.hbm_bytes_per_s;
 }
 
 /// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
@@ -344,11 +349,11 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const double head = 6.0 * w.head;
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
-  t.matmul_s_per_token = linear / peak_for(gpu, c.precision) +
-                         (head + k.attention_executed_fraction * attention) / high_peak;
+  t.linear_s_per_token = linear / peak_for(gpu, c.precision);
+  t.matmul_s_per_token =
+      t.linear_s_per_token + (head + k.attention_executed_fraction * attention) / high_peak;
   if (low) {
-    t.linear_s_per_token = linear / peak_for(gpu, c.precision);
-    t.low_peak_ratio = peak_for(gpu, c.precision) / high_peak;
+    t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
     t.quant_act_bytes = act;
     t.quant_weight_bytes = weight * w.block_matrices;
@@ -393,6 +398,10 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   t.gpus = as_double(c.gpus);
   t.bf16_peak = peak_for(gpu, Precision::bf16);
   return t;
+}
+
+double block_linears_seconds(const StepTerms& t, std::int64_t micro_batch) {
+  return linears_compute(t, micro_batch) / t.layers;
 }
 
 StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {

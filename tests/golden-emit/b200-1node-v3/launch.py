@@ -2,15 +2,15 @@
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 IMAGE = "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-training:2.8.0-gpu-py312-cu129-ubuntu22.04-sagemaker"
 REGION = "us-west-2"
-JOB_NAME = "bwplan-llama-3-1-8b-1xp6-b200-mxfp8-7988b4bf"
+JOB_NAME = "bwplan-llama-3-1-8b-1xp6-b200-mxfp8-c9c2f1ef"
 INSTANCE_TYPE = "ml.p6-b200.48xlarge"
 INSTANCE_COUNT = 1
 GPUS_PER_NODE = 8
 TRAINING_PLAN_ARN = None
-MAX_RUNTIME_S = 83202
+MAX_RUNTIME_S = 83691
 S3_TRAIN = "s3://my-bucket/data/train/"
 S3_OUTPUT = "s3://my-bucket/output/"
-S3_CHECKPOINTS = "s3://my-bucket/output/bwplan-llama-3-1-8b-1xp6-b200-mxfp8-7988b4bf/checkpoints/"
+S3_CHECKPOINTS = "s3://my-bucket/output/bwplan-llama-3-1-8b-1xp6-b200-mxfp8-c9c2f1ef/checkpoints/"
 SOURCE_DIR = "."
 ENTRY_POINT = "train.py"
 HYPERPARAMETERS = {
@@ -18,11 +18,11 @@ HYPERPARAMETERS = {
     "nodes": 1,
     "gpus": 8,
     "gpus_per_node": 8,
-    "sharding": "grad-op",
+    "sharding": "full",
     "shard_group": 8,
     "precision": "mxfp8",
     "fp8_all_gather": False,
-    "micro_batch": 4,
+    "micro_batch": 5,
     "seq_len": 8192,
     "grad_accum": 1,
     "activation_checkpointing": "selective-op",
@@ -37,7 +37,7 @@ HYPERPARAMETERS = {
     "norm_impl": "fused",
     "fsdp_wrap": "per-module",
     "train_tokens": 10000000000,
-    "steps": 38147,
+    "steps": 30518,
 }
 ENVIRONMENT = {
     "FI_PROVIDER": "efa",
