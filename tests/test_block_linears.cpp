@@ -71,12 +71,6 @@ std::vector<Pair> speedups() {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 } // namespace
 
 TEST_CASE("H200 block linears: fp8 speed-ups within 6% median, 20% max", "[time][validation]") {
@@ -89,7 +83,7 @@ TEST_CASE("H200 block linears: fp8 speed-ups within 6% median, 20% max", "[time]
     errors.push_back(std::abs(p.predicted / p.measured - 1.0));
     CHECK(errors.back() <= 0.20);
   }
-  CHECK(median(errors) <= 0.06);
+  CHECK(test::median(errors) <= 0.06);
 }
 
 TEST_CASE("H200 block linears: the fp8 gain grows with the model, as measured", "[time]") {

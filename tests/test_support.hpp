@@ -1,6 +1,7 @@
 // Helpers shared by the tests: run the CLI in process, read fixture files.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -70,6 +71,13 @@ inline ModelSpec llama3_8b() {
   m.vocab = 128256;
   m.max_seq_len = 131072;
   return m;
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /// An empty directory under the system's temporary directory, named for the test.

@@ -53,12 +53,6 @@ double precision_peak(const GpuSpec& gpu, Precision p) {
   }
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 } // namespace
 
 TEST_CASE("model FLOPs per token of Llama-3.1-8B follow torchtitan", "[time]") {
@@ -301,7 +295,7 @@ TEST_CASE("published tokens/s: median error <= 15%", "[time][validation]") {
     errors.push_back(std::abs(t.tokens_per_s_per_gpu / *mc.tokens_per_second_per_gpu - 1.0));
   }
   REQUIRE(errors.size() == 20);
-  CHECK(median(errors) <= 0.15);
+  CHECK(test::median(errors) <= 0.15);
 }
 
 TEST_CASE("H100 compute-only steps: median error <= 5%, none over 15%", "[time][validation]") {
@@ -329,7 +323,7 @@ TEST_CASE("H100 compute-only steps: median error <= 5%, none over 15%", "[time][
     }
     INFO(file.name);
     REQUIRE(errors.size() >= 5);
-    CHECK(median(errors) <= file.median_limit);
+    CHECK(test::median(errors) <= file.median_limit);
     CHECK(*std::max_element(errors.begin(), errors.end()) <= 0.15);
   }
 }

@@ -128,45 +128,55 @@ def block_rw(xs, ws, dys):
     return out
 
 
+def shapes(args, t0):
+    """(model, its shape, tokens) for every model and token count, until the deadline."""
+    for model in args.models.split(","):
+        for m in (int(s) for s in args.tokens.split(",")):
+            if time.time() - t0 > args.deadline:
+                print("deadline reached", flush=True)
+                return
+            yield model, MODELS[model], m
+
+
 def run_compiled(args, out, t0):
     """Whole-block graphs compiled for their static shapes: what torchao pays under compile."""
     fns = {"bf16": torch.compile(block_bf16, dynamic=False),
            "tensorwise": torch.compile(block_tw, dynamic=False),
            "rowwise": torch.compile(block_rw, dynamic=False)}
-    for model in args.models.split(","):
-        h, ffn, q, kv = MODELS[model]
-        for m in (int(s) for s in args.tokens.split(",")):
-            if time.time() - t0 > args.deadline:
-                print("deadline reached", flush=True)
-                return
-            lin = linears(h, ffn, q, kv)
-            x_h = torch.randn(m, h, device="cuda", dtype=torch.bfloat16)
-            x_q = torch.randn(m, q, device="cuda", dtype=torch.bfloat16)
-            x_f = torch.randn(m, ffn, device="cuda", dtype=torch.bfloat16)
-            xs = [x_h, x_h, x_h, x_q, x_h, x_h, x_f]
-            ws = [torch.randn(n, k, device="cuda", dtype=torch.bfloat16) * 0.02 for _, k, n in lin]
-            dys = [torch.randn(m, n, device="cuda", dtype=torch.bfloat16) for _, _, n in lin]
-            flops = sum(6.0 * m * k * n for _, k, n in lin)
-            for recipe in args.recipes.split(","):
-                fn = fns[recipe]
-                rec = {"kind": "block_linears_compiled", "model": model, "hidden": h, "ffn": ffn,
-                       "tokens": m, "recipe": recipe, "flops": flops}
-                try:
-                    tc = time.time()
-                    fn(xs, ws, dys)
-                    torch.cuda.synchronize()
-                    rec["compile_s"] = round(time.time() - tc, 1)
-                    rec["full_s"], rec["full_min_s"] = timed(lambda: fn(xs, ws, dys),
-                                                             args.iters, 3)
-                    rec["tflops"] = flops / rec["full_s"] / 1e12
-                except Exception as e:
-                    rec["error"] = repr(e)[:400]
-                print(json.dumps(rec), file=out, flush=True)
-                print(model, m, recipe, {k: v for k, v in rec.items()
-                                         if k.endswith("_s") or k in ("tflops", "error")},
-                      "t=%.0fs" % (time.time() - t0), flush=True)
-            del xs, ws, dys, x_h, x_q, x_f
-            torch.cuda.empty_cache()
+    for model, (h, ffn, q, kv), m in shapes(args, t0):
+        lin = linears(h, ffn, q, kv)
+        x_h = torch.randn(m, h, device="cuda", dtype=torch.bfloat16)
+        x_q = torch.randn(m, q, device="cuda", dtype=torch.bfloat16)
+        x_f = torch.randn(m, ffn, device="cuda", dtype=torch.bfloat16)
+        xs = [x_h, x_h, x_h, x_q, x_h, x_h, x_f]
+        ws = [torch.randn(n, k, device="cuda", dtype=torch.bfloat16) * 0.02 for _, k, n in lin]
+        dys = [torch.randn(m, n, device="cuda", dtype=torch.bfloat16) for _, _, n in lin]
+        flops = sum(6.0 * m * k * n for _, k, n in lin)
+        for recipe in args.recipes.split(","):
+            fn = fns[recipe]
+            rec = {"kind": "block_linears_compiled", "model": model, "hidden": h, "ffn": ffn,
+                   "tokens": m, "recipe": recipe, "flops": flops}
+            try:
+                tc = time.time()
+                fn(xs, ws, dys)
+                torch.cuda.synchronize()
+                rec["compile_s"] = round(time.time() - tc, 1)
+                rec["full_s"], rec["full_min_s"] = timed(lambda: fn(xs, ws, dys),
+                                                         args.iters, 3)
+                rec["tflops"] = flops / rec["full_s"] / 1e12
+            except Exception as e:
+                rec["error"] = repr(e)[:400]
+            report(rec, out, t0)
+        del xs, ws, dys, x_h, x_q, x_f
+        torch.cuda.empty_cache()
+
+
+def report(rec, out, t0):
+    """One JSON line to the results file, a short line to the log."""
+    print(json.dumps(rec), file=out, flush=True)
+    print(rec["model"], rec["tokens"], rec["recipe"],
+          {k: v for k, v in rec.items() if k.endswith("_s") or k in ("tflops", "error")},
+          "t=%.0fs" % (time.time() - t0), flush=True)
 
 
 def timed(fn, iters, warm):
@@ -230,43 +240,35 @@ def main():
             peaks(out)
         except Exception as e:  # keep going: the per-shape data matter more
             print("peaks failed:", repr(e), flush=True)
-        for model in args.models.split(","):
-            h, ffn, q, kv = MODELS[model]
-            for m in (int(s) for s in args.tokens.split(",")):
-                if time.time() - t0 > args.deadline:
-                    print("deadline reached", flush=True)
-                    return
-                ops = []
-                for _, k, n in linears(h, ffn, q, kv):
-                    ops.append((torch.randn(m, k, device="cuda", dtype=torch.bfloat16),
-                                torch.randn(n, k, device="cuda", dtype=torch.bfloat16) * 0.02,
-                                torch.randn(m, n, device="cuda", dtype=torch.bfloat16)))
-                flops = sum(6.0 * m * k * n for _, k, n in linears(h, ffn, q, kv))
-                for recipe in args.recipes.split(","):
-                    rec = {"kind": "block_linears", "model": model, "hidden": h, "ffn": ffn,
-                           "tokens": m, "recipe": recipe, "flops": flops}
-                    try:
-                        if recipe == "bf16":
-                            rec["full_s"], rec["full_min_s"] = timed(lambda: step_bf16(ops),
-                                                                     args.iters, 3)
-                        else:
-                            casts = casts_tw if recipe == "tensorwise" else casts_rw
-                            gemms = gemms_tw if recipe == "tensorwise" else gemms_rw
-                            pre = casts(ops)
-                            rec["gemm_s"], _ = timed(lambda: gemms(pre), args.iters, 3)
-                            del pre
-                            rec["cast_s"], _ = timed(lambda: casts(ops), args.iters, 3)
-                            rec["full_s"], rec["full_min_s"] = timed(
-                                lambda: gemms(casts(ops)), args.iters, 3)
-                        rec["tflops"] = flops / rec["full_s"] / 1e12
-                    except Exception as e:
-                        rec["error"] = repr(e)[:400]
-                    print(json.dumps(rec), file=out, flush=True)
-                    print(model, m, recipe, {k: v for k, v in rec.items()
-                                             if k.endswith("_s") or k in ("tflops", "error")},
-                          "t=%.0fs" % (time.time() - t0), flush=True)
-                del ops
-                torch.cuda.empty_cache()
+        for model, (h, ffn, q, kv), m in shapes(args, t0):
+            ops = []
+            for _, k, n in linears(h, ffn, q, kv):
+                ops.append((torch.randn(m, k, device="cuda", dtype=torch.bfloat16),
+                            torch.randn(n, k, device="cuda", dtype=torch.bfloat16) * 0.02,
+                            torch.randn(m, n, device="cuda", dtype=torch.bfloat16)))
+            flops = sum(6.0 * m * k * n for _, k, n in linears(h, ffn, q, kv))
+            for recipe in args.recipes.split(","):
+                rec = {"kind": "block_linears", "model": model, "hidden": h, "ffn": ffn,
+                       "tokens": m, "recipe": recipe, "flops": flops}
+                try:
+                    if recipe == "bf16":
+                        rec["full_s"], rec["full_min_s"] = timed(lambda: step_bf16(ops),
+                                                                 args.iters, 3)
+                    else:
+                        casts = casts_tw if recipe == "tensorwise" else casts_rw
+                        gemms = gemms_tw if recipe == "tensorwise" else gemms_rw
+                        pre = casts(ops)
+                        rec["gemm_s"], _ = timed(lambda: gemms(pre), args.iters, 3)
+                        del pre
+                        rec["cast_s"], _ = timed(lambda: casts(ops), args.iters, 3)
+                        rec["full_s"], rec["full_min_s"] = timed(
+                            lambda: gemms(casts(ops)), args.iters, 3)
+                    rec["tflops"] = flops / rec["full_s"] / 1e12
+                except Exception as e:
+                    rec["error"] = repr(e)[:400]
+                report(rec, out, t0)
+            del ops
+            torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":
