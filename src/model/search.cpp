@@ -110,7 +110,7 @@ private:
                                   std::int64_t ga) const;
   void build_nearest_miss(RejectReason r);
   [[nodiscard]] bool key_less(const Feasible& a, const Feasible& b) const;
-  [[nodiscard]] double ranked_score(const Feasible& f, Objective o) const;
+  [[nodiscard]] double ranked_score(const Feasible& f, Objective o, double margin) const;
   [[nodiscard]] Candidate build_plan(const Feasible& f) const;
   void mark_pareto();
 
@@ -342,9 +342,9 @@ void Searcher::mark_pareto() {
   }
 }
 
-double Searcher::ranked_score(const Feasible& f, Objective o) const {
+double Searcher::ranked_score(const Feasible& f, Objective o, double margin) const {
   return with_margin(score(f.tokens_per_s_job, f.usd_per_million_tokens, f.hours_to_train, o),
-                     where_[f.combination].config.precision, tk_.low_precision_rank_margin);
+                     where_[f.combination].config.precision, margin);
 }
 
 /// The full record of a kept plan: memory, step time and price with their strings.
@@ -377,14 +377,10 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
   }
   mark_pareto();
   // Strict total orders: the first top_k are the same whether all are sorted or only those.
-  const auto order = [&](bool margin) {
+  const auto order = [&](double margin) {
     return [&, margin](const Feasible& a, const Feasible& b) {
-      const double sa =
-          margin ? ranked_score(a, objective)
-                 : score(a.tokens_per_s_job, a.usd_per_million_tokens, a.hours_to_train, objective);
-      const double sb =
-          margin ? ranked_score(b, objective)
-                 : score(b.tokens_per_s_job, b.usd_per_million_tokens, b.hours_to_train, objective);
+      const double sa = ranked_score(a, objective, margin);
+      const double sb = ranked_score(b, objective, margin);
       if (sa != sb) {
         return sa > sb;
       }
@@ -395,17 +391,18 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
   if (feasible_.empty()) {
     return std::move(result_);
   }
-  const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(false));
+  const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(0.0));
   const std::size_t kept = std::min(top_k, feasible_.size());
   std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(kept),
-                    feasible_.end(), order(true));
+                    feasible_.end(), order(tk_.low_precision_rank_margin));
   result_.plans.reserve(kept);
   for (std::size_t i = 0; i < kept; ++i) {
     result_.plans.push_back(build_plan(feasible_[i]));
   }
   const Feasible& first = feasible_.front();
-  if (fastest.combination != first.combination || fastest.micro_batch != first.micro_batch ||
-      fastest.grad_accum != first.grad_accum) {
+  if (kept > 0 &&
+      (fastest.combination != first.combination || fastest.micro_batch != first.micro_batch ||
+       fastest.grad_accum != first.grad_accum)) {
     PassedOver& p = result_.passed_over;
     p.present = true;
     p.candidate = build_plan(fastest);
