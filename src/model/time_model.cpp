@@ -404,38 +404,58 @@ double block_linears_seconds(const StepTerms& t, std::int64_t micro_batch) {
   return linears_compute(t, micro_batch) / t.layers;
 }
 
-StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
-  const double micro = as_double(std::max<std::int64_t>(1, grad_accum));
-  const double synced = s.no_sync ? 1.0 : micro; // micro-batches that reduce gradients
-  StepTime t;
+namespace {
 
+/// The parts of a step that the search ranks by and estimate_step_time() reports: one
+/// computation for both, so they agree bit for bit.
+struct StepParts {
+  double micro = 0;  ///< micro-batches per step
+  double synced = 0; ///< micro-batches that reduce gradients
+  double compute_s = 0, exposed_comm_s = 0, offload_s = 0, step_s = 0, tokens = 0;
+};
+
+StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
+  StepParts p;
+  p.micro = as_double(std::max<std::int64_t>(1, grad_accum));
+  p.synced = s.no_sync ? 1.0 : p.micro;
   const double gpu_mb = micro_batch_compute(s, micro_batch);
-  t.compute_s = micro * std::max(gpu_mb, s.cpu_s);
-  t.achieved_efficiency = matmul_efficiency(s, micro_batch);
-
+  p.compute_s = p.micro * std::max(gpu_mb, s.cpu_s);
   // Collectives, phase by phase: forward all-gathers hide behind a third of the micro-batch's
   // compute, backward all-gathers and gradient reductions behind the other two thirds.
   const double fwd = exposed(s.ag_fwd_s, gpu_mb / 3.0, s.units, s.overlap_fraction);
   const double bwd_synced =
       exposed(s.ag_bwd_s + s.rs_s + s.ar_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
   const double bwd_local = exposed(s.ag_bwd_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
-  t.exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
+  p.exposed_comm_s = p.micro * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local;
+  if (s.offload) {
+    p.offload_s = (p.micro * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
+                  s.pcie_bytes_per_s;
+  }
+  p.step_s = p.compute_s + p.exposed_comm_s + p.offload_s + s.optimizer_s;
+  p.tokens = as_double(micro_batch) * s.seq_len * p.micro;
+  return p;
+}
+
+} // namespace
+
+StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
+  const StepParts p = step_parts(s, micro_batch, grad_accum);
+  const double micro = p.micro;
+  const double synced = p.synced;
+  StepTime t;
+  t.compute_s = p.compute_s;
+  t.achieved_efficiency = matmul_efficiency(s, micro_batch);
+  t.exposed_comm_s = p.exposed_comm_s;
   t.allgather_s = micro * (s.ag_fwd_s + s.ag_bwd_s);
   t.reduce_scatter_s = synced * s.rs_s;
   t.all_reduce_s = synced * s.ar_s;
   t.allgather_bytes = micro * (s.ag_fwd_bytes + s.ag_bwd_bytes);
   t.reduce_scatter_bytes = synced * s.rs_bytes;
   t.all_reduce_bytes = synced * s.ar_bytes;
-
-  if (s.offload) {
-    t.offload_s =
-        (micro * s.gathers * s.parameters_bytes + synced * s.gradients_bytes) / s.pcie_bytes_per_s;
-  }
+  t.offload_s = p.offload_s;
   t.optimizer_s = s.optimizer_s;
-  t.step_s = t.compute_s + t.exposed_comm_s + t.offload_s + t.optimizer_s;
-
-  const double tokens = as_double(micro_batch) * s.seq_len * micro;
-  t.tokens_per_s_per_gpu = tokens / t.step_s;
+  t.step_s = p.step_s;
+  t.tokens_per_s_per_gpu = p.tokens / t.step_s;
   t.tokens_per_s_job = t.tokens_per_s_per_gpu * s.gpus;
   t.mfu = s.flops.model_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
   t.hfu = s.flops.hardware_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
@@ -452,25 +472,10 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
 }
 
 StepRate step_rate(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
-  // estimate_step_time() above, only what leads to the step and the job's tokens/s.
-  const double micro = as_double(std::max<std::int64_t>(1, grad_accum));
-  const double synced = s.no_sync ? 1.0 : micro;
-  const double gpu_mb = micro_batch_compute(s, micro_batch);
-  const double compute_s = micro * std::max(gpu_mb, s.cpu_s);
-  const double fwd = exposed(s.ag_fwd_s, gpu_mb / 3.0, s.units, s.overlap_fraction);
-  const double bwd_synced =
-      exposed(s.ag_bwd_s + s.rs_s + s.ar_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
-  const double bwd_local = exposed(s.ag_bwd_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
-  const double exposed_comm_s = micro * fwd + synced * bwd_synced + (micro - synced) * bwd_local;
-  double offload_s = 0;
-  if (s.offload) {
-    offload_s =
-        (micro * s.gathers * s.parameters_bytes + synced * s.gradients_bytes) / s.pcie_bytes_per_s;
-  }
+  const StepParts p = step_parts(s, micro_batch, grad_accum);
   StepRate r;
-  r.step_s = compute_s + exposed_comm_s + offload_s + s.optimizer_s;
-  const double tokens = as_double(micro_batch) * s.seq_len * micro;
-  r.tokens_per_s_job = tokens / r.step_s * s.gpus;
+  r.step_s = p.step_s;
+  r.tokens_per_s_job = p.tokens / r.step_s * s.gpus;
   return r;
 }
 
