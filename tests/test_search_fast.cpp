@@ -108,16 +108,11 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
         for (std::int64_t mb : {1, 2, 7, 64}) {
           ++sampled;
           const CandidateOutcome o = evaluate_candidate(c, mb, v.limits);
-          EstimateRequest q;
-          q.model = m;
-          q.gpu = space.gpus[c.instance];
-          q.instance = space.instances[c.instance];
-          q.nodes = c.nodes;
-          q.config = c.config;
-          q.config.micro_batch = mb;
-          q.config.grad_accum = o.grad_accum;
-          q.train_tokens = v.limits.train_tokens;
-          q.price_per_hour = v.limits.price_per_hour;
+          TrainingConfig config = c.config;
+          config.micro_batch = mb;
+          config.grad_accum = o.grad_accum;
+          const EstimateRequest q =
+              estimate_request(m, space, v.limits, c.instance, c.nodes, config);
           accumulating += o.grad_accum > 1 ? 1 : 0;
           if (v.limits.global_batch_tokens > 0) {
             const double per_step = static_cast<double>(mb * c.config.seq_len * c.config.gpus);
@@ -206,14 +201,7 @@ TEST_CASE("a search counts evaluated and pruned candidates apart; its records ar
   CHECK(r.memory_probes > 0);
   REQUIRE_FALSE(r.plans.empty());
   for (const Candidate& c : r.plans) {
-    EstimateRequest q;
-    q.model = m;
-    q.gpu = space.gpus[c.instance];
-    q.instance = space.instances[c.instance];
-    q.nodes = c.nodes;
-    q.config = c.config;
-    q.train_tokens = limits.train_tokens;
-    const Estimate e = evaluate(q);
+    const Estimate e = evaluate(estimate_request(m, space, limits, c.instance, c.nodes, c.config));
     CHECK(e.memory.device_bytes_required == c.memory.device_bytes_required);
     CHECK(e.memory.peak_reserved_bytes == c.memory.peak_reserved_bytes);
     CHECK(e.time.step_s == c.time.step_s);

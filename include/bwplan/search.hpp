@@ -125,6 +125,13 @@ struct SearchResult {
 /// `rank_margin` (SearchResult::low_precision_rank_margin), as the search ranks.
 [[nodiscard]] double objective_score(const Candidate& c, Objective o, double rank_margin = 0);
 
+/// A candidate (`instance` indexes `space.instances`) as `estimate` takes it: evaluate() of it
+/// gives the search's figures exactly.
+[[nodiscard]] EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& space,
+                                               const SearchConstraints& limits,
+                                               std::size_t instance, std::int64_t nodes,
+                                               const TrainingConfig& config);
+
 [[nodiscard]] SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                                       const SearchConstraints& limits, Objective objective,
                                       std::size_t top_k, const MemoryConstants& mk = {},

@@ -192,15 +192,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
 
 /// A candidate as `estimate` would take it, to re-evaluate exactly.
 EstimateRequest request_for(const Resolved& r, const Candidate& c) {
-  EstimateRequest q;
-  q.model = r.model;
-  q.instance = r.space.instances[c.instance];
-  q.gpu = r.space.gpus[c.instance];
-  q.nodes = c.nodes;
-  q.config = c.config;
-  q.train_tokens = r.limits.train_tokens;
-  q.price_per_hour = r.limits.price_per_hour;
-  return q;
+  return estimate_request(r.model, r.space, r.limits, c.instance, c.nodes, c.config);
 }
 
 /// The report's rejected points: the nearest miss of each reason, evaluated for its time and

@@ -111,6 +111,7 @@ private:
   void build_nearest_miss(RejectReason r);
   [[nodiscard]] bool key_less(const Feasible& a, const Feasible& b) const;
   [[nodiscard]] double ranked_score(const Feasible& f, Objective o, double margin) const;
+  void price(Candidate& c) const;
   [[nodiscard]] Candidate build_plan(const Feasible& f) const;
   void mark_pareto();
 
@@ -288,11 +289,7 @@ void Searcher::build_nearest_miss(RejectReason r) {
     best.detail = fmt::format("CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
                               to_gib(c.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes));
   } else if (r == RejectReason::over_budget) {
-    const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
-    c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
-    const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
-    c.cost = cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job,
-                     limits_.train_tokens, std::string());
+    price(c);
     best.detail = fmt::format("{:.2f} USD/h is over the {:.2f} USD/h budget", c.cost.usd_per_hour,
                               limits_.max_usd_per_hour);
   }
@@ -347,13 +344,11 @@ double Searcher::ranked_score(const Feasible& f, Objective o, double margin) con
                      where_[f.combination].config.precision, margin);
 }
 
-/// The full record of a kept plan: memory, step time and price with their strings.
-Candidate Searcher::build_plan(const Feasible& f) const {
-  Candidate c = rebuild(f.combination, f.micro_batch, f.grad_accum);
+/// A candidate's step time and its price, with where the price came from.
+void Searcher::price(Candidate& c) const {
   const InstanceSpec& inst = space_.instances[c.instance];
   const GpuSpec& gpu = space_.gpus[c.instance];
   const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
-  c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
   c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
   const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
   c.cost =
@@ -361,6 +356,13 @@ Candidate Searcher::build_plan(const Feasible& f) const {
               limits_.price_per_hour ? std::string("--price-per-hour")
                                      : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
                                                    inst.price.region, inst.price.as_of));
+}
+
+/// The full record of a kept plan: memory, step time and price with their strings.
+Candidate Searcher::build_plan(const Feasible& f) const {
+  Candidate c = rebuild(f.combination, f.micro_batch, f.grad_accum);
+  c.memory = estimate_memory(model_, facts_, c.config, space_.gpus[c.instance], mk_);
+  price(c);
   c.pareto = f.pareto;
   c.id = c.key();
   return c;
@@ -432,6 +434,20 @@ double objective_score(const Candidate& c, Objective o, double rank_margin) {
   return with_margin(
       score(c.time.tokens_per_s_job, c.cost.usd_per_million_tokens, c.cost.hours_to_train, o),
       c.config.precision, rank_margin);
+}
+
+EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& space,
+                                 const SearchConstraints& limits, std::size_t instance,
+                                 std::int64_t nodes, const TrainingConfig& config) {
+  EstimateRequest q;
+  q.model = model;
+  q.instance = space.instances[instance];
+  q.gpu = space.gpus[instance];
+  q.nodes = nodes;
+  q.config = config;
+  q.train_tokens = limits.train_tokens;
+  q.price_per_hour = limits.price_per_hour;
+  return q;
 }
 
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
