@@ -179,9 +179,8 @@ def report(rec, out, t0):
           "t=%.0fs" % (time.time() - t0), flush=True)
 
 
-def timed(fn, iters, warm):
-    for _ in range(warm):
-        fn()
+def measure(fn, iters):
+    """CUDA-event seconds of `iters` calls of fn: (median, fastest)."""
     torch.cuda.synchronize()
     out = []
     for _ in range(iters):
@@ -193,6 +192,13 @@ def timed(fn, iters, warm):
         b.synchronize()
         out.append(a.elapsed_time(b) / 1e3)
     return statistics.median(out), min(out)
+
+
+def timed(fn, iters, warm):
+    """measure() after `warm` untimed calls."""
+    for _ in range(warm):
+        fn()
+    return measure(fn, iters)
 
 
 def peaks(out):

@@ -11,7 +11,6 @@ bf16, as in torchao. The whole model is one torch.compile graph. One JSON line p
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -20,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fp8_linear_bench import _tw, smm  # noqa: E402
+from fp8_linear_bench import _tw, measure, smm  # noqa: E402
 from fsdp2_fakepg import MODELS, _model_defs  # noqa: E402
 
 
@@ -85,18 +84,10 @@ def run(model, mb, seq, fp8, iters, warm):
         step()
     torch.cuda.synchronize()
     warm_s = time.time() - t0
-    times = []
-    for _ in range(iters):
-        s = torch.cuda.Event(enable_timing=True)
-        e = torch.cuda.Event(enable_timing=True)
-        s.record()
-        step()
-        e.record()
-        e.synchronize()
-        times.append(s.elapsed_time(e) / 1e3)
+    median_s, min_s = measure(step, iters)
     return {"kind": "forward_backward", "model": model, "micro_batch": mb, "seq_len": seq,
-            "recipe": "tensorwise" if fp8 else "bf16", "seconds": statistics.median(times),
-            "min_seconds": min(times), "warm_s": round(warm_s, 1),
+            "recipe": "tensorwise" if fp8 else "bf16", "seconds": median_s,
+            "min_seconds": min_s, "warm_s": round(warm_s, 1),
             "peak_allocated_bytes": torch.cuda.max_memory_allocated()}
 
 
