@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "bisect.hpp"
+
 namespace bwplan {
 
 namespace {
@@ -77,15 +79,8 @@ void try_micro_batch(Trial& t) {
     r.config.micro_batch = mb;
     return evaluate(r, t.mk, t.tk).memory.fits();
   };
-  std::int64_t lo = 0, hi = t.base.config.micro_batch - 1; // lo fits (0 = none), hi + 1 does not
-  while (lo < hi) {
-    const std::int64_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid)) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
+  // 0 stands for none; the current micro-batch does not fit.
+  const std::int64_t lo = largest_fitting_in(0, t.base.config.micro_batch - 1, fits);
   if (lo >= 1) {
     EstimateRequest r = t.base;
     r.config.micro_batch = lo;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "bisect.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
 
@@ -163,15 +164,7 @@ std::int64_t Searcher::largest_fitting(std::int64_t cap) {
       return hi;
     }
   }
-  while (lo < hi) {
-    const std::int64_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid)) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  return largest_fitting_in(lo, hi, [this](std::int64_t mb) { return fits(mb); });
 }
 
 void Searcher::note(RejectReason r, double closeness, const Miss& m) {
