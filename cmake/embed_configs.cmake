@@ -1,11 +1,20 @@
-# Writes OUTPUT: a C++ source holding every configs/**/*.json file as bytes, keyed by its path
-# relative to CONFIG_DIR (e.g. "gpus/b200.json"). CMakeLists.txt reruns it when a config changes.
-# FUNCTION names the accessor it defines (default embedded_config_files; data/ uses
-# embedded_data_files).
+# Writes OUTPUT: a C++ source holding every CONFIG_DIR/**/<PATTERNS> file (comma-separated
+# globs, default *.json) as
+# bytes, keyed by its path relative to CONFIG_DIR (e.g. "gpus/b200.json"). CMakeLists.txt reruns
+# it when a file changes. FUNCTION names the accessor it defines (default embedded_config_files;
+# data/ uses embedded_data_files).
 if(NOT FUNCTION)
   set(FUNCTION embedded_config_files)
 endif()
-file(GLOB_RECURSE files RELATIVE ${CONFIG_DIR} ${CONFIG_DIR}/*.json)
+if(NOT PATTERNS)
+  set(PATTERNS "*.json")
+endif()
+string(REPLACE "," ";" PATTERNS "${PATTERNS}") # given comma-separated: a ';' would split the command
+set(globs "")
+foreach(p IN LISTS PATTERNS)
+  list(APPEND globs ${CONFIG_DIR}/${p})
+endforeach()
+file(GLOB_RECURSE files RELATIVE ${CONFIG_DIR} ${globs})
 list(SORT files)
 set(arrays "")
 set(table "")

@@ -1,0 +1,81 @@
+/// \file
+/// The launch facts bwplan keeps as data (data/launch/*.json, compiled in): AWS Deep Learning
+/// Container images and their ECR accounts, the pinned trainer, and SageMaker's limits and
+/// bwplan's launch policy. Read once, on first use.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bwplan::io {
+
+struct TrainingImage {
+  std::string pytorch_version; ///< "2.11"
+  std::string repository;      ///< ECR repository: "pytorch-training" (<= 2.10) or "pytorch"
+  std::string tag;
+  double cuda_version = 0;
+  std::string end_of_patch_date; ///< YYYY-MM-DD
+  std::string source;
+};
+
+struct Requirement {
+  std::string name;
+  std::string version;
+};
+
+/// A torchtitan flavor and the shape it builds.
+struct NativeModel {
+  std::string name;
+  std::string flavor;
+  std::int64_t layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0, head_dim = 0;
+  bool tied_embeddings = false;
+  bool qk_norm = false;
+};
+
+struct TrainerPin {
+  std::string name;    ///< "torchtitan"
+  std::string version; ///< "0.2.2"
+  std::string commit;
+  std::vector<Requirement> requirements;
+  std::string min_pytorch_version;
+  std::string default_pytorch_version;
+  std::vector<NativeModel> native_models;
+  std::string custom_model_name;   ///< the name train.py registers for other shapes
+  std::string custom_model_flavor; ///< and its one flavor
+};
+
+struct SageMakerPolicy {
+  std::int64_t max_runtime_s = 0;
+  std::int64_t default_runtime_s = 0;
+  double runtime_margin_factor = 1;
+  std::int64_t runtime_margin_s = 0;
+  std::int64_t default_steps = 0;
+  std::int64_t max_chained_jobs = 1;
+  std::string checkpoint_local_path;
+  std::string output_data_path;
+  std::int64_t min_volume_gb = 0;
+  std::int64_t checkpoints_kept = 0;
+  std::int64_t checkpoint_interval_s = 0;
+  std::vector<std::int64_t> training_plan_instance_counts;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::vector<std::string> launcher_sets; ///< variables SageMaker's launchers overwrite
+  std::map<std::string, double> min_cuda_by_compute_capability;
+};
+
+struct LaunchData {
+  std::vector<TrainingImage> images; ///< oldest PyTorch first
+  std::map<std::string, std::string> region_accounts;
+  TrainerPin trainer;
+  SageMakerPolicy policy;
+};
+
+/// The compiled-in launch data (throws bwplan::Error if a file is missing or malformed).
+[[nodiscard]] const LaunchData& launch_data();
+
+/// Orders "2.9" < "2.10" < "2.11".
+[[nodiscard]] bool version_less(std::string_view a, std::string_view b);
+
+} // namespace bwplan::io
