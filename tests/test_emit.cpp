@@ -12,61 +12,22 @@
 #include "bwplan/aws_shapes.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/sagemaker.hpp"
-#include "test_support.hpp"
+#include "emit_support.hpp"
 
 using namespace bwplan;
 namespace fs = std::filesystem;
 
-namespace {
+using test::base_args;
+using test::check_launch_dir;
+using test::k_plan_arn;
+using test::k_role;
+using test::read_json;
+using test::write_search;
 
-const std::string k_role = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
-const std::string k_plan_arn = "arn:aws:sagemaker:us-west-2:123456789012:training-plan/p6-plan-1";
+namespace {
 
 fs::path scratch(const std::string& name) {
   return test::scratch_dir("emit-" + name);
-}
-
-std::string write_search(const fs::path& dir, const std::string& instance, const std::string& nodes,
-                         const std::string& tokens) {
-  const auto r =
-      test::run_cli({"search", "--model", "llama-3.1-8b", "--instance", instance, "--nodes", nodes,
-                     "--train-tokens", tokens, "--top", "3", "--format", "json", "-q"});
-  REQUIRE(r.status == 0);
-  const fs::path p = dir / ("search-" + instance + "-" + nodes + ".json");
-  std::ofstream(p, std::ios::binary) << r.out;
-  return p.string();
-}
-
-std::vector<std::string> base_args(const std::string& plan, const fs::path& out) {
-  return {"emit",        "sagemaker",
-          "--plan",      plan,
-          "--out",       out.string(),
-          "--role-arn",  k_role,
-          "--s3-output", "s3://my-bucket/output/",
-          "--s3-train",  "s3://my-bucket/data/train/",
-          "-q"};
-}
-
-nlohmann::json read_json(const fs::path& p) {
-  return nlohmann::json::parse(read_text_file(p));
-}
-
-bool have_python() {
-  return std::system("python3 -c 'import tomllib' >/dev/null 2>&1") == 0;
-}
-
-void check_python_and_toml(const fs::path& out) {
-  if (!have_python()) {
-    WARN("python3 (3.11+) not found: launch.py and torchtitan.toml not compiled/parsed");
-    return;
-  }
-  const std::string py = "python3 -m py_compile '" + (out / "launch.py").string() + "'";
-  CHECK(std::system(py.c_str()) == 0);
-  const std::string toml =
-      "python3 -c 'import tomllib,sys; tomllib.load(open(sys.argv[1],\"rb\"))' '" +
-      (out / "torchtitan.toml").string() + "'";
-  CHECK(std::system(toml.c_str()) == 0);
-  fs::remove_all(out / "__pycache__");
 }
 
 } // namespace
@@ -158,9 +119,15 @@ TEST_CASE("emitted requests pass AWS's API model for many plans", "[emit]") {
       CHECK(req["ResourceConfig"]["InstanceType"] == c.instance);
       CHECK(req["ResourceConfig"]["InstanceCount"] == std::stoi(c.nodes));
       CHECK(req["ResourceConfig"].contains("TrainingPlanArn") == c.plan_arn);
-      const std::string image = req["AlgorithmSpecification"]["TrainingImage"];
-      CHECK(image.find(c.instance.find("b300") != std::string::npos ? "cu130" : "cu129") !=
-            std::string::npos);
+      // The PyTorch 2.11 image (torchtitan 0.2.2's torch, CUDA 13.0 for sm_100 and sm_103),
+      // from the repository DLC publishes 2.11+ in.
+      CHECK(req["AlgorithmSpecification"]["TrainingImage"] ==
+            "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch:2.11.0-cu130-amzn2023-sagemaker");
+      CHECK(req["AlgorithmSpecification"]["TrainingInputMode"] == "FastFile");
+      CHECK(req["InputDataConfig"].size() == 2);
+      CHECK(req["InputDataConfig"][1]["ChannelName"] == "tokenizer");
+      CHECK(req["HyperParameters"]["sagemaker_program"] == "\"train.py\"");
+      CHECK(req["ResourceConfig"]["VolumeSizeInGB"].get<int>() >= 30);
       const auto runtime = req["StoppingCondition"]["MaxRuntimeInSeconds"].get<std::int64_t>();
       CHECK(runtime >= 3600);
       CHECK(runtime <= 28 * 24 * 3600);
@@ -171,7 +138,11 @@ TEST_CASE("emitted requests pass AWS's API model for many plans", "[emit]") {
         CHECK(v.is_string());
       }
       CHECK(req["Environment"]["FI_PROVIDER"] == "efa");
-      check_python_and_toml(out);
+      // variables SageMaker's launchers overwrite, or that do nothing under aws-ofi-nccl
+      for (const char* v : {"NCCL_SOCKET_IFNAME", "NCCL_PROTO", "NCCL_IB_HCA"}) {
+        CHECK_FALSE(req["Environment"].contains(v));
+      }
+      check_launch_dir(out);
     }
   }
   fs::remove_all(dir);
@@ -184,9 +155,9 @@ TEST_CASE("hostile user strings are escaped in every file", "[emit]") {
     const fs::path out = dir / ("out-" + sdk);
     auto args = base_args(plan, out);
     args[9] = "s3://my-bucket/o\"u't\\p\"\"\"ut/";
-    args.insert(args.end(),
-                {"--entry-point", "tr\"ai'n\\\n\"\"\".py", "--source-dir", "src/dïr \"'\\\nx",
-                 "--s3-checkpoints", "s3://my-bucket/c'''\\", "--sdk", sdk});
+    args[11] = "s3://my-bucket/tr\"ai'n\\\"\"\"/";
+    args[13] = "s3://my-bucket/t$(touch x)`id`'\"/";
+    args.insert(args.end(), {"--s3-checkpoints", "s3://my-bucket/c'''\\", "--sdk", sdk});
     const auto r = test::run_cli(args);
     INFO(r.err);
     REQUIRE(r.status == 0);
@@ -194,7 +165,7 @@ TEST_CASE("hostile user strings are escaped in every file", "[emit]") {
                                  "CreateTrainingJobRequest")
               .empty());
     CHECK(read_json(out / "hyperparameters.json").is_object());
-    check_python_and_toml(out);
+    check_launch_dir(out);
   }
   fs::remove_all(dir);
 }
@@ -213,6 +184,15 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123:training-plan/x"},
       {"--max-runtime", "2419201"},
       {"--pytorch-version", "2.6"},
+      {"--pytorch-version", "2.10"}, // older than the trainer's torchao needs
+      {"--s3-tokenizer", "s3:/tok"},
+      {"--training-plan-arn", "arn:aws:sagemaker:eu-west-1:123456789012:training-plan/p6-plan-1"},
+      {"--job-name", std::string(49, 'a')}, // the SDK's 15-character timestamp would cut it
+      {"--volume-gb", "-1"},
+      {"--volume-gb", "3"}, // cannot hold the checkpoints
+      {"--checkpoint-interval", "-5"},
+      {"--max-runtime", "-1"},
+      {"--sdk", "v4"},
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);
@@ -234,6 +214,21 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   auto args = base_args(b300, out);
   args.insert(args.end(), {"--pytorch-version", "2.8"});
   CHECK(test::run_cli(args).status == 1);
+  CHECK_FALSE(fs::exists(out));
+  // --image names the whole image: with --pytorch-version it is a conflict, named
+  args = base_args(plan, out);
+  args.insert(args.end(), {"--image", "123456789012.dkr.ecr.us-west-2.amazonaws.com/mine:1",
+                           "--pytorch-version", "2.12"});
+  auto r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--image and --pytorch-version") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  // a missing channel is a usage error naming the flag
+  args = base_args(plan, out);
+  args.erase(args.begin() + 12, args.begin() + 14);
+  r = test::run_cli(args);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--s3-tokenizer") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
   // no temporary directories left behind
   int entries = 0;
@@ -295,8 +290,9 @@ TEST_CASE("golden launch files", "[emit][golden]") {
       {"b300-4node-plan-v2",
        "ml.p6-b300.48xlarge",
        "4",
-       {"--train-tokens", "1e11", "--training-plan-arn", k_plan_arn, "--sdk", "v2", "--region",
-        "eu-south-2"}},
+       {"--train-tokens", "1e11", "--training-plan-arn",
+        "arn:aws:sagemaker:eu-south-2:123456789012:training-plan/p6-plan-1", "--sdk", "v2",
+        "--region", "eu-south-2"}},
   };
   for (const Case& c : cases) {
     const std::string plan = write_search(dir, c.instance, c.nodes, "1e10");
@@ -306,9 +302,14 @@ TEST_CASE("golden launch files", "[emit][golden]") {
     const auto r = test::run_cli(args);
     INFO(c.name << ": " << r.err);
     REQUIRE(r.status == 0);
-    for (const char* f : {"create-training-job.json", "launch.py", "torchtitan.toml",
-                          "hyperparameters.json", "README.md"}) {
-      const fs::path want = golden / c.name / f;
+    // the entry script is data/launch/train.py as it is
+    CHECK(read_text_file(out / "source" / "train.py") ==
+          read_text_file(test::source_path("data/launch/train.py")));
+    // golden copies end in .golden, so that code-duplication tools do not read them as code
+    for (const char* f :
+         {"create-training-job.json", "launch.py", "submit.sh", "hyperparameters.json", "README.md",
+          "source/torchtitan.toml", "source/requirements.txt", "source/model.json"}) {
+      const fs::path want = golden / c.name / (std::string(f) + ".golden");
       const std::string got = read_text_file(out / f);
       INFO(want.string());
       if (update) {

@@ -149,9 +149,11 @@ TEST_CASE("search writes the top plan's launch files, all or nothing", "[search]
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "bwplan-search-emit";
   fs::remove_all(dir);
-  const std::vector<std::string> aws = {"--role-arn",  "arn:aws:iam::123456789012:role/SageMaker",
-                                        "--s3-output", "s3://my-bucket/out/",
-                                        "--s3-train",  "s3://my-bucket/train/"};
+  const std::vector<std::string> aws = {
+      "--role-arn",     "arn:aws:iam::123456789012:role/SageMaker",
+      "--s3-output",    "s3://my-bucket/out/",
+      "--s3-train",     "s3://my-bucket/train/",
+      "--s3-tokenizer", "s3://my-bucket/tokenizer/"};
   std::vector<std::string> args = {"search", "--format", "json", "--emit-sagemaker", dir.string()};
   args.insert(args.end(), aws.begin(), aws.end());
   const test::CliResult r = test::run_cli(args);
@@ -165,7 +167,7 @@ TEST_CASE("search writes the top plan's launch files, all or nothing", "[search]
   // An existing directory is kept without --force; a bad ARN writes nothing.
   CHECK(test::run_cli(args).status == 1);
   fs::remove_all(dir);
-  args[args.size() - 5] = "arn:aws:iam::123:role/x";
+  args[args.size() - 7] = "arn:aws:iam::123:role/x";
   CHECK(test::run_cli(args).status == 1);
   CHECK_FALSE(fs::exists(dir));
 }

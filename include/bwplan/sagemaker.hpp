@@ -1,8 +1,9 @@
 /// \file
-/// Launch files for a plan as an Amazon SageMaker AI training job: the `CreateTrainingJob`
-/// request (checked against AWS's API model before it is returned), a SageMaker Python SDK
-/// launcher, a torchtitan job config, plain hyperparameters and a README. Pure: returns file
-/// contents; the CLI writes them.
+/// Launch files for a plan as an Amazon SageMaker AI training job that runs the plan with the
+/// pinned torchtitan release: the `CreateTrainingJob` request (checked against AWS's API model
+/// before it is returned), a SageMaker Python SDK launcher that chains jobs past SageMaker's
+/// runtime limit, a submit script, and the job's source directory (entry script, torchtitan
+/// config, requirements, model). Pure: returns file contents; the CLI writes them.
 #pragma once
 
 #include <cstdint>
@@ -18,23 +19,35 @@ namespace bwplan {
 struct LaunchOptions {
   std::string role_arn;       ///< --role-arn (required)
   std::string s3_output;      ///< --s3-output (required)
-  std::string s3_train;       ///< --s3-train (required)
+  std::string s3_train;       ///< --s3-train (required): text to train on (channel "train")
+  std::string s3_tokenizer;   ///< --s3-tokenizer (required): a Hugging Face tokenizer directory
   std::string s3_checkpoints; ///< --s3-checkpoints; empty = <s3-output>/<job>/checkpoints/
   std::string region = "us-west-2";
   std::string image;              ///< --image: a full image URI (overrides pytorch_version)
-  std::string pytorch_version;    ///< --pytorch-version: 2.7..2.10; empty = the GPU's default
+  std::string pytorch_version;    ///< --pytorch-version; empty = the trainer's default
   std::string training_plan_arn;  ///< --training-plan-arn
   std::string job_name;           ///< empty = derived from the plan, with a hash suffix
-  std::int64_t max_runtime_s = 0; ///< 0 = from the time to train (or 24 h without it)
-  std::string entry_point = "train.py";
-  std::string source_dir = ".";
-  std::string sdk = "v3";  ///< v3 (ModelTrainer) or v2 (PyTorch estimator)
-  double train_tokens = 0; ///< 0 = the plan's own train tokens
+  std::int64_t max_runtime_s = 0; ///< per job; 0 = from the time to train (or 24 h without it)
+  std::int64_t checkpoint_interval_steps = 0; ///< 0 = about once an hour of predicted time
+  std::int64_t volume_gb = 0;                 ///< 0 = from the checkpoints kept on a node
+  std::string sdk = "v3";                     ///< v3 (ModelTrainer) or v2 (PyTorch estimator)
+  double train_tokens = 0;                    ///< 0 = the plan's own train tokens
 };
 
 struct EmittedFile {
-  std::string name; ///< e.g. "create-training-job.json"
+  std::string name; ///< path inside the output directory, e.g. "source/train.py"
   std::string contents;
+  bool executable = false;
+};
+
+/// What `emit_sagemaker` wrote, for the CLI to tell the user.
+struct EmittedLaunch {
+  std::vector<EmittedFile> files;
+  std::string job_name;           ///< the request's TrainingJobName (the SDK adds a timestamp)
+  std::int64_t jobs = 1;          ///< chained jobs needed to train the tokens
+  std::int64_t max_runtime_s = 0; ///< each job's MaxRuntimeInSeconds
+  std::int64_t steps = 0;
+  bool default_steps = false; ///< no train tokens: the policy's default step count
 };
 
 /// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
@@ -42,12 +55,13 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan);
 
 /// Every launch file for `plan`; runs check_launch_options and validates the request against
 /// AWS's `CreateTrainingJobRequest` shape (any problem: bwplan::Error naming the field).
-[[nodiscard]] std::vector<EmittedFile> emit_sagemaker(const Estimate& plan, const LaunchOptions& o);
+[[nodiscard]] EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o);
 
-/// The DLC PyTorch training image for the region and GPU (or --image / --pytorch-version).
+/// The DLC PyTorch training image for the region and GPU (or --image / --pytorch-version):
+/// by default the image of the PyTorch the pinned trainer was built against.
 [[nodiscard]] std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu);
 
-/// Regions with a known DLC account (platform.md 4.5).
+/// Regions with a known DLC account (data/launch/images.json).
 [[nodiscard]] std::vector<std::string> sagemaker_regions();
 
 /// A Python string literal for `s` (double quotes; \\, ", newlines and control characters

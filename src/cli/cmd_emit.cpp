@@ -42,16 +42,10 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   const EstimateRequest request =
       read_plan(ctx, {o.plan, o.rank, o.model, o.launch.train_tokens}).request;
   const Estimate plan = evaluate(request, k.memory, k.time);
-  const std::vector<EmittedFile> files = emit_sagemaker(plan, o.launch);
-  write_directory(o.out, o.force, files);
-  ctx.log->info("wrote {} files to {}", files.size(), o.out);
-  *ctx.out << fmt::format("wrote {}/ ({})\n", o.out, [&] {
-    std::string names;
-    for (const EmittedFile& f : files) {
-      names += (names.empty() ? "" : ", ") + f.name;
-    }
-    return names;
-  }());
+  const EmittedLaunch launch = emit_sagemaker(plan, o.launch);
+  write_directory(o.out, o.force, launch.files);
+  ctx.log->info("wrote {} files to {}", launch.files.size(), o.out);
+  *ctx.out << launch_summary(o.out, launch);
 }
 
 } // namespace
@@ -60,8 +54,9 @@ void setup_emit(CLI::App& app, Context& ctx) {
   CLI::App* emit = app.add_subcommand("emit", "write launch files for a plan");
   emit->require_subcommand(1);
   CLI::App* cmd = emit->add_subcommand(
-      "sagemaker", "write a SageMaker AI training job for a plan: create-training-job.json, "
-                   "launch.py, torchtitan.toml, hyperparameters.json, README.md");
+      "sagemaker", "write a SageMaker AI training job that runs a plan with torchtitan: launch.py, "
+                   "submit.sh, create-training-job.json, README.md, and source/ (train.py, "
+                   "torchtitan.toml, requirements.txt, model.json)");
   auto o = std::make_shared<EmitOptions>();
   LaunchOptions& l = o->launch;
   cmd->add_option("--plan", o->plan,

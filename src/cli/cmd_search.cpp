@@ -239,22 +239,25 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   for (const InputRow& row : input_rows(cmd)) {
     report.origins.emplace_back(row.flag, row.origin);
   }
+  std::string launch_note; // what --emit-sagemaker wrote, told after the plans
   if (!o.emit_dir.empty()) {
     if (result.plans.empty()) {
       throw Error(fmt::format("--emit-sagemaker {}: no plan fits, nothing to launch", o.emit_dir));
     }
-    if (o.launch.role_arn.empty() || o.launch.s3_output.empty() || o.launch.s3_train.empty()) {
-      throw UsageError("--emit-sagemaker needs --role-arn, --s3-output and --s3-train");
+    if (o.launch.role_arn.empty() || o.launch.s3_output.empty() || o.launch.s3_train.empty() ||
+        o.launch.s3_tokenizer.empty()) {
+      throw UsageError(
+          "--emit-sagemaker needs --role-arn, --s3-output, --s3-train and --s3-tokenizer");
     }
     // The top plan, re-evaluated exactly as `estimate` would, then written before any output.
     LaunchOptions launch = o.launch;
     if (launch.train_tokens == 0) {
       launch.train_tokens = r.limits.train_tokens;
     }
-    const std::vector<EmittedFile> files =
+    const EmittedLaunch emitted =
         emit_sagemaker(evaluate(request_for(r, result.plans.front()), k.memory, k.time), launch);
-    write_directory(o.emit_dir, o.output.force, files);
-    ctx.log->info("wrote the top plan's launch files to {}", o.emit_dir);
+    write_directory(o.emit_dir, o.output.force, emitted.files);
+    launch_note = launch_summary(o.emit_dir, emitted);
   }
   // Nothing fits: what single change makes the nearest miss fit?
   std::optional<FitAdvice> advice;
@@ -284,6 +287,8 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     }
   }
   write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
+  // A JSON document on stdout stays parseable: the launch note goes to stderr then.
+  *(json && o.output.output.empty() ? ctx.err : ctx.out) << launch_note;
   if (result.plans.empty()) {
     ctx.status = exit_code::does_not_fit;
   }

@@ -15,24 +15,31 @@ namespace fs = std::filesystem;
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens) {
   cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")->required(required);
   cmd.add_option("--s3-output", l.s3_output, "S3 URI for the job's output")->required(required);
-  cmd.add_option("--s3-train", l.s3_train, "S3 URI of the training data (channel 'train')")
+  cmd.add_option("--s3-train", l.s3_train,
+                 "S3 URI of the text to train on (channel 'train': JSON Lines, Parquet or .txt)")
+      ->required(required);
+  cmd.add_option("--s3-tokenizer", l.s3_tokenizer,
+                 "S3 URI of a Hugging Face tokenizer directory (channel 'tokenizer')")
       ->required(required);
   cmd.add_option("--s3-checkpoints", l.s3_checkpoints,
                  "S3 URI for checkpoints [<s3-output>/<job>/checkpoints/]");
   cmd.add_option("--region", l.region, "AWS region")->capture_default_str();
   cmd.add_option("--image", l.image, "training image URI [the DLC PyTorch image for the GPU]");
   cmd.add_option("--pytorch-version", l.pytorch_version,
-                 "DLC PyTorch version: 2.7, 2.8, 2.9, 2.10 [2.8 for B200, 2.9 for B300]");
+                 "DLC PyTorch image version, 2.11 or newer [2.11, the trainer's]");
   cmd.add_option("--training-plan-arn", l.training_plan_arn,
                  "SageMaker Flexible Training Plan ARN (ResourceConfig.TrainingPlanArn)");
   cmd.add_option("--job-name", l.job_name, "training job name [derived from the plan + hash]");
   cmd.add_option("--max-runtime", l.max_runtime_s,
-                 "MaxRuntimeInSeconds [time to train x 1.5 + 1 h, capped at 28 days; 24 h "
-                 "without --train-tokens]")
+                 "MaxRuntimeInSeconds of each job [time to train x 1.5 + 1 h, at most 28 days, "
+                 "longer runs as chained jobs; 24 h without --train-tokens]")
       ->check(strict_integer());
-  cmd.add_option("--entry-point", l.entry_point, "training script")->capture_default_str();
-  cmd.add_option("--source-dir", l.source_dir, "directory holding the training script")
-      ->capture_default_str();
+  cmd.add_option("--checkpoint-interval", l.checkpoint_interval_steps,
+                 "steps between checkpoints [about one hour of predicted step time]")
+      ->check(strict_integer());
+  cmd.add_option("--volume-gb", l.volume_gb,
+                 "ML storage volume per instance, GB [30 + the checkpoints a node keeps]")
+      ->check(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
       ->capture_default_str();
   if (train_tokens) {
@@ -41,7 +48,8 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   }
 }
 
-/// Writes every file into a temporary sibling directory, then renames it to `dir`.
+/// Writes every file (creating its subdirectories) into a temporary sibling directory, then
+/// renames it to `dir`.
 void write_directory(const fs::path& dir, bool force, const std::vector<EmittedFile>& files) {
   std::error_code ec;
   const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
@@ -55,11 +63,19 @@ void write_directory(const fs::path& dir, bool force, const std::vector<EmittedF
   try {
     fs::create_directory(tmp);
     for (const EmittedFile& f : files) {
-      std::ofstream s(tmp / f.name, std::ios::binary | std::ios::trunc);
+      const fs::path path = tmp / f.name;
+      fs::create_directories(path.parent_path());
+      std::ofstream s(path, std::ios::binary | std::ios::trunc);
       s << f.contents;
       s.flush();
       if (!s) {
         throw Error(fmt::format("--out {}: cannot write {}", dir.string(), f.name));
+      }
+      s.close();
+      if (f.executable) {
+        fs::permissions(path,
+                        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                        fs::perm_options::add);
       }
     }
     if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
@@ -80,6 +96,29 @@ void write_directory(const fs::path& dir, bool force, const std::vector<EmittedF
     throw;
   }
   fs::remove_all(old, ec);
+}
+
+std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
+  std::string names;
+  for (const EmittedFile& f : l.files) {
+    names += (names.empty() ? "" : ", ") + f.name;
+  }
+  const fs::path d(dir);
+  std::string s = fmt::format("wrote {}/: {}\n", dir, names);
+  s += fmt::format("launch: python3 {}   (or: sh {})\n", (d / "launch.py").string(),
+                   (d / "submit.sh").string());
+  s += fmt::format("job {}: {} steps, MaxRuntimeInSeconds {} ({:.1f} h)", l.job_name, l.steps,
+                   l.max_runtime_s, static_cast<double>(l.max_runtime_s) / 3600);
+  if (l.default_steps) {
+    s += " (no --train-tokens: the default step count)";
+  }
+  s += "\n";
+  if (l.jobs > 1) {
+    s += fmt::format("the run is longer than SageMaker's 28-day job limit: launch.py runs it as "
+                     "{} chained jobs, each resuming from the last checkpoint\n",
+                     l.jobs);
+  }
+  return s;
 }
 
 } // namespace bwplan::cli

@@ -9,53 +9,16 @@
 
 #include "bwplan/aws_shapes.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
 #include "io/emit_sagemaker_files.hpp"
+#include "io/launch_data.hpp"
 #include "io/render_common.hpp"
+#include "io/torchtitan_config.hpp"
 
 namespace bwplan {
 
 namespace {
-
-constexpr const char* k_dlc_account = "763104351884";
-constexpr std::array<const char*, 16> k_standard_regions = {
-    "us-east-1",      "us-east-2",      "us-west-1",      "us-west-2",
-    "ca-central-1",   "eu-west-1",      "eu-west-2",      "eu-west-3",
-    "eu-central-1",   "eu-north-1",     "ap-northeast-1", "ap-northeast-2",
-    "ap-southeast-1", "ap-southeast-2", "ap-south-1",     "sa-east-1"};
-constexpr std::array<std::pair<const char*, const char*>, 17> k_region_accounts = {{
-    {"af-south-1", "626614931356"},
-    {"ap-east-1", "871362719292"},
-    {"ap-northeast-3", "364406365360"},
-    {"ap-south-2", "772153158452"},
-    {"ap-southeast-3", "907027046896"},
-    {"ap-southeast-4", "457447274322"},
-    {"ca-west-1", "204538143572"},
-    {"eu-central-2", "380420809688"},
-    {"eu-south-1", "692866216735"},
-    {"eu-south-2", "503227376785"},
-    {"il-central-1", "780543022126"},
-    {"me-central-1", "914824155844"},
-    {"me-south-1", "217643126080"},
-    {"us-gov-east-1", "446045086412"},
-    {"us-gov-west-1", "442386744353"},
-    {"cn-north-1", "727897471807"},
-    {"cn-northwest-1", "727897471807"},
-}};
-constexpr std::int64_t k_max_runtime_s = 28 * 24 * 3600; // AWS's cap
-constexpr std::int64_t k_default_runtime_s = 24 * 3600;
-
-struct ImageTag {
-  const char* version;
-  double cuda;
-  const char* tag;
-};
-constexpr std::array<ImageTag, 4> k_tags = {{
-    {"2.7", 12.8, "2.7.1-gpu-py312-cu128-ubuntu22.04-sagemaker"},
-    {"2.8", 12.9, "2.8.0-gpu-py312-cu129-ubuntu22.04-sagemaker"},
-    {"2.9", 13.0, "2.9.0-gpu-py312-cu130-ubuntu22.04-sagemaker"},
-    {"2.10", 13.0, "2.10.0-gpu-py313-cu130-ubuntu22.04-sagemaker"},
-}};
 
 double compute_capability(const GpuSpec& g) {
   try {
@@ -65,10 +28,17 @@ double compute_capability(const GpuSpec& g) {
   }
 }
 
-/// The lowest CUDA that supports the GPU: 12.8 for sm_100, 13.0 for sm_103 (B300).
+/// The lowest CUDA that compiles for the GPU (data/launch/sagemaker.json): 12.8 for sm_100,
+/// 12.9 for sm_103 (B300); 0 when no entry covers it.
 double min_cuda(const GpuSpec& g) {
   const double cc = compute_capability(g);
-  return cc >= 10.25 ? 13.0 : cc >= 10.0 ? 12.8 : 0.0;
+  double need = 0;
+  for (const auto& [at, cuda] : io::launch_data().policy.min_cuda_by_compute_capability) {
+    if (cc + 1e-9 >= std::stod(at)) {
+      need = std::max(need, cuda);
+    }
+  }
+  return need;
 }
 
 bool has_control(std::string_view s) {
@@ -144,19 +114,30 @@ std::string hp_value(const OrderedJson& v) {
   return v.dump();
 } // the v2 SDK's json.dumps
 
+OrderedJson s3_channel(const char* name, const std::string& uri) {
+  OrderedJson s3;
+  s3["S3DataType"] = "S3Prefix";
+  s3["S3Uri"] = uri;
+  s3["S3DataDistributionType"] = "FullyReplicated";
+  OrderedJson channel;
+  channel["ChannelName"] = name;
+  channel["DataSource"]["S3DataSource"] = s3;
+  return channel;
+}
+
 OrderedJson request_json(const io::Launch& l) {
   const Estimate& e = *l.plan;
   const LaunchOptions& o = *l.options;
   OrderedJson j;
-  j["TrainingJobName"] = l.job_name;
+  j["TrainingJobName"] = l.job_name_of(1);
   j["RoleArn"] = o.role_arn;
   OrderedJson alg;
   alg["TrainingImage"] = l.image;
-  alg["TrainingInputMode"] = "File";
+  alg["TrainingInputMode"] = "FastFile"; // the train channel streams; nothing fills the volume
   alg["EnableSageMakerMetricsTimeSeries"] = true;
   j["AlgorithmSpecification"] = alg;
   OrderedJson hp;
-  hp["sagemaker_program"] = hp_value(o.entry_point);
+  hp["sagemaker_program"] = hp_value(io::k_entry_script);
   hp["sagemaker_submit_directory"] = hp_value(l.submit_directory);
   hp["sagemaker_torch_distributed_enabled"] = "true";
   hp["sagemaker_instance_type"] = hp_value(l.instance_type);
@@ -171,46 +152,70 @@ OrderedJson request_json(const io::Launch& l) {
     env[k] = v;
   }
   j["Environment"] = env;
-  OrderedJson s3;
-  s3["S3DataType"] = "S3Prefix";
-  s3["S3Uri"] = o.s3_train;
-  s3["S3DataDistributionType"] = "FullyReplicated";
-  OrderedJson channel;
-  channel["ChannelName"] = "train";
-  channel["DataSource"]["S3DataSource"] = s3;
-  j["InputDataConfig"] = OrderedJson::array({channel});
+  j["InputDataConfig"] = OrderedJson::array(
+      {s3_channel("train", o.s3_train), s3_channel("tokenizer", o.s3_tokenizer)});
   j["OutputDataConfig"]["S3OutputPath"] = o.s3_output;
   OrderedJson rc;
   rc["InstanceType"] = l.instance_type;
   rc["InstanceCount"] = e.request.nodes;
-  rc["VolumeSizeInGB"] = 30; // ignored on P6 (NVMe instance storage); the SDK default
+  rc["VolumeSizeInGB"] = l.volume_gb;
   if (!o.training_plan_arn.empty()) {
     rc["TrainingPlanArn"] = o.training_plan_arn;
   }
   j["ResourceConfig"] = rc;
   j["StoppingCondition"]["MaxRuntimeInSeconds"] = l.max_runtime_s;
   j["CheckpointConfig"]["S3Uri"] = l.s3_checkpoints;
-  j["CheckpointConfig"]["LocalPath"] = "/opt/ml/checkpoints";
+  j["CheckpointConfig"]["LocalPath"] = io::launch_data().policy.checkpoint_local_path;
   OrderedJson tags = OrderedJson::array();
-  const auto tag = [&](const char* k, std::string v) {
-    tags.push_back(OrderedJson{{"Key", k}, {"Value", std::move(v)}});
-  };
-  tag("bwplan:model", slug(e.request.model.name));
-  tag("bwplan:plan", l.job_name);
-  tag("bwplan:precision", std::string(name_of(e.request.config.precision)));
-  tag("bwplan:sharding", std::string(name_of(e.request.config.sharding)));
+  for (const auto& [k, v] : l.tags) {
+    tags.push_back(OrderedJson{{"Key", k}, {"Value", v}});
+  }
   j["Tags"] = tags;
   return j;
+}
+
+std::string region_of_arn(const std::string& arn) {
+  // arn:partition:service:region:account:resource
+  std::size_t at = 0;
+  for (int i = 0; i < 3 && at != std::string::npos; ++i) {
+    at = arn.find(':', at == 0 ? 0 : at + 1);
+  }
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto end = arn.find(':', at + 1);
+  return end == std::string::npos ? std::string() : arn.substr(at + 1, end - at - 1);
+}
+
+const io::TrainingImage* image_for_version(const std::string& v) {
+  for (const io::TrainingImage& t : io::launch_data().images) {
+    if (v == t.pytorch_version ||
+        (t.tag.starts_with(v) && t.tag.size() > v.size() && t.tag[v.size()] == '-')) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+/// Bytes of model state (parameters and optimizer states) one node writes per checkpoint: the
+/// whole state, split over the shard group, of which a node holds min(its GPUs, the group).
+double checkpoint_bytes_per_node(const Estimate& e) {
+  const TrainingConfig& c = e.request.config;
+  const StateDtypes sd = state_dtypes(c.precision);
+  const std::int64_t n = e.params.total;
+  const double total = static_cast<double>(n) * sd.param_bytes +
+                       optimizer_state_bytes(c.optimizer, n, 1, sd.param_bytes);
+  const auto group = static_cast<double>(effective_shard_group(c));
+  return total * std::min(static_cast<double>(c.gpus_per_node), group) / group;
 }
 
 } // namespace
 
 std::vector<std::string> sagemaker_regions() {
-  std::vector<std::string> out(k_standard_regions.begin(), k_standard_regions.end());
-  for (const auto& [r, a] : k_region_accounts) {
-    out.emplace_back(r);
+  std::vector<std::string> out;
+  for (const auto& [r, a] : io::launch_data().region_accounts) {
+    out.push_back(r);
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -218,36 +223,37 @@ std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu) {
   if (!o.image.empty()) {
     return o.image;
   }
-  std::string account = k_dlc_account;
-  for (const auto& [r, a] : k_region_accounts) {
-    if (o.region == r) {
-      account = a;
-    }
+  const io::LaunchData& d = io::launch_data();
+  const auto account = d.region_accounts.find(o.region);
+  if (account == d.region_accounts.end()) {
+    throw Error(
+        fmt::format("--region '{}' has no known AWS Deep Learning Container account", o.region));
   }
   const std::string domain = o.region.starts_with("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-  const double need = min_cuda(gpu);
-  const ImageTag* tag = nullptr;
-  if (o.pytorch_version.empty()) {
-    tag = need >= 13.0 ? &k_tags[2] : &k_tags[1];
-  } else {
-    for (const ImageTag& t : k_tags) {
-      if (o.pytorch_version == t.version || o.pytorch_version == std::string(t.tag).substr(0, 5)) {
-        tag = &t;
-      }
-    }
-    if (tag == nullptr) {
-      throw Error(fmt::format("--pytorch-version '{}' has no known DLC pytorch-training image "
-                              "(known: 2.7, 2.8, 2.9, 2.10; or give --image)",
-                              o.pytorch_version));
-    }
-    if (tag->cuda < need) {
-      throw Error(fmt::format("--pytorch-version {}: its DLC image has CUDA {:.1f}, but {} "
-                              "(compute capability {}) needs CUDA {:.1f} or newer",
-                              o.pytorch_version, tag->cuda, gpu.name, gpu.compute_capability,
-                              need));
+  const std::string version =
+      o.pytorch_version.empty() ? d.trainer.default_pytorch_version : o.pytorch_version;
+  const io::TrainingImage* image = image_for_version(version);
+  std::vector<std::string> usable;
+  for (const io::TrainingImage& t : d.images) {
+    if (!io::version_less(t.pytorch_version, d.trainer.min_pytorch_version)) {
+      usable.push_back(t.pytorch_version);
     }
   }
-  return fmt::format("{}.dkr.ecr.{}.{}/pytorch-training:{}", account, o.region, domain, tag->tag);
+  if (image == nullptr || io::version_less(image->pytorch_version, d.trainer.min_pytorch_version)) {
+    throw Error(fmt::format("--pytorch-version '{}' has no DLC PyTorch training image that runs "
+                            "{} {} with torchao (it needs PyTorch {} or newer; known: {}); or "
+                            "give --image",
+                            version, d.trainer.name, d.trainer.version,
+                            d.trainer.min_pytorch_version, fmt::join(usable, ", ")));
+  }
+  const double need = min_cuda(gpu);
+  if (image->cuda_version + 1e-9 < need) {
+    throw Error(fmt::format("--pytorch-version {}: its DLC image has CUDA {:.1f}, but {} "
+                            "(compute capability {}) needs CUDA {:.1f} or newer",
+                            version, image->cuda_version, gpu.name, gpu.compute_capability, need));
+  }
+  return fmt::format("{}.dkr.ecr.{}.{}/{}:{}", account->second, o.region, domain, image->repository,
+                     image->tag);
 }
 
 void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
@@ -261,6 +267,7 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   }
   check_s3(o.s3_output, "--s3-output");
   check_s3(o.s3_train, "--s3-train");
+  check_s3(o.s3_tokenizer, "--s3-tokenizer");
   if (!o.s3_checkpoints.empty()) {
     check_s3(o.s3_checkpoints, "--s3-checkpoints");
   }
@@ -276,13 +283,20 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "TrainingJobName takes 1-63 characters matching {}",
                             o.job_name, aws_shape_pattern("TrainingJobName")));
   }
-  if (!o.training_plan_arn.empty() &&
-      (o.training_plan_arn.size() < 50 || o.training_plan_arn.size() > 2048 ||
-       has_control(o.training_plan_arn) ||
-       !matches_shape_pattern(o.training_plan_arn, "TrainingPlanArn"))) {
-    throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}, 50-2048 "
-                            "characters",
-                            o.training_plan_arn, constraint("TrainingPlanArn")));
+  if (!o.training_plan_arn.empty()) {
+    if (o.training_plan_arn.size() < 50 || o.training_plan_arn.size() > 2048 ||
+        has_control(o.training_plan_arn) ||
+        !matches_shape_pattern(o.training_plan_arn, "TrainingPlanArn")) {
+      throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}, "
+                              "50-2048 characters",
+                              o.training_plan_arn, constraint("TrainingPlanArn")));
+    }
+    const std::string region = region_of_arn(o.training_plan_arn);
+    if (region != o.region) {
+      throw Error(fmt::format("--training-plan-arn is in region '{}' but --region is '{}': a "
+                              "training job can use a plan of its own region only",
+                              region, o.region));
+    }
   }
   if (!o.image.empty() &&
       (o.image.size() > 255 || has_control(o.image) || o.image.find(' ') != std::string::npos)) {
@@ -290,20 +304,28 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "255 characters, registry/repository[:tag] without spaces",
                             o.image));
   }
-  if (o.max_runtime_s < 0 || o.max_runtime_s > k_max_runtime_s) {
+  if (!o.image.empty() && !o.pytorch_version.empty()) {
+    throw Error("--image and --pytorch-version conflict: --image names the whole image; give one");
+  }
+  const io::SageMakerPolicy& p = io::launch_data().policy;
+  if (o.max_runtime_s < 0 || o.max_runtime_s > p.max_runtime_s) {
     throw Error(fmt::format("--max-runtime {} is out of range: AWS MaxRuntimeInSeconds allows "
-                            "1..{} (28 days); 0 derives it from the plan",
-                            o.max_runtime_s, k_max_runtime_s));
+                            "1..{} (28 days) per job; 0 derives it from the plan (longer runs "
+                            "are chained jobs)",
+                            o.max_runtime_s, p.max_runtime_s));
+  }
+  if (o.checkpoint_interval_steps < 0) {
+    throw Error(fmt::format("--checkpoint-interval {} is out of range: allowed 1 or more "
+                            "steps; 0 derives it from the predicted step time",
+                            o.checkpoint_interval_steps));
+  }
+  if (o.volume_gb < 0 || o.volume_gb > 16384) {
+    throw Error(fmt::format("--volume-gb {} is out of range: allowed 1..16384; 0 sizes it for "
+                            "the checkpoints kept",
+                            o.volume_gb));
   }
   if (o.sdk != "v3" && o.sdk != "v2") {
     throw Error(fmt::format("--sdk '{}' is not known: allowed v3, v2", o.sdk));
-  }
-  if (o.entry_point.empty() || o.entry_point.size() > 2000) {
-    throw Error("--entry-point must be 1-2000 characters (it becomes the sagemaker_program "
-                "hyperparameter, at most 2500 characters JSON-encoded)");
-  }
-  if (o.source_dir.empty()) {
-    throw Error("--source-dir must not be empty");
   }
   if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {
     throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..1e16)", o.train_tokens));
@@ -330,8 +352,89 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   }
 }
 
-std::vector<EmittedFile> emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
+namespace {
+
+/// Steps, runtime and the chain of jobs the tokens need.
+void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
+  const Estimate& e = *l.plan;
+  const LaunchOptions& o = *l.options;
+  const TrainingConfig& c = e.request.config;
+  l.tokens_per_step = c.micro_batch * c.seq_len * c.gpus * c.grad_accum;
+  l.steps = l.train_tokens > 0 ? static_cast<std::int64_t>(std::ceil(
+                                     l.train_tokens / static_cast<double>(l.tokens_per_step)))
+                               : p.default_steps;
+  const double step_s = e.time.step_s > 0 ? e.time.step_s : 1.0;
+  l.checkpoint_interval_steps =
+      o.checkpoint_interval_steps > 0
+          ? o.checkpoint_interval_steps
+          : std::clamp<std::int64_t>(
+                static_cast<std::int64_t>(static_cast<double>(p.checkpoint_interval_s) / step_s), 1,
+                l.steps);
+  const std::int64_t per_job = o.max_runtime_s > 0 ? o.max_runtime_s : p.max_runtime_s;
+  if (l.train_tokens <= 0 || e.time.tokens_per_s_job <= 0) {
+    l.max_runtime_s = o.max_runtime_s > 0 ? o.max_runtime_s : p.default_runtime_s;
+    l.jobs = 1;
+    return;
+  }
+  const double needed = l.train_tokens / e.time.tokens_per_s_job * p.runtime_margin_factor +
+                        static_cast<double>(p.runtime_margin_s);
+  // Each chained job restarts (margin) and redoes up to one checkpoint interval.
+  const double per_restart = static_cast<double>(p.runtime_margin_s) +
+                             static_cast<double>(l.checkpoint_interval_steps) * step_s;
+  std::int64_t jobs = 1;
+  while (jobs <= p.max_chained_jobs &&
+         needed + static_cast<double>(jobs - 1) * per_restart >
+             static_cast<double>(per_job) * static_cast<double>(jobs)) {
+    ++jobs;
+  }
+  if (jobs > p.max_chained_jobs) {
+    throw Error(fmt::format("--train-tokens {:.3g} needs about {:.0f} days on this plan, more "
+                            "than {} chained jobs of {:.1f} days; train fewer tokens or plan "
+                            "more nodes",
+                            l.train_tokens, needed / 86400, p.max_chained_jobs,
+                            static_cast<double>(per_job) / 86400));
+  }
+  l.jobs = jobs;
+  l.max_runtime_s =
+      jobs == 1 ? std::min<std::int64_t>(per_job, std::llround(std::ceil(needed))) : per_job;
+}
+
+std::string job_base_name(const io::Launch& l) {
+  const LaunchOptions& o = *l.options;
+  const EstimateRequest& r = l.plan->request;
+  // The SDK launchers name a job base + "-" + a 14-digit timestamp, cut to 63 characters
+  // (sagemaker-train utils._get_unique_name); chained jobs add "-p<k>".
+  const std::size_t part = l.jobs > 1 ? fmt::format("-p{}", l.jobs).size() : 0;
+  const std::size_t limit = 63 - 15 - part;
+  if (!o.job_name.empty()) {
+    if (o.job_name.size() > limit) {
+      throw Error(fmt::format("--job-name '{}' has {} characters; at most {} are allowed, so "
+                              "that the SDK's '-<timestamp>' suffix{} keeps it whole within "
+                              "63",
+                              o.job_name, o.job_name.size(), limit,
+                              part > 0 ? " and the chained job's '-p<k>'" : ""));
+    }
+    return o.job_name;
+  }
+  const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn,
+                                      o.s3_output, o.region, o.training_plan_arn, l.steps);
+  const std::string suffix = fmt::format("{:08x}", fnv1a(key) & 0xffffffffu);
+  std::string base =
+      slug(fmt::format("bwplan-{}-{}x{}-{}", r.model.name, r.nodes, instance_slug(r.instance->name),
+                       name_of(r.config.precision)));
+  base = base.substr(0, limit - 1 - suffix.size());
+  while (!base.empty() && base.back() == '-') {
+    base.pop_back();
+  }
+  return base + "-" + suffix;
+}
+
+} // namespace
+
+EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   check_launch_options(o, plan);
+  const io::LaunchData& data = io::launch_data();
+  const io::SageMakerPolicy& p = data.policy;
   const EstimateRequest& r = plan.request;
   io::Launch l;
   l.plan = &plan;
@@ -340,47 +443,39 @@ std::vector<EmittedFile> emit_sagemaker(const Estimate& plan, const LaunchOption
   l.image = training_image_uri(o, r.gpu);
   l.settings = settings_of(plan);
   l.train_tokens = o.train_tokens > 0 ? o.train_tokens : r.train_tokens;
-  const TrainingConfig& c = r.config;
-  l.tokens_per_step = c.micro_batch * c.seq_len * c.gpus * c.grad_accum;
-  l.steps = l.train_tokens > 0 ? static_cast<std::int64_t>(std::ceil(
-                                     l.train_tokens / static_cast<double>(l.tokens_per_step)))
-                               : 1000;
+  schedule(l, p);
   if (l.train_tokens > 0) {
     l.settings["train_tokens"] = static_cast<std::int64_t>(std::llround(l.train_tokens));
   }
   l.settings["steps"] = l.steps;
-  if (o.job_name.empty()) {
-    const std::string key = fmt::format("{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn,
-                                        o.s3_output, o.region, o.training_plan_arn);
-    const std::string suffix = fmt::format("{:08x}", fnv1a(key) & 0xffffffffu);
-    std::string base = slug(fmt::format("bwplan-{}-{}x{}-{}", r.model.name, r.nodes,
-                                        instance_slug(r.instance->name), name_of(c.precision)));
-    base = base.substr(0, 63 - 1 - suffix.size());
-    while (!base.empty() && base.back() == '-') {
-      base.pop_back();
-    }
-    l.job_name = base + "-" + suffix;
-  } else {
-    l.job_name = o.job_name;
-  }
+  l.job_name = job_base_name(l);
   l.s3_checkpoints = o.s3_checkpoints.empty() ? join_path(o.s3_output, l.job_name + "/checkpoints/")
                                               : o.s3_checkpoints;
   l.submit_directory = join_path(o.s3_output, l.job_name + "/source/sourcedir.tar.gz");
-  if (o.max_runtime_s > 0) {
-    l.max_runtime_s = o.max_runtime_s;
-  } else if (l.train_tokens > 0 && plan.time.tokens_per_s_job > 0) {
-    const double s = l.train_tokens / plan.time.tokens_per_s_job * 1.5 + 3600;
-    l.max_runtime_s = std::min<std::int64_t>(k_max_runtime_s, std::llround(std::ceil(s)));
-  } else {
-    l.max_runtime_s = k_default_runtime_s;
+  const double ckpt = checkpoint_bytes_per_node(plan);
+  const auto needed_gb = static_cast<std::int64_t>(
+      std::ceil(ckpt * static_cast<double>(p.checkpoints_kept + 1) / 1e9));
+  l.volume_gb = o.volume_gb > 0 ? o.volume_gb : p.min_volume_gb + needed_gb;
+  if (o.volume_gb > 0 && o.volume_gb < needed_gb) {
+    throw Error(fmt::format("--volume-gb {} cannot hold the {} checkpoints a node keeps plus the "
+                            "one being written ({} GB); give {} or more, or 0",
+                            o.volume_gb, p.checkpoints_kept, needed_gb, needed_gb));
   }
-  // SageMaker's launchers switch EFA on only for instance types on their lists, and P6 is not on
-  // them (platform.md, "SageMaker launch pitfalls"): set it explicitly. NCCL_IB_HCA=rdmap keeps
-  // NCCL off the ibp* NVLink controllers p6-b200 reports as EFA devices.
-  l.environment = {
-      {"FI_PROVIDER", "efa"},   {"FI_EFA_USE_DEVICE_RDMA", "1"},
-      {"NCCL_DEBUG", "WARN"},   {"NCCL_SOCKET_IFNAME", "^lo,docker"},
-      {"NCCL_IB_HCA", "rdmap"}, {"PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True"}};
+  l.checkpoint_gb_per_node = ckpt / 1e9;
+  l.environment = p.environment;
+  l.tags = {{"bwplan:model", slug(r.model.name)},
+            {"bwplan:plan", l.job_name},
+            {"bwplan:precision", std::string(name_of(r.config.precision))},
+            {"bwplan:sharding", std::string(name_of(r.config.sharding))}};
+  l.model = io::trainer_model(r.model, plan.params.total, r.config.seq_len);
+  io::TrainerRun run;
+  run.description = l.job_name;
+  run.steps = l.steps;
+  run.checkpoint_interval_steps = l.checkpoint_interval_steps;
+  run.checkpoints_kept = p.checkpoints_kept;
+  run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";
+  run.dump_folder = p.output_data_path;
+  l.trainer_settings = io::torchtitan_settings(plan, l.model, run);
   const OrderedJson request = request_json(l);
   const auto problems =
       validate_against_shape(nlohmann::json::parse(request.dump()), "CreateTrainingJobRequest");
@@ -389,11 +484,14 @@ std::vector<EmittedFile> emit_sagemaker(const Estimate& plan, const LaunchOption
         "the CreateTrainingJob request does not pass AWS's API model: {}{}", problems.front(),
         problems.size() > 1 ? fmt::format(" (and {} more)", problems.size() - 1) : std::string()));
   }
-  return {{"create-training-job.json", request.dump(2) + "\n"},
-          {"launch.py", io::launch_py(l)},
-          {"torchtitan.toml", io::torchtitan_toml(l)},
-          {"hyperparameters.json", io::hyperparameters_json(l)},
-          {"README.md", io::readme_md(l)}};
+  EmittedLaunch out;
+  out.job_name = l.job_name_of(1);
+  out.jobs = l.jobs;
+  out.max_runtime_s = l.max_runtime_s;
+  out.steps = l.steps;
+  out.default_steps = l.train_tokens <= 0;
+  out.files = io::launch_files(l, request.dump(2) + "\n");
+  return out;
 }
 
 } // namespace bwplan

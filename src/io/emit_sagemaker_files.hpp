@@ -1,6 +1,6 @@
 /// \file
-/// The resolved launch (names, image, runtime, environment) shared by the file writers of
-/// `emit sagemaker`.
+/// The resolved launch (names, image, runtime, chain, environment, trainer settings) shared by
+/// the file writers of `emit sagemaker`.
 #pragma once
 
 #include <cstdint>
@@ -10,28 +10,42 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/sagemaker.hpp"
+#include "io/torchtitan_config.hpp"
 
 namespace bwplan::io {
+
+/// The entry script inside the uploaded source directory.
+inline constexpr const char* k_entry_script = "train.py";
 
 struct Launch {
   const Estimate* plan = nullptr;
   const LaunchOptions* options = nullptr;
-  std::string job_name;
+  std::string job_name; ///< the base name: launchers add "-p<k>" (chains) and a timestamp
   std::string image;
   std::string instance_type;
   std::string s3_checkpoints;
-  std::string submit_directory; ///< S3 URI of sourcedir.tar.gz for the raw request
-  std::int64_t max_runtime_s = 0;
+  std::string submit_directory;   ///< S3 URI of sourcedir.tar.gz for the raw request
+  std::int64_t max_runtime_s = 0; ///< each job's
+  std::int64_t jobs = 1;          ///< chained jobs, each resuming from the last checkpoint
+  std::int64_t volume_gb = 0;
+  double checkpoint_gb_per_node = 0;
   double train_tokens = 0;
   std::int64_t tokens_per_step = 0;
-  std::int64_t steps = 0; ///< optimizer steps to train (1000 without train tokens)
+  std::int64_t steps = 0; ///< optimizer steps to train (the policy's default without tokens)
+  std::int64_t checkpoint_interval_steps = 0;
   std::vector<std::pair<std::string, std::string>> environment;
-  OrderedJson settings; ///< the plan's training settings, plain JSON values
+  std::vector<std::pair<std::string, std::string>> tags;
+  OrderedJson settings; ///< the plan's training settings, plain JSON values (hyperparameters)
+  TrainerModel model;
+  std::vector<TrainerSetting> trainer_settings;
+
+  /// The name of chained job `k` (1-based) as the raw request spells it.
+  [[nodiscard]] std::string job_name_of(std::int64_t k) const {
+    return jobs > 1 ? job_name + "-p" + std::to_string(k) : job_name;
+  }
 };
 
-[[nodiscard]] std::string launch_py(const Launch& l);
-[[nodiscard]] std::string torchtitan_toml(const Launch& l);
-[[nodiscard]] std::string hyperparameters_json(const Launch& l);
-[[nodiscard]] std::string readme_md(const Launch& l);
+/// Every file of the launch directory; `request` is the CreateTrainingJob JSON text.
+[[nodiscard]] std::vector<EmittedFile> launch_files(const Launch& l, const std::string& request);
 
 } // namespace bwplan::io

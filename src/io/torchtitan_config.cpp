@@ -1,0 +1,276 @@
+// The plan -> torchtitan mapping (one table: torchtitan_settings), the model choice, and the TOML
+// and model.json writers. Facts about torchtitan are from the pinned tag
+// (data/launch/trainer.json).
+#include "io/torchtitan_config.hpp"
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+#include "bwplan/sagemaker.hpp"
+#include "io/launch_data.hpp"
+
+namespace bwplan::io {
+
+namespace {
+
+[[noreturn]] void cannot(std::string_view field, std::string_view value, std::string_view why) {
+  const TrainerPin& t = launch_data().trainer;
+  throw Error(fmt::format("the plan's {} '{}' cannot be launched with {} {}: {}", field, value,
+                          t.name, t.version, why));
+}
+
+bool same_shape(const NativeModel& n, const ModelSpec& m) {
+  return n.layers == m.layers && n.hidden == m.hidden && n.heads == m.heads &&
+         n.kv_heads == m.kv_heads && n.ffn == m.ffn && n.vocab == m.vocab &&
+         n.head_dim == m.effective_head_dim() && n.tied_embeddings == m.tied_embeddings &&
+         n.qk_norm == m.qk_norm;
+}
+
+std::string toml_value(const OrderedJson& v) {
+  if (v.is_string()) {
+    return toml_string_literal(v.get<std::string>());
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      out += (i > 0 ? ", " : "") + toml_value(v[i]);
+    }
+    return out + "]";
+  }
+  return v.dump(); // booleans and integers are spelled alike in JSON and TOML
+}
+
+/// Appends settings in table order; `from` names the plan field.
+struct Settings {
+  std::vector<TrainerSetting> list;
+  void add(std::string section, std::string key, OrderedJson value, std::string from) {
+    list.push_back({std::move(section), std::move(key), std::move(value), std::move(from)});
+  }
+};
+
+void precision_settings(Settings& s, const TrainingConfig& c) {
+  const std::string p(name_of(c.precision));
+  switch (c.precision) {
+  case Precision::fp32: s.add("training", "mixed_precision_param", "float32", "precision"); break;
+  case Precision::bf16: s.add("training", "mixed_precision_param", "bfloat16", "precision"); break;
+  case Precision::bf16_pure:
+    cannot("precision", p,
+           "torchtitan reduces gradients in float32 only (training.mixed_precision_reduce "
+           "allows \"float32\"), and the plan's memory assumes bf16 reduction; plan with "
+           "--precision bf16");
+  case Precision::nvfp4:
+    cannot("precision", p, "it has no NVFP4 training converter; plan with --precision mxfp8");
+  case Precision::fp8_tensorwise:
+  case Precision::fp8_rowwise:
+  case Precision::mxfp8: {
+    if (c.fp8_backend != Fp8Backend::torchao) {
+      cannot("fp8_backend", name_of(c.fp8_backend),
+             "its low-precision training runs on torchao; plan with --fp8-backend torchao");
+    }
+    s.add("training", "mixed_precision_param", "bfloat16", "precision");
+    const bool mx = c.precision == Precision::mxfp8;
+    s.add("model", "converters",
+          OrderedJson::array({mx ? "quantize.linear.mx" : "quantize.linear.float8"}), "precision");
+    const std::string table = mx ? "quantize.linear.mx" : "quantize.linear.float8";
+    if (mx) {
+      s.add(table, "recipe_name", "mxfp8_cublas", "precision");
+    } else if (c.precision == Precision::fp8_rowwise) {
+      s.add(table, "recipe_name", "rowwise", "precision");
+    } else {
+      // Tensorwise is torchao's default config; torchtitan refuses a recipe name together with
+      // the fp8 all-gather (components/quantization/float8.py).
+      s.add(table, "enable_fsdp_float8_all_gather", c.fp8_all_gather, "fp8_all_gather");
+      s.add(table, "precompute_float8_dynamic_scale_for_fsdp", c.fp8_all_gather, "fp8_all_gather");
+    }
+    // The time model keeps the output head in bf16 (torchao converts block linears only).
+    s.add(table, "filter_fqns", OrderedJson::array({"output"}), "precision");
+    break;
+  }
+  default: cannot("precision", p, "it is not a precision bwplan can launch");
+  }
+}
+
+void parallel_settings(Settings& s, const TrainingConfig& c) {
+  const std::int64_t group = effective_shard_group(c);
+  std::int64_t replicate = 1;
+  std::int64_t shard = c.gpus;
+  switch (c.sharding) {
+  case Sharding::none: replicate = c.gpus, shard = 1; break;
+  case Sharding::hybrid: replicate = c.gpus / group, shard = group; break;
+  default: break;
+  }
+  s.add("parallelism", "data_parallel_replicate_degree", replicate, "sharding, shard_group");
+  s.add("parallelism", "data_parallel_shard_degree", shard, "sharding, shard_group");
+  s.add("parallelism", "fsdp_reshard_after_forward",
+        c.sharding == Sharding::grad_op ? "never" : "default", "sharding");
+  s.add("parallelism", "tensor_parallel_degree", 1, "(data parallel only)");
+  s.add("parallelism", "pipeline_parallel_degree", 1, "(data parallel only)");
+  s.add("parallelism", "context_parallel_degree", 1, "(data parallel only)");
+  if (c.fsdp_wrap != FsdpWrap::per_module) {
+    cannot("fsdp_wrap", name_of(c.fsdp_wrap),
+           "it wraps embeddings, each block and norm+output as FSDP units (per-module)");
+  }
+  if (c.grad_accum_mode != GradAccumMode::reduce_scatter) {
+    cannot("grad_accum_mode", name_of(c.grad_accum_mode),
+           "it reduce-scatters gradients after every micro-batch");
+  }
+  if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
+    cannot("offload", name_of(c.offload), "its CPU offload is FSDP's; shard the model");
+  }
+}
+
+void checkpointing_settings(Settings& s, const TrainingConfig& c) {
+  const char* from = "activation_checkpointing";
+  switch (c.activation_checkpointing) {
+  case ActivationCheckpointing::none: s.add("activation_checkpoint", "mode", "none", from); break;
+  case ActivationCheckpointing::full: s.add("activation_checkpoint", "mode", "full", from); break;
+  case ActivationCheckpointing::selective_op:
+    s.add("activation_checkpoint", "mode", "selective", from);
+    s.add("activation_checkpoint", "selective_ac_option", "op", from);
+    break;
+  case ActivationCheckpointing::selective_layer:
+    s.add("activation_checkpoint", "mode", "selective", from);
+    s.add("activation_checkpoint", "selective_ac_option", std::to_string(c.ac_every), "ac_every");
+    break;
+  default: throw Error("activation_checkpointing: not a mode bwplan knows");
+  }
+}
+
+void compile_settings(Settings& s, const TrainingConfig& c) {
+  // torchtitan compiles the loss only when compile is on and "loss" is a component
+  // (components/loss.py), so the fused loss the plan's memory rests on turns compile on.
+  if (c.loss == Loss::chunked) {
+    cannot("loss", name_of(c.loss),
+           "it has no chunked cross-entropy; plan with --loss fused (compiled) or unfused");
+  }
+  OrderedJson components = OrderedJson::array();
+  if (c.compile) {
+    components.push_back("model");
+  }
+  if (c.loss == Loss::fused) {
+    components.push_back("loss");
+  }
+  s.add("compile", "enable", !components.empty(), "compile, loss");
+  if (!components.empty()) {
+    s.add("compile", "components", components, "compile, loss");
+  }
+}
+
+void optimizer_settings(Settings& s, const TrainingConfig& c) {
+  if (c.optimizer != Optimizer::adamw) {
+    cannot("optimizer", name_of(c.optimizer),
+           "its optimizers are Adam and AdamW (components/optimizer.py); plan with "
+           "--optimizer adamw");
+  }
+  s.add("optimizer", "name", "AdamW", "optimizer");
+  s.add("optimizer", "implementation", name_of(c.optimizer_impl), "optimizer_impl");
+  if (c.norm_impl != NormImpl::fused) {
+    cannot("norm_impl", name_of(c.norm_impl), "its RMSNorm is torch.nn.RMSNorm (fused)");
+  }
+}
+
+} // namespace
+
+TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int64_t seq_len) {
+  const TrainerPin& t = launch_data().trainer;
+  TrainerModel out;
+  out.parameters = parameters;
+  for (const NativeModel& n : t.native_models) {
+    if (same_shape(n, m)) {
+      out.name = n.name;
+      out.flavor = n.flavor;
+      return out;
+    }
+  }
+  const auto refuse = [&](std::string_view what) {
+    throw Error(fmt::format("the plan's model {} cannot be launched with {} {}: {}", m.name, t.name,
+                            t.version, what));
+  };
+  if (m.mlp != MlpKind::swiglu || m.norm != NormKind::rmsnorm || m.position != PositionKind::rope) {
+    refuse("its blocks are SwiGLU + RMSNorm + RoPE only");
+  }
+  if (m.qkv_bias || m.linear_bias) {
+    refuse("its attention and MLP linears have no bias (Qwen2/Qwen2.5 and GPT-NeoX have)");
+  }
+  out.name = t.custom_model_name;
+  out.flavor = t.custom_model_flavor;
+  out.custom = OrderedJson{{"dim", m.hidden},
+                           {"n_layers", m.layers},
+                           {"n_heads", m.heads},
+                           {"n_kv_heads", m.kv_heads},
+                           {"head_dim", m.effective_head_dim()},
+                           {"hidden_dim", m.ffn},
+                           {"vocab_size", m.vocab},
+                           {"qk_norm", m.qk_norm},
+                           {"enable_weight_tying", m.tied_embeddings},
+                           {"max_seq_len", seq_len}};
+  return out;
+}
+
+std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const TrainerModel& model,
+                                                const TrainerRun& run) {
+  const TrainingConfig& c = plan.request.config;
+  Settings s;
+  s.add("job", "description", run.description, "(job name)");
+  s.add("job", "dump_folder", run.dump_folder, "(SageMaker output path)");
+  s.add("model", "name", model.name, "model");
+  s.add("model", "flavor", model.flavor, "model");
+  precision_settings(s, c);
+  s.add("training", "dataset", "bwplan_text", "(train channel, registered by train.py)");
+  s.add("training", "local_batch_size", c.micro_batch, "micro_batch");
+  s.add("training", "global_batch_size", c.micro_batch * c.grad_accum * c.gpus,
+        "micro_batch x grad_accum x gpus");
+  s.add("training", "seq_len", c.seq_len, "seq_len");
+  s.add("training", "steps", run.steps, "train tokens / tokens per step");
+  s.add("training", "enable_cpu_offload", c.offload == Offload::cpu, "offload");
+  parallel_settings(s, c);
+  checkpointing_settings(s, c);
+  compile_settings(s, c);
+  optimizer_settings(s, c);
+  s.add("checkpoint", "enable", true, "(resume after a restart or chained job)");
+  s.add("checkpoint", "folder", run.checkpoint_folder, "(SageMaker checkpoint path)");
+  s.add("checkpoint", "interval", run.checkpoint_interval_steps, "(checkpoint interval)");
+  s.add("checkpoint", "keep_latest_k", run.checkpoints_kept, "(checkpoints kept)");
+  // Sort into tables, keeping the order in which each table and key first appears.
+  std::vector<TrainerSetting> out;
+  std::vector<std::string> tables;
+  for (const TrainerSetting& t : s.list) {
+    if (std::find(tables.begin(), tables.end(), t.section) == tables.end()) {
+      tables.push_back(t.section);
+    }
+  }
+  for (const std::string& table : tables) {
+    for (const TrainerSetting& t : s.list) {
+      if (t.section == table) {
+        out.push_back(t);
+      }
+    }
+  }
+  return out;
+}
+
+std::string torchtitan_toml(const std::vector<TrainerSetting>& settings, std::string_view header) {
+  std::string out(header);
+  std::string table;
+  for (const TrainerSetting& t : settings) {
+    if (t.section != table) {
+      out += fmt::format("{}[{}]\n", table.empty() ? "" : "\n", t.section);
+      table = t.section;
+    }
+    out += fmt::format("{} = {}  # {}\n", t.key, toml_value(t.value), t.from);
+  }
+  return out;
+}
+
+std::string model_json(const TrainerModel& m) {
+  OrderedJson j;
+  j["name"] = m.name;
+  j["flavor"] = m.flavor;
+  j["parameters"] = m.parameters;
+  if (!m.custom.is_null()) {
+    j["custom"] = m.custom;
+  }
+  return j.dump(2) + "\n";
+}
+
+} // namespace bwplan::io

@@ -1,0 +1,102 @@
+// Helpers for the `emit sagemaker` tests: plans to emit, the emit command line, and the check of
+// a launch directory against the pinned upstream sources (tests/launch/check_launch.py).
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace bwplan::test {
+
+inline const std::string k_role = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
+inline const std::string k_plan_arn =
+    "arn:aws:sagemaker:us-west-2:123456789012:training-plan/p6-plan-1";
+
+/// A search document for Llama-3.1-8B on `nodes` x `instance`, written into `dir`.
+inline std::string write_search(const std::filesystem::path& dir, const std::string& instance,
+                                const std::string& nodes, const std::string& tokens) {
+  const auto r = run_cli({"search", "--model", "llama-3.1-8b", "--instance", instance, "--nodes",
+                          nodes, "--train-tokens", tokens, "--top", "3", "--format", "json", "-q"});
+  REQUIRE(r.status == 0);
+  const std::filesystem::path p = dir / ("search-" + instance + "-" + nodes + ".json");
+  std::ofstream(p, std::ios::binary) << r.out;
+  return p.string();
+}
+
+/// An estimate document for `flags` (model, instance and training flags), written into `dir`.
+inline std::string write_estimate(const std::filesystem::path& dir, const std::string& name,
+                                  std::vector<std::string> flags) {
+  flags.insert(flags.begin(), "estimate");
+  flags.insert(flags.end(), {"--format", "json", "-q"});
+  const auto r = run_cli(flags);
+  INFO(name << ": " << r.err);
+  REQUIRE(r.status == 0);
+  const std::filesystem::path p = dir / (name + ".json");
+  std::ofstream(p, std::ios::binary) << r.out;
+  return p.string();
+}
+
+inline std::vector<std::string> base_args(const std::string& plan,
+                                          const std::filesystem::path& out) {
+  return {"emit",
+          "sagemaker",
+          "--plan",
+          plan,
+          "--out",
+          out.string(),
+          "--role-arn",
+          k_role,
+          "--s3-output",
+          "s3://my-bucket/output/",
+          "--s3-train",
+          "s3://my-bucket/data/train/",
+          "--s3-tokenizer",
+          "s3://my-bucket/tokenizers/llama3/",
+          "-q"};
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  return nlohmann::json::parse(read_text_file(p));
+}
+
+/// Runs a Python one-liner or script; true when it exits 0. Output goes to `log`.
+inline bool run_python(const std::string& args, const std::filesystem::path& log) {
+  const std::string cmd = "python3 " + args + " > '" + log.string() + "' 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+/// tests/launch/check_launch.py on a launch directory: every Python file compiles, the TOML
+/// loads against the pinned torchtitan's config classes, launch.py's SDK calls match the SDK's
+/// source, requirements are pinned (tests/data/*.json hold those upstream facts).
+inline void check_launch_dir(const std::filesystem::path& out) {
+  const std::filesystem::path log = out.parent_path() / (out.filename().string() + ".check.log");
+  const bool ok =
+      run_python("'" + source_path("tests/launch/check_launch.py") + "' '" + out.string() +
+                     "' --torchtitan '" + source_path("tests/data/torchtitan-v0.2.2.json") +
+                     "' --sdk '" + source_path("tests/data/sagemaker-sdk-v3.20.0.json") + "'",
+                 log);
+  INFO(read_text_file(log));
+  CHECK(ok);
+  CHECK(read_text_file(log).starts_with("ok "));
+}
+
+/// The launch directory's torchtitan.toml as JSON (read by Python's tomllib).
+inline nlohmann::json read_toml(const std::filesystem::path& out) {
+  const std::filesystem::path toml = out / "source" / "torchtitan.toml";
+  const std::filesystem::path js = out.parent_path() / (out.filename().string() + ".toml.json");
+  REQUIRE(
+      run_python("-c 'import json,sys,tomllib; json.dump(tomllib.load(open(sys.argv[1],\"rb\")),"
+                 "sys.stdout)' '" +
+                     toml.string() + "'",
+                 js));
+  return read_json(js);
+}
+
+} // namespace bwplan::test

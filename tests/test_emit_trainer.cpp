@@ -1,0 +1,334 @@
+// `emit sagemaker` and the pinned trainer: every plan setting reaches torchtitan 0.2.2's config
+// (checked against the tag's config classes, tests/data/torchtitan-v0.2.2.json) or is refused in
+// one line; any model bwplan can launch gets torchtitan's flavor of its shape or a registered one
+// with the plan's parameter count; runs past SageMaker's 28-day limit are chained, never cut.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "emit_support.hpp"
+
+using namespace bwplan;
+namespace fs = std::filesystem;
+using test::base_args;
+using test::check_launch_dir;
+using test::read_json;
+using test::read_toml;
+using test::write_estimate;
+
+namespace {
+
+const std::vector<std::string> k_b200 = {"--instance", "ml.p6-b200.48xlarge"};
+
+/// Emits the plan `estimate <flags>` makes into dir/name; returns the CLI result.
+test::CliResult emit(const fs::path& dir, const std::string& name, std::vector<std::string> flags,
+                     const std::vector<std::string>& extra = {}) {
+  const std::string plan = write_estimate(dir, name, std::move(flags));
+  auto args = base_args(plan, dir / name);
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::run_cli(args);
+}
+
+/// `a` with the flags of `b` added; a flag `a` already has takes `b`'s value.
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const auto it = std::find(a.begin(), a.end(), b[i]);
+    if (b[i].starts_with("--") && it != a.end() && i + 1 < b.size() && it + 1 != a.end() &&
+        !(it + 1)->starts_with("--")) {
+      *(it + 1) = b[++i];
+    } else {
+      a.push_back(b[i]);
+    }
+  }
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("every plan setting reaches torchtitan's config, checked against the tag", "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-matrix");
+  const std::vector<std::string> model = {"--model", "llama-3.1-8b", "--instance",
+                                          "ml.p6-b200.48xlarge"};
+  struct Case {
+    std::string name;
+    std::vector<std::string> flags;
+    // expected values, as "section.key" -> JSON
+    std::vector<std::pair<std::string, nlohmann::json>> want;
+    std::vector<std::string> absent; ///< "section.key" that must not be written
+  };
+  const std::vector<Case> cases = {
+      {"bf16-full-sel-op",
+       {},
+       {{"model.name", "llama3"},
+        {"model.flavor", "8B"},
+        {"training.mixed_precision_param", "bfloat16"},
+        {"training.local_batch_size", 1},
+        {"training.global_batch_size", 8},
+        {"training.seq_len", 8192},
+        {"parallelism.data_parallel_shard_degree", 8},
+        {"parallelism.data_parallel_replicate_degree", 1},
+        {"parallelism.fsdp_reshard_after_forward", "default"},
+        {"activation_checkpoint.mode", "selective"},
+        {"activation_checkpoint.selective_ac_option", "op"},
+        {"compile.enable", false},
+        {"optimizer.name", "AdamW"},
+        {"optimizer.implementation", "fused"},
+        {"training.enable_cpu_offload", false},
+        {"checkpoint.enable", true},
+        {"checkpoint.folder", "/opt/ml/checkpoints/torchtitan"}},
+       {"model.converters", "compile.components"}},
+      {"fp8-tensorwise-allgather",
+       {"--precision", "fp8-tensorwise", "--fp8-all-gather"},
+       {{"model.converters", {"quantize.linear.float8"}},
+        {"quantize.linear.float8.enable_fsdp_float8_all_gather", true},
+        {"quantize.linear.float8.precompute_float8_dynamic_scale_for_fsdp", true},
+        {"quantize.linear.float8.filter_fqns", {"output"}}},
+       // torchtitan asserts that a recipe name and the fp8 all-gather are not both given
+       {"quantize.linear.float8.recipe_name"}},
+      {"fp8-rowwise-grad-op",
+       {"--precision", "fp8-rowwise", "--sharding", "grad-op"},
+       {{"quantize.linear.float8.recipe_name", "rowwise"},
+        {"parallelism.fsdp_reshard_after_forward", "never"}},
+       {}},
+      {"mxfp8-full-ac-compile-fused",
+       {"--precision", "mxfp8", "--activation-checkpointing", "full", "--compile", "--loss",
+        "fused", "--micro-batch", "2"},
+       {{"model.converters", {"quantize.linear.mx"}},
+        {"quantize.linear.mx.recipe_name", "mxfp8_cublas"},
+        {"activation_checkpoint.mode", "full"},
+        {"compile.enable", true},
+        {"compile.components", {"model", "loss"}},
+        {"training.local_batch_size", 2},
+        {"training.global_batch_size", 16}},
+       {}},
+      // the fused loss the plan's memory rests on is compiled even when the model is not
+      {"fused-loss-no-compile",
+       {"--loss", "fused"},
+       {{"compile.enable", true}, {"compile.components", {"loss"}}},
+       {}},
+      {"compile-unfused-loss",
+       {"--compile"},
+       {{"compile.enable", true}, {"compile.components", {"model"}}},
+       {}},
+      {"selective-layer-3",
+       {"--activation-checkpointing", "selective-layer", "--ac-every", "3"},
+       {{"activation_checkpoint.mode", "selective"},
+        {"activation_checkpoint.selective_ac_option", "3"}},
+       {}},
+      {"none-ac-foreach-ga4",
+       {"--activation-checkpointing", "none", "--optimizer-impl", "foreach", "--grad-accum", "4"},
+       {{"activation_checkpoint.mode", "none"},
+        {"optimizer.implementation", "foreach"},
+        {"training.global_batch_size", 32}},
+       {}},
+      {"hybrid-2-nodes",
+       {"--sharding", "hybrid", "--nodes", "2"},
+       {{"parallelism.data_parallel_replicate_degree", 2},
+        {"parallelism.data_parallel_shard_degree", 8}},
+       {}},
+      {"ddp-1b",
+       {"--sharding", "none", "--model", "llama-3.2-1b"},
+       {{"parallelism.data_parallel_replicate_degree", 8},
+        {"parallelism.data_parallel_shard_degree", 1}},
+       {}},
+      {"cpu-offload", {"--cpu-offload"}, {{"training.enable_cpu_offload", true}}, {}},
+      {"fp32-1b",
+       {"--precision", "fp32", "--model", "llama-3.2-1b"},
+       {{"training.mixed_precision_param", "float32"}},
+       {}},
+  };
+  REQUIRE(cases.size() == 12);
+  for (const Case& c : cases) {
+    auto flags = with(model, c.flags);
+    const auto r = emit(dir, c.name, flags, {"--train-tokens", "1e9"});
+    INFO(c.name << ": " << r.err);
+    REQUIRE(r.status == 0);
+    const fs::path out = dir / c.name;
+    check_launch_dir(out);
+    const nlohmann::json toml = read_toml(out);
+    REQUIRE_FALSE(c.want.empty());
+    for (const auto& [path, value] : c.want) {
+      const auto dot = path.rfind('.');
+      nlohmann::json table = toml;
+      std::string section = path.substr(0, dot);
+      for (std::size_t at = 0; at != std::string::npos;) {
+        const auto next = section.find('.', at);
+        table = table.value(section.substr(at, next - at), nlohmann::json::object());
+        at = next == std::string::npos ? next : next + 1;
+      }
+      INFO(path);
+      CHECK(table.value(path.substr(dot + 1), nlohmann::json()) == value);
+    }
+    for (const std::string& path : c.absent) {
+      const auto dot = path.rfind('.');
+      nlohmann::json table = toml;
+      const std::string section = path.substr(0, dot);
+      for (std::size_t at = 0; at != std::string::npos;) {
+        const auto next = section.find('.', at);
+        table = table.value(section.substr(at, next - at), nlohmann::json::object());
+        at = next == std::string::npos ? next : next + 1;
+      }
+      INFO(path);
+      CHECK_FALSE(table.contains(path.substr(dot + 1)));
+    }
+    // steps from the tokens: ceil(1e9 / (micro-batch x seq x GPUs x grad-accum))
+    const auto& t = toml["training"];
+    const auto per_step = t["global_batch_size"].get<std::int64_t>() * 8192;
+    CHECK(t["steps"].get<std::int64_t>() == (1'000'000'000 + per_step - 1) / per_step);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing written",
+          "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-refuse");
+  const std::vector<std::string> model = {"--model", "llama-3.1-8b", "--instance",
+                                          "ml.p6-b200.48xlarge"};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--precision", "nvfp4"}, "precision 'nvfp4'"},
+      {{"--precision", "bf16-pure"}, "precision 'bf16-pure'"},
+      {{"--loss", "chunked"}, "loss 'chunked'"},
+      {{"--optimizer", "adamw-8bit"}, "optimizer 'adamw-8bit'"},
+      {{"--optimizer", "lion"}, "optimizer 'lion'"},
+      {{"--precision", "mxfp8", "--fp8-backend", "te"}, "fp8_backend 'te'"},
+      {{"--grad-accum", "2", "--no-sync"}, "grad_accum_mode 'no-sync'"},
+      {{"--norm-impl", "upcast"}, "norm_impl 'upcast'"},
+      {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
+      {{"--model", "qwen2.5-7b"}, "model qwen2.5-7b"},
+  };
+  REQUIRE(cases.size() == 10);
+  int i = 0;
+  for (const auto& [flags, field] : cases) {
+    const std::string name = "refused-" + std::to_string(i++);
+    const auto r = emit(dir, name, with(model, flags));
+    INFO(name << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find(field) != std::string::npos);
+    CHECK(r.err.find("torchtitan 0.2.2") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(dir / name));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a registered one",
+          "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-models");
+  struct Case {
+    std::string model, name, flavor;
+    std::int64_t parameters; ///< bwplan's count (test_model_spec checks it against published)
+    bool tied, qk_norm;
+  };
+  const std::vector<Case> cases = {
+      {"llama-3.1-8b", "llama3", "8B", 8030261248, false, false},
+      {"llama-3.1-70b", "llama3", "70B", 70553706496, false, false},
+      {"qwen3-8b", "qwen3", "8B", 8190735360, false, true},
+      {"qwen3-1.7b", "qwen3", "1.7B", 1720574976, true, true},
+      // shapes torchtitan has no flavor of: the entry script registers the plan's shape
+      {"llama-3.2-1b", "bwplan_qwen3", "plan", 1235814400, true, false},
+      {"llama-3.2-3b", "bwplan_qwen3", "plan", 3212749824, true, false},
+      {"mistral-7b-v0.3", "bwplan_qwen3", "plan", 7248023552, false, false},
+      {"mistral-nemo-12b", "bwplan_qwen3", "plan", 12247782400, false, false},
+      {"llama-2-7b", "bwplan_qwen3", "plan", 6738415616, false, false},
+  };
+  REQUIRE(cases.size() == 9);
+  for (const Case& c : cases) {
+    std::vector<std::string> flags = {
+        "--model", c.model, "--instance", "ml.p6-b200.48xlarge", "--activation-checkpointing",
+        "full"};
+    if (c.model == "llama-3.1-70b") {
+      flags.insert(flags.end(), {"--nodes", "2"});
+    }
+    const auto r = emit(dir, c.model, flags);
+    INFO(c.model << ": " << r.err);
+    REQUIRE(r.status == 0);
+    const fs::path out = dir / c.model;
+    const nlohmann::json m = read_json(out / "source" / "model.json");
+    CHECK(m["name"] == c.name);
+    CHECK(m["flavor"] == c.flavor);
+    CHECK(m["parameters"] == c.parameters);
+    CHECK(m.contains("custom") == (c.name == "bwplan_qwen3"));
+    if (m.contains("custom")) {
+      CHECK(m["custom"]["enable_weight_tying"] == c.tied);
+      CHECK(m["custom"]["qk_norm"] == c.qk_norm);
+      CHECK(m["custom"]["max_seq_len"] == 8192);
+    }
+    const nlohmann::json toml = read_toml(out);
+    CHECK(toml["model"]["name"] == c.name);
+    CHECK(toml["model"]["flavor"] == c.flavor);
+    check_launch_dir(out);
+  }
+  // Mistral-Nemo's head_dim (128) is not hidden / heads (160): written explicitly
+  CHECK(read_json(dir / "mistral-nemo-12b" / "source" / "model.json")["custom"]["head_dim"] == 128);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("runs past SageMaker's 28-day limit become chained jobs, said on stdout", "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-chain");
+  const std::string plan =
+      write_estimate(dir, "plan", {"--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge"});
+  auto args = base_args(plan, dir / "out");
+  args.erase(std::find(args.begin(), args.end(), "-q"));
+  args.insert(args.end(), {"--train-tokens", "1e12"});
+  const auto r = test::run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto req = read_json(dir / "out" / "create-training-job.json");
+  // The jobs by hand from the plan's predicted rate: the run takes tokens / rate x 1.5 + 1 h;
+  // each of k jobs runs at most 28 days, and each after the first restarts (1 h) and redoes up
+  // to one checkpoint interval (about 1 h of steps).
+  const auto est = read_json(plan);
+  const double rate = est["throughput"]["tokens_per_second_job"].get<double>();
+  const double step_s = est["throughput"]["step_seconds"].get<double>();
+  const double needed = 1e12 / rate * 1.5 + 3600;
+  const double restart = 3600 + std::floor(3600 / step_s) * step_s;
+  int jobs = 1;
+  while (needed + (jobs - 1) * restart > jobs * 2419200.0) {
+    ++jobs;
+  }
+  REQUIRE(jobs > 1);
+  const std::string name = req["TrainingJobName"];
+  CHECK(name.ends_with("-p1"));
+  CHECK(name.size() <= 63 - 15);
+  CHECK(req["StoppingCondition"]["MaxRuntimeInSeconds"] == 2419200);
+  const std::string launch = read_text_file(dir / "out" / "launch.py");
+  const std::string chained = std::to_string(jobs) + " chained jobs";
+  CHECK(launch.find("JOBS = " + std::to_string(jobs) + " ") != std::string::npos);
+  CHECK(r.out.find(chained) != std::string::npos);
+  CHECK(r.out.find("launch: python3 ") != std::string::npos);
+  CHECK(read_text_file(dir / "out" / "README.md").find(chained) != std::string::npos);
+  // a run that would need more than the chain allows is refused
+  args = base_args(plan, dir / "out2");
+  args.insert(args.end(), {"--train-tokens", "1e16"});
+  const auto big = test::run_cli(args);
+  CHECK(big.status == 1);
+  CHECK(big.err.find("--train-tokens") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out2"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("search --emit-sagemaker says what it wrote and how to launch it", "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-search");
+  const std::vector<std::string> search = {
+      "search",      "--model",    "llama-3.1-8b", "--instance",     "ml.p6-b200.48xlarge",
+      "--top",       "2",          "--role-arn",   test::k_role,     "--s3-output",
+      "s3://bkt/o/", "--s3-train", "s3://bkt/t/",  "--s3-tokenizer", "s3://bkt/k/"};
+  auto args = with(search, {"--emit-sagemaker", (dir / "table").string()});
+  auto r = test::run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("wrote " + (dir / "table").string() + "/") != std::string::npos);
+  CHECK(r.out.find("launch: python3 " + (dir / "table" / "launch.py").string()) !=
+        std::string::npos);
+  check_launch_dir(dir / "table");
+  // with the plans as JSON on stdout, the note goes to stderr and stdout stays one document
+  args = with(search, {"--emit-sagemaker", (dir / "json").string(), "--format", "json"});
+  r = test::run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK_NOTHROW(nlohmann::json::parse(r.out));
+  CHECK(r.err.find("launch: python3 ") != std::string::npos);
+  fs::remove_all(dir);
+}
