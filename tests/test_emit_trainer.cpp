@@ -332,3 +332,32 @@ TEST_CASE("search --emit-sagemaker says what it wrote and how to launch it", "[e
   CHECK(r.err.find("launch: python3 ") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("Flexible Training Plan sizes: search keeps them, emit says when a plan must be bigger",
+          "[emit]") {
+  auto r = test::run_cli({"search", "--model", "llama-3.2-1b", "--instance", "ml.p6-b200.48xlarge",
+                          "--nodes", "1..9", "--plan-sizes", "--format", "json", "--top", "1"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["inputs"]["nodes"] == nlohmann::json({1, 2, 4, 8}));
+  r = test::run_cli({"search", "--model", "llama-3.2-1b", "--instance", "ml.p6-b200.48xlarge",
+                     "--nodes", "3,5..7", "--plan-sizes"});
+  CHECK(r.status == 2);
+  CHECK(r.err.find("--plan-sizes") != std::string::npos);
+
+  const fs::path dir = test::scratch_dir("emit-trainer-plan-sizes");
+  const std::string plan = write_estimate(
+      dir, "plan",
+      {"--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge", "--nodes", "3"});
+  auto args = base_args(plan, dir / "out");
+  args.erase(std::find(args.begin(), args.end(), "-q"));
+  args.insert(args.end(), {"--training-plan-arn", test::k_plan_arn});
+  r = test::run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const std::string note = "3 instances is not a size training plans are sold in (1, 2, 4, 8, 16, "
+                           "32, 64): the plan must have 4 instances, 1 of them idle";
+  CHECK(r.out.find("note: " + note) != std::string::npos);
+  CHECK(read_text_file(dir / "out" / "README.md").find(note) != std::string::npos);
+  fs::remove_all(dir);
+}

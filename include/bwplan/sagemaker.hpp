@@ -48,6 +48,7 @@ struct EmittedLaunch {
   std::int64_t max_runtime_s = 0; ///< each job's MaxRuntimeInSeconds
   std::int64_t steps = 0;
   bool default_steps = false; ///< no train tokens: the policy's default step count
+  std::vector<std::string> notes; ///< what to know before launching, one line each
 };
 
 /// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
@@ -60,6 +61,9 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan);
 /// The DLC PyTorch training image for the region and GPU (or --image / --pytorch-version):
 /// by default the image of the PyTorch the pinned trainer was built against.
 [[nodiscard]] std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu);
+
+/// The instance counts SageMaker Flexible Training Plans are sold in (data/launch/sagemaker.json).
+[[nodiscard]] std::vector<std::int64_t> training_plan_instance_counts();
 
 /// Regions with a known DLC account (data/launch/images.json).
 [[nodiscard]] std::vector<std::string> sagemaker_regions();

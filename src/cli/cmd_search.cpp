@@ -22,6 +22,7 @@ struct SearchOptions {
   std::string model = "llama-3.1-8b";
   std::vector<std::string> instances = {"ml.p6-b200.48xlarge"};
   std::string nodes = "1";
+  bool plan_sizes = false; ///< --plan-sizes: only node counts training plans are sold in
   std::vector<std::string> shardings = {"full", "hybrid", "grad-op", "none"};
   std::vector<std::string> precisions;
   std::vector<std::string> checkpointing = {
@@ -130,6 +131,17 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
     r.space.gpus.push_back(cat.gpu(inst.gpu));
   }
   r.space.nodes = parse_int_list(o.nodes, "--nodes", 1, 4096);
+  if (o.plan_sizes) {
+    const std::vector<std::int64_t> sizes = training_plan_instance_counts();
+    std::erase_if(r.space.nodes, [&](std::int64_t n) {
+      return std::find(sizes.begin(), sizes.end(), n) == sizes.end();
+    });
+    if (r.space.nodes.empty()) {
+      throw UsageError(fmt::format("--nodes {} has no count training plans are sold in ({}), "
+                                   "which --plan-sizes keeps",
+                                   o.nodes, fmt::join(sizes, ", ")));
+    }
+  }
   r.space.shardings = parse_list<Sharding>(o.shardings, "--sharding");
   r.space.precisions = parse_list<Precision>(o.precisions, "--precision");
   r.space.checkpointing.clear();
@@ -313,6 +325,10 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(ax);
   cmd->add_option("--nodes", o->nodes, "node counts: a list and/or ranges, e.g. 1..16 or 1,2,4,8")
       ->capture_default_str()
+      ->group(ax);
+  cmd->add_flag("--plan-sizes", o->plan_sizes,
+                "keep only the node counts SageMaker Flexible Training Plans are sold in (1, 2, "
+                "4, 8, 16, 32, 64)")
       ->group(ax);
   cmd->add_option("--sharding", o->shardings, "sharding modes to try")
       ->delimiter(',')

@@ -118,6 +118,9 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
                      "{} chained jobs, each resuming from the last checkpoint\n",
                      l.jobs);
   }
+  for (const std::string& n : l.notes) {
+    s += "note: " + n + "\n";
+  }
   return s;
 }
 

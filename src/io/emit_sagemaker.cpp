@@ -211,6 +211,10 @@ double checkpoint_bytes_per_node(const Estimate& e) {
 
 } // namespace
 
+std::vector<std::int64_t> training_plan_instance_counts() {
+  return io::launch_data().policy.training_plan_instance_counts;
+}
+
 std::vector<std::string> sagemaker_regions() {
   std::vector<std::string> out;
   for (const auto& [r, a] : io::launch_data().region_accounts) {
@@ -476,6 +480,18 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";
   run.dump_folder = p.output_data_path;
   l.trainer_settings = io::torchtitan_settings(plan, l.model, run);
+  const auto& sizes = p.training_plan_instance_counts;
+  if (!o.training_plan_arn.empty() &&
+      std::find(sizes.begin(), sizes.end(), r.nodes) == sizes.end()) {
+    const auto bigger =
+        std::find_if(sizes.begin(), sizes.end(), [&](std::int64_t n) { return n > r.nodes; });
+    l.notes.push_back(fmt::format(
+        "{} instances is not a size training plans are sold in ({}): the plan must have {}",
+        r.nodes, fmt::join(sizes, ", "),
+        bigger == sizes.end()
+            ? std::string("at least that many")
+            : fmt::format("{} instances, {} of them idle", *bigger, *bigger - r.nodes)));
+  }
   const OrderedJson request = request_json(l);
   const auto problems =
       validate_against_shape(nlohmann::json::parse(request.dump()), "CreateTrainingJobRequest");
@@ -490,6 +506,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.max_runtime_s = l.max_runtime_s;
   out.steps = l.steps;
   out.default_steps = l.train_tokens <= 0;
+  out.notes = l.notes;
   out.files = io::launch_files(l, request.dump(2) + "\n");
   return out;
 }

@@ -339,6 +339,13 @@ std::string readme_md(const Launch& l) {
                    r.model.name, r.nodes, l.instance_type, r.config.gpus,
                    name_of(r.config.sharding), name_of(r.config.precision), r.config.micro_batch,
                    r.config.seq_len, r.config.grad_accum, t.name, t.version);
+  if (!l.notes.empty()) {
+    s += "## Before you launch\n\n";
+    for (const std::string& n : l.notes) {
+      s += "- " + n + ".\n";
+    }
+    s += "\n";
+  }
   s += "## Launch\n\n";
   s += "Put your data and tokenizer where the job reads them, then run either launcher (from any "
        "directory):\n\n";

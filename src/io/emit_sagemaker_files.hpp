@@ -38,6 +38,7 @@ struct Launch {
   OrderedJson settings; ///< the plan's training settings, plain JSON values (hyperparameters)
   TrainerModel model;
   std::vector<TrainerSetting> trainer_settings;
+  std::vector<std::string> notes; ///< what to know before launching, one line each
 
   /// The name of chained job `k` (1-based) as the raw request spells it.
   [[nodiscard]] std::string job_name_of(std::int64_t k) const {
