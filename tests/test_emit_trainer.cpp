@@ -361,3 +361,22 @@ TEST_CASE("Flexible Training Plan sizes: search keeps them, emit says when a pla
   CHECK(read_text_file(dir / "out" / "README.md").find(note) != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("docs/launch.md maps every field a plan carries", "[emit][docs]") {
+  // The plan's configuration object is every field a plan has (render_json config_json).
+  const fs::path dir = test::scratch_dir("emit-trainer-docs");
+  const auto plan = read_json(write_estimate(dir, "plan", {"--instance", "ml.p6-b200.48xlarge"}));
+  const std::string doc = read_text_file(test::source_path("docs/launch.md"));
+  const auto table = doc.find("| plan field | torchtitan 0.2.2 | refused |");
+  REQUIRE(table != std::string::npos);
+  const std::string rows = doc.substr(table, doc.find("\n\n", table) - table);
+  REQUIRE(plan["config"].size() >= 20);
+  for (const auto& [field, value] : plan["config"].items()) {
+    if (field == "gpu" || field == "instance") {
+      continue; // the instance type is the request's, not a trainer setting
+    }
+    INFO(field);
+    CHECK(rows.find("`" + field + "`") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}
