@@ -197,16 +197,15 @@ const io::TrainingImage* image_for_version(const std::string& v) {
   return nullptr;
 }
 
-/// Bytes of model state (parameters and optimizer states) one node writes per checkpoint: the
-/// whole state, split over the shard group, of which a node holds min(its GPUs, the group).
-double checkpoint_bytes_per_node(const Estimate& e) {
+/// Bytes of one checkpoint on a node: the whole model state (parameters and optimizer states in
+/// their training dtypes). Each node writes its shard, but all nodes sync one S3 prefix and a
+/// starting job restores all of it onto every node.
+double checkpoint_bytes(const Estimate& e) {
   const TrainingConfig& c = e.request.config;
   const StateDtypes sd = state_dtypes(c.precision);
   const std::int64_t n = e.params.total;
-  const double total = static_cast<double>(n) * sd.param_bytes +
-                       optimizer_state_bytes(c.optimizer, n, 1, sd.param_bytes);
-  const auto group = static_cast<double>(effective_shard_group(c));
-  return total * std::min(static_cast<double>(c.gpus_per_node), group) / group;
+  return static_cast<double>(n) * sd.param_bytes +
+         optimizer_state_bytes(c.optimizer, n, 1, sd.param_bytes);
 }
 
 } // namespace
@@ -456,7 +455,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   l.s3_checkpoints = o.s3_checkpoints.empty() ? join_path(o.s3_output, l.job_name + "/checkpoints/")
                                               : o.s3_checkpoints;
   l.submit_directory = join_path(o.s3_output, l.job_name + "/source/sourcedir.tar.gz");
-  const double ckpt = checkpoint_bytes_per_node(plan);
+  const double ckpt = checkpoint_bytes(plan);
   const auto needed_gb = static_cast<std::int64_t>(
       std::ceil(ckpt * static_cast<double>(p.checkpoints_kept + 1) / 1e9));
   l.volume_gb = o.volume_gb > 0 ? o.volume_gb : p.min_volume_gb + needed_gb;
@@ -465,7 +464,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
                             "one being written ({} GB); give {} or more, or 0",
                             o.volume_gb, p.checkpoints_kept, needed_gb, needed_gb));
   }
-  l.checkpoint_gb_per_node = ckpt / 1e9;
+  l.checkpoint_gb = ckpt / 1e9;
   l.environment = p.environment;
   l.tags = {{"bwplan:model", slug(r.model.name)},
             {"bwplan:plan", l.job_name},
