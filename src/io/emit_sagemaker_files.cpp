@@ -407,8 +407,8 @@ std::string readme_md(const Launch& l) {
                    "latest {} are kept (about {:.1f} GB each; volume {} GB per node). A "
                    "restarted or chained job resumes from the newest.\n\n",
                    l.checkpoint_interval_steps, launch_data().policy.checkpoint_local_path,
-                   l.s3_checkpoints, launch_data().policy.checkpoints_kept,
-                   l.checkpoint_gb, l.volume_gb);
+                   l.s3_checkpoints, launch_data().policy.checkpoints_kept, l.checkpoint_gb,
+                   l.volume_gb);
   s += "## Environment\n\nThe job's Environment switches EFA on explicitly: SageMaker's "
        "launchers do so only for instance types on their lists, and P6 is not on them. "
        "The launchers set ";
