@@ -47,7 +47,7 @@ struct EmittedLaunch {
   std::int64_t jobs = 1;          ///< chained jobs needed to train the tokens
   std::int64_t max_runtime_s = 0; ///< each job's MaxRuntimeInSeconds
   std::int64_t steps = 0;
-  bool default_steps = false; ///< no train tokens: the policy's default step count
+  bool default_steps = false;     ///< no train tokens: the policy's default step count
   std::vector<std::string> notes; ///< what to know before launching, one line each
 };
 

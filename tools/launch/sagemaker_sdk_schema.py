@@ -13,11 +13,11 @@ Data source: aws/sagemaker-python-sdk@a24812666d258d9d19c9a82d0c9385ca0bd3ba01 (
   train_method_params parameters of ModelTrainer.train
 Usage: tools/launch/sagemaker_sdk_schema.py --git-dir DIR [--commit SHA] > tests/data/sagemaker-sdk-v3.20.0.json
 """
-import argparse
 import ast
 import json
-import subprocess
 import sys
+
+from git_source import GitSource, source_args
 
 COMMIT = "a24812666d258d9d19c9a82d0c9385ca0bd3ba01"
 REPO = "aws/sagemaker-python-sdk"
@@ -44,23 +44,10 @@ DEPRECATED = ["sagemaker.train.configs"]
 STOP = {"BaseModel", "ABC", "Generic", "object"}  # bases outside the SDK
 
 
-class Repo:
+class Repo(GitSource):
     def __init__(self, git_dir, commit):
-        self.git_dir, self.commit = git_dir, commit
+        super().__init__(git_dir, commit, ROOTS)
         self.cache = {}
-
-    def text(self, path):
-        r = subprocess.run(["git", "--git-dir", self.git_dir, "show", f"{self.commit}:{path}"],
-                           capture_output=True, text=True)
-        return r.stdout if r.returncode == 0 else None
-
-    def module_path(self, module):
-        base = module.replace(".", "/")
-        for root in ROOTS:
-            for p in (f"{root}/{base}.py", f"{root}/{base}/__init__.py"):
-                if self.text(p) is not None:
-                    return p
-        return None
 
     def tree(self, module):
         if module not in self.cache:
@@ -161,10 +148,7 @@ def init_fields(cls, method="__init__"):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--git-dir", required=True, help="bare clone of aws/sagemaker-python-sdk")
-    ap.add_argument("--commit", default=COMMIT)
-    args = ap.parse_args()
+    args = source_args(__doc__, REPO, COMMIT)
     repo = Repo(args.git_dir, args.commit)
     src = f"{REPO}@{args.commit}"
 

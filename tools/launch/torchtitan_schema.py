@@ -13,11 +13,11 @@ Data source: pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce (tag v0
   symbols           top-level names defined or imported by a few modules a train.py may import
 Usage: tools/launch/torchtitan_schema.py --git-dir DIR [--commit SHA] > tests/data/torchtitan-v0.2.2.json
 """
-import argparse
 import ast
 import json
-import subprocess
 import sys
+
+from git_source import GitSource, source_args
 
 COMMIT = "73a0e6979dd10b6b1904098eb3c8f62c18ab87ce"
 REPO = "pytorch/torchtitan"
@@ -32,29 +32,9 @@ ARGS_CLASSES = {"TransformerModelArgs": "torchtitan/models/llama3/model/args.py"
                 "Qwen3ModelArgs": "torchtitan/models/qwen3/model/args.py"}
 
 
-class Repo:
-    def __init__(self, git_dir, commit):
-        self.git_dir, self.commit = git_dir, commit
-
-    def text(self, path):
-        r = subprocess.run(["git", "--git-dir", self.git_dir, "show", f"{self.commit}:{path}"],
-                           capture_output=True, text=True)
-        return r.stdout if r.returncode == 0 else None
-
+class Repo(GitSource):
     def tree(self, path):
         return ast.parse(self.text(path), path)
-
-    def ls(self, folder):
-        r = subprocess.run(["git", "--git-dir", self.git_dir, "ls-tree", "--name-only",
-                            f"{self.commit}:{folder}"], capture_output=True, text=True, check=True)
-        return [f"{folder}/{n}" for n in r.stdout.split()]
-
-    def module_path(self, module):
-        base = module.replace(".", "/")
-        for p in (base + ".py", base + "/__init__.py"):
-            if self.text(p) is not None:
-                return p
-        return None
 
 
 def classes(tree):
@@ -236,10 +216,7 @@ def symbols(tree):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--git-dir", required=True, help="bare clone of pytorch/torchtitan")
-    ap.add_argument("--commit", default=COMMIT)
-    args = ap.parse_args()
+    args = source_args(__doc__, REPO, COMMIT)
     repo = Repo(args.git_dir, args.commit)
     job_config = "torchtitan/config/job_config.py"
 
