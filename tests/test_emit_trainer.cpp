@@ -196,13 +196,18 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--grad-accum", "2", "--no-sync"}, "grad_accum_mode 'no-sync'"},
       {{"--norm-impl", "upcast"}, "norm_impl 'upcast'"},
       {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
-      {{"--model", "qwen2.5-7b"}, "model qwen2.5-7b"},
+      {{"--model", test::source_path("tests/fixtures/hf/pythia-160m.config.json")}, "model "},
   };
   REQUIRE(cases.size() == 10);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);
-    const auto r = emit(dir, name, with(model, flags));
+    // a plan made from a model file needs the file again (the plan holds its name only)
+    const auto file = std::find(flags.begin(), flags.end(), "--model");
+    const std::vector<std::string> extra = file != flags.end() && (file + 1)->ends_with(".json")
+                                               ? std::vector<std::string>{"--model", *(file + 1)}
+                                               : std::vector<std::string>{};
+    const auto r = emit(dir, name, with(model, flags), extra);
     INFO(name << ": " << r.err);
     CHECK(r.status == 1);
     CHECK(r.err.find(field) != std::string::npos);
@@ -232,8 +237,11 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
       {"mistral-7b-v0.3", "bwplan_qwen3", "plan", 7248023552, false, false},
       {"mistral-nemo-12b", "bwplan_qwen3", "plan", 12247782400, false, false},
       {"llama-2-7b", "bwplan_qwen3", "plan", 6738415616, false, false},
+      // Qwen2.5: Qwen3's blocks without QK-norm, with q, k, v biases added by train.py
+      {"qwen2.5-7b", "bwplan_qwen3", "plan", 7615616512, false, false},
+      {"qwen2.5-1.5b", "bwplan_qwen3", "plan", 1543714304, true, false},
   };
-  REQUIRE(cases.size() == 9);
+  REQUIRE(cases.size() == 11);
   for (const Case& c : cases) {
     std::vector<std::string> flags = {
         "--model", c.model, "--instance", "ml.p6-b200.48xlarge", "--activation-checkpointing",
@@ -250,6 +258,7 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
     CHECK(m["flavor"] == c.flavor);
     CHECK(m["parameters"] == c.parameters);
     CHECK(m.contains("custom") == (c.name == "bwplan_qwen3"));
+    CHECK(m.value("qkv_bias", false) == c.model.starts_with("qwen2.5"));
     if (m.contains("custom")) {
       CHECK(m["custom"]["enable_weight_tying"] == c.tied);
       CHECK(m["custom"]["qk_norm"] == c.qk_norm);
@@ -259,6 +268,19 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
     CHECK(toml["model"]["name"] == c.name);
     CHECK(toml["model"]["flavor"] == c.flavor);
     check_launch_dir(out);
+  }
+  // Hugging Face config.json files: the same choice, by shape
+  for (const auto& [file, name] : std::vector<std::pair<std::string, std::string>>{
+           {"llama-3.1-8b.config.json", "llama3"}, {"qwen2.5-14b.config.json", "bwplan_qwen3"}}) {
+    const std::string path = test::source_path("tests/fixtures/hf/" + file);
+    const auto r = emit(dir, file,
+                        {"--model", path, "--instance", "ml.p6-b200.48xlarge",
+                         "--activation-checkpointing", "full"},
+                        {"--model", path});
+    INFO(file << ": " << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(read_json(dir / file / "source" / "model.json")["name"] == name);
+    check_launch_dir(dir / file);
   }
   // Mistral-Nemo's head_dim (128) is not hidden / heads (160): written explicitly
   CHECK(read_json(dir / "mistral-nemo-12b" / "source" / "model.json")["custom"]["head_dim"] == 128);

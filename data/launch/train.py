@@ -61,6 +61,30 @@ def register_dataset():
         path="/opt/ml/input/data/train", loader=load, sample_processor=lambda s: s["text"])
 
 
+def with_qkv_bias(base):
+    """`base` (torchtitan's Qwen3 model) with a bias on the q, k and v projections, as Qwen2 and
+    Qwen2.5 have; the biases start at zero."""
+    import torch
+
+    class WithQKVBias(base):
+        def __init__(self, model_args):
+            super().__init__(model_args)
+            for block in self.layers.values():
+                for name in ("wq", "wk", "wv"):
+                    linear = getattr(block.attention, name)
+                    setattr(block.attention, name,
+                            torch.nn.Linear(linear.in_features, linear.out_features, bias=True))
+
+        def init_weights(self, *args, **kwargs):
+            super().init_weights(*args, **kwargs)
+            with torch.no_grad():
+                for block in self.layers.values():
+                    for name in ("wq", "wk", "wv"):
+                        getattr(block.attention, name).bias.zero_()
+
+    return WithQKVBias
+
+
 def check_model(model):
     """Registers the plan's model when torchtitan has no flavor of that shape, then checks that
     the model torchtitan builds has exactly the plan's parameter count."""
@@ -74,6 +98,8 @@ def check_model(model):
 
         args = Qwen3ModelArgs(**model["custom"])
         spec = dataclasses.replace(qwen3_spec(), model_args={model["flavor"]: args})
+        if model.get("qkv_bias"):
+            spec = dataclasses.replace(spec, model_cls=with_qkv_bias(spec.model_cls))
         register_train_spec(model["name"], spec)
     spec = get_train_spec(model["name"])
     with torch.device("meta"):

@@ -189,9 +189,10 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   if (m.mlp != MlpKind::swiglu || m.norm != NormKind::rmsnorm || m.position != PositionKind::rope) {
     refuse("its blocks are SwiGLU + RMSNorm + RoPE only");
   }
-  if (m.qkv_bias || m.linear_bias) {
-    refuse("its attention and MLP linears have no bias (Qwen2/Qwen2.5 and GPT-NeoX have)");
+  if (m.linear_bias) {
+    refuse("its MLP and output projections have no bias (GPT-NeoX has)");
   }
+  out.qkv_bias = m.qkv_bias; // train.py adds the q, k, v biases to the registered model
   out.name = t.custom_model_name;
   out.flavor = t.custom_model_flavor;
   out.custom = OrderedJson{{"dim", m.hidden},
@@ -269,6 +270,9 @@ std::string model_json(const TrainerModel& m) {
   j["parameters"] = m.parameters;
   if (!m.custom.is_null()) {
     j["custom"] = m.custom;
+  }
+  if (m.qkv_bias) {
+    j["qkv_bias"] = true;
   }
   return j.dump(2) + "\n";
 }

@@ -16,14 +16,15 @@
 namespace bwplan::io {
 
 struct TrainerModel {
-  std::string name;   ///< torchtitan's model name ("llama3", "qwen3") or the registered one
-  std::string flavor; ///< "8B", or the registered flavor
-  OrderedJson custom; ///< Qwen3ModelArgs fields when the entry script registers it; else null
+  std::string name;      ///< torchtitan's model name ("llama3", "qwen3") or the registered one
+  std::string flavor;    ///< "8B", or the registered flavor
+  OrderedJson custom;    ///< Qwen3ModelArgs fields when the entry script registers it; else null
+  bool qkv_bias = false; ///< the registered model gets q, k, v biases (Qwen2/Qwen2.5)
   std::int64_t parameters = 0;
 };
 
 /// torchtitan's flavor with exactly the plan's shape, else the plan's shape as a custom flavor;
-/// throws bwplan::Error when torchtitan has no block of that kind (biases, GELU, LayerNorm, ...).
+/// throws bwplan::Error when torchtitan has no block of that kind (MLP biases, GELU, LayerNorm...).
 [[nodiscard]] TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters,
                                          std::int64_t seq_len);
 
