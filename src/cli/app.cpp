@@ -74,6 +74,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_emit(app, ctx);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);
+    out.flush();
+    if (!out) {
+      throw WriteError("cannot write standard output");
+    }
     return ctx.status;
   } catch (const CLI::CallForHelp&) {
     out << app.help();
@@ -87,6 +91,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } catch (const CLI::ParseError& e) {
     err << "bwplan: error: " << one_line(e.what()) << " (see 'bwplan --help')\n";
     return exit_code::usage;
+  } catch (const WriteError& e) {
+    err << "bwplan: error: " << one_line(e.what()) << "\n";
+    return exit_code::write_failed;
   } catch (const UsageError& e) {
     err << "bwplan: error: " << one_line(e.what()) << "\n";
     return exit_code::usage;

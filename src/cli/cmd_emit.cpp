@@ -11,6 +11,7 @@
 #include "cli/context.hpp"
 #include "cli/launch_flags.hpp"
 #include "cli/plan_file.hpp"
+#include "cli/safe_write.hpp"
 #include "cli/training_flags.hpp"
 #include "io/json_reader.hpp"
 
@@ -34,18 +35,18 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   if (o.out.empty()) {
     throw UsageError("--out DIR is required");
   }
-  std::error_code ec;
-  if (!o.force && (fs::exists(o.out, ec) || fs::is_symlink(o.out, ec))) {
-    throw Error(fmt::format("--out {}: exists; pass --force to replace it", o.out));
-  }
+  check_target("--out", o.out, o.force, true);
   const ModelConstants k = resolve_constants(ctx, {});
   const EstimateRequest request =
       read_plan(ctx, {o.plan, o.rank, o.model, o.launch.train_tokens}).request;
   const Estimate plan = evaluate(request, k.memory, k.time);
   const EmittedLaunch launch = emit_sagemaker(plan, o.launch);
-  write_directory(o.out, o.force, launch.files);
+  OutputSet files;
+  files.add_directory("--out", o.out, o.force, launch.files);
+  files.commit();
+  write_stdout(ctx, launch_summary(o.out, launch)); // a failure here undoes the directory
+  files.finish();
   ctx.log->info("wrote {} files to {}", launch.files.size(), o.out);
-  *ctx.out << launch_summary(o.out, launch);
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "bwplan/render.hpp"
 #include "cli/context.hpp"
 #include "cli/report_flags.hpp"
+#include "cli/safe_write.hpp"
 #include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
@@ -147,11 +148,12 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
       text += advice_table(*advice);
     }
   }
+  OutputSet files;
   if (!o.report.empty()) {
-    write_file(ctx, "--report", o.report, o.output.force,
-               estimate_report_html(e, advice ? &*advice : nullptr, report_context(ctx, cmd)));
+    files.add_file("--report", o.report, o.output.force,
+                   estimate_report_html(e, advice ? &*advice : nullptr, report_context(ctx, cmd)));
   }
-  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
+  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text, files);
   if (!e.feasible()) {
     ctx.status = exit_code::does_not_fit;
   }

@@ -12,6 +12,7 @@
 #include "cli/context.hpp"
 #include "cli/launch_flags.hpp"
 #include "cli/report_flags.hpp"
+#include "cli/safe_write.hpp"
 #include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
@@ -229,6 +230,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = r.limits.headroom_fraction;
   check_destinations(o.output, o.report);
+  if (!o.emit_dir.empty()) {
+    check_target("--emit-sagemaker", o.emit_dir, o.output.force, true);
+  }
   const auto top = static_cast<std::size_t>(o.top);
   const auto start = std::chrono::steady_clock::now();
   // A report plots every feasible candidate, so it keeps them all; the outputs list the top.
@@ -251,6 +255,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   for (const InputRow& row : input_rows(cmd)) {
     report.origins.emplace_back(row.flag, row.origin);
   }
+  OutputSet files;         // --emit-sagemaker, --report and --output: all or nothing
   std::string launch_note; // what --emit-sagemaker wrote, told after the plans
   if (!o.emit_dir.empty()) {
     if (result.plans.empty()) {
@@ -268,7 +273,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     }
     const EmittedLaunch emitted =
         emit_sagemaker(evaluate(request_for(r, result.plans.front()), k.memory, k.time), launch);
-    write_directory(o.emit_dir, o.output.force, emitted.files);
+    files.add_directory("--emit-sagemaker", o.emit_dir, o.output.force, emitted.files);
     launch_note = launch_summary(o.emit_dir, emitted);
   }
   // Nothing fits: what single change makes the nearest miss fit?
@@ -287,7 +292,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     rc.top = top;
     rc.rejected = rejected_points(r, result, k);
     rc.advice = advice;
-    write_file(ctx, "--report", o.report, o.output.force, search_report_html(whole, rc));
+    files.add_file("--report", o.report, o.output.force, search_report_html(whole, rc));
   }
   std::string text = json ? std::string() : search_table(report);
   OrderedJson doc = json ? search_json(report) : OrderedJson();
@@ -298,9 +303,17 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       text += "\nFor the nearest miss:" + advice_table(*advice);
     }
   }
-  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text);
   // A JSON document on stdout stays parseable: the launch note goes to stderr then.
-  *(json && o.output.output.empty() ? ctx.err : ctx.out) << launch_note;
+  const bool note_on_stderr = json && o.output.output.empty();
+  if (!note_on_stderr && o.output.output.empty()) {
+    text += launch_note;
+  }
+  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text, files);
+  if (note_on_stderr) {
+    *ctx.err << launch_note;
+  } else if (!o.output.output.empty()) {
+    write_stdout(ctx, launch_note);
+  }
   if (result.plans.empty()) {
     ctx.status = exit_code::does_not_fit;
   }

@@ -21,6 +21,12 @@ public:
   using Error::Error;
 };
 
+/// An output could not be written (exit status 4): disk full, closed pipe, no permission.
+class WriteError : public Error {
+public:
+  using Error::Error;
+};
+
 /// Options shared by all commands.
 struct GlobalOptions {
   std::string configs_dir; ///< empty = the built-in catalog
@@ -58,16 +64,17 @@ private:
 /// Adds --format, --output and --force to `cmd`.
 void add_output_options(CLI::App& cmd, OutputOptions& o);
 
-/// Writes `text` to stdout, or atomically to --output (temporary file, then rename).
+class OutputSet;
+
+/// Writes `text` to stdout, or to --output; with `others` (files and directories the command
+/// also writes), all or nothing: every file is written to a temporary first, all are moved into
+/// place together, and a failure anywhere, standard output included, leaves none of them.
+/// Failures throw WriteError.
 void write_output(Context& ctx, const OutputOptions& o, const std::string& text);
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text, OutputSet& others);
 
-/// Throws unless `path` (given with `flag`) may be written: not a directory, and absent unless
-/// `force`. Commands call it before any output so that a refused file leaves nothing behind.
-void check_writable(const std::string& flag, const std::string& path, bool force);
-
-/// Writes `text` to `path` atomically (temporary file, then rename); errors name `flag`.
-void write_file(Context& ctx, const std::string& flag, const std::string& path, bool force,
-                const std::string& text);
+/// Writes `text` to standard output and flushes it; throws WriteError when that fails.
+void write_stdout(Context& ctx, const std::string& text);
 
 /// `--format`: throws UsageError unless table or json.
 [[nodiscard]] bool wants_json(const OutputOptions& o);

@@ -48,56 +48,6 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   }
 }
 
-/// Writes every file (creating its subdirectories) into a temporary sibling directory, then
-/// renames it to `dir`.
-void write_directory(const fs::path& dir, bool force, const std::vector<EmittedFile>& files) {
-  std::error_code ec;
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent, ec)) {
-    throw Error(fmt::format("--out {}: the parent directory {} does not exist", dir.string(),
-                            parent.string()));
-  }
-  const std::string tag = fmt::format("{:08x}", std::random_device{}());
-  const fs::path tmp = parent / ("." + dir.filename().string() + ".bwplan-tmp-" + tag);
-  const fs::path old = parent / ("." + dir.filename().string() + ".bwplan-old-" + tag);
-  try {
-    fs::create_directory(tmp);
-    for (const EmittedFile& f : files) {
-      const fs::path path = tmp / f.name;
-      fs::create_directories(path.parent_path());
-      std::ofstream s(path, std::ios::binary | std::ios::trunc);
-      s << f.contents;
-      s.flush();
-      if (!s) {
-        throw Error(fmt::format("--out {}: cannot write {}", dir.string(), f.name));
-      }
-      s.close();
-      if (f.executable) {
-        fs::permissions(path,
-                        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                        fs::perm_options::add);
-      }
-    }
-    if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
-      if (!force) {
-        throw Error(fmt::format("--out {}: exists; pass --force to replace it", dir.string()));
-      }
-      fs::rename(dir, old);
-    }
-    fs::rename(tmp, dir);
-  } catch (const fs::filesystem_error& e) {
-    fs::remove_all(tmp, ec);
-    if (fs::exists(old, ec) && !fs::exists(dir, ec)) {
-      fs::rename(old, dir, ec);
-    }
-    throw Error(fmt::format("--out {}: cannot write: {}", dir.string(), e.code().message()));
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  fs::remove_all(old, ec);
-}
-
 std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
   std::string names;
   for (const EmittedFile& f : l.files) {

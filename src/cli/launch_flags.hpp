@@ -1,6 +1,6 @@
 /// \file
-/// The AWS settings `emit sagemaker` and `search --emit-sagemaker` share, and the all-or-nothing
-/// writing of a directory of launch files.
+/// The AWS settings `emit sagemaker` and `search --emit-sagemaker` share, and the summary of
+/// what they wrote.
 #pragma once
 
 #include <filesystem>
@@ -18,11 +18,6 @@ namespace bwplan::cli {
 /// --max-runtime, --checkpoint-interval, --volume-gb, --sdk, and --train-tokens unless the
 /// command has its own (`train_tokens`).
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens);
-
-/// Writes every file into a temporary sibling directory, then renames it to `dir` (an existing
-/// `dir` is replaced only with `force`). Nothing is left behind on failure.
-void write_directory(const std::filesystem::path& dir, bool force,
-                     const std::vector<EmittedFile>& files);
 
 /// What was written and how to launch it, for people (a few lines).
 [[nodiscard]] std::string launch_summary(const std::string& dir, const EmittedLaunch& l);

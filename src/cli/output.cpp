@@ -1,5 +1,7 @@
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -8,6 +10,7 @@
 
 #include "bwplan/suggest.hpp"
 #include "cli/context.hpp"
+#include "cli/safe_write.hpp"
 
 namespace bwplan::cli {
 
@@ -107,49 +110,34 @@ bool wants_json(const OutputOptions& o) {
                                did_you_mean(o.format, allowed)));
 }
 
-void check_writable(const std::string& flag, const std::string& path, bool force) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    throw Error(fmt::format("{} {}: is a directory", flag, path));
-  }
-  if (fs::exists(path, ec) && !force) {
-    throw Error(fmt::format("{} {}: file exists; pass --force to replace it", flag, path));
+void write_stdout(Context& ctx, const std::string& text) {
+  errno = 0;
+  *ctx.out << text;
+  ctx.out->flush();
+  if (!*ctx.out) {
+    const int e = errno;
+    throw WriteError(fmt::format("cannot write standard output{}",
+                                 e != 0 ? std::string(": ") + std::strerror(e) : std::string()));
   }
 }
 
-void write_file(Context& ctx, const std::string& flag, const std::string& path, bool force,
-                const std::string& text) {
-  namespace fs = std::filesystem;
-  check_writable(flag, path, force);
-  const fs::path target(path);
-  std::error_code ec;
-  // Write a sibling temporary file, then rename: readers never see a partial file.
-  const fs::path tmp = target.string() + ".bwplan-tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f) {
-      fs::remove(tmp, ec);
-      throw Error(fmt::format("{} {}: cannot write", flag, path));
-    }
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text,
+                  OutputSet& others) {
+  if (!o.output.empty()) {
+    others.add_file("--output", o.output, o.force, text);
   }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(fmt::format("{} {}: cannot write: {}", flag, path, ec.message()));
+  others.commit();
+  if (o.output.empty()) {
+    write_stdout(ctx, text); // a failure here undoes the files (others is not finished)
+  } else {
+    ctx.log->info("wrote {}", o.output);
   }
-  ctx.log->info("wrote {}", path);
+  others.finish();
 }
 
 void write_output(Context& ctx, const OutputOptions& o, const std::string& text) {
-  if (o.output.empty()) {
-    *ctx.out << text;
-    ctx.out->flush();
-    return;
-  }
-  write_file(ctx, "--output", o.output, o.force, text);
+  OutputSet none;
+  write_output(ctx, o, text, none);
 }
 
 } // namespace bwplan::cli

@@ -1,5 +1,7 @@
 #include "cli/report_flags.hpp"
 
+#include "cli/safe_write.hpp"
+
 namespace bwplan::cli {
 
 void add_report_option(CLI::App& cmd, std::string& path) {
@@ -11,10 +13,10 @@ void add_report_option(CLI::App& cmd, std::string& path) {
 
 void check_destinations(const OutputOptions& output, const std::string& report) {
   if (!report.empty()) {
-    check_writable("--report", report, output.force);
+    check_target("--report", report, output.force);
   }
   if (!output.output.empty()) {
-    check_writable("--output", output.output, output.force);
+    check_target("--output", output.output, output.force);
   }
 }
 

@@ -1,0 +1,167 @@
+// Output a pipeline can trust (issue 15): private atomic writes, checked writes (standard output
+// included), all-or-nothing across a command's outputs, concurrent writers. Runs the real binary
+// through a shell where the test needs real file descriptors, as a CI job would.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/app.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Runs `command` with /bin/sh in `dir`; the exit status.
+int sh(const fs::path& dir, const std::string& command) {
+  const std::string cmd = "cd '" + dir.string() + "' && " + command;
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+std::string bin() {
+  return std::string("'") + BWPLAN_BINARY + "'";
+}
+
+/// Hidden entries of `dir` named like bwplan's temporaries (".<name>.bwplan-XXXXXX").
+int leftovers(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    n += name.starts_with(".") && name.find(".bwplan-") != std::string::npos ? 1 : 0;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("output files are never written through a link or into a device, FIFO or directory",
+          "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-targets");
+  std::ofstream(dir / "victim.txt") << "keep";
+  fs::create_symlink(dir / "victim.txt", dir / "link.json");
+  ::mkfifo((dir / "fifo.json").c_str(), 0644);
+  fs::create_directory(dir / "adir");
+  for (const std::string force : {"", " --force"}) {
+    for (const char* target : {"link.json", "fifo.json", "adir", "/dev/null"}) {
+      const int rc =
+          sh(dir, bin() + " models --format json --output " + target + force + " 2>err.txt");
+      INFO(target << force << ": " << read_text_file(dir / "err.txt"));
+      CHECK(rc == 1);
+      CHECK(read_text_file(dir / "err.txt").find("--output") != std::string::npos);
+    }
+  }
+  CHECK(read_text_file(dir / "victim.txt") == "keep");
+  CHECK(fs::is_symlink(dir / "link.json"));
+  CHECK(fs::is_fifo(dir / "fifo.json"));
+  // a user's own file named like an old fixed temporary is left alone
+  std::ofstream(dir / "out.json.bwplan-tmp") << "mine";
+  CHECK(sh(dir, bin() + " models --format json --output out.json") == 0);
+  CHECK(read_text_file(dir / "out.json.bwplan-tmp") == "mine");
+  CHECK(nlohmann::json::parse(read_text_file(dir / "out.json")).at("kind") == "models");
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a failed write of standard output is exit status 4, never 0", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-stdout");
+  CHECK(sh(dir, bin() + " estimate --format json > /dev/full 2>err.txt") == 4);
+  CHECK(read_text_file(dir / "err.txt").find("cannot write standard output") != std::string::npos);
+  CHECK(sh(dir, bin() + " search --top 3 >&- 2>/dev/null") == 4);
+  // a file-size limit cuts the write short: an error, not a truncated success
+  CHECK(sh(dir, "(ulimit -f 1; " + bin() + " search --format json > big.json 2>/dev/null)") == 4);
+  // in process: a stream that fails
+  std::ofstream full("/dev/full");
+  std::ostringstream err;
+  CHECK(cli::run({"models", "--format", "json"}, full, err) == 4);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a command's outputs are all written or none is", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-all-or-nothing");
+  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+  // an output in a missing directory: the report is not written either
+  CHECK(sh(dir, bin() + " search --top 2 --output nodir/x.json --report r.html 2>/dev/null") == 1);
+  CHECK_FALSE(fs::exists(dir / "r.html"));
+  // an unwritable output (exit status 4) refuses the launch files too
+  CHECK(sh(dir, bin() + " search --top 2 --output /proc/x.json --emit-sagemaker job" + aws +
+                    " 2>/dev/null") == 4);
+  CHECK_FALSE(fs::exists(dir / "job"));
+  // the same path twice
+  CHECK(sh(dir, bin() + " estimate --output f.json --report f.json 2>err.txt") == 1);
+  CHECK_FALSE(fs::exists(dir / "f.json"));
+  // standard output fails after the files were moved into place: they are taken back
+  CHECK(sh(dir, bin() + " search --top 2 --report r.html --emit-sagemaker job" + aws +
+                    " > /dev/full 2>/dev/null") == 4);
+  CHECK_FALSE(fs::exists(dir / "r.html"));
+  CHECK_FALSE(fs::exists(dir / "job"));
+  CHECK(leftovers(dir) == 0);
+  // and when everything can be written, everything is
+  CHECK(sh(dir, bin() + " search --top 2 --report r.html --emit-sagemaker job --output p.json" +
+                    " --format json" + aws + " >/dev/null") == 0);
+  CHECK(fs::exists(dir / "r.html"));
+  CHECK(fs::exists(dir / "job" / "source" / "train.py"));
+  CHECK(nlohmann::json::parse(read_text_file(dir / "p.json")).at("kind") == "search");
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("concurrent writers: one wins without --force, all succeed whole with it", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-concurrent");
+  const auto race = [&](const std::string& extra, const std::string& target) {
+    std::string script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do (" + bin() +
+                         " search --top 40 --format json " + extra +
+                         " 2>/dev/null; echo $? > rc.$i) & "
+                         "done; wait";
+    sh(dir, script);
+    int ok = 0;
+    for (int i = 1; i <= 12; ++i) {
+      ok += read_text_file(dir / ("rc." + std::to_string(i))).starts_with("0") ? 1 : 0;
+    }
+    CHECK_NOTHROW(nlohmann::json::parse(read_text_file(dir / target)));
+    return ok;
+  };
+  CHECK(race("--output plans.json", "plans.json") == 1);
+  CHECK(race("--output plans.json --force", "plans.json") == 12);
+  CHECK(leftovers(dir) == 0);
+  // directories: exactly one emit wins
+  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+  std::string script = "for i in 1 2 3 4 5 6; do (" + bin() +
+                       " search --top 1 --emit-sagemaker job" + aws +
+                       " >/dev/null 2>&1; echo $? > d.$i) & done; wait";
+  sh(dir, script);
+  int ok = 0;
+  for (int i = 1; i <= 6; ++i) {
+    ok += read_text_file(dir / ("d." + std::to_string(i))).starts_with("0") ? 1 : 0;
+  }
+  CHECK(ok == 1);
+  CHECK(fs::exists(dir / "job" / "launch.py"));
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an interrupted write leaves no temporary behind", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-signal");
+  // SIGTERM at several moments while a large search writes its report and plans (timeout waits
+  // for the process to end): nothing half-written remains, and the two files come together
+  for (const char* after : {"0.1", "0.5", "0.9", "1.1", "1.2", "1.3"}) {
+    sh(dir, std::string("timeout -s TERM ") + after + " " + bin() +
+                " search --nodes 1..256 --instance ml.p6-b200.48xlarge,ml.p6-b300.48xlarge"
+                " --report r.html --output p.json --force >/dev/null 2>&1");
+    INFO("SIGTERM after " << after << " s");
+    CHECK(leftovers(dir) == 0);
+    CHECK(fs::exists(dir / "r.html") == fs::exists(dir / "p.json"));
+  }
+  fs::remove_all(dir);
+}
