@@ -21,7 +21,8 @@ inline constexpr int ok = 0;
 inline constexpr int error = 1;        ///< bad input: files, names, values
 inline constexpr int usage = 2;        ///< command-line syntax: unknown flag, missing argument
 inline constexpr int does_not_fit = 3; ///< the configuration does not fit / no feasible plan
-inline constexpr int write_failed = 4; ///< an output (a file or standard output) could not be written
+inline constexpr int write_failed =
+    4; ///< an output (a file or standard output) could not be written
 } // namespace exit_code
 
 } // namespace bwplan
