@@ -164,3 +164,21 @@ TEST_CASE("check re-evaluates a saved plan: 0 while it fits, 3 once it does not"
   CHECK(test::run_cli({"check", "--plan", plan.string(), "--rank", "99"}).status == 1);
   fs::remove(plan);
 }
+
+TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/B/T", "[cli]") {
+  const auto r = test::run_cli({"estimate", "--micro-batch", "010", "--seq-len", "02048",
+                                "--train-tokens", "50B", "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("config").at("micro_batch") == 10); // not octal 8
+  CHECK(j.at("config").at("seq_len") == 2048);
+  // 50B tokens at the predicted rate: the hours to train are 5e10 / tokens per second / 3600
+  const double rate = j.at("throughput").at("tokens_per_second_job").get<double>();
+  CHECK(j.at("cost").at("hours_to_train").get<double>() == Approx(5e10 / rate / 3600));
+  const auto g = test::run_cli(
+      {"estimate", "--global-batch-tokens", "4M", "--micro-batch", "1", "--format", "json"});
+  REQUIRE(g.status == 0);
+  // 4,000,000 tokens / (1 x 8192 x 8 GPUs) = 61.04 -> 61 micro-batches
+  CHECK(nlohmann::json::parse(g.out).at("config").at("grad_accum") == 61);
+}

@@ -104,11 +104,12 @@ void setup_check(CLI::App& app, Context& ctx) {
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
       ->required();
   cmd->add_option("--rank", o->source.rank, "which plan of a search document [1]")
-      ->check(strict_integer());
+      ->transform(strict_integer());
   cmd->add_option("--model", o->source.model,
                   "the model (a path or preset): a changed config.json, or the plan's model "
                   "file [the plan's]");
-  cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]");
+  cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
+      ->transform(number_in(0, 99.999));
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_check(ctx, *o); });

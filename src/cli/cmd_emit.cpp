@@ -65,7 +65,7 @@ void setup_emit(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("--out", o->out, "directory to create with the launch files")->required();
   cmd->add_option("--rank", o->rank, "which plan of a search document [1]")
-      ->check(strict_integer());
+      ->transform(strict_integer());
   cmd->add_option("--model", o->model,
                   "the model when the plan's model was a file (path or preset) [the plan's]");
   cmd->add_flag("--force", o->force, "replace --out if it exists");

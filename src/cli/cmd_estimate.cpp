@@ -36,6 +36,7 @@ struct EstimateOptions {
   std::int64_t grad_accum = 1;
   std::string activation_checkpointing = "selective-op";
   std::int64_t ac_every = 2;
+  bool ac_every_given = false; ///< --ac-every on the command line (not its default)
   bool no_sync = false;
   bool cpu_offload = false;
   double headroom_pct = 0;
@@ -95,6 +96,11 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   c.activation_checkpointing =
       parse_flag<ActivationCheckpointing>(o.activation_checkpointing, "--activation-checkpointing");
   c.ac_every = o.ac_every;
+  if (o.ac_every_given && c.activation_checkpointing != ActivationCheckpointing::selective_layer) {
+    // plans carry ac_every whatever the mode, so re-running one passes it: said, not refused
+    ctx.log->warn("--ac-every {} has no effect with --activation-checkpointing {}", o.ac_every,
+                  name_of(c.activation_checkpointing));
+  }
   o.training.apply(c);
   c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
   c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
@@ -174,17 +180,17 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(in);
   auto* gpu = cmd->add_option("--gpu", o->gpu, "GPU type (see 'bwplan gpus')")->group(in);
   cmd->add_option("--gpus", o->gpus, "GPUs in the job, with --gpu [1]")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->group(in);
   cmd->add_option("--gpus-per-node", o->gpus_per_node, "GPUs per node, with --gpu [min(8, gpus)]")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->group(in);
   auto* inst = cmd->add_option("--instance", o->instance,
                                fmt::format("instance type (see 'bwplan instances') [{}]",
                                            k_default_instance))
                    ->group(in);
   cmd->add_option("--nodes", o->nodes, "instances in the job, with --instance [1]")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->group(in);
   gpu->excludes(inst);
   cmd->add_option("--sharding", o->sharding, "none, grad-op, full or hybrid")
@@ -192,7 +198,8 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   cmd->add_option("--shard-group", o->shard_group,
                   "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]")
-      ->check(strict_integer())
+      ->transform(strict_integer())
+      ->transform(number_in(1, 1 << 20))
       ->group(tr);
   cmd->add_option("--precision", o->precision,
                   "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4")
@@ -202,23 +209,25 @@ void setup_estimate(CLI::App& app, Context& ctx) {
                 "all-gather fp8 weights (fp8-tensorwise only)")
       ->group(tr);
   cmd->add_option("--micro-batch", o->micro_batch, "sequences per GPU per micro-step")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->capture_default_str()
       ->group(tr);
   cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->capture_default_str()
       ->group(tr);
-  cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")
-      ->check(strict_integer())
-      ->capture_default_str()
-      ->group(tr);
+  CLI::Option* grad_accum =
+      cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")
+          ->transform(strict_integer())
+          ->capture_default_str()
+          ->group(tr);
   cmd->add_option("--activation-checkpointing", o->activation_checkpointing,
                   "none, selective-op, selective-layer or full")
       ->capture_default_str()
       ->group(tr);
   cmd->add_option("--ac-every", o->ac_every, "selective-layer: checkpoint every N-th block")
-      ->check(strict_integer())
+      ->each([o](const std::string&) { o->ac_every_given = true; })
+      ->transform(strict_integer())
       ->capture_default_str()
       ->group(tr);
   o->training.add_to(*cmd, tr);
@@ -230,16 +239,21 @@ void setup_estimate(CLI::App& app, Context& ctx) {
                 "FSDP2 CPUOffloadPolicy: parameters, gradients and optimizer states in host memory")
       ->group(tr);
   cmd->add_option("--train-tokens", o->train_tokens,
-                  "tokens to train: prints time to train and its cost [none]")
+                  "tokens to train (5e10, 50B, 4M, 32k): prints time to train and its cost [none]")
+      ->transform(number_in(0, 1e16, false, true))
       ->group(tr);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
+      ->transform(number_in(0, 1e7, true))
       ->group(tr);
   cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
                   "tokens per optimizer step: derives --grad-accum from micro-batch x seq x GPUs")
+      ->transform(number_in(0, 1e12, true, true))
+      ->excludes(grad_accum)
       ->group(tr);
   cmd->add_option("--headroom", o->headroom_pct,
                   "percent of GPU memory to keep free for safety [0]")
+      ->transform(number_in(0, 99.999))
       ->group(tr);
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);

@@ -87,8 +87,22 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
     throw UsageError(fmt::format("{} '{}' names no value", flag, text));
   }
   std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  const auto twice = std::adjacent_find(out.begin(), out.end());
+  if (twice != out.end()) {
+    throw UsageError(fmt::format("{} '{}' names {} twice", flag, text, *twice));
+  }
   return out;
+}
+
+/// Refuses a list flag that names one value twice (it would evaluate and list it twice).
+void check_distinct(const std::vector<std::string>& values, const char* flag) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (values[i] == values[j]) {
+        throw UsageError(fmt::format("{} names '{}' twice", flag, values[i]));
+      }
+    }
+  }
 }
 
 CheckpointChoice parse_checkpoint(const std::string& s) {
@@ -126,6 +140,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
   const Catalog& cat = ctx.catalog();
   Resolved r;
   r.model = resolve_model(cat, o.model);
+  check_distinct(o.instances, "--instance");
+  check_distinct(o.shardings, "--sharding");
+  check_distinct(o.precisions, "--precision");
+  check_distinct(o.checkpointing, "--activation-checkpointing");
   for (const std::string& name : o.instances) {
     const InstanceSpec& inst = cat.instance(name);
     r.space.instances.push_back(inst);
@@ -192,6 +210,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
   }
   r.limits.max_usd_per_hour = o.max_usd_per_hour;
   r.objective = parse_flag<Objective>(o.objective, "--objective");
+  if (r.objective == Objective::time && o.train_tokens <= 0) {
+    throw UsageError("--objective time ranks by the time to train --train-tokens: give "
+                     "--train-tokens");
+  }
   if (o.top < 1 || o.top > 100000) {
     throw Error(fmt::format("--top {} is out of range (allowed 1..100000)", o.top));
   }
@@ -363,37 +385,43 @@ void setup_search(CLI::App& app, Context& ctx) {
                 "try powers of two from 2048 to the model's max_seq_len instead of --seq-len")
       ->group(ax);
   cmd->add_option("--max-micro-batch", o->max_micro_batch, "largest micro-batch to consider")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->capture_default_str()
       ->group(ax);
   o->training.add_to(*cmd, tr);
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
+      ->transform(number_in(0, 99.999))
       ->group(lim);
   cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
                   "target tokens per optimizer step: grad-accum is derived [none]")
+      ->transform(number_in(0, 1e12, true, true))
       ->group(lim);
   cmd->add_option("--global-batch-tolerance", o->global_batch_tolerance_pct,
                   "accepted miss of the global-batch target, percent")
       ->capture_default_str()
+      ->transform(number_in(0, 100))
       ->group(lim);
   cmd->add_option("--train-tokens", o->train_tokens,
-                  "tokens to train: time and cost to train [none]")
+                  "tokens to train (5e10, 50B, 4M, 32k): time and cost to train [none]")
+      ->transform(number_in(0, 1e16, false, true))
       ->group(lim);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
+      ->transform(number_in(0, 1e7, true))
       ->group(lim);
   cmd->add_option("--min-seq-len", o->min_seq_len, "do not try shorter sequences [none]")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->group(lim);
   cmd->add_option("--max-usd-per-hour", o->max_usd_per_hour,
                   "budget for the whole job, USD per hour [none]")
+      ->transform(number_in(0, 1e9, true))
       ->group(lim);
   cmd->add_option("--objective", o->objective,
                   "throughput (tokens/s), cost ($ per million tokens) or time (to train)")
       ->capture_default_str()
       ->group(lim);
   cmd->add_option("--top", o->top, "plans to list")
-      ->check(strict_integer())
+      ->transform(strict_integer())
       ->capture_default_str()
       ->group(lim);
   cmd->add_option("--emit-sagemaker", o->emit_dir,

@@ -21,6 +21,10 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
   const bool json = wants_json(o.output);
   const std::vector<MeasurementCase> cases =
       parse_measurements(read_text_file(o.file), o.file, ctx.catalog());
+  if (cases.empty()) {
+    // a gate over nothing would pass: median 0 %, fit 1.0
+    throw Error(fmt::format("{}: has no measurement cases; nothing to validate", o.file));
+  }
   const ModelConstants k = resolve_constants(ctx, o.sets);
   const Validation v = validate_cases(cases, k.memory, k.time);
   write_output(ctx, o.output,
@@ -41,7 +45,8 @@ void setup_validate(CLI::App& app, Context& ctx) {
   cmd->add_option("file", o->file, "measurements file (e.g. tests/data/measurements.json)")
       ->required();
   cmd->add_option("--max-median-error", o->max_median_error_pct,
-                  "exit 3 when the median absolute error is above this percentage");
+                  "exit 3 when the median absolute error is above this percentage")
+      ->transform(number_in(0, 1000, true));
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_validate(ctx, *o); });

@@ -58,8 +58,14 @@ private:
   std::optional<Catalog> m_catalog;
 };
 
-/// Accepts only a base-10 integer that fits in 64 bits (CLI11 alone clamps 2^63 silently).
+/// Accepts only a base-10 integer that fits in 64 bits (CLI11 alone clamps 2^63 silently and
+/// reads a leading zero as octal); the value reaches CLI11 as plain decimal.
 [[nodiscard]] CLI::Validator strict_integer();
+
+/// A finite decimal number in [lo, hi] (above lo when `lo_open`); NaN and infinities are refused.
+/// With `tokens`, a count may end in k, M, B (or G) or T (x 1e3 .. 1e12): 50B, 4M, 32k.
+[[nodiscard]] CLI::Validator number_in(double lo, double hi, bool lo_open = false,
+                                       bool tokens = false);
 
 /// Adds --format, --output and --force to `cmd`.
 void add_output_options(CLI::App& cmd, OutputOptions& o);

@@ -33,18 +33,19 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--max-runtime", l.max_runtime_s,
                  "MaxRuntimeInSeconds of each job [time to train x 1.5 + 1 h, at most 28 days, "
                  "longer runs as chained jobs; 24 h without --train-tokens]")
-      ->check(strict_integer());
+      ->transform(strict_integer());
   cmd.add_option("--checkpoint-interval", l.checkpoint_interval_steps,
                  "steps between checkpoints [about one hour of predicted step time]")
-      ->check(strict_integer());
+      ->transform(strict_integer());
   cmd.add_option("--volume-gb", l.volume_gb,
                  "ML storage volume per instance, GB [30 + the checkpoints a node keeps]")
-      ->check(strict_integer());
+      ->transform(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
       ->capture_default_str();
   if (train_tokens) {
     cmd.add_option("--train-tokens", l.train_tokens,
-                   "tokens to train: sets steps and the runtime limit [none]");
+                   "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none]")
+        ->transform(number_in(0, 1e16, false, true));
   }
 }
 

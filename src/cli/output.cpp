@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -42,8 +43,42 @@ CLI::Validator strict_integer() {
         const char* end = s.data() + s.size();
         const auto [p, ec] = std::from_chars(s.data(), end, v);
         if (s.empty() || ec != std::errc() || p != end) {
-          return fmt::format("'{}' is not a 64-bit integer", s);
+          return fmt::format("'{}' is not a 64-bit decimal integer", s);
         }
+        s = std::to_string(v); // "010" is ten: CLI11 alone would read it as octal 8
+        return {};
+      },
+      "");
+}
+
+CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        static constexpr std::pair<char, double> k_suffixes[] = {
+            {'k', 1e3}, {'K', 1e3}, {'M', 1e6}, {'B', 1e9}, {'G', 1e9}, {'T', 1e12}};
+        double scale = 1;
+        std::string_view digits = s;
+        if (tokens && !digits.empty()) {
+          for (const auto& [c, f] : k_suffixes) {
+            if (digits.back() == c) {
+              scale = f;
+              digits.remove_suffix(1);
+            }
+          }
+        }
+        double v = 0;
+        const char* end = digits.data() + digits.size();
+        const auto [p, ec] = std::from_chars(digits.data(), end, v);
+        const std::string allowed = fmt::format("{}{:g}..{:g}{}", lo_open ? "above " : "", lo, hi,
+                                                tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
+        if (digits.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
+          return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
+        }
+        v *= scale;
+        if (v < lo || v > hi || (lo_open && v <= lo)) {
+          return fmt::format("'{}' is out of range: allowed {}", s, allowed);
+        }
+        s = fmt::format("{:.17g}", v);
         return {};
       },
       "");

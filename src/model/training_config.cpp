@@ -34,7 +34,13 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   check_range("--micro-batch", c.micro_batch, 1, 1 << 20);
   check_range("--seq-len", c.seq_len, 1, 1 << 24);
   check_range("--grad-accum", c.grad_accum, 1, 1 << 20);
-  check_range("--ac-every", c.ac_every, 1, m.layers);
+  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
+    check_range("--ac-every", c.ac_every, 1, m.layers); // only then is it used
+  }
+  if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
+    throw Error(fmt::format("--gpus {} is not a whole number of nodes of --gpus-per-node {}",
+                            c.gpus, c.gpus_per_node));
+  }
   if (c.micro_batch * c.seq_len > (std::int64_t{1} << 31)) {
     throw Error(fmt::format("--micro-batch {} x --seq-len {} = {} tokens per micro-batch is out of "
                             "range (allowed up to 2^31)",
