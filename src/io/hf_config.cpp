@@ -63,7 +63,12 @@ ModelSpec parse_hf_config(std::string_view text, const std::string& where,
 ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& where,
                                   const std::string& name) {
   io::ObjectReader r(j, where);
-  const std::string model_type = r.optional_string("model_type").value_or("llama");
+  if (!r.has("model_type")) {
+    throw Error(fmt::format("{}: /model_type is missing: a Hugging Face config.json names its "
+                            "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox)",
+                            where));
+  }
+  const std::string model_type = r.string("model_type");
   const Family f = family_of(model_type, where);
   ModelSpec m;
   m.name = name;

@@ -1,5 +1,8 @@
 #include "io/json_reader.hpp"
 
+#include <set>
+#include <vector>
+
 #include <cmath>
 #include <limits>
 
@@ -38,15 +41,27 @@ std::string escape_key(const std::string& key) {
 
 nlohmann::json parse_json(std::string_view text, const std::string& where) {
   try {
-    nlohmann::json::parser_callback_t depth_guard = [&](int depth, nlohmann::json::parse_event_t,
-                                                        nlohmann::json&) {
+    // Depth limit, and no key twice in one object (nlohmann alone keeps the last silently).
+    std::vector<std::set<std::string>> keys;
+    nlohmann::json::parser_callback_t guard = [&](int depth, nlohmann::json::parse_event_t event,
+                                                  nlohmann::json& parsed) {
+      using E = nlohmann::json::parse_event_t;
       if (depth > k_max_json_depth) {
         throw Error(
             fmt::format("{}: invalid JSON: nested deeper than {} levels", where, k_max_json_depth));
       }
+      if (event == E::object_start) {
+        keys.emplace_back();
+      } else if (event == E::object_end && !keys.empty()) {
+        keys.pop_back();
+      } else if (event == E::key && !keys.empty() &&
+                 !keys.back().insert(parsed.get<std::string>()).second) {
+        throw Error(fmt::format("{}: invalid JSON: key '{}' appears twice in one object", where,
+                                parsed.get<std::string>()));
+      }
       return true;
     };
-    return nlohmann::json::parse(text.begin(), text.end(), depth_guard);
+    return nlohmann::json::parse(text.begin(), text.end(), guard);
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     std::string msg = e.what();
