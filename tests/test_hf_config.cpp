@@ -59,3 +59,31 @@ TEST_CASE("the model flag accepts an HF config path and names the model after it
   CHECK_THROWS_WITH(resolve_model(cat, "llama-3.1-8"),
                     Catch::Contains("did you mean 'llama-3.1-8b'"));
 }
+
+TEST_CASE("biases are counted as the config says", "[hf_config]") {
+  // A tiny Llama by hand: h 64, 4 heads of 16 (q 64), 2 KV heads (kv 32), FFN 128, vocab 1000,
+  // 2 layers, untied. One block without biases: wq 4096 + wk 2048 + wv 2048 + wo 4096 + two norms
+  // 128 + w1, w3, w2 3 x 8192 = 36992; embedding and output 2 x 64000, final norm 64.
+  const std::string llama = R"({"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 64,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
+      "vocab_size": 1000)";
+  CHECK(count_parameters(parse_hf_config(llama + "}", "l", "l")).total == 2 * 36992 + 128064);
+  // attention_bias: q, k, v (64 + 32 + 32) and o (64) per block
+  const ModelSpec att = parse_hf_config(llama + R"(, "attention_bias": true})", "l", "l");
+  CHECK(count_parameters(att).total == 2 * (36992 + 128 + 64) + 128064);
+  // mlp_bias: gate and up (2 x 128) and down (64)
+  const ModelSpec mlp = parse_hf_config(llama + R"(, "mlp_bias": true})", "l", "l");
+  CHECK(count_parameters(mlp).total == 2 * (36992 + 320) + 128064);
+  // GPT-NeoX, one layer, h 64, 4 heads (MHA), FFN 256, GELU, LayerNorm: wq, wk, wv, wo 4 x 4096,
+  // two LayerNorms 2 x 128, dense_h_to_4h and dense_4h_to_h 2 x 16384, MLP biases 256 + 64
+  // always; attention_bias false drops only the query_key_value (192) and dense (64) biases.
+  const std::string neox = R"({"model_type": "gpt_neox", "num_hidden_layers": 1,
+      "hidden_size": 64, "num_attention_heads": 4, "intermediate_size": 256, "vocab_size": 1000,
+      "hidden_act": "gelu")";
+  const std::int64_t neox_block = 4 * 4096 + 2 * 128 + 2 * 16384 + 256 + 64;
+  const std::int64_t neox_rest = 2 * 64000 + 128;
+  CHECK(count_parameters(parse_hf_config(neox + R"(, "attention_bias": false})", "n", "n")).total ==
+        neox_block + neox_rest);
+  CHECK(count_parameters(parse_hf_config(neox + "}", "n", "n")).total ==
+        neox_block + 192 + 64 + neox_rest);
+}

@@ -30,6 +30,8 @@ struct ModelSpec {
   bool qk_norm = false;      ///< per-head RMSNorm on q and k (Qwen3)
   bool qkv_bias = false;     ///< bias on the q, k, v projections (Qwen2/Qwen2.5)
   bool linear_bias = false;  ///< bias on every linear layer but the output head (GPT-NeoX)
+  bool out_bias = false;     ///< bias on the attention output projection (HF attention_bias)
+  bool mlp_bias = false;     ///< bias on the MLP projections (HF mlp_bias; GPT-NeoX always)
   std::vector<std::string> sources;
 
   [[nodiscard]] std::int64_t effective_head_dim() const {

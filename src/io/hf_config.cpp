@@ -91,15 +91,21 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
   m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
   m.position = PositionKind::rope;
   switch (f) {
-  case Family::llama: m.qkv_bias = r.optional_boolean("attention_bias").value_or(false); break;
-  case Family::qwen2: m.qkv_bias = true; break; // Qwen2 q/k/v projections always have a bias
+  // Which projections carry a bias, as each family's modeling code builds them (transformers:
+  // models/{llama,mistral,qwen2,qwen3,gpt_neox}/modeling_*.py).
+  case Family::llama: // attention_bias: q, k, v and o; mlp_bias: gate, up, down
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
+    m.mlp_bias = r.optional_boolean("mlp_bias").value_or(false);
+    break;
+  case Family::qwen2: m.qkv_bias = true; break; // q, k, v always; o and the MLP never
   case Family::qwen3:
-    m.qkv_bias = r.optional_boolean("attention_bias").value_or(false);
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     m.qk_norm = true;
     break;
-  case Family::gpt_neox:
+  case Family::gpt_neox: // attention_bias: query_key_value and dense; the MLP always has biases
     m.norm = NormKind::layernorm;
-    m.linear_bias = r.optional_boolean("attention_bias").value_or(true);
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
+    m.mlp_bias = true;
     break;
   }
   if (r.has("num_local_experts") || r.has("num_experts")) {

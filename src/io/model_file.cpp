@@ -36,6 +36,8 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.qk_norm = r.optional_boolean("qk_norm").value_or(false);
   m.qkv_bias = r.optional_boolean("qkv_bias").value_or(false);
   m.linear_bias = r.optional_boolean("linear_bias").value_or(false);
+  m.out_bias = r.optional_boolean("attention_out_bias").value_or(false);
+  m.mlp_bias = r.optional_boolean("mlp_bias").value_or(false);
   if (m.name.empty() || m.name.size() > 128) {
     throw Error(r.at("name") + ": must be 1..128 characters");
   }

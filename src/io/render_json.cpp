@@ -48,6 +48,8 @@ OrderedJson model_json(const ModelSpec& m) {
   j["qk_norm"] = m.qk_norm;
   j["qkv_bias"] = m.qkv_bias;
   j["linear_bias"] = m.linear_bias;
+  j["attention_out_bias"] = m.out_bias;
+  j["mlp_bias"] = m.mlp_bias;
   j["max_seq_len"] = m.max_seq_len;
   j["sources"] = m.sources;
   return j;

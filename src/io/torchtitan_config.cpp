@@ -189,7 +189,7 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   if (m.mlp != MlpKind::swiglu || m.norm != NormKind::rmsnorm || m.position != PositionKind::rope) {
     refuse("its blocks are SwiGLU + RMSNorm + RoPE only");
   }
-  if (m.linear_bias) {
+  if (m.linear_bias || m.out_bias || m.mlp_bias) {
     refuse("its MLP and output projections have no bias (GPT-NeoX has)");
   }
   out.qkv_bias = m.qkv_bias; // train.py adds the q, k, v biases to the registered model

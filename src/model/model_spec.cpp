@@ -11,8 +11,9 @@ namespace bwplan {
 std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
   const std::int64_t h = m.hidden;
   const std::int64_t norm_vectors = m.norm == NormKind::layernorm ? 2 : 1; // weight (+ bias)
-  const bool b = m.linear_bias;
   const bool qkv_b = m.qkv_bias || m.linear_bias;
+  const bool out_b = m.out_bias || m.linear_bias;
+  const bool mlp_b = m.mlp_bias || m.linear_bias;
   const std::int64_t L = m.layers;
   std::vector<ParamTensor> t;
   t.push_back({"tok_embeddings", m.vocab, h, 1, ParamGroup::embedding});
@@ -30,7 +31,7 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
     t.push_back({"qk_norm", 2 * m.effective_head_dim(), 1, L, ParamGroup::block});
   }
   t.push_back({"wo", h, m.q_dim(), L, ParamGroup::block});
-  if (b) {
+  if (out_b) {
     t.push_back({"wo_bias", h, 1, L, ParamGroup::block});
   }
   t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
@@ -39,7 +40,7 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
     t.push_back({"w3", m.ffn, h, L, ParamGroup::block});
   }
   t.push_back({"w2", h, m.ffn, L, ParamGroup::block});
-  if (b) {
+  if (mlp_b) {
     t.push_back(
         {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
   }
