@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -181,4 +183,44 @@ TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/
   REQUIRE(g.status == 0);
   // 4,000,000 tokens / (1 x 8192 x 8 GPUs) = 61.04 -> 61 micro-batches
   CHECK(nlohmann::json::parse(g.out).at("config").at("grad_accum") == 61);
+}
+
+TEST_CASE("check reads only plans, consistent ones, self-contained, also from stdin",
+          "[cli][check]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = test::scratch_dir("check-plans");
+  const std::string hf = test::source_path("tests/fixtures/hf/mistral-7b-v0.3.config.json");
+  const auto s = test::run_cli({"search", "--model", hf, "--top", "2", "--format", "json"});
+  REQUIRE(s.status == 0);
+  std::ofstream(dir / "plans.json") << s.out;
+  // the plan carries its model: no --model needed for a plan made from a config.json
+  auto r = test::run_cli({"check", "--plan", (dir / "plans.json").string()});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  // any other JSON document is refused, naming what is wrong
+  auto doc = nlohmann::json::parse(s.out);
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> tamper = {
+      {[](nlohmann::json& d) { d["schema_version"] = 2; }, "/schema_version"},
+      {[](nlohmann::json& d) { d["schema_version"] = "1"; }, "/schema_version"},
+      {[](nlohmann::json& d) { d.erase("schema_version"); }, "/schema_version"},
+      {[](nlohmann::json& d) { d["kind"] = "models"; }, "/kind"},
+      {[](nlohmann::json& d) { d["plans"][0]["config"]["gpu"] = "h100-sxm-80gb"; }, "contradicts"},
+      {[](nlohmann::json& d) { d["plans"][0]["config"]["gpus"] = 16; }, "contradict"},
+      {[](nlohmann::json& d) { d["model"]["layers"] = 33; }, "/model/parameters"},
+  };
+  REQUIRE(tamper.size() == 7);
+  for (const auto& [change, what] : tamper) {
+    nlohmann::json bad = doc;
+    change(bad);
+    std::ofstream(dir / "bad.json") << bad.dump();
+    r = test::run_cli({"check", "--plan", (dir / "bad.json").string()});
+    INFO(what << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find(what) != std::string::npos);
+  }
+  // --plan - reads standard input (the binary, as a pipeline runs it)
+  const std::string cmd = std::string("'") + BWPLAN_BINARY + "' check --plan - < '" +
+                          (dir / "plans.json").string() + "' > /dev/null 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  fs::remove_all(dir);
 }

@@ -2,15 +2,42 @@
 #include "cli/plan_file.hpp"
 
 #include <algorithm>
+#include <iostream>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "bwplan/catalog.hpp"
 #include "io/json_reader.hpp"
+#include "io/model_file.hpp"
 
 namespace bwplan::cli {
 
 namespace {
+
+/// The model a plan document carries (estimate: "model"; search: "model" since plans embed it),
+/// checked against the parameter count it states; nullopt when the document has none.
+std::optional<ModelSpec> embedded_model(const nlohmann::json& doc, const std::string& where) {
+  if (!doc.contains("model") || !doc.at("model").is_object()) {
+    return std::nullopt;
+  }
+  io::ObjectReader r(doc.at("model"), where, "/model");
+  ModelSpec m = io::read_model_fields(r);
+  const std::int64_t stated = r.integer("parameters", 1, std::int64_t{1} << 50);
+  if (r.has("sources")) {
+    m.sources = r.string_list("sources");
+  }
+  r.allow({"non_embedding_parameters"});
+  r.finish();
+  validate_model(m, where + ": /model");
+  if (count_parameters(m).total != stated) {
+    throw Error(fmt::format("{}: /model/parameters {} does not match the shape it describes ({} "
+                            "parameters): the plan was edited",
+                            where, stated, count_parameters(m).total));
+  }
+  return m;
+}
 
 template <class E> E plan_enum(io::ObjectReader& c, const char* key, const std::string& file) {
   return parse_enum_or_throw<E>(c.string(key), fmt::format("{}: config.{}", file, key));
@@ -18,13 +45,16 @@ template <class E> E plan_enum(io::ObjectReader& c, const char* key, const std::
 
 /// Rebuilds the plan's request from its "config" object (render_common's config_json).
 EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const std::string& where,
-                             const std::string& pointer, const PlanSource& o) {
+                             const std::string& pointer, const PlanSource& o,
+                             const std::optional<ModelSpec>& carried) {
   const Catalog& cat = ctx.catalog();
   io::ObjectReader c(config, where, pointer);
   EstimateRequest r;
   const std::string model = c.string("model");
   if (!o.model.empty()) {
     r.model = resolve_model(cat, o.model);
+  } else if (carried && carried->name == model) {
+    r.model = *carried; // the plan's own model: a preset's copy, or a file's shape
   } else if (const ModelSpec* m = cat.find_model(model)) {
     r.model = *m;
   } else {
@@ -40,6 +70,18 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
   TrainingConfig& t = r.config;
   t.gpus = c.integer("gpus", 1, 1 << 20);
   t.gpus_per_node = c.integer("gpus_per_node", 1, 1024);
+  if (r.instance) {
+    // the plan's own fields must agree with its instance type (a tampered plan does not)
+    if (r.instance->gpu != r.gpu.name) {
+      throw Error(fmt::format("{}: gpu '{}' contradicts instance '{}', which has {}", c.at("gpu"),
+                              r.gpu.name, r.instance->name, r.instance->gpu));
+    }
+    if (t.gpus_per_node != r.instance->gpus_per_node || t.gpus != r.nodes * t.gpus_per_node) {
+      throw Error(fmt::format("{}: {} GPUs, {} per node, contradict {} x {} ({} GPUs each)",
+                              c.at("gpus"), t.gpus, t.gpus_per_node, r.nodes, r.instance->name,
+                              r.instance->gpus_per_node));
+    }
+  }
   t.sharding = plan_enum<Sharding>(c, "sharding", where);
   t.shard_group = c.integer("shard_group", 1, 1 << 20);
   t.precision = plan_enum<Precision>(c, "precision", where);
@@ -69,12 +111,34 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
 
 PlanDocument read_plan(Context& ctx, const PlanSource& o) {
   PlanDocument out;
-  const std::string text = read_text_file(o.plan);
+  std::string text;
+  if (o.plan == "-") {
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    text = in.str();
+  } else {
+    text = read_text_file(o.plan);
+  }
   const nlohmann::json doc = io::parse_json(text, o.plan);
   if (!doc.is_object()) {
     throw Error(fmt::format("{}: not a bwplan search or estimate JSON document", o.plan));
   }
-  if (doc.contains("plans")) {
+  const nlohmann::json* version = doc.contains("schema_version") ? &doc["schema_version"] : nullptr;
+  if (version == nullptr || !version->is_number_integer() || version->get<std::int64_t>() != 1) {
+    throw Error(fmt::format("{}: /schema_version: {} is not one bwplan reads (allowed 1)", o.plan,
+                            version == nullptr ? std::string("missing") : version->dump()));
+  }
+  const std::string kind =
+      doc.contains("kind") && doc["kind"].is_string() ? doc["kind"].get<std::string>() : "";
+  if (kind != "search" && kind != "estimate") {
+    throw Error(
+        fmt::format("{}: /kind: '{}' is not a plan (allowed search, estimate)", o.plan, kind));
+  }
+  const std::optional<ModelSpec> carried = embedded_model(doc, o.plan);
+  if (kind == "search") {
+    if (!doc.contains("plans")) {
+      throw Error(fmt::format("{}: a search document without /plans", o.plan));
+    }
     const nlohmann::json& plans = doc.at("plans");
     if (!plans.is_array() || plans.empty()) {
       throw Error(fmt::format("{}: the search found no plan to emit", o.plan));
@@ -88,8 +152,8 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
       throw Error(fmt::format("{}: /plans/{} has no config object", o.plan, i));
     }
     out.plan = plans[i];
-    EstimateRequest r =
-        request_from(ctx, plans[i].at("config"), o.plan, fmt::format("/plans/{}/config", i), o);
+    EstimateRequest r = request_from(ctx, plans[i].at("config"), o.plan,
+                                     fmt::format("/plans/{}/config", i), o, carried);
     // the search's --train-tokens and --price-per-hour, unless given here
     const nlohmann::json* inputs = doc.contains("inputs") ? &doc["inputs"] : nullptr;
     const nlohmann::json* k =
@@ -119,7 +183,7 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
     throw Error("--rank goes with a search document; an estimate holds one plan");
   }
   out.plan = doc;
-  out.request = request_from(ctx, doc.at("config"), o.plan, "/config", o);
+  out.request = request_from(ctx, doc.at("config"), o.plan, "/config", o, carried);
   return out;
 }
 

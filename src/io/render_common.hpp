@@ -27,6 +27,9 @@ struct ConfigWhere {
 /// Every field of a TrainingConfig, with the model and cluster: enough to re-run `estimate`.
 [[nodiscard]] OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w);
 
+/// A model's shape, parameter counts and sources (a bwplan model file's keys, plus counts).
+[[nodiscard]] OrderedJson model_json(const ModelSpec& m);
+
 /// "selective-layer:2", "full", ... as the tables write a checkpointing choice.
 [[nodiscard]] std::string ac_label(const TrainingConfig& c);
 

@@ -27,34 +27,6 @@ OrderedJson flops_json(const PeakFlops& f) {
   return j;
 }
 
-OrderedJson model_json(const ModelSpec& m) {
-  const ParamCounts c = count_parameters(m);
-  OrderedJson j;
-  j["name"] = m.name;
-  j["display_name"] = m.display_name;
-  j["parameters"] = c.total;
-  j["non_embedding_parameters"] = c.non_embedding();
-  j["layers"] = m.layers;
-  j["hidden"] = m.hidden;
-  j["heads"] = m.heads;
-  j["kv_heads"] = m.kv_heads;
-  j["head_dim"] = m.effective_head_dim();
-  j["ffn"] = m.ffn;
-  j["vocab"] = m.vocab;
-  j["mlp"] = name_of(m.mlp);
-  j["norm"] = name_of(m.norm);
-  j["position"] = name_of(m.position);
-  j["tied_embeddings"] = m.tied_embeddings;
-  j["qk_norm"] = m.qk_norm;
-  j["qkv_bias"] = m.qkv_bias;
-  j["linear_bias"] = m.linear_bias;
-  j["attention_out_bias"] = m.out_bias;
-  j["mlp_bias"] = m.mlp_bias;
-  j["max_seq_len"] = m.max_seq_len;
-  j["sources"] = m.sources;
-  return j;
-}
-
 OrderedJson gpu_json(const GpuSpec& g) {
   OrderedJson j;
   j["name"] = g.name;
@@ -119,6 +91,34 @@ OrderedJson list_json(const char* kind, const char* key, const std::vector<T>& v
 } // namespace
 
 namespace io {
+
+OrderedJson model_json(const ModelSpec& m) {
+  const ParamCounts c = count_parameters(m);
+  OrderedJson j;
+  j["name"] = m.name;
+  j["display_name"] = m.display_name;
+  j["parameters"] = c.total;
+  j["non_embedding_parameters"] = c.non_embedding();
+  j["layers"] = m.layers;
+  j["hidden"] = m.hidden;
+  j["heads"] = m.heads;
+  j["kv_heads"] = m.kv_heads;
+  j["head_dim"] = m.effective_head_dim();
+  j["ffn"] = m.ffn;
+  j["vocab"] = m.vocab;
+  j["mlp"] = name_of(m.mlp);
+  j["norm"] = name_of(m.norm);
+  j["position"] = name_of(m.position);
+  j["tied_embeddings"] = m.tied_embeddings;
+  j["qk_norm"] = m.qk_norm;
+  j["qkv_bias"] = m.qkv_bias;
+  j["linear_bias"] = m.linear_bias;
+  j["attention_out_bias"] = m.out_bias;
+  j["mlp_bias"] = m.mlp_bias;
+  j["max_seq_len"] = m.max_seq_len;
+  j["sources"] = m.sources;
+  return j;
+}
 
 // Byte counts and other whole quantities are written as integers so outputs diff cleanly.
 std::int64_t whole(double v) {
@@ -239,7 +239,7 @@ OrderedJson instances_json(const Catalog& c) {
   return list_json("instances", "instances", c.instances, instance_json);
 }
 OrderedJson models_json(const Catalog& c) {
-  return list_json("models", "models", c.models, model_json);
+  return list_json("models", "models", c.models, io::model_json);
 }
 
 OrderedJson estimate_json(const Estimate& e) {
@@ -247,7 +247,7 @@ OrderedJson estimate_json(const Estimate& e) {
   const EstimateRequest& r = e.request;
   j["config"] = config_json(
       r.config, {r.model.name, r.gpu.name, r.instance ? r.instance->name : std::string(), r.nodes});
-  j["model"] = model_json(e.request.model);
+  j["model"] = io::model_json(e.request.model);
   j["memory"] = memory_json(e.memory);
   j["throughput"] = io::throughput_json(e.time);
   j["cost"] = io::cost_json(e.cost);

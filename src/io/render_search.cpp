@@ -83,6 +83,7 @@ OrderedJson search_inputs_json(const SearchReport& r) {
 OrderedJson search_json(const SearchReport& r) {
   OrderedJson j = io::envelope("search");
   j["inputs"] = io::search_inputs_json(r);
+  j["model"] = io::model_json(r.model); // a plan is self-contained: emit and check need no --model
   OrderedJson plans = OrderedJson::array();
   for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
     plans.push_back(plan_json(r, r.result.plans[i], i + 1));
