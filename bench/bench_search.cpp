@@ -4,6 +4,7 @@
 // micro-batch) pair whose memory, and step time and price when it fits, were computed and
 // checked against the constraints (docs/architecture.md, "Search speed"); candidates counted
 // by monotone pruning are reported apart and never counted as evaluated.
+// Last, the search's scaling in the node axis (1..256 vs 1..4096 nodes).
 // Usage: build/bench_search [--explore-seq] [seconds for the pure rate, default 1]
 #if defined(__GNUC__) && !defined(__clang__)
 // The counting operator new below pairs malloc with free; GCC 12 flags the inlined pairs.
@@ -189,5 +190,31 @@ int main(int argc, char** argv) {
               static_cast<long long>(n_fit), t_fit, static_cast<double>(n_fit) / t_fit / 1e6);
   std::printf("  %lld heap allocations in the evaluation loops (checksum %.6g)\n", allocations,
               checksum);
+
+  // 3. Scaling in one axis: Llama-3.1-8B on one instance type over 1..N nodes, N = 256 and 4096
+  // (every other axis at its default). A search linear in each axis takes ~16x for 16x nodes.
+  const bwplan::ModelSpec& llama = *cat.find_model("llama-3.1-8b");
+  bwplan::SearchSpace one;
+  one.instances = {cat.instance("ml.p6-b200.48xlarge")};
+  one.gpus = {cat.gpu(one.instances.front().gpu)};
+  double t_nodes[2] = {0, 0};
+  std::int64_t n_nodes[2] = {0, 0};
+  const std::int64_t tops[2] = {256, 4096};
+  for (int k = 0; k < 2; ++k) {
+    one.nodes.clear();
+    for (std::int64_t n = 1; n <= tops[k]; ++n) {
+      one.nodes.push_back(n);
+    }
+    const auto t = std::chrono::steady_clock::now();
+    const bwplan::SearchResult r =
+        bwplan::run_search(llama, one, {}, bwplan::Objective::throughput, 1);
+    t_nodes[k] = seconds_since(t);
+    n_nodes[k] = r.candidates_evaluated;
+  }
+  std::printf("node axis, llama-3.1-8b on ml.p6-b200.48xlarge: 1..256 nodes %.3f s (%lld "
+              "candidates), 1..4096 nodes %.3f s (%lld candidates): %.1fx the time for 16x the "
+              "nodes\n",
+              t_nodes[0], static_cast<long long>(n_nodes[0]), t_nodes[1],
+              static_cast<long long>(n_nodes[1]), t_nodes[1] / t_nodes[0]);
   return 0;
 }

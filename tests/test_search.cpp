@@ -93,6 +93,33 @@ TEST_CASE("no rejected candidate dominates a Pareto plan; the top plan is on the
   }
 }
 
+TEST_CASE("the Pareto front is exactly the undominated plans (checked against all pairs)",
+          "[search]") {
+  SearchSpace s = space_for({"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge"});
+  s.nodes = {1, 2, 3, 4, 8};
+  for (Objective o : {Objective::throughput, Objective::cost}) {
+    const SearchResult r =
+        run_search(*test::catalog().find_model("llama-3.1-8b"), s, {}, o, 1000000);
+    REQUIRE(r.plans.size() > 500); // every feasible plan, so the front can be recomputed
+    const auto dominates = [](const Candidate& b, const Candidate& a) {
+      return b.time.tokens_per_s_job >= a.time.tokens_per_s_job &&
+             b.cost.usd_per_million_tokens <= a.cost.usd_per_million_tokens &&
+             b.memory.headroom_bytes() >= a.memory.headroom_bytes() &&
+             (b.time.tokens_per_s_job > a.time.tokens_per_s_job ||
+              b.cost.usd_per_million_tokens < a.cost.usd_per_million_tokens ||
+              b.memory.headroom_bytes() > a.memory.headroom_bytes());
+    };
+    std::size_t front = 0;
+    for (const Candidate& a : r.plans) {
+      const bool dominated = std::any_of(r.plans.begin(), r.plans.end(),
+                                         [&](const Candidate& b) { return dominates(b, a); });
+      CHECK(a.pareto == !dominated);
+      front += a.pareto ? 1 : 0;
+    }
+    CHECK(front >= 2);
+  }
+}
+
 TEST_CASE("search output is identical across runs", "[search][cli]") {
   const auto a = search_json_for({"--model", "llama-3.1-8b", "--nodes", "1..2"});
   const auto b = search_json_for({"--model", "llama-3.1-8b", "--nodes", "1..2"});

@@ -6,6 +6,7 @@
 #include "bwplan/search.hpp"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -296,39 +297,44 @@ bool Searcher::key_less(const Feasible& a, const Feasible& b) const {
 }
 
 void Searcher::mark_pareto() {
-  // Sort by throughput (desc); a candidate is on the front unless an earlier front member is at
-  // least as cheap and has at least as much headroom (with something strictly better).
+  // Sort by throughput (desc); a candidate is on the front unless an earlier candidate is at
+  // least as cheap and has at least as much headroom (with something strictly better). The
+  // earlier candidates are kept as a staircase: by cost ascending, headroom strictly ascending,
+  // so the best headroom at or below a cost is one lookup and the front takes O(n log n).
   std::sort(feasible_.begin(), feasible_.end(), [&](const Feasible& a, const Feasible& b) {
     if (a.tokens_per_s_job != b.tokens_per_s_job) {
       return a.tokens_per_s_job > b.tokens_per_s_job;
     }
     return key_less(a, b);
   });
-  const auto dominates = [](const Feasible& f, const Feasible& c) {
-    const bool no_worse = f.usd_per_million_tokens <= c.usd_per_million_tokens &&
-                          f.headroom_bytes >= c.headroom_bytes &&
-                          f.tokens_per_s_job >= c.tokens_per_s_job;
-    const bool better = f.usd_per_million_tokens < c.usd_per_million_tokens ||
-                        f.headroom_bytes > c.headroom_bytes ||
-                        f.tokens_per_s_job > c.tokens_per_s_job;
-    return no_worse && better;
+  struct Step {
+    double headroom;
+    double tokens_per_s; ///< the highest among candidates with exactly this cost and headroom
   };
-  std::vector<std::size_t> front;
-  std::size_t last = 0; // the front member that dominated the previous candidate: tried first
-  for (std::size_t i = 0; i < feasible_.size(); ++i) {
-    Feasible& c = feasible_[i];
-    // Whether any front member dominates c does not depend on the order they are tried in.
-    bool dominated = !front.empty() && dominates(feasible_[front[last]], c);
-    for (std::size_t j = 0; !dominated && j < front.size(); ++j) {
-      if (dominates(feasible_[front[j]], c)) {
-        dominated = true;
-        last = j;
+  std::map<double, Step> stairs; // cost -> the most headroom reached at that cost
+  for (Feasible& c : feasible_) {
+    auto it = stairs.upper_bound(c.usd_per_million_tokens);
+    if (it != stairs.begin()) {
+      const auto& [cost, p] = *std::prev(it);
+      const bool dominated = p.headroom >= c.headroom_bytes &&
+                             (cost < c.usd_per_million_tokens || p.headroom > c.headroom_bytes ||
+                              p.tokens_per_s > c.tokens_per_s_job);
+      const bool equal = cost == c.usd_per_million_tokens && p.headroom == c.headroom_bytes;
+      if (dominated) {
+        continue;
+      }
+      if (equal || p.headroom >= c.headroom_bytes) {
+        c.pareto = true; // on the front, but adds no step
+        continue;
       }
     }
-    if (!dominated) {
-      front.push_back(i);
-      c.pareto = true;
+    c.pareto = true;
+    // c's step replaces those it covers: no cheaper, and no more headroom
+    for (it = stairs.lower_bound(c.usd_per_million_tokens);
+         it != stairs.end() && it->second.headroom <= c.headroom_bytes;) {
+      it = stairs.erase(it);
     }
+    stairs.emplace(c.usd_per_million_tokens, Step{c.headroom_bytes, c.tokens_per_s_job});
   }
 }
 
