@@ -198,3 +198,29 @@ TEST_CASE("search writes the top plan's launch files, all or nothing", "[search]
   CHECK(test::run_cli(args).status == 1);
   CHECK_FALSE(fs::exists(dir));
 }
+
+TEST_CASE("a report's sample keeps the ranked plans, the whole front and a bounded rest",
+          "[search]") {
+  SearchSpace s = space_for({"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge"});
+  s.nodes = {1, 2, 3, 4, 8};
+  const ModelSpec& m = *test::catalog().find_model("llama-3.1-8b");
+  const SearchResult all = run_search(m, s, {}, Objective::throughput, 1000000);
+  const SearchResult sampled = run_search(m, s, {}, Objective::throughput, 5, {}, {}, 100);
+  REQUIRE(all.plans.size() > 500);
+  std::size_t front = 0;
+  for (const Candidate& c : all.plans) {
+    front += c.pareto ? 1 : 0;
+  }
+  // the first 5 are the same plans, in the same order
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(sampled.plans[i].id == all.plans[i].id);
+  }
+  std::size_t sampled_front = 0;
+  for (const Candidate& c : sampled.plans) {
+    sampled_front += c.pareto ? 1 : 0;
+  }
+  CHECK(sampled_front == front);
+  CHECK(sampled.plans.size() <= 5 + std::max<std::size_t>(100, front) + 1);
+  CHECK(sampled.plans.size() >= 5 + 90);
+  CHECK(sampled.feasible == all.feasible);
+}

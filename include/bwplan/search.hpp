@@ -132,9 +132,12 @@ struct SearchResult {
                                                std::size_t instance, std::int64_t nodes,
                                                const TrainingConfig& config);
 
+/// The top_k plans, ranked. With `sample` > 0, `plans` continues after them with every other
+/// plan on the Pareto front and an evenly spaced sample of the rest (up to `sample` in all, in
+/// rank order), for a report to draw: memory stays bounded however large the search.
 [[nodiscard]] SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                                       const SearchConstraints& limits, Objective objective,
                                       std::size_t top_k, const MemoryConstants& mk = {},
-                                      const TimeConstants& tk = {});
+                                      const TimeConstants& tk = {}, std::size_t sample = 0);
 
 } // namespace bwplan

@@ -245,6 +245,10 @@ std::vector<RejectedPoint> rejected_points(const Resolved& r, const SearchResult
   return out;
 }
 
+/// Feasible candidates a report draws beyond the ranked plans (the Pareto front always): the
+/// report thins its scatters to 3000 points anyway (render_html.cpp).
+constexpr std::size_t k_report_sample = 4000;
+
 void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   ctx.begin();
   const bool json = wants_json(o.output);
@@ -257,9 +261,10 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   }
   const auto top = static_cast<std::size_t>(o.top);
   const auto start = std::chrono::steady_clock::now();
-  // A report plots every feasible candidate, so it keeps them all; the outputs list the top.
-  SearchResult result = run_search(r.model, r.space, r.limits, r.objective,
-                                   o.report.empty() ? top : SIZE_MAX, k.memory, k.time);
+  // A report plots the feasible candidates: every one up to a sample of them (the front always),
+  // so its memory stays bounded; the outputs list the top.
+  SearchResult result = run_search(r.model, r.space, r.limits, r.objective, top, k.memory, k.time,
+                                   o.report.empty() ? 0 : k_report_sample);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::optional<SearchResult> full; // for the report: every feasible candidate

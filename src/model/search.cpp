@@ -94,7 +94,7 @@ public:
   void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                    const Network& net) override;
   void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) override;
-  SearchResult finish(Objective objective, std::size_t top_k);
+  SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:
   [[nodiscard]] double over(std::int64_t mb) { // bytes over the usable capacity (<= 0: fits)
@@ -367,7 +367,7 @@ Candidate Searcher::build_plan(const Feasible& f) const {
   return c;
 }
 
-SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
+SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_t sample) {
   for (std::size_t r = 0; r < misses_.size(); ++r) {
     build_nearest_miss(static_cast<RejectReason>(r));
   }
@@ -393,12 +393,32 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k) {
     return std::move(result_);
   }
   const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(0.0));
-  const std::size_t kept = std::min(top_k, feasible_.size());
+  const bool sampled = sample > 0 && feasible_.size() > top_k + sample;
+  const std::size_t kept = sampled ? top_k : std::min(top_k + sample, feasible_.size());
   std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(kept),
                     feasible_.end(), order(tk_.low_precision_rank_margin));
   result_.plans.reserve(kept);
   for (std::size_t i = 0; i < kept; ++i) {
     result_.plans.push_back(build_plan(feasible_[i]));
+  }
+  if (sampled) {
+    // The rest in rank order: every front member, then every n-th other one, `sample` in all.
+    std::sort(feasible_.begin() + static_cast<std::ptrdiff_t>(kept), feasible_.end(),
+              order(tk_.low_precision_rank_margin));
+    const auto rest = static_cast<std::size_t>(feasible_.end() - feasible_.begin()) - kept;
+    std::size_t front = 0;
+    for (std::size_t i = kept; i < feasible_.size(); ++i) {
+      front += feasible_[i].pareto ? 1 : 0;
+    }
+    const std::size_t others = sample > front ? sample - front : 0;
+    const std::size_t every = others == 0 ? rest + 1 : (rest - front + others - 1) / others;
+    std::size_t seen = 0;
+    for (std::size_t i = kept; i < feasible_.size(); ++i) {
+      const Feasible& f = feasible_[i];
+      if (f.pareto || (!f.pareto && seen++ % every == 0 && others > 0)) {
+        result_.plans.push_back(build_plan(f));
+      }
+    }
   }
   const Feasible& first = feasible_.front();
   if (kept > 0 &&
@@ -451,10 +471,10 @@ EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& spac
 
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, Objective objective, std::size_t top_k,
-                        const MemoryConstants& mk, const TimeConstants& tk) {
+                        const MemoryConstants& mk, const TimeConstants& tk, std::size_t sample) {
   Searcher searcher(model, space, limits, mk, tk);
   for_each_combination(model, space, limits, searcher);
-  return searcher.finish(objective, top_k);
+  return searcher.finish(objective, top_k, sample);
 }
 
 } // namespace bwplan
