@@ -224,3 +224,27 @@ TEST_CASE("check reads only plans, consistent ones, self-contained, also from st
   CHECK(std::system(cmd.c_str()) == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("check holds a plan to the headroom it was made with, unless --headroom says otherwise",
+          "[cli][check]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = test::scratch_dir("check-headroom");
+  // Llama-3.1-8B, micro-batch 4 on 8 x B200 needs ~138 GiB of 179: it fits with no headroom and
+  // not with 30 % (125 GiB usable), the headroom this estimate was made with.
+  const auto e =
+      test::run_cli({"estimate", "--micro-batch", "4", "--headroom", "30", "--format", "json"});
+  REQUIRE(e.status == 3);
+  std::ofstream(dir / "plan.json") << e.out;
+  const std::string plan = (dir / "plan.json").string();
+  CHECK(test::run_cli({"check", "--plan", plan}).status == 3);
+  CHECK(test::run_cli({"check", "--plan", plan, "--headroom", "0"}).status == 0);
+  // a search's constraint is kept too
+  const auto s = test::run_cli(
+      {"search", "--headroom", "30", "--top", "1", "--format", "json", "--max-micro-batch", "4"});
+  REQUIRE(s.status == 0);
+  std::ofstream(dir / "search.json") << s.out;
+  const auto r =
+      test::run_cli({"check", "--plan", (dir / "search.json").string(), "--format", "json"});
+  CHECK(r.status == 0);
+  fs::remove_all(dir);
+}

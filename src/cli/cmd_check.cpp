@@ -15,6 +15,7 @@ namespace {
 struct CheckOptions {
   PlanSource source;
   double headroom_pct = 0;
+  bool headroom_given = false; ///< --headroom on the command line; else the plan's own
   std::vector<std::string> sets;
   OutputOptions output;
 };
@@ -40,7 +41,10 @@ void run_check(Context& ctx, const CheckOptions& o) {
   const bool json = wants_json(o.output);
   const PlanDocument doc = read_plan(ctx, o.source);
   ModelConstants k = resolve_constants(ctx, o.sets);
-  k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
+  // the headroom the plan was made with, unless --headroom says otherwise
+  k.memory.headroom_fraction = o.headroom_given || !doc.headroom_fraction
+                                   ? headroom_fraction(o.headroom_pct)
+                                   : *doc.headroom_fraction;
   const Estimate e = evaluate(doc.request, k.memory, k.time);
   std::vector<Change> changes;
   const auto compare = [&](const char* section, const char* key, const char* what, double now,
@@ -108,8 +112,10 @@ void setup_check(CLI::App& app, Context& ctx) {
   cmd->add_option("--model", o->source.model,
                   "the model (a path or preset): a changed config.json, or the plan's model "
                   "file [the plan's]");
-  cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
-      ->transform(number_in(0, 99.999));
+  cmd->add_option("--headroom", o->headroom_pct,
+                  "percent of GPU memory to keep free [the plan's own]")
+      ->transform(number_in(0, 99.999))
+      ->each([o](const std::string&) { o->headroom_given = true; });
   add_set_option(*cmd, o->sets);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_check(ctx, *o); });

@@ -171,6 +171,9 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
     if (number("price_per_hour") != nullptr) {
       r.price_per_hour = std::clamp(number("price_per_hour")->get<double>(), 0.0, 1e7);
     }
+    if (number("headroom_fraction") != nullptr) {
+      out.headroom_fraction = std::clamp(number("headroom_fraction")->get<double>(), 0.0, 0.99999);
+    }
     out.request = r;
     return out;
   }
@@ -184,6 +187,13 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
   }
   out.plan = doc;
   out.request = request_from(ctx, doc.at("config"), o.plan, "/config", o, carried);
+  const nlohmann::json& mem = doc.contains("memory") ? doc["memory"] : nlohmann::json();
+  if (mem.is_object() && mem.contains("usable_bytes") && mem.contains("capacity_bytes") &&
+      mem["usable_bytes"].is_number() && mem["capacity_bytes"].is_number() &&
+      mem["capacity_bytes"].get<double>() > 0) {
+    out.headroom_fraction = std::clamp(
+        1 - mem["usable_bytes"].get<double>() / mem["capacity_bytes"].get<double>(), 0.0, 0.99999);
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,8 @@ struct PlanSource {
 struct PlanDocument {
   EstimateRequest request;
   nlohmann::json plan; ///< the plan object as saved (its memory, throughput, cost)
+  /// The headroom the plan was made with (a search's constraint; an estimate's usable share).
+  std::optional<double> headroom_fraction;
 };
 
 /// Reads and checks the document; errors name the file and the JSON pointer.
