@@ -129,6 +129,11 @@ std::vector<E> parse_list(const std::vector<T>& values, const char* flag) {
   return out;
 }
 
+/// The most axis combinations one search tries (about 20 s and 2 GB on one core at the limit).
+constexpr double k_max_combinations = 5e6;
+/// Precisions a search tries when --precision is not given (at most: the GPU's supported ones).
+constexpr std::size_t k_precision_count = static_cast<std::size_t>(Precision::count_);
+
 struct Resolved {
   ModelSpec model;
   SearchSpace space;
@@ -180,6 +185,22 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
         fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
   }
   r.space.max_micro_batch = o.max_micro_batch;
+  // Said up front, not found out after minutes: the combinations of the axes (each then tries
+  // its micro-batches) are bounded so that a search stays within seconds and a few GB.
+  const double combinations =
+      static_cast<double>(r.space.instances.size()) * static_cast<double>(r.space.nodes.size()) *
+      static_cast<double>(r.space.shardings.size()) *
+      static_cast<double>(r.space.precisions.empty() ? k_precision_count
+                                                     : r.space.precisions.size()) *
+      static_cast<double>(r.space.checkpointing.size()) *
+      static_cast<double>(r.space.seq_lens.size());
+  if (combinations > k_max_combinations) {
+    throw Error(fmt::format(
+        "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
+        "checkpointing and sequence length, more than the {:.0e} bwplan searches at once; "
+        "narrow --nodes, --seq-len, --instance or the other axes",
+        combinations, k_max_combinations));
+  }
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
