@@ -207,8 +207,12 @@ TEST_CASE("check reads only plans, consistent ones, self-contained, also from st
       {[](nlohmann::json& d) { d["plans"][0]["config"]["gpu"] = "h100-sxm-80gb"; }, "contradicts"},
       {[](nlohmann::json& d) { d["plans"][0]["config"]["gpus"] = 16; }, "contradict"},
       {[](nlohmann::json& d) { d["model"]["layers"] = 33; }, "/model/parameters"},
+      {[](nlohmann::json& d) { d["plans"][0]["throughput"]["tokens_per_second_per_gpu"] = 1e-6; },
+       "was edited"},
+      {[](nlohmann::json& d) { d["plans"][0]["memory"]["device_bytes_required"] = -5; },
+       "was edited"},
   };
-  REQUIRE(tamper.size() == 7);
+  REQUIRE(tamper.size() == 9);
   for (const auto& [change, what] : tamper) {
     nlohmann::json bad = doc;
     change(bad);

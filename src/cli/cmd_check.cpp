@@ -29,6 +29,9 @@ const nlohmann::json* saved(const nlohmann::json& plan, const char* section, con
   return s.contains(key) && s.at(key).is_number() ? &s.at(key) : nullptr;
 }
 
+/// Saved and re-evaluated figures further apart than this mean the plan file was edited.
+constexpr double k_edited_ratio = 10;
+
 struct Change {
   std::string what;
   double was = 0;
@@ -50,7 +53,17 @@ void run_check(Context& ctx, const CheckOptions& o) {
   const auto compare = [&](const char* section, const char* key, const char* what, double now,
                            double scale, const char* unit) {
     if (const nlohmann::json* was = saved(doc.plan, section, key)) {
-      changes.push_back({what, was->get<double>() / scale, now / scale, unit});
+      // A model or catalog update moves these by percents; a factor of 10 (or a value no
+      // evaluation gives) is an edited plan, not a change to report as a percentage.
+      const double w = was->get<double>();
+      const bool same_model = o.source.model.empty(); // --model may change figures at will
+      if (!(w > 0) || !(now > 0) ||
+          (same_model && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
+        throw Error(fmt::format("{}: the plan's {} {:.6g} is not one bwplan could have written "
+                                "for it (now {:.6g}): the plan was edited",
+                                o.source.plan, what, w / scale, now / scale));
+      }
+      changes.push_back({what, w / scale, now / scale, unit});
     }
   };
   compare("memory", "device_bytes_required", "device memory required",
