@@ -351,16 +351,17 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       text += "\nFor the nearest miss:" + advice_table(*advice);
     }
   }
-  // A JSON document on stdout stays parseable: the launch note goes to stderr then.
-  const bool note_on_stderr = json && o.output.output.empty();
-  if (!note_on_stderr && o.output.output.empty()) {
+  // The launch note follows a table on stdout; with the document in a file it is stdout's
+  // alone; a JSON document on stdout stays parseable, so the note goes to stderr then.
+  const bool to_stdout = o.output.output.empty();
+  if (to_stdout && !json) {
     text += launch_note;
   }
   write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text, files);
-  if (note_on_stderr) {
-    *ctx.err << launch_note;
-  } else if (!o.output.output.empty()) {
+  if (!to_stdout) {
     write_stdout(ctx, launch_note);
+  } else if (json) {
+    *ctx.err << launch_note;
   }
   if (result.plans.empty()) {
     ctx.status = exit_code::does_not_fit;

@@ -34,7 +34,7 @@ double min_cuda(const GpuSpec& g) {
   const double cc = compute_capability(g);
   double need = 0;
   for (const auto& [at, cuda] : io::launch_data().policy.min_cuda_by_compute_capability) {
-    if (cc + 1e-9 >= std::stod(at)) {
+    if (cc + 1e-9 >= at) {
       need = std::max(need, cuda);
     }
   }
@@ -201,11 +201,11 @@ const io::TrainingImage* image_for_version(const std::string& v) {
 /// their training dtypes). Each node writes its shard, but all nodes sync one S3 prefix and a
 /// starting job restores all of it onto every node.
 double checkpoint_bytes(const Estimate& e) {
-  const TrainingConfig& c = e.request.config;
-  const StateDtypes sd = state_dtypes(c.precision);
-  const std::int64_t n = e.params.total;
-  return static_cast<double>(n) * sd.param_bytes +
-         optimizer_state_bytes(c.optimizer, n, 1, sd.param_bytes);
+  TrainingConfig whole = e.request.config; // the states of one unsharded copy, tensor by tensor
+  whole.sharding = Sharding::none;
+  whole.shard_group = 0;
+  const ModelStates s = estimate_model_states(e.request.model, whole);
+  return s.parameters_bytes + s.optimizer_bytes;
 }
 
 } // namespace

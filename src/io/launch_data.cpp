@@ -117,7 +117,7 @@ SageMakerPolicy read_policy(ObjectReader& r) {
   }
   ObjectReader cuda = r.object("min_cuda_by_compute_capability");
   for (const auto& [cc, v] : r.value("min_cuda_by_compute_capability").items()) {
-    p.min_cuda_by_compute_capability[cc] = std::stod(cuda.string(cc));
+    p.min_cuda_by_compute_capability[std::stod(cc)] = std::stod(cuda.string(cc));
   }
   cuda.finish();
   return p;

@@ -62,7 +62,7 @@ struct SageMakerPolicy {
   std::vector<std::int64_t> training_plan_instance_counts;
   std::vector<std::pair<std::string, std::string>> environment;
   std::vector<std::string> launcher_sets; ///< variables SageMaker's launchers overwrite
-  std::map<std::string, double> min_cuda_by_compute_capability;
+  std::map<double, double> min_cuda_by_compute_capability; ///< compute capability -> CUDA
 };
 
 struct LaunchData {
