@@ -101,11 +101,13 @@ TEST_CASE("configs/constants/model.json holds every model constant, equal to the
           "[catalog]") {
   const Catalog c = builtin_catalog();
   const ModelConstants defaults;
-  REQUIRE(constant_keys().size() == 26);
+  REQUIRE(constant_keys().size() == 40);
   for (const std::string& key : constant_keys()) {
     INFO(key);
     CHECK(get_constant(c.constants, key) == get_constant(defaults, key));
   }
+  CHECK(c.constants.memory.band_measured_gpus == defaults.memory.band_measured_gpus);
+  CHECK(c.constants.time.band_measured_gpus == defaults.time.band_measured_gpus);
   CHECK_FALSE(c.constants.sources.empty());
 }
 

@@ -47,6 +47,7 @@ std::vector<Variant> variants() {
   v[2].base.fp8_backend = Fp8Backend::te;
   v[2].base.fsdp_wrap = FsdpWrap::root;
   v[2].limits.headroom_fraction = 0.1;
+  v[2].limits.include_at_risk = true;
   v[3].base.loss = Loss::chunked;
   v[3].base.optimizer = Optimizer::adamw_8bit;
   v[3].base.norm_impl = NormImpl::upcast;
@@ -93,7 +94,8 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
   }
   space.nodes = {1, 2};
   Mismatches bad;
-  std::int64_t sampled = 0, fitting = 0, over_budget = 0, batch_missed = 0, accumulating = 0;
+  std::int64_t sampled = 0, fitting = 0, over_budget = 0, batch_missed = 0, accumulating = 0,
+               at_risk = 0;
   for (const Variant& v : variants()) {
     space.base = v.base;
     space.precisions = v.precisions;
@@ -144,7 +146,17 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
                       "out-of-memory closeness", c, mb);
             continue;
           }
+          bad.check(device_bytes_required_high(c.memory, mb, o.grad_accum) ==
+                        e.memory.device_bytes_required_high,
+                    "device_bytes_required_high()", c, mb);
           bad.check(o.headroom_bytes == e.memory.headroom_bytes(), "headroom", c, mb);
+          const bool risk = !o.feasible && o.reason == RejectReason::at_risk;
+          bad.check(risk == (!v.limits.include_at_risk && e.memory.verdict() == Verdict::at_risk),
+                    "at-risk verdict", c, mb);
+          if (risk) {
+            ++at_risk;
+            continue;
+          }
           const bool host = !o.feasible && o.reason == RejectReason::host_memory_exceeded;
           bad.check(host == (e.infeasibility == Infeasibility::host_memory_exceeded),
                     "host memory verdict", c, mb);
@@ -175,6 +187,7 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
   // The sample reaches every verdict.
   CHECK(fitting > 1000);
   CHECK(over_budget > 0);
+  CHECK(at_risk > 0);
   CHECK(batch_missed > 0);
   CHECK(accumulating > 0);
   CHECK(sampled > fitting + over_budget + batch_missed);

@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bwplan/enums.hpp"
 #include "bwplan/hardware.hpp"
@@ -125,7 +127,64 @@ struct MemoryConstants {
   double cuda_context_bytes = 0.6e9; ///< CUDA context + cuBLAS/cuDNN handles
   double nccl_bytes_per_communicator = 0.7e9;
   double headroom_fraction = 0.0; ///< capacity kept free for safety
+  // The band (docs/model.md, "Bands"): how far a real run's peak may be from the estimate.
+  /// Largest over- and under-prediction of the peak over every shipped measured run (tests/data:
+  /// measured / predicted - 1 spans -6.3 % .. +9.9 % over 47 runs), rounded up.
+  double band_low_fraction = 0.07;
+  double band_high_fraction = 0.10;
+  /// Longest sequence of a shipped memory measurement; each doubling beyond widens both edges.
+  double band_measured_seq_len = 16384;
+  double band_fraction_per_seq_doubling = 0.03;
+  /// A GPU no shipped run measured: the spread of one configuration's error across measured GPUs.
+  double band_unmeasured_gpu_fraction = 0.04;
+  /// An unfused loss as trainers other than torchtitan write it may hold one more fp32 copy of
+  /// the logits (transformers' ForCausalLMLoss: .float() then a .contiguous() shifted copy).
+  double band_unfused_bytes_per_logit = 4;
+  /// bf16-pure is what ZeRO stacks run; DeepSpeed's default reduce and all-gather buckets
+  /// (5e8 elements each, bf16) are not in an FSDP2 model.
+  double band_bf16_pure_bytes = 2e9;
+  /// GPUs that shipped memory measurements cover (by catalog name).
+  std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "b200", "h100-hbm2e-96gb",
+                                                 "h100-sxm-80gb", "mi300x"};
 };
+
+/// What a band is wider for: the reasons a configuration lies outside what the measured runs
+/// cover (the names are JSON values).
+enum class Widening : std::uint8_t {
+  sequence,     ///< longer sequences than any measured run
+  gpu,          ///< a GPU no measured run used
+  scale,        ///< more GPUs than any measured run
+  unfused_loss, ///< trainers' unfused losses hold different numbers of logits copies
+  bf16_pure,    ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
+  count_
+};
+inline constexpr std::array<std::string_view, 5> k_widening_names = {
+    "sequence_beyond_measured", "gpu_not_measured", "scale_beyond_measured", "unfused_loss_varies",
+    "bf16_pure_stack"};
+static_assert(k_widening_names.size() == static_cast<std::size_t>(Widening::count_));
+/// A set of Widening reasons, one bit each.
+using Widenings = std::uint32_t;
+[[nodiscard]] constexpr Widenings bit(Widening w) {
+  return Widenings{1} << static_cast<unsigned>(w);
+}
+
+/// What the memory band adds for a configuration: relative edges on the peaks, and bytes the
+/// upper edge adds (per logit element and fixed).
+struct MemoryBand {
+  double low_fraction = 0;
+  double high_fraction = 0;
+  double high_bytes_per_logit = 0;
+  double high_bytes = 0;
+  Widenings widened = 0;
+};
+[[nodiscard]] MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu,
+                                     const MemoryConstants& k);
+
+/// Whether a plan fits: with the band's upper edge, only as estimated, or not at all.
+enum class Verdict : std::uint8_t { fits, at_risk, out_of_memory, count_ };
+inline constexpr std::array<std::string_view, 3> k_verdict_names = {"fits", "at_risk",
+                                                                    "out_of_memory"};
+static_assert(k_verdict_names.size() == static_cast<std::size_t>(Verdict::count_));
 
 struct MemoryEstimate {
   std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)> phases{};
@@ -134,6 +193,11 @@ struct MemoryEstimate {
   double peak_reserved_bytes = 0;
   double runtime_bytes = 0;         ///< CUDA context + NCCL communicators
   double device_bytes_required = 0; ///< reserved + runtime
+  /// The band's edges (docs/model.md, "Bands").
+  double peak_allocated_low_bytes = 0, peak_allocated_high_bytes = 0;
+  double peak_reserved_low_bytes = 0, peak_reserved_high_bytes = 0;
+  double device_bytes_required_high = 0; ///< reserved's upper edge + runtime
+  Widenings band_widened = 0;
   double capacity_bytes = 0;
   double usable_bytes = 0;        ///< capacity less the safety headroom
   double host_bytes_per_node = 0; ///< pinned host memory for CPU offload (0 without)
@@ -143,6 +207,11 @@ struct MemoryEstimate {
   }
   [[nodiscard]] double headroom_bytes() const { return usable_bytes - device_bytes_required; }
   [[nodiscard]] bool fits() const { return device_bytes_required <= usable_bytes; }
+  [[nodiscard]] Verdict verdict() const {
+    return device_bytes_required_high <= usable_bytes ? Verdict::fits
+           : fits()                                   ? Verdict::at_risk
+                                                      : Verdict::out_of_memory;
+  }
 };
 
 [[nodiscard]] double phase_total(const ComponentBytes& c);
@@ -183,6 +252,7 @@ struct MemoryTerms {
   double capacity_bytes = 0;
   double usable_bytes = 0;
   double host_bytes_per_node = 0;
+  MemoryBand band;
   ModelStates states;
 };
 [[nodiscard]] MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f,
@@ -195,5 +265,8 @@ struct MemoryTerms {
 /// nothing else computed: the search's inner loop (tests/test_search_fast.cpp checks the two).
 [[nodiscard]] double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                                            std::int64_t grad_accum);
+/// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required_high, bit for bit.
+[[nodiscard]] double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
+                                                std::int64_t grad_accum);
 
 } // namespace bwplan

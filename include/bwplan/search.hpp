@@ -52,6 +52,9 @@ struct SearchConstraints {
   std::optional<double> price_per_hour; ///< overrides every instance's price
   std::int64_t min_seq_len = 0;         ///< sequence lengths below are not tried
   double max_usd_per_hour = 0;          ///< 0: no budget; above it a plan is over_budget
+  /// Keep plans whose estimate fits but whose band's upper edge does not (Verdict::at_risk);
+  /// otherwise they are rejected as RejectReason::at_risk.
+  bool include_at_risk = false;
 };
 
 enum class Objective : std::uint8_t { throughput, cost, time, count_ };
@@ -66,11 +69,12 @@ enum class RejectReason : std::uint8_t {
   global_batch_unreachable,
   host_memory_exceeded,
   over_budget, ///< the job's hourly price is above --max-usd-per-hour
+  at_risk,     ///< the estimate fits, the band's upper edge does not
   count_
 };
-inline constexpr std::array<std::string_view, 5> k_reject_reason_names = {
-    "out_of_memory", "precision_unsupported", "global_batch_unreachable", "host_memory_exceeded",
-    "over_budget"};
+inline constexpr std::array<std::string_view, 6> k_reject_reason_names = {
+    "out_of_memory",        "precision_unsupported", "global_batch_unreachable",
+    "host_memory_exceeded", "over_budget",           "at_risk"};
 static_assert(k_reject_reason_names.size() == static_cast<std::size_t>(RejectReason::count_));
 
 /// One evaluated configuration.

@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bwplan/enums.hpp"
 #include "bwplan/hardware.hpp"
@@ -106,7 +108,33 @@ struct TimeConstants {
   double pcie_bytes_per_s = 2.5e10;
   /// Host memory bandwidth per node the CPU optimizer streams at (assumption, not validated).
   double host_memory_bytes_per_s = 2.0e11;
+  // The tokens/s band (docs/time-model.md, "Bands"): how far a real run may be from the estimate.
+  /// Largest under- and over-prediction of tokens/s over the shipped runs on measured GPUs
+  /// (tests/data/measurements.json: measured / predicted - 1 spans -11.8 % .. +9.0 %), rounded up.
+  double band_low_fraction = 0.12;
+  double band_high_fraction = 0.10;
+  /// Longest sequence of a shipped throughput measurement; each doubling beyond widens both edges.
+  double band_measured_seq_len = 8192;
+  double band_fraction_per_seq_doubling = 0.15;
+  /// A GPU no shipped run measured at full power: the B200 rows (power-limited parts) and the
+  /// MI300X rows read 22-38 % below prediction.
+  double band_unmeasured_gpu_fraction = 0.35;
+  /// Largest shipped job; each doubling of GPUs beyond widens both edges.
+  double band_measured_gpu_count = 128;
+  double band_fraction_per_scale_doubling = 0.05;
+  /// GPUs whose throughput shipped runs measured at full power (by catalog name).
+  std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "h100-hbm2e-96gb",
+                                                 "h100-sxm-80gb"};
 };
+
+/// The tokens/s band of a configuration: relative edges and why they are wider.
+struct ThroughputBand {
+  double low_fraction = 0;
+  double high_fraction = 0;
+  Widenings widened = 0;
+};
+[[nodiscard]] ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
+                                             const TimeConstants& k);
 
 /// FLOPs per token of one training step (forward + backward).
 struct FlopCounts {
@@ -139,11 +167,17 @@ struct StepTime {
   double all_reduce_bytes = 0;
   double tokens_per_s_per_gpu = 0;
   double tokens_per_s_job = 0;
-  /// Model (hardware) FLOP/s per GPU over the bf16 dense peak, for every precision: torchtitan's
-  /// convention, so an fp8 run's MFU can be compared with a bf16 run's (and may exceed what bf16
-  /// alone could reach).
+  /// The band's edges of tokens_per_s_per_gpu (docs/time-model.md, "Bands").
+  double tokens_per_s_per_gpu_low = 0, tokens_per_s_per_gpu_high = 0;
+  Widenings band_widened = 0;
+  /// Hardware (model) utilisation: the share of the step the tensor cores would need at the
+  /// dense peak of the precision each matmul runs in, for the FLOPs executed (causal attention
+  /// counted as the half a causal kernel computes; HFU adds recompute). Never above 1.
   double mfu = 0;
   double hfu = 0;
+  /// torchtitan's MFU convention: model FLOPs with non-causal attention over the bf16 dense peak,
+  /// for every precision (comparable with torchtitan's logs; can exceed 1 at long sequences).
+  double mfu_torchtitan = 0;
   double achieved_efficiency = 0; ///< modelled fraction of peak the matmuls reach
   Bottleneck bottleneck = Bottleneck::compute;
 };
@@ -195,6 +229,10 @@ struct StepTerms {
   double optimizer_s = 0;
   double gpus = 0;
   double bf16_peak = 0;
+  /// The executed share of the hardware FLOPs that is model work (not recompute), counting
+  /// causal attention as executed: MFU = HFU × this.
+  double model_share = 1;
+  ThroughputBand band;
 };
 [[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
                                    const TrainingConfig& c, const GpuSpec& gpu, const Network& net,

@@ -1,5 +1,7 @@
 // `bwplan check --plan PLAN.json`: does a saved plan still fit under the current model and
 // catalogs? Exit 0 if it fits with the required headroom, 3 if not; says what changed.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
@@ -72,10 +74,21 @@ void run_check(Context& ctx, const CheckOptions& o) {
           "GiB");
   compare("throughput", "tokens_per_second_per_gpu", "tokens/s per GPU",
           e.time.tokens_per_s_per_gpu, 1.0, "");
+  // The band's upper edge: the wider of the plan's own and today's (a plan is never judged on a
+  // narrower band than it was made with).
+  double high = e.memory.device_bytes_required_high;
+  if (const nlohmann::json* was = saved(doc.plan, "memory", "device_bytes_required_high")) {
+    compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
+    high = std::max(high, was->get<double>());
+  }
+  const Verdict verdict = !e.feasible()                    ? Verdict::out_of_memory
+                          : high <= e.memory.usable_bytes ? Verdict::fits
+                                                          : Verdict::at_risk;
   if (json) {
     OrderedJson j = io::envelope("check");
     j["plan"] = o.source.plan;
     j["fits"] = e.feasible();
+    j["verdict"] = k_verdict_names[static_cast<std::size_t>(verdict)];
     j["reason"] = name_of(e.infeasibility);
     j["detail"] = e.reason;
     OrderedJson list = OrderedJson::array();
@@ -100,12 +113,19 @@ void run_check(Context& ctx, const CheckOptions& o) {
       out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,
                          c.now, unit, pct);
     }
-    out += e.feasible()
-               ? fmt::format("still fits: {:.2f} GiB headroom\n", to_gib(e.memory.headroom_bytes()))
-               : fmt::format("does not fit any more: {}\n", e.reason);
+    out += !e.feasible() ? fmt::format("does not fit any more: {}\n", e.reason)
+           : verdict == Verdict::at_risk
+               ? fmt::format("at risk: {:.2f} GiB headroom as estimated, but the band's upper "
+                             "edge ({:.2f} GiB) is {:.2f} GiB over the usable {:.2f} GiB\n",
+                             to_gib(e.memory.headroom_bytes()), to_gib(high),
+                             to_gib(high - e.memory.usable_bytes), to_gib(e.memory.usable_bytes))
+               : fmt::format("still fits: {:.2f} GiB headroom ({:.2f} GiB at the band's upper "
+                             "edge)\n",
+                             to_gib(e.memory.headroom_bytes()),
+                             to_gib(e.memory.usable_bytes - high));
     write_output(ctx, o.output, out);
   }
-  if (!e.feasible()) {
+  if (verdict != Verdict::fits) {
     ctx.status = exit_code::does_not_fit;
   }
 }

@@ -39,6 +39,7 @@ struct SearchOptions {
   double price_per_hour = -1;
   std::int64_t min_seq_len = 0;
   double max_usd_per_hour = 0;
+  bool include_at_risk = false;
   std::string objective = "throughput";
   std::int64_t top = 10;
   std::vector<std::string> sets;
@@ -230,6 +231,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
         fmt::format("--max-usd-per-hour {} is out of range (allowed 0..1e9)", o.max_usd_per_hour));
   }
   r.limits.max_usd_per_hour = o.max_usd_per_hour;
+  r.limits.include_at_risk = o.include_at_risk;
   r.objective = parse_flag<Objective>(o.objective, "--objective");
   if (r.objective == Objective::time && o.train_tokens <= 0) {
     throw UsageError("--objective time ranks by the time to train --train-tokens: give "
@@ -442,6 +444,10 @@ void setup_search(CLI::App& app, Context& ctx) {
   cmd->add_option("--max-usd-per-hour", o->max_usd_per_hour,
                   "budget for the whole job, USD per hour [none]")
       ->transform(number_in(0, 1e9, true))
+      ->group(lim);
+  cmd->add_flag("--include-at-risk", o->include_at_risk,
+                "also keep plans whose estimate fits but whose band's upper edge does not "
+                "(marked 'at risk')")
       ->group(lim);
   cmd->add_option("--objective", o->objective,
                   "throughput (tokens/s), cost ($ per million tokens) or time (to train)")

@@ -95,6 +95,8 @@ ModelConstants read_constants(ObjectReader& r) {
         set_constant(k, key, s.number(key.substr(prefix.size()), 0, 1e30));
       }
     }
+    (std::string(section) == "memory" ? k.memory.band_measured_gpus : k.time.band_measured_gpus) =
+        s.string_list("band_measured_gpus");
     s.finish();
   }
   k.sources = read_sources(r);

@@ -40,6 +40,9 @@ struct ConfigWhere {
 /// A search's resolved inputs (model, instances, axes, constraints, origins, objective).
 [[nodiscard]] OrderedJson search_inputs_json(const SearchReport& r);
 
+/// Why a prediction's band is wider than the measured runs' error, for people ("" when it is not).
+[[nodiscard]] std::string band_note(Widenings w);
+
 [[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson throughput_json(const StepTime& t);
 [[nodiscard]] OrderedJson cost_json(const Cost& c);

@@ -169,6 +169,16 @@ OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {
   return j;
 }
 
+OrderedJson widenings_json(Widenings w) {
+  OrderedJson list = OrderedJson::array();
+  for (std::size_t i = 0; i < k_widening_names.size(); ++i) {
+    if ((w & bit(static_cast<Widening>(i))) != 0) {
+      list.push_back(k_widening_names[i]);
+    }
+  }
+  return list;
+}
+
 OrderedJson memory_json(const MemoryEstimate& m) {
   OrderedJson j;
   OrderedJson comps;
@@ -188,10 +198,17 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   j["allocator_slack_bytes"] = whole(m.peak_reserved_bytes - m.peak_allocated_bytes);
   j["runtime_bytes"] = whole(m.runtime_bytes);
   j["device_bytes_required"] = whole(m.device_bytes_required);
+  j["peak_allocated_low_bytes"] = whole(m.peak_allocated_low_bytes);
+  j["peak_allocated_high_bytes"] = whole(m.peak_allocated_high_bytes);
+  j["peak_reserved_low_bytes"] = whole(m.peak_reserved_low_bytes);
+  j["peak_reserved_high_bytes"] = whole(m.peak_reserved_high_bytes);
+  j["device_bytes_required_high"] = whole(m.device_bytes_required_high);
+  j["band_widened_for"] = widenings_json(m.band_widened);
   j["capacity_bytes"] = whole(m.capacity_bytes);
   j["usable_bytes"] = whole(m.usable_bytes);
   j["headroom_bytes"] = whole(m.headroom_bytes());
   j["fits"] = m.fits();
+  j["verdict"] = k_verdict_names[static_cast<std::size_t>(m.verdict())];
   j["host_bytes_per_node"] = whole(m.host_bytes_per_node);
   OrderedJson states;
   states["parameters_bytes"] = whole(m.states.parameters_bytes);
@@ -214,8 +231,12 @@ OrderedJson throughput_json(const StepTime& t) {
   j["optimizer_seconds"] = t.optimizer_s;
   j["tokens_per_second_per_gpu"] = t.tokens_per_s_per_gpu;
   j["tokens_per_second_job"] = t.tokens_per_s_job;
+  j["tokens_per_second_per_gpu_low"] = t.tokens_per_s_per_gpu_low;
+  j["tokens_per_second_per_gpu_high"] = t.tokens_per_s_per_gpu_high;
+  j["band_widened_for"] = widenings_json(t.band_widened);
   j["mfu"] = t.mfu;
   j["hfu"] = t.hfu;
+  j["mfu_torchtitan_fraction"] = t.mfu_torchtitan;
   j["bottleneck"] = name_of(t.bottleneck);
   return j;
 }

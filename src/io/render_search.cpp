@@ -68,6 +68,7 @@ OrderedJson search_inputs_json(const SearchReport& r) {
       r.limits.price_per_hour ? OrderedJson(*r.limits.price_per_hour) : OrderedJson(nullptr);
   lim["min_seq_len"] = r.limits.min_seq_len;
   lim["max_usd_per_hour"] = r.limits.max_usd_per_hour;
+  lim["include_at_risk"] = r.limits.include_at_risk;
   inputs["constraints"] = lim;
   OrderedJson origins;
   for (const auto& [flag, origin] : r.origins) {
@@ -160,10 +161,13 @@ std::string search_table(const SearchReport& r) {
                    {"mb", A::right},
                    {"ga", A::right},
                    {"peak GiB", A::right},
+                   {"upper GiB", A::right},
+                   {"fits"},
                    {"headroom GiB", A::right},
                    {"memory used"},
                    {"step s", A::right},
                    {"tok/s/GPU", A::right},
+                   {"band", A::right},
                    {"MFU", A::right},
                    {"$/M tok", A::right},
                    {"limited by"},
@@ -184,10 +188,14 @@ std::string search_table(const SearchReport& r) {
                fmt::format("{}", k.grad_accum),
                fmt::format("{:.1f} {}", to_gib(c.memory.device_bytes_required),
                            k_step_phase_names[static_cast<std::size_t>(c.memory.peak_phase)]),
+               fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required_high)),
+               c.memory.verdict() == Verdict::fits ? "yes" : "at risk",
                fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes())),
                io::text_bar(c.memory.device_bytes_required / c.memory.usable_bytes, 10, true),
                fmt::format("{:.2f}", c.time.step_s),
                fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu),
+               fmt::format("{:.0f}-{:.0f}", c.time.tokens_per_s_per_gpu_low,
+                           c.time.tokens_per_s_per_gpu_high),
                fmt::format("{:.0f}%", 100 * c.time.mfu),
                fmt::format("{:.2f}", c.cost.usd_per_million_tokens),
                std::string(name_of(c.time.bottleneck)),

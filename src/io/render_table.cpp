@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
+#include "render_common.hpp"
 #include "bwplan/units.hpp"
 #include "io/text_table.hpp"
 
@@ -33,6 +34,27 @@ std::string sources_block(const std::vector<std::pair<std::string, std::vector<s
 }
 
 } // namespace
+
+namespace io {
+
+std::string band_note(Widenings w) {
+  // Words for each Widening, in its order.
+  static constexpr std::array<std::string_view, 5> k_words = {
+      "a longer sequence than any measured run", "a GPU no measured run used (at full power)",
+      "more GPUs than any measured run", "trainers' unfused losses keep different logits copies",
+      "pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not"};
+  static_assert(k_words.size() == k_widening_names.size());
+  std::string out;
+  for (std::size_t i = 0; i < k_words.size(); ++i) {
+    if ((w & bit(static_cast<Widening>(i))) != 0) {
+      out += out.empty() ? "  bands widened for: " : "; ";
+      out += k_words[i];
+    }
+  }
+  return out.empty() ? out : out + "\n";
+}
+
+} // namespace io
 
 std::string format_params(std::int64_t n) {
   const double d = static_cast<double>(n);
@@ -143,6 +165,7 @@ std::string estimate_table(const Estimate& e) {
   t.add_row({"peak reserved (caching allocator)", gib(m.peak_reserved_bytes), "", ""});
   t.add_row({"CUDA context + NCCL", gib(m.runtime_bytes), "", ""});
   t.add_row({"device memory required", gib(m.device_bytes_required), "", ""});
+  t.add_row({"  upper edge of the band", gib(m.device_bytes_required_high), "", ""});
   t.add_row({"usable capacity", gib(m.usable_bytes), "", ""});
   t.add_row({"headroom", gib(m.headroom_bytes()), "", ""});
   out += t.render(2);
@@ -160,9 +183,11 @@ std::string estimate_table(const Estimate& e) {
       "\n  step {:.3f} s (compute {:.3f}, exposed communication {:.3f}, optimizer {:.3f}); "
       "limited by {}\n",
       st.step_s, st.compute_s, st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
-  out += fmt::format(
-      "  {:.0f} tokens/s per GPU, {:.0f} tokens/s for the job; MFU {:.1f}%, HFU {:.1f}%\n",
-      st.tokens_per_s_per_gpu, st.tokens_per_s_job, 100 * st.mfu, 100 * st.hfu);
+  out += fmt::format("  {:.0f} tokens/s per GPU (band {:.0f}-{:.0f}), {:.0f} tokens/s for the job; "
+                     "MFU {:.1f}%, HFU {:.1f}% (torchtitan's MFU {:.1f}%)\n",
+                     st.tokens_per_s_per_gpu, st.tokens_per_s_per_gpu_low,
+                     st.tokens_per_s_per_gpu_high, st.tokens_per_s_job, 100 * st.mfu, 100 * st.hfu,
+                     100 * st.mfu_torchtitan);
   if (e.cost.usd_per_hour > 0) {
     out += fmt::format("  {:.2f} USD/h for the job ({}); {:.3f} USD per million tokens\n",
                        e.cost.usd_per_hour, e.cost.price_basis, e.cost.usd_per_million_tokens);
@@ -171,9 +196,19 @@ std::string estimate_table(const Estimate& e) {
     out += fmt::format("  training {:.3g} tokens: {:.1f} hours, {:.0f} USD\n", r.train_tokens,
                        e.cost.hours_to_train, e.cost.usd_to_train);
   }
-  out += e.feasible() ? fmt::format("\nverdict: fits, {} GiB headroom\n", gib(m.headroom_bytes()))
-                      : fmt::format("\nverdict: does not fit: {}\n", e.reason);
-  return out;
+  out += io::band_note(m.band_widened | st.band_widened);
+  if (!e.feasible()) {
+    return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
+  }
+  if (m.verdict() == Verdict::at_risk) {
+    return out + fmt::format("\nverdict: at risk: the estimate fits with {} GiB headroom, the band's "
+                             "upper edge is {} GiB over\n",
+                             gib(m.headroom_bytes()),
+                             gib(m.device_bytes_required_high - m.usable_bytes));
+  }
+  return out + fmt::format("\nverdict: fits, {} GiB headroom ({} GiB at the band's upper edge)\n",
+                           gib(m.headroom_bytes()),
+                           gib(m.usable_bytes - m.device_bytes_required_high));
 }
 
 std::string advice_table(const FitAdvice& a) {

@@ -28,6 +28,13 @@ constexpr MemoryField k_memory_fields[] = {
     {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction, 0.0, 1.0},
     {"cuda_context_bytes", &MemoryConstants::cuda_context_bytes, 0.0, 1e+11},
     {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator, 0.0, 1e+11},
+    {"band_low_fraction", &MemoryConstants::band_low_fraction, 0.0, 0.9},
+    {"band_high_fraction", &MemoryConstants::band_high_fraction, 0.0, 10.0},
+    {"band_measured_seq_len", &MemoryConstants::band_measured_seq_len, 1.0, 1e+9},
+    {"band_fraction_per_seq_doubling", &MemoryConstants::band_fraction_per_seq_doubling, 0.0, 1.0},
+    {"band_unmeasured_gpu_fraction", &MemoryConstants::band_unmeasured_gpu_fraction, 0.0, 1.0},
+    {"band_unfused_bytes_per_logit", &MemoryConstants::band_unfused_bytes_per_logit, 0.0, 100.0},
+    {"band_bf16_pure_bytes", &MemoryConstants::band_bf16_pure_bytes, 0.0, 1e+11},
 };
 
 constexpr TimeField k_time_fields[] = {
@@ -56,6 +63,14 @@ constexpr TimeField k_time_fields[] = {
     {"overlap_fraction", &TimeConstants::overlap_fraction, 0.0, 1.0},
     {"pcie_bytes_per_s", &TimeConstants::pcie_bytes_per_s, 1000000.0, 1e+13},
     {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s, 1000000.0, 1e+14},
+    {"band_low_fraction", &TimeConstants::band_low_fraction, 0.0, 0.9},
+    {"band_high_fraction", &TimeConstants::band_high_fraction, 0.0, 10.0},
+    {"band_measured_seq_len", &TimeConstants::band_measured_seq_len, 1.0, 1e+9},
+    {"band_fraction_per_seq_doubling", &TimeConstants::band_fraction_per_seq_doubling, 0.0, 1.0},
+    {"band_unmeasured_gpu_fraction", &TimeConstants::band_unmeasured_gpu_fraction, 0.0, 1.0},
+    {"band_measured_gpu_count", &TimeConstants::band_measured_gpu_count, 1.0, 1e+9},
+    {"band_fraction_per_scale_doubling", &TimeConstants::band_fraction_per_scale_doubling, 0.0,
+     1.0},
 };
 
 struct Slot {

@@ -90,6 +90,11 @@ double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_g
   return slack + t.fragmentation_fraction * largest;
 }
 
+/// What the band's upper edge adds in bytes to a peak with `logit_elements` logits.
+double band_high_bytes(const MemoryBand& b, double logit_elements) {
+  return logit_elements * b.high_bytes_per_logit + b.high_bytes;
+}
+
 } // namespace
 
 double phase_total(const ComponentBytes& c) {
@@ -220,6 +225,7 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
+  t.band = memory_band(c, gpu, k);
   if (offload) {
     // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
     t.host_bytes_per_node =
@@ -283,16 +289,25 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                                logit_elements * t.logits.largest_tensor_bytes);
   e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
+  const double band_bytes = band_high_bytes(t.band, logit_elements);
+  e.peak_allocated_low_bytes = e.peak_allocated_bytes * (1.0 - t.band.low_fraction);
+  e.peak_allocated_high_bytes = e.peak_allocated_bytes * (1.0 + t.band.high_fraction) + band_bytes;
+  e.peak_reserved_low_bytes = e.peak_reserved_bytes * (1.0 - t.band.low_fraction);
+  e.peak_reserved_high_bytes = e.peak_reserved_bytes * (1.0 + t.band.high_fraction) + band_bytes;
+  e.device_bytes_required_high = e.peak_reserved_high_bytes + e.runtime_bytes;
+  e.band_widened = t.band.widened;
   e.capacity_bytes = t.capacity_bytes;
   e.usable_bytes = t.usable_bytes;
   e.host_bytes_per_node = t.host_bytes_per_node;
   return e;
 }
 
-double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
-                             std::int64_t grad_accum) {
-  // estimate_memory() above without the component arrays: the same sums in the same order (a
-  // component that is 0 adds nothing), so the same bits.
+namespace {
+
+/// estimate_memory(t, micro_batch, grad_accum).peak_reserved_bytes without the component arrays:
+/// the same sums in the same order (a component that is 0 adds nothing), so the same bits.
+double peak_reserved_bytes(const MemoryTerms& t, std::int64_t micro_batch,
+                           std::int64_t grad_accum) {
   const std::size_t accum = grad_accum > 1 ? 1 : 0;
   const double tokens = static_cast<double>(micro_batch) * t.seq_len;
   const double saved = tokens * t.saved.first * t.saved.second;
@@ -315,10 +330,23 @@ double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
   const double grads_fwd = t.gradients_forward[accum];
   const std::array<double, 5> peak_gradients = {grads_fwd, grads_fwd, grads_fwd,
                                                 std::max(grads_fwd, t.gradients), t.gradients};
-  const double reserved =
-      peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
-                             logit_elements * t.logits.largest_tensor_bytes);
-  return reserved + t.runtime_bytes;
+  return peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
+                                logit_elements * t.logits.largest_tensor_bytes);
+}
+
+} // namespace
+
+double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
+                             std::int64_t grad_accum) {
+  return peak_reserved_bytes(t, micro_batch, grad_accum) + t.runtime_bytes;
+}
+
+double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
+                                  std::int64_t grad_accum) {
+  const double logit_elements = static_cast<double>(micro_batch) * t.seq_len * t.vocab;
+  return peak_reserved_bytes(t, micro_batch, grad_accum) * (1.0 + t.band.high_fraction) +
+             band_high_bytes(t.band, logit_elements) +
+         t.runtime_bytes;
 }
 
 } // namespace bwplan

@@ -97,15 +97,13 @@ public:
   SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:
-  [[nodiscard]] double over(std::int64_t mb) { // bytes over the usable capacity (<= 0: fits)
+  /// Device bytes a micro-batch needs (grad-accum 1): the estimate, or the band's upper edge.
+  [[nodiscard]] double required(std::int64_t mb, bool high) {
     ++result_.memory_probes;
-    return device_bytes_required(current_.memory, mb, 1) - current_.memory.usable_bytes;
+    return high ? device_bytes_required_high(current_.memory, mb, 1)
+                : device_bytes_required(current_.memory, mb, 1);
   }
-  [[nodiscard]] bool fits(std::int64_t mb) {
-    ++result_.memory_probes;
-    return device_bytes_required(current_.memory, mb, 1) <= current_.memory.usable_bytes;
-  }
-  [[nodiscard]] std::int64_t largest_fitting(std::int64_t cap);
+  [[nodiscard]] std::int64_t largest_fitting(std::int64_t cap, bool high);
   void evaluate(std::uint32_t combination, std::int64_t mb);
   void note(RejectReason r, double closeness, const Miss& m);
   [[nodiscard]] Candidate rebuild(std::uint32_t combination, std::int64_t mb,
@@ -135,7 +133,10 @@ private:
 /// Largest micro-batch in [1, cap] that fits, 0 if none. Memory is monotone and nearly affine
 /// in the micro-batch, so a secant step from 1 and 2 lands within a step or two of the answer;
 /// the bracket is then closed by bisection, which keeps the result exact.
-std::int64_t Searcher::largest_fitting(std::int64_t cap) {
+std::int64_t Searcher::largest_fitting(std::int64_t cap, bool high) {
+  const double usable = current_.memory.usable_bytes;
+  const auto over = [&](std::int64_t mb) { return required(mb, high) - usable; };
+  const auto fits = [&](std::int64_t mb) { return required(mb, high) <= usable; };
   const double over1 = over(1);
   if (over1 > 0) {
     return 0;
@@ -165,7 +166,7 @@ std::int64_t Searcher::largest_fitting(std::int64_t cap) {
       return hi;
     }
   }
-  return largest_fitting_in(lo, hi, [this](std::int64_t mb) { return fits(mb); });
+  return largest_fitting_in(lo, hi, fits);
 }
 
 void Searcher::note(RejectReason r, double closeness, const Miss& m) {
@@ -198,19 +199,26 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.activation_checkpointing),
                    t.ac_every, t.seq_len});
-  const std::int64_t largest = largest_fitting(space_.max_micro_batch);
-  const auto over_count =
-      static_cast<std::int64_t>(axis_.size()) -
-      std::count_if(axis_.begin(), axis_.end(), [&](std::int64_t v) { return v <= largest; });
-  if (over_count > 0) {
-    // Counted without evaluation; the smallest micro-batch that does not fit is the nearest miss.
-    result_.rejections[idx(RejectReason::out_of_memory)] += over_count;
-    result_.candidates_pruned += over_count;
-    ++result_.memory_probes;
-    const double ratio =
-        device_bytes_required(current_.memory, largest + 1, 1) / current_.memory.usable_bytes;
-    note(RejectReason::out_of_memory, ratio, {true, true, 0, id, largest + 1, 1});
-  }
+  // Micro-batches above the largest whose estimate fits are out of memory; without
+  // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
+  // evaluation; the smallest micro-batch of each is that reason's nearest miss.
+  const std::int64_t fitting = largest_fitting(space_.max_micro_batch, false);
+  const std::int64_t largest =
+      limits_.include_at_risk || fitting == 0 ? fitting : largest_fitting(fitting, true);
+  const auto above = [&](std::int64_t limit) {
+    return static_cast<std::int64_t>(axis_.size()) -
+           std::count_if(axis_.begin(), axis_.end(), [&](std::int64_t v) { return v <= limit; });
+  };
+  const auto prune = [&](RejectReason r, std::int64_t count, std::int64_t first, bool high) {
+    if (count <= 0) {
+      return;
+    }
+    result_.rejections[idx(r)] += count;
+    result_.candidates_pruned += count;
+    note(r, required(first, high) / current_.memory.usable_bytes, {true, true, 0, id, first, 1});
+  };
+  prune(RejectReason::out_of_memory, above(fitting), fitting + 1, false);
+  prune(RejectReason::at_risk, above(largest) - above(fitting), largest + 1, true);
   std::int64_t last = 0;
   for (std::int64_t mb : axis_) {
     if (mb <= largest) {
@@ -271,7 +279,13 @@ void Searcher::build_nearest_miss(RejectReason r) {
     return;
   }
   c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
-  if (r == RejectReason::out_of_memory) {
+  if (r == RejectReason::at_risk) {
+    best.detail = fmt::format("micro-batch {} needs {:.1f} GiB of {:.1f} GiB, up to {:.1f} GiB at "
+                              "the band's upper edge",
+                              m.micro_batch, to_gib(c.memory.device_bytes_required),
+                              to_gib(c.memory.usable_bytes),
+                              to_gib(c.memory.device_bytes_required_high));
+  } else if (r == RejectReason::out_of_memory) {
     best.detail =
         m.above_largest
             ? fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB", m.micro_batch,

@@ -66,6 +66,12 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
   if (!(o.device_bytes_required <= usable)) {
     return rejected(o, RejectReason::out_of_memory, o.device_bytes_required / usable);
   }
+  if (!limits.include_at_risk) {
+    const double high = device_bytes_required_high(c.memory, micro_batch, o.grad_accum);
+    if (!(high <= usable)) {
+      return rejected(o, RejectReason::at_risk, high / usable);
+    }
+  }
   if (c.memory.host_bytes_per_node > c.host_memory_bytes) {
     return rejected(o, RejectReason::host_memory_exceeded,
                     c.memory.host_bytes_per_node / c.host_memory_bytes);

@@ -397,6 +397,11 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   }
   t.gpus = as_double(c.gpus);
   t.bf16_peak = peak_for(gpu, Precision::bf16);
+  const double skipped = 1.0 - k.attention_executed_fraction;
+  const double model_executed = f.model_flops_per_token - skipped * f.attention_flops_per_token;
+  const double hardware_executed = f.hardware_flops_per_token - skipped * attention;
+  t.model_share = hardware_executed > 0 ? model_executed / hardware_executed : 1.0;
+  t.band = throughput_band(c, gpu, k);
   return t;
 }
 
@@ -457,8 +462,12 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.step_s = p.step_s;
   t.tokens_per_s_per_gpu = p.tokens / t.step_s;
   t.tokens_per_s_job = t.tokens_per_s_per_gpu * s.gpus;
-  t.mfu = s.flops.model_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
-  t.hfu = s.flops.hardware_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
+  t.tokens_per_s_per_gpu_low = t.tokens_per_s_per_gpu * (1.0 - s.band.low_fraction);
+  t.tokens_per_s_per_gpu_high = t.tokens_per_s_per_gpu * (1.0 + s.band.high_fraction);
+  t.band_widened = s.band.widened;
+  t.hfu = s.matmul_s_per_token * t.tokens_per_s_per_gpu;
+  t.mfu = t.hfu * s.model_share;
+  t.mfu_torchtitan = s.flops.model_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
 
   double intra = 0, inter = 0;
   (s.shard_inter ? inter : intra) += t.allgather_s + t.reduce_scatter_s;
