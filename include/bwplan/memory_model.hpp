@@ -128,17 +128,19 @@ struct MemoryConstants {
   double nccl_bytes_per_communicator = 0.7e9;
   double headroom_fraction = 0.0; ///< capacity kept free for safety
   // The band (docs/model.md, "Bands"): how far a real run's peak may be from the estimate.
-  /// Largest over- and under-prediction of the peak over every shipped measured run (tests/data:
-  /// measured / predicted - 1 spans -6.3 % .. +9.9 % over 47 runs), rounded up.
+  /// The 95th percentiles of the over- and under-prediction of the peak over every shipped
+  /// measured run (tests/data: measured / predicted - 1 spans -6.3 % .. +9.9 % over 47 runs; 5 %
+  /// and 95 % quantiles -6.3 % and +6.9 %), rounded up: tests/test_bands.cpp recomputes them.
   double band_low_fraction = 0.07;
-  double band_high_fraction = 0.10;
+  double band_high_fraction = 0.07;
   /// Longest sequence of a shipped memory measurement; each doubling beyond widens both edges.
   double band_measured_seq_len = 16384;
   double band_fraction_per_seq_doubling = 0.03;
   /// A GPU no shipped run measured: the spread of one configuration's error across measured GPUs.
   double band_unmeasured_gpu_fraction = 0.04;
   /// An unfused loss as trainers other than torchtitan write it may hold one more fp32 copy of
-  /// the logits (transformers' ForCausalLMLoss: .float() then a .contiguous() shifted copy).
+  /// the logits (transformers' ForCausalLMLoss: .float() then a .contiguous() shifted copy): added
+  /// to the phases the logits are alive in.
   double band_unfused_bytes_per_logit = 4;
   /// bf16-pure is what ZeRO stacks run; DeepSpeed's default reduce and all-gather buckets
   /// (5e8 elements each, bf16) are not in an FSDP2 model.

@@ -29,12 +29,17 @@ struct CaseResult {
   Metric metric = Metric::peak_reserved;
   double measured_bytes = 0;
   double predicted_bytes = 0;
+  double predicted_low_bytes = 0, predicted_high_bytes = 0; ///< the band's edges of the metric
+  bool in_band = false;                                     ///< low <= measured <= high
   double error_pct = 0; ///< (predicted - measured) / measured, percent; 0 for fits cases
   bool measured_fits = true;
   bool predicted_fits = true;
+  Verdict predicted_verdict = Verdict::fits;
   std::string peak_phase;
   double measured_tokens_per_s = 0; ///< per GPU; 0 when the case has none
   double predicted_tokens_per_s = 0;
+  double predicted_tokens_per_s_low = 0, predicted_tokens_per_s_high = 0;
+  bool throughput_in_band = false;
   double throughput_error_pct = 0;
 };
 
@@ -48,6 +53,12 @@ struct ValidationSummary {
   int throughput_cases = 0;
   double throughput_median_abs_error_pct = 0;
   double throughput_max_abs_error_pct = 0;
+  /// Fractions of the cases whose measured value lies inside the band (1 when there are none).
+  double band_coverage = 1.0;
+  double throughput_band_coverage = 1.0;
+  /// Median of the band's upper edge over the estimate, percent (how wide the band is).
+  double median_band_high_pct = 0;
+  double throughput_median_band_pct = 0; ///< the same for the tokens/s band's lower edge
 };
 
 struct Validation {

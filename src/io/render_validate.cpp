@@ -20,15 +20,25 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       o["measured_fits"] = c.measured_fits;
       o["predicted_fits"] = c.predicted_fits;
       o["predicted_device_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
+      o["predicted_high_bytes"] = static_cast<std::int64_t>(c.predicted_high_bytes);
+      o["predicted_verdict"] = k_verdict_names[static_cast<std::size_t>(c.predicted_verdict)];
     } else {
       o["measured_bytes"] = static_cast<std::int64_t>(c.measured_bytes);
       o["predicted_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
+      o["predicted_low_bytes"] = static_cast<std::int64_t>(c.predicted_low_bytes);
+      o["predicted_high_bytes"] = static_cast<std::int64_t>(c.predicted_high_bytes);
+      o["in_band"] = c.in_band;
       o["error_pct"] = std::round(c.error_pct * 100) / 100;
     }
     o["peak_phase"] = c.peak_phase;
     if (c.measured_tokens_per_s > 0) {
       o["measured_tokens_per_second_per_gpu"] = c.measured_tokens_per_s;
       o["predicted_tokens_per_second_per_gpu"] = std::round(c.predicted_tokens_per_s * 10) / 10;
+      o["predicted_tokens_per_second_per_gpu_low"] =
+          std::round(c.predicted_tokens_per_s_low * 10) / 10;
+      o["predicted_tokens_per_second_per_gpu_high"] =
+          std::round(c.predicted_tokens_per_s_high * 10) / 10;
+      o["throughput_in_band"] = c.throughput_in_band;
       o["throughput_error_pct"] = std::round(c.throughput_error_pct * 100) / 100;
     }
     cases.push_back(o);
@@ -46,6 +56,11 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       std::round(v.summary.throughput_median_abs_error_pct * 100) / 100;
   s["throughput_max_abs_error_pct"] =
       std::round(v.summary.throughput_max_abs_error_pct * 100) / 100;
+  s["band_coverage"] = v.summary.band_coverage;
+  s["throughput_band_coverage"] = v.summary.throughput_band_coverage;
+  s["median_band_high_pct"] = std::round(v.summary.median_band_high_pct * 100) / 100;
+  s["throughput_median_band_low_pct"] =
+      std::round(v.summary.throughput_median_band_pct * 100) / 100;
   j["summary"] = s;
   return j;
 }
@@ -57,30 +72,40 @@ std::string validation_table(const Validation& v, const std::string& file) {
                    {"measured", A::right},
                    {"predicted", A::right},
                    {"error", A::right},
+                   {"band", A::right},
                    {"peak phase"}});
   for (const CaseResult& c : v.cases) {
     if (c.metric == Metric::fits) {
       t.add_row({c.id, "fits", c.measured_fits ? "fits" : "OOM",
                  fmt::format("{} ({:.1f} GiB)", c.predicted_fits ? "fits" : "OOM",
                              to_gib(c.predicted_bytes)),
-                 c.measured_fits == c.predicted_fits ? "ok" : "WRONG", c.peak_phase});
+                 c.measured_fits == c.predicted_fits ? "ok" : "WRONG",
+                 fmt::format("to {:.1f} ({})", to_gib(c.predicted_high_bytes),
+                             k_verdict_names[static_cast<std::size_t>(c.predicted_verdict)]),
+                 c.peak_phase});
     } else {
       t.add_row({c.id, std::string(name_of(c.metric)),
                  fmt::format("{:.2f}", to_gib(c.measured_bytes)),
                  fmt::format("{:.2f}", to_gib(c.predicted_bytes)),
-                 fmt::format("{:+.1f}%", c.error_pct), c.peak_phase});
+                 fmt::format("{:+.1f}%", c.error_pct),
+                 fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
+                             to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
+                 c.peak_phase});
     }
   }
   std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());
   out += t.render();
   const ValidationSummary& s = v.summary;
-  out += fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({})\n",
+  out += fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
+                     "the band in {:.0f}%, upper edge a median {:.1f}% above the estimate\n",
                      s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
-                     s.max_error_case.empty() ? "-" : s.max_error_case);
+                     s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
+                     s.median_band_high_pct);
   if (s.throughput_cases > 0) {
-    out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}%\n",
+    out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}%; measured inside "
+                       "the band in {:.0f}%\n",
                        s.throughput_cases, s.throughput_median_abs_error_pct,
-                       s.throughput_max_abs_error_pct);
+                       s.throughput_max_abs_error_pct, 100 * s.throughput_band_coverage);
   }
   if (s.fit_cases > 0) {
     out +=

@@ -90,11 +90,6 @@ double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_g
   return slack + t.fragmentation_fraction * largest;
 }
 
-/// What the band's upper edge adds in bytes to a peak with `logit_elements` logits.
-double band_high_bytes(const MemoryBand& b, double logit_elements) {
-  return logit_elements * b.high_bytes_per_logit + b.high_bytes;
-}
-
 } // namespace
 
 double phase_total(const ComponentBytes& c) {
@@ -234,6 +229,53 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   return t;
 }
 
+namespace {
+
+/// The allocated and reserved peaks of estimate_memory(t, micro_batch, grad_accum) without the
+/// component arrays: the same sums in the same order (a component that is 0 adds nothing), so the
+/// same bits. `logits_extra` bytes per logit element are added to the two phases the logits are
+/// alive in (the band's unfused-loss term; 0 for the estimate).
+struct Peak {
+  double allocated = 0;
+  double reserved = 0;
+};
+Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
+             double logits_extra) {
+  const std::size_t accum = grad_accum > 1 ? 1 : 0;
+  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
+  const double saved = tokens * t.saved.first * t.saved.second;
+  const double logit_elements = tokens * t.vocab;
+  const double with_saved = t.forward_base[accum] + saved;
+  const std::array<double, 5> totals = {
+      with_saved + logit_elements * (t.logits.forward_bytes + logits_extra) + t.low_precision,
+      with_saved + logit_elements * (t.logits.backward_bytes + logits_extra) + t.low_precision,
+      t.backward_block_base[accum] + (saved + tokens * t.block_backward_per_token) +
+          t.low_precision,
+      t.backward_end_total[accum], t.optimizer_step_total};
+  double peak = 0;
+  std::size_t phase = 0;
+  for (std::size_t p = 0; p < totals.size(); ++p) {
+    if (totals[p] > peak) {
+      peak = totals[p];
+      phase = p;
+    }
+  }
+  const double grads_fwd = t.gradients_forward[accum];
+  const std::array<double, 5> peak_gradients = {grads_fwd, grads_fwd, grads_fwd,
+                                                std::max(grads_fwd, t.gradients), t.gradients};
+  return {peak, peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
+                                       logit_elements * t.logits.largest_tensor_bytes)};
+}
+
+/// The band's upper edges of the allocated and reserved peaks.
+Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
+  const Peak p = peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit);
+  const double scale = 1.0 + t.band.high_fraction;
+  return {p.allocated * scale + t.band.high_bytes, p.reserved * scale + t.band.high_bytes};
+}
+
+} // namespace
+
 MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                std::int64_t grad_accum) {
   MemoryEstimate e;
@@ -289,11 +331,11 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                                logit_elements * t.logits.largest_tensor_bytes);
   e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
-  const double band_bytes = band_high_bytes(t.band, logit_elements);
+  const Peak high = band_peak(t, micro_batch, grad_accum);
   e.peak_allocated_low_bytes = e.peak_allocated_bytes * (1.0 - t.band.low_fraction);
-  e.peak_allocated_high_bytes = e.peak_allocated_bytes * (1.0 + t.band.high_fraction) + band_bytes;
+  e.peak_allocated_high_bytes = high.allocated;
   e.peak_reserved_low_bytes = e.peak_reserved_bytes * (1.0 - t.band.low_fraction);
-  e.peak_reserved_high_bytes = e.peak_reserved_bytes * (1.0 + t.band.high_fraction) + band_bytes;
+  e.peak_reserved_high_bytes = high.reserved;
   e.device_bytes_required_high = e.peak_reserved_high_bytes + e.runtime_bytes;
   e.band_widened = t.band.widened;
   e.capacity_bytes = t.capacity_bytes;
@@ -302,51 +344,15 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
   return e;
 }
 
-namespace {
-
-/// estimate_memory(t, micro_batch, grad_accum).peak_reserved_bytes without the component arrays:
-/// the same sums in the same order (a component that is 0 adds nothing), so the same bits.
-double peak_reserved_bytes(const MemoryTerms& t, std::int64_t micro_batch,
-                           std::int64_t grad_accum) {
-  const std::size_t accum = grad_accum > 1 ? 1 : 0;
-  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
-  const double saved = tokens * t.saved.first * t.saved.second;
-  const double logit_elements = tokens * t.vocab;
-  const double with_saved = t.forward_base[accum] + saved;
-  const std::array<double, 5> totals = {
-      with_saved + logit_elements * t.logits.forward_bytes + t.low_precision,
-      with_saved + logit_elements * t.logits.backward_bytes + t.low_precision,
-      t.backward_block_base[accum] + (saved + tokens * t.block_backward_per_token) +
-          t.low_precision,
-      t.backward_end_total[accum], t.optimizer_step_total};
-  double peak = 0;
-  std::size_t phase = 0;
-  for (std::size_t p = 0; p < totals.size(); ++p) {
-    if (totals[p] > peak) {
-      peak = totals[p];
-      phase = p;
-    }
-  }
-  const double grads_fwd = t.gradients_forward[accum];
-  const std::array<double, 5> peak_gradients = {grads_fwd, grads_fwd, grads_fwd,
-                                                std::max(grads_fwd, t.gradients), t.gradients};
-  return peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
-                                logit_elements * t.logits.largest_tensor_bytes);
-}
-
-} // namespace
 
 double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                              std::int64_t grad_accum) {
-  return peak_reserved_bytes(t, micro_batch, grad_accum) + t.runtime_bytes;
+  return peak_of(t, micro_batch, grad_accum, 0.0).reserved + t.runtime_bytes;
 }
 
 double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
                                   std::int64_t grad_accum) {
-  const double logit_elements = static_cast<double>(micro_batch) * t.seq_len * t.vocab;
-  return peak_reserved_bytes(t, micro_batch, grad_accum) * (1.0 + t.band.high_fraction) +
-             band_high_bytes(t.band, logit_elements) +
-         t.runtime_bytes;
+  return band_peak(t, micro_batch, grad_accum).reserved + t.runtime_bytes;
 }
 
 } // namespace bwplan

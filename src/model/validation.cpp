@@ -34,6 +34,10 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   std::vector<double> errors;
   std::vector<double> throughput_errors;
   int fit_right = 0;
+  int in_band = 0;
+  int throughput_in_band = 0;
+  std::vector<double> band_high;
+  std::vector<double> throughput_band;
   for (const MeasurementCase& mc : cases) {
     const Estimate e = evaluate(mc.request, k, tk);
     const MemoryEstimate& m = e.memory;
@@ -42,11 +46,24 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     r.metric = mc.metric;
     r.peak_phase = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
     r.predicted_fits = m.fits();
+    r.predicted_verdict = m.verdict();
     switch (mc.metric) {
-    case Metric::peak_reserved: r.predicted_bytes = m.peak_reserved_bytes; break;
+    case Metric::peak_reserved:
+      r.predicted_bytes = m.peak_reserved_bytes;
+      r.predicted_low_bytes = m.peak_reserved_low_bytes;
+      r.predicted_high_bytes = m.peak_reserved_high_bytes;
+      break;
     case Metric::peak_allocated:
-    case Metric::peak_active: r.predicted_bytes = m.peak_allocated_bytes; break;
-    case Metric::fits: r.predicted_bytes = m.device_bytes_required; break;
+    case Metric::peak_active:
+      r.predicted_bytes = m.peak_allocated_bytes;
+      r.predicted_low_bytes = m.peak_allocated_low_bytes;
+      r.predicted_high_bytes = m.peak_allocated_high_bytes;
+      break;
+    case Metric::fits:
+      r.predicted_bytes = m.device_bytes_required;
+      r.predicted_low_bytes = m.device_bytes_required; // the verdict uses the upper edge only
+      r.predicted_high_bytes = m.device_bytes_required_high;
+      break;
     }
     if (mc.metric == Metric::fits) {
       r.measured_fits = mc.fits;
@@ -56,6 +73,10 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.measured_bytes = mc.value_bytes;
       r.error_pct = 100.0 * (r.predicted_bytes - r.measured_bytes) / r.measured_bytes;
       errors.push_back(std::abs(r.error_pct));
+      r.in_band =
+          r.predicted_low_bytes <= r.measured_bytes && r.measured_bytes <= r.predicted_high_bytes;
+      in_band += r.in_band ? 1 : 0;
+      band_high.push_back(100.0 * (r.predicted_high_bytes / r.predicted_bytes - 1.0));
       if (std::abs(r.error_pct) > v.summary.max_abs_error_pct) {
         v.summary.max_abs_error_pct = std::abs(r.error_pct);
         v.summary.max_error_case = r.id;
@@ -64,6 +85,12 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     if (mc.tokens_per_second_per_gpu) {
       r.measured_tokens_per_s = *mc.tokens_per_second_per_gpu;
       r.predicted_tokens_per_s = e.time.tokens_per_s_per_gpu;
+      r.predicted_tokens_per_s_low = e.time.tokens_per_s_per_gpu_low;
+      r.predicted_tokens_per_s_high = e.time.tokens_per_s_per_gpu_high;
+      r.throughput_in_band = r.predicted_tokens_per_s_low <= r.measured_tokens_per_s &&
+                             r.measured_tokens_per_s <= r.predicted_tokens_per_s_high;
+      throughput_in_band += r.throughput_in_band ? 1 : 0;
+      throughput_band.push_back(100.0 * (1.0 - r.predicted_tokens_per_s_low / r.predicted_tokens_per_s));
       r.throughput_error_pct =
           100.0 * (r.predicted_tokens_per_s - r.measured_tokens_per_s) / r.measured_tokens_per_s;
       throughput_errors.push_back(std::abs(r.throughput_error_pct));
@@ -76,6 +103,15 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   v.summary.median_abs_error_pct = median(errors);
   v.summary.throughput_cases = static_cast<int>(throughput_errors.size());
   v.summary.throughput_median_abs_error_pct = median(throughput_errors);
+  if (!errors.empty()) {
+    v.summary.band_coverage = static_cast<double>(in_band) / static_cast<double>(errors.size());
+  }
+  if (!throughput_errors.empty()) {
+    v.summary.throughput_band_coverage =
+        static_cast<double>(throughput_in_band) / static_cast<double>(throughput_errors.size());
+  }
+  v.summary.median_band_high_pct = median(band_high);
+  v.summary.throughput_median_band_pct = median(throughput_band);
   if (v.summary.fit_cases > 0) {
     v.summary.fit_accuracy = static_cast<double>(fit_right) / v.summary.fit_cases;
   }

@@ -1,0 +1,192 @@
+// The bands' constants against the measured runs they are derived from (docs/model.md and
+// docs/time-model.md, "Bands"), and the bands' behaviour: widening, verdicts.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/estimate.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> k_shipped = {"measurements.json", "measurements-h100-fakepg.json",
+                                            "measurements-h100-fakepg-holdout.json"};
+
+json read_json(const std::string& rel) {
+  std::ifstream in(test::source_path(rel));
+  return json::parse(in);
+}
+
+json validate(const std::string& file) {
+  const test::CliResult r =
+      test::run_cli({"validate", test::source_path("tests/data/" + file), "--format", "json"});
+  REQUIRE(r.status == 0);
+  return json::parse(r.out);
+}
+
+/// Nearest-rank quantile of `v` (sorted inside).
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::max<std::size_t>(rank, 1) - 1];
+}
+
+double round_up(double x) {
+  return std::ceil(x * 100.0 - 1e-9) / 100.0;
+}
+
+} // namespace
+
+TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]") {
+  const MemoryConstants k;
+  std::vector<double> r; // measured / predicted - 1
+  std::set<std::string> gpus;
+  double longest = 0;
+  for (const std::string& f : k_shipped) {
+    const json v = validate(f);
+    for (const json& c : v.at("cases")) {
+      if (c.contains("measured_bytes")) {
+        r.push_back(c.at("measured_bytes").get<double>() / c.at("predicted_bytes").get<double>() -
+                    1.0);
+      }
+    }
+    const json file = read_json("tests/data/" + f);
+    for (const json& c : file.at("cases")) {
+      gpus.insert(c.at("gpu").get<std::string>());
+      longest = std::max(longest, c.at("seq_len").get<double>());
+    }
+  }
+  REQUIRE(r.size() == 47);
+  CHECK(k.band_high_fraction == Approx(round_up(quantile(r, 0.95))));
+  CHECK(k.band_low_fraction == Approx(round_up(-quantile(r, 0.05))));
+  CHECK(std::set<std::string>(k.band_measured_gpus.begin(), k.band_measured_gpus.end()) == gpus);
+  CHECK(k.band_measured_seq_len == longest);
+}
+
+TEST_CASE("the tokens/s band's constants are what the shipped runs say", "[bands]") {
+  const TimeConstants k;
+  const json v = validate("measurements.json");
+  const json cases = read_json("tests/data/measurements.json").at("cases");
+  std::vector<double> r;
+  std::set<std::string> gpus;
+  double longest = 0, largest = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const json& c = cases[i];
+    const json& p = v.at("cases")[i];
+    REQUIRE(p.at("id") == c.at("id"));
+    if (!p.contains("measured_tokens_per_second_per_gpu")) {
+      continue;
+    }
+    gpus.insert(c.at("gpu").get<std::string>());
+    longest = std::max(longest, c.at("seq_len").get<double>());
+    largest = std::max(largest, c.at("gpus").get<double>());
+    const std::string gpu = c.at("gpu");
+    if (std::find(k.band_measured_gpus.begin(), k.band_measured_gpus.end(), gpu) !=
+        k.band_measured_gpus.end()) {
+      r.push_back(p.at("measured_tokens_per_second_per_gpu").get<double>() /
+                      p.at("predicted_tokens_per_second_per_gpu").get<double>() -
+                  1.0);
+    }
+  }
+  REQUIRE(r.size() == 13);
+  CHECK(k.band_high_fraction == Approx(round_up(*std::max_element(r.begin(), r.end()))));
+  CHECK(k.band_low_fraction == Approx(round_up(-*std::min_element(r.begin(), r.end()))));
+  // Every GPU with a tokens/s row is covered but the power-limited B200 and the MI300X.
+  std::set<std::string> covered(k.band_measured_gpus.begin(), k.band_measured_gpus.end());
+  covered.insert({"b200", "mi300x"});
+  CHECK(covered == gpus);
+  CHECK(k.band_measured_seq_len == longest);
+  CHECK(k.band_measured_gpu_count == largest);
+}
+
+TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
+  for (const std::string& f : k_shipped) {
+    INFO(f);
+    const json s = validate(f).at("summary");
+    CHECK(s.at("band_coverage").get<double>() >= 0.95);
+    CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+  }
+}
+
+TEST_CASE("bands widen outside the measured runs and verdicts follow the upper edge", "[bands]") {
+  EstimateRequest q;
+  q.model = test::preset("llama-3.1-8b");
+  q.gpu = test::catalog().gpu("h100-sxm-80gb");
+  q.config.gpus = 8;
+  q.config.gpus_per_node = 8;
+  q.config.loss = Loss::fused;
+  q.config.compile = true;
+  q.config.micro_batch = 1;
+  q.config.seq_len = 8192;
+  const Estimate base = evaluate(q);
+  // Inside what was measured: exactly the constants' relative edges.
+  CHECK(base.memory.band_widened == 0);
+  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
+  CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.93));
+  CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu * 0.88));
+  CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.10));
+  // 4 x the longest measured sequence (two doublings beyond 16384 for memory, three for tokens/s).
+  q.config.seq_len = 65536;
+  const Estimate longer = evaluate(q);
+  CHECK(longer.memory.band_widened == bit(Widening::sequence));
+  CHECK(longer.memory.peak_reserved_high_bytes ==
+        Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
+  CHECK(longer.time.tokens_per_s_per_gpu_low ==
+        Approx(longer.time.tokens_per_s_per_gpu * (1 - 0.12 - 3 * 0.15)));
+  // An unfused loss adds one fp32 copy of the logits to the phases they live in.
+  q.config.seq_len = 8192;
+  q.config.loss = Loss::unfused;
+  q.config.compile = false;
+  const Estimate unfused = evaluate(q);
+  CHECK((unfused.memory.band_widened & bit(Widening::unfused_loss)) != 0);
+  const double logits = 8192.0 * 128256.0;
+  CHECK(unfused.memory.peak_allocated_high_bytes ==
+        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.07)
+            .epsilon(1e-9)); // the peak is a logits phase (backward_start)
+  CHECK(unfused.memory.peak_phase == StepPhase::backward_start);
+  // Verdicts: fits, at risk (only the estimate fits), out of memory.
+  q.config.loss = Loss::fused;
+  q.config.compile = true;
+  MemoryConstants k;
+  const auto verdict_at = [&](double usable_fraction_of_high) {
+    const Estimate e = evaluate(q, k);
+    k.headroom_fraction = 1.0 - usable_fraction_of_high * e.memory.device_bytes_required_high /
+                                    e.memory.capacity_bytes;
+    const Estimate r = evaluate(q, k);
+    k.headroom_fraction = 0;
+    return r.memory.verdict();
+  };
+  CHECK(verdict_at(1.001) == Verdict::fits);
+  CHECK(verdict_at(0.99) == Verdict::at_risk);
+  CHECK(verdict_at(0.5) == Verdict::out_of_memory);
+}
+
+TEST_CASE("MFU and HFU stay at or under 1, long sequences included", "[bands][time]") {
+  EstimateRequest q;
+  q.model = test::preset("llama-3.1-8b");
+  q.gpu = test::catalog().gpu("b200");
+  q.config.gpus = 8;
+  q.config.gpus_per_node = 8;
+  q.config.micro_batch = 1;
+  q.config.activation_checkpointing = ActivationCheckpointing::full;
+  q.config.loss = Loss::chunked;
+  for (std::int64_t seq : {2048, 8192, 32768, 131072}) {
+    for (Precision p : {Precision::bf16, Precision::mxfp8}) {
+      q.config.seq_len = seq;
+      q.config.precision = p;
+      const Estimate e = evaluate(q);
+      INFO(seq << " " << name_of(p));
+      CHECK(e.time.hfu <= 1.0);
+      CHECK(e.time.mfu <= e.time.hfu);
+      CHECK(e.time.mfu > 0.01);
+    }
+  }
+}
