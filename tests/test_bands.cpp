@@ -132,7 +132,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.93));
   CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu * 0.88));
-  CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.10));
+  CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.13));
   // 4 x the longest measured sequence (two doublings beyond 16384 for memory, three for tokens/s).
   q.config.seq_len = 65536;
   const Estimate longer = evaluate(q);

@@ -110,10 +110,12 @@ TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
   CHECK_THAT(t.allgather_bytes, WithinRel(2.0 * k_8b_total + 2.0 * k_8b_blocks, 1e-12));
   CHECK_THAT(t.reduce_scatter_bytes, WithinRel(4.0 * k_8b_total, 1e-12));
   CHECK(t.all_reduce_bytes == 0.0);
-  // Ring time over NVLink: bytes x 7/8 over 450 GB/s x 0.8 busbw / contention.
+  // Ring time over NVLink: bytes x 7/8 over 450 GB/s x 0.8 busbw / contention, plus NCCL's ring
+  // latency for each of the 33 units (32 blocks + root): 8.4 us + 7 NVLink hops of 3.4 us.
   const TimeConstants k;
   const double nvlink = 4.5e11 * k.intra_node_bus_fraction / k.collective_contention;
-  CHECK_THAT(t.reduce_scatter_s, WithinRel(4.0 * k_8b_total * 7.0 / 8.0 / nvlink, 1e-12));
+  CHECK_THAT(t.reduce_scatter_s,
+             WithinRel(4.0 * k_8b_total * 7.0 / 8.0 / nvlink + 33 * (8.4e-6 + 7 * 3.4e-6), 1e-12));
 
   // SHARD_GRAD_OP: no backward all-gather.
   c.sharding = Sharding::grad_op;
@@ -137,7 +139,9 @@ TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
   t = estimate_step_time(m, c, h100(), net);
   CHECK_THAT(t.all_reduce_bytes, WithinRel(4.0 * k_8b_total / 8.0, 1e-12));
   const double rail = 3.2e12 / 8 / 8 * k.inter_node_bus_fraction / k.collective_contention;
-  CHECK_THAT(t.all_reduce_s, WithinRel(2.0 * 4.0 * k_8b_total / 8.0 * 0.5 / rail, 1e-12));
+  // latency: 2 ranks in 2 nodes, one network hop of 14 us after the 8.4 us base, per unit
+  CHECK_THAT(t.all_reduce_s,
+             WithinRel(2.0 * (4.0 * k_8b_total / 8.0 * 0.5 / rail + 33 * (8.4e-6 + 14e-6)), 1e-12));
 
   // Gradient accumulation: FSDP2 reduce-scatters every micro-batch; with sync disabled, once.
   c = base();
@@ -155,7 +159,28 @@ TEST_CASE("a shard group spanning nodes uses the node's rails, not one NIC", "[t
   const StepTime t = estimate_step_time(m, base(16), h100(), p5());
   // 8 ranks per node share 8 rails of 50 GB/s: 280 GB/s busbw, below NVLink's 360.
   const double bw = 8.0 * 3.2e12 / 64 * k.inter_node_bus_fraction / k.collective_contention;
-  CHECK_THAT(t.reduce_scatter_s, WithinRel(4.0 * k_8b_total * 15.0 / 16.0 / bw, 1e-12));
+  // 15 ring steps: 14 NVLink hops and 1 network hop, after the base, for each of 33 units.
+  CHECK_THAT(t.reduce_scatter_s, WithinRel(4.0 * k_8b_total * 15.0 / 16.0 / bw +
+                                               33 * (8.4e-6 + 14 * 3.4e-6 + 14e-6),
+                                           1e-12));
+}
+
+TEST_CASE("collectives have latency: per-GPU throughput falls as FSDP spans more nodes",
+          "[time]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  double last = 1e300;
+  for (std::int64_t nodes : {1, 8, 64, 512}) {
+    const StepTime t = estimate_step_time(m, base(8 * nodes), h100(), p5());
+    CHECK(t.tokens_per_s_per_gpu < last);
+    last = t.tokens_per_s_per_gpu;
+  }
+  // 4096 ranks in one ring: 3584 NVLink hops + 511 network hops per call, 33 reduce-scatters.
+  const StepTime t = estimate_step_time(m, base(4096), h100(), p5());
+  const double latency = 33 * (8.4e-6 + 3584 * 3.4e-6 + 511 * 14e-6);
+  const TimeConstants k;
+  const double bw = 8.0 * 3.2e12 / 64 * k.inter_node_bus_fraction / k.collective_contention;
+  CHECK_THAT(t.reduce_scatter_s,
+             WithinRel(4.0 * k_8b_total * 4095.0 / 4096.0 / bw + latency, 1e-12));
 }
 
 TEST_CASE("the bottleneck names the slowest resource", "[time]") {

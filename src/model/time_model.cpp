@@ -4,6 +4,7 @@
 #include "bwplan/time_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "bwplan/memory_model.hpp"
@@ -194,35 +195,47 @@ double optimizer_traffic(const ModelStates& s, const TrainingConfig& c) {
   return fused * impl + clip;
 }
 
-/// Bandwidth a ring collective gets per rank, and whether the network limits it.
+/// Bandwidth a ring collective gets per rank, whether the network limits it, and the latency of
+/// one call.
 struct Link {
   double bytes_per_s = 0;
   bool inter_node = false;
+  double latency_s = 0;
 };
 
 /// A group of `ranks` with `per_node` of them in each node it touches.
 Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
                const TimeConstants& k) {
   const double intra = net.intra_node_bytes_per_s * k.intra_node_bus_fraction;
-  Link l{intra / k.collective_contention, false};
+  Link l{intra / k.collective_contention, false, 0.0};
   if (ranks > per_node) {
     // One ring per NIC rail: the group's ranks in a node share that many rails.
     const double inter =
         as_double(per_node) * net.inter_node_bytes_per_s * k.inter_node_bus_fraction;
     if (inter < intra) {
-      l = {inter / k.collective_contention, true};
+      l = {inter / k.collective_contention, true, 0.0};
     }
+  }
+  // NCCL's ring latency (its tuning model, Simple protocol as SageMaker sets it): a base, one
+  // NVLink hop per step inside a node and one network hop per node boundary, ranks - 1 steps.
+  if (ranks > 1) {
+    const std::int64_t nodes = (ranks + std::max<std::int64_t>(1, per_node) - 1) /
+                               std::max<std::int64_t>(1, per_node);
+    l.latency_s = k.nccl_base_latency_s +
+                  as_double((ranks - 1) - (nodes - 1)) * k.nccl_nvlink_hop_latency_s +
+                  as_double(nodes - 1) * k.nccl_network_hop_latency_s;
   }
   return l;
 }
 
-/// Seconds of a ring all-gather or reduce-scatter of `payload` bytes (all-reduce: twice).
-double ring_seconds(double payload, std::int64_t ranks, const Link& l) {
-  if (ranks <= 1) {
+/// Seconds of `calls` ring all-gathers or reduce-scatters of `payload` bytes in all (all-reduce:
+/// twice): bandwidth plus each call's latency.
+double ring_seconds(double payload, std::int64_t ranks, const Link& l, double calls) {
+  if (ranks <= 1 || payload <= 0) {
     return 0.0;
   }
   const double n = as_double(ranks);
-  return payload * (n - 1.0) / n / l.bytes_per_s;
+  return payload * (n - 1.0) / n / l.bytes_per_s + calls * l.latency_s;
 }
 
 struct Collectives {
@@ -232,15 +245,18 @@ struct Collectives {
 };
 
 Collectives collectives_of(const TrainingConfig& c, const Network& net, const TimeConstants& k,
-                           const Weights& w) {
+                           const Weights& w, double layers) {
   Collectives x;
+  // FSDP2 issues one collective per unit: every block, and the root's units (counted as one).
+  const double units = layers + 1.0;
   const StateDtypes dt = state_dtypes(c.precision);
   const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
   if (c.sharding == Sharding::none) {
     if (c.gpus > 1) { // DDP: all-reduce of the full gradients
       const Link l = ring_link(c.gpus, std::min(c.gpus, gpn), net, k);
       x.ar_bytes = w.total * dt.grad_bytes;
-      x.ar_s = 2.0 * ring_seconds(x.ar_bytes, c.gpus, l);
+      // DDP buckets gradients (25 MB, bucket_cap_mb): one all-reduce per bucket.
+      x.ar_s = 2.0 * ring_seconds(x.ar_bytes, c.gpus, l, std::ceil(x.ar_bytes / 25e6));
       x.replica_inter = l.inter_node;
     }
     return x;
@@ -258,17 +274,17 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
     x.ag_bwd_bytes =
         w.block_matrices * matrices_bytes + (w.blocks - w.block_matrices) * dt.compute_bytes;
   }
-  x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes, n, shard);
-  x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard);
+  x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes, n, shard, units);
+  x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard, layers);
   x.rs_bytes = w.total * dt.reduce_bytes;
-  x.rs_s = ring_seconds(x.rs_bytes, n, shard);
+  x.rs_s = ring_seconds(x.rs_bytes, n, shard, units);
   const std::int64_t replicas = c.gpus / std::max<std::int64_t>(1, n);
   if (replicas > 1) {
     // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
     const std::int64_t per_node = n >= gpn ? 1 : std::min(replicas, gpn / n);
     const Link l = ring_link(replicas, per_node, net, k);
     x.ar_bytes = w.total / as_double(n) * dt.reduce_bytes;
-    x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l);
+    x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l, units);
     x.replica_inter = l.inter_node;
   }
   return x;
@@ -367,7 +383,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   t.cpu_s = as_double(m.layers) * k.eager_cpu_seconds_per_block *
             (c.compile ? k.compiled_cpu_fraction : 1.0);
 
-  const Collectives x = collectives_of(c, net, k, w);
+  const Collectives x = collectives_of(c, net, k, w, as_double(m.layers));
   t.ag_fwd_s = x.ag_fwd_s;
   t.ag_bwd_s = x.ag_bwd_s;
   t.rs_s = x.rs_s;
