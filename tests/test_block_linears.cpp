@@ -235,7 +235,7 @@ nlohmann::json search_json(const char* model, const std::vector<std::string>& ex
 } // namespace
 
 TEST_CASE("the search keeps bf16 for small models and takes fp8 as they grow", "[search]") {
-  // B200, default axes: low precision is predicted 7.9% faster for 1B (inside the 13.5% margin),
+  // B200, default axes: low precision is predicted 7.9% faster for 1B (inside the 14.5% margin),
   // 24% for 8B and 31% for 70B (outside it).
   const auto small = search_json("llama-3.2-1b");
   CHECK(small.at("plans").at(0).at("config").at("precision") == "bf16");
@@ -243,7 +243,7 @@ TEST_CASE("the search keeps bf16 for small models and takes fp8 as they grow", "
   // a low-precision plan (which recipe depends on which micro-batches fit within the band)
   CHECK(passed.at("precision") != "bf16");
   CHECK(passed.at("gain_fraction").get<double>() > 0.0);
-  CHECK(passed.at("gain_fraction").get<double>() < 0.135);
+  CHECK(passed.at("gain_fraction").get<double>() < 0.145);
 
   const auto raw = search_json("llama-3.2-1b", {"--set", "time.low_precision_rank_margin=0"});
   CHECK(raw.at("plans").at(0).at("id") == passed.at("id"));

@@ -41,6 +41,8 @@ constexpr TimeField k_time_fields[] = {
     {"matmul_efficiency_max", &TimeConstants::matmul_efficiency_max, 0.01, 1.0},
     {"matmul_half_work", &TimeConstants::matmul_half_work, 0.0, 1e+12},
     {"attention_executed_fraction", &TimeConstants::attention_executed_fraction, 0.0, 1.0},
+    {"attention_forward_efficiency", &TimeConstants::attention_forward_efficiency, 0.01, 1.0},
+    {"attention_backward_efficiency", &TimeConstants::attention_backward_efficiency, 0.01, 1.0},
     {"eager_activation_passes", &TimeConstants::eager_activation_passes, 0.0, 100.0},
     {"compiled_activation_passes", &TimeConstants::compiled_activation_passes, 0.0, 100.0},
     {"quant_act_bytes_tensorwise", &TimeConstants::quant_act_bytes_tensorwise, 0.0, 100.0},

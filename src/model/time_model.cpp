@@ -176,7 +176,7 @@ double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
   const double tokens = as_double(micro_batch) * t.seq_len;
   const double eff = matmul_efficiency(t, micro_batch);
   const double matmul_s = tokens * (t.matmul_s_per_token - t.linear_s_per_token) / eff +
-                          linears_compute(t, micro_batch);
+                          linears_compute(t, micro_batch) + tokens * t.attention_s_per_token;
   const double logit_elements = tokens * t.vocab;
   const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
                                                 logit_elements * t.logits.forward_bytes +
@@ -366,8 +366,15 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
   t.linear_s_per_token = linear / peak_for(gpu, c.precision);
-  t.matmul_s_per_token =
-      t.linear_s_per_token + (head + k.attention_executed_fraction * attention) / high_peak;
+  t.matmul_s_per_token = t.linear_s_per_token + head / high_peak;
+  // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
+  // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
+  const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
+  const double recomputed = k.attention_executed_fraction * r.attention;
+  t.attention_s_per_token =
+      (forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
+      2.5 * forward / (high_peak * k.attention_backward_efficiency);
+  t.peak_s_per_token = t.matmul_s_per_token + k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
@@ -481,7 +488,7 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.tokens_per_s_per_gpu_low = t.tokens_per_s_per_gpu * (1.0 - s.band.low_fraction);
   t.tokens_per_s_per_gpu_high = t.tokens_per_s_per_gpu * (1.0 + s.band.high_fraction);
   t.band_widened = s.band.widened;
-  t.hfu = s.matmul_s_per_token * t.tokens_per_s_per_gpu;
+  t.hfu = s.peak_s_per_token * t.tokens_per_s_per_gpu;
   t.mfu = t.hfu * s.model_share;
   t.mfu_torchtitan = s.flops.model_flops_per_token * t.tokens_per_s_per_gpu / s.bf16_peak;
 
