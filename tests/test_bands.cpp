@@ -98,11 +98,24 @@ TEST_CASE("the tokens/s band's constants are what the shipped runs say", "[bands
   }
   REQUIRE(r.size() == 13);
   CHECK(k.band_high_fraction == Approx(round_up(*std::max_element(r.begin(), r.end()))));
-  CHECK(k.band_low_fraction == Approx(round_up(-*std::min_element(r.begin(), r.end()))));
+  const double slowest = *std::min_element(r.begin(), r.end()); // predicted too fast
+  CHECK(k.band_low_fraction == Approx(round_up(1.0 / (1.0 + slowest) - 1.0)));
   // Every GPU with a tokens/s row is covered but the power-limited B200 and the MI300X.
   std::set<std::string> covered(k.band_measured_gpus.begin(), k.band_measured_gpus.end());
   covered.insert({"b200", "mi300x"});
   CHECK(covered == gpus);
+  // The unmeasured-GPU widening is what the other rows need beyond the base.
+  double worst = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const json& p = v.at("cases")[i];
+    const std::string gpu = cases[i].at("gpu");
+    if (p.contains("measured_tokens_per_second_per_gpu") && (gpu == "b200" || gpu == "mi300x")) {
+      worst = std::max(worst, p.at("predicted_tokens_per_second_per_gpu").get<double>() /
+                                      p.at("measured_tokens_per_second_per_gpu").get<double>() -
+                                  1.0);
+    }
+  }
+  CHECK(k.band_unmeasured_gpu_fraction == Approx(round_up(worst - k.band_low_fraction)));
   CHECK(k.band_measured_seq_len == longest);
   CHECK(k.band_measured_gpu_count == largest);
 }
@@ -131,7 +144,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(base.memory.band_widened == 0);
   CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.93));
-  CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu * 0.89));
+  CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.13));
   CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.16));
   // 4 x the longest measured sequence (two doublings beyond 16384 for memory, three for tokens/s).
   q.config.seq_len = 65536;
@@ -140,7 +153,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(longer.memory.peak_reserved_high_bytes ==
         Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
-        Approx(longer.time.tokens_per_s_per_gpu * (1 - 0.11 - 3 * 0.15)));
+        Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.13 + 3 * 0.15)));
   // An unfused loss adds one fp32 copy of the logits to the phases they live in.
   q.config.seq_len = 8192;
   q.config.loss = Loss::unfused;

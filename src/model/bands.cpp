@@ -66,7 +66,7 @@ ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
     wider += scale * k.band_fraction_per_scale_doubling;
     b.widened |= bit(Widening::scale);
   }
-  b.low_fraction = std::min(k.band_low_fraction + wider, 0.9);
+  b.low_fraction = k.band_low_fraction + wider; // as a slowdown: low = estimate / (1 + this)
   b.high_fraction = k.band_high_fraction + wider;
   return b;
 }

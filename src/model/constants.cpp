@@ -68,7 +68,7 @@ constexpr TimeField k_time_fields[] = {
     {"overlap_fraction", &TimeConstants::overlap_fraction, 0.0, 1.0},
     {"pcie_bytes_per_s", &TimeConstants::pcie_bytes_per_s, 1000000.0, 1e+13},
     {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s, 1000000.0, 1e+14},
-    {"band_low_fraction", &TimeConstants::band_low_fraction, 0.0, 0.9},
+    {"band_low_fraction", &TimeConstants::band_low_fraction, 0.0, 10.0},
     {"band_high_fraction", &TimeConstants::band_high_fraction, 0.0, 10.0},
     {"band_measured_seq_len", &TimeConstants::band_measured_seq_len, 1.0, 1e+9},
     {"band_fraction_per_seq_doubling", &TimeConstants::band_fraction_per_seq_doubling, 0.0, 1.0},

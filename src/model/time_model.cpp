@@ -485,7 +485,7 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.step_s = p.step_s;
   t.tokens_per_s_per_gpu = p.tokens / t.step_s;
   t.tokens_per_s_job = t.tokens_per_s_per_gpu * s.gpus;
-  t.tokens_per_s_per_gpu_low = t.tokens_per_s_per_gpu * (1.0 - s.band.low_fraction);
+  t.tokens_per_s_per_gpu_low = t.tokens_per_s_per_gpu / (1.0 + s.band.low_fraction);
   t.tokens_per_s_per_gpu_high = t.tokens_per_s_per_gpu * (1.0 + s.band.high_fraction);
   t.band_widened = s.band.widened;
   t.hfu = s.peak_s_per_token * t.tokens_per_s_per_gpu;
