@@ -22,8 +22,10 @@ inline const std::string k_plan_arn =
 /// A search document for Llama-3.1-8B on `nodes` x `instance`, written into `dir`.
 inline std::string write_search(const std::filesystem::path& dir, const std::string& instance,
                                 const std::string& nodes, const std::string& tokens) {
+  // The losses torchtitan can launch (the default loss axis includes chunked cross-entropy).
   const auto r = run_cli({"search", "--model", "llama-3.1-8b", "--instance", instance, "--nodes",
-                          nodes, "--train-tokens", tokens, "--top", "3", "--format", "json", "-q"});
+                          nodes, "--train-tokens", tokens, "--loss", "fused", "--compile", "--top",
+                          "3", "--format", "json", "-q"});
   REQUIRE(r.status == 0);
   const std::filesystem::path p = dir / ("search-" + instance + "-" + nodes + ".json");
   std::ofstream(p, std::ios::binary) << r.out;

@@ -154,6 +154,9 @@ TEST_CASE("the top plan's estimate agrees with the search exactly", "[search][cl
     args.push_back(flag);
     args.push_back(std::to_string(c.at(key).get<std::int64_t>()));
   }
+  if (c.at("compile").get<bool>()) {
+    args.push_back("--compile");
+  }
   const test::CliResult e = test::run_cli(args);
   INFO(e.err);
   REQUIRE(e.status == 0);
@@ -223,4 +226,25 @@ TEST_CASE("a report's sample keeps the ranked plans, the whole front and a bound
   CHECK(sampled.plans.size() <= 5 + std::max<std::size_t>(100, front) + 1);
   CHECK(sampled.plans.size() >= 5 + 90);
   CHECK(sampled.feasible == all.feasible);
+}
+
+TEST_CASE("loss and compile are search axes unless a flag fixes them", "[search][cli]") {
+  // Qwen2.5-32B at 128k tokens on 1-8 B300 nodes: nothing fits with the eager unfused loss (its
+  // fp32 logits copies), while a fused or chunked loss does.
+  const std::vector<std::string> base = {
+      "--model", "qwen2.5-32b", "--instance", "ml.p6-b300.48xlarge",
+      "--nodes", "1..8",        "--seq-len",  "131072"};
+  const auto axis = search_json_for(base);
+  const auto& losses = axis.at("inputs").at("axes").at("loss");
+  CHECK(losses.size() == 5); // unfused eager/compiled, fused compiled, chunked eager/compiled
+  REQUIRE_FALSE(axis.at("plans").empty());
+  CHECK(axis.at("plans").at(0).at("config").at("loss") != "unfused");
+  auto fixed = base;
+  fixed.insert(fixed.end(), {"--loss", "unfused"});
+  const auto unfused = search_json_for(fixed);
+  CHECK(unfused.at("inputs").at("axes").at("loss").size() == 1);
+  CHECK(unfused.at("plans").empty());
+  // Plan ids name the loss and compile, so plans differing only there stay apart.
+  const std::string id = axis.at("plans").at(0).at("id");
+  CHECK((id.find("-compiled-") != std::string::npos || id.find("-eager-") != std::string::npos));
 }

@@ -160,13 +160,12 @@ TEST_CASE("a shard group spanning nodes uses the node's rails, not one NIC", "[t
   // 8 ranks per node share 8 rails of 50 GB/s: 280 GB/s busbw, below NVLink's 360.
   const double bw = 8.0 * 3.2e12 / 64 * k.inter_node_bus_fraction / k.collective_contention;
   // 15 ring steps: 14 NVLink hops and 1 network hop, after the base, for each of 33 units.
-  CHECK_THAT(t.reduce_scatter_s, WithinRel(4.0 * k_8b_total * 15.0 / 16.0 / bw +
-                                               33 * (8.4e-6 + 14 * 3.4e-6 + 14e-6),
-                                           1e-12));
+  CHECK_THAT(
+      t.reduce_scatter_s,
+      WithinRel(4.0 * k_8b_total * 15.0 / 16.0 / bw + 33 * (8.4e-6 + 14 * 3.4e-6 + 14e-6), 1e-12));
 }
 
-TEST_CASE("collectives have latency: per-GPU throughput falls as FSDP spans more nodes",
-          "[time]") {
+TEST_CASE("collectives have latency: per-GPU throughput falls as FSDP spans more nodes", "[time]") {
   const ModelSpec& m = test::preset("llama-3.1-8b");
   double last = 1e300;
   for (std::int64_t nodes : {1, 8, 64, 512}) {

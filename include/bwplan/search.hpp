@@ -24,6 +24,15 @@ struct CheckpointChoice {
   std::int64_t every = 2;
 };
 
+/// One loss implementation with torch.compile on or off (a fused loss is a compiled one).
+struct LossChoice {
+  Loss loss = Loss::unfused;
+  bool compile = false;
+  auto operator<=>(const LossChoice&) const = default;
+};
+/// Every valid (loss, compile) pair: the search's default axis.
+[[nodiscard]] std::vector<LossChoice> all_loss_choices();
+
 /// The axes. Empty lists mean "the default" (documented in docs/bwplan.md, search).
 struct SearchSpace {
   std::vector<InstanceSpec> instances; ///< with their GPUs in `gpus`, same order
@@ -40,6 +49,8 @@ struct SearchSpace {
                                                  {ActivationCheckpointing::selective_layer, 4},
                                                  {ActivationCheckpointing::full, 2}};
   std::vector<std::int64_t> seq_lens = {8192};
+  /// Loss implementation and compile; empty: base's only.
+  std::vector<LossChoice> losses;
   std::int64_t max_micro_batch = 256;
   TrainingConfig base; ///< optimizer, compile, loss and the implementation choices
 };

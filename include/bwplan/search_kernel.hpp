@@ -68,6 +68,9 @@ public:
   virtual void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) = 0;
 };
 
+/// The loss axis of `s`: its losses, or base's (loss, compile) when none are given.
+[[nodiscard]] std::vector<LossChoice> loss_axis(const SearchSpace& s);
+
 /// Walks the axes of `space` (docs/bwplan.md, search): instance, nodes, sharding, precision,
 /// checkpointing, sequence length.
 void for_each_combination(const ModelSpec& model, const SearchSpace& space,

@@ -220,9 +220,9 @@ struct StepTerms {
   double vocab = 0;
   double layers = 0;
   double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
-  double matmul_s_per_token = 0;            ///< GEMMs (block linears + output head) at full efficiency
-  double linear_s_per_token = 0;            ///< the block linears' part, in the run precision
-  double attention_s_per_token = 0;         ///< causal attention at its kernels' efficiency
+  double matmul_s_per_token = 0;    ///< GEMMs (block linears + output head) at full efficiency
+  double linear_s_per_token = 0;    ///< the block linears' part, in the run precision
+  double attention_s_per_token = 0; ///< causal attention at its kernels' efficiency
   /// Every executed matmul FLOP (attention included) at the dense peak: HFU's numerator.
   double peak_s_per_token = 0;
   /// Where the block linears reach half of their maximum efficiency, in units of half_work: 1 in

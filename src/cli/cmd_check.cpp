@@ -81,7 +81,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
     compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
     high = std::max(high, was->get<double>());
   }
-  const Verdict verdict = !e.feasible()                    ? Verdict::out_of_memory
+  const Verdict verdict = !e.feasible()                   ? Verdict::out_of_memory
                           : high <= e.memory.usable_bytes ? Verdict::fits
                                                           : Verdict::at_risk;
   if (json) {
@@ -113,16 +113,16 @@ void run_check(Context& ctx, const CheckOptions& o) {
       out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,
                          c.now, unit, pct);
     }
-    out += !e.feasible() ? fmt::format("does not fit any more: {}\n", e.reason)
-           : verdict == Verdict::at_risk
-               ? fmt::format("at risk: {:.2f} GiB headroom as estimated, but the band's upper "
-                             "edge ({:.2f} GiB) is {:.2f} GiB over the usable {:.2f} GiB\n",
-                             to_gib(e.memory.headroom_bytes()), to_gib(high),
-                             to_gib(high - e.memory.usable_bytes), to_gib(e.memory.usable_bytes))
-               : fmt::format("still fits: {:.2f} GiB headroom ({:.2f} GiB at the band's upper "
-                             "edge)\n",
-                             to_gib(e.memory.headroom_bytes()),
-                             to_gib(e.memory.usable_bytes - high));
+    out +=
+        !e.feasible() ? fmt::format("does not fit any more: {}\n", e.reason)
+        : verdict == Verdict::at_risk
+            ? fmt::format("at risk: {:.2f} GiB headroom as estimated, but the band's upper "
+                          "edge ({:.2f} GiB) is {:.2f} GiB over the usable {:.2f} GiB\n",
+                          to_gib(e.memory.headroom_bytes()), to_gib(high),
+                          to_gib(high - e.memory.usable_bytes), to_gib(e.memory.usable_bytes))
+            : fmt::format("still fits: {:.2f} GiB headroom ({:.2f} GiB at the band's upper "
+                          "edge)\n",
+                          to_gib(e.memory.headroom_bytes()), to_gib(e.memory.usable_bytes - high));
     write_output(ctx, o.output, out);
   }
   if (verdict != Verdict::fits) {

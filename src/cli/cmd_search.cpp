@@ -142,7 +142,7 @@ struct Resolved {
   Objective objective = Objective::throughput;
 };
 
-Resolved resolve(Context& ctx, const SearchOptions& o) {
+Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   const Catalog& cat = ctx.catalog();
   Resolved r;
   r.model = resolve_model(cat, o.model);
@@ -186,6 +186,15 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
         fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
   }
   r.space.max_micro_batch = o.max_micro_batch;
+  // Loss implementation and compile are an axis unless either flag fixes them; launch files
+  // need a loss torchtitan has (no chunked cross-entropy).
+  if (cmd.count("--loss") == 0 && cmd.count("--compile") == 0) {
+    for (const LossChoice& l : all_loss_choices()) {
+      if (o.emit_dir.empty() || l.loss != Loss::chunked) {
+        r.space.losses.push_back(l);
+      }
+    }
+  }
   // Said up front, not found out after minutes: the combinations of the axes (each then tries
   // its micro-batches) are bounded so that a search stays within seconds and a few GB.
   const double combinations =
@@ -194,12 +203,13 @@ Resolved resolve(Context& ctx, const SearchOptions& o) {
       static_cast<double>(r.space.precisions.empty() ? k_precision_count
                                                      : r.space.precisions.size()) *
       static_cast<double>(r.space.checkpointing.size()) *
-      static_cast<double>(r.space.seq_lens.size());
+      static_cast<double>(r.space.seq_lens.size()) *
+      static_cast<double>(std::max<std::size_t>(1, r.space.losses.size()));
   if (combinations > k_max_combinations) {
     throw Error(fmt::format(
         "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
-        "checkpointing and sequence length, more than the {:.0e} bwplan searches at once; "
-        "narrow --nodes, --seq-len, --instance or the other axes",
+        "loss, checkpointing and sequence length, more than the {:.0e} bwplan searches at once; "
+        "narrow --nodes, --seq-len, --instance or the other axes (--loss fixes the loss)",
         combinations, k_max_combinations));
   }
   TrainingConfig& b = r.space.base;
@@ -275,7 +285,7 @@ constexpr std::size_t k_report_sample = 4000;
 void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  const Resolved r = resolve(ctx, o);
+  const Resolved r = resolve(ctx, o, cmd);
   ModelConstants k = resolve_constants(ctx, o.sets);
   k.memory.headroom_fraction = r.limits.headroom_fraction;
   check_destinations(o.output, o.report);

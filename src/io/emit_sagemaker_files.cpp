@@ -381,11 +381,11 @@ std::string readme_md(const Launch& l) {
                    e.memory.device_bytes_required / k_gib,
                    e.memory.device_bytes_required_high / k_gib, e.memory.usable_bytes / k_gib,
                    e.memory.verdict() == Verdict::fits ? "fits" : "at risk of running out");
-  s += fmt::format("- Throughput: {:.0f} tokens/s for the job ({:.0f} per GPU, band {:.0f}-{:.0f}), "
-                   "MFU {:.1f}%, {:.3f} s per step.\n",
-                   e.time.tokens_per_s_job, e.time.tokens_per_s_per_gpu,
-                   e.time.tokens_per_s_per_gpu_low, e.time.tokens_per_s_per_gpu_high,
-                   e.time.mfu * 100, e.time.step_s);
+  s += fmt::format(
+      "- Throughput: {:.0f} tokens/s for the job ({:.0f} per GPU, band {:.0f}-{:.0f}), "
+      "MFU {:.1f}%, {:.3f} s per step.\n",
+      e.time.tokens_per_s_job, e.time.tokens_per_s_per_gpu, e.time.tokens_per_s_per_gpu_low,
+      e.time.tokens_per_s_per_gpu_high, e.time.mfu * 100, e.time.step_s);
   if (e.cost.usd_per_hour > 0) {
     s += fmt::format("- Cost: ${:.2f} per hour ({}), ${:.2f} per million tokens.\n",
                      e.cost.usd_per_hour, e.cost.price_basis, e.cost.usd_per_million_tokens);

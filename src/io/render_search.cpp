@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
+#include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
 #include "io/render_common.hpp"
 #include "io/text_table.hpp"
@@ -58,6 +59,14 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   axes["activation_checkpointing"] = ckpt;
   axes["seq_len"] = r.space.seq_lens;
   axes["max_micro_batch"] = r.space.max_micro_batch;
+  OrderedJson losses = OrderedJson::array();
+  for (const LossChoice& l : loss_axis(r.space)) {
+    OrderedJson x;
+    x["loss"] = name_of(l.loss);
+    x["compile"] = l.compile;
+    losses.push_back(x);
+  }
+  axes["loss"] = losses;
   inputs["axes"] = axes;
   OrderedJson lim;
   lim["headroom_fraction"] = r.limits.headroom_fraction;
@@ -156,6 +165,7 @@ std::string search_table(const SearchReport& r) {
                    {"nodes", A::right},
                    {"sharding"},
                    {"precision"},
+                   {"loss"},
                    {"checkpointing"},
                    {"seq", A::right},
                    {"mb", A::right},
@@ -182,6 +192,7 @@ std::string search_table(const SearchReport& r) {
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
                std::string(name_of(k.precision)),
+               fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),
                fmt::format("{}", k.seq_len),
                fmt::format("{}", k.micro_batch),

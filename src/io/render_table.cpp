@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
-#include "render_common.hpp"
 #include "bwplan/units.hpp"
 #include "io/text_table.hpp"
+#include "render_common.hpp"
 
 namespace bwplan {
 
@@ -201,10 +201,10 @@ std::string estimate_table(const Estimate& e) {
     return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
   }
   if (m.verdict() == Verdict::at_risk) {
-    return out + fmt::format("\nverdict: at risk: the estimate fits with {} GiB headroom, the band's "
-                             "upper edge is {} GiB over\n",
-                             gib(m.headroom_bytes()),
-                             gib(m.device_bytes_required_high - m.usable_bytes));
+    return out +
+           fmt::format("\nverdict: at risk: the estimate fits with {} GiB headroom, the band's "
+                       "upper edge is {} GiB over\n",
+                       gib(m.headroom_bytes()), gib(m.device_bytes_required_high - m.usable_bytes));
   }
   return out + fmt::format("\nverdict: fits, {} GiB headroom ({} GiB at the band's upper edge)\n",
                            gib(m.headroom_bytes()),

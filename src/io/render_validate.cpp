@@ -84,13 +84,12 @@ std::string validation_table(const Validation& v, const std::string& file) {
                              k_verdict_names[static_cast<std::size_t>(c.predicted_verdict)]),
                  c.peak_phase});
     } else {
-      t.add_row({c.id, std::string(name_of(c.metric)),
-                 fmt::format("{:.2f}", to_gib(c.measured_bytes)),
-                 fmt::format("{:.2f}", to_gib(c.predicted_bytes)),
-                 fmt::format("{:+.1f}%", c.error_pct),
-                 fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
-                             to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
-                 c.peak_phase});
+      t.add_row(
+          {c.id, std::string(name_of(c.metric)), fmt::format("{:.2f}", to_gib(c.measured_bytes)),
+           fmt::format("{:.2f}", to_gib(c.predicted_bytes)), fmt::format("{:+.1f}%", c.error_pct),
+           fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
+                       to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
+           c.peak_phase});
     }
   }
   std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());

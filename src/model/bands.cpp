@@ -60,8 +60,7 @@ ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
     wider += k.band_unmeasured_gpu_fraction;
     b.widened |= bit(Widening::gpu);
   }
-  const double scale =
-      doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count);
+  const double scale = doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count);
   if (scale > 0) {
     wider += scale * k.band_fraction_per_scale_doubling;
     b.widened |= bit(Widening::scale);

@@ -344,7 +344,6 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
   return e;
 }
 
-
 double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                              std::int64_t grad_accum) {
   return peak_of(t, micro_batch, grad_accum, 0.0).reserved + t.runtime_bytes;

@@ -78,6 +78,8 @@ struct Key {
   std::int64_t nodes = 0;
   int sharding = 0;
   int precision = 0;
+  int loss = 0;
+  bool compile = false;
   int checkpointing = 0;
   std::int64_t ac_every = 0;
   std::int64_t seq_len = 0;
@@ -197,8 +199,8 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
   where_.push_back({proto.instance, proto.nodes, proto.config});
   const TrainingConfig& t = proto.config;
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
-                   static_cast<int>(t.precision), static_cast<int>(t.activation_checkpointing),
-                   t.ac_every, t.seq_len});
+                   static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
+                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
@@ -232,8 +234,9 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
 }
 
 void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) {
-  const auto count = static_cast<std::int64_t>(space_.checkpointing.size() *
-                                               space_.seq_lens.size() * axis_.size());
+  const auto count =
+      static_cast<std::int64_t>(loss_axis(space_).size() * space_.checkpointing.size() *
+                                space_.seq_lens.size() * axis_.size());
   result_.rejections[idx(RejectReason::precision_unsupported)] += count;
   result_.candidates_pruned += count;
   RejectedBest& best = result_.best_rejected[idx(RejectReason::precision_unsupported)];
@@ -280,11 +283,11 @@ void Searcher::build_nearest_miss(RejectReason r) {
   }
   c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
   if (r == RejectReason::at_risk) {
-    best.detail = fmt::format("micro-batch {} needs {:.1f} GiB of {:.1f} GiB, up to {:.1f} GiB at "
-                              "the band's upper edge",
-                              m.micro_batch, to_gib(c.memory.device_bytes_required),
-                              to_gib(c.memory.usable_bytes),
-                              to_gib(c.memory.device_bytes_required_high));
+    best.detail =
+        fmt::format("micro-batch {} needs {:.1f} GiB of {:.1f} GiB, up to {:.1f} GiB at "
+                    "the band's upper edge",
+                    m.micro_batch, to_gib(c.memory.device_bytes_required),
+                    to_gib(c.memory.usable_bytes), to_gib(c.memory.device_bytes_required_high));
   } else if (r == RejectReason::out_of_memory) {
     best.detail =
         m.above_largest
@@ -458,9 +461,9 @@ std::string Candidate::key() const {
   if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
     ac += fmt::format("-{}", c.ac_every);
   }
-  return fmt::format("i{}-n{:03}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
-                     name_of(c.sharding), name_of(c.precision), ac, c.seq_len, c.micro_batch,
-                     c.grad_accum);
+  return fmt::format("i{}-n{:03}-{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
+                     name_of(c.sharding), name_of(c.precision), name_of(c.loss),
+                     c.compile ? "compiled" : "eager", ac, c.seq_len, c.micro_batch, c.grad_accum);
 }
 
 double objective_score(const Candidate& c, Objective o, double rank_margin) {

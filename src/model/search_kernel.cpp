@@ -96,8 +96,22 @@ std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
   return v;
 }
 
+std::vector<LossChoice> all_loss_choices() {
+  // A fused loss is the compiled one; the others run eager or under compile.
+  return {{Loss::unfused, false},
+          {Loss::unfused, true},
+          {Loss::fused, true},
+          {Loss::chunked, false},
+          {Loss::chunked, true}};
+}
+
+std::vector<LossChoice> loss_axis(const SearchSpace& s) {
+  return s.losses.empty() ? std::vector<LossChoice>{{s.base.loss, s.base.compile}} : s.losses;
+}
+
 void for_each_combination(const ModelSpec& model, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor) {
+  const std::vector<LossChoice> losses = loss_axis(space);
   for (std::size_t i = 0; i < space.instances.size(); ++i) {
     const InstanceSpec& inst = space.instances[i];
     const GpuSpec& gpu = space.gpus[i];
@@ -124,16 +138,20 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
             visitor.unsupported(proto, gpu, p);
             continue;
           }
-          for (const CheckpointChoice& ac : space.checkpointing) {
-            c.activation_checkpointing = ac.mode;
-            c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
-            for (std::int64_t seq : space.seq_lens) {
-              if (seq < limits.min_seq_len) {
-                continue;
+          for (const LossChoice& loss : losses) {
+            c.loss = loss.loss;
+            c.compile = loss.compile;
+            for (const CheckpointChoice& ac : space.checkpointing) {
+              c.activation_checkpointing = ac.mode;
+              c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
+              for (std::int64_t seq : space.seq_lens) {
+                if (seq < limits.min_seq_len) {
+                  continue;
+                }
+                c.seq_len = seq;
+                c.grad_accum = 1;
+                visitor.combination(proto, gpu, inst, net);
               }
-              c.seq_len = seq;
-              c.grad_accum = 1;
-              visitor.combination(proto, gpu, inst, net);
             }
           }
         }

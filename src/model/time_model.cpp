@@ -219,8 +219,8 @@ Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
   // NCCL's ring latency (its tuning model, Simple protocol as SageMaker sets it): a base, one
   // NVLink hop per step inside a node and one network hop per node boundary, ranks - 1 steps.
   if (ranks > 1) {
-    const std::int64_t nodes = (ranks + std::max<std::int64_t>(1, per_node) - 1) /
-                               std::max<std::int64_t>(1, per_node);
+    const std::int64_t nodes =
+        (ranks + std::max<std::int64_t>(1, per_node) - 1) / std::max<std::int64_t>(1, per_node);
     l.latency_s = k.nccl_base_latency_s +
                   as_double((ranks - 1) - (nodes - 1)) * k.nccl_nvlink_hop_latency_s +
                   as_double(nodes - 1) * k.nccl_network_hop_latency_s;
@@ -371,9 +371,8 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
   const double recomputed = k.attention_executed_fraction * r.attention;
-  t.attention_s_per_token =
-      (forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
-      2.5 * forward / (high_peak * k.attention_backward_efficiency);
+  t.attention_s_per_token = (forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
+                            2.5 * forward / (high_peak * k.attention_backward_efficiency);
   t.peak_s_per_token = t.matmul_s_per_token + k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;

@@ -90,7 +90,8 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.throughput_in_band = r.predicted_tokens_per_s_low <= r.measured_tokens_per_s &&
                              r.measured_tokens_per_s <= r.predicted_tokens_per_s_high;
       throughput_in_band += r.throughput_in_band ? 1 : 0;
-      throughput_band.push_back(100.0 * (1.0 - r.predicted_tokens_per_s_low / r.predicted_tokens_per_s));
+      throughput_band.push_back(100.0 *
+                                (1.0 - r.predicted_tokens_per_s_low / r.predicted_tokens_per_s));
       r.throughput_error_pct =
           100.0 * (r.predicted_tokens_per_s - r.measured_tokens_per_s) / r.measured_tokens_per_s;
       throughput_errors.push_back(std::abs(r.throughput_error_pct));
