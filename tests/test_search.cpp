@@ -1,6 +1,8 @@
 // The search: feasibility, ranking, determinism, agreement with estimate.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -247,4 +249,28 @@ TEST_CASE("loss and compile are search axes unless a flag fixes them", "[search]
   // Plan ids name the loss and compile, so plans differing only there stay apart.
   const std::string id = axis.at("plans").at(0).at("id");
   CHECK((id.find("-compiled-") != std::string::npos || id.find("-eager-") != std::string::npos));
+}
+
+TEST_CASE("the top list shows distinct choices: recipes the model cannot tell apart are grouped",
+          "[search][cli]") {
+  const auto j = search_json_for({"--model", "llama-3.1-70b", "--instance", "ml.p6-b200.48xlarge",
+                                  "--nodes", "1,2", "--top", "10"});
+  const auto& plans = j.at("plans");
+  REQUIRE(plans.size() == 10);
+  std::set<std::string> seen;
+  bool grouped = false;
+  for (const auto& p : plans) {
+    auto c = p.at("config");
+    const bool low = c.at("precision") != "bf16";
+    c.erase("precision");
+    // two plans that differ only by a low-precision recipe never both appear
+    const std::string key = c.dump() + (low ? "low" : "bf16");
+    CHECK(seen.insert(key).second);
+    for (const auto& alike : p.at("alike_precisions")) {
+      CHECK(alike != "bf16");
+      CHECK(alike != p.at("config").at("precision"));
+      grouped = true;
+    }
+  }
+  CHECK(grouped);
 }

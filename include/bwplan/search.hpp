@@ -96,7 +96,10 @@ struct Candidate {
   MemoryEstimate memory;
   StepTime time;
   Cost cost;
-  bool pareto = false;                   ///< on the throughput / cost / headroom front
+  bool pareto = false; ///< on the throughput / cost / headroom front
+  /// Low-precision recipes this plan stands for in the top list: the same plan with them is
+  /// predicted within the rank margin, a difference the model does not resolve.
+  std::vector<Precision> alike_precisions;
   std::string id;                        ///< key(), cached once the candidate is feasible
   [[nodiscard]] std::string key() const; ///< total-order tie-break and plan id
 };

@@ -18,11 +18,26 @@ OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t ran
   j["rank"] = rank;
   j["id"] = c.id;
   j["pareto"] = c.pareto;
+  OrderedJson alike = OrderedJson::array();
+  for (Precision p : c.alike_precisions) {
+    alike.push_back(name_of(p));
+  }
+  j["alike_precisions"] = alike;
   j["config"] = io::config_json(c.config, {r.model.name, inst.gpu, inst.name, c.nodes});
   j["memory"] = io::memory_json(c.memory);
   j["throughput"] = io::throughput_json(c.time);
   j["cost"] = io::cost_json(c.cost);
   return j;
+}
+
+/// "mxfp8", or "mxfp8 ~ fp8-tensorwise" when the plan stands for recipes the model cannot tell
+/// apart.
+std::string precision_label(const Candidate& c) {
+  std::string out(name_of(c.config.precision));
+  for (Precision p : c.alike_precisions) {
+    out += fmt::format(" ~ {}", name_of(p));
+  }
+  return out;
 }
 
 } // namespace
@@ -191,7 +206,7 @@ std::string search_table(const SearchReport& r) {
                r.space.instances[c.instance].name,
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
-               std::string(name_of(k.precision)),
+               precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),
                fmt::format("{}", k.seq_len),

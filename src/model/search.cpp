@@ -6,6 +6,7 @@
 #include "bwplan/search.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -115,6 +116,8 @@ private:
   [[nodiscard]] double ranked_score(const Feasible& f, Objective o, double margin) const;
   void price(Candidate& c) const;
   [[nodiscard]] Candidate build_plan(const Feasible& f) const;
+  [[nodiscard]] std::vector<std::vector<Precision>>
+  group_recipes(std::size_t top, std::size_t sorted, Objective objective);
   void mark_pareto();
 
   const ModelSpec& model_;
@@ -384,6 +387,45 @@ Candidate Searcher::build_plan(const Feasible& f) const {
   return c;
 }
 
+/// Moves to the front of the sorted prefix [0, sorted) the first `top` plans no earlier one
+/// matches but for its low-precision recipe within the rank margin (MXFP8 vs FP8 tensorwise at a
+/// predicted difference the model does not resolve); the others follow in rank order. Returns,
+/// for each of the front plans, the recipes it stands for.
+std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std::size_t sorted,
+                                                            Objective objective) {
+  std::vector<Feasible> front, rest;
+  std::vector<std::vector<Precision>> alike;
+  for (std::size_t i = 0; i < sorted; ++i) {
+    const Feasible& f = feasible_[i];
+    const Key& k = keys_[f.combination];
+    bool grouped = false;
+    if (is_low_precision(where_[f.combination].config.precision)) {
+      for (std::size_t j = 0; j < front.size() && !grouped; ++j) {
+        const Feasible& g = front[j];
+        Key a = keys_[g.combination];
+        a.precision = k.precision;
+        const double sf = ranked_score(f, objective, 0.0), sg = ranked_score(g, objective, 0.0);
+        if (a == k && g.micro_batch == f.micro_batch && g.grad_accum == f.grad_accum &&
+            is_low_precision(where_[g.combination].config.precision) &&
+            std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg)) {
+          alike[j].push_back(where_[f.combination].config.precision);
+          grouped = true;
+        }
+      }
+    }
+    if (grouped || front.size() >= top) {
+      rest.push_back(f);
+    } else {
+      front.push_back(f);
+      alike.emplace_back();
+    }
+  }
+  std::copy(front.begin(), front.end(), feasible_.begin());
+  std::copy(rest.begin(), rest.end(),
+            feasible_.begin() + static_cast<std::ptrdiff_t>(front.size()));
+  return alike;
+}
+
 SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_t sample) {
   for (std::size_t r = 0; r < misses_.size(); ++r) {
     build_nearest_miss(static_cast<RejectReason>(r));
@@ -412,11 +454,20 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_
   const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(0.0));
   const bool sampled = sample > 0 && feasible_.size() > top_k + sample;
   const std::size_t kept = sampled ? top_k : std::min(top_k + sample, feasible_.size());
-  std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(kept),
+  // Sorted a little further than kept, so the top can skip recipes it cannot tell apart; the
+  // grouping looks at the first 5 x top_k plans, whatever else is sorted, so the top is the same
+  // with or without a report's sample.
+  const std::size_t sorted = std::min(feasible_.size(), kept + 4 * top_k);
+  std::partial_sort(feasible_.begin(), feasible_.begin() + static_cast<std::ptrdiff_t>(sorted),
                     feasible_.end(), order(tk_.low_precision_rank_margin));
+  const std::vector<std::vector<Precision>> alike =
+      group_recipes(std::min(top_k, kept), std::min(sorted, 5 * top_k), objective);
   result_.plans.reserve(kept);
   for (std::size_t i = 0; i < kept; ++i) {
     result_.plans.push_back(build_plan(feasible_[i]));
+    if (i < alike.size()) {
+      result_.plans.back().alike_precisions = alike[i];
+    }
   }
   if (sampled) {
     // The rest in rank order: every front member, then every n-th other one, `sample` in all.
