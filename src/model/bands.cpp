@@ -56,8 +56,11 @@ ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
     wider += seq * k.band_fraction_per_seq_doubling;
     b.widened |= bit(Widening::sequence);
   }
+  // The unmeasured-GPU term comes from rows that ran slower than predicted: it widens the lower
+  // edge only (the prediction already assumes the datasheet peak).
+  double slower = 0;
   if (!listed(k.band_measured_gpus, gpu.name)) {
-    wider += k.band_unmeasured_gpu_fraction;
+    slower = k.band_unmeasured_gpu_fraction;
     b.widened |= bit(Widening::gpu);
   }
   const double scale = doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count);
@@ -65,7 +68,7 @@ ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
     wider += scale * k.band_fraction_per_scale_doubling;
     b.widened |= bit(Widening::scale);
   }
-  b.low_fraction = k.band_low_fraction + wider; // as a slowdown: low = estimate / (1 + this)
+  b.low_fraction = k.band_low_fraction + wider + slower; // low = estimate / (1 + this)
   b.high_fraction = k.band_high_fraction + wider;
   return b;
 }

@@ -267,11 +267,18 @@ Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_a
                                        logit_elements * t.logits.largest_tensor_bytes)};
 }
 
-/// The band's upper edges of the allocated and reserved peaks.
+/// The band's upper edges of the allocated and reserved peaks: the unfused-loss bytes raise the
+/// allocated peak (if a logits phase becomes the peak, by the difference), which the reserved
+/// peak takes on with the estimate's own slack; then the relative edge and the fixed bytes.
 Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
-  const Peak p = peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit);
+  const Peak estimate = peak_of(t, micro_batch, grad_accum, 0.0);
+  const double allocated =
+      t.band.high_bytes_per_logit > 0
+          ? peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit).allocated
+          : estimate.allocated;
+  const double reserved = estimate.reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
-  return {p.allocated * scale + t.band.high_bytes, p.reserved * scale + t.band.high_bytes};
+  return {allocated * scale + t.band.high_bytes, reserved * scale + t.band.high_bytes};
 }
 
 } // namespace
