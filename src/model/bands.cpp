@@ -20,56 +20,64 @@ double doublings_beyond(double value, double measured) {
   return value > measured && measured > 0 ? std::log2(value / measured) : 0.0;
 }
 
+/// Widening, one reason at a time: `amount` (0 adds nothing) and its reason's bit.
+struct Widen {
+  double total = 0;
+  Widenings reasons = 0;
+  void add(double amount, Widening why) {
+    if (amount > 0) {
+      total += amount;
+      reasons |= bit(why);
+    }
+  }
+};
+
+/// The widening for a sequence beyond the longest measured one.
+void widen_for_sequence(Widen& w, const TrainingConfig& c, double measured, double per_doubling) {
+  w.add(doublings_beyond(static_cast<double>(c.seq_len), measured) * per_doubling,
+        Widening::sequence);
+}
+
 } // namespace
 
 MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const MemoryConstants& k) {
-  MemoryBand b;
-  double wider = 0;
-  const double seq = doublings_beyond(static_cast<double>(c.seq_len), k.band_measured_seq_len);
-  if (seq > 0) {
-    wider += seq * k.band_fraction_per_seq_doubling;
-    b.widened |= bit(Widening::sequence);
-  }
+  Widen w;
+  widen_for_sequence(w, c, k.band_measured_seq_len, k.band_fraction_per_seq_doubling);
   if (!listed(k.band_measured_gpus, gpu.name)) {
-    wider += k.band_unmeasured_gpu_fraction;
-    b.widened |= bit(Widening::gpu);
+    w.add(k.band_unmeasured_gpu_fraction, Widening::gpu);
   }
+  MemoryBand b;
   if (c.loss == Loss::unfused && k.band_unfused_bytes_per_logit > 0) {
     b.high_bytes_per_logit = k.band_unfused_bytes_per_logit;
-    b.widened |= bit(Widening::unfused_loss);
+    w.reasons |= bit(Widening::unfused_loss);
   }
   if (c.precision == Precision::bf16_pure && k.band_bf16_pure_bytes > 0) {
     b.high_bytes = k.band_bf16_pure_bytes;
-    b.widened |= bit(Widening::bf16_pure);
+    w.reasons |= bit(Widening::bf16_pure);
   }
-  b.low_fraction = std::min(k.band_low_fraction + wider, 0.9);
-  b.high_fraction = k.band_high_fraction + wider;
+  b.low_fraction = std::min(k.band_low_fraction + w.total, 0.9);
+  b.high_fraction = k.band_high_fraction + w.total;
+  b.widened = w.reasons;
   return b;
 }
 
 ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
                                const TimeConstants& k) {
-  ThroughputBand b;
-  double wider = 0;
-  const double seq = doublings_beyond(static_cast<double>(c.seq_len), k.band_measured_seq_len);
-  if (seq > 0) {
-    wider += seq * k.band_fraction_per_seq_doubling;
-    b.widened |= bit(Widening::sequence);
-  }
+  Widen both;
+  widen_for_sequence(both, c, k.band_measured_seq_len, k.band_fraction_per_seq_doubling);
+  both.add(doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count) *
+               k.band_fraction_per_scale_doubling,
+           Widening::scale);
   // The unmeasured-GPU term comes from rows that ran slower than predicted: it widens the lower
   // edge only (the prediction already assumes the datasheet peak).
-  double slower = 0;
+  Widen slower;
   if (!listed(k.band_measured_gpus, gpu.name)) {
-    slower = k.band_unmeasured_gpu_fraction;
-    b.widened |= bit(Widening::gpu);
+    slower.add(k.band_unmeasured_gpu_fraction, Widening::gpu);
   }
-  const double scale = doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count);
-  if (scale > 0) {
-    wider += scale * k.band_fraction_per_scale_doubling;
-    b.widened |= bit(Widening::scale);
-  }
-  b.low_fraction = k.band_low_fraction + wider + slower; // low = estimate / (1 + this)
-  b.high_fraction = k.band_high_fraction + wider;
+  ThroughputBand b;
+  b.low_fraction = k.band_low_fraction + both.total + slower.total; // low = estimate / (1 + this)
+  b.high_fraction = k.band_high_fraction + both.total;
+  b.widened = both.reasons | slower.reasons;
   return b;
 }
 
