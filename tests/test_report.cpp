@@ -80,6 +80,22 @@ TEST_CASE("memory bar lengths are proportional to bytes on one scale", "[report]
   CHECK(l.height > l.bars[1].y + l.bar_height);
 }
 
+TEST_CASE("memory bars carry the band's upper edge as a whisker on the same scale", "[report]") {
+  io::BarInput with = bar(10, 20, 80, 72);
+  with.high_bytes = 36 * k_gib; // the estimate is 30 GiB
+  const io::MemoryBarsLayout l = io::layout_memory_bars({with, bar(10, 20, 80, 72)}, 1000);
+  CHECK(l.bars[0].high_x == Approx(l.plot_x0 + 36 * k_gib * l.px_per_byte).epsilon(1e-12));
+  CHECK(l.bars[1].high_x == Approx(l.plot_x0 + 30 * k_gib * l.px_per_byte).epsilon(1e-12));
+  const std::string svg = io::memory_bars_svg(l, "t");
+  CHECK(svg.find("band's upper edge 36.0 GiB") != std::string::npos);
+  CHECK(svg.find("(up to 36.0)") != std::string::npos);
+  // From an estimate: the whisker ends at device_bytes_required_high.
+  const MemoryEstimate m = estimate_memory(
+      test::preset("llama-3.1-8b"), test::fsdp_config(8, ActivationCheckpointing::selective_op),
+      test::catalog().gpu("b200"));
+  CHECK(io::bar_input("x", "y", m).high_bytes == m.device_bytes_required_high);
+}
+
 TEST_CASE("bar parts of an estimate sum to the device memory required", "[report]") {
   const Catalog& cat = test::catalog();
   const TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);

@@ -41,6 +41,7 @@ svg .bar-value { fill: #333; font-size: 11px; }
 svg .over .bar-value { fill: #a4161a; font-weight: 600; }
 svg .capacity { stroke: #a4161a; stroke-width: 2; }
 svg .usable { stroke: #a4161a; stroke-width: 1.5; stroke-dasharray: 4 3; }
+svg .band { stroke: #222; stroke-width: 1.5; fill: none; }
 svg .marker-label { fill: #a4161a; font-size: 11px; }
 svg .point { fill: #fff; stroke: #8a8a8a; stroke-width: 1; }
 svg .pareto { fill: #0072B2; stroke: #00406a; stroke-width: 1; }

@@ -114,6 +114,7 @@ BarInput bar_input(std::string label, std::string sublabel, const MemoryEstimate
   b.bytes[k_bar_parts - 1] = m.runtime_bytes;
   b.capacity_bytes = m.capacity_bytes;
   b.usable_bytes = m.usable_bytes;
+  b.high_bytes = m.device_bytes_required_high;
   return b;
 }
 
@@ -125,7 +126,7 @@ MemoryBarsLayout layout_memory_bars(const std::vector<BarInput>& bars, double wi
   l.bar_height = k_bar_height;
   double most = 0;
   for (const BarInput& b : bars) {
-    most = std::max({most, b.total_bytes(), b.capacity_bytes});
+    most = std::max({most, b.total_bytes(), b.capacity_bytes, b.high_bytes});
   }
   const std::vector<double> gib_ticks = nice_ticks(0, to_gib(most * 1.05), 6);
   l.bytes_max = gib_ticks.back() * k_gib;
@@ -150,6 +151,7 @@ MemoryBarsLayout layout_memory_bars(const std::vector<BarInput>& bars, double wi
     bar.capacity_x = l.plot_x0 + bars[i].capacity_bytes * l.px_per_byte;
     bar.usable_x = l.plot_x0 + bars[i].usable_bytes * l.px_per_byte;
     bar.fits = bars[i].total_bytes() <= bars[i].usable_bytes;
+    bar.high_x = l.plot_x0 + std::max(bars[i].high_bytes, bars[i].total_bytes()) * l.px_per_byte;
     l.bars.push_back(std::move(bar));
   }
   const double axis_y = k_top + static_cast<double>(bars.size()) * k_row_height;
@@ -186,6 +188,13 @@ std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title)
                        k_part_colours[g.part], k_bar_part_names[g.part], to_gib(g.bytes));
     }
     const double end = l.plot_x0 + total * l.px_per_byte;
+    if (b.high_x > end) { // the error band: a whisker from the estimate to its upper edge
+      const double mid = b.y + 2 + l.bar_height / 2;
+      s += fmt::format("<path class=\"band\" d=\"M{0} {1}H{2}M{2} {3}V{4}\"><title>band's upper "
+                       "edge {5:.1f} GiB</title></path>\n",
+                       num(end), num(mid), num(b.high_x), num(mid - 5), num(mid + 5),
+                       to_gib(b.input.high_bytes));
+    }
     s += fmt::format("<line class=\"capacity\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"><title>"
                      "capacity {3:.1f} GiB</title></line>\n",
                      num(b.capacity_x), num(b.y - 2), num(b.y + l.bar_height + 6),
@@ -199,9 +208,12 @@ std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title)
     // Under the bar's end, kept inside the plot (right-aligned near its right edge).
     const bool near_edge = end > l.plot_x1 - 220;
     s += fmt::format("<text class=\"bar-value\" x=\"{}\" y=\"{}\" text-anchor=\"{}\">{:.1f} of "
-                     "{:.1f} GiB{}</text>\n",
+                     "{:.1f} GiB{}{}</text>\n",
                      num(near_edge ? std::min(end, l.plot_x1) : end + 4), num(b.y + 38),
                      near_edge ? "end" : "start", to_gib(total), to_gib(b.input.usable_bytes),
+                     b.input.high_bytes > total
+                         ? fmt::format(" (up to {:.1f})", to_gib(b.input.high_bytes))
+                         : std::string(),
                      b.fits ? "" : " \u2014 does not fit");
     s += "</g>\n";
   }

@@ -28,6 +28,7 @@ struct BarInput {
   std::array<double, k_bar_parts> bytes{};
   double capacity_bytes = 0;
   double usable_bytes = 0; ///< capacity less the headroom
+  double high_bytes = 0;   ///< the memory band's upper edge (device required); 0: none
   [[nodiscard]] double total_bytes() const;
 };
 
@@ -53,6 +54,7 @@ struct MemoryBar {
   std::vector<BarSegment> segments;
   double capacity_x = 0;
   double usable_x = 0;
+  double high_x = 0; ///< the band's upper edge (the bar's end when there is none)
   bool fits = false;
 };
 
