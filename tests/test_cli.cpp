@@ -173,8 +173,8 @@ TEST_CASE("an at-risk configuration: estimate says by how much, check exits 3", 
   namespace fs = std::filesystem;
   const fs::path plan = fs::temp_directory_path() / "bwplan-check-at-risk.json";
   fs::remove(plan);
-  const std::vector<std::string> base = {"estimate", "--model", "llama-3.1-8b", "--loss", "fused",
-                                         "--compile"};
+  const std::vector<std::string> base = {"estimate", "--model", "llama-3.1-8b",
+                                         "--loss",   "fused",   "--compile"};
   auto risky = base;
   risky.insert(risky.end(), {"--micro-batch", "8"});
   const auto text = test::run_cli(risky);
