@@ -50,7 +50,7 @@ struct Catalog {
 /// Every *.json under `dir` (recursively, sorted), for load_catalog.
 [[nodiscard]] std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir);
 
-/// A bwplan model file (measurements.md format) from already-parsed JSON text.
+/// A bwplan model file (docs/bwplan.md, FILES) from already-parsed JSON text.
 [[nodiscard]] ModelSpec parse_model_file(std::string_view text, const std::string& where);
 
 /// A Hugging Face config.json (llama, mistral, qwen2, qwen3, gpt_neox); `name` names the model.

@@ -16,7 +16,7 @@ enum class MlpKind : std::uint8_t { swiglu, gelu, count_ };
 enum class NormKind : std::uint8_t { rmsnorm, layernorm, count_ };
 enum class PositionKind : std::uint8_t { rope, alibi, learned, count_ };
 
-/// How FSDP shards model states (measurements.md, `sharding`).
+/// How FSDP shards model states (docs/bwplan.md, FILES: measurement cases, `sharding`).
 enum class Sharding : std::uint8_t {
   none,    ///< DDP / single GPU: every GPU holds full states
   grad_op, ///< SHARD_GRAD_OP / ZeRO-2: params stay unsharded from forward to backward
@@ -25,7 +25,7 @@ enum class Sharding : std::uint8_t {
   count_
 };
 
-/// Training precision (measurements.md, `precision`).
+/// Training precision (docs/bwplan.md, FILES: measurement cases, `precision`).
 enum class Precision : std::uint8_t {
   fp32,
   bf16,      ///< mixed: fp32 sharded master params/grads/states, bf16 compute and all-gather

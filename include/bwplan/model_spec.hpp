@@ -11,7 +11,7 @@
 
 namespace bwplan {
 
-/// A model as bwplan's model file format describes it (measurements.md, "Inline model object").
+/// A model as bwplan's model file format describes it (docs/bwplan.md, FILES: "Model files").
 struct ModelSpec {
   std::string name;
   std::string display_name; ///< for people; defaults to `name`

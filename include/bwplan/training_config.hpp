@@ -1,6 +1,6 @@
 /// \file
 /// One training configuration: how a model is trained on a set of GPUs. Field names follow
-/// the measurement cases in measurements.md, so a case and a configuration read alike.
+/// the measurement cases of docs/bwplan.md (FILES), so a case and a configuration read alike.
 #pragma once
 
 #include <cstdint>

@@ -10,7 +10,7 @@
 
 namespace bwplan {
 
-/// What a measurement case measured (measurements.md, `measured.metric`).
+/// What a measurement case measured (docs/bwplan.md, FILES: `measured.metric`).
 enum class Metric : std::uint8_t { peak_reserved, peak_allocated, peak_active, fits };
 [[nodiscard]] std::string_view name_of(Metric m);
 

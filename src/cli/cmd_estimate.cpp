@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::int64_t k_unset = std::numeric_limits<std::int64_t>::min(); // flag not given
 
-/// Flags are named after the fields of a measurement case (measurements.md).
+/// Flags are named after the fields of a measurement case (docs/bwplan.md, FILES).
 struct EstimateOptions {
   std::string model = "llama-3.1-8b";
   std::string gpu;

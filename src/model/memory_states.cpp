@@ -4,7 +4,8 @@ namespace bwplan {
 
 StateDtypes state_dtypes(Precision p) {
   // FSDP2 keeps the sharded parameter in the dtype the model was built in and the optimizer
-  // steps on it; gradients take that dtype too (memory-model-notes §2.5). Mixed precision and
+  // steps on it; gradients take that dtype too (MixedPrecisionPolicy's docstring, pytorch/pytorch
+  // torch/distributed/fsdp/_fully_shard/_fsdp_api.py). Mixed precision and
   // the low-precision recipes (torchao, on top of bf16 mixed) build the model in fp32; bf16-pure
   // builds it in bf16 (torchtune).
   if (p == Precision::bf16_pure) {

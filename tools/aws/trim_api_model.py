@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Extracts the CreateTrainingJobRequest shape closure from botocore's SageMaker service model.
 
-Usage: tools/aws/trim_api_model.py [SERVICE_JSON] [OUTPUT_JSON]
-Defaults: ../shared/aws/sagemaker-2017-07-24-service-2.json -> data/aws/create-training-job-shapes.json
+Usage: tools/aws/trim_api_model.py SERVICE_JSON [OUTPUT_JSON]
+SERVICE_JSON: botocore/data/sagemaker/2017-07-24/service-2.json from boto/botocore (commit 0e6e2404)
+or an installed botocore; OUTPUT_JSON defaults to data/aws/create-training-job-shapes.json
 Keeps each shape's type, members (with their shape refs), required, enum, min, max, pattern and
 member/key/value refs; drops documentation strings. Standard library only.
 """
@@ -45,8 +46,10 @@ def closure(shapes, root):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
-    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        repo, "..", "shared", "aws", "sagemaker-2017-07-24-service-2.json")
+    if len(sys.argv) < 2:
+        sys.exit("usage: trim_api_model.py SERVICE_JSON [OUTPUT_JSON] "
+                 "(botocore/data/sagemaker/2017-07-24/service-2.json)")
+    src = sys.argv[1]
     dst = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
         repo, "data", "aws", "create-training-job-shapes.json")
     with open(src, encoding="utf-8") as f:
