@@ -43,6 +43,17 @@ double round_up(double x) {
   return std::ceil(x * 100.0 - 1e-9) / 100.0;
 }
 
+/// Llama-3.1-8B, FSDP over one 8-GPU node of `gpu`, micro-batch 1.
+EstimateRequest llama_8b_on(const char* gpu) {
+  EstimateRequest q;
+  q.model = test::preset("llama-3.1-8b");
+  q.gpu = test::catalog().gpu(gpu);
+  q.config.gpus = 8;
+  q.config.gpus_per_node = 8;
+  q.config.micro_batch = 1;
+  return q;
+}
+
 } // namespace
 
 TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]") {
@@ -130,14 +141,9 @@ TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
 }
 
 TEST_CASE("bands widen outside the measured runs and verdicts follow the upper edge", "[bands]") {
-  EstimateRequest q;
-  q.model = test::preset("llama-3.1-8b");
-  q.gpu = test::catalog().gpu("h100-sxm-80gb");
-  q.config.gpus = 8;
-  q.config.gpus_per_node = 8;
+  EstimateRequest q = llama_8b_on("h100-sxm-80gb");
   q.config.loss = Loss::fused;
   q.config.compile = true;
-  q.config.micro_batch = 1;
   q.config.seq_len = 8192;
   const Estimate base = evaluate(q);
   // Inside what was measured: exactly the constants' relative edges.
@@ -183,12 +189,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
 }
 
 TEST_CASE("MFU and HFU stay at or under 1, long sequences included", "[bands][time]") {
-  EstimateRequest q;
-  q.model = test::preset("llama-3.1-8b");
-  q.gpu = test::catalog().gpu("b200");
-  q.config.gpus = 8;
-  q.config.gpus_per_node = 8;
-  q.config.micro_batch = 1;
+  EstimateRequest q = llama_8b_on("b200");
   q.config.activation_checkpointing = ActivationCheckpointing::full;
   q.config.loss = Loss::chunked;
   for (std::int64_t seq : {2048, 8192, 32768, 131072}) {

@@ -270,5 +270,12 @@ struct MemoryTerms {
 /// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required_high, bit for bit.
 [[nodiscard]] double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
                                                 std::int64_t grad_accum);
+/// Both, with the estimate's peak computed once (the search's candidate evaluation).
+struct DeviceBytes {
+  double required = 0;      ///< device_bytes_required()
+  double required_high = 0; ///< device_bytes_required_high()
+};
+[[nodiscard]] DeviceBytes device_bytes(const MemoryTerms& t, std::int64_t micro_batch,
+                                       std::int64_t grad_accum);
 
 } // namespace bwplan

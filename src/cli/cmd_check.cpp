@@ -81,9 +81,9 @@ void run_check(Context& ctx, const CheckOptions& o) {
     compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
     high = std::max(high, was->get<double>());
   }
-  const Verdict verdict = !e.feasible()                   ? Verdict::out_of_memory
-                          : high <= e.memory.usable_bytes ? Verdict::fits
-                                                          : Verdict::at_risk;
+  MemoryEstimate judged = e.memory;
+  judged.device_bytes_required_high = high;
+  const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
   if (json) {
     OrderedJson j = io::envelope("check");
     j["plan"] = o.source.plan;

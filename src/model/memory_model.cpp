@@ -267,11 +267,12 @@ Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_a
                                        logit_elements * t.logits.largest_tensor_bytes)};
 }
 
-/// The band's upper edges of the allocated and reserved peaks: the unfused-loss bytes raise the
-/// allocated peak (if a logits phase becomes the peak, by the difference), which the reserved
-/// peak takes on with the estimate's own slack; then the relative edge and the fixed bytes.
-Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
-  const Peak estimate = peak_of(t, micro_batch, grad_accum, 0.0);
+/// The band's upper edges of the allocated and reserved peaks, from the `estimate`'s: the
+/// unfused-loss bytes raise the allocated peak (if a logits phase becomes the peak, by the
+/// difference), which the reserved peak takes on with the estimate's own slack; then the relative
+/// edge and the fixed bytes.
+Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
+               const Peak& estimate) {
   const double allocated =
       t.band.high_bytes_per_logit > 0
           ? peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit).allocated
@@ -338,7 +339,8 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                                logit_elements * t.logits.largest_tensor_bytes);
   e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
-  const Peak high = band_peak(t, micro_batch, grad_accum);
+  const Peak high =
+      band_peak(t, micro_batch, grad_accum, {e.peak_allocated_bytes, e.peak_reserved_bytes});
   e.peak_allocated_low_bytes = e.peak_allocated_bytes * (1.0 - t.band.low_fraction);
   e.peak_allocated_high_bytes = high.allocated;
   e.peak_reserved_low_bytes = e.peak_reserved_bytes * (1.0 - t.band.low_fraction);
@@ -358,7 +360,13 @@ double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
 
 double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
                                   std::int64_t grad_accum) {
-  return band_peak(t, micro_batch, grad_accum).reserved + t.runtime_bytes;
+  return device_bytes(t, micro_batch, grad_accum).required_high;
+}
+
+DeviceBytes device_bytes(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
+  const Peak estimate = peak_of(t, micro_batch, grad_accum, 0.0);
+  return {estimate.reserved + t.runtime_bytes,
+          band_peak(t, micro_batch, grad_accum, estimate).reserved + t.runtime_bytes};
 }
 
 } // namespace bwplan

@@ -400,11 +400,12 @@ std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std
     const Key& k = keys_[f.combination];
     bool grouped = false;
     if (is_low_precision(where_[f.combination].config.precision)) {
+      const double sf = ranked_score(f, objective, 0.0);
       for (std::size_t j = 0; j < front.size() && !grouped; ++j) {
         const Feasible& g = front[j];
         Key a = keys_[g.combination];
         a.precision = k.precision;
-        const double sf = ranked_score(f, objective, 0.0), sg = ranked_score(g, objective, 0.0);
+        const double sg = ranked_score(g, objective, 0.0);
         if (a == k && g.micro_batch == f.micro_batch && g.grad_accum == f.grad_accum &&
             is_low_precision(where_[g.combination].config.precision) &&
             std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg)) {

@@ -60,17 +60,15 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
       return rejected(o, RejectReason::global_batch_unreachable, got / limits.global_batch_tokens);
     }
   }
-  o.device_bytes_required = device_bytes_required(c.memory, micro_batch, o.grad_accum);
+  const DeviceBytes bytes = device_bytes(c.memory, micro_batch, o.grad_accum);
+  o.device_bytes_required = bytes.required;
   const double usable = c.memory.usable_bytes;
   o.headroom_bytes = usable - o.device_bytes_required;
   if (!(o.device_bytes_required <= usable)) {
     return rejected(o, RejectReason::out_of_memory, o.device_bytes_required / usable);
   }
-  if (!limits.include_at_risk) {
-    const double high = device_bytes_required_high(c.memory, micro_batch, o.grad_accum);
-    if (!(high <= usable)) {
-      return rejected(o, RejectReason::at_risk, high / usable);
-    }
+  if (!limits.include_at_risk && !(bytes.required_high <= usable)) {
+    return rejected(o, RejectReason::at_risk, bytes.required_high / usable);
   }
   if (c.memory.host_bytes_per_node > c.host_memory_bytes) {
     return rejected(o, RejectReason::host_memory_exceeded,
