@@ -107,11 +107,12 @@ TEST_CASE("bar parts of an estimate sum to the device memory required", "[report
 }
 
 TEST_CASE("scatter points sit on linear axes and the front runs left to right", "[report]") {
-  const std::vector<io::ScatterInput> in = {{2.0, 100, true, true, "#1", "a"},
-                                            {1.0, 50, true, true, "", "b"},
-                                            {3.0, 80, true, false, "", "c"},
-                                            {2.5, 120, false, false, "", "d"}};
-  const io::ScatterLayout l = io::layout_scatter(in, 800, 400, {{3.2, "cap"}});
+  // d is rejected; c costs more than a for less throughput, so the front is b then a.
+  const std::vector<io::ScatterInput> in = {{2.0, 100, true, 0, "#1", "a", {1.8, 2.3}, {90, 110}},
+                                            {1.0, 50, true, 1, "", "b", {}, {}},
+                                            {3.0, 80, true, 1, "", "c", {}, {}},
+                                            {2.5, 120, false, 0, "", "d", {}, {}}};
+  const io::ScatterLayout l = io::layout_scatter(in, {800, 400, {{3.2, "cap"}}, 0});
   REQUIRE(l.points.size() == 4);
   CHECK(l.y_min == 0); // throughput starts at 0
   CHECK(l.x_min <= 1.0);
@@ -123,13 +124,41 @@ TEST_CASE("scatter points sit on linear axes and the front runs left to right", 
     CHECK(p.py == Approx(l.plot_y0 + fy * (l.plot_y1 - l.plot_y0)).epsilon(1e-12));
   }
   CHECK(l.points[0].py < l.points[1].py);           // more throughput is higher on the page
-  CHECK(l.front == std::vector<std::size_t>{1, 0}); // feasible Pareto points by x
+  CHECK(l.front == std::vector<std::size_t>{1, 0}); // the 2-D front by x; c is dominated by a
+  CHECK_FALSE(l.points[2].front);
+  CHECK_FALSE(l.points[3].front); // rejected points are never on it
+  // The band maps on the same axes: 1.8..2.3 around x = 2, 90..110 around y = 100.
+  const io::ScatterPoint& a = l.points[0];
+  const double px_per_x = (l.plot_x1 - l.plot_x0) / (l.x_max - l.x_min);
+  CHECK(a.x_hi_px - a.x_lo_px == Approx(0.5 * px_per_x).epsilon(1e-12));
+  CHECK(a.px - a.x_lo_px == Approx(0.2 * px_per_x).epsilon(1e-12));
+  CHECK(a.y_lo_px > a.py);
+  CHECK(a.py > a.y_hi_px);
   REQUIRE(l.x_markers.size() == 1);
   CHECK(l.x_markers[0].pos > l.points[2].px);
   const std::string svg = io::scatter_svg(l, "t", "x", "y");
-  CHECK(count(svg, "<circle") == 3);
+  CHECK(count(svg, "class=\"point\"") == 1);    // c, hollow
+  CHECK(count(svg, "class=\"on-front\"") == 2); // a and b
   CHECK(count(svg, "class=\"rejected\"") == 1);
+  CHECK(count(svg, "class=\"extent\"") == 2); // a's two bars; b has no band
   CHECK(count(svg, "<polyline class=\"front\"") == 1);
+  CHECK(count(svg, "#009E73") == 2); // series 1 (b, c) in its own colour
+}
+
+TEST_CASE("scatter thinning keeps the front, the plans and the rejected", "[report]") {
+  std::vector<io::ScatterInput> in;
+  for (int i = 0; i < 100; ++i) { // on a line of falling throughput: only the first is on the front
+    in.push_back({1.0 + i, 1000.0 - i, true, 0, i == 50 ? "#1" : "", "p", {}, {}});
+  }
+  in.push_back({5.5, 2000, false, 0, "", "rejected", {}, {}});
+  const io::ScatterLayout l = io::layout_scatter(in, {800, 400, {}, 10});
+  // 98 plain points, every 10th kept: 10, plus the front point, #1 and the rejected one.
+  CHECK(l.thinned == 88);
+  CHECK(l.points.size() == 13);
+  REQUIRE(l.front.size() == 1);
+  CHECK(l.points[l.front[0]].input.x == 1.0);
+  CHECK(std::count_if(l.points.begin(), l.points.end(),
+                      [](const io::ScatterPoint& p) { return p.input.label == "#1"; }) == 1);
 }
 
 TEST_CASE("text in the report is escaped", "[report]") {

@@ -1,6 +1,7 @@
 // The search: feasibility, ranking, determinism, agreement with estimate.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include <filesystem>
@@ -273,4 +274,34 @@ TEST_CASE("the top list shows distinct choices: recipes the model cannot tell ap
     }
   }
   CHECK(grouped);
+}
+
+TEST_CASE("each instance type's best is its first plan in the full ranking; types with none are "
+          "absent",
+          "[search]") {
+  SearchSpace s = space_for({"ml.p4d.24xlarge", "ml.p6-b200.48xlarge", "ml.p5en.48xlarge"});
+  s.nodes = {2};
+  const ModelSpec& m = *test::catalog().find_model("llama-3.1-70b");
+  for (Objective o : {Objective::throughput, Objective::cost}) {
+    // Every feasible plan listed, so the first of each type in `plans` is its best.
+    const SearchResult all = run_search(m, s, {}, o, 1000000);
+    REQUIRE(static_cast<std::int64_t>(all.plans.size()) == all.feasible);
+    const SearchResult top = run_search(m, s, {}, o, 3);
+    std::vector<std::string> firsts;
+    for (std::size_t i = 0; i < s.instances.size(); ++i) {
+      const auto f = std::find_if(all.plans.begin(), all.plans.end(),
+                                  [&](const Candidate& c) { return c.instance == i; });
+      if (f != all.plans.end()) {
+        firsts.push_back(f->id);
+      }
+    }
+    REQUIRE(firsts.size() == 2); // 70B's states alone need more than two A100-40GB nodes
+    std::vector<std::string> bests;
+    for (const Candidate& c : top.best_per_instance) {
+      bests.push_back(c.id);
+      CHECK(c.instance != 0);
+    }
+    CHECK(bests == firsts);
+    CHECK(top.best_per_instance.front().id == top.plans.front().id);
+  }
 }

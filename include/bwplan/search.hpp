@@ -137,6 +137,9 @@ struct SearchResult {
   std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
   double low_precision_rank_margin = 0; ///< the margin the ranking used
   PassedOver passed_over;
+  /// Each instance type's best plan by the same ranking, in SearchSpace::instances order; types
+  /// with no feasible plan are absent. For comparing instance types when one wins every top slot.
+  std::vector<Candidate> best_per_instance;
 };
 
 /// The score an objective ranks by (larger is better), a low-precision plan's made worse by

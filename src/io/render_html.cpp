@@ -18,8 +18,8 @@ using io::ac_label;
 using io::xml_escape;
 
 constexpr double k_chart_width = 1040;
-/// Scatter points beyond this are thinned (every n-th non-front, unlabelled point) so the page
-/// stays light; the front, the plans and the rejected points are always drawn.
+/// Plain scatter points beyond this are thinned (every n-th one) so the page stays light; the
+/// front, the plans and the rejected points are always drawn.
 constexpr std::size_t k_max_scatter_points = 3000;
 
 constexpr const char* k_css = R"(
@@ -43,9 +43,10 @@ svg .capacity { stroke: #a4161a; stroke-width: 2; }
 svg .usable { stroke: #a4161a; stroke-width: 1.5; stroke-dasharray: 4 3; }
 svg .band { stroke: #222; stroke-width: 1.5; fill: none; }
 svg .marker-label { fill: #a4161a; font-size: 11px; }
-svg .point { fill: #fff; stroke: #8a8a8a; stroke-width: 1; }
-svg .pareto { fill: #0072B2; stroke: #00406a; stroke-width: 1; }
-svg .front { fill: none; stroke: #0072B2; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg .point { fill: #fff; stroke-width: 1; }
+svg .on-front { stroke: #1d1d1f; stroke-width: 0.8; }
+svg .front { fill: none; stroke: #1d1d1f; stroke-width: 1.2; stroke-dasharray: 5 3; }
+svg .extent { stroke: #555; stroke-width: 1; }
 svg .rejected { stroke: #D55E00; stroke-width: 2; fill: none; }
 svg .point-label { font-weight: 700; fill: #1d1d1f; }
 ul.legend { list-style: none; padding: 0; margin: 0.3em 0; display: flex; flex-wrap: wrap;
@@ -118,14 +119,17 @@ std::string legend_html() {
   return s;
 }
 
-std::string scatter_legend_html() {
-  return "<ul class=\"legend\" aria-label=\"point kinds\">"
-         "<li><span class=\"shape\" style=\"color:#8a8a8a\">&#9675;</span>feasible candidate</li>"
-         "<li><span class=\"shape\" style=\"color:#0072B2\">&#9679;</span>on the Pareto front "
-         "(throughput, cost, headroom), dashed line</li>"
-         "<li><span class=\"shape\" style=\"color:#D55E00\">&#10005;</span>rejected: nearest "
-         "miss of each reason</li>"
-         "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
+std::string scatter_legend_html(const std::vector<InstanceSpec>& instances) {
+  std::string s = "<ul class=\"legend\" aria-label=\"point kinds\">";
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    s += fmt::format("<li><span class=\"shape\" style=\"color:{}\">{}</span>{}</li>",
+                     io::series_colour(i), io::series_symbol(i), xml_escape(instances[i].name));
+  }
+  return s + "<li>filled, joined by the dashed staircase: no other plan has more throughput "
+             "for less on the x axis; hollow: the others; bars: the prediction's band</li>"
+             "<li><span class=\"shape\" style=\"color:#D55E00\">&#10005;</span>rejected: "
+             "nearest miss of each reason</li>"
+             "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
 }
 
 std::string config_line(const TrainingConfig& k) {
@@ -250,24 +254,24 @@ std::string advice_section(const FitAdvice& advice) {
                    "changes that fit");
 }
 
-std::vector<io::ScatterInput> thin(std::vector<io::ScatterInput> v) {
-  std::size_t plain = 0;
-  for (const io::ScatterInput& p : v) {
-    plain += p.feasible && !p.pareto && p.label.empty();
+/// A plan's bands as the scatters draw them: tokens/s per job, $ per million tokens (inverse to
+/// throughput) and GiB per GPU required.
+struct Bands {
+  io::Extent tokens_per_s_job, cost, device_gib;
+};
+
+Bands bands_of(const MemoryEstimate& m, const StepTime& t, const Cost& c) {
+  Bands b;
+  const double per_gpu = t.tokens_per_s_per_gpu;
+  if (per_gpu > 0 && t.tokens_per_s_per_gpu_low > 0) {
+    const double lo = t.tokens_per_s_per_gpu_low / per_gpu;
+    const double hi = t.tokens_per_s_per_gpu_high / per_gpu;
+    b.tokens_per_s_job = {t.tokens_per_s_job * lo, t.tokens_per_s_job * hi};
+    b.cost = {c.usd_per_million_tokens / hi, c.usd_per_million_tokens / lo};
   }
-  if (plain <= k_max_scatter_points) {
-    return v;
-  }
-  const std::size_t stride = (plain + k_max_scatter_points - 1) / k_max_scatter_points;
-  std::vector<io::ScatterInput> out;
-  std::size_t seen = 0;
-  for (io::ScatterInput& p : v) {
-    const bool is_plain = p.feasible && !p.pareto && p.label.empty();
-    if (!is_plain || seen++ % stride == 0) {
-      out.push_back(std::move(p));
-    }
-  }
-  return out;
+  const double low = m.device_bytes_required - (m.peak_reserved_bytes - m.peak_reserved_low_bytes);
+  b.device_gib = {to_gib(low), to_gib(m.device_bytes_required_high)};
+  return b;
 }
 
 std::string plan_title(const SearchReport& r, const Candidate& c) {
@@ -330,26 +334,33 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   b += io::memory_bars_svg(io::layout_memory_bars(bars, k_chart_width),
                            "Memory per GPU by component for the ranked plans");
 
-  // Scatters: every feasible candidate, the front, the plans labelled, the nearest misses.
+  // Scatters: every feasible candidate, each chart's front, the plans labelled, the nearest misses.
   std::vector<io::ScatterInput> cost_pts, mem_pts;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Candidate& c = all[i];
     const std::string label = i < top ? fmt::format("#{}", i + 1) : std::string();
     const std::string title = (i < top ? label + " " : "") + plan_title(r, c);
-    cost_pts.push_back(
-        {c.cost.usd_per_million_tokens, c.time.tokens_per_s_job, true, c.pareto, label, title});
+    const Bands band = bands_of(c.memory, c.time, c.cost);
+    cost_pts.push_back({c.cost.usd_per_million_tokens, c.time.tokens_per_s_job, true, c.instance,
+                        label, title, band.cost, band.tokens_per_s_job});
     mem_pts.push_back({to_gib(c.memory.device_bytes_required), c.time.tokens_per_s_job, true,
-                       c.pareto, label, title});
+                       c.instance, label, title, band.device_gib, band.tokens_per_s_job});
   }
   for (const RejectedPoint& p : ctx.rejected) {
     const Estimate& e = p.estimate;
     const std::string title = fmt::format("rejected ({}): {}", p.reason, p.detail);
     if (e.cost.usd_per_million_tokens > 0) {
       cost_pts.push_back(
-          {e.cost.usd_per_million_tokens, e.time.tokens_per_s_job, false, false, "", title});
+          {e.cost.usd_per_million_tokens, e.time.tokens_per_s_job, false, 0, "", title, {}, {}});
     }
-    mem_pts.push_back(
-        {to_gib(e.memory.device_bytes_required), e.time.tokens_per_s_job, false, false, "", title});
+    mem_pts.push_back({to_gib(e.memory.device_bytes_required),
+                       e.time.tokens_per_s_job,
+                       false,
+                       0,
+                       "",
+                       title,
+                       {},
+                       {}});
   }
   std::vector<io::Marker> capacities;
   std::set<std::string> seen;
@@ -360,13 +371,15 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
           {to_gib(g.memory_bytes * (1 - r.limits.headroom_fraction)), g.name + " usable"});
     }
   }
-  b += "<h2 id=\"tradeoffs\">Throughput, cost and memory</h2>\n" + scatter_legend_html();
-  b += io::scatter_svg(io::layout_scatter(thin(cost_pts), k_chart_width, 420),
+  b += "<h2 id=\"tradeoffs\">Throughput, cost and memory</h2>\n" +
+       scatter_legend_html(r.space.instances);
+  b += io::scatter_svg(io::layout_scatter(cost_pts, {k_chart_width, 420, {}, k_max_scatter_points}),
                        "Throughput per job against cost per million tokens",
                        "$ per million tokens (lower is cheaper)", "tokens/s per job");
-  b += io::scatter_svg(io::layout_scatter(thin(mem_pts), k_chart_width, 420, capacities),
-                       "Throughput per job against device memory required per GPU",
-                       "GiB per GPU required", "tokens/s per job");
+  b += io::scatter_svg(
+      io::layout_scatter(mem_pts, {k_chart_width, 420, capacities, k_max_scatter_points}),
+      "Throughput per job against device memory required per GPU", "GiB per GPU required",
+      "tokens/s per job");
 
   // The ranked table.
   std::vector<std::string> rows;
@@ -393,6 +406,24 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
               "memory used", "headroom GiB", "step s", "tok/s/GPU", "MFU", "$/M tok", "limited by",
               "Pareto", "id"},
              rows, "ranked plans");
+
+  // Each instance type's best, when several were searched.
+  if (r.space.instances.size() > 1) {
+    rows.clear();
+    for (const Candidate& c : r.result.best_per_instance) {
+      rows.push_back(td(r.space.instances[c.instance].name) + td_num(fmt::format("{}", c.nodes)) +
+                     td(config_line(c.config)) +
+                     td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
+                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
+                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_job)) +
+                     td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
+                     xml_escape(c.id) + "</code></td>");
+    }
+    b += "<h2 id=\"per-instance\">Best plan per instance type</h2>\n";
+    b += table({"instance", "nodes", "configuration", "GiB required", "tok/s/GPU", "tok/s job",
+                "$/M tok", "id"},
+               rows, "best plan per instance type");
+  }
 
   // Rejections.
   rows.clear();

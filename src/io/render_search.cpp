@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
@@ -12,8 +15,16 @@ namespace {
 
 using io::ac_label;
 
-OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t rank) {
+/// What a plan is: its configuration and the three models' results.
+void put_plan_body(OrderedJson& j, const SearchReport& r, const Candidate& c) {
   const InstanceSpec& inst = r.space.instances[c.instance];
+  j["config"] = io::config_json(c.config, {r.model.name, inst.gpu, inst.name, c.nodes});
+  j["memory"] = io::memory_json(c.memory);
+  j["throughput"] = io::throughput_json(c.time);
+  j["cost"] = io::cost_json(c.cost);
+}
+
+OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t rank) {
   OrderedJson j;
   j["rank"] = rank;
   j["id"] = c.id;
@@ -23,10 +34,37 @@ OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t ran
     alike.push_back(name_of(p));
   }
   j["alike_precisions"] = alike;
-  j["config"] = io::config_json(c.config, {r.model.name, inst.gpu, inst.name, c.nodes});
-  j["memory"] = io::memory_json(c.memory);
-  j["throughput"] = io::throughput_json(c.time);
-  j["cost"] = io::cost_json(c.cost);
+  put_plan_body(j, r, c);
+  return j;
+}
+
+/// The rank (1-based) of the plan with `id` among the listed plans; 0 when not listed.
+std::size_t listed_rank(const SearchResult& res, const std::string& id) {
+  for (std::size_t i = 0; i < res.plans.size(); ++i) {
+    if (res.plans[i].id == id) {
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+/// A plan's objective quantity against the first plan's: tokens/s per job, $ per million tokens
+/// or hours to train (the ratio of the unsigned scores), and the quantity's name.
+std::pair<double, std::string_view> versus_first(const SearchReport& r, const Candidate& c) {
+  const double first = objective_score(r.result.plans.front(), r.objective);
+  const double ratio = objective_score(c, r.objective) / first;
+  const bool hours = r.objective == Objective::time && c.cost.hours_to_train > 0;
+  return {ratio, r.objective == Objective::cost ? "$/M tokens" : hours ? "hours" : "tokens/s"};
+}
+
+OrderedJson instance_best_json(const SearchReport& r, const Candidate& c) {
+  OrderedJson j;
+  j["instance"] = r.space.instances[c.instance].name;
+  const std::size_t rank = listed_rank(r.result, c.id);
+  j["listed_rank"] = rank > 0 ? OrderedJson(rank) : OrderedJson(nullptr);
+  j["id"] = c.id;
+  j["objective_vs_first_fraction"] = versus_first(r, c).first;
+  put_plan_body(j, r, c);
   return j;
 }
 
@@ -114,6 +152,11 @@ OrderedJson search_json(const SearchReport& r) {
     plans.push_back(plan_json(r, r.result.plans[i], i + 1));
   }
   j["plans"] = plans;
+  OrderedJson bests = OrderedJson::array();
+  for (const Candidate& c : r.result.best_per_instance) {
+    bests.push_back(instance_best_json(r, c));
+  }
+  j["best_per_instance"] = bests;
   OrderedJson rej;
   OrderedJson best;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
@@ -168,6 +211,39 @@ std::string io::passed_over_note(const SearchReport& r) {
       p.candidate.config.seq_len, p.candidate.config.micro_batch, 100 * p.gain,
       100 * r.result.low_precision_rank_margin);
 }
+
+namespace {
+
+/// Each instance type's best plan, when more than one type was searched.
+std::string best_per_instance_text(const SearchReport& r) {
+  if (r.space.instances.size() < 2) {
+    return {};
+  }
+  std::string out = "\nbest per instance type:\n";
+  const std::vector<Candidate>& bests = r.result.best_per_instance;
+  for (std::size_t i = 0; i < r.space.instances.size(); ++i) {
+    const auto b = std::find_if(bests.begin(), bests.end(),
+                                [&](const Candidate& c) { return c.instance == i; });
+    if (b == bests.end()) {
+      out += fmt::format("  {}: no feasible plan\n", r.space.instances[i].name);
+      continue;
+    }
+    const Candidate& c = *b;
+    const std::size_t rank = listed_rank(r.result, c.id);
+    const auto [ratio, quantity] = versus_first(r, c);
+    out += fmt::format("  {} x{}: {} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, {:.2f} $/M tok, "
+                       "{:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
+                       r.space.instances[i].name, c.nodes, name_of(c.config.sharding),
+                       name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
+                       c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
+                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
+                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
+                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+  }
+  return out;
+}
+
+} // namespace
 
 std::string search_table(const SearchReport& r) {
   using A = io::TextTable::Align;
@@ -233,6 +309,7 @@ std::string search_table(const SearchReport& r) {
   if (const std::string note = io::passed_over_note(r); !note.empty()) {
     out += "\n" + note + "\n";
   }
+  out += best_per_instance_text(r);
   out += "\nrejected:";
   bool any = false;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {

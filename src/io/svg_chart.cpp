@@ -225,32 +225,131 @@ std::string_view part_colour(std::size_t i) {
   return k_part_colours[i % k_part_colours.size()];
 }
 
-ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, double width, double height,
-                             const std::vector<Marker>& markers) {
-  ScatterLayout l;
-  l.width = width;
-  l.height = height;
-  l.plot_x0 = 76;
-  l.plot_x1 = width - 24;
-  l.plot_y0 = height - 52;
-  l.plot_y1 = 16;
-  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-  bool first = true;
-  for (const ScatterInput& p : points) {
-    if (first) {
-      x_lo = x_hi = p.x;
-      y_lo = y_hi = p.y;
-      first = false;
-    }
-    x_lo = std::min(x_lo, p.x);
-    x_hi = std::max(x_hi, p.x);
-    y_lo = std::min(y_lo, p.y);
-    y_hi = std::max(y_hi, p.y);
+namespace {
+
+// Instance types: Okabe & Ito's palette without the vermillion the rejected points use, each with
+// its own shape so colour is never the only cue.
+constexpr std::array<std::string_view, 6> k_series_colours = {"#0072B2", "#009E73", "#CC79A7",
+                                                              "#E69F00", "#56B4E9", "#000000"};
+constexpr std::array<std::string_view, 5> k_series_symbols = {"&#9679;", "&#9632;", "&#9650;",
+                                                              "&#9670;", "&#9660;"};
+
+/// The outline of series `i`'s marker of radius `r` at (x, y).
+std::string shape_path(std::size_t i, double x, double y, double r) {
+  switch (i % k_series_symbols.size()) {
+  case 1:
+    return fmt::format("M{} {}h{}v{}h{}z", num(x - r), num(y - r), num(2 * r), num(2 * r),
+                       num(-2 * r));
+  case 2:
+    return fmt::format("M{} {}L{} {}L{} {}z", num(x), num(y - 1.2 * r), num(x + 1.1 * r),
+                       num(y + 0.8 * r), num(x - 1.1 * r), num(y + 0.8 * r));
+  case 3:
+    return fmt::format("M{} {}L{} {}L{} {}L{} {}z", num(x), num(y - 1.3 * r), num(x + 1.3 * r),
+                       num(y), num(x), num(y + 1.3 * r), num(x - 1.3 * r), num(y));
+  case 4:
+    return fmt::format("M{} {}L{} {}L{} {}z", num(x), num(y + 1.2 * r), num(x + 1.1 * r),
+                       num(y - 0.8 * r), num(x - 1.1 * r), num(y - 0.8 * r));
+  default:
+    return fmt::format("M{} {}a{} {} 0 1 0 {} 0a{} {} 0 1 0 {} 0z", num(x - r), num(y), num(r),
+                       num(r), num(2 * r), num(r), num(r), num(-2 * r));
   }
-  for (const Marker& m : markers) {
-    x_lo = first ? m.value : std::min(x_lo, m.value);
-    x_hi = first ? m.value : std::max(x_hi, m.value);
+}
+
+bool has(const Extent& e) {
+  return e.hi > e.lo;
+}
+
+/// Marks the front of the feasible points (less x, more y) and returns it in x order.
+std::vector<std::size_t> mark_front(std::vector<ScatterPoint>& pts) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    if (pts[i].input.feasible) {
+      order.push_back(i);
+    }
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const ScatterInput& p = pts[a].input;
+    const ScatterInput& q = pts[b].input;
+    return p.x != q.x ? p.x < q.x : p.y != q.y ? p.y > q.y : a < b;
+  });
+  std::vector<std::size_t> front;
+  for (std::size_t i : order) {
+    if (front.empty() || pts[i].input.y > pts[front.back()].input.y) {
+      pts[i].front = true;
+      front.push_back(i);
+    }
+  }
+  return front;
+}
+
+} // namespace
+
+std::string_view series_colour(std::size_t i) {
+  return k_series_colours[i % k_series_colours.size()];
+}
+
+std::string_view series_symbol(std::size_t i) {
+  return k_series_symbols[i % k_series_symbols.size()];
+}
+
+ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, const ScatterOptions& o) {
+  ScatterLayout l;
+  l.width = o.width;
+  l.height = o.height;
+  l.plot_x0 = 76;
+  l.plot_x1 = o.width - 24;
+  l.plot_y0 = o.height - 52;
+  l.plot_y1 = 16;
+  for (const ScatterInput& p : points) {
+    l.points.push_back({p});
+  }
+  l.front = mark_front(l.points);
+  // Thin the plain points (every n-th kept); the front, the labelled and the rejected stay.
+  std::size_t plain = 0;
+  for (const ScatterPoint& p : l.points) {
+    plain += p.input.feasible && !p.front && p.input.label.empty();
+  }
+  if (o.max_plain_points > 0 && plain > o.max_plain_points) {
+    const std::size_t stride = (plain + o.max_plain_points - 1) / o.max_plain_points;
+    std::vector<ScatterPoint> kept;
+    std::vector<std::size_t> index(l.points.size());
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < l.points.size(); ++i) {
+      ScatterPoint& p = l.points[i];
+      const bool is_plain = p.input.feasible && !p.front && p.input.label.empty();
+      index[i] = kept.size();
+      if (!is_plain || seen++ % stride == 0) {
+        kept.push_back(std::move(p));
+      } else {
+        ++l.thinned;
+      }
+    }
+    for (std::size_t& i : l.front) {
+      i = index[i];
+    }
+    l.points = std::move(kept);
+  }
+  double x_lo = 0, x_hi = 0, y_hi = 0;
+  bool first = true;
+  const auto cover_x = [&](double v) {
+    x_lo = first ? v : std::min(x_lo, v);
+    x_hi = first ? v : std::max(x_hi, v);
     first = false;
+  };
+  for (const ScatterPoint& sp : l.points) {
+    const ScatterInput& p = sp.input;
+    cover_x(p.x);
+    y_hi = std::max(y_hi, p.y);
+    if (has(p.x_band)) {
+      cover_x(p.x_band.lo);
+      cover_x(p.x_band.hi);
+    }
+    if (has(p.y_band)) {
+      y_hi = std::max(y_hi, p.y_band.hi);
+    }
+  }
+  for (const Marker& m : o.markers) {
+    cover_x(m.value);
   }
   // Throughput starts at 0 so heights compare honestly; the x axis is fitted to the points.
   const std::vector<double> xt = nice_ticks(x_lo, x_hi, 6);
@@ -267,20 +366,15 @@ ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, double wid
   const auto map_y = [&](double v) {
     return l.plot_y0 + (v - l.y_min) / (l.y_max - l.y_min) * (l.plot_y1 - l.plot_y0);
   };
-  for (const ScatterInput& p : points) {
-    l.points.push_back({p, map_x(p.x), map_y(p.y)});
+  for (ScatterPoint& p : l.points) {
+    p.px = map_x(p.input.x);
+    p.py = map_y(p.input.y);
+    p.x_lo_px = map_x(has(p.input.x_band) ? p.input.x_band.lo : p.input.x);
+    p.x_hi_px = map_x(has(p.input.x_band) ? p.input.x_band.hi : p.input.x);
+    p.y_lo_px = map_y(has(p.input.y_band) ? p.input.y_band.lo : p.input.y);
+    p.y_hi_px = map_y(has(p.input.y_band) ? p.input.y_band.hi : p.input.y);
   }
-  for (std::size_t i = 0; i < l.points.size(); ++i) {
-    if (l.points[i].input.pareto && l.points[i].input.feasible) {
-      l.front.push_back(i);
-    }
-  }
-  std::sort(l.front.begin(), l.front.end(), [&](std::size_t a, std::size_t b) {
-    const ScatterInput& x = l.points[a].input;
-    const ScatterInput& y = l.points[b].input;
-    return x.x != y.x ? x.x < y.x : x.y < y.y;
-  });
-  for (const Marker& m : markers) {
+  for (const Marker& m : o.markers) {
     l.x_markers.push_back({m.value, map_x(m.value), m.text});
   }
   return l;
@@ -319,12 +413,30 @@ std::string scatter_svg(const ScatterLayout& l, const std::string& title,
                      num(l.plot_y1 + 12 + 14 * static_cast<double>(i)), xml_escape(m.text));
   }
   if (l.front.size() > 1) {
+    // A staircase: each front point holds its throughput until the next, cheaper-to-richer one.
     std::string pts;
-    for (std::size_t i : l.front) {
-      pts += fmt::format("{},{} ", num(l.points[i].px), num(l.points[i].py));
+    for (std::size_t k = 0; k < l.front.size(); ++k) {
+      const ScatterPoint& p = l.points[l.front[k]];
+      if (k > 0) {
+        pts += fmt::format("{},{} ", num(p.px), num(l.points[l.front[k - 1]].py));
+      }
+      pts += fmt::format("{},{} ", num(p.px), num(p.py));
     }
     pts.pop_back();
     s += fmt::format("<polyline class=\"front\" points=\"{}\"/>\n", pts);
+  }
+  // Bands of the points that matter: the labelled plans and the front.
+  for (const ScatterPoint& p : l.points) {
+    if (p.input.feasible && (p.front || !p.input.label.empty())) {
+      if (p.x_hi_px > p.x_lo_px) {
+        s += fmt::format("<line class=\"extent\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>\n",
+                         num(p.x_lo_px), num(p.x_hi_px), num(p.py));
+      }
+      if (p.y_lo_px > p.y_hi_px) {
+        s += fmt::format("<line class=\"extent\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>\n",
+                         num(p.px), num(p.y_lo_px), num(p.y_hi_px));
+      }
+    }
   }
   // Draw order: other feasible points, rejected, the front, then the labelled plans on top.
   const auto draw = [&](const ScatterPoint& p) {
@@ -333,13 +445,13 @@ std::string scatter_svg(const ScatterLayout& l, const std::string& title,
     if (!in.feasible) {
       s += fmt::format("<path class=\"rejected\" d=\"M{0} {1}l8 8m0 -8l-8 8\">{2}</path>\n",
                        num(p.px - 4), num(p.py - 4), tip);
-    } else if (in.pareto) {
-      s += fmt::format("<circle class=\"pareto\" cx=\"{}\" cy=\"{}\" r=\"4.5\">{}</circle>\n",
-                       num(p.px), num(p.py), tip);
-    } else {
-      s += fmt::format("<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"3\">{}</circle>\n",
-                       num(p.px), num(p.py), tip);
+      return;
     }
+    const bool strong = p.front || !in.label.empty();
+    s += fmt::format("<path class=\"{}\" style=\"{}:{}\" d=\"{}\">{}</path>\n",
+                     strong ? "on-front" : "point", strong ? "fill" : "stroke",
+                     series_colour(in.series), shape_path(in.series, p.px, p.py, strong ? 4.5 : 3),
+                     tip);
   };
   // Labels: each at the first free slot below its point's top-right (no two overlap).
   std::vector<std::pair<double, double>> placed;
@@ -361,7 +473,7 @@ std::string scatter_svg(const ScatterLayout& l, const std::string& title,
   for (int pass = 0; pass < 4; ++pass) {
     for (const ScatterPoint& p : l.points) {
       const ScatterInput& in = p.input;
-      const int rank = !in.label.empty() ? 3 : !in.feasible ? 1 : in.pareto ? 2 : 0;
+      const int rank = !in.label.empty() ? 3 : !in.feasible ? 1 : p.front ? 2 : 0;
       if (rank == pass) {
         draw(p);
       }

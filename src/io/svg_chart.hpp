@@ -73,18 +73,26 @@ struct MemoryBarsLayout {
 [[nodiscard]] MemoryBarsLayout layout_memory_bars(const std::vector<BarInput>& bars, double width);
 [[nodiscard]] std::string memory_bars_svg(const MemoryBarsLayout& l, const std::string& title);
 
+/// A band around a plotted value (the model's low/high edges); `lo == hi` draws none.
+struct Extent {
+  double lo = 0, hi = 0;
+};
+
 struct ScatterInput {
   double x = 0;
   double y = 0;
   bool feasible = true;
-  bool pareto = false;
-  std::string label; ///< drawn next to the point ("#1"); empty for most
-  std::string title; ///< hover text
+  std::size_t series = 0; ///< which instance type: the point's colour and shape
+  std::string label;      ///< drawn next to the point ("#1"); empty for most
+  std::string title;      ///< hover text
+  Extent x_band, y_band;  ///< drawn for the labelled and front points
 };
 
 struct ScatterPoint {
   ScatterInput input;
   double px = 0, py = 0;
+  bool front = false; ///< no feasible point has more y at no more x (or, less-is-better off, less)
+  double x_lo_px = 0, x_hi_px = 0, y_lo_px = 0, y_hi_px = 0; ///< the bands, mapped
 };
 
 struct ScatterLayout {
@@ -92,9 +100,10 @@ struct ScatterLayout {
   double plot_x0 = 0, plot_x1 = 0, plot_y0 = 0, plot_y1 = 0; ///< y0 is the bottom (larger px)
   double x_min = 0, x_max = 0, y_min = 0, y_max = 0;
   std::vector<ScatterPoint> points;
-  std::vector<std::size_t> front; ///< Pareto points in x order, for the front's line
+  std::vector<std::size_t> front; ///< the two plotted quantities' front, in x order
   std::vector<Tick> x_ticks, y_ticks;
   std::vector<Tick> x_markers; ///< vertical reference lines (GPU capacities)
+  std::size_t thinned = 0;     ///< plain points left out to keep the page light
 };
 
 struct Marker {
@@ -102,11 +111,23 @@ struct Marker {
   std::string text;
 };
 
-/// Linear axes from "nice" tick values around the points and the markers; y starts at 0.
-[[nodiscard]] ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, double width,
-                                           double height, const std::vector<Marker>& markers = {});
+struct ScatterOptions {
+  double width = 0, height = 0;
+  std::vector<Marker> markers;
+  /// At most this many plain points (feasible, off the front, unlabelled): every n-th is kept.
+  std::size_t max_plain_points = 0; ///< 0: all
+};
+
+/// Linear axes from "nice" tick values around the points, their bands and the markers; y starts
+/// at 0. The front is that of the two plotted quantities: more y is better, less x is better.
+[[nodiscard]] ScatterLayout layout_scatter(const std::vector<ScatterInput>& points,
+                                           const ScatterOptions& o);
 [[nodiscard]] std::string scatter_svg(const ScatterLayout& l, const std::string& title,
                                       const std::string& x_label, const std::string& y_label);
+
+/// The colour and the SVG shape of series `i` (instance types); the legend pairs them with names.
+[[nodiscard]] std::string_view series_colour(std::size_t i);
+[[nodiscard]] std::string_view series_symbol(std::size_t i); ///< a character for the legend
 
 /// 1-2-5 ticks covering [lo, hi], about `count` of them.
 [[nodiscard]] std::vector<double> nice_ticks(double lo, double hi, int count);

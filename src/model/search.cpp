@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -453,6 +454,19 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_
     return std::move(result_);
   }
   const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(0.0));
+  std::vector<std::optional<Feasible>> best(space_.instances.size());
+  const auto ranked = order(tk_.low_precision_rank_margin);
+  for (const Feasible& f : feasible_) {
+    std::optional<Feasible>& b = best[where_[f.combination].instance];
+    if (!b || ranked(f, *b)) {
+      b = f;
+    }
+  }
+  for (const std::optional<Feasible>& b : best) {
+    if (b) {
+      result_.best_per_instance.push_back(build_plan(*b));
+    }
+  }
   const bool sampled = sample > 0 && feasible_.size() > top_k + sample;
   const std::size_t kept = sampled ? top_k : std::min(top_k + sample, feasible_.size());
   // Sorted a little further than kept, so the top can skip recipes it cannot tell apart; the
