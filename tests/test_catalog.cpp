@@ -82,12 +82,20 @@ TEST_CASE("catalog files are schema-checked", "[catalog]") {
 TEST_CASE("an instance must name a catalogued GPU", "[catalog]") {
   const std::string inst = R"({"schema_version": 1, "name": "ml.x", "gpu": "nope",
     "gpus_per_node": 8, "efa_bandwidth_bits_per_s": 1e11, "efa_generation": "EFAv1",
-    "host_memory_bytes": 1e12, "vcpus": 96, "local_nvme_bytes": 0,
+    "host_memory_bytes": 1e12, "vcpus": 96, "local_nvme_bytes": 0, "gpu_power_limit_watts": 700,
     "price": {"usd_per_hour": 1, "kind": "k", "region": "r", "as_of": "2026-01-01", "source": "s"},
     "sources": ["s"]})";
   CHECK_THROWS_WITH(
       load_catalog({{"configs/gpus/g.json", k_gpu}, {"configs/instances/ml.x.json", inst}}, "t"),
       Catch::Contains("unknown GPU 'nope'"));
+  // The power limit is at most the GPU's TDP (700 W here).
+  std::string hot = inst;
+  hot.replace(hot.find("\"nope\""), 6, "\"g\"");
+  hot.replace(hot.find("\"gpu_power_limit_watts\": 700"), 28, "\"gpu_power_limit_watts\": 800");
+  CHECK_THROWS_WITH(
+      load_catalog({{"configs/gpus/g.json", k_gpu}, {"configs/instances/ml.x.json", hot}}, "t"),
+      Catch::Contains("instance type 'ml.x': /gpu_power_limit_watts: 800 is above GPU 'g''s TDP "
+                      "of 700 W"));
 }
 
 TEST_CASE("lookups suggest the closest name", "[catalog]") {
@@ -101,7 +109,7 @@ TEST_CASE("configs/constants/model.json holds every model constant, equal to the
           "[catalog]") {
   const Catalog c = builtin_catalog();
   const ModelConstants defaults;
-  REQUIRE(constant_keys().size() == 45);
+  REQUIRE(constant_keys().size() == 46);
   for (const std::string& key : constant_keys()) {
     INFO(key);
     CHECK(get_constant(c.constants, key) == get_constant(defaults, key));

@@ -403,3 +403,30 @@ TEST_CASE("quantization time by hand: Llama-3.1-8B, MXFP8, 8k tokens on B200", "
   CHECK_THAT(block_linears_seconds(t, 1),
              WithinRel(gemm_s + bytes / 32 / t.quant_bytes_per_s, 1e-12));
 }
+
+TEST_CASE("a GPU below its TDP computes at the cube root of its power share; HBM and MFU's peak "
+          "do not move",
+          "[time]") {
+  const GpuSpec& full = test::catalog().gpu("b200");
+  GpuSpec capped = full;
+  capped.power_limit_watts = 750; // the B200s of tests/data/measurements.json (ao rows)
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const TrainingConfig c = base(8);
+  const StepTerms a = step_terms(m, model_facts(m), c, full, free_links());
+  const StepTerms b = step_terms(m, model_facts(m), c, capped, free_links());
+  const double slower = std::cbrt(1000.0 / 750.0); // 1.1006
+  CHECK_THAT(b.linear_s_per_token, WithinRel(a.linear_s_per_token * slower, 1e-12));
+  CHECK_THAT(b.matmul_s_per_token, WithinRel(a.matmul_s_per_token * slower, 1e-12));
+  CHECK_THAT(b.attention_s_per_token, WithinRel(a.attention_s_per_token * slower, 1e-12));
+  CHECK(b.peak_s_per_token == a.peak_s_per_token); // MFU and HFU against the datasheet peak
+  CHECK(b.hbm_bytes_per_s == a.hbm_bytes_per_s);
+  // At or above the TDP (and unset) nothing changes.
+  capped.power_limit_watts = 1000;
+  CHECK(step_terms(m, model_facts(m), c, capped, free_links()).linear_s_per_token ==
+        a.linear_s_per_token);
+  // The instance types ship at their GPU's TDP: the catalog GPU as an instance runs it.
+  const Catalog& cat = test::catalog();
+  for (const InstanceSpec& i : cat.instances) {
+    CHECK(cat.gpu_of(i).power_limit_watts == cat.gpu(i.gpu).tdp_watts);
+  }
+}

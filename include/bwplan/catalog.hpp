@@ -30,6 +30,8 @@ struct Catalog {
   /// Lookups throw bwplan::Error naming the value, with a "did you mean".
   [[nodiscard]] const GpuSpec& gpu(std::string_view name) const;
   [[nodiscard]] const InstanceSpec& instance(std::string_view name) const;
+  /// The instance type's GPU as it runs there: the catalog GPU at the instance's power limit.
+  [[nodiscard]] GpuSpec gpu_of(const InstanceSpec& instance) const;
   [[nodiscard]] const ModelSpec* find_model(std::string_view name) const;
   [[nodiscard]] std::vector<std::string> model_names() const;
 };

@@ -31,6 +31,9 @@ struct GpuSpec {
   double nvlink_bandwidth_bytes_per_s = 0; ///< per GPU, one direction
   std::string compute_capability;          ///< "10.0"; "gfx942" for AMD
   double tdp_watts = 0;
+  /// The power limit it runs at: the instance's (InstanceSpec::gpu_power_limit_watts) or a
+  /// measured run's; 0 means tdp_watts. Below the TDP the time model lowers the compute clock.
+  double power_limit_watts = 0;
   std::vector<Precision> supported_precisions;
   std::vector<std::string> sources;
   std::string notes;
@@ -56,6 +59,7 @@ struct InstanceSpec {
   double host_memory_bytes = 0;
   std::int64_t vcpus = 0;
   double local_nvme_bytes = 0;
+  double gpu_power_limit_watts = 0; ///< each GPU's power limit on this instance type
   Price price;
   std::vector<std::string> sources;
   std::string notes;

@@ -91,6 +91,8 @@ struct TimeConstants {
   /// times bf16's half work (fitted: the 30 compiled H200 block-linear pairs of
   /// tests/data/block-linears-h200.json, least squares in the log of the speed-up).
   double low_precision_fixed_cost_factor = 1.6;
+  /// A GPU run below its TDP computes at (limit / TDP)^this of its clock (dynamic power ~ f^3).
+  double power_clock_exponent = 1.0 / 3.0;
   /// The search ranks a low-precision plan as if this fraction slower (dearer): the largest error
   /// of the model's low-precision / bf16 speed-up over the measured pairs of
   /// tests/data/measurements.json (test_time_model recomputes it). A predicted gain inside it is
@@ -133,9 +135,10 @@ struct TimeConstants {
   /// Longest sequence of a shipped throughput measurement; each doubling beyond widens both edges.
   double band_measured_seq_len = 8192;
   double band_fraction_per_seq_doubling = 0.15;
-  /// A GPU no shipped run measured at full power: what the B200 rows (parts limited to 750 W) and
-  /// the MI300X rows need beyond band_low_fraction (predicted / measured - 1 up to 56 %).
-  double band_unmeasured_gpu_fraction = 0.44;
+  /// A GPU no shipped run measured at full power: what the B200 rows (parts limited to 750 W,
+  /// predicted at that limit) and the MI300X rows need beyond band_low_fraction (predicted /
+  /// measured - 1 up to 51 %).
+  double band_unmeasured_gpu_fraction = 0.38;
   /// Largest shipped job; each doubling of GPUs beyond widens both edges.
   double band_measured_gpu_count = 128;
   double band_fraction_per_scale_doubling = 0.05;

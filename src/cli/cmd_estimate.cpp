@@ -78,7 +78,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     }
     const InstanceSpec& inst = cat.instance(o.instance.empty() ? k_default_instance : o.instance);
     r.instance = inst;
-    r.gpu = cat.gpu(inst.gpu);
+    r.gpu = cat.gpu_of(inst);
     r.nodes = o.nodes != k_unset ? o.nodes : 1;
     if (r.nodes < 1 || r.nodes > 4096) {
       throw Error(fmt::format("--nodes {} is out of range (allowed 1..4096)", r.nodes));

@@ -153,7 +153,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   for (const std::string& name : o.instances) {
     const InstanceSpec& inst = cat.instance(name);
     r.space.instances.push_back(inst);
-    r.space.gpus.push_back(cat.gpu(inst.gpu));
+    r.space.gpus.push_back(cat.gpu_of(inst));
   }
   r.space.nodes = parse_int_list(o.nodes, "--nodes", 1, 4096);
   if (o.plan_sizes) {

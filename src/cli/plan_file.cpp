@@ -65,6 +65,9 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
   r.gpu = cat.gpu(c.string("gpu"));
   if (c.value("instance").is_string()) {
     r.instance = cat.instance(c.string("instance"));
+    if (r.instance->gpu == r.gpu.name) {
+      r.gpu = cat.gpu_of(*r.instance); // at the instance's power limit
+    }
   }
   r.nodes = c.integer("nodes", 1, 4096);
   TrainingConfig& t = r.config;

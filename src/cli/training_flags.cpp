@@ -43,7 +43,7 @@ void TrainingFlags::apply(TrainingConfig& c) const {
 std::vector<std::pair<InstanceSpec, GpuSpec>> instance_alternatives(Context& ctx) {
   std::vector<std::pair<InstanceSpec, GpuSpec>> out;
   for (const InstanceSpec& inst : ctx.catalog().instances) {
-    out.emplace_back(inst, ctx.catalog().gpu(inst.gpu));
+    out.emplace_back(inst, ctx.catalog().gpu_of(inst));
   }
   return out;
 }

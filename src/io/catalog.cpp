@@ -71,6 +71,7 @@ InstanceSpec read_instance(ObjectReader& r) {
   s.host_memory_bytes = r.number("host_memory_bytes", 1, k_max_bytes);
   s.vcpus = r.integer("vcpus", 1, 1 << 20);
   s.local_nvme_bytes = r.number("local_nvme_bytes", 0, k_max_bytes);
+  s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", 1, 1e6);
   ObjectReader p = r.object("price");
   s.price.usd_per_hour = p.number("usd_per_hour", 0, 1e7);
   s.price.kind = p.string("kind");
@@ -185,7 +186,12 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     return count_parameters(a).total < count_parameters(b).total;
   });
   for (const InstanceSpec& s : c.instances) {
-    (void)lookup(c.gpus, s.gpu, "GPU", "gpus");
+    const GpuSpec& g = lookup(c.gpus, s.gpu, "GPU", "gpus");
+    if (s.gpu_power_limit_watts > g.tdp_watts) {
+      throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
+                              "TDP of {} W (allowed 1 to tdp_watts)",
+                              s.name, s.gpu_power_limit_watts, g.name, g.tdp_watts));
+    }
   }
   return c;
 }
@@ -204,6 +210,12 @@ const GpuSpec& Catalog::gpu(std::string_view name) const {
 
 const InstanceSpec& Catalog::instance(std::string_view name) const {
   return lookup(instances, name, "instance type", "instances");
+}
+
+GpuSpec Catalog::gpu_of(const InstanceSpec& instance) const {
+  GpuSpec g = gpu(instance.gpu);
+  g.power_limit_watts = instance.gpu_power_limit_watts;
+  return g;
 }
 
 const ModelSpec* Catalog::find_model(std::string_view name) const {

@@ -69,6 +69,7 @@ OrderedJson instance_json(const InstanceSpec& s) {
   j["host_memory_bytes"] = whole(s.host_memory_bytes);
   j["vcpus"] = s.vcpus;
   j["local_nvme_bytes"] = whole(s.local_nvme_bytes);
+  j["gpu_power_limit_watts"] = s.gpu_power_limit_watts;
   j["price"] = price_json(s.price);
   j["sources"] = s.sources;
   if (!s.notes.empty()) {

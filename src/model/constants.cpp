@@ -56,6 +56,7 @@ constexpr TimeField k_time_fields[] = {
      100.0},
     {"quant_bandwidth_fraction", &TimeConstants::quant_bandwidth_fraction, 0.01, 1.0},
     {"low_precision_fixed_cost_factor", &TimeConstants::low_precision_fixed_cost_factor, 1.0, 10.0},
+    {"power_clock_exponent", &TimeConstants::power_clock_exponent, 0.0, 1.0},
     {"low_precision_rank_margin", &TimeConstants::low_precision_rank_margin, 0.0, 1.0},
     {"eager_cpu_seconds_per_block", &TimeConstants::eager_cpu_seconds_per_block, 0.0, 10.0},
     {"compiled_cpu_fraction", &TimeConstants::compiled_cpu_fraction, 0.0, 1.0},

@@ -106,6 +106,14 @@ double peak_for(const GpuSpec& gpu, Precision p) {
   return peak > 0 ? peak : f.bf16; // an unsupported format runs nothing faster than bf16
 }
 
+/// The share of its clock a GPU computes at under its power limit (1 at or above its TDP).
+double clock_fraction(const GpuSpec& gpu, const TimeConstants& k) {
+  if (gpu.power_limit_watts <= 0 || gpu.tdp_watts <= 0 || gpu.power_limit_watts >= gpu.tdp_watts) {
+    return 1.0;
+  }
+  return std::pow(gpu.power_limit_watts / gpu.tdp_watts, k.power_clock_exponent);
+}
+
 /// HBM bytes per quantized element: {activation, weight} (docs/time-model.md, "Quantization").
 std::pair<double, double> quant_bytes_per_element(const TrainingConfig& c, const TimeConstants& k) {
   std::pair<double, double> b;
@@ -362,18 +370,23 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const bool low = is_low_precision(c.precision);
   // torchao converts the block linears only: attention and the output head stay in bf16.
   const double high_peak = peak_for(gpu, low ? Precision::bf16 : c.precision);
+  // Under a power limit the tensor cores run at a lower clock; HBM and links do not. MFU and HFU
+  // stay against the datasheet peak (peak_s_per_token).
+  const double clock = clock_fraction(gpu, k);
   const double head = 6.0 * w.head;
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
-  t.linear_s_per_token = linear / peak_for(gpu, c.precision);
-  t.matmul_s_per_token = t.linear_s_per_token + head / high_peak;
+  t.linear_s_per_token = linear / (clock * peak_for(gpu, c.precision));
+  t.matmul_s_per_token = t.linear_s_per_token + head / (clock * high_peak);
   // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
   const double recomputed = k.attention_executed_fraction * r.attention;
-  t.attention_s_per_token = (forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
-                            2.5 * forward / (high_peak * k.attention_backward_efficiency);
-  t.peak_s_per_token = t.matmul_s_per_token + k.attention_executed_fraction * attention / high_peak;
+  t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
+                             2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
+                            clock;
+  t.peak_s_per_token = (linear / peak_for(gpu, c.precision) + head / high_peak) +
+                       k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
