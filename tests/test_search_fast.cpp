@@ -220,7 +220,9 @@ TEST_CASE("a search counts evaluated and pruned candidates apart; its records ar
     CHECK(e.time.step_s == c.time.step_s);
     CHECK(e.time.tokens_per_s_job == c.time.tokens_per_s_job);
     CHECK(e.cost.usd_per_million_tokens == c.cost.usd_per_million_tokens);
-    CHECK(e.cost.price_basis == c.cost.price_basis);
+    CHECK(e.cost.price_basis.overridden == c.cost.price_basis.overridden);
+    CHECK(e.cost.price_basis.instance == c.cost.price_basis.instance);
+    CHECK(e.cost.price_basis.price.as_of == c.cost.price_basis.price.as_of);
   }
   for (RejectReason reason : {RejectReason::out_of_memory, RejectReason::global_batch_unreachable,
                               RejectReason::precision_unsupported}) {

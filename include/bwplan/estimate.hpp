@@ -28,10 +28,27 @@ struct EstimateRequest {
   std::optional<double> price_per_hour; ///< overrides the instance's catalog price
 };
 
+/// Where a job's hourly price came from: the user's price per instance-hour, or an instance
+/// type's catalog price.
+struct PriceBasis {
+  bool overridden = false;
+  std::string instance; ///< the instance type whose catalog price it is (not overridden)
+  Price price;          ///< that catalog price: kind, region, date
+};
+
+/// The job's price per hour (the override, else the instance's catalog price, per node) and
+/// its basis. Without an instance type only an override gives a price.
+struct JobPrice {
+  double usd_per_hour = 0;
+  PriceBasis basis;
+};
+[[nodiscard]] JobPrice job_price(const InstanceSpec* instance, std::int64_t nodes,
+                                 std::optional<double> usd_per_instance_hour);
+
 /// Time to train and what it costs (present when train_tokens > 0 and a price is known).
 struct Cost {
   double usd_per_hour = 0; ///< the whole job
-  std::string price_basis; ///< where the hourly price came from
+  PriceBasis price_basis;  ///< where the hourly price came from
   double usd_per_million_tokens = 0;
   double hours_to_train = 0;
   double usd_to_train = 0;
@@ -63,7 +80,6 @@ struct Estimate {
                                 const TimeConstants& tk = {});
 
 /// Hourly price of the job, $ per million tokens, and time and cost to train `train_tokens`.
-[[nodiscard]] Cost cost_of(double job_usd_per_hour, double tokens_per_s_job, double train_tokens,
-                           std::string price_basis);
+[[nodiscard]] Cost cost_of(const JobPrice& price, double tokens_per_s_job, double train_tokens);
 
 } // namespace bwplan

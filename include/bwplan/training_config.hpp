@@ -38,6 +38,19 @@ struct TrainingConfig {
 /// and `full`, the node's GPUs for `hybrid` unless set.
 [[nodiscard]] std::int64_t effective_shard_group(const TrainingConfig& c);
 
+/// Tokens one micro-step trains over the job: micro-batch x sequence x the GPUs that hold
+/// different data (all of them under data parallelism).
+[[nodiscard]] double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
+                                           std::int64_t gpus);
+
+/// Tokens one optimizer step trains: tokens_per_micro_step() x grad-accum.
+[[nodiscard]] std::int64_t tokens_per_step(const TrainingConfig& c);
+
+/// The grad-accum that brings an optimizer step closest to `global_batch_tokens`: the global
+/// batch over tokens_per_micro_step(), rounded, at least 1.
+[[nodiscard]] std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
+                                          std::int64_t seq_len, std::int64_t gpus);
+
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.
 void validate_config(const TrainingConfig& c, const ModelSpec& m);

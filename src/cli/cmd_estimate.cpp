@@ -108,9 +108,8 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     throw Error(fmt::format("--shard-group {} is out of range (allowed 1..GPUs)", c.shard_group));
   }
   if (o.global_batch_tokens > 0) {
-    // grad-accum = global batch / (micro-batch x seq x data-parallel GPUs), rounded, at least 1
-    const double per_micro_step = static_cast<double>(c.micro_batch * c.seq_len * c.gpus);
-    c.grad_accum = std::max<std::int64_t>(1, std::llround(o.global_batch_tokens / per_micro_step));
+    c.grad_accum = grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, c.gpus);
+    const double per_micro_step = tokens_per_micro_step(c.micro_batch, c.seq_len, c.gpus);
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({:.0f} tokens per step)",
                   o.global_batch_tokens, c.grad_accum,
                   per_micro_step * static_cast<double>(c.grad_accum));

@@ -362,7 +362,7 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
   const Estimate& e = *l.plan;
   const LaunchOptions& o = *l.options;
   const TrainingConfig& c = e.request.config;
-  l.tokens_per_step = c.micro_batch * c.seq_len * c.gpus * c.grad_accum;
+  l.tokens_per_step = tokens_per_step(c);
   l.steps = l.train_tokens > 0 ? static_cast<std::int64_t>(std::ceil(
                                      l.train_tokens / static_cast<double>(l.tokens_per_step)))
                                : p.default_steps;

@@ -10,6 +10,7 @@
 #include "bwplan/units.hpp"
 #include "io/emit_sagemaker_files.hpp"
 #include "io/launch_data.hpp"
+#include "io/render_common.hpp"
 
 namespace bwplan {
 
@@ -388,7 +389,8 @@ std::string readme_md(const Launch& l) {
       e.time.tokens_per_s_per_gpu_high, e.time.mfu * 100, e.time.step_s);
   if (e.cost.usd_per_hour > 0) {
     s += fmt::format("- Cost: ${:.2f} per hour ({}), ${:.2f} per million tokens.\n",
-                     e.cost.usd_per_hour, e.cost.price_basis, e.cost.usd_per_million_tokens);
+                     e.cost.usd_per_hour, io::price_basis_text(e.cost.price_basis),
+                     e.cost.usd_per_million_tokens);
   }
   if (l.train_tokens > 0 && e.time.tokens_per_s_job > 0) {
     const double hours = l.train_tokens / e.time.tokens_per_s_job / 3600;

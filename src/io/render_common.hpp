@@ -46,5 +46,8 @@ struct ConfigWhere {
 [[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson throughput_json(const StepTime& t);
 [[nodiscard]] OrderedJson cost_json(const Cost& c);
+/// Where a price came from, as the outputs say it: "--price-per-hour", or "ml.p6-b200.48xlarge
+/// EC2 On-Demand Linux (...), us-east-1, 2026-07-28".
+[[nodiscard]] std::string price_basis_text(const PriceBasis& b);
 
 } // namespace bwplan::io

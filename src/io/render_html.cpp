@@ -513,7 +513,8 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
           td("limited by") + td(std::string(name_of(t.bottleneck)))};
   if (e.cost.usd_per_hour > 0) {
     rows.push_back(td("price per hour (job)") +
-                   td(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour, e.cost.price_basis)));
+                   td(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour,
+                                  io::price_basis_text(e.cost.price_basis))));
     rows.push_back(td("$ per million tokens") +
                    td(fmt::format("{:.3f}", e.cost.usd_per_million_tokens)));
   }

@@ -242,10 +242,19 @@ OrderedJson throughput_json(const StepTime& t) {
   return j;
 }
 
+std::string price_basis_text(const PriceBasis& b) {
+  if (b.overridden) {
+    return "--price-per-hour";
+  }
+  return b.instance.empty() ? std::string()
+                            : fmt::format("{} {}, {}, {}", b.instance, b.price.kind, b.price.region,
+                                          b.price.as_of);
+}
+
 OrderedJson cost_json(const Cost& c) {
   OrderedJson j;
   j["usd_per_hour"] = c.usd_per_hour;
-  j["price_basis"] = c.price_basis;
+  j["price_basis"] = price_basis_text(c.price_basis);
   j["usd_per_million_tokens"] = c.usd_per_million_tokens;
   j["hours_to_train"] = c.hours_to_train;
   j["usd_to_train"] = c.usd_to_train;

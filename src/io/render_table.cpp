@@ -190,7 +190,8 @@ std::string estimate_table(const Estimate& e) {
                      100 * st.mfu_torchtitan);
   if (e.cost.usd_per_hour > 0) {
     out += fmt::format("  {:.2f} USD/h for the job ({}); {:.3f} USD per million tokens\n",
-                       e.cost.usd_per_hour, e.cost.price_basis, e.cost.usd_per_million_tokens);
+                       e.cost.usd_per_hour, io::price_basis_text(e.cost.price_basis),
+                       e.cost.usd_per_million_tokens);
   }
   if (e.cost.hours_to_train > 0) {
     out += fmt::format("  training {:.3g} tokens: {:.1f} hours, {:.0f} USD\n", r.train_tokens,

@@ -21,11 +21,25 @@ double EstimateRequest::node_network_bits_per_s() const {
   return instance ? instance->efa_bandwidth_bits_per_s : 3.2e12;
 }
 
-Cost cost_of(double job_usd_per_hour, double tokens_per_s_job, double train_tokens,
-             std::string price_basis) {
+JobPrice job_price(const InstanceSpec* instance, std::int64_t nodes,
+                   std::optional<double> usd_per_instance_hour) {
+  JobPrice p;
+  p.basis.overridden = usd_per_instance_hour.has_value();
+  if (instance != nullptr && !p.basis.overridden) {
+    p.basis.instance = instance->name;
+    p.basis.price = instance->price;
+  }
+  const double hourly =
+      usd_per_instance_hour.value_or(instance != nullptr ? instance->price.usd_per_hour : 0.0);
+  p.usd_per_hour = hourly * static_cast<double>(nodes);
+  return p;
+}
+
+Cost cost_of(const JobPrice& price, double tokens_per_s_job, double train_tokens) {
   Cost c;
+  const double job_usd_per_hour = price.usd_per_hour;
   c.usd_per_hour = job_usd_per_hour;
-  c.price_basis = std::move(price_basis);
+  c.price_basis = price.basis;
   if (tokens_per_s_job > 0) {
     c.usd_per_million_tokens = job_usd_per_hour / (tokens_per_s_job * 3600.0) * 1e6;
     if (train_tokens > 0) {
@@ -45,14 +59,8 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   const Network net = make_network(r.gpu, r.config.gpus_per_node, r.node_network_bits_per_s());
   e.time = estimate_step_time(r.model, r.config, r.gpu, net, tk);
   if (r.price_per_hour || r.instance) {
-    const double hourly =
-        r.price_per_hour.value_or(r.instance ? r.instance->price.usd_per_hour : 0);
-    const std::string basis =
-        r.price_per_hour ? std::string("--price-per-hour")
-                         : fmt::format("{} {}, {}, {}", r.instance->name, r.instance->price.kind,
-                                       r.instance->price.region, r.instance->price.as_of);
-    e.cost = cost_of(hourly * static_cast<double>(r.nodes), e.time.tokens_per_s_job, r.train_tokens,
-                     basis);
+    e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
+                     e.time.tokens_per_s_job, r.train_tokens);
   }
   const MemoryEstimate& m = e.memory;
   if (!r.gpu.supports(r.config.precision)) {

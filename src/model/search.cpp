@@ -277,8 +277,7 @@ void Searcher::build_nearest_miss(RejectReason r) {
   const InstanceSpec& inst = space_.instances[c.instance];
   const GpuSpec& gpu = space_.gpus[c.instance];
   if (r == RejectReason::global_batch_unreachable) {
-    const double per_step =
-        static_cast<double>(m.micro_batch * c.config.seq_len) * static_cast<double>(c.config.gpus);
+    const double per_step = tokens_per_micro_step(m.micro_batch, c.config.seq_len, c.config.gpus);
     best.detail = fmt::format("micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
                               "target {:.0f}",
                               m.micro_batch, c.config.seq_len, c.config.gpus, per_step,
@@ -370,12 +369,8 @@ void Searcher::price(Candidate& c) const {
   const GpuSpec& gpu = space_.gpus[c.instance];
   const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
   c.time = estimate_step_time(model_, facts_, c.config, gpu, net, tk_);
-  const double hourly = limits_.price_per_hour.value_or(inst.price.usd_per_hour);
-  c.cost =
-      cost_of(hourly * static_cast<double>(c.nodes), c.time.tokens_per_s_job, limits_.train_tokens,
-              limits_.price_per_hour ? std::string("--price-per-hour")
-                                     : fmt::format("{} {}, {}, {}", inst.name, inst.price.kind,
-                                                   inst.price.region, inst.price.as_of));
+  c.cost = cost_of(job_price(&inst, c.nodes, limits_.price_per_hour), c.time.tokens_per_s_job,
+                   limits_.train_tokens);
 }
 
 /// The full record of a kept plan: memory, step time and price with their strings.

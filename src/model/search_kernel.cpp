@@ -41,8 +41,7 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
   c.config = proto.config;
   c.memory = memory_terms(model, facts, c.config, gpu, mk);
   c.time = step_terms(model, facts, c.config, gpu, net, tk, c.memory.states);
-  const double hourly = limits.price_per_hour.value_or(inst.price.usd_per_hour);
-  c.job_usd_per_hour = hourly * static_cast<double>(c.nodes);
+  c.price = job_price(&inst, c.nodes, limits.price_per_hour);
   c.host_memory_bytes = inst.host_memory_bytes;
   return c;
 }
@@ -51,10 +50,10 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
                                     const SearchConstraints& limits) {
   CandidateOutcome o;
   if (limits.global_batch_tokens > 0) {
-    const double per_step =
-        static_cast<double>(micro_batch * c.config.seq_len) * static_cast<double>(c.config.gpus);
-    o.grad_accum = std::max<std::int64_t>(1, std::llround(limits.global_batch_tokens / per_step));
-    const double got = per_step * static_cast<double>(o.grad_accum);
+    o.grad_accum =
+        grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, c.config.gpus);
+    const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, c.config.gpus) *
+                       static_cast<double>(o.grad_accum);
     if (std::abs(got - limits.global_batch_tokens) / limits.global_batch_tokens >
         limits.global_batch_tolerance) {
       return rejected(o, RejectReason::global_batch_unreachable, got / limits.global_batch_tokens);
@@ -75,7 +74,7 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
                     c.memory.host_bytes_per_node / c.host_memory_bytes);
   }
   o.tokens_per_s_job = step_rate(c.time, micro_batch, o.grad_accum).tokens_per_s_job;
-  const Cost cost = cost_of(c.job_usd_per_hour, o.tokens_per_s_job, limits.train_tokens, {});
+  const Cost cost = cost_of(c.price, o.tokens_per_s_job, limits.train_tokens);
   o.usd_per_hour = cost.usd_per_hour;
   o.usd_per_million_tokens = cost.usd_per_million_tokens;
   o.hours_to_train = cost.hours_to_train;

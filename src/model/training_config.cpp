@@ -1,5 +1,8 @@
 #include "bwplan/training_config.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
@@ -16,6 +19,20 @@ std::int64_t effective_shard_group(const TrainingConfig& c) {
   case Sharding::count_: break;
   }
   return 1;
+}
+
+double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len, std::int64_t gpus) {
+  return static_cast<double>(micro_batch * seq_len) * static_cast<double>(gpus);
+}
+
+std::int64_t tokens_per_step(const TrainingConfig& c) {
+  return c.micro_batch * c.seq_len * c.gpus * c.grad_accum;
+}
+
+std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
+                            std::int64_t seq_len, std::int64_t gpus) {
+  return std::max<std::int64_t>(
+      1, std::llround(global_batch_tokens / tokens_per_micro_step(micro_batch, seq_len, gpus)));
 }
 
 namespace {
