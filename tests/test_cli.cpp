@@ -241,8 +241,13 @@ TEST_CASE("check reads only plans, consistent ones, self-contained, also from st
        "was edited"},
       {[](nlohmann::json& d) { d["plans"][0]["memory"]["device_bytes_required"] = -5; },
        "was edited"},
+      // out of the search flags' ranges: refused as the flags are, not clamped
+      {[](nlohmann::json& d) { d["inputs"]["constraints"]["headroom_fraction"] = 1.5; },
+       "/inputs/constraints/headroom_fraction: 1.5 is out of range (allowed 0..<1)"},
+      {[](nlohmann::json& d) { d["inputs"]["constraints"]["price_per_hour"] = -3; },
+       "/inputs/constraints/price_per_hour: -3 is out of range"},
   };
-  REQUIRE(tamper.size() == 9);
+  REQUIRE(tamper.size() == 11);
   for (const auto& [change, what] : tamper) {
     nlohmann::json bad = doc;
     change(bad);

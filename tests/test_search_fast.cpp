@@ -33,6 +33,7 @@ struct Variant {
   TrainingConfig base;
   std::vector<Precision> precisions; ///< empty: the GPU's defaults
   SearchConstraints limits;
+  double headroom_fraction = 0; ///< MemoryConstants::headroom_fraction
 };
 
 std::vector<Variant> variants() {
@@ -46,7 +47,7 @@ std::vector<Variant> variants() {
   v[2].base.loss = Loss::fused;
   v[2].base.fp8_backend = Fp8Backend::te;
   v[2].base.fsdp_wrap = FsdpWrap::root;
-  v[2].limits.headroom_fraction = 0.1;
+  v[2].headroom_fraction = 0.1;
   v[2].limits.include_at_risk = true;
   v[3].base.loss = Loss::chunked;
   v[3].base.optimizer = Optimizer::adamw_8bit;
@@ -104,7 +105,7 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
       collect.model = &m;
       collect.facts = model_facts(m);
       collect.limits = v.limits;
-      collect.mk.headroom_fraction = v.limits.headroom_fraction;
+      collect.mk.headroom_fraction = v.headroom_fraction;
       for_each_combination(m, space, v.limits, collect);
       for (const Combination& c : collect.combinations) {
         for (std::int64_t mb : {1, 2, 7, 64}) {

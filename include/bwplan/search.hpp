@@ -56,7 +56,6 @@ struct SearchSpace {
 };
 
 struct SearchConstraints {
-  double headroom_fraction = 0.0;       ///< capacity kept free
   double global_batch_tokens = 0;       ///< 0: none (grad-accum 1)
   double global_batch_tolerance = 0.25; ///< accepted relative miss of the target
   double train_tokens = 0;              ///< for the time and cost objectives
@@ -136,6 +135,7 @@ struct SearchResult {
   std::array<std::int64_t, static_cast<std::size_t>(RejectReason::count_)> rejections{};
   std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
   double low_precision_rank_margin = 0; ///< the margin the ranking used
+  double headroom_fraction = 0;         ///< the capacity kept free (MemoryConstants)
   PassedOver passed_over;
   /// Each instance type's best plan by the same ranking, in SearchSpace::instances order; types
   /// with no feasible plan are absent. For comparing instance types when one wins every top slot.

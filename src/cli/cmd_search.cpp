@@ -220,7 +220,6 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     throw Error("--global-batch-tokens (0..1e12), --global-batch-tolerance (0..100) and "
                 "--train-tokens (0..1e16) must be in range");
   }
-  r.limits.headroom_fraction = headroom_fraction(o.headroom_pct);
   r.limits.global_batch_tokens = o.global_batch_tokens;
   r.limits.global_batch_tolerance = o.global_batch_tolerance_pct / 100.0;
   r.limits.train_tokens = o.train_tokens;
@@ -287,7 +286,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   const bool json = wants_json(o.output);
   const Resolved r = resolve(ctx, o, cmd);
   ModelConstants k = resolve_constants(ctx, o.sets);
-  k.memory.headroom_fraction = r.limits.headroom_fraction;
+  k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   check_destinations(o.output, o.report);
   if (!o.emit_dir.empty()) {
     check_target("--emit-sagemaker", o.emit_dir, o.output.force, true);

@@ -163,20 +163,27 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
         inputs != nullptr && inputs->is_object() && inputs->contains("constraints")
             ? &(*inputs)["constraints"]
             : nullptr;
-    const auto number = [&](const char* key) -> const nlohmann::json* {
-      return k != nullptr && k->is_object() && k->contains(key) && (*k)[key].is_number()
-                 ? &(*k)[key]
-                 : nullptr;
+    // A value out of the range the search's flag allows is an error, as on the command line.
+    const auto number = [&](const char* key, double lo, double hi,
+                            bool below_hi) -> std::optional<double> {
+      if (k == nullptr || !k->is_object() || !k->contains(key) || !(*k)[key].is_number()) {
+        return std::nullopt;
+      }
+      const double v = (*k)[key].get<double>();
+      if (!(v >= lo && (below_hi ? v < hi : v <= hi))) {
+        throw Error(fmt::format("{}: /inputs/constraints/{}: {} is out of range (allowed {}..{}{})",
+                                o.plan, key, v, lo, below_hi ? "<" : "", hi));
+      }
+      return v;
     };
-    if (r.train_tokens == 0 && number("train_tokens") != nullptr) {
-      r.train_tokens = std::clamp(number("train_tokens")->get<double>(), 0.0, 1e16);
+    const std::optional<double> train_tokens = number("train_tokens", 0, 1e16, false);
+    if (r.train_tokens == 0 && train_tokens) {
+      r.train_tokens = *train_tokens;
     }
-    if (number("price_per_hour") != nullptr) {
-      r.price_per_hour = std::clamp(number("price_per_hour")->get<double>(), 0.0, 1e7);
+    if (const auto price = number("price_per_hour", 0, 1e7, false)) {
+      r.price_per_hour = *price;
     }
-    if (number("headroom_fraction") != nullptr) {
-      out.headroom_fraction = std::clamp(number("headroom_fraction")->get<double>(), 0.0, 0.99999);
-    }
+    out.headroom_fraction = number("headroom_fraction", 0, 1, true);
     out.request = r;
     return out;
   }
@@ -194,8 +201,14 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
   if (mem.is_object() && mem.contains("usable_bytes") && mem.contains("capacity_bytes") &&
       mem["usable_bytes"].is_number() && mem["capacity_bytes"].is_number() &&
       mem["capacity_bytes"].get<double>() > 0) {
-    out.headroom_fraction = std::clamp(
-        1 - mem["usable_bytes"].get<double>() / mem["capacity_bytes"].get<double>(), 0.0, 0.99999);
+    const double h = 1 - mem["usable_bytes"].get<double>() / mem["capacity_bytes"].get<double>();
+    if (!(h >= 0 && h < 1)) {
+      throw Error(fmt::format("{}: /memory/usable_bytes: {} of capacity_bytes {} is a headroom "
+                              "of {} (allowed 0..<1)",
+                              o.plan, mem["usable_bytes"].get<double>(),
+                              mem["capacity_bytes"].get<double>(), h));
+    }
+    out.headroom_fraction = h;
   }
   return out;
 }

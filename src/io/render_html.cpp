@@ -369,7 +369,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
     const GpuSpec& g = r.space.gpus[i];
     if (seen.insert(g.name).second) {
       capacities.push_back(
-          {to_gib(g.memory_bytes * (1 - r.limits.headroom_fraction)), g.name + " usable"});
+          {to_gib(g.memory_bytes * (1 - r.result.headroom_fraction)), g.name + " usable"});
     }
   }
   b += "<h2 id=\"tradeoffs\">Throughput, cost and memory</h2>\n" +

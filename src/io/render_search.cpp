@@ -122,7 +122,7 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   axes["loss"] = losses;
   inputs["axes"] = axes;
   OrderedJson lim;
-  lim["headroom_fraction"] = r.limits.headroom_fraction;
+  lim["headroom_fraction"] = r.result.headroom_fraction;
   lim["global_batch_tokens"] = r.limits.global_batch_tokens;
   lim["global_batch_tolerance"] = r.limits.global_batch_tolerance;
   lim["train_tokens"] = r.limits.train_tokens;

@@ -445,6 +445,7 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_
     };
   };
   result_.low_precision_rank_margin = tk_.low_precision_rank_margin;
+  result_.headroom_fraction = mk_.headroom_fraction;
   if (feasible_.empty()) {
     return std::move(result_);
   }
