@@ -140,8 +140,7 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
                         e.memory.device_bytes_required,
                     "device_bytes_required()", c, mb);
           const bool oom = !o.feasible && o.reason == RejectReason::out_of_memory;
-          bad.check(oom == (e.infeasibility == Infeasibility::out_of_memory), "fits verdict", c,
-                    mb);
+          bad.check(oom == (e.infeasibility == RejectReason::out_of_memory), "fits verdict", c, mb);
           if (oom) {
             bad.check(o.closeness == e.memory.device_bytes_required / e.memory.usable_bytes,
                       "out-of-memory closeness", c, mb);
@@ -159,7 +158,7 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
             continue;
           }
           const bool host = !o.feasible && o.reason == RejectReason::host_memory_exceeded;
-          bad.check(host == (e.infeasibility == Infeasibility::host_memory_exceeded),
+          bad.check(host == (e.infeasibility == RejectReason::host_memory_exceeded),
                     "host memory verdict", c, mb);
           if (host) {
             continue;
@@ -228,7 +227,7 @@ TEST_CASE("a search counts evaluated and pruned candidates apart; its records ar
   for (RejectReason reason : {RejectReason::out_of_memory, RejectReason::global_batch_unreachable,
                               RejectReason::precision_unsupported}) {
     const RejectedBest& b = r.best_rejected[static_cast<std::size_t>(reason)];
-    INFO(k_reject_reason_names[static_cast<std::size_t>(reason)]);
+    INFO(name_of(static_cast<RejectReason>(static_cast<std::size_t>(reason))));
     REQUIRE(b.present);
     CHECK_FALSE(b.detail.empty());
     if (reason == RejectReason::out_of_memory) {

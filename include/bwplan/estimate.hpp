@@ -3,6 +3,7 @@
 /// that `bwplan estimate` renders (as a table or JSON) without recomputing anything.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,14 +55,25 @@ struct Cost {
   double usd_to_train = 0;
 };
 
-/// Why a configuration cannot run.
-enum class Infeasibility : std::uint8_t {
-  none,
-  precision_unsupported, ///< the GPU has no tensor cores for the format
-  out_of_memory,         ///< device memory required exceeds the usable capacity
-  host_memory_exceeded,  ///< CPU offload needs more host memory than the instance has
+/// Why a configuration cannot run (estimate), or why the search passes a candidate over. One
+/// type with one spelling table for both (JSON "reason", "rejections" keys).
+enum class RejectReason : std::uint8_t {
+  out_of_memory,            ///< device memory required exceeds the usable capacity
+  precision_unsupported,    ///< the GPU has no tensor cores for the format
+  global_batch_unreachable, ///< no grad-accum reaches the global batch within the tolerance
+  host_memory_exceeded,     ///< CPU offload needs more host memory than the instance has
+  over_budget,              ///< the job's hourly price is above the budget
+  at_risk,                  ///< the estimate fits, the band's upper edge does not
+  count_
 };
-[[nodiscard]] std::string_view name_of(Infeasibility i);
+template <> struct EnumTraits<RejectReason> {
+  static constexpr std::string_view what = "reason";
+  static constexpr std::array<std::string_view, 6> names = {
+      "out_of_memory",        "precision_unsupported", "global_batch_unreachable",
+      "host_memory_exceeded", "over_budget",           "at_risk"};
+};
+static_assert(k_enum_table_complete<RejectReason>);
+inline constexpr std::size_t k_reject_reasons = static_cast<std::size_t>(RejectReason::count_);
 
 struct Estimate {
   EstimateRequest request;
@@ -70,9 +82,10 @@ struct Estimate {
   MemoryEstimate memory;
   StepTime time;
   Cost cost;
-  Infeasibility infeasibility = Infeasibility::none;
+  /// Set when it cannot run: out_of_memory, precision_unsupported or host_memory_exceeded.
+  std::optional<RejectReason> infeasibility;
   std::string reason; ///< one line for people when infeasible
-  [[nodiscard]] bool feasible() const { return infeasibility == Infeasibility::none; }
+  [[nodiscard]] bool feasible() const { return !infeasibility; }
 };
 
 /// Evaluates `r` (validate_config must have accepted it).

@@ -184,9 +184,11 @@ struct MemoryBand {
 
 /// Whether a plan fits: with the band's upper edge, only as estimated, or not at all.
 enum class Verdict : std::uint8_t { fits, at_risk, out_of_memory, count_ };
-inline constexpr std::array<std::string_view, 3> k_verdict_names = {"fits", "at_risk",
-                                                                    "out_of_memory"};
-static_assert(k_verdict_names.size() == static_cast<std::size_t>(Verdict::count_));
+template <> struct EnumTraits<Verdict> {
+  static constexpr std::string_view what = "verdict";
+  static constexpr std::array<std::string_view, 3> names = {"fits", "at_risk", "out_of_memory"};
+};
+static_assert(k_enum_table_complete<Verdict>);
 
 struct MemoryEstimate {
   std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)> phases{};

@@ -60,7 +60,7 @@ struct InputRow {
 
 /// A rejected candidate of a search, evaluated by the command for the report's charts.
 struct RejectedPoint {
-  std::string reason; ///< one of k_reject_reason_names
+  RejectReason reason = RejectReason::out_of_memory;
   std::string detail; ///< the search's one-line explanation
   Estimate estimate;
 };

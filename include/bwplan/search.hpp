@@ -73,20 +73,6 @@ template <> struct EnumTraits<Objective> {
   static constexpr std::array<std::string_view, 3> names = {"throughput", "cost", "time"};
 };
 
-enum class RejectReason : std::uint8_t {
-  out_of_memory,
-  precision_unsupported,
-  global_batch_unreachable,
-  host_memory_exceeded,
-  over_budget, ///< the job's hourly price is above --max-usd-per-hour
-  at_risk,     ///< the estimate fits, the band's upper edge does not
-  count_
-};
-inline constexpr std::array<std::string_view, 6> k_reject_reason_names = {
-    "out_of_memory",        "precision_unsupported", "global_batch_unreachable",
-    "host_memory_exceeded", "over_budget",           "at_risk"};
-static_assert(k_reject_reason_names.size() == static_cast<std::size_t>(RejectReason::count_));
-
 /// One evaluated configuration.
 struct Candidate {
   std::size_t instance = 0; ///< index into SearchSpace::instances
@@ -132,8 +118,8 @@ struct SearchResult {
   std::int64_t candidates_pruned = 0;
   /// Memory-only evaluations that find the largest micro-batch that fits and the nearest miss.
   std::int64_t memory_probes = 0;
-  std::array<std::int64_t, static_cast<std::size_t>(RejectReason::count_)> rejections{};
-  std::array<RejectedBest, static_cast<std::size_t>(RejectReason::count_)> best_rejected{};
+  std::array<std::int64_t, k_reject_reasons> rejections{};
+  std::array<RejectedBest, k_reject_reasons> best_rejected{};
   double low_precision_rank_margin = 0; ///< the margin the ranking used
   double headroom_fraction = 0;         ///< the capacity kept free (MemoryConstants)
   PassedOver passed_over;

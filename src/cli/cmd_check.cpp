@@ -88,8 +88,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
     OrderedJson j = io::envelope("check");
     j["plan"] = o.source.plan;
     j["fits"] = e.feasible();
-    j["verdict"] = k_verdict_names[static_cast<std::size_t>(verdict)];
-    j["reason"] = name_of(e.infeasibility);
+    j["verdict"] = name_of(verdict);
+    j["reason"] = (e.infeasibility ? name_of(*e.infeasibility) : "none");
     j["detail"] = e.reason;
     OrderedJson list = OrderedJson::array();
     for (const Change& c : changes) {

@@ -144,7 +144,7 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();
   std::optional<FitAdvice> advice;
-  if (e.infeasibility == Infeasibility::out_of_memory) {
+  if (e.infeasibility == RejectReason::out_of_memory) {
     const auto alternatives = instance_alternatives(ctx);
     advice = advise_fit(request, e, alternatives, k.memory, k.time);
     if (json) {

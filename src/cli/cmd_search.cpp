@@ -270,7 +270,7 @@ std::vector<RejectedPoint> rejected_points(const Resolved& r, const SearchResult
   for (std::size_t i = 0; i < result.best_rejected.size(); ++i) {
     const RejectedBest& b = result.best_rejected[i];
     if (b.present && static_cast<RejectReason>(i) != RejectReason::precision_unsupported) {
-      out.push_back({std::string(k_reject_reason_names[i]), b.detail,
+      out.push_back({static_cast<RejectReason>(i), b.detail,
                      evaluate(request_for(r, b.candidate), k.memory, k.time)});
     }
   }

@@ -321,7 +321,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                       bar_sublabel(c.config), c.memory));
   }
   for (const RejectedPoint& p : ctx.rejected) {
-    if (p.reason == "out_of_memory") {
+    if (p.reason == RejectReason::out_of_memory) {
       const EstimateRequest& q = p.estimate.request;
       bars.push_back(io::bar_input(
           fmt::format("nearest miss {} x{}", q.instance ? q.instance->name : q.gpu.name, q.nodes),
@@ -349,7 +349,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   }
   for (const RejectedPoint& p : ctx.rejected) {
     const Estimate& e = p.estimate;
-    const std::string title = fmt::format("rejected ({}): {}", p.reason, p.detail);
+    const std::string title = fmt::format("rejected ({}): {}", name_of(p.reason), p.detail);
     if (e.cost.usd_per_million_tokens > 0) {
       cost_pts.push_back(
           {e.cost.usd_per_million_tokens, e.time.tokens_per_s_job, false, 0, "", title, {}, {}});
@@ -430,7 +430,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   rows.clear();
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
     const RejectedBest& best = r.result.best_rejected[i];
-    rows.push_back(td(std::string(k_reject_reason_names[i])) +
+    rows.push_back(td(std::string(name_of(static_cast<RejectReason>(i)))) +
                    td_num(fmt::format("{}", r.result.rejections[i])) +
                    td(best.present ? best.detail : std::string()));
   }

@@ -209,7 +209,7 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   j["usable_bytes"] = whole(m.usable_bytes);
   j["headroom_bytes"] = whole(m.headroom_bytes());
   j["fits"] = m.fits();
-  j["verdict"] = k_verdict_names[static_cast<std::size_t>(m.verdict())];
+  j["verdict"] = name_of(m.verdict());
   j["host_bytes_per_node"] = whole(m.host_bytes_per_node);
   OrderedJson states;
   states["parameters_bytes"] = whole(m.states.parameters_bytes);
@@ -284,7 +284,7 @@ OrderedJson estimate_json(const Estimate& e) {
   j["cost"] = io::cost_json(e.cost);
   OrderedJson verdict;
   verdict["feasible"] = e.feasible();
-  verdict["reason"] = name_of(e.infeasibility);
+  verdict["reason"] = (e.infeasibility ? name_of(*e.infeasibility) : "none");
   verdict["detail"] = e.reason;
   j["verdict"] = verdict;
   return j;

@@ -160,13 +160,13 @@ OrderedJson search_json(const SearchReport& r) {
   OrderedJson rej;
   OrderedJson best;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
-    rej[std::string(k_reject_reason_names[i])] = r.result.rejections[i];
+    rej[std::string(name_of(static_cast<RejectReason>(i)))] = r.result.rejections[i];
     const RejectedBest& b = r.result.best_rejected[i];
     if (b.present) {
       OrderedJson o;
       o["detail"] = b.detail;
       o["id"] = b.candidate.key();
-      best[std::string(k_reject_reason_names[i])] = o;
+      best[std::string(name_of(static_cast<RejectReason>(i)))] = o;
     }
   }
   j["rejections"] = rej;
@@ -314,7 +314,7 @@ std::string search_table(const SearchReport& r) {
   bool any = false;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
     if (r.result.rejections[i] > 0) {
-      out += fmt::format(" {} {},", r.result.rejections[i], k_reject_reason_names[i]);
+      out += fmt::format(" {} {},", r.result.rejections[i], name_of(static_cast<RejectReason>(i)));
       any = true;
     }
   }
@@ -328,10 +328,10 @@ std::string search_table(const SearchReport& r) {
     const RejectedBest& b = r.result.best_rejected[i];
     if (b.present) {
       const TrainingConfig& k = b.candidate.config;
-      out +=
-          fmt::format("  nearest {}: {} x{} {} {} {} seq {}: {}\n", k_reject_reason_names[i],
-                      r.space.instances[b.candidate.instance].name, b.candidate.nodes,
-                      name_of(k.sharding), name_of(k.precision), ac_label(k), k.seq_len, b.detail);
+      out += fmt::format(
+          "  nearest {}: {} x{} {} {} {} seq {}: {}\n", name_of(static_cast<RejectReason>(i)),
+          r.space.instances[b.candidate.instance].name, b.candidate.nodes, name_of(k.sharding),
+          name_of(k.precision), ac_label(k), k.seq_len, b.detail);
     }
   }
   if (r.limits.price_per_hour) {

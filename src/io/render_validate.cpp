@@ -21,7 +21,7 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       o["predicted_fits"] = c.predicted_fits;
       o["predicted_device_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
       o["predicted_high_bytes"] = static_cast<std::int64_t>(c.predicted_high_bytes);
-      o["predicted_verdict"] = k_verdict_names[static_cast<std::size_t>(c.predicted_verdict)];
+      o["predicted_verdict"] = name_of(c.predicted_verdict);
     } else {
       o["measured_bytes"] = static_cast<std::int64_t>(c.measured_bytes);
       o["predicted_bytes"] = static_cast<std::int64_t>(c.predicted_bytes);
@@ -81,7 +81,7 @@ std::string validation_table(const Validation& v, const std::string& file) {
                              to_gib(c.predicted_bytes)),
                  c.measured_fits == c.predicted_fits ? "ok" : "WRONG",
                  fmt::format("to {:.1f} ({})", to_gib(c.predicted_high_bytes),
-                             k_verdict_names[static_cast<std::size_t>(c.predicted_verdict)]),
+                             name_of(c.predicted_verdict)),
                  c.peak_phase});
     } else {
       t.add_row(

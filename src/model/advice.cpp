@@ -151,7 +151,7 @@ FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
       k_memory_component_names[static_cast<std::size_t>(largest - peak.begin())];
   advice.breaking_bytes = *largest;
   advice.over_bytes = e.memory.device_bytes_required - e.memory.usable_bytes;
-  if (e.infeasibility != Infeasibility::out_of_memory) {
+  if (e.infeasibility != RejectReason::out_of_memory) {
     return advice;
   }
   Trial t{r, e, mk, tk, advice};

@@ -6,16 +6,6 @@
 
 namespace bwplan {
 
-std::string_view name_of(Infeasibility i) {
-  switch (i) {
-  case Infeasibility::none: return "none";
-  case Infeasibility::precision_unsupported: return "precision_unsupported";
-  case Infeasibility::out_of_memory: return "out_of_memory";
-  case Infeasibility::host_memory_exceeded: return "host_memory_exceeded";
-  }
-  return "unknown";
-}
-
 double EstimateRequest::node_network_bits_per_s() const {
   // Without an instance type, assume the 3.2 Tb/s EFA of ml.p5/ml.p6-b200 (configs/instances).
   return instance ? instance->efa_bandwidth_bits_per_s : 3.2e12;
@@ -64,15 +54,15 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   }
   const MemoryEstimate& m = e.memory;
   if (!r.gpu.supports(r.config.precision)) {
-    e.infeasibility = Infeasibility::precision_unsupported;
+    e.infeasibility = RejectReason::precision_unsupported;
     e.reason = fmt::format("{} has no {} support", r.gpu.name, name_of(r.config.precision));
   } else if (!m.fits()) {
-    e.infeasibility = Infeasibility::out_of_memory;
+    e.infeasibility = RejectReason::out_of_memory;
     e.reason = fmt::format("needs {:.1f} GiB of {:.1f} GiB usable (peak at {})",
                            to_gib(m.device_bytes_required), to_gib(m.usable_bytes),
                            k_step_phase_names[static_cast<std::size_t>(m.peak_phase)]);
   } else if (r.instance && m.host_bytes_per_node > r.instance->host_memory_bytes) {
-    e.infeasibility = Infeasibility::host_memory_exceeded;
+    e.infeasibility = RejectReason::host_memory_exceeded;
     e.reason = fmt::format(
         "CPU offload needs {:.0f} GiB of host memory per node, {} has {:.0f} GiB",
         to_gib(m.host_bytes_per_node), r.instance->name, to_gib(r.instance->host_memory_bytes));

@@ -132,7 +132,7 @@ private:
   std::vector<Where> where_;
   std::vector<Key> keys_; ///< by combination, as where_
   std::vector<Feasible> feasible_;
-  std::array<Miss, static_cast<std::size_t>(RejectReason::count_)> misses_{};
+  std::array<Miss, k_reject_reasons> misses_{};
   SearchResult result_;
 };
 
