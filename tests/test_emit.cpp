@@ -13,6 +13,7 @@
 #include "bwplan/error.hpp"
 #include "bwplan/sagemaker.hpp"
 #include "emit_support.hpp"
+#include "golden_support.hpp"
 
 using namespace bwplan;
 namespace fs = std::filesystem;
@@ -279,7 +280,6 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
 }
 
 TEST_CASE("golden launch files", "[emit][golden]") {
-  const bool update = std::getenv("BWPLAN_UPDATE_GOLDEN") != nullptr;
   const fs::path golden = test::source_path("tests/golden-emit");
   const fs::path dir = scratch("golden");
   struct Case {
@@ -310,15 +310,7 @@ TEST_CASE("golden launch files", "[emit][golden]") {
     for (const char* f :
          {"create-training-job.json", "launch.py", "submit.sh", "hyperparameters.json", "README.md",
           "source/torchtitan.toml", "source/requirements.txt", "source/model.json"}) {
-      const fs::path want = golden / c.name / (std::string(f) + ".golden");
-      const std::string got = read_text_file(out / f);
-      INFO(want.string());
-      if (update) {
-        fs::create_directories(want.parent_path());
-        std::ofstream(want, std::ios::binary) << got;
-      }
-      REQUIRE(fs::exists(want));
-      CHECK(got == read_text_file(want));
+      test::check_golden(golden / c.name / (std::string(f) + ".golden"), read_text_file(out / f));
     }
   }
   fs::remove_all(dir);

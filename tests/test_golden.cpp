@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "golden_support.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -24,7 +25,6 @@ std::string normalise(const std::string& s) {
 } // namespace
 
 TEST_CASE("golden outputs of search, estimate and advice", "[golden]") {
-  const bool update = std::getenv("BWPLAN_UPDATE_GOLDEN") != nullptr;
   int n = 0;
   for (const auto& e : fs::directory_iterator(test::source_path("tests/golden"))) {
     if (e.path().extension() != ".args") {
@@ -39,12 +39,7 @@ TEST_CASE("golden outputs of search, estimate and advice", "[golden]") {
     const std::string got = normalise(r.out);
     fs::path out = e.path();
     out.replace_extension(".out");
-    INFO(out.string());
-    if (update) {
-      std::ofstream(out, std::ios::binary) << got;
-    }
-    REQUIRE(fs::exists(out));
-    CHECK(got == read_text_file(out));
+    test::check_golden(out, got);
     ++n;
   }
   CHECK(n >= 5);
