@@ -3,6 +3,7 @@
 /// that breaks it and the single changes that make it fit, each with its cost in throughput.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,21 @@
 
 namespace bwplan {
 
+/// The one setting a suggestion changes; the CLI spells it as its flag (io::change_text).
+enum class Setting : std::uint8_t {
+  activation_checkpointing,
+  sharding,
+  micro_batch,
+  seq_len,
+  loss,
+  nodes,
+  instance,
+  count_
+};
+
 struct FitSuggestion {
-  std::string change; ///< for people, e.g. "--activation-checkpointing full"
+  Setting setting = Setting::activation_checkpointing;
+  std::string value; ///< the setting's new value as its flag takes it, e.g. "full", "4"
   EstimateRequest request;
   Estimate estimate;
   double throughput_ratio = 0; ///< job tokens/s relative to the original configuration

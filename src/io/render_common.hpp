@@ -49,5 +49,7 @@ struct ConfigWhere {
 /// Where a price came from, as the outputs say it: "--price-per-hour", or "ml.p6-b200.48xlarge
 /// EC2 On-Demand Linux (...), us-east-1, 2026-07-28".
 [[nodiscard]] std::string price_basis_text(const PriceBasis& b);
+/// A fit suggestion as the flag that makes it: "--activation-checkpointing full".
+[[nodiscard]] std::string change_text(const FitSuggestion& s);
 
 } // namespace bwplan::io

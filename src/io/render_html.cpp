@@ -233,7 +233,8 @@ void add_advice_bars(const EstimateRequest& q, const FitAdvice& advice,
                                : std::string();
     const std::string nodes =
         r.nodes != q.nodes ? fmt::format(" \u00b7 {} nodes", r.nodes) : std::string();
-    bars.push_back(io::bar_input(s.change, bar_sublabel(r.config) + nodes + on, s.estimate.memory));
+    bars.push_back(
+        io::bar_input(io::change_text(s), bar_sublabel(r.config) + nodes + on, s.estimate.memory));
   }
 }
 
@@ -241,7 +242,7 @@ void add_advice_bars(const EstimateRequest& q, const FitAdvice& advice,
 std::string advice_section(const FitAdvice& advice) {
   std::vector<std::string> rows;
   for (const FitSuggestion& s : advice.suggestions) {
-    rows.push_back(td(s.change) +
+    rows.push_back(td(io::change_text(s)) +
                    td_num(fmt::format("{:.1f}", to_gib(s.estimate.memory.device_bytes_required))) +
                    td_num(fmt::format("{:.0f}", s.estimate.time.tokens_per_s_per_gpu)) +
                    td_num(fmt::format("{:.0f}%", 100 * s.throughput_ratio)));

@@ -1,4 +1,6 @@
+#include <array>
 #include <cmath>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -242,6 +244,18 @@ OrderedJson throughput_json(const StepTime& t) {
   return j;
 }
 
+std::string change_text(const FitSuggestion& s) {
+  static constexpr std::array<std::string_view, static_cast<std::size_t>(Setting::count_)> flags = {
+      "--activation-checkpointing",
+      "--sharding",
+      "--micro-batch",
+      "--seq-len",
+      "--loss",
+      "--nodes",
+      "--instance"};
+  return fmt::format("{} {}", flags[static_cast<std::size_t>(s.setting)], s.value);
+}
+
 std::string price_basis_text(const PriceBasis& b) {
   if (b.overridden) {
     return "--price-per-hour";
@@ -298,7 +312,7 @@ OrderedJson advice_json(const FitAdvice& a) {
   OrderedJson list = OrderedJson::array();
   for (const FitSuggestion& s : a.suggestions) {
     OrderedJson o;
-    o["change"] = s.change;
+    o["change"] = io::change_text(s);
     o["device_bytes_required"] = whole(s.estimate.memory.device_bytes_required);
     o["tokens_per_second_per_gpu"] = s.estimate.time.tokens_per_s_per_gpu;
     o["throughput_ratio"] = s.throughput_ratio;

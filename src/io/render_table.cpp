@@ -227,7 +227,7 @@ std::string advice_table(const FitAdvice& a) {
                {"job throughput", A::right}});
   for (const FitSuggestion& s : a.suggestions) {
     const Estimate& e = s.estimate;
-    t.add_row({s.change, gib(e.memory.device_bytes_required), gib(e.memory.usable_bytes),
+    t.add_row({io::change_text(s), gib(e.memory.device_bytes_required), gib(e.memory.usable_bytes),
                fmt::format("{:.0f}", e.time.tokens_per_s_per_gpu),
                fmt::format("{:+.0f}%", 100 * (s.throughput_ratio - 1))});
   }

@@ -18,14 +18,14 @@ struct Trial {
   FitAdvice& advice;
 
   /// Evaluates `r`; keeps it when it fits (and is otherwise valid).
-  bool keep(const std::string& change, const EstimateRequest& r) {
+  bool keep(Setting setting, const std::string& value, const EstimateRequest& r) {
     const Estimate e = evaluate(r, mk, tk);
     if (!e.feasible()) {
       return false;
     }
     const double before = original.time.tokens_per_s_job;
     advice.suggestions.push_back(
-        {change, r, e, before > 0 ? e.time.tokens_per_s_job / before : 0.0});
+        {setting, value, r, e, before > 0 ? e.time.tokens_per_s_job / before : 0.0});
     return true;
   }
 };
@@ -50,7 +50,7 @@ void try_checkpointing(Trial& t) {
     EstimateRequest r = t.base;
     r.config.activation_checkpointing = mode;
     r.config.ac_every = std::min<std::int64_t>(every, r.model.layers);
-    if (t.keep(fmt::format("--activation-checkpointing {}", name_of(mode)), r)) {
+    if (t.keep(Setting::activation_checkpointing, std::string(name_of(mode)), r)) {
       return; // the lightest mode that fits
     }
   }
@@ -65,7 +65,7 @@ void try_sharding(Trial& t) {
       EstimateRequest r = t.base;
       r.config.sharding = next;
       r.config.shard_group = 0;
-      if (t.keep(fmt::format("--sharding {}", name_of(next)), r)) {
+      if (t.keep(Setting::sharding, std::string(name_of(next)), r)) {
         return;
       }
     }
@@ -84,7 +84,7 @@ void try_micro_batch(Trial& t) {
   if (lo >= 1) {
     EstimateRequest r = t.base;
     r.config.micro_batch = lo;
-    t.keep(fmt::format("--micro-batch {}", lo), r);
+    t.keep(Setting::micro_batch, std::to_string(lo), r);
   }
 }
 
@@ -92,7 +92,7 @@ void try_sequence(Trial& t) {
   for (std::int64_t s = t.base.config.seq_len / 2; s >= 256; s /= 2) {
     EstimateRequest r = t.base;
     r.config.seq_len = s;
-    if (t.keep(fmt::format("--seq-len {}", s), r)) {
+    if (t.keep(Setting::seq_len, std::to_string(s), r)) {
       return;
     }
   }
@@ -104,7 +104,7 @@ void try_loss(Trial& t) {
   }
   EstimateRequest r = t.base;
   r.config.loss = Loss::chunked;
-  t.keep("--loss chunked", r);
+  t.keep(Setting::loss, std::string(name_of(Loss::chunked)), r);
 }
 
 void try_nodes(Trial& t) {
@@ -117,7 +117,7 @@ void try_nodes(Trial& t) {
     r.nodes = n;
     r.config.gpus = n * r.config.gpus_per_node;
     r.config.shard_group = 0;
-    if (t.keep(fmt::format("--nodes {}", n), r)) {
+    if (t.keep(Setting::nodes, std::to_string(n), r)) {
       return;
     }
   }
@@ -135,7 +135,7 @@ void try_instances(Trial& t, const std::vector<std::pair<InstanceSpec, GpuSpec>>
     r.config.gpus_per_node = inst.gpus_per_node;
     r.config.gpus = r.nodes * inst.gpus_per_node;
     r.config.shard_group = 0;
-    t.keep(fmt::format("--instance {}", inst.name), r);
+    t.keep(Setting::instance, inst.name, r);
   }
 }
 
