@@ -39,6 +39,8 @@ struct GpuSpec {
   std::string notes;
 
   [[nodiscard]] bool supports(Precision p) const;
+  /// Why it cannot run `p`, for people: "a100-sxm-80gb has no mxfp8 support".
+  [[nodiscard]] std::string unsupported_reason(Precision p) const;
 };
 
 /// An hourly price and where it came from (the user can override it).

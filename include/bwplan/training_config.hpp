@@ -38,6 +38,10 @@ struct TrainingConfig {
 /// and `full`, the node's GPUs for `hybrid` unless set.
 [[nodiscard]] std::int64_t effective_shard_group(const TrainingConfig& c);
 
+/// The blocks selective-layer checkpointing wraps: torchtitan wraps block i (1-based) when
+/// i % ac_every == 0, so layers / ac_every of them.
+[[nodiscard]] std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c);
+
 /// Tokens one micro-step trains over the job: micro-batch x sequence x the GPUs that hold
 /// different data (all of them under data parallelism).
 [[nodiscard]] double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,

@@ -55,7 +55,7 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   const MemoryEstimate& m = e.memory;
   if (!r.gpu.supports(r.config.precision)) {
     e.infeasibility = RejectReason::precision_unsupported;
-    e.reason = fmt::format("{} has no {} support", r.gpu.name, name_of(r.config.precision));
+    e.reason = r.gpu.unsupported_reason(r.config.precision);
   } else if (!m.fits()) {
     e.infeasibility = RejectReason::out_of_memory;
     e.reason = fmt::format("needs {:.1f} GiB of {:.1f} GiB usable (peak at {})",

@@ -105,8 +105,7 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
 SavedActivationFactors saved_activation_factors(const ModelSpec& m, const TrainingConfig& c) {
   const double layers = static_cast<double>(m.layers);
   if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
-    // torchtitan wraps block i (1-based) when i % ac_every == 0.
-    const double wrapped = static_cast<double>(m.layers / c.ac_every);
+    const double wrapped = static_cast<double>(checkpointed_blocks(m, c));
     const double ckpt = block_activations(m, c, ActivationCheckpointing::full).saved_per_token;
     const double plain = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
     return {wrapped * ckpt + (layers - wrapped) * plain, 1.0};

@@ -248,7 +248,7 @@ void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision
     best.present = true;
     best.closeness = 1e300;
     best.candidate = proto;
-    best.detail = fmt::format("{} has no {} support", gpu.name, name_of(p));
+    best.detail = gpu.unsupported_reason(p);
   }
 }
 

@@ -56,10 +56,6 @@ struct Recompute {
   double attention = 0; ///< in the 12·L·q·s convention (no causal discount)
 };
 
-std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
-  return m.layers / std::max<std::int64_t>(1, c.ac_every); // torchtitan wraps every ac_every-th
-}
-
 Recompute recompute_of(const ModelSpec& m, const TrainingConfig& c, const Weights& w,
                        double attention) {
   const double layers = as_double(m.layers);

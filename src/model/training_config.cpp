@@ -21,6 +21,10 @@ std::int64_t effective_shard_group(const TrainingConfig& c) {
   return 1;
 }
 
+std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
+  return m.layers / std::max<std::int64_t>(1, c.ac_every);
+}
+
 double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len, std::int64_t gpus) {
   return static_cast<double>(micro_batch * seq_len) * static_cast<double>(gpus);
 }
