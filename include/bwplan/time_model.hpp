@@ -69,6 +69,12 @@ struct TimeConstants {
   /// on the torchtitan and torchtune eager/compile pairs).
   double eager_activation_passes = 7.1;
   double compiled_activation_passes = 2.9;
+  /// HBM traffic of a foreach optimizer step over a fused one: ~8 list kernels, 20 passes over
+  /// the 7 a fused AdamW makes (torch/optim/adam.py, _multi_tensor_adam).
+  double foreach_optimizer_traffic_ratio = 20.0 / 7.0;
+  /// The share of a micro-batch's compute in forward (the rest is backward): what forward
+  /// all-gathers can hide behind; backward's 2x forward FLOPs make it 1/3.
+  double forward_compute_fraction = 1.0 / 3.0;
   /// HBM bytes moved per activation element a block linear quantizes (its input, per token, and
   /// its output gradient): amax, scale, cast and the transposed copy (torchao's float8 roofline,
   /// torchao/testing/training/roofline_utils.py; rowwise adds the rescale of its tensorwise
@@ -246,6 +252,7 @@ struct StepTerms {
   bool shard_inter = false, replica_inter = false;
   double units = 0; ///< FSDP units: blocks + root
   double overlap_fraction = 0;
+  double forward_fraction = 1.0 / 3.0; ///< TimeConstants::forward_compute_fraction
   bool offload = false;
   double gathers = 0; ///< parameter uploads per micro-batch under CPU offload
   double parameters_bytes = 0, gradients_bytes = 0, pcie_bytes_per_s = 0;

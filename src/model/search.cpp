@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -244,9 +245,9 @@ void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision
   result_.rejections[idx(RejectReason::precision_unsupported)] += count;
   result_.candidates_pruned += count;
   RejectedBest& best = result_.best_rejected[idx(RejectReason::precision_unsupported)];
-  if (!best.present) { // every such miss is equally far (1e300): the first is named
+  if (!best.present) { // every such miss is equally far (no memory fits it): the first is named
     best.present = true;
-    best.closeness = 1e300;
+    best.closeness = std::numeric_limits<double>::infinity();
     best.candidate = proto;
     best.detail = gpu.unsupported_reason(p);
   }

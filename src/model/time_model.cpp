@@ -189,12 +189,13 @@ double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
 }
 
 /// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
-double optimizer_traffic(const ModelStates& s, const TrainingConfig& c) {
+double optimizer_traffic(const ModelStates& s, const TrainingConfig& c, const TimeConstants& k) {
   // A fused kernel reads parameter, gradient and states and writes parameter and states (7
   // passes for AdamW); foreach runs ~8 list kernels, 20 passes (torch/optim/adam.py,
   // _multi_tensor_adam).
   const double fused = 2.0 * s.parameters_bytes + s.gradients_bytes + 2.0 * s.optimizer_bytes;
-  const double impl = c.optimizer_impl == OptimizerImpl::foreach ? 20.0 / 7.0 : 1.0;
+  const double impl =
+      c.optimizer_impl == OptimizerImpl::foreach ? k.foreach_optimizer_traffic_ratio : 1.0;
   const double clip = 3.0 * s.gradients_bytes; // norm (read), then scale (read + write)
   return fused * impl + clip;
 }
@@ -411,6 +412,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   t.replica_inter = x.replica_inter;
   t.units = as_double(m.layers) + 1.0;
   t.overlap_fraction = k.overlap_fraction;
+  t.forward_fraction = k.forward_compute_fraction;
 
   if (c.offload == Offload::cpu) {
     // Sharded parameters go to the GPU for every all-gather, gradients back after every
@@ -422,9 +424,9 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
     t.pcie_bytes_per_s = k.pcie_bytes_per_s;
     const double on_node =
         as_double(std::min(c.gpus, std::max<std::int64_t>(1, net.gpus_per_node)));
-    t.optimizer_s = optimizer_traffic(states, c) * on_node / k.host_memory_bytes_per_s;
+    t.optimizer_s = optimizer_traffic(states, c, k) * on_node / k.host_memory_bytes_per_s;
   } else {
-    t.optimizer_s = optimizer_traffic(states, c) / gpu.hbm_bandwidth_bytes_per_s;
+    t.optimizer_s = optimizer_traffic(states, c, k) / gpu.hbm_bandwidth_bytes_per_s;
   }
   t.gpus = as_double(c.gpus);
   t.bf16_peak = peak_for(gpu, Precision::bf16);
@@ -456,12 +458,14 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
   p.synced = s.no_sync ? 1.0 : p.micro;
   const double gpu_mb = micro_batch_compute(s, micro_batch);
   p.compute_s = p.micro * std::max(gpu_mb, s.cpu_s);
-  // Collectives, phase by phase: forward all-gathers hide behind a third of the micro-batch's
-  // compute, backward all-gathers and gradient reductions behind the other two thirds.
-  const double fwd = exposed(s.ag_fwd_s, gpu_mb / 3.0, s.units, s.overlap_fraction);
+  // Collectives, phase by phase: forward all-gathers hide behind forward's share of the
+  // micro-batch's compute, backward all-gathers and gradient reductions behind the rest.
+  const double fwd_mb = s.forward_fraction * gpu_mb;
+  const double bwd_mb = gpu_mb - fwd_mb;
+  const double fwd = exposed(s.ag_fwd_s, fwd_mb, s.units, s.overlap_fraction);
   const double bwd_synced =
-      exposed(s.ag_bwd_s + s.rs_s + s.ar_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
-  const double bwd_local = exposed(s.ag_bwd_s, 2.0 * gpu_mb / 3.0, s.units, s.overlap_fraction);
+      exposed(s.ag_bwd_s + s.rs_s + s.ar_s, bwd_mb, s.units, s.overlap_fraction);
+  const double bwd_local = exposed(s.ag_bwd_s, bwd_mb, s.units, s.overlap_fraction);
   p.exposed_comm_s = p.micro * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local;
   if (s.offload) {
     p.offload_s = (p.micro * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
