@@ -46,13 +46,20 @@ struct JobPrice {
 [[nodiscard]] JobPrice job_price(const InstanceSpec* instance, std::int64_t nodes,
                                  std::optional<double> usd_per_instance_hour);
 
-/// Time to train and what it costs (present when train_tokens > 0 and a price is known).
-struct Cost {
+/// What a job's throughput costs at a price: no strings, so the search's inner loop allocates
+/// nothing.
+struct CostRates {
   double usd_per_hour = 0; ///< the whole job
-  PriceBasis price_basis;  ///< where the hourly price came from
   double usd_per_million_tokens = 0;
-  double hours_to_train = 0;
+  double hours_to_train = 0; ///< 0 without train_tokens
   double usd_to_train = 0;
+};
+[[nodiscard]] CostRates cost_rates(double job_usd_per_hour, double tokens_per_s_job,
+                                   double train_tokens);
+
+/// Time to train and what it costs (present when train_tokens > 0 and a price is known).
+struct Cost : CostRates {
+  PriceBasis price_basis; ///< where the hourly price came from
 };
 
 /// Why a configuration cannot run (estimate), or why the search passes a candidate over. One

@@ -23,7 +23,7 @@ struct Combination {
   TrainingConfig config; ///< grad_accum 1; micro_batch is the candidate's
   MemoryTerms memory;
   StepTerms time;
-  JobPrice price;               ///< the job's: the instance's price (or the override) x nodes
+  double job_usd_per_hour = 0;  ///< job_price(): the instance's price (or the override) x nodes
   double host_memory_bytes = 0; ///< per node
 };
 

@@ -27,9 +27,14 @@ JobPrice job_price(const InstanceSpec* instance, std::int64_t nodes,
 
 Cost cost_of(const JobPrice& price, double tokens_per_s_job, double train_tokens) {
   Cost c;
-  const double job_usd_per_hour = price.usd_per_hour;
-  c.usd_per_hour = job_usd_per_hour;
+  static_cast<CostRates&>(c) = cost_rates(price.usd_per_hour, tokens_per_s_job, train_tokens);
   c.price_basis = price.basis;
+  return c;
+}
+
+CostRates cost_rates(double job_usd_per_hour, double tokens_per_s_job, double train_tokens) {
+  CostRates c;
+  c.usd_per_hour = job_usd_per_hour;
   if (tokens_per_s_job > 0) {
     c.usd_per_million_tokens = job_usd_per_hour / (tokens_per_s_job * 3600.0) * 1e6;
     if (train_tokens > 0) {

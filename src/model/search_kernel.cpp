@@ -41,7 +41,7 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
   c.config = proto.config;
   c.memory = memory_terms(model, facts, c.config, gpu, mk);
   c.time = step_terms(model, facts, c.config, gpu, net, tk, c.memory.states);
-  c.price = job_price(&inst, c.nodes, limits.price_per_hour);
+  c.job_usd_per_hour = job_price(&inst, c.nodes, limits.price_per_hour).usd_per_hour;
   c.host_memory_bytes = inst.host_memory_bytes;
   return c;
 }
@@ -74,7 +74,7 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
                     c.memory.host_bytes_per_node / c.host_memory_bytes);
   }
   o.tokens_per_s_job = step_rate(c.time, micro_batch, o.grad_accum).tokens_per_s_job;
-  const Cost cost = cost_of(c.price, o.tokens_per_s_job, limits.train_tokens);
+  const CostRates cost = cost_rates(c.job_usd_per_hour, o.tokens_per_s_job, limits.train_tokens);
   o.usd_per_hour = cost.usd_per_hour;
   o.usd_per_million_tokens = cost.usd_per_million_tokens;
   o.hours_to_train = cost.hours_to_train;
