@@ -23,8 +23,6 @@ struct EstimateRequest {
   std::optional<InstanceSpec> instance; ///< set when the cluster is given as instances
   std::int64_t nodes = 1;               ///< instances (1 when only GPUs were given)
   TrainingConfig config;
-  /// Network bits/s per node between nodes: the instance's EFA, else an assumed 3.2 Tb/s.
-  [[nodiscard]] double node_network_bits_per_s() const;
   double train_tokens = 0;              ///< 0: no time-to-train or cost
   std::optional<double> price_per_hour; ///< overrides the instance's catalog price
 };

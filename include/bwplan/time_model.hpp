@@ -129,6 +129,9 @@ struct TimeConstants {
   double overlap_fraction = 0.0;
   /// Host<->GPU copies of CPU offload per GPU (PCIe Gen4 x16 achievable; assumption).
   double pcie_bytes_per_s = 2.5e10;
+  /// Network bits/s per node when the cluster is given as GPUs, not an instance type: the EFA
+  /// of ml.p5.48xlarge and ml.p6-b200.48xlarge (configs/instances).
+  double default_node_network_bits_per_s = 3.2e12;
   /// Host memory bandwidth per node the CPU optimizer streams at (assumption, not validated).
   double host_memory_bytes_per_s = 2.0e11;
   // The tokens/s band (docs/time-model.md, "Bands"): how far a real run may be from the estimate.

@@ -71,6 +71,7 @@ constexpr TimeField k_time_fields[] = {
     {"nccl_network_hop_latency_s", &TimeConstants::nccl_network_hop_latency_s, 0.0, 1.0},
     {"overlap_fraction", &TimeConstants::overlap_fraction, 0.0, 1.0},
     {"pcie_bytes_per_s", &TimeConstants::pcie_bytes_per_s, 1000000.0, 1e+13},
+    {"default_node_network_bits_per_s", &TimeConstants::default_node_network_bits_per_s, 1e6, 1e15},
     {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s, 1000000.0, 1e+14},
     {"band_low_fraction", &TimeConstants::band_low_fraction, 0.0, 10.0},
     {"band_high_fraction", &TimeConstants::band_high_fraction, 0.0, 10.0},

@@ -6,11 +6,6 @@
 
 namespace bwplan {
 
-double EstimateRequest::node_network_bits_per_s() const {
-  // Without an instance type, assume the 3.2 Tb/s EFA of ml.p5/ml.p6-b200 (configs/instances).
-  return instance ? instance->efa_bandwidth_bits_per_s : 3.2e12;
-}
-
 JobPrice job_price(const InstanceSpec* instance, std::int64_t nodes,
                    std::optional<double> usd_per_instance_hour) {
   JobPrice p;
@@ -51,7 +46,10 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   e.params = count_parameters(r.model);
   e.shard_group = effective_shard_group(r.config);
   e.memory = estimate_memory(r.model, r.config, r.gpu, k);
-  const Network net = make_network(r.gpu, r.config.gpus_per_node, r.node_network_bits_per_s());
+  // Between nodes: the instance's EFA, else the constants' default.
+  const Network net = make_network(r.gpu, r.config.gpus_per_node,
+                                   r.instance ? r.instance->efa_bandwidth_bits_per_s
+                                              : tk.default_node_network_bits_per_s);
   e.time = estimate_step_time(r.model, r.config, r.gpu, net, tk);
   if (r.price_per_hour || r.instance) {
     e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
