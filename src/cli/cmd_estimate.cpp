@@ -109,10 +109,8 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   }
   if (o.global_batch_tokens > 0) {
     c.grad_accum = grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, c.gpus);
-    const double per_micro_step = tokens_per_micro_step(c.micro_batch, c.seq_len, c.gpus);
-    ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({:.0f} tokens per step)",
-                  o.global_batch_tokens, c.grad_accum,
-                  per_micro_step * static_cast<double>(c.grad_accum));
+    ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
+                  o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
   validate_config(c, r.model);
   if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bwplan/render.hpp"
 
@@ -15,6 +16,15 @@ namespace bwplan::io {
 
 /// {"schema_version", "kind"}.
 [[nodiscard]] OrderedJson envelope(const char* kind);
+
+/// A list of enum values as a JSON array of their spellings.
+template <class E> [[nodiscard]] OrderedJson names_json(const std::vector<E>& values) {
+  OrderedJson a = OrderedJson::array();
+  for (E v : values) {
+    a.push_back(name_of(v));
+  }
+  return a;
+}
 
 /// Where a configuration runs, by name.
 struct ConfigWhere {

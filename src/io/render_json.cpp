@@ -39,11 +39,7 @@ OrderedJson gpu_json(const GpuSpec& g) {
   j["nvlink_bandwidth_bytes_per_s"] = g.nvlink_bandwidth_bytes_per_s;
   j["compute_capability"] = g.compute_capability;
   j["tdp_watts"] = g.tdp_watts;
-  OrderedJson precisions = OrderedJson::array();
-  for (Precision p : g.supported_precisions) {
-    precisions.push_back(name_of(p));
-  }
-  j["supported_precisions"] = precisions;
+  j["supported_precisions"] = io::names_json(g.supported_precisions);
   j["sources"] = g.sources;
   if (!g.notes.empty()) {
     j["notes"] = g.notes;

@@ -29,11 +29,7 @@ OrderedJson plan_json(const SearchReport& r, const Candidate& c, std::size_t ran
   j["rank"] = rank;
   j["id"] = c.id;
   j["pareto"] = c.pareto;
-  OrderedJson alike = OrderedJson::array();
-  for (Precision p : c.alike_precisions) {
-    alike.push_back(name_of(p));
-  }
-  j["alike_precisions"] = alike;
+  j["alike_precisions"] = io::names_json(c.alike_precisions);
   put_plan_body(j, r, c);
   return j;
 }
@@ -92,16 +88,9 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   inputs["instances"] = instances;
   inputs["nodes"] = r.space.nodes;
   OrderedJson axes;
-  OrderedJson shardings = OrderedJson::array();
-  for (Sharding s : r.space.shardings) {
-    shardings.push_back(name_of(s));
-  }
-  axes["sharding"] = shardings;
-  OrderedJson precisions = OrderedJson::array();
-  for (Precision p : r.space.precisions) {
-    precisions.push_back(name_of(p));
-  }
-  axes["precision"] = precisions; // empty: every format each GPU supports but fp32/bf16-pure/nvfp4
+  axes["sharding"] = names_json(r.space.shardings);
+  axes["precision"] = names_json(
+      r.space.precisions); // empty: every format each GPU supports but fp32/bf16-pure/nvfp4
   OrderedJson ckpt = OrderedJson::array();
   for (const CheckpointChoice& c : r.space.checkpointing) {
     TrainingConfig t;

@@ -373,8 +373,10 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const double head = 6.0 * w.head;
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
-  t.linear_s_per_token = linear / (clock * peak_for(gpu, c.precision));
-  t.matmul_s_per_token = t.linear_s_per_token + head / (clock * high_peak);
+  const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token
+  const double head_at_peak = head / high_peak;
+  t.linear_s_per_token = linear_at_peak / clock;
+  t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock;
   // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
@@ -382,8 +384,8 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
                              2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
                             clock;
-  t.peak_s_per_token = (linear / peak_for(gpu, c.precision) + head / high_peak) +
-                       k.attention_executed_fraction * attention / high_peak;
+  t.peak_s_per_token =
+      linear_at_peak + head_at_peak + k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
