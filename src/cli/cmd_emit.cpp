@@ -8,11 +8,11 @@
 
 #include "bwplan/estimate.hpp"
 #include "bwplan/sagemaker.hpp"
+#include "cli/config_flags.hpp"
 #include "cli/context.hpp"
 #include "cli/launch_flags.hpp"
 #include "cli/plan_file.hpp"
 #include "cli/safe_write.hpp"
-#include "cli/training_flags.hpp"
 #include "io/json_reader.hpp"
 
 namespace bwplan::cli {

@@ -6,12 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
+#include "cli/config_flags.hpp"
 #include "cli/context.hpp"
 #include "cli/report_flags.hpp"
 #include "cli/safe_write.hpp"
-#include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
 
@@ -27,16 +28,6 @@ struct EstimateOptions {
   std::int64_t gpus_per_node = k_unset;
   std::string instance;
   std::int64_t nodes = k_unset;
-  std::string sharding = "full";
-  std::int64_t shard_group = 0;
-  std::string precision = "bf16";
-  bool fp8_all_gather = false;
-  std::int64_t micro_batch = 1;
-  std::int64_t seq_len = 8192;
-  std::int64_t grad_accum = 1;
-  std::string activation_checkpointing = "selective-op";
-  std::int64_t ac_every = 2;
-  bool ac_every_given = false; ///< --ac-every on the command line (not its default)
   bool no_sync = false;
   bool cpu_offload = false;
   double headroom_pct = 0;
@@ -44,7 +35,7 @@ struct EstimateOptions {
   double price_per_hour = -1;
   double global_batch_tokens = 0;
   std::vector<std::string> sets;
-  TrainingFlags training;
+  ConfigFlags config; ///< the training fields, from the registry
   OutputOptions output;
   std::string report; ///< --report: HTML report file
 };
@@ -64,12 +55,13 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     c.gpus = o.gpus != k_unset ? o.gpus : 1;
     c.gpus_per_node =
         o.gpus_per_node != k_unset ? o.gpus_per_node : std::clamp<std::int64_t>(c.gpus, 1, 8);
-    if (c.gpus < 1 || c.gpus > (1 << 20)) {
-      throw Error(fmt::format("--gpus {} is out of range (allowed 1..{})", c.gpus, 1 << 20));
-    }
-    if (c.gpus_per_node < 1 || c.gpus_per_node > 1024) {
-      throw Error(
-          fmt::format("--gpus-per-node {} is out of range (allowed 1..1024)", c.gpus_per_node));
+    // in range before nodes are counted from them (validate_config checks the rest)
+    for (const auto& [member, key] : {std::pair{&TrainingConfig::gpus, "gpus"},
+                                      std::pair{&TrainingConfig::gpus_per_node, "gpus_per_node"}}) {
+      if (const FieldRange f = config_field_range(member); c.*member < f.min || c.*member > f.max) {
+        throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(key),
+                                c.*member, f.min, f.max));
+      }
     }
     r.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
   } else {
@@ -80,48 +72,29 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     r.instance = inst;
     r.gpu = cat.gpu_of(inst);
     r.nodes = o.nodes != k_unset ? o.nodes : 1;
-    if (r.nodes < 1 || r.nodes > 4096) {
-      throw Error(fmt::format("--nodes {} is out of range (allowed 1..4096)", r.nodes));
+    if (r.nodes < 1 || r.nodes > k_max_nodes) {
+      throw Error(fmt::format("--nodes {} is out of range (allowed 1..{})", r.nodes, k_max_nodes));
     }
     c.gpus_per_node = inst.gpus_per_node;
     c.gpus = r.nodes * inst.gpus_per_node;
   }
-  c.sharding = parse_flag<Sharding>(o.sharding, "--sharding");
-  c.shard_group = o.shard_group;
-  c.precision = parse_flag<Precision>(o.precision, "--precision");
-  c.fp8_all_gather = o.fp8_all_gather;
-  c.micro_batch = o.micro_batch;
-  c.seq_len = o.seq_len;
-  c.grad_accum = o.grad_accum;
-  c.activation_checkpointing =
-      parse_flag<ActivationCheckpointing>(o.activation_checkpointing, "--activation-checkpointing");
-  c.ac_every = o.ac_every;
-  if (o.ac_every_given && c.activation_checkpointing != ActivationCheckpointing::selective_layer) {
+  o.config.apply(c);
+  if (o.config.given("ac_every") &&
+      c.activation_checkpointing != ActivationCheckpointing::selective_layer) {
     // plans carry ac_every whatever the mode, so re-running one passes it: said, not refused
-    ctx.log->warn("--ac-every {} has no effect with --activation-checkpointing {}", o.ac_every,
+    ctx.log->warn("--ac-every {} has no effect with --activation-checkpointing {}", c.ac_every,
                   name_of(c.activation_checkpointing));
   }
-  o.training.apply(c);
   c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
   c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
-  if (c.shard_group < 0) {
-    throw Error(fmt::format("--shard-group {} is out of range (allowed 1..GPUs)", c.shard_group));
-  }
   if (o.global_batch_tokens > 0) {
     c.grad_accum = grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, c.gpus);
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
   validate_config(c, r.model);
-  if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {
-    throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..1e16)", o.train_tokens));
-  }
-  r.train_tokens = o.train_tokens;
+  r.train_tokens = o.train_tokens; // in range: the flags' transforms checked them
   if (o.price_per_hour >= 0) {
-    if (o.price_per_hour > 1e7) {
-      throw Error(
-          fmt::format("--price-per-hour {} is out of range (allowed 0..1e7)", o.price_per_hour));
-    }
     r.price_per_hour = o.price_per_hour;
   }
   if (c.seq_len > r.model.max_seq_len) {
@@ -190,44 +163,8 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->group(in);
   gpu->excludes(inst);
-  cmd->add_option("--sharding", o->sharding, "none, grad-op, full or hybrid")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--shard-group", o->shard_group,
-                  "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]")
-      ->transform(strict_integer())
-      ->transform(number_in(1, 1 << 20))
-      ->group(tr);
-  cmd->add_option("--precision", o->precision,
-                  "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_flag("--fp8-all-gather", o->fp8_all_gather,
-                "all-gather fp8 weights (fp8-tensorwise only)")
-      ->group(tr);
-  cmd->add_option("--micro-batch", o->micro_batch, "sequences per GPU per micro-step")
-      ->transform(strict_integer())
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")
-      ->transform(strict_integer())
-      ->capture_default_str()
-      ->group(tr);
-  CLI::Option* grad_accum =
-      cmd->add_option("--grad-accum", o->grad_accum, "micro-batches per optimizer step")
-          ->transform(strict_integer())
-          ->capture_default_str()
-          ->group(tr);
-  cmd->add_option("--activation-checkpointing", o->activation_checkpointing,
-                  "none, selective-op, selective-layer or full")
-      ->capture_default_str()
-      ->group(tr);
-  cmd->add_option("--ac-every", o->ac_every, "selective-layer: checkpoint every N-th block")
-      ->each([o](const std::string&) { o->ac_every_given = true; })
-      ->transform(strict_integer())
-      ->capture_default_str()
-      ->group(tr);
-  o->training.add_to(*cmd, tr);
+  o->config.add_to(*cmd, tr, ConfigFlags::Pick::all_but,
+                   {"gpus", "gpus_per_node", "grad_accum_mode", "offload"});
   cmd->add_flag("--no-sync", o->no_sync,
                 "with --grad-accum: accumulate unsharded gradients with sync disabled instead of "
                 "reduce-scattering every micro-batch")
@@ -237,16 +174,16 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): prints time to train and its cost [none]")
-      ->transform(number_in(0, 1e16, false, true))
+      ->transform(number_in(0, k_max_train_tokens, false, true))
       ->group(tr);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
-      ->transform(number_in(0, 1e7, true))
+      ->transform(number_in(0, k_max_price_per_hour, true))
       ->group(tr);
   cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
                   "tokens per optimizer step: derives --grad-accum from micro-batch x seq x GPUs")
       ->transform(number_in(0, 1e12, true, true))
-      ->excludes(grad_accum)
+      ->excludes(cmd->get_option("--grad-accum"))
       ->group(tr);
   cmd->add_option("--headroom", o->headroom_pct,
                   "percent of GPU memory to keep free for safety [0]")

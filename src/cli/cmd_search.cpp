@@ -7,13 +7,14 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
+#include "cli/config_flags.hpp"
 #include "cli/context.hpp"
 #include "cli/launch_flags.hpp"
 #include "cli/report_flags.hpp"
 #include "cli/safe_write.hpp"
-#include "cli/training_flags.hpp"
 
 namespace bwplan::cli {
 
@@ -43,7 +44,7 @@ struct SearchOptions {
   std::string objective = "throughput";
   std::int64_t top = 10;
   std::vector<std::string> sets;
-  TrainingFlags training;
+  ConfigFlags training; ///< the fields a search does not vary
   std::string emit_dir; ///< --emit-sagemaker: launch files for the top plan
   std::string report;   ///< --report: HTML report file
   bool timing = false;  ///< --timing: the search's wall-clock time in the output
@@ -155,7 +156,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     r.space.instances.push_back(inst);
     r.space.gpus.push_back(cat.gpu_of(inst));
   }
-  r.space.nodes = parse_int_list(o.nodes, "--nodes", 1, 4096);
+  r.space.nodes = parse_int_list(o.nodes, "--nodes", 1, k_max_nodes);
   if (o.plan_sizes) {
     const std::vector<std::int64_t> sizes = training_plan_instance_counts();
     std::erase_if(r.space.nodes, [&](std::int64_t n) {
@@ -179,7 +180,8 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       r.space.seq_lens.push_back(s);
     }
   } else {
-    r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1, 1 << 24);
+    r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1,
+                                      config_field_range(&TrainingConfig::seq_len).max);
   }
   if (o.max_micro_batch < 1 || o.max_micro_batch > 65536) {
     throw Error(
@@ -215,24 +217,22 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
-      !(o.train_tokens >= 0 && o.train_tokens <= 1e16) ||
+      !(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens) ||
       !(o.global_batch_tolerance_pct >= 0 && o.global_batch_tolerance_pct <= 100)) {
-    throw Error("--global-batch-tokens (0..1e12), --global-batch-tolerance (0..100) and "
-                "--train-tokens (0..1e16) must be in range");
+    throw Error(fmt::format("--global-batch-tokens (0..1e12), --global-batch-tolerance (0..100) "
+                            "and --train-tokens (0..{:.0e}) must be in range",
+                            k_max_train_tokens));
   }
   r.limits.global_batch_tokens = o.global_batch_tokens;
   r.limits.global_batch_tolerance = o.global_batch_tolerance_pct / 100.0;
   r.limits.train_tokens = o.train_tokens;
   if (o.price_per_hour >= 0) {
-    if (o.price_per_hour > 1e7) {
-      throw Error(
-          fmt::format("--price-per-hour {} is out of range (allowed 0..1e7)", o.price_per_hour));
-    }
     r.limits.price_per_hour = o.price_per_hour;
   }
-  if (o.min_seq_len < 0 || o.min_seq_len > (1 << 24)) {
+  if (const FieldRange seq = config_field_range(&TrainingConfig::seq_len);
+      o.min_seq_len < 0 || o.min_seq_len > seq.max) {
     throw Error(
-        fmt::format("--min-seq-len {} is out of range (allowed 0..16777216)", o.min_seq_len));
+        fmt::format("--min-seq-len {} is out of range (allowed 0..{})", o.min_seq_len, seq.max));
   }
   r.limits.min_seq_len = o.min_seq_len;
   if (!(o.max_usd_per_hour >= 0 && o.max_usd_per_hour <= 1e9)) {
@@ -426,7 +426,9 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->capture_default_str()
       ->group(ax);
-  o->training.add_to(*cmd, tr);
+  o->training.add_to(
+      *cmd, tr, ConfigFlags::Pick::only,
+      {"optimizer", "optimizer_impl", "compile", "loss", "fp8_backend", "norm_impl", "fsdp_wrap"});
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
       ->transform(number_in(0, 99.999))
       ->group(lim);
@@ -441,11 +443,11 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(lim);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): time and cost to train [none]")
-      ->transform(number_in(0, 1e16, false, true))
+      ->transform(number_in(0, k_max_train_tokens, false, true))
       ->group(lim);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
-      ->transform(number_in(0, 1e7, true))
+      ->transform(number_in(0, k_max_price_per_hour, true))
       ->group(lim);
   cmd->add_option("--min-seq-len", o->min_seq_len, "do not try shorter sequences [none]")
       ->transform(strict_integer())

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "cli/context.hpp"
 
@@ -45,7 +46,7 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   if (train_tokens) {
     cmd.add_option("--train-tokens", l.train_tokens,
                    "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none]")
-        ->transform(number_in(0, 1e16, false, true));
+        ->transform(number_in(0, k_max_train_tokens, false, true));
   }
 }
 

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "bwplan/catalog.hpp"
+#include "bwplan/config_fields.hpp"
+#include "io/config_reader.hpp"
 #include "io/json_reader.hpp"
 #include "io/model_file.hpp"
 
@@ -39,10 +41,6 @@ std::optional<ModelSpec> embedded_model(const nlohmann::json& doc, const std::st
   return m;
 }
 
-template <class E> E plan_enum(io::ObjectReader& c, const char* key, const std::string& file) {
-  return parse_enum_or_throw<E>(c.string(key), fmt::format("{}: config.{}", file, key));
-}
-
 /// Rebuilds the plan's request from its "config" object (render_common's config_json).
 EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const std::string& where,
                              const std::string& pointer, const PlanSource& o,
@@ -69,10 +67,9 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
       r.gpu = cat.gpu_of(*r.instance); // at the instance's power limit
     }
   }
-  r.nodes = c.integer("nodes", 1, 4096);
+  r.nodes = c.integer("nodes", 1, k_max_nodes);
   TrainingConfig& t = r.config;
-  t.gpus = c.integer("gpus", 1, 1 << 20);
-  t.gpus_per_node = c.integer("gpus_per_node", 1, 1024);
+  io::read_config_fields(c, t, io::ConfigSource::plan);
   if (r.instance) {
     // the plan's own fields must agree with its instance type (a tampered plan does not)
     if (r.instance->gpu != r.gpu.name) {
@@ -85,25 +82,6 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
                               r.instance->gpus_per_node));
     }
   }
-  t.sharding = plan_enum<Sharding>(c, "sharding", where);
-  t.shard_group = c.integer("shard_group", 1, 1 << 20);
-  t.precision = plan_enum<Precision>(c, "precision", where);
-  t.fp8_all_gather = c.boolean("fp8_all_gather");
-  t.micro_batch = c.integer("micro_batch", 1, 1 << 20);
-  t.seq_len = c.integer("seq_len", 1, 1 << 24);
-  t.grad_accum = c.integer("grad_accum", 1, 1 << 20);
-  t.activation_checkpointing =
-      plan_enum<ActivationCheckpointing>(c, "activation_checkpointing", where);
-  t.ac_every = c.integer("ac_every", 1, 1 << 20);
-  t.optimizer = plan_enum<Optimizer>(c, "optimizer", where);
-  t.compile = c.boolean("compile");
-  t.loss = plan_enum<Loss>(c, "loss", where);
-  t.fp8_backend = plan_enum<Fp8Backend>(c, "fp8_backend", where);
-  t.grad_accum_mode = plan_enum<GradAccumMode>(c, "grad_accum_mode", where);
-  t.offload = plan_enum<Offload>(c, "offload", where);
-  t.optimizer_impl = plan_enum<OptimizerImpl>(c, "optimizer_impl", where);
-  t.norm_impl = plan_enum<NormImpl>(c, "norm_impl", where);
-  t.fsdp_wrap = plan_enum<FsdpWrap>(c, "fsdp_wrap", where);
   c.finish();
   validate_config(t, r.model);
   r.train_tokens = o.train_tokens;
@@ -176,11 +154,11 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
       }
       return v;
     };
-    const std::optional<double> train_tokens = number("train_tokens", 0, 1e16, false);
+    const std::optional<double> train_tokens = number("train_tokens", 0, k_max_train_tokens, false);
     if (r.train_tokens == 0 && train_tokens) {
       r.train_tokens = *train_tokens;
     }
-    if (const auto price = number("price_per_hour", 0, 1e7, false)) {
+    if (const auto price = number("price_per_hour", 0, k_max_price_per_hour, false)) {
       r.price_per_hour = *price;
     }
     out.headroom_fraction = number("headroom_fraction", 0, 1, true);

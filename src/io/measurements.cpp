@@ -4,6 +4,7 @@
 
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
+#include "io/config_reader.hpp"
 #include "io/json_reader.hpp"
 #include "io/model_file.hpp"
 
@@ -12,17 +13,6 @@ namespace bwplan {
 namespace {
 
 using io::ObjectReader;
-
-template <class E> E read_enum(ObjectReader& r, const std::string& key) {
-  return parse_enum_or_throw<E>(r.string(key), r.at(key));
-}
-
-template <class E> E read_enum_or(ObjectReader& r, const std::string& key, E fallback) {
-  if (const auto s = r.optional_string(key)) {
-    return parse_enum_or_throw<E>(*s, r.at(key));
-  }
-  return fallback;
-}
 
 ModelSpec read_case_model(ObjectReader& r, const Catalog& catalog) {
   const nlohmann::json& v = r.value("model");
@@ -82,29 +72,11 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   q.gpu.power_limit_watts =
       r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts).value_or(0);
   TrainingConfig& c = q.config;
-  c.gpus = r.integer("gpus", 1, 1 << 20);
+  io::read_config_fields(r, c, io::ConfigSource::measurement_case);
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
-  c.sharding = read_enum<Sharding>(r, "sharding");
-  c.shard_group = r.integer("shard_group", 1, c.gpus);
   if (c.sharding == Sharding::none) {
     c.shard_group = 0;
   }
-  c.precision = read_enum<Precision>(r, "precision");
-  c.fp8_all_gather = r.optional_boolean("fp8_all_gather").value_or(false);
-  c.micro_batch = r.integer("micro_batch", 1, 1 << 20);
-  c.seq_len = r.integer("seq_len", 1, 1 << 24);
-  c.grad_accum = r.integer("grad_accum", 1, 1 << 20);
-  c.grad_accum_mode = read_enum_or(r, "grad_accum_mode", GradAccumMode::reduce_scatter);
-  c.activation_checkpointing = read_enum<ActivationCheckpointing>(r, "activation_checkpointing");
-  c.ac_every = r.optional_integer("ac_every", 1, 1 << 20).value_or(2);
-  c.optimizer = read_enum<Optimizer>(r, "optimizer");
-  c.compile = r.boolean("compile");
-  c.loss = read_enum<Loss>(r, "loss");
-  c.fp8_backend = read_enum_or(r, "fp8_backend", Fp8Backend::torchao);
-  c.offload = read_enum_or(r, "offload", Offload::none);
-  c.optimizer_impl = read_enum_or(r, "optimizer_impl", OptimizerImpl::fused);
-  c.norm_impl = read_enum_or(r, "norm_impl", NormImpl::fused);
-  c.fsdp_wrap = read_enum_or(r, "fsdp_wrap", FsdpWrap::per_module);
   q.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
   read_measured(r, mc);
   r.allow({"notes"});

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
 #include "io/render_common.hpp"
 
@@ -145,26 +146,14 @@ OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {
   j["gpu"] = w.gpu;
   j["instance"] = w.instance.empty() ? OrderedJson(nullptr) : OrderedJson(w.instance);
   j["nodes"] = w.nodes;
-  j["gpus"] = c.gpus;
-  j["gpus_per_node"] = c.gpus_per_node;
-  j["sharding"] = name_of(c.sharding);
-  j["shard_group"] = effective_shard_group(c);
-  j["precision"] = name_of(c.precision);
-  j["fp8_all_gather"] = c.fp8_all_gather;
-  j["micro_batch"] = c.micro_batch;
-  j["seq_len"] = c.seq_len;
-  j["grad_accum"] = c.grad_accum;
-  j["activation_checkpointing"] = name_of(c.activation_checkpointing);
-  j["ac_every"] = c.ac_every;
-  j["optimizer"] = name_of(c.optimizer);
-  j["compile"] = c.compile;
-  j["loss"] = name_of(c.loss);
-  j["fp8_backend"] = name_of(c.fp8_backend);
-  j["grad_accum_mode"] = name_of(c.grad_accum_mode);
-  j["offload"] = name_of(c.offload);
-  j["optimizer_impl"] = name_of(c.optimizer_impl);
-  j["norm_impl"] = name_of(c.norm_impl);
-  j["fsdp_wrap"] = name_of(c.fsdp_wrap);
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (k_is_config_enum<T>) {
+      j[std::string(f.key)] = name_of(c.*f.member);
+    } else {
+      j[std::string(f.key)] = c.*f.member;
+    }
+  });
+  j["shard_group"] = effective_shard_group(c); // the group the plan ran with, never "default"
   return j;
 }
 

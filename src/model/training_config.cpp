@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 
 namespace bwplan {
@@ -39,25 +40,52 @@ std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch
       1, std::llround(global_batch_tokens / tokens_per_micro_step(micro_batch, seq_len, gpus)));
 }
 
+std::string config_flag(std::string_view key) {
+  std::string flag = "--";
+  for (const char ch : key) {
+    flag += ch == '_' ? '-' : ch;
+  }
+  return flag;
+}
+
+FieldRange config_field_range(std::int64_t TrainingConfig::*member) {
+  FieldRange out{0, 0};
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (f.member == member) {
+        out = {f.min, f.max};
+      }
+    }
+  });
+  return out;
+}
+
 namespace {
 
-void check_range(const char* flag, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
   if (v < lo || v > hi) {
-    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, v, lo, hi));
+    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(key), v, lo, hi));
   }
 }
 
 } // namespace
 
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
-  check_range("--gpus", c.gpus, 1, 1 << 20);
-  check_range("--gpus-per-node", c.gpus_per_node, 1, 1024);
-  check_range("--micro-batch", c.micro_batch, 1, 1 << 20);
-  check_range("--seq-len", c.seq_len, 1, 1 << 24);
-  check_range("--grad-accum", c.grad_accum, 1, 1 << 20);
-  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
-    check_range("--ac-every", c.ac_every, 1, m.layers); // only then is it used
-  }
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      const std::int64_t v = c.*f.member;
+      if (f.zero_means_default && v == 0) {
+        return;
+      }
+      if (f.member == &TrainingConfig::ac_every) {
+        if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
+          check_range(f.key, v, f.min, std::min(f.max, m.layers)); // only then is it used
+        }
+        return;
+      }
+      check_range(f.key, v, f.min, f.max);
+    }
+  });
   if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
     throw Error(fmt::format("--gpus {} is not a whole number of nodes of --gpus-per-node {}",
                             c.gpus, c.gpus_per_node));

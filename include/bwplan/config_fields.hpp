@@ -1,0 +1,114 @@
+/// \file
+/// The training-configuration field registry: every TrainingConfig field declared once, with its
+/// key, allowed range, help text and whether measurement cases must give it. The JSON writer and
+/// readers (plans, measurement cases), the command-line flags, the range checks, and the tests that
+/// hold the schema, the man page and the launch mapping to it are all driven from
+/// for_each_config_field(); defaults are TrainingConfig's initialisers.
+///
+/// Adding a field: a member in TrainingConfig, one entry here, and the models that use it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "bwplan/training_config.hpp"
+
+namespace bwplan {
+
+/// Whether a measurement case (docs/bwplan.md, FILES) must give the field.
+enum class InCases : std::uint8_t {
+  required,
+  optional, ///< absent: TrainingConfig's default
+  derived,  ///< not read: follows from other fields (gpus_per_node = min(gpus, 8))
+};
+
+/// One field. `T` is std::int64_t, bool or one of the enums of enums.hpp.
+template <class T> struct ConfigField {
+  std::string_view key;      ///< JSON key (plans, measurement cases); flag: config_flag()
+  T TrainingConfig::*member; ///< where the value lives
+  std::string_view help;     ///< one line, for --help and the docs
+  InCases in_cases = InCases::required;
+  std::int64_t min = 0;            ///< integers: allowed range
+  std::int64_t max = 0;            ///<
+  bool zero_means_default = false; ///< integers: 0 stands for "the mode's default"
+};
+
+template <class T>
+inline constexpr bool k_is_config_enum = std::is_enum_v<T>; // spelled through EnumTraits
+
+/// Limits of the request around a configuration, shared by the flags, plan files and the search.
+inline constexpr std::int64_t k_max_nodes = 4096;
+inline constexpr double k_max_train_tokens = 1e16;
+inline constexpr double k_max_price_per_hour = 1e7; ///< USD per instance-hour
+
+/// The allowed range of an integer field (its registry entry's min and max).
+struct FieldRange {
+  std::int64_t min;
+  std::int64_t max;
+};
+[[nodiscard]] FieldRange config_field_range(std::int64_t TrainingConfig::*member);
+
+/// The command-line flag of a field: `--` and the key with dashes ("micro_batch" ->
+/// "--micro-batch"). Errors about a field name it by its flag.
+[[nodiscard]] std::string config_flag(std::string_view key);
+
+/// Calls `f(ConfigField<T>{...})` for every field, in the order plans write them. How each
+/// reaches the trainer is docs/launch.md's table (tests/test_config_fields.cpp holds both to this).
+template <class F> constexpr void for_each_config_field(F&& f) {
+  using C = TrainingConfig;
+  using I = std::int64_t;
+  constexpr I k_count = I{1} << 20; // GPUs, micro-batches, steps
+  constexpr InCases req = InCases::required;
+  constexpr InCases opt = InCases::optional;
+  f(ConfigField<I>{"gpus", &C::gpus, "GPUs in the job", req, 1, k_count});
+  f(ConfigField<I>{"gpus_per_node", &C::gpus_per_node,
+                   "GPUs per node (the hybrid default shard group; the network model)",
+                   InCases::derived, 1, 1024});
+  f(ConfigField<Sharding>{"sharding", &C::sharding, "none, grad-op, full or hybrid"});
+  f(ConfigField<I>{"shard_group", &C::shard_group,
+                   "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]", req, 1,
+                   k_count, true});
+  f(ConfigField<Precision>{"precision", &C::precision,
+                           "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4"});
+  f(ConfigField<bool>{"fp8_all_gather", &C::fp8_all_gather,
+                      "all-gather fp8 weights (fp8-tensorwise only)", opt});
+  f(ConfigField<I>{"micro_batch", &C::micro_batch, "sequences per GPU per micro-step", req, 1,
+                   k_count});
+  f(ConfigField<I>{"seq_len", &C::seq_len, "tokens per sequence", req, 1, I{1} << 24});
+  f(ConfigField<I>{"grad_accum", &C::grad_accum, "micro-batches per optimizer step", req, 1,
+                   k_count});
+  f(ConfigField<ActivationCheckpointing>{"activation_checkpointing", &C::activation_checkpointing,
+                                         "none, selective-op, selective-layer or full"});
+  f(ConfigField<I>{"ac_every", &C::ac_every, "selective-layer: checkpoint every N-th block", opt, 1,
+                   k_count});
+  f(ConfigField<Optimizer>{"optimizer", &C::optimizer,
+                           "adamw, adamw-8bit, sgd, adafactor or lion"});
+  f(ConfigField<bool>{"compile", &C::compile, "torch.compile the model"});
+  f(ConfigField<Loss>{"loss", &C::loss, "unfused, fused or chunked cross-entropy"});
+  f(ConfigField<Fp8Backend>{"fp8_backend", &C::fp8_backend,
+                            "torchao (saves bf16 inputs) or te (Transformer Engine: caches "
+                            "quantized inputs and weights)",
+                            opt});
+  f(ConfigField<GradAccumMode>{"grad_accum_mode", &C::grad_accum_mode,
+                               "reduce-scatter (every micro-batch) or no-sync (accumulate "
+                               "unsharded gradients with sync disabled)",
+                               opt});
+  f(ConfigField<Offload>{"offload", &C::offload,
+                         "none or cpu (FSDP2 CPUOffloadPolicy: parameters, gradients and optimizer "
+                         "states in host memory)",
+                         opt});
+  f(ConfigField<OptimizerImpl>{"optimizer_impl", &C::optimizer_impl,
+                               "fused (one kernel per tensor) or foreach (a state-sized temporary)",
+                               opt});
+  f(ConfigField<NormImpl>{
+      "norm_impl", &C::norm_impl,
+      "fused (nn.RMSNorm) or upcast (hand-written fp32 norm, saves an fp32 copy)", opt});
+  f(ConfigField<FsdpWrap>{"fsdp_wrap", &C::fsdp_wrap,
+                          "per-module (torchtitan 2025+: embeddings, blocks, norm+output) or root "
+                          "(torchtitan 2024: embeddings and output in the root unit)",
+                          opt});
+}
+
+} // namespace bwplan

@@ -1,0 +1,32 @@
+#include "io/config_reader.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "bwplan/config_fields.hpp"
+
+namespace bwplan::io {
+
+void read_config_fields(ObjectReader& r, TrainingConfig& c, ConfigSource source) {
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if (source == ConfigSource::measurement_case && f.in_cases == InCases::derived) {
+      return;
+    }
+    const std::string key(f.key);
+    const bool required = source == ConfigSource::plan || f.in_cases == InCases::required;
+    if (!required && !r.has(key)) {
+      return; // TrainingConfig's default
+    }
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      const std::int64_t hi =
+          f.member == &TrainingConfig::shard_group ? std::min(f.max, c.gpus) : f.max;
+      c.*f.member = r.integer(key, f.min, hi);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      c.*f.member = r.boolean(key);
+    } else {
+      c.*f.member = parse_enum_or_throw<T>(r.string(key), r.at(key));
+    }
+  });
+}
+
+} // namespace bwplan::io

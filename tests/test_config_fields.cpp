@@ -1,0 +1,259 @@
+// The training-configuration field registry (bwplan/config_fields.hpp) is the one list of fields:
+// plans write and read exactly its fields, the schema and the man page name exactly them, every
+// value of every field reaches the trainer or is refused naming the field, and help texts list
+// every spelling of an enum.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/config_fields.hpp"
+#include "bwplan/error.hpp"
+#include "bwplan/estimate.hpp"
+#include "bwplan/render.hpp"
+#include "io/config_reader.hpp"
+#include "io/render_common.hpp"
+#include "io/torchtitan_config.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+std::vector<std::string> registry_keys() {
+  std::vector<std::string> keys;
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) { keys.emplace_back(f.key); });
+  return keys;
+}
+
+/// A valid configuration whose every field differs from TrainingConfig's default.
+TrainingConfig all_changed() {
+  TrainingConfig c;
+  c.gpus = 32;
+  c.gpus_per_node = 4;
+  c.sharding = Sharding::hybrid;
+  c.shard_group = 8;
+  c.precision = Precision::fp8_tensorwise;
+  c.fp8_all_gather = true;
+  c.micro_batch = 3;
+  c.seq_len = 4096;
+  c.grad_accum = 5;
+  c.activation_checkpointing = ActivationCheckpointing::selective_layer;
+  c.ac_every = 4;
+  c.optimizer = Optimizer::lion;
+  c.compile = true;
+  c.loss = Loss::chunked;
+  c.fp8_backend = Fp8Backend::te;
+  c.grad_accum_mode = GradAccumMode::no_sync;
+  c.offload = Offload::cpu;
+  c.optimizer_impl = OptimizerImpl::foreach;
+  c.norm_impl = NormImpl::upcast;
+  c.fsdp_wrap = FsdpWrap::root;
+  return c;
+}
+
+template <class T> std::string spelled(T v) {
+  if constexpr (k_is_config_enum<T>) {
+    return std::string(name_of(v));
+  } else {
+    return std::to_string(v);
+  }
+}
+
+} // namespace
+
+TEST_CASE("plans write every registry field and read back the same configuration", "[fields]") {
+  const TrainingConfig want = all_changed();
+  const TrainingConfig defaults;
+  std::size_t changed = 0;
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    INFO(f.key);
+    CHECK(want.*f.member != defaults.*f.member); // the round trip below tests every field
+    ++changed;
+  });
+  CHECK(changed == 20);
+  validate_config(want, test::preset("llama-3.1-8b"));
+  const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
+  std::vector<std::string> written;
+  for (const auto& [key, value] : j.items()) {
+    written.push_back(key);
+  }
+  std::vector<std::string> expected = {"model", "gpu", "instance", "nodes"};
+  for (const std::string& k : registry_keys()) {
+    expected.push_back(k);
+  }
+  CHECK(written == expected);
+  const nlohmann::json parsed = nlohmann::json::parse(j.dump());
+  io::ObjectReader r(parsed, "plan.json", "/config");
+  TrainingConfig got;
+  io::read_config_fields(r, got, io::ConfigSource::plan);
+  r.allow({"model", "gpu", "instance", "nodes"});
+  r.finish();
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    INFO(f.key);
+    CHECK(got.*f.member == want.*f.member);
+  });
+}
+
+TEST_CASE("a plan's config missing a registry field or holding an unknown one is refused",
+          "[fields]") {
+  const OrderedJson j = io::config_json(TrainingConfig{}, io::ConfigWhere{"m", "b200", "", 1});
+  for (const std::string& key : registry_keys()) {
+    nlohmann::json cut = nlohmann::json::parse(j.dump());
+    cut.erase(key);
+    io::ObjectReader r(cut, "plan.json", "/config");
+    r.allow({"model", "gpu", "instance", "nodes"});
+    TrainingConfig c;
+    INFO(key);
+    CHECK_THROWS_WITH(io::read_config_fields(r, c, io::ConfigSource::plan),
+                      Catch::Contains("/config/" + key));
+  }
+}
+
+TEST_CASE("the estimate schema's config object is the registry's fields, typed alike",
+          "[fields][schema]") {
+  const auto schema =
+      nlohmann::json::parse(read_text_file(test::source_path("docs/schema/estimate.schema.json")));
+  const nlohmann::json& config = schema.at("$defs").at("config");
+  std::vector<std::string> required = config.at("required");
+  std::vector<std::string> expected = {"model", "gpu", "instance", "nodes"};
+  for (const std::string& k : registry_keys()) {
+    expected.push_back(k);
+  }
+  CHECK(required == expected);
+  CHECK(config.at("properties").size() == expected.size());
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    const std::string key(f.key);
+    INFO(key);
+    REQUIRE(config.at("properties").contains(key));
+    const nlohmann::json& p = config.at("properties").at(key);
+    if constexpr (std::is_same_v<T, bool>) {
+      CHECK(p.at("type") == "boolean");
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      CHECK(p.at("type") == "integer");
+      CHECK(p.at("minimum") == f.min);
+    } else {
+      const std::string ref = p.at("$ref");
+      const nlohmann::json& def = schema.at("$defs").at(ref.substr(ref.rfind('/') + 1));
+      CHECK(def.at("enum") == enum_names<T>());
+    }
+  });
+}
+
+TEST_CASE("docs/bwplan.md names a measurement case's required and optional fields as the "
+          "registry does",
+          "[fields][docs]") {
+  const std::string doc = read_text_file(test::source_path("docs/bwplan.md"));
+  const auto start = doc.find("Measurement files (`bwplan-measurements/1`)");
+  REQUIRE(start != std::string::npos);
+  const std::string para = doc.substr(start, doc.find("\n\n", start) - start);
+  const auto split = para.find("and optionally");
+  REQUIRE(split != std::string::npos);
+  const std::string required = para.substr(0, split);
+  const std::string optional = para.substr(split);
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    const std::string quoted = "`" + std::string(f.key) + "`";
+    INFO(f.key);
+    switch (f.in_cases) {
+    case InCases::required:
+      CHECK(required.find(quoted) != std::string::npos);
+      CHECK(optional.find(quoted) == std::string::npos);
+      break;
+    case InCases::optional:
+      CHECK(optional.find(quoted) != std::string::npos);
+      CHECK(required.find(quoted) == std::string::npos);
+      break;
+    case InCases::derived: CHECK(para.find(quoted) == std::string::npos); break;
+    }
+  });
+}
+
+TEST_CASE("each enum field's help names every spelling; docs/launch.md maps every field",
+          "[fields][docs]") {
+  const std::string launch = read_text_file(test::source_path("docs/launch.md"));
+  const auto table = launch.find("| plan field | torchtitan 0.2.2 | refused |");
+  REQUIRE(table != std::string::npos);
+  const std::string rows = launch.substr(table, launch.find("\n\n", table) - table);
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    INFO(f.key);
+    CHECK(rows.find("`" + std::string(f.key) + "`") != std::string::npos);
+    if constexpr (k_is_config_enum<T>) {
+      for (const std::string_view name : EnumTraits<T>::names) {
+        INFO(name);
+        CHECK(f.help.find(name) != std::string_view::npos);
+      }
+    }
+  });
+}
+
+TEST_CASE("every value of every field reaches torchtitan's config or is refused naming the field",
+          "[fields][emit]") {
+  // A value is "reached" on a base plan when the trainer settings differ from the base's, and
+  // "refused" when torchtitan_settings throws naming the field. Each non-default value must be
+  // one of the two on at least one base where it is a valid configuration: never silently
+  // dropped. gpus_per_node reaches the launch as the instance type (SageMaker's InstanceType).
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  std::vector<TrainingConfig> bases(5);
+  bases[1].precision = Precision::fp8_tensorwise;
+  bases[2].activation_checkpointing = ActivationCheckpointing::selective_layer;
+  bases[3].gpus = 16; // two nodes: hybrid differs from full only here
+  bases[4].gpus = 16;
+  bases[4].sharding = Sharding::hybrid;
+  const auto settings = [&](const TrainingConfig& c) {
+    EstimateRequest q;
+    q.model = m;
+    q.gpu = test::catalog().gpu("b200");
+    q.config = c;
+    const Estimate e = evaluate(q);
+    const io::TrainerModel tm = io::trainer_model(m, e.params.total, c.seq_len);
+    std::string out;
+    for (const io::TrainerSetting& s : io::torchtitan_settings(e, tm, io::TrainerRun{})) {
+      out += s.section + "." + s.key + "=" + s.value.dump() + "\n";
+    }
+    return out;
+  };
+  int values = 0;
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    std::vector<T> tries;
+    if constexpr (k_is_config_enum<T>) {
+      for (std::size_t i = 0; i < EnumTraits<T>::names.size(); ++i) {
+        tries.push_back(static_cast<T>(i));
+      }
+    } else if constexpr (std::is_same_v<T, bool>) {
+      tries = {true};
+    } else {
+      tries = {4, 16};
+    }
+    for (const T value : tries) {
+      if (f.key == "gpus_per_node" || value == TrainingConfig{}.*f.member) {
+        continue;
+      }
+      bool shown = false;
+      bool tried = false;
+      for (const TrainingConfig& base : bases) {
+        TrainingConfig c = base;
+        if (c.*f.member == value) {
+          continue;
+        }
+        c.*f.member = value;
+        try {
+          validate_config(c, m);
+        } catch (const Error&) {
+          continue; // not a configuration on this base
+        }
+        tried = true;
+        try {
+          shown = shown || settings(c) != settings(base);
+        } catch (const Error& e) {
+          shown = shown || std::string(e.what()).find(std::string(f.key)) != std::string::npos;
+        }
+      }
+      INFO(f.key << " = " << spelled(value));
+      CHECK(tried);
+      CHECK(shown);
+      ++values;
+    }
+  });
+  CHECK(values == 38); // the non-default values of the 19 fields tried (gpus_per_node aside)
+}
