@@ -14,8 +14,8 @@
 #include <spdlog/sinks/null_sink.h>
 #include <unistd.h>
 
+#include "bwplan/plan_file.hpp"
 #include "cli/context.hpp"
-#include "cli/plan_file.hpp"
 #include "fuzz_support.hpp"
 
 namespace {
@@ -64,9 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort(); // the scratch file is ours; failing to write it is not a finding
     }
   }
-  cli::PlanSource source;
+  PlanSource source;
   source.plan = s.file.string();
-  cli::PlanDocument doc;
+  PlanDocument doc;
   try {
     doc = cli::read_plan(s.ctx, source);
   } catch (const Error&) {

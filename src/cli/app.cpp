@@ -1,11 +1,11 @@
-#include "cli/app.hpp"
+#include "app.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
 
-#include "cli/context.hpp"
+#include "context.hpp"
 
 #ifndef BWPLAN_VERSION
 #define BWPLAN_VERSION "0.0.0"

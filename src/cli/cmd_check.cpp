@@ -6,9 +6,7 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
-#include "cli/context.hpp"
-#include "cli/plan_file.hpp"
-#include "io/render_common.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

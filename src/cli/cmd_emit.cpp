@@ -8,12 +8,10 @@
 
 #include "bwplan/estimate.hpp"
 #include "bwplan/sagemaker.hpp"
-#include "cli/config_flags.hpp"
-#include "cli/context.hpp"
-#include "cli/launch_flags.hpp"
-#include "cli/plan_file.hpp"
-#include "cli/safe_write.hpp"
-#include "io/json_reader.hpp"
+#include "config_flags.hpp"
+#include "context.hpp"
+#include "launch_flags.hpp"
+#include "safe_write.hpp"
 
 namespace bwplan::cli {
 

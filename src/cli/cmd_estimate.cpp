@@ -9,10 +9,10 @@
 #include "bwplan/config_fields.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
-#include "cli/config_flags.hpp"
-#include "cli/context.hpp"
-#include "cli/report_flags.hpp"
-#include "cli/safe_write.hpp"
+#include "config_flags.hpp"
+#include "context.hpp"
+#include "report_flags.hpp"
+#include "safe_write.hpp"
 
 namespace bwplan::cli {
 

@@ -1,6 +1,6 @@
 // `bwplan models`, `bwplan gpus`, `bwplan instances`: the catalogs as a table or JSON.
 #include "bwplan/render.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

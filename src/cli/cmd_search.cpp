@@ -10,11 +10,11 @@
 #include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
-#include "cli/config_flags.hpp"
-#include "cli/context.hpp"
-#include "cli/launch_flags.hpp"
-#include "cli/report_flags.hpp"
-#include "cli/safe_write.hpp"
+#include "config_flags.hpp"
+#include "context.hpp"
+#include "launch_flags.hpp"
+#include "report_flags.hpp"
+#include "safe_write.hpp"
 
 namespace bwplan::cli {
 

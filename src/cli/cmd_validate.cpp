@@ -3,7 +3,7 @@
 
 #include "bwplan/measurements.hpp"
 #include "bwplan/render.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

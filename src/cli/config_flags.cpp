@@ -1,4 +1,4 @@
-#include "cli/config_flags.hpp"
+#include "config_flags.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -16,7 +16,7 @@
 
 #include "bwplan/hardware.hpp"
 #include "bwplan/training_config.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

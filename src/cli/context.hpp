@@ -12,6 +12,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/plan_file.hpp"
 
 namespace bwplan::cli {
 
@@ -101,5 +102,9 @@ void setup_validate(CLI::App& app, Context& ctx);
 void setup_search(CLI::App& app, Context& ctx);
 void setup_check(CLI::App& app, Context& ctx);
 void setup_emit(CLI::App& app, Context& ctx);
+
+/// Reads a saved plan from its file (or standard input for "-") and parses it with the context's
+/// catalog.
+[[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);
 
 } // namespace bwplan::cli

@@ -1,4 +1,4 @@
-#include "cli/launch_flags.hpp"
+#include "launch_flags.hpp"
 
 #include <fstream>
 #include <random>
@@ -7,7 +7,7 @@
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/app.hpp"
+#include "app.hpp"
 
 int main(int argc, char** argv) {
   // A file-size limit makes writes fail (EFBIG, reported with exit status 4) instead of killing

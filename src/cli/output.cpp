@@ -5,13 +5,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "bwplan/suggest.hpp"
-#include "cli/context.hpp"
-#include "cli/safe_write.hpp"
+#include "context.hpp"
+#include "safe_write.hpp"
 
 namespace bwplan::cli {
 
@@ -34,6 +36,18 @@ const Catalog& Context::catalog() {
                m_catalog->gpus.size(), m_catalog->instances.size(), m_catalog->models.size());
   }
   return *m_catalog;
+}
+
+PlanDocument read_plan(Context& ctx, const PlanSource& source) {
+  std::string text;
+  if (source.plan == "-") {
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    text = in.str();
+  } else {
+    text = read_text_file(source.plan);
+  }
+  return parse_plan(text, ctx.catalog(), source);
 }
 
 CLI::Validator strict_integer() {

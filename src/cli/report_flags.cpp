@@ -1,6 +1,6 @@
-#include "cli/report_flags.hpp"
+#include "report_flags.hpp"
 
-#include "cli/safe_write.hpp"
+#include "safe_write.hpp"
 
 namespace bwplan::cli {
 

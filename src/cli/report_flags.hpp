@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bwplan/render.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

@@ -1,6 +1,6 @@
 // All-or-nothing, race-safe output (safe_write.hpp). POSIX and Linux calls: mkstemp, mkdtemp,
 // link, renameat2 (RENAME_NOREPLACE / RENAME_EXCHANGE), fsync; signal-safe cleanup of temporaries.
-#include "cli/safe_write.hpp"
+#include "safe_write.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
-#include "cli/context.hpp"
+#include "context.hpp"
 
 namespace bwplan::cli {
 

@@ -11,7 +11,7 @@
 
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
-#include "io/json_reader.hpp"
+#include "json_reader.hpp"
 
 namespace bwplan {
 

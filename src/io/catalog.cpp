@@ -9,8 +9,8 @@
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/suggest.hpp"
-#include "io/json_reader.hpp"
-#include "io/model_file.hpp"
+#include "json_reader.hpp"
+#include "model_file.hpp"
 
 namespace bwplan {
 

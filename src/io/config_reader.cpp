@@ -1,4 +1,4 @@
-#include "io/config_reader.hpp"
+#include "config_reader.hpp"
 
 #include <algorithm>
 #include <optional>

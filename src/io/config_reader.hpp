@@ -4,7 +4,7 @@
 #pragma once
 
 #include "bwplan/training_config.hpp"
-#include "io/json_reader.hpp"
+#include "json_reader.hpp"
 
 namespace bwplan::io {
 

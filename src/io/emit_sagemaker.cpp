@@ -11,10 +11,10 @@
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
-#include "io/emit_sagemaker_files.hpp"
-#include "io/launch_data.hpp"
-#include "io/render_common.hpp"
-#include "io/torchtitan_config.hpp"
+#include "emit_sagemaker_files.hpp"
+#include "launch_data.hpp"
+#include "render_common.hpp"
+#include "torchtitan_config.hpp"
 
 namespace bwplan {
 

@@ -8,9 +8,9 @@
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
-#include "io/emit_sagemaker_files.hpp"
-#include "io/launch_data.hpp"
-#include "io/render_common.hpp"
+#include "emit_sagemaker_files.hpp"
+#include "launch_data.hpp"
+#include "render_common.hpp"
 
 namespace bwplan {
 

@@ -10,7 +10,7 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/sagemaker.hpp"
-#include "io/torchtitan_config.hpp"
+#include "torchtitan_config.hpp"
 
 namespace bwplan::io {
 

@@ -5,8 +5,8 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
-#include "io/json_reader.hpp"
-#include "io/model_file.hpp"
+#include "json_reader.hpp"
+#include "model_file.hpp"
 
 namespace bwplan {
 

@@ -1,4 +1,4 @@
-#include "io/json_reader.hpp"
+#include "json_reader.hpp"
 
 #include <set>
 #include <vector>

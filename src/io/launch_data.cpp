@@ -1,5 +1,5 @@
 // Reads data/launch/*.json (compiled in) into LaunchData, strictly: unknown keys are errors.
-#include "io/launch_data.hpp"
+#include "launch_data.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -8,7 +8,7 @@
 
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
-#include "io/json_reader.hpp"
+#include "json_reader.hpp"
 
 namespace bwplan::io {
 

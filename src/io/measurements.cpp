@@ -4,9 +4,9 @@
 
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
-#include "io/config_reader.hpp"
-#include "io/json_reader.hpp"
-#include "io/model_file.hpp"
+#include "config_reader.hpp"
+#include "json_reader.hpp"
+#include "model_file.hpp"
 
 namespace bwplan {
 

@@ -1,4 +1,4 @@
-#include "io/model_file.hpp"
+#include "model_file.hpp"
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/enums.hpp"

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bwplan/model_spec.hpp"
-#include "io/json_reader.hpp"
+#include "json_reader.hpp"
 
 namespace bwplan::io {
 

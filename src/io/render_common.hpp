@@ -14,9 +14,6 @@ namespace bwplan::io {
 /// Byte counts and other whole quantities are written as integers so outputs diff cleanly.
 [[nodiscard]] std::int64_t whole(double v);
 
-/// {"schema_version", "kind"}.
-[[nodiscard]] OrderedJson envelope(const char* kind);
-
 /// A list of enum values as a JSON array of their spellings.
 template <class E> [[nodiscard]] OrderedJson names_json(const std::vector<E>& values) {
   OrderedJson a = OrderedJson::array();

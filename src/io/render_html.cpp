@@ -7,8 +7,8 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
-#include "io/render_common.hpp"
-#include "io/svg_chart.hpp"
+#include "render_common.hpp"
+#include "svg_chart.hpp"
 
 namespace bwplan {
 

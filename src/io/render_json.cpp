@@ -6,7 +6,7 @@
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
-#include "io/render_common.hpp"
+#include "render_common.hpp"
 
 namespace bwplan {
 

@@ -6,8 +6,8 @@
 #include "bwplan/render.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
-#include "io/render_common.hpp"
-#include "io/text_table.hpp"
+#include "render_common.hpp"
+#include "text_table.hpp"
 
 namespace bwplan {
 

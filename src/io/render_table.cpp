@@ -5,8 +5,8 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
-#include "io/text_table.hpp"
 #include "render_common.hpp"
+#include "text_table.hpp"
 
 namespace bwplan {
 

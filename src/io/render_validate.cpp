@@ -2,7 +2,7 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
-#include "io/text_table.hpp"
+#include "text_table.hpp"
 
 namespace bwplan {
 

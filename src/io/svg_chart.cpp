@@ -1,4 +1,4 @@
-#include "io/svg_chart.hpp"
+#include "svg_chart.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,13 +1,13 @@
 // The plan -> torchtitan mapping (one table: torchtitan_settings), the model choice, and the TOML
 // and model.json writers. Facts about torchtitan are from the pinned tag
 // (data/launch/trainer.json).
-#include "io/torchtitan_config.hpp"
+#include "torchtitan_config.hpp"
 
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
 #include "bwplan/sagemaker.hpp"
-#include "io/launch_data.hpp"
+#include "launch_data.hpp"
 
 namespace bwplan::io {
 

@@ -20,6 +20,11 @@ inline constexpr int k_output_schema_version = 1;
 
 using OrderedJson = nlohmann::ordered_json;
 
+namespace io {
+/// {"schema_version", "kind"}: how every JSON document bwplan writes begins.
+[[nodiscard]] OrderedJson envelope(const char* kind);
+} // namespace io
+
 [[nodiscard]] OrderedJson gpus_json(const Catalog& c);
 [[nodiscard]] OrderedJson instances_json(const Catalog& c);
 [[nodiscard]] OrderedJson models_json(const Catalog& c);

@@ -6,13 +6,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
-#include "cli/context.hpp"
 
-namespace bwplan::cli {
+namespace bwplan {
 
 struct PlanSource {
   std::string plan;        ///< path of the JSON document
@@ -28,7 +29,9 @@ struct PlanDocument {
   std::optional<double> headroom_fraction;
 };
 
-/// Reads and checks the document; errors name the file and the JSON pointer.
-[[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);
+/// Parses and checks the document `text` read from `source.plan` ("-": standard input); errors
+/// name the file and the JSON pointer.
+[[nodiscard]] PlanDocument parse_plan(std::string_view text, const Catalog& catalog,
+                                      const PlanSource& source);
 
-} // namespace bwplan::cli
+} // namespace bwplan

@@ -1,20 +1,19 @@
 // Reading a saved plan: the JSON of `bwplan search` (one of its plans) or `bwplan estimate`.
-#include "cli/plan_file.hpp"
+#include "bwplan/plan_file.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/config_fields.hpp"
-#include "io/config_reader.hpp"
-#include "io/json_reader.hpp"
-#include "io/model_file.hpp"
+#include "bwplan/error.hpp"
+#include "config_reader.hpp"
+#include "json_reader.hpp"
+#include "model_file.hpp"
 
-namespace bwplan::cli {
+namespace bwplan {
 
 namespace {
 
@@ -42,10 +41,9 @@ std::optional<ModelSpec> embedded_model(const nlohmann::json& doc, const std::st
 }
 
 /// Rebuilds the plan's request from its "config" object (render_common's config_json).
-EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const std::string& where,
-                             const std::string& pointer, const PlanSource& o,
-                             const std::optional<ModelSpec>& carried) {
-  const Catalog& cat = ctx.catalog();
+EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
+                             const std::string& where, const std::string& pointer,
+                             const PlanSource& o, const std::optional<ModelSpec>& carried) {
   io::ObjectReader c(config, where, pointer);
   EstimateRequest r;
   const std::string model = c.string("model");
@@ -90,16 +88,8 @@ EstimateRequest request_from(Context& ctx, const nlohmann::json& config, const s
 
 } // namespace
 
-PlanDocument read_plan(Context& ctx, const PlanSource& o) {
+PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const PlanSource& o) {
   PlanDocument out;
-  std::string text;
-  if (o.plan == "-") {
-    std::ostringstream in;
-    in << std::cin.rdbuf();
-    text = in.str();
-  } else {
-    text = read_text_file(o.plan);
-  }
   const nlohmann::json doc = io::parse_json(text, o.plan);
   if (!doc.is_object()) {
     throw Error(fmt::format("{}: not a bwplan search or estimate JSON document", o.plan));
@@ -133,7 +123,7 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
       throw Error(fmt::format("{}: /plans/{} has no config object", o.plan, i));
     }
     out.plan = plans[i];
-    EstimateRequest r = request_from(ctx, plans[i].at("config"), o.plan,
+    EstimateRequest r = request_from(catalog, plans[i].at("config"), o.plan,
                                      fmt::format("/plans/{}/config", i), o, carried);
     // the search's --train-tokens and --price-per-hour, unless given here
     const nlohmann::json* inputs = doc.contains("inputs") ? &doc["inputs"] : nullptr;
@@ -174,7 +164,7 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
     throw Error("--rank goes with a search document; an estimate holds one plan");
   }
   out.plan = doc;
-  out.request = request_from(ctx, doc.at("config"), o.plan, "/config", o, carried);
+  out.request = request_from(catalog, doc.at("config"), o.plan, "/config", o, carried);
   const nlohmann::json& mem = doc.contains("memory") ? doc["memory"] : nlohmann::json();
   if (mem.is_object() && mem.contains("usable_bytes") && mem.contains("capacity_bytes") &&
       mem["usable_bytes"].is_number() && mem["capacity_bytes"].is_number() &&
@@ -191,4 +181,4 @@ PlanDocument read_plan(Context& ctx, const PlanSource& o) {
   return out;
 }
 
-} // namespace bwplan::cli
+} // namespace bwplan

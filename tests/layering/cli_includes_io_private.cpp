@@ -1,0 +1,2 @@
+// Compiled with the cli layer's include path: must NOT compile (io's private header).
+#include "io/json_reader.hpp"

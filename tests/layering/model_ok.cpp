@@ -1,0 +1,2 @@
+// Compiled with the model layer's include path only: must compile.
+#include "bwplan/estimate.hpp"
