@@ -49,6 +49,9 @@ struct FieldRange {
   std::int64_t max;
 };
 [[nodiscard]] FieldRange config_field_range(std::int64_t TrainingConfig::*member);
+/// Throws bwplan::Error "--flag V is out of range (allowed MIN..MAX)" when the integer field is
+/// outside its registry range (validate_config's own check, for one field).
+void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member);
 
 /// The command-line flag of a field: `--` and the key with dashes ("micro_batch" ->
 /// "--micro-batch"). Errors about a field name it by its flag.

@@ -56,13 +56,8 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     c.gpus_per_node =
         o.gpus_per_node != k_unset ? o.gpus_per_node : std::clamp<std::int64_t>(c.gpus, 1, 8);
     // in range before nodes are counted from them (validate_config checks the rest)
-    for (const auto& [member, key] : {std::pair{&TrainingConfig::gpus, "gpus"},
-                                      std::pair{&TrainingConfig::gpus_per_node, "gpus_per_node"}}) {
-      if (const FieldRange f = config_field_range(member); c.*member < f.min || c.*member > f.max) {
-        throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(key),
-                                c.*member, f.min, f.max));
-      }
-    }
+    check_config_range(c, &TrainingConfig::gpus);
+    check_config_range(c, &TrainingConfig::gpus_per_node);
     r.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
   } else {
     if (o.gpus != k_unset || o.gpus_per_node != k_unset) {

@@ -70,6 +70,16 @@ void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int
 
 } // namespace
 
+void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (f.member == member) {
+        check_range(f.key, c.*member, f.min, f.max);
+      }
+    }
+  });
+}
+
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
