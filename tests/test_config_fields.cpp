@@ -27,6 +27,15 @@ std::vector<std::string> registry_keys() {
   return keys;
 }
 
+/// A plan's "config" keys: where it runs (model, GPU, instance, nodes), then the registry's.
+std::vector<std::string> plan_config_keys() {
+  std::vector<std::string> keys = {"model", "gpu", "instance", "nodes"};
+  for (std::string& k : registry_keys()) {
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 /// A valid configuration whose every field differs from TrainingConfig's default.
 TrainingConfig all_changed() {
   TrainingConfig c;
@@ -79,10 +88,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
   for (const auto& [key, value] : j.items()) {
     written.push_back(key);
   }
-  std::vector<std::string> expected = {"model", "gpu", "instance", "nodes"};
-  for (const std::string& k : registry_keys()) {
-    expected.push_back(k);
-  }
+  const std::vector<std::string> expected = plan_config_keys();
   CHECK(written == expected);
   const nlohmann::json parsed = nlohmann::json::parse(j.dump());
   io::ObjectReader r(parsed, "plan.json", "/config");
@@ -117,10 +123,7 @@ TEST_CASE("the estimate schema's config object is the registry's fields, typed a
       nlohmann::json::parse(read_text_file(test::source_path("docs/schema/estimate.schema.json")));
   const nlohmann::json& config = schema.at("$defs").at("config");
   std::vector<std::string> required = config.at("required");
-  std::vector<std::string> expected = {"model", "gpu", "instance", "nodes"};
-  for (const std::string& k : registry_keys()) {
-    expected.push_back(k);
-  }
+  const std::vector<std::string> expected = plan_config_keys();
   CHECK(required == expected);
   CHECK(config.at("properties").size() == expected.size());
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
