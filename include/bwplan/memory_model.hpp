@@ -242,11 +242,6 @@ struct MemoryTerms {
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;
   double low_precision = 0;
   double optimizer_temp = 0;
-  /// Partial phase sums by [grad_accum > 1], added in phase_total()'s order: parameters +
-  /// gradients + optimizer states + FSDP buffers of forward_end (and backward_start) and of
-  /// backward_block; the whole of backward_end; and optimizer_step, which has no micro-batch term.
-  std::array<double, 2> forward_base{}, backward_block_base{}, backward_end_total{};
-  double optimizer_step_total = 0;
   bool fsdp_streams = false; ///< FSDP2's all-gather and reduce-scatter pools (not offloaded)
   bool no_sync = false;      ///< grad-accum mode no-sync
   double rs_input = 0;       ///< one block's reduce-scatter input
@@ -265,8 +260,8 @@ struct MemoryTerms {
 /// estimate_memory() for `t`'s configuration with this micro-batch and grad-accum.
 [[nodiscard]] MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                              std::int64_t grad_accum);
-/// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required, bit for bit, with
-/// nothing else computed: the search's inner loop (tests/test_search_fast.cpp checks the two).
+/// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required: the same phases and
+/// peak (one function builds both), without the estimate's other fields.
 [[nodiscard]] double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                                            std::int64_t grad_accum);
 /// Only estimate_memory(t, micro_batch, grad_accum).device_bytes_required_high, bit for bit.

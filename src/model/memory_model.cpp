@@ -190,27 +190,6 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
 
-  // The phases' sums without their micro-batch terms, in phase_total()'s order.
-  for (std::size_t accum = 0; accum < 2; ++accum) {
-    ComponentBytes p{};
-    p[idx(C::parameters)] = t.parameters;
-    p[idx(C::gradients)] = t.gradients_forward[accum];
-    p[idx(C::optimizer_states)] = t.optimizer_states;
-    p[idx(C::fsdp_buffers)] = t.fsdp_forward;
-    t.forward_base[accum] = phase_total(p);
-    p[idx(C::fsdp_buffers)] = t.fsdp_backward_block;
-    t.backward_block_base[accum] = phase_total(p);
-    p[idx(C::gradients)] = std::max(t.gradients_forward[accum], t.gradients);
-    p[idx(C::fsdp_buffers)] = t.fsdp_backward_end;
-    t.backward_end_total[accum] = phase_total(p);
-  }
-  ComponentBytes op{};
-  op[idx(C::parameters)] = t.parameters;
-  op[idx(C::optimizer_states)] = t.optimizer_states;
-  op[idx(C::gradients)] = t.gradients;
-  op[idx(C::optimizer_temp)] = t.optimizer_temp;
-  t.optimizer_step_total = phase_total(op);
-
   t.fsdp_streams = fsdp && !offload;
   t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
   t.rs_input = dt.reduce_bytes * g.block;
@@ -231,40 +210,64 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
 
 namespace {
 
-/// The allocated and reserved peaks of estimate_memory(t, micro_batch, grad_accum) without the
-/// component arrays: the same sums in the same order (a component that is 0 adds nothing), so the
-/// same bits. `logits_extra` bytes per logit element are added to the two phases the logits are
-/// alive in (the band's unfused-loss term; 0 for the estimate).
+using Phases = std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)>;
+
+/// Each phase's live tensors for this micro-batch and grad-accum: the one place both the full
+/// estimate and the search's fast path read them from. `logits_extra` bytes per logit element
+/// are added where the logits are alive (the band's unfused-loss term; 0 for the estimate).
+Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
+                 double logits_extra) {
+  const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
+  const double saved = tokens * t.saved.first * t.saved.second;
+  const double logit_elements = tokens * t.vocab;
+  const double params = t.parameters, states = t.optimizer_states;
+  const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra);
+  // The output head's gradient appears only after the logits' fp32 tensors are freed.
+  const double logits_bwd = logit_elements * (t.logits.backward_bytes + logits_extra);
+  const double block_work = saved + tokens * t.block_backward_per_token;
+  const double grads_end = std::max(grads_fwd, t.gradients);
+  // Columns in MemoryComponent's order: parameters, gradients, optimizer states, FSDP buffers,
+  // activations, logits, low precision, optimizer temporaries.
+  static_assert(idx(C::parameters) == 0 && idx(C::gradients) == 1 &&
+                idx(C::optimizer_states) == 2 && idx(C::fsdp_buffers) == 3 &&
+                idx(C::activations) == 4 && idx(C::logits) == 5 && idx(C::low_precision) == 6 &&
+                idx(C::optimizer_temp) == 7 && idx(C::count_) == 8);
+  static_assert(idx(StepPhase::forward_end) == 0 && idx(StepPhase::backward_start) == 1 &&
+                idx(StepPhase::backward_block) == 2 && idx(StepPhase::backward_end) == 3 &&
+                idx(StepPhase::optimizer_step) == 4 && idx(StepPhase::count_) == 5);
+  return {{
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_fwd, t.low_precision, 0.0},
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0},
+      {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0},
+      {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0},
+      {params, t.gradients, states, 0.0, 0.0, 0.0, 0.0, t.optimizer_temp},
+  }};
+}
+
+/// The allocated peak over `ph`, its phase, and the reserved peak (allocated + allocator slack).
 struct Peak {
   double allocated = 0;
   double reserved = 0;
+  StepPhase phase = StepPhase::forward_end;
 };
-Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
-             double logits_extra) {
-  const std::size_t accum = grad_accum > 1 ? 1 : 0;
-  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
-  const double saved = tokens * t.saved.first * t.saved.second;
-  const double logit_elements = tokens * t.vocab;
-  const double with_saved = t.forward_base[accum] + saved;
-  const std::array<double, 5> totals = {
-      with_saved + logit_elements * (t.logits.forward_bytes + logits_extra) + t.low_precision,
-      with_saved + logit_elements * (t.logits.backward_bytes + logits_extra) + t.low_precision,
-      t.backward_block_base[accum] + (saved + tokens * t.block_backward_per_token) +
-          t.low_precision,
-      t.backward_end_total[accum], t.optimizer_step_total};
-  double peak = 0;
-  std::size_t phase = 0;
-  for (std::size_t p = 0; p < totals.size(); ++p) {
-    if (totals[p] > peak) {
-      peak = totals[p];
-      phase = p;
+Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
+  Peak k;
+  for (std::size_t p = 0; p < ph.size(); ++p) {
+    const double total = phase_total(ph[p]);
+    if (total > k.allocated) {
+      k.allocated = total;
+      k.phase = static_cast<StepPhase>(p);
     }
   }
-  const double grads_fwd = t.gradients_forward[accum];
-  const std::array<double, 5> peak_gradients = {grads_fwd, grads_fwd, grads_fwd,
-                                                std::max(grads_fwd, t.gradients), t.gradients};
-  return {peak, peak + allocator_slack(t, static_cast<StepPhase>(phase), peak_gradients[phase],
-                                       logit_elements * t.logits.largest_tensor_bytes)};
+  k.reserved = k.allocated + allocator_slack(t, k.phase, ph[idx(k.phase)][idx(C::gradients)],
+                                             tokens * t.vocab * t.logits.largest_tensor_bytes);
+  return k;
+}
+
+Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
+             double logits_extra) {
+  const double tokens = static_cast<double>(micro_batch) * t.seq_len;
+  return peak_of(t, phases_of(t, tokens, grad_accum, logits_extra), tokens);
 }
 
 /// The band's upper edges of the allocated and reserved peaks, from the `estimate`'s: the
@@ -279,7 +282,8 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
           : estimate.allocated;
   const double reserved = estimate.reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
-  return {allocated * scale + t.band.high_bytes, reserved * scale + t.band.high_bytes};
+  return {allocated * scale + t.band.high_bytes, reserved * scale + t.band.high_bytes,
+          estimate.phase};
 }
 
 } // namespace
@@ -289,58 +293,14 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
   MemoryEstimate e;
   e.states = t.states;
   const double tokens = static_cast<double>(micro_batch) * t.seq_len;
-  const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
-  const double saved = tokens * t.saved.first * t.saved.second;
-  const double block_backward = tokens * t.block_backward_per_token;
-  const double logit_elements = tokens * t.vocab;
-
-  auto& fe = e.phases[idx(StepPhase::forward_end)];
-  fe[idx(C::parameters)] = t.parameters;
-  fe[idx(C::optimizer_states)] = t.optimizer_states;
-  fe[idx(C::gradients)] = grads_fwd;
-  fe[idx(C::fsdp_buffers)] = t.fsdp_forward;
-  fe[idx(C::activations)] = saved;
-  fe[idx(C::logits)] = logit_elements * t.logits.forward_bytes;
-  fe[idx(C::low_precision)] = t.low_precision;
-
-  auto& bs = e.phases[idx(StepPhase::backward_start)];
-  bs = fe;
-  bs[idx(C::logits)] = logit_elements * t.logits.backward_bytes;
-  // The output head's gradient appears only after the logits' fp32 tensors are freed.
-
-  auto& bb = e.phases[idx(StepPhase::backward_block)];
-  bb = fe;
-  bb[idx(C::logits)] = 0;
-  bb[idx(C::fsdp_buffers)] = t.fsdp_backward_block;
-  bb[idx(C::activations)] = saved + block_backward;
-
-  auto& be = e.phases[idx(StepPhase::backward_end)];
-  be[idx(C::parameters)] = t.parameters;
-  be[idx(C::optimizer_states)] = t.optimizer_states;
-  be[idx(C::gradients)] = std::max(grads_fwd, t.gradients);
-  be[idx(C::fsdp_buffers)] = t.fsdp_backward_end;
-  be[idx(C::low_precision)] = 0;
-
-  auto& op = e.phases[idx(StepPhase::optimizer_step)];
-  op[idx(C::parameters)] = t.parameters;
-  op[idx(C::optimizer_states)] = t.optimizer_states;
-  op[idx(C::gradients)] = t.gradients;
-  op[idx(C::optimizer_temp)] = t.optimizer_temp;
-
-  for (std::size_t p = 0; p < e.phases.size(); ++p) {
-    const double total = phase_total(e.phases[p]);
-    if (total > e.peak_allocated_bytes) {
-      e.peak_allocated_bytes = total;
-      e.peak_phase = static_cast<StepPhase>(p);
-    }
-  }
-  e.peak_reserved_bytes =
-      e.peak_allocated_bytes + allocator_slack(t, e.peak_phase, e.at_peak()[idx(C::gradients)],
-                                               logit_elements * t.logits.largest_tensor_bytes);
+  e.phases = phases_of(t, tokens, grad_accum, 0.0);
+  const Peak peak = peak_of(t, e.phases, tokens);
+  e.peak_allocated_bytes = peak.allocated;
+  e.peak_phase = peak.phase;
+  e.peak_reserved_bytes = peak.reserved;
   e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
-  const Peak high =
-      band_peak(t, micro_batch, grad_accum, {e.peak_allocated_bytes, e.peak_reserved_bytes});
+  const Peak high = band_peak(t, micro_batch, grad_accum, peak);
   e.peak_allocated_low_bytes = e.peak_allocated_bytes * (1.0 - t.band.low_fraction);
   e.peak_allocated_high_bytes = high.allocated;
   e.peak_reserved_low_bytes = e.peak_reserved_bytes * (1.0 - t.band.low_fraction);
