@@ -38,6 +38,14 @@ struct FitAdvice {
   std::vector<FitSuggestion> suggestions; ///< each fits; ordered by throughput, best first
 };
 
+/// The most nodes a suggestion proposes: more nodes are tried by doubling up to this (or the
+/// request's own count). 64 P6-B200 nodes are 512 GPUs; past that a plan needs the parallelism
+/// axes and a capacity reservation, which advice does not propose.
+inline constexpr std::int64_t k_advice_max_nodes = 64;
+/// The shortest sequence a suggestion proposes (tokens): the sequence is halved down to this.
+/// Below it training on the user's data is a different task, not a memory fix.
+inline constexpr std::int64_t k_advice_min_seq_len = 256;
+
 /// Tries, one at a time: stronger activation checkpointing, more sharding, the largest micro-batch
 /// that fits, a shorter sequence, a chunked loss, more nodes, and each of `alternatives` (instance
 /// types with more GPU memory, with their GPUs) — and keeps those that fit.

@@ -89,7 +89,7 @@ void try_micro_batch(Trial& t) {
 }
 
 void try_sequence(Trial& t) {
-  for (std::int64_t s = t.base.config.seq_len / 2; s >= 256; s /= 2) {
+  for (std::int64_t s = t.base.config.seq_len / 2; s >= k_advice_min_seq_len; s /= 2) {
     EstimateRequest r = t.base;
     r.config.seq_len = s;
     if (t.keep(Setting::seq_len, std::to_string(s), r)) {
@@ -112,7 +112,7 @@ void try_nodes(Trial& t) {
       t.base.config.sharding == Sharding::hybrid) {
     return; // more replicas do not shrink per-GPU states
   }
-  for (std::int64_t n = t.base.nodes * 2; n <= std::max<std::int64_t>(64, t.base.nodes); n *= 2) {
+  for (std::int64_t n = t.base.nodes * 2; n <= std::max(k_advice_max_nodes, t.base.nodes); n *= 2) {
     EstimateRequest r = t.base;
     r.nodes = n;
     r.config.gpus = n * r.config.gpus_per_node;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "bwplan/pytorch_defaults.hpp"
+
 namespace bwplan {
 
 namespace {
@@ -163,7 +165,7 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
     root = weight_bytes * g.total; // autocast's bf16 weight copies, saved for backward
   }
   if (ddp) {
-    bwd_buffers += 2.0 * 25e6; // DDP's 25 MB gradient buckets in flight (bucket_cap_mb)
+    bwd_buffers += 2.0 * k_ddp_bucket_bytes; // two of DDP's gradient buckets in flight
   }
   t.fsdp_forward = root + kept_blocks;
   t.fsdp_backward_block =

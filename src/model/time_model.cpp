@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bwplan/memory_model.hpp"
+#include "bwplan/pytorch_defaults.hpp"
 
 namespace bwplan {
 
@@ -260,8 +261,9 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
     if (c.gpus > 1) { // DDP: all-reduce of the full gradients
       const Link l = ring_link(c.gpus, std::min(c.gpus, gpn), net, k);
       x.ar_bytes = w.total * dt.grad_bytes;
-      // DDP buckets gradients (25 MB, bucket_cap_mb): one all-reduce per bucket.
-      x.ar_s = 2.0 * ring_seconds(x.ar_bytes, c.gpus, l, std::ceil(x.ar_bytes / 25e6));
+      // DDP buckets gradients: one all-reduce per bucket.
+      x.ar_s =
+          2.0 * ring_seconds(x.ar_bytes, c.gpus, l, std::ceil(x.ar_bytes / k_ddp_bucket_bytes));
       x.replica_inter = l.inter_node;
     }
     return x;
