@@ -127,6 +127,14 @@ struct MemoryConstants {
   double cuda_context_bytes = 0.6e9; ///< CUDA context + cuBLAS/cuDNN handles
   double nccl_bytes_per_communicator = 0.7e9;
   double headroom_fraction = 0.0; ///< capacity kept free for safety
+  /// Saved activations and a block's backward working set relative to the model's count: 1 for
+  /// the trainers docs/model.md derives; `bwplan calibrate` fits it to a stack that saves more
+  /// (or less) per token.
+  double activation_scale = 1.0;
+  /// Bytes per logit element (tokens x vocab) a stack's loss holds beyond the model's count,
+  /// where the logits are alive: 0 shipped; `bwplan calibrate` fits it (e.g. an fp32 upcast and a
+  /// shifted copy, 8 bytes).
+  double extra_logit_bytes = 0.0;
   // The band (docs/model.md, "Bands"): how far a real run's peak may be from the estimate.
   /// The 95th percentiles of the over- and under-prediction of the peak over every shipped
   /// measured run (tests/data: measured / predicted - 1 spans -6.3 % .. +9.9 % over 47 runs; 5 %

@@ -182,13 +182,17 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   }
 
   t.saved = saved_activation_factors(m, c);
+  t.saved.second *= k.activation_scale;
   const BlockActivations first_block = block_activations(
       m, c,
       c.activation_checkpointing == ActivationCheckpointing::selective_layer
           ? ActivationCheckpointing::none // the last block is not wrapped unless L % N == 0
           : c.activation_checkpointing);
-  t.block_backward_per_token = first_block.recompute_per_token + first_block.grad_work_per_token;
+  t.block_backward_per_token =
+      (first_block.recompute_per_token + first_block.grad_work_per_token) * k.activation_scale;
   t.logits = logits_per_element(c);
+  t.logits.forward_bytes += k.extra_logit_bytes;
+  t.logits.backward_bytes += k.extra_logit_bytes;
   const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
 
