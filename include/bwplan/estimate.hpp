@@ -93,6 +93,10 @@ struct Estimate {
   [[nodiscard]] bool feasible() const { return !infeasibility; }
 };
 
+/// The network a request's job runs on: its GPUs per node, and between nodes the instance's EFA
+/// (the constants' default when the cluster is given as GPUs).
+[[nodiscard]] Network job_network(const EstimateRequest& r, const TimeConstants& tk);
+
 /// Evaluates `r` (validate_config must have accepted it).
 [[nodiscard]] Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k = {},
                                 const TimeConstants& tk = {});

@@ -24,6 +24,12 @@ struct MeasurementCase {
   std::optional<double> tokens_per_second_per_gpu;
 };
 
+/// The predicted figure a metric is compared with, and its band's edges.
+struct MetricBand {
+  double estimate = 0, low = 0, high = 0;
+};
+[[nodiscard]] MetricBand metric_band(const MemoryEstimate& m, Metric metric);
+
 struct CaseResult {
   std::string id;
   Metric metric = Metric::peak_reserved;

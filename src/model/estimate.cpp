@@ -40,17 +40,20 @@ CostRates cost_rates(double job_usd_per_hour, double tokens_per_s_job, double tr
   return c;
 }
 
+Network job_network(const EstimateRequest& r, const TimeConstants& tk) {
+  // Between nodes: the instance's EFA, else the constants' default.
+  return make_network(r.gpu, r.config.gpus_per_node,
+                      r.instance ? r.instance->efa_bandwidth_bits_per_s
+                                 : tk.default_node_network_bits_per_s);
+}
+
 Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const TimeConstants& tk) {
   Estimate e;
   e.request = r;
   e.params = count_parameters(r.model);
   e.shard_group = effective_shard_group(r.config);
   e.memory = estimate_memory(r.model, r.config, r.gpu, k);
-  // Between nodes: the instance's EFA, else the constants' default.
-  const Network net = make_network(r.gpu, r.config.gpus_per_node,
-                                   r.instance ? r.instance->efa_bandwidth_bits_per_s
-                                              : tk.default_node_network_bits_per_s);
-  e.time = estimate_step_time(r.model, r.config, r.gpu, net, tk);
+  e.time = estimate_step_time(r.model, r.config, r.gpu, job_network(r, tk), tk);
   if (r.price_per_hour || r.instance) {
     e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
                      e.time.tokens_per_s_job, r.train_tokens);

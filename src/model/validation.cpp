@@ -15,6 +15,19 @@ std::string_view name_of(Metric m) {
   return "unknown";
 }
 
+MetricBand metric_band(const MemoryEstimate& m, Metric metric) {
+  switch (metric) {
+  case Metric::peak_reserved:
+    return {m.peak_reserved_bytes, m.peak_reserved_low_bytes, m.peak_reserved_high_bytes};
+  case Metric::peak_allocated:
+  case Metric::peak_active:
+    return {m.peak_allocated_bytes, m.peak_allocated_low_bytes, m.peak_allocated_high_bytes};
+  case Metric::fits: // the verdict uses the upper edge only
+    return {m.device_bytes_required, m.device_bytes_required, m.device_bytes_required_high};
+  }
+  return {};
+}
+
 namespace {
 
 double median(std::vector<double> v) {
@@ -47,24 +60,10 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     r.peak_phase = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
     r.predicted_fits = m.fits();
     r.predicted_verdict = m.verdict();
-    switch (mc.metric) {
-    case Metric::peak_reserved:
-      r.predicted_bytes = m.peak_reserved_bytes;
-      r.predicted_low_bytes = m.peak_reserved_low_bytes;
-      r.predicted_high_bytes = m.peak_reserved_high_bytes;
-      break;
-    case Metric::peak_allocated:
-    case Metric::peak_active:
-      r.predicted_bytes = m.peak_allocated_bytes;
-      r.predicted_low_bytes = m.peak_allocated_low_bytes;
-      r.predicted_high_bytes = m.peak_allocated_high_bytes;
-      break;
-    case Metric::fits:
-      r.predicted_bytes = m.device_bytes_required;
-      r.predicted_low_bytes = m.device_bytes_required; // the verdict uses the upper edge only
-      r.predicted_high_bytes = m.device_bytes_required_high;
-      break;
-    }
+    const MetricBand band = metric_band(m, mc.metric);
+    r.predicted_bytes = band.estimate;
+    r.predicted_low_bytes = band.low;
+    r.predicted_high_bytes = band.high;
     if (mc.metric == Metric::fits) {
       r.measured_fits = mc.fits;
       ++v.summary.fit_cases;
