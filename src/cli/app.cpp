@@ -70,6 +70,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_list_commands(app, ctx);
     setup_estimate(app, ctx);
     setup_validate(app, ctx);
+    setup_calibrate(app, ctx);
     setup_check(app, ctx);
     setup_emit(app, ctx);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list

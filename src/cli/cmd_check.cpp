@@ -16,7 +16,7 @@ struct CheckOptions {
   PlanSource source;
   double headroom_pct = 0;
   bool headroom_given = false; ///< --headroom on the command line; else the plan's own
-  std::vector<std::string> sets;
+  ConstantsOptions constants;
   OutputOptions output;
 };
 
@@ -43,7 +43,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
   const PlanDocument doc = read_plan(ctx, o.source);
-  ModelConstants k = resolve_constants(ctx, o.sets);
+  ModelConstants k = resolve_constants(ctx, o.constants);
   // the headroom the plan was made with, unless --headroom says otherwise
   k.memory.headroom_fraction = o.headroom_given || !doc.headroom_fraction
                                    ? headroom_fraction(o.headroom_pct)
@@ -147,7 +147,7 @@ void setup_check(CLI::App& app, Context& ctx) {
                   "percent of GPU memory to keep free [the plan's own]")
       ->transform(number_in(0, 99.999))
       ->each([o](const std::string&) { o->headroom_given = true; });
-  add_set_option(*cmd, o->sets);
+  add_constants_options(*cmd, o->constants);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_check(ctx, *o); });
 }

@@ -26,6 +26,7 @@ struct EmitOptions {
   std::string model; ///< overrides the plan's model (a path or preset)
   bool force = false;
   LaunchOptions launch;
+  ConstantsOptions constants;
 };
 
 void run_emit(Context& ctx, const EmitOptions& o) {
@@ -34,7 +35,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     throw UsageError("--out DIR is required");
   }
   check_target("--out", o.out, o.force, true);
-  const ModelConstants k = resolve_constants(ctx, {});
+  const ModelConstants k = resolve_constants(ctx, o.constants);
   const EstimateRequest request =
       read_plan(ctx, {o.plan, o.rank, o.model, o.launch.train_tokens}).request;
   const Estimate plan = evaluate(request, k.memory, k.time);
@@ -68,6 +69,7 @@ void setup_emit(CLI::App& app, Context& ctx) {
                   "the model when the plan's model was a file (path or preset) [the plan's]");
   cmd->add_flag("--force", o->force, "replace --out if it exists");
   add_launch_options(*cmd, l, true, true);
+  add_constants_options(*cmd, o->constants);
   cmd->callback([&ctx, o] { run_emit(ctx, *o); });
 }
 

@@ -34,7 +34,7 @@ struct EstimateOptions {
   double train_tokens = 0;
   double price_per_hour = -1;
   double global_batch_tokens = 0;
-  std::vector<std::string> sets;
+  ConstantsOptions constants;
   ConfigFlags config; ///< the training fields, from the registry
   OutputOptions output;
   std::string report; ///< --report: HTML report file
@@ -102,7 +102,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
 void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  ModelConstants k = resolve_constants(ctx, o.sets);
+  ModelConstants k = resolve_constants(ctx, o.constants);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const EstimateRequest request = resolve(ctx, o);
   check_destinations(o.output, o.report);
@@ -184,7 +184,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
                   "percent of GPU memory to keep free for safety [0]")
       ->transform(number_in(0, 99.999))
       ->group(tr);
-  add_set_option(*cmd, o->sets);
+  add_constants_options(*cmd, o->constants);
   add_output_options(*cmd, o->output);
   add_report_option(*cmd, o->report);
   cmd->callback([&ctx, o, cmd] { run_estimate(ctx, *o, *cmd); });

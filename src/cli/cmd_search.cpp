@@ -43,7 +43,7 @@ struct SearchOptions {
   bool include_at_risk = false;
   std::string objective = "throughput";
   std::int64_t top = 10;
-  std::vector<std::string> sets;
+  ConstantsOptions constants;
   ConfigFlags training; ///< the fields a search does not vary
   std::string emit_dir; ///< --emit-sagemaker: launch files for the top plan
   std::string report;   ///< --report: HTML report file
@@ -285,7 +285,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   ctx.begin();
   const bool json = wants_json(o.output);
   const Resolved r = resolve(ctx, o, cmd);
-  ModelConstants k = resolve_constants(ctx, o.sets);
+  ModelConstants k = resolve_constants(ctx, o.constants);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   check_destinations(o.output, o.report);
   if (!o.emit_dir.empty()) {
@@ -473,7 +473,7 @@ void setup_search(CLI::App& app, Context& ctx) {
                   "'bwplan emit sagemaker'; --force replaces it)")
       ->group("Launch files");
   add_launch_options(*cmd, o->launch, false, false);
-  add_set_option(*cmd, o->sets);
+  add_constants_options(*cmd, o->constants);
   add_output_options(*cmd, o->output);
   add_report_option(*cmd, o->report);
   cmd->add_flag("--timing", o->timing,

@@ -12,7 +12,7 @@ namespace {
 struct ValidateOptions {
   std::string file;
   double max_median_error_pct = -1; ///< < 0: no limit
-  std::vector<std::string> sets;
+  ConstantsOptions constants;
   OutputOptions output;
 };
 
@@ -25,7 +25,7 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
     // a gate over nothing would pass: median 0 %, fit 1.0
     throw Error(fmt::format("{}: has no measurement cases; nothing to validate", o.file));
   }
-  const ModelConstants k = resolve_constants(ctx, o.sets);
+  const ModelConstants k = resolve_constants(ctx, o.constants);
   const Validation v = validate_cases(cases, k.memory, k.time);
   write_output(ctx, o.output,
                json ? validation_json(v, o.file).dump(2) + "\n" : validation_table(v, o.file));
@@ -47,7 +47,7 @@ void setup_validate(CLI::App& app, Context& ctx) {
   cmd->add_option("--max-median-error", o->max_median_error_pct,
                   "exit 3 when the median absolute error is above this percentage")
       ->transform(number_in(0, 1000, true));
-  add_set_option(*cmd, o->sets);
+  add_constants_options(*cmd, o->constants);
   add_output_options(*cmd, o->output);
   cmd->callback([&ctx, o] { run_validate(ctx, *o); });
 }

@@ -89,16 +89,24 @@ void write_stdout(Context& ctx, const std::string& text);
 /// `--headroom PCT` as a fraction of capacity; throws bwplan::Error outside 0..<100.
 [[nodiscard]] double headroom_fraction(double pct);
 
-/// Adds `--set KEY=VALUE` (repeatable) to override a model constant.
-void add_set_option(CLI::App& cmd, std::vector<std::string>& sets);
+/// Where a command's model constants come from besides the catalog.
+struct ConstantsOptions {
+  std::string calibration;       ///< `--calibration PROFILE.json`; empty: none
+  std::vector<std::string> sets; ///< `--set KEY=VALUE`, applied after the profile
+};
 
-/// The catalog's constants with every `--set KEY=VALUE` applied (errors name the flag).
-[[nodiscard]] ModelConstants resolve_constants(Context& ctx, const std::vector<std::string>& sets);
+/// Adds `--calibration PROFILE.json` and `--set KEY=VALUE` (repeatable).
+void add_constants_options(CLI::App& cmd, ConstantsOptions& o);
+
+/// The catalog's constants, then the profile's, then every `--set` (errors name the flag or the
+/// profile's file).
+[[nodiscard]] ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o);
 
 /// Each command file defines one of these.
 void setup_list_commands(CLI::App& app, Context& ctx);
 void setup_estimate(CLI::App& app, Context& ctx);
 void setup_validate(CLI::App& app, Context& ctx);
+void setup_calibrate(CLI::App& app, Context& ctx);
 void setup_search(CLI::App& app, Context& ctx);
 void setup_check(CLI::App& app, Context& ctx);
 void setup_emit(CLI::App& app, Context& ctx);

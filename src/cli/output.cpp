@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bwplan/calibration_profile.hpp"
 #include "bwplan/suggest.hpp"
 #include "context.hpp"
 #include "safe_write.hpp"
@@ -105,16 +106,27 @@ double headroom_fraction(double pct) {
   return pct / 100.0;
 }
 
-void add_set_option(CLI::App& cmd, std::vector<std::string>& sets) {
-  cmd.add_option("--set", sets,
+void add_constants_options(CLI::App& cmd, ConstantsOptions& o) {
+  cmd.add_option("--calibration", o.calibration,
+                 "a profile `bwplan calibrate` wrote: its fitted constants and bands replace the "
+                 "shipped ones")
+      ->group("Model constants");
+  cmd.add_option("--set", o.sets,
                  "override a model constant, e.g. --set time.matmul_efficiency_max=0.6 (keys in "
                  "configs/constants/model.json); repeatable")
       ->group("Model constants");
 }
 
-ModelConstants resolve_constants(Context& ctx, const std::vector<std::string>& sets) {
+ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
   ModelConstants k = ctx.catalog().constants;
-  for (const std::string& s : sets) {
+  if (!o.calibration.empty()) {
+    const CalibrationProfile profile =
+        parse_calibration_profile(read_text_file(o.calibration), o.calibration);
+    apply_calibration_profile(profile, k);
+    ctx.log->info("--calibration {}: {} constants (sha256 {})", o.calibration,
+                  profile.constants.size(), profile.sha256.substr(0, 12));
+  }
+  for (const std::string& s : o.sets) {
     const std::size_t eq = s.find('=');
     if (eq == std::string::npos) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));

@@ -1,0 +1,133 @@
+// `bwplan calibrate INPUT... [--run PLAN=LOG]... --output PROFILE.json`: fits the free
+// constants to measured runs and writes a profile `--calibration` reads back.
+#include <fmt/format.h>
+
+#include "bwplan/calibration_profile.hpp"
+#include "bwplan/measurements.hpp"
+#include "bwplan/render.hpp"
+#include "bwplan/sha256.hpp"
+#include "bwplan/train_log.hpp"
+#include "context.hpp"
+#include "safe_write.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+struct CalibrateOptions {
+  std::vector<std::string> files;
+  std::vector<std::string> runs; ///< PLAN.json=train.log
+  std::string profile;           ///< --output
+  bool force = false;
+  std::string format = "table";
+  ConstantsOptions constants;
+};
+
+/// The run `plan` (what was run) paired with `log` (what happened), as a measurement case; errors
+/// name the file where the two disagree.
+MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::string& log_file,
+                         const std::string& log_text) {
+  const EstimateRequest r = read_plan(ctx, {plan_file, 1, "", 0}).request;
+  const TrainLog log = parse_train_log(log_text, log_file);
+  const TrainingConfig& c = r.config;
+  auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
+    if (in_log != in_plan) {
+      throw Error(fmt::format("{}: {} is {} but {} has {}: the log is not of this plan's run",
+                              log_file, what, in_log, plan_file, in_plan));
+    }
+  };
+  if (log.local_batch) {
+    disagree("local batch size", *log.local_batch, c.micro_batch);
+  }
+  if (log.seq_len) {
+    disagree("sequence length", *log.seq_len, c.seq_len);
+  }
+  if (log.grad_accum) {
+    disagree("gradient accumulation steps", *log.grad_accum, c.grad_accum);
+  }
+  if (log.global_batch && log.local_batch && log.grad_accum && *log.local_batch > 0 &&
+      *log.grad_accum > 0) {
+    disagree("the data-parallel degree (global / local batch / accumulation)",
+             *log.global_batch / (*log.local_batch * *log.grad_accum), c.gpus);
+  }
+  ctx.log->info("{}: peak reserved {:.2f} GiB (step {}); tokens/s per GPU {:.0f}, the median of "
+                "steps {}..{} (step {} is warm-up)",
+                log_file, log.peak_reserved_bytes / (1024.0 * 1024.0 * 1024.0), log.peak_step,
+                log.tokens_per_s_per_gpu, log.steady_steps.front(), log.steady_steps.back(),
+                log.warmup_step);
+  MeasurementCase mc;
+  mc.id = plan_file;
+  mc.source = log_file;
+  mc.request = r;
+  mc.metric = Metric::peak_reserved;
+  mc.value_bytes = log.peak_reserved_bytes;
+  mc.tokens_per_second_per_gpu = log.tokens_per_s_per_gpu;
+  return mc;
+}
+
+void run_calibrate(Context& ctx, const CalibrateOptions& o) {
+  ctx.begin();
+  if (o.files.empty() && o.runs.empty()) {
+    throw UsageError("calibrate needs a measurement file or a --run PLAN.json=train.log");
+  }
+  if (o.format != "table" && o.format != "json") {
+    throw UsageError(fmt::format("--format '{}' is not allowed (allowed: table, json)", o.format));
+  }
+  check_target("--output", o.profile, o.force); // before the work, not after
+  std::vector<MeasurementCase> cases;
+  std::vector<ProfileInput> inputs;
+  for (const std::string& f : o.files) {
+    const std::string text = read_text_file(f);
+    for (MeasurementCase& mc : parse_measurements(text, f, ctx.catalog())) {
+      cases.push_back(std::move(mc));
+    }
+    inputs.push_back({f, io::sha256_hex(text)});
+  }
+  for (const std::string& run : o.runs) {
+    const std::size_t eq = run.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == run.size()) {
+      throw UsageError(fmt::format("--run '{}': expected PLAN.json=train.log", run));
+    }
+    const std::string plan = run.substr(0, eq), log = run.substr(eq + 1);
+    const std::string log_text = read_text_file(log);
+    cases.push_back(run_case(ctx, plan, log, log_text));
+    inputs.push_back({plan, io::sha256_hex(read_text_file(plan))});
+    inputs.push_back({log, io::sha256_hex(log_text)});
+  }
+  if (cases.empty()) {
+    throw Error("the measurement files have no cases; nothing to calibrate");
+  }
+  const ModelConstants shipped = resolve_constants(ctx, o.constants);
+  const Calibration cal = calibrate(cases, shipped);
+  ModelConstants banded = cal.constants;
+  apply_calibrated_bands(cal, banded);
+  const std::string profile = calibration_profile_json(cal, banded, inputs).dump(2) + "\n";
+  OutputSet files; // the profile and standard output: both or neither
+  files.add_file("--output", o.profile, o.force, profile);
+  files.commit();
+  write_stdout(ctx, o.format == "json" ? profile : calibration_table(cal, o.profile));
+  files.finish();
+  ctx.log->info("wrote {}", o.profile);
+}
+
+} // namespace
+
+void setup_calibrate(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand(
+      "calibrate", "fit the model's free constants to measured runs and write a profile that "
+                   "--calibration reads");
+  auto o = std::make_shared<CalibrateOptions>();
+  cmd->add_option("files", o->files, "measurement files (bwplan-measurements/1)");
+  cmd->add_option("--run", o->runs,
+                  "PLAN.json=train.log: a plan or estimate bwplan wrote, and the torchtitan log "
+                  "of its run; repeatable");
+  cmd->add_option("--output", o->profile, "the profile to write")->required();
+  cmd->add_flag("--force", o->force, "replace --output if it exists");
+  cmd->add_option("--format", o->format,
+                  "what to print: table (before/after per run) or json "
+                  "(the profile)");
+  add_constants_options(*cmd, o->constants);
+  cmd->callback([&ctx, o] { run_calibrate(ctx, *o); });
+}
+
+} // namespace bwplan::cli

@@ -1,0 +1,185 @@
+#include "bwplan/calibration_profile.hpp"
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+#include "bwplan/sha256.hpp"
+#include "json_reader.hpp"
+#include "text_table.hpp"
+
+namespace bwplan {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+/// The band constants a profile carries besides the fitted ones.
+constexpr std::string_view k_band_keys[] = {"memory.band_low_fraction", "memory.band_high_fraction",
+                                            "time.band_low_fraction", "time.band_high_fraction"};
+
+const char* quantity_name(Quantity q) {
+  return q == Quantity::memory ? "memory" : "throughput";
+}
+
+Json summary_json(const ErrorSummary& s) {
+  Json j;
+  j["runs"] = s.runs;
+  j["median_abs_error_pct"] = s.median_abs_pct;
+  j["max_abs_error_pct"] = s.max_abs_pct;
+  return j;
+}
+
+Json errors_json(const CalibrationErrors& e) {
+  Json j;
+  j["before"] = summary_json(e.before);
+  j["after"] = summary_json(e.after);
+  j["leave_one_out"] = summary_json(e.leave_one_out);
+  return j;
+}
+
+} // namespace
+
+Json calibration_profile_json(const Calibration& cal, const ModelConstants& banded,
+                              const std::vector<ProfileInput>& inputs) {
+  Json j;
+  j["schema"] = k_calibration_format;
+  Json constants = Json::array();
+  for (const FittedConstant& f : cal.fitted) {
+    constants.push_back({{"key", f.key}, {"shipped", f.shipped}, {"fitted", f.fitted}});
+  }
+  j["constants"] = constants;
+  Json bands = Json::array();
+  for (const std::string_view key : k_band_keys) {
+    bands.push_back({{"key", key},
+                     {"shipped", get_constant(cal.constants, key)},
+                     {"fitted", get_constant(banded, key)}});
+  }
+  j["band_constants"] = bands;
+  Json refused = Json::array();
+  for (const UnfittedConstant& u : cal.not_fitted) {
+    refused.push_back({{"key", u.key}, {"reason", u.reason}});
+  }
+  j["not_fitted"] = refused;
+  Json runs = Json::array();
+  for (const CalibratedRun& r : cal.runs) {
+    runs.push_back({{"id", r.id},
+                    {"source", r.source},
+                    {"quantity", quantity_name(r.quantity)},
+                    {"measured", r.measured},
+                    {"predicted_before", r.before},
+                    {"predicted_after", r.after},
+                    {"predicted_leave_one_out", r.leave_one_out}});
+  }
+  j["runs"] = runs;
+  j["errors"] = {{"memory", errors_json(cal.memory)}, {"throughput", errors_json(cal.throughput)}};
+  j["fit_calls"] = {{"cases", cal.fit_cases},
+                    {"right_before", cal.fit_right_before},
+                    {"right_after", cal.fit_right_after}};
+  j["range"] = {{"gpus", cal.range.gpus},
+                {"models", cal.range.models},
+                {"seq_len_min", cal.range.seq_len_min},
+                {"seq_len_max", cal.range.seq_len_max},
+                {"gpu_count_min", cal.range.gpus_min},
+                {"gpu_count_max", cal.range.gpus_max}};
+  Json in = Json::array();
+  for (const ProfileInput& p : inputs) {
+    in.push_back({{"file", p.file}, {"sha256", p.sha256}});
+  }
+  j["inputs"] = in;
+  return j;
+}
+
+CalibrationProfile parse_calibration_profile(std::string_view text, const std::string& file) {
+  const nlohmann::json doc = io::parse_json(text, file);
+  io::ObjectReader r(doc, file);
+  const std::string schema = r.string("schema");
+  if (schema != k_calibration_format) {
+    const bool newer = schema.rfind("bwplan-calibration/", 0) == 0;
+    throw Error(fmt::format("{}: /schema: '{}' is not known (allowed {}){}", file, schema,
+                            k_calibration_format,
+                            newer ? "; it was written by a newer bwplan" : ""));
+  }
+  CalibrationProfile p;
+  p.file = file;
+  p.sha256 = io::sha256_hex(text);
+  ModelConstants check;
+  for (const char* list : {"constants", "band_constants"}) {
+    const nlohmann::json& items = r.value(list);
+    if (!items.is_array()) {
+      throw Error(fmt::format("{}: /{}: expected an array", file, list));
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      io::ObjectReader c(items[i], file, fmt::format("/{}/{}", list, i));
+      const std::string key = c.string("key");
+      const double value = c.number("fitted", -1e30, 1e30);
+      (void)c.number("shipped", -1e30, 1e30);
+      c.finish();
+      try {
+        set_constant(check, key, value);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: /{}/{}: {}", file, list, i, e.what()));
+      }
+      p.constants.emplace_back(key, value);
+    }
+  }
+  r.allow({"not_fitted", "runs", "errors", "fit_calls", "range", "inputs"});
+  r.finish();
+  return p;
+}
+
+namespace {
+
+std::string pct(double predicted, double measured) {
+  return fmt::format("{:+.1f} %", 100.0 * (predicted - measured) / measured);
+}
+
+} // namespace
+
+std::string calibration_table(const Calibration& cal, const std::string& profile) {
+  std::string out = fmt::format("calibration profile {}\n\n", profile);
+  using A = io::TextTable::Align;
+  io::TextTable t({{"run", A::left},
+                   {"quantity", A::left},
+                   {"measured", A::right},
+                   {"before", A::right},
+                   {"after", A::right},
+                   {"left out", A::right}});
+  for (const CalibratedRun& r : cal.runs) {
+    const bool mem = r.quantity == Quantity::memory;
+    t.add_row({r.id, mem ? "memory" : "tokens/s/GPU",
+               mem ? fmt::format("{:.2f} GiB", r.measured / (1024.0 * 1024.0 * 1024.0))
+                   : fmt::format("{:.0f}", r.measured),
+               pct(r.before, r.measured), pct(r.after, r.measured),
+               pct(r.leave_one_out, r.measured)});
+  }
+  out += t.render();
+  auto line = [](const char* what, const CalibrationErrors& e) {
+    return fmt::format("{}: median |error| {:.1f} % before, {:.1f} % after, {:.1f} % left out "
+                       "(max {:.1f} / {:.1f} / {:.1f} %, {} runs)\n",
+                       what, e.before.median_abs_pct, e.after.median_abs_pct,
+                       e.leave_one_out.median_abs_pct, e.before.max_abs_pct, e.after.max_abs_pct,
+                       e.leave_one_out.max_abs_pct, e.after.runs);
+  };
+  out += "\n" + line("memory", cal.memory) + line("tokens/s", cal.throughput);
+  if (cal.fit_cases > 0) {
+    out += fmt::format("fit/OOM calls right: {}/{} before, {}/{} after\n", cal.fit_right_before,
+                       cal.fit_cases, cal.fit_right_after, cal.fit_cases);
+  }
+  out += "\nfitted:\n";
+  for (const FittedConstant& f : cal.fitted) {
+    out += fmt::format("  {} = {:.4g} (shipped {:.4g})\n", f.key, f.fitted, f.shipped);
+  }
+  out += "not fitted:\n";
+  for (const UnfittedConstant& u : cal.not_fitted) {
+    out += fmt::format("  {}: {}\n", u.key, u.reason);
+  }
+  return out;
+}
+
+void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k) {
+  for (const auto& [key, value] : profile.constants) {
+    set_constant(k, key, value);
+  }
+}
+
+} // namespace bwplan

@@ -1,0 +1,51 @@
+/// \file
+/// A calibration profile (`bwplan-calibration/1`, docs/schema/calibration.schema.json): what
+/// `bwplan calibrate` writes and `--calibration` reads back.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/calibration.hpp"
+
+namespace bwplan {
+
+inline constexpr std::string_view k_calibration_format = "bwplan-calibration/1";
+
+/// One file the fit read, by its name as given and the SHA-256 of its bytes.
+struct ProfileInput {
+  std::string file;
+  std::string sha256;
+};
+
+/// The profile: the fitted constants and the band constants `banded` holds (after
+/// apply_calibrated_bands), the refusals, the runs before/after/leave-one-out, the errors, the
+/// range, and the inputs.
+[[nodiscard]] nlohmann::ordered_json
+calibration_profile_json(const Calibration& cal, const ModelConstants& banded,
+                         const std::vector<ProfileInput>& inputs);
+
+/// A profile as read back: the constants it sets, in its order, and the hash of its bytes.
+struct CalibrationProfile {
+  std::string file;
+  std::string sha256;
+  std::vector<std::pair<std::string, double>> constants;
+};
+
+/// Parses `text` read from `file`. Throws Error naming the file and the JSON pointer for a
+/// format it does not know (a newer bwplan's), an unknown key, or a constant out of range.
+[[nodiscard]] CalibrationProfile parse_calibration_profile(std::string_view text,
+                                                           const std::string& file);
+
+/// What `calibrate` prints: each run's error before, after and left out of the fit, the error
+/// summaries, and the constants fitted and refused.
+[[nodiscard]] std::string calibration_table(const Calibration& cal, const std::string& profile);
+
+/// Sets `profile`'s constants on `k`.
+void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k);
+
+} // namespace bwplan

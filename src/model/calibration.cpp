@@ -1,0 +1,333 @@
+// The fit behind `bwplan calibrate` (docs/model.md, "Calibration"): per quantity, minimise the
+// summed squared log errors of the runs plus a pull toward the shipped constants, by coordinate
+// descent with a bracketing grid and golden-section search inside each constant's bounds.
+#include "bwplan/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+namespace bwplan {
+
+namespace {
+
+/// A case's figure for `q`, when it measured one.
+std::optional<double> measured_of(const MeasurementCase& mc, Quantity q) {
+  if (q == Quantity::memory) {
+    if (mc.metric == Metric::fits) {
+      return std::nullopt;
+    }
+    return mc.value_bytes;
+  }
+  return mc.tokens_per_second_per_gpu;
+}
+
+/// The cases that measured `q`, with what the constants' evaluation needs computed once.
+struct Sample {
+  const MeasurementCase* mc;
+  ModelFacts facts;
+  double measured;
+};
+
+std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quantity q) {
+  std::vector<Sample> s;
+  for (const MeasurementCase& mc : cases) {
+    if (const auto v = measured_of(mc, q)) {
+      s.push_back({&mc, model_facts(mc.request.model), *v});
+    }
+  }
+  return s;
+}
+
+double predict(const Sample& s, Quantity q, const ModelConstants& k) {
+  const EstimateRequest& r = s.mc->request;
+  if (q == Quantity::memory) {
+    return metric_band(estimate_memory(r.model, s.facts, r.config, r.gpu, k.memory), s.mc->metric)
+        .estimate;
+  }
+  return estimate_step_time(r.model, s.facts, r.config, r.gpu, job_network(r, k.time), k.time)
+      .tokens_per_s_per_gpu;
+}
+
+/// Log errors of `samples` under `k`, skipping index `skip` (leave-one-out).
+std::vector<double> residuals(const std::vector<Sample>& samples, Quantity q,
+                              const ModelConstants& k, std::size_t skip) {
+  std::vector<double> r;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (i != skip) {
+      r.push_back(std::log(predict(samples[i], q, k) / samples[i].measured));
+    }
+  }
+  return r;
+}
+
+struct Problem {
+  const std::vector<Sample>* samples;
+  Quantity q;
+  std::size_t skip;
+  std::vector<const FreeConstant*> free; ///< the identified constants
+  const ModelConstants* shipped;
+};
+
+double objective(const Problem& p, const ModelConstants& k) {
+  double sum = 0;
+  for (double r : residuals(*p.samples, p.q, k, p.skip)) {
+    // Soft L1: r^2 for small errors, 2 delta |r| for large ones, so one run the model cannot
+    // explain (a power-capped GPU, a different trainer) does not drag every constant toward it.
+    const double u = r / k_calibration_robust_scale;
+    sum += 2.0 * k_calibration_robust_scale * k_calibration_robust_scale *
+           (std::sqrt(1.0 + u * u) - 1.0);
+  }
+  for (const FreeConstant* f : p.free) {
+    const double d = (get_constant(k, f->key) - get_constant(*p.shipped, f->key)) / f->prior_scale;
+    sum += k_calibration_prior_weight * d * d;
+  }
+  return sum;
+}
+
+/// Minimises the objective along one constant: a grid finds the best bracket, golden-section
+/// search refines it (the objective is smooth; the grid guards against a second dip).
+void minimise_along(const Problem& p, const FreeConstant& f, ModelConstants& k) {
+  auto at = [&](double x) {
+    set_constant(k, f.key, x);
+    return objective(p, k);
+  };
+  constexpr int k_grid = 12;
+  const double step = (f.hi - f.lo) / k_grid;
+  double best_x = get_constant(k, f.key);
+  double best = at(best_x);
+  int best_i = -1;
+  for (int i = 0; i <= k_grid; ++i) {
+    const double v = at(f.lo + step * i);
+    if (v < best) {
+      best = v;
+      best_i = i;
+    }
+  }
+  double lo = best_i < 0 ? std::max(f.lo, best_x - step) : f.lo + step * std::max(0, best_i - 1);
+  double hi =
+      best_i < 0 ? std::min(f.hi, best_x + step) : f.lo + step * std::min(k_grid, best_i + 1);
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
+  double fa = at(a), fb = at(b);
+  for (int i = 0; i < 28; ++i) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - phi * (hi - lo);
+      fa = at(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + phi * (hi - lo);
+      fb = at(b);
+    }
+  }
+  const double x = fa < fb ? a : b;
+  const double fx = std::min(fa, fb);
+  set_constant(k, f.key, fx < best ? x : (best_i < 0 ? best_x : f.lo + step * best_i));
+}
+
+ModelConstants fit(const Problem& p, ModelConstants k) {
+  for (int sweep = 0; sweep < 30; ++sweep) {
+    double moved = 0;
+    for (const FreeConstant* f : p.free) {
+      const double before = get_constant(k, f->key);
+      minimise_along(p, *f, k);
+      moved = std::max(moved, std::abs(get_constant(k, f->key) - before) / f->prior_scale);
+    }
+    if (moved < 1e-4) {
+      break;
+    }
+  }
+  return k;
+}
+
+/// Each free constant of `q` the samples identify; the others with the reason.
+std::vector<const FreeConstant*> identified(const std::vector<Sample>& samples, Quantity q,
+                                            const ModelConstants& shipped,
+                                            std::vector<UnfittedConstant>& refused) {
+  std::vector<const FreeConstant*> keep;
+  std::vector<std::vector<double>> columns;
+  for (const FreeConstant& f : k_free_constants) {
+    if (f.quantity != q) {
+      continue;
+    }
+    if (samples.empty()) {
+      refused.push_back({std::string(f.key),
+                         fmt::format("no run measured {}: needs {}",
+                                     q == Quantity::memory ? "peak memory" : "tokens/s", f.needs)});
+      continue;
+    }
+    // Central difference over a twentieth of the prior scale, inside the bounds.
+    const double x0 = get_constant(shipped, f.key);
+    const double h = f.prior_scale / 20.0;
+    ModelConstants up = shipped, down = shipped;
+    set_constant(up, f.key, std::min(f.hi, x0 + h));
+    set_constant(down, f.key, std::max(f.lo, x0 - h));
+    const double width = get_constant(up, f.key) - get_constant(down, f.key);
+    const std::vector<double> ru = residuals(samples, q, up, samples.size());
+    const std::vector<double> rd = residuals(samples, q, down, samples.size());
+    std::vector<double> col(ru.size());
+    double norm = 0;
+    for (std::size_t i = 0; i < ru.size(); ++i) {
+      col[i] = (ru[i] - rd[i]) / width * f.prior_scale;
+      norm += col[i] * col[i];
+    }
+    norm = std::sqrt(norm);
+    if (norm < k_calibration_min_sensitivity) {
+      refused.push_back({std::string(f.key),
+                         fmt::format("these runs do not constrain it (moving it by {:g} moves "
+                                     "their predictions by {:.2f} %): needs {}",
+                                     f.prior_scale, 100.0 * norm, f.needs)});
+      continue;
+    }
+    std::string parallel;
+    for (std::size_t j = 0; j < columns.size() && parallel.empty(); ++j) {
+      double dot = 0, other = 0;
+      for (std::size_t i = 0; i < col.size(); ++i) {
+        dot += col[i] * columns[j][i];
+        other += columns[j][i] * columns[j][i];
+      }
+      if (std::abs(dot) / (norm * std::sqrt(other)) > k_calibration_max_collinearity) {
+        parallel = std::string(keep[j]->key);
+      }
+    }
+    if (!parallel.empty()) {
+      refused.push_back(
+          {std::string(f.key),
+           fmt::format("these runs cannot tell it apart from {}: needs {}", parallel, f.needs)});
+      continue;
+    }
+    keep.push_back(&f);
+    columns.push_back(std::move(col));
+  }
+  return keep;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+ErrorSummary summary_of(const std::vector<CalibratedRun>& runs, Quantity q,
+                        double CalibratedRun::*predicted) {
+  std::vector<double> e;
+  for (const CalibratedRun& r : runs) {
+    if (r.quantity == q) {
+      e.push_back(std::abs(100.0 * (r.*predicted - r.measured) / r.measured));
+    }
+  }
+  ErrorSummary s;
+  s.runs = static_cast<int>(e.size());
+  s.median_abs_pct = median(e);
+  s.max_abs_pct = e.empty() ? 0.0 : *std::max_element(e.begin(), e.end());
+  return s;
+}
+
+CalibrationRange range_of(const std::vector<MeasurementCase>& cases) {
+  CalibrationRange r;
+  for (const MeasurementCase& mc : cases) {
+    const TrainingConfig& c = mc.request.config;
+    auto add = [](std::vector<std::string>& v, const std::string& s) {
+      if (std::find(v.begin(), v.end(), s) == v.end()) {
+        v.push_back(s);
+      }
+    };
+    add(r.gpus, mc.request.gpu.name);
+    add(r.models, mc.request.model.name);
+    const bool first = &mc == &cases.front();
+    r.seq_len_min = first ? c.seq_len : std::min(r.seq_len_min, c.seq_len);
+    r.seq_len_max = first ? c.seq_len : std::max(r.seq_len_max, c.seq_len);
+    r.gpus_min = first ? c.gpus : std::min(r.gpus_min, c.gpus);
+    r.gpus_max = first ? c.gpus : std::max(r.gpus_max, c.gpus);
+  }
+  std::sort(r.gpus.begin(), r.gpus.end());
+  std::sort(r.models.begin(), r.models.end());
+  return r;
+}
+
+} // namespace
+
+Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelConstants& shipped) {
+  Calibration cal;
+  cal.constants = shipped;
+  cal.range = range_of(cases);
+  for (const Quantity q : {Quantity::memory, Quantity::throughput}) {
+    const std::vector<Sample> samples = samples_of(cases, q);
+    Problem p{&samples, q, samples.size(), identified(samples, q, shipped, cal.not_fitted),
+              &shipped};
+    const ModelConstants fitted = fit(p, shipped);
+    for (const FreeConstant* f : p.free) {
+      const double v = get_constant(fitted, f->key);
+      set_constant(cal.constants, f->key, v);
+      cal.fitted.push_back({std::string(f->key), get_constant(shipped, f->key), v});
+    }
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      CalibratedRun r;
+      r.id = samples[i].mc->id;
+      r.source = samples[i].mc->source;
+      r.quantity = q;
+      r.measured = samples[i].measured;
+      r.before = predict(samples[i], q, shipped);
+      r.after = predict(samples[i], q, fitted);
+      Problem without = p;
+      without.skip = i;
+      r.leave_one_out =
+          samples.size() > 1 ? predict(samples[i], q, fit(without, shipped)) : r.before;
+      cal.runs.push_back(std::move(r));
+    }
+    CalibrationErrors& e = q == Quantity::memory ? cal.memory : cal.throughput;
+    e.before = summary_of(cal.runs, q, &CalibratedRun::before);
+    e.after = summary_of(cal.runs, q, &CalibratedRun::after);
+    e.leave_one_out = summary_of(cal.runs, q, &CalibratedRun::leave_one_out);
+  }
+  for (const MeasurementCase& mc : cases) {
+    if (mc.metric != Metric::fits) {
+      continue;
+    }
+    ++cal.fit_cases;
+    cal.fit_right_before +=
+        evaluate(mc.request, shipped.memory, shipped.time).memory.fits() == mc.fits ? 1 : 0;
+    cal.fit_right_after +=
+        evaluate(mc.request, cal.constants.memory, cal.constants.time).memory.fits() == mc.fits ? 1
+                                                                                                : 0;
+  }
+  return cal;
+}
+
+void apply_calibrated_bands(const Calibration& cal, ModelConstants& k) {
+  // Signed worst cases of the fit's own and leave-one-out predictions (measured / predicted - 1
+  // for memory, as the shipped band is; predicted / measured - 1 for tokens/s).
+  double mem_over = 0, mem_under = 0, tps_over = 0, tps_under = 0;
+  for (const CalibratedRun& r : cal.runs) {
+    for (const double predicted : {r.after, r.leave_one_out}) {
+      if (r.quantity == Quantity::memory) {
+        const double e = r.measured / predicted - 1.0; // > 0: the run held more
+        mem_over = std::max(mem_over, e);
+        mem_under = std::max(mem_under, -e);
+      } else {
+        tps_over = std::max(tps_over, predicted / r.measured - 1.0);   // predicted too fast
+        tps_under = std::max(tps_under, r.measured / predicted - 1.0); // predicted too slow
+      }
+    }
+  }
+  auto widen = [&](std::string_view key, double v) {
+    set_constant(k, key, std::max(get_constant(k, key), std::ceil(v * 100.0) / 100.0));
+  };
+  if (cal.memory.after.runs > 0) {
+    widen("memory.band_high_fraction", mem_over);
+    widen("memory.band_low_fraction", std::min(0.9, mem_under));
+  }
+  if (cal.throughput.after.runs > 0) {
+    widen("time.band_low_fraction", tps_over);
+    widen("time.band_high_fraction", tps_under);
+  }
+}
+
+} // namespace bwplan
