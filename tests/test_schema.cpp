@@ -171,6 +171,16 @@ const std::vector<Output>& catalog_and_validate_outputs() {
   return v;
 }
 
+/// `calibrate` writes its profile to --output (and prints it with --format json).
+const std::vector<Output>& calibration_outputs() {
+  static const std::vector<Output> v = {
+      {"calibration",
+       {"calibrate", test::source_path("tests/data/measurements.json"), "--output",
+        (fs::temp_directory_path() / "bwplan-schema-calibration.json").string(), "--force"}},
+  };
+  return v;
+}
+
 /// Check outputs, reading the plans `plan_sources(tag)` writes (a tag per test case: ctest runs
 /// test cases in parallel processes).
 std::vector<Output> check_outputs(const std::string& tag) {
@@ -200,7 +210,7 @@ std::vector<Output> plan_sources(const std::string& tag) {
 std::vector<Output> all_outputs() {
   std::vector<Output> all;
   for (const auto& t : {estimate_outputs(), search_outputs(), catalog_and_validate_outputs(),
-                        check_outputs("all"), plan_sources("all")}) {
+                        calibration_outputs(), check_outputs("all"), plan_sources("all")}) {
     all.insert(all.end(), t.begin(), t.end());
   }
   return all;
@@ -241,6 +251,12 @@ void remove_plans(const std::string& tag) {
 }
 
 } // namespace
+
+TEST_CASE("calibrate's profile matches docs/schema/calibration.schema.json", "[schema]") {
+  for (const Output& o : calibration_outputs()) {
+    check_against_schema(o);
+  }
+}
 
 TEST_CASE("estimate JSON matches docs/schema/estimate.schema.json", "[schema]") {
   for (const Output& o : estimate_outputs()) {

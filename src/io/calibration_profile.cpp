@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
+#include "bwplan/render.hpp"
 #include "bwplan/sha256.hpp"
 #include "json_reader.hpp"
 #include "text_table.hpp"
@@ -41,8 +42,7 @@ Json errors_json(const CalibrationErrors& e) {
 
 Json calibration_profile_json(const Calibration& cal, const ModelConstants& banded,
                               const std::vector<ProfileInput>& inputs) {
-  Json j;
-  j["schema"] = k_calibration_format;
+  Json j = io::envelope("calibration");
   Json constants = Json::array();
   for (const FittedConstant& f : cal.fitted) {
     constants.push_back({{"key", f.key}, {"shipped", f.shipped}, {"fitted", f.fitted}});
@@ -92,12 +92,17 @@ Json calibration_profile_json(const Calibration& cal, const ModelConstants& band
 CalibrationProfile parse_calibration_profile(std::string_view text, const std::string& file) {
   const nlohmann::json doc = io::parse_json(text, file);
   io::ObjectReader r(doc, file);
-  const std::string schema = r.string("schema");
-  if (schema != k_calibration_format) {
-    const bool newer = schema.rfind("bwplan-calibration/", 0) == 0;
-    throw Error(fmt::format("{}: /schema: '{}' is not known (allowed {}){}", file, schema,
-                            k_calibration_format,
-                            newer ? "; it was written by a newer bwplan" : ""));
+  const std::int64_t version = r.integer("schema_version", 1, 1'000'000);
+  if (version > k_output_schema_version) {
+    throw Error(fmt::format("{}: /schema_version: {} was written by a newer bwplan (this one "
+                            "reads {})",
+                            file, version, k_output_schema_version));
+  }
+  const std::string kind = r.string("kind");
+  if (kind != "calibration") {
+    throw Error(fmt::format("{}: /kind: '{}' is not a calibration profile (written by bwplan "
+                            "calibrate)",
+                            file, kind));
   }
   CalibrationProfile p;
   p.file = file;

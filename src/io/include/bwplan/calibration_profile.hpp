@@ -1,5 +1,5 @@
 /// \file
-/// A calibration profile (`bwplan-calibration/1`, docs/schema/calibration.schema.json): what
+/// A calibration profile (kind `calibration`, docs/schema/calibration.schema.json): what
 /// `bwplan calibrate` writes and `--calibration` reads back.
 #pragma once
 
@@ -13,8 +13,6 @@
 #include "bwplan/calibration.hpp"
 
 namespace bwplan {
-
-inline constexpr std::string_view k_calibration_format = "bwplan-calibration/1";
 
 /// One file the fit read, by its name as given and the SHA-256 of its bytes.
 struct ProfileInput {
