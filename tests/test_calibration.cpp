@@ -247,6 +247,23 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
   CHECK(cal.out != base.out);
   const auto again = test::run_cli({"calibrate", "--run", plan + "=" + good, "--output", profile});
   CHECK(again.status != 0);
+
+  // Outputs name the profile; check tells a plan made with another profile (or none).
+  const std::string sha = io::sha256_hex(read_text_file(profile));
+  CHECK(nlohmann::json::parse(cal.out).at("calibration").at("sha256") == sha);
+  CHECK_FALSE(nlohmann::json::parse(base.out).contains("calibration"));
+  const std::string calibrated_plan = (dir / "calibrated-plan.json").string();
+  std::ofstream(calibrated_plan) << cal.out;
+  const auto same = test::run_cli(
+      {"check", "--plan", calibrated_plan, "--calibration", profile, "--format", "json"});
+  INFO(same.err);
+  const auto same_doc = nlohmann::json::parse(same.out);
+  CHECK(same_doc.at("calibration_matches_plan") == true);
+  CHECK(same_doc.at("plan_calibration_sha256") == sha);
+  const auto other = test::run_cli({"check", "--plan", calibrated_plan, "--format", "json"});
+  CHECK(nlohmann::json::parse(other.out).at("calibration_matches_plan") == false);
+  CHECK_THAT(other.err, Catch::Contains("the plan was made with calibration profile sha256 " +
+                                        sha.substr(0, 12) + "; this check uses none"));
   std::filesystem::remove_all(dir);
 }
 

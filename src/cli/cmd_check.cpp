@@ -82,6 +82,18 @@ void run_check(Context& ctx, const CheckOptions& o) {
   MemoryEstimate judged = e.memory;
   judged.device_bytes_required_high = high;
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
+  const std::optional<std::string> now_sha =
+      ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
+  const bool same_calibration = now_sha == doc.calibration_sha256;
+  if (!same_calibration) {
+    ctx.log->warn("{}: the plan was made {}; this check uses {}", o.source.plan,
+                  doc.calibration_sha256 ? fmt::format("with calibration profile sha256 {}",
+                                                       doc.calibration_sha256->substr(0, 12))
+                                         : std::string("without a calibration profile"),
+                  now_sha
+                      ? fmt::format("{} (sha256 {})", ctx.calibration->file, now_sha->substr(0, 12))
+                      : std::string("none"));
+  }
   if (json) {
     OrderedJson j = io::envelope("check");
     j["plan"] = o.source.plan;
@@ -99,6 +111,11 @@ void run_check(Context& ctx, const CheckOptions& o) {
       list.push_back(x);
     }
     j["changes"] = list;
+    add_calibration_ref(ctx, j);
+    if (doc.calibration_sha256) {
+      j["plan_calibration_sha256"] = *doc.calibration_sha256;
+    }
+    j["calibration_matches_plan"] = same_calibration;
     j["estimate"] = estimate_json(e);
     write_output(ctx, o.output, j.dump(2) + "\n");
   } else {

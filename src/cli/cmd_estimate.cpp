@@ -109,6 +109,9 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   const Estimate e = evaluate(request, k.memory, k.time);
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();
+  if (json) {
+    add_calibration_ref(ctx, doc);
+  }
   std::optional<FitAdvice> advice;
   if (e.infeasibility == RejectReason::out_of_memory) {
     const auto alternatives = instance_alternatives(ctx);

@@ -355,6 +355,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   }
   std::string text = json ? std::string() : search_table(report);
   OrderedJson doc = json ? search_json(report) : OrderedJson();
+  if (json) {
+    add_calibration_ref(ctx, doc);
+  }
   if (advice) {
     if (json) {
       doc["advice"] = advice_json(*advice);

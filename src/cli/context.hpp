@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
 
+#include "bwplan/calibration_profile.hpp"
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/plan_file.hpp"
@@ -48,6 +49,8 @@ struct Context {
   std::ostream* err = nullptr;
   std::shared_ptr<spdlog::logger> log;
   int status = 0; ///< exit status a command sets (e.g. 3 when a configuration does not fit)
+  /// The profile resolve_constants() applied (`--calibration`), named in JSON outputs.
+  std::optional<ProfileRef> calibration;
   std::string command_line; ///< "bwplan search --model ...", for reports
   std::string version;      ///< bwplan's version
   /// Call first in every command: applies -v/-q (parsed before command callbacks run).
@@ -94,6 +97,9 @@ struct ConstantsOptions {
   std::string calibration;       ///< `--calibration PROFILE.json`; empty: none
   std::vector<std::string> sets; ///< `--set KEY=VALUE`, applied after the profile
 };
+
+/// `doc["calibration"]` = the profile's file and hash, when the command used one.
+void add_calibration_ref(const Context& ctx, nlohmann::ordered_json& doc);
 
 /// Adds `--calibration PROFILE.json` and `--set KEY=VALUE` (repeatable).
 void add_constants_options(CLI::App& cmd, ConstantsOptions& o);

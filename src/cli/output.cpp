@@ -106,6 +106,12 @@ double headroom_fraction(double pct) {
   return pct / 100.0;
 }
 
+void add_calibration_ref(const Context& ctx, nlohmann::ordered_json& doc) {
+  if (ctx.calibration) {
+    doc["calibration"] = {{"file", ctx.calibration->file}, {"sha256", ctx.calibration->sha256}};
+  }
+}
+
 void add_constants_options(CLI::App& cmd, ConstantsOptions& o) {
   cmd.add_option("--calibration", o.calibration,
                  "a profile `bwplan calibrate` wrote: its fitted constants and bands replace the "
@@ -123,6 +129,7 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     const CalibrationProfile profile =
         parse_calibration_profile(read_text_file(o.calibration), o.calibration);
     apply_calibration_profile(profile, k);
+    ctx.calibration = ProfileRef{profile.file, profile.sha256};
     ctx.log->info("--calibration {}: {} constants (sha256 {})", o.calibration,
                   profile.constants.size(), profile.sha256.substr(0, 12));
   }

@@ -106,6 +106,16 @@ PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const Pla
         fmt::format("{}: /kind: '{}' is not a plan (allowed search, estimate)", o.plan, kind));
   }
   const std::optional<ModelSpec> carried = embedded_model(doc, o.plan);
+  if (doc.contains("calibration")) {
+    const nlohmann::json& c = doc["calibration"];
+    if (!c.is_object() || !c.contains("sha256") || !c["sha256"].is_string() ||
+        c["sha256"].get<std::string>().size() != 64) {
+      throw Error(fmt::format("{}: /calibration: expected {{\"file\", \"sha256\"}} as bwplan "
+                              "writes it",
+                              o.plan));
+    }
+    out.calibration_sha256 = c["sha256"].get<std::string>();
+  }
   if (kind == "search") {
     if (!doc.contains("plans")) {
       throw Error(fmt::format("{}: a search document without /plans", o.plan));

@@ -27,6 +27,12 @@ struct ProfileInput {
 calibration_profile_json(const Calibration& cal, const ModelConstants& banded,
                          const std::vector<ProfileInput>& inputs);
 
+/// A profile as outputs name it (`calibration` in estimate, search and check documents).
+struct ProfileRef {
+  std::string file;
+  std::string sha256;
+};
+
 /// A profile as read back: the constants it sets, in its order, and the hash of its bytes.
 struct CalibrationProfile {
   std::string file;

@@ -27,6 +27,9 @@ struct PlanDocument {
   nlohmann::json plan; ///< the plan object as saved (its memory, throughput, cost)
   /// The headroom the plan was made with (a search's constraint; an estimate's usable share).
   std::optional<double> headroom_fraction;
+  /// The SHA-256 of the calibration profile the plan was made with (its document's
+  /// `calibration.sha256`); none when it was made without one.
+  std::optional<std::string> calibration_sha256;
 };
 
 /// Parses and checks the document `text` read from `source.plan` ("-": standard input); errors
