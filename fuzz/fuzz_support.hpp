@@ -60,7 +60,7 @@ inline void check_estimate(const Estimate& e) {
 
 /// An accepted model: its facts and parameter count, then one estimate with the default training
 /// configuration on one ml.p5.48xlarge (8 x H100).
-inline void exercise_model(const ModelSpec& m) {
+inline void exercise_model(const ModelSpec& m, const ModelConstants& k = catalog().constants) {
   const ModelFacts f = model_facts(m);
   const ParamCounts n = count_parameters(m);
   if (n.total <= 0 || n.total != f.counts.total || n.non_embedding() < 0) {
@@ -76,7 +76,7 @@ inline void exercise_model(const ModelSpec& m) {
   r.config.seq_len = std::min<std::int64_t>(8192, m.max_seq_len);
   r.train_tokens = 1e12;
   validate_config(r.config, m);
-  const Estimate e = evaluate(r, catalog().constants.memory, catalog().constants.time);
+  const Estimate e = evaluate(r, k.memory, k.time);
   check_estimate(e);
 }
 

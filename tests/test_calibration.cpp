@@ -33,7 +33,7 @@ std::string metric_line(int step, const char* gib, const char* tps) {
          "mfu: 34.87%" + reset + "\n";
 }
 
-std::string header(int local, int global, int accum, int seq) {
+std::string header(long long local, long long global, int accum, int seq) {
   return "[rank0]:[titan] 2026-11-30 09:59:00,000 - root - INFO - Trainer is initialized with "
          "local batch size " +
          std::to_string(local) + ", global batch size " + std::to_string(global) +
@@ -220,6 +220,14 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
   std::ofstream(bad) << header(2, 16, 1, 4096) << metric_line(1, "50.00", "4,000")
                      << metric_line(10, "61.50", "5,957");
   const std::string profile = (dir / "profile.json").string();
+  const std::string wider = (dir / "wider.log").string();
+  std::ofstream(wider) << header(2, 32, 1, 8192) << metric_line(1, "50.00", "4,000")
+                       << metric_line(10, "61.50", "5,957");
+  const auto dp = test::run_cli({"calibrate", "--run", plan + "=" + wider, "--output", profile});
+  CHECK(dp.status == 1);
+  CHECK_THAT(dp.err, Catch::Contains("wider.log: the data-parallel degree (global batch 32 / "
+                                     "local batch 2 / accumulation 1) is 16 but") &&
+                         Catch::Contains("has 8 GPUs"));
 
   const auto refused = test::run_cli({"calibrate", "--run", plan + "=" + bad, "--output", profile});
   CHECK(refused.status != 0);

@@ -47,8 +47,17 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::
   }
   if (log.global_batch && log.local_batch && log.grad_accum && *log.local_batch > 0 &&
       *log.grad_accum > 0) {
-    disagree("the data-parallel degree (global / local batch / accumulation)",
-             *log.global_batch / (*log.local_batch * *log.grad_accum), c.gpus);
+    // In doubles: the counts are at most 1e12 each, their product is not an int64.
+    const double dp =
+        static_cast<double>(*log.global_batch) /
+        (static_cast<double>(*log.local_batch) * static_cast<double>(*log.grad_accum));
+    if (dp != static_cast<double>(c.gpus)) {
+      throw Error(fmt::format("{}: the data-parallel degree (global batch {} / local batch {} / "
+                              "accumulation {}) is {:g} but {} has {} GPUs: the log is not of "
+                              "this plan's run",
+                              log_file, *log.global_batch, *log.local_batch, *log.grad_accum, dp,
+                              plan_file, c.gpus));
+    }
   }
   ctx.log->info("{}: peak reserved {:.2f} GiB (step {}); tokens/s per GPU {:.0f}, the median of "
                 "steps {}..{} (step {} is warm-up)",

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,20 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
   return v;
 }
 
+/// number_after() for a count: a whole number in 0..1e12 (steps, batch sizes, sequence lengths).
+std::optional<std::int64_t> count_after(const std::string& line, std::string_view label,
+                                        const std::string& where) {
+  const std::optional<double> v = number_after(line, label, where);
+  if (!v) {
+    return std::nullopt;
+  }
+  if (!(*v >= 0 && *v <= 1e12) || *v != std::floor(*v)) {
+    throw Error(fmt::format("{}: '{}' {} is not a count (allowed whole numbers 0..1e12)", where,
+                            label, *v));
+  }
+  return static_cast<std::int64_t>(*v);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -88,12 +103,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
     ++line_no;
     const std::string where = fmt::format("{}:{}", file, line_no);
     if (line.find("Trainer is initialized with") != std::string::npos) {
-      auto integer = [&](std::string_view label) -> std::optional<std::int64_t> {
-        if (const auto v = number_after(line, label, where)) {
-          return static_cast<std::int64_t>(*v);
-        }
-        return std::nullopt;
-      };
+      auto integer = [&](std::string_view label) { return count_after(line, label, where); };
       log.local_batch = integer("local batch size");
       log.global_batch = integer("global batch size");
       log.grad_accum = integer("gradient accumulation steps");
@@ -104,12 +114,20 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
         line.find("tps:") == std::string::npos) {
       continue;
     }
-    const auto step = static_cast<std::int64_t>(*number_after(line, "step:", where));
+    const std::int64_t step = *count_after(line, "step:", where);
     const double gib = *number_after(line, "memory:", where);
     if (line.find("GiB", line.find("memory:")) == std::string::npos) {
       throw Error(fmt::format("{}: memory is not in GiB", where));
     }
     const double rate = *number_after(line, "tps:", where);
+    if (!(gib > 0 && gib < 1e6)) {
+      throw Error(fmt::format("{}: memory {} GiB is out of range (allowed above 0, below 1e6)",
+                              where, gib));
+    }
+    if (!(rate > 0 && rate < 1e9)) {
+      throw Error(
+          fmt::format("{}: tps {} is out of range (allowed above 0, below 1e9)", where, rate));
+    }
     const double bytes = gib * 1024.0 * 1024.0 * 1024.0;
     if (bytes > log.peak_reserved_bytes) {
       log.peak_reserved_bytes = bytes;

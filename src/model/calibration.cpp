@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/error.hpp"
+
 namespace bwplan {
 
 namespace {
@@ -31,11 +33,22 @@ struct Sample {
   double measured;
 };
 
-std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quantity q) {
+double predict(const Sample& s, Quantity q, const ModelConstants& k);
+
+std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quantity q,
+                               const ModelConstants& shipped) {
   std::vector<Sample> s;
   for (const MeasurementCase& mc : cases) {
     if (const auto v = measured_of(mc, q)) {
-      s.push_back({&mc, model_facts(mc.request.model), *v});
+      Sample x{&mc, model_facts(mc.request.model), *v};
+      const double p = predict(x, q, shipped);
+      if (!(x.measured > 0) || !std::isfinite(x.measured) || !(p > 0) || !std::isfinite(p)) {
+        throw Error(fmt::format("{}: measured {} and predicted {} {}: calibration needs both "
+                                "positive",
+                                mc.id, x.measured, p,
+                                q == Quantity::memory ? "bytes" : "tokens/s per GPU"));
+      }
+      s.push_back(std::move(x));
     }
   }
   return s;
@@ -259,7 +272,7 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
   cal.constants = shipped;
   cal.range = range_of(cases);
   for (const Quantity q : {Quantity::memory, Quantity::throughput}) {
-    const std::vector<Sample> samples = samples_of(cases, q);
+    const std::vector<Sample> samples = samples_of(cases, q, shipped);
     Problem p{&samples, q, samples.size(), identified(samples, q, shipped, cal.not_fitted),
               &shipped};
     const ModelConstants fitted = fit(p, shipped);
