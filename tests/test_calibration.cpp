@@ -182,8 +182,15 @@ TEST_CASE("a profile round-trips and bad profiles are refused naming the file", 
   apply_calibration_profile(p, got);
   for (const std::string& key : constant_keys()) {
     INFO(key);
-    CHECK(get_constant(got, key) == get_constant(banded, key));
+    if (key != "memory.band_measured_seq_len") {
+      CHECK(get_constant(got, key) == get_constant(banded, key));
+    }
   }
+  // The memory constants were fitted on H100 runs of up to 8192 tokens: outside that, the
+  // memory band widens; the time band's coverage (nothing fitted) stays the shipped one.
+  CHECK(got.memory.band_measured_seq_len == 8192);
+  CHECK(got.memory.band_measured_gpus == std::vector<std::string>{"h100-sxm-80gb"});
+  CHECK(got.time.band_measured_gpus == k.time.band_measured_gpus);
 
   auto doc = nlohmann::json::parse(text);
   doc["schema_version"] = 2;

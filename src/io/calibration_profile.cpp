@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/render.hpp"
 #include "bwplan/sha256.hpp"
@@ -125,9 +126,23 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
         throw Error(fmt::format("{}: /{}/{}: {}", file, list, i, e.what()));
       }
       p.constants.emplace_back(key, value);
+      if (std::string_view(list) == "constants") {
+        (key.rfind("memory.", 0) == 0 ? p.fitted_memory : p.fitted_time) = true;
+      }
     }
   }
-  r.allow({"not_fitted", "runs", "errors", "fit_calls", "range", "inputs"});
+  io::ObjectReader range = r.object("range");
+  p.range.gpus = range.string_list("gpus");
+  p.range.models = range.string_list("models");
+  // The same limits a configuration's own fields have.
+  const std::int64_t max_seq = config_field_range(&TrainingConfig::seq_len).max;
+  const std::int64_t max_gpus = config_field_range(&TrainingConfig::gpus).max;
+  p.range.seq_len_min = range.integer("seq_len_min", 0, max_seq);
+  p.range.seq_len_max = range.integer("seq_len_max", 0, max_seq);
+  p.range.gpus_min = range.integer("gpu_count_min", 0, max_gpus);
+  p.range.gpus_max = range.integer("gpu_count_max", 0, max_gpus);
+  range.finish();
+  r.allow({"not_fitted", "runs", "errors", "fit_calls", "inputs"});
   r.finish();
   return p;
 }
@@ -184,6 +199,16 @@ std::string calibration_table(const Calibration& cal, const std::string& profile
 void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k) {
   for (const auto& [key, value] : profile.constants) {
     set_constant(k, key, value);
+  }
+  const CalibrationRange& r = profile.range;
+  if (profile.fitted_memory && r.seq_len_max > 0) {
+    k.memory.band_measured_gpus = r.gpus;
+    k.memory.band_measured_seq_len = static_cast<double>(r.seq_len_max);
+  }
+  if (profile.fitted_time && r.seq_len_max > 0 && r.gpus_max > 0) {
+    k.time.band_measured_gpus = r.gpus;
+    k.time.band_measured_seq_len = static_cast<double>(r.seq_len_max);
+    k.time.band_measured_gpu_count = static_cast<double>(r.gpus_max);
   }
 }
 

@@ -38,6 +38,9 @@ struct CalibrationProfile {
   std::string file;
   std::string sha256;
   std::vector<std::pair<std::string, double>> constants;
+  /// What the runs covered; the bands of the quantity whose constants it fitted widen outside it.
+  CalibrationRange range;
+  bool fitted_memory = false, fitted_time = false;
 };
 
 /// Parses `text` read from `file`. Throws Error naming the file and the JSON pointer for a
@@ -49,7 +52,9 @@ struct CalibrationProfile {
 /// summaries, and the constants fitted and refused.
 [[nodiscard]] std::string calibration_table(const Calibration& cal, const std::string& profile);
 
-/// Sets `profile`'s constants on `k`.
+/// Sets `profile`'s constants on `k`, and for each quantity it fitted, the band's coverage to the
+/// profile's range (its GPUs, longest sequence and, for tokens/s, largest GPU count): a
+/// configuration outside what the runs covered gets the usual widening (docs/model.md, "Bands").
 void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k);
 
 } // namespace bwplan
