@@ -276,11 +276,7 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
     Problem p{&samples, q, samples.size(), identified(samples, q, shipped, cal.not_fitted),
               &shipped};
     const ModelConstants fitted = fit(p, shipped);
-    for (const FreeConstant* f : p.free) {
-      const double v = get_constant(fitted, f->key);
-      set_constant(cal.constants, f->key, v);
-      cal.fitted.push_back({std::string(f->key), get_constant(shipped, f->key), v});
-    }
+    const std::size_t first = cal.runs.size();
     for (std::size_t i = 0; i < samples.size(); ++i) {
       CalibratedRun r;
       r.id = samples[i].mc->id;
@@ -297,8 +293,30 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
     }
     CalibrationErrors& e = q == Quantity::memory ? cal.memory : cal.throughput;
     e.before = summary_of(cal.runs, q, &CalibratedRun::before);
-    e.after = summary_of(cal.runs, q, &CalibratedRun::after);
     e.leave_one_out = summary_of(cal.runs, q, &CalibratedRun::leave_one_out);
+    // Cross-validation decides: a fit whose left-out predictions are worse than the shipped
+    // constants' would make runs it has not seen worse too, so the shipped values stay.
+    const bool worse = e.leave_one_out.median_abs_pct > e.before.median_abs_pct;
+    for (const FreeConstant* f : p.free) {
+      const double v = get_constant(fitted, f->key);
+      if (worse) {
+        cal.not_fitted.push_back(
+            {std::string(f->key),
+             fmt::format("fitted to {:.4g}, but left-out runs came out worse than with the shipped "
+                         "constants (median |error| {:.1f} % against {:.1f} %): kept {:.4g}",
+                         v, e.leave_one_out.median_abs_pct, e.before.median_abs_pct,
+                         get_constant(shipped, f->key))});
+        continue;
+      }
+      set_constant(cal.constants, f->key, v);
+      cal.fitted.push_back({std::string(f->key), get_constant(shipped, f->key), v});
+    }
+    if (worse) {
+      for (std::size_t i = first; i < cal.runs.size(); ++i) {
+        cal.runs[i].after = cal.runs[i].before;
+      }
+    }
+    e.after = summary_of(cal.runs, q, &CalibratedRun::after);
   }
   for (const MeasurementCase& mc : cases) {
     if (mc.metric != Metric::fits) {
