@@ -242,9 +242,24 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
                               Catch::Contains("has 8192"));
   CHECK_FALSE(std::filesystem::exists(profile));
 
-  const auto ok = test::run_cli({"calibrate", "--run", plan + "=" + good, "--output", profile});
+  const std::string report = (dir / "calibration.html").string();
+  const auto ok = test::run_cli(
+      {"calibrate", "--run", plan + "=" + good, "--output", profile, "--report", report});
   INFO(ok.err);
   REQUIRE(ok.status == 0);
+  // The page draws each figure before (hollow circle), after (filled) and left out (a cross).
+  const std::string html = read_text_file(report);
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CHECK(count("<circle") == 4);
+  CHECK(count("<title>left out") == 2);
+  CHECK(count("(memory)</text>") == 1);
+  CHECK(count("(tokens/s per GPU)</text>") == 1);
   const auto p = nlohmann::json::parse(std::ifstream(profile));
   CHECK(p.at("kind") == "calibration");
   CHECK(p.at("runs").size() == 2); // its memory and its tokens/s

@@ -8,6 +8,7 @@
 #include "bwplan/sha256.hpp"
 #include "bwplan/train_log.hpp"
 #include "context.hpp"
+#include "report_flags.hpp"
 #include "safe_write.hpp"
 
 namespace bwplan::cli {
@@ -20,6 +21,7 @@ struct CalibrateOptions {
   std::string profile;           ///< --output
   bool force = false;
   std::string format = "table";
+  std::string report; ///< --report: HTML page of the fit
   ConstantsOptions constants;
 };
 
@@ -74,7 +76,7 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::
   return mc;
 }
 
-void run_calibrate(Context& ctx, const CalibrateOptions& o) {
+void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd) {
   ctx.begin();
   if (o.files.empty() && o.runs.empty()) {
     throw UsageError("calibrate needs a measurement file or a --run PLAN.json=train.log");
@@ -83,6 +85,9 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o) {
     throw UsageError(fmt::format("--format '{}' is not allowed (allowed: table, json)", o.format));
   }
   check_target("--output", o.profile, o.force); // before the work, not after
+  if (!o.report.empty()) {
+    check_target("--report", o.report, o.force);
+  }
   std::vector<MeasurementCase> cases;
   std::vector<ProfileInput> inputs;
   for (const std::string& f : o.files) {
@@ -113,6 +118,10 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o) {
   const std::string profile = calibration_profile_json(cal, banded, inputs).dump(2) + "\n";
   OutputSet files; // the profile and standard output: both or neither
   files.add_file("--output", o.profile, o.force, profile);
+  if (!o.report.empty()) {
+    files.add_file("--report", o.report, o.force,
+                   calibration_report_html(cal, o.profile, report_context(ctx, cmd)));
+  }
   files.commit();
   write_stdout(ctx, o.format == "json" ? profile : calibration_table(cal, o.profile));
   files.finish();
@@ -135,8 +144,9 @@ void setup_calibrate(CLI::App& app, Context& ctx) {
   cmd->add_option("--format", o->format,
                   "what to print: table (before/after per run) or json "
                   "(the profile)");
+  add_report_option(*cmd, o->report);
   add_constants_options(*cmd, o->constants);
-  cmd->callback([&ctx, o] { run_calibrate(ctx, *o); });
+  cmd->callback([&ctx, o, cmd] { run_calibrate(ctx, *o, *cmd); });
 }
 
 } // namespace bwplan::cli

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bwplan/advice.hpp"
+#include "bwplan/calibration.hpp"
 #include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/search.hpp"
@@ -93,5 +94,11 @@ struct ReportContext {
 
 /// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
 [[nodiscard]] std::string format_params(std::int64_t n);
+
+/// `calibrate --report`: each run's signed error before, after and left out of the fit on one
+/// axis, the error summaries, the runs with their sources, the constants fitted and refused.
+[[nodiscard]] std::string calibration_report_html(const Calibration& cal,
+                                                  const std::string& profile,
+                                                  const ReportContext& ctx);
 
 } // namespace bwplan
