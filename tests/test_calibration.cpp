@@ -169,6 +169,13 @@ TEST_CASE("what the runs cannot identify is refused with the kind of run it need
   CHECK(cal.not_fitted.size() + cal.fitted.size() == k_free_constants.size());
 }
 
+TEST_CASE("more runs than a calibration takes are refused up front", "[calibration]") {
+  const ModelConstants k = test::catalog().constants;
+  const std::vector<MeasurementCase> many(k_max_calibration_cases + 1, case_of(k, 1.0, 4096));
+  CHECK_THROWS_WITH(calibrate(many, k), "calibrate takes at most 200 runs (got 201): give the "
+                                        "runs of the stack and hardware to calibrate for");
+}
+
 TEST_CASE("a profile round-trips and bad profiles are refused naming the file", "[calibration]") {
   const ModelConstants k = test::catalog().constants;
   const Calibration cal = calibrate({case_of(k, 1.2, 4096), case_of(k, 1.2, 8192)}, k);

@@ -56,6 +56,11 @@ inline constexpr double k_calibration_min_sensitivity = 0.02;
 /// ... and its effect on the runs is not this parallel to a constant fitted before it.
 inline constexpr double k_calibration_max_collinearity = 0.995;
 
+/// The most measurement cases one calibration takes: each fit evaluates every run about a
+/// thousand times and there are up to 11 fits per quantity (the fit and 10 folds), so this bounds
+/// a calibration to about a minute on one core (bench_calibrate: ~30 ms per figure at 20 runs).
+inline constexpr std::size_t k_max_calibration_cases = 200;
+
 struct FittedConstant {
   std::string key;
   double shipped = 0, fitted = 0;
@@ -65,7 +70,8 @@ struct UnfittedConstant {
   std::string reason;
 };
 
-/// One measured figure of one run, predicted before and after, and by the fit without this run.
+/// One measured figure of one run, predicted before and after, and by the fit without this run
+/// (leave-one-out up to 10 runs; beyond, 10-fold: without the tenth of the runs it is in).
 struct CalibratedRun {
   std::string id;
   std::string source;
@@ -101,7 +107,9 @@ struct Calibration {
 
 /// Fits the free constants to `cases` from `shipped`. Memory constants fit the cases' memory
 /// metric, time constants their tokens/s; each group alone (neither moves the other's figure).
-/// Leave-one-out refits without each run in turn.
+/// Leave-one-out refits without each run in turn (10-fold beyond 10 runs). Throws Error for more
+/// than k_max_calibration_cases cases, or a run whose measured or predicted figure is not
+/// positive.
 [[nodiscard]] Calibration calibrate(const std::vector<MeasurementCase>& cases,
                                     const ModelConstants& shipped);
 

@@ -64,12 +64,20 @@ double predict(const Sample& s, Quantity q, const ModelConstants& k) {
       .tokens_per_s_per_gpu;
 }
 
-/// Log errors of `samples` under `k`, skipping index `skip` (leave-one-out).
+/// Cross-validation folds: leave-one-out up to this many runs, this many folds beyond (run i in
+/// fold i mod folds), so the refits stay a bounded number however many runs there are.
+constexpr std::size_t k_max_folds = 10;
+
+std::size_t folds_of(std::size_t runs) {
+  return std::min(runs, k_max_folds);
+}
+
+/// Log errors of `samples` under `k`, leaving out fold `skip` of `folds` (none when skip >= folds).
 std::vector<double> residuals(const std::vector<Sample>& samples, Quantity q,
-                              const ModelConstants& k, std::size_t skip) {
+                              const ModelConstants& k, std::size_t skip, std::size_t folds) {
   std::vector<double> r;
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (i != skip) {
+    if (skip >= folds || i % folds != skip) {
       r.push_back(std::log(predict(samples[i], q, k) / samples[i].measured));
     }
   }
@@ -79,14 +87,15 @@ std::vector<double> residuals(const std::vector<Sample>& samples, Quantity q,
 struct Problem {
   const std::vector<Sample>* samples;
   Quantity q;
-  std::size_t skip;
+  std::size_t skip; ///< the fold left out (>= folds: none)
+  std::size_t folds;
   std::vector<const FreeConstant*> free; ///< the identified constants
   const ModelConstants* shipped;
 };
 
 double objective(const Problem& p, const ModelConstants& k) {
   double sum = 0;
-  for (double r : residuals(*p.samples, p.q, k, p.skip)) {
+  for (double r : residuals(*p.samples, p.q, k, p.skip, p.folds)) {
     // Soft L1: r^2 for small errors, 2 delta |r| for large ones, so one run the model cannot
     // explain (a power-capped GPU, a different trainer) does not drag every constant toward it.
     const double u = r / k_calibration_robust_scale;
@@ -183,8 +192,8 @@ std::vector<const FreeConstant*> identified(const std::vector<Sample>& samples, 
     set_constant(up, f.key, std::min(f.hi, x0 + h));
     set_constant(down, f.key, std::max(f.lo, x0 - h));
     const double width = get_constant(up, f.key) - get_constant(down, f.key);
-    const std::vector<double> ru = residuals(samples, q, up, samples.size());
-    const std::vector<double> rd = residuals(samples, q, down, samples.size());
+    const std::vector<double> ru = residuals(samples, q, up, 0, 0);
+    const std::vector<double> rd = residuals(samples, q, down, 0, 0);
     std::vector<double> col(ru.size());
     double norm = 0;
     for (std::size_t i = 0; i < ru.size(); ++i) {
@@ -268,14 +277,25 @@ CalibrationRange range_of(const std::vector<MeasurementCase>& cases) {
 } // namespace
 
 Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelConstants& shipped) {
+  if (cases.size() > k_max_calibration_cases) {
+    throw Error(fmt::format("calibrate takes at most {} runs (got {}): give the runs of the stack "
+                            "and hardware to calibrate for",
+                            k_max_calibration_cases, cases.size()));
+  }
   Calibration cal;
   cal.constants = shipped;
   cal.range = range_of(cases);
   for (const Quantity q : {Quantity::memory, Quantity::throughput}) {
     const std::vector<Sample> samples = samples_of(cases, q, shipped);
-    Problem p{&samples, q, samples.size(), identified(samples, q, shipped, cal.not_fitted),
-              &shipped};
+    const std::size_t folds = folds_of(samples.size());
+    Problem p{&samples, q, folds, folds, identified(samples, q, shipped, cal.not_fitted), &shipped};
     const ModelConstants fitted = fit(p, shipped);
+    std::vector<ModelConstants> without(folds, shipped);
+    for (std::size_t f = 0; f < folds && folds > 1; ++f) {
+      Problem left_out = p;
+      left_out.skip = f;
+      without[f] = fit(left_out, shipped);
+    }
     const std::size_t first = cal.runs.size();
     for (std::size_t i = 0; i < samples.size(); ++i) {
       CalibratedRun r;
@@ -285,10 +305,7 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
       r.measured = samples[i].measured;
       r.before = predict(samples[i], q, shipped);
       r.after = predict(samples[i], q, fitted);
-      Problem without = p;
-      without.skip = i;
-      r.leave_one_out =
-          samples.size() > 1 ? predict(samples[i], q, fit(without, shipped)) : r.before;
+      r.leave_one_out = predict(samples[i], q, without[i % folds]); // shipped for one run
       cal.runs.push_back(std::move(r));
     }
     CalibrationErrors& e = q == Quantity::memory ? cal.memory : cal.throughput;
