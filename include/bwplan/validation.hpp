@@ -24,6 +24,9 @@ struct MeasurementCase {
   std::optional<double> tokens_per_second_per_gpu;
 };
 
+/// The median of `v` (the mean of the middle two for an even count; 0 when empty).
+[[nodiscard]] double median_of(std::vector<double> v);
+
 /// The predicted figure a metric is compared with, and its band's edges.
 struct MetricBand {
   double estimate = 0, low = 0, high = 0;

@@ -27,9 +27,9 @@ struct CalibrateOptions {
 
 /// The run `plan` (what was run) paired with `log` (what happened), as a measurement case; errors
 /// name the file where the two disagree.
-MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::string& log_file,
-                         const std::string& log_text) {
-  const EstimateRequest r = read_plan(ctx, {plan_file, 1, "", 0}).request;
+MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::string& plan_text,
+                         const std::string& log_file, const std::string& log_text) {
+  const EstimateRequest r = parse_plan(plan_text, ctx.catalog(), {plan_file, 1, "", 0}).request;
   const TrainLog log = parse_train_log(log_text, log_file);
   const TrainingConfig& c = r.config;
   auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
@@ -103,9 +103,10 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
       throw UsageError(fmt::format("--run '{}': expected PLAN.json=train.log", run));
     }
     const std::string plan = run.substr(0, eq), log = run.substr(eq + 1);
+    const std::string plan_text = read_input_text(plan); // read once: it may be standard input
     const std::string log_text = read_text_file(log);
-    cases.push_back(run_case(ctx, plan, log, log_text));
-    inputs.push_back({plan, io::sha256_hex(read_text_file(plan))});
+    cases.push_back(run_case(ctx, plan, plan_text, log, log_text));
+    inputs.push_back({plan, io::sha256_hex(plan_text)});
     inputs.push_back({log, io::sha256_hex(log_text)});
   }
   if (cases.empty()) {

@@ -117,6 +117,9 @@ void setup_search(CLI::App& app, Context& ctx);
 void setup_check(CLI::App& app, Context& ctx);
 void setup_emit(CLI::App& app, Context& ctx);
 
+/// The text of an input file, or of standard input for "-".
+[[nodiscard]] std::string read_input_text(const std::string& path);
+
 /// Reads a saved plan from its file (or standard input for "-") and parses it with the context's
 /// catalog.
 [[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);

@@ -39,16 +39,17 @@ const Catalog& Context::catalog() {
   return *m_catalog;
 }
 
-PlanDocument read_plan(Context& ctx, const PlanSource& source) {
-  std::string text;
-  if (source.plan == "-") {
+std::string read_input_text(const std::string& path) {
+  if (path == "-") {
     std::ostringstream in;
     in << std::cin.rdbuf();
-    text = in.str();
-  } else {
-    text = read_text_file(source.plan);
+    return in.str();
   }
-  return parse_plan(text, ctx.catalog(), source);
+  return read_text_file(path);
+}
+
+PlanDocument read_plan(Context& ctx, const PlanSource& source) {
+  return parse_plan(read_input_text(source.plan), ctx.catalog(), source);
 }
 
 CLI::Validator strict_integer() {

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
+#include "bwplan/validation.hpp"
 
 namespace bwplan {
 
@@ -77,12 +78,6 @@ std::optional<std::int64_t> count_after(const std::string& line, std::string_vie
                             label, *v));
   }
   return static_cast<std::int64_t>(*v);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 } // namespace
@@ -151,7 +146,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
                             "at least one more (run more steps than metrics.log_freq)",
                             file, log.warmup_step));
   }
-  log.tokens_per_s_per_gpu = median(tps);
+  log.tokens_per_s_per_gpu = median_of(tps);
   return log;
 }
 

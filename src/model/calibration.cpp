@@ -231,12 +231,6 @@ std::vector<const FreeConstant*> identified(const std::vector<Sample>& samples, 
   return keep;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n == 0 ? 0.0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 ErrorSummary summary_of(const std::vector<CalibratedRun>& runs, Quantity q,
                         double CalibratedRun::*predicted) {
   std::vector<double> e;
@@ -247,7 +241,7 @@ ErrorSummary summary_of(const std::vector<CalibratedRun>& runs, Quantity q,
   }
   ErrorSummary s;
   s.runs = static_cast<int>(e.size());
-  s.median_abs_pct = median(e);
+  s.median_abs_pct = median_of(e);
   s.max_abs_pct = e.empty() ? 0.0 : *std::max_element(e.begin(), e.end());
   return s;
 }

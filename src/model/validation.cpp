@@ -15,6 +15,15 @@ std::string_view name_of(Metric m) {
   return "unknown";
 }
 
+double median_of(std::vector<double> v) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
 MetricBand metric_band(const MemoryEstimate& m, Metric metric) {
   switch (metric) {
   case Metric::peak_reserved:
@@ -27,19 +36,6 @@ MetricBand metric_band(const MemoryEstimate& m, Metric metric) {
   }
   return {};
 }
-
-namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
-} // namespace
 
 Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k,
                           const TimeConstants& tk) {
@@ -100,9 +96,9 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     v.cases.push_back(r);
   }
   v.summary.numeric_cases = static_cast<int>(errors.size());
-  v.summary.median_abs_error_pct = median(errors);
+  v.summary.median_abs_error_pct = median_of(errors);
   v.summary.throughput_cases = static_cast<int>(throughput_errors.size());
-  v.summary.throughput_median_abs_error_pct = median(throughput_errors);
+  v.summary.throughput_median_abs_error_pct = median_of(throughput_errors);
   if (!errors.empty()) {
     v.summary.band_coverage = static_cast<double>(in_band) / static_cast<double>(errors.size());
   }
@@ -110,8 +106,8 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     v.summary.throughput_band_coverage =
         static_cast<double>(throughput_in_band) / static_cast<double>(throughput_errors.size());
   }
-  v.summary.median_band_high_pct = median(band_high);
-  v.summary.throughput_median_band_pct = median(throughput_band);
+  v.summary.median_band_high_pct = median_of(band_high);
+  v.summary.throughput_median_band_pct = median_of(throughput_band);
   if (v.summary.fit_cases > 0) {
     v.summary.fit_accuracy = static_cast<double>(fit_right) / v.summary.fit_cases;
   }
