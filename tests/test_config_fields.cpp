@@ -42,7 +42,9 @@ TrainingConfig all_changed() {
   c.gpus = 32;
   c.gpus_per_node = 4;
   c.sharding = Sharding::hybrid;
-  c.shard_group = 8;
+  c.shard_group = 4;
+  c.tp = 2;
+  c.cp = 2;
   c.precision = Precision::fp8_tensorwise;
   c.fp8_all_gather = true;
   c.micro_batch = 3;
@@ -81,7 +83,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
     CHECK(want.*f.member != defaults.*f.member); // the round trip below tests every field
     ++changed;
   });
-  CHECK(changed == 20);
+  CHECK(changed == 22);
   validate_config(want, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -225,6 +227,8 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       }
     } else if constexpr (std::is_same_v<T, bool>) {
       tries = {true};
+    } else if (f.key == "tp" || f.key == "cp") {
+      tries = {2, 4}; // degrees the 8B's 8 KV heads and the bases' GPUs divide
     } else {
       tries = {4, 16};
     }
@@ -258,5 +262,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values == 38); // the non-default values of the 19 fields tried (gpus_per_node aside)
+  CHECK(values == 42); // the non-default values of the 21 fields tried (gpus_per_node aside)
 }

@@ -388,6 +388,8 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "gpus",
                                                       "gpus_per_node",
                                                       "shard_group",
+                                                      "tp",
+                                                      "cp",
                                                       "micro_batch",
                                                       "grad_accum",
                                                       "ac_every",

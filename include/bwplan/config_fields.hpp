@@ -73,6 +73,14 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<I>{"shard_group", &C::shard_group,
                    "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]", req, 1,
                    k_count, true});
+  f(ConfigField<I>{"tp", &C::tp,
+                   "tensor-parallel degree: each block's matmuls split over tp GPUs (sequence "
+                   "parallel, loss parallel)",
+                   opt, 1, 1024});
+  f(ConfigField<I>{"cp", &C::cp,
+                   "context-parallel degree: each sequence split over cp GPUs (load-balanced "
+                   "causal, all-gathered keys and values)",
+                   opt, 1, 1024});
   f(ConfigField<Precision>{"precision", &C::precision,
                            "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4"});
   f(ConfigField<bool>{"fp8_all_gather", &C::fp8_all_gather,

@@ -44,6 +44,12 @@ struct ModelSpec {
 /// Which FSDP unit holds a parameter: one unit per transformer block, the rest in the root.
 enum class ParamGroup : std::uint8_t { embedding, block, final_norm, output };
 
+/// How tensor parallelism splits a parameter (torchtitan's plan for Llama,
+/// torchtitan/models/llama3/infra/parallelize.py): column-wise linears (wq, wk, wv, w1, w3, the
+/// output head) and the vocab-parallel embedding split their rows, row-wise ones (wo, w2) their
+/// columns; norms and the remaining biases are replicated.
+enum class TpSplit : std::uint8_t { replicated, rows, cols };
+
 /// One parameter tensor of shape rows × cols (cols = 1 for vectors), present `count` times
 /// (count = layers for per-block tensors).
 struct ParamTensor {
@@ -52,6 +58,7 @@ struct ParamTensor {
   std::int64_t cols = 1;
   std::int64_t count = 1;
   ParamGroup group = ParamGroup::block;
+  TpSplit tp_split = TpSplit::replicated;
   [[nodiscard]] std::int64_t numel() const { return rows * cols; }
   [[nodiscard]] bool is_matrix() const { return cols > 1; }
 };
@@ -85,6 +92,9 @@ struct ModelFacts {
   double largest_tensor = 0; ///< elements of the largest parameter tensor
 };
 [[nodiscard]] ModelFacts model_facts(const ModelSpec& m);
+/// The facts of what one tensor-parallel rank holds: each tensor's local slice under `tp`
+/// (ceil for an uneven vocabulary), counts and sums over those. `tp` 1 gives model_facts(m).
+[[nodiscard]] ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp);
 
 /// Throws bwplan::Error (prefixed with `where`) when a field is out of range or inconsistent:
 /// the limits are listed in docs/bwplan.md (MODEL FILES).

@@ -151,6 +151,13 @@ struct TimeConstants {
   /// Largest shipped job; each doubling of GPUs beyond widens both edges.
   double band_measured_gpu_count = 128;
   double band_fraction_per_scale_doubling = 0.05;
+  /// Context parallelism: the measured context-parallel runs (tests/data/
+  /// measurements-model-parallel.json, 8B at 64k-256k over cp 2-8) run slower than predicted
+  /// beyond what the sequence widening covers; the lower edge widens by this per doubling of cp.
+  double band_low_fraction_per_cp_doubling = 0.25;
+  /// Tensor parallelism: the upper edge widens by this for tp > 1 (the measured tensor-parallel
+  /// run beside it read 30 % faster than predicted, 9 % beyond the other widenings).
+  double band_tensor_parallel_fraction = 0.10;
   /// GPUs whose throughput shipped runs measured at full power (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "h100-hbm2e-96gb",
                                                  "h100-sxm-80gb"};
@@ -186,7 +193,12 @@ struct StepTime {
   double compute_s = 0; ///< forward + backward + recompute (or the host issue time if longer)
   double allgather_s = 0;
   double reduce_scatter_s = 0;
-  double all_reduce_s = 0;   ///< HSDP replica all-reduce, or DDP's gradient all-reduce
+  double all_reduce_s = 0; ///< HSDP replica all-reduce, or DDP's gradient all-reduce
+  /// Tensor parallelism's all-gathers and reduce-scatters of activations (sequence parallel),
+  /// and context parallelism's all-gathers of keys and values with the reduce-scatters of their
+  /// gradients: on the critical path, never hidden.
+  double tensor_parallel_s = 0;
+  double context_parallel_s = 0;
   double exposed_comm_s = 0; ///< collective time not hidden behind compute
   double offload_s = 0;      ///< CPU offload's host<->GPU copies
   double optimizer_s = 0;    ///< gradient clipping + optimizer step
@@ -252,6 +264,12 @@ struct StepTerms {
   bool no_sync = false;
   double ag_fwd_s = 0, ag_bwd_s = 0, rs_s = 0, ar_s = 0;
   double ag_fwd_bytes = 0, ag_bwd_bytes = 0, rs_bytes = 0, ar_bytes = 0;
+  /// Tensor- and context-parallel collectives of one micro-batch: seconds per sequence of the
+  /// micro-batch (bandwidth) plus a fixed part (each call's latency).
+  double tp_s_per_sequence = 0, tp_latency_s = 0;
+  double cp_s_per_sequence = 0, cp_latency_s = 0;
+  bool tp_inter = false, cp_inter = false;
+  double gpu_share = 1; ///< the share of a sequence's tokens one GPU is credited with: 1 / tp
   bool shard_inter = false, replica_inter = false;
   double units = 0; ///< FSDP units: blocks + root
   double overlap_fraction = 0;

@@ -16,6 +16,8 @@ struct TrainingConfig {
   std::int64_t gpus_per_node = 8; ///< for the hybrid default shard group and the network model
   Sharding sharding = Sharding::full;
   std::int64_t shard_group = 0; ///< GPUs one parameter is sharded over; 0 = the mode's default
+  std::int64_t tp = 1;          ///< tensor-parallel degree: each block's matmuls split over tp GPUs
+  std::int64_t cp = 1;          ///< context-parallel degree: each sequence split over cp GPUs
   Precision precision = Precision::bf16;
   bool fp8_all_gather = false;  ///< FSDP all-gathers fp8 weights (torchao, tensorwise only)
   std::int64_t micro_batch = 1; ///< sequences per GPU per micro-step
@@ -34,18 +36,24 @@ struct TrainingConfig {
   FsdpWrap fsdp_wrap = FsdpWrap::per_module;
 };
 
-/// The GPUs one parameter is sharded over, after defaults: 1 for `none`, all GPUs for `grad-op`
-/// and `full`, the node's GPUs for `hybrid` unless set.
+/// The GPUs one parameter is sharded over, after defaults: 1 for `none`; for `grad-op` and
+/// `full` every GPU holding the same tensor-parallel slice (gpus / tp: the data-parallel and
+/// context-parallel ranks, torchtitan's `fsdp` mesh dimension); for `hybrid` the node's share of
+/// those (at least cp) unless set.
 [[nodiscard]] std::int64_t effective_shard_group(const TrainingConfig& c);
+
+/// GPUs that train on different data: gpus / (tp x cp). Tensor- and context-parallel ranks
+/// share their micro-batch.
+[[nodiscard]] std::int64_t data_parallel_degree(const TrainingConfig& c);
 
 /// The blocks selective-layer checkpointing wraps: torchtitan wraps block i (1-based) when
 /// i % ac_every == 0, so layers / ac_every of them.
 [[nodiscard]] std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c);
 
 /// Tokens one micro-step trains over the job: micro-batch x sequence x the GPUs that hold
-/// different data (all of them under data parallelism).
+/// different data (data_parallel_degree()).
 [[nodiscard]] double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
-                                           std::int64_t gpus);
+                                           std::int64_t data_parallel);
 
 /// Tokens one optimizer step trains: tokens_per_micro_step() x grad-accum.
 [[nodiscard]] std::int64_t tokens_per_step(const TrainingConfig& c);
@@ -53,7 +61,7 @@ struct TrainingConfig {
 /// The grad-accum that brings an optimizer step closest to `global_batch_tokens`: the global
 /// batch over tokens_per_micro_step(), rounded, at least 1.
 [[nodiscard]] std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
-                                          std::int64_t seq_len, std::int64_t gpus);
+                                          std::int64_t seq_len, std::int64_t data_parallel);
 
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.

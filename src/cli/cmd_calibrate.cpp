@@ -53,12 +53,12 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::
     const double dp =
         static_cast<double>(*log.global_batch) /
         (static_cast<double>(*log.local_batch) * static_cast<double>(*log.grad_accum));
-    if (dp != static_cast<double>(c.gpus)) {
+    if (dp != static_cast<double>(data_parallel_degree(c))) {
       throw Error(fmt::format("{}: the data-parallel degree (global batch {} / local batch {} / "
-                              "accumulation {}) is {:g} but {} has {} GPUs: the log is not of "
-                              "this plan's run",
+                              "accumulation {}) is {:g} but {} has {}: the log is not of this "
+                              "plan's run",
                               log_file, *log.global_batch, *log.local_batch, *log.grad_accum, dp,
-                              plan_file, c.gpus));
+                              plan_file, data_parallel_degree(c)));
     }
   }
   ctx.log->info("{}: peak reserved {:.2f} GiB (step {}); tokens/s per GPU {:.0f}, the median of "

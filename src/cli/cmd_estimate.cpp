@@ -83,7 +83,8 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
   c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
   if (o.global_batch_tokens > 0) {
-    c.grad_accum = grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, c.gpus);
+    c.grad_accum =
+        grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, data_parallel_degree(c));
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }

@@ -139,6 +139,10 @@ void ObjectReader::allow(std::initializer_list<const char*> keys) {
   }
 }
 
+void ObjectReader::allow(const std::string& key) {
+  m_known.insert(key);
+}
+
 std::optional<std::string> ObjectReader::optional_string(const std::string& key) {
   const nlohmann::json* v = find(key);
   if (v == nullptr) {

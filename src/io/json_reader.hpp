@@ -44,6 +44,9 @@ public:
   [[nodiscard]] const nlohmann::json& value(const std::string& key);
   /// Marks keys as allowed without reading them.
   void allow(std::initializer_list<const char*> keys);
+  /// Marks `key` as one the object may hold (read later or not at all): a missing key is then
+  /// never blamed on it as a misspelling.
+  void allow(const std::string& key);
   void finish();
 
   /// "file: /pointer/key" — for error messages about a member.

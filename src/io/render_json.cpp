@@ -214,6 +214,8 @@ OrderedJson throughput_json(const StepTime& t) {
   j["allgather_seconds"] = t.allgather_s;
   j["reduce_scatter_seconds"] = t.reduce_scatter_s;
   j["all_reduce_seconds"] = t.all_reduce_s;
+  j["tensor_parallel_seconds"] = t.tensor_parallel_s;
+  j["context_parallel_seconds"] = t.context_parallel_s;
   j["exposed_comm_seconds"] = t.exposed_comm_s;
   j["offload_seconds"] = t.offload_s;
   j["optimizer_seconds"] = t.optimizer_s;

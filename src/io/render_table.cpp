@@ -39,10 +39,14 @@ namespace io {
 
 std::string band_note(Widenings w) {
   // Words for each Widening, in its order.
-  static constexpr std::array<std::string_view, 5> k_words = {
-      "a longer sequence than any measured run", "a GPU no measured run used (at full power)",
-      "more GPUs than any measured run", "trainers' unfused losses keep different logits copies",
-      "pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not"};
+  static constexpr std::array<std::string_view, 7> k_words = {
+      "a longer sequence than any measured run",
+      "a GPU no measured run used (at full power)",
+      "more GPUs than any measured run",
+      "trainers' unfused losses keep different logits copies",
+      "pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not",
+      "tensor parallelism (one measured run)",
+      "context parallelism (three measured runs, slower than predicted)"};
   static_assert(k_words.size() == k_widening_names.size());
   std::string out;
   for (std::size_t i = 0; i < k_words.size(); ++i) {
@@ -142,10 +146,13 @@ std::string estimate_table(const Estimate& e) {
                  : fmt::format("{} x {}", c.gpus, r.gpu.name);
   std::string out =
       fmt::format("{} ({} parameters) on {}\n", r.model.name, format_params(e.params.total), where);
-  out += fmt::format("  sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
+  const std::string model_parallel =
+      c.tp > 1 || c.cp > 1 ? fmt::format("tensor parallel {} x context parallel {}, ", c.tp, c.cp)
+                           : std::string();
+  out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
-                     name_of(c.sharding), e.shard_group, name_of(c.precision), c.micro_batch,
-                     c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
+                     model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
+                     c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
                      name_of(c.optimizer), name_of(c.loss), c.compile ? ", compiled" : "");
   const ComponentBytes& peak = m.at_peak();
   TextTable t({{fmt::format("memory per GPU at the peak ({})",
@@ -183,6 +190,11 @@ std::string estimate_table(const Estimate& e) {
       "\n  step {:.3f} s (compute {:.3f}, exposed communication {:.3f}, optimizer {:.3f}); "
       "limited by {}\n",
       st.step_s, st.compute_s, st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
+  if (c.tp > 1 || c.cp > 1) {
+    out +=
+        fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s\n",
+                    st.tensor_parallel_s, st.context_parallel_s);
+  }
   out += fmt::format("  {:.0f} tokens/s per GPU (band {:.0f}-{:.0f}), {:.0f} tokens/s for the job; "
                      "MFU {:.1f}%, HFU {:.1f}% (torchtitan's MFU {:.1f}%)\n",
                      st.tokens_per_s_per_gpu, st.tokens_per_s_per_gpu_low,

@@ -91,21 +91,20 @@ void precision_settings(Settings& s, const TrainingConfig& c) {
 }
 
 void parallel_settings(Settings& s, const TrainingConfig& c) {
+  // torchtitan's dense mesh is (pp, dp_replicate, fsdp, tp) with fsdp = dp_shard x cp
+  // (torchtitan/distributed/parallel_dims.py): FSDP shards over the data- and context-parallel
+  // ranks of one tensor-parallel slice, so bwplan's shard group is dp_shard x cp.
   const std::int64_t group = effective_shard_group(c);
-  std::int64_t replicate = 1;
-  std::int64_t shard = c.gpus;
-  switch (c.sharding) {
-  case Sharding::none: replicate = c.gpus, shard = 1; break;
-  case Sharding::hybrid: replicate = c.gpus / group, shard = group; break;
-  default: break;
-  }
+  const std::int64_t dp = data_parallel_degree(c);
+  std::int64_t shard = c.sharding == Sharding::none ? 1 : group / c.cp;
+  const std::int64_t replicate = dp / shard;
   s.add("parallelism", "data_parallel_replicate_degree", replicate, "sharding, shard_group");
   s.add("parallelism", "data_parallel_shard_degree", shard, "sharding, shard_group");
   s.add("parallelism", "fsdp_reshard_after_forward",
         c.sharding == Sharding::grad_op ? "never" : "default", "sharding");
-  s.add("parallelism", "tensor_parallel_degree", 1, "(data parallel only)");
-  s.add("parallelism", "pipeline_parallel_degree", 1, "(data parallel only)");
-  s.add("parallelism", "context_parallel_degree", 1, "(data parallel only)");
+  s.add("parallelism", "tensor_parallel_degree", c.tp, "tp");
+  s.add("parallelism", "pipeline_parallel_degree", 1, "(no pipeline parallelism)");
+  s.add("parallelism", "context_parallel_degree", c.cp, "cp");
   if (c.fsdp_wrap != FsdpWrap::per_module) {
     cannot("fsdp_wrap", name_of(c.fsdp_wrap),
            "it wraps embeddings, each block and norm+output as FSDP units (per-module)");
@@ -219,8 +218,8 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   precision_settings(s, c);
   s.add("training", "dataset", "bwplan_text", "(train channel, registered by train.py)");
   s.add("training", "local_batch_size", c.micro_batch, "micro_batch");
-  s.add("training", "global_batch_size", c.micro_batch * c.grad_accum * c.gpus,
-        "micro_batch x grad_accum x gpus");
+  s.add("training", "global_batch_size", c.micro_batch * c.grad_accum * data_parallel_degree(c),
+        "micro_batch x grad_accum x data-parallel GPUs");
   s.add("training", "seq_len", c.seq_len, "seq_len");
   s.add("training", "steps", run.steps, "train tokens / tokens per step");
   s.add("training", "enable_cpu_offload", c.offload == Offload::cpu, "offload");

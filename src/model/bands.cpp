@@ -55,9 +55,14 @@ MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const Memory
     b.high_bytes = k.band_bf16_pure_bytes;
     w.reasons |= bit(Widening::bf16_pure);
   }
+  // The measured tensor-parallel peak reads above the estimate: the upper edge only.
+  Widen higher;
+  if (c.tp > 1) {
+    higher.add(k.band_tensor_parallel_fraction, Widening::tensor_parallel);
+  }
   b.low_fraction = std::min(k.band_low_fraction + w.total, 0.9);
-  b.high_fraction = k.band_high_fraction + w.total;
-  b.widened = w.reasons;
+  b.high_fraction = k.band_high_fraction + w.total + higher.total;
+  b.widened = w.reasons | higher.reasons;
   return b;
 }
 
@@ -74,10 +79,17 @@ ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
   if (!listed(k.band_measured_gpus, gpu.name)) {
     slower.add(k.band_unmeasured_gpu_fraction, Widening::gpu);
   }
+  // Measured context-parallel runs ran slower than predicted, the tensor-parallel one faster.
+  slower.add(std::log2(static_cast<double>(c.cp)) * k.band_low_fraction_per_cp_doubling,
+             Widening::context_parallel);
+  Widen faster;
+  if (c.tp > 1) {
+    faster.add(k.band_tensor_parallel_fraction, Widening::tensor_parallel);
+  }
   ThroughputBand b;
   b.low_fraction = k.band_low_fraction + both.total + slower.total; // low = estimate / (1 + this)
-  b.high_fraction = k.band_high_fraction + both.total;
-  b.widened = both.reasons | slower.reasons;
+  b.high_fraction = k.band_high_fraction + both.total + faster.total;
+  b.widened = both.reasons | slower.reasons | faster.reasons;
   return b;
 }
 

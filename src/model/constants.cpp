@@ -37,6 +37,7 @@ constexpr MemoryField k_memory_fields[] = {
     {"band_unmeasured_gpu_fraction", &MemoryConstants::band_unmeasured_gpu_fraction, 0.0, 1.0},
     {"band_unfused_bytes_per_logit", &MemoryConstants::band_unfused_bytes_per_logit, 0.0, 100.0},
     {"band_bf16_pure_bytes", &MemoryConstants::band_bf16_pure_bytes, 0.0, 1e+11},
+    {"band_tensor_parallel_fraction", &MemoryConstants::band_tensor_parallel_fraction, 0.0, 10.0},
 };
 
 constexpr TimeField k_time_fields[] = {
@@ -83,6 +84,9 @@ constexpr TimeField k_time_fields[] = {
     {"band_measured_gpu_count", &TimeConstants::band_measured_gpu_count, 1.0, 1e+9},
     {"band_fraction_per_scale_doubling", &TimeConstants::band_fraction_per_scale_doubling, 0.0,
      1.0},
+    {"band_low_fraction_per_cp_doubling", &TimeConstants::band_low_fraction_per_cp_doubling, 0.0,
+     10.0},
+    {"band_tensor_parallel_fraction", &TimeConstants::band_tensor_parallel_fraction, 0.0, 10.0},
 };
 
 struct Slot {

@@ -31,6 +31,18 @@ struct Inventory {
   double sac = 0; // saved under per-op selective checkpointing
 };
 
+/// Tensor parallelism as torchtitan applies it (sequence parallel on the norms, column-wise
+/// q/k/v and w1/w3, row-wise wo and w2; torchtitan/models/llama3/infra/parallelize.py): every
+/// saved tensor is split over the tp ranks (by heads, MLP width or, between the linears, by
+/// sequence) except the two inputs the column-wise linears all-gather, which autograd saves
+/// whole. `gathered` is those inputs' bytes per token; op-level SAC recomputes them (its save
+/// list has the reduce-scatter, not the all-gather:
+/// torchtitan/distributed/activation_checkpoint.py).
+Inventory tensor_parallel(const Inventory& inv, double gathered, std::int64_t tp) {
+  const double t = static_cast<double>(tp);
+  return {gathered + (inv.all - gathered) / t, inv.sac / t};
+}
+
 Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double ab = state_dtypes(c.precision).compute_bytes;
   const double gemm_in = gemm_inputs_quantized(c) ? quantized_input_bytes(c.precision) : ab;
@@ -76,7 +88,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (m.mlp == MlpKind::swiglu && eager) {
     inv.sac += h * ab;
   }
-  return inv;
+  return tensor_parallel(inv, 2.0 * h * gemm_in, c.tp);
 }
 
 } // namespace
@@ -91,14 +103,26 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
   case ActivationCheckpointing::none: a.saved_per_token = inv.all; break;
   case ActivationCheckpointing::selective_op: a.saved_per_token = inv.sac; break;
   case ActivationCheckpointing::selective_layer: // this block is one of the checkpointed ones
-  case ActivationCheckpointing::full: a.saved_per_token = static_cast<double>(m.hidden) * ab; break;
+  case ActivationCheckpointing::full: // the block input, sequence-sharded under tensor parallelism
+    a.saved_per_token = static_cast<double>(m.hidden) * ab / static_cast<double>(c.tp);
+    break;
   case ActivationCheckpointing::count_: break;
   }
   a.recompute_per_token = inv.all - a.saved_per_token;
-  // Inside one block's backward: gradients w.r.t. the MLP's f-wide tensors and two h-wide ones.
-  const double f = static_cast<double>(m.ffn);
+  // Inside one block's backward: gradients w.r.t. the MLP's f-wide tensors (split over the tp
+  // ranks) and two h-wide ones (whole: the gradients of the all-gathered inputs).
+  const double f = static_cast<double>(m.ffn) / static_cast<double>(c.tp);
   const double mlp_grads = m.mlp == MlpKind::swiglu ? 3.0 : 2.0;
   a.grad_work_per_token = (mlp_grads * f + 2.0 * static_cast<double>(m.hidden)) * ab;
+  if (c.cp > 1) {
+    // Context parallelism with all-gathered keys and values (torchtitan's default rotate method,
+    // torch/distributed/tensor/experimental/_attention.py): the block's backward holds the whole
+    // sequence's K and V (repeated to the query heads, as SDPA receives them) and their fp32
+    // gradients: cp times each local token's, split over the tp ranks by heads.
+    const double kv = static_cast<double>(m.kv_heads < m.heads ? m.q_dim() : m.kv_dim());
+    a.grad_work_per_token +=
+        2.0 * kv * (ab + 4.0) * static_cast<double>(c.cp) / static_cast<double>(c.tp);
+  }
   return a;
 }
 
@@ -113,8 +137,13 @@ SavedActivationFactors saved_activation_factors(const ModelSpec& m, const Traini
   return {layers, block_activations(m, c, c.activation_checkpointing).saved_per_token};
 }
 
+double local_tokens(const TrainingConfig& c) {
+  return static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len) /
+         static_cast<double>(c.cp);
+}
+
 double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c) {
-  const double tokens = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len);
+  const double tokens = local_tokens(c);
   const SavedActivationFactors f = saved_activation_factors(m, c);
   return tokens * f.first * f.second;
 }
@@ -156,8 +185,8 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
 }
 
 LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
-  const double tv = static_cast<double>(c.micro_batch) * static_cast<double>(c.seq_len) *
-                    static_cast<double>(m.vocab);
+  // Loss parallel under tensor parallelism: each rank holds its vocabulary slice of the logits.
+  const double tv = local_tokens(c) * static_cast<double>(m.vocab) / static_cast<double>(c.tp);
   const LogitsMemory per = logits_per_element(c);
   return {tv * per.forward_bytes, tv * per.backward_bytes, tv * per.largest_tensor_bytes};
 }

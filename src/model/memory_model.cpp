@@ -116,13 +116,17 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
                          const GpuSpec& gpu, const MemoryConstants& k) {
   MemoryTerms t;
   const StateDtypes dt = state_dtypes(c.precision);
-  const Groups g = groups_of(f);
+  // Under tensor parallelism every figure below is one rank's slice of the model.
+  const ModelFacts sliced = c.tp > 1 ? tensor_parallel_facts(m, c.tp) : ModelFacts{};
+  const ModelFacts& local = c.tp > 1 ? sliced : f;
+  const Groups g = groups_of(local);
   const double shard = static_cast<double>(effective_shard_group(c));
   const bool fsdp = c.sharding != Sharding::none;
   const bool offload = c.offload == Offload::cpu;
-  t.seq_len = static_cast<double>(c.seq_len);
-  t.vocab = static_cast<double>(m.vocab);
-  t.states = estimate_model_states(f, c);
+  // Tokens per sequence on this GPU, and the vocabulary slice its logits hold (loss parallel).
+  t.seq_len = static_cast<double>(c.seq_len) / static_cast<double>(c.cp);
+  t.vocab = static_cast<double>(m.vocab) / static_cast<double>(c.tp);
+  t.states = estimate_model_states(local, c);
 
   // Persistent states on the GPU (FSDP2 CPUOffloadPolicy moves all three to the host).
   t.parameters = offload ? 0.0 : t.states.parameters_bytes;
@@ -135,7 +139,7 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   t.gradients_forward = {0.0, c.grad_accum_mode == GradAccumMode::no_sync && fsdp
                                   ? dt.reduce_bytes * g.total
                                   : t.gradients};
-  const bool ddp = !fsdp && c.gpus > 1;
+  const bool ddp = !fsdp && data_parallel_degree(c) > 1;
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
   }
@@ -201,7 +205,8 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
   t.rs_input = dt.reduce_bytes * g.block;
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
-  const double communicators = fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0;
+  const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
+                               (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0);
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);

@@ -1,6 +1,7 @@
 #include "bwplan/model_spec.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -16,44 +17,46 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
   const bool mlp_b = m.mlp_bias || m.linear_bias;
   const std::int64_t L = m.layers;
   std::vector<ParamTensor> t;
-  t.push_back({"tok_embeddings", m.vocab, h, 1, ParamGroup::embedding});
+  t.push_back({"tok_embeddings", m.vocab, h, 1, ParamGroup::embedding, TpSplit::rows});
   if (m.position == PositionKind::learned) {
     t.push_back({"pos_embeddings", m.max_seq_len, h, 1, ParamGroup::embedding});
   }
   t.push_back({"attention_norm", h * norm_vectors, 1, L, ParamGroup::block});
-  t.push_back({"wq", m.q_dim(), h, L, ParamGroup::block});
-  t.push_back({"wk", m.kv_dim(), h, L, ParamGroup::block});
-  t.push_back({"wv", m.kv_dim(), h, L, ParamGroup::block});
+  t.push_back({"wq", m.q_dim(), h, L, ParamGroup::block, TpSplit::rows});
+  t.push_back({"wk", m.kv_dim(), h, L, ParamGroup::block, TpSplit::rows});
+  t.push_back({"wv", m.kv_dim(), h, L, ParamGroup::block, TpSplit::rows});
   if (qkv_b) {
-    t.push_back({"qkv_bias", m.q_dim() + 2 * m.kv_dim(), 1, L, ParamGroup::block});
+    t.push_back({"qkv_bias", m.q_dim() + 2 * m.kv_dim(), 1, L, ParamGroup::block, TpSplit::rows});
   }
   if (m.qk_norm) {
     t.push_back({"qk_norm", 2 * m.effective_head_dim(), 1, L, ParamGroup::block});
   }
-  t.push_back({"wo", h, m.q_dim(), L, ParamGroup::block});
+  t.push_back({"wo", h, m.q_dim(), L, ParamGroup::block, TpSplit::cols});
   if (out_b) {
     t.push_back({"wo_bias", h, 1, L, ParamGroup::block});
   }
   t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
-  t.push_back({"w1", m.ffn, h, L, ParamGroup::block});
+  t.push_back({"w1", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
   if (m.mlp == MlpKind::swiglu) {
-    t.push_back({"w3", m.ffn, h, L, ParamGroup::block});
+    t.push_back({"w3", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
   }
-  t.push_back({"w2", h, m.ffn, L, ParamGroup::block});
+  t.push_back({"w2", h, m.ffn, L, ParamGroup::block, TpSplit::cols});
   if (mlp_b) {
     t.push_back(
         {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
   }
   t.push_back({"final_norm", h * norm_vectors, 1, 1, ParamGroup::final_norm});
   if (!m.tied_embeddings) {
-    t.push_back({"output", m.vocab, h, 1, ParamGroup::output});
+    t.push_back({"output", m.vocab, h, 1, ParamGroup::output, TpSplit::rows});
   }
   return t;
 }
 
-ParamCounts count_parameters(const ModelSpec& m) {
+namespace {
+
+ParamCounts counts_of(const std::vector<ParamTensor>& tensors) {
   ParamCounts c;
-  for (const ParamTensor& p : parameter_tensors(m)) {
+  for (const ParamTensor& p : tensors) {
     const std::int64_t n = p.numel() * p.count;
     switch (p.group) {
     case ParamGroup::embedding: c.embedding += n; break;
@@ -69,10 +72,10 @@ ParamCounts count_parameters(const ModelSpec& m) {
   return c;
 }
 
-ModelFacts model_facts(const ModelSpec& m) {
+ModelFacts facts_of(const ModelSpec& m, std::vector<ParamTensor> tensors) {
   ModelFacts f;
-  f.tensors = parameter_tensors(m);
-  f.counts = count_parameters(m);
+  f.tensors = std::move(tensors);
+  f.counts = counts_of(f.tensors);
   for (const ParamTensor& t : f.tensors) {
     const double n = static_cast<double>(t.numel());
     f.largest_tensor = std::max(f.largest_tensor, n);
@@ -86,6 +89,28 @@ ModelFacts model_facts(const ModelSpec& m) {
     }
   }
   return f;
+}
+
+} // namespace
+
+ParamCounts count_parameters(const ModelSpec& m) {
+  return counts_of(parameter_tensors(m));
+}
+
+ModelFacts model_facts(const ModelSpec& m) {
+  return facts_of(m, parameter_tensors(m));
+}
+
+ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp) {
+  std::vector<ParamTensor> tensors = parameter_tensors(m);
+  for (ParamTensor& t : tensors) {
+    switch (t.tp_split) {
+    case TpSplit::rows: t.rows = (t.rows + tp - 1) / tp; break;
+    case TpSplit::cols: t.cols = (t.cols + tp - 1) / tp; break;
+    case TpSplit::replicated: break;
+    }
+  }
+  return facts_of(m, std::move(tensors));
 }
 
 namespace {

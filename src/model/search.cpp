@@ -278,11 +278,12 @@ void Searcher::build_nearest_miss(RejectReason r) {
   const InstanceSpec& inst = space_.instances[c.instance];
   const GpuSpec& gpu = space_.gpus[c.instance];
   if (r == RejectReason::global_batch_unreachable) {
-    const double per_step = tokens_per_micro_step(m.micro_batch, c.config.seq_len, c.config.gpus);
-    best.detail = fmt::format("micro-batch {} x seq {} x {} GPUs = {:.0f} tokens per micro-step; "
-                              "target {:.0f}",
-                              m.micro_batch, c.config.seq_len, c.config.gpus, per_step,
-                              limits_.global_batch_tokens);
+    const std::int64_t dp = data_parallel_degree(c.config);
+    const double per_step = tokens_per_micro_step(m.micro_batch, c.config.seq_len, dp);
+    best.detail =
+        fmt::format("micro-batch {} x seq {} x {} data-parallel GPUs = {:.0f} tokens per "
+                    "micro-step; target {:.0f}",
+                    m.micro_batch, c.config.seq_len, dp, per_step, limits_.global_batch_tokens);
     return;
   }
   c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);

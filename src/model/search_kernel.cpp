@@ -50,9 +50,9 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
                                     const SearchConstraints& limits) {
   CandidateOutcome o;
   if (limits.global_batch_tokens > 0) {
-    o.grad_accum =
-        grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, c.config.gpus);
-    const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, c.config.gpus) *
+    const std::int64_t dp = data_parallel_degree(c.config);
+    o.grad_accum = grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, dp);
+    const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, dp) *
                        static_cast<double>(o.grad_accum);
     if (std::abs(got - limits.global_batch_tokens) / limits.global_batch_tokens >
         limits.global_batch_tolerance) {

@@ -209,17 +209,20 @@ struct Link {
   double latency_s = 0;
 };
 
-/// A group of `ranks` with `per_node` of them in each node it touches.
+/// A group of `ranks` with `per_node` of them in each node it touches. `contention` divides the
+/// bandwidth: FSDP's collectives share the GPU with compute kernels (TimeConstants::
+/// collective_contention); the tensor- and context-parallel ones run alone on the critical path
+/// (1).
 Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
-               const TimeConstants& k) {
+               const TimeConstants& k, double contention) {
   const double intra = net.intra_node_bytes_per_s * k.intra_node_bus_fraction;
-  Link l{intra / k.collective_contention, false, 0.0};
+  Link l{intra / contention, false, 0.0};
   if (ranks > per_node) {
     // One ring per NIC rail: the group's ranks in a node share that many rails.
     const double inter =
         as_double(per_node) * net.inter_node_bytes_per_s * k.inter_node_bus_fraction;
     if (inter < intra) {
-      l = {inter / k.collective_contention, true, 0.0};
+      l = {inter / contention, true, 0.0};
     }
   }
   // NCCL's ring latency (its tuning model, Simple protocol as SageMaker sets it): a base, one
@@ -257,19 +260,22 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   const double units = layers + 1.0;
   const StateDtypes dt = state_dtypes(c.precision);
   const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  // torchtitan's mesh puts the tp ranks innermost (torchtitan/distributed/parallel_dims.py): the
+  // data-parallel groups' ranks sit tp apart, gpus_per_node / tp of them in a node.
+  const std::int64_t dp_per_node = std::max<std::int64_t>(1, gpn / c.tp);
   if (c.sharding == Sharding::none) {
-    if (c.gpus > 1) { // DDP: all-reduce of the full gradients
-      const Link l = ring_link(c.gpus, std::min(c.gpus, gpn), net, k);
+    const std::int64_t dp = data_parallel_degree(c);
+    if (dp > 1) { // DDP: all-reduce of the full gradients
+      const Link l = ring_link(dp, std::min(dp, dp_per_node), net, k, k.collective_contention);
       x.ar_bytes = w.total * dt.grad_bytes;
       // DDP buckets gradients: one all-reduce per bucket.
-      x.ar_s =
-          2.0 * ring_seconds(x.ar_bytes, c.gpus, l, std::ceil(x.ar_bytes / k_ddp_bucket_bytes));
+      x.ar_s = 2.0 * ring_seconds(x.ar_bytes, dp, l, std::ceil(x.ar_bytes / k_ddp_bucket_bytes));
       x.replica_inter = l.inter_node;
     }
     return x;
   }
   const std::int64_t n = effective_shard_group(c);
-  const Link shard = ring_link(n, std::min(n, gpn), net, k);
+  const Link shard = ring_link(n, std::min(n, dp_per_node), net, k, k.collective_contention);
   x.shard_inter = shard.inter_node && n > 1;
   // fp8 all-gather sends the block matmul weights as 1-byte fp8 (torchao, tensorwise).
   const double matrices_bytes = c.fp8_all_gather ? 1.0 : dt.compute_bytes;
@@ -285,16 +291,59 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard, layers);
   x.rs_bytes = w.total * dt.reduce_bytes;
   x.rs_s = ring_seconds(x.rs_bytes, n, shard, units);
-  const std::int64_t replicas = c.gpus / std::max<std::int64_t>(1, n);
+  const std::int64_t replicas = c.gpus / c.tp / std::max<std::int64_t>(1, n);
   if (replicas > 1) {
     // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
-    const std::int64_t per_node = n >= gpn ? 1 : std::min(replicas, gpn / n);
-    const Link l = ring_link(replicas, per_node, net, k);
+    const std::int64_t per_node = n >= dp_per_node ? 1 : std::min(replicas, dp_per_node / n);
+    const Link l = ring_link(replicas, per_node, net, k, k.collective_contention);
     x.ar_bytes = w.total / as_double(n) * dt.reduce_bytes;
     x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l, units);
     x.replica_inter = l.inter_node;
   }
   return x;
+}
+
+/// The collectives tensor and context parallelism add to one micro-batch, per sequence of it
+/// (docs/time-model.md, "Tensor and context parallelism").
+void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, const Network& net,
+                                const TimeConstants& k, StepTerms& t) {
+  const double ab = state_dtypes(c.precision).compute_bytes;
+  const double layers = as_double(m.layers);
+  const double local = as_double(c.seq_len) / as_double(c.cp); // tokens per sequence per GPU
+  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  // Blocks whose forward runs twice (its collectives with it).
+  double recomputed = 0;
+  switch (c.activation_checkpointing) {
+  case ActivationCheckpointing::full: recomputed = layers; break;
+  case ActivationCheckpointing::selective_layer:
+    recomputed = as_double(checkpointed_blocks(m, c));
+    break;
+  default: break;
+  }
+  if (c.tp > 1) {
+    // Sequence parallel: each block all-gathers its two norm outputs and reduce-scatters wo's and
+    // w2's outputs in forward, the reverse in backward; op-level SAC re-gathers the two inputs
+    // it does not save. Each moves the whole sequence's hidden states.
+    const double calls =
+        layers * 8.0 + recomputed * 4.0 +
+        (c.activation_checkpointing == ActivationCheckpointing::selective_op ? 2.0 * layers : 0.0);
+    const Link l = ring_link(c.tp, std::min(c.tp, gpn), net, k, 1.0);
+    t.tp_s_per_sequence = ring_seconds(calls * local * as_double(m.hidden) * ab, c.tp, l, 0.0);
+    t.tp_latency_s = calls * l.latency_s;
+    t.tp_inter = l.inter_node;
+  }
+  if (c.cp > 1) {
+    // All-gathered keys and values (repeated to the query heads; this rank's heads): one gather
+    // per block in forward and again in backward with a reduce-scatter of their gradients, one
+    // more per recomputed block.
+    const double kv = as_double(m.kv_heads < m.heads ? m.q_dim() : m.kv_dim()) / as_double(c.tp);
+    const double calls = layers * 3.0 + recomputed;
+    const std::int64_t per_node = std::max<std::int64_t>(1, gpn / c.tp);
+    const Link l = ring_link(c.cp, std::min(c.cp, per_node), net, k, 1.0);
+    t.cp_s_per_sequence = ring_seconds(calls * as_double(c.seq_len) * 2.0 * kv * ab, c.cp, l, 0.0);
+    t.cp_latency_s = calls * l.latency_s;
+    t.cp_inter = l.inter_node;
+  }
 }
 
 /// Collective time of one phase not hidden behind that phase's compute.
@@ -356,9 +405,15 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   StepTerms t;
   const Weights w = weights_of(m, facts);
   const FlopCounts& f = t.flops = flops_of(m, facts, c, w);
-  t.seq_len = as_double(c.seq_len);
-  t.hidden = as_double(m.hidden);
-  t.vocab = as_double(m.vocab);
+  // Tensor parallelism: each GPU runs 1/tp of every matmul (GEMMs 1/tp as wide), moves its
+  // slice's weights and holds its vocabulary slice of the logits; context parallelism: 1/cp of
+  // each sequence's tokens, each attending to the whole sequence (attention_flops()).
+  const double tp = as_double(c.tp);
+  const Weights local = c.tp > 1 ? weights_of(m, tensor_parallel_facts(m, c.tp)) : w;
+  t.seq_len = as_double(c.seq_len) / as_double(c.cp);
+  t.hidden = as_double(m.hidden) / tp;
+  t.vocab = as_double(m.vocab) / tp;
+  t.gpu_share = 1.0 / tp;
   t.layers = as_double(m.layers);
   t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
 
@@ -377,25 +432,25 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   const double linear = f.hardware_flops_per_token - attention - head;
   const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token
   const double head_at_peak = head / high_peak;
-  t.linear_s_per_token = linear_at_peak / clock;
-  t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock;
+  t.linear_s_per_token = linear_at_peak / clock / tp;
+  t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock / tp;
   // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
   const double recomputed = k.attention_executed_fraction * r.attention;
   t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
                              2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
-                            clock;
+                            clock / tp;
   t.peak_s_per_token =
       linear_at_peak + head_at_peak + k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
     t.quant_act_bytes = act;
-    t.quant_weight_bytes = weight * w.block_matrices;
+    t.quant_weight_bytes = weight * local.block_matrices;
     t.quant_bytes_per_s = gpu.hbm_bandwidth_bytes_per_s * k.quant_bandwidth_fraction;
   }
-  t.block_rows_cols = w.block_rows_cols;
+  t.block_rows_cols = local.block_rows_cols;
   t.activation_passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
   t.activation_bytes_per_token = activation_bytes_per_token(m, c);
   t.logits = logits_per_element(c);
@@ -403,7 +458,8 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   t.cpu_s = as_double(m.layers) * k.eager_cpu_seconds_per_block *
             (c.compile ? k.compiled_cpu_fraction : 1.0);
 
-  const Collectives x = collectives_of(c, net, k, w, as_double(m.layers));
+  const Collectives x = collectives_of(c, net, k, local, as_double(m.layers));
+  model_parallel_collectives(m, c, net, k, t);
   t.ag_fwd_s = x.ag_fwd_s;
   t.ag_bwd_s = x.ag_bwd_s;
   t.rs_s = x.rs_s;
@@ -454,6 +510,7 @@ struct StepParts {
   double micro = 0;  ///< micro-batches per step
   double synced = 0; ///< micro-batches that reduce gradients
   double compute_s = 0, exposed_comm_s = 0, offload_s = 0, step_s = 0, tokens = 0;
+  double tp_s = 0, cp_s = 0; ///< tensor- and context-parallel collectives, all exposed
 };
 
 StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
@@ -470,13 +527,17 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
   const double bwd_synced =
       exposed(s.ag_bwd_s + s.rs_s + s.ar_s, bwd_mb, s.units, s.overlap_fraction);
   const double bwd_local = exposed(s.ag_bwd_s, bwd_mb, s.units, s.overlap_fraction);
-  p.exposed_comm_s = p.micro * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local;
+  const double sequences = as_double(micro_batch);
+  p.tp_s = p.micro * (sequences * s.tp_s_per_sequence + s.tp_latency_s);
+  p.cp_s = p.micro * (sequences * s.cp_s_per_sequence + s.cp_latency_s);
+  p.exposed_comm_s =
+      p.micro * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local + p.tp_s + p.cp_s;
   if (s.offload) {
     p.offload_s = (p.micro * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
                   s.pcie_bytes_per_s;
   }
   p.step_s = p.compute_s + p.exposed_comm_s + p.offload_s + s.optimizer_s;
-  p.tokens = as_double(micro_batch) * s.seq_len * p.micro;
+  p.tokens = as_double(micro_batch) * s.seq_len * p.micro * s.gpu_share;
   return p;
 }
 
@@ -493,6 +554,8 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.allgather_s = micro * (s.ag_fwd_s + s.ag_bwd_s);
   t.reduce_scatter_s = synced * s.rs_s;
   t.all_reduce_s = synced * s.ar_s;
+  t.tensor_parallel_s = p.tp_s;
+  t.context_parallel_s = p.cp_s;
   t.allgather_bytes = micro * (s.ag_fwd_bytes + s.ag_bwd_bytes);
   t.reduce_scatter_bytes = synced * s.rs_bytes;
   t.all_reduce_bytes = synced * s.ar_bytes;
@@ -511,6 +574,8 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   double intra = 0, inter = 0;
   (s.shard_inter ? inter : intra) += t.allgather_s + t.reduce_scatter_s;
   (s.replica_inter ? inter : intra) += t.all_reduce_s;
+  (s.tp_inter ? inter : intra) += t.tensor_parallel_s;
+  (s.cp_inter ? inter : intra) += t.context_parallel_s;
   if (intra > t.compute_s && intra >= inter) {
     t.bottleneck = Bottleneck::intra_node;
   } else if (inter > t.compute_s && inter > intra) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -14,9 +15,12 @@ std::int64_t effective_shard_group(const TrainingConfig& c) {
   switch (c.sharding) {
   case Sharding::none: return 1;
   case Sharding::grad_op:
-  case Sharding::full: return c.shard_group > 0 ? c.shard_group : c.gpus;
+  case Sharding::full:
+    return c.shard_group > 0 ? c.shard_group : c.gpus / std::max<std::int64_t>(1, c.tp);
   case Sharding::hybrid:
-    return c.shard_group > 0 ? c.shard_group : std::min(c.gpus_per_node, c.gpus);
+    return c.shard_group > 0 ? c.shard_group
+                             : std::max(c.cp, std::min(c.gpus_per_node, c.gpus) /
+                                                  std::max<std::int64_t>(1, c.tp));
   case Sharding::count_: break;
   }
   return 1;
@@ -26,18 +30,24 @@ std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
   return m.layers / std::max<std::int64_t>(1, c.ac_every);
 }
 
-double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len, std::int64_t gpus) {
-  return static_cast<double>(micro_batch * seq_len) * static_cast<double>(gpus);
+std::int64_t data_parallel_degree(const TrainingConfig& c) {
+  return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp));
+}
+
+double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
+                             std::int64_t data_parallel) {
+  return static_cast<double>(micro_batch * seq_len) * static_cast<double>(data_parallel);
 }
 
 std::int64_t tokens_per_step(const TrainingConfig& c) {
-  return c.micro_batch * c.seq_len * c.gpus * c.grad_accum;
+  return c.micro_batch * c.seq_len * data_parallel_degree(c) * c.grad_accum;
 }
 
 std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
-                            std::int64_t seq_len, std::int64_t gpus) {
+                            std::int64_t seq_len, std::int64_t data_parallel) {
   return std::max<std::int64_t>(
-      1, std::llround(global_batch_tokens / tokens_per_micro_step(micro_batch, seq_len, gpus)));
+      1, std::llround(global_batch_tokens /
+                      tokens_per_micro_step(micro_batch, seq_len, data_parallel)));
 }
 
 std::string config_flag(std::string_view key) {
@@ -65,6 +75,35 @@ namespace {
 void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
   if (v < lo || v > hi) {
     throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(key), v, lo, hi));
+  }
+}
+
+/// Tensor and context parallelism's divisibility (torchtitan: heads and KV heads split over tp
+/// ranks, torchtitan/models/llama3/infra/parallelize.py; the load-balanced causal split cuts a
+/// sequence into 2 x cp chunks, torch/distributed/tensor/experimental/_attention.py).
+void check_parallel_degrees(const TrainingConfig& c, const ModelSpec& m) {
+  if (c.gpus % (c.tp * c.cp) != 0) {
+    throw Error(fmt::format("--tp {} x --cp {} = {} must divide --gpus {}", c.tp, c.cp, c.tp * c.cp,
+                            c.gpus));
+  }
+  const std::pair<const char*, std::int64_t> split[] = {
+      {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
+  for (const auto& [what, n] : split) {
+    if (c.tp > 1 && n % c.tp != 0) {
+      throw Error(fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits "
+                              "them evenly)",
+                              c.tp, n, what));
+    }
+  }
+  if (c.cp > 1 && c.seq_len % (2 * c.cp) != 0) {
+    throw Error(fmt::format("--seq-len {} must be a multiple of 2 x --cp {} = {} (load-balanced "
+                            "causal context parallelism cuts each sequence into 2 x cp chunks)",
+                            c.seq_len, c.cp, 2 * c.cp));
+  }
+  if (c.cp > 1 && c.sharding == Sharding::none) {
+    throw Error(fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan "
+                            "shards parameters over the context-parallel ranks",
+                            c.cp));
   }
 }
 
@@ -105,19 +144,31 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
                             "range (allowed up to 2^31)",
                             c.micro_batch, c.seq_len, c.micro_batch * c.seq_len));
   }
+  check_parallel_degrees(c, m);
   const std::int64_t n = effective_shard_group(c);
+  const std::int64_t slice = c.gpus / c.tp; // GPUs holding one tensor-parallel slice
   if (c.sharding == Sharding::none && c.shard_group > 1) {
     throw Error(fmt::format("--shard-group {} contradicts --sharding none (which shards nothing); "
                             "use --sharding hybrid",
                             c.shard_group));
   }
-  if ((c.sharding == Sharding::full || c.sharding == Sharding::grad_op) && n != c.gpus) {
+  if ((c.sharding == Sharding::full || c.sharding == Sharding::grad_op) && n != slice) {
     throw Error(fmt::format("--shard-group {} contradicts --sharding {} over {} GPUs (it shards "
-                            "over all of them); use --sharding hybrid",
-                            n, name_of(c.sharding), c.gpus));
+                            "over all {} that hold one tensor-parallel slice); use --sharding "
+                            "hybrid",
+                            n, name_of(c.sharding), c.gpus, slice));
   }
-  if (n < 1 || n > c.gpus || c.gpus % n != 0) {
-    throw Error(fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
+  if (n < 1 || n > slice || slice % n != 0) {
+    throw Error(c.tp > 1
+                    ? fmt::format("--shard-group {} must divide the {} GPUs of one "
+                                  "tensor-parallel slice (--gpus {} / --tp {})",
+                                  n, slice, c.gpus, c.tp)
+                    : fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
+  }
+  if (c.sharding != Sharding::none && n % c.cp != 0) {
+    throw Error(fmt::format("--shard-group {} must be a multiple of --cp {} (FSDP shards over the "
+                            "data- and context-parallel ranks together)",
+                            n, c.cp));
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
