@@ -131,6 +131,47 @@ TEST_CASE("the tokens/s band's constants are what the shipped runs say", "[bands
   CHECK(k.band_measured_gpu_count == largest);
 }
 
+TEST_CASE("the model-parallel widenings are what the model-parallel runs say", "[bands]") {
+  const MemoryConstants mk;
+  const TimeConstants tk;
+  const json v = validate("measurements-model-parallel.json");
+  const json cases = read_json("tests/data/measurements-model-parallel.json").at("cases");
+  REQUIRE(cases.size() == 4);
+  const auto step_up = [](double x) { return std::ceil(x / 0.05 - 1e-9) * 0.05; };
+  double tp_memory = 0, cp_time = 0, tp_time = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const json& c = cases[i];
+    const json& p = v.at("cases")[i];
+    REQUIRE(p.at("id") == c.at("id"));
+    const double tp = c.value("tp", 1.0), cp = c.value("cp", 1.0);
+    const double predicted = p.at("predicted_tokens_per_second_per_gpu");
+    const double measured = p.at("measured_tokens_per_second_per_gpu");
+    if (tp > 1) {
+      tp_memory = std::max(tp_memory, p.at("measured_bytes").get<double>() /
+                                              p.at("predicted_bytes").get<double>() -
+                                          1.0);
+      // What the upper edge needs beyond its other widenings.
+      const double others =
+          p.at("predicted_tokens_per_second_per_gpu_high").get<double>() / predicted - 1.0 -
+          tk.band_tensor_parallel_fraction;
+      tp_time = std::max(tp_time, measured / predicted - 1.0 - others);
+    }
+    if (cp > 1) {
+      const double doublings = std::log2(cp);
+      const double others =
+          predicted / p.at("predicted_tokens_per_second_per_gpu_low").get<double>() - 1.0 -
+          doublings * tk.band_low_fraction_per_cp_doubling;
+      cp_time = std::max(cp_time, (predicted / measured - 1.0 - others) / doublings);
+    }
+  }
+  CHECK(mk.band_tensor_parallel_fraction == Approx(round_up(tp_memory)));
+  CHECK(tk.band_low_fraction_per_cp_doubling == Approx(step_up(cp_time)));
+  CHECK(tk.band_tensor_parallel_fraction == Approx(step_up(tp_time)));
+  const json s = v.at("summary");
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+}
+
 TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
   for (const std::string& f : k_shipped) {
     INFO(f);
