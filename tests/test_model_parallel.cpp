@@ -3,6 +3,8 @@
 // logits one rank holds, the collectives on the critical path and the trainer's degrees.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "bwplan/error.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/memory_model.hpp"
@@ -212,4 +214,27 @@ TEST_CASE("the trainer gets the degrees, the FSDP shard degree and the data-para
   const std::string h = settings_of(c);
   CHECK_THAT(h, Catch::Contains("parallelism.data_parallel_shard_degree=2\n"));
   CHECK_THAT(h, Catch::Contains("parallelism.data_parallel_replicate_degree=2\n"));
+}
+
+TEST_CASE("an 8B at 131072 tokens on one P6-B200 node: model parallelism keeps the sequence and "
+          "beats data parallelism alone",
+          "[parallel][search][cli]") {
+  const auto best = [](std::vector<std::string> extra) {
+    std::vector<std::string> a = {"search", "--model",  "llama-3.1-8b", "--seq-len",
+                                  "131072", "--format", "json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const test::CliResult r = test::run_cli(a);
+    REQUIRE(r.status == 0);
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    REQUIRE_FALSE(j.at("plans").empty());
+    for (const nlohmann::json& p : j.at("plans")) {
+      CHECK(p.at("config").at("seq_len") == 131072);
+    }
+    return j.at("plans").at(0);
+  };
+  const nlohmann::json parallel = best({});
+  const nlohmann::json data = best({"--tp", "1", "--cp", "1"});
+  CHECK(parallel.at("config").at("tp").get<int>() * parallel.at("config").at("cp").get<int>() > 1);
+  CHECK(parallel.at("throughput").at("tokens_per_second_per_gpu").get<double>() >
+        data.at("throughput").at("tokens_per_second_per_gpu").get<double>());
 }

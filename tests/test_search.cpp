@@ -232,11 +232,12 @@ TEST_CASE("a report's sample keeps the ranked plans, the whole front and a bound
 }
 
 TEST_CASE("loss and compile are search axes unless a flag fixes them", "[search][cli]") {
-  // Qwen2.5-32B at 128k tokens on 1-8 B300 nodes: nothing fits with the eager unfused loss (its
-  // fp32 logits copies), while a fused or chunked loss does.
+  // Qwen2.5-32B at 128k tokens on 1-8 B300 nodes, data parallel only: nothing fits with the
+  // eager unfused loss (its fp32 logits copies), while a fused or chunked loss does.
   const std::vector<std::string> base = {
       "--model", "qwen2.5-32b", "--instance", "ml.p6-b300.48xlarge",
-      "--nodes", "1..8",        "--seq-len",  "131072"};
+      "--nodes", "1..8",        "--seq-len",  "131072",
+      "--tp",    "1",           "--cp",       "1"};
   const auto axis = search_json_for(base);
   const auto& losses = axis.at("inputs").at("axes").at("loss");
   CHECK(losses.size() == 5); // unfused eager/compiled, fused compiled, chunked eager/compiled

@@ -118,7 +118,10 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
               estimate_request(m, space, v.limits, c.instance, c.nodes, config);
           accumulating += o.grad_accum > 1 ? 1 : 0;
           if (v.limits.global_batch_tokens > 0) {
-            const double per_step = static_cast<double>(mb * c.config.seq_len * c.config.gpus);
+            // Tokens per micro-step: the data-parallel GPUs' (tensor- and context-parallel ranks
+            // share a micro-batch).
+            const double per_step = static_cast<double>(
+                mb * c.config.seq_len * (c.config.gpus / (c.config.tp * c.config.cp)));
             const auto ga =
                 std::max<std::int64_t>(1, std::llround(v.limits.global_batch_tokens / per_step));
             const double miss =

@@ -39,8 +39,11 @@ struct ModelStates {
   }
 };
 
-/// Parameters, gradients and optimizer states per GPU for `c` (validated beforehand).
+/// Parameters, gradients and optimizer states per GPU for `c` (validated beforehand): its
+/// tensor-parallel slice of `m`, sharded over the shard group.
 [[nodiscard]] ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c);
+/// The same over the tensors of `f` as given: one tensor-parallel rank's facts
+/// (tensor_parallel_facts()) when c.tp > 1.
 [[nodiscard]] ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c);
 
 /// Optimizer state bytes for one tensor shard of `rows` × `cols` elements whose parameter has

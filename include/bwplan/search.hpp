@@ -33,6 +33,12 @@ struct LossChoice {
 /// Every valid (loss, compile) pair: the search's default axis.
 [[nodiscard]] std::vector<LossChoice> all_loss_choices();
 
+/// Sequences from this length on get context parallelism by default (docs/bwplan.md, search).
+inline constexpr std::int64_t k_default_cp_min_seq_len = 32768;
+/// Model-parallel degrees the defaults try: powers of two up to a node's GPUs (one NVLink
+/// domain).
+inline constexpr std::int64_t k_default_max_model_parallel = 8;
+
 /// The axes. Empty lists mean "the default" (documented in docs/bwplan.md, search).
 struct SearchSpace {
   std::vector<InstanceSpec> instances; ///< with their GPUs in `gpus`, same order
@@ -49,6 +55,9 @@ struct SearchSpace {
                                                  {ActivationCheckpointing::selective_layer, 4},
                                                  {ActivationCheckpointing::full, 2}};
   std::vector<std::int64_t> seq_lens = {8192};
+  /// Tensor- and context-parallel degrees; empty: the defaults of tp_axis() and cp_axis().
+  std::vector<std::int64_t> tps;
+  std::vector<std::int64_t> cps;
   /// Loss implementation and compile; empty: base's only.
   std::vector<LossChoice> losses;
   std::int64_t max_micro_batch = 256;

@@ -68,6 +68,16 @@ public:
   virtual void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) = 0;
 };
 
+/// The tensor-parallel axis on nodes of `gpus_per_node`: `s.tps`, or by default 1, 2, 4, 8 up to
+/// the node's GPUs (tensor parallelism inside one NVLink domain).
+[[nodiscard]] std::vector<std::int64_t> tp_axis(const SearchSpace& s, std::int64_t gpus_per_node);
+/// The context-parallel axis: `s.cps`, or by default 1, and 2, 4, 8 up to the node's GPUs.
+[[nodiscard]] std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_node);
+/// Whether the search tries `seq` with context-parallel degree `cp`: at least the minimum
+/// sequence, and by default context parallelism only from k_default_cp_min_seq_len on.
+[[nodiscard]] bool seq_len_searched(const SearchSpace& s, const SearchConstraints& limits,
+                                    std::int64_t seq, std::int64_t cp);
+
 /// The loss axis of `s`: its losses, or base's (loss, compile) when none are given.
 [[nodiscard]] std::vector<LossChoice> loss_axis(const SearchSpace& s);
 

@@ -63,6 +63,13 @@ struct TrainingConfig {
 [[nodiscard]] std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
                                           std::int64_t seq_len, std::int64_t data_parallel);
 
+/// What makes the tensor- and context-parallel degrees impossible for `m` (torchtitan splits
+/// heads, KV heads and the MLP width over the tp ranks, torchtitan/models/llama3/infra/
+/// parallelize.py; the load-balanced causal split cuts a sequence into 2 x cp chunks,
+/// torch/distributed/tensor/experimental/_attention.py; FSDP shards over the cp ranks), as the
+/// one-line error; empty when they are possible. The search skips such combinations.
+[[nodiscard]] std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m);
+
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.
 void validate_config(const TrainingConfig& c, const ModelSpec& m);

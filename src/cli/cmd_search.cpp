@@ -31,6 +31,8 @@ struct SearchOptions {
       "none", "selective-op", "selective-layer:2", "selective-layer:3", "selective-layer:4",
       "full"};
   std::string seq_lens = "8192";
+  std::string tps; ///< empty: the default axis (search_kernel.hpp, tp_axis)
+  std::string cps; ///< empty: the default axis (cp_axis)
   bool explore_seq = false;
   std::int64_t max_micro_batch = 256;
   double headroom_pct = 0;
@@ -183,6 +185,12 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1,
                                       config_field_range(&TrainingConfig::seq_len).max);
   }
+  if (!o.tps.empty()) {
+    r.space.tps = parse_int_list(o.tps, "--tp", 1, config_field_range(&TrainingConfig::tp).max);
+  }
+  if (!o.cps.empty()) {
+    r.space.cps = parse_int_list(o.cps, "--cp", 1, config_field_range(&TrainingConfig::cp).max);
+  }
   if (o.max_micro_batch < 1 || o.max_micro_batch > 65536) {
     throw Error(
         fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
@@ -206,12 +214,15 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                                                      : r.space.precisions.size()) *
       static_cast<double>(r.space.checkpointing.size()) *
       static_cast<double>(r.space.seq_lens.size()) *
-      static_cast<double>(std::max<std::size_t>(1, r.space.losses.size()));
+      static_cast<double>(std::max<std::size_t>(1, r.space.losses.size())) *
+      static_cast<double>(r.space.tps.empty() ? 4 : r.space.tps.size()) *
+      static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size());
   if (combinations > k_max_combinations) {
     throw Error(fmt::format(
         "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
-        "loss, checkpointing and sequence length, more than the {:.0e} bwplan searches at once; "
-        "narrow --nodes, --seq-len, --instance or the other axes (--loss fixes the loss)",
+        "loss, checkpointing, sequence length and tensor/context parallelism, more than the {:.0e} "
+        "bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes (--loss "
+        "fixes the loss, --tp 1 --cp 1 data parallelism)",
         combinations, k_max_combinations));
   }
   TrainingConfig& b = r.space.base;
@@ -421,6 +432,14 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(ax);
   cmd->add_option("--seq-len", o->seq_lens, "sequence lengths: a list and/or ranges")
       ->capture_default_str()
+      ->group(ax);
+  cmd->add_option("--tp", o->tps,
+                  "tensor-parallel degrees: a list and/or ranges [1,2,4,8 up to a node's GPUs, "
+                  "those the model's heads divide]")
+      ->group(ax);
+  cmd->add_option("--cp", o->cps,
+                  "context-parallel degrees: a list and/or ranges [1; 2,4,8 up to a node's GPUs "
+                  "for sequences of 32768 tokens and more]")
       ->group(ax);
   cmd->add_flag("--explore-seq", o->explore_seq,
                 "try powers of two from 2048 to the model's max_seq_len instead of --seq-len")

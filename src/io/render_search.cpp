@@ -100,6 +100,8 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   }
   axes["activation_checkpointing"] = ckpt;
   axes["seq_len"] = r.space.seq_lens;
+  axes["tp"] = r.space.tps; // empty: the default (docs/bwplan.md, search)
+  axes["cp"] = r.space.cps;
   axes["max_micro_batch"] = r.space.max_micro_batch;
   OrderedJson losses = OrderedJson::array();
   for (const LossChoice& l : loss_axis(r.space)) {
@@ -220,14 +222,15 @@ std::string best_per_instance_text(const SearchReport& r) {
     const Candidate& c = *b;
     const std::size_t rank = listed_rank(r.result, c.id);
     const auto [ratio, quantity] = versus_first(r, c);
-    out += fmt::format("  {} x{}: {} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, {:.2f} $/M tok, "
-                       "{:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
-                       r.space.instances[i].name, c.nodes, name_of(c.config.sharding),
-                       name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
-                       c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
-                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
-                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
-                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+    out +=
+        fmt::format("  {} x{}: {} tp {} cp {} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, "
+                    "{:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
+                    r.space.instances[i].name, c.nodes, name_of(c.config.sharding), c.config.tp,
+                    c.config.cp, name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
+                    c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
+                    c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
+                    c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio, quantity,
+                    rank > 0 ? fmt::format(" (#{} above)", rank) : "");
   }
   return out;
 }
@@ -244,6 +247,7 @@ std::string search_table(const SearchReport& r) {
                    {"instance"},
                    {"nodes", A::right},
                    {"sharding"},
+                   {"tp x cp"},
                    {"precision"},
                    {"loss"},
                    {"checkpointing"},
@@ -271,6 +275,7 @@ std::string search_table(const SearchReport& r) {
                r.space.instances[c.instance].name,
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
+               fmt::format("{}x{}", k.tp, k.cp),
                precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),
@@ -317,10 +322,11 @@ std::string search_table(const SearchReport& r) {
     const RejectedBest& b = r.result.best_rejected[i];
     if (b.present) {
       const TrainingConfig& k = b.candidate.config;
-      out += fmt::format(
-          "  nearest {}: {} x{} {} {} {} seq {}: {}\n", name_of(static_cast<RejectReason>(i)),
-          r.space.instances[b.candidate.instance].name, b.candidate.nodes, name_of(k.sharding),
-          name_of(k.precision), ac_label(k), k.seq_len, b.detail);
+      out += fmt::format("  nearest {}: {} x{} {} tp {} cp {} {} {} seq {}: {}\n",
+                         name_of(static_cast<RejectReason>(i)),
+                         r.space.instances[b.candidate.instance].name, b.candidate.nodes,
+                         name_of(k.sharding), k.tp, k.cp, name_of(k.precision), ac_label(k),
+                         k.seq_len, b.detail);
     }
   }
   if (r.limits.price_per_hour) {

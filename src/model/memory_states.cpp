@@ -44,7 +44,7 @@ double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
 }
 
 ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
-  return estimate_model_states(model_facts(m), c);
+  return estimate_model_states(tensor_parallel_facts(m, c.tp), c);
 }
 
 ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {

@@ -86,6 +86,7 @@ struct Key {
   int checkpointing = 0;
   std::int64_t ac_every = 0;
   std::int64_t seq_len = 0;
+  std::int64_t tp = 1, cp = 1;
   auto operator<=>(const Key&) const = default;
 };
 
@@ -205,7 +206,8 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
   const TrainingConfig& t = proto.config;
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
-                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len});
+                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp,
+                   t.cp});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
@@ -239,9 +241,14 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
 }
 
 void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) {
+  const auto seqs =
+      std::count_if(space_.seq_lens.begin(), space_.seq_lens.end(), [&](std::int64_t seq) {
+        return seq_len_searched(space_, limits_, seq, proto.config.cp) &&
+               seq % (2 * proto.config.cp) == 0;
+      });
   const auto count =
       static_cast<std::int64_t>(loss_axis(space_).size() * space_.checkpointing.size() *
-                                space_.seq_lens.size() * axis_.size());
+                                static_cast<std::size_t>(seqs) * axis_.size());
   result_.rejections[idx(RejectReason::precision_unsupported)] += count;
   result_.candidates_pruned += count;
   RejectedBest& best = result_.best_rejected[idx(RejectReason::precision_unsupported)];
@@ -525,8 +532,11 @@ std::string Candidate::key() const {
   if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
     ac += fmt::format("-{}", c.ac_every);
   }
-  return fmt::format("i{}-n{:03}-{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
-                     name_of(c.sharding), name_of(c.precision), name_of(c.loss),
+  // Data-parallel plans keep the ids they had before the model-parallel axes.
+  const std::string parallel =
+      c.tp > 1 || c.cp > 1 ? fmt::format("-tp{}-cp{}", c.tp, c.cp) : std::string();
+  return fmt::format("i{}-n{:03}-{}{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
+                     name_of(c.sharding), parallel, name_of(c.precision), name_of(c.loss),
                      c.compile ? "compiled" : "eager", ac, c.seq_len, c.micro_batch, c.grad_accum);
 }
 

@@ -102,9 +102,86 @@ std::vector<LossChoice> all_loss_choices() {
           {Loss::chunked, true}};
 }
 
+namespace {
+
+std::vector<std::int64_t> powers_up_to(std::int64_t limit) {
+  std::vector<std::int64_t> v;
+  for (std::int64_t d = 1; d <= std::min(limit, k_default_max_model_parallel); d *= 2) {
+    v.push_back(d);
+  }
+  return v;
+}
+
+} // namespace
+
+std::vector<std::int64_t> tp_axis(const SearchSpace& s, std::int64_t gpus_per_node) {
+  return s.tps.empty() ? powers_up_to(gpus_per_node) : s.tps;
+}
+
+std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_node) {
+  return s.cps.empty() ? powers_up_to(gpus_per_node) : s.cps;
+}
+
+bool seq_len_searched(const SearchSpace& s, const SearchConstraints& limits, std::int64_t seq,
+                      std::int64_t cp) {
+  if (seq < limits.min_seq_len) {
+    return false;
+  }
+  return !s.cps.empty() || cp == 1 || seq >= k_default_cp_min_seq_len;
+}
+
 std::vector<LossChoice> loss_axis(const SearchSpace& s) {
   return s.losses.empty() ? std::vector<LossChoice>{{s.base.loss, s.base.compile}} : s.losses;
 }
+
+namespace {
+
+/// The sharding, precision, loss, checkpointing and sequence axes of one (instance, nodes, tp,
+/// cp) point.
+void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
+                       const SearchConstraints& limits, CombinationVisitor& visitor,
+                       Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                       const Network& net, const std::vector<Precision>& precisions,
+                       const std::vector<LossChoice>& losses) {
+  TrainingConfig& c = proto.config;
+  const std::int64_t nodes = proto.nodes;
+  for (Sharding s : space.shardings) {
+    c.sharding = s;
+    c.shard_group = 0;
+    if (s == Sharding::hybrid && nodes == 1) {
+      continue; // the same candidates as full sharding
+    }
+    if (s == Sharding::none && c.cp > 1) {
+      continue; // context parallelism needs FSDP
+    }
+    for (Precision p : precisions) {
+      c.precision = p;
+      c.fp8_all_gather = false;
+      if (!gpu.supports(p)) {
+        visitor.unsupported(proto, gpu, p);
+        continue;
+      }
+      for (const LossChoice& loss : losses) {
+        c.loss = loss.loss;
+        c.compile = loss.compile;
+        for (const CheckpointChoice& ac : space.checkpointing) {
+          c.activation_checkpointing = ac.mode;
+          c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
+          for (std::int64_t seq : space.seq_lens) {
+            if (!seq_len_searched(space, limits, seq, c.cp) || seq % (2 * c.cp) != 0) {
+              continue;
+            }
+            c.seq_len = seq;
+            c.grad_accum = 1;
+            visitor.combination(proto, gpu, inst, net);
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace
 
 void for_each_combination(const ModelSpec& model, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor) {
@@ -113,6 +190,8 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
     const InstanceSpec& inst = space.instances[i];
     const GpuSpec& gpu = space.gpus[i];
     const std::vector<Precision> precisions = precisions_for(space, gpu);
+    const std::vector<std::int64_t> tps = tp_axis(space, inst.gpus_per_node);
+    const std::vector<std::int64_t> cps = cp_axis(space, inst.gpus_per_node);
     for (std::int64_t nodes : space.nodes) {
       Candidate proto;
       proto.instance = i;
@@ -122,35 +201,17 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
       c.gpus_per_node = inst.gpus_per_node;
       c.gpus = nodes * inst.gpus_per_node;
       const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
-      for (Sharding s : space.shardings) {
-        c.sharding = s;
-        c.shard_group = 0;
-        if (s == Sharding::hybrid && nodes == 1) {
-          continue; // the same candidates as full sharding
-        }
-        for (Precision p : precisions) {
-          c.precision = p;
-          c.fp8_all_gather = false;
-          if (!gpu.supports(p)) {
-            visitor.unsupported(proto, gpu, p);
-            continue;
+      for (std::int64_t tp : tps) {
+        for (std::int64_t cp : cps) {
+          c.tp = tp;
+          c.cp = cp;
+          c.seq_len = 2 * cp; // the sequence is checked below, per sequence length
+          c.sharding = Sharding::full;
+          if (!parallel_degrees_problem(c, model).empty()) {
+            continue; // degrees the model or the job cannot split
           }
-          for (const LossChoice& loss : losses) {
-            c.loss = loss.loss;
-            c.compile = loss.compile;
-            for (const CheckpointChoice& ac : space.checkpointing) {
-              c.activation_checkpointing = ac.mode;
-              c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
-              for (std::int64_t seq : space.seq_lens) {
-                if (seq < limits.min_seq_len) {
-                  continue;
-                }
-                c.seq_len = seq;
-                c.grad_accum = 1;
-                visitor.combination(proto, gpu, inst, net);
-              }
-            }
-          }
+          for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
+                            losses);
         }
       }
     }

@@ -78,36 +78,34 @@ void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int
   }
 }
 
-/// Tensor and context parallelism's divisibility (torchtitan: heads and KV heads split over tp
-/// ranks, torchtitan/models/llama3/infra/parallelize.py; the load-balanced causal split cuts a
-/// sequence into 2 x cp chunks, torch/distributed/tensor/experimental/_attention.py).
-void check_parallel_degrees(const TrainingConfig& c, const ModelSpec& m) {
-  if (c.gpus % (c.tp * c.cp) != 0) {
-    throw Error(fmt::format("--tp {} x --cp {} = {} must divide --gpus {}", c.tp, c.cp, c.tp * c.cp,
-                            c.gpus));
+} // namespace
+
+std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m) {
+  if (c.tp < 1 || c.cp < 1 || c.gpus % (c.tp * c.cp) != 0) {
+    return fmt::format("--tp {} x --cp {} = {} must divide --gpus {}", c.tp, c.cp, c.tp * c.cp,
+                       c.gpus);
   }
   const std::pair<const char*, std::int64_t> split[] = {
       {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
   for (const auto& [what, n] : split) {
     if (c.tp > 1 && n % c.tp != 0) {
-      throw Error(fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits "
-                              "them evenly)",
-                              c.tp, n, what));
+      return fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits them "
+                         "evenly)",
+                         c.tp, n, what);
     }
   }
   if (c.cp > 1 && c.seq_len % (2 * c.cp) != 0) {
-    throw Error(fmt::format("--seq-len {} must be a multiple of 2 x --cp {} = {} (load-balanced "
-                            "causal context parallelism cuts each sequence into 2 x cp chunks)",
-                            c.seq_len, c.cp, 2 * c.cp));
+    return fmt::format("--seq-len {} must be a multiple of 2 x --cp {} = {} (load-balanced causal "
+                       "context parallelism cuts each sequence into 2 x cp chunks)",
+                       c.seq_len, c.cp, 2 * c.cp);
   }
   if (c.cp > 1 && c.sharding == Sharding::none) {
-    throw Error(fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan "
-                            "shards parameters over the context-parallel ranks",
-                            c.cp));
+    return fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan shards "
+                       "parameters over the context-parallel ranks",
+                       c.cp);
   }
+  return {};
 }
-
-} // namespace
 
 void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
@@ -144,7 +142,9 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
                             "range (allowed up to 2^31)",
                             c.micro_batch, c.seq_len, c.micro_batch * c.seq_len));
   }
-  check_parallel_degrees(c, m);
+  if (const std::string problem = parallel_degrees_problem(c, m); !problem.empty()) {
+    throw Error(problem);
+  }
   const std::int64_t n = effective_shard_group(c);
   const std::int64_t slice = c.gpus / c.tp; // GPUs holding one tensor-parallel slice
   if (c.sharding == Sharding::none && c.shard_group > 1) {
