@@ -20,6 +20,8 @@ enum class Setting : std::uint8_t {
   loss,
   nodes,
   instance,
+  cp,
+  tp,
   count_
 };
 
@@ -47,8 +49,11 @@ inline constexpr std::int64_t k_advice_max_nodes = 64;
 inline constexpr std::int64_t k_advice_min_seq_len = 256;
 
 /// Tries, one at a time: stronger activation checkpointing, more sharding, the largest micro-batch
-/// that fits, a shorter sequence, a chunked loss, more nodes, and each of `alternatives` (instance
-/// types with more GPU memory, with their GPUs) — and keeps those that fit.
+/// that fits, context and tensor parallelism (the smallest degree up to a node's GPUs), a chunked
+/// loss, more nodes, each of `alternatives` (instance types with more GPU memory, with their GPUs)
+/// and, last, a shorter sequence — and keeps those that fit. Suggestions are ordered by
+/// throughput, best first, but a shorter sequence comes after every change that keeps the
+/// user's sequence.
 [[nodiscard]] FitAdvice
 advise_fit(const EstimateRequest& r, const Estimate& e,
            const std::vector<std::pair<InstanceSpec, GpuSpec>>& alternatives,

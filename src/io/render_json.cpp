@@ -239,7 +239,9 @@ std::string change_text(const FitSuggestion& s) {
       "--seq-len",
       "--loss",
       "--nodes",
-      "--instance"};
+      "--instance",
+      "--cp",
+      "--tp"};
   return fmt::format("{} {}", flags[static_cast<std::size_t>(s.setting)], s.value);
 }
 

@@ -98,6 +98,22 @@ void try_sequence(Trial& t) {
   }
 }
 
+/// The smallest context- (then tensor-) parallel degree, doubling up to a node's GPUs, that fits
+/// with the other degree kept.
+void try_model_parallel(Trial& t, Setting setting, std::int64_t TrainingConfig::*degree) {
+  for (std::int64_t d = t.base.config.*degree * 2; d <= t.base.config.gpus_per_node; d *= 2) {
+    EstimateRequest r = t.base;
+    r.config.*degree = d;
+    r.config.shard_group = 0;
+    if (!parallel_degrees_problem(r.config, r.model).empty()) {
+      continue;
+    }
+    if (t.keep(setting, std::to_string(d), r)) {
+      return;
+    }
+  }
+}
+
 void try_loss(Trial& t) {
   if (t.base.config.loss != Loss::unfused) {
     return;
@@ -158,13 +174,18 @@ FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
   try_checkpointing(t);
   try_sharding(t);
   try_micro_batch(t);
-  try_sequence(t);
+  try_model_parallel(t, Setting::cp, &TrainingConfig::cp);
+  try_model_parallel(t, Setting::tp, &TrainingConfig::tp);
   try_loss(t);
   try_nodes(t);
   try_instances(t, alternatives);
+  try_sequence(t);
+  // A shorter sequence trains something else: it follows every change that keeps the sequence.
   std::stable_sort(advice.suggestions.begin(), advice.suggestions.end(),
                    [](const FitSuggestion& a, const FitSuggestion& b) {
-                     return a.throughput_ratio > b.throughput_ratio;
+                     const bool a_short = a.setting == Setting::seq_len;
+                     const bool b_short = b.setting == Setting::seq_len;
+                     return a_short != b_short ? b_short : a.throughput_ratio > b.throughput_ratio;
                    });
   return advice;
 }
