@@ -283,6 +283,11 @@ struct MemoryTerms {
 [[nodiscard]] MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f,
                                        const TrainingConfig& c, const GpuSpec& gpu,
                                        const MemoryConstants& k = {});
+/// The same given `slice` = tensor_parallel_facts(m, c.tp) (or model_facts(m) for tp 1), which
+/// the search keeps one of per degree instead of slicing the model per combination.
+[[nodiscard]] MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& slice,
+                                                 const TrainingConfig& c, const GpuSpec& gpu,
+                                                 const MemoryConstants& k = {});
 /// estimate_memory() for `t`'s configuration with this micro-batch and grad-accum.
 [[nodiscard]] MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
                                              std::int64_t grad_accum);

@@ -33,6 +33,12 @@ struct Combination {
                                            const InstanceSpec& inst, const Network& net,
                                            const SearchConstraints& limits,
                                            const MemoryConstants& mk, const TimeConstants& tk);
+/// The same given `slice` = tensor_parallel_facts(model, proto.config.tp), kept by the caller.
+[[nodiscard]] Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
+                                           const ModelFacts& slice, const Candidate& proto,
+                                           const GpuSpec& gpu, const InstanceSpec& inst,
+                                           const Network& net, const SearchConstraints& limits,
+                                           const MemoryConstants& mk, const TimeConstants& tk);
 
 /// What one candidate evaluation found. `feasible`, or the first constraint it broke in the
 /// order they are checked: global batch, device memory, host memory, budget.

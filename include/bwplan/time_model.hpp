@@ -288,10 +288,15 @@ struct StepTerms {
 [[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
                                    const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
                                    const TimeConstants& k = {});
-/// The same with `c`'s model states already computed (estimate_model_states(facts, c)).
+/// The same with `c`'s model states already computed (estimate_model_states of its slice).
 [[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
                                    const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
                                    const TimeConstants& k, const ModelStates& states);
+/// The same given `slice` = tensor_parallel_facts(m, c.tp) as well (memory_terms_for_slice()).
+[[nodiscard]] StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts,
+                                   const ModelFacts& slice, const TrainingConfig& c,
+                                   const GpuSpec& gpu, const Network& net, const TimeConstants& k,
+                                   const ModelStates& states);
 /// GPU seconds of one block's linears (forward + backward GEMMs, recompute, and in low precision
 /// their casts) for one micro-batch: the part tests/data/block-linears-h200.json measures.
 [[nodiscard]] double block_linears_seconds(const StepTerms& t, std::int64_t micro_batch);

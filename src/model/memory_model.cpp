@@ -114,11 +114,16 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const Tr
 
 MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
                          const GpuSpec& gpu, const MemoryConstants& k) {
+  return c.tp > 1 ? memory_terms_for_slice(m, tensor_parallel_facts(m, c.tp), c, gpu, k)
+                  : memory_terms_for_slice(m, f, c, gpu, k);
+}
+
+MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
+                                   const TrainingConfig& c, const GpuSpec& gpu,
+                                   const MemoryConstants& k) {
   MemoryTerms t;
   const StateDtypes dt = state_dtypes(c.precision);
   // Under tensor parallelism every figure below is one rank's slice of the model.
-  const ModelFacts sliced = c.tp > 1 ? tensor_parallel_facts(m, c.tp) : ModelFacts{};
-  const ModelFacts& local = c.tp > 1 ? sliced : f;
   const Groups g = groups_of(local);
   const double shard = static_cast<double>(effective_shard_group(c));
   const bool fsdp = c.sharding != Sharding::none;

@@ -125,6 +125,18 @@ private:
 
   const ModelSpec& model_;
   const ModelFacts facts_;
+  /// One tensor-parallel slice of the model per degree tried (tensor_parallel_facts()).
+  std::map<std::int64_t, ModelFacts> slices_;
+  const ModelFacts& slice(std::int64_t tp) {
+    if (tp <= 1) {
+      return facts_;
+    }
+    auto it = slices_.find(tp);
+    if (it == slices_.end()) {
+      it = slices_.emplace(tp, tensor_parallel_facts(model_, tp)).first;
+    }
+    return it->second;
+  }
   const SearchSpace& space_;
   const SearchConstraints& limits_;
   const MemoryConstants& mk_;
@@ -200,7 +212,8 @@ void Searcher::evaluate(std::uint32_t combination, std::int64_t mb) {
 
 void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                            const Network& net) {
-  current_ = make_combination(model_, facts_, proto, gpu, inst, net, limits_, mk_, tk_);
+  current_ = make_combination(model_, facts_, slice(proto.config.tp), proto, gpu, inst, net,
+                              limits_, mk_, tk_);
   const auto id = static_cast<std::uint32_t>(where_.size());
   where_.push_back({proto.instance, proto.nodes, proto.config});
   const TrainingConfig& t = proto.config;

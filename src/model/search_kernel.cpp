@@ -35,12 +35,23 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
                              const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                              const Network& net, const SearchConstraints& limits,
                              const MemoryConstants& mk, const TimeConstants& tk) {
+  const std::int64_t tp = proto.config.tp;
+  return tp > 1 ? make_combination(model, facts, tensor_parallel_facts(model, tp), proto, gpu, inst,
+                                   net, limits, mk, tk)
+                : make_combination(model, facts, facts, proto, gpu, inst, net, limits, mk, tk);
+}
+
+Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
+                             const ModelFacts& slice, const Candidate& proto, const GpuSpec& gpu,
+                             const InstanceSpec& inst, const Network& net,
+                             const SearchConstraints& limits, const MemoryConstants& mk,
+                             const TimeConstants& tk) {
   Combination c;
   c.instance = proto.instance;
   c.nodes = proto.nodes;
   c.config = proto.config;
-  c.memory = memory_terms(model, facts, c.config, gpu, mk);
-  c.time = step_terms(model, facts, c.config, gpu, net, tk, c.memory.states);
+  c.memory = memory_terms_for_slice(model, slice, c.config, gpu, mk);
+  c.time = step_terms(model, facts, slice, c.config, gpu, net, tk, c.memory.states);
   c.job_usd_per_hour = job_price(&inst, c.nodes, limits.price_per_hour).usd_per_hour;
   c.host_memory_bytes = inst.host_memory_bytes;
   return c;

@@ -403,6 +403,13 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k,
                      const ModelStates& states) {
+  return c.tp > 1 ? step_terms(m, facts, tensor_parallel_facts(m, c.tp), c, gpu, net, k, states)
+                  : step_terms(m, facts, facts, c, gpu, net, k, states);
+}
+
+StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFacts& slice,
+                     const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
+                     const TimeConstants& k, const ModelStates& states) {
   StepTerms t;
   const Weights w = weights_of(m, facts);
   const FlopCounts& f = t.flops = flops_of(m, facts, c, w);
@@ -410,7 +417,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
   // slice's weights and holds its vocabulary slice of the logits; context parallelism: 1/cp of
   // each sequence's tokens, each attending to the whole sequence (attention_flops()).
   const double tp = as_double(c.tp);
-  const Weights local = c.tp > 1 ? weights_of(m, tensor_parallel_facts(m, c.tp)) : w;
+  const Weights local = c.tp > 1 ? weights_of(m, slice) : w;
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
   t.hidden = as_double(m.hidden) / tp;
   t.vocab = as_double(m.vocab) / tp;
