@@ -27,6 +27,11 @@ TrainingConfig parallel(std::int64_t gpus, std::int64_t tp, std::int64_t cp) {
   return c;
 }
 
+/// One component of one phase of an estimate.
+double at(const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
+  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
+}
+
 std::string settings_of(const TrainingConfig& c) {
   const ModelSpec& m = test::preset("llama-3.1-8b");
   EstimateRequest q;
@@ -127,9 +132,6 @@ TEST_CASE("a tensor-parallel rank holds a tp-th of the states, activations and l
   const double norms = (80.0 * 2 + 1) * 8192;
   CHECK(static_cast<double>(b.states.sharded_params - a.states.sharded_params) ==
         norms / 8 - norms / 64);
-  const auto at = [](const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
-    return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
-  };
   // Full checkpointing saves each block's input, sequence-sharded: 8192 tokens x 8192 x 2 bytes
   // x 80 blocks, an eighth of it per rank.
   CHECK_THAT(at(a, StepPhase::forward_end, MemoryComponent::activations),
@@ -156,9 +158,6 @@ TEST_CASE("context parallelism holds 1/cp of each sequence, plus the gathered ke
   split.cp = 2;
   const MemoryEstimate a = estimate_memory(m, whole, gpu);
   const MemoryEstimate b = estimate_memory(m, split, gpu);
-  const auto at = [](const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
-    return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
-  };
   // 32768 tokens on each GPU either way: the same saved activations and logits.
   CHECK(at(a, StepPhase::forward_end, MemoryComponent::activations) ==
         at(b, StepPhase::forward_end, MemoryComponent::activations));
