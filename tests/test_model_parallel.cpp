@@ -237,3 +237,14 @@ TEST_CASE("an 8B at 131072 tokens on one P6-B200 node: model parallelism keeps t
   CHECK(parallel.at("throughput").at("tokens_per_second_per_gpu").get<double>() >
         data.at("throughput").at("tokens_per_second_per_gpu").get<double>());
 }
+
+TEST_CASE("search refuses degrees the model or the sequence lengths cannot take, naming them",
+          "[parallel][search][cli][errors]") {
+  const test::CliResult tp = test::run_cli({"search", "--model", "llama-3.1-8b", "--tp", "3"});
+  CHECK(tp.status == 1);
+  CHECK_THAT(tp.err, Catch::Contains("--tp 3 must divide the model's 32 attention heads"));
+  const test::CliResult cp =
+      test::run_cli({"search", "--model", "llama-3.1-8b", "--cp", "3", "--seq-len", "8191"});
+  CHECK(cp.status == 1);
+  CHECK_THAT(cp.err, Catch::Contains("--cp 3: no --seq-len is a multiple of 2 x 3 = 6"));
+}

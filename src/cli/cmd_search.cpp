@@ -191,6 +191,26 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   if (!o.cps.empty()) {
     r.space.cps = parse_int_list(o.cps, "--cp", 1, config_field_range(&TrainingConfig::cp).max);
   }
+  // A degree the model cannot split, or no sequence length can take, would only make the search
+  // find nothing: said up front, as estimate says it (node counts that a degree does not divide
+  // are skipped per combination).
+  for (const std::int64_t tp : r.space.tps) {
+    TrainingConfig c;
+    c.tp = tp;
+    c.gpus = tp;
+    c.seq_len = 2;
+    if (const std::string problem = parallel_degrees_problem(c, r.model); !problem.empty()) {
+      throw Error(problem);
+    }
+  }
+  for (const std::int64_t cp : r.space.cps) {
+    if (std::none_of(r.space.seq_lens.begin(), r.space.seq_lens.end(),
+                     [&](std::int64_t s) { return s % (2 * cp) == 0; })) {
+      throw Error(fmt::format("--cp {}: no --seq-len is a multiple of 2 x {} = {} (load-balanced "
+                              "causal context parallelism cuts each sequence into 2 x cp chunks)",
+                              cp, cp, 2 * cp));
+    }
+  }
   if (o.max_micro_batch < 1 || o.max_micro_batch > 65536) {
     throw Error(
         fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
