@@ -80,7 +80,8 @@ public:
 /// The context-parallel axis: `s.cps`, or by default 1, and 2, 4, 8 up to the node's GPUs.
 [[nodiscard]] std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_node);
 /// Whether the search tries `seq` with context-parallel degree `cp`: at least the minimum
-/// sequence, and by default context parallelism only from k_default_cp_min_seq_len on.
+/// sequence, one cp can split (cp_splits_sequence), and by default context parallelism only from
+/// k_default_cp_min_seq_len on.
 [[nodiscard]] bool seq_len_searched(const SearchSpace& s, const SearchConstraints& limits,
                                     std::int64_t seq, std::int64_t cp);
 

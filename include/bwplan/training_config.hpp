@@ -63,6 +63,23 @@ struct TrainingConfig {
 [[nodiscard]] std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
                                           std::int64_t seq_len, std::int64_t data_parallel);
 
+/// Whether context parallelism of degree `cp` can take a sequence of `seq_len` tokens: the
+/// load-balanced causal split cuts it into 2 x cp chunks
+/// (torch/distributed/tensor/experimental/_attention.py).
+[[nodiscard]] constexpr bool cp_splits_sequence(std::int64_t seq_len, std::int64_t cp) {
+  return cp <= 1 || seq_len % (2 * cp) == 0;
+}
+
+/// Whether `s` can run context parallelism of degree `cp`: torchtitan shards parameters over the
+/// context-parallel ranks, so cp > 1 needs FSDP.
+[[nodiscard]] constexpr bool cp_allowed_with(Sharding s, std::int64_t cp) {
+  return cp <= 1 || s != Sharding::none;
+}
+
+/// What keeps `m` from being split over `tp` tensor-parallel GPUs (heads, KV heads, MLP width), as
+/// the one-line error; empty when it can be.
+[[nodiscard]] std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m);
+
 /// What makes the tensor- and context-parallel degrees impossible for `m` (torchtitan splits
 /// heads, KV heads and the MLP width over the tp ranks, torchtitan/models/llama3/infra/
 /// parallelize.py; the load-balanced causal split cuts a sequence into 2 x cp chunks,

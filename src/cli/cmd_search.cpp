@@ -195,17 +195,13 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   // find nothing: said up front, as estimate says it (node counts that a degree does not divide
   // are skipped per combination).
   for (const std::int64_t tp : r.space.tps) {
-    TrainingConfig c;
-    c.tp = tp;
-    c.gpus = tp;
-    c.seq_len = 2;
-    if (const std::string problem = parallel_degrees_problem(c, r.model); !problem.empty()) {
+    if (const std::string problem = tensor_parallel_problem(tp, r.model); !problem.empty()) {
       throw Error(problem);
     }
   }
   for (const std::int64_t cp : r.space.cps) {
     if (std::none_of(r.space.seq_lens.begin(), r.space.seq_lens.end(),
-                     [&](std::int64_t s) { return s % (2 * cp) == 0; })) {
+                     [&](std::int64_t s) { return cp_splits_sequence(s, cp); })) {
       throw Error(fmt::format("--cp {}: no --seq-len is a multiple of 2 x {} = {} (load-balanced "
                               "causal context parallelism cuts each sequence into 2 x cp chunks)",
                               cp, cp, 2 * cp));

@@ -256,8 +256,7 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
 void Searcher::unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) {
   const auto seqs =
       std::count_if(space_.seq_lens.begin(), space_.seq_lens.end(), [&](std::int64_t seq) {
-        return seq_len_searched(space_, limits_, seq, proto.config.cp) &&
-               seq % (2 * proto.config.cp) == 0;
+        return seq_len_searched(space_, limits_, seq, proto.config.cp);
       });
   const auto count =
       static_cast<std::int64_t>(loss_axis(space_).size() * space_.checkpointing.size() *

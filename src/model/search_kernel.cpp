@@ -135,7 +135,7 @@ std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_no
 
 bool seq_len_searched(const SearchSpace& s, const SearchConstraints& limits, std::int64_t seq,
                       std::int64_t cp) {
-  if (seq < limits.min_seq_len) {
+  if (seq < limits.min_seq_len || !cp_splits_sequence(seq, cp)) {
     return false;
   }
   return !s.cps.empty() || cp == 1 || seq >= k_default_cp_min_seq_len;
@@ -162,8 +162,8 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     if (s == Sharding::hybrid && nodes == 1) {
       continue; // the same candidates as full sharding
     }
-    if (s == Sharding::none && c.cp > 1) {
-      continue; // context parallelism needs FSDP
+    if (!cp_allowed_with(s, c.cp)) {
+      continue;
     }
     for (Precision p : precisions) {
       c.precision = p;
@@ -179,7 +179,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
           c.activation_checkpointing = ac.mode;
           c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
           for (std::int64_t seq : space.seq_lens) {
-            if (!seq_len_searched(space, limits, seq, c.cp) || seq % (2 * c.cp) != 0) {
+            if (!seq_len_searched(space, limits, seq, c.cp)) {
               continue;
             }
             c.seq_len = seq;
@@ -214,13 +214,11 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
       const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
       for (std::int64_t tp : tps) {
         for (std::int64_t cp : cps) {
+          if (c.gpus % (tp * cp) != 0 || !tensor_parallel_problem(tp, model).empty()) {
+            continue; // degrees the job or the model cannot split (sequences: per length below)
+          }
           c.tp = tp;
           c.cp = cp;
-          c.seq_len = 2 * cp; // the sequence is checked below, per sequence length
-          c.sharding = Sharding::full;
-          if (!parallel_degrees_problem(c, model).empty()) {
-            continue; // degrees the model or the job cannot split
-          }
           for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
                             losses);
         }

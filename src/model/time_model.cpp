@@ -396,8 +396,11 @@ StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const T
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
-  return step_terms(m, facts, c, gpu, net, k,
-                    estimate_model_states(c.tp > 1 ? tensor_parallel_facts(m, c.tp) : facts, c));
+  if (c.tp > 1) { // one slice for both the states and the terms
+    const ModelFacts slice = tensor_parallel_facts(m, c.tp);
+    return step_terms(m, facts, slice, c, gpu, net, k, estimate_model_states(slice, c));
+  }
+  return step_terms(m, facts, facts, c, gpu, net, k, estimate_model_states(facts, c));
 }
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,

@@ -80,26 +80,33 @@ void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int
 
 } // namespace
 
+std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
+  const std::pair<const char*, std::int64_t> split[] = {
+      {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
+  for (const auto& [what, n] : split) {
+    if (tp > 1 && n % tp != 0) {
+      return fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits them "
+                         "evenly)",
+                         tp, n, what);
+    }
+  }
+  return {};
+}
+
 std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (c.tp < 1 || c.cp < 1 || c.gpus % (c.tp * c.cp) != 0) {
     return fmt::format("--tp {} x --cp {} = {} must divide --gpus {}", c.tp, c.cp, c.tp * c.cp,
                        c.gpus);
   }
-  const std::pair<const char*, std::int64_t> split[] = {
-      {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
-  for (const auto& [what, n] : split) {
-    if (c.tp > 1 && n % c.tp != 0) {
-      return fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits them "
-                         "evenly)",
-                         c.tp, n, what);
-    }
+  if (std::string problem = tensor_parallel_problem(c.tp, m); !problem.empty()) {
+    return problem;
   }
-  if (c.cp > 1 && c.seq_len % (2 * c.cp) != 0) {
+  if (!cp_splits_sequence(c.seq_len, c.cp)) {
     return fmt::format("--seq-len {} must be a multiple of 2 x --cp {} = {} (load-balanced causal "
                        "context parallelism cuts each sequence into 2 x cp chunks)",
                        c.seq_len, c.cp, 2 * c.cp);
   }
-  if (c.cp > 1 && c.sharding == Sharding::none) {
+  if (!cp_allowed_with(c.sharding, c.cp)) {
     return fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan shards "
                        "parameters over the context-parallel ranks",
                        c.cp);
