@@ -147,9 +147,9 @@ TEST_CASE("the model-parallel widenings are what the model-parallel runs say", "
     const double predicted = p.at("predicted_tokens_per_second_per_gpu");
     const double measured = p.at("measured_tokens_per_second_per_gpu");
     if (tp > 1) {
-      tp_memory = std::max(tp_memory, p.at("measured_bytes").get<double>() /
-                                              p.at("predicted_bytes").get<double>() -
-                                          1.0);
+      tp_memory = std::max(
+          tp_memory,
+          p.at("measured_bytes").get<double>() / p.at("predicted_bytes").get<double>() - 1.0);
       // What the upper edge needs beyond its other widenings.
       const double others =
           p.at("predicted_tokens_per_second_per_gpu_high").get<double>() / predicted - 1.0 -
