@@ -45,6 +45,8 @@ TrainingConfig all_changed() {
   c.shard_group = 4;
   c.tp = 2;
   c.cp = 2;
+  c.pp = 2;
+  c.pp_schedule = PipelineSchedule::gpipe;
   c.precision = Precision::fp8_tensorwise;
   c.fp8_all_gather = true;
   c.micro_batch = 3;
@@ -83,7 +85,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
     CHECK(want.*f.member != defaults.*f.member); // the round trip below tests every field
     ++changed;
   });
-  CHECK(changed == 22);
+  CHECK(changed == 24);
   validate_config(want, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -199,12 +201,14 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
   // one of the two on at least one base where it is a valid configuration: never silently
   // dropped. gpus_per_node reaches the launch as the instance type (SageMaker's InstanceType).
   const ModelSpec& m = test::preset("llama-3.1-8b");
-  std::vector<TrainingConfig> bases(5);
+  std::vector<TrainingConfig> bases(6);
   bases[1].precision = Precision::fp8_tensorwise;
   bases[2].activation_checkpointing = ActivationCheckpointing::selective_layer;
   bases[3].gpus = 16; // two nodes: hybrid differs from full only here
   bases[4].gpus = 16;
   bases[4].sharding = Sharding::hybrid;
+  bases[5].gpus = 16; // pipeline stages: the schedule shows only here
+  bases[5].pp = 2;
   const auto settings = [&](const TrainingConfig& c) {
     EstimateRequest q;
     q.model = m;
@@ -227,7 +231,7 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       }
     } else if constexpr (std::is_same_v<T, bool>) {
       tries = {true};
-    } else if (f.key == "tp" || f.key == "cp") {
+    } else if (f.key == "tp" || f.key == "cp" || f.key == "pp") {
       tries = {2, 4}; // degrees the 8B's 8 KV heads and the bases' GPUs divide
     } else {
       tries = {4, 16};
@@ -262,5 +266,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values == 42); // the non-default values of the 21 fields tried (gpus_per_node aside)
+  CHECK(values == 46); // the non-default values of the 23 fields tried (gpus_per_node aside)
 }

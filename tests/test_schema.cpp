@@ -390,6 +390,8 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "shard_group",
                                                       "tp",
                                                       "cp",
+                                                      "pp",
+                                                      "pipeline_rank",
                                                       "micro_batch",
                                                       "grad_accum",
                                                       "ac_every",

@@ -81,6 +81,12 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                    "context-parallel degree: each sequence split over cp GPUs (load-balanced "
                    "causal, all-gathered keys and values)",
                    opt, 1, 1024});
+  f(ConfigField<I>{"pp", &C::pp,
+                   "pipeline-parallel degree: the blocks split into pp stages on as many GPUs "
+                   "(grad_accum counts the pipeline's micro-batches)",
+                   opt, 1, 1024});
+  f(ConfigField<PipelineSchedule>{"pp_schedule", &C::pp_schedule,
+                                  "1f1b, interleaved-1f1b (2 stages per rank) or gpipe", opt});
   f(ConfigField<Precision>{"precision", &C::precision,
                            "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4"});
   f(ConfigField<bool>{"fp8_all_gather", &C::fp8_all_gather,

@@ -65,6 +65,11 @@ enum class NormImpl : std::uint8_t { fused, upcast, count_ };
 /// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
 /// unsharded from forward to backward, and the last block is not resharded either.
 enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
+/// The order pipeline stages run their micro-batches in (torch.distributed.pipelining, as
+/// torchtitan names them: 1F1B, Interleaved1F1B, GPipe). 1F1B holds at most as many micro-batches
+/// as there are stages after its own; interleaved 1F1B puts two stages on every rank to shrink the
+/// bubble; GPipe runs every forward before any backward.
+enum class PipelineSchedule : std::uint8_t { one_f_one_b, interleaved_1f1b, gpipe, count_ };
 
 /// Spellings, in enum order. `count_` must stay last in every enum.
 template <class E> struct EnumTraits;
@@ -131,6 +136,11 @@ template <> struct EnumTraits<FsdpWrap> {
   static constexpr std::array<std::string_view, 2> names = {"per-module", "root"};
 };
 
+template <> struct EnumTraits<PipelineSchedule> {
+  static constexpr std::string_view what = "pipeline schedule";
+  static constexpr std::array<std::string_view, 3> names = {"1f1b", "interleaved-1f1b", "gpipe"};
+};
+
 template <class E>
 inline constexpr bool k_enum_table_complete = EnumTraits<E>::names.size() ==
                                               static_cast<std::size_t>(E::count_);
@@ -140,7 +150,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Optimizer> && k_enum_table_complete<Loss> &&
               k_enum_table_complete<Fp8Backend> && k_enum_table_complete<GradAccumMode> &&
               k_enum_table_complete<Offload> && k_enum_table_complete<OptimizerImpl> &&
-              k_enum_table_complete<NormImpl> && k_enum_table_complete<FsdpWrap>);
+              k_enum_table_complete<NormImpl> && k_enum_table_complete<FsdpWrap> &&
+              k_enum_table_complete<PipelineSchedule>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

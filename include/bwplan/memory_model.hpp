@@ -231,6 +231,7 @@ struct MemoryEstimate {
   double capacity_bytes = 0;
   double usable_bytes = 0;        ///< capacity less the safety headroom
   double host_bytes_per_node = 0; ///< pinned host memory for CPU offload (0 without)
+  std::int64_t pipeline_rank = 0; ///< the pipeline rank these figures are for (the fullest)
   ModelStates states;
   [[nodiscard]] const ComponentBytes& at_peak() const {
     return phases[static_cast<std::size_t>(peak_phase)];
@@ -279,6 +280,13 @@ struct MemoryTerms {
   double host_bytes_per_node = 0;
   MemoryBand band;
   ModelStates states;
+  /// Pipeline parallelism: this rank, the schedule that sets its micro-batches in flight, and the
+  /// other ranks whose peak may be higher (pipeline_peak_ranks()); every estimate takes the one
+  /// with the highest upper edge.
+  std::int64_t pp = 1, pp_rank = 0;
+  PipelineSchedule pp_schedule = PipelineSchedule::one_f_one_b;
+  bool head = true; ///< this rank computes the logits and the loss
+  std::vector<MemoryTerms> other_ranks;
 };
 [[nodiscard]] MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f,
                                        const TrainingConfig& c, const GpuSpec& gpu,

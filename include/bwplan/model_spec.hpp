@@ -96,6 +96,10 @@ struct ModelFacts {
 /// (ceil for an uneven vocabulary), counts and sums over those. `tp` 1 gives model_facts(m).
 [[nodiscard]] ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp);
 
+/// The facts of `tensors`, a subset or slice of parameter_tensors(m) (each block tensor's count
+/// the blocks held).
+[[nodiscard]] ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors);
+
 /// Throws bwplan::Error (prefixed with `where`) when a field is out of range or inconsistent:
 /// the limits are listed in docs/bwplan.md (MODEL FILES).
 void validate_model(const ModelSpec& m, const std::string& where);

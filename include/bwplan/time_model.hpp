@@ -199,10 +199,14 @@ struct StepTime {
   /// gradients: on the critical path, never hidden.
   double tensor_parallel_s = 0;
   double context_parallel_s = 0;
+  /// Pipeline parallelism: the fill and drain's idle micro-batch times ((pp - 1) / stages per
+  /// rank of the slowest rank's), and the point-to-point sends they wait for (in exposed_comm_s).
+  double pipeline_bubble_s = 0;
+  double pipeline_send_s = 0;
   double exposed_comm_s = 0; ///< collective time not hidden behind compute
   double offload_s = 0;      ///< CPU offload's host<->GPU copies
   double optimizer_s = 0;    ///< gradient clipping + optimizer step
-  double step_s = 0;         ///< compute + exposed comm + offload + optimizer
+  double step_s = 0;         ///< compute + pipeline bubble + exposed comm + offload + optimizer
   double allgather_bytes = 0;
   double reduce_scatter_bytes = 0;
   double all_reduce_bytes = 0;
@@ -269,7 +273,12 @@ struct StepTerms {
   double tp_s_per_sequence = 0, tp_latency_s = 0;
   double cp_s_per_sequence = 0, cp_latency_s = 0;
   bool tp_inter = false, cp_inter = false;
-  double gpu_share = 1; ///< the share of a sequence's tokens one GPU is credited with: 1 / tp
+  /// Pipeline parallelism: idle micro-batch times per step, and the sends on its critical path.
+  double bubble_micro_batches = 0;
+  double p2p_s_per_sequence = 0, p2p_latency_s = 0, p2p_sends = 0;
+  bool p2p_inter = false;
+  /// The share of a sequence's tokens one GPU is credited with: 1 / (tp x pp)
+  double gpu_share = 1;
   bool shard_inter = false, replica_inter = false;
   double units = 0; ///< FSDP units: blocks + root
   double overlap_fraction = 0;

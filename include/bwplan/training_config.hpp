@@ -18,11 +18,15 @@ struct TrainingConfig {
   std::int64_t shard_group = 0; ///< GPUs one parameter is sharded over; 0 = the mode's default
   std::int64_t tp = 1;          ///< tensor-parallel degree: each block's matmuls split over tp GPUs
   std::int64_t cp = 1;          ///< context-parallel degree: each sequence split over cp GPUs
+  std::int64_t pp = 1;          ///< pipeline-parallel degree: the blocks split into pp stages
+  PipelineSchedule pp_schedule = PipelineSchedule::one_f_one_b;
   Precision precision = Precision::bf16;
   bool fp8_all_gather = false;  ///< FSDP all-gathers fp8 weights (torchao, tensorwise only)
   std::int64_t micro_batch = 1; ///< sequences per GPU per micro-step
   std::int64_t seq_len = 8192;
-  std::int64_t grad_accum = 1; ///< micro-batches per optimizer step
+  /// micro-batches per optimizer step; with pp > 1 the pipeline's micro-batches (torchtitan's
+  /// n_microbatches = local_batch_size / pipeline_parallel_microbatch_size)
+  std::int64_t grad_accum = 1;
   ActivationCheckpointing activation_checkpointing = ActivationCheckpointing::selective_op;
   std::int64_t ac_every = 2; ///< selective-layer: checkpoint every N-th block
   Optimizer optimizer = Optimizer::adamw;
@@ -37,13 +41,17 @@ struct TrainingConfig {
 };
 
 /// The GPUs one parameter is sharded over, after defaults: 1 for `none`; for `grad-op` and
-/// `full` every GPU holding the same tensor-parallel slice (gpus / tp: the data-parallel and
-/// context-parallel ranks, torchtitan's `fsdp` mesh dimension); for `hybrid` the node's share of
-/// those (at least cp) unless set.
+/// `full` every GPU holding the same tensor-parallel slice of the same pipeline stage
+/// (gpus / (tp x pp): the data-parallel and context-parallel ranks, torchtitan's `fsdp` mesh
+/// dimension); for `hybrid` the node's share of those (at least cp) unless set.
 [[nodiscard]] std::int64_t effective_shard_group(const TrainingConfig& c);
 
-/// GPUs that train on different data: gpus / (tp x cp). Tensor- and context-parallel ranks
-/// share their micro-batch.
+/// GPUs holding the same tensor-parallel slice of the same pipeline stage: gpus / (tp x pp), the
+/// data- and context-parallel ranks.
+[[nodiscard]] std::int64_t stage_slice_gpus(const TrainingConfig& c);
+
+/// GPUs that train on different data: gpus / (tp x cp x pp). Tensor-, context- and
+/// pipeline-parallel ranks share their micro-batch.
 [[nodiscard]] std::int64_t data_parallel_degree(const TrainingConfig& c);
 
 /// The blocks selective-layer checkpointing wraps: torchtitan wraps block i (1-based) when

@@ -181,6 +181,7 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   }
   j["phases"] = phases;
   j["peak_phase"] = k_step_phase_names[static_cast<std::size_t>(m.peak_phase)];
+  j["pipeline_rank"] = m.pipeline_rank;
   j["peak_allocated_bytes"] = whole(m.peak_allocated_bytes);
   j["peak_reserved_bytes"] = whole(m.peak_reserved_bytes);
   j["allocator_slack_bytes"] = whole(m.peak_reserved_bytes - m.peak_allocated_bytes);
@@ -216,6 +217,8 @@ OrderedJson throughput_json(const StepTime& t) {
   j["all_reduce_seconds"] = t.all_reduce_s;
   j["tensor_parallel_seconds"] = t.tensor_parallel_s;
   j["context_parallel_seconds"] = t.context_parallel_s;
+  j["pipeline_bubble_seconds"] = t.pipeline_bubble_s;
+  j["pipeline_send_seconds"] = t.pipeline_send_s;
   j["exposed_comm_seconds"] = t.exposed_comm_s;
   j["offload_seconds"] = t.offload_s;
   j["optimizer_seconds"] = t.optimizer_s;

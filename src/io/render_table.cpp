@@ -187,13 +187,16 @@ std::string estimate_table(const Estimate& e) {
   }
   const StepTime& st = e.time;
   out += fmt::format(
-      "\n  step {:.3f} s (compute {:.3f}, exposed communication {:.3f}, optimizer {:.3f}); "
+      "\n  step {:.3f} s (compute {:.3f}, {}exposed communication {:.3f}, optimizer {:.3f}); "
       "limited by {}\n",
-      st.step_s, st.compute_s, st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
-  if (c.tp > 1 || c.cp > 1) {
+      st.step_s, st.compute_s,
+      c.pp > 1 ? fmt::format("pipeline bubble {:.3f}, ", st.pipeline_bubble_s) : std::string(),
+      st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
+  if (c.tp > 1 || c.cp > 1 || c.pp > 1) {
     out +=
-        fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s\n",
-                    st.tensor_parallel_s, st.context_parallel_s);
+        fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s, "
+                    "pipeline sends {:.3f} s\n",
+                    st.tensor_parallel_s, st.context_parallel_s, st.pipeline_send_s);
   }
   out += fmt::format("  {:.0f} tokens/s per GPU (band {:.0f}-{:.0f}), {:.0f} tokens/s for the job; "
                      "MFU {:.1f}%, HFU {:.1f}% (torchtitan's MFU {:.1f}%)\n",

@@ -103,7 +103,17 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   s.add("parallelism", "fsdp_reshard_after_forward",
         c.sharding == Sharding::grad_op ? "never" : "default", "sharding");
   s.add("parallelism", "tensor_parallel_degree", c.tp, "tp");
-  s.add("parallelism", "pipeline_parallel_degree", 1, "(no pipeline parallelism)");
+  s.add("parallelism", "pipeline_parallel_degree", c.pp, "pp");
+  if (c.pp > 1) {
+    // torch.distributed.pipelining's schedule names (get_schedule_class); without
+    // pipeline_parallel_layers_per_stage torchtitan gives Interleaved1F1B 2 stages per rank.
+    static constexpr std::array<std::string_view, 3> schedules = {"1F1B", "Interleaved1F1B",
+                                                                  "GPipe"};
+    static_assert(schedules.size() == static_cast<std::size_t>(PipelineSchedule::count_));
+    s.add("parallelism", "pipeline_parallel_schedule",
+          std::string(schedules[static_cast<std::size_t>(c.pp_schedule)]), "pp_schedule");
+    s.add("parallelism", "pipeline_parallel_microbatch_size", c.micro_batch, "micro_batch");
+  }
   s.add("parallelism", "context_parallel_degree", c.cp, "cp");
   if (c.fsdp_wrap != FsdpWrap::per_module) {
     cannot("fsdp_wrap", name_of(c.fsdp_wrap),
@@ -217,7 +227,10 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("model", "flavor", model.flavor, "model");
   precision_settings(s, c);
   s.add("training", "dataset", "bwplan_text", "(train channel, registered by train.py)");
-  s.add("training", "local_batch_size", c.micro_batch, "micro_batch");
+  // Under pipeline parallelism grad_accum is the pipeline's micro-batches: a local batch of
+  // micro_batch x grad_accum that torchtitan splits into grad_accum of micro_batch.
+  s.add("training", "local_batch_size", c.pp > 1 ? c.micro_batch * c.grad_accum : c.micro_batch,
+        c.pp > 1 ? "micro_batch x grad_accum" : "micro_batch");
   s.add("training", "global_batch_size", c.micro_batch * c.grad_accum * data_parallel_degree(c),
         "micro_batch x grad_accum x data-parallel GPUs");
   s.add("training", "seq_len", c.seq_len, "seq_len");

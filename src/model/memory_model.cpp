@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bwplan/pipeline.hpp"
 #include "bwplan/pytorch_defaults.hpp"
 
 namespace bwplan {
@@ -118,10 +119,24 @@ MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const Training
                   : memory_terms_for_slice(m, f, c, gpu, k);
 }
 
-MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
-                                   const TrainingConfig& c, const GpuSpec& gpu,
-                                   const MemoryConstants& k) {
+namespace {
+
+/// One rank's terms: `m` and `local` are what it holds (the whole model, a tensor-parallel slice,
+/// or a pipeline rank's blocks of either).
+MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const TrainingConfig& c,
+                       const GpuSpec& gpu, const MemoryConstants& k, const PipelineRank& rank) {
   MemoryTerms t;
+  // Pipeline parallelism: torchtitan does not reshard after forward under PP, and the schedule
+  // turns off gradient sync and resharding after backward until the last micro-batch
+  // (torch/distributed/pipelining/stage.py, backward_maybe_with_nosync): the stage's parameters
+  // stay unsharded the whole step and its gradients accumulate unsharded, in the reduce dtype.
+  const bool pipeline = c.pp > 1;
+  const bool keep_unsharded = c.sharding == Sharding::grad_op || pipeline;
+  const bool no_sync = c.grad_accum_mode == GradAccumMode::no_sync || pipeline;
+  t.pp = c.pp;
+  t.pp_rank = rank.rank;
+  t.pp_schedule = c.pp_schedule;
+  t.head = rank.head;
   const StateDtypes dt = state_dtypes(c.precision);
   // Under tensor parallelism every figure below is one rank's slice of the model.
   const Groups g = groups_of(local);
@@ -130,7 +145,7 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
   const bool offload = c.offload == Offload::cpu;
   // Tokens per sequence on this GPU, and the vocabulary slice its logits hold (loss parallel).
   t.seq_len = static_cast<double>(c.seq_len) / static_cast<double>(c.cp);
-  t.vocab = static_cast<double>(m.vocab) / static_cast<double>(c.tp);
+  t.vocab = rank.head ? static_cast<double>(m.vocab) / static_cast<double>(c.tp) : 0.0;
   t.states = estimate_model_states(local, c);
 
   // Persistent states on the GPU (FSDP2 CPUOffloadPolicy moves all three to the host).
@@ -141,9 +156,7 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
   // micro-batches see them (sharded, or unsharded in reduce dtype with sync disabled).
   // With sync disabled FSDP2 accumulates unsharded gradients in the reduce dtype and
   // reduce-scatters them only after the last micro-batch.
-  t.gradients_forward = {0.0, c.grad_accum_mode == GradAccumMode::no_sync && fsdp
-                                  ? dt.reduce_bytes * g.total
-                                  : t.gradients};
+  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * g.total : t.gradients};
   const bool ddp = !fsdp && data_parallel_degree(c) > 1;
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
@@ -160,7 +173,7 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
     // norm + output (per-module wrapping, where the embeddings reshard after forward).
     const bool legacy = c.fsdp_wrap == FsdpWrap::root;
     root = weight_bytes * (legacy ? g.root : g.head);
-    if (c.sharding == Sharding::grad_op) {
+    if (keep_unsharded) {
       kept_blocks = g.blocks * weight_bytes; // never resharded between forward and backward
     } else if (legacy) {
       kept_blocks = block_unsharded; // torchtitan 2024 did not reshard the last block
@@ -177,8 +190,7 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
     bwd_buffers += 2.0 * k_ddp_bucket_bytes; // two of DDP's gradient buckets in flight
   }
   t.fsdp_forward = root + kept_blocks;
-  t.fsdp_backward_block =
-      root + root_grads + (c.sharding == Sharding::grad_op ? kept_blocks : 0.0) + bwd_buffers;
+  t.fsdp_backward_block = root + root_grads + (keep_unsharded ? kept_blocks : 0.0) + bwd_buffers;
   // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
   t.fsdp_backward_end = fsdp ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
 
@@ -206,12 +218,13 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
 
   t.fsdp_streams = fsdp && !offload;
-  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
+  t.no_sync = no_sync;
   t.rs_input = dt.reduce_bytes * g.block;
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
   const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
-                               (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0);
+                               (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0) +
+                               (pipeline ? 1.0 : 0.0);
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
@@ -224,6 +237,27 @@ MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
   return t;
 }
 
+} // namespace
+
+MemoryTerms memory_terms_for_slice(const ModelSpec& m, const ModelFacts& local,
+                                   const TrainingConfig& c, const GpuSpec& gpu,
+                                   const MemoryConstants& k) {
+  if (c.pp <= 1) {
+    return rank_terms(m, local, c, gpu, k, pipeline_rank(m, c, 0));
+  }
+  MemoryTerms first;
+  for (const PipelineRank& r : pipeline_peak_ranks(m, c)) {
+    MemoryTerms t =
+        rank_terms(pipeline_stage_model(m, r), pipeline_stage_facts(m, local, r), c, gpu, k, r);
+    if (r.rank == 0) {
+      first = std::move(t);
+    } else {
+      first.other_ranks.push_back(std::move(t));
+    }
+  }
+  return first;
+}
+
 namespace {
 
 using Phases = std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)>;
@@ -234,8 +268,13 @@ using Phases = std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::co
 Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
                  double logits_extra) {
   const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
-  const double saved = tokens * t.saved.first * t.saved.second;
-  const double logit_elements = tokens * t.vocab;
+  // Pipeline ranks hold several micro-batches' activations; GPipe's last stage their logits too.
+  const double in_flight = micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
+  const double saved = tokens * t.saved.first * t.saved.second * in_flight;
+  const double logit_elements =
+      tokens * t.vocab *
+      (t.pp > 1 && t.pp_schedule == PipelineSchedule::gpipe ? static_cast<double>(grad_accum)
+                                                            : 1.0);
   const double params = t.parameters, states = t.optimizer_states;
   const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra);
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
@@ -304,10 +343,38 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
 
 } // namespace
 
-MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
-                               std::int64_t grad_accum) {
+namespace {
+
+/// The rank of `t` (itself or one of its other_ranks) with the highest upper edge, and its two
+/// figures: the estimate and the search's fast path both choose with it.
+struct FullestRank {
+  const MemoryTerms* terms = nullptr;
+  DeviceBytes bytes;
+};
+
+DeviceBytes rank_device_bytes(const MemoryTerms& t, std::int64_t micro_batch,
+                              std::int64_t grad_accum) {
+  const Peak estimate = peak_of(t, micro_batch, grad_accum, 0.0);
+  return {estimate.reserved + t.runtime_bytes,
+          band_peak(t, micro_batch, grad_accum, estimate).reserved + t.runtime_bytes};
+}
+
+FullestRank fullest_rank(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
+  FullestRank f{&t, rank_device_bytes(t, micro_batch, grad_accum)};
+  for (const MemoryTerms& other : t.other_ranks) {
+    const DeviceBytes b = rank_device_bytes(other, micro_batch, grad_accum);
+    if (b.required_high > f.bytes.required_high) {
+      f = {&other, b};
+    }
+  }
+  return f;
+}
+
+MemoryEstimate rank_estimate(const MemoryTerms& t, std::int64_t micro_batch,
+                             std::int64_t grad_accum) {
   MemoryEstimate e;
   e.states = t.states;
+  e.pipeline_rank = t.pp_rank;
   const double tokens = static_cast<double>(micro_batch) * t.seq_len;
   e.phases = phases_of(t, tokens, grad_accum, 0.0);
   const Peak peak = peak_of(t, e.phases, tokens);
@@ -329,9 +396,16 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
   return e;
 }
 
+} // namespace
+
+MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
+                               std::int64_t grad_accum) {
+  return rank_estimate(*fullest_rank(t, micro_batch, grad_accum).terms, micro_batch, grad_accum);
+}
+
 double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                              std::int64_t grad_accum) {
-  return peak_of(t, micro_batch, grad_accum, 0.0).reserved + t.runtime_bytes;
+  return device_bytes(t, micro_batch, grad_accum).required;
 }
 
 double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch,
@@ -340,9 +414,7 @@ double device_bytes_required_high(const MemoryTerms& t, std::int64_t micro_batch
 }
 
 DeviceBytes device_bytes(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum) {
-  const Peak estimate = peak_of(t, micro_batch, grad_accum, 0.0);
-  return {estimate.reserved + t.runtime_bytes,
-          band_peak(t, micro_batch, grad_accum, estimate).reserved + t.runtime_bytes};
+  return fullest_rank(t, micro_batch, grad_accum).bytes;
 }
 
 } // namespace bwplan

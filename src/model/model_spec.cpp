@@ -72,7 +72,9 @@ ParamCounts counts_of(const std::vector<ParamTensor>& tensors) {
   return c;
 }
 
-ModelFacts facts_of(const ModelSpec& m, std::vector<ParamTensor> tensors) {
+} // namespace
+
+ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors) {
   ModelFacts f;
   f.tensors = std::move(tensors);
   f.counts = counts_of(f.tensors);
@@ -91,14 +93,12 @@ ModelFacts facts_of(const ModelSpec& m, std::vector<ParamTensor> tensors) {
   return f;
 }
 
-} // namespace
-
 ParamCounts count_parameters(const ModelSpec& m) {
   return counts_of(parameter_tensors(m));
 }
 
 ModelFacts model_facts(const ModelSpec& m) {
-  return facts_of(m, parameter_tensors(m));
+  return facts_of_tensors(m, parameter_tensors(m));
 }
 
 ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp) {
@@ -110,7 +110,7 @@ ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp) {
     case TpSplit::replicated: break;
     }
   }
-  return facts_of(m, std::move(tensors));
+  return facts_of_tensors(m, std::move(tensors));
 }
 
 namespace {

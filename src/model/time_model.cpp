@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bwplan/memory_model.hpp"
+#include "bwplan/pipeline.hpp"
 #include "bwplan/pytorch_defaults.hpp"
 
 namespace bwplan {
@@ -281,9 +282,9 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   const double matrices_bytes = c.fp8_all_gather ? 1.0 : dt.compute_bytes;
   x.ag_fwd_bytes =
       w.block_matrices * matrices_bytes + (w.total - w.block_matrices) * dt.compute_bytes;
-  // Backward all-gathers the blocks again unless they stayed unsharded (grad-op); the root
-  // unit(s) are kept unsharded from forward to backward.
-  if (c.sharding != Sharding::grad_op) {
+  // Backward all-gathers the blocks again unless they stayed unsharded (grad-op, and pipeline
+  // stages); the root unit(s) are kept unsharded from forward to backward.
+  if (c.sharding != Sharding::grad_op && c.pp <= 1) {
     x.ag_bwd_bytes =
         w.block_matrices * matrices_bytes + (w.blocks - w.block_matrices) * dt.compute_bytes;
   }
@@ -291,7 +292,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard, layers);
   x.rs_bytes = w.total * dt.reduce_bytes;
   x.rs_s = ring_seconds(x.rs_bytes, n, shard, units);
-  const std::int64_t replicas = c.gpus / c.tp / std::max<std::int64_t>(1, n);
+  const std::int64_t replicas = stage_slice_gpus(c) / std::max<std::int64_t>(1, n);
   if (replicas > 1) {
     // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
     const std::int64_t per_node = n >= dp_per_node ? 1 : std::min(replicas, dp_per_node / n);
@@ -344,6 +345,27 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
     t.cp_latency_s = calls * l.latency_s;
     t.cp_inter = l.inter_node;
   }
+}
+
+/// The point-to-point sends of pipeline parallelism: each stage boundary passes one micro-batch's
+/// hidden states forward and their gradients back, sequence-sharded over the tp ranks (torchtitan's
+/// blocks leave the residual stream Shard(1)). The ranks of consecutive stages sit gpus / pp apart
+/// (torchtitan's mesh puts pp outermost): another node once a stage spans a node. The sends of
+/// the steady state overlap compute; the fill and drain wait for 2 x (stages - 1) of them.
+void pipeline_sends(const ModelSpec& m, const TrainingConfig& c, const Network& net,
+                    const TimeConstants& k, StepTerms& t) {
+  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  const double bytes = as_double(c.seq_len) / as_double(c.cp) * as_double(m.hidden) /
+                       as_double(c.tp) * state_dtypes(c.precision).compute_bytes;
+  const bool inter = c.gpus > gpn && c.gpus / c.pp >= gpn;
+  const double bandwidth = inter ? net.inter_node_bytes_per_s * k.inter_node_bus_fraction
+                                 : net.intra_node_bytes_per_s * k.intra_node_bus_fraction;
+  t.p2p_s_per_sequence = bytes / bandwidth;
+  t.p2p_latency_s =
+      k.nccl_base_latency_s + (inter ? k.nccl_network_hop_latency_s : k.nccl_nvlink_hop_latency_s);
+  t.p2p_sends = 2.0 * as_double(c.pp * stages_per_rank(c.pp_schedule) - 1);
+  t.p2p_inter = inter;
+  t.bubble_micro_batches = pipeline_bubble_micro_batches(c);
 }
 
 /// Collective time of one phase not hidden behind that phase's compute.
@@ -416,17 +438,26 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   StepTerms t;
   const Weights w = weights_of(m, facts);
   const FlopCounts& f = t.flops = flops_of(m, facts, c, w);
+  // Pipeline parallelism: every micro-batch waits for the slowest rank, so the terms below are
+  // that rank's: its blocks (share of the model's), and the output head and loss if it has them.
+  const bool pipeline = c.pp > 1;
+  const PipelineRank stage = pipeline_slowest_rank(m, c);
+  const ModelSpec stage_model = pipeline ? pipeline_stage_model(m, stage) : m;
+  const ModelFacts stage_facts = pipeline ? pipeline_stage_facts(m, slice, stage) : ModelFacts{};
+  const ModelFacts& held = pipeline ? stage_facts : slice;
+  const double share = as_double(stage.blocks) / as_double(m.layers);
+  const double head_share = stage.head ? 1.0 : 0.0;
   // Tensor parallelism: each GPU runs 1/tp of every matmul (GEMMs 1/tp as wide), moves its
   // slice's weights and holds its vocabulary slice of the logits; context parallelism: 1/cp of
   // each sequence's tokens, each attending to the whole sequence (attention_flops()).
   const double tp = as_double(c.tp);
-  const Weights local = c.tp > 1 ? weights_of(m, slice) : w;
+  const Weights local = c.tp > 1 || pipeline ? weights_of(m, held) : w;
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
   t.hidden = as_double(m.hidden) / tp;
-  t.vocab = as_double(m.vocab) / tp;
-  t.gpu_share = 1.0 / tp;
-  t.layers = as_double(m.layers);
-  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync;
+  t.vocab = as_double(m.vocab) / tp * head_share;
+  t.gpu_share = 1.0 / (tp * as_double(c.pp));
+  t.layers = as_double(stage.blocks);
+  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync || pipeline;
 
   // One micro-batch's compute (micro_batch_compute()).
   t.efficiency_max = k.matmul_efficiency_max;
@@ -443,15 +474,15 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   const double linear = f.hardware_flops_per_token - attention - head;
   const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token
   const double head_at_peak = head / high_peak;
-  t.linear_s_per_token = linear_at_peak / clock / tp;
-  t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock / tp;
+  t.linear_s_per_token = linear_at_peak / clock / tp * share;
+  t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock / tp * head_share;
   // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
   const double recomputed = k.attention_executed_fraction * r.attention;
   t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
                              2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
-                            clock / tp;
+                            clock / tp * share;
   t.peak_s_per_token =
       linear_at_peak + head_at_peak + k.attention_executed_fraction * attention / high_peak;
   if (low) {
@@ -463,14 +494,17 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   }
   t.block_rows_cols = local.block_rows_cols;
   t.activation_passes = c.compile ? k.compiled_activation_passes : k.eager_activation_passes;
-  t.activation_bytes_per_token = activation_bytes_per_token(m, c);
+  t.activation_bytes_per_token = activation_bytes_per_token(m, c) * share;
   t.logits = logits_per_element(c);
   t.hbm_bytes_per_s = gpu.hbm_bandwidth_bytes_per_s;
-  t.cpu_s = as_double(m.layers) * k.eager_cpu_seconds_per_block *
+  t.cpu_s = as_double(stage.blocks) * k.eager_cpu_seconds_per_block *
             (c.compile ? k.compiled_cpu_fraction : 1.0);
 
-  const Collectives x = collectives_of(c, net, k, local, as_double(m.layers));
-  model_parallel_collectives(m, c, net, k, t);
+  const Collectives x = collectives_of(c, net, k, local, as_double(stage.blocks));
+  model_parallel_collectives(stage_model, c, net, k, t);
+  if (pipeline) {
+    pipeline_sends(m, c, net, k, t);
+  }
   t.ag_fwd_s = x.ag_fwd_s;
   t.ag_bwd_s = x.ag_bwd_s;
   t.rs_s = x.rs_s;
@@ -481,23 +515,24 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   t.ar_bytes = x.ar_bytes;
   t.shard_inter = x.shard_inter;
   t.replica_inter = x.replica_inter;
-  t.units = as_double(m.layers) + 1.0;
+  t.units = as_double(stage.blocks) + 1.0;
   t.overlap_fraction = k.overlap_fraction;
   t.forward_fraction = k.forward_compute_fraction;
 
+  const ModelStates& held_states = pipeline ? estimate_model_states(stage_facts, c) : states;
   if (c.offload == Offload::cpu) {
     // Sharded parameters go to the GPU for every all-gather, gradients back after every
     // reduce-scatter; the optimizer steps on the host, whose memory all the node's GPUs share.
     t.offload = true;
-    t.gathers = c.sharding == Sharding::grad_op ? 1.0 : 2.0;
-    t.parameters_bytes = states.parameters_bytes;
-    t.gradients_bytes = states.gradients_bytes;
+    t.gathers = c.sharding == Sharding::grad_op || pipeline ? 1.0 : 2.0;
+    t.parameters_bytes = held_states.parameters_bytes;
+    t.gradients_bytes = held_states.gradients_bytes;
     t.pcie_bytes_per_s = k.pcie_bytes_per_s;
     const double on_node =
         as_double(std::min(c.gpus, std::max<std::int64_t>(1, net.gpus_per_node)));
-    t.optimizer_s = optimizer_traffic(states, c, k) * on_node / k.host_memory_bytes_per_s;
+    t.optimizer_s = optimizer_traffic(held_states, c, k) * on_node / k.host_memory_bytes_per_s;
   } else {
-    t.optimizer_s = optimizer_traffic(states, c, k) / gpu.hbm_bandwidth_bytes_per_s;
+    t.optimizer_s = optimizer_traffic(held_states, c, k) / gpu.hbm_bandwidth_bytes_per_s;
   }
   t.gpus = as_double(c.gpus);
   t.bf16_peak = peak_for(gpu, Precision::bf16);
@@ -521,7 +556,8 @@ struct StepParts {
   double micro = 0;  ///< micro-batches per step
   double synced = 0; ///< micro-batches that reduce gradients
   double compute_s = 0, exposed_comm_s = 0, offload_s = 0, step_s = 0, tokens = 0;
-  double tp_s = 0, cp_s = 0; ///< tensor- and context-parallel collectives, all exposed
+  double tp_s = 0, cp_s = 0;      ///< tensor- and context-parallel collectives, all exposed
+  double bubble_s = 0, p2p_s = 0; ///< pipeline fill and drain, and the sends they wait for
 };
 
 StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
@@ -530,6 +566,9 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
   p.synced = s.no_sync ? 1.0 : p.micro;
   const double gpu_mb = micro_batch_compute(s, micro_batch);
   p.compute_s = p.micro * std::max(gpu_mb, s.cpu_s);
+  // Under pipeline parallelism the stage's parameters stay gathered all step: one forward
+  // all-gather per step, not per micro-batch (gradients reduce once: no_sync).
+  const double gathered = s.bubble_micro_batches > 0 ? 1.0 : p.micro;
   // Collectives, phase by phase: forward all-gathers hide behind forward's share of the
   // micro-batch's compute, backward all-gathers and gradient reductions behind the rest.
   const double fwd_mb = s.forward_fraction * gpu_mb;
@@ -539,15 +578,19 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
       exposed(s.ag_bwd_s + s.rs_s + s.ar_s, bwd_mb, s.units, s.overlap_fraction);
   const double bwd_local = exposed(s.ag_bwd_s, bwd_mb, s.units, s.overlap_fraction);
   const double sequences = as_double(micro_batch);
-  p.tp_s = p.micro * (sequences * s.tp_s_per_sequence + s.tp_latency_s);
-  p.cp_s = p.micro * (sequences * s.cp_s_per_sequence + s.cp_latency_s);
-  p.exposed_comm_s =
-      p.micro * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local + p.tp_s + p.cp_s;
+  const double tp_mb = sequences * s.tp_s_per_sequence + s.tp_latency_s;
+  const double cp_mb = sequences * s.cp_s_per_sequence + s.cp_latency_s;
+  p.tp_s = p.micro * tp_mb;
+  p.cp_s = p.micro * cp_mb;
+  p.bubble_s = s.bubble_micro_batches * (std::max(gpu_mb, s.cpu_s) + tp_mb + cp_mb);
+  p.p2p_s = s.p2p_sends * (sequences * s.p2p_s_per_sequence + s.p2p_latency_s);
+  p.exposed_comm_s = gathered * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local +
+                     p.tp_s + p.cp_s + p.p2p_s;
   if (s.offload) {
-    p.offload_s = (p.micro * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
+    p.offload_s = (gathered * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
                   s.pcie_bytes_per_s;
   }
-  p.step_s = p.compute_s + p.exposed_comm_s + p.offload_s + s.optimizer_s;
+  p.step_s = p.compute_s + p.bubble_s + p.exposed_comm_s + p.offload_s + s.optimizer_s;
   p.tokens = as_double(micro_batch) * s.seq_len * p.micro * s.gpu_share;
   return p;
 }
@@ -562,12 +605,15 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.compute_s = p.compute_s;
   t.achieved_efficiency = matmul_efficiency(s, micro_batch);
   t.exposed_comm_s = p.exposed_comm_s;
-  t.allgather_s = micro * (s.ag_fwd_s + s.ag_bwd_s);
+  t.allgather_s = (s.bubble_micro_batches > 0 ? 1.0 : micro) * s.ag_fwd_s + micro * s.ag_bwd_s;
   t.reduce_scatter_s = synced * s.rs_s;
   t.all_reduce_s = synced * s.ar_s;
   t.tensor_parallel_s = p.tp_s;
   t.context_parallel_s = p.cp_s;
-  t.allgather_bytes = micro * (s.ag_fwd_bytes + s.ag_bwd_bytes);
+  t.allgather_bytes =
+      (s.bubble_micro_batches > 0 ? 1.0 : micro) * s.ag_fwd_bytes + micro * s.ag_bwd_bytes;
+  t.pipeline_bubble_s = p.bubble_s;
+  t.pipeline_send_s = p.p2p_s;
   t.reduce_scatter_bytes = synced * s.rs_bytes;
   t.all_reduce_bytes = synced * s.ar_bytes;
   t.offload_s = p.offload_s;
@@ -587,6 +633,7 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   (s.replica_inter ? inter : intra) += t.all_reduce_s;
   (s.tp_inter ? inter : intra) += t.tensor_parallel_s;
   (s.cp_inter ? inter : intra) += t.context_parallel_s;
+  (s.p2p_inter ? inter : intra) += t.pipeline_send_s;
   if (intra > t.compute_s && intra >= inter) {
     t.bottleneck = Bottleneck::intra_node;
   } else if (inter > t.compute_s && inter > intra) {

@@ -8,6 +8,7 @@
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/pipeline.hpp"
 
 namespace bwplan {
 
@@ -15,15 +16,19 @@ std::int64_t effective_shard_group(const TrainingConfig& c) {
   switch (c.sharding) {
   case Sharding::none: return 1;
   case Sharding::grad_op:
-  case Sharding::full:
-    return c.shard_group > 0 ? c.shard_group : c.gpus / std::max<std::int64_t>(1, c.tp);
+  case Sharding::full: return c.shard_group > 0 ? c.shard_group : stage_slice_gpus(c);
   case Sharding::hybrid:
-    return c.shard_group > 0 ? c.shard_group
-                             : std::max(c.cp, std::min(c.gpus_per_node, c.gpus) /
-                                                  std::max<std::int64_t>(1, c.tp));
+    return c.shard_group > 0
+               ? c.shard_group
+               : std::max(c.cp, std::min(c.gpus_per_node, stage_slice_gpus(c) * c.tp) /
+                                    std::max<std::int64_t>(1, c.tp));
   case Sharding::count_: break;
   }
   return 1;
+}
+
+std::int64_t stage_slice_gpus(const TrainingConfig& c) {
+  return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.pp));
 }
 
 std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
@@ -31,7 +36,7 @@ std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 std::int64_t data_parallel_degree(const TrainingConfig& c) {
-  return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp));
+  return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp * c.pp));
 }
 
 double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
@@ -94,9 +99,10 @@ std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
 }
 
 std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m) {
-  if (c.tp < 1 || c.cp < 1 || c.gpus % (c.tp * c.cp) != 0) {
-    return fmt::format("--tp {} x --cp {} = {} must divide --gpus {}", c.tp, c.cp, c.tp * c.cp,
-                       c.gpus);
+  if (c.tp < 1 || c.cp < 1 || c.pp < 1 || c.gpus % (c.tp * c.cp * c.pp) != 0) {
+    return fmt::format("--tp {} x --cp {}{} = {} must divide --gpus {}", c.tp, c.cp,
+                       c.pp != 1 ? fmt::format(" x --pp {}", c.pp) : std::string(),
+                       c.tp * c.cp * c.pp, c.gpus);
   }
   if (std::string problem = tensor_parallel_problem(c.tp, m); !problem.empty()) {
     return problem;
@@ -111,7 +117,7 @@ std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m
                        "parameters over the context-parallel ranks",
                        c.cp);
   }
-  return {};
+  return pipeline_problem(c, m);
 }
 
 void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
@@ -153,7 +159,7 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
     throw Error(problem);
   }
   const std::int64_t n = effective_shard_group(c);
-  const std::int64_t slice = c.gpus / c.tp; // GPUs holding one tensor-parallel slice
+  const std::int64_t slice = stage_slice_gpus(c); // GPUs holding one tensor-parallel slice
   if (c.sharding == Sharding::none && c.shard_group > 1) {
     throw Error(fmt::format("--shard-group {} contradicts --sharding none (which shards nothing); "
                             "use --sharding hybrid",
@@ -166,11 +172,12 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
                             n, name_of(c.sharding), c.gpus, slice));
   }
   if (n < 1 || n > slice || slice % n != 0) {
-    throw Error(c.tp > 1
-                    ? fmt::format("--shard-group {} must divide the {} GPUs of one "
-                                  "tensor-parallel slice (--gpus {} / --tp {})",
-                                  n, slice, c.gpus, c.tp)
-                    : fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
+    throw Error(
+        c.tp * c.pp > 1
+            ? fmt::format("--shard-group {} must divide the {} GPUs of one "
+                          "tensor-parallel slice of a stage (--gpus {} / --tp {} / --pp {})",
+                          n, slice, c.gpus, c.tp, c.pp)
+            : fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
   }
   if (c.sharding != Sharding::none && n % c.cp != 0) {
     throw Error(fmt::format("--shard-group {} must be a multiple of --cp {} (FSDP shards over the "

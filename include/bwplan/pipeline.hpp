@@ -1,0 +1,74 @@
+/// \file
+/// Pipeline parallelism: how torchtitan cuts a model into stages and places them on ranks, and how
+/// many micro-batches each schedule keeps in flight. Derivations and sources: docs/model.md,
+/// "Pipeline parallelism", and docs/time-model.md, "Pipeline parallelism".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bwplan/enums.hpp"
+#include "bwplan/model_spec.hpp"
+#include "bwplan/training_config.hpp"
+
+namespace bwplan {
+
+/// Stages each pipeline rank runs: torchtitan gives multi-stage schedules (interleaved 1F1B) 2 per
+/// rank when pipeline_parallel_layers_per_stage is unset, single-stage ones 1
+/// (pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce:torchtitan/distributed/
+/// pipeline_parallel.py, pipeline_llm).
+[[nodiscard]] constexpr std::int64_t stages_per_rank(PipelineSchedule s) {
+  return s == PipelineSchedule::interleaved_1f1b ? 2 : 1;
+}
+
+/// What one pipeline rank holds, over all of its stages.
+struct PipelineRank {
+  std::int64_t rank = 0;
+  std::int64_t blocks = 0; ///< transformer blocks
+  bool embedding = false;  ///< the first stage: the token embedding
+  bool head = false;       ///< the last stage: final norm, output head and the loss
+};
+
+/// Rank `r` of c.pp under c.pp_schedule. torchtitan counts the embedding and the final norm +
+/// output head as one layer each, splits the layers + 2 evenly over pp x stages_per_rank() stages
+/// (the first `remainder` stages one more) and gives rank r stages r, r + pp, ...
+/// (generate_llm_fqn_per_model_part and pipeline_module_split, same file).
+[[nodiscard]] PipelineRank pipeline_rank(const ModelSpec& m, const TrainingConfig& c,
+                                         std::int64_t r);
+
+/// The ranks whose memory can be the job's peak: the first, the second and the last. The other
+/// middle ranks hold no more blocks than the second (earlier stages get the remainder) and fewer
+/// micro-batches in flight. One rank, {0 with everything}, without pipeline parallelism.
+[[nodiscard]] std::vector<PipelineRank> pipeline_peak_ranks(const ModelSpec& m,
+                                                            const TrainingConfig& c);
+
+/// The rank that computes longest per micro-batch: the most blocks, the output head's matmul and
+/// loss breaking ties (the head's FLOPs are about a block's).
+[[nodiscard]] PipelineRank pipeline_slowest_rank(const ModelSpec& m, const TrainingConfig& c);
+
+/// Micro-batches whose activations rank `rank` holds at its peak, in units of all of its blocks
+/// (a stage's micro-batch counts 1 / stages_per_rank()), with `micro_batches` per step
+/// (torch.distributed.pipelining.schedules: Schedule1F1B runs pp - rank forwards before its first
+/// backward; ScheduleInterleaved1F1B (v - 1) x round + 2 (pp - 1 - rank) + 1 stage forwards, a
+/// round being min(micro-batches, pp); ScheduleGPipe every forward first).
+[[nodiscard]] double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t rank,
+                                             std::int64_t micro_batches);
+
+/// Micro-batch times a step idles in the pipeline's fill and drain: (pp - 1) / stages_per_rank().
+[[nodiscard]] double pipeline_bubble_micro_batches(const TrainingConfig& c);
+
+/// What keeps c.pp and c.pp_schedule from running `m` with c.grad_accum micro-batches, as the
+/// one-line error; empty when they can.
+[[nodiscard]] std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m);
+
+/// The facts of what rank `r` holds of `slice` (model_facts() or a tensor-parallel slice): its
+/// blocks, and the embedding or final norm + output head where its stages have them (a tied head
+/// is a copy of the embedding on the last stage).
+[[nodiscard]] ModelFacts pipeline_stage_facts(const ModelSpec& m, const ModelFacts& slice,
+                                              const PipelineRank& r);
+
+/// `m` with the rank's blocks as its layers: what the per-block activation formulas read.
+[[nodiscard]] ModelSpec pipeline_stage_model(const ModelSpec& m, const PipelineRank& r);
+
+} // namespace bwplan
