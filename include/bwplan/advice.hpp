@@ -22,6 +22,7 @@ enum class Setting : std::uint8_t {
   instance,
   cp,
   tp,
+  pp,
   count_
 };
 

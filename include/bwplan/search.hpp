@@ -35,6 +35,9 @@ struct LossChoice {
 
 /// Sequences from this length on get context parallelism by default (docs/bwplan.md, search).
 inline constexpr std::int64_t k_default_cp_min_seq_len = 32768;
+/// Without a global batch target a pipeline runs this many micro-batches per pipeline rank (4 x pp:
+/// 1F1B's bubble (pp - 1) / (4 pp + pp - 1) stays under 20 %).
+inline constexpr std::int64_t k_default_pipeline_micro_batches_per_rank = 4;
 /// Model-parallel degrees the defaults try: powers of two up to a node's GPUs (one NVLink
 /// domain).
 inline constexpr std::int64_t k_default_max_model_parallel = 8;
@@ -58,6 +61,10 @@ struct SearchSpace {
   /// Tensor- and context-parallel degrees; empty: the defaults of tp_axis() and cp_axis().
   std::vector<std::int64_t> tps;
   std::vector<std::int64_t> cps;
+  /// Pipeline-parallel degrees and schedules; empty: the defaults of pp_axis() and
+  /// pp_schedule_axis().
+  std::vector<std::int64_t> pps;
+  std::vector<PipelineSchedule> pp_schedules;
   /// Loss implementation and compile; empty: base's only.
   std::vector<LossChoice> losses;
   std::int64_t max_micro_batch = 256;

@@ -79,6 +79,20 @@ public:
 [[nodiscard]] std::vector<std::int64_t> tp_axis(const SearchSpace& s, std::int64_t gpus_per_node);
 /// The context-parallel axis: `s.cps`, or by default 1, and 2, 4, 8 up to the node's GPUs.
 [[nodiscard]] std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_node);
+/// The pipeline-parallel axis of a job of `nodes` nodes: `s.pps`, or by default 1, and 2, 4, 8 up
+/// to the node count when the model's training states (unsharded, in s.base's precision and
+/// optimizer) exceed one node's GPU memory: stages then span nodes, and each node's GPUs hold
+/// 1 / pp of the model.
+[[nodiscard]] std::vector<std::int64_t> pp_axis(const SearchSpace& s, const ModelFacts& facts,
+                                                std::int64_t nodes, const InstanceSpec& inst,
+                                                const GpuSpec& gpu);
+/// The schedules a pipeline-parallel degree is tried with: `s.pp_schedules`, or by default 1F1B
+/// and interleaved 1F1B.
+[[nodiscard]] std::vector<PipelineSchedule> pp_schedule_axis(const SearchSpace& s);
+/// The grad-accum a candidate runs without a global batch target: 1, or under pipeline
+/// parallelism k_default_pipeline_micro_batches_per_rank x pp micro-batches.
+[[nodiscard]] std::int64_t default_grad_accum(const TrainingConfig& c);
+
 /// Whether the search tries `seq` with context-parallel degree `cp`: at least the minimum
 /// sequence, one cp can split (cp_splits_sequence), and by default context parallelism only from
 /// k_default_cp_min_seq_len on.

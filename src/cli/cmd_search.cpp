@@ -31,8 +31,10 @@ struct SearchOptions {
       "none", "selective-op", "selective-layer:2", "selective-layer:3", "selective-layer:4",
       "full"};
   std::string seq_lens = "8192";
-  std::string tps; ///< empty: the default axis (search_kernel.hpp, tp_axis)
-  std::string cps; ///< empty: the default axis (cp_axis)
+  std::string tps;                       ///< empty: the default axis (search_kernel.hpp, tp_axis)
+  std::string cps;                       ///< empty: the default axis (cp_axis)
+  std::string pps;                       ///< empty: the default axis (pp_axis)
+  std::vector<std::string> pp_schedules; ///< empty: the default axis (pp_schedule_axis)
   bool explore_seq = false;
   std::int64_t max_micro_batch = 256;
   double headroom_pct = 0;
@@ -191,6 +193,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   if (!o.cps.empty()) {
     r.space.cps = parse_int_list(o.cps, "--cp", 1, config_field_range(&TrainingConfig::cp).max);
   }
+  if (!o.pps.empty()) {
+    r.space.pps = parse_int_list(o.pps, "--pp", 1, config_field_range(&TrainingConfig::pp).max);
+  }
+  r.space.pp_schedules = parse_list<PipelineSchedule>(o.pp_schedules, "--pp-schedule");
   // A degree the model cannot split, or no sequence length can take, would only make the search
   // find nothing: said up front, as estimate says it (node counts that a degree does not divide
   // are skipped per combination).
@@ -232,7 +238,9 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       static_cast<double>(r.space.seq_lens.size()) *
       static_cast<double>(std::max<std::size_t>(1, r.space.losses.size())) *
       static_cast<double>(r.space.tps.empty() ? 4 : r.space.tps.size()) *
-      static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size());
+      static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size()) *
+      static_cast<double>(r.space.pps.empty() ? 4 : r.space.pps.size()) *
+      static_cast<double>(r.space.pp_schedules.empty() ? 2 : r.space.pp_schedules.size());
   if (combinations > k_max_combinations) {
     throw Error(fmt::format(
         "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
@@ -456,6 +464,15 @@ void setup_search(CLI::App& app, Context& ctx) {
   cmd->add_option("--cp", o->cps,
                   "context-parallel degrees: a list and/or ranges [1; 2,4,8 up to a node's GPUs "
                   "for sequences of 32768 tokens and more]")
+      ->group(ax);
+  cmd->add_option("--pp", o->pps,
+                  "pipeline-parallel degrees: a list and/or ranges [1; 2,4,8 up to the node count "
+                  "when the model's training states exceed a node's GPU memory]")
+      ->group(ax);
+  cmd->add_option("--pp-schedule", o->pp_schedules,
+                  "pipeline schedules tried with pp > 1: 1f1b, interleaved-1f1b, gpipe [1f1b, "
+                  "interleaved-1f1b]")
+      ->delimiter(',')
       ->group(ax);
   cmd->add_flag("--explore-seq", o->explore_seq,
                 "try powers of two from 2048 to the model's max_seq_len instead of --seq-len")

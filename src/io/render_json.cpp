@@ -244,7 +244,8 @@ std::string change_text(const FitSuggestion& s) {
       "--nodes",
       "--instance",
       "--cp",
-      "--tp"};
+      "--tp",
+      "--pp"};
   return fmt::format("{} {}", flags[static_cast<std::size_t>(s.setting)], s.value);
 }
 

@@ -102,6 +102,12 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   axes["seq_len"] = r.space.seq_lens;
   axes["tp"] = r.space.tps; // empty: the default (docs/bwplan.md, search)
   axes["cp"] = r.space.cps;
+  axes["pp"] = r.space.pps;
+  OrderedJson schedules = OrderedJson::array();
+  for (const PipelineSchedule p : r.space.pp_schedules) {
+    schedules.push_back(name_of(p));
+  }
+  axes["pp_schedule"] = schedules;
   axes["max_micro_batch"] = r.space.max_micro_batch;
   OrderedJson losses = OrderedJson::array();
   for (const LossChoice& l : loss_axis(r.space)) {
@@ -247,7 +253,7 @@ std::string search_table(const SearchReport& r) {
                    {"instance"},
                    {"nodes", A::right},
                    {"sharding"},
-                   {"tp x cp"},
+                   {"tp x cp x pp"},
                    {"precision"},
                    {"loss"},
                    {"checkpointing"},
@@ -275,7 +281,11 @@ std::string search_table(const SearchReport& r) {
                r.space.instances[c.instance].name,
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
-               fmt::format("{}x{}", k.tp, k.cp),
+               k.pp > 1 ? fmt::format("{}x{}x{}{}", k.tp, k.cp, k.pp,
+                                      k.pp_schedule == PipelineSchedule::interleaved_1f1b ? "i"
+                                      : k.pp_schedule == PipelineSchedule::gpipe          ? "g"
+                                                                                          : "")
+                        : fmt::format("{}x{}", k.tp, k.cp),
                precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),
@@ -322,11 +332,12 @@ std::string search_table(const SearchReport& r) {
     const RejectedBest& b = r.result.best_rejected[i];
     if (b.present) {
       const TrainingConfig& k = b.candidate.config;
-      out += fmt::format("  nearest {}: {} x{} {} tp {} cp {} {} {} seq {}: {}\n",
-                         name_of(static_cast<RejectReason>(i)),
-                         r.space.instances[b.candidate.instance].name, b.candidate.nodes,
-                         name_of(k.sharding), k.tp, k.cp, name_of(k.precision), ac_label(k),
-                         k.seq_len, b.detail);
+      out += fmt::format(
+          "  nearest {}: {} x{} {} tp {} cp {}{} {} {} seq {}: {}\n",
+          name_of(static_cast<RejectReason>(i)), r.space.instances[b.candidate.instance].name,
+          b.candidate.nodes, name_of(k.sharding), k.tp, k.cp,
+          k.pp > 1 ? fmt::format(" pp {} {}", k.pp, name_of(k.pp_schedule)) : std::string(),
+          name_of(k.precision), ac_label(k), k.seq_len, b.detail);
     }
   }
   if (r.limits.price_per_hour) {

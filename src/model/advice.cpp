@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "bisect.hpp"
+#include "bwplan/search.hpp"
 
 namespace bwplan {
 
@@ -100,8 +101,9 @@ void try_sequence(Trial& t) {
 
 /// The smallest context- (then tensor-) parallel degree, doubling up to a node's GPUs, that fits
 /// with the other degree kept.
-void try_model_parallel(Trial& t, Setting setting, std::int64_t TrainingConfig::*degree) {
-  for (std::int64_t d = t.base.config.*degree * 2; d <= t.base.config.gpus_per_node; d *= 2) {
+void try_model_parallel(Trial& t, Setting setting, std::int64_t TrainingConfig::*degree,
+                        std::int64_t limit) {
+  for (std::int64_t d = t.base.config.*degree * 2; d <= limit; d *= 2) {
     EstimateRequest r = t.base;
     r.config.*degree = d;
     r.config.shard_group = 0;
@@ -174,8 +176,12 @@ FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
   try_checkpointing(t);
   try_sharding(t);
   try_micro_batch(t);
-  try_model_parallel(t, Setting::cp, &TrainingConfig::cp);
-  try_model_parallel(t, Setting::tp, &TrainingConfig::tp);
+  // Tensor and context parallelism inside a node's NVLink; pipeline stages across nodes.
+  const TrainingConfig& c = t.base.config;
+  try_model_parallel(t, Setting::cp, &TrainingConfig::cp, c.gpus_per_node);
+  try_model_parallel(t, Setting::tp, &TrainingConfig::tp, c.gpus_per_node);
+  try_model_parallel(t, Setting::pp, &TrainingConfig::pp,
+                     std::min(k_default_max_model_parallel, c.gpus / c.gpus_per_node));
   try_loss(t);
   try_nodes(t);
   try_instances(t, alternatives);

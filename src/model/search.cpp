@@ -545,8 +545,11 @@ std::string Candidate::key() const {
     ac += fmt::format("-{}", c.ac_every);
   }
   // Data-parallel plans keep the ids they had before the model-parallel axes.
-  const std::string parallel =
-      c.tp > 1 || c.cp > 1 ? fmt::format("-tp{}-cp{}", c.tp, c.cp) : std::string();
+  std::string parallel =
+      c.tp > 1 || c.cp > 1 || c.pp > 1 ? fmt::format("-tp{}-cp{}", c.tp, c.cp) : std::string();
+  if (c.pp > 1) {
+    parallel += fmt::format("-pp{}-{}", c.pp, name_of(c.pp_schedule));
+  }
   return fmt::format("i{}-n{:03}-{}{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
                      name_of(c.sharding), parallel, name_of(c.precision), name_of(c.loss),
                      c.compile ? "compiled" : "eager", ac, c.seq_len, c.micro_batch, c.grad_accum);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bwplan/pipeline.hpp"
+
 namespace bwplan {
 
 namespace {
@@ -60,9 +62,15 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
 CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_batch,
                                     const SearchConstraints& limits) {
   CandidateOutcome o;
+  o.grad_accum = default_grad_accum(c.config);
   if (limits.global_batch_tokens > 0) {
     const std::int64_t dp = data_parallel_degree(c.config);
     o.grad_accum = grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, dp);
+    if (c.config.pp_schedule == PipelineSchedule::interleaved_1f1b && c.config.pp > 1 &&
+        o.grad_accum > c.config.pp) {
+      // Whole rounds of pp micro-batches, as ScheduleInterleaved1F1B needs (pipeline_problem).
+      o.grad_accum = (o.grad_accum + c.config.pp / 2) / c.config.pp * c.config.pp;
+    }
     const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, dp) *
                        static_cast<double>(o.grad_accum);
     if (std::abs(got - limits.global_batch_tokens) / limits.global_batch_tokens >
@@ -133,6 +141,37 @@ std::vector<std::int64_t> cp_axis(const SearchSpace& s, std::int64_t gpus_per_no
   return s.cps.empty() ? powers_up_to(gpus_per_node) : s.cps;
 }
 
+std::vector<std::int64_t> pp_axis(const SearchSpace& s, const ModelFacts& facts, std::int64_t nodes,
+                                  const InstanceSpec& inst, const GpuSpec& gpu) {
+  if (!s.pps.empty()) {
+    return s.pps;
+  }
+  std::vector<std::int64_t> v{1};
+  TrainingConfig whole = s.base;
+  whole.gpus = 1;
+  whole.gpus_per_node = 1;
+  whole.sharding = Sharding::none;
+  whole.tp = whole.cp = whole.pp = 1;
+  whole.offload = Offload::none;
+  const double node_memory = static_cast<double>(inst.gpus_per_node) * gpu.memory_bytes;
+  if (estimate_model_states(facts, whole).total_bytes() > node_memory) {
+    for (std::int64_t pp = 2; pp <= std::min(nodes, k_default_max_model_parallel); pp *= 2) {
+      v.push_back(pp);
+    }
+  }
+  return v;
+}
+
+std::vector<PipelineSchedule> pp_schedule_axis(const SearchSpace& s) {
+  return s.pp_schedules.empty() ? std::vector<PipelineSchedule>{PipelineSchedule::one_f_one_b,
+                                                                PipelineSchedule::interleaved_1f1b}
+                                : s.pp_schedules;
+}
+
+std::int64_t default_grad_accum(const TrainingConfig& c) {
+  return c.pp > 1 ? k_default_pipeline_micro_batches_per_rank * c.pp : 1;
+}
+
 bool seq_len_searched(const SearchSpace& s, const SearchConstraints& limits, std::int64_t seq,
                       std::int64_t cp) {
   if (seq < limits.min_seq_len || !cp_splits_sequence(seq, cp)) {
@@ -162,8 +201,11 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     if (s == Sharding::hybrid && nodes == 1) {
       continue; // the same candidates as full sharding
     }
-    if (!cp_allowed_with(s, c.cp)) {
-      continue;
+    if (!cp_allowed_with(s, c.cp) || (c.pp > 1 && s == Sharding::none)) {
+      continue; // context and pipeline parallelism run over FSDP
+    }
+    if (c.pp > 1 && s == Sharding::grad_op) {
+      continue; // pipeline stages stay gathered anyway: the same candidates as full sharding
     }
     for (Precision p : precisions) {
       c.precision = p;
@@ -183,7 +225,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
               continue;
             }
             c.seq_len = seq;
-            c.grad_accum = 1;
+            c.grad_accum = default_grad_accum(c);
             visitor.combination(proto, gpu, inst, net);
           }
         }
@@ -197,6 +239,8 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
 void for_each_combination(const ModelSpec& model, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor) {
   const std::vector<LossChoice> losses = loss_axis(space);
+  const ModelFacts facts = model_facts(model);
+  const std::vector<PipelineSchedule> schedules = pp_schedule_axis(space);
   for (std::size_t i = 0; i < space.instances.size(); ++i) {
     const InstanceSpec& inst = space.instances[i];
     const GpuSpec& gpu = space.gpus[i];
@@ -212,6 +256,7 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
       c.gpus_per_node = inst.gpus_per_node;
       c.gpus = nodes * inst.gpus_per_node;
       const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
+      const std::vector<std::int64_t> pps = pp_axis(space, facts, nodes, inst, gpu);
       for (std::int64_t tp : tps) {
         for (std::int64_t cp : cps) {
           if (c.gpus % (tp * cp) != 0 || !tensor_parallel_problem(tp, model).empty()) {
@@ -219,8 +264,23 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
           }
           c.tp = tp;
           c.cp = cp;
-          for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
-                            losses);
+          for (const std::int64_t pp : pps) {
+            if (c.gpus % (tp * cp * pp) != 0) {
+              continue;
+            }
+            c.pp = pp;
+            for (const PipelineSchedule schedule : schedules) {
+              c.pp_schedule = pp > 1 ? schedule : space.base.pp_schedule;
+              if (pp > 1 && pp * stages_per_rank(schedule) > model.layers + 2) {
+                continue; // more stages than torchtitan can cut the model into
+              }
+              for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
+                                losses);
+              if (pp == 1) {
+                break; // the schedule does not matter
+              }
+            }
+          }
         }
       }
     }
