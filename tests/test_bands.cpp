@@ -172,6 +172,20 @@ TEST_CASE("the model-parallel widenings are what the model-parallel runs say", "
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
 }
 
+TEST_CASE("the pipeline-parallel widening is what the pipeline-parallel runs say", "[bands]") {
+  const MemoryConstants mk;
+  const json v = validate("measurements-pipeline-parallel.json");
+  REQUIRE(v.at("cases").size() == 3);
+  double under = 0; // the largest under-prediction of a pipeline-parallel peak
+  for (const json& p : v.at("cases")) {
+    under = std::max(
+        under, p.at("measured_bytes").get<double>() / p.at("predicted_bytes").get<double>() - 1.0);
+  }
+  CHECK(under == Approx(0.116).margin(0.001));
+  CHECK(mk.band_pipeline_parallel_fraction == Approx(round_up(under)));
+  CHECK(v.at("summary").at("band_coverage").get<double>() == 1.0);
+}
+
 TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
   for (const std::string& f : k_shipped) {
     INFO(f);

@@ -164,6 +164,10 @@ struct MemoryConstants {
   /// measurements-model-parallel.json, 70B over FSDP 32 x TP 8) reads 32.7 % above its estimate;
   /// the upper edge widens by that, rounded up, for tp > 1 until more runs pin the cause down.
   double band_tensor_parallel_fraction = 0.33;
+  /// Pipeline parallelism: the measured pipeline-parallel peaks (tests/data/
+  /// measurements-pipeline-parallel.json, 405B over PP 8) read up to 11.6 % above their estimates;
+  /// the upper edge widens by that, rounded up, for pp > 1.
+  double band_pipeline_parallel_fraction = 0.12;
   /// GPUs that shipped memory measurements cover (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "b200", "h100-hbm2e-96gb",
                                                  "h100-sxm-80gb", "mi300x"};
@@ -172,23 +176,25 @@ struct MemoryConstants {
 /// What a band is wider for: the reasons a configuration lies outside what the measured runs
 /// cover (the names are JSON values).
 enum class Widening : std::uint8_t {
-  sequence,         ///< longer sequences than any measured run
-  gpu,              ///< a GPU no measured run used
-  scale,            ///< more GPUs than any measured run
-  unfused_loss,     ///< trainers' unfused losses hold different numbers of logits copies
-  bf16_pure,        ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
-  tensor_parallel,  ///< tensor parallelism: few measured runs
-  context_parallel, ///< context parallelism: few measured runs
+  sequence,          ///< longer sequences than any measured run
+  gpu,               ///< a GPU no measured run used
+  scale,             ///< more GPUs than any measured run
+  unfused_loss,      ///< trainers' unfused losses hold different numbers of logits copies
+  bf16_pure,         ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
+  tensor_parallel,   ///< tensor parallelism: few measured runs
+  context_parallel,  ///< context parallelism: few measured runs
+  pipeline_parallel, ///< pipeline parallelism: few measured runs
   count_
 };
-inline constexpr std::array<std::string_view, 7> k_widening_names = {
+inline constexpr std::array<std::string_view, 8> k_widening_names = {
     "sequence_beyond_measured",
     "gpu_not_measured",
     "scale_beyond_measured",
     "unfused_loss_varies",
     "bf16_pure_stack",
     "tensor_parallel_sparsely_measured",
-    "context_parallel_sparsely_measured"};
+    "context_parallel_sparsely_measured",
+    "pipeline_parallel_sparsely_measured"};
 static_assert(k_widening_names.size() == static_cast<std::size_t>(Widening::count_));
 /// A set of Widening reasons, one bit each.
 using Widenings = std::uint32_t;

@@ -39,14 +39,15 @@ namespace io {
 
 std::string band_note(Widenings w) {
   // Words for each Widening, in its order.
-  static constexpr std::array<std::string_view, 7> k_words = {
+  static constexpr std::array<std::string_view, 8> k_words = {
       "a longer sequence than any measured run",
       "a GPU no measured run used (at full power)",
       "more GPUs than any measured run",
       "trainers' unfused losses keep different logits copies",
       "pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not",
-      "tensor parallelism (one measured run)",
-      "context parallelism (three measured runs, slower than predicted)"};
+      "tensor parallelism (few measured runs)",
+      "context parallelism (three measured runs, slower than predicted)",
+      "pipeline parallelism (three measured runs)"};
   static_assert(k_words.size() == k_widening_names.size());
   std::string out;
   for (std::size_t i = 0; i < k_words.size(); ++i) {

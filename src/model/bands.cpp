@@ -60,6 +60,9 @@ MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const Memory
   if (c.tp > 1) {
     higher.add(k.band_tensor_parallel_fraction, Widening::tensor_parallel);
   }
+  if (c.pp > 1) {
+    higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
+  }
   b.low_fraction = std::min(k.band_low_fraction + w.total, 0.9);
   b.high_fraction = k.band_high_fraction + w.total + higher.total;
   b.widened = w.reasons | higher.reasons;

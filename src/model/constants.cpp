@@ -38,6 +38,8 @@ constexpr MemoryField k_memory_fields[] = {
     {"band_unfused_bytes_per_logit", &MemoryConstants::band_unfused_bytes_per_logit, 0.0, 100.0},
     {"band_bf16_pure_bytes", &MemoryConstants::band_bf16_pure_bytes, 0.0, 1e+11},
     {"band_tensor_parallel_fraction", &MemoryConstants::band_tensor_parallel_fraction, 0.0, 10.0},
+    {"band_pipeline_parallel_fraction", &MemoryConstants::band_pipeline_parallel_fraction, 0.0,
+     10.0},
 };
 
 constexpr TimeField k_time_fields[] = {

@@ -1,0 +1,236 @@
+// Pipeline parallelism (docs/model.md and docs/time-model.md, "Pipeline parallelism"):
+// torchtitan's stage split, the micro-batches each schedule keeps in flight, the per-rank memory,
+// the bubble and the trainer's settings, and the published runs.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/error.hpp"
+#include "bwplan/estimate.hpp"
+#include "bwplan/memory_model.hpp"
+#include "bwplan/pipeline.hpp"
+#include "bwplan/time_model.hpp"
+#include "io/torchtitan_config.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+TrainingConfig pipelined(std::int64_t gpus, std::int64_t pp, PipelineSchedule s,
+                         std::int64_t micro_batches) {
+  TrainingConfig c;
+  c.gpus = gpus;
+  c.gpus_per_node = std::min<std::int64_t>(gpus, 8);
+  c.pp = pp;
+  c.pp_schedule = s;
+  c.grad_accum = micro_batches;
+  return c;
+}
+
+double at(const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
+  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
+}
+
+} // namespace
+
+TEST_CASE("stages are cut as torchtitan cuts them: embedding and head count a layer each",
+          "[pipeline]") {
+  const ModelSpec& m405 = test::preset("llama-3.1-405b"); // 126 layers
+  // 1F1B over 8 ranks: 128 effective layers, 16 per stage; the first and last stage lose one to
+  // the embedding and the head (the split the torchtitan benchmark's notes record, 15/16x6/15).
+  TrainingConfig c = pipelined(64, 8, PipelineSchedule::one_f_one_b, 8);
+  std::int64_t blocks = 0;
+  for (std::int64_t r = 0; r < 8; ++r) {
+    const PipelineRank p = pipeline_rank(m405, c, r);
+    CHECK(p.blocks == (r == 0 || r == 7 ? 15 : 16));
+    CHECK(p.embedding == (r == 0));
+    CHECK(p.head == (r == 7));
+    blocks += p.blocks;
+  }
+  CHECK(blocks == 126);
+  // Interleaved: 16 stages of 8; rank 0 runs stages 0 (7 blocks + embedding) and 8 (8), rank 7
+  // stages 7 (8) and 15 (7 + head).
+  c.pp_schedule = PipelineSchedule::interleaved_1f1b;
+  CHECK(pipeline_rank(m405, c, 0).blocks == 15);
+  CHECK(pipeline_rank(m405, c, 1).blocks == 16);
+  CHECK(pipeline_rank(m405, c, 7).blocks == 15);
+  CHECK(pipeline_rank(m405, c, 7).head);
+  // An uneven split: 32 + 2 = 34 over 3 stages is 12, 11, 11; the ends lose one each.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  c = pipelined(24, 3, PipelineSchedule::one_f_one_b, 3);
+  CHECK(pipeline_rank(m8, c, 0).blocks == 11);
+  CHECK(pipeline_rank(m8, c, 1).blocks == 11);
+  CHECK(pipeline_rank(m8, c, 2).blocks == 10);
+  // The peak candidates: first, second, last.
+  const std::vector<PipelineRank> peak = pipeline_peak_ranks(m405, pipelined(64, 8, {}, 8));
+  REQUIRE(peak.size() == 3);
+  CHECK(peak[1].rank == 1);
+  CHECK(peak[2].rank == 7);
+}
+
+TEST_CASE("each schedule keeps the micro-batches torch.distributed.pipelining keeps in flight",
+          "[pipeline]") {
+  using S = PipelineSchedule;
+  // 1F1B: rank r runs pp - r forwards before its first backward, never more than there are.
+  CHECK(micro_batches_in_flight(S::one_f_one_b, 8, 0, 32) == 8);
+  CHECK(micro_batches_in_flight(S::one_f_one_b, 8, 7, 32) == 1);
+  CHECK(micro_batches_in_flight(S::one_f_one_b, 8, 0, 4) == 4);
+  // Interleaved, 2 stages per rank, 32 micro-batches over 8 ranks (rounds of 8): rank 0 warms up
+  // (2 - 1) x 8 + 2 x 7 = 22 stage forwards, then one more: 23 stage micro-batches = 11.5 of its
+  // whole set of blocks; rank 7: 8 + 0 + 1 = 9 -> 4.5.
+  CHECK(micro_batches_in_flight(S::interleaved_1f1b, 8, 0, 32) == 11.5);
+  CHECK(micro_batches_in_flight(S::interleaved_1f1b, 8, 7, 32) == 4.5);
+  // With 4 micro-batches a round is 4: 4 + 14 + 1 = 19, capped at 4 x 2 stages = 8 -> 4.
+  CHECK(micro_batches_in_flight(S::interleaved_1f1b, 8, 0, 4) == 4);
+  // GPipe: every forward first.
+  CHECK(micro_batches_in_flight(S::gpipe, 8, 3, 16) == 16);
+  CHECK(micro_batches_in_flight(S::gpipe, 1, 0, 16) == 1); // no pipeline
+}
+
+TEST_CASE("pipeline degrees the model or the batch cannot take are refused naming what fails",
+          "[pipeline][errors]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = pipelined(16, 3, PipelineSchedule::one_f_one_b, 3);
+  CHECK_THROWS_WITH(validate_config(c, m),
+                    Catch::Contains("--tp 1 x --cp 1 x --pp 3 = 3 must divide --gpus 16"));
+  c = pipelined(64, 32, PipelineSchedule::interleaved_1f1b, 64);
+  CHECK_THROWS_WITH(validate_config(c, m),
+                    Catch::Contains("--pp 32 x 2 stage(s) per rank (interleaved-1f1b) = 64 stages "
+                                    "is more than the model's 32 layers + 2"));
+  c = pipelined(16, 4, PipelineSchedule::interleaved_1f1b, 9); // 2 rounds of 4 do not make 9
+  CHECK_THROWS_WITH(validate_config(c, m),
+                    Catch::Contains("--grad-accum 9 (pipeline micro-batches) must be a multiple "
+                                    "of its 2 rounds of --pp 4"));
+  c.grad_accum = 10;
+  CHECK_NOTHROW(validate_config(c, m));
+  c.sharding = Sharding::none;
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--pp 4 needs FSDP"));
+}
+
+TEST_CASE("a pipeline rank keeps its stage gathered, accumulates unsharded gradients and holds "
+          "the schedule's micro-batches",
+          "[pipeline][memory]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = pipelined(32, 4, PipelineSchedule::one_f_one_b, 1);
+  c.activation_checkpointing = ActivationCheckpointing::full;
+  // Rank 0 of 4: 34 / 4 = 8.5 -> stages of 9, 9, 8, 8; rank 0 holds 8 blocks + the embedding.
+  const PipelineRank r0 = pipeline_rank(m, c, 0);
+  REQUIRE(r0.blocks == 8);
+  const ModelFacts stage = pipeline_stage_facts(m, model_facts(m), r0);
+  CHECK(stage.counts.blocks == 8 * model_facts(m).counts.per_block);
+  CHECK(stage.counts.output == 0);
+  CHECK(stage.counts.embedding == 128256LL * 4096);
+  // The shard group is the 8 data-parallel GPUs of one stage.
+  CHECK(effective_shard_group(c) == 8);
+  CHECK(data_parallel_degree(c) == 8);
+  const MemoryTerms t = memory_terms(m, model_facts(m), c, gpu);
+  REQUIRE(t.pp_rank == 0);
+  REQUIRE(t.other_ranks.size() == 2);
+  // Gathered all step: every block of the stage in bf16, from forward on.
+  CHECK(t.fsdp_forward >= 2.0 * stage.counts.blocks);
+  // Gradients accumulate unsharded in fp32 from the second micro-batch on.
+  CHECK(t.gradients_forward[1] == 4.0 * static_cast<double>(stage.counts.total));
+  CHECK(t.gradients_forward[0] == 0.0);
+  // 1F1B: rank 0 holds min(pp, micro-batches) micro-batches' activations; more micro-batches
+  // beyond pp add nothing. (Rank 0 alone: with a 128k vocabulary the last rank's logits make it
+  // the fullest.)
+  MemoryTerms rank0 = t;
+  rank0.other_ranks.clear();
+  const MemoryEstimate one = estimate_memory(rank0, 1, 1);
+  const MemoryEstimate four = estimate_memory(rank0, 1, 4);
+  const MemoryEstimate many = estimate_memory(rank0, 1, 32);
+  CHECK(estimate_memory(t, 1, 4).pipeline_rank == 3);
+  CHECK(estimate_memory(t, 1, 4).device_bytes_required >= four.device_bytes_required);
+  CHECK(at(four, StepPhase::forward_end, MemoryComponent::activations) ==
+        Approx(4 * at(one, StepPhase::forward_end, MemoryComponent::activations)));
+  CHECK(many.device_bytes_required == four.device_bytes_required);
+  // GPipe holds them all.
+  c.pp_schedule = PipelineSchedule::gpipe;
+  MemoryTerms g = memory_terms(m, model_facts(m), c, gpu);
+  g.other_ranks.clear();
+  CHECK(estimate_memory(g, 1, 32).device_bytes_required > many.device_bytes_required);
+  // The band's upper edge widens for pipeline parallelism.
+  CHECK((four.band_widened & bit(Widening::pipeline_parallel)) != 0);
+}
+
+TEST_CASE("a pipelined step is the slowest rank's micro-batches plus the fill and drain",
+          "[pipeline][time]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  const Network net = make_network(gpu, 8, 3.2e12);
+  TrainingConfig c = pipelined(32, 4, PipelineSchedule::one_f_one_b, 16);
+  c.compile = true;
+  const StepTime t16 = estimate_step_time(m, c, gpu, net);
+  // 1F1B: (pp - 1) idle micro-batch times of the slowest rank: 3 / 16 of its compute.
+  CHECK(t16.pipeline_bubble_s == Approx(t16.compute_s * 3.0 / 16.0));
+  // Interleaved halves it.
+  c.pp_schedule = PipelineSchedule::interleaved_1f1b;
+  const StepTime i16 = estimate_step_time(m, c, gpu, net);
+  CHECK(i16.pipeline_bubble_s == Approx(i16.compute_s * 1.5 / 16.0));
+  // The stage stays gathered: one all-gather per step however many micro-batches.
+  c.pp_schedule = PipelineSchedule::one_f_one_b;
+  c.grad_accum = 4;
+  const StepTime t4 = estimate_step_time(m, c, gpu, net);
+  CHECK(t4.allgather_s == t16.allgather_s);
+  CHECK(t4.reduce_scatter_s == t16.reduce_scatter_s);
+  // Tokens per GPU: 16 micro-batches of 8192 over 8 data-parallel ranks, on 32 GPUs.
+  CHECK(t16.tokens_per_s_per_gpu * t16.step_s == Approx(16.0 * 8192 * 8 / 32));
+  // Stages span nodes here (32 GPUs / 4 stages = 8 per stage): the sends cross the network.
+  CHECK(t16.pipeline_send_s > 0);
+  CHECK(t16.mfu <= 1.0);
+}
+
+TEST_CASE("the trainer gets the pipeline degree, schedule and micro-batches", "[pipeline][emit]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = pipelined(16, 2, PipelineSchedule::interleaved_1f1b, 6);
+  c.micro_batch = 2;
+  EstimateRequest q;
+  q.model = m;
+  q.gpu = test::catalog().gpu("b200");
+  q.config = c;
+  const Estimate e = evaluate(q);
+  std::string s;
+  for (const io::TrainerSetting& t : io::torchtitan_settings(
+           e, io::trainer_model(m, e.params.total, c.seq_len), io::TrainerRun{})) {
+    s += t.section + "." + t.key + "=" + t.value.dump() + "\n";
+  }
+  CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_degree=2\n"));
+  CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_schedule=\"Interleaved1F1B\"\n"));
+  CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_microbatch_size=2\n"));
+  // A local batch of 2 x 6 sequences, split into 6 micro-batches; 8 data-parallel ranks.
+  CHECK_THAT(s, Catch::Contains("training.local_batch_size=12\n"));
+  CHECK_THAT(s, Catch::Contains("training.global_batch_size=96\n"));
+  CHECK_THAT(s, Catch::Contains("parallelism.data_parallel_shard_degree=8\n"));
+}
+
+TEST_CASE("published pipeline-parallel runs: memory median <= 5 %, tokens/s median <= 20 %",
+          "[pipeline][validation]") {
+  // tests/data/measurements-pipeline-parallel.json: 405B over FSDP 8 x TP 8 x PP 8 on 512 H100s.
+  const test::CliResult r = test::run_cli(
+      {"validate", test::source_path("tests/data/measurements-pipeline-parallel.json"), "--format",
+       "json"});
+  REQUIRE(r.status == 0);
+  const nlohmann::json s = nlohmann::json::parse(r.out).at("summary");
+  CHECK(s.at("median_abs_error_pct").get<double>() <= 5.0);
+  CHECK(s.at("max_abs_error_pct").get<double>() <= 12.0);
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 20.0);
+  CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+}
+
+TEST_CASE("405B at 32768 tokens plans on 16 P6-B200 nodes with pipeline stages",
+          "[pipeline][search][cli]") {
+  const test::CliResult r = test::run_cli(
+      {"search", "--model", "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge", "--nodes", "16",
+       "--seq-len", "32768", "--loss", "unfused", "--compile", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  REQUIRE_FALSE(j.at("plans").empty());
+  const nlohmann::json& best = j.at("plans").at(0).at("config");
+  CHECK(best.at("seq_len") == 32768);
+  CHECK(best.at("pp").get<int>() > 1);
+}
