@@ -10,6 +10,7 @@
 #include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
+#include "bwplan/search_kernel.hpp"
 #include "config_flags.hpp"
 #include "context.hpp"
 #include "launch_flags.hpp"
@@ -137,8 +138,29 @@ std::vector<E> parse_list(const std::vector<T>& values, const char* flag) {
 
 /// The most axis combinations one search tries (about 20 s and 2 GB on one core at the limit).
 constexpr double k_max_combinations = 5e6;
+/// The most the product of the axes' sizes may reach before they are counted one by one (the
+/// count walks them: 1e8 take about a second).
+constexpr double k_max_combinations_product = 1e8;
 /// Precisions a search tries when --precision is not given (at most: the GPU's supported ones).
 constexpr std::size_t k_precision_count = static_cast<std::size_t>(Precision::count_);
+
+/// Counts the combinations a search will visit, computing nothing for them.
+struct CountCombinations : CombinationVisitor {
+  std::int64_t n = 0;
+  void combination(const Candidate&, const GpuSpec&, const InstanceSpec&, const Network&) override {
+    ++n;
+  }
+  void unsupported(const Candidate&, const GpuSpec&, Precision) override {}
+};
+
+Error too_many_combinations(double n) {
+  return Error(fmt::format(
+      "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
+      "loss, checkpointing, sequence length and tensor/context/pipeline parallelism, more than the "
+      "{:.0e} bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes "
+      "(--loss fixes the loss, --tp 1 --cp 1 --pp 1 data parallelism)",
+      n, k_max_combinations));
+}
 
 struct Resolved {
   ModelSpec model;
@@ -146,6 +168,19 @@ struct Resolved {
   SearchConstraints limits;
   Objective objective = Objective::throughput;
 };
+
+/// Pipeline (degree, schedule) pairs the search tries at most per (instance, nodes, tp, cp).
+std::size_t pipeline_choices(const ModelSpec& model, const SearchSpace& space) {
+  const ModelFacts facts = model_facts(model);
+  const std::int64_t most_nodes =
+      space.nodes.empty() ? 1 : *std::max_element(space.nodes.begin(), space.nodes.end());
+  std::size_t degrees = 1;
+  for (std::size_t i = 0; i < space.instances.size(); ++i) {
+    degrees = std::max(degrees,
+                       pp_axis(space, facts, most_nodes, space.instances[i], space.gpus[i]).size());
+  }
+  return degrees == 1 ? 1 : 1 + (degrees - 1) * pp_schedule_axis(space).size();
+}
 
 Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   const Catalog& cat = ctx.catalog();
@@ -228,7 +263,9 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     }
   }
   // Said up front, not found out after minutes: the combinations of the axes (each then tries
-  // its micro-batches) are bounded so that a search stays within seconds and a few GB.
+  // its micro-batches) are bounded so that a search stays within seconds and a few GB. The
+  // product of the axes' sizes bounds them first (it counts degrees that do not divide a job);
+  // when it is within k_max_combinations_product they are counted exactly (resolve's end).
   const double combinations =
       static_cast<double>(r.space.instances.size()) * static_cast<double>(r.space.nodes.size()) *
       static_cast<double>(r.space.shardings.size()) *
@@ -239,15 +276,9 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       static_cast<double>(std::max<std::size_t>(1, r.space.losses.size())) *
       static_cast<double>(r.space.tps.empty() ? 4 : r.space.tps.size()) *
       static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size()) *
-      static_cast<double>(r.space.pps.empty() ? 4 : r.space.pps.size()) *
-      static_cast<double>(r.space.pp_schedules.empty() ? 2 : r.space.pp_schedules.size());
-  if (combinations > k_max_combinations) {
-    throw Error(fmt::format(
-        "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
-        "loss, checkpointing, sequence length and tensor/context parallelism, more than the {:.0e} "
-        "bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes (--loss "
-        "fixes the loss, --tp 1 --cp 1 data parallelism)",
-        combinations, k_max_combinations));
+      static_cast<double>(pipeline_choices(r.model, r.space));
+  if (combinations > k_max_combinations_product) {
+    throw too_many_combinations(combinations);
   }
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
@@ -288,6 +319,11 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     if (p == Precision::nvfp4) {
       ctx.log->warn("nvfp4 training is experimental: check convergence before a long run");
     }
+  }
+  CountCombinations count;
+  for_each_combination(r.model, r.space, r.limits, count);
+  if (static_cast<double>(count.n) > k_max_combinations) {
+    throw too_many_combinations(static_cast<double>(count.n));
   }
   return r;
 }

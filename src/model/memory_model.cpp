@@ -405,6 +405,9 @@ MemoryEstimate estimate_memory(const MemoryTerms& t, std::int64_t micro_batch,
 
 double device_bytes_required(const MemoryTerms& t, std::int64_t micro_batch,
                              std::int64_t grad_accum) {
+  if (t.other_ranks.empty()) { // the bisection's probe: the estimate's peak only
+    return peak_of(t, micro_batch, grad_accum, 0.0).reserved + t.runtime_bytes;
+  }
   return device_bytes(t, micro_batch, grad_accum).required;
 }
 

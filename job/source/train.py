@@ -1,0 +1,136 @@
+"""Entry script of a bwplan launch: runs torchtitan with the plan's torchtitan.toml under
+SageMaker AI's torchrun (written by `bwplan emit sagemaker`; docs/launch.md in bwplan explains it).
+
+Channels (SageMaker mounts each under /opt/ml/input/data/<name>):
+  train      text to train on: JSON Lines (.jsonl, .json, optionally .gz) or Parquet files with a
+             "text" field, or plain .txt files (one document per line); read as a stream.
+  tokenizer  a Hugging Face tokenizer directory (tokenizer.json, tokenizer_config.json, ...).
+Checkpoints go to /opt/ml/checkpoints, which SageMaker syncs to the job's CheckpointConfig S3 URI
+and restores when a job (or the next job of a chain) starts: torchtitan then resumes from the
+latest step it finds there.
+
+SageMaker passes the job's hyperparameters as command-line arguments; they record the plan and
+are not read here: every setting is in torchtitan.toml.
+"""
+
+import glob
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEXT_SUFFIXES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".txt": "text"}
+
+
+def fail(message):
+    print(f"bwplan train.py: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def channel(name):
+    path = os.environ.get(f"SM_CHANNEL_{name.upper()}", f"/opt/ml/input/data/{name}")
+    if not os.path.isdir(path):
+        fail(f"channel '{name}' is missing: expected a directory at {path}")
+    return path
+
+
+def data_files(path):
+    """The training files under `path`, all of one format, as (format, files)."""
+    found = {}
+    for f in sorted(glob.glob(os.path.join(path, "**", "*"), recursive=True)):
+        base = f[:-3] if f.endswith(".gz") else f
+        kind = TEXT_SUFFIXES.get(os.path.splitext(base)[1])
+        if kind and os.path.isfile(f):
+            found.setdefault(kind, []).append(f)
+    if len(found) != 1:
+        fail(f"the train channel {path} must hold files of one format "
+             f"(.jsonl/.json, .parquet or .txt, optionally .gz); found {sorted(found) or 'none'}")
+    return next(iter(found.items()))
+
+
+def register_dataset():
+    from datasets import load_dataset
+    from torchtitan.hf_datasets import DatasetConfig
+    from torchtitan.hf_datasets.text_datasets import DATASETS
+
+    def load(path):
+        kind, files = data_files(path)
+        return load_dataset(kind, data_files=files, split="train", streaming=True)
+
+    DATASETS["bwplan_text"] = DatasetConfig(
+        path="/opt/ml/input/data/train", loader=load, sample_processor=lambda s: s["text"])
+
+
+def with_qkv_bias(base):
+    """`base` (torchtitan's Qwen3 model) with a bias on the q, k and v projections, as Qwen2 and
+    Qwen2.5 have; the biases start at zero."""
+    import torch
+
+    class WithQKVBias(base):
+        def __init__(self, model_args):
+            super().__init__(model_args)
+            for block in self.layers.values():
+                for name in ("wq", "wk", "wv"):
+                    linear = getattr(block.attention, name)
+                    setattr(block.attention, name,
+                            torch.nn.Linear(linear.in_features, linear.out_features, bias=True))
+
+        def init_weights(self, *args, **kwargs):
+            super().init_weights(*args, **kwargs)
+            with torch.no_grad():
+                for block in self.layers.values():
+                    for name in ("wq", "wk", "wv"):
+                        getattr(block.attention, name).bias.zero_()
+
+    return WithQKVBias
+
+
+def check_model(model):
+    """Registers the plan's model when torchtitan has no flavor of that shape, then checks that
+    the model torchtitan builds has exactly the plan's parameter count."""
+    import dataclasses
+
+    import torch
+    from torchtitan.protocols.train_spec import get_train_spec, register_train_spec
+
+    if "custom" in model:
+        from torchtitan.models.qwen3 import Qwen3ModelArgs, get_train_spec as qwen3_spec
+
+        args = Qwen3ModelArgs(**model["custom"])
+        spec = dataclasses.replace(qwen3_spec(), model_args={model["flavor"]: args})
+        if model.get("qkv_bias"):
+            spec = dataclasses.replace(spec, model_cls=with_qkv_bias(spec.model_cls))
+        register_train_spec(model["name"], spec)
+    spec = get_train_spec(model["name"])
+    with torch.device("meta"):
+        built = spec.model_cls(spec.model_args[model["flavor"]])
+    count = sum(p.numel() for p in built.parameters())
+    if count != model["parameters"]:
+        fail(f"torchtitan builds {count} parameters for {model['name']}/{model['flavor']}, "
+             f"the plan has {model['parameters']}: the run would not be the plan")
+
+
+def main():
+    with open(os.path.join(HERE, "model.json"), encoding="utf-8") as f:
+        model = json.load(f)
+    tokenizer = channel("tokenizer")
+    if not os.path.isfile(os.path.join(tokenizer, "tokenizer.json")):
+        fail(f"the tokenizer channel {tokenizer} has no tokenizer.json (a Hugging Face tokenizer)")
+    train = channel("train")
+    data_files(train)
+    register_dataset()
+    check_model(model)
+
+    from torchtitan.train import Trainer, main as torchtitan_main
+
+    sys.argv = [
+        sys.argv[0],
+        "--job.config_file", os.path.join(HERE, "torchtitan.toml"),
+        "--training.dataset_path", train,
+        "--model.hf_assets_path", tokenizer,
+    ]
+    torchtitan_main(Trainer)
+
+
+if __name__ == "__main__":
+    main()
