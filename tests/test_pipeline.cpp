@@ -205,6 +205,14 @@ TEST_CASE("the trainer gets the pipeline degree, schedule and micro-batches", "[
   CHECK_THAT(s, Catch::Contains("training.local_batch_size=12\n"));
   CHECK_THAT(s, Catch::Contains("training.global_batch_size=96\n"));
   CHECK_THAT(s, Catch::Contains("parallelism.data_parallel_shard_degree=8\n"));
+  // Qwen3's train spec has no pipeline split in torchtitan 0.2.2: refused, naming the field.
+  const ModelSpec& qwen = test::preset("qwen3-8b");
+  q.model = qwen;
+  const Estimate eq = evaluate(q);
+  CHECK_THROWS_WITH(io::torchtitan_settings(eq, io::trainer_model(qwen, eq.params.total, c.seq_len),
+                                            io::TrainerRun{}),
+                    Catch::Contains("the plan's pp '2' cannot be launched") &&
+                        Catch::Contains("has no pipeline split"));
 }
 
 TEST_CASE("published pipeline-parallel runs: memory median <= 5 %, tokens/s median <= 20 %",

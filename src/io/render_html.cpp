@@ -51,9 +51,16 @@ std::string scatter_legend_html(const std::vector<InstanceSpec>& instances) {
              "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
 }
 
+/// tp x cp x pp, with the schedule under pipeline parallelism.
+std::string parallel_label(const TrainingConfig& k) {
+  return k.pp > 1 ? fmt::format("{}\u00d7{}\u00d7{} {}", k.tp, k.cp, k.pp, name_of(k.pp_schedule))
+                  : fmt::format("{}\u00d7{}", k.tp, k.cp);
+}
+
 std::string config_line(const TrainingConfig& k) {
-  return fmt::format("{} sharding, {}, {} AC, seq {}, mb {}, ga {}", name_of(k.sharding),
-                     name_of(k.precision), ac_label(k), k.seq_len, k.micro_batch, k.grad_accum);
+  return fmt::format("{} sharding, tp\u00d7cp\u00d7pp {}, {}, {} AC, seq {}, mb {}, ga {}",
+                     name_of(k.sharding), parallel_label(k), name_of(k.precision), ac_label(k),
+                     k.seq_len, k.micro_batch, k.grad_accum);
 }
 
 void flatten(const OrderedJson& j, const std::string& prefix, std::vector<std::string>& rows) {
@@ -310,7 +317,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
     const double used = c.memory.device_bytes_required / c.memory.usable_bytes;
     rows.push_back(td_num(fmt::format("{}", i + 1)) + td(r.space.instances[c.instance].name) +
                    td_num(fmt::format("{}", c.nodes)) + td(std::string(name_of(k.sharding))) +
-                   td(std::string(name_of(k.precision))) + td(ac_label(k)) +
+                   td(parallel_label(k)) + td(std::string(name_of(k.precision))) + td(ac_label(k)) +
                    td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
                    td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
                    fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
@@ -323,9 +330,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    "<td><code>" + xml_escape(c.id) + "</code></td>");
   }
   b += "<h2 id=\"plans\">Ranked plans</h2>\n";
-  b += table({"#", "instance", "nodes", "sharding", "precision", "checkpointing", "seq", "mb", "ga",
-              "memory used", "headroom GiB", "step s", "tok/s/GPU", "MFU", "$/M tok", "limited by",
-              "Pareto", "id"},
+  b += table({"#", "instance", "nodes", "sharding", "tp\u00d7cp\u00d7pp", "precision",
+              "checkpointing", "seq", "mb", "ga", "memory used", "headroom GiB", "step s",
+              "tok/s/GPU", "MFU", "$/M tok", "limited by", "Pareto", "id"},
              rows, "ranked plans");
 
   // Each instance type's best, when several were searched.

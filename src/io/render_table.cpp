@@ -147,20 +147,27 @@ std::string estimate_table(const Estimate& e) {
                  : fmt::format("{} x {}", c.gpus, r.gpu.name);
   std::string out =
       fmt::format("{} ({} parameters) on {}\n", r.model.name, format_params(e.params.total), where);
-  const std::string model_parallel =
-      c.tp > 1 || c.cp > 1 ? fmt::format("tensor parallel {} x context parallel {}, ", c.tp, c.cp)
-                           : std::string();
+  std::string model_parallel =
+      c.tp > 1 || c.cp > 1 || c.pp > 1
+          ? fmt::format("tensor parallel {} x context parallel {}, ", c.tp, c.cp)
+          : std::string();
+  if (c.pp > 1) {
+    model_parallel += fmt::format("pipeline parallel {} ({}, {} micro-batches), ", c.pp,
+                                  name_of(c.pp_schedule), c.grad_accum);
+  }
   out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
                      c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
                      name_of(c.optimizer), name_of(c.loss), c.compile ? ", compiled" : "");
   const ComponentBytes& peak = m.at_peak();
-  TextTable t({{fmt::format("memory per GPU at the peak ({})",
-                            k_step_phase_names[static_cast<std::size_t>(m.peak_phase)])},
-               {"GiB", A::right},
-               {"share", A::right},
-               {""}});
+  TextTable t(
+      {{fmt::format("memory per GPU at the peak ({}{})",
+                    k_step_phase_names[static_cast<std::size_t>(m.peak_phase)],
+                    c.pp > 1 ? fmt::format(", pipeline rank {}", m.pipeline_rank) : std::string())},
+       {"GiB", A::right},
+       {"share", A::right},
+       {""}});
   for (std::size_t i = 0; i < peak.size(); ++i) {
     if (peak[i] <= 0) {
       continue;

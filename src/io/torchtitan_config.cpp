@@ -237,6 +237,12 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("training", "steps", run.steps, "train tokens / tokens per step");
   s.add("training", "enable_cpu_offload", c.offload == Offload::cpu, "offload");
   parallel_settings(s, c);
+  if (c.pp > 1 && model.name != "llama3") {
+    // Only llama3's train spec has a pipelining_fn (pipeline_llm); qwen3's, which registered
+    // models reuse, has none (torchtitan/models/{llama3,qwen3}/__init__.py at v0.2.2).
+    cannot("pp", std::to_string(c.pp),
+           fmt::format("its {} model has no pipeline split (only llama3 has one)", model.name));
+  }
   checkpointing_settings(s, c);
   compile_settings(s, c);
   optimizer_settings(s, c);
