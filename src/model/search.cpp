@@ -86,7 +86,8 @@ struct Key {
   int checkpointing = 0;
   std::int64_t ac_every = 0;
   std::int64_t seq_len = 0;
-  std::int64_t tp = 1, cp = 1;
+  std::int64_t tp = 1, cp = 1, pp = 1;
+  int pp_schedule = 0;
   auto operator<=>(const Key&) const = default;
 };
 
@@ -103,11 +104,15 @@ public:
   SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:
-  /// Device bytes a micro-batch needs (grad-accum 1): the estimate, or the band's upper edge.
+  /// Device bytes a micro-batch needs: the estimate, or the band's upper edge. With a global
+  /// batch target the grad-accum depends on the micro-batch; 1 bounds it from below (memory does
+  /// not fall with more micro-batches), so no fitting micro-batch is pruned. Without one it is
+  /// the combination's own (a pipeline's 4 x pp).
   [[nodiscard]] double required(std::int64_t mb, bool high) {
     ++result_.memory_probes;
-    return high ? device_bytes_required_high(current_.memory, mb, 1)
-                : device_bytes_required(current_.memory, mb, 1);
+    const std::int64_t ga = limits_.global_batch_tokens > 0 ? 1 : current_.config.grad_accum;
+    return high ? device_bytes_required_high(current_.memory, mb, ga)
+                : device_bytes_required(current_.memory, mb, ga);
   }
   [[nodiscard]] std::int64_t largest_fitting(std::int64_t cap, bool high);
   void evaluate(std::uint32_t combination, std::int64_t mb);
@@ -220,7 +225,7 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
                    static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp,
-                   t.cp});
+                   t.cp, t.pp, static_cast<int>(t.pp_schedule)});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
