@@ -58,6 +58,11 @@ struct TrainingConfig {
 /// i % ac_every == 0, so layers / ac_every of them.
 [[nodiscard]] std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c);
 
+/// The blocks whose whole forward runs a second time in backward: every block under full
+/// checkpointing, checkpointed_blocks() under selective-layer, none otherwise (op-level SAC
+/// recomputes parts of every block: block_activations()).
+[[nodiscard]] std::int64_t recomputed_blocks(const ModelSpec& m, const TrainingConfig& c);
+
 /// Tokens one micro-step trains over the job: micro-batch x sequence x the GPUs that hold
 /// different data (data_parallel_degree()).
 [[nodiscard]] double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,

@@ -224,8 +224,8 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
   const TrainingConfig& t = proto.config;
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
-                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp,
-                   t.cp, t.pp, static_cast<int>(t.pp_schedule)});
+                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp, t.cp,
+                   t.pp, static_cast<int>(t.pp_schedule)});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.

@@ -144,19 +144,11 @@ double matmul_efficiency(const StepTerms& t, std::int64_t micro_batch, double ha
 double activation_bytes_per_token(const ModelSpec& m, const TrainingConfig& c) {
   const double layers = as_double(m.layers);
   const double full = block_activations(m, c, ActivationCheckpointing::none).full_per_token;
-  double recomputed = 0;
-  switch (c.activation_checkpointing) {
-  case ActivationCheckpointing::none: break;
-  case ActivationCheckpointing::selective_op:
-    recomputed =
-        layers * block_activations(m, c, ActivationCheckpointing::selective_op).recompute_per_token;
-    break;
-  case ActivationCheckpointing::selective_layer:
-    recomputed = as_double(checkpointed_blocks(m, c)) * full;
-    break;
-  case ActivationCheckpointing::full: recomputed = layers * full; break;
-  case ActivationCheckpointing::count_: break;
-  }
+  const double recomputed =
+      c.activation_checkpointing == ActivationCheckpointing::selective_op
+          ? layers *
+                block_activations(m, c, ActivationCheckpointing::selective_op).recompute_per_token
+          : as_double(recomputed_blocks(m, c)) * full;
   return layers * full + recomputed;
 }
 
@@ -313,14 +305,7 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
   const double local = as_double(c.seq_len) / as_double(c.cp); // tokens per sequence per GPU
   const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
   // Blocks whose forward runs twice (its collectives with it).
-  double recomputed = 0;
-  switch (c.activation_checkpointing) {
-  case ActivationCheckpointing::full: recomputed = layers; break;
-  case ActivationCheckpointing::selective_layer:
-    recomputed = as_double(checkpointed_blocks(m, c));
-    break;
-  default: break;
-  }
+  const double recomputed = as_double(recomputed_blocks(m, c));
   if (c.tp > 1) {
     // Sequence parallel: each block all-gathers its two norm outputs and reduce-scatters wo's and
     // w2's outputs in forward, the reverse in backward; op-level SAC re-gathers the two inputs

@@ -35,6 +35,14 @@ std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
   return m.layers / std::max<std::int64_t>(1, c.ac_every);
 }
 
+std::int64_t recomputed_blocks(const ModelSpec& m, const TrainingConfig& c) {
+  switch (c.activation_checkpointing) {
+  case ActivationCheckpointing::full: return m.layers;
+  case ActivationCheckpointing::selective_layer: return checkpointed_blocks(m, c);
+  default: return 0;
+  }
+}
+
 std::int64_t data_parallel_degree(const TrainingConfig& c) {
   return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp * c.pp));
 }
