@@ -16,6 +16,7 @@
 #include "io/render_common.hpp"
 #include "io/torchtitan_config.hpp"
 #include "test_support.hpp"
+#include "trainer_settings.hpp"
 
 using namespace bwplan;
 
@@ -209,19 +210,7 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
   bases[4].sharding = Sharding::hybrid;
   bases[5].gpus = 16; // pipeline stages: the schedule shows only here
   bases[5].pp = 2;
-  const auto settings = [&](const TrainingConfig& c) {
-    EstimateRequest q;
-    q.model = m;
-    q.gpu = test::catalog().gpu("b200");
-    q.config = c;
-    const Estimate e = evaluate(q);
-    const io::TrainerModel tm = io::trainer_model(m, e.params.total, c.seq_len);
-    std::string out;
-    for (const io::TrainerSetting& s : io::torchtitan_settings(e, tm, io::TrainerRun{})) {
-      out += s.section + "." + s.key + "=" + s.value.dump() + "\n";
-    }
-    return out;
-  };
+  const auto settings = [&](const TrainingConfig& c) { return test::trainer_settings(m, c); };
   int values = 0;
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     std::vector<T> tries;

@@ -11,6 +11,7 @@
 #include "bwplan/time_model.hpp"
 #include "io/torchtitan_config.hpp"
 #include "test_support.hpp"
+#include "trainer_settings.hpp"
 
 using namespace bwplan;
 using Catch::Matchers::WithinRel;
@@ -33,18 +34,7 @@ double at(const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
 }
 
 std::string settings_of(const TrainingConfig& c) {
-  const ModelSpec& m = test::preset("llama-3.1-8b");
-  EstimateRequest q;
-  q.model = m;
-  q.gpu = test::catalog().gpu("b200");
-  q.config = c;
-  const Estimate e = evaluate(q);
-  std::string out;
-  for (const io::TrainerSetting& s : io::torchtitan_settings(
-           e, io::trainer_model(m, e.params.total, c.seq_len), io::TrainerRun{})) {
-    out += s.section + "." + s.key + "=" + s.value.dump() + "\n";
-  }
-  return out;
+  return test::trainer_settings(test::preset("llama-3.1-8b"), c);
 }
 
 } // namespace

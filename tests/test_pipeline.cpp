@@ -14,6 +14,7 @@
 #include "bwplan/time_model.hpp"
 #include "io/torchtitan_config.hpp"
 #include "test_support.hpp"
+#include "trainer_settings.hpp"
 
 using namespace bwplan;
 
@@ -188,16 +189,7 @@ TEST_CASE("the trainer gets the pipeline degree, schedule and micro-batches", "[
   const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = pipelined(16, 2, PipelineSchedule::interleaved_1f1b, 6);
   c.micro_batch = 2;
-  EstimateRequest q;
-  q.model = m;
-  q.gpu = test::catalog().gpu("b200");
-  q.config = c;
-  const Estimate e = evaluate(q);
-  std::string s;
-  for (const io::TrainerSetting& t : io::torchtitan_settings(
-           e, io::trainer_model(m, e.params.total, c.seq_len), io::TrainerRun{})) {
-    s += t.section + "." + t.key + "=" + t.value.dump() + "\n";
-  }
+  const std::string s = test::trainer_settings(m, c);
   CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_degree=2\n"));
   CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_schedule=\"Interleaved1F1B\"\n"));
   CHECK_THAT(s, Catch::Contains("parallelism.pipeline_parallel_microbatch_size=2\n"));
@@ -206,11 +198,7 @@ TEST_CASE("the trainer gets the pipeline degree, schedule and micro-batches", "[
   CHECK_THAT(s, Catch::Contains("training.global_batch_size=96\n"));
   CHECK_THAT(s, Catch::Contains("parallelism.data_parallel_shard_degree=8\n"));
   // Qwen3's train spec has no pipeline split in torchtitan 0.2.2: refused, naming the field.
-  const ModelSpec& qwen = test::preset("qwen3-8b");
-  q.model = qwen;
-  const Estimate eq = evaluate(q);
-  CHECK_THROWS_WITH(io::torchtitan_settings(eq, io::trainer_model(qwen, eq.params.total, c.seq_len),
-                                            io::TrainerRun{}),
+  CHECK_THROWS_WITH(test::trainer_settings(test::preset("qwen3-8b"), c),
                     Catch::Contains("the plan's pp '2' cannot be launched") &&
                         Catch::Contains("has no pipeline split"));
 }
