@@ -230,3 +230,15 @@ TEST_CASE("405B at 32768 tokens plans on 16 P6-B200 nodes with pipeline stages",
   CHECK(best.at("seq_len") == 32768);
   CHECK(best.at("pp").get<int>() > 1);
 }
+
+TEST_CASE("search refuses pipeline degrees no model cut or job can take, naming them",
+          "[pipeline][search][cli][errors]") {
+  const test::CliResult stages =
+      test::run_cli({"search", "--model", "llama-3.2-1b", "--nodes", "8", "--pp", "32"});
+  CHECK(stages.status == 1);
+  CHECK_THAT(stages.err, Catch::Contains("--pp 32: more stages than the model's 16 layers + 2"));
+  const test::CliResult jobs =
+      test::run_cli({"search", "--model", "llama-3.1-8b", "--nodes", "1,2", "--pp", "3"});
+  CHECK(jobs.status == 1);
+  CHECK_THAT(jobs.err, Catch::Contains("--pp 3 divides the GPUs of none of the jobs searched"));
+}

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/config_fields.hpp"
+#include "bwplan/pipeline.hpp"
 #include "bwplan/render.hpp"
 #include "bwplan/search.hpp"
 #include "bwplan/search_kernel.hpp"
@@ -246,6 +247,28 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       throw Error(fmt::format("--cp {}: no --seq-len is a multiple of 2 x {} = {} (load-balanced "
                               "causal context parallelism cuts each sequence into 2 x cp chunks)",
                               cp, cp, 2 * cp));
+    }
+  }
+  for (const std::int64_t pp : r.space.pps) {
+    const std::vector<PipelineSchedule> schedules = pp_schedule_axis(r.space);
+    if (pp > 1 && std::none_of(schedules.begin(), schedules.end(), [&](PipelineSchedule sc) {
+          return pp * stages_per_rank(sc) <= r.model.layers + 2;
+        })) {
+      throw Error(fmt::format("--pp {}: more stages than the model's {} layers + 2 with every "
+                              "--pp-schedule tried (torchtitan counts the embedding and the head "
+                              "as a layer each)",
+                              pp, r.model.layers));
+    }
+    bool divides = false;
+    for (std::size_t i = 0; i < r.space.instances.size(); ++i) {
+      for (const std::int64_t n : r.space.nodes) {
+        divides = divides || (n * r.space.instances[i].gpus_per_node) % pp == 0;
+      }
+    }
+    if (!divides) {
+      throw Error(fmt::format("--pp {} divides the GPUs of none of the jobs searched (--nodes x "
+                              "the instance's GPUs per node)",
+                              pp));
     }
   }
   if (o.max_micro_batch < 1 || o.max_micro_batch > 65536) {
