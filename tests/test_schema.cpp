@@ -88,6 +88,10 @@ const std::vector<Output>& estimate_outputs() {
         "nvfp4", "--optimizer", "adafactor", "--loss", "fused"}},
       {"estimate",
        {"estimate", "--model", "llama-3.1-8b", "--cpu-offload", "--instance", "ml.p5.48xlarge"}},
+      // pipeline stages (interleaved, with tensor parallelism): the pipeline fields
+      {"estimate",
+       {"estimate", "--model", "llama-3.1-70b", "--instance", "ml.p6-b200.48xlarge", "--nodes", "4",
+        "--tp", "4", "--pp", "4", "--pp-schedule", "interleaved-1f1b", "--grad-accum", "16"}},
       // a job given as GPUs: no instance (null), no price
       {"estimate",
        {"estimate", "--model", "llama-3.2-1b", "--gpu", "h100-sxm-80gb", "--gpus", "2"}},
@@ -115,6 +119,9 @@ const std::vector<Output>& estimate_outputs() {
 const std::vector<Output>& search_outputs() {
   static const std::vector<Output> v = {
       {"search", {"search"}},
+      {"search",
+       {"search", "--model", "llama-3.1-405b", "--nodes", "16", "--seq-len", "32768", "--loss",
+        "unfused", "--compile", "--top", "3"}},
       {"search",
        {"search", "--model", "llama-3.1-70b", "--instance",
         "ml.p6-b200.48xlarge,ml.p6-b300.48xlarge,ml.p5.48xlarge", "--nodes", "1,2", "--top", "5",
@@ -270,7 +277,7 @@ TEST_CASE("search JSON matches docs/schema/search.schema.json, with and without 
     check_against_schema(o);
   }
   // the no-plan search still prints a whole document, with the nearest miss and advice
-  const json none = run_json(search_outputs()[4]);
+  const json none = run_json(search_outputs()[5]);
   CHECK(none.at("plans").empty());
   CHECK(none.at("rejections").at("out_of_memory").get<std::int64_t>() > 0);
   CHECK(none.contains("advice"));
