@@ -4,7 +4,8 @@
 // micro-batch) pair whose memory, and step time and price when it fits, were computed and
 // checked against the constraints (docs/architecture.md, "Search speed"); candidates counted
 // by monotone pruning are reported apart and never counted as evaluated.
-// Last, the search's scaling in the node axis (1..256 vs 1..4096 nodes).
+// Then one request with every axis (70B and 405B over B200 + B300, 1-16 nodes, three sequence
+// lengths); last, the search's scaling in the node axis (1..256 vs 1..4096 nodes).
 // Usage: build/bench_search [--explore-seq] [seconds for the pure rate, default 1]
 #if defined(__GNUC__) && !defined(__clang__)
 // The counting operator new below pairs malloc with free; GCC 12 flags the inlined pairs.
@@ -191,7 +192,30 @@ int main(int argc, char** argv) {
   std::printf("  %lld heap allocations in the evaluation loops (checksum %.6g)\n", allocations,
               checksum);
 
-  // 3. Scaling in one axis: Llama-3.1-8B on one instance type over 1..N nodes, N = 256 and 4096
+  // 3. One planning request with every axis, model parallelism included: a model over B200 and
+  // B300 nodes, 1-16 nodes, three sequence lengths, the loss axis too (what `bwplan search`
+  // runs by default for those flags), for 70B (states fit a node: no pipeline stages) and
+  // 405B (they do not: pipeline degrees and schedules are searched too).
+  for (const char* name : {"llama-3.1-70b", "llama-3.1-405b"}) {
+    const bwplan::ModelSpec& m = *cat.find_model(name);
+    bwplan::SearchSpace full;
+    for (const char* inst : {"ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge"}) {
+      full.instances.push_back(cat.instance(inst));
+      full.gpus.push_back(cat.gpu(full.instances.back().gpu));
+    }
+    full.nodes = space.nodes;
+    full.seq_lens = {8192, 32768, 131072};
+    full.losses = bwplan::all_loss_choices();
+    const auto t = std::chrono::steady_clock::now();
+    const bwplan::SearchResult r =
+        bwplan::run_search(m, full, {}, bwplan::Objective::throughput, 10);
+    std::printf("%s over B200 + B300, 1-16 nodes, seq 8k/32k/128k, every axis: %lld candidates "
+                "(%lld evaluated) in %.3f s\n",
+                name, static_cast<long long>(r.candidates_evaluated),
+                static_cast<long long>(r.candidates_computed), seconds_since(t));
+  }
+
+  // 4. Scaling in one axis: Llama-3.1-8B on one instance type over 1..N nodes, N = 256 and 4096
   // (every other axis at its default). A search linear in each axis takes ~16x for 16x nodes.
   const bwplan::ModelSpec& llama = *cat.find_model("llama-3.1-8b");
   bwplan::SearchSpace one;
