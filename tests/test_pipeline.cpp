@@ -242,3 +242,14 @@ TEST_CASE("search refuses pipeline degrees no model cut or job can take, naming 
   CHECK(jobs.status == 1);
   CHECK_THAT(jobs.err, Catch::Contains("--pp 3 divides the GPUs of none of the jobs searched"));
 }
+
+TEST_CASE("estimate says when a pipeline has fewer micro-batches than stages", "[pipeline][cli]") {
+  const test::CliResult few = test::run_cli({"estimate", "--pp", "2"});
+  REQUIRE(few.status == 0);
+  CHECK_THAT(few.out, Catch::Contains("pipeline parallel 2 (1f1b, 1 micro-batch)"));
+  CHECK_THAT(few.out, Catch::Contains("the pipeline idles"));
+  const test::CliResult enough = test::run_cli({"estimate", "--pp", "2", "--grad-accum", "8"});
+  REQUIRE(enough.status == 0);
+  CHECK_THAT(enough.out, !Catch::Contains("the pipeline idles"));
+  CHECK_THAT(enough.out, Catch::Contains("pipeline bubble"));
+}

@@ -152,8 +152,9 @@ std::string estimate_table(const Estimate& e) {
           ? fmt::format("tensor parallel {} x context parallel {}, ", c.tp, c.cp)
           : std::string();
   if (c.pp > 1) {
-    model_parallel += fmt::format("pipeline parallel {} ({}, {} micro-batches), ", c.pp,
-                                  name_of(c.pp_schedule), c.grad_accum);
+    model_parallel +=
+        fmt::format("pipeline parallel {} ({}, {} micro-batch{}), ", c.pp, name_of(c.pp_schedule),
+                    c.grad_accum, c.grad_accum == 1 ? "" : "es");
   }
   out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
@@ -205,6 +206,12 @@ std::string estimate_table(const Estimate& e) {
         fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s, "
                     "pipeline sends {:.3f} s\n",
                     st.tensor_parallel_s, st.context_parallel_s, st.pipeline_send_s);
+  }
+  if (c.pp > 1 && c.grad_accum < c.pp) {
+    out += fmt::format(
+        "  the pipeline idles {:.0f}% of the step: {} micro-batch{} for {} stages "
+        "(--grad-accum counts the pipeline's micro-batches; more shrink the bubble)\n",
+        100 * st.pipeline_bubble_s / st.step_s, c.grad_accum, c.grad_accum == 1 ? "" : "es", c.pp);
   }
   out += fmt::format("  {:.0f} tokens/s per GPU (band {:.0f}-{:.0f}), {:.0f} tokens/s for the job; "
                      "MFU {:.1f}%, HFU {:.1f}% (torchtitan's MFU {:.1f}%)\n",
