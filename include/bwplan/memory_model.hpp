@@ -291,7 +291,6 @@ struct MemoryTerms {
   /// with the highest upper edge.
   std::int64_t pp = 1, pp_rank = 0;
   PipelineSchedule pp_schedule = PipelineSchedule::one_f_one_b;
-  bool head = true; ///< this rank computes the logits and the loss
   std::vector<MemoryTerms> other_ranks;
 };
 [[nodiscard]] MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f,

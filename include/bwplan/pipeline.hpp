@@ -22,6 +22,20 @@ namespace bwplan {
   return s == PipelineSchedule::interleaved_1f1b ? 2 : 1;
 }
 
+/// Whether torchtitan can cut a model of `layers` blocks into pp x stages_per_rank(s) stages: at
+/// most layers + 2 (the embedding and the head count a layer each;
+/// generate_llm_fqn_per_model_part).
+[[nodiscard]] constexpr bool pipeline_cuts_model(std::int64_t pp, PipelineSchedule s,
+                                                 std::int64_t layers) {
+  return pp <= 1 || pp * stages_per_rank(s) <= layers + 2;
+}
+
+/// Whether `s` can run pipeline parallelism of degree `pp`: bwplan models torchtitan's stages over
+/// FSDP2, so pp > 1 needs FSDP (as cp_allowed_with()).
+[[nodiscard]] constexpr bool pipeline_allowed_with(Sharding s, std::int64_t pp) {
+  return pp <= 1 || s != Sharding::none;
+}
+
 /// What one pipeline rank holds, over all of its stages.
 struct PipelineRank {
   std::int64_t rank = 0;

@@ -249,10 +249,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                               cp, cp, 2 * cp));
     }
   }
+  const std::vector<PipelineSchedule> schedules = pp_schedule_axis(r.space);
   for (const std::int64_t pp : r.space.pps) {
-    const std::vector<PipelineSchedule> schedules = pp_schedule_axis(r.space);
-    if (pp > 1 && std::none_of(schedules.begin(), schedules.end(), [&](PipelineSchedule sc) {
-          return pp * stages_per_rank(sc) <= r.model.layers + 2;
+    if (std::none_of(schedules.begin(), schedules.end(), [&](PipelineSchedule sc) {
+          return pipeline_cuts_model(pp, sc, r.model.layers);
         })) {
       throw Error(fmt::format("--pp {}: more stages than the model's {} layers + 2 with every "
                               "--pp-schedule tried (torchtitan counts the embedding and the head "

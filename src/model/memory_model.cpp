@@ -136,7 +136,6 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.pp = c.pp;
   t.pp_rank = rank.rank;
   t.pp_schedule = c.pp_schedule;
-  t.head = rank.head;
   const StateDtypes dt = state_dtypes(c.precision);
   // Under tensor parallelism every figure below is one rank's slice of the model.
   const Groups g = groups_of(local);

@@ -9,6 +9,15 @@
 
 namespace bwplan {
 
+namespace {
+
+/// ScheduleInterleaved1F1B's rounds of micro-batches: max(1, n / pp).
+std::int64_t interleaved_rounds(std::int64_t micro_batches, std::int64_t pp) {
+  return std::max<std::int64_t>(1, micro_batches / pp);
+}
+
+} // namespace
+
 PipelineRank pipeline_rank(const ModelSpec& m, const TrainingConfig& c, std::int64_t r) {
   PipelineRank out;
   out.rank = r;
@@ -74,8 +83,7 @@ double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t
   case PipelineSchedule::gpipe: return static_cast<double>(n);
   case PipelineSchedule::interleaved_1f1b: {
     const std::int64_t v = stages_per_rank(s);
-    const std::int64_t rounds = std::max<std::int64_t>(1, n / pp);
-    const std::int64_t per_round = n / rounds;
+    const std::int64_t per_round = n / interleaved_rounds(n, pp);
     const std::int64_t warmup = (v - 1) * per_round + 2 * (pp - 1 - rank);
     return static_cast<double>(std::min(warmup + 1, n * v)) / static_cast<double>(v);
   }
@@ -94,20 +102,20 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (c.pp <= 1) {
     return {};
   }
-  if (c.sharding == Sharding::none) {
+  if (!pipeline_allowed_with(c.sharding, c.pp)) {
     return fmt::format("--pp {} needs FSDP (--sharding full, grad-op or hybrid): bwplan models "
                        "torchtitan's pipeline stages over FSDP2",
                        c.pp);
   }
   const std::int64_t v = stages_per_rank(c.pp_schedule);
-  if (c.pp * v > m.layers + 2) {
+  if (!pipeline_cuts_model(c.pp, c.pp_schedule, m.layers)) {
     return fmt::format("--pp {} x {} stage(s) per rank ({}) = {} stages is more than the model's "
                        "{} layers + 2 (torchtitan counts the embedding and the output head as a "
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
   }
   if (c.pp_schedule == PipelineSchedule::interleaved_1f1b) {
-    const std::int64_t rounds = std::max<std::int64_t>(1, c.grad_accum / c.pp);
+    const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);
     if (c.grad_accum % rounds != 0) {
       return fmt::format("--grad-accum {} (pipeline micro-batches) must be a multiple of its {} "
                          "rounds of --pp {} (ScheduleInterleaved1F1B)",

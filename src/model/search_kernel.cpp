@@ -201,7 +201,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     if (s == Sharding::hybrid && nodes == 1) {
       continue; // the same candidates as full sharding
     }
-    if (!cp_allowed_with(s, c.cp) || (c.pp > 1 && s == Sharding::none)) {
+    if (!cp_allowed_with(s, c.cp) || !pipeline_allowed_with(s, c.pp)) {
       continue; // context and pipeline parallelism run over FSDP
     }
     if (c.pp > 1 && s == Sharding::grad_op) {
@@ -271,7 +271,7 @@ void for_each_combination(const ModelSpec& model, const SearchSpace& space,
             c.pp = pp;
             for (const PipelineSchedule schedule : schedules) {
               c.pp_schedule = pp > 1 ? schedule : space.base.pp_schedule;
-              if (pp > 1 && pp * stages_per_rank(schedule) > model.layers + 2) {
+              if (!pipeline_cuts_model(pp, schedule, model.layers)) {
                 continue; // more stages than torchtitan can cut the model into
               }
               for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
