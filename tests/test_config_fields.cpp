@@ -6,12 +6,17 @@
 
 #include <set>
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
+#include "cli/config_flags.hpp"
+#include "golden_support.hpp"
+#include "io/config_docs.hpp"
 #include "io/config_reader.hpp"
 #include "io/render_common.hpp"
 #include "io/torchtitan_config.hpp"
@@ -122,31 +127,88 @@ TEST_CASE("a plan's config missing a registry field or holding an unknown one is
   }
 }
 
-TEST_CASE("the estimate schema's config object is the registry's fields, typed alike",
+namespace {
+
+/// The start of the line holding `needle` at or after `from` (npos when absent).
+std::size_t line_with(const std::string& doc, std::string_view needle, std::size_t from = 0) {
+  const std::size_t at = doc.find(needle, from);
+  return at == std::string::npos ? at : doc.rfind('\n', at) + 1;
+}
+
+/// `doc` with the lines between the marker lines `<!-- generated: NAME ... -->` and
+/// `<!-- end generated: NAME -->` replaced by `text`.
+std::string with_generated(const std::string& doc, std::string_view name, const std::string& text) {
+  const std::size_t open = doc.find(fmt::format("<!-- generated: {} ", name));
+  REQUIRE(open != std::string::npos);
+  const std::size_t body = doc.find('\n', open) + 1;
+  const std::size_t close = doc.find(fmt::format("<!-- end generated: {} -->", name), body);
+  REQUIRE(close != std::string::npos);
+  return doc.substr(0, body) + text + (text.ends_with('\n') ? "" : "\n") + doc.substr(close);
+}
+
+} // namespace
+
+TEST_CASE("docs/schema/estimate.schema.json's config object and its enums are the registry's",
           "[fields][schema]") {
-  const auto schema =
-      nlohmann::json::parse(read_text_file(test::source_path("docs/schema/estimate.schema.json")));
+  // The schema's text is checked, not only its meaning: the registry writes these parts, so a new
+  // field reaches the contract by running the tests once with BWPLAN_UPDATE_GOLDEN=1.
+  const auto path = test::source_path("docs/schema/estimate.schema.json");
+  const std::string doc = read_text_file(path);
+  std::string want = doc;
+  const std::size_t def = want.find("\n    \"config\": {\n") + 1;
+  REQUIRE(def != 0);
+  const std::size_t def_end = want.find("\n    }", def);
+  want.replace(def, def_end + 6 - def, io::config_schema_def_text());
+  std::vector<std::string> enum_keys;
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (k_is_config_enum<T>) {
+      enum_keys.emplace_back(f.key);
+    }
+  });
+  REQUIRE_FALSE(enum_keys.empty());
+  std::size_t first = std::string::npos;
+  std::size_t last = 0;
+  for (const std::string& key : enum_keys) {
+    const std::size_t at = line_with(want, fmt::format("\n    \"{}\": {{\"enum\"", key));
+    if (at != std::string::npos) {
+      first = std::min(first, at);
+      last = std::max(last, want.find(",\n", at));
+    }
+  }
+  REQUIRE(first != std::string::npos);
+  // Only registry enums in between: nothing else is rewritten.
+  const std::string span = want.substr(first, last - first);
+  CHECK(static_cast<std::size_t>(std::count(span.begin(), span.end(), '\n')) + 1 <=
+        enum_keys.size());
+  want.replace(first, last - first, io::config_enum_defs_text());
+  test::check_golden(path, want);
+  // And the meaning: a plan's keys, required and typed as the registry types them.
+  const auto schema = nlohmann::json::parse(doc);
   const nlohmann::json& config = schema.at("$defs").at("config");
   std::vector<std::string> required = config.at("required");
-  const std::vector<std::string> expected = plan_config_keys();
-  CHECK(required == expected);
-  CHECK(config.at("properties").size() == expected.size());
+  CHECK(required == plan_config_keys());
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
-    const std::string key(f.key);
-    INFO(key);
-    REQUIRE(config.at("properties").contains(key));
-    const nlohmann::json& p = config.at("properties").at(key);
+    INFO(f.key);
+    const nlohmann::json& p = config.at("properties").at(std::string(f.key));
     if constexpr (std::is_same_v<T, bool>) {
       CHECK(p.at("type") == "boolean");
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
-      CHECK(p.at("type") == "integer");
       CHECK(p.at("minimum") == f.min);
+      CHECK(p.at("maximum") == f.max);
     } else {
-      const std::string ref = p.at("$ref");
-      const nlohmann::json& def = schema.at("$defs").at(ref.substr(ref.rfind('/') + 1));
-      CHECK(def.at("enum") == enum_names<T>());
+      CHECK(schema.at("$defs").at(std::string(f.key)).at("enum") == enum_names<T>());
     }
   });
+}
+
+TEST_CASE("docs/bwplan.md's training flags and measurement keys are the registry's",
+          "[fields][docs]") {
+  const auto path = test::source_path("docs/bwplan.md");
+  std::string want = read_text_file(path);
+  want = with_generated(want, "estimate training flags",
+                        io::config_flag_table(cli::k_estimate_fields_spelled_apart));
+  want = with_generated(want, "measurement case keys", io::measurement_case_paragraph());
+  test::check_golden(path, want);
 }
 
 TEST_CASE("docs/bwplan.md names a measurement case's required and optional fields as the "
@@ -156,7 +218,7 @@ TEST_CASE("docs/bwplan.md names a measurement case's required and optional field
   const auto start = doc.find("Measurement files (`bwplan-measurements/1`)");
   REQUIRE(start != std::string::npos);
   const std::string para = doc.substr(start, doc.find("\n\n", start) - start);
-  const auto split = para.find("and optionally");
+  const auto split = para.find("optionally");
   REQUIRE(split != std::string::npos);
   const std::string required = para.substr(0, split);
   const std::string optional = para.substr(split);

@@ -30,9 +30,10 @@ template <class T> struct ConfigField {
   T TrainingConfig::*member; ///< where the value lives
   std::string_view help;     ///< one line, for --help and the docs
   InCases in_cases = InCases::required;
-  std::int64_t min = 0;            ///< integers: allowed range
-  std::int64_t max = 0;            ///<
-  bool zero_means_default = false; ///< integers: 0 stands for "the mode's default"
+  std::int64_t min = 0;               ///< integers: allowed range
+  std::int64_t max = 0;               ///<
+  bool zero_means_default = false;    ///< integers: 0 stands for "the mode's default"
+  std::string_view default_text = {}; ///< that default, in words (zero_means_default fields)
 };
 
 template <class T>
@@ -69,41 +70,53 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<I>{"gpus_per_node", &C::gpus_per_node,
                    "GPUs per node (the hybrid default shard group; the network model)",
                    InCases::derived, 1, 1024});
-  f(ConfigField<Sharding>{"sharding", &C::sharding, "none, grad-op, full or hybrid"});
+  f(ConfigField<Sharding>{"sharding", &C::sharding,
+                          "none (DDP), grad-op (ZeRO-2), full (ZeRO-3) or hybrid (HSDP)"});
   f(ConfigField<I>{"shard_group", &C::shard_group,
-                   "GPUs one parameter is sharded over [hybrid: GPUs per node; else all]", req, 1,
-                   k_count, true});
+                   "GPUs one parameter is sharded over (the data- and context-parallel ranks, "
+                   "torchtitan's fsdp dimension)",
+                   req, 1, k_count, true, "gpus / (tp x pp); hybrid: a node's, at least cp"});
   f(ConfigField<I>{"tp", &C::tp,
-                   "tensor-parallel degree: each block's matmuls split over tp GPUs (sequence "
-                   "parallel, loss parallel)",
+                   "tensor-parallel degree: heads, KV heads and MLP width split over tp GPUs "
+                   "(sequence and loss parallel)",
                    opt, 1, 1024});
   f(ConfigField<I>{"cp", &C::cp,
                    "context-parallel degree: each sequence split over cp GPUs (load-balanced "
-                   "causal, all-gathered keys and values)",
+                   "causal, all-gathered keys and values; a multiple of 2 x cp tokens; needs FSDP)",
                    opt, 1, 1024});
   f(ConfigField<I>{"pp", &C::pp,
-                   "pipeline-parallel degree: the blocks split into pp stages on as many GPUs "
-                   "(grad_accum counts the pipeline's micro-batches)",
+                   "pipeline-parallel degree: the blocks split into pp stages as torchtitan cuts "
+                   "them (embedding and head count a layer each); grad_accum then counts the "
+                   "pipeline's micro-batches; needs FSDP",
                    opt, 1, 1024});
-  f(ConfigField<PipelineSchedule>{"pp_schedule", &C::pp_schedule,
-                                  "1f1b, interleaved-1f1b (2 stages per rank) or gpipe", opt});
+  f(ConfigField<PipelineSchedule>{
+      "pp_schedule", &C::pp_schedule,
+      "1f1b, interleaved-1f1b (2 stages per rank; at most layers + 2 stages in "
+      "all) or gpipe",
+      opt});
   f(ConfigField<Precision>{"precision", &C::precision,
-                           "fp32, bf16, bf16-pure, fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4"});
+                           "fp32, bf16 (fp32 master weights, bf16 compute), bf16-pure, "
+                           "fp8-tensorwise, fp8-rowwise, mxfp8 or nvfp4"});
   f(ConfigField<bool>{"fp8_all_gather", &C::fp8_all_gather,
                       "all-gather fp8 weights (fp8-tensorwise only)", opt});
   f(ConfigField<I>{"micro_batch", &C::micro_batch, "sequences per GPU per micro-step", req, 1,
                    k_count});
-  f(ConfigField<I>{"seq_len", &C::seq_len, "tokens per sequence", req, 1, I{1} << 24});
+  f(ConfigField<I>{"seq_len", &C::seq_len, "tokens per sequence (a warning above the model's max)",
+                   req, 1, I{1} << 24});
   f(ConfigField<I>{"grad_accum", &C::grad_accum, "micro-batches per optimizer step", req, 1,
                    k_count});
-  f(ConfigField<ActivationCheckpointing>{"activation_checkpointing", &C::activation_checkpointing,
-                                         "none, selective-op, selective-layer or full"});
+  f(ConfigField<ActivationCheckpointing>{
+      "activation_checkpointing", &C::activation_checkpointing,
+      "torchtitan's modes: none, selective-op, selective-layer or "
+      "full"});
   f(ConfigField<I>{"ac_every", &C::ac_every, "selective-layer: checkpoint every N-th block", opt, 1,
                    k_count});
   f(ConfigField<Optimizer>{"optimizer", &C::optimizer,
                            "adamw, adamw-8bit, sgd, adafactor or lion"});
-  f(ConfigField<bool>{"compile", &C::compile, "torch.compile the model"});
-  f(ConfigField<Loss>{"loss", &C::loss, "unfused, fused or chunked cross-entropy"});
+  f(ConfigField<bool>{"compile", &C::compile, "torch.compile each block"});
+  f(ConfigField<Loss>{"loss", &C::loss,
+                      "cross-entropy: unfused (eager, fp32), fused (compiled) or "
+                      "chunked"});
   f(ConfigField<Fp8Backend>{"fp8_backend", &C::fp8_backend,
                             "torchao (saves bf16 inputs) or te (Transformer Engine: caches "
                             "quantized inputs and weights)",

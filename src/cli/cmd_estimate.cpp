@@ -162,8 +162,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->group(in);
   gpu->excludes(inst);
-  o->config.add_to(*cmd, tr, ConfigFlags::Pick::all_but,
-                   {"gpus", "gpus_per_node", "grad_accum_mode", "offload"});
+  o->config.add_to(*cmd, tr, ConfigFlags::Pick::all_but, k_estimate_fields_spelled_apart);
   cmd->add_flag("--no-sync", o->no_sync,
                 "with --grad-accum: accumulate unsharded gradients with sync disabled instead of "
                 "reduce-scattering every micro-batch")

@@ -8,10 +8,13 @@
 namespace bwplan::cli {
 
 void ConfigFlags::add_to(CLI::App& cmd, const char* group, Pick pick,
-                         std::initializer_list<std::string_view> keys) {
+                         std::span<const std::string_view> keys) {
   const auto add = [&]<class T>(const ConfigField<T>& f) {
     const std::string flag = config_flag(f.key);
-    const std::string help(f.help);
+    std::string help(f.help);
+    if (f.zero_means_default) { // CLI11 shows other defaults as "=VALUE" after the type
+      help += " [" + std::string(f.default_text) + "]";
+    }
     m_added.emplace(f.key);
     CLI::Option* opt = nullptr;
     if constexpr (std::is_same_v<T, bool>) {

@@ -4,9 +4,10 @@
 /// text. Enum parsing with usage errors, and the instance types fit advice may suggest.
 #pragma once
 
-#include <initializer_list>
+#include <array>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,8 +37,7 @@ public:
   enum class Pick : std::uint8_t { only, all_but };
   /// Adds a flag for each field named in `keys`, in that order (Pick::only), or for each other
   /// field in registry order (Pick::all_but).
-  void add_to(CLI::App& cmd, const char* group, Pick pick,
-              std::initializer_list<std::string_view> keys);
+  void add_to(CLI::App& cmd, const char* group, Pick pick, std::span<const std::string_view> keys);
   /// Writes the added fields into `c` (throws UsageError for unknown spellings).
   void apply(TrainingConfig& c) const;
   /// Whether the field's flag was on the command line (not only its default).
@@ -49,6 +49,12 @@ private:
   std::set<std::string, std::less<>> m_added;
   std::set<std::string, std::less<>> m_given;
 };
+
+/// Fields `estimate` spells with flags of its own: the cluster's (--gpus, --gpus-per-node, beside
+/// --instance and --nodes) and two modes as switches (--no-sync, --cpu-offload). The rest are the
+/// registry's flags, which docs/bwplan.md's training table lists from the registry.
+inline constexpr std::array<std::string_view, 4> k_estimate_fields_spelled_apart = {
+    "gpus", "gpus_per_node", "grad_accum_mode", "offload"};
 
 /// Every catalogued instance type with its GPU, for fit advice.
 [[nodiscard]] std::vector<std::pair<InstanceSpec, GpuSpec>> instance_alternatives(Context& ctx);
