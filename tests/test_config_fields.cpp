@@ -91,7 +91,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
     CHECK(want.*f.member != defaults.*f.member); // the round trip below tests every field
     ++changed;
   });
-  CHECK(changed == 24);
+  REQUIRE(changed >= 24); // each field's CHECK above makes all_changed() cover it
   validate_config(want, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -317,5 +317,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values == 46); // the non-default values of the 23 fields tried (gpus_per_node aside)
+  CHECK(values >= 46); // the non-default values of the 23 fields tried (gpus_per_node aside)
 }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/render.hpp"
 #include "json_schema.hpp"
 #include "test_support.hpp"
@@ -392,16 +393,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
   // Dimensionless: counts of things, shape sizes, ranks, versions, ratios named as such.
   static const std::set<std::string> dimensionless = {"schema_version",
                                                       "nodes",
-                                                      "gpus",
-                                                      "gpus_per_node",
-                                                      "shard_group",
-                                                      "tp",
-                                                      "cp",
-                                                      "pp",
                                                       "pipeline_rank",
-                                                      "micro_batch",
-                                                      "grad_accum",
-                                                      "ac_every",
                                                       "rank",
                                                       "layers",
                                                       "hidden",
@@ -430,7 +422,6 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
   // Known exceptions where a unit applies but the key does not say it (renaming them is an
   // incompatible change: docs/bwplan.md, JSON output contracts). Do not add to this list.
   static const std::set<std::string> known_unitless = {
-      "seq_len",                // tokens
       "max_seq_len",            // tokens
       "min_seq_len",            // tokens
       "price_per_hour",         // USD per instance-hour (null: catalog prices)
@@ -440,6 +431,15 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
       "hfu",                    // a fraction
       "was", // check: unit in the sibling "unit" (GiB, or "" for tokens/s per GPU)
       "now"};
+  // The registry's integer fields: counts and degrees, or a quantity whose unit it names.
+  std::set<std::string> registry_counts;
+  std::set<std::string> registry_unitless;
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      (f.unit.empty() ? registry_counts : registry_unitless).emplace(f.key);
+    }
+  });
+  REQUIRE(registry_unitless.count("seq_len") == 1);
   std::set<std::string> offending;
   std::set<std::string> used_exceptions;
   const auto has_unit = [&](const std::string& key) {
@@ -474,8 +474,8 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
       if (has_unit(key) || key == "rejections") {
         continue; // the unit (or, for rejections, "a count") covers what is inside
       }
-      if (numeric && dimensionless.count(key) == 0) {
-        if (known_unitless.count(key) != 0) {
+      if (numeric && dimensionless.count(key) == 0 && registry_counts.count(key) == 0) {
+        if (known_unitless.count(key) != 0 || registry_unitless.count(key) != 0) {
           used_exceptions.insert(key);
         } else {
           offending.insert(at + "/" + key);

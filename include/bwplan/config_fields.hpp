@@ -34,6 +34,7 @@ template <class T> struct ConfigField {
   std::int64_t max = 0;               ///<
   bool zero_means_default = false;    ///< integers: 0 stands for "the mode's default"
   std::string_view default_text = {}; ///< that default, in words (zero_means_default fields)
+  std::string_view unit = {}; ///< integers: the unit of a quantity; empty for counts and degrees
 };
 
 template <class T>
@@ -102,7 +103,7 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<I>{"micro_batch", &C::micro_batch, "sequences per GPU per micro-step", req, 1,
                    k_count});
   f(ConfigField<I>{"seq_len", &C::seq_len, "tokens per sequence (a warning above the model's max)",
-                   req, 1, I{1} << 24});
+                   req, 1, I{1} << 24, false, {}, "tokens"});
   f(ConfigField<I>{"grad_accum", &C::grad_accum, "micro-batches per optimizer step", req, 1,
                    k_count});
   f(ConfigField<ActivationCheckpointing>{
