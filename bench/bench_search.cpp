@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     collect.out = &combinations;
     collect.model = &m;
     collect.facts = bwplan::model_facts(m);
-    bwplan::for_each_combination(m, space, {}, collect);
+    bwplan::for_each_combination(m, bwplan::model_facts(m), space, {}, collect);
     fitting.clear();
     for (const bwplan::Combination& c : combinations) {
       for (std::int64_t mb : axis) {

@@ -107,7 +107,7 @@ TEST_CASE("one fast candidate evaluation equals the full estimate, verdict inclu
       collect.facts = model_facts(m);
       collect.limits = v.limits;
       collect.mk.headroom_fraction = v.headroom_fraction;
-      for_each_combination(m, space, v.limits, collect);
+      for_each_combination(m, model_facts(m), space, v.limits, collect);
       for (const Combination& c : collect.combinations) {
         for (std::int64_t mb : {1, 2, 7, 64}) {
           ++sampled;

@@ -95,6 +95,16 @@ struct ModelFacts {
 /// The facts of what one tensor-parallel rank holds: each tensor's local slice under `tp`
 /// (ceil for an uneven vocabulary), counts and sums over those. `tp` 1 gives model_facts(m).
 [[nodiscard]] ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp);
+/// `f(slice)` with the facts one tensor-parallel rank holds: `whole` itself when tp is 1 (no
+/// copy), else tensor_parallel_facts(m, tp). The models' one place for that choice.
+template <class F>
+decltype(auto) with_tp_slice(const ModelSpec& m, const ModelFacts& whole, std::int64_t tp, F&& f) {
+  if (tp <= 1) {
+    return f(whole);
+  }
+  const ModelFacts slice = tensor_parallel_facts(m, tp);
+  return f(slice);
+}
 
 /// The facts of `tensors`, a subset or slice of parameter_tensors(m) (each block tensor's count
 /// the blocks held).

@@ -103,8 +103,8 @@ public:
 [[nodiscard]] std::vector<LossChoice> loss_axis(const SearchSpace& s);
 
 /// Walks the axes of `space` (docs/bwplan.md, search): instance, nodes, sharding, precision,
-/// checkpointing, sequence length.
-void for_each_combination(const ModelSpec& model, const SearchSpace& space,
+/// checkpointing, sequence length. `facts` = model_facts(model), computed once by the caller.
+void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor);
 
 } // namespace bwplan

@@ -171,8 +171,7 @@ struct Resolved {
 };
 
 /// Pipeline (degree, schedule) pairs the search tries at most per (instance, nodes, tp, cp).
-std::size_t pipeline_choices(const ModelSpec& model, const SearchSpace& space) {
-  const ModelFacts facts = model_facts(model);
+std::size_t pipeline_choices(const ModelFacts& facts, const SearchSpace& space) {
   const std::int64_t most_nodes =
       space.nodes.empty() ? 1 : *std::max_element(space.nodes.begin(), space.nodes.end());
   std::size_t degrees = 1;
@@ -187,6 +186,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   const Catalog& cat = ctx.catalog();
   Resolved r;
   r.model = resolve_model(cat, o.model);
+  const ModelFacts facts = model_facts(r.model); // the search axes and the combination count
   check_distinct(o.instances, "--instance");
   check_distinct(o.shardings, "--sharding");
   check_distinct(o.precisions, "--precision");
@@ -299,7 +299,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       static_cast<double>(std::max<std::size_t>(1, r.space.losses.size())) *
       static_cast<double>(r.space.tps.empty() ? 4 : r.space.tps.size()) *
       static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size()) *
-      static_cast<double>(pipeline_choices(r.model, r.space));
+      static_cast<double>(pipeline_choices(facts, r.space));
   if (combinations > k_max_combinations_product) {
     throw too_many_combinations(combinations);
   }
@@ -344,7 +344,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     }
   }
   CountCombinations count;
-  for_each_combination(r.model, r.space, r.limits, count);
+  for_each_combination(r.model, facts, r.space, r.limits, count);
   if (static_cast<double>(count.n) > k_max_combinations) {
     throw too_many_combinations(static_cast<double>(count.n));
   }

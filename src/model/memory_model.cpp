@@ -115,8 +115,9 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const Tr
 
 MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
                          const GpuSpec& gpu, const MemoryConstants& k) {
-  return c.tp > 1 ? memory_terms_for_slice(m, tensor_parallel_facts(m, c.tp), c, gpu, k)
-                  : memory_terms_for_slice(m, f, c, gpu, k);
+  return with_tp_slice(m, f, c.tp, [&](const ModelFacts& slice) {
+    return memory_terms_for_slice(m, slice, c, gpu, k);
+  });
 }
 
 namespace {

@@ -93,9 +93,9 @@ struct Key {
 
 class Searcher final : public CombinationVisitor {
 public:
-  Searcher(const ModelSpec& model, const SearchSpace& space, const SearchConstraints& limits,
-           const MemoryConstants& mk, const TimeConstants& tk)
-      : model_(model), facts_(model_facts(model)), space_(space), limits_(limits), mk_(mk), tk_(tk),
+  Searcher(const ModelSpec& model, const ModelFacts& facts, const SearchSpace& space,
+           const SearchConstraints& limits, const MemoryConstants& mk, const TimeConstants& tk)
+      : model_(model), facts_(facts), space_(space), limits_(limits), mk_(mk), tk_(tk),
         axis_(micro_batch_axis(space.max_micro_batch)) {}
 
   void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
@@ -129,7 +129,7 @@ private:
   void mark_pareto();
 
   const ModelSpec& model_;
-  const ModelFacts facts_;
+  const ModelFacts& facts_;
   /// One tensor-parallel slice of the model per degree tried (tensor_parallel_facts()).
   std::map<std::int64_t, ModelFacts> slices_;
   const ModelFacts& slice(std::int64_t tp) {
@@ -583,8 +583,9 @@ EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& spac
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, Objective objective, std::size_t top_k,
                         const MemoryConstants& mk, const TimeConstants& tk, std::size_t sample) {
-  Searcher searcher(model, space, limits, mk, tk);
-  for_each_combination(model, space, limits, searcher);
+  const ModelFacts facts = model_facts(model);
+  Searcher searcher(model, facts, space, limits, mk, tk);
+  for_each_combination(model, facts, space, limits, searcher);
   return searcher.finish(objective, top_k, sample);
 }
 

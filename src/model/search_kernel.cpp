@@ -37,10 +37,9 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
                              const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                              const Network& net, const SearchConstraints& limits,
                              const MemoryConstants& mk, const TimeConstants& tk) {
-  const std::int64_t tp = proto.config.tp;
-  return tp > 1 ? make_combination(model, facts, tensor_parallel_facts(model, tp), proto, gpu, inst,
-                                   net, limits, mk, tk)
-                : make_combination(model, facts, facts, proto, gpu, inst, net, limits, mk, tk);
+  return with_tp_slice(model, facts, proto.config.tp, [&](const ModelFacts& slice) {
+    return make_combination(model, facts, slice, proto, gpu, inst, net, limits, mk, tk);
+  });
 }
 
 Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
@@ -236,10 +235,9 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
 
 } // namespace
 
-void for_each_combination(const ModelSpec& model, const SearchSpace& space,
+void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor) {
   const std::vector<LossChoice> losses = loss_axis(space);
-  const ModelFacts facts = model_facts(model);
   const std::vector<PipelineSchedule> schedules = pp_schedule_axis(space);
   for (std::size_t i = 0; i < space.instances.size(); ++i) {
     const InstanceSpec& inst = space.instances[i];

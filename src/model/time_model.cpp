@@ -403,18 +403,17 @@ StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const T
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
-  if (c.tp > 1) { // one slice for both the states and the terms
-    const ModelFacts slice = tensor_parallel_facts(m, c.tp);
+  return with_tp_slice(m, facts, c.tp, [&](const ModelFacts& slice) { // states and terms alike
     return step_terms(m, facts, slice, c, gpu, net, k, estimate_model_states(slice, c));
-  }
-  return step_terms(m, facts, facts, c, gpu, net, k, estimate_model_states(facts, c));
+  });
 }
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k,
                      const ModelStates& states) {
-  return c.tp > 1 ? step_terms(m, facts, tensor_parallel_facts(m, c.tp), c, gpu, net, k, states)
-                  : step_terms(m, facts, facts, c, gpu, net, k, states);
+  return with_tp_slice(m, facts, c.tp, [&](const ModelFacts& slice) {
+    return step_terms(m, facts, slice, c, gpu, net, k, states);
+  });
 }
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFacts& slice,
