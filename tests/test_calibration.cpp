@@ -92,6 +92,106 @@ TEST_CASE("torchtitan's metric lines: peak reserved, steady tokens/s, the header
   CHECK(log.seq_len == 8192);
 }
 
+namespace {
+
+// torchtune's log_dict line (pytorch/torchtune@a6290a5b40758f13bca61c386bc8756a49ef417e,
+// torchtune/training/metric_logging.py; recipes/full_finetune_distributed.py): "Step N | " then
+// "name:value " per metric, tokens/s per GPU as a 0-d tensor, memory in GiB when logged.
+std::string torchtune_line(int step, const char* tps, const char* reserved) {
+  std::string s = "Step " + std::to_string(step) +
+                  " | loss:1.0493 lr:2e-05 tokens_per_second_per_gpu:tensor(" + tps +
+                  ", device='cuda:0') ";
+  if (reserved != nullptr) {
+    s += std::string("peak_memory_active:30.1 peak_memory_alloc:30.2 peak_memory_reserved:") +
+         reserved + " ";
+  }
+  return s + "grad_norm:tensor(0.8125, device='cuda:0') \n";
+}
+
+// Megatron-LM's training_log and report_memory lines, and its argument list
+// (NVIDIA/Megatron-LM@0d7e02bd26d3eb347ad8d1bef625002babfa6df7, megatron/training/training.py,
+// utils.py, arguments.py).
+std::string megatron_line(int iteration, const char* ms, int global_batch) {
+  return "[rank15]: [2026-11-30 10:00:00] iteration " +
+         std::string(iteration < 10 ? "       " : "      ") + std::to_string(iteration) +
+         "/     100 | consumed samples:          640 | elapsed time "
+         "per iteration (ms): " +
+         ms +
+         " | throughput per GPU (TFLOP/s/GPU): 612.3 | learning "
+         "rate: 3.000000E-04 | global batch size:    " +
+         std::to_string(global_batch) +
+         " | lm loss: 7.512345E+00 | loss scale: 1.0 | grad norm: 1.234 | number of skipped "
+         "iterations:   0 | number of nan iterations:   0 |\n";
+}
+
+std::string megatron_arg(const std::string& key, const std::string& value) {
+  return "  " + key + " " + std::string(48 - key.size(), '.') + " " + value + "\n";
+}
+
+} // namespace
+
+TEST_CASE("torchtune's and Megatron-LM's metric lines", "[calibration]") {
+  const std::string tune =
+      "Writing logs to /opt/ml/output/log_1764500000.txt\n" + torchtune_line(1, "812.5", "40.10") +
+      torchtune_line(2, "2101.0", "44.25") + torchtune_line(3, "2099.5", "44.31") +
+      torchtune_line(4, "2150.0", "44.20");
+  const TrainLog t = parse_train_log(tune, "tune.log");
+  CHECK(t.format == LogFormat::torchtune);
+  CHECK(t.peak_reserved_bytes == 44.31 * 1024 * 1024 * 1024);
+  CHECK(t.peak_step == 3);
+  CHECK(t.tokens_per_s_per_gpu == 2101.0); // median of 2101, 2099.5, 2150; step 1 left out
+  CHECK(steady_tokens_per_s_per_gpu(t, 4096, 8) == 2101.0);
+  // Without log_peak_memory_stats: no memory figure, so the run only says the plan fitted.
+  const TrainLog bare = parse_train_log(
+      torchtune_line(1, "800", nullptr) + torchtune_line(2, "2000", nullptr), "bare.log");
+  CHECK(bare.peak_reserved_bytes == 0);
+  CHECK(bare.tokens_per_s_per_gpu == 2000.0);
+
+  const std::string mega =
+      "------------------------ arguments ------------------------\n" +
+      megatron_arg("context_parallel_size", "1") + megatron_arg("global_batch_size", "64") +
+      megatron_arg("hierarchical_context_parallel_sizes", "None") +
+      megatron_arg("micro_batch_size", "1") + megatron_arg("pipeline_model_parallel_size", "2") +
+      megatron_arg("seq_length", "8192") + megatron_arg("tensor_model_parallel_size", "4") +
+      megatron_arg("world_size", "16") +
+      "-------------------- end of arguments ---------------------\n" +
+      megatron_line(10, "9120.4", 64) +
+      "[Rank 0] (after 10 iterations) memory (MB) | allocated: 40960.5 | max allocated: "
+      "61440.25 | reserved: 63488.0 | max reserved: 65536.0\n" +
+      "[Rank 8] (after 10 iterations) memory (MB) | allocated: 30000.0 | max allocated: "
+      "50000.0 | reserved: 52000.0 | max reserved: 53248.0\n" +
+      megatron_line(20, "4200.0", 64) + megatron_line(30, "4100.0", 64) +
+      megatron_line(40, "4300.0", 64);
+  const TrainLog m = parse_train_log(mega, "megatron.log");
+  CHECK(m.format == LogFormat::megatron);
+  CHECK(m.peak_reserved_bytes == 64.0 * 1024 * 1024 * 1024); // 65536 MB on rank 0
+  CHECK(m.peak_step == 10);
+  CHECK(m.warmup_step == 10);
+  CHECK(m.steady_steps == std::vector<std::int64_t>{20, 30, 40});
+  CHECK(m.step_seconds == 4.2);
+  CHECK(m.global_batch == 64);
+  CHECK(m.micro_batch == 1);
+  CHECK(m.seq_len == 8192);
+  CHECK(m.world_size == 16);
+  CHECK(m.tp == 4);
+  CHECK(m.pp == 2);
+  CHECK(m.cp == 1);
+  // 64 sequences x 8192 tokens in 4.2 s over 16 GPUs
+  CHECK(steady_tokens_per_s_per_gpu(m, 8192, 16) == Approx(64.0 * 8192 / (4.2 * 16)));
+
+  CHECK_THROWS_WITH(
+      parse_train_log(megatron_line(10, "9000", 64) + torchtune_line(2, "1", "2"), "mixed.log"),
+      Catch::StartsWith("mixed.log:2: a torchtune metric line in a Megatron-LM log"));
+  CHECK_THROWS_WITH(parse_train_log(megatron_line(10, "9000", 32) + megatron_line(20, "9000", 32) +
+                                        megatron_line(30, "9000", 64),
+                                    "ramp.log"),
+                    Catch::StartsWith("ramp.log:3: global batch size 64 after 32"));
+  CHECK_THROWS_WITH(
+      parse_train_log(torchtune_line(1, "812.5", "40.10") + torchtune_line(2, "n/a", "40.10"),
+                      "t.log"),
+      Catch::StartsWith("t.log:2: 'tokens_per_second_per_gpu:' is not followed"));
+}
+
 TEST_CASE("an unreadable log is an error naming the file and line", "[calibration]") {
   CHECK_THROWS_WITH(parse_train_log("hello\nworld\n", "a.log"),
                     Catch::StartsWith("a.log: has no metric lines"));
@@ -217,6 +317,71 @@ TEST_CASE("a profile round-trips and bad profiles are refused naming the file", 
                     Catch::StartsWith("p.json: /constants/0: constant memory.activation_scale"));
 }
 
+TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a torchtitan one "
+          "whose local batch is the pipeline's",
+          "[calibration][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "bwplan-test-calibrate-pp";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string plan = (dir / "plan.json").string();
+  // 16 GPUs as tp 4 x pp 2 leave 2 data-parallel ranks: 1 x 32 micro-batches x 2 = 64 sequences.
+  const auto est = test::run_cli({"estimate",
+                                  "--model",
+                                  "llama-3.1-70b",
+                                  "--instance",
+                                  "ml.p6-b200.48xlarge",
+                                  "--nodes",
+                                  "2",
+                                  "--tp",
+                                  "4",
+                                  "--pp",
+                                  "2",
+                                  "--micro-batch",
+                                  "1",
+                                  "--grad-accum",
+                                  "32",
+                                  "--seq-len",
+                                  "8192",
+                                  "--format",
+                                  "json",
+                                  "--output",
+                                  plan});
+  REQUIRE(est.status == 0);
+  const auto args = [](const char* world) {
+    return megatron_arg("global_batch_size", "64") + megatron_arg("micro_batch_size", "1") +
+           megatron_arg("pipeline_model_parallel_size", "2") + megatron_arg("seq_length", "8192") +
+           megatron_arg("tensor_model_parallel_size", "4") + megatron_arg("world_size", world);
+  };
+  const std::string lines = megatron_line(10, "9120.4", 64) +
+                            "[Rank 0] (after 10 iterations) memory (MB) | allocated: 1.0 | max "
+                            "allocated: 2.0 | reserved: 3.0 | max reserved: 143360.0\n" +
+                            megatron_line(20, "4200.0", 64) + megatron_line(30, "4100.0", 64);
+  const std::string good = (dir / "megatron.log").string(), other = (dir / "other.log").string();
+  std::ofstream(good) << args("16") << lines;
+  std::ofstream(other) << args("32") << lines;
+  const std::string profile = (dir / "profile.json").string();
+  const auto refused =
+      test::run_cli({"calibrate", "--run", plan + "=" + other, "--output", profile});
+  CHECK(refused.status == 1);
+  CHECK_THAT(refused.err, Catch::Contains("other.log: world size is 32 but") &&
+                              Catch::Contains("has 16: the log is not of this plan's run"));
+  const auto ok = test::run_cli(
+      {"calibrate", "-v", "--run", plan + "=" + good, "--output", profile, "--format", "json"});
+  INFO(ok.err);
+  REQUIRE(ok.status == 0);
+  // 64 x 8192 tokens in 4.15 s (the median of 4.2 and 4.1) over 16 GPUs: 7,896 tokens/s per GPU.
+  CHECK_THAT(ok.err, Catch::Contains("megatron.log (Megatron-LM log): peak reserved 140.00 GiB "
+                                     "(step 10); tokens/s per GPU 7896"));
+  // torchtitan under pp > 1: local batch = micro_batch x grad_accum, no accumulation outside.
+  const std::string titan = (dir / "titan.log").string();
+  std::ofstream(titan) << header(32, 64, 1, 8192) << metric_line(1, "130.00", "4,000")
+                       << metric_line(10, "140.00", "7,900");
+  std::filesystem::remove(profile);
+  const auto pp = test::run_cli({"calibrate", "--run", plan + "=" + titan, "--output", profile});
+  INFO(pp.err);
+  CHECK(pp.status == 0);
+}
+
 TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is refused and "
           "nothing is written",
           "[calibration][cli]") {
@@ -239,9 +404,9 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
                        << metric_line(10, "61.50", "5,957");
   const auto dp = test::run_cli({"calibrate", "--run", plan + "=" + wider, "--output", profile});
   CHECK(dp.status == 1);
-  CHECK_THAT(dp.err, Catch::Contains("wider.log: the data-parallel degree (global batch 32 / "
-                                     "local batch 2 / accumulation 1) is 16 but") &&
-                         Catch::Contains("has 8 GPUs"));
+  CHECK_THAT(dp.err, Catch::Contains("wider.log: global batch size is 32 but") &&
+                         Catch::Contains("has 16 (micro_batch 2 x grad_accum 1 x 8 data-parallel "
+                                         "GPUs)"));
 
   const auto refused = test::run_cli({"calibrate", "--run", plan + "=" + bad, "--output", profile});
   CHECK(refused.status != 0);

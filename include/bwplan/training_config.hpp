@@ -54,6 +54,16 @@ struct TrainingConfig {
 /// pipeline-parallel ranks share their micro-batch.
 [[nodiscard]] std::int64_t data_parallel_degree(const TrainingConfig& c);
 
+/// Sequences one rank's data loader takes per optimizer step: micro_batch, or under pp > 1 the
+/// pipeline's whole batch, micro_batch x grad_accum, which the schedule splits into grad_accum
+/// micro-batches (torchtitan's local_batch_size, Megatron's micro-batches per pipeline).
+[[nodiscard]] std::int64_t loader_batch(const TrainingConfig& c);
+/// Accumulation steps outside the pipeline: grad_accum, or 1 under pp > 1 (its micro-batches run
+/// inside one schedule step).
+[[nodiscard]] std::int64_t outer_grad_accum(const TrainingConfig& c);
+/// Sequences per optimizer step over the job: micro_batch x grad_accum x data_parallel_degree().
+[[nodiscard]] std::int64_t sequences_per_step(const TrainingConfig& c);
+
 /// The blocks selective-layer checkpointing wraps: torchtitan wraps block i (1-based) when
 /// i % ac_every == 0, so layers / ac_every of them.
 [[nodiscard]] std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c);

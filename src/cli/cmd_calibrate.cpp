@@ -32,47 +32,59 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::
   const EstimateRequest r = parse_plan(plan_text, ctx.catalog(), {plan_file, 1, "", 0}).request;
   const TrainLog log = parse_train_log(log_text, log_file);
   const TrainingConfig& c = r.config;
-  auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
+  const auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
     if (in_log != in_plan) {
-      throw Error(fmt::format("{}: {} is {} but {} has {}: the log is not of this plan's run",
-                              log_file, what, in_log, plan_file, in_plan));
+      const std::string how =
+          std::string_view(what) == "global batch size"
+              ? fmt::format(" (micro_batch {} x grad_accum {} x {} data-parallel GPUs)",
+                            c.micro_batch, c.grad_accum, data_parallel_degree(c))
+              : "";
+      throw Error(fmt::format("{}: {} is {} but {} has {}{}: the log is not of this plan's run",
+                              log_file, what, in_log, plan_file, in_plan, how));
     }
   };
-  if (log.local_batch) {
-    disagree("local batch size", *log.local_batch, c.micro_batch);
-  }
-  if (log.seq_len) {
-    disagree("sequence length", *log.seq_len, c.seq_len);
-  }
-  if (log.grad_accum) {
-    disagree("gradient accumulation steps", *log.grad_accum, c.grad_accum);
-  }
-  if (log.global_batch && log.local_batch && log.grad_accum && *log.local_batch > 0 &&
-      *log.grad_accum > 0) {
-    // In doubles: the counts are at most 1e12 each, their product is not an int64.
-    const double dp =
-        static_cast<double>(*log.global_batch) /
-        (static_cast<double>(*log.local_batch) * static_cast<double>(*log.grad_accum));
-    if (dp != static_cast<double>(data_parallel_degree(c))) {
-      throw Error(fmt::format("{}: the data-parallel degree (global batch {} / local batch {} / "
-                              "accumulation {}) is {:g} but {} has {}: the log is not of this "
-                              "plan's run",
-                              log_file, *log.global_batch, *log.local_batch, *log.grad_accum, dp,
-                              plan_file, data_parallel_degree(c)));
+  // What the log states of its run must be the plan's. Each trainer's batch words map onto the
+  // plan's as its launch file sets them (docs/launch.md): a rank's loader batch, the
+  // accumulation outside the pipeline, the sequences per optimizer step.
+  const std::pair<const char*, std::pair<const std::optional<std::int64_t>*, std::int64_t>>
+      stated[] = {
+          {"local batch size", {&log.local_batch, loader_batch(c)}},
+          {"micro-batch size", {&log.micro_batch, c.micro_batch}},
+          {"sequence length", {&log.seq_len, c.seq_len}},
+          {"gradient accumulation steps", {&log.grad_accum, outer_grad_accum(c)}},
+          {"global batch size", {&log.global_batch, sequences_per_step(c)}},
+          {"world size", {&log.world_size, c.gpus}},
+          {"tensor-parallel degree", {&log.tp, c.tp}},
+          {"pipeline-parallel degree", {&log.pp, c.pp}},
+          {"context-parallel degree", {&log.cp, c.cp}},
+      };
+  for (const auto& [what, pair] : stated) {
+    if (*pair.first) {
+      disagree(what, **pair.first, pair.second);
     }
   }
-  ctx.log->info("{}: peak reserved {:.2f} GiB (step {}); tokens/s per GPU {:.0f}, the median of "
-                "steps {}..{} (step {} is warm-up)",
-                log_file, log.peak_reserved_bytes / (1024.0 * 1024.0 * 1024.0), log.peak_step,
-                log.tokens_per_s_per_gpu, log.steady_steps.front(), log.steady_steps.back(),
-                log.warmup_step);
+  const double tokens_per_s = steady_tokens_per_s_per_gpu(log, c.seq_len, c.gpus);
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  ctx.log->info(
+      "{} ({} log): peak reserved {}; tokens/s per GPU {:.0f}, the median of steps "
+      "{}..{} (step {} is warm-up)",
+      log_file, name_of(log.format),
+      log.peak_reserved_bytes > 0
+          ? fmt::format("{:.2f} GiB (step {})", log.peak_reserved_bytes / gib, log.peak_step)
+          : std::string("not logged, so the run counts as 'it fitted'"),
+      tokens_per_s, log.steady_steps.front(), log.steady_steps.back(), log.warmup_step);
   MeasurementCase mc;
   mc.id = plan_file;
   mc.source = log_file;
   mc.request = r;
-  mc.metric = Metric::peak_reserved;
-  mc.value_bytes = log.peak_reserved_bytes;
-  mc.tokens_per_second_per_gpu = log.tokens_per_s_per_gpu;
+  if (log.peak_reserved_bytes > 0) {
+    mc.metric = Metric::peak_reserved;
+    mc.value_bytes = log.peak_reserved_bytes;
+  } else {
+    mc.metric = Metric::fits; // it ran its steps
+    mc.fits = true;
+  }
+  mc.tokens_per_second_per_gpu = tokens_per_s;
   return mc;
 }
 

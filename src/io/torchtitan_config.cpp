@@ -229,9 +229,9 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("training", "dataset", "bwplan_text", "(train channel, registered by train.py)");
   // Under pipeline parallelism grad_accum is the pipeline's micro-batches: a local batch of
   // micro_batch x grad_accum that torchtitan splits into grad_accum of micro_batch.
-  s.add("training", "local_batch_size", c.pp > 1 ? c.micro_batch * c.grad_accum : c.micro_batch,
+  s.add("training", "local_batch_size", loader_batch(c),
         c.pp > 1 ? "micro_batch x grad_accum" : "micro_batch");
-  s.add("training", "global_batch_size", c.micro_batch * c.grad_accum * data_parallel_degree(c),
+  s.add("training", "global_batch_size", sequences_per_step(c),
         "micro_batch x grad_accum x data-parallel GPUs");
   s.add("training", "seq_len", c.seq_len, "seq_len");
   s.add("training", "steps", run.steps, "train tokens / tokens per step");

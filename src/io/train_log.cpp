@@ -1,11 +1,26 @@
-// torchtitan's metric line (pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce,
-// torchtitan/components/metrics.py, MetricsProcessor.log):
-//   step: {step:2}  loss: {:8.5f}  grad_norm: {:7.4f}  memory: {max_reserved_gib:5.2f}GiB({:.2f}%)
-//   tps: {round(tps):,}  tflops: {:,.2f}  mfu: {:.2f}%
-// with colour codes between the fields unless disable_color_printing, behind the logger's
-// "[titan] <time> - root - INFO - " prefix (torchtitan/tools/logging.py); and its header
-// "Trainer is initialized with local batch size N, global batch size N, gradient accumulation
-// steps N, sequence length N, ..." (torchtitan/train.py).
+// The metric lines read, each from its trainer's source:
+// - torchtitan (pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce,
+//   torchtitan/components/metrics.py, MetricsProcessor.log):
+//     step: {step:2}  loss: {:8.5f}  grad_norm: {:7.4f}  memory:
+//     {max_reserved_gib:5.2f}GiB({:.2f}%) tps: {round(tps):,}  tflops: {:,.2f}  mfu: {:.2f}%
+//   with colour codes between the fields unless disable_color_printing, behind the logger's
+//   "[titan] <time> - root - INFO - " prefix (torchtitan/tools/logging.py); and its header
+//   "Trainer is initialized with local batch size N, global batch size N, gradient accumulation
+//   steps N, sequence length N, ..." (torchtitan/train.py).
+// - torchtune (pytorch/torchtune@a6290a5b40758f13bca61c386bc8756a49ef417e (v0.6.1),
+//   torchtune/training/metric_logging.py, DiskLogger/StdoutLogger.log_dict):
+//     Step {step} | loss:{} lr:{} tokens_per_second_per_gpu:{} peak_memory_active:{}
+//     peak_memory_alloc:{} peak_memory_reserved:{} ...
+//   (recipes/full_finetune_distributed.py; the memory figures, GiB, only with
+//   log_peak_memory_stats, reset after each line: torchtune/training/memory.py
+//   get_memory_stats). A value may print as a tensor, "tensor(1234.5, device='cuda:0')".
+// - Megatron-LM (NVIDIA/Megatron-LM@0d7e02bd26d3eb347ad8d1bef625002babfa6df7 (core_v0.15.0),
+//   megatron/training/training.py, training_log):
+//     [date] iteration {:8d}/{:8d} | consumed samples: ... | elapsed time per iteration (ms):
+//     {:.1f} | ... | global batch size: {:5d} | ...
+//   once "[Rank N] (after N iterations) memory (MB) | allocated: ... | max allocated: ... |
+//   reserved: ... | max reserved: ..." (megatron/training/utils.py, report_memory), and the
+//   argument list "  seq_length ........ 8192" (megatron/training/arguments.py, _print_args).
 #include "bwplan/train_log.hpp"
 
 #include <algorithm>
@@ -50,9 +65,15 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
   while (i < line.size() && line[i] == ' ') {
     ++i;
   }
+  if (line.compare(i, 7, "tensor(") == 0) { // torchtune logs some values as 0-d tensors
+    i += 7;
+  }
   std::string digits;
   while (i < line.size() &&
-         (std::isdigit(static_cast<unsigned char>(line[i])) || line[i] == ',' || line[i] == '.')) {
+         (std::isdigit(static_cast<unsigned char>(line[i])) || line[i] == ',' || line[i] == '.' ||
+          ((line[i] == 'e' || line[i] == 'E') && !digits.empty()) ||
+          ((line[i] == '+' || line[i] == '-') && !digits.empty() &&
+           (digits.back() == 'e' || digits.back() == 'E')))) {
     if (line[i] != ',') {
       digits.push_back(line[i]);
     }
@@ -80,14 +101,125 @@ std::optional<std::int64_t> count_after(const std::string& line, std::string_vie
   return static_cast<std::int64_t>(*v);
 }
 
+/// Megatron's argument-list value of `key` ("  seq_length ..... 8192"), when the line is that
+/// argument and its value is a count ("None" and the like are not).
+std::optional<std::int64_t> megatron_arg(const std::string& line, std::string_view key) {
+  const std::size_t at = line.find(fmt::format(" {} .", key));
+  if (at == std::string::npos) {
+    return std::nullopt;
+  }
+  std::size_t i = at + key.size() + 2;
+  while (i < line.size() && (line[i] == '.' || line[i] == ' ')) {
+    ++i;
+  }
+  std::int64_t v = 0;
+  const char* end = line.data() + line.size();
+  const auto [p, ec] = std::from_chars(line.data() + i, end, v);
+  if (ec != std::errc() || p != end || v < 0) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+/// One metric line: its step and what it measured.
+struct MetricLine {
+  LogFormat format = LogFormat::torchtitan;
+  std::int64_t step = 0;
+  std::optional<double> reserved_bytes;
+  double tokens_per_s_per_gpu = 0;          ///< torchtitan, torchtune
+  double seconds = 0;                       ///< Megatron
+  std::optional<std::int64_t> global_batch; ///< Megatron
+};
+
+constexpr double k_gib = 1024.0 * 1024.0 * 1024.0;
+
+void check_rate(double rate, const std::string& where) {
+  if (!(rate > 0 && rate < 1e9)) {
+    throw Error(fmt::format("{}: tokens/s per GPU {} is out of range (allowed above 0, below 1e9)",
+                            where, rate));
+  }
+}
+
+double checked_gib(double gib, const std::string& where) {
+  if (!(gib > 0 && gib < 1e6)) {
+    throw Error(
+        fmt::format("{}: memory {} GiB is out of range (allowed above 0, below 1e6)", where, gib));
+  }
+  return gib * k_gib;
+}
+
+bool has(const std::string& line, std::string_view s) {
+  return line.find(s) != std::string::npos;
+}
+
+/// The line as a metric line of one of the trainers, if it is one.
+std::optional<MetricLine> metric_line(const std::string& line, const std::string& where) {
+  MetricLine m;
+  if (has(line, "step:") && has(line, "memory:") && has(line, "tps:")) {
+    m.format = LogFormat::torchtitan;
+    m.step = *count_after(line, "step:", where);
+    const double gib = *number_after(line, "memory:", where);
+    if (line.find("GiB", line.find("memory:")) == std::string::npos) {
+      throw Error(fmt::format("{}: memory is not in GiB", where));
+    }
+    m.reserved_bytes = checked_gib(gib, where);
+    m.tokens_per_s_per_gpu = *number_after(line, "tps:", where);
+    check_rate(m.tokens_per_s_per_gpu, where);
+    return m;
+  }
+  if (has(line, "Step ") && has(line, "tokens_per_second_per_gpu:")) {
+    m.format = LogFormat::torchtune;
+    m.step = *count_after(line, "Step ", where);
+    m.tokens_per_s_per_gpu = *number_after(line, "tokens_per_second_per_gpu:", where);
+    check_rate(m.tokens_per_s_per_gpu, where);
+    if (const auto gib = number_after(line, "peak_memory_reserved:", where)) {
+      m.reserved_bytes = checked_gib(*gib, where);
+    }
+    return m;
+  }
+  if (has(line, "iteration") && has(line, "elapsed time per iteration (ms):")) {
+    m.format = LogFormat::megatron;
+    m.step = *count_after(line, "iteration", where);
+    const double ms = *number_after(line, "elapsed time per iteration (ms):", where);
+    if (!(ms >= 0.1 && ms < 1e9)) { // Megatron prints one decimal
+      throw Error(fmt::format("{}: elapsed time per iteration {} ms is out of range (allowed "
+                              "0.1 up to 1e9)",
+                              where, ms));
+    }
+    m.seconds = ms / 1000.0;
+    m.global_batch = count_after(line, "global batch size:", where);
+    if (m.global_batch && *m.global_batch < 1) {
+      throw Error(fmt::format("{}: global batch size 0 (allowed 1 and more)", where));
+    }
+    return m;
+  }
+  return std::nullopt;
+}
+
 } // namespace
+
+std::string_view name_of(LogFormat f) {
+  switch (f) {
+  case LogFormat::torchtitan: return "torchtitan";
+  case LogFormat::torchtune: return "torchtune";
+  case LogFormat::megatron: return "Megatron-LM";
+  }
+  return "?";
+}
 
 TrainLog parse_train_log(std::string_view text, const std::string& file) {
   TrainLog log;
-  std::vector<double> tps;
+  std::vector<double> rates;
+  std::vector<double> seconds;
   bool seen_first = false;
   std::size_t line_no = 0;
   std::size_t start = 0;
+  const auto peak = [&](double bytes, std::int64_t step) {
+    if (bytes > log.peak_reserved_bytes) {
+      log.peak_reserved_bytes = bytes;
+      log.peak_step = step;
+    }
+  };
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) {
@@ -97,7 +229,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
     start = end + 1;
     ++line_no;
     const std::string where = fmt::format("{}:{}", file, line_no);
-    if (line.find("Trainer is initialized with") != std::string::npos) {
+    if (has(line, "Trainer is initialized with")) {
       auto integer = [&](std::string_view label) { return count_after(line, label, where); };
       log.local_batch = integer("local batch size");
       log.global_batch = integer("global batch size");
@@ -105,49 +237,80 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
       log.seq_len = integer("sequence length");
       continue;
     }
-    if (line.find("step:") == std::string::npos || line.find("memory:") == std::string::npos ||
-        line.find("tps:") == std::string::npos) {
+    if (has(line, "memory (MB)") && has(line, "max reserved:")) { // Megatron's report_memory
+      const double mb = *number_after(line, "max reserved:", where);
+      peak(checked_gib(mb / 1024.0, where), count_after(line, "(after", where).value_or(0));
       continue;
     }
-    const std::int64_t step = *count_after(line, "step:", where);
-    const double gib = *number_after(line, "memory:", where);
-    if (line.find("GiB", line.find("memory:")) == std::string::npos) {
-      throw Error(fmt::format("{}: memory is not in GiB", where));
+    for (const auto& [key, field] : {std::pair{"seq_length", &TrainLog::seq_len},
+                                     {"micro_batch_size", &TrainLog::micro_batch},
+                                     {"global_batch_size", &TrainLog::global_batch},
+                                     {"world_size", &TrainLog::world_size},
+                                     {"tensor_model_parallel_size", &TrainLog::tp},
+                                     {"pipeline_model_parallel_size", &TrainLog::pp},
+                                     {"context_parallel_size", &TrainLog::cp}}) {
+      if (const auto v = megatron_arg(line, key)) {
+        log.*field = v;
+      }
     }
-    const double rate = *number_after(line, "tps:", where);
-    if (!(gib > 0 && gib < 1e6)) {
-      throw Error(fmt::format("{}: memory {} GiB is out of range (allowed above 0, below 1e6)",
-                              where, gib));
+    const std::optional<MetricLine> m = metric_line(line, where);
+    if (!m) {
+      continue;
     }
-    if (!(rate > 0 && rate < 1e9)) {
-      throw Error(
-          fmt::format("{}: tps {} is out of range (allowed above 0, below 1e9)", where, rate));
-    }
-    const double bytes = gib * 1024.0 * 1024.0 * 1024.0;
-    if (bytes > log.peak_reserved_bytes) {
-      log.peak_reserved_bytes = bytes;
-      log.peak_step = step;
+    if (m->reserved_bytes) {
+      peak(*m->reserved_bytes, m->step);
     }
     if (!seen_first) {
       seen_first = true;
-      log.warmup_step = step;
+      log.format = m->format;
+      log.warmup_step = m->step;
       continue;
     }
-    tps.push_back(rate);
-    log.steady_steps.push_back(step);
+    if (m->format != log.format) {
+      throw Error(fmt::format("{}: a {} metric line in a {} log", where, name_of(m->format),
+                              name_of(log.format)));
+    }
+    if (m->global_batch) {
+      if (log.global_batch && *log.global_batch != *m->global_batch) {
+        throw Error(fmt::format("{}: global batch size {} after {}: tokens/s needs one batch size "
+                                "(a batch-size ramp-up is not read)",
+                                where, *m->global_batch, *log.global_batch));
+      }
+      log.global_batch = m->global_batch;
+    }
+    rates.push_back(m->tokens_per_s_per_gpu);
+    seconds.push_back(m->seconds);
+    log.steady_steps.push_back(m->step);
   }
   if (!seen_first) {
-    throw Error(fmt::format("{}: has no metric lines (torchtitan's 'step: ... memory: ...GiB "
-                            "... tps: ...'); is it the training log of rank 0?",
+    throw Error(fmt::format("{}: has no metric lines (torchtitan's 'step: ... memory: ...GiB ... "
+                            "tps: ...', torchtune's 'Step N | ... tokens_per_second_per_gpu:...' "
+                            "or Megatron-LM's 'iteration N/M | ... elapsed time per iteration "
+                            "(ms): ...'); is it the training log of rank 0?",
                             file));
   }
-  if (tps.empty()) {
+  if (rates.empty()) {
     throw Error(fmt::format("{}: has one metric line (step {}), which is warm-up; tokens/s needs "
-                            "at least one more (run more steps than metrics.log_freq)",
+                            "at least one more (log more often, or run more steps)",
                             file, log.warmup_step));
   }
-  log.tokens_per_s_per_gpu = median_of(tps);
+  if (log.format == LogFormat::megatron) {
+    log.step_seconds = median_of(seconds);
+    if (!log.global_batch) {
+      throw Error(fmt::format("{}: Megatron-LM metric lines without 'global batch size:'", file));
+    }
+  } else {
+    log.tokens_per_s_per_gpu = median_of(rates);
+  }
   return log;
+}
+
+double steady_tokens_per_s_per_gpu(const TrainLog& log, std::int64_t seq_len, std::int64_t gpus) {
+  if (log.format != LogFormat::megatron) {
+    return log.tokens_per_s_per_gpu;
+  }
+  return static_cast<double>(*log.global_batch) * static_cast<double>(seq_len) /
+         (log.step_seconds * static_cast<double>(gpus));
 }
 
 } // namespace bwplan

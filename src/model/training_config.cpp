@@ -52,8 +52,20 @@ double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
   return static_cast<double>(micro_batch * seq_len) * static_cast<double>(data_parallel);
 }
 
+std::int64_t loader_batch(const TrainingConfig& c) {
+  return c.pp > 1 ? c.micro_batch * c.grad_accum : c.micro_batch;
+}
+
+std::int64_t outer_grad_accum(const TrainingConfig& c) {
+  return c.pp > 1 ? 1 : c.grad_accum;
+}
+
+std::int64_t sequences_per_step(const TrainingConfig& c) {
+  return c.micro_batch * c.grad_accum * data_parallel_degree(c);
+}
+
 std::int64_t tokens_per_step(const TrainingConfig& c) {
-  return c.micro_batch * c.seq_len * data_parallel_degree(c) * c.grad_accum;
+  return sequences_per_step(c) * c.seq_len;
 }
 
 std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
