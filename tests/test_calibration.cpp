@@ -372,6 +372,15 @@ TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a to
   // 64 x 8192 tokens in 4.15 s (the median of 4.2 and 4.1) over 16 GPUs: 7,896 tokens/s per GPU.
   CHECK_THAT(ok.err, Catch::Contains("megatron.log (Megatron-LM log): peak reserved 140.00 GiB "
                                      "(step 10); tokens/s per GPU 7896"));
+  // PLAN.json#N picks a search document's N-th plan; an estimate holds one.
+  const auto second =
+      test::run_cli({"calibrate", "--run", plan + "#2=" + good, "--output", profile, "--force"});
+  CHECK(second.status == 1);
+  CHECK_THAT(second.err, Catch::Contains("plan.json: plan rank 2 asked of an estimate document"));
+  const auto zero =
+      test::run_cli({"calibrate", "--run", plan + "#0=" + good, "--output", profile, "--force"});
+  CHECK(zero.status == 2);
+  CHECK_THAT(zero.err, Catch::Contains("'#0' is not a plan rank (allowed 1, 2, ...)"));
   // torchtitan under pp > 1: local batch = micro_batch x grad_accum, no accumulation outside.
   const std::string titan = (dir / "titan.log").string();
   std::ofstream(titan) << header(32, 64, 1, 8192) << metric_line(1, "130.00", "4,000")

@@ -1,5 +1,7 @@
 // `bwplan calibrate INPUT... [--run PLAN=LOG]... --output PROFILE.json`: fits the free
 // constants to measured runs and writes a profile `--calibration` reads back.
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "bwplan/calibration_profile.hpp"
@@ -27,9 +29,10 @@ struct CalibrateOptions {
 
 /// The run `plan` (what was run) paired with `log` (what happened), as a measurement case; errors
 /// name the file where the two disagree.
-MeasurementCase run_case(Context& ctx, const std::string& plan_file, const std::string& plan_text,
-                         const std::string& log_file, const std::string& log_text) {
-  const EstimateRequest r = parse_plan(plan_text, ctx.catalog(), {plan_file, 1, "", 0}).request;
+MeasurementCase run_case(Context& ctx, const std::string& plan_file, std::int64_t rank,
+                         const std::string& plan_text, const std::string& log_file,
+                         const std::string& log_text) {
+  const EstimateRequest r = parse_plan(plan_text, ctx.catalog(), {plan_file, rank, "", 0}).request;
   const TrainLog log = parse_train_log(log_text, log_file);
   const TrainingConfig& c = r.config;
   const auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
@@ -114,10 +117,22 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
     if (eq == std::string::npos || eq == 0 || eq + 1 == run.size()) {
       throw UsageError(fmt::format("--run '{}': expected PLAN.json=train.log", run));
     }
-    const std::string plan = run.substr(0, eq), log = run.substr(eq + 1);
+    std::string plan = run.substr(0, eq);
+    const std::string log = run.substr(eq + 1);
+    std::int64_t rank = 1; // PLAN.json#N: the N-th plan of a search document
+    if (const std::size_t hash = plan.rfind('#'); hash != std::string::npos) {
+      const std::string digits = plan.substr(hash + 1);
+      const char* end = digits.data() + digits.size();
+      const auto [p, ec] = std::from_chars(digits.data(), end, rank);
+      if (digits.empty() || ec != std::errc() || p != end || rank < 1) {
+        throw UsageError(
+            fmt::format("--run '{}': '#{}' is not a plan rank (allowed 1, 2, ...)", run, digits));
+      }
+      plan.resize(hash);
+    }
     const std::string plan_text = read_input_text(plan); // read once: it may be standard input
     const std::string log_text = read_text_file(log);
-    cases.push_back(run_case(ctx, plan, plan_text, log, log_text));
+    cases.push_back(run_case(ctx, plan, rank, plan_text, log, log_text));
     inputs.push_back({plan, io::sha256_hex(plan_text)});
     inputs.push_back({log, io::sha256_hex(log_text)});
   }
@@ -150,8 +165,9 @@ void setup_calibrate(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<CalibrateOptions>();
   cmd->add_option("files", o->files, "measurement files (bwplan-measurements/1)");
   cmd->add_option("--run", o->runs,
-                  "PLAN.json=train.log: a plan or estimate bwplan wrote, and the torchtitan log "
-                  "of its run; repeatable");
+                  "PLAN.json[#RANK]=train.log: a plan or estimate bwplan wrote (#RANK: that "
+                  "plan of a search document; 1 when absent), and the torchtitan, torchtune or "
+                  "Megatron-LM log of its run; repeatable");
   cmd->add_option("--output", o->profile, "the profile to write")->required();
   cmd->add_flag("--force", o->force, "replace --output if it exists");
   cmd->add_option("--format", o->format,

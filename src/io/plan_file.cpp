@@ -125,8 +125,8 @@ PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const Pla
       throw Error(fmt::format("{}: the search found no plan to emit", o.plan));
     }
     if (o.rank < 1 || o.rank > static_cast<std::int64_t>(plans.size())) {
-      throw Error(fmt::format("--rank {} is out of range (the search has plans 1..{})", o.rank,
-                              plans.size()));
+      throw Error(fmt::format("{}: plan rank {} is out of range (the search has plans 1..{})",
+                              o.plan, o.rank, plans.size()));
     }
     const auto i = static_cast<std::size_t>(o.rank - 1);
     if (!plans[i].is_object() || !plans[i].contains("config")) {
@@ -171,7 +171,8 @@ PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const Pla
                             o.plan));
   }
   if (o.rank != 1) {
-    throw Error("--rank goes with a search document; an estimate holds one plan");
+    throw Error(fmt::format("{}: plan rank {} asked of an estimate document, which holds one plan",
+                            o.plan, o.rank));
   }
   out.plan = doc;
   out.request = request_from(catalog, doc.at("config"), o.plan, "/config", o, carried);
