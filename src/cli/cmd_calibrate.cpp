@@ -35,35 +35,32 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, std::int64_
   const EstimateRequest r = parse_plan(plan_text, ctx.catalog(), {plan_file, rank, "", 0}).request;
   const TrainLog log = parse_train_log(log_text, log_file);
   const TrainingConfig& c = r.config;
-  const auto disagree = [&](const char* what, std::int64_t in_log, std::int64_t in_plan) {
-    if (in_log != in_plan) {
-      const std::string how =
-          std::string_view(what) == "global batch size"
-              ? fmt::format(" (micro_batch {} x grad_accum {} x {} data-parallel GPUs)",
-                            c.micro_batch, c.grad_accum, data_parallel_degree(c))
-              : "";
-      throw Error(fmt::format("{}: {} is {} but {} has {}{}: the log is not of this plan's run",
-                              log_file, what, in_log, plan_file, in_plan, how));
-    }
-  };
   // What the log states of its run must be the plan's. Each trainer's batch words map onto the
   // plan's as its launch file sets them (docs/launch.md): a rank's loader batch, the
   // accumulation outside the pipeline, the sequences per optimizer step.
-  const std::pair<const char*, std::pair<const std::optional<std::int64_t>*, std::int64_t>>
-      stated[] = {
-          {"local batch size", {&log.local_batch, loader_batch(c)}},
-          {"micro-batch size", {&log.micro_batch, c.micro_batch}},
-          {"sequence length", {&log.seq_len, c.seq_len}},
-          {"gradient accumulation steps", {&log.grad_accum, outer_grad_accum(c)}},
-          {"global batch size", {&log.global_batch, sequences_per_step(c)}},
-          {"world size", {&log.world_size, c.gpus}},
-          {"tensor-parallel degree", {&log.tp, c.tp}},
-          {"pipeline-parallel degree", {&log.pp, c.pp}},
-          {"context-parallel degree", {&log.cp, c.cp}},
-      };
-  for (const auto& [what, pair] : stated) {
-    if (*pair.first) {
-      disagree(what, **pair.first, pair.second);
+  struct Stated {
+    const char* what;
+    const std::optional<std::int64_t>& in_log;
+    std::int64_t in_plan;
+    std::string how = {}; ///< how the plan's figure follows from its settings
+  };
+  const Stated stated[] = {
+      {"local batch size", log.local_batch, loader_batch(c)},
+      {"micro-batch size", log.micro_batch, c.micro_batch},
+      {"sequence length", log.seq_len, c.seq_len},
+      {"gradient accumulation steps", log.grad_accum, outer_grad_accum(c)},
+      {"global batch size", log.global_batch, sequences_per_step(c),
+       fmt::format(" (micro_batch {} x grad_accum {} x {} data-parallel GPUs)", c.micro_batch,
+                   c.grad_accum, data_parallel_degree(c))},
+      {"world size", log.world_size, c.gpus},
+      {"tensor-parallel degree", log.tp, c.tp},
+      {"pipeline-parallel degree", log.pp, c.pp},
+      {"context-parallel degree", log.cp, c.cp},
+  };
+  for (const Stated& s : stated) {
+    if (s.in_log && *s.in_log != s.in_plan) {
+      throw Error(fmt::format("{}: {} is {} but {} has {}{}: the log is not of this plan's run",
+                              log_file, s.what, *s.in_log, plan_file, s.in_plan, s.how));
     }
   }
   const double tokens_per_s = steady_tokens_per_s_per_gpu(log, c.seq_len, c.gpus);
