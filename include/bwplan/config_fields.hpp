@@ -102,8 +102,15 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                       "all-gather fp8 weights (fp8-tensorwise only)", opt});
   f(ConfigField<I>{"micro_batch", &C::micro_batch, "sequences per GPU per micro-step", req, 1,
                    k_count});
-  f(ConfigField<I>{"seq_len", &C::seq_len, "tokens per sequence (a warning above the model's max)",
-                   req, 1, I{1} << 24, false, {}, "tokens"});
+  f(ConfigField<I>{"seq_len",
+                   &C::seq_len,
+                   "tokens per sequence (a warning above the model's max)",
+                   req,
+                   1,
+                   I{1} << 24,
+                   false,
+                   {},
+                   "tokens"});
   f(ConfigField<I>{"grad_accum", &C::grad_accum, "micro-batches per optimizer step", req, 1,
                    k_count});
   f(ConfigField<ActivationCheckpointing>{
