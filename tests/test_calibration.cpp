@@ -186,6 +186,11 @@ TEST_CASE("torchtune's and Megatron-LM's metric lines", "[calibration]") {
                                         megatron_line(30, "9000", 64),
                                     "ramp.log"),
                     Catch::StartsWith("ramp.log:3: global batch size 64 after 32"));
+  // Found by fuzz_train_log: a zero batch in the argument list made tokens/s 0.
+  CHECK_THROWS_WITH(
+      parse_train_log(megatron_arg("global_batch_size", "0") + megatron_line(10, "9000", 64),
+                      "zero.log"),
+      Catch::StartsWith("zero.log:1: global_batch_size 0 (allowed 1 and more)"));
   CHECK_THROWS_WITH(
       parse_train_log(torchtune_line(1, "812.5", "40.10") + torchtune_line(2, "n/a", "40.10"),
                       "t.log"),

@@ -102,8 +102,10 @@ std::optional<std::int64_t> count_after(const std::string& line, std::string_vie
 }
 
 /// Megatron's argument-list value of `key` ("  seq_length ..... 8192"), when the line is that
-/// argument and its value is a count ("None" and the like are not).
-std::optional<std::int64_t> megatron_arg(const std::string& line, std::string_view key) {
+/// argument and its value is a number ("None" and the like are not); throws for 0 or less, which
+/// no size or degree can be.
+std::optional<std::int64_t> megatron_arg(const std::string& line, std::string_view key,
+                                         const std::string& where) {
   const std::size_t at = line.find(fmt::format(" {} .", key));
   if (at == std::string::npos) {
     return std::nullopt;
@@ -115,8 +117,11 @@ std::optional<std::int64_t> megatron_arg(const std::string& line, std::string_vi
   std::int64_t v = 0;
   const char* end = line.data() + line.size();
   const auto [p, ec] = std::from_chars(line.data() + i, end, v);
-  if (ec != std::errc() || p != end || v < 0) {
+  if (ec != std::errc() || p != end) {
     return std::nullopt;
+  }
+  if (v < 1) {
+    throw Error(fmt::format("{}: {} {} (allowed 1 and more)", where, key, v));
   }
   return v;
 }
@@ -249,7 +254,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
                                      {"tensor_model_parallel_size", &TrainLog::tp},
                                      {"pipeline_model_parallel_size", &TrainLog::pp},
                                      {"context_parallel_size", &TrainLog::cp}}) {
-      if (const auto v = megatron_arg(line, key)) {
+      if (const auto v = megatron_arg(line, key, where)) {
         log.*field = v;
       }
     }
