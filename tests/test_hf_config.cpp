@@ -4,6 +4,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/training_config.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -39,8 +40,22 @@ TEST_CASE("Qwen3-32B keeps its explicit head_dim (64 x 128 != 5120)", "[hf_confi
 
 TEST_CASE("HF configs that bwplan cannot model are refused by name", "[hf_config]") {
   CHECK_THROWS_WITH(
-      parse_hf_config(R"({"model_type": "mixtral", "hidden_size": 4096})", "c.json", "m"),
-      Catch::Contains("c.json") && Catch::Contains("mixture-of-experts"));
+      parse_hf_config(R"({"model_type": "deepseek_v3", "hidden_size": 4096})", "c.json", "m"),
+      Catch::StartsWith("c.json: /model_type: 'deepseek_v3' is a mixture of experts bwplan does "
+                        "not read yet"));
+  CHECK_THROWS_WITH(
+      parse_hf_config(R"({"model_type": "qwen3_moe", "num_hidden_layers": 2, "hidden_size": 64,
+          "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
+          "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32,
+          "mlp_only_layers": [0]})",
+                      "c.json", "m"),
+      Catch::Contains("c.json: /decoder_sparse_step or /mlp_only_layers make some layers dense"));
+  CHECK_THROWS_WITH(
+      parse_hf_config(R"({"model_type": "mixtral", "num_hidden_layers": 2, "hidden_size": 64,
+          "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
+          "num_local_experts": 4, "num_experts_per_tok": 5})",
+                      "c.json", "m"),
+      Catch::Contains("c.json: experts_per_token = 5 is out of range (allowed 1..4)"));
   CHECK_THROWS_WITH(parse_hf_config(R"({"model_type": "t5"})", "c.json", "m"),
                     Catch::Contains("'t5' is not supported"));
   CHECK_THROWS_WITH(
@@ -86,4 +101,47 @@ TEST_CASE("biases are counted as the config says", "[hf_config]") {
         neox_block + neox_rest);
   CHECK(count_parameters(parse_hf_config(neox + "}", "n", "n")).total ==
         neox_block + 192 + 64 + neox_rest);
+}
+
+TEST_CASE("mixtures of experts are counted exactly and refused by the models that cannot take them",
+          "[hf_config][moe]") {
+  // Published: Mixtral 8x7B 46.7B total, 12.9B per token (mistral.ai/news/mixtral-of-experts);
+  // Qwen3-30B-A3B 30.5B / 3.3B and Qwen3-235B-A22B 235B / 22B (their model cards).
+  // By hand for Mixtral: a block is attention 4096 x (4096 + 1024 + 1024) + 4096 x 4096 =
+  // 41,943,040, two norms 8,192, router 8 x 4096 = 32,768 and 8 experts of 3 x 14336 x 4096 =
+  // 176,160,768 each: 1,451,270,144; x 32 + embedding and output 2 x 131,072,000 + norm 4096 =
+  // 46,702,792,704. Per token 6 of the 8 experts idle: minus 32 x 6 x 176,160,768.
+  const Catalog cat = builtin_catalog();
+  const ModelSpec& mixtral = *cat.find_model("mixtral-8x7b");
+  CHECK(count_parameters(mixtral).total == 46'702'792'704LL);
+  CHECK(active_parameters(mixtral) == 46'702'792'704LL - 32LL * 6 * 176'160'768);
+  CHECK(active_parameters(mixtral) == 12'879'925'248LL);
+  const ModelSpec& a3b = *cat.find_model("qwen3-30b-a3b");
+  CHECK(count_parameters(a3b).total == 30'532'122'624LL);
+  CHECK(active_parameters(a3b) == 3'353'032'704LL);
+  const ModelSpec& a22b = *cat.find_model("qwen3-235b-a22b");
+  CHECK(count_parameters(a22b).total == 235'093'634'560LL);
+  CHECK(active_parameters(a22b) == 22'190'763'520LL);
+  const ModelSpec& dense = *cat.find_model("llama-3.1-8b");
+  CHECK(active_parameters(dense) == count_parameters(dense).total);
+  // The HF config.json of Mixtral reads to the preset's shape.
+  const ModelSpec hf = parse_hf_config(R"({"model_type": "mixtral", "num_hidden_layers": 32,
+      "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
+      "intermediate_size": 14336, "vocab_size": 32000, "max_position_embeddings": 32768,
+      "num_local_experts": 8, "num_experts_per_tok": 2, "tie_word_embeddings": false,
+      "hidden_act": "silu"})",
+                                       "config.json", "mixtral");
+  CHECK(count_parameters(hf).total == count_parameters(mixtral).total);
+  CHECK(active_parameters(hf) == active_parameters(mixtral));
+  // Counted, not modelled: every evaluation refuses, naming the model.
+  TrainingConfig c;
+  CHECK_THROWS_WITH(validate_config(c, a3b),
+                    Catch::StartsWith("qwen3-30b-a3b is a mixture of experts (128 experts, 8 per "
+                                      "token): bwplan counts its parameters"));
+  const auto est = test::run_cli({"estimate", "--model", "mixtral-8x7b"});
+  CHECK(est.status == 1);
+  CHECK_THAT(est.err, Catch::Contains("mixtral-8x7b is a mixture of experts"));
+  const auto search = test::run_cli({"search", "--model", "qwen3-235b-a22b"});
+  CHECK(search.status == 1);
+  CHECK_THAT(search.err, Catch::Contains("qwen3-235b-a22b is a mixture of experts"));
 }

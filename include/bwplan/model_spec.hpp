@@ -32,7 +32,15 @@ struct ModelSpec {
   bool linear_bias = false;  ///< bias on every linear layer but the output head (GPT-NeoX)
   bool out_bias = false;     ///< bias on the attention output projection (HF attention_bias)
   bool mlp_bias = false;     ///< bias on the MLP projections (HF mlp_bias; GPT-NeoX always)
+  /// Mixture of experts (docs/model.md, "Parameters"): every block's MLP is `experts` SwiGLU
+  /// experts of width `expert_ffn` and a router; each token runs `experts_per_token` of them.
+  /// 0 experts: a dense model (its MLP is `ffn` wide).
+  std::int64_t experts = 0;
+  std::int64_t experts_per_token = 0;
+  std::int64_t expert_ffn = 0;
   std::vector<std::string> sources;
+
+  [[nodiscard]] bool is_moe() const { return experts > 0; }
 
   [[nodiscard]] std::int64_t effective_head_dim() const {
     return head_dim > 0 ? head_dim : hidden / heads;
@@ -80,6 +88,12 @@ struct ParamCounts {
 };
 
 [[nodiscard]] ParamCounts count_parameters(const ModelSpec& m);
+/// Parameters one token's forward uses: all but the experts it is not routed to (the total for a
+/// dense model).
+[[nodiscard]] std::int64_t active_parameters(const ModelSpec& m);
+/// Why the memory and time models cannot take `m` yet (empty when they can): mixtures of experts
+/// are counted but not modelled (no expert parallelism, dispatch buffers or grouped GEMMs).
+[[nodiscard]] std::string unmodelled_reason(const ModelSpec& m);
 
 /// What the memory and time models read from a model's shape, computed once per model so that
 /// evaluating a configuration allocates nothing.

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t k_big = std::int64_t{1} << 40;
 
 // Architectures whose parameter layout bwplan models exactly.
-enum class Family { llama, qwen2, qwen3, gpt_neox };
+enum class Family { llama, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe };
 
 Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "llama" || model_type == "mistral") {
@@ -30,14 +30,22 @@ Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "gpt_neox") {
     return Family::gpt_neox;
   }
-  if (model_type == "mixtral" || model_type == "qwen2_moe" || model_type == "qwen3_moe" ||
-      model_type == "deepseek_v3" || model_type == "llama4") {
-    throw Error(fmt::format("{}: /model_type: '{}' is a mixture-of-experts model; bwplan models "
-                            "dense transformers only",
+  if (model_type == "mixtral") {
+    return Family::mixtral;
+  }
+  if (model_type == "qwen3_moe") {
+    return Family::qwen3_moe;
+  }
+  if (model_type == "qwen2_moe" || model_type == "deepseek_v3" || model_type == "llama4" ||
+      model_type == "gpt_oss") {
+    throw Error(fmt::format("{}: /model_type: '{}' is a mixture of experts bwplan does not read "
+                            "yet (shared experts, latent attention or sliding windows; allowed "
+                            "mixtures: mixtral, qwen3_moe)",
                             where, model_type));
   }
   throw Error(fmt::format("{}: /model_type: '{}' is not supported (allowed llama, mistral, qwen2, "
-                          "qwen3, gpt_neox); write a bwplan model file instead (docs/bwplan.md)",
+                          "qwen3, gpt_neox, mixtral, qwen3_moe); write a bwplan model file "
+                          "instead (docs/bwplan.md)",
                           where, model_type));
 }
 
@@ -64,9 +72,10 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
                                   const std::string& name) {
   io::ObjectReader r(j, where);
   if (!r.has("model_type")) {
-    throw Error(fmt::format("{}: /model_type is missing: a Hugging Face config.json names its "
-                            "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox)",
-                            where));
+    throw Error(fmt::format(
+        "{}: /model_type is missing: a Hugging Face config.json names its "
+        "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe)",
+        where));
   }
   const std::string model_type = r.string("model_type");
   const Family f = family_of(model_type, where);
@@ -102,16 +111,33 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     m.qk_norm = true;
     break;
+  // Mixtures (transformers: models/{mixtral,qwen3_moe}/modeling_*.py): every layer sparse.
+  case Family::mixtral:
+    m.experts = r.integer("num_local_experts", 2, k_big);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.expert_ffn = m.ffn; // MixtralBlockSparseTop2MLP is intermediate_size wide
+    break;
+  case Family::qwen3_moe:
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
+    m.qk_norm = true;
+    m.experts = r.integer("num_experts", 2, k_big);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
+    if (r.optional_integer("decoder_sparse_step", 1, k_big).value_or(1) != 1 ||
+        (r.has("mlp_only_layers") && !j.at("mlp_only_layers").empty())) {
+      throw Error(fmt::format("{}: /decoder_sparse_step or /mlp_only_layers make some layers "
+                              "dense; bwplan reads mixtures whose every layer is sparse",
+                              where));
+    }
+    break;
   case Family::gpt_neox: // attention_bias: query_key_value and dense; the MLP always has biases
     m.norm = NormKind::layernorm;
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.mlp_bias = true;
     break;
   }
-  if (r.has("num_local_experts") || r.has("num_experts")) {
-    throw Error(fmt::format("{}: mixture-of-experts keys found; bwplan models dense transformers "
-                            "only",
-                            where));
+  if (!m.is_moe() && (r.has("num_local_experts") || r.has("num_experts"))) {
+    throw Error(fmt::format("{}: mixture-of-experts keys in a dense model_type", where));
   }
   m.sources = {fmt::format("Hugging Face config.json: {}", where)};
   validate_model(m, where);

@@ -38,6 +38,9 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.linear_bias = r.optional_boolean("linear_bias").value_or(false);
   m.out_bias = r.optional_boolean("attention_out_bias").value_or(false);
   m.mlp_bias = r.optional_boolean("mlp_bias").value_or(false);
+  m.experts = r.optional_integer("experts", 0, big).value_or(0);
+  m.experts_per_token = r.optional_integer("experts_per_token", 0, big).value_or(0);
+  m.expert_ffn = r.optional_integer("expert_ffn", 0, big).value_or(0);
   if (m.name.empty() || m.name.size() > 128) {
     throw Error(r.at("name") + ": must be 1..128 characters");
   }

@@ -99,6 +99,7 @@ OrderedJson model_json(const ModelSpec& m) {
   j["display_name"] = m.display_name;
   j["parameters"] = c.total;
   j["non_embedding_parameters"] = c.non_embedding();
+  j["active_parameters"] = active_parameters(m);
   j["layers"] = m.layers;
   j["hidden"] = m.hidden;
   j["heads"] = m.heads;
@@ -115,6 +116,11 @@ OrderedJson model_json(const ModelSpec& m) {
   j["linear_bias"] = m.linear_bias;
   j["attention_out_bias"] = m.out_bias;
   j["mlp_bias"] = m.mlp_bias;
+  if (m.is_moe()) { // dense models leave them out (docs/schema/models.schema.json)
+    j["experts"] = m.experts;
+    j["experts_per_token"] = m.experts_per_token;
+    j["expert_ffn"] = m.expert_ffn;
+  }
   j["max_seq_len"] = m.max_seq_len;
   j["sources"] = m.sources;
   return j;

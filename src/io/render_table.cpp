@@ -76,6 +76,8 @@ std::string models_table(const Catalog& c) {
   TextTable t({{"model"},
                {"params", A::right},
                {"exact", A::right},
+               {"active", A::right},
+               {"experts", A::right},
                {"layers", A::right},
                {"hidden", A::right},
                {"heads", A::right},
@@ -87,6 +89,8 @@ std::string models_table(const Catalog& c) {
   for (const ModelSpec& m : c.models) {
     const ParamCounts p = count_parameters(m);
     t.add_row({m.name, format_params(p.total), fmt::format("{}", p.total),
+               format_params(active_parameters(m)),
+               m.is_moe() ? fmt::format("{} of {}", m.experts_per_token, m.experts) : "—",
                fmt::format("{}", m.layers), fmt::format("{}", m.hidden), fmt::format("{}", m.heads),
                fmt::format("{}", m.kv_heads), fmt::format("{}", m.ffn), fmt::format("{}", m.vocab),
                m.tied_embeddings ? "yes" : "no", fmt::format("{}", m.max_seq_len)});

@@ -36,14 +36,21 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
     t.push_back({"wo_bias", h, 1, L, ParamGroup::block});
   }
   t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
-  t.push_back({"w1", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
-  if (m.mlp == MlpKind::swiglu) {
-    t.push_back({"w3", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
-  }
-  t.push_back({"w2", h, m.ffn, L, ParamGroup::block, TpSplit::cols});
-  if (mlp_b) {
-    t.push_back(
-        {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
+  if (m.is_moe()) { // torchtitan's MoE: a router and GroupedExperts w1, w2, w3 [experts, ...]
+    t.push_back({"router", m.experts, h, L, ParamGroup::block});
+    t.push_back({"experts_w1", m.experts * m.expert_ffn, h, L, ParamGroup::block});
+    t.push_back({"experts_w3", m.experts * m.expert_ffn, h, L, ParamGroup::block});
+    t.push_back({"experts_w2", m.experts * h, m.expert_ffn, L, ParamGroup::block});
+  } else {
+    t.push_back({"w1", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
+    if (m.mlp == MlpKind::swiglu) {
+      t.push_back({"w3", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
+    }
+    t.push_back({"w2", h, m.ffn, L, ParamGroup::block, TpSplit::cols});
+    if (mlp_b) {
+      t.push_back(
+          {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
+    }
   }
   t.push_back({"final_norm", h * norm_vectors, 1, 1, ParamGroup::final_norm});
   if (!m.tied_embeddings) {
@@ -97,6 +104,25 @@ ParamCounts count_parameters(const ModelSpec& m) {
   return counts_of(parameter_tensors(m));
 }
 
+std::int64_t active_parameters(const ModelSpec& m) {
+  const std::int64_t total = count_parameters(m).total;
+  if (!m.is_moe()) {
+    return total;
+  }
+  const std::int64_t per_expert = 3 * m.expert_ffn * m.hidden; // w1, w3, w2
+  return total - m.layers * (m.experts - m.experts_per_token) * per_expert;
+}
+
+std::string unmodelled_reason(const ModelSpec& m) {
+  if (m.is_moe()) {
+    return fmt::format("{} is a mixture of experts ({} experts, {} per token): bwplan counts its "
+                       "parameters ('bwplan models') but does not yet model its memory and time "
+                       "(expert parallelism, token dispatch, grouped GEMMs)",
+                       m.name, m.experts, m.experts_per_token);
+  }
+  return {};
+}
+
 ModelFacts model_facts(const ModelSpec& m) {
   return facts_of_tensors(m, parameter_tensors(m));
 }
@@ -137,6 +163,19 @@ void validate_model(const ModelSpec& m, const std::string& where) {
   if (m.heads % m.kv_heads != 0) {
     throw Error(fmt::format("{}: heads = {} is not a multiple of kv_heads = {}", where, m.heads,
                             m.kv_heads));
+  }
+  if (m.is_moe()) {
+    check_range(where, "experts", m.experts, 2, 4096);
+    check_range(where, "experts_per_token", m.experts_per_token, 1, m.experts);
+    check_range(where, "expert_ffn", m.expert_ffn, 1, 4194304);
+    if (m.mlp != MlpKind::swiglu || m.mlp_bias || m.linear_bias) {
+      throw Error(fmt::format("{}: experts are SwiGLU without biases (mlp = swiglu, no mlp_bias or "
+                              "linear_bias), as the mixtures bwplan reads are",
+                              where));
+    }
+  } else if (m.experts_per_token != 0 || m.expert_ffn != 0) {
+    throw Error(
+        fmt::format("{}: experts_per_token and expert_ffn need experts (2 or more)", where));
   }
   if (m.head_dim != 0) {
     check_range(where, "head_dim", m.head_dim, 1, 4096);

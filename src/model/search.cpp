@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bisect.hpp"
+#include "bwplan/error.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
 
@@ -583,6 +584,9 @@ EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& spac
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, Objective objective, std::size_t top_k,
                         const MemoryConstants& mk, const TimeConstants& tk, std::size_t sample) {
+  if (const std::string why = unmodelled_reason(model); !why.empty()) {
+    throw Error(why);
+  }
   const ModelFacts facts = model_facts(model);
   Searcher searcher(model, facts, space, limits, mk, tk);
   for_each_combination(model, facts, space, limits, searcher);

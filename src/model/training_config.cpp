@@ -151,6 +151,9 @@ void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*m
 }
 
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
+  if (const std::string why = unmodelled_reason(m); !why.empty()) {
+    throw Error(why);
+  }
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
       const std::int64_t v = c.*f.member;
