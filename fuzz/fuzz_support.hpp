@@ -67,6 +67,18 @@ inline void exercise_model(const ModelSpec& m, const ModelConstants& k = catalog
     fail("count_parameters(m).total", static_cast<double>(n.total));
   }
   (void)format_params(n.total);
+  const std::int64_t active = active_parameters(m);
+  if (active <= 0 || active > n.total) {
+    fail("active_parameters(m)", static_cast<double>(active));
+  }
+  if (!unmodelled_reason(m).empty()) { // a mixture: counted, and every evaluation refuses it
+    try {
+      validate_config(TrainingConfig{}, m);
+    } catch (const Error&) {
+      return;
+    }
+    fail("validate_config accepted an unmodelled model", static_cast<double>(m.experts));
+  }
   EstimateRequest r;
   r.model = m;
   r.instance = catalog().instance("ml.p5.48xlarge");
