@@ -133,6 +133,22 @@ TEST_CASE("mixtures of experts are counted exactly and refused by the models tha
                                        "config.json", "mixtral");
   CHECK(count_parameters(hf).total == count_parameters(mixtral).total);
   CHECK(active_parameters(hf) == active_parameters(mixtral));
+  // Qwen1.5-MoE-A2.7B's config.json (qwen2_moe), by hand: attention 4 x 2048^2 + q, k, v biases
+  // 6,144, two norms 4,096, router 60 x 2048, 60 experts of 3 x 1408 x 2048 = 8,650,752, a shared
+  // expert 3 x 5632 x 2048 = 34,603,008 and its gate 2,048: 570,560,512 per block; x 24 +
+  // embedding and output 2 x 151936 x 2048 + 2048 = 14,315,784,192 (the model card: 14.3B in
+  // total, 2.7B activated). A token skips 56 of the 60 routed experts.
+  const ModelSpec q15 = parse_hf_config(R"({"model_type": "qwen2_moe", "num_hidden_layers": 24,
+      "hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 16,
+      "intermediate_size": 5632, "moe_intermediate_size": 1408,
+      "shared_expert_intermediate_size": 5632, "num_experts": 60, "num_experts_per_tok": 4,
+      "decoder_sparse_step": 1, "mlp_only_layers": [], "vocab_size": 151936,
+      "tie_word_embeddings": false, "hidden_act": "silu"})",
+                                        "config.json", "qwen1.5-moe");
+  CHECK(count_parameters(q15).total == 24LL * 570'560'512 + 2LL * 151936 * 2048 + 2048);
+  CHECK(count_parameters(q15).total == 14'315'784'192LL);
+  CHECK(active_parameters(q15) == 14'315'784'192LL - 24LL * 56 * 8'650'752);
+  CHECK(active_parameters(q15) == 2'689'173'504LL);
   // Counted, not modelled: every evaluation refuses, naming the model.
   TrainingConfig c;
   CHECK_THROWS_WITH(validate_config(c, a3b),

@@ -409,6 +409,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "experts",
                                                       "experts_per_token",
                                                       "expert_ffn",
+                                                      "shared_expert_ffn",
                                                       "sharded_parameters",
                                                       "candidates_evaluated",
                                                       "candidates_computed",

@@ -38,6 +38,10 @@ struct ModelSpec {
   std::int64_t experts = 0;
   std::int64_t experts_per_token = 0;
   std::int64_t expert_ffn = 0;
+  /// A shared expert every token runs besides its routed ones (Qwen2-MoE): its SwiGLU width (0:
+  /// none), and whether a sigmoid gate (a 1 x hidden linear) scales its output.
+  std::int64_t shared_expert_ffn = 0;
+  bool shared_expert_gate = false;
   std::vector<std::string> sources;
 
   [[nodiscard]] bool is_moe() const { return experts > 0; }

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t k_big = std::int64_t{1} << 40;
 
 // Architectures whose parameter layout bwplan models exactly.
-enum class Family { llama, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe };
+enum class Family { llama, qwen2, qwen3, gpt_neox, mixtral, qwen2_moe, qwen3_moe };
 
 Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "llama" || model_type == "mistral") {
@@ -36,17 +36,20 @@ Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "qwen3_moe") {
     return Family::qwen3_moe;
   }
-  if (model_type == "qwen2_moe" || model_type == "deepseek_v3" || model_type == "llama4" ||
-      model_type == "gpt_oss") {
+  if (model_type == "qwen2_moe") {
+    return Family::qwen2_moe;
+  }
+  if (model_type == "deepseek_v3" || model_type == "llama4" || model_type == "gpt_oss") {
     throw Error(fmt::format("{}: /model_type: '{}' is a mixture of experts bwplan does not read "
-                            "yet (shared experts, latent attention or sliding windows; allowed "
-                            "mixtures: mixtral, qwen3_moe)",
+                            "yet (latent attention, sliding windows, attention sinks; allowed "
+                            "mixtures: mixtral, qwen2_moe, qwen3_moe)",
                             where, model_type));
   }
-  throw Error(fmt::format("{}: /model_type: '{}' is not supported (allowed llama, mistral, qwen2, "
-                          "qwen3, gpt_neox, mixtral, qwen3_moe); write a bwplan model file "
-                          "instead (docs/bwplan.md)",
-                          where, model_type));
+  throw Error(
+      fmt::format("{}: /model_type: '{}' is not supported (allowed llama, mistral, qwen2, "
+                  "qwen3, gpt_neox, mixtral, qwen2_moe, qwen3_moe); write a bwplan model file "
+                  "instead (docs/bwplan.md)",
+                  where, model_type));
 }
 
 MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
@@ -72,10 +75,10 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
                                   const std::string& name) {
   io::ObjectReader r(j, where);
   if (!r.has("model_type")) {
-    throw Error(fmt::format(
-        "{}: /model_type is missing: a Hugging Face config.json names its "
-        "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe)",
-        where));
+    throw Error(fmt::format("{}: /model_type is missing: a Hugging Face config.json names its "
+                            "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox, "
+                            "mixtral, qwen2_moe, qwen3_moe)",
+                            where));
   }
   const std::string model_type = r.string("model_type");
   const Family f = family_of(model_type, where);
@@ -117,9 +120,16 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = m.ffn; // MixtralBlockSparseTop2MLP is intermediate_size wide
     break;
+  case Family::qwen2_moe: // Qwen2's attention; a shared expert with a sigmoid gate
   case Family::qwen3_moe:
-    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
-    m.qk_norm = true;
+    if (f == Family::qwen2_moe) {
+      m.qkv_bias = true;
+      m.shared_expert_ffn = r.integer("shared_expert_intermediate_size", 0, k_big);
+      m.shared_expert_gate = m.shared_expert_ffn > 0;
+    } else {
+      m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
+      m.qk_norm = true;
+    }
     m.experts = r.integer("num_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);

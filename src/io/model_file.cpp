@@ -41,6 +41,8 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.experts = r.optional_integer("experts", 0, big).value_or(0);
   m.experts_per_token = r.optional_integer("experts_per_token", 0, big).value_or(0);
   m.expert_ffn = r.optional_integer("expert_ffn", 0, big).value_or(0);
+  m.shared_expert_ffn = r.optional_integer("shared_expert_ffn", 0, big).value_or(0);
+  m.shared_expert_gate = r.optional_boolean("shared_expert_gate").value_or(false);
   if (m.name.empty() || m.name.size() > 128) {
     throw Error(r.at("name") + ": must be 1..128 characters");
   }

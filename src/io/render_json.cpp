@@ -120,6 +120,8 @@ OrderedJson model_json(const ModelSpec& m) {
     j["experts"] = m.experts;
     j["experts_per_token"] = m.experts_per_token;
     j["expert_ffn"] = m.expert_ffn;
+    j["shared_expert_ffn"] = m.shared_expert_ffn;
+    j["shared_expert_gate"] = m.shared_expert_gate;
   }
   j["max_seq_len"] = m.max_seq_len;
   j["sources"] = m.sources;

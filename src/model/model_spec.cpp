@@ -41,6 +41,14 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
     t.push_back({"experts_w1", m.experts * m.expert_ffn, h, L, ParamGroup::block});
     t.push_back({"experts_w3", m.experts * m.expert_ffn, h, L, ParamGroup::block});
     t.push_back({"experts_w2", m.experts * h, m.expert_ffn, L, ParamGroup::block});
+    if (m.shared_expert_ffn > 0) {
+      t.push_back({"shared_w1", m.shared_expert_ffn, h, L, ParamGroup::block});
+      t.push_back({"shared_w3", m.shared_expert_ffn, h, L, ParamGroup::block});
+      t.push_back({"shared_w2", h, m.shared_expert_ffn, L, ParamGroup::block});
+    }
+    if (m.shared_expert_gate) {
+      t.push_back({"shared_gate", 1, h, L, ParamGroup::block});
+    }
   } else {
     t.push_back({"w1", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
     if (m.mlp == MlpKind::swiglu) {
@@ -173,9 +181,17 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                               "linear_bias), as the mixtures bwplan reads are",
                               where));
     }
-  } else if (m.experts_per_token != 0 || m.expert_ffn != 0) {
-    throw Error(
-        fmt::format("{}: experts_per_token and expert_ffn need experts (2 or more)", where));
+    check_range(where, "shared_expert_ffn", m.shared_expert_ffn, 0, 4194304);
+    if (m.shared_expert_gate && m.shared_expert_ffn == 0) {
+      throw Error(fmt::format("{}: shared_expert_gate needs a shared expert (shared_expert_ffn "
+                              "above 0)",
+                              where));
+    }
+  } else if (m.experts_per_token != 0 || m.expert_ffn != 0 || m.shared_expert_ffn != 0 ||
+             m.shared_expert_gate) {
+    throw Error(fmt::format("{}: experts_per_token, expert_ffn and the shared expert need experts "
+                            "(2 or more)",
+                            where));
   }
   if (m.head_dim != 0) {
     check_range(where, "head_dim", m.head_dim, 1, 4096);
