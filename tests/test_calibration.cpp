@@ -386,6 +386,10 @@ TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a to
       test::run_cli({"calibrate", "--run", plan + "#0=" + good, "--output", profile, "--force"});
   CHECK(zero.status == 2);
   CHECK_THAT(zero.err, Catch::Contains("'#0' is not a plan rank (allowed 1, 2, ...)"));
+  const auto no_plan =
+      test::run_cli({"calibrate", "--run", "#2=" + good, "--output", profile, "--force"});
+  CHECK(no_plan.status == 2);
+  CHECK_THAT(no_plan.err, Catch::Contains("expected PLAN.json[#N]=train.log"));
   // torchtitan under pp > 1: local batch = micro_batch x grad_accum, no accumulation outside.
   const std::string titan = (dir / "titan.log").string();
   std::ofstream(titan) << header(32, 64, 1, 8192) << metric_line(1, "130.00", "4,000")

@@ -112,7 +112,7 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
   for (const std::string& run : o.runs) {
     const std::size_t eq = run.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == run.size()) {
-      throw UsageError(fmt::format("--run '{}': expected PLAN.json=train.log", run));
+      throw UsageError(fmt::format("--run '{}': expected PLAN.json[#N]=train.log", run));
     }
     std::string plan = run.substr(0, eq);
     const std::string log = run.substr(eq + 1);
@@ -126,6 +126,9 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
             fmt::format("--run '{}': '#{}' is not a plan rank (allowed 1, 2, ...)", run, digits));
       }
       plan.resize(hash);
+      if (plan.empty()) {
+        throw UsageError(fmt::format("--run '{}': expected PLAN.json[#N]=train.log", run));
+      }
     }
     const std::string plan_text = read_input_text(plan); // read once: it may be standard input
     const std::string log_text = read_text_file(log);
