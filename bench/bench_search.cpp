@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   std::int64_t all = 0, evaluated = 0, pruned = 0, probes = 0, feasible = 0;
   std::size_t dense = 0;
   for (const bwplan::ModelSpec& m : cat.models) {
-    if (m.is_moe()) {
+    if (!bwplan::unmodelled_reason(m).empty()) {
       continue; // counted, not modelled (unmodelled_reason)
     }
     ++dense;
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   double t_all = 0, t_fit = 0, setup = 0, checksum = 0;
   long long allocations = 0;
   for (const bwplan::ModelSpec& m : cat.models) {
-    if (m.is_moe()) {
+    if (!bwplan::unmodelled_reason(m).empty()) {
       continue;
     }
     const auto setup_start = std::chrono::steady_clock::now();

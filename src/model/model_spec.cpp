@@ -113,12 +113,15 @@ ParamCounts count_parameters(const ModelSpec& m) {
 }
 
 std::int64_t active_parameters(const ModelSpec& m) {
-  const std::int64_t total = count_parameters(m).total;
-  if (!m.is_moe()) {
-    return total;
+  // From parameter_tensors(), so the experts' layout is written once: a token runs
+  // experts_per_token of the routed experts' grouped weights ("experts_*", experts rows each).
+  std::int64_t total = 0;
+  std::int64_t routed = 0;
+  for (const ParamTensor& t : parameter_tensors(m)) {
+    total += t.numel() * t.count;
+    routed += t.name.starts_with("experts_") ? t.numel() * t.count : 0;
   }
-  const std::int64_t per_expert = 3 * m.expert_ffn * m.hidden; // w1, w3, w2
-  return total - m.layers * (m.experts - m.experts_per_token) * per_expert;
+  return m.is_moe() ? total - routed / m.experts * (m.experts - m.experts_per_token) : total;
 }
 
 std::string unmodelled_reason(const ModelSpec& m) {
