@@ -127,12 +127,8 @@ std::string config_enum_defs_text() {
   std::vector<std::string> lines;
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (k_is_config_enum<T>) {
-      OrderedJson names = OrderedJson::array();
-      for (const std::string_view n : EnumTraits<T>::names) {
-        names.push_back(n);
-      }
       lines.push_back("    " + OrderedJson(f.key).dump() + ": " +
-                      inline_json(OrderedJson{{"enum", names}}));
+                      inline_json(OrderedJson{{"enum", enum_names<T>()}}));
     }
   });
   return fmt::format("{}", fmt::join(lines, ",\n"));

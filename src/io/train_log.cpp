@@ -214,8 +214,7 @@ std::string_view name_of(LogFormat f) {
 
 TrainLog parse_train_log(std::string_view text, const std::string& file) {
   TrainLog log;
-  std::vector<double> rates;
-  std::vector<double> seconds;
+  std::vector<double> steady; // each steady line's figure: tokens/s per GPU, or Megatron's seconds
   bool seen_first = false;
   std::size_t line_no = 0;
   std::size_t start = 0;
@@ -283,8 +282,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
       }
       log.global_batch = m->global_batch;
     }
-    rates.push_back(m->tokens_per_s_per_gpu);
-    seconds.push_back(m->seconds);
+    steady.push_back(m->format == LogFormat::megatron ? m->seconds : m->tokens_per_s_per_gpu);
     log.steady_steps.push_back(m->step);
   }
   if (!seen_first) {
@@ -294,18 +292,18 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
                             "(ms): ...'); is it the training log of rank 0?",
                             file));
   }
-  if (rates.empty()) {
+  if (steady.empty()) {
     throw Error(fmt::format("{}: has one metric line (step {}), which is warm-up; tokens/s needs "
                             "at least one more (log more often, or run more steps)",
                             file, log.warmup_step));
   }
   if (log.format == LogFormat::megatron) {
-    log.step_seconds = median_of(seconds);
+    log.step_seconds = median_of(steady);
     if (!log.global_batch) {
       throw Error(fmt::format("{}: Megatron-LM metric lines without 'global batch size:'", file));
     }
   } else {
-    log.tokens_per_s_per_gpu = median_of(rates);
+    log.tokens_per_s_per_gpu = median_of(steady);
   }
   return log;
 }
