@@ -55,10 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fuzz::fail("model_facts(m).counts.total", static_cast<double>(f.counts.total));
     }
   }
-  // The first model the models can evaluate (mixtures are counted only: unmodelled_reason).
-  const auto dense = std::find_if(c.models.begin(), c.models.end(),
-                                  [](const ModelSpec& m) { return unmodelled_reason(m).empty(); });
-  const ModelSpec& model = dense == c.models.end() ? fuzz::catalog().models.front() : *dense;
+  const ModelSpec& model = c.models.empty() ? fuzz::catalog().models.front() : c.models.front();
   const auto run = [&](const GpuSpec& gpu, const InstanceSpec* instance) {
     EstimateRequest r;
     r.model = model;

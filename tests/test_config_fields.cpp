@@ -69,6 +69,7 @@ TrainingConfig all_changed() {
   c.optimizer_impl = OptimizerImpl::foreach;
   c.norm_impl = NormImpl::upcast;
   c.fsdp_wrap = FsdpWrap::root;
+  c.ep = 2; // needs a mixture of experts, which excludes tp and pp: validated apart below
   return c;
 }
 
@@ -92,7 +93,9 @@ TEST_CASE("plans write every registry field and read back the same configuration
     ++changed;
   });
   REQUIRE(changed >= 24); // each field's CHECK above makes all_changed() cover it
-  validate_config(want, test::preset("llama-3.1-8b"));
+  TrainingConfig dense = want;
+  dense.ep = 1;
+  validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
   for (const auto& [key, value] : j.items()) {
@@ -272,9 +275,11 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
   bases[4].sharding = Sharding::hybrid;
   bases[5].gpus = 16; // pipeline stages: the schedule shows only here
   bases[5].pp = 2;
-  const auto settings = [&](const TrainingConfig& c) { return test::trainer_settings(m, c); };
   int values = 0;
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    // Expert parallelism needs a mixture of experts.
+    const ModelSpec& model = f.key == "ep" ? test::preset("qwen3-30b-a3b") : m;
+    const auto settings = [&](const TrainingConfig& c) { return test::trainer_settings(model, c); };
     std::vector<T> tries;
     if constexpr (k_is_config_enum<T>) {
       for (std::size_t i = 0; i < EnumTraits<T>::names.size(); ++i) {
@@ -282,7 +287,7 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       }
     } else if constexpr (std::is_same_v<T, bool>) {
       tries = {true};
-    } else if (f.key == "tp" || f.key == "cp" || f.key == "pp") {
+    } else if (f.key == "tp" || f.key == "cp" || f.key == "pp" || f.key == "ep") {
       tries = {2, 4}; // degrees the 8B's 8 KV heads and the bases' GPUs divide
     } else {
       tries = {4, 16};
@@ -300,7 +305,7 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
         }
         c.*f.member = value;
         try {
-          validate_config(c, m);
+          validate_config(c, model);
         } catch (const Error&) {
           continue; // not a configuration on this base
         }
@@ -317,5 +322,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values >= 46); // the non-default values of the 23 fields tried (gpus_per_node aside)
+  CHECK(values >= 48); // the non-default values of the 24 fields tried (gpus_per_node aside)
 }

@@ -90,6 +90,11 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                    "them (embedding and head count a layer each); grad_accum then counts the "
                    "pipeline's micro-batches; needs FSDP",
                    opt, 1, 1024});
+  f(ConfigField<I>{"ep", &C::ep,
+                   "expert-parallel degree (mixtures of experts): the routed experts split over "
+                   "ep GPUs of the shard group, tokens dispatched to them all-to-all; FSDP shards "
+                   "each expert over the shard group / ep left",
+                   opt, 1, 4096});
   f(ConfigField<PipelineSchedule>{
       "pp_schedule", &C::pp_schedule,
       "1f1b, interleaved-1f1b (2 stages per rank; at most layers + 2 stages in "

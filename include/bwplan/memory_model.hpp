@@ -40,10 +40,11 @@ struct ModelStates {
 };
 
 /// Parameters, gradients and optimizer states per GPU for `c` (validated beforehand): its
-/// tensor-parallel slice of `m`, sharded over the shard group.
+/// tensor- and expert-parallel slice of `m`, sharded over the shard group (routed experts over
+/// the shard group / ep).
 [[nodiscard]] ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c);
-/// The same over the tensors of `f` as given: one tensor-parallel rank's facts
-/// (tensor_parallel_facts()) when c.tp > 1.
+/// The same over the tensors of `f` as given: one rank's facts (rank_facts()) when c.tp or c.ep
+/// is above 1.
 [[nodiscard]] ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c);
 
 /// Optimizer state bytes for one tensor shard of `rows` × `cols` elements whose parameter has
@@ -168,6 +169,10 @@ struct MemoryConstants {
   /// measurements-pipeline-parallel.json, 405B over PP 8) read up to 11.6 % above their estimates;
   /// the upper edge widens by that, rounded up, for pp > 1.
   double band_pipeline_parallel_fraction = 0.12;
+  /// Mixtures of experts: the estimate takes routing as balanced, while the busiest expert-
+  /// parallel rank receives more tokens than the mean (docs/model.md, "Mixtures of experts");
+  /// the upper edge widens by this until measured mixture runs pin it down.
+  double band_mixture_fraction = 0.15;
   /// GPUs that shipped memory measurements cover (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "b200", "h100-hbm2e-96gb",
                                                  "h100-sxm-80gb", "mi300x"};
@@ -184,9 +189,10 @@ enum class Widening : std::uint8_t {
   tensor_parallel,   ///< tensor parallelism: few measured runs
   context_parallel,  ///< context parallelism: few measured runs
   pipeline_parallel, ///< pipeline parallelism: few measured runs
+  mixture,           ///< a mixture of experts: routing imbalance, no measured run yet
   count_
 };
-inline constexpr std::array<std::string_view, 8> k_widening_names = {
+inline constexpr std::array<std::string_view, 9> k_widening_names = {
     "sequence_beyond_measured",
     "gpu_not_measured",
     "scale_beyond_measured",
@@ -194,7 +200,8 @@ inline constexpr std::array<std::string_view, 8> k_widening_names = {
     "bf16_pure_stack",
     "tensor_parallel_sparsely_measured",
     "context_parallel_sparsely_measured",
-    "pipeline_parallel_sparsely_measured"};
+    "pipeline_parallel_sparsely_measured",
+    "mixture_of_experts_not_measured"};
 static_assert(k_widening_names.size() == static_cast<std::size_t>(Widening::count_));
 /// A set of Widening reasons, one bit each.
 using Widenings = std::uint32_t;
@@ -211,8 +218,9 @@ struct MemoryBand {
   double high_bytes = 0;
   Widenings widened = 0;
 };
+/// `mixture`: the model is a mixture of experts (MemoryConstants::band_mixture_fraction).
 [[nodiscard]] MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu,
-                                     const MemoryConstants& k);
+                                     const MemoryConstants& k, bool mixture);
 
 /// Whether a plan fits: with the band's upper edge, only as estimated, or not at all.
 enum class Verdict : std::uint8_t { fits, at_risk, out_of_memory, count_ };

@@ -71,6 +71,10 @@ struct ParamTensor {
   std::int64_t count = 1;
   ParamGroup group = ParamGroup::block;
   TpSplit tp_split = TpSplit::replicated;
+  /// A routed experts' grouped weight ([experts, ...] flattened into rows): expert parallelism
+  /// splits its rows over the ep ranks, FSDP shards the rest over the data-parallel ranks left
+  /// (torchtitan's efsdp), and a token runs experts_per_token / experts of it.
+  bool expert = false;
   [[nodiscard]] std::int64_t numel() const { return rows * cols; }
   [[nodiscard]] bool is_matrix() const { return cols > 1; }
 };
@@ -95,9 +99,6 @@ struct ParamCounts {
 /// Parameters one token's forward uses: all but the experts it is not routed to (the total for a
 /// dense model).
 [[nodiscard]] std::int64_t active_parameters(const ModelSpec& m);
-/// Why the memory and time models cannot take `m` yet (empty when they can): mixtures of experts
-/// are counted but not modelled (no expert parallelism, dispatch buffers or grouped GEMMs).
-[[nodiscard]] std::string unmodelled_reason(const ModelSpec& m);
 
 /// What the memory and time models read from a model's shape, computed once per model so that
 /// evaluating a configuration allocates nothing.
@@ -108,19 +109,29 @@ struct ModelFacts {
   double head = 0;           ///< final norm + output head (+ the embedding when tied)
   double block_linear = 0;   ///< one block's matmul weights
   double largest_tensor = 0; ///< elements of the largest parameter tensor
+  /// Routed-expert elements held (every block's); their matmuls per block below.
+  double experts = 0;
+  double block_experts = 0;
+  /// Routed-expert elements a token does not run (the model's: the FLOP count's exclusion).
+  double inactive = 0;
 };
 [[nodiscard]] ModelFacts model_facts(const ModelSpec& m);
 /// The facts of what one tensor-parallel rank holds: each tensor's local slice under `tp`
 /// (ceil for an uneven vocabulary), counts and sums over those. `tp` 1 gives model_facts(m).
 [[nodiscard]] ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp);
-/// `f(slice)` with the facts one tensor-parallel rank holds: `whole` itself when tp is 1 (no
-/// copy), else tensor_parallel_facts(m, tp). The models' one place for that choice.
+/// The facts of what one rank holds under tensor parallelism `tp` and expert parallelism `ep`:
+/// tensor_parallel_facts(m, tp) with each routed-expert tensor's rows split over the ep ranks
+/// (`ep` divides the experts: validate_config()).
+[[nodiscard]] ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep);
+/// `f(slice)` with the facts one rank holds: `whole` itself when tp and ep are 1 (no copy), else
+/// rank_facts(m, tp, ep). The models' one place for that choice.
 template <class F>
-decltype(auto) with_tp_slice(const ModelSpec& m, const ModelFacts& whole, std::int64_t tp, F&& f) {
-  if (tp <= 1) {
+decltype(auto) with_rank_slice(const ModelSpec& m, const ModelFacts& whole, std::int64_t tp,
+                               std::int64_t ep, F&& f) {
+  if (tp <= 1 && ep <= 1) {
     return f(whole);
   }
-  const ModelFacts slice = tensor_parallel_facts(m, tp);
+  const ModelFacts slice = rank_facts(m, tp, ep);
   return f(slice);
 }
 

@@ -65,6 +65,8 @@ struct SearchSpace {
   /// pp_schedule_axis().
   std::vector<std::int64_t> pps;
   std::vector<PipelineSchedule> pp_schedules;
+  /// Expert-parallel degrees; empty: the defaults of ep_axis().
+  std::vector<std::int64_t> eps;
   /// Loss implementation and compile; empty: base's only.
   std::vector<LossChoice> losses;
   std::int64_t max_micro_batch = 256;

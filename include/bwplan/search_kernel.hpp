@@ -86,6 +86,12 @@ public:
 [[nodiscard]] std::vector<std::int64_t> pp_axis(const SearchSpace& s, const ModelFacts& facts,
                                                 std::int64_t nodes, const InstanceSpec& inst,
                                                 const GpuSpec& gpu);
+/// The expert-parallel axis of a job of `gpus` GPUs: `s.eps`, or by default 1 for a dense model
+/// and, for a mixture of experts, 1, 2, 4, ... up to the experts and the GPUs, each dividing the
+/// experts. Degrees the shard group cannot take are skipped per sharding
+/// (expert_parallel_problem()).
+[[nodiscard]] std::vector<std::int64_t> ep_axis(const SearchSpace& s, const ModelSpec& m,
+                                                std::int64_t gpus);
 /// The schedules a pipeline-parallel degree is tried with: `s.pp_schedules`, or by default 1F1B
 /// and interleaved 1F1B.
 [[nodiscard]] std::vector<PipelineSchedule> pp_schedule_axis(const SearchSpace& s);

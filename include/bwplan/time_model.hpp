@@ -52,6 +52,10 @@ struct TimeConstants {
   /// Work per micro-batch (tokens x hidden) at which matmuls reach half of the maximum: small
   /// GEMMs leave SMs idle (fitted: 1B-70B compute-only runs, 2k-32k tokens per micro-batch).
   double matmul_half_work = 2.4e6;
+  /// A grouped expert GEMM's efficiency relative to one dense GEMM of each expert's rows (the
+  /// launch, routing-dependent tile waste and the permutations around it): fitted to the
+  /// mixture runs of tests/data/measurements-moe.json (docs/time-model.md, "Mixtures of experts").
+  double grouped_gemm_efficiency = 0.23;
   /// Share of the attention FLOPs (12·L·q·s) a causal flash kernel executes: it skips the
   /// masked upper triangle (FlashAttention-2 paper, causal mask; not fitted).
   double attention_executed_fraction = 0.5;
@@ -158,6 +162,9 @@ struct TimeConstants {
   /// Tensor parallelism: the upper edge widens by this for tp > 1 (the measured tensor-parallel
   /// run beside it read 30 % faster than predicted, 9 % beyond the other widenings).
   double band_tensor_parallel_fraction = 0.10;
+  /// Mixtures of experts (grouped GEMMs, all-to-all dispatch, routing imbalance): both edges
+  /// widen by this until measured mixture runs pin it down (docs/time-model.md, "Mixtures").
+  double band_mixture_fraction = 0.25;
   /// GPUs whose throughput shipped runs measured at full power (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "h100-hbm2e-96gb",
                                                  "h100-sxm-80gb"};
@@ -169,8 +176,9 @@ struct ThroughputBand {
   double high_fraction = 0;
   Widenings widened = 0;
 };
+/// `mixture`: the model is a mixture of experts (TimeConstants::band_mixture_fraction).
 [[nodiscard]] ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
-                                             const TimeConstants& k);
+                                             const TimeConstants& k, bool mixture);
 
 /// FLOPs per token of one training step (forward + backward).
 struct FlopCounts {
@@ -199,6 +207,9 @@ struct StepTime {
   /// gradients: on the critical path, never hidden.
   double tensor_parallel_s = 0;
   double context_parallel_s = 0;
+  /// Expert parallelism's all-to-all dispatch and combine of routed tokens: on the critical
+  /// path, never hidden (torchtitan's standard MoE waits for them).
+  double expert_parallel_s = 0;
   /// Pipeline parallelism: the fill and drain's idle micro-batch times ((pp - 1) / stages per
   /// rank of the slowest rank's), and the point-to-point sends they wait for (in exposed_comm_s).
   double pipeline_bubble_s = 0;
@@ -248,9 +259,15 @@ struct StepTerms {
   double vocab = 0;
   double layers = 0;
   double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
-  double matmul_s_per_token = 0;    ///< GEMMs (block linears + output head) at full efficiency
-  double linear_s_per_token = 0;    ///< the block linears' part, in the run precision
-  double attention_s_per_token = 0; ///< causal attention at its kernels' efficiency
+  double matmul_s_per_token = 0; ///< GEMMs (block linears + output head) at full efficiency
+  double linear_s_per_token = 0; ///< the block linears' part, in the run precision
+  /// The routed experts' part of linear_s_per_token: grouped GEMMs whose rows per expert are
+  /// expert_rows_ratio x the micro-batch's tokens (experts_per_token x ep / experts), so they
+  /// reach the matmul efficiency of that much smaller work.
+  double expert_s_per_token = 0;
+  double expert_rows_ratio = 1;
+  double grouped_gemm_efficiency = 1; ///< TimeConstants::grouped_gemm_efficiency
+  double attention_s_per_token = 0;   ///< causal attention at its kernels' efficiency
   /// Every executed matmul FLOP (attention included) at the dense peak: HFU's numerator.
   double peak_s_per_token = 0;
   /// Where the block linears reach half of their maximum efficiency, in units of half_work: 1 in
@@ -273,6 +290,9 @@ struct StepTerms {
   double tp_s_per_sequence = 0, tp_latency_s = 0;
   double cp_s_per_sequence = 0, cp_latency_s = 0;
   bool tp_inter = false, cp_inter = false;
+  /// Expert parallelism's all-to-alls of one micro-batch, likewise.
+  double ep_s_per_sequence = 0, ep_latency_s = 0;
+  bool ep_inter = false;
   /// Pipeline parallelism: idle micro-batch times per step, and the sends on its critical path.
   double bubble_micro_batches = 0;
   double p2p_s_per_sequence = 0, p2p_latency_s = 0, p2p_sends = 0;

@@ -19,6 +19,8 @@ struct TrainingConfig {
   std::int64_t tp = 1;          ///< tensor-parallel degree: each block's matmuls split over tp GPUs
   std::int64_t cp = 1;          ///< context-parallel degree: each sequence split over cp GPUs
   std::int64_t pp = 1;          ///< pipeline-parallel degree: the blocks split into pp stages
+  /// expert-parallel degree: a mixture's routed experts split over ep GPUs of the shard group
+  std::int64_t ep = 1;
   PipelineSchedule pp_schedule = PipelineSchedule::one_f_one_b;
   Precision precision = Precision::bf16;
   bool fp8_all_gather = false;  ///< FSDP all-gathers fp8 weights (torchao, tensorwise only)
@@ -102,6 +104,11 @@ struct TrainingConfig {
 /// What keeps `m` from being split over `tp` tensor-parallel GPUs (heads, KV heads, MLP width), as
 /// the one-line error; empty when it can be.
 [[nodiscard]] std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m);
+
+/// What keeps `m` from running expert parallelism of degree c.ep under `c` (experts split evenly
+/// over ep ranks of the shard group, torchtitan/distributed/parallel_dims.py; a mixture under
+/// tensor or pipeline parallelism is not modelled), as the one-line error; empty when it can.
+[[nodiscard]] std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m);
 
 /// What makes the tensor- and context-parallel degrees impossible for `m` (torchtitan splits
 /// heads, KV heads and the MLP width over the tp ranks, torchtitan/models/llama3/infra/

@@ -36,6 +36,7 @@ struct SearchOptions {
   std::string tps;                       ///< empty: the default axis (search_kernel.hpp, tp_axis)
   std::string cps;                       ///< empty: the default axis (cp_axis)
   std::string pps;                       ///< empty: the default axis (pp_axis)
+  std::string eps;                       ///< empty: the default axis (ep_axis)
   std::vector<std::string> pp_schedules; ///< empty: the default axis (pp_schedule_axis)
   bool explore_seq = false;
   std::int64_t max_micro_batch = 256;
@@ -231,6 +232,19 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   }
   if (!o.pps.empty()) {
     r.space.pps = parse_int_list(o.pps, "--pp", 1, config_field_range(&TrainingConfig::pp).max);
+  }
+  if (!o.eps.empty()) {
+    r.space.eps = parse_int_list(o.eps, "--ep", 1, config_field_range(&TrainingConfig::ep).max);
+  }
+  for (const std::int64_t ep : r.space.eps) {
+    if (ep > 1 && !r.model.is_moe()) {
+      throw Error(fmt::format("--ep {} needs a mixture of experts; {} has none", ep, r.model.name));
+    }
+    if (r.model.is_moe() && r.model.experts % ep != 0) {
+      throw Error(fmt::format("--ep {} must divide the model's {} experts (each rank holds whole "
+                              "experts)",
+                              ep, r.model.experts));
+    }
   }
   r.space.pp_schedules = parse_list<PipelineSchedule>(o.pp_schedules, "--pp-schedule");
   // A degree the model cannot split, or no sequence length can take, would only make the search
@@ -527,6 +541,11 @@ void setup_search(CLI::App& app, Context& ctx) {
   cmd->add_option("--pp", o->pps,
                   "pipeline-parallel degrees: a list and/or ranges [1; 2,4,8 up to the node count "
                   "when the model's training states exceed a node's GPU memory]")
+      ->group(ax);
+  cmd->add_option("--ep", o->eps,
+                  "expert-parallel degrees (mixtures of experts): a list and/or ranges [1; for a "
+                  "mixture 2,4,8... up to the experts and the job's GPUs, those the experts "
+                  "divide]")
       ->group(ax);
   cmd->add_option("--pp-schedule", o->pp_schedules,
                   "pipeline schedules tried with pp > 1: 1f1b, interleaved-1f1b, gpipe [1f1b, "

@@ -225,6 +225,7 @@ OrderedJson throughput_json(const StepTime& t) {
   j["all_reduce_seconds"] = t.all_reduce_s;
   j["tensor_parallel_seconds"] = t.tensor_parallel_s;
   j["context_parallel_seconds"] = t.context_parallel_s;
+  j["expert_parallel_seconds"] = t.expert_parallel_s;
   j["pipeline_bubble_seconds"] = t.pipeline_bubble_s;
   j["pipeline_send_seconds"] = t.pipeline_send_s;
   j["exposed_comm_seconds"] = t.exposed_comm_s;

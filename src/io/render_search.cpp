@@ -285,7 +285,8 @@ std::string search_table(const SearchReport& r) {
                                       k.pp_schedule == PipelineSchedule::interleaved_1f1b ? "i"
                                       : k.pp_schedule == PipelineSchedule::gpipe          ? "g"
                                                                                           : "")
-                        : fmt::format("{}x{}", k.tp, k.cp),
+                        : fmt::format("{}x{}{}", k.tp, k.cp,
+                                      k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
                precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),

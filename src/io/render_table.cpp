@@ -39,7 +39,7 @@ namespace io {
 
 std::string band_note(Widenings w) {
   // Words for each Widening, in its order.
-  static constexpr std::array<std::string_view, 8> k_words = {
+  static constexpr std::array<std::string_view, 9> k_words = {
       "a longer sequence than any measured run",
       "a GPU no measured run used (at full power)",
       "more GPUs than any measured run",
@@ -47,7 +47,8 @@ std::string band_note(Widenings w) {
       "pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not",
       "tensor parallelism (few measured runs)",
       "context parallelism (three measured runs, slower than predicted)",
-      "pipeline parallelism (three measured runs)"};
+      "pipeline parallelism (three measured runs)",
+      "a mixture of experts (routing imbalance; no measured run)"};
   static_assert(k_words.size() == k_widening_names.size());
   std::string out;
   for (std::size_t i = 0; i < k_words.size(); ++i) {
@@ -210,6 +211,10 @@ std::string estimate_table(const Estimate& e) {
         fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s, "
                     "pipeline sends {:.3f} s\n",
                     st.tensor_parallel_s, st.context_parallel_s, st.pipeline_send_s);
+  }
+  if (c.ep > 1) {
+    out += fmt::format("  of the communication: expert-parallel all-to-all {:.3f} s\n",
+                       st.expert_parallel_s);
   }
   if (c.pp > 1 && c.grad_accum < c.pp) {
     out += fmt::format(

@@ -115,6 +115,7 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
     s.add("parallelism", "pipeline_parallel_microbatch_size", c.micro_batch, "micro_batch");
   }
   s.add("parallelism", "context_parallel_degree", c.cp, "cp");
+  s.add("parallelism", "expert_parallel_degree", c.ep, "ep");
   if (c.fsdp_wrap != FsdpWrap::per_module) {
     cannot("fsdp_wrap", name_of(c.fsdp_wrap),
            "it wraps embeddings, each block and norm+output as FSDP units (per-module)");
@@ -184,6 +185,12 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   const TrainerPin& t = launch_data().trainer;
   TrainerModel out;
   out.parameters = parameters;
+  if (m.is_moe()) { // checked first: the native flavors and the custom model are all dense
+    throw Error(fmt::format("the plan's model {} and its ep cannot be launched with {} {}: bwplan "
+                            "does not emit mixtures of experts yet (plan them, then launch with "
+                            "the trainer's own MoE flavor)",
+                            m.name, t.name, t.version));
+  }
   for (const NativeModel& n : t.native_models) {
     if (same_shape(n, m)) {
       out.name = n.name;

@@ -40,7 +40,8 @@ void widen_for_sequence(Widen& w, const TrainingConfig& c, double measured, doub
 
 } // namespace
 
-MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const MemoryConstants& k) {
+MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const MemoryConstants& k,
+                       bool mixture) {
   Widen w;
   widen_for_sequence(w, c, k.band_measured_seq_len, k.band_fraction_per_seq_doubling);
   if (!listed(k.band_measured_gpus, gpu.name)) {
@@ -63,19 +64,25 @@ MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const Memory
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
+  if (mixture) {
+    higher.add(k.band_mixture_fraction, Widening::mixture);
+  }
   b.low_fraction = std::min(k.band_low_fraction + w.total, 0.9);
   b.high_fraction = k.band_high_fraction + w.total + higher.total;
   b.widened = w.reasons | higher.reasons;
   return b;
 }
 
-ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu,
-                               const TimeConstants& k) {
+ThroughputBand throughput_band(const TrainingConfig& c, const GpuSpec& gpu, const TimeConstants& k,
+                               bool mixture) {
   Widen both;
   widen_for_sequence(both, c, k.band_measured_seq_len, k.band_fraction_per_seq_doubling);
   both.add(doublings_beyond(static_cast<double>(c.gpus), k.band_measured_gpu_count) *
                k.band_fraction_per_scale_doubling,
            Widening::scale);
+  if (mixture) {
+    both.add(k.band_mixture_fraction, Widening::mixture);
+  }
   // The unmeasured-GPU term comes from rows that ran slower than predicted: it widens the lower
   // edge only (the prediction already assumes the datasheet peak).
   Widen slower;

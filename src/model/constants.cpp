@@ -40,11 +40,13 @@ constexpr MemoryField k_memory_fields[] = {
     {"band_tensor_parallel_fraction", &MemoryConstants::band_tensor_parallel_fraction, 0.0, 10.0},
     {"band_pipeline_parallel_fraction", &MemoryConstants::band_pipeline_parallel_fraction, 0.0,
      10.0},
+    {"band_mixture_fraction", &MemoryConstants::band_mixture_fraction, 0.0, 10.0},
 };
 
 constexpr TimeField k_time_fields[] = {
     {"matmul_efficiency_max", &TimeConstants::matmul_efficiency_max, 0.01, 1.0},
     {"matmul_half_work", &TimeConstants::matmul_half_work, 0.0, 1e+12},
+    {"grouped_gemm_efficiency", &TimeConstants::grouped_gemm_efficiency, 0.01, 1.0},
     {"attention_executed_fraction", &TimeConstants::attention_executed_fraction, 0.0, 1.0},
     {"attention_forward_efficiency", &TimeConstants::attention_forward_efficiency, 0.01, 1.0},
     {"attention_backward_efficiency", &TimeConstants::attention_backward_efficiency, 0.01, 1.0},
@@ -89,6 +91,7 @@ constexpr TimeField k_time_fields[] = {
     {"band_low_fraction_per_cp_doubling", &TimeConstants::band_low_fraction_per_cp_doubling, 0.0,
      10.0},
     {"band_tensor_parallel_fraction", &TimeConstants::band_tensor_parallel_fraction, 0.0, 10.0},
+    {"band_mixture_fraction", &TimeConstants::band_mixture_fraction, 0.0, 10.0},
 };
 
 struct Slot {

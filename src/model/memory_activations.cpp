@@ -43,6 +43,29 @@ Inventory tensor_parallel(const Inventory& inv, double gathered, std::int64_t tp
   return {gathered + (inv.all - gathered) / t, inv.sac / t};
 }
 
+/// Bytes per token a mixture-of-experts MLP saves for backward beyond its norm (torchtitan's MoE,
+/// torchtitan/models/moe/moe.py, eager): the router's fp32 softmax and its top-k scores and
+/// indices; each token's k copies as the grouped GEMMs' input (after the all-to-all dispatch
+/// under expert parallelism); per copy the SwiGLU's w1 and w3 outputs, the silu output (compile
+/// recomputes it) and the product (w2's input); the fp32 copy of the routed outputs the score
+/// combination (bmm) saves; and a shared expert as a dense SwiGLU. Routing is taken as balanced:
+/// the busiest rank's excess is the band's (docs/model.md, "Mixtures of experts").
+double moe_saved(const ModelSpec& m, const TrainingConfig& c, double ab, double gemm_in) {
+  const bool eager = !c.compile;
+  const double h = static_cast<double>(m.hidden);
+  const double k = static_cast<double>(m.experts_per_token);
+  const double fe = static_cast<double>(m.expert_ffn);
+  const double router = 4.0 * static_cast<double>(m.experts) + k * (4.0 + 3.0 * 8.0);
+  const double routed = k * (h * gemm_in + fe * (ab + (eager ? ab : 0.0) + ab + gemm_in));
+  const double combine = 4.0 * k * h;
+  double shared = 0;
+  if (m.shared_expert_ffn > 0) {
+    const double fs = static_cast<double>(m.shared_expert_ffn);
+    shared = fs * ab + (eager ? fs * ab : 0.0) + fs * ab + fs * gemm_in;
+  }
+  return router + routed + combine + shared;
+}
+
 Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double ab = state_dtypes(c.precision).compute_bytes;
   const double gemm_in = gemm_inputs_quantized(c) ? quantized_input_bytes(c.precision) : ab;
@@ -75,6 +98,17 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   }
   // MLP half: residual into the norm, norm output, projections and activation.
   inv.all += norm_saved + h * gemm_in;
+  if (m.is_moe()) {
+    inv.all += moe_saved(m, c, ab, gemm_in);
+    // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
+    // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of the mixture only
+    // a shared expert's w1 and w2 outputs are kept (the 5th and 7th counted matmuls).
+    inv.sac = h * residual + q * ab + kv * ab + q * ab + lse;
+    if (m.shared_expert_ffn > 0) {
+      inv.sac += static_cast<double>(m.shared_expert_ffn) * ab + (eager ? h * ab : 0.0);
+    }
+    return inv; // no tensor parallelism under a mixture (expert_parallel_problem())
+  }
   if (m.mlp == MlpKind::swiglu) {
     // w1 output (silu input), silu output (compile recomputes it), w3 output, product (w2 in)
     inv.all += f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
@@ -110,10 +144,19 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
   }
   a.recompute_per_token = inv.all - a.saved_per_token;
   // Inside one block's backward: gradients w.r.t. the MLP's f-wide tensors (split over the tp
-  // ranks) and two h-wide ones (whole: the gradients of the all-gathered inputs).
+  // ranks) and two h-wide ones (whole: the gradients of the all-gathered inputs). A mixture's
+  // MLP is k experts' f-wide tensors per token and their k h-wide inputs and (fp32) outputs.
   const double f = static_cast<double>(m.ffn) / static_cast<double>(c.tp);
   const double mlp_grads = m.mlp == MlpKind::swiglu ? 3.0 : 2.0;
-  a.grad_work_per_token = (mlp_grads * f + 2.0 * static_cast<double>(m.hidden)) * ab;
+  const double h = static_cast<double>(m.hidden);
+  if (m.is_moe()) {
+    const double k = static_cast<double>(m.experts_per_token);
+    const double widths =
+        k * static_cast<double>(m.expert_ffn) + static_cast<double>(m.shared_expert_ffn);
+    a.grad_work_per_token = (3.0 * widths + 2.0 * h + k * h) * ab + 4.0 * k * h;
+  } else {
+    a.grad_work_per_token = (mlp_grads * f + 2.0 * h) * ab;
+  }
   if (c.cp > 1) {
     // Context parallelism with all-gathered keys and values (torchtitan's default rotate method,
     // torch/distributed/tensor/experimental/_attention.py): the block's backward holds the whole

@@ -115,7 +115,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const Tr
 
 MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
                          const GpuSpec& gpu, const MemoryConstants& k) {
-  return with_tp_slice(m, f, c.tp, [&](const ModelFacts& slice) {
+  return with_rank_slice(m, f, c.tp, c.ep, [&](const ModelFacts& slice) {
     return memory_terms_for_slice(m, slice, c, gpu, k);
   });
 }
@@ -224,11 +224,14 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.fragmentation_fraction = k.fragmentation_fraction;
   const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
                                (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0) +
-                               (pipeline ? 1.0 : 0.0);
+                               (pipeline ? 1.0 : 0.0) +
+                               // expert parallelism: the all-to-all group and, when the shard
+                               // group is larger, the experts' own FSDP group (efsdp)
+                               (c.ep > 1 ? (shard > static_cast<double>(c.ep) ? 2.0 : 1.0) : 0.0);
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
-  t.band = memory_band(c, gpu, k);
+  t.band = memory_band(c, gpu, k, m.is_moe());
   if (offload) {
     // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
     t.host_bytes_per_node =

@@ -44,7 +44,7 @@ double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
 }
 
 ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
-  return estimate_model_states(tensor_parallel_facts(m, c.tp), c);
+  return estimate_model_states(rank_facts(m, c.tp, c.ep), c);
 }
 
 ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {
@@ -52,7 +52,10 @@ ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) 
   const std::int64_t n = effective_shard_group(c);
   ModelStates s;
   for (const ParamTensor& t : f.tensors) {
-    const std::int64_t rows = (t.rows + n - 1) / n; // FSDP2 Shard(0) with padding
+    // Expert parallelism already split a routed-expert tensor's rows (whole experts) over ep
+    // ranks; FSDP shards it over the rest of the shard group (torchtitan's efsdp mesh).
+    const std::int64_t shard = t.expert ? n / c.ep : n;
+    const std::int64_t rows = (t.rows + shard - 1) / shard; // FSDP2 Shard(0) with padding
     const std::int64_t local = rows * t.cols * t.count;
     s.sharded_params += local;
     s.optimizer_bytes += static_cast<double>(t.count) *

@@ -38,9 +38,10 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
   t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
   if (m.is_moe()) { // torchtitan's MoE: a router and GroupedExperts w1, w2, w3 [experts, ...]
     t.push_back({"router", m.experts, h, L, ParamGroup::block});
-    t.push_back({"experts_w1", m.experts * m.expert_ffn, h, L, ParamGroup::block});
-    t.push_back({"experts_w3", m.experts * m.expert_ffn, h, L, ParamGroup::block});
-    t.push_back({"experts_w2", m.experts * h, m.expert_ffn, L, ParamGroup::block});
+    const auto rep = TpSplit::replicated;
+    t.push_back({"experts_w1", m.experts * m.expert_ffn, h, L, ParamGroup::block, rep, true});
+    t.push_back({"experts_w3", m.experts * m.expert_ffn, h, L, ParamGroup::block, rep, true});
+    t.push_back({"experts_w2", m.experts * h, m.expert_ffn, L, ParamGroup::block, rep, true});
     if (m.shared_expert_ffn > 0) {
       t.push_back({"shared_w1", m.shared_expert_ffn, h, L, ParamGroup::block});
       t.push_back({"shared_w3", m.shared_expert_ffn, h, L, ParamGroup::block});
@@ -93,9 +94,17 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
   ModelFacts f;
   f.tensors = std::move(tensors);
   f.counts = counts_of(f.tensors);
+  const double idle =
+      m.is_moe() ? 1.0 - static_cast<double>(m.experts_per_token) / static_cast<double>(m.experts)
+                 : 0.0;
   for (const ParamTensor& t : f.tensors) {
     const double n = static_cast<double>(t.numel());
     f.largest_tensor = std::max(f.largest_tensor, n);
+    if (t.expert) {
+      f.experts += n * static_cast<double>(t.count);
+      f.block_experts += n;
+      f.inactive += n * static_cast<double>(t.count) * idle;
+    }
     if (t.group == ParamGroup::block) {
       f.block_linear += t.is_matrix() ? n : 0.0;
     } else {
@@ -114,24 +123,14 @@ ParamCounts count_parameters(const ModelSpec& m) {
 
 std::int64_t active_parameters(const ModelSpec& m) {
   // From parameter_tensors(), so the experts' layout is written once: a token runs
-  // experts_per_token of the routed experts' grouped weights ("experts_*", experts rows each).
+  // experts_per_token of the routed experts' grouped weights (`expert`, experts rows each).
   std::int64_t total = 0;
   std::int64_t routed = 0;
   for (const ParamTensor& t : parameter_tensors(m)) {
     total += t.numel() * t.count;
-    routed += t.name.starts_with("experts_") ? t.numel() * t.count : 0;
+    routed += t.expert ? t.numel() * t.count : 0;
   }
   return m.is_moe() ? total - routed / m.experts * (m.experts - m.experts_per_token) : total;
-}
-
-std::string unmodelled_reason(const ModelSpec& m) {
-  if (m.is_moe()) {
-    return fmt::format("{} is a mixture of experts ({} experts, {} per token): bwplan counts its "
-                       "parameters ('bwplan models') but does not yet model its memory and time "
-                       "(expert parallelism, token dispatch, grouped GEMMs)",
-                       m.name, m.experts, m.experts_per_token);
-  }
-  return {};
 }
 
 ModelFacts model_facts(const ModelSpec& m) {
@@ -139,8 +138,15 @@ ModelFacts model_facts(const ModelSpec& m) {
 }
 
 ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp) {
+  return rank_facts(m, tp, 1);
+}
+
+ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep) {
   std::vector<ParamTensor> tensors = parameter_tensors(m);
   for (ParamTensor& t : tensors) {
+    if (t.expert) {
+      t.rows /= ep; // whole experts per rank
+    }
     switch (t.tp_split) {
     case TpSplit::rows: t.rows = (t.rows + tp - 1) / tp; break;
     case TpSplit::cols: t.cols = (t.cols + tp - 1) / tp; break;

@@ -89,6 +89,7 @@ struct Key {
   std::int64_t seq_len = 0;
   std::int64_t tp = 1, cp = 1, pp = 1;
   int pp_schedule = 0;
+  std::int64_t ep = 1;
   auto operator<=>(const Key&) const = default;
 };
 
@@ -131,15 +132,15 @@ private:
 
   const ModelSpec& model_;
   const ModelFacts& facts_;
-  /// One tensor-parallel slice of the model per degree tried (tensor_parallel_facts()).
-  std::map<std::int64_t, ModelFacts> slices_;
-  const ModelFacts& slice(std::int64_t tp) {
-    if (tp <= 1) {
+  /// One rank's slice of the model per tensor- and expert-parallel degree tried (rank_facts()).
+  std::map<std::pair<std::int64_t, std::int64_t>, ModelFacts> slices_;
+  const ModelFacts& slice(std::int64_t tp, std::int64_t ep) {
+    if (tp <= 1 && ep <= 1) {
       return facts_;
     }
-    auto it = slices_.find(tp);
+    auto it = slices_.find({tp, ep});
     if (it == slices_.end()) {
-      it = slices_.emplace(tp, tensor_parallel_facts(model_, tp)).first;
+      it = slices_.emplace(std::pair{tp, ep}, rank_facts(model_, tp, ep)).first;
     }
     return it->second;
   }
@@ -218,15 +219,15 @@ void Searcher::evaluate(std::uint32_t combination, std::int64_t mb) {
 
 void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                            const Network& net) {
-  current_ = make_combination(model_, facts_, slice(proto.config.tp), proto, gpu, inst, net,
-                              limits_, mk_, tk_);
+  current_ = make_combination(model_, facts_, slice(proto.config.tp, proto.config.ep), proto, gpu,
+                              inst, net, limits_, mk_, tk_);
   const auto id = static_cast<std::uint32_t>(where_.size());
   where_.push_back({proto.instance, proto.nodes, proto.config});
   const TrainingConfig& t = proto.config;
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
                    static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp, t.cp,
-                   t.pp, static_cast<int>(t.pp_schedule)});
+                   t.pp, static_cast<int>(t.pp_schedule), t.ep});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
@@ -556,6 +557,9 @@ std::string Candidate::key() const {
   if (c.pp > 1) {
     parallel += fmt::format("-pp{}-{}", c.pp, name_of(c.pp_schedule));
   }
+  if (c.ep > 1) {
+    parallel += fmt::format("-ep{}", c.ep);
+  }
   return fmt::format("i{}-n{:03}-{}{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
                      name_of(c.sharding), parallel, name_of(c.precision), name_of(c.loss),
                      c.compile ? "compiled" : "eager", ac, c.seq_len, c.micro_batch, c.grad_accum);
@@ -584,9 +588,6 @@ EstimateRequest estimate_request(const ModelSpec& model, const SearchSpace& spac
 SearchResult run_search(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, Objective objective, std::size_t top_k,
                         const MemoryConstants& mk, const TimeConstants& tk, std::size_t sample) {
-  if (const std::string why = unmodelled_reason(model); !why.empty()) {
-    throw Error(why);
-  }
   const ModelFacts facts = model_facts(model);
   Searcher searcher(model, facts, space, limits, mk, tk);
   for_each_combination(model, facts, space, limits, searcher);

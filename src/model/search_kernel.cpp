@@ -37,9 +37,10 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
                              const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                              const Network& net, const SearchConstraints& limits,
                              const MemoryConstants& mk, const TimeConstants& tk) {
-  return with_tp_slice(model, facts, proto.config.tp, [&](const ModelFacts& slice) {
-    return make_combination(model, facts, slice, proto, gpu, inst, net, limits, mk, tk);
-  });
+  return with_rank_slice(
+      model, facts, proto.config.tp, proto.config.ep, [&](const ModelFacts& slice) {
+        return make_combination(model, facts, slice, proto, gpu, inst, net, limits, mk, tk);
+      });
 }
 
 Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
@@ -150,12 +151,25 @@ std::vector<std::int64_t> pp_axis(const SearchSpace& s, const ModelFacts& facts,
   whole.gpus = 1;
   whole.gpus_per_node = 1;
   whole.sharding = Sharding::none;
-  whole.tp = whole.cp = whole.pp = 1;
+  whole.tp = whole.cp = whole.pp = whole.ep = 1;
   whole.offload = Offload::none;
   const double node_memory = static_cast<double>(inst.gpus_per_node) * gpu.memory_bytes;
   if (estimate_model_states(facts, whole).total_bytes() > node_memory) {
     for (std::int64_t pp = 2; pp <= std::min(nodes, k_default_max_model_parallel); pp *= 2) {
       v.push_back(pp);
+    }
+  }
+  return v;
+}
+
+std::vector<std::int64_t> ep_axis(const SearchSpace& s, const ModelSpec& m, std::int64_t gpus) {
+  if (!s.eps.empty()) {
+    return s.eps;
+  }
+  std::vector<std::int64_t> v{1};
+  for (std::int64_t d = 2; m.is_moe() && d <= std::min(m.experts, gpus); d *= 2) {
+    if (m.experts % d == 0) {
+      v.push_back(d);
     }
   }
   return v;
@@ -185,13 +199,48 @@ std::vector<LossChoice> loss_axis(const SearchSpace& s) {
 
 namespace {
 
-/// The sharding, precision, loss, checkpointing and sequence axes of one (instance, nodes, tp,
-/// cp) point.
+/// The precision, loss, checkpointing and sequence axes of one (instance, nodes, tp, cp, pp,
+/// sharding, ep) point.
+void for_each_precision(const ModelSpec& model, const SearchSpace& space,
+                        const SearchConstraints& limits, CombinationVisitor& visitor,
+                        Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
+                        const Network& net, const std::vector<Precision>& precisions,
+                        const std::vector<LossChoice>& losses) {
+  TrainingConfig& c = proto.config;
+  for (Precision p : precisions) {
+    c.precision = p;
+    c.fp8_all_gather = false;
+    if (!gpu.supports(p)) {
+      visitor.unsupported(proto, gpu, p);
+      continue;
+    }
+    for (const LossChoice& loss : losses) {
+      c.loss = loss.loss;
+      c.compile = loss.compile;
+      for (const CheckpointChoice& ac : space.checkpointing) {
+        c.activation_checkpointing = ac.mode;
+        c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
+        for (std::int64_t seq : space.seq_lens) {
+          if (!seq_len_searched(space, limits, seq, c.cp)) {
+            continue;
+          }
+          c.seq_len = seq;
+          c.grad_accum = default_grad_accum(c);
+          visitor.combination(proto, gpu, inst, net);
+        }
+      }
+    }
+  }
+}
+
+/// The sharding and expert-parallel axes of one (instance, nodes, tp, cp, pp) point, then the
+/// rest (for_each_precision()).
 void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
                        const SearchConstraints& limits, CombinationVisitor& visitor,
                        Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                        const Network& net, const std::vector<Precision>& precisions,
-                       const std::vector<LossChoice>& losses) {
+                       const std::vector<LossChoice>& losses,
+                       const std::vector<std::int64_t>& eps) {
   TrainingConfig& c = proto.config;
   const std::int64_t nodes = proto.nodes;
   for (Sharding s : space.shardings) {
@@ -206,29 +255,12 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     if (c.pp > 1 && s == Sharding::grad_op) {
       continue; // pipeline stages stay gathered anyway: the same candidates as full sharding
     }
-    for (Precision p : precisions) {
-      c.precision = p;
-      c.fp8_all_gather = false;
-      if (!gpu.supports(p)) {
-        visitor.unsupported(proto, gpu, p);
-        continue;
+    for (const std::int64_t ep : eps) {
+      c.ep = ep;
+      if (!expert_parallel_problem(c, model).empty()) {
+        continue; // the shard group cannot take it, or a mixture under tp or pp
       }
-      for (const LossChoice& loss : losses) {
-        c.loss = loss.loss;
-        c.compile = loss.compile;
-        for (const CheckpointChoice& ac : space.checkpointing) {
-          c.activation_checkpointing = ac.mode;
-          c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
-          for (std::int64_t seq : space.seq_lens) {
-            if (!seq_len_searched(space, limits, seq, c.cp)) {
-              continue;
-            }
-            c.seq_len = seq;
-            c.grad_accum = default_grad_accum(c);
-            visitor.combination(proto, gpu, inst, net);
-          }
-        }
-      }
+      for_each_precision(model, space, limits, visitor, proto, gpu, inst, net, precisions, losses);
     }
   }
 }
@@ -255,6 +287,7 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
       c.gpus = nodes * inst.gpus_per_node;
       const Network net = make_network(gpu, inst.gpus_per_node, inst.efa_bandwidth_bits_per_s);
       const std::vector<std::int64_t> pps = pp_axis(space, facts, nodes, inst, gpu);
+      const std::vector<std::int64_t> eps = ep_axis(space, model, c.gpus);
       for (std::int64_t tp : tps) {
         for (std::int64_t cp : cps) {
           if (c.gpus % (tp * cp) != 0 || !tensor_parallel_problem(tp, model).empty()) {
@@ -273,7 +306,7 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
                 continue; // more stages than torchtitan can cut the model into
               }
               for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
-                                losses);
+                                losses, eps);
               if (pp == 1) {
                 break; // the schedule does not matter
               }

@@ -25,28 +25,52 @@ struct Weights {
   double per_block = 0;       ///< one block's parameters
   double block_matrices = 0;  ///< every block matmul weight (quantized, fp8 all-gathered)
   double block_rows_cols = 0; ///< one block's sum of rows + cols over its matmul weights
-  double every_second = 0;    ///< one block's weights of the 2nd, 4th, ... matmul (op-level SAC)
-  double head = 0;            ///< output projection, vocab x hidden (the embedding when tied)
+  /// One block's weights whose matmuls op-level SAC recomputes: the 2nd, 4th, ... counted
+  /// matmul, and a mixture's router and (active) grouped experts.
+  double every_second = 0;
+  double head = 0; ///< output projection, vocab x hidden (the embedding when tied)
   double total = 0;
+  double experts = 0;       ///< every block's routed-expert weights held
+  double active_blocks = 0; ///< block parameters one token runs (blocks less idle experts)
+  double active_per_block = 0;
+  double active_experts = 0; ///< routed-expert parameters one token runs, every block's
 };
 
+/// `facts` are the whole model's or one rank's (rank_facts()); the active figures are meaningful
+/// for the whole model's only.
 Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
   Weights w;
   int matmul = 0;
+  // A token runs experts_per_token of each grouped expert weight's experts.
+  const double active = m.is_moe() ? as_double(m.experts_per_token) / as_double(m.experts) : 1.0;
+  double idle_per_block = 0;
   for (const ParamTensor& t : facts.tensors) {
     if (t.group != ParamGroup::block || !t.is_matrix()) {
       continue;
     }
     const double n = as_double(t.numel());
     w.block_matrices += n * as_double(t.count);
+    if (t.expert) {
+      // Each routed copy of a token passes one expert's (expert_ffn x hidden) slice.
+      w.block_rows_cols += as_double(m.experts_per_token * (m.expert_ffn + m.hidden));
+      w.experts += n * as_double(t.count);
+      w.every_second += n * active; // grouped GEMMs are not on torchtitan's SAC save list
+      idle_per_block += n * (1.0 - active);
+      continue;
+    }
     w.block_rows_cols += as_double(t.rows + t.cols);
-    if (++matmul % 2 == 0) {
+    if (t.name == "router") {
+      w.every_second += n; // force-recomputed and not counted (per_op_sac_force_recompute_...)
+    } else if (++matmul % 2 == 0) {
       w.every_second += n;
     }
   }
   const ParamCounts& p = facts.counts;
   w.blocks = as_double(p.blocks);
   w.per_block = as_double(p.per_block);
+  w.active_per_block = w.per_block - idle_per_block;
+  w.active_blocks = w.blocks - idle_per_block * as_double(m.layers);
+  w.active_experts = w.experts * active;
   w.head = as_double(m.vocab) * as_double(m.hidden);
   w.total = as_double(p.total);
   return w;
@@ -55,6 +79,7 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
 /// Forward FLOPs per token activation checkpointing runs a second time.
 struct Recompute {
   double linear = 0;
+  double experts = 0;   ///< the routed experts' part of `linear`
   double attention = 0; ///< in the 12·L·q·s convention (no causal discount)
 };
 
@@ -66,17 +91,21 @@ Recompute recompute_of(const ModelSpec& m, const TrainingConfig& c, const Weight
   case ActivationCheckpointing::none: break;
   case ActivationCheckpointing::selective_op:
     // torchtitan's policy saves every other matmul's output and recomputes the rest (wk, wo, w3
-    // for SwiGLU); SDPA's output is saved, so attention is not recomputed.
+    // for SwiGLU; a mixture's grouped experts); SDPA's output is saved, so attention is not
+    // recomputed.
     r.linear = 2.0 * w.every_second * layers;
+    r.experts = 2.0 * w.active_experts;
     break;
   case ActivationCheckpointing::selective_layer: {
     const double n = as_double(checkpointed_blocks(m, c));
-    r.linear = 2.0 * w.per_block * n;
+    r.linear = 2.0 * w.active_per_block * n;
+    r.experts = 2.0 * w.active_experts * n / layers;
     r.attention = attention / 3.0 * n / layers;
     break;
   }
   case ActivationCheckpointing::full:
-    r.linear = 2.0 * w.blocks;
+    r.linear = 2.0 * w.active_blocks;
+    r.experts = 2.0 * w.active_experts;
     r.attention = attention / 3.0;
     break;
   case ActivationCheckpointing::count_: break;
@@ -160,12 +189,19 @@ double activation_bytes_per_token(const ModelSpec& m, const TrainingConfig& c) {
 double linears_compute(const StepTerms& t, std::int64_t micro_batch) {
   const double tokens = as_double(micro_batch) * t.seq_len;
   const double eff = matmul_efficiency(t, micro_batch, t.low_half_scale);
+  // Grouped expert GEMMs: the same curve at each expert's share of the rows.
+  const double expert_eff =
+      t.expert_s_per_token > 0
+          ? t.grouped_gemm_efficiency *
+                matmul_efficiency(t, micro_batch, t.low_half_scale / t.expert_rows_ratio)
+          : 1.0;
   double quant_s = 0;
   if (t.quant_bytes_per_s > 0) {
     quant_s = (t.quant_act_bytes * tokens * t.layers * t.block_rows_cols + t.quant_weight_bytes) /
               t.quant_bytes_per_s;
   }
-  return tokens * t.linear_s_per_token / eff + quant_s;
+  return tokens * (t.linear_s_per_token - t.expert_s_per_token) / eff +
+         tokens * t.expert_s_per_token / expert_eff + quant_s;
 }
 
 /// GPU seconds of one micro-batch's forward + backward + recompute: matmuls at the modelled
@@ -280,20 +316,62 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
     x.ag_bwd_bytes =
         w.block_matrices * matrices_bytes + (w.blocks - w.block_matrices) * dt.compute_bytes;
   }
-  x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes, n, shard, units);
-  x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes, n, shard, layers);
   x.rs_bytes = w.total * dt.reduce_bytes;
-  x.rs_s = ring_seconds(x.rs_bytes, n, shard, units);
+  // Under expert parallelism the routed experts (this rank's) gather and reduce over their own
+  // FSDP group, the shard group / ep ranks sitting ep apart (torchtitan's efsdp): none at all
+  // when ep spans the shard group.
+  const double apart = c.ep > 1 ? w.experts : 0.0;
+  const std::int64_t efsdp = n / c.ep;
+  const Link expert_link =
+      ring_link(efsdp, std::max<std::int64_t>(1, std::min(efsdp, dp_per_node / c.ep)), net, k,
+                k.collective_contention);
+  const double ag_bwd_apart = x.ag_bwd_bytes > 0 ? apart * matrices_bytes : 0.0;
+  x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes - apart * matrices_bytes, n, shard, units) +
+               ring_seconds(apart * matrices_bytes, efsdp, expert_link, layers);
+  x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes - ag_bwd_apart, n, shard, layers) +
+               ring_seconds(ag_bwd_apart, efsdp, expert_link, layers);
+  x.rs_s = ring_seconds(x.rs_bytes - apart * dt.reduce_bytes, n, shard, units) +
+           ring_seconds(apart * dt.reduce_bytes, efsdp, expert_link, layers);
   const std::int64_t replicas = stage_slice_gpus(c) / std::max<std::int64_t>(1, n);
   if (replicas > 1) {
     // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
     const std::int64_t per_node = n >= dp_per_node ? 1 : std::min(replicas, dp_per_node / n);
     const Link l = ring_link(replicas, per_node, net, k, k.collective_contention);
-    x.ar_bytes = w.total / as_double(n) * dt.reduce_bytes;
+    x.ar_bytes = ((w.total - apart) / as_double(n) + apart / as_double(efsdp)) * dt.reduce_bytes;
     x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l, units);
     x.replica_inter = l.inter_node;
   }
   return x;
+}
+
+/// Expert parallelism's all-to-alls of one micro-batch, per sequence of it: each MoE block sends
+/// every routed copy of its tokens (experts_per_token x hidden per token) to the rank holding the
+/// expert and back (dispatch and combine), in forward and again in backward; a recomputed block
+/// dispatches again, and op-level SAC recomputes the dispatch too (all_to_all_single is not on
+/// the save list of torchtitan/models/qwen3/infra/parallelize.py). The ep ranks are consecutive
+/// (torchtitan/distributed/parallel_dims.py puts ep innermost): a rank keeps 1 / ep of its copies,
+/// sends the rest over NVLink, and over the network the share bound for other nodes.
+void expert_dispatch(const ModelSpec& m, const TrainingConfig& c, const Network& net,
+                     const TimeConstants& k, StepTerms& t) {
+  const double layers = as_double(m.layers);
+  const double recomputed = c.activation_checkpointing == ActivationCheckpointing::selective_op
+                                ? layers
+                                : as_double(recomputed_blocks(m, c));
+  const double calls = 4.0 * layers + 2.0 * recomputed;
+  const double ep = as_double(c.ep);
+  const double gpn = as_double(std::max<std::int64_t>(1, net.gpus_per_node));
+  const double copies = as_double(c.seq_len) / as_double(c.cp) * as_double(m.experts_per_token) *
+                        as_double(m.hidden) * state_dtypes(c.precision).compute_bytes;
+  const double on_node = std::min(ep, gpn);
+  const double intra_s =
+      copies * (on_node - 1.0) / ep / (net.intra_node_bytes_per_s * k.intra_node_bus_fraction);
+  const double inter_s = ep > gpn ? copies * (ep - on_node) / ep /
+                                        (net.inter_node_bytes_per_s * k.inter_node_bus_fraction)
+                                  : 0.0;
+  t.ep_s_per_sequence = calls * std::max(intra_s, inter_s);
+  t.ep_inter = inter_s > intra_s;
+  t.ep_latency_s = calls * (k.nccl_base_latency_s + (ep > gpn ? k.nccl_network_hop_latency_s
+                                                              : k.nccl_nvlink_hop_latency_s));
 }
 
 /// The collectives tensor and context parallelism add to one micro-batch, per sequence of it
@@ -317,6 +395,9 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
     t.tp_s_per_sequence = ring_seconds(calls * local * as_double(m.hidden) * ab, c.tp, l, 0.0);
     t.tp_latency_s = calls * l.latency_s;
     t.tp_inter = l.inter_node;
+  }
+  if (c.ep > 1) {
+    expert_dispatch(m, c, net, k, t);
   }
   if (c.cp > 1) {
     // All-gathered keys and values (repeated to the query heads; this rank's heads): one gather
@@ -361,8 +442,10 @@ double exposed(double comm, double compute, double units, double overlap_fractio
 FlopCounts flops_of(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                     const Weights& w) {
   const ParamCounts& p = facts.counts;
-  // The output head's matmul runs per token even when it shares the embedding's weight.
-  const double matmul_params = as_double(p.non_embedding()) + (m.tied_embeddings ? w.head : 0.0);
+  // The output head's matmul runs per token even when it shares the embedding's weight; the
+  // routed experts a token is not sent to do not.
+  const double matmul_params =
+      as_double(p.non_embedding()) - facts.inactive + (m.tied_embeddings ? w.head : 0.0);
   FlopCounts f;
   f.attention_flops_per_token = attention_flops(m, c);
   f.model_flops_per_token = 6.0 * matmul_params + f.attention_flops_per_token;
@@ -403,15 +486,16 @@ StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const T
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
-  return with_tp_slice(m, facts, c.tp, [&](const ModelFacts& slice) { // states and terms alike
-    return step_terms(m, facts, slice, c, gpu, net, k, estimate_model_states(slice, c));
-  });
+  return with_rank_slice(
+      m, facts, c.tp, c.ep, [&](const ModelFacts& slice) { // states and terms alike
+        return step_terms(m, facts, slice, c, gpu, net, k, estimate_model_states(slice, c));
+      });
 }
 
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k,
                      const ModelStates& states) {
-  return with_tp_slice(m, facts, c.tp, [&](const ModelFacts& slice) {
+  return with_rank_slice(m, facts, c.tp, c.ep, [&](const ModelFacts& slice) {
     return step_terms(m, facts, slice, c, gpu, net, k, states);
   });
 }
@@ -435,7 +519,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   // slice's weights and holds its vocabulary slice of the logits; context parallelism: 1/cp of
   // each sequence's tokens, each attending to the whole sequence (attention_flops()).
   const double tp = as_double(c.tp);
-  const Weights local = c.tp > 1 || pipeline ? weights_of(m, held) : w;
+  const Weights local = c.tp > 1 || c.ep > 1 || pipeline ? weights_of(m, held) : w;
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
   t.hidden = as_double(m.hidden) / tp;
   t.vocab = as_double(m.vocab) / tp * head_share;
@@ -459,6 +543,12 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token
   const double head_at_peak = head / high_peak;
   t.linear_s_per_token = linear_at_peak / clock / tp * share;
+  if (m.is_moe()) {
+    t.expert_s_per_token =
+        (6.0 * w.active_experts + r.experts) / peak_for(gpu, c.precision) / clock / tp * share;
+    t.expert_rows_ratio = as_double(m.experts_per_token) * as_double(c.ep) / as_double(m.experts);
+    t.grouped_gemm_efficiency = k.grouped_gemm_efficiency;
+  }
   t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock / tp * head_share;
   // Causal flash attention at its own measured efficiency: forward (and its recompute) and a
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
@@ -524,7 +614,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   const double model_executed = f.model_flops_per_token - skipped * f.attention_flops_per_token;
   const double hardware_executed = f.hardware_flops_per_token - skipped * attention;
   t.model_share = hardware_executed > 0 ? model_executed / hardware_executed : 1.0;
-  t.band = throughput_band(c, gpu, k);
+  t.band = throughput_band(c, gpu, k, m.is_moe());
   return t;
 }
 
@@ -540,8 +630,8 @@ struct StepParts {
   double micro = 0;  ///< micro-batches per step
   double synced = 0; ///< micro-batches that reduce gradients
   double compute_s = 0, exposed_comm_s = 0, offload_s = 0, step_s = 0, tokens = 0;
-  double tp_s = 0, cp_s = 0;      ///< tensor- and context-parallel collectives, all exposed
-  double bubble_s = 0, p2p_s = 0; ///< pipeline fill and drain, and the sends they wait for
+  double tp_s = 0, cp_s = 0, ep_s = 0; ///< tensor-, context- and expert-parallel, all exposed
+  double bubble_s = 0, p2p_s = 0;      ///< pipeline fill and drain, and the sends they wait for
 };
 
 StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t grad_accum) {
@@ -566,10 +656,11 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
   const double cp_mb = sequences * s.cp_s_per_sequence + s.cp_latency_s;
   p.tp_s = p.micro * tp_mb;
   p.cp_s = p.micro * cp_mb;
+  p.ep_s = p.micro * (sequences * s.ep_s_per_sequence + s.ep_latency_s);
   p.bubble_s = s.bubble_micro_batches * (std::max(gpu_mb, s.cpu_s) + tp_mb + cp_mb);
   p.p2p_s = s.p2p_sends * (sequences * s.p2p_s_per_sequence + s.p2p_latency_s);
   p.exposed_comm_s = gathered * fwd + p.synced * bwd_synced + (p.micro - p.synced) * bwd_local +
-                     p.tp_s + p.cp_s + p.p2p_s;
+                     p.tp_s + p.cp_s + p.ep_s + p.p2p_s;
   if (s.offload) {
     p.offload_s = (gathered * s.gathers * s.parameters_bytes + p.synced * s.gradients_bytes) /
                   s.pcie_bytes_per_s;
@@ -594,6 +685,7 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.all_reduce_s = synced * s.ar_s;
   t.tensor_parallel_s = p.tp_s;
   t.context_parallel_s = p.cp_s;
+  t.expert_parallel_s = p.ep_s;
   t.allgather_bytes =
       (s.bubble_micro_batches > 0 ? 1.0 : micro) * s.ag_fwd_bytes + micro * s.ag_bwd_bytes;
   t.pipeline_bubble_s = p.bubble_s;
@@ -617,6 +709,7 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   (s.replica_inter ? inter : intra) += t.all_reduce_s;
   (s.tp_inter ? inter : intra) += t.tensor_parallel_s;
   (s.cp_inter ? inter : intra) += t.context_parallel_s;
+  (s.ep_inter ? inter : intra) += t.expert_parallel_s;
   (s.p2p_inter ? inter : intra) += t.pipeline_send_s;
   if (intra > t.compute_s && intra >= inter) {
     t.bottleneck = Bottleneck::intra_node;

@@ -137,7 +137,33 @@ std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m
                        "parameters over the context-parallel ranks",
                        c.cp);
   }
+  if (std::string problem = expert_parallel_problem(c, m); !problem.empty()) {
+    return problem;
+  }
   return pipeline_problem(c, m);
+}
+
+std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m) {
+  if (!m.is_moe()) {
+    return c.ep > 1 ? fmt::format("--ep {} needs a mixture of experts; {} has none", c.ep, m.name)
+                    : std::string();
+  }
+  if (c.tp > 1 || c.pp > 1) {
+    return fmt::format("--{} {} with a mixture of experts is not modelled (torchtitan then splits "
+                       "the experts by expert-tensor parallelism or cuts them into stages); use "
+                       "--ep and FSDP",
+                       c.tp > 1 ? "tp" : "pp", c.tp > 1 ? c.tp : c.pp);
+  }
+  if (c.ep < 1 || m.experts % c.ep != 0) {
+    return fmt::format("--ep {} must divide the model's {} experts (each rank holds whole experts)",
+                       c.ep, m.experts);
+  }
+  if (const std::int64_t n = effective_shard_group(c); n % c.ep != 0) {
+    return fmt::format("--ep {} must divide the shard group of {} GPUs (torchtitan's experts take "
+                       "their ranks from the data- and context-parallel ones)",
+                       c.ep, n);
+  }
+  return {};
 }
 
 void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
@@ -151,9 +177,6 @@ void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*m
 }
 
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
-  if (const std::string why = unmodelled_reason(m); !why.empty()) {
-    throw Error(why);
-  }
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
       const std::int64_t v = c.*f.member;

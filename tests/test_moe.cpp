@@ -1,0 +1,147 @@
+// Mixtures of experts under FSDP and expert parallelism: model states, the FSDP working set,
+// activations, FLOPs and the all-to-all, against hand-computed values for Qwen3-30B-A3B
+// (docs/model.md and docs/time-model.md, "Mixtures of experts").
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bwplan/memory_model.hpp"
+#include "bwplan/search.hpp"
+#include "bwplan/time_model.hpp"
+#include "bwplan/training_config.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+// Qwen3-30B-A3B: 48 blocks of hidden 2048, 32 query heads and 4 KV heads of 128, QK-norm, 128
+// experts of width 768 (8 per token), vocabulary 151,936, untied.
+const ModelSpec& a3b() {
+  return test::preset("qwen3-30b-a3b");
+}
+
+TrainingConfig on_one_node(std::int64_t ep) {
+  TrainingConfig c;
+  c.gpus = 8;
+  c.ep = ep;
+  c.activation_checkpointing = ActivationCheckpointing::none;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("expert parallelism shards the experts over ep x the shard group / ep", "[moe]") {
+  // Every tensor's rows divide by 8 (experts 128 x 768 and 128 x 2048 rows, vocabulary 151,936),
+  // so each GPU holds exactly 1/8 of the 30,532,122,624 parameters, with or without ep: the
+  // experts over ep x (8 / ep) ranks, the rest over 8.
+  for (const std::int64_t ep : {1, 2, 8}) {
+    const ModelStates s = estimate_model_states(a3b(), on_one_node(ep));
+    INFO("ep " << ep);
+    CHECK(s.sharded_params == 30'532'122'624LL / 8);
+    CHECK(s.parameters_bytes == 4.0 * 3'816'515'328.0);
+    CHECK(s.optimizer_bytes == 8.0 * 3'816'515'328.0);
+  }
+  // One block: 623,120,640 parameters, of which the experts 3 x 128 x 768 x 2048 = 603,979,776.
+  // Under ep 8 a rank gathers only its 16 experts: 623,120,640 - 7/8 x 603,979,776 = 94,638,336,
+  // which FSDP's reduce-scatter input holds in fp32.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const MemoryConstants k;
+  const ModelFacts f = model_facts(a3b());
+  CHECK(memory_terms(a3b(), f, on_one_node(1), b200, k).rs_input == 4.0 * 623'120'640.0);
+  CHECK(memory_terms(a3b(), f, on_one_node(8), b200, k).rs_input == 4.0 * 94'638'336.0);
+}
+
+TEST_CASE("a mixture's block saves its router, routed copies and combine per token", "[moe]") {
+  // bf16, eager, FSDP (bf16 residual), per token of one block:
+  //  attention: norm input + wq/wk/wv input 2 x 4096, q/k norm inputs (4096 + 512) x 2,
+  //    SDPA q + repeated k, v (3 x 4096) x 2 + logsumexp 32 x 4, SDPA output 8192: 50,304;
+  //  MLP: norm input + router/expert input 8,192; router softmax 128 x 4 + top-k scores and
+  //    indices 8 x (4 + 24) = 736; 8 routed copies x (2048 x 2 + 768 x 4 x 2) = 81,920; the
+  //    combine's fp32 copies 8 x 2048 x 4 = 65,536: 156,384. All: 206,688.
+  //  op-level SAC keeps the attention's block input 4096, q 8192, v 1024, SDPA output 8192 and
+  //    logsumexp 128 = 21,632 (no grouped-GEMM output is on torchtitan's save list).
+  //  backward working set: 3 x 8 x 768 + 2 x 2048 + 8 x 2048 wide gradients in bf16 (77,824)
+  //    and the combine's fp32 gradient 65,536: 143,360.
+  const TrainingConfig c = on_one_node(1);
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).full_per_token == 206'688.0);
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::selective_op).saved_per_token ==
+        21'632.0);
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).grad_work_per_token ==
+        143'360.0);
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::full).saved_per_token == 4096.0);
+}
+
+TEST_CASE("a mixture's FLOPs count the experts a token runs", "[moe]") {
+  // Non-embedding 30,532,122,624 - 311,164,928 = 30,220,957,696, less the 120 of 128 experts a
+  // token skips, 48 x 603,979,776 x 120 / 128 = 27,179,089,920: 3,041,867,776 (= the 3.35B active
+  // less the input embedding). Attention 12 x 48 x 4096 x 8192 = 19,327,352,832.
+  const FlopCounts f = flops_per_token(a3b(), on_one_node(1));
+  CHECK(f.model_flops_per_token == 6.0 * 3'041'867'776.0 + 19'327'352'832.0);
+  CHECK(f.model_flops_per_token == 37'578'559'488.0);
+}
+
+TEST_CASE("expert parallelism's all-to-all is exposed and counted by hand", "[moe]") {
+  // ep 8 on one node, no checkpointing, one sequence of 8192: 48 blocks x (dispatch + combine)
+  // x (forward + backward) = 192 calls, each sending 7/8 of 8192 x 8 x 2048 bf16 copies over
+  // NVLink at 900 GB/s x 0.8, plus NCCL's base and one NVLink hop per call.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const TimeConstants k;
+  const Network net = make_network(b200, 8, 3.2e12);
+  const double copies = 8192.0 * 8 * 2048 * 2;
+  const double want = 192.0 * copies * 7.0 / 8.0 / (9.0e11 * k.intra_node_bus_fraction) +
+                      192.0 * (k.nccl_base_latency_s + k.nccl_nvlink_hop_latency_s);
+  const StepTime t8 = estimate_step_time(a3b(), on_one_node(8), b200, net, k);
+  CHECK(t8.expert_parallel_s == Approx(want).epsilon(1e-12));
+  CHECK(estimate_step_time(a3b(), on_one_node(1), b200, net, k).expert_parallel_s == 0.0);
+}
+
+TEST_CASE("expert parallelism never raises the peak and the band widens for a mixture", "[moe]") {
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const MemoryConstants k;
+  double previous = 1e300;
+  for (const std::int64_t ep : {1, 2, 4, 8}) {
+    TrainingConfig c = on_one_node(ep);
+    c.activation_checkpointing = ActivationCheckpointing::full;
+    c.micro_batch = 4;
+    const MemoryEstimate e = estimate_memory(a3b(), c, b200, k);
+    INFO("ep " << ep);
+    CHECK(e.device_bytes_required <= previous);
+    previous = e.device_bytes_required;
+    CHECK((e.band_widened & bit(Widening::mixture)) != 0);
+  }
+  CHECK((estimate_memory(test::preset("llama-3.1-8b"), on_one_node(1), b200, k).band_widened &
+         bit(Widening::mixture)) == 0);
+}
+
+TEST_CASE("expert-parallel degrees that cannot split the experts are refused by name", "[moe]") {
+  TrainingConfig c = on_one_node(2);
+  CHECK_THROWS_WITH(validate_config(c, test::preset("llama-3.1-8b")),
+                    "--ep 2 needs a mixture of experts; llama-3.1-8b has none");
+  c.ep = 3;
+  CHECK_THROWS_WITH(validate_config(c, a3b()),
+                    Catch::StartsWith("--ep 3 must divide the model's 128 experts"));
+  c.ep = 16;
+  CHECK_THROWS_WITH(validate_config(c, a3b()),
+                    Catch::StartsWith("--ep 16 must divide the shard group of 8 GPUs"));
+  c.ep = 2;
+  c.tp = 2;
+  CHECK_THROWS_WITH(validate_config(c, a3b()),
+                    Catch::StartsWith("--tp 2 with a mixture of experts is not modelled"));
+  const auto bad = test::run_cli({"estimate", "--model", "qwen3-30b-a3b", "--ep", "5"});
+  CHECK(bad.status == 1); // an invalid configuration (docs/bwplan.md, EXIT STATUS)
+  CHECK_THAT(bad.err, Catch::Contains("--ep 5 must divide the model's 128 experts"));
+}
+
+TEST_CASE("search plans a mixture on one B200 node with expert parallelism", "[moe][search]") {
+  // The target: search --model qwen3-30b-a3b --instance ml.p6-b200.48xlarge.
+  const auto r = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--instance",
+                                "ml.p6-b200.48xlarge", "--format", "json", "--top", "20"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(!j["plans"].empty());
+  int with_ep = 0;
+  for (const auto& p : j["plans"]) {
+    with_ep += p["config"]["ep"].get<int>() > 1 ? 1 : 0;
+  }
+  CHECK(with_ep > 0);
+}
