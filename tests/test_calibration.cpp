@@ -149,7 +149,8 @@ TEST_CASE("torchtune's and Megatron-LM's metric lines", "[calibration]") {
 
   const std::string mega =
       "------------------------ arguments ------------------------\n" +
-      megatron_arg("context_parallel_size", "1") + megatron_arg("global_batch_size", "64") +
+      megatron_arg("context_parallel_size", "1") + megatron_arg("expert_model_parallel_size", "1") +
+      megatron_arg("global_batch_size", "64") +
       megatron_arg("hierarchical_context_parallel_sizes", "None") +
       megatron_arg("micro_batch_size", "1") + megatron_arg("pipeline_model_parallel_size", "2") +
       megatron_arg("seq_length", "8192") + megatron_arg("tensor_model_parallel_size", "4") +
@@ -176,6 +177,7 @@ TEST_CASE("torchtune's and Megatron-LM's metric lines", "[calibration]") {
   CHECK(m.tp == 4);
   CHECK(m.pp == 2);
   CHECK(m.cp == 1);
+  CHECK(m.ep == 1);
   // 64 sequences x 8192 tokens in 4.2 s over 16 GPUs
   CHECK(steady_tokens_per_s_per_gpu(m, 8192, 16) == Approx(64.0 * 8192 / (4.2 * 16)));
 

@@ -276,6 +276,26 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   CHECK(r.status == 1);
   CHECK(r.err.find("--instance") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out2"));
+  // A mixture of experts under expert parallelism: refused by name, nothing written (the
+  // checkpoint size once divided by an expert-parallel shard group of 1 and crashed).
+  e = test::run_cli({"estimate", "--model", "qwen3-30b-a3b", "--ep", "8", "--instance",
+                     "ml.p6-b200.48xlarge", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "moe.json") << e.out;
+  r = test::run_cli(base_args((dir / "moe.json").string(), dir / "out3"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("qwen3-30b-a3b and its ep cannot be launched"));
+  CHECK_FALSE(fs::exists(dir / "out3"));
+  // A tensor-parallel plan checkpoints the whole model, not one rank's slice: 70.55e9
+  // parameters x 12 bytes = 846.6 GB, 3 of them + 30 GB of volume.
+  e = test::run_cli({"estimate", "--model", "llama-3.1-70b", "--tp", "4", "--instance",
+                     "ml.p6-b200.48xlarge", "--nodes", "2", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "tp.json") << e.out;
+  r = test::run_cli(base_args((dir / "tp.json").string(), dir / "out4"));
+  REQUIRE(r.status == 0);
+  const auto req = read_json(dir / "out4" / "create-training-job.json");
+  CHECK(req["ResourceConfig"]["VolumeSizeInGB"] == 30 + 2540);
   fs::remove_all(dir);
 }
 

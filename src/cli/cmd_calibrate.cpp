@@ -56,6 +56,7 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, std::int64_
       {"tensor-parallel degree", log.tp, c.tp},
       {"pipeline-parallel degree", log.pp, c.pp},
       {"context-parallel degree", log.cp, c.cp},
+      {"expert-parallel degree", log.ep, c.ep},
   };
   for (const Stated& s : stated) {
     if (s.in_log && *s.in_log != s.in_plan) {

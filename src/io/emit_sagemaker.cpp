@@ -204,6 +204,7 @@ double checkpoint_bytes(const Estimate& e) {
   TrainingConfig whole = e.request.config; // the states of one unsharded copy, tensor by tensor
   whole.sharding = Sharding::none;
   whole.shard_group = 0;
+  whole.tp = whole.ep = 1; // every tensor whole, not one tensor- or expert-parallel rank's slice
   const ModelStates s = estimate_model_states(e.request.model, whole);
   return s.parameters_bytes + s.optimizer_bytes;
 }

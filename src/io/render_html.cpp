@@ -51,10 +51,12 @@ std::string scatter_legend_html(const std::vector<InstanceSpec>& instances) {
              "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
 }
 
-/// tp x cp x pp, with the schedule under pipeline parallelism.
+/// tp x cp x pp, with the schedule under pipeline parallelism, and ep under expert parallelism.
 std::string parallel_label(const TrainingConfig& k) {
-  return k.pp > 1 ? fmt::format("{}\u00d7{}\u00d7{} {}", k.tp, k.cp, k.pp, name_of(k.pp_schedule))
-                  : fmt::format("{}\u00d7{}", k.tp, k.cp);
+  const std::string ep = k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string();
+  return k.pp > 1
+             ? fmt::format("{}\u00d7{}\u00d7{} {}{}", k.tp, k.cp, k.pp, name_of(k.pp_schedule), ep)
+             : fmt::format("{}\u00d7{}{}", k.tp, k.cp, ep);
 }
 
 std::string config_line(const TrainingConfig& k) {

@@ -228,15 +228,16 @@ std::string best_per_instance_text(const SearchReport& r) {
     const Candidate& c = *b;
     const std::size_t rank = listed_rank(r.result, c.id);
     const auto [ratio, quantity] = versus_first(r, c);
-    out +=
-        fmt::format("  {} x{}: {} tp {} cp {} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, "
-                    "{:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
-                    r.space.instances[i].name, c.nodes, name_of(c.config.sharding), c.config.tp,
-                    c.config.cp, name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
-                    c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
-                    c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
-                    c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio, quantity,
-                    rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+    out += fmt::format("  {} x{}: {} tp {} cp {}{} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, "
+                       "{:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
+                       r.space.instances[i].name, c.nodes, name_of(c.config.sharding), c.config.tp,
+                       c.config.cp,
+                       c.config.ep > 1 ? fmt::format(" ep {}", c.config.ep) : std::string(),
+                       name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
+                       c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
+                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
+                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
+                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
   }
   return out;
 }
@@ -334,11 +335,12 @@ std::string search_table(const SearchReport& r) {
     if (b.present) {
       const TrainingConfig& k = b.candidate.config;
       out += fmt::format(
-          "  nearest {}: {} x{} {} tp {} cp {}{} {} {} seq {}: {}\n",
+          "  nearest {}: {} x{} {} tp {} cp {}{}{} {} {} seq {}: {}\n",
           name_of(static_cast<RejectReason>(i)), r.space.instances[b.candidate.instance].name,
           b.candidate.nodes, name_of(k.sharding), k.tp, k.cp,
           k.pp > 1 ? fmt::format(" pp {} {}", k.pp, name_of(k.pp_schedule)) : std::string(),
-          name_of(k.precision), ac_label(k), k.seq_len, b.detail);
+          k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string(), name_of(k.precision), ac_label(k),
+          k.seq_len, b.detail);
     }
   }
   if (r.limits.price_per_hour) {

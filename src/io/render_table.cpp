@@ -161,6 +161,9 @@ std::string estimate_table(const Estimate& e) {
         fmt::format("pipeline parallel {} ({}, {} micro-batch{}), ", c.pp, name_of(c.pp_schedule),
                     c.grad_accum, c.grad_accum == 1 ? "" : "es");
   }
+  if (c.ep > 1) {
+    model_parallel += fmt::format("expert parallel {}, ", c.ep);
+  }
   out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),

@@ -252,7 +252,8 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
                                      {"world_size", &TrainLog::world_size},
                                      {"tensor_model_parallel_size", &TrainLog::tp},
                                      {"pipeline_model_parallel_size", &TrainLog::pp},
-                                     {"context_parallel_size", &TrainLog::cp}}) {
+                                     {"context_parallel_size", &TrainLog::cp},
+                                     {"expert_model_parallel_size", &TrainLog::ep}}) {
       if (const auto v = megatron_arg(line, key, where)) {
         log.*field = v;
       }

@@ -1,5 +1,7 @@
 #include "bwplan/memory_model.hpp"
 
+#include <algorithm>
+
 namespace bwplan {
 
 StateDtypes state_dtypes(Precision p) {
@@ -54,7 +56,7 @@ ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) 
   for (const ParamTensor& t : f.tensors) {
     // Expert parallelism already split a routed-expert tensor's rows (whole experts) over ep
     // ranks; FSDP shards it over the rest of the shard group (torchtitan's efsdp mesh).
-    const std::int64_t shard = t.expert ? n / c.ep : n;
+    const std::int64_t shard = t.expert ? std::max<std::int64_t>(1, n / c.ep) : n;
     const std::int64_t rows = (t.rows + shard - 1) / shard; // FSDP2 Shard(0) with padding
     const std::int64_t local = rows * t.cols * t.count;
     s.sharded_params += local;

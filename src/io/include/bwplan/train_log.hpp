@@ -38,7 +38,7 @@ struct TrainLog {
   /// one micro-batch (Megatron's micro_batch_size), global_batch the sequences per optimizer step
   /// over the job.
   std::optional<std::int64_t> local_batch, micro_batch, global_batch, grad_accum, seq_len,
-      world_size, tp, pp, cp;
+      world_size, tp, pp, cp, ep;
 };
 
 /// Reads `text` (the log `file`): ANSI colour codes and rank prefixes ("[rank0]:") are ignored.
