@@ -70,6 +70,10 @@ TrainingConfig all_changed() {
   c.norm_impl = NormImpl::upcast;
   c.fsdp_wrap = FsdpWrap::root;
   c.ep = 2; // needs a mixture of experts, which excludes tp and pp: validated apart below
+  c.finetune = Finetune::qlora; // LoRA excludes tp and pp too
+  c.lora_rank = 8;
+  c.lora_alpha = 16;
+  c.lora_targets = LoraTargets::attention;
   return c;
 }
 
@@ -95,6 +99,10 @@ TEST_CASE("plans write every registry field and read back the same configuration
   REQUIRE(changed >= 24); // each field's CHECK above makes all_changed() cover it
   TrainingConfig dense = want;
   dense.ep = 1;
+  dense.finetune = Finetune::full;
+  dense.lora_rank = TrainingConfig{}.lora_rank;
+  dense.lora_alpha = TrainingConfig{}.lora_alpha;
+  dense.lora_targets = TrainingConfig{}.lora_targets;
   validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -287,7 +295,8 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       }
     } else if constexpr (std::is_same_v<T, bool>) {
       tries = {true};
-    } else if (f.key == "tp" || f.key == "cp" || f.key == "pp" || f.key == "ep") {
+    } else if (f.key == "tp" || f.key == "cp" || f.key == "pp" || f.key == "ep" ||
+               f.key.starts_with("lora_")) {
       tries = {2, 4}; // degrees the 8B's 8 KV heads and the bases' GPUs divide
     } else {
       tries = {4, 16};
@@ -304,6 +313,9 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
           continue;
         }
         c.*f.member = value;
+        if (f.key.starts_with("lora_")) {
+          c.finetune = Finetune::lora; // the LoRA settings go with LoRA
+        }
         try {
           validate_config(c, model);
         } catch (const Error&) {
@@ -322,5 +334,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values >= 48); // the non-default values of the 24 fields tried (gpus_per_node aside)
+  CHECK(values >= 55); // the non-default values of the 28 fields tried (gpus_per_node aside)
 }

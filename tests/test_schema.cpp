@@ -406,6 +406,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "vcpus",
                                                       "non_embedding_parameters",
                                                       "active_parameters",
+                                                      "trainable_parameters",
                                                       "experts",
                                                       "experts_per_token",
                                                       "expert_ffn",

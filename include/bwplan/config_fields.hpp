@@ -152,6 +152,20 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                           "per-module (torchtitan 2025+: embeddings, blocks, norm+output) or root "
                           "(torchtitan 2024: embeddings and output in the root unit)",
                           opt});
+  f(ConfigField<Finetune>{"finetune", &C::finetune,
+                          "full (train every parameter), lora (adapters beside frozen block "
+                          "linears) or qlora (adapters beside a 4-bit NF4 base)",
+                          opt});
+  f(ConfigField<I>{"lora_rank", &C::lora_rank, "lora/qlora: the adapters' rank", opt, 1, 65536});
+  f(ConfigField<I>{"lora_alpha", &C::lora_alpha,
+                   "lora/qlora: the adapters' scale numerator (alpha / rank; no memory or time "
+                   "effect, carried to the trainer)",
+                   opt, 1, 65536});
+  f(ConfigField<LoraTargets>{"lora_targets", &C::lora_targets,
+                             "lora/qlora: the block linears with adapters: all (wq, wk, wv, wo, "
+                             "w1, w2, w3), attention (wq, wk, wv, wo), mlp (w1, w2, w3) or qv "
+                             "(wq, wv)",
+                             opt});
 }
 
 } // namespace bwplan

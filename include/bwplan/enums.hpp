@@ -70,6 +70,12 @@ enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 /// as there are stages after its own; interleaved 1F1B puts two stages on every rank to shrink the
 /// bubble; GPipe runs every forward before any backward.
 enum class PipelineSchedule : std::uint8_t { one_f_one_b, interleaved_1f1b, gpipe, count_ };
+/// What is trained: every parameter (full), low-rank adapters beside frozen block linears (lora,
+/// Hu et al. 2021), or adapters beside a 4-bit NF4 base (qlora, Dettmers et al. 2023).
+enum class Finetune : std::uint8_t { full, lora, qlora, count_ };
+/// The block linears that get adapters: all seven, attention (wq, wk, wv, wo), mlp (w1, w2, w3)
+/// or qv (wq and wv: PEFT's default for Llama and torchtune's for Llama 2).
+enum class LoraTargets : std::uint8_t { all, attention, mlp, qv, count_ };
 
 /// Spellings, in enum order. `count_` must stay last in every enum.
 template <class E> struct EnumTraits;
@@ -134,6 +140,15 @@ template <> struct EnumTraits<NormImpl> {
 template <> struct EnumTraits<FsdpWrap> {
   static constexpr std::string_view what = "FSDP wrapping";
   static constexpr std::array<std::string_view, 2> names = {"per-module", "root"};
+};
+
+template <> struct EnumTraits<Finetune> {
+  static constexpr std::string_view what = "fine-tuning";
+  static constexpr std::array<std::string_view, 3> names = {"full", "lora", "qlora"};
+};
+template <> struct EnumTraits<LoraTargets> {
+  static constexpr std::string_view what = "LoRA targets";
+  static constexpr std::array<std::string_view, 4> names = {"all", "attention", "mlp", "qv"};
 };
 
 template <> struct EnumTraits<PipelineSchedule> {

@@ -18,6 +18,10 @@ namespace bwplan {
 
 // ---- Model states -------------------------------------------------------------------------
 
+/// Bytes per element of QLoRA's NF4 base: 4 bits plus double-quantized block scales, 0.127 bits
+/// (Dettmers et al. 2023, "QLoRA", section 3: 8-bit scales per 64 elements, fp32 per 256 scales).
+inline constexpr double k_nf4_bytes_per_element = (4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0)) / 8.0;
+
 /// Bytes per element of the persistent (sharded) model states for a precision.
 struct StateDtypes {
   double param_bytes = 4;   ///< sharded parameter (the fp32 master under mixed precision)
@@ -33,7 +37,8 @@ struct ModelStates {
   double parameters_bytes = 0;
   double gradients_bytes = 0;
   double optimizer_bytes = 0;
-  std::int64_t sharded_params = 0; ///< parameter elements on this GPU
+  std::int64_t sharded_params = 0; ///< trainable parameter elements on this GPU
+  double frozen_bytes = 0;         ///< fine-tuning's frozen base on this GPU (in parameters_bytes)
   [[nodiscard]] double total_bytes() const {
     return parameters_bytes + gradients_bytes + optimizer_bytes;
   }

@@ -75,6 +75,11 @@ struct ParamTensor {
   /// splits its rows over the ep ranks, FSDP shards the rest over the data-parallel ranks left
   /// (torchtitan's efsdp), and a token runs experts_per_token / experts of it.
   bool expert = false;
+  /// Fine-tuning: a frozen base tensor (no gradient or optimizer state; stored in the compute
+  /// dtype, or NF4 under QLoRA when `quantized`), or a low-rank adapter (trainable).
+  bool frozen = false;
+  bool quantized = false;
+  bool adapter = false;
   [[nodiscard]] std::int64_t numel() const { return rows * cols; }
   [[nodiscard]] bool is_matrix() const { return cols > 1; }
 };
@@ -114,6 +119,13 @@ struct ModelFacts {
   double block_experts = 0;
   /// Routed-expert elements a token does not run (the model's: the FLOP count's exclusion).
   double inactive = 0;
+  /// Fine-tuning: trainable elements (all but frozen tensors), one block's and every block's;
+  /// the block matmul weights held as NF4 (QLoRA); adapter elements a token runs per block.
+  double trainable = 0;
+  double trainable_block = 0;
+  double quantized_block = 0;
+  double largest_quantized = 0; ///< elements of the largest NF4 tensor (dequantized per matmul)
+  double adapters = 0;
 };
 [[nodiscard]] ModelFacts model_facts(const ModelSpec& m);
 /// The facts of what one tensor-parallel rank holds: each tensor's local slice under `tp`
@@ -123,15 +135,36 @@ struct ModelFacts {
 /// tensor_parallel_facts(m, tp) with each routed-expert tensor's rows split over the ep ranks
 /// (`ep` divides the experts: validate_config()).
 [[nodiscard]] ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep);
+/// Whether LoRA puts an adapter beside `t` for `targets`: the attention projections (wq, wk, wv,
+/// wo) and the MLP's (w1, w2, w3) of a dense block.
+[[nodiscard]] bool lora_target(const ParamTensor& t, LoraTargets targets);
+/// The tensors a fine-tuning run holds: parameter_tensors(m) with every tensor frozen but the
+/// adapters, rank `rank` beside each target (A: rank x in, B: out x rank, per block), after the
+/// base (block linears `quantized` under QLoRA). For Finetune::full, parameter_tensors(m).
+[[nodiscard]] std::vector<ParamTensor> finetune_tensors(const ModelSpec& m, Finetune how,
+                                                        LoraTargets targets, std::int64_t rank);
+/// Parameters the optimizer steps: every one for full training, the adapters' for LoRA and QLoRA
+/// (PEFT's trainable count; Llama-3.1-8B at rank 16 on all seven projections: 41,943,040).
+[[nodiscard]] std::int64_t trainable_parameters(const ModelSpec& m, Finetune how,
+                                                LoraTargets targets, std::int64_t rank);
+/// What one rank holds of the model as `c` trains it: rank_facts(m, c.tp, c.ep) over
+/// finetune_tensors().
+struct FinetuneChoice {
+  Finetune how = Finetune::full;
+  LoraTargets targets = LoraTargets::all;
+  std::int64_t rank = 16;
+};
+[[nodiscard]] ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep,
+                                    const FinetuneChoice& finetune);
 /// `f(slice)` with the facts one rank holds: `whole` itself when tp and ep are 1 (no copy), else
 /// rank_facts(m, tp, ep). The models' one place for that choice.
 template <class F>
 decltype(auto) with_rank_slice(const ModelSpec& m, const ModelFacts& whole, std::int64_t tp,
-                               std::int64_t ep, F&& f) {
-  if (tp <= 1 && ep <= 1) {
+                               std::int64_t ep, const FinetuneChoice& finetune, F&& f) {
+  if (tp <= 1 && ep <= 1 && finetune.how == Finetune::full) {
     return f(whole);
   }
-  const ModelFacts slice = rank_facts(m, tp, ep);
+  const ModelFacts slice = rank_facts(m, tp, ep, finetune);
   return f(slice);
 }
 

@@ -67,6 +67,8 @@ struct SearchSpace {
   std::vector<PipelineSchedule> pp_schedules;
   /// Expert-parallel degrees; empty: the defaults of ep_axis().
   std::vector<std::int64_t> eps;
+  /// Fine-tuning modes; empty: base's only. LoRA ones take base's rank, alpha and targets.
+  std::vector<Finetune> finetunes;
   /// Loss implementation and compile; empty: base's only.
   std::vector<LossChoice> losses;
   std::int64_t max_micro_batch = 256;

@@ -276,6 +276,7 @@ struct StepTerms {
   double quant_act_bytes = 0;    ///< quantization traffic per activation element
   double quant_weight_bytes = 0; ///< per micro-batch, every block weight's cast
   double quant_bytes_per_s = 0;  ///< HBM bandwidth the cast kernels reach
+  double dequant_bytes = 0; ///< QLoRA: HBM traffic of dequantizing the NF4 base, per micro-batch
   double block_rows_cols = 0;
   double activation_passes = 0;
   double activation_bytes_per_token = 0; ///< every block's (and the recomputed) activation bytes

@@ -40,7 +40,18 @@ struct TrainingConfig {
   OptimizerImpl optimizer_impl = OptimizerImpl::fused;
   NormImpl norm_impl = NormImpl::fused;
   FsdpWrap fsdp_wrap = FsdpWrap::per_module;
+  /// What is trained (docs/model.md, "Fine-tuning"): everything, or low-rank adapters of rank
+  /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time).
+  Finetune finetune = Finetune::full;
+  std::int64_t lora_rank = 16;
+  std::int64_t lora_alpha = 32;
+  LoraTargets lora_targets = LoraTargets::all;
 };
+
+/// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).
+[[nodiscard]] inline FinetuneChoice finetune_of(const TrainingConfig& c) {
+  return {c.finetune, c.lora_targets, c.lora_rank};
+}
 
 /// The GPUs one parameter is sharded over, after defaults: 1 for `none`; for `grad-op` and
 /// `full` every GPU holding the same tensor-parallel slice of the same pipeline stage
@@ -116,6 +127,11 @@ struct TrainingConfig {
 /// torch/distributed/tensor/experimental/_attention.py; FSDP shards over the cp ranks), as the
 /// one-line error; empty when they are possible. The search skips such combinations.
 [[nodiscard]] std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m);
+
+/// What keeps `c`'s fine-tuning from being planned for `m` (LoRA settings without LoRA, adapters
+/// on a mixture of experts or under tensor or pipeline parallelism, QLoRA outside bf16), as the
+/// one-line error; empty when it can be.
+[[nodiscard]] std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m);
 
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.

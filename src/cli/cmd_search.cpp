@@ -37,6 +37,7 @@ struct SearchOptions {
   std::string cps;                       ///< empty: the default axis (cp_axis)
   std::string pps;                       ///< empty: the default axis (pp_axis)
   std::string eps;                       ///< empty: the default axis (ep_axis)
+  std::vector<std::string> finetunes;    ///< empty: --finetune's default, full
   std::vector<std::string> pp_schedules; ///< empty: the default axis (pp_schedule_axis)
   bool explore_seq = false;
   std::int64_t max_micro_batch = 256;
@@ -233,6 +234,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   if (!o.pps.empty()) {
     r.space.pps = parse_int_list(o.pps, "--pp", 1, config_field_range(&TrainingConfig::pp).max);
   }
+  r.space.finetunes = parse_list<Finetune>(o.finetunes, "--finetune");
   if (!o.eps.empty()) {
     r.space.eps = parse_int_list(o.eps, "--ep", 1, config_field_range(&TrainingConfig::ep).max);
   }
@@ -311,6 +313,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       static_cast<double>(r.space.checkpointing.size()) *
       static_cast<double>(r.space.seq_lens.size()) *
       static_cast<double>(std::max<std::size_t>(1, r.space.losses.size())) *
+      static_cast<double>(std::max<std::size_t>(1, r.space.finetunes.size())) *
       static_cast<double>(r.space.tps.empty() ? 4 : r.space.tps.size()) *
       static_cast<double>(r.space.cps.empty() ? 4 : r.space.cps.size()) *
       static_cast<double>(pipeline_choices(facts, r.space));
@@ -547,6 +550,10 @@ void setup_search(CLI::App& app, Context& ctx) {
                   "mixture 2,4,8... up to the experts and the job's GPUs, those the experts "
                   "divide]")
       ->group(ax);
+  cmd->add_option("--finetune", o->finetunes,
+                  "what is trained: full, lora, qlora (a list: each tried) [full]")
+      ->delimiter(',')
+      ->group(ax);
   cmd->add_option("--pp-schedule", o->pp_schedules,
                   "pipeline schedules tried with pp > 1: 1f1b, interleaved-1f1b, gpipe [1f1b, "
                   "interleaved-1f1b]")
@@ -559,8 +566,9 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->capture_default_str()
       ->group(ax);
-  constexpr std::array<std::string_view, 7> k_fixed = {
-      "optimizer", "optimizer_impl", "compile", "loss", "fp8_backend", "norm_impl", "fsdp_wrap"};
+  constexpr std::array<std::string_view, 10> k_fixed = {
+      "optimizer", "optimizer_impl", "compile",   "loss",       "fp8_backend",
+      "norm_impl", "fsdp_wrap",      "lora_rank", "lora_alpha", "lora_targets"};
   o->training.add_to(*cmd, tr, ConfigFlags::Pick::only, k_fixed);
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
       ->transform(number_in(0, 99.999))

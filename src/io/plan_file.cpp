@@ -29,7 +29,7 @@ std::optional<ModelSpec> embedded_model(const nlohmann::json& doc, const std::st
   if (r.has("sources")) {
     m.sources = r.string_list("sources");
   }
-  r.allow({"non_embedding_parameters", "active_parameters"});
+  r.allow({"non_embedding_parameters", "active_parameters", "trainable_parameters"});
   r.finish();
   validate_model(m, where + ": /model");
   if (count_parameters(m).total != stated) {

@@ -295,6 +295,8 @@ OrderedJson estimate_json(const Estimate& e) {
   j["config"] = config_json(
       r.config, {r.model.name, r.gpu.name, r.instance ? r.instance->name : std::string(), r.nodes});
   j["model"] = io::model_json(e.request.model);
+  j["model"]["trainable_parameters"] =
+      trainable_parameters(r.model, r.config.finetune, r.config.lora_targets, r.config.lora_rank);
   j["memory"] = memory_json(e.memory);
   j["throughput"] = io::throughput_json(e.time);
   j["cost"] = io::cost_json(e.cost);

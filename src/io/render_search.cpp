@@ -71,6 +71,9 @@ std::string precision_label(const Candidate& c) {
   for (Precision p : c.alike_precisions) {
     out += fmt::format(" ~ {}", name_of(p));
   }
+  if (c.config.finetune != Finetune::full) {
+    out += fmt::format(" {} r{}", name_of(c.config.finetune), c.config.lora_rank);
+  }
   return out;
 }
 

@@ -164,6 +164,12 @@ std::string estimate_table(const Estimate& e) {
   if (c.ep > 1) {
     model_parallel += fmt::format("expert parallel {}, ", c.ep);
   }
+  if (c.finetune != Finetune::full) {
+    model_parallel += fmt::format("{} rank {} on {} ({} trainable parameters), ",
+                                  name_of(c.finetune), c.lora_rank, name_of(c.lora_targets),
+                                  format_params(trainable_parameters(e.request.model, c.finetune,
+                                                                     c.lora_targets, c.lora_rank)));
+  }
   out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),

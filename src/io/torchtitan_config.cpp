@@ -227,6 +227,11 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
 std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const TrainerModel& model,
                                                 const TrainerRun& run) {
   const TrainingConfig& c = plan.request.config;
+  if (c.finetune != Finetune::full) {
+    cannot("finetune", name_of(c.finetune),
+           "it trains every parameter (no LoRA or QLoRA adapters), so launch files for a "
+           "fine-tuning plan and its lora_rank, lora_alpha and lora_targets are not emitted yet");
+  }
   Settings s;
   s.add("job", "description", run.description, "(job name)");
   s.add("job", "dump_folder", run.dump_folder, "(SageMaker output path)");

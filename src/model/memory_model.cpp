@@ -29,10 +29,19 @@ struct Groups {
   double block_linear = 0; ///< one block's matmul weights (quantizable)
   double total = 0;
   double largest_tensor = 0;
+  // Fine-tuning: what has gradients (all of it for full training), and the NF4 base.
+  double trainable_block = 0;
+  double trainable = 0;
+  double quantized_block = 0;
+  double largest_quantized = 0;
 };
 
 Groups groups_of(const ModelFacts& f) {
   Groups g;
+  g.trainable_block = f.trainable_block;
+  g.trainable = f.trainable;
+  g.quantized_block = f.quantized_block;
+  g.largest_quantized = f.largest_quantized;
   g.block = static_cast<double>(f.counts.per_block);
   g.blocks = static_cast<double>(f.counts.blocks);
   g.root = f.root;
@@ -115,7 +124,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const ModelFacts& f, const Tr
 
 MemoryTerms memory_terms(const ModelSpec& m, const ModelFacts& f, const TrainingConfig& c,
                          const GpuSpec& gpu, const MemoryConstants& k) {
-  return with_rank_slice(m, f, c.tp, c.ep, [&](const ModelFacts& slice) {
+  return with_rank_slice(m, f, c.tp, c.ep, finetune_of(c), [&](const ModelFacts& slice) {
     return memory_terms_for_slice(m, slice, c, gpu, k);
   });
 }
@@ -156,7 +165,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   // micro-batches see them (sharded, or unsharded in reduce dtype with sync disabled).
   // With sync disabled FSDP2 accumulates unsharded gradients in the reduce dtype and
   // reduce-scatters them only after the last micro-batch.
-  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * g.total : t.gradients};
+  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * g.trainable : t.gradients};
   const bool ddp = !fsdp && data_parallel_degree(c) > 1;
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
@@ -164,9 +173,14 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
 
   // FSDP working set (docs/model.md, "FSDP buffers").
   const double weight_bytes = dt.compute_bytes;
-  const double block_unsharded = c.fp8_all_gather
-                                     ? (g.block - g.block_linear) * weight_bytes + g.block_linear
-                                     : g.block * weight_bytes;
+  // QLoRA gathers its base linears as NF4 and dequantizes one at a time for its matmul.
+  const double nf4_saving = (weight_bytes - k_nf4_bytes_per_element) * g.quantized_block;
+  const double block_unsharded =
+      (c.fp8_all_gather ? (g.block - g.block_linear) * weight_bytes + g.block_linear
+                        : g.block * weight_bytes) -
+      nf4_saving;
+  const double dequantized = weight_bytes * g.largest_quantized;
+  const bool tuning = c.finetune != Finetune::full; // the head and embeddings are frozen
   double root = 0, kept_blocks = 0, bwd_buffers = 0, root_grads = 0;
   if (fsdp) {
     // Kept unsharded from forward to the end of backward: the root unit (2024 wrapping), or
@@ -174,15 +188,19 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     const bool legacy = c.fsdp_wrap == FsdpWrap::root;
     root = weight_bytes * (legacy ? g.root : g.head);
     if (keep_unsharded) {
-      kept_blocks = g.blocks * weight_bytes; // never resharded between forward and backward
+      // never resharded between forward and backward
+      kept_blocks = g.blocks * weight_bytes - nf4_saving * static_cast<double>(m.layers);
     } else if (legacy) {
       kept_blocks = block_unsharded; // torchtitan 2024 did not reshard the last block
     }
     // Backward: current + prefetched block, the block's unsharded gradients, and the
     // reduce-scatter inputs of this block and the previous one.
-    bwd_buffers = 2.0 * block_unsharded + g.block * weight_bytes + 2.0 * dt.reduce_bytes * g.block;
+    bwd_buffers = 2.0 * block_unsharded + g.trainable_block * weight_bytes +
+                  2.0 * dt.reduce_bytes * g.trainable_block + dequantized;
     // During backward only the output head's gradient exists; the embedding's comes last.
-    root_grads = weight_bytes * g.head;
+    root_grads = tuning ? 0.0 : weight_bytes * g.head;
+  } else if (tuning) {
+    bwd_buffers = dequantized; // the base is held in bf16 (or NF4) already: no autocast copies
   } else if (c.precision != Precision::fp32 && c.precision != Precision::bf16_pure) {
     root = weight_bytes * g.total; // autocast's bf16 weight copies, saved for backward
   }
@@ -192,7 +210,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.fsdp_forward = root + kept_blocks;
   t.fsdp_backward_block = root + root_grads + (keep_unsharded ? kept_blocks : 0.0) + bwd_buffers;
   // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
-  t.fsdp_backward_end = fsdp ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
+  t.fsdp_backward_end = fsdp && !tuning ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
 
   // Low-precision weight copies cached from forward to backward (TE only).
   if (is_low_precision(c.precision) && c.fp8_backend == Fp8Backend::te) {
@@ -219,7 +237,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
 
   t.fsdp_streams = fsdp && !offload;
   t.no_sync = no_sync;
-  t.rs_input = dt.reduce_bytes * g.block;
+  t.rs_input = dt.reduce_bytes * g.trainable_block;
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
   const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +

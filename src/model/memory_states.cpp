@@ -46,7 +46,7 @@ double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
 }
 
 ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
-  return estimate_model_states(rank_facts(m, c.tp, c.ep), c);
+  return estimate_model_states(rank_facts(m, c.tp, c.ep, finetune_of(c)), c);
 }
 
 ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {
@@ -59,11 +59,16 @@ ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) 
     const std::int64_t shard = t.expert ? std::max<std::int64_t>(1, n / c.ep) : n;
     const std::int64_t rows = (t.rows + shard - 1) / shard; // FSDP2 Shard(0) with padding
     const std::int64_t local = rows * t.cols * t.count;
+    if (t.frozen) { // fine-tuning's base: held for compute only, no gradient or state
+      s.frozen_bytes +=
+          static_cast<double>(local) * (t.quantized ? k_nf4_bytes_per_element : dt.compute_bytes);
+      continue;
+    }
     s.sharded_params += local;
     s.optimizer_bytes += static_cast<double>(t.count) *
                          optimizer_state_bytes(c.optimizer, rows, t.cols, dt.param_bytes);
   }
-  s.parameters_bytes = dt.param_bytes * static_cast<double>(s.sharded_params);
+  s.parameters_bytes = dt.param_bytes * static_cast<double>(s.sharded_params) + s.frozen_bytes;
   s.gradients_bytes = dt.grad_bytes * static_cast<double>(s.sharded_params);
   return s;
 }

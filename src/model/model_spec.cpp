@@ -100,6 +100,17 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
   for (const ParamTensor& t : f.tensors) {
     const double n = static_cast<double>(t.numel());
     f.largest_tensor = std::max(f.largest_tensor, n);
+    if (!t.frozen) {
+      f.trainable += n * static_cast<double>(t.count);
+      f.trainable_block += t.group == ParamGroup::block ? n : 0.0;
+    }
+    if (t.quantized) {
+      f.quantized_block += n;
+      f.largest_quantized = std::max(f.largest_quantized, n);
+    }
+    if (t.adapter) {
+      f.adapters += n;
+    }
     if (t.expert) {
       f.experts += n * static_cast<double>(t.count);
       f.block_experts += n;
@@ -137,12 +148,68 @@ ModelFacts model_facts(const ModelSpec& m) {
   return facts_of_tensors(m, parameter_tensors(m));
 }
 
+bool lora_target(const ParamTensor& t, LoraTargets targets) {
+  if (t.group != ParamGroup::block || t.expert || !t.is_matrix()) {
+    return false;
+  }
+  const bool attention = t.name == "wq" || t.name == "wk" || t.name == "wv" || t.name == "wo";
+  const bool mlp = t.name == "w1" || t.name == "w2" || t.name == "w3";
+  switch (targets) {
+  case LoraTargets::all: return attention || mlp;
+  case LoraTargets::attention: return attention;
+  case LoraTargets::mlp: return mlp;
+  case LoraTargets::qv: return t.name == "wq" || t.name == "wv";
+  case LoraTargets::count_: break;
+  }
+  return false;
+}
+
+std::vector<ParamTensor> finetune_tensors(const ModelSpec& m, Finetune how, LoraTargets targets,
+                                          std::int64_t rank) {
+  std::vector<ParamTensor> base = parameter_tensors(m);
+  if (how == Finetune::full) {
+    return base;
+  }
+  std::vector<ParamTensor> adapters;
+  for (ParamTensor& t : base) {
+    t.frozen = true;
+    // QLoRA's base: every block linear in 4-bit NF4 (bitsandbytes' load_in_4bit and torchtune's
+    // QLoRA quantize the block linears; embeddings, norms and the head stay bf16).
+    t.quantized = how == Finetune::qlora && t.group == ParamGroup::block && t.is_matrix();
+    if (lora_target(t, targets)) {
+      const auto rep = TpSplit::replicated;
+      const auto block = ParamGroup::block;
+      adapters.push_back(
+          {t.name + "_lora_a", rank, t.cols, t.count, block, rep, false, false, false, true});
+      adapters.push_back(
+          {t.name + "_lora_b", t.rows, rank, t.count, block, rep, false, false, false, true});
+    }
+  }
+  base.insert(base.end(), adapters.begin(), adapters.end());
+  return base;
+}
+
+std::int64_t trainable_parameters(const ModelSpec& m, Finetune how, LoraTargets targets,
+                                  std::int64_t rank) {
+  std::int64_t n = 0;
+  for (const ParamTensor& t : finetune_tensors(m, how, targets, rank)) {
+    n += t.frozen ? 0 : t.numel() * t.count;
+  }
+  return n;
+}
+
 ModelFacts tensor_parallel_facts(const ModelSpec& m, std::int64_t tp) {
   return rank_facts(m, tp, 1);
 }
 
 ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep) {
-  std::vector<ParamTensor> tensors = parameter_tensors(m);
+  return rank_facts(m, tp, ep, FinetuneChoice{});
+}
+
+ModelFacts rank_facts(const ModelSpec& m, std::int64_t tp, std::int64_t ep,
+                      const FinetuneChoice& finetune) {
+  std::vector<ParamTensor> tensors =
+      finetune_tensors(m, finetune.how, finetune.targets, finetune.rank);
   for (ParamTensor& t : tensors) {
     if (t.expert) {
       t.rows /= ep; // whole experts per rank

@@ -90,6 +90,7 @@ struct Key {
   std::int64_t tp = 1, cp = 1, pp = 1;
   int pp_schedule = 0;
   std::int64_t ep = 1;
+  int finetune = 0;
   auto operator<=>(const Key&) const = default;
 };
 
@@ -132,15 +133,17 @@ private:
 
   const ModelSpec& model_;
   const ModelFacts& facts_;
-  /// One rank's slice of the model per tensor- and expert-parallel degree tried (rank_facts()).
-  std::map<std::pair<std::int64_t, std::int64_t>, ModelFacts> slices_;
-  const ModelFacts& slice(std::int64_t tp, std::int64_t ep) {
-    if (tp <= 1 && ep <= 1) {
+  /// One rank's slice of the model per tensor- and expert-parallel degree and fine-tuning mode
+  /// tried (rank_facts(); the LoRA rank and targets are the search's base's).
+  std::map<std::tuple<std::int64_t, std::int64_t, Finetune>, ModelFacts> slices_;
+  const ModelFacts& slice(const TrainingConfig& c) {
+    if (c.tp <= 1 && c.ep <= 1 && c.finetune == Finetune::full) {
       return facts_;
     }
-    auto it = slices_.find({tp, ep});
+    const auto key = std::tuple{c.tp, c.ep, c.finetune};
+    auto it = slices_.find(key);
     if (it == slices_.end()) {
-      it = slices_.emplace(std::pair{tp, ep}, rank_facts(model_, tp, ep)).first;
+      it = slices_.emplace(key, rank_facts(model_, c.tp, c.ep, finetune_of(c))).first;
     }
     return it->second;
   }
@@ -219,15 +222,15 @@ void Searcher::evaluate(std::uint32_t combination, std::int64_t mb) {
 
 void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                            const Network& net) {
-  current_ = make_combination(model_, facts_, slice(proto.config.tp, proto.config.ep), proto, gpu,
-                              inst, net, limits_, mk_, tk_);
+  current_ = make_combination(model_, facts_, slice(proto.config), proto, gpu, inst, net, limits_,
+                              mk_, tk_);
   const auto id = static_cast<std::uint32_t>(where_.size());
   where_.push_back({proto.instance, proto.nodes, proto.config});
   const TrainingConfig& t = proto.config;
   keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
                    static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
                    static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp, t.cp,
-                   t.pp, static_cast<int>(t.pp_schedule), t.ep});
+                   t.pp, static_cast<int>(t.pp_schedule), t.ep, static_cast<int>(t.finetune)});
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
@@ -560,8 +563,10 @@ std::string Candidate::key() const {
   if (c.ep > 1) {
     parallel += fmt::format("-ep{}", c.ep);
   }
-  return fmt::format("i{}-n{:03}-{}{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
-                     name_of(c.sharding), parallel, name_of(c.precision), name_of(c.loss),
+  const std::string tuned =
+      c.finetune == Finetune::full ? std::string() : fmt::format("-{}", name_of(c.finetune));
+  return fmt::format("i{}-n{:03}-{}{}{}-{}-{}-{}-{}-s{:07}-mb{:04}-ga{:04}", instance, nodes,
+                     name_of(c.sharding), parallel, tuned, name_of(c.precision), name_of(c.loss),
                      c.compile ? "compiled" : "eager", ac, c.seq_len, c.micro_batch, c.grad_accum);
 }
 

@@ -37,10 +37,11 @@ Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
                              const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                              const Network& net, const SearchConstraints& limits,
                              const MemoryConstants& mk, const TimeConstants& tk) {
-  return with_rank_slice(
-      model, facts, proto.config.tp, proto.config.ep, [&](const ModelFacts& slice) {
-        return make_combination(model, facts, slice, proto, gpu, inst, net, limits, mk, tk);
-      });
+  return with_rank_slice(model, facts, proto.config.tp, proto.config.ep, finetune_of(proto.config),
+                         [&](const ModelFacts& slice) {
+                           return make_combination(model, facts, slice, proto, gpu, inst, net,
+                                                   limits, mk, tk);
+                         });
 }
 
 Combination make_combination(const ModelSpec& model, const ModelFacts& facts,
@@ -207,6 +208,9 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
                         const Network& net, const std::vector<Precision>& precisions,
                         const std::vector<LossChoice>& losses) {
   TrainingConfig& c = proto.config;
+  const TrainingConfig defaults;
+  const std::vector<Finetune> finetunes =
+      space.finetunes.empty() ? std::vector<Finetune>{space.base.finetune} : space.finetunes;
   for (Precision p : precisions) {
     c.precision = p;
     c.fp8_all_gather = false;
@@ -214,19 +218,30 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       visitor.unsupported(proto, gpu, p);
       continue;
     }
-    for (const LossChoice& loss : losses) {
-      c.loss = loss.loss;
-      c.compile = loss.compile;
-      for (const CheckpointChoice& ac : space.checkpointing) {
-        c.activation_checkpointing = ac.mode;
-        c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
-        for (std::int64_t seq : space.seq_lens) {
-          if (!seq_len_searched(space, limits, seq, c.cp)) {
-            continue;
+    for (const Finetune ft : finetunes) {
+      // Full training carries the default LoRA settings; LoRA and QLoRA the base's.
+      const TrainingConfig& lora = ft == Finetune::full ? defaults : space.base;
+      c.finetune = ft;
+      c.lora_rank = lora.lora_rank;
+      c.lora_alpha = lora.lora_alpha;
+      c.lora_targets = lora.lora_targets;
+      if (!finetune_problem(c, model).empty()) {
+        continue; // adapters in this precision, parallelism or model are not modelled
+      }
+      for (const LossChoice& loss : losses) {
+        c.loss = loss.loss;
+        c.compile = loss.compile;
+        for (const CheckpointChoice& ac : space.checkpointing) {
+          c.activation_checkpointing = ac.mode;
+          c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
+          for (std::int64_t seq : space.seq_lens) {
+            if (!seq_len_searched(space, limits, seq, c.cp)) {
+              continue;
+            }
+            c.seq_len = seq;
+            c.grad_accum = default_grad_accum(c);
+            visitor.combination(proto, gpu, inst, net);
           }
-          c.seq_len = seq;
-          c.grad_accum = default_grad_accum(c);
-          visitor.combination(proto, gpu, inst, net);
         }
       }
     }

@@ -34,6 +34,8 @@ struct Weights {
   double active_blocks = 0; ///< block parameters one token runs (blocks less idle experts)
   double active_per_block = 0;
   double active_experts = 0; ///< routed-expert parameters one token runs, every block's
+  double quantized = 0;      ///< QLoRA's NF4 block linears, every block's
+  double trainable = 0;      ///< parameters with gradients (all but a fine-tuning run's base)
 };
 
 /// `facts` are the whole model's or one rank's (rank_facts()); the active figures are meaningful
@@ -66,6 +68,8 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
     }
   }
   const ParamCounts& p = facts.counts;
+  w.quantized = facts.quantized_block * as_double(m.layers);
+  w.trainable = facts.trainable;
   w.blocks = as_double(p.blocks);
   w.per_block = as_double(p.per_block);
   w.active_per_block = w.per_block - idle_per_block;
@@ -215,7 +219,7 @@ double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
   const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
                                                 logit_elements * t.logits.forward_bytes +
                                                 logit_elements * t.logits.backward_bytes);
-  return matmul_s + traffic / t.hbm_bytes_per_s;
+  return matmul_s + (traffic + t.dequant_bytes) / t.hbm_bytes_per_s;
 }
 
 /// HBM bytes of gradient clipping and one optimizer step over this GPU's states.
@@ -223,7 +227,9 @@ double optimizer_traffic(const ModelStates& s, const TrainingConfig& c, const Ti
   // A fused kernel reads parameter, gradient and states and writes parameter and states (7
   // passes for AdamW); foreach runs ~8 list kernels, 20 passes (torch/optim/adam.py,
   // _multi_tensor_adam).
-  const double fused = 2.0 * s.parameters_bytes + s.gradients_bytes + 2.0 * s.optimizer_bytes;
+  // Only the trainable parameters step (a fine-tuning run's frozen base is not touched).
+  const double fused =
+      2.0 * (s.parameters_bytes - s.frozen_bytes) + s.gradients_bytes + 2.0 * s.optimizer_bytes;
   const double impl =
       c.optimizer_impl == OptimizerImpl::foreach ? k.foreach_optimizer_traffic_ratio : 1.0;
   const double clip = 3.0 * s.gradients_bytes; // norm (read), then scale (read + write)
@@ -296,7 +302,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
     const std::int64_t dp = data_parallel_degree(c);
     if (dp > 1) { // DDP: all-reduce of the full gradients
       const Link l = ring_link(dp, std::min(dp, dp_per_node), net, k, k.collective_contention);
-      x.ar_bytes = w.total * dt.grad_bytes;
+      x.ar_bytes = w.trainable * dt.grad_bytes;
       // DDP buckets gradients: one all-reduce per bucket.
       x.ar_s = 2.0 * ring_seconds(x.ar_bytes, dp, l, std::ceil(x.ar_bytes / k_ddp_bucket_bytes));
       x.replica_inter = l.inter_node;
@@ -308,15 +314,18 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   x.shard_inter = shard.inter_node && n > 1;
   // fp8 all-gather sends the block matmul weights as 1-byte fp8 (torchao, tensorwise).
   const double matrices_bytes = c.fp8_all_gather ? 1.0 : dt.compute_bytes;
-  x.ag_fwd_bytes =
-      w.block_matrices * matrices_bytes + (w.total - w.block_matrices) * dt.compute_bytes;
+  // QLoRA gathers its NF4 base packed (torchao's NF4Tensor fsdp_pre_all_gather).
+  const double nf4_saving = w.quantized * (matrices_bytes - k_nf4_bytes_per_element);
+  x.ag_fwd_bytes = w.block_matrices * matrices_bytes +
+                   (w.total - w.block_matrices) * dt.compute_bytes - nf4_saving;
   // Backward all-gathers the blocks again unless they stayed unsharded (grad-op, and pipeline
   // stages); the root unit(s) are kept unsharded from forward to backward.
   if (c.sharding != Sharding::grad_op && c.pp <= 1) {
-    x.ag_bwd_bytes =
-        w.block_matrices * matrices_bytes + (w.blocks - w.block_matrices) * dt.compute_bytes;
+    x.ag_bwd_bytes = w.block_matrices * matrices_bytes +
+                     (w.blocks - w.block_matrices) * dt.compute_bytes - nf4_saving;
   }
-  x.rs_bytes = w.total * dt.reduce_bytes;
+  // Gradients exist for the trainable parameters only (a fine-tuning run's adapters).
+  x.rs_bytes = w.trainable * dt.reduce_bytes;
   // Under expert parallelism the routed experts (this rank's) gather and reduce over their own
   // FSDP group, the shard group / ep ranks sitting ep apart (torchtitan's efsdp): none at all
   // when ep spans the shard group.
@@ -326,6 +335,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
       ring_link(efsdp, std::max<std::int64_t>(1, std::min(efsdp, dp_per_node / c.ep)), net, k,
                 k.collective_contention);
   const double ag_bwd_apart = x.ag_bwd_bytes > 0 ? apart * matrices_bytes : 0.0;
+  // (rs_bytes holds every trainable parameter: a mixture's experts included.)
   x.ag_fwd_s = ring_seconds(x.ag_fwd_bytes - apart * matrices_bytes, n, shard, units) +
                ring_seconds(apart * matrices_bytes, efsdp, expert_link, layers);
   x.ag_bwd_s = ring_seconds(x.ag_bwd_bytes - ag_bwd_apart, n, shard, layers) +
@@ -337,7 +347,8 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
     // HSDP: rank i of every shard group all-reduces its shard; those ranks sit n apart.
     const std::int64_t per_node = n >= dp_per_node ? 1 : std::min(replicas, dp_per_node / n);
     const Link l = ring_link(replicas, per_node, net, k, k.collective_contention);
-    x.ar_bytes = ((w.total - apart) / as_double(n) + apart / as_double(efsdp)) * dt.reduce_bytes;
+    x.ar_bytes =
+        ((w.trainable - apart) / as_double(n) + apart / as_double(efsdp)) * dt.reduce_bytes;
     x.ar_s = 2.0 * ring_seconds(x.ar_bytes, replicas, l, units);
     x.replica_inter = l.inter_node;
   }
@@ -448,7 +459,12 @@ FlopCounts flops_of(const ModelSpec& m, const ModelFacts& facts, const TrainingC
       as_double(p.non_embedding()) - facts.inactive + (m.tied_embeddings ? w.head : 0.0);
   FlopCounts f;
   f.attention_flops_per_token = attention_flops(m, c);
-  f.model_flops_per_token = 6.0 * matmul_params + f.attention_flops_per_token;
+  // Fine-tuning (`facts` with its adapters): a frozen matmul computes its input's gradient but
+  // not its weight's, 4 FLOPs per parameter and token instead of 6; the adapters train.
+  const double adapters = facts.adapters * as_double(m.layers);
+  f.model_flops_per_token =
+      (c.finetune == Finetune::full ? 6.0 * matmul_params : 4.0 * matmul_params + 2.0 * adapters) +
+      f.attention_flops_per_token;
   const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
   f.hardware_flops_per_token = f.model_flops_per_token + r.linear + r.attention;
   return f;
@@ -467,7 +483,8 @@ Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
 }
 
 FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c) {
-  return flops_per_token(m, model_facts(m), c);
+  return flops_per_token(
+      m, c.finetune == Finetune::full ? model_facts(m) : rank_facts(m, 1, 1, finetune_of(c)), c);
 }
 
 FlopCounts flops_per_token(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c) {
@@ -487,7 +504,7 @@ StepTime estimate_step_time(const ModelSpec& m, const ModelFacts& facts, const T
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k) {
   return with_rank_slice(
-      m, facts, c.tp, c.ep, [&](const ModelFacts& slice) { // states and terms alike
+      m, facts, c.tp, c.ep, finetune_of(c), [&](const ModelFacts& slice) { // states and terms alike
         return step_terms(m, facts, slice, c, gpu, net, k, estimate_model_states(slice, c));
       });
 }
@@ -495,7 +512,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const Training
 StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const TrainingConfig& c,
                      const GpuSpec& gpu, const Network& net, const TimeConstants& k,
                      const ModelStates& states) {
-  return with_rank_slice(m, facts, c.tp, c.ep, [&](const ModelFacts& slice) {
+  return with_rank_slice(m, facts, c.tp, c.ep, finetune_of(c), [&](const ModelFacts& slice) {
     return step_terms(m, facts, slice, c, gpu, net, k, states);
   });
 }
@@ -504,8 +521,12 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
                      const TrainingConfig& c, const GpuSpec& gpu, const Network& net,
                      const TimeConstants& k, const ModelStates& states) {
   StepTerms t;
-  const Weights w = weights_of(m, facts);
-  const FlopCounts& f = t.flops = flops_of(m, facts, c, w);
+  // The model's FLOPs: the whole model's facts, or under fine-tuning the slice's, which holds
+  // the adapters (fine-tuning runs with neither tensor nor expert parallelism).
+  const bool tuning = c.finetune != Finetune::full;
+  const ModelFacts& counted = tuning ? slice : facts;
+  const Weights w = weights_of(m, counted);
+  const FlopCounts& f = t.flops = flops_of(m, counted, c, w);
   // Pipeline parallelism: every micro-batch waits for the slowest rank, so the terms below are
   // that rank's: its blocks (share of the model's), and the output head and loss if it has them.
   const bool pipeline = c.pp > 1;
@@ -520,6 +541,12 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   // each sequence's tokens, each attending to the whole sequence (attention_flops()).
   const double tp = as_double(c.tp);
   const Weights local = c.tp > 1 || c.ep > 1 || pipeline ? weights_of(m, held) : w;
+  if (c.finetune == Finetune::qlora) {
+    // Each NF4 block linear is dequantized to bf16 before every forward and backward matmul
+    // (and its recompute): read at 0.516 B, written at 2 B per element.
+    const double passes = 2.0 + as_double(recomputed_blocks(m, c)) / as_double(m.layers);
+    t.dequant_bytes = passes * local.quantized * (k_nf4_bytes_per_element + 2.0) * share;
+  }
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
   t.hidden = as_double(m.hidden) / tp;
   t.vocab = as_double(m.vocab) / tp * head_share;
@@ -537,7 +564,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   // Under a power limit the tensor cores run at a lower clock; HBM and links do not. MFU and HFU
   // stay against the datasheet peak (peak_s_per_token).
   const double clock = clock_fraction(gpu, k);
-  const double head = 6.0 * w.head;
+  const double head = (tuning ? 4.0 : 6.0) * w.head; // a frozen head: no weight gradient
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
   const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token

@@ -140,7 +140,39 @@ std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m
   if (std::string problem = expert_parallel_problem(c, m); !problem.empty()) {
     return problem;
   }
+  if (std::string problem = finetune_problem(c, m); !problem.empty()) {
+    return problem;
+  }
   return pipeline_problem(c, m);
+}
+
+std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
+  const TrainingConfig defaults;
+  if (c.finetune == Finetune::full) {
+    if (c.lora_rank != defaults.lora_rank || c.lora_alpha != defaults.lora_alpha ||
+        c.lora_targets != defaults.lora_targets) {
+      return "--lora-rank, --lora-alpha and --lora-targets need --finetune lora or qlora";
+    }
+    return {};
+  }
+  const std::string_view mode = name_of(c.finetune);
+  if (m.is_moe()) {
+    return fmt::format("--finetune {} of a mixture of experts is not modelled", mode);
+  }
+  if (c.tp > 1 || c.pp > 1) {
+    return fmt::format("--finetune {} with --{} {} is not modelled (adapters under tensor or "
+                       "pipeline parallelism)",
+                       mode, c.tp > 1 ? "tp" : "pp", c.tp > 1 ? c.tp : c.pp);
+  }
+  if (c.precision != Precision::bf16 && c.precision != Precision::bf16_pure) {
+    return fmt::format("--finetune {} needs --precision bf16 or bf16-pure (a frozen base in bf16, "
+                       "or in NF4 computing in bf16), not {}",
+                       mode, name_of(c.precision));
+  }
+  if (c.offload != Offload::none) {
+    return fmt::format("--finetune {} with --offload cpu is not modelled", mode);
+  }
+  return {};
 }
 
 std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m) {

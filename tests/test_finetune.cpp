@@ -1,0 +1,132 @@
+// LoRA and QLoRA fine-tuning: trainable counts as PEFT and torchtune print them, the frozen base's
+// states, FLOPs, and the settings that are refused (docs/model.md and docs/time-model.md,
+// "Fine-tuning").
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "bwplan/memory_model.hpp"
+#include "bwplan/time_model.hpp"
+#include "bwplan/training_config.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+TrainingConfig tuned(Finetune how, LoraTargets targets = LoraTargets::all, std::int64_t rank = 16) {
+  TrainingConfig c;
+  c.gpus = 1;
+  c.sharding = Sharding::none;
+  c.finetune = how;
+  c.lora_targets = targets;
+  c.lora_rank = rank;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("LoRA's trainable parameters are PEFT's and torchtune's counts", "[finetune]") {
+  // Llama-3.1-8B, rank 16 on all seven: per block 16 x ((4096 + 4096) x 2 + (1024 + 4096) x 2 +
+  // (14336 + 4096) x 3) = 1,310,720; x 32 = 41,943,040 (the PEFT figure).
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  CHECK(trainable_parameters(m8, Finetune::lora, LoraTargets::all, 16) == 41'943'040);
+  CHECK(trainable_parameters(m8, Finetune::qlora, LoraTargets::all, 16) == 41'943'040);
+  // attention only: 16 x (8192 x 2 + 5120 x 2) x 32 = 13,631,488
+  CHECK(trainable_parameters(m8, Finetune::lora, LoraTargets::attention, 16) == 13'631'488);
+  CHECK(trainable_parameters(m8, Finetune::full, LoraTargets::all, 16) ==
+        count_parameters(m8).total);
+  // torchtune's LoRA tutorial prints "4194304 trainable params" for Llama-2-7B, rank 8 on q and v
+  // (pytorch/torchtune@ff594c231:docs/source/tutorials/lora_finetune.rst): 8 x 8192 x 2 x 32.
+  CHECK(trainable_parameters(test::preset("llama-2-7b"), Finetune::lora, LoraTargets::qv, 8) ==
+        4'194'304);
+}
+
+TEST_CASE("a fine-tuning run holds its base frozen: no gradients or optimizer states",
+          "[finetune]") {
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  // LoRA under bf16 mixed precision: the 8,030,261,248 base parameters in bf16; the adapters with
+  // an fp32 master, fp32 gradients and two fp32 AdamW states.
+  const ModelStates lora = estimate_model_states(m8, tuned(Finetune::lora));
+  CHECK(lora.sharded_params == 41'943'040);
+  CHECK(lora.frozen_bytes == 2.0 * 8'030'261'248.0);
+  CHECK(lora.parameters_bytes == 2.0 * 8'030'261'248.0 + 4.0 * 41'943'040);
+  CHECK(lora.gradients_bytes == 4.0 * 41'943'040);
+  CHECK(lora.optimizer_bytes == 8.0 * 41'943'040);
+  // QLoRA: the block linears (32 x 218,103,808 = 6,979,321,856) in NF4, 4 bits + an 8-bit scale
+  // per 64 + an fp32 scale per 256 scales (4.127 bits), the rest (embeddings, head and norms,
+  // 1,050,939,392) in bf16.
+  const ModelStates q = estimate_model_states(m8, tuned(Finetune::qlora));
+  const double nf4 = (4.0 + 8.0 / 64 + 32.0 / (64 * 256)) / 8;
+  CHECK(q.frozen_bytes == Approx(6'979'321'856.0 * nf4 + 2.0 * 1'050'939'392.0).epsilon(1e-12));
+  CHECK(k_nf4_bytes_per_element == Approx(4.127 / 8.0).epsilon(1e-3));
+  // Peaks, same configuration otherwise: full > LoRA > QLoRA.
+  const GpuSpec& a100 = test::catalog().gpu("a100-sxm-80gb");
+  TrainingConfig full = tuned(Finetune::full);
+  full.seq_len = 2048;
+  TrainingConfig l = tuned(Finetune::lora);
+  l.seq_len = 2048;
+  TrainingConfig ql = tuned(Finetune::qlora);
+  ql.seq_len = 2048;
+  const double f_peak = estimate_memory(m8, full, a100).peak_allocated_bytes;
+  const double l_peak = estimate_memory(m8, l, a100).peak_allocated_bytes;
+  const double q_peak = estimate_memory(m8, ql, a100).peak_allocated_bytes;
+  CHECK(f_peak > l_peak);
+  CHECK(l_peak > q_peak);
+}
+
+TEST_CASE("a frozen base computes input gradients only", "[finetune]") {
+  // 4 FLOPs per frozen matmul parameter and token (forward and input gradient), 6 per adapter:
+  // Llama-3.1-8B's 7,504,924,672 non-embedding parameters and 41,943,040 adapter parameters.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  TrainingConfig full = tuned(Finetune::full);
+  const FlopCounts f = flops_per_token(m8, full);
+  const FlopCounts l = flops_per_token(m8, tuned(Finetune::lora));
+  CHECK(f.model_flops_per_token - f.attention_flops_per_token == 6.0 * 7'504'924'672.0);
+  CHECK(l.model_flops_per_token - l.attention_flops_per_token ==
+        4.0 * 7'504'924'672.0 + 6.0 * 41'943'040.0);
+}
+
+TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  TrainingConfig c;
+  c.lora_rank = 8;
+  CHECK_THROWS_WITH(validate_config(c, m8),
+                    "--lora-rank, --lora-alpha and --lora-targets need --finetune lora or qlora");
+  c = tuned(Finetune::qlora);
+  c.precision = Precision::fp8_rowwise;
+  CHECK_THROWS_WITH(validate_config(c, m8),
+                    Catch::StartsWith("--finetune qlora needs --precision bf16 or bf16-pure"));
+  c = tuned(Finetune::lora);
+  c.gpus = 8;
+  c.sharding = Sharding::full;
+  c.tp = 2;
+  CHECK_THROWS_WITH(validate_config(c, m8),
+                    Catch::StartsWith("--finetune lora with --tp 2 is not modelled"));
+  CHECK_THROWS_WITH(validate_config(tuned(Finetune::lora), test::preset("qwen3-30b-a3b")),
+                    "--finetune lora of a mixture of experts is not modelled");
+}
+
+TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][search]") {
+  // The target: search --model llama-3.1-70b --finetune qlora --instance ml.p6-b200.
+  const auto r =
+      test::run_cli({"search", "--model", "llama-3.1-70b", "--finetune", "qlora", "--instance",
+                     "ml.p6-b200.48xlarge", "--nodes", "1", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(!j["plans"].empty());
+  for (const auto& p : j["plans"]) {
+    CHECK(p["config"]["finetune"] == "qlora");
+  }
+  // Side by side: the search ranks plans of the three modes together.
+  const auto all = test::run_cli({"search", "--model", "llama-3.1-70b", "--finetune",
+                                  "full,lora,qlora", "--instance", "ml.p6-b200.48xlarge", "--nodes",
+                                  "1", "--format", "json", "--top", "200"});
+  REQUIRE(all.status == 0);
+  std::set<std::string> modes;
+  const auto plans = nlohmann::json::parse(all.out).at("plans");
+  for (const auto& p : plans) {
+    modes.insert(p["config"]["finetune"].get<std::string>());
+  }
+  CHECK(modes == std::set<std::string>{"full", "lora", "qlora"});
+}
