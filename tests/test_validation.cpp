@@ -118,3 +118,40 @@ TEST_CASE("held-aside pipeline-parallel runs: memory within 5 %, all inside the 
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 40.0);
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
 }
+
+TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside runs as evaluated",
+          "[validation][moe]") {
+  // tests/data/measurements-moe.json (3 LambdaLabs Qwen3-30B-A3B runs and an OOM): the set
+  // time.grouped_gemm_efficiency and the mixture bands were set on. Memory reads 2.5-11.3 % low,
+  // inside the band; the OOM at micro-batch 14 is at_risk, not fits (counted wrong here).
+  const auto fit = validate("measurements-moe.json");
+  const auto& f = fit.at("summary");
+  CHECK(f.at("numeric_cases") == 3);
+  CHECK(f.at("median_abs_error_pct").get<double>() <= 8.0);
+  CHECK(f.at("max_abs_error_pct").get<double>() <= 12.0);
+  CHECK(f.at("band_coverage").get<double>() == 1.0);
+  CHECK(f.at("throughput_median_abs_error_pct").get<double>() <= 5.0);
+  CHECK(f.at("throughput_band_coverage").get<double>() == 1.0);
+  // Held aside until the mixture model was built, evaluated once (docs/model.md section 12): a
+  // DeepEP fork over 1-16 nodes reads 47-69 % above the memory estimate and an op-level SAC run
+  // 21.5 % below; recorded so that a change to the model meets these numbers again.
+  const auto held = validate("measurements-moe-holdout.json");
+  const auto& h = held.at("summary");
+  CHECK(h.at("numeric_cases") == 6);
+  CHECK(h.at("median_abs_error_pct").get<double>() == Approx(59.86).margin(0.5));
+  CHECK(h.at("throughput_median_abs_error_pct").get<double>() == Approx(48.5).margin(0.5));
+}
+
+TEST_CASE("held-aside fine-tuning runs: LoRA within 10 %, QLoRA's loading left out",
+          "[validation][finetune]") {
+  // tests/data/measurements-finetune.json: torchtune's LoRA and QLoRA tutorials on Llama 2 7B,
+  // evaluated once after the model was built (docs/model.md section 13). LoRA reads 8.5 % and
+  // 9.1 % above the estimate, inside the band; QLoRA 49 % above, its reserved peak being the one
+  // model initialisation left (9.13 GB reserved before the first step).
+  const auto v = validate("measurements-finetune.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 3);
+  CHECK(s.at("median_abs_error_pct").get<double>() <= 10.0);
+  CHECK(s.at("max_error_case") == "tune-qlora-7b-all-r8");
+  CHECK(s.at("band_coverage").get<double>() == Approx(2.0 / 3.0));
+}
