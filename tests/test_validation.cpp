@@ -145,8 +145,8 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
 TEST_CASE("held-aside fine-tuning runs: LoRA within 10 %, QLoRA's loading left out",
           "[validation][finetune]") {
   // tests/data/measurements-finetune.json: torchtune's LoRA and QLoRA tutorials on Llama 2 7B,
-  // evaluated once after the model was built (docs/model.md section 13). LoRA reads 8.5 % and
-  // 9.1 % above the estimate, inside the band; QLoRA 49 % above, its reserved peak being the one
+  // evaluated once after the model was built (docs/model.md section 13). The estimate reads 8.5 %
+  // and 9.1 % low on LoRA, inside the band; 49 % low on QLoRA, its reserved peak being the one
   // model initialisation left (9.13 GB reserved before the first step).
   const auto v = validate("measurements-finetune.json");
   const auto& s = v.at("summary");
