@@ -60,7 +60,11 @@ std::string parallel_label(const TrainingConfig& k) {
 }
 
 std::string config_line(const TrainingConfig& k) {
-  return fmt::format("{} sharding, tp\u00d7cp\u00d7pp {}, {}, {} AC, seq {}, mb {}, ga {}",
+  const std::string tuned = k.finetune == Finetune::full
+                                ? std::string()
+                                : fmt::format("{} rank {} on {}, ", name_of(k.finetune),
+                                              k.lora_rank, name_of(k.lora_targets));
+  return fmt::format("{}{} sharding, tp\u00d7cp\u00d7pp {}, {}, {} AC, seq {}, mb {}, ga {}", tuned,
                      name_of(k.sharding), parallel_label(k), name_of(k.precision), ac_label(k),
                      k.seq_len, k.micro_batch, k.grad_accum);
 }
