@@ -276,16 +276,27 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   CHECK(r.status == 1);
   CHECK(r.err.find("--instance") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out2"));
-  // A mixture of experts under expert parallelism: refused by name, nothing written (the
-  // checkpoint size once divided by an expert-parallel shard group of 1 and crashed).
+  // A mixture of experts under expert parallelism launches as torchtitan's own flavor (the
+  // checkpoint size once divided by an expert-parallel shard group of 1 and crashed); one of no
+  // torchtitan flavor is refused by name, nothing written.
   e = test::run_cli({"estimate", "--model", "qwen3-30b-a3b", "--ep", "8", "--instance",
                      "ml.p6-b200.48xlarge", "--format", "json"});
   REQUIRE(e.status == 0);
   std::ofstream(dir / "moe.json") << e.out;
   r = test::run_cli(base_args((dir / "moe.json").string(), dir / "out3"));
+  REQUIRE(r.status == 0);
+  const std::string toml = read_text_file(dir / "out3" / "source" / "torchtitan.toml");
+  CHECK_THAT(toml, Catch::Contains("name = \"qwen3\""));
+  CHECK_THAT(toml, Catch::Contains("flavor = \"30B-A3B\""));
+  CHECK_THAT(toml, Catch::Contains("expert_parallel_degree = 8"));
+  e = test::run_cli({"estimate", "--model", "qwen3-235b-a22b", "--ep", "8", "--instance",
+                     "ml.p6-b300.48xlarge", "--nodes", "8", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "big.json") << e.out;
+  r = test::run_cli(base_args((dir / "big.json").string(), dir / "out5"));
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Catch::Contains("qwen3-30b-a3b and its ep cannot be launched"));
-  CHECK_FALSE(fs::exists(dir / "out3"));
+  CHECK_THAT(r.err, Catch::Contains("qwen3-235b-a22b and its ep cannot be launched"));
+  CHECK_FALSE(fs::exists(dir / "out5"));
   // A tensor-parallel plan checkpoints the whole model, not one rank's slice: 70.55e9
   // parameters x 12 bytes = 846.6 GB, 3 of them + 30 GB of volume.
   e = test::run_cli({"estimate", "--model", "llama-3.1-70b", "--tp", "4", "--instance",

@@ -2,6 +2,8 @@
 // states, FLOPs, and the settings that are refused (docs/model.md and docs/time-model.md,
 // "Fine-tuning").
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -129,4 +131,31 @@ TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][sear
     modes.insert(p["config"]["finetune"].get<std::string>());
   }
   CHECK(modes == std::set<std::string>{"full", "lora", "qlora"});
+}
+
+TEST_CASE("a plan from before the expert-parallel and fine-tuning fields is still checked",
+          "[finetune][plan]") {
+  // Plans written before ep, finetune and lora_* existed lack them; their defaults are what that
+  // bwplan computed, so the plan reads back the same configuration and checks the same.
+  auto e = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance",
+                          "ml.p6-b200.48xlarge", "--format", "json"});
+  REQUIRE(e.status == 0);
+  auto doc = nlohmann::json::parse(e.out);
+  for (const char* key : {"ep", "finetune", "lora_rank", "lora_alpha", "lora_targets"}) {
+    REQUIRE(doc["config"].erase(key) == 1);
+  }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "bwplan-old-plan.json").string();
+  std::ofstream(path) << doc.dump();
+  const auto r = test::run_cli({"check", "--plan", path, "--format", "json"});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["estimate"]["config"]["ep"] == 1);
+  // A required field is still required.
+  doc["config"].erase("seq_len");
+  std::ofstream(path) << doc.dump();
+  const auto bad = test::run_cli({"check", "--plan", path});
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Catch::Contains("/config/seq_len: missing required key"));
+  std::filesystem::remove(path);
 }

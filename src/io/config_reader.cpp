@@ -20,7 +20,11 @@ void read_config_fields(ObjectReader& r, TrainingConfig& c, ConfigSource source)
       return;
     }
     const std::string key(f.key);
-    const bool required = source == ConfigSource::plan || f.in_cases == InCases::required;
+    // A plan carries the required and derived fields; an optional one it lacks was written by a
+    // bwplan from before that field, and its default is what that bwplan computed (ep 1, full
+    // fine-tuning, ...), so a saved plan stays checkable across upgrades.
+    const bool required = f.in_cases == InCases::required ||
+                          (source == ConfigSource::plan && f.in_cases == InCases::derived);
     if (!required && !r.has(key)) {
       return; // TrainingConfig's default
     }

@@ -78,6 +78,9 @@ TrainerPin read_trainer(ObjectReader& r) {
     m.head_dim = e.integer("head_dim", 1, 100'000);
     m.tied_embeddings = e.boolean("tied_embeddings");
     m.qk_norm = e.boolean("qk_norm");
+    m.experts = e.optional_integer("experts", 2, 4096).value_or(0);
+    m.experts_per_token = e.optional_integer("experts_per_token", 1, 4096).value_or(0);
+    m.expert_ffn = e.optional_integer("expert_ffn", 1, 10'000'000).value_or(0);
     e.allow({"source"});
     e.finish();
     t.native_models.push_back(std::move(m));

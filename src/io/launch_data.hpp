@@ -33,6 +33,8 @@ struct NativeModel {
   std::int64_t layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0, head_dim = 0;
   bool tied_embeddings = false;
   bool qk_norm = false;
+  /// A mixture-of-experts flavor (0 experts: dense): its routed experts, per token, and width.
+  std::int64_t experts = 0, experts_per_token = 0, expert_ffn = 0;
 };
 
 struct TrainerPin {

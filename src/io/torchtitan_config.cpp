@@ -23,7 +23,9 @@ bool same_shape(const NativeModel& n, const ModelSpec& m) {
   return n.layers == m.layers && n.hidden == m.hidden && n.heads == m.heads &&
          n.kv_heads == m.kv_heads && n.ffn == m.ffn && n.vocab == m.vocab &&
          n.head_dim == m.effective_head_dim() && n.tied_embeddings == m.tied_embeddings &&
-         n.qk_norm == m.qk_norm;
+         n.qk_norm == m.qk_norm && n.experts == m.experts &&
+         n.experts_per_token == m.experts_per_token && n.expert_ffn == m.expert_ffn &&
+         m.shared_expert_ffn == 0 && !m.shared_expert_gate;
 }
 
 std::string toml_value(const OrderedJson& v) {
@@ -185,18 +187,18 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   const TrainerPin& t = launch_data().trainer;
   TrainerModel out;
   out.parameters = parameters;
-  if (m.is_moe()) { // checked first: the native flavors and the custom model are all dense
-    throw Error(fmt::format("the plan's model {} and its ep cannot be launched with {} {}: bwplan "
-                            "does not emit mixtures of experts yet (plan them, then launch with "
-                            "the trainer's own MoE flavor)",
-                            m.name, t.name, t.version));
-  }
   for (const NativeModel& n : t.native_models) {
     if (same_shape(n, m)) {
       out.name = n.name;
       out.flavor = n.flavor;
       return out;
     }
+  }
+  if (m.is_moe()) { // the custom model train.py registers is dense
+    throw Error(fmt::format("the plan's model {} and its ep cannot be launched with {} {}: it is a "
+                            "mixture of experts of no flavor {} has (qwen3 30B-A3B is the one "
+                            "bwplan launches)",
+                            m.name, t.name, t.version, t.name));
   }
   const auto refuse = [&](std::string_view what) {
     throw Error(fmt::format("the plan's model {} cannot be launched with {} {}: {}", m.name, t.name,
