@@ -45,6 +45,10 @@ struct ModelSpec {
   std::vector<std::string> sources;
 
   [[nodiscard]] bool is_moe() const { return experts > 0; }
+  /// The share of each routed-expert weight a token runs: experts_per_token / experts (1 dense).
+  [[nodiscard]] double routed_share() const {
+    return is_moe() ? static_cast<double>(experts_per_token) / static_cast<double>(experts) : 1.0;
+  }
 
   [[nodiscard]] std::int64_t effective_head_dim() const {
     return head_dim > 0 ? head_dim : hidden / heads;
@@ -138,6 +142,9 @@ struct ModelFacts {
 /// Whether LoRA puts an adapter beside `t` for `targets`: the attention projections (wq, wk, wv,
 /// wo) and the MLP's (w1, w2, w3) of a dense block.
 [[nodiscard]] bool lora_target(const ParamTensor& t, LoraTargets targets);
+/// How many of one dense block's linears get an adapter for `targets` (no allocation: the
+/// activation model's count of lora_target()'s).
+[[nodiscard]] std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets);
 /// The tensors a fine-tuning run holds: parameter_tensors(m) with every tensor frozen but the
 /// adapters, rank `rank` beside each target (A: rank x in, B: out x rank, per block), after the
 /// base (block linears `quantized` under QLoRA). For Finetune::full, parameter_tensors(m).

@@ -107,6 +107,8 @@ public:
 
 /// The loss axis of `s`: its losses, or base's (loss, compile) when none are given.
 [[nodiscard]] std::vector<LossChoice> loss_axis(const SearchSpace& s);
+/// The fine-tuning axis of `s`: its modes, or base's when none are given.
+[[nodiscard]] std::vector<Finetune> finetune_axis(const SearchSpace& s);
 
 /// Walks the axes of `space` (docs/bwplan.md, search): instance, nodes, sharding, precision,
 /// checkpointing, sequence length. `facts` = model_facts(model), computed once by the caller.

@@ -125,11 +125,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (c.finetune != Finetune::full) {
     // LoRA: each adapter's B saves A's rank-wide output; A saves the base linear's input, which
     // the block saves already (a frozen linear itself needs no input: counted as saved anyway).
-    const double mlp_linears = m.mlp == MlpKind::swiglu ? 3.0 : 2.0;
-    const double adapted = c.lora_targets == LoraTargets::attention ? 4.0
-                           : c.lora_targets == LoraTargets::mlp     ? mlp_linears
-                           : c.lora_targets == LoraTargets::qv      ? 2.0
-                                                                    : 4.0 + mlp_linears;
+    const auto adapted = static_cast<double>(lora_linears_per_block(m, c.lora_targets));
     inv.all += adapted * static_cast<double>(c.lora_rank) * ab;
     inv.sac += adapted * static_cast<double>(c.lora_rank) * ab;
   }

@@ -1,6 +1,8 @@
 #include "bwplan/model_spec.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -94,9 +96,7 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
   ModelFacts f;
   f.tensors = std::move(tensors);
   f.counts = counts_of(f.tensors);
-  const double idle =
-      m.is_moe() ? 1.0 - static_cast<double>(m.experts_per_token) / static_cast<double>(m.experts)
-                 : 0.0;
+  const double idle = 1.0 - m.routed_share();
   for (const ParamTensor& t : f.tensors) {
     const double n = static_cast<double>(t.numel());
     f.largest_tensor = std::max(f.largest_tensor, n);
@@ -148,20 +148,50 @@ ModelFacts model_facts(const ModelSpec& m) {
   return facts_of_tensors(m, parameter_tensors(m));
 }
 
+namespace {
+
+/// The block linears LoRA can target (parameter_tensors()'s names), and which targets take each.
+struct LoraLinear {
+  std::string_view name;
+  bool attention = false;
+  bool qv = false;
+};
+constexpr std::array<LoraLinear, 7> k_lora_linears = {{{"wq", true, true},
+                                                       {"wk", true, false},
+                                                       {"wv", true, true},
+                                                       {"wo", true, false},
+                                                       {"w1", false, false},
+                                                       {"w3", false, false},
+                                                       {"w2", false, false}}};
+
+bool targeted(const LoraLinear& l, LoraTargets targets) {
+  switch (targets) {
+  case LoraTargets::all: return true;
+  case LoraTargets::attention: return l.attention;
+  case LoraTargets::mlp: return !l.attention;
+  case LoraTargets::qv: return l.qv;
+  case LoraTargets::count_: break;
+  }
+  return false;
+}
+
+} // namespace
+
 bool lora_target(const ParamTensor& t, LoraTargets targets) {
   if (t.group != ParamGroup::block || t.expert || !t.is_matrix()) {
     return false;
   }
-  const bool attention = t.name == "wq" || t.name == "wk" || t.name == "wv" || t.name == "wo";
-  const bool mlp = t.name == "w1" || t.name == "w2" || t.name == "w3";
-  switch (targets) {
-  case LoraTargets::all: return attention || mlp;
-  case LoraTargets::attention: return attention;
-  case LoraTargets::mlp: return mlp;
-  case LoraTargets::qv: return t.name == "wq" || t.name == "wv";
-  case LoraTargets::count_: break;
+  return std::any_of(k_lora_linears.begin(), k_lora_linears.end(),
+                     [&](const LoraLinear& l) { return l.name == t.name && targeted(l, targets); });
+}
+
+std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets) {
+  if (m.is_moe()) {
+    return 0; // its MLP is experts, not w1/w2/w3 (and LoRA of a mixture is refused)
   }
-  return false;
+  return std::count_if(k_lora_linears.begin(), k_lora_linears.end(), [&](const LoraLinear& l) {
+    return targeted(l, targets) && (l.name != "w3" || m.mlp == MlpKind::swiglu);
+  });
 }
 
 std::vector<ParamTensor> finetune_tensors(const ModelSpec& m, Finetune how, LoraTargets targets,

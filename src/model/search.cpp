@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 
 #include "bisect.hpp"
-#include "bwplan/error.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
 

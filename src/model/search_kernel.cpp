@@ -198,6 +198,10 @@ std::vector<LossChoice> loss_axis(const SearchSpace& s) {
   return s.losses.empty() ? std::vector<LossChoice>{{s.base.loss, s.base.compile}} : s.losses;
 }
 
+std::vector<Finetune> finetune_axis(const SearchSpace& s) {
+  return s.finetunes.empty() ? std::vector<Finetune>{s.base.finetune} : s.finetunes;
+}
+
 namespace {
 
 /// The precision, loss, checkpointing and sequence axes of one (instance, nodes, tp, cp, pp,
@@ -206,18 +210,13 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
                         const SearchConstraints& limits, CombinationVisitor& visitor,
                         Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                         const Network& net, const std::vector<Precision>& precisions,
-                        const std::vector<LossChoice>& losses) {
+                        const std::vector<LossChoice>& losses,
+                        const std::vector<Finetune>& finetunes) {
   TrainingConfig& c = proto.config;
   const TrainingConfig defaults;
-  const std::vector<Finetune> finetunes =
-      space.finetunes.empty() ? std::vector<Finetune>{space.base.finetune} : space.finetunes;
   for (Precision p : precisions) {
     c.precision = p;
     c.fp8_all_gather = false;
-    if (!gpu.supports(p)) {
-      visitor.unsupported(proto, gpu, p);
-      continue;
-    }
     for (const Finetune ft : finetunes) {
       // Full training carries the default LoRA settings; LoRA and QLoRA the base's.
       const TrainingConfig& lora = ft == Finetune::full ? defaults : space.base;
@@ -227,6 +226,10 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       c.lora_targets = lora.lora_targets;
       if (!finetune_problem(c, model).empty()) {
         continue; // adapters in this precision, parallelism or model are not modelled
+      }
+      if (!gpu.supports(p)) {
+        visitor.unsupported(proto, gpu, p); // once per mode it prunes the candidates of
+        continue;
       }
       for (const LossChoice& loss : losses) {
         c.loss = loss.loss;
@@ -255,6 +258,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
                        Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                        const Network& net, const std::vector<Precision>& precisions,
                        const std::vector<LossChoice>& losses,
+                       const std::vector<Finetune>& finetunes,
                        const std::vector<std::int64_t>& eps) {
   TrainingConfig& c = proto.config;
   const std::int64_t nodes = proto.nodes;
@@ -275,7 +279,8 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
       if (!expert_parallel_problem(c, model).empty()) {
         continue; // the shard group cannot take it, or a mixture under tp or pp
       }
-      for_each_precision(model, space, limits, visitor, proto, gpu, inst, net, precisions, losses);
+      for_each_precision(model, space, limits, visitor, proto, gpu, inst, net, precisions, losses,
+                         finetunes);
     }
   }
 }
@@ -285,6 +290,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
 void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const SearchSpace& space,
                           const SearchConstraints& limits, CombinationVisitor& visitor) {
   const std::vector<LossChoice> losses = loss_axis(space);
+  const std::vector<Finetune> finetunes = finetune_axis(space);
   const std::vector<PipelineSchedule> schedules = pp_schedule_axis(space);
   for (std::size_t i = 0; i < space.instances.size(); ++i) {
     const InstanceSpec& inst = space.instances[i];
@@ -321,7 +327,7 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
                 continue; // more stages than torchtitan can cut the model into
               }
               for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
-                                losses, eps);
+                                losses, finetunes, eps);
               if (pp == 1) {
                 break; // the schedule does not matter
               }

@@ -43,9 +43,6 @@ struct Weights {
 Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
   Weights w;
   int matmul = 0;
-  // A token runs experts_per_token of each grouped expert weight's experts.
-  const double active = m.is_moe() ? as_double(m.experts_per_token) / as_double(m.experts) : 1.0;
-  double idle_per_block = 0;
   for (const ParamTensor& t : facts.tensors) {
     if (t.group != ParamGroup::block || !t.is_matrix()) {
       continue;
@@ -55,9 +52,6 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
     if (t.expert) {
       // Each routed copy of a token passes one expert's (expert_ffn x hidden) slice.
       w.block_rows_cols += as_double(m.experts_per_token * (m.expert_ffn + m.hidden));
-      w.experts += n * as_double(t.count);
-      w.every_second += n * active; // grouped GEMMs are not on torchtitan's SAC save list
-      idle_per_block += n * (1.0 - active);
       continue;
     }
     w.block_rows_cols += as_double(t.rows + t.cols);
@@ -67,6 +61,12 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
       w.every_second += n;
     }
   }
+  // A token runs routed_share() of each grouped expert weight; op-level SAC recomputes all it
+  // runs (grouped GEMMs are not on torchtitan's save list).
+  const double active = m.routed_share();
+  const double idle_per_block = facts.block_experts * (1.0 - active);
+  w.every_second += facts.block_experts * active;
+  w.experts = facts.experts;
   const ParamCounts& p = facts.counts;
   w.quantized = facts.quantized_block * as_double(m.layers);
   w.trainable = facts.trainable;

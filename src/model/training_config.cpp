@@ -146,6 +146,15 @@ std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m
   return pipeline_problem(c, m);
 }
 
+namespace {
+
+/// "tp N" or "pp N": the model-parallel degree that rules out what the caller refuses.
+std::string tp_or_pp(const TrainingConfig& c) {
+  return c.tp > 1 ? fmt::format("tp {}", c.tp) : fmt::format("pp {}", c.pp);
+}
+
+} // namespace
+
 std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
@@ -160,9 +169,9 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
     return fmt::format("--finetune {} of a mixture of experts is not modelled", mode);
   }
   if (c.tp > 1 || c.pp > 1) {
-    return fmt::format("--finetune {} with --{} {} is not modelled (adapters under tensor or "
+    return fmt::format("--finetune {} with --{} is not modelled (adapters under tensor or "
                        "pipeline parallelism)",
-                       mode, c.tp > 1 ? "tp" : "pp", c.tp > 1 ? c.tp : c.pp);
+                       mode, tp_or_pp(c));
   }
   if (c.precision != Precision::bf16 && c.precision != Precision::bf16_pure) {
     return fmt::format("--finetune {} needs --precision bf16 or bf16-pure (a frozen base in bf16, "
@@ -181,10 +190,10 @@ std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m)
                     : std::string();
   }
   if (c.tp > 1 || c.pp > 1) {
-    return fmt::format("--{} {} with a mixture of experts is not modelled (torchtitan then splits "
+    return fmt::format("--{} with a mixture of experts is not modelled (torchtitan then splits "
                        "the experts by expert-tensor parallelism or cuts them into stages); use "
                        "--ep and FSDP",
-                       c.tp > 1 ? "tp" : "pp", c.tp > 1 ? c.tp : c.pp);
+                       tp_or_pp(c));
   }
   if (c.ep < 1 || m.experts % c.ep != 0) {
     return fmt::format("--ep {} must divide the model's {} experts (each rank holds whole experts)",
