@@ -297,6 +297,15 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("qwen3-235b-a22b and its ep cannot be launched"));
   CHECK_FALSE(fs::exists(dir / "out5"));
+  // gpt-oss has sinks, sliding windows and biased experts: no flavor or custom model of its shape.
+  e = test::run_cli({"estimate", "--model", "gpt-oss-20b", "--ep", "8", "--instance",
+                     "ml.p6-b200.48xlarge", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "oss.json") << e.out;
+  r = test::run_cli(base_args((dir / "oss.json").string(), dir / "out6"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("gpt-oss-20b and its ep cannot be launched"));
+  CHECK_FALSE(fs::exists(dir / "out6"));
   // A tensor-parallel plan checkpoints the whole model, not one rank's slice: 70.55e9
   // parameters x 12 bytes = 846.6 GB, 3 of them + 30 GB of volume.
   e = test::run_cli({"estimate", "--model", "llama-3.1-70b", "--tp", "4", "--instance",

@@ -15,6 +15,10 @@ namespace bwplan {
 enum class MlpKind : std::uint8_t { swiglu, gelu, count_ };
 enum class NormKind : std::uint8_t { rmsnorm, layernorm, count_ };
 enum class PositionKind : std::uint8_t { rope, alibi, learned, count_ };
+/// Attention that some layers restrict to nearby keys: none; a sliding window of the last
+/// `attention_window` tokens (gpt-oss); or chunks of `attention_window` tokens attending only
+/// inside their chunk (Llama 4's chunked attention).
+enum class LocalAttention : std::uint8_t { none, sliding, chunked, count_ };
 
 /// How FSDP shards model states (docs/bwplan.md, FILES: measurement cases, `sharding`).
 enum class Sharding : std::uint8_t {
@@ -91,6 +95,10 @@ template <> struct EnumTraits<PositionKind> {
   static constexpr std::string_view what = "position";
   static constexpr std::array<std::string_view, 3> names = {"rope", "alibi", "learned"};
 };
+template <> struct EnumTraits<LocalAttention> {
+  static constexpr std::string_view what = "local_attention";
+  static constexpr std::array<std::string_view, 3> names = {"none", "sliding", "chunked"};
+};
 template <> struct EnumTraits<Sharding> {
   static constexpr std::string_view what = "sharding";
   static constexpr std::array<std::string_view, 4> names = {"none", "grad-op", "full", "hybrid"};
@@ -160,13 +168,13 @@ template <class E>
 inline constexpr bool k_enum_table_complete = EnumTraits<E>::names.size() ==
                                               static_cast<std::size_t>(E::count_);
 static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> &&
-              k_enum_table_complete<PositionKind> && k_enum_table_complete<Sharding> &&
-              k_enum_table_complete<Precision> && k_enum_table_complete<ActivationCheckpointing> &&
-              k_enum_table_complete<Optimizer> && k_enum_table_complete<Loss> &&
-              k_enum_table_complete<Fp8Backend> && k_enum_table_complete<GradAccumMode> &&
-              k_enum_table_complete<Offload> && k_enum_table_complete<OptimizerImpl> &&
-              k_enum_table_complete<NormImpl> && k_enum_table_complete<FsdpWrap> &&
-              k_enum_table_complete<PipelineSchedule>);
+              k_enum_table_complete<PositionKind> && k_enum_table_complete<LocalAttention> &&
+              k_enum_table_complete<Sharding> && k_enum_table_complete<Precision> &&
+              k_enum_table_complete<ActivationCheckpointing> && k_enum_table_complete<Optimizer> &&
+              k_enum_table_complete<Loss> && k_enum_table_complete<Fp8Backend> &&
+              k_enum_table_complete<GradAccumMode> && k_enum_table_complete<Offload> &&
+              k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
+              k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

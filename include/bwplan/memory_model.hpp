@@ -194,7 +194,7 @@ enum class Widening : std::uint8_t {
   tensor_parallel,   ///< tensor parallelism: few measured runs
   context_parallel,  ///< context parallelism: few measured runs
   pipeline_parallel, ///< pipeline parallelism: few measured runs
-  mixture,           ///< a mixture of experts: routing imbalance, no measured run yet
+  mixture,           ///< a mixture of experts: routing imbalance, one measured model
   count_
 };
 inline constexpr std::array<std::string_view, 9> k_widening_names = {

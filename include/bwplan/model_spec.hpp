@@ -26,12 +26,28 @@ struct ModelSpec {
   PositionKind position = PositionKind::rope;
   bool tied_embeddings = false;
   std::int64_t max_seq_len = 0;
-  std::int64_t head_dim = 0; ///< 0 = hidden / heads (Qwen3 and Mistral-Nemo set it explicitly)
-  bool qk_norm = false;      ///< per-head RMSNorm on q and k (Qwen3)
-  bool qkv_bias = false;     ///< bias on the q, k, v projections (Qwen2/Qwen2.5)
-  bool linear_bias = false;  ///< bias on every linear layer but the output head (GPT-NeoX)
-  bool out_bias = false;     ///< bias on the attention output projection (HF attention_bias)
-  bool mlp_bias = false;     ///< bias on the MLP projections (HF mlp_bias; GPT-NeoX always)
+  /// The query/key head width; 0 = hidden / heads (Qwen3 and Mistral-Nemo set it explicitly;
+  /// under latent attention it is the no-RoPE part plus qk_rope_head_dim: DeepSeek-V3 128 + 64).
+  std::int64_t head_dim = 0;
+  std::int64_t v_head_dim = 0; ///< the value head width; 0 = the query/key head width
+  /// Multi-head latent attention (DeepSeek-V2/V3): keys and values are projected down to a
+  /// kv_lora_rank latent (plus a shared qk_rope_head_dim RoPE key), normed and projected up per
+  /// head; queries likewise through q_lora_rank (0: one plain projection). kv_lora_rank 0: none.
+  std::int64_t kv_lora_rank = 0;
+  std::int64_t q_lora_rank = 0;
+  std::int64_t qk_rope_head_dim = 0;
+  bool attention_sinks = false; ///< a learned sink logit per head and layer (gpt-oss)
+  /// Layers whose attention sees only nearby keys (local_attention), `attention_window` tokens,
+  /// `local_attention_layers` of the blocks (gpt-oss: sliding 128 on 12 of 24; Llama 4 Scout:
+  /// chunked 8192 on its 36 RoPE layers of 48).
+  LocalAttention local_attention = LocalAttention::none;
+  std::int64_t attention_window = 0;
+  std::int64_t local_attention_layers = 0;
+  bool qk_norm = false;     ///< per-head RMSNorm on q and k (Qwen3)
+  bool qkv_bias = false;    ///< bias on the q, k, v projections (Qwen2/Qwen2.5)
+  bool linear_bias = false; ///< bias on every linear layer but the output head (GPT-NeoX)
+  bool out_bias = false;    ///< bias on the attention output projection (HF attention_bias)
+  bool mlp_bias = false;    ///< bias on the MLP projections (HF mlp_bias; GPT-NeoX always)
   /// Mixture of experts (docs/model.md, "Parameters"): every block's MLP is `experts` SwiGLU
   /// experts of width `expert_ffn` and a router; each token runs `experts_per_token` of them.
   /// 0 experts: a dense model (its MLP is `ffn` wide).
@@ -42,6 +58,12 @@ struct ModelSpec {
   /// none), and whether a sigmoid gate (a 1 x hidden linear) scales its output.
   std::int64_t shared_expert_ffn = 0;
   bool shared_expert_gate = false;
+  /// The first `dense_layers` blocks of a mixture have a dense SwiGLU MLP `ffn` wide instead
+  /// (DeepSeek-V3: 3 of 61, first_k_dense_replace).
+  std::int64_t dense_layers = 0;
+  bool router_bias = false; ///< a bias per expert on the router (gpt-oss; DeepSeek-V3's
+                            ///< e_score_correction_bias)
+  bool expert_bias = false; ///< biases on each expert's projections (gpt-oss)
   std::vector<std::string> sources;
 
   [[nodiscard]] bool is_moe() const { return experts > 0; }
@@ -50,11 +72,26 @@ struct ModelSpec {
     return is_moe() ? static_cast<double>(experts_per_token) / static_cast<double>(experts) : 1.0;
   }
 
+  /// Blocks whose MLP is the mixture (all but the leading dense ones); 0 for a dense model.
+  [[nodiscard]] std::int64_t moe_layers() const { return is_moe() ? layers - dense_layers : 0; }
+  [[nodiscard]] bool is_mla() const { return kv_lora_rank > 0; }
+
   [[nodiscard]] std::int64_t effective_head_dim() const {
     return head_dim > 0 ? head_dim : hidden / heads;
   }
+  [[nodiscard]] std::int64_t effective_v_head_dim() const {
+    return v_head_dim > 0 ? v_head_dim : effective_head_dim();
+  }
   [[nodiscard]] std::int64_t q_dim() const { return heads * effective_head_dim(); }
+  /// Key width (query/key heads); under latent attention every head has its own key.
   [[nodiscard]] std::int64_t kv_dim() const { return kv_heads * effective_head_dim(); }
+  [[nodiscard]] std::int64_t v_dim() const { return kv_heads * effective_v_head_dim(); }
+  /// SDPA's output width (wo's input): one value head per query head.
+  [[nodiscard]] std::int64_t attn_out_dim() const { return heads * effective_v_head_dim(); }
+  /// Keys plus values as SDPA receives them: repeated to the query heads under GQA (repeat_kv).
+  [[nodiscard]] std::int64_t sdpa_kv_dim() const {
+    return kv_heads < heads ? q_dim() + attn_out_dim() : kv_dim() + v_dim();
+  }
 };
 
 /// Which FSDP unit holds a parameter: one unit per transformer block, the rest in the root.
@@ -65,6 +102,10 @@ enum class ParamGroup : std::uint8_t { embedding, block, final_norm, output };
 /// output head) and the vocab-parallel embedding split their rows, row-wise ones (wo, w2) their
 /// columns; norms and the remaining biases are replicated.
 enum class TpSplit : std::uint8_t { replicated, rows, cols };
+
+/// Which blocks hold a block tensor: every one, or only a mixture's leading dense blocks or its
+/// sparse ones (ModelSpec::dense_layers).
+enum class BlockKind : std::uint8_t { every, dense, sparse };
 
 /// One parameter tensor of shape rows × cols (cols = 1 for vectors), present `count` times
 /// (count = layers for per-block tensors).
@@ -84,6 +125,7 @@ struct ParamTensor {
   bool frozen = false;
   bool quantized = false;
   bool adapter = false;
+  BlockKind blocks = BlockKind::every;
   [[nodiscard]] std::int64_t numel() const { return rows * cols; }
   [[nodiscard]] bool is_matrix() const { return cols > 1; }
 };
@@ -94,7 +136,7 @@ struct ParamTensor {
 
 struct ParamCounts {
   std::int64_t embedding = 0; ///< token (+ learned position) embedding
-  std::int64_t per_block = 0; ///< one transformer block
+  std::int64_t per_block = 0; ///< one transformer block (the largest, a mixture's sparse one)
   std::int64_t blocks = 0;    ///< all blocks
   std::int64_t final_norm = 0;
   std::int64_t output = 0; ///< output head; 0 when tied
@@ -114,8 +156,10 @@ struct ParamCounts {
 struct ModelFacts {
   std::vector<ParamTensor> tensors;
   ParamCounts counts;
-  double root = 0;           ///< parameters outside the blocks (embeddings, final norm, output)
-  double head = 0;           ///< final norm + output head (+ the embedding when tied)
+  double root = 0; ///< parameters outside the blocks (embeddings, final norm, output)
+  double head = 0; ///< final norm + output head (+ the embedding when tied)
+  /// Per-block figures (block_linear, block_experts, trainable_block, quantized_block) are the
+  /// largest block's: a mixture's sparse block rather than its leading dense ones.
   double block_linear = 0;   ///< one block's matmul weights
   double largest_tensor = 0; ///< elements of the largest parameter tensor
   /// Routed-expert elements held (every block's); their matmuls per block below.

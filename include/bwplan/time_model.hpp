@@ -187,7 +187,7 @@ struct FlopCounts {
   double model_flops_per_token = 0;
   /// Model FLOPs + the forward work activation checkpointing recomputes.
   double hardware_flops_per_token = 0;
-  double attention_flops_per_token = 0; ///< 12·L·q_dim·s, included in model_flops_per_token
+  double attention_flops_per_token = 0; ///< 12·L·q_dim·s (attention_flops()), in the model's
 };
 
 [[nodiscard]] FlopCounts flops_per_token(const ModelSpec& m, const TrainingConfig& c);

@@ -15,7 +15,22 @@ namespace {
 constexpr std::int64_t k_big = std::int64_t{1} << 40;
 
 // Architectures whose parameter layout bwplan models exactly.
-enum class Family { llama, qwen2, qwen3, gpt_neox, mixtral, qwen2_moe, qwen3_moe };
+enum class Family {
+  llama,
+  qwen2,
+  qwen3,
+  gpt_neox,
+  mixtral,
+  qwen2_moe,
+  qwen3_moe,
+  deepseek_v3,
+  gpt_oss,
+  llama4
+};
+
+constexpr const char* k_allowed =
+    "llama, mistral, qwen2, qwen3, gpt_neox, mixtral, qwen2_moe, qwen3_moe, deepseek_v3, gpt_oss, "
+    "llama4, llama4_text";
 
 Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "llama" || model_type == "mistral") {
@@ -39,17 +54,18 @@ Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "qwen2_moe") {
     return Family::qwen2_moe;
   }
-  if (model_type == "deepseek_v3" || model_type == "llama4" || model_type == "gpt_oss") {
-    throw Error(fmt::format("{}: /model_type: '{}' is a mixture of experts bwplan does not read "
-                            "yet (latent attention, sliding windows, attention sinks; allowed "
-                            "mixtures: mixtral, qwen2_moe, qwen3_moe)",
-                            where, model_type));
+  if (model_type == "deepseek_v3") {
+    return Family::deepseek_v3;
   }
-  throw Error(
-      fmt::format("{}: /model_type: '{}' is not supported (allowed llama, mistral, qwen2, "
-                  "qwen3, gpt_neox, mixtral, qwen2_moe, qwen3_moe); write a bwplan model file "
-                  "instead (docs/bwplan.md)",
-                  where, model_type));
+  if (model_type == "gpt_oss") {
+    return Family::gpt_oss;
+  }
+  if (model_type == "llama4" || model_type == "llama4_text") {
+    return Family::llama4;
+  }
+  throw Error(fmt::format("{}: /model_type: '{}' is not supported (allowed {}); write a bwplan "
+                          "model file instead (docs/bwplan.md)",
+                          where, model_type, k_allowed));
 }
 
 MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
@@ -71,37 +87,33 @@ ModelSpec parse_hf_config(std::string_view text, const std::string& where,
   return io::hf_config_from_json(io::parse_json(text, where), where, name);
 }
 
-ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& where,
-                                  const std::string& name) {
-  io::ObjectReader r(j, where);
-  if (!r.has("model_type")) {
-    throw Error(fmt::format("{}: /model_type is missing: a Hugging Face config.json names its "
-                            "architecture (allowed llama, mistral, qwen2, qwen3, gpt_neox, "
-                            "mixtral, qwen2_moe, qwen3_moe)",
-                            where));
+namespace {
+
+/// How many of `key`'s list entries equal `wanted` (a list of strings or of integers), checking
+/// each entry's type; `layers` entries are expected.
+std::int64_t count_in_list(io::ObjectReader& r, const std::string& key,
+                           const nlohmann::json& wanted, std::int64_t layers) {
+  const nlohmann::json& v = r.value(key);
+  if (!v.is_array() || static_cast<std::int64_t>(v.size()) < layers) {
+    throw Error(fmt::format("{}: must be a list of at least num_hidden_layers = {} entries",
+                            r.at(key), layers));
   }
-  const std::string model_type = r.string("model_type");
-  const Family f = family_of(model_type, where);
-  ModelSpec m;
-  m.name = name;
-  m.display_name = name;
-  m.layers = r.integer("num_hidden_layers", 1, k_big);
-  m.hidden = r.integer("hidden_size", 1, k_big);
-  m.heads = r.integer("num_attention_heads", 1, k_big);
-  m.kv_heads = r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
-  if (r.has("head_dim") && !j.at("head_dim").is_null()) {
-    const std::int64_t d = r.integer("head_dim", 1, k_big);
-    // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
-    if (m.hidden % m.heads != 0 || m.hidden / m.heads != d) {
-      m.head_dim = d;
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < layers; ++i) {
+    const nlohmann::json& e = v[static_cast<std::size_t>(i)];
+    if (e.type() != wanted.type() && !(e.is_number_integer() && wanted.is_number_integer())) {
+      throw Error(fmt::format("{}/{}: must be a {} like {}", r.at(key), i,
+                              io::json_type_name(wanted), wanted.dump()));
     }
+    n += e == wanted ? 1 : 0;
   }
-  m.ffn = r.integer("intermediate_size", 1, k_big);
-  m.vocab = r.integer("vocab_size", 1, k_big);
-  m.max_seq_len = r.optional_integer("max_position_embeddings", 1, k_big).value_or(4096);
-  m.tied_embeddings = r.optional_boolean("tie_word_embeddings").value_or(false);
-  m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
-  m.position = PositionKind::rope;
+  return n;
+}
+
+/// The mixture and attention fields of the families whose modeling code differs from Llama's
+/// (transformers: models/{mixtral,qwen2_moe,qwen3_moe,deepseek_v3,gpt_oss,llama4}/modeling_*.py).
+void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSpec& m,
+                 const std::string& where) {
   switch (f) {
   // Which projections carry a bias, as each family's modeling code builds them (transformers:
   // models/{llama,mistral,qwen2,qwen3,gpt_neox}/modeling_*.py).
@@ -140,18 +152,147 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
                               where));
     }
     break;
+  case Family::deepseek_v3: {
+    // Latent attention (DeepseekV3Attention): head width = nope + rope, one key per head; the
+    // first first_k_dense_replace layers dense (intermediate_size), the rest n_routed_experts of
+    // moe_intermediate_size and n_shared_experts of the same width. The router's
+    // e_score_correction_bias is a buffer (no gradient), not a parameter.
+    const std::int64_t nope = r.integer("qk_nope_head_dim", 1, 4096);
+    m.qk_rope_head_dim = r.integer("qk_rope_head_dim", 1, 4096);
+    m.head_dim = nope + m.qk_rope_head_dim;
+    m.v_head_dim = r.integer("v_head_dim", 1, 4096);
+    m.kv_lora_rank = r.integer("kv_lora_rank", 1, k_big);
+    m.q_lora_rank = j.contains("q_lora_rank") && j.at("q_lora_rank").is_null()
+                        ? 0
+                        : r.optional_integer("q_lora_rank", 0, k_big).value_or(0);
+    m.kv_heads = m.heads;
+    m.experts = r.integer("n_routed_experts", 2, k_big);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
+    m.shared_expert_ffn =
+        r.optional_integer("n_shared_experts", 0, 4096).value_or(0) * m.expert_ffn;
+    m.dense_layers = r.optional_integer("first_k_dense_replace", 0, k_big).value_or(0);
+    if (r.optional_integer("moe_layer_freq", 1, k_big).value_or(1) != 1) {
+      throw Error(fmt::format("{}: /moe_layer_freq above 1 interleaves dense layers; bwplan reads "
+                              "mixtures whose sparse layers follow first_k_dense_replace dense "
+                              "ones",
+                              where));
+    }
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
+    if (m.qkv_bias) {
+      throw Error(
+          fmt::format("{}: /attention_bias: latent attention with biases is not modelled", where));
+    }
+    break;
+  }
+  case Family::gpt_oss: {
+    // GptOssAttention: q, k, v, o biases and a sink per head; GptOssTopKRouter with a bias;
+    // GptOssExperts with gate_up_proj_bias and down_proj_bias; layer_types alternate sliding
+    // and full attention.
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
+    m.attention_sinks = true;
+    m.experts = r.integer("num_local_experts", 2, k_big);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.expert_ffn = m.ffn;
+    m.router_bias = m.expert_bias = true;
+    const std::int64_t window = r.optional_integer("sliding_window", 0, k_big).value_or(0);
+    const std::int64_t sliding =
+        r.has("layer_types") ? count_in_list(r, "layer_types", "sliding_attention", m.layers)
+                             : m.layers / 2; // transformers' default: every even layer slides
+    if (window > 0 && sliding > 0) {
+      m.local_attention = LocalAttention::sliding;
+      m.attention_window = window;
+      m.local_attention_layers = sliding;
+    }
+    break;
+  }
+  case Family::llama4: {
+    // Llama4TextMoe: num_local_experts routed experts of intermediate_size and one shared
+    // expert of the same width, in every layer when interleave_moe_layer_step is 1; chunked
+    // attention of attention_chunk_size on the RoPE layers (no_rope_layers entries 1), full
+    // attention on the others; the query/key norm has no weights.
+    m.experts = r.integer("num_local_experts", 2, k_big);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.expert_ffn = m.ffn;
+    m.shared_expert_ffn = m.ffn;
+    m.ffn = r.optional_integer("intermediate_size_mlp", 1, k_big).value_or(m.ffn);
+    m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
+    (void)r.optional_boolean("use_qk_norm");
+    if (r.optional_integer("interleave_moe_layer_step", 1, k_big).value_or(1) != 1 ||
+        (r.has("moe_layers") && j.at("moe_layers").is_array() &&
+         static_cast<std::int64_t>(j.at("moe_layers").size()) != m.layers)) {
+      throw Error(fmt::format("{}: /interleave_moe_layer_step or /moe_layers interleave dense "
+                              "layers (Llama 4 Maverick); bwplan reads Llama 4 mixtures whose "
+                              "every layer is sparse (Scout)",
+                              where));
+    }
+    const std::int64_t chunk = r.optional_integer("attention_chunk_size", 0, k_big).value_or(0);
+    const std::int64_t rope_layers =
+        r.has("no_rope_layers") ? count_in_list(r, "no_rope_layers", 1, m.layers)
+                                : m.layers - m.layers / 4; // transformers' default interval 4
+    if (chunk > 0 && rope_layers > 0) {
+      m.local_attention = LocalAttention::chunked;
+      m.attention_window = chunk;
+      m.local_attention_layers = rope_layers;
+    }
+    break;
+  }
   case Family::gpt_neox: // attention_bias: query_key_value and dense; the MLP always has biases
     m.norm = NormKind::layernorm;
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.mlp_bias = true;
     break;
   }
+}
+
+ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const std::string& where,
+                  const std::string& name) {
+  ModelSpec m;
+  m.name = name;
+  m.display_name = name;
+  m.layers = r.integer("num_hidden_layers", 1, k_big);
+  m.hidden = r.integer("hidden_size", 1, k_big);
+  m.heads = r.integer("num_attention_heads", 1, k_big);
+  m.kv_heads = r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
+  if (r.has("head_dim") && !j.at("head_dim").is_null()) {
+    const std::int64_t d = r.integer("head_dim", 1, k_big);
+    // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
+    if (m.hidden % m.heads != 0 || m.hidden / m.heads != d) {
+      m.head_dim = d;
+    }
+  }
+  m.ffn = r.integer("intermediate_size", 1, k_big);
+  m.vocab = r.integer("vocab_size", 1, k_big);
+  m.max_seq_len = r.optional_integer("max_position_embeddings", 1, k_big).value_or(4096);
+  m.tied_embeddings = r.optional_boolean("tie_word_embeddings").value_or(false);
+  m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
+  m.position = PositionKind::rope;
+  read_family(r, j, f, m, where);
   if (!m.is_moe() && (r.has("num_local_experts") || r.has("num_experts"))) {
     throw Error(fmt::format("{}: mixture-of-experts keys in a dense model_type", where));
   }
   m.sources = {fmt::format("Hugging Face config.json: {}", where)};
   validate_model(m, where);
   return m;
+}
+
+} // namespace
+
+ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& where,
+                                  const std::string& name) {
+  io::ObjectReader r(j, where);
+  if (!r.has("model_type")) {
+    throw Error(fmt::format("{}: /model_type is missing: a Hugging Face config.json names its "
+                            "architecture (allowed {})",
+                            where, k_allowed));
+  }
+  const std::string model_type = r.string("model_type");
+  const Family f = family_of(model_type, where);
+  if (model_type == "llama4") { // the text model of Llama4ForConditionalGeneration
+    io::ObjectReader text = r.object("text_config");
+    return read_hf(text, j.at("text_config"), f, where, name);
+  }
+  return read_hf(r, j, f, where, name);
 }
 
 } // namespace bwplan

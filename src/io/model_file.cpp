@@ -43,6 +43,19 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.expert_ffn = r.optional_integer("expert_ffn", 0, big).value_or(0);
   m.shared_expert_ffn = r.optional_integer("shared_expert_ffn", 0, big).value_or(0);
   m.shared_expert_gate = r.optional_boolean("shared_expert_gate").value_or(false);
+  m.dense_layers = r.optional_integer("dense_layers", 0, big).value_or(0);
+  m.router_bias = r.optional_boolean("router_bias").value_or(false);
+  m.expert_bias = r.optional_boolean("expert_bias").value_or(false);
+  m.v_head_dim = r.optional_integer("v_head_dim", 0, big).value_or(0);
+  m.kv_lora_rank = r.optional_integer("kv_lora_rank", 0, big).value_or(0);
+  m.q_lora_rank = r.optional_integer("q_lora_rank", 0, big).value_or(0);
+  m.qk_rope_head_dim = r.optional_integer("qk_rope_head_dim", 0, big).value_or(0);
+  m.attention_sinks = r.optional_boolean("attention_sinks").value_or(false);
+  if (r.has("local_attention")) {
+    m.local_attention = read_enum<LocalAttention>(r, "local_attention");
+  }
+  m.attention_window = r.optional_integer("attention_window", 0, big).value_or(0);
+  m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
   if (m.name.empty() || m.name.size() > 128) {
     throw Error(r.at("name") + ": must be 1..128 characters");
   }

@@ -122,6 +122,26 @@ OrderedJson model_json(const ModelSpec& m) {
     j["expert_ffn"] = m.expert_ffn;
     j["shared_expert_ffn"] = m.shared_expert_ffn;
     j["shared_expert_gate"] = m.shared_expert_gate;
+    j["dense_layers"] = m.dense_layers;
+    j["router_bias"] = m.router_bias;
+    j["expert_bias"] = m.expert_bias;
+  }
+  // Attention variants, written only where a model has them (Llama-style models leave them out).
+  if (m.effective_v_head_dim() != m.effective_head_dim()) {
+    j["v_head_dim"] = m.v_head_dim;
+  }
+  if (m.is_mla()) {
+    j["kv_lora_rank"] = m.kv_lora_rank;
+    j["q_lora_rank"] = m.q_lora_rank;
+    j["qk_rope_head_dim"] = m.qk_rope_head_dim;
+  }
+  if (m.attention_sinks) {
+    j["attention_sinks"] = true;
+  }
+  if (m.local_attention != LocalAttention::none) {
+    j["local_attention"] = name_of(m.local_attention);
+    j["attention_window"] = m.attention_window;
+    j["local_attention_layers"] = m.local_attention_layers;
   }
   j["max_seq_len"] = m.max_seq_len;
   j["sources"] = m.sources;

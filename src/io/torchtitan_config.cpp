@@ -19,13 +19,22 @@ namespace {
                           t.name, t.version, why));
 }
 
+/// Llama-style attention: no latent projections, value heads as wide as the query/key heads, no
+/// sinks and no local-attention layers (the native flavors bwplan launches and train.py's custom
+/// model have none).
+bool plain_attention(const ModelSpec& m) {
+  return !m.is_mla() && m.effective_v_head_dim() == m.effective_head_dim() && !m.attention_sinks &&
+         m.local_attention == LocalAttention::none;
+}
+
 bool same_shape(const NativeModel& n, const ModelSpec& m) {
   return n.layers == m.layers && n.hidden == m.hidden && n.heads == m.heads &&
          n.kv_heads == m.kv_heads && n.ffn == m.ffn && n.vocab == m.vocab &&
          n.head_dim == m.effective_head_dim() && n.tied_embeddings == m.tied_embeddings &&
          n.qk_norm == m.qk_norm && n.experts == m.experts &&
          n.experts_per_token == m.experts_per_token && n.expert_ffn == m.expert_ffn &&
-         m.shared_expert_ffn == 0 && !m.shared_expert_gate;
+         m.shared_expert_ffn == 0 && !m.shared_expert_gate && plain_attention(m) &&
+         m.dense_layers == 0 && !m.router_bias && !m.expert_bias;
 }
 
 std::string toml_value(const OrderedJson& v) {
@@ -209,6 +218,10 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   }
   if (m.linear_bias || m.out_bias || m.mlp_bias) {
     refuse("its MLP and output projections have no bias (GPT-NeoX has)");
+  }
+  if (!plain_attention(m)) {
+    refuse("its attention is Llama's (no latent attention, separate value head width, sinks or "
+           "local-attention layers)");
   }
   out.qkv_bias = m.qkv_bias; // train.py adds the q, k, v biases to the registered model
   out.name = t.custom_model_name;

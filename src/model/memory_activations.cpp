@@ -3,6 +3,8 @@
 // repeat_kv for GQA, flash SDPA, SwiGLU); docs/model.md, "Activations", derives each line.
 #include "bwplan/memory_model.hpp"
 
+#include <algorithm>
+
 namespace bwplan {
 
 namespace {
@@ -50,19 +52,21 @@ Inventory tensor_parallel(const Inventory& inv, double gathered, std::int64_t tp
 /// recomputes it) and the product (w2's input); the fp32 copy of the routed outputs the score
 /// combination (bmm) saves; and a shared expert as a dense SwiGLU. Routing is taken as balanced:
 /// the busiest rank's excess is the band's (docs/model.md, "Mixtures of experts").
+/// A SwiGLU MLP `f` wide: w1 output (silu input), silu output (compile recomputes it), w3 output
+/// and the product (w2's input).
+double swiglu_saved(double f, double ab, double gemm_in, bool eager) {
+  return f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
+}
+
 double moe_saved(const ModelSpec& m, const TrainingConfig& c, double ab, double gemm_in) {
   const bool eager = !c.compile;
   const double h = static_cast<double>(m.hidden);
   const double k = static_cast<double>(m.experts_per_token);
   const double fe = static_cast<double>(m.expert_ffn);
   const double router = 4.0 * static_cast<double>(m.experts) + k * (4.0 + 3.0 * 8.0);
-  const double routed = k * (h * gemm_in + fe * (ab + (eager ? ab : 0.0) + ab + gemm_in));
+  const double routed = k * (h * gemm_in + swiglu_saved(fe, ab, gemm_in, eager));
   const double combine = 4.0 * k * h;
-  double shared = 0;
-  if (m.shared_expert_ffn > 0) {
-    const double fs = static_cast<double>(m.shared_expert_ffn);
-    shared = fs * ab + (eager ? fs * ab : 0.0) + fs * ab + fs * gemm_in;
-  }
+  const double shared = swiglu_saved(static_cast<double>(m.shared_expert_ffn), ab, gemm_in, eager);
   return router + routed + combine + shared;
 }
 
@@ -73,9 +77,10 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double h = static_cast<double>(m.hidden);
   const double q = static_cast<double>(m.q_dim());
   const double kv = static_cast<double>(m.kv_dim());
+  const double v = static_cast<double>(m.v_dim());
+  const double out = static_cast<double>(m.attn_out_dim()); // SDPA's output, wo's input
   const double f = static_cast<double>(m.ffn);
   const double lse = 4.0 * static_cast<double>(m.heads); // fp32 logsumexp per head
-  const bool repeat = m.kv_heads < m.heads;              // repeat_kv copies K and V to q size
   // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32.
   const bool autocast = c.sharding == Sharding::none && c.precision != Precision::fp32 &&
                         c.precision != Precision::bf16_pure;
@@ -91,34 +96,54 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (m.qk_norm) {
     inv.all += (q + kv) * ab; // q/k norm inputs
   }
-  inv.all += q * ab + (repeat ? 2 * q : 2 * kv) * ab + lse; // SDPA's q, k, v and logsumexp
-  inv.all += q * ab;                                        // SDPA output (wo's input)
+  // SDPA's q, k and v (repeat_kv copies K and V to the query heads) and logsumexp
+  inv.all += q * ab + static_cast<double>(m.sdpa_kv_dim()) * ab + lse;
+  inv.all += out * ab; // SDPA output (wo's input)
   if (gemm_inputs_quantized(c)) {
-    inv.all += q * gemm_in; // TE keeps a quantized copy of wo's input beside SDPA's output
+    inv.all += out * gemm_in; // TE keeps a quantized copy of wo's input beside SDPA's output
+  }
+  // Op-level SAC's attention half (the block input, every other matmul's output, SDPA's output
+  // and logsumexp): Llama's wq and wv outputs; latent attention's wq_a, wkv_a and wo outputs.
+  double sac_attention = h * residual + q * ab + v * ab + out * ab + lse;
+  if (m.is_mla()) {
+    // Latent attention (torchtitan/models/deepseek_v3/model/model.py): q_norm's and kv_norm's
+    // inputs and outputs (wq_b's and wkv_b's inputs) and the RoPE key before its rotation.
+    const double ql = static_cast<double>(m.q_lora_rank);
+    const double kl = static_cast<double>(m.kv_lora_rank);
+    const double rope = static_cast<double>(m.qk_rope_head_dim);
+    inv.all += (2.0 * ql + 2.0 * kl + rope) * ab;
+    sac_attention = h * residual + (ql + kl + rope + h) * ab + out * ab + lse;
   }
   // MLP half: residual into the norm, norm output, projections and activation.
   inv.all += norm_saved + h * gemm_in;
   if (m.is_moe()) {
-    inv.all += moe_saved(m, c, ab, gemm_in);
+    // Every block is counted as the larger of a sparse block and a leading dense one (DeepSeek-
+    // V3's 3 dense blocks save less than its sparse ones: tests/test_moe.cpp).
+    const double dense = m.dense_layers > 0 ? swiglu_saved(f, ab, gemm_in, eager) : 0.0;
+    inv.all += std::max(moe_saved(m, c, ab, gemm_in), dense);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
     // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of the mixture only
     // a shared expert's w1 and w2 outputs are kept (the 5th and 7th counted matmuls).
-    inv.sac = h * residual + q * ab + kv * ab + q * ab + lse;
+    inv.sac = sac_attention;
+    double sac_mlp = 0;
     if (m.shared_expert_ffn > 0) {
-      inv.sac += static_cast<double>(m.shared_expert_ffn) * ab + (eager ? h * ab : 0.0);
+      sac_mlp = static_cast<double>(m.shared_expert_ffn) * ab + (eager ? h * ab : 0.0);
     }
+    if (m.dense_layers > 0) {
+      sac_mlp = std::max(sac_mlp, f * ab + (eager ? h * ab : 0.0));
+    }
+    inv.sac += sac_mlp;
     return inv; // no tensor parallelism under a mixture (expert_parallel_problem())
   }
   if (m.mlp == MlpKind::swiglu) {
-    // w1 output (silu input), silu output (compile recomputes it), w3 output, product (w2 in)
-    inv.all += f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
+    inv.all += swiglu_saved(f, ab, gemm_in, eager);
   } else {
     inv.all += f * ab + f * gemm_in; // w1 output, activation output
   }
   // torchtitan's op-level SAC saves the block input, the outputs of every other matmul
   // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed. Under
   // torch.compile the partitioner drops saved outputs backward never reads (w2's).
-  inv.sac = h * residual + q * ab + kv * ab + q * ab + lse + f * ab;
+  inv.sac = sac_attention + f * ab;
   if (m.mlp == MlpKind::swiglu && eager) {
     inv.sac += h * ab;
   }
@@ -160,7 +185,8 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
     const double k = static_cast<double>(m.experts_per_token);
     const double widths =
         k * static_cast<double>(m.expert_ffn) + static_cast<double>(m.shared_expert_ffn);
-    a.grad_work_per_token = (3.0 * widths + 2.0 * h + k * h) * ab + 4.0 * k * h;
+    a.grad_work_per_token = std::max((3.0 * widths + 2.0 * h + k * h) * ab + 4.0 * k * h,
+                                     m.dense_layers > 0 ? (3.0 * f + 2.0 * h) * ab : 0.0);
   } else {
     a.grad_work_per_token = (mlp_grads * f + 2.0 * h) * ab;
   }
@@ -169,9 +195,9 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
     // torch/distributed/tensor/experimental/_attention.py): the block's backward holds the whole
     // sequence's K and V (repeated to the query heads, as SDPA receives them) and their fp32
     // gradients: cp times each local token's, split over the tp ranks by heads.
-    const double kv = static_cast<double>(m.kv_heads < m.heads ? m.q_dim() : m.kv_dim());
+    const double kv = static_cast<double>(m.sdpa_kv_dim());
     a.grad_work_per_token +=
-        2.0 * kv * (ab + 4.0) * static_cast<double>(c.cp) / static_cast<double>(c.tp);
+        kv * (ab + 4.0) * static_cast<double>(c.cp) / static_cast<double>(c.tp);
   }
   return a;
 }

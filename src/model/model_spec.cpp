@@ -11,12 +11,105 @@
 
 namespace bwplan {
 
+namespace {
+
+/// A Llama-style attention block's projections (torchtitan/models/llama3/model/model.py), or
+/// DeepSeek's latent attention (torchtitan/models/deepseek_v3/model/model.py, Attention: wq or
+/// wq_a + q_norm + wq_b, wkv_a, kv_norm, wkv_b, wo).
+void attention_tensors(const ModelSpec& m, std::vector<ParamTensor>& t) {
+  const std::int64_t h = m.hidden;
+  const std::int64_t L = m.layers;
+  const auto block = ParamGroup::block;
+  if (m.is_mla()) {
+    const std::int64_t nope = m.effective_head_dim() - m.qk_rope_head_dim;
+    if (m.q_lora_rank > 0) {
+      t.push_back({"wq_a", m.q_lora_rank, h, L, block});
+      t.push_back({"q_norm", m.q_lora_rank, 1, L, block});
+      t.push_back({"wq_b", m.q_dim(), m.q_lora_rank, L, block});
+    } else {
+      t.push_back({"wq", m.q_dim(), h, L, block});
+    }
+    t.push_back({"wkv_a", m.kv_lora_rank + m.qk_rope_head_dim, h, L, block});
+    t.push_back({"kv_norm", m.kv_lora_rank, 1, L, block});
+    t.push_back({"wkv_b", m.heads * (nope + m.effective_v_head_dim()), m.kv_lora_rank, L, block});
+  } else {
+    t.push_back({"wq", m.q_dim(), h, L, block, TpSplit::rows});
+    t.push_back({"wk", m.kv_dim(), h, L, block, TpSplit::rows});
+    t.push_back({"wv", m.v_dim(), h, L, block, TpSplit::rows});
+  }
+  if (m.qkv_bias || m.linear_bias) {
+    t.push_back({"qkv_bias", m.q_dim() + m.kv_dim() + m.v_dim(), 1, L, block, TpSplit::rows});
+  }
+  if (m.qk_norm) {
+    t.push_back({"qk_norm", 2 * m.effective_head_dim(), 1, L, block});
+  }
+  if (m.attention_sinks) {
+    t.push_back({"sinks", m.heads, 1, L, block, TpSplit::rows});
+  }
+  t.push_back(
+      {"wo", h, m.attn_out_dim(), L, block, m.is_mla() ? TpSplit::replicated : TpSplit::cols});
+  if (m.out_bias || m.linear_bias) {
+    t.push_back({"wo_bias", h, 1, L, block});
+  }
+}
+
+/// A dense MLP of width `ffn` in `n` blocks of `kind`.
+void dense_mlp_tensors(const ModelSpec& m, std::int64_t n, BlockKind kind,
+                       std::vector<ParamTensor>& t) {
+  const std::int64_t h = m.hidden;
+  const bool bias = m.mlp_bias || m.linear_bias;
+  const auto block = ParamGroup::block;
+  auto add = [&](ParamTensor p) {
+    p.blocks = kind;
+    t.push_back(std::move(p));
+  };
+  add({"w1", m.ffn, h, n, block, TpSplit::rows});
+  if (m.mlp == MlpKind::swiglu) {
+    add({"w3", m.ffn, h, n, block, TpSplit::rows});
+  }
+  add({"w2", h, m.ffn, n, block, TpSplit::cols});
+  if (bias) {
+    add({"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, n, block});
+  }
+}
+
+/// torchtitan's MoE (torchtitan/models/moe/moe.py): a router, GroupedExperts w1, w2, w3
+/// [experts, ...] (gpt-oss's with biases, torchtitan/models/gpt_oss/model/moe.py) and shared
+/// experts, in the sparse blocks.
+void mixture_tensors(const ModelSpec& m, std::vector<ParamTensor>& t) {
+  const std::int64_t h = m.hidden;
+  const std::int64_t n = m.moe_layers();
+  const auto block = ParamGroup::block;
+  const auto rep = TpSplit::replicated;
+  auto add = [&](ParamTensor p) {
+    p.blocks = m.dense_layers > 0 ? BlockKind::sparse : BlockKind::every;
+    t.push_back(std::move(p));
+  };
+  add({"router", m.experts, h, n, block});
+  if (m.router_bias) {
+    add({"router_bias", m.experts, 1, n, block});
+  }
+  add({"experts_w1", m.experts * m.expert_ffn, h, n, block, rep, true});
+  add({"experts_w3", m.experts * m.expert_ffn, h, n, block, rep, true});
+  add({"experts_w2", m.experts * h, m.expert_ffn, n, block, rep, true});
+  if (m.expert_bias) {
+    add({"experts_bias", m.experts * (2 * m.expert_ffn + h), 1, n, block, rep, true});
+  }
+  if (m.shared_expert_ffn > 0) {
+    add({"shared_w1", m.shared_expert_ffn, h, n, block});
+    add({"shared_w3", m.shared_expert_ffn, h, n, block});
+    add({"shared_w2", h, m.shared_expert_ffn, n, block});
+  }
+  if (m.shared_expert_gate) {
+    add({"shared_gate", 1, h, n, block});
+  }
+}
+
+} // namespace
+
 std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
   const std::int64_t h = m.hidden;
   const std::int64_t norm_vectors = m.norm == NormKind::layernorm ? 2 : 1; // weight (+ bias)
-  const bool qkv_b = m.qkv_bias || m.linear_bias;
-  const bool out_b = m.out_bias || m.linear_bias;
-  const bool mlp_b = m.mlp_bias || m.linear_bias;
   const std::int64_t L = m.layers;
   std::vector<ParamTensor> t;
   t.push_back({"tok_embeddings", m.vocab, h, 1, ParamGroup::embedding, TpSplit::rows});
@@ -24,44 +117,15 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
     t.push_back({"pos_embeddings", m.max_seq_len, h, 1, ParamGroup::embedding});
   }
   t.push_back({"attention_norm", h * norm_vectors, 1, L, ParamGroup::block});
-  t.push_back({"wq", m.q_dim(), h, L, ParamGroup::block, TpSplit::rows});
-  t.push_back({"wk", m.kv_dim(), h, L, ParamGroup::block, TpSplit::rows});
-  t.push_back({"wv", m.kv_dim(), h, L, ParamGroup::block, TpSplit::rows});
-  if (qkv_b) {
-    t.push_back({"qkv_bias", m.q_dim() + 2 * m.kv_dim(), 1, L, ParamGroup::block, TpSplit::rows});
-  }
-  if (m.qk_norm) {
-    t.push_back({"qk_norm", 2 * m.effective_head_dim(), 1, L, ParamGroup::block});
-  }
-  t.push_back({"wo", h, m.q_dim(), L, ParamGroup::block, TpSplit::cols});
-  if (out_b) {
-    t.push_back({"wo_bias", h, 1, L, ParamGroup::block});
-  }
+  attention_tensors(m, t);
   t.push_back({"ffn_norm", h * norm_vectors, 1, L, ParamGroup::block});
-  if (m.is_moe()) { // torchtitan's MoE: a router and GroupedExperts w1, w2, w3 [experts, ...]
-    t.push_back({"router", m.experts, h, L, ParamGroup::block});
-    const auto rep = TpSplit::replicated;
-    t.push_back({"experts_w1", m.experts * m.expert_ffn, h, L, ParamGroup::block, rep, true});
-    t.push_back({"experts_w3", m.experts * m.expert_ffn, h, L, ParamGroup::block, rep, true});
-    t.push_back({"experts_w2", m.experts * h, m.expert_ffn, L, ParamGroup::block, rep, true});
-    if (m.shared_expert_ffn > 0) {
-      t.push_back({"shared_w1", m.shared_expert_ffn, h, L, ParamGroup::block});
-      t.push_back({"shared_w3", m.shared_expert_ffn, h, L, ParamGroup::block});
-      t.push_back({"shared_w2", h, m.shared_expert_ffn, L, ParamGroup::block});
+  if (m.is_moe()) {
+    if (m.dense_layers > 0) {
+      dense_mlp_tensors(m, m.dense_layers, BlockKind::dense, t);
     }
-    if (m.shared_expert_gate) {
-      t.push_back({"shared_gate", 1, h, L, ParamGroup::block});
-    }
+    mixture_tensors(m, t);
   } else {
-    t.push_back({"w1", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
-    if (m.mlp == MlpKind::swiglu) {
-      t.push_back({"w3", m.ffn, h, L, ParamGroup::block, TpSplit::rows});
-    }
-    t.push_back({"w2", h, m.ffn, L, ParamGroup::block, TpSplit::cols});
-    if (mlp_b) {
-      t.push_back(
-          {"mlp_bias", m.ffn * (m.mlp == MlpKind::swiglu ? 2 : 1) + h, 1, L, ParamGroup::block});
-    }
+    dense_mlp_tensors(m, L, BlockKind::every, t);
   }
   t.push_back({"final_norm", h * norm_vectors, 1, 1, ParamGroup::final_norm});
   if (!m.tied_embeddings) {
@@ -72,20 +136,30 @@ std::vector<ParamTensor> parameter_tensors(const ModelSpec& m) {
 
 namespace {
 
+/// A per-block sum kept per BlockKind, read as the largest block's: the tensors every block has
+/// plus the larger of the dense-only and sparse-only ones.
+template <class T> struct PerBlock {
+  std::array<T, 3> by_kind{};
+  void add(const ParamTensor& p, T v) { by_kind[static_cast<std::size_t>(p.blocks)] += v; }
+  [[nodiscard]] T largest() const { return by_kind[0] + std::max(by_kind[1], by_kind[2]); }
+};
+
 ParamCounts counts_of(const std::vector<ParamTensor>& tensors) {
   ParamCounts c;
+  PerBlock<std::int64_t> block;
   for (const ParamTensor& p : tensors) {
     const std::int64_t n = p.numel() * p.count;
     switch (p.group) {
     case ParamGroup::embedding: c.embedding += n; break;
     case ParamGroup::block:
       c.blocks += n;
-      c.per_block += p.numel();
+      block.add(p, p.numel());
       break;
     case ParamGroup::final_norm: c.final_norm += n; break;
     case ParamGroup::output: c.output += n; break;
     }
   }
+  c.per_block = block.largest();
   c.total = c.embedding + c.blocks + c.final_norm + c.output;
   return c;
 }
@@ -97,15 +171,17 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
   f.tensors = std::move(tensors);
   f.counts = counts_of(f.tensors);
   const double idle = 1.0 - m.routed_share();
+  PerBlock<double> linear, trainable, quantized, experts;
   for (const ParamTensor& t : f.tensors) {
     const double n = static_cast<double>(t.numel());
+    const bool in_block = t.group == ParamGroup::block;
     f.largest_tensor = std::max(f.largest_tensor, n);
     if (!t.frozen) {
       f.trainable += n * static_cast<double>(t.count);
-      f.trainable_block += t.group == ParamGroup::block ? n : 0.0;
+      trainable.add(t, in_block ? n : 0.0);
     }
     if (t.quantized) {
-      f.quantized_block += n;
+      quantized.add(t, n);
       f.largest_quantized = std::max(f.largest_quantized, n);
     }
     if (t.adapter) {
@@ -113,11 +189,11 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
     }
     if (t.expert) {
       f.experts += n * static_cast<double>(t.count);
-      f.block_experts += n;
+      experts.add(t, n);
       f.inactive += n * static_cast<double>(t.count) * idle;
     }
-    if (t.group == ParamGroup::block) {
-      f.block_linear += t.is_matrix() ? n : 0.0;
+    if (in_block) {
+      linear.add(t, t.is_matrix() ? n : 0.0);
     } else {
       f.root += n * static_cast<double>(t.count);
       if (t.group != ParamGroup::embedding || m.tied_embeddings) {
@@ -125,6 +201,10 @@ ModelFacts facts_of_tensors(const ModelSpec& m, std::vector<ParamTensor> tensors
       }
     }
   }
+  f.block_linear = linear.largest();
+  f.trainable_block = trainable.largest();
+  f.quantized_block = quantized.largest();
+  f.block_experts = experts.largest();
   return f;
 }
 
@@ -263,6 +343,39 @@ void check_range(const std::string& where, const char* field, std::int64_t v, st
   }
 }
 
+/// Latent attention and local-attention layers: each field needs the ones it refines.
+void validate_attention_variants(const ModelSpec& m, const std::string& where) {
+  if (m.is_mla()) {
+    check_range(where, "kv_lora_rank", m.kv_lora_rank, 1, 262144);
+    check_range(where, "q_lora_rank", m.q_lora_rank, 0, 262144);
+    if (m.head_dim == 0) {
+      throw Error(fmt::format("{}: latent attention (kv_lora_rank) needs head_dim, the query/key "
+                              "head width including qk_rope_head_dim",
+                              where));
+    }
+    check_range(where, "qk_rope_head_dim", m.qk_rope_head_dim, 1, m.head_dim - 1);
+    if (m.kv_heads != m.heads || m.qkv_bias || m.linear_bias || m.qk_norm) {
+      throw Error(fmt::format("{}: latent attention has one key and value per head (kv_heads = "
+                              "heads) and no qkv_bias, linear_bias or qk_norm",
+                              where));
+    }
+  } else if (m.q_lora_rank != 0 || m.qk_rope_head_dim != 0) {
+    throw Error(fmt::format("{}: q_lora_rank and qk_rope_head_dim need latent attention "
+                            "(kv_lora_rank above 0)",
+                            where));
+  }
+  if (m.local_attention == LocalAttention::none) {
+    if (m.attention_window != 0 || m.local_attention_layers != 0) {
+      throw Error(fmt::format("{}: attention_window and local_attention_layers need "
+                              "local_attention (sliding or chunked)",
+                              where));
+    }
+    return;
+  }
+  check_range(where, "attention_window", m.attention_window, 1, 16777216);
+  check_range(where, "local_attention_layers", m.local_attention_layers, 1, m.layers);
+}
+
 } // namespace
 
 void validate_model(const ModelSpec& m, const std::string& where) {
@@ -293,10 +406,11 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                               "above 0)",
                               where));
     }
+    check_range(where, "dense_layers", m.dense_layers, 0, m.layers - 1);
   } else if (m.experts_per_token != 0 || m.expert_ffn != 0 || m.shared_expert_ffn != 0 ||
-             m.shared_expert_gate) {
-    throw Error(fmt::format("{}: experts_per_token, expert_ffn and the shared expert need experts "
-                            "(2 or more)",
+             m.shared_expert_gate || m.dense_layers != 0 || m.router_bias || m.expert_bias) {
+    throw Error(fmt::format("{}: experts_per_token, expert_ffn, the shared expert, dense_layers, "
+                            "router_bias and expert_bias need experts (2 or more)",
                             where));
   }
   if (m.head_dim != 0) {
@@ -305,6 +419,8 @@ void validate_model(const ModelSpec& m, const std::string& where) {
     throw Error(fmt::format("{}: hidden = {} is not a multiple of heads = {}; set head_dim", where,
                             m.hidden, m.heads));
   }
+  check_range(where, "v_head_dim", m.v_head_dim, 0, 4096);
+  validate_attention_variants(m, where);
 }
 
 } // namespace bwplan

@@ -26,7 +26,7 @@ struct Weights {
   double block_matrices = 0;  ///< every block matmul weight (quantized, fp8 all-gathered)
   double block_rows_cols = 0; ///< one block's sum of rows + cols over its matmul weights
   /// One block's weights whose matmuls op-level SAC recomputes: the 2nd, 4th, ... counted
-  /// matmul, and a mixture's router and (active) grouped experts.
+  /// matmul and a mixture's router (its grouped experts: active_experts).
   double every_second = 0;
   double head = 0; ///< output projection, vocab x hidden (the embedding when tied)
   double total = 0;
@@ -65,7 +65,6 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
   // runs (grouped GEMMs are not on torchtitan's save list).
   const double active = m.routed_share();
   const double idle_per_block = facts.block_experts * (1.0 - active);
-  w.every_second += facts.block_experts * active;
   w.experts = facts.experts;
   const ParamCounts& p = facts.counts;
   w.quantized = facts.quantized_block * as_double(m.layers);
@@ -73,8 +72,8 @@ Weights weights_of(const ModelSpec& m, const ModelFacts& facts) {
   w.blocks = as_double(p.blocks);
   w.per_block = as_double(p.per_block);
   w.active_per_block = w.per_block - idle_per_block;
-  w.active_blocks = w.blocks - idle_per_block * as_double(m.layers);
   w.active_experts = w.experts * active;
+  w.active_blocks = w.blocks - (w.experts - w.active_experts);
   w.head = as_double(m.vocab) * as_double(m.hidden);
   w.total = as_double(p.total);
   return w;
@@ -97,7 +96,7 @@ Recompute recompute_of(const ModelSpec& m, const TrainingConfig& c, const Weight
     // torchtitan's policy saves every other matmul's output and recomputes the rest (wk, wo, w3
     // for SwiGLU; a mixture's grouped experts); SDPA's output is saved, so attention is not
     // recomputed.
-    r.linear = 2.0 * w.every_second * layers;
+    r.linear = 2.0 * (w.every_second * layers + w.active_experts);
     r.experts = 2.0 * w.active_experts;
     break;
   case ActivationCheckpointing::selective_layer: {
@@ -117,8 +116,29 @@ Recompute recompute_of(const ModelSpec& m, const TrainingConfig& c, const Weight
   return r;
 }
 
+/// Keys per query of a local-attention layer in attention_flops()' convention, which counts
+/// every key of the sequence and leaves the causal mask's half to attention_executed_fraction:
+/// twice the mean keys a query executes. A sliding window of w executes w - w^2 / (2s) on
+/// average (the first w queries see fewer); a chunk of w executes w / 2 (causal inside it).
+double local_keys(const ModelSpec& m, double s) {
+  const double w = as_double(m.attention_window);
+  switch (m.local_attention) {
+  case LocalAttention::sliding: return s <= w ? s : 2.0 * w - w * w / s;
+  case LocalAttention::chunked: return std::min(s, w);
+  case LocalAttention::none:
+  case LocalAttention::count_: break;
+  }
+  return s;
+}
+
 double attention_flops(const ModelSpec& m, const TrainingConfig& c) {
-  return 12.0 * as_double(m.layers) * as_double(m.q_dim()) * as_double(c.seq_len);
+  // QK^T runs at the query/key head width, PV at the value head width (latent attention: 192
+  // and 128): 12 FLOPs per key per unit of their mean, forward and backward.
+  const double width =
+      as_double(m.heads) * (as_double(m.effective_head_dim() + m.effective_v_head_dim())) / 2.0;
+  const double s = as_double(c.seq_len);
+  const double local = as_double(m.local_attention_layers);
+  return 12.0 * width * ((as_double(m.layers) - local) * s + local * local_keys(m, s));
 }
 
 double peak_for(const GpuSpec& gpu, Precision p) {
@@ -364,10 +384,11 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
 /// sends the rest over NVLink, and over the network the share bound for other nodes.
 void expert_dispatch(const ModelSpec& m, const TrainingConfig& c, const Network& net,
                      const TimeConstants& k, StepTerms& t) {
-  const double layers = as_double(m.layers);
+  // Only the sparse blocks dispatch (a mixture's leading dense blocks do not).
+  const double layers = as_double(m.moe_layers());
   const double recomputed = c.activation_checkpointing == ActivationCheckpointing::selective_op
                                 ? layers
-                                : as_double(recomputed_blocks(m, c));
+                                : as_double(recomputed_blocks(m, c)) * layers / as_double(m.layers);
   const double calls = 4.0 * layers + 2.0 * recomputed;
   const double ep = as_double(c.ep);
   const double gpn = as_double(std::max<std::int64_t>(1, net.gpus_per_node));
@@ -414,7 +435,7 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
     // All-gathered keys and values (repeated to the query heads; this rank's heads): one gather
     // per block in forward and again in backward with a reduce-scatter of their gradients, one
     // more per recomputed block.
-    const double kv = as_double(m.kv_heads < m.heads ? m.q_dim() : m.kv_dim()) / as_double(c.tp);
+    const double kv = as_double(m.sdpa_kv_dim()) / 2.0 / as_double(c.tp); // K and V: 2 x kv
     const double calls = layers * 3.0 + recomputed;
     const std::int64_t per_node = std::max<std::int64_t>(1, gpn / c.tp);
     const Link l = ring_link(c.cp, std::min(c.cp, per_node), net, k, 1.0);

@@ -1,0 +1,233 @@
+// The mixtures whose layers differ from Llama's: DeepSeek-V3 (latent attention, leading dense
+// blocks, a shared expert), gpt-oss (attention sinks, sliding windows, biased experts) and
+// Llama 4 Scout (chunked attention, a shared expert, top-1): exact parameter counts by hand and
+// against the published figures, their Hugging Face configs, and what the memory and time
+// models read from the new fields (docs/model.md, "Mixtures of experts").
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bwplan/catalog.hpp"
+#include "bwplan/error.hpp"
+#include "bwplan/memory_model.hpp"
+#include "bwplan/time_model.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+std::int64_t embedding(const ModelSpec& m) {
+  return m.vocab * m.hidden;
+}
+
+TrainingConfig at_seq(std::int64_t seq) {
+  TrainingConfig c;
+  c.gpus = 8;
+  c.seq_len = seq;
+  c.activation_checkpointing = ActivationCheckpointing::none;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("DeepSeek-V3 is counted by hand: latent attention, 3 dense blocks, a shared expert",
+          "[moe][model_spec]") {
+  // Latent attention per block: wq_a 1536 x 7168 = 11,010,048, q_norm 1536, wq_b (128 x 192) x
+  // 1536 = 37,748,736, wkv_a (512 + 64) x 7168 = 4,128,768, kv_norm 512, wkv_b 128 x (128 + 128)
+  // x 512 = 16,777,216, wo 7168 x (128 x 128) = 117,440,512: 187,107,328; two norms 14,336.
+  // Dense MLP 3 x 18432 x 7168 = 396,361,728 (3 blocks); a sparse block's router 256 x 7168 =
+  // 1,835,008, experts 256 x 3 x 2048 x 7168 = 11,274,289,152 and shared expert 3 x 2048 x 7168
+  // = 44,040,192 (58 blocks); embedding and output 2 x 129,280 x 7168, final norm 7168.
+  const ModelSpec& m = test::preset("deepseek-v3");
+  const ParamCounts c = count_parameters(m);
+  const std::int64_t attention = 187'107'328;
+  const std::int64_t sparse = 1'835'008 + 11'274'289'152LL + 44'040'192;
+  CHECK(c.blocks == 61 * (attention + 14'336) + 3 * 396'361'728LL + 58 * sparse);
+  CHECK(c.total == c.blocks + 2 * 129'280LL * 7168 + 7168);
+  CHECK(c.total == 671'026'404'352LL); // DeepSeek-V3 report: 671B
+  // The largest block (FSDP's gathered unit) is a sparse one, not the sum of both kinds.
+  CHECK(c.per_block == attention + 14'336 + sparse);
+  // A token runs 8 of the 256 routed experts: 37B activated (the report).
+  CHECK(active_parameters(m) == c.total - 58LL * 11'274'289'152LL / 256 * 248);
+  CHECK(active_parameters(m) == 37'552'282'624LL);
+  const ModelFacts f = model_facts(m);
+  CHECK(f.experts == Approx(58.0 * 11'274'289'152.0));
+  CHECK(f.block_experts == Approx(11'274'289'152.0));
+}
+
+TEST_CASE("gpt-oss and Llama 4 Scout match their published totals and active counts",
+          "[moe][model_spec]") {
+  // gpt-oss-20b by hand: attention q 4096 x 2880 + k, v 2 x 512 x 2880 + o 2880 x 4096 with
+  // biases 4096 + 1024 + 2880 and 64 sinks = 26,550,144; router 32 x 2880 + 32; 32 experts of
+  // gate/up 2 x 2880 x 2880 + 5760 and down 2880 x 2880 + 2880 = 796,538,880; norms 5,760.
+  const ModelSpec& oss20 = test::preset("gpt-oss-20b");
+  CHECK(count_parameters(oss20).per_block == 26'550'144 + 92'192 + 796'538'880LL + 5'760);
+  CHECK(count_parameters(oss20).total ==
+        24 * count_parameters(oss20).per_block + 2 * embedding(oss20) + 2880);
+  // OpenAI's model card (arXiv:2508.10925, Table 1) counts the active parameters without the
+  // embedding: 3.61B and 5.13B; totals 20.91B and 116.83B.
+  CHECK(count_parameters(oss20).total == 20'914'757'184LL);
+  CHECK(active_parameters(oss20) - embedding(oss20) == 3'608'307'264LL);
+  const ModelSpec& oss120 = test::preset("gpt-oss-120b");
+  CHECK(count_parameters(oss120).total == 116'829'156'672LL);
+  CHECK(active_parameters(oss120) - embedding(oss120) == 5'132'849'472LL);
+  // Llama 4 Scout's text model: 17B active (Meta); 109B total counts the vision encoder too.
+  const ModelSpec& scout = test::preset("llama-4-scout");
+  CHECK(count_parameters(scout).total == 107'769'861'120LL);
+  CHECK(active_parameters(scout) == 17'172'894'720LL);
+  // Per Scout block: attention 2 x 5120^2 + 2 x 1024 x 5120, router 16 x 5120, 16 experts and a
+  // shared one of 3 x 8192 x 5120, two norms.
+  CHECK(count_parameters(scout).per_block ==
+        2 * 5120LL * 5120 + 2 * 1024LL * 5120 + 16 * 5120 + 17 * 3 * 8192LL * 5120 + 2 * 5120);
+}
+
+TEST_CASE("the Hugging Face configs of the new families read to the presets' shapes",
+          "[moe][hf_config]") {
+  // Keys as in each model's config.json on the Hugging Face Hub (sources in the presets).
+  const ModelSpec dsv3 = parse_hf_config(
+      R"({"model_type": "deepseek_v3", "hidden_size": 7168, "intermediate_size": 18432,
+      "moe_intermediate_size": 2048, "num_hidden_layers": 61, "num_attention_heads": 128,
+      "num_key_value_heads": 128, "n_shared_experts": 1, "n_routed_experts": 256,
+      "num_experts_per_tok": 8, "q_lora_rank": 1536, "kv_lora_rank": 512,
+      "qk_rope_head_dim": 64, "v_head_dim": 128, "qk_nope_head_dim": 128,
+      "first_k_dense_replace": 3, "moe_layer_freq": 1, "vocab_size": 129280,
+      "max_position_embeddings": 163840, "tie_word_embeddings": false, "hidden_act": "silu",
+      "topk_method": "noaux_tc", "num_nextn_predict_layers": 1, "attention_bias": false})",
+      "config.json", "dsv3");
+  CHECK(count_parameters(dsv3).total == 671'026'404'352LL);
+  CHECK(active_parameters(dsv3) == 37'552'282'624LL);
+  std::string layer_types;
+  for (int i = 0; i < 24; ++i) {
+    layer_types += std::string(i > 0 ? ", " : "") +
+                   (i % 2 == 0 ? "\"sliding_attention\"" : "\"full_attention\"");
+  }
+  const ModelSpec oss = parse_hf_config(
+      R"({"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880,
+      "num_hidden_layers": 24, "num_attention_heads": 64, "num_key_value_heads": 8,
+      "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+      "max_position_embeddings": 131072, "sliding_window": 128, "attention_bias": true,
+      "tie_word_embeddings": false, "hidden_act": "silu", "layer_types": [)" +
+          layer_types + "]}",
+      "config.json", "oss");
+  CHECK(count_parameters(oss).total == 20'914'757'184LL);
+  CHECK(oss.local_attention == LocalAttention::sliding);
+  CHECK(oss.attention_window == 128);
+  CHECK(oss.local_attention_layers == 12);
+  std::string no_rope;
+  for (int i = 0; i < 48; ++i) {
+    no_rope += std::string(i > 0 ? ", " : "") + ((i + 1) % 4 != 0 ? "1" : "0");
+  }
+  const ModelSpec scout = parse_hf_config(
+      R"({"model_type": "llama4", "vision_config": {"hidden_size": 1408},
+      "text_config": {"model_type": "llama4_text", "hidden_size": 5120,
+      "intermediate_size": 8192, "intermediate_size_mlp": 16384, "num_hidden_layers": 48,
+      "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128,
+      "num_local_experts": 16, "num_experts_per_tok": 1, "vocab_size": 202048,
+      "max_position_embeddings": 10485760, "attention_chunk_size": 8192,
+      "interleave_moe_layer_step": 1, "use_qk_norm": true, "tie_word_embeddings": false,
+      "hidden_act": "silu", "no_rope_layers": [)" +
+          no_rope + "]}}",
+      "config.json", "scout");
+  CHECK(count_parameters(scout).total == 107'769'861'120LL);
+  CHECK(scout.local_attention == LocalAttention::chunked);
+  CHECK(scout.local_attention_layers == 36);
+}
+
+TEST_CASE("what bwplan cannot read of these families is refused by name", "[moe][hf_config]") {
+  // Llama 4 Maverick interleaves dense layers.
+  CHECK_THROWS_WITH(parse_hf_config(R"({"model_type": "llama4", "text_config": {"hidden_size": 5120,
+      "intermediate_size": 8192, "num_hidden_layers": 48, "num_attention_heads": 40,
+      "num_key_value_heads": 8, "head_dim": 128, "num_local_experts": 128,
+      "num_experts_per_tok": 1, "vocab_size": 202048, "interleave_moe_layer_step": 2}})",
+                                    "config.json", "maverick"),
+                    Catch::Contains("interleave_moe_layer_step") && Catch::Contains("Maverick"));
+  CHECK_THROWS_WITH(
+      parse_hf_config(R"({"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880,
+      "num_hidden_layers": 4, "num_attention_heads": 64, "num_key_value_heads": 8,
+      "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+      "sliding_window": 128, "layer_types": ["sliding_attention", 3, "a", "b"]})",
+                      "config.json", "oss"),
+      Catch::Contains("/layer_types/1") && Catch::Contains("string"));
+  // A latent attention without its key/value rank is incomplete.
+  ModelSpec m = test::preset("deepseek-v3");
+  m.kv_lora_rank = 0;
+  CHECK_THROWS_WITH(validate_model(m, "x.json"),
+                    Catch::Contains("q_lora_rank") && Catch::Contains("kv_lora_rank"));
+  m = test::preset("deepseek-v3");
+  m.dense_layers = 61;
+  CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("dense_layers = 61"));
+  m = test::preset("gpt-oss-20b");
+  m.local_attention_layers = 25;
+  CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("local_attention_layers = 25"));
+  m = test::llama3_8b();
+  m.attention_window = 4096;
+  CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("need local_attention"));
+  m = test::llama3_8b();
+  m.expert_bias = true;
+  CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("need experts"));
+}
+
+TEST_CASE("attention FLOPs follow the value width, windows and chunks", "[moe][time]") {
+  // Latent attention: QK^T at 192 and PV at 128 per head, so 12 x 128 x (192 + 128) / 2 per key.
+  const ModelSpec& dsv3 = test::preset("deepseek-v3");
+  CHECK(flops_per_token(dsv3, at_seq(4096)).attention_flops_per_token ==
+        Approx(12.0 * 20480 * 61 * 4096));
+  // gpt-oss-20b at 8192 tokens: 12 full layers see 8192 keys, 12 sliding ones a mean of
+  // 128 - 128^2 / (2 x 8192) executed, 254 in the convention's doubled count.
+  const ModelSpec& oss = test::preset("gpt-oss-20b");
+  CHECK(flops_per_token(oss, at_seq(8192)).attention_flops_per_token ==
+        Approx(12.0 * 4096 * (12 * 8192 + 12 * 254.0)));
+  // Shorter than the window: sliding layers see every key, as full ones do.
+  CHECK(flops_per_token(oss, at_seq(64)).attention_flops_per_token ==
+        Approx(12.0 * 4096 * 24 * 64));
+  // Llama 4 Scout at 32k: 36 chunked layers count 8192 keys (4096 executed), 12 full 32,768.
+  const ModelSpec& scout = test::preset("llama-4-scout");
+  CHECK(flops_per_token(scout, at_seq(32768)).attention_flops_per_token ==
+        Approx(12.0 * 5120 * (12 * 32768 + 36 * 8192)));
+}
+
+TEST_CASE("DeepSeek-V3's blocks are counted at its sparse blocks' activations", "[moe][memory]") {
+  // bf16 eager, no checkpointing, per token of one block. Attention: norm input 2h + the latent
+  // projections' input 2h, q (128 x 192) and k (128 x 192) and v (128 x 128) 2 B each, fp32
+  // logsumexp 4 x 128, SDPA output 128 x 128 x 2 B, q_norm and kv_norm in and out 2 x (2 x 1536
+  // + 2 x 512) + the RoPE key 2 x 64. MLP: norm input and router input 2h + 2h; the router 4 x 256
+  // + 8 x 28; 8 copies of 2h + 4 x 2048 x 2; the fp32 combine 4 x 8 x h; the shared expert 4 x
+  // 2048 x 2. (A dense block would add 4 x 18432 x 2 = 147,456 instead of the mixture's.)
+  const ModelSpec& m = test::preset("deepseek-v3");
+  TrainingConfig c = at_seq(4096);
+  c.compile = false;
+  const double h = 7168;
+  const double attention = 4 * h + 2 * 24576 + 2 * 24576 + 2 * 16384 + 512 + 2 * 16384 +
+                           2 * (2 * 1536 + 2 * 512) + 2 * 64;
+  const double mlp = 4 * h + (4 * 256 + 8 * 28) + 8 * (2 * h + 8 * 2048) + 4 * 8 * h + 8 * 2048;
+  CHECK(mlp > 4 * h + 147'456); // the sparse block is the larger
+  const BlockActivations a = block_activations(m, c, ActivationCheckpointing::none);
+  CHECK(a.saved_per_token == Approx(attention + mlp));
+}
+
+TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]") {
+  // The issue's target: DeepSeek-V3 on 4, 8 and 16 P6-B300 nodes returns plans using ep.
+  const auto r =
+      test::run_cli({"search", "--model", "deepseek-v3", "--instance", "ml.p6-b300.48xlarge",
+                     "--nodes", "4,8,16", "--format", "json", "--top", "2000"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(!j.at("plans").empty());
+  bool eight_nodes = false;
+  for (const auto& p : j.at("plans")) {
+    CHECK(p.at("config").at("ep").get<int>() > 1);
+    CHECK(p.at("config").at("nodes").get<int>() != 4); // 32 x 288 GB < 671B x 16 B of states
+    eight_nodes = eight_nodes || p.at("config").at("nodes").get<int>() == 8;
+  }
+  CHECK(eight_nodes);
+  // gpt-oss-20b fits one node; gpt-oss-120b and Scout need two (16 B of mixed-precision AdamW
+  // states per parameter: 117B x 16 B / 8 GPUs is more than a B200 holds).
+  for (const auto& [name, nodes] : {std::pair{"gpt-oss-20b", "1"}, std::pair{"gpt-oss-120b", "2"},
+                                    std::pair{"llama-4-scout", "2"}}) {
+    INFO(name);
+    const auto s = test::run_cli({"search", "--model", name, "--instance", "ml.p6-b200.48xlarge",
+                                  "--nodes", nodes, "--format", "json"});
+    REQUIRE(s.status == 0);
+    CHECK(!nlohmann::json::parse(s.out).at("plans").empty());
+  }
+}
