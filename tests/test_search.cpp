@@ -240,7 +240,8 @@ TEST_CASE("loss and compile are search axes unless a flag fixes them", "[search]
       "--tp",    "1",           "--cp",       "1"};
   const auto axis = search_json_for(base);
   const auto& losses = axis.at("inputs").at("axes").at("loss");
-  CHECK(losses.size() == 5); // unfused eager/compiled, fused compiled, chunked eager/compiled
+  // unfused eager/compiled, fused compiled, chunked eager/compiled, chunked-head compiled
+  CHECK(losses.size() == 6);
   REQUIRE_FALSE(axis.at("plans").empty());
   CHECK(axis.at("plans").at(0).at("config").at("loss") != "unfused");
   auto fixed = base;

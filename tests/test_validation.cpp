@@ -122,16 +122,26 @@ TEST_CASE("held-aside pipeline-parallel runs: memory within 5 %, all inside the 
 TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside runs as evaluated",
           "[validation][moe]") {
   // tests/data/measurements-moe.json (3 LambdaLabs Qwen3-30B-A3B runs and an OOM): the set
-  // time.grouped_gemm_efficiency and the mixture bands were set on. Memory reads 2.5-11.3 % low,
-  // inside the band; the OOM at micro-batch 14 is at_risk, not fits (counted wrong here).
+  // time.grouped_gemm_efficiency and the mixture bands were set on. With the loss they ran
+  // (torchtitan's ChunkedCELoss: chunked-head) memory reads 19.4-30.5 % low; the band's upper
+  // edge (+0.40 for mixtures) holds all three. The OOM at micro-batch 14 is at_risk, not fits
+  // (counted wrong here).
   const auto fit = validate("measurements-moe.json");
   const auto& f = fit.at("summary");
   CHECK(f.at("numeric_cases") == 3);
-  CHECK(f.at("median_abs_error_pct").get<double>() <= 8.0);
-  CHECK(f.at("max_abs_error_pct").get<double>() <= 12.0);
+  CHECK(f.at("median_abs_error_pct").get<double>() == Approx(25.8).margin(0.5));
+  CHECK(f.at("max_abs_error_pct").get<double>() <= 31.0);
   CHECK(f.at("band_coverage").get<double>() == 1.0);
   CHECK(f.at("throughput_median_abs_error_pct").get<double>() <= 5.0);
   CHECK(f.at("throughput_band_coverage").get<double>() == 1.0);
+  // Held aside: gpt-oss-20b on the same node and commit reads 23.6-30.3 % above the estimate
+  // (never low), below the band's lower edge; tokens/s 14.1 % median, inside the band.
+  const auto oss = validate("measurements-moe-gpt-oss-holdout.json");
+  const auto& o = oss.at("summary");
+  CHECK(o.at("numeric_cases") == 3);
+  CHECK(o.at("median_abs_error_pct").get<double>() == Approx(25.0).margin(0.5));
+  CHECK(o.at("throughput_median_abs_error_pct").get<double>() == Approx(14.1).margin(0.5));
+  CHECK(o.at("throughput_band_coverage").get<double>() == 1.0);
   // Held aside until the mixture model was built, evaluated once (docs/model.md section 12): a
   // DeepEP fork over 1-16 nodes reads 47-69 % above the memory estimate and an op-level SAC run
   // 21.5 % below; recorded so that a change to the model meets these numbers again.

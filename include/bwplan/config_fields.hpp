@@ -128,8 +128,8 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                            "adamw, adamw-8bit, sgd, adafactor or lion"});
   f(ConfigField<bool>{"compile", &C::compile, "torch.compile each block"});
   f(ConfigField<Loss>{"loss", &C::loss,
-                      "cross-entropy: unfused (eager, fp32), fused (compiled) or "
-                      "chunked"});
+                      "cross-entropy: unfused (eager, fp32), fused (compiled), chunked "
+                      "(all chunks' logits kept) or chunked-head (one chunk at a time)"});
   f(ConfigField<Fp8Backend>{"fp8_backend", &C::fp8_backend,
                             "torchao (saves bf16 inputs) or te (Transformer Engine: caches "
                             "quantized inputs and weights)",

@@ -49,7 +49,11 @@ enum class ActivationCheckpointing : std::uint8_t {
   count_
 };
 enum class Optimizer : std::uint8_t { adamw, adamw_8bit, sgd, adafactor, lion, count_ };
-enum class Loss : std::uint8_t { unfused, fused, chunked, count_ };
+/// Cross-entropy as trainers run it: unfused (eager, fp32 copies), fused (compiled), chunked
+/// (torchtune's: every chunk's logits kept) or chunked-head (torchtitan's 2026 ChunkedCELoss,
+/// Liger's fused linear cross-entropy: each chunk runs the output head, the loss and their
+/// backward before the next, so one chunk's logits exist at a time).
+enum class Loss : std::uint8_t { unfused, fused, chunked, chunked_head, count_ };
 /// Which library runs the low-precision matmuls (they save different tensors).
 enum class Fp8Backend : std::uint8_t { torchao, te, count_ };
 /// Gradient accumulation: reduce-scatter every micro-batch (FSDP2 default), or keep unsharded
@@ -120,7 +124,8 @@ template <> struct EnumTraits<Optimizer> {
 };
 template <> struct EnumTraits<Loss> {
   static constexpr std::string_view what = "loss";
-  static constexpr std::array<std::string_view, 3> names = {"unfused", "fused", "chunked"};
+  static constexpr std::array<std::string_view, 4> names = {"unfused", "fused", "chunked",
+                                                            "chunked-head"};
 };
 
 template <> struct EnumTraits<Fp8Backend> {

@@ -160,9 +160,10 @@ void checkpointing_settings(Settings& s, const TrainingConfig& c) {
 void compile_settings(Settings& s, const TrainingConfig& c) {
   // torchtitan compiles the loss only when compile is on and "loss" is a component
   // (components/loss.py), so the fused loss the plan's memory rests on turns compile on.
-  if (c.loss == Loss::chunked) {
+  if (c.loss == Loss::chunked || c.loss == Loss::chunked_head) {
     cannot("loss", name_of(c.loss),
-           "it has no chunked cross-entropy; plan with --loss fused (compiled) or unfused");
+           "it has no chunked cross-entropy (ChunkedCELoss came after 0.2.2); plan with --loss "
+           "fused (compiled) or unfused");
   }
   OrderedJson components = OrderedJson::array();
   if (c.compile) {

@@ -237,8 +237,7 @@ double micro_batch_compute(const StepTerms& t, std::int64_t micro_batch) {
                           linears_compute(t, micro_batch) + tokens * t.attention_s_per_token;
   const double logit_elements = tokens * t.vocab;
   const double traffic = t.activation_passes * (tokens * t.activation_bytes_per_token +
-                                                logit_elements * t.logits.forward_bytes +
-                                                logit_elements * t.logits.backward_bytes);
+                                                logit_elements * t.logits.traffic_bytes);
   return matmul_s + (traffic + t.dequant_bytes) / t.hbm_bytes_per_s;
 }
 
