@@ -116,12 +116,8 @@ std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
 std::vector<LossChoice> all_loss_choices() {
   // A fused loss is the compiled one, as is chunked-head (torchtitan compiles its ChunkedCELoss);
   // the others run eager or under compile.
-  return {{Loss::unfused, false},
-          {Loss::unfused, true},
-          {Loss::fused, true},
-          {Loss::chunked, false},
-          {Loss::chunked, true},
-          {Loss::chunked_head, true}};
+  return {{Loss::unfused, false}, {Loss::unfused, true}, {Loss::fused, true},
+          {Loss::chunked, false}, {Loss::chunked, true}, {Loss::chunked_head, true}};
 }
 
 namespace {
