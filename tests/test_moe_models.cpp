@@ -10,6 +10,7 @@
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/time_model.hpp"
+#include "bwplan/training_config.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -165,6 +166,10 @@ TEST_CASE("what bwplan cannot read of these families is refused by name", "[moe]
   m = test::llama3_8b();
   m.expert_bias = true;
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("need experts"));
+  // Tensor parallelism of latent attention is refused rather than split as Llama's.
+  m = test::preset("deepseek-v3");
+  CHECK_THAT(tensor_parallel_problem(2, m), Catch::Contains("--tp 2 with latent attention"));
+  CHECK(tensor_parallel_problem(1, m).empty());
 }
 
 TEST_CASE("attention FLOPs follow the value width, windows and chunks", "[moe][time]") {

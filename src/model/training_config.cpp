@@ -106,6 +106,11 @@ void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int
 } // namespace
 
 std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
+  if (tp > 1 && m.is_mla()) {
+    return fmt::format("--tp {} with latent attention (kv_lora_rank) is not modelled: its "
+                       "projections' split is not torchtitan's Llama plan; use --tp 1",
+                       tp);
+  }
   const std::pair<const char*, std::int64_t> split[] = {
       {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
   for (const auto& [what, n] : split) {
