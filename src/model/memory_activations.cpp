@@ -45,6 +45,12 @@ Inventory tensor_parallel(const Inventory& inv, double gathered, std::int64_t tp
   return {gathered + (inv.all - gathered) / t, inv.sac / t};
 }
 
+/// A SwiGLU MLP `f` wide: w1 output (silu input), silu output (compile recomputes it), w3 output
+/// and the product (w2's input).
+double swiglu_saved(double f, double ab, double gemm_in, bool eager) {
+  return f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
+}
+
 /// Bytes per token a mixture-of-experts MLP saves for backward beyond its norm (torchtitan's MoE,
 /// torchtitan/models/moe/moe.py, eager): the router's fp32 softmax and its top-k scores and
 /// indices; each token's k copies as the grouped GEMMs' input (after the all-to-all dispatch
@@ -52,12 +58,6 @@ Inventory tensor_parallel(const Inventory& inv, double gathered, std::int64_t tp
 /// recomputes it) and the product (w2's input); the fp32 copy of the routed outputs the score
 /// combination (bmm) saves; and a shared expert as a dense SwiGLU. Routing is taken as balanced:
 /// the busiest rank's excess is the band's (docs/model.md, "Mixtures of experts").
-/// A SwiGLU MLP `f` wide: w1 output (silu input), silu output (compile recomputes it), w3 output
-/// and the product (w2's input).
-double swiglu_saved(double f, double ab, double gemm_in, bool eager) {
-  return f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
-}
-
 double moe_saved(const ModelSpec& m, const TrainingConfig& c, double ab, double gemm_in) {
   const bool eager = !c.compile;
   const double h = static_cast<double>(m.hidden);
@@ -118,7 +118,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   inv.all += norm_saved + h * gemm_in;
   if (m.is_moe()) {
     // Every block is counted as the larger of a sparse block and a leading dense one (DeepSeek-
-    // V3's 3 dense blocks save less than its sparse ones: tests/test_moe.cpp).
+    // V3's 3 dense blocks save less than its sparse ones: tests/test_moe_models.cpp).
     const double dense = m.dense_layers > 0 ? swiglu_saved(f, ab, gemm_in, eager) : 0.0;
     inv.all += std::max(moe_saved(m, c, ab, gemm_in), dense);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
