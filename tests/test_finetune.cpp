@@ -131,6 +131,30 @@ TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][sear
     modes.insert(p["config"]["finetune"].get<std::string>());
   }
   CHECK(modes == std::set<std::string>{"full", "lora", "qlora"});
+  // Each mode's best, in the order asked, by the ranking (tokens/s): QLoRA (no sharding, NF4 base)
+  // beats LoRA (bf16 base), which beats full training, on this node.
+  const auto bests = nlohmann::json::parse(all.out).at("best_per_finetune");
+  REQUIRE(bests.size() == 3);
+  CHECK(bests[0]["config"]["finetune"] == "full");
+  CHECK(bests[1]["config"]["finetune"] == "lora");
+  CHECK(bests[2]["config"]["finetune"] == "qlora");
+  const auto tps = [&](int i) {
+    return bests[i]["throughput"]["tokens_per_second_per_gpu"].get<double>();
+  };
+  CHECK(tps(0) < tps(1));
+  CHECK(tps(1) < tps(2));
+  CHECK(bests[2]["id"] == plans[0]["id"]); // the best mode's best is the top plan
+  // The table and the report show them side by side.
+  const auto text =
+      test::run_cli({"search", "--model", "llama-3.1-70b", "--finetune", "full,lora,qlora",
+                     "--instance", "ml.p6-b200.48xlarge", "--nodes", "1"});
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Catch::Contains("best per fine-tuning mode:\n  full: ") &&
+                           Catch::Contains("\n  lora: ") && Catch::Contains("\n  qlora: "));
+  const auto one =
+      test::run_cli({"search", "--model", "llama-3.1-70b", "--finetune", "lora", "--instance",
+                     "ml.p6-b200.48xlarge", "--nodes", "1", "--format", "json"});
+  CHECK_FALSE(nlohmann::json::parse(one.out).contains("best_per_finetune")); // one mode: no list
 }
 
 TEST_CASE("a plan from before the expert-parallel and fine-tuning fields is still checked",

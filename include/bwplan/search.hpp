@@ -146,6 +146,10 @@ struct SearchResult {
   /// Each instance type's best plan by the same ranking, in SearchSpace::instances order; types
   /// with no feasible plan are absent. For comparing instance types when one wins every top slot.
   std::vector<Candidate> best_per_instance;
+  /// Each fine-tuning mode's best plan by the same ranking when more than one mode was searched
+  /// (full vs LoRA vs QLoRA), in SearchSpace::finetunes order; modes with no feasible plan are
+  /// absent.
+  std::vector<Candidate> best_per_finetune;
 };
 
 /// The score an objective ranks by (larger is better), a low-precision plan's made worse by

@@ -359,6 +359,24 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                rows, "best plan per instance type");
   }
 
+  // Each fine-tuning mode's best (full vs LoRA vs QLoRA), when several were searched.
+  if (!r.result.best_per_finetune.empty()) {
+    rows.clear();
+    for (const Candidate& c : r.result.best_per_finetune) {
+      rows.push_back(td(std::string(name_of(c.config.finetune))) +
+                     td(r.space.instances[c.instance].name) + td_num(fmt::format("{}", c.nodes)) +
+                     td(config_line(c.config)) +
+                     td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
+                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
+                     td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
+                     xml_escape(c.id) + "</code></td>");
+    }
+    b += "<h2 id=\"per-finetune\">Best plan per fine-tuning mode</h2>\n";
+    b += table({"fine-tuning", "instance", "nodes", "configuration", "GiB required", "tok/s/GPU",
+                "$/M tok", "id"},
+               rows, "best plan per fine-tuning mode");
+  }
+
   // Rejections.
   rows.clear();
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {

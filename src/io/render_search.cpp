@@ -157,6 +157,13 @@ OrderedJson search_json(const SearchReport& r) {
     bests.push_back(instance_best_json(r, c));
   }
   j["best_per_instance"] = bests;
+  if (!r.result.best_per_finetune.empty()) {
+    OrderedJson modes = OrderedJson::array();
+    for (const Candidate& c : r.result.best_per_finetune) {
+      modes.push_back(instance_best_json(r, c));
+    }
+    j["best_per_finetune"] = modes;
+  }
   OrderedJson rej;
   OrderedJson best;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
@@ -245,6 +252,35 @@ std::string best_per_instance_text(const SearchReport& r) {
   return out;
 }
 
+/// Each fine-tuning mode's best plan (full vs LoRA vs QLoRA), when more than one was searched.
+std::string best_per_finetune_text(const SearchReport& r) {
+  if (r.space.finetunes.size() < 2) {
+    return {};
+  }
+  std::string out = "\nbest per fine-tuning mode:\n";
+  const std::vector<Candidate>& bests = r.result.best_per_finetune;
+  for (const Finetune mode : r.space.finetunes) {
+    const auto b = std::find_if(bests.begin(), bests.end(),
+                                [&](const Candidate& c) { return c.config.finetune == mode; });
+    if (b == bests.end()) {
+      out += fmt::format("  {}: no feasible plan\n", name_of(mode));
+      continue;
+    }
+    const Candidate& c = *b;
+    const std::size_t rank = listed_rank(r.result, c.id);
+    const auto [ratio, quantity] = versus_first(r, c);
+    out += fmt::format("  {}: {} x{} {} {} {} mb {}: {:.0f} tok/s/GPU, {:.2f} $/M tok, "
+                       "{:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
+                       name_of(mode), r.space.instances[c.instance].name, c.nodes,
+                       name_of(c.config.sharding), name_of(c.config.precision), ac_label(c.config),
+                       c.config.micro_batch, c.time.tokens_per_s_per_gpu,
+                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
+                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
+                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+  }
+  return out;
+}
+
 } // namespace
 
 std::string search_table(const SearchReport& r) {
@@ -319,6 +355,7 @@ std::string search_table(const SearchReport& r) {
     out += "\n" + note + "\n";
   }
   out += best_per_instance_text(r);
+  out += best_per_finetune_text(r);
   out += "\nrejected:";
   bool any = false;
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {

@@ -6,6 +6,7 @@
 #include "bwplan/search.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -491,6 +492,23 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_
   for (const std::optional<Feasible>& b : best) {
     if (b) {
       result_.best_per_instance.push_back(build_plan(*b));
+    }
+  }
+  if (space_.finetunes.size() > 1) {
+    std::array<std::optional<Feasible>, static_cast<std::size_t>(Finetune::count_)> by_mode;
+    for (const Feasible& f : feasible_) {
+      std::optional<Feasible>& b =
+          by_mode[static_cast<std::size_t>(where_[f.combination].config.finetune)];
+      if (!b || ranked(f, *b)) {
+        b = f;
+      }
+    }
+    for (const Finetune mode : space_.finetunes) {
+      std::optional<Feasible>& b = by_mode[static_cast<std::size_t>(mode)];
+      if (b) {
+        result_.best_per_finetune.push_back(build_plan(*b));
+        b.reset(); // a mode listed twice is reported once
+      }
     }
   }
   const bool sampled = sample > 0 && feasible_.size() > top_k + sample;
