@@ -221,6 +221,18 @@ std::string io::passed_over_note(const SearchReport& r) {
 
 namespace {
 
+/// A best-of-group plan's figures: tokens/s per GPU, price, memory (and whether only the estimate
+/// fits), its objective against #1's, and its rank when listed above.
+std::string best_figures(const SearchReport& r, const Candidate& c) {
+  const std::size_t rank = listed_rank(r.result, c.id);
+  const auto [ratio, quantity] = versus_first(r, c);
+  return fmt::format("{:.0f} tok/s/GPU, {:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}",
+                     c.time.tokens_per_s_per_gpu, c.cost.usd_per_million_tokens,
+                     to_gib(c.memory.device_bytes_required),
+                     c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio, quantity,
+                     rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+}
+
 /// Each instance type's best plan, when more than one type was searched.
 std::string best_per_instance_text(const SearchReport& r) {
   if (r.space.instances.size() < 2) {
@@ -236,18 +248,12 @@ std::string best_per_instance_text(const SearchReport& r) {
       continue;
     }
     const Candidate& c = *b;
-    const std::size_t rank = listed_rank(r.result, c.id);
-    const auto [ratio, quantity] = versus_first(r, c);
-    out += fmt::format("  {} x{}: {} tp {} cp {}{} {} {} seq {} mb {} ga {}: {:.0f} tok/s/GPU, "
-                       "{:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
+    out += fmt::format("  {} x{}: {} tp {} cp {}{} {} {} seq {} mb {} ga {}: {}\n",
                        r.space.instances[i].name, c.nodes, name_of(c.config.sharding), c.config.tp,
                        c.config.cp,
                        c.config.ep > 1 ? fmt::format(" ep {}", c.config.ep) : std::string(),
                        name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
-                       c.config.micro_batch, c.config.grad_accum, c.time.tokens_per_s_per_gpu,
-                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
-                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
-                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+                       c.config.micro_batch, c.config.grad_accum, best_figures(r, c));
   }
   return out;
 }
@@ -267,16 +273,10 @@ std::string best_per_finetune_text(const SearchReport& r) {
       continue;
     }
     const Candidate& c = *b;
-    const std::size_t rank = listed_rank(r.result, c.id);
-    const auto [ratio, quantity] = versus_first(r, c);
-    out += fmt::format("  {}: {} x{} {} {} {} mb {}: {:.0f} tok/s/GPU, {:.2f} $/M tok, "
-                       "{:.1f} GiB{}, {:.0f}% of #1's {}{}\n",
-                       name_of(mode), r.space.instances[c.instance].name, c.nodes,
-                       name_of(c.config.sharding), name_of(c.config.precision), ac_label(c.config),
-                       c.config.micro_batch, c.time.tokens_per_s_per_gpu,
-                       c.cost.usd_per_million_tokens, to_gib(c.memory.device_bytes_required),
-                       c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio,
-                       quantity, rank > 0 ? fmt::format(" (#{} above)", rank) : "");
+    out += fmt::format("  {}: {} x{} {} {} {} mb {}: {}\n", name_of(mode),
+                       r.space.instances[c.instance].name, c.nodes, name_of(c.config.sharding),
+                       name_of(c.config.precision), ac_label(c.config), c.config.micro_batch,
+                       best_figures(r, c));
   }
   return out;
 }
