@@ -2,6 +2,7 @@
 // a launch directory against the pinned upstream sources (tests/launch/check_launch.py).
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,21 @@ namespace bwplan::test {
 inline const std::string k_role = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
 inline const std::string k_plan_arn =
     "arn:aws:sagemaker:us-west-2:123456789012:training-plan/p6-plan-1";
+
+/// `a` with the flags of `b` added; a flag `a` already has takes `b`'s value.
+inline std::vector<std::string> with(std::vector<std::string> a,
+                                     const std::vector<std::string>& b) {
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    const auto it = std::find(a.begin(), a.end(), b[i]);
+    if (b[i].starts_with("--") && it != a.end() && i + 1 < b.size() && it + 1 != a.end() &&
+        !(it + 1)->starts_with("--")) {
+      *(it + 1) = b[++i];
+    } else {
+      a.push_back(b[i]);
+    }
+  }
+  return a;
+}
 
 /// A search document for Llama-3.1-8B on `nodes` x `instance`, written into `dir`.
 inline std::string write_search(const std::filesystem::path& dir, const std::string& instance,

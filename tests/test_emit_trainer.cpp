@@ -16,6 +16,7 @@ using test::base_args;
 using test::check_launch_dir;
 using test::read_json;
 using test::read_toml;
+using test::with;
 using test::write_estimate;
 
 namespace {
@@ -29,20 +30,6 @@ test::CliResult emit(const fs::path& dir, const std::string& name, std::vector<s
   auto args = base_args(plan, dir / name);
   args.insert(args.end(), extra.begin(), extra.end());
   return test::run_cli(args);
-}
-
-/// `a` with the flags of `b` added; a flag `a` already has takes `b`'s value.
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    const auto it = std::find(a.begin(), a.end(), b[i]);
-    if (b[i].starts_with("--") && it != a.end() && i + 1 < b.size() && it + 1 != a.end() &&
-        !(it + 1)->starts_with("--")) {
-      *(it + 1) = b[++i];
-    } else {
-      a.push_back(b[i]);
-    }
-  }
-  return a;
 }
 
 } // namespace

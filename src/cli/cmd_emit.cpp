@@ -36,9 +36,25 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   }
   check_target("--out", o.out, o.force, true);
   const ModelConstants k = resolve_constants(ctx, o.constants);
-  const EstimateRequest request =
-      read_plan(ctx, {o.plan, o.rank, o.model, o.launch.train_tokens}).request;
-  const Estimate plan = evaluate(request, k.memory, k.time);
+  const std::string text = read_input_text(o.plan); // once: "-" is standard input
+  const auto plan_at = [&](std::int64_t rank) {
+    const PlanSource source{o.plan, rank, o.model, o.launch.train_tokens};
+    const PlanDocument doc = parse_plan(text, ctx.catalog(), source);
+    return std::pair(evaluate(doc.request, k.memory, k.time), doc.plans_in_document);
+  };
+  const auto [plan, plans] = plan_at(o.rank);
+  if (const std::optional<std::string> refused = launch_refusal(plan); refused && plans > 1) {
+    // A search ranks plans the pinned trainer cannot run (a newer loss, a model it lacks): name
+    // the best-ranked one it can, rather than leave the user to try the ranks one by one.
+    for (std::int64_t rank = 1; rank <= plans; ++rank) {
+      if (rank != o.rank && !launch_refusal(plan_at(rank).first)) {
+        throw Error(fmt::format("{}; plan {} of {} is the best-ranked one that launches "
+                                "(--rank {})",
+                                *refused, rank, o.plan, rank));
+      }
+    }
+    throw Error(fmt::format("{}; no plan of {} launches", *refused, o.plan));
+  }
   const EmittedLaunch launch = emit_sagemaker(plan, o.launch);
   OutputSet files;
   files.add_directory("--out", o.out, o.force, launch.files);

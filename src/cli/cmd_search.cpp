@@ -10,6 +10,7 @@
 #include "bwplan/config_fields.hpp"
 #include "bwplan/pipeline.hpp"
 #include "bwplan/render.hpp"
+#include "bwplan/sagemaker.hpp"
 #include "bwplan/search.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "config_flags.hpp"
@@ -388,6 +389,61 @@ std::vector<RejectedPoint> rejected_points(const Resolved& r, const SearchResult
   return out;
 }
 
+/// The listed plans the pinned trainer cannot run, from the first down to the first it can.
+struct LaunchCheck {
+  std::vector<std::pair<std::size_t, std::string>> refused; ///< rank (1-based), why
+  std::optional<std::size_t> first_launchable;              ///< rank; none: no plan listed
+};
+
+LaunchCheck check_launch(const Resolved& r, const SearchResult& result, const ModelConstants& k) {
+  LaunchCheck out;
+  for (std::size_t i = 0; i < result.plans.size(); ++i) {
+    std::optional<std::string> why =
+        launch_refusal(evaluate(request_for(r, result.plans[i]), k.memory, k.time));
+    if (!why) {
+      out.first_launchable = i + 1;
+      break;
+    }
+    out.refused.emplace_back(i + 1, std::move(*why));
+  }
+  return out;
+}
+
+OrderedJson launch_json(const LaunchCheck& l) {
+  OrderedJson refused = OrderedJson::array();
+  for (const auto& [rank, why] : l.refused) {
+    refused.push_back(OrderedJson{{"rank", rank}, {"reason", why}});
+  }
+  return OrderedJson{{"refused", refused},
+                     {"first_launchable_rank", l.first_launchable ? OrderedJson(*l.first_launchable)
+                                                                  : OrderedJson(nullptr)}};
+}
+
+std::string launch_text(const LaunchCheck& l) {
+  std::string out = "\n";
+  for (std::size_t i = 0; i < l.refused.size(); ++i) { // one line per reason, with its plans
+    std::vector<std::size_t> ranks;
+    for (std::size_t j = 0; j < l.refused.size(); ++j) {
+      if (l.refused[j].second == l.refused[i].second) {
+        if (j < i) {
+          break;
+        }
+        ranks.push_back(l.refused[j].first);
+      }
+    }
+    if (!ranks.empty()) {
+      out += fmt::format("launch: plan{} {}: {}\n", ranks.size() > 1 ? "s" : "",
+                         fmt::join(ranks, ", "), l.refused[i].second);
+    }
+  }
+  out += l.first_launchable
+             ? fmt::format("launch: plan {} is the best-ranked plan that launches (bwplan emit "
+                           "sagemaker --rank {})\n",
+                           *l.first_launchable, *l.first_launchable)
+             : std::string("launch: no plan listed launches\n");
+  return out;
+}
+
 /// Feasible candidates a report draws beyond the ranked plans (the Pareto front always): the
 /// report thins its scatters to 3000 points anyway (render_html.cpp).
 constexpr std::size_t k_report_sample = 4000;
@@ -468,6 +524,13 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   OrderedJson doc = json ? search_json(report) : OrderedJson();
   if (json) {
     add_calibration_ref(ctx, doc);
+  }
+  if (const LaunchCheck launch = check_launch(r, result, k); !launch.refused.empty()) {
+    if (json) {
+      doc["launch"] = launch_json(launch);
+    } else {
+      text += launch_text(launch);
+    }
   }
   if (advice) {
     if (json) {

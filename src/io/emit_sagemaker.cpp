@@ -334,6 +334,10 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {
     throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..1e16)", o.train_tokens));
   }
+  check_plan_launchable(plan);
+}
+
+void check_plan_launchable(const Estimate& plan) {
   const EstimateRequest& r = plan.request;
   if (!r.instance) {
     throw Error(fmt::format("the plan runs on {} GPUs given with --gpu, not on a SageMaker "
@@ -354,6 +358,21 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
     throw Error(fmt::format("the plan does not fit ({}); emit launch files for a feasible plan",
                             plan.reason));
   }
+  // What torchtitan cannot run, whatever the run's length: the same calls emit_sagemaker makes.
+  io::TrainerRun run;
+  run.steps = 1;
+  run.checkpoint_interval_steps = 1;
+  (void)io::torchtitan_settings(
+      plan, io::trainer_model(r.model, plan.params.total, r.config.seq_len), run);
+}
+
+std::optional<std::string> launch_refusal(const Estimate& plan) {
+  try {
+    check_plan_launchable(plan);
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
 }
 
 namespace {

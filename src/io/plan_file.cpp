@@ -128,6 +128,7 @@ PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const Pla
       throw Error(fmt::format("{}: plan rank {} is out of range (the search has plans 1..{})",
                               o.plan, o.rank, plans.size()));
     }
+    out.plans_in_document = static_cast<std::int64_t>(plans.size());
     const auto i = static_cast<std::size_t>(o.rank - 1);
     if (!plans[i].is_object() || !plans[i].contains("config")) {
       throw Error(fmt::format("{}: /plans/{} has no config object", o.plan, i));

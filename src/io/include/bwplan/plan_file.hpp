@@ -30,6 +30,7 @@ struct PlanDocument {
   /// The SHA-256 of the calibration profile the plan was made with (its document's
   /// `calibration.sha256`); none when it was made without one.
   std::optional<std::string> calibration_sha256;
+  std::int64_t plans_in_document = 1; ///< a search document's plans; an estimate's one
 };
 
 /// Parses and checks the document `text` read from `source.plan` ("-": standard input); errors

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +53,16 @@ struct EmittedLaunch {
 };
 
 /// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
+/// Then runs check_plan_launchable.
 void check_launch_options(const LaunchOptions& o, const Estimate& plan);
+
+/// Checks that the plan itself can be launched, whatever the flags: a SageMaker instance type
+/// with the plan's GPU, a plan that fits, and nothing the pinned torchtitan cannot run (its
+/// model, loss, parallelism, fine-tuning mode); throws bwplan::Error naming the plan setting.
+void check_plan_launchable(const Estimate& plan);
+
+/// check_plan_launchable's refusal as a value: none when the plan launches.
+[[nodiscard]] std::optional<std::string> launch_refusal(const Estimate& plan);
 
 /// Every launch file for `plan`; runs check_launch_options and validates the request against
 /// AWS's `CreateTrainingJobRequest` shape (any problem: bwplan::Error naming the field).
