@@ -114,6 +114,14 @@ TEST_CASE("the Hugging Face configs of the new families read to the presets' sha
   CHECK(oss.local_attention == LocalAttention::sliding);
   CHECK(oss.attention_window == 128);
   CHECK(oss.local_attention_layers == 12);
+  // Without layer_types, transformers slides every even index: 3 layers -> 0 and 2 slide.
+  const ModelSpec odd = parse_hf_config(
+      R"({"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880,
+      "num_hidden_layers": 3, "num_attention_heads": 64, "num_key_value_heads": 8,
+      "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+      "sliding_window": 128})",
+      "config.json", "odd");
+  CHECK(odd.local_attention_layers == 2);
   std::string no_rope;
   for (int i = 0; i < 48; ++i) {
     no_rope += std::string(i > 0 ? ", " : "") + ((i + 1) % 4 != 0 ? "1" : "0");

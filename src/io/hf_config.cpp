@@ -198,7 +198,9 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     const std::int64_t window = r.optional_integer("sliding_window", 0, k_big).value_or(0);
     const std::int64_t sliding =
         r.has("layer_types") ? count_in_list(r, "layer_types", "sliding_attention", m.layers)
-                             : m.layers / 2; // transformers' default: every even layer slides
+                             // transformers' default slides layers 0, 2, 4, ...: ceil(layers / 2)
+                             // (huggingface/transformers configuration_gpt_oss.py, layer_types)
+                             : (m.layers + 1) / 2;
     if (window > 0 && sliding > 0) {
       m.local_attention = LocalAttention::sliding;
       m.attention_window = window;
