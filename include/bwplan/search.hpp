@@ -30,8 +30,9 @@ struct LossChoice {
   bool compile = false;
   auto operator<=>(const LossChoice&) const = default;
 };
-/// Every valid (loss, compile) pair: the search's default axis.
-[[nodiscard]] std::vector<LossChoice> all_loss_choices();
+/// The search's default loss axis: every valid (loss, compile) pair but torchtune's chunked
+/// loss, which compiled chunked-head beats in memory and time in every case (see the .cpp).
+[[nodiscard]] std::vector<LossChoice> default_loss_choices();
 
 /// Sequences from this length on get context parallelism by default (docs/bwplan.md, search).
 inline constexpr std::int64_t k_default_cp_min_seq_len = 32768;

@@ -118,7 +118,10 @@ private:
                 : device_bytes_required(current_.memory, mb, ga);
   }
   [[nodiscard]] std::int64_t largest_fitting(std::int64_t cap, bool high);
-  void evaluate(std::uint32_t combination, std::int64_t mb);
+  void evaluate(std::int64_t mb);
+  /// The current combination's index into where_ and keys_, given on first need: only
+  /// combinations with a feasible candidate or a nearest miss are kept (most have neither).
+  [[nodiscard]] std::uint32_t combination_id();
   void note(RejectReason r, double closeness, const Miss& m);
   [[nodiscard]] Candidate rebuild(std::uint32_t combination, std::int64_t mb,
                                   std::int64_t ga) const;
@@ -153,6 +156,8 @@ private:
   const TimeConstants& tk_;
   const std::vector<std::int64_t> axis_;
   Combination current_;
+  const Candidate* proto_ = nullptr; ///< the current combination's prototype
+  std::optional<std::uint32_t> id_;  ///< its index, once given
   std::vector<Where> where_;
   std::vector<Key> keys_; ///< by combination, as where_
   std::vector<Feasible> feasible_;
@@ -205,32 +210,43 @@ void Searcher::note(RejectReason r, double closeness, const Miss& m) {
     best = m;
     best.present = true;
     best.closeness = closeness;
+    best.combination = combination_id();
   }
 }
 
-void Searcher::evaluate(std::uint32_t combination, std::int64_t mb) {
+std::uint32_t Searcher::combination_id() {
+  if (!id_) {
+    id_ = static_cast<std::uint32_t>(where_.size());
+    const Candidate& proto = *proto_;
+    const TrainingConfig& t = proto.config;
+    where_.push_back({proto.instance, proto.nodes, t});
+    keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
+                     static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
+                     static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp,
+                     t.cp, t.pp, static_cast<int>(t.pp_schedule), t.ep,
+                     static_cast<int>(t.finetune)});
+  }
+  return *id_;
+}
+
+void Searcher::evaluate(std::int64_t mb) {
   ++result_.candidates_computed;
   const CandidateOutcome o = evaluate_candidate(current_, mb, limits_);
   if (o.feasible) {
-    feasible_.push_back({combination, mb, o.grad_accum, o.tokens_per_s_job,
+    feasible_.push_back({combination_id(), mb, o.grad_accum, o.tokens_per_s_job,
                          o.usd_per_million_tokens, o.hours_to_train, o.headroom_bytes, false});
     return;
   }
   result_.rejections[idx(o.reason)] += 1;
-  note(o.reason, o.closeness, {true, false, 0, combination, mb, o.grad_accum});
+  note(o.reason, o.closeness, {true, false, 0, 0, mb, o.grad_accum});
 }
 
 void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                            const Network& net) {
   current_ = make_combination(model_, facts_, slice(proto.config), proto, gpu, inst, net, limits_,
                               mk_, tk_);
-  const auto id = static_cast<std::uint32_t>(where_.size());
-  where_.push_back({proto.instance, proto.nodes, proto.config});
-  const TrainingConfig& t = proto.config;
-  keys_.push_back({proto.instance, proto.nodes, static_cast<int>(t.sharding),
-                   static_cast<int>(t.precision), static_cast<int>(t.loss), t.compile,
-                   static_cast<int>(t.activation_checkpointing), t.ac_every, t.seq_len, t.tp, t.cp,
-                   t.pp, static_cast<int>(t.pp_schedule), t.ep, static_cast<int>(t.finetune)});
+  proto_ = &proto;
+  id_.reset();
   // Micro-batches above the largest whose estimate fits are out of memory; without
   // include_at_risk, those above the largest whose band fits are at risk. Both are counted without
   // evaluation; the smallest micro-batch of each is that reason's nearest miss.
@@ -247,19 +263,19 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
     }
     result_.rejections[idx(r)] += count;
     result_.candidates_pruned += count;
-    note(r, required(first, high) / current_.memory.usable_bytes, {true, true, 0, id, first, 1});
+    note(r, required(first, high) / current_.memory.usable_bytes, {true, true, 0, 0, first, 1});
   };
   prune(RejectReason::out_of_memory, above(fitting), fitting + 1, false);
   prune(RejectReason::at_risk, above(largest) - above(fitting), largest + 1, true);
   std::int64_t last = 0;
   for (std::int64_t mb : axis_) {
     if (mb <= largest) {
-      evaluate(id, mb);
+      evaluate(mb);
       last = mb;
     }
   }
   if (largest > 0 && last != largest) {
-    evaluate(id, largest); // the largest value that fits, when it is not a power of two
+    evaluate(largest); // the largest value that fits, when it is not a power of two
   }
 }
 
@@ -352,9 +368,18 @@ void Searcher::mark_pareto() {
   // least as cheap and has at least as much headroom (with something strictly better). The
   // earlier candidates are kept as a staircase: by cost ascending, headroom strictly ascending,
   // so the best headroom at or below a cost is one lookup and the front takes O(n log n).
+  // Among equal throughputs the cheaper, then roomier, comes first: a candidate that dominates
+  // another at the same throughput (a sharding that changes nothing but memory) must be seen
+  // before it.
   std::sort(feasible_.begin(), feasible_.end(), [&](const Feasible& a, const Feasible& b) {
     if (a.tokens_per_s_job != b.tokens_per_s_job) {
       return a.tokens_per_s_job > b.tokens_per_s_job;
+    }
+    if (a.usd_per_million_tokens != b.usd_per_million_tokens) {
+      return a.usd_per_million_tokens < b.usd_per_million_tokens;
+    }
+    if (a.headroom_bytes != b.headroom_bytes) {
+      return a.headroom_bytes > b.headroom_bytes;
     }
     return key_less(a, b);
   });
