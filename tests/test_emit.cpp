@@ -296,16 +296,70 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   r = test::run_cli(base_args((dir / "big.json").string(), dir / "out5"));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("qwen3-235b-a22b and its ep cannot be launched"));
+  CHECK_THAT(r.err, Catch::Contains("bwplan launches qwen3 30B-A3B, deepseek_v3 671B, gpt_oss 20b, "
+                                    "gpt_oss 120b"));
   CHECK_FALSE(fs::exists(dir / "out5"));
-  // gpt-oss has sinks, sliding windows and biased experts: no flavor or custom model of its shape.
-  e = test::run_cli({"estimate", "--model", "gpt-oss-20b", "--ep", "8", "--instance",
-                     "ml.p6-b200.48xlarge", "--format", "json"});
-  REQUIRE(e.status == 0);
-  std::ofstream(dir / "oss.json") << e.out;
-  r = test::run_cli(base_args((dir / "oss.json").string(), dir / "out6"));
-  CHECK(r.status == 1);
-  CHECK_THAT(r.err, Catch::Contains("gpt-oss-20b and its ep cannot be launched"));
-  CHECK_FALSE(fs::exists(dir / "out6"));
+  // gpt-oss (sinks, sliding windows, biased experts) and DeepSeek-V3 (latent attention, shared
+  // experts, 3 dense blocks) launch as torchtitan's own flavors; at mxfp8 the experts' grouped
+  // GEMMs get their converter, and the router stays bf16 as in torchtitan's MoE configs.
+  struct Native {
+    std::vector<std::string> flags;
+    std::string name, flavor;
+  };
+  const std::vector<Native> natives = {
+      {{"--model", "gpt-oss-20b", "--ep", "8", "--instance", "ml.p6-b200.48xlarge"},
+       "gpt_oss",
+       "20b"},
+      {{"--model", "gpt-oss-120b", "--ep", "8", "--instance", "ml.p6-b200.48xlarge", "--nodes",
+        "2"},
+       "gpt_oss",
+       "120b"},
+      {{"--model", "deepseek-v3", "--ep", "128", "--instance", "ml.p6-b300.48xlarge", "--nodes",
+        "16"},
+       "deepseek_v3",
+       "671B"},
+  };
+  for (const Native& n : natives) {
+    const std::string name = n.name + "-" + n.flavor;
+    std::vector<std::string> args = {"estimate"};
+    args.insert(args.end(), n.flags.begin(), n.flags.end());
+    e = test::run_cli(test::with(
+        args, {"--precision", "mxfp8", "--loss", "fused", "--compile", "--format", "json"}));
+    INFO(name << ": " << e.err);
+    REQUIRE(e.status == 0);
+    std::ofstream(dir / (name + ".json")) << e.out;
+    r = test::run_cli(base_args((dir / (name + ".json")).string(), dir / name));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto t = test::read_toml(dir / name);
+    CHECK(t["model"]["name"] == n.name);
+    CHECK(t["model"]["flavor"] == n.flavor);
+    CHECK(t["model"]["converters"] ==
+          nlohmann::json::array({"quantize.linear.mx", "quantize.grouped_mm.mx"}));
+    CHECK(t["quantize"]["grouped_mm"]["mx"]["fqns"] == nlohmann::json::array({"experts"}));
+    CHECK(t["quantize"]["linear"]["mx"]["filter_fqns"] ==
+          nlohmann::json::array({"output", "router.gate"}));
+    const auto model = read_json(dir / name / "source" / "model.json");
+    CHECK(model["parameters"] == nlohmann::json::parse(e.out)["model"]["parameters"]);
+    check_launch_dir(dir / name);
+  }
+  // What torchtitan 0.2.2 cannot run of them: context parallelism of FlexAttention models, and
+  // float8 tensorwise experts (its float8 grouped GEMM is rowwise).
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"--cp", "2", "--ep", "4"}, "cp '2' cannot be launched"},
+      {{"--ep", "8", "--precision", "fp8-tensorwise"}, "rowwise only"},
+  };
+  for (const auto& [flags, message] : refused) {
+    e = test::run_cli(test::with({"estimate", "--model", "gpt-oss-20b", "--instance",
+                                  "ml.p6-b200.48xlarge", "--format", "json"},
+                                 flags));
+    REQUIRE(e.status == 0);
+    std::ofstream(dir / "oss.json") << e.out;
+    r = test::run_cli(base_args((dir / "oss.json").string(), dir / "out6"));
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains(message));
+    CHECK_FALSE(fs::exists(dir / "out6"));
+  }
   // A tensor-parallel plan checkpoints the whole model, not one rank's slice: 70.55e9
   // parameters x 12 bytes = 846.6 GB, 3 of them + 30 GB of volume.
   e = test::run_cli({"estimate", "--model", "llama-3.1-70b", "--tp", "4", "--instance",

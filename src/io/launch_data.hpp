@@ -33,8 +33,18 @@ struct NativeModel {
   std::int64_t layers = 0, hidden = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0, head_dim = 0;
   bool tied_embeddings = false;
   bool qk_norm = false;
-  /// A mixture-of-experts flavor (0 experts: dense): its routed experts, per token, and width.
+  /// A mixture-of-experts flavor (0 experts: dense): its routed experts, per token, and width;
+  /// its shared experts' width and leading dense blocks.
   std::int64_t experts = 0, experts_per_token = 0, expert_ffn = 0;
+  std::int64_t shared_expert_ffn = 0, dense_layers = 0;
+  bool router_bias = false, expert_bias = false;
+  /// Latent attention (DeepSeek): ranks and head widths; 0 where the flavor has none.
+  std::int64_t q_lora_rank = 0, kv_lora_rank = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+  /// gpt-oss: q/k/v and output biases, a sink per head, and sliding-window layers.
+  bool qkv_bias = false, out_bias = false, attention_sinks = false;
+  std::int64_t sliding_window = 0, sliding_layers = 0;
+  /// The flavor runs FlexAttention, which torchtitan's context parallelism does not take.
+  bool flex_attention = false;
 };
 
 struct TrainerPin {

@@ -27,14 +27,26 @@ bool plain_attention(const ModelSpec& m) {
          m.local_attention == LocalAttention::none;
 }
 
+/// Every fact of the plan's model that changes what torchtitan builds matches the flavor's.
 bool same_shape(const NativeModel& n, const ModelSpec& m) {
-  return n.layers == m.layers && n.hidden == m.hidden && n.heads == m.heads &&
+  const bool sliding = m.local_attention == LocalAttention::sliding;
+  const bool blocks = m.mlp == MlpKind::swiglu && m.norm == NormKind::rmsnorm &&
+                      m.position == PositionKind::rope && !m.linear_bias && !m.mlp_bias &&
+                      m.local_attention != LocalAttention::chunked && !m.shared_expert_gate;
+  return blocks && n.layers == m.layers && n.hidden == m.hidden && n.heads == m.heads &&
          n.kv_heads == m.kv_heads && n.ffn == m.ffn && n.vocab == m.vocab &&
-         n.head_dim == m.effective_head_dim() && n.tied_embeddings == m.tied_embeddings &&
-         n.qk_norm == m.qk_norm && n.experts == m.experts &&
+         n.head_dim == m.effective_head_dim() &&
+         (n.v_head_dim > 0 ? n.v_head_dim : n.head_dim) == m.effective_v_head_dim() &&
+         n.q_lora_rank == m.q_lora_rank && n.kv_lora_rank == m.kv_lora_rank &&
+         n.qk_rope_head_dim == (m.is_mla() ? m.qk_rope_head_dim : 0) &&
+         n.tied_embeddings == m.tied_embeddings && n.qk_norm == m.qk_norm &&
+         n.qkv_bias == m.qkv_bias && n.out_bias == m.out_bias &&
+         n.attention_sinks == m.attention_sinks &&
+         n.sliding_window == (sliding ? m.attention_window : 0) &&
+         n.sliding_layers == (sliding ? m.local_attention_layers : 0) && n.experts == m.experts &&
          n.experts_per_token == m.experts_per_token && n.expert_ffn == m.expert_ffn &&
-         m.shared_expert_ffn == 0 && !m.shared_expert_gate && plain_attention(m) &&
-         m.dense_layers == 0 && !m.router_bias && !m.expert_bias;
+         n.shared_expert_ffn == m.shared_expert_ffn && n.dense_layers == m.dense_layers &&
+         n.router_bias == m.router_bias && n.expert_bias == m.expert_bias;
 }
 
 std::string toml_value(const OrderedJson& v) {
@@ -59,7 +71,7 @@ struct Settings {
   }
 };
 
-void precision_settings(Settings& s, const TrainingConfig& c) {
+void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m) {
   const std::string p(name_of(c.precision));
   switch (c.precision) {
   case Precision::fp32: s.add("training", "mixed_precision_param", "float32", "precision"); break;
@@ -80,8 +92,25 @@ void precision_settings(Settings& s, const TrainingConfig& c) {
     }
     s.add("training", "mixed_precision_param", "bfloat16", "precision");
     const bool mx = c.precision == Precision::mxfp8;
-    s.add("model", "converters",
-          OrderedJson::array({mx ? "quantize.linear.mx" : "quantize.linear.float8"}), "precision");
+    // A mixture's experts are grouped GEMMs, not nn.Linear: the plan runs them in the low
+    // precision too (its time model does), so their converter quantizes "experts"; torchao's
+    // float8 grouped GEMM is rowwise only (components/quantization/{float8,mx}.py).
+    const bool grouped = m.is_moe();
+    if (grouped && c.precision == Precision::fp8_tensorwise) {
+      cannot("precision", p,
+             "its float8 grouped GEMMs for the experts are rowwise only (torchao "
+             "MoETrainingConfig); plan with --precision fp8-rowwise or mxfp8");
+    }
+    OrderedJson converters =
+        OrderedJson::array({mx ? "quantize.linear.mx" : "quantize.linear.float8"});
+    if (grouped) {
+      converters.push_back(mx ? "quantize.grouped_mm.mx" : "quantize.grouped_mm.float8");
+    }
+    s.add("model", "converters", converters, "precision");
+    if (grouped) {
+      s.add(mx ? "quantize.grouped_mm.mx" : "quantize.grouped_mm.float8", "fqns",
+            OrderedJson::array({"experts"}), "precision, experts");
+    }
     const std::string table = mx ? "quantize.linear.mx" : "quantize.linear.float8";
     if (mx) {
       s.add(table, "recipe_name", "mxfp8_cublas", "precision");
@@ -93,8 +122,11 @@ void precision_settings(Settings& s, const TrainingConfig& c) {
       s.add(table, "enable_fsdp_float8_all_gather", c.fp8_all_gather, "fp8_all_gather");
       s.add(table, "precompute_float8_dynamic_scale_for_fsdp", c.fp8_all_gather, "fp8_all_gather");
     }
-    // The time model keeps the output head in bf16 (torchao converts block linears only).
-    s.add(table, "filter_fqns", OrderedJson::array({"output"}), "precision");
+    // The time model keeps the output head in bf16 (torchao converts block linears only); a
+    // mixture's router stays bf16 as in torchtitan's own MoE configs (train_configs/*.toml).
+    s.add(table, "filter_fqns",
+          grouped ? OrderedJson::array({"output", "router.gate"}) : OrderedJson::array({"output"}),
+          "precision");
     break;
   }
   default: cannot("precision", p, "it is not a precision bwplan can launch");
@@ -201,14 +233,20 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
     if (same_shape(n, m)) {
       out.name = n.name;
       out.flavor = n.flavor;
+      out.flex_attention = n.flex_attention;
       return out;
     }
   }
   if (m.is_moe()) { // the custom model train.py registers is dense
+    std::vector<std::string> mixtures;
+    for (const NativeModel& n : t.native_models) {
+      if (n.experts > 0) {
+        mixtures.push_back(n.name + " " + n.flavor);
+      }
+    }
     throw Error(fmt::format("the plan's model {} and its ep cannot be launched with {} {}: it is a "
-                            "mixture of experts of no flavor {} has (qwen3 30B-A3B is the one "
-                            "bwplan launches)",
-                            m.name, t.name, t.version, t.name));
+                            "mixture of experts of no flavor {} has (bwplan launches {})",
+                            m.name, t.name, t.version, t.name, fmt::join(mixtures, ", ")));
   }
   const auto refuse = [&](std::string_view what) {
     throw Error(fmt::format("the plan's model {} cannot be launched with {} {}: {}", m.name, t.name,
@@ -253,7 +291,7 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("job", "dump_folder", run.dump_folder, "(SageMaker output path)");
   s.add("model", "name", model.name, "model");
   s.add("model", "flavor", model.flavor, "model");
-  precision_settings(s, c);
+  precision_settings(s, c, plan.request.model);
   s.add("training", "dataset", "bwplan_text", "(train channel, registered by train.py)");
   // Under pipeline parallelism grad_accum is the pipeline's micro-batches: a local batch of
   // micro_batch x grad_accum that torchtitan splits into grad_accum of micro_batch.
@@ -265,6 +303,13 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("training", "steps", run.steps, "train tokens / tokens per step");
   s.add("training", "enable_cpu_offload", c.offload == Offload::cpu, "offload");
   parallel_settings(s, c);
+  if (c.cp > 1 && model.flex_attention) {
+    cannot("cp", std::to_string(c.cp),
+           fmt::format("its {} {} runs FlexAttention, which this model's parallelize step does not "
+                       "shard for context parallelism (models/{}/infra/parallelize.py: deepseek_v3 "
+                       "refuses it, gpt_oss never applies it)",
+                       model.name, model.flavor, model.name));
+  }
   if (c.pp > 1 && model.name != "llama3") {
     // Only llama3's train spec has a pipelining_fn (pipeline_llm); qwen3's, which registered
     // models reuse, has none (torchtitan/models/{llama3,qwen3}/__init__.py at v0.2.2).

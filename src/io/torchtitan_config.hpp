@@ -20,6 +20,7 @@ struct TrainerModel {
   std::string flavor;    ///< "8B", or the registered flavor
   OrderedJson custom;    ///< Qwen3ModelArgs fields when the entry script registers it; else null
   bool qkv_bias = false; ///< the registered model gets q, k, v biases (Qwen2/Qwen2.5)
+  bool flex_attention = false; ///< the flavor runs FlexAttention (no context parallelism)
   std::int64_t parameters = 0;
 };
 
