@@ -74,12 +74,15 @@ TrainingConfig all_changed() {
   c.lora_rank = 8;
   c.lora_alpha = 16;
   c.lora_targets = LoraTargets::attention;
+  c.lora_dropout = 0.05;
   return c;
 }
 
 template <class T> std::string spelled(T v) {
   if constexpr (k_is_config_enum<T>) {
     return std::string(name_of(v));
+  } else if constexpr (std::is_same_v<T, double>) {
+    return fmt::format("{}", v);
   } else {
     return std::to_string(v);
   }
@@ -103,6 +106,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
   dense.lora_rank = TrainingConfig{}.lora_rank;
   dense.lora_alpha = TrainingConfig{}.lora_alpha;
   dense.lora_targets = TrainingConfig{}.lora_targets;
+  dense.lora_dropout = TrainingConfig{}.lora_dropout;
   validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -222,7 +226,8 @@ TEST_CASE("docs/schema/estimate.schema.json's config object and its enums are th
     const nlohmann::json& p = config.at("properties").at(std::string(f.key));
     if constexpr (std::is_same_v<T, bool>) {
       CHECK(p.at("type") == "boolean");
-    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    } else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
+      CHECK(p.at("type") == (std::is_same_v<T, double> ? "number" : "integer"));
       CHECK(p.at("minimum") == f.min);
       CHECK(p.at("maximum") == f.max);
     } else {
@@ -314,6 +319,8 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       }
     } else if constexpr (std::is_same_v<T, bool>) {
       tries = {true};
+    } else if constexpr (std::is_same_v<T, double>) {
+      tries = {0.1};
     } else if (f.key == "tp" || f.key == "cp" || f.key == "pp" || f.key == "ep" ||
                f.key.starts_with("lora_")) {
       tries = {2, 4}; // degrees the 8B's 8 KV heads and the bases' GPUs divide
@@ -353,5 +360,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values >= 55); // the non-default values of the 28 fields tried (gpus_per_node aside)
+  CHECK(values >= 56); // the non-default values of the 29 fields tried (gpus_per_node aside)
 }

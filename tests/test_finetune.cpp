@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -89,12 +90,48 @@ TEST_CASE("a frozen base computes input gradients only", "[finetune]") {
         4.0 * 7'504'924'672.0 + 6.0 * 41'943'040.0);
 }
 
+TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[finetune]") {
+  // Llama-3.1-8B, all seven targets: wq, wk, wv and w1, w3 read the 4096-wide hidden state, wo
+  // attention's 32 x 128 output, w2 the 14336-wide MLP product: 38,912 elements per token, each
+  // a bf16 copy and a one-byte mask (PEFT: one nn.Dropout per adapter) = 116,736 bytes.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  CHECK(lora_input_width_per_block(m8, LoraTargets::all) == 38'912);
+  CHECK(lora_input_width_per_block(m8, LoraTargets::qv) == 8'192);
+  CHECK(lora_input_width_per_block(m8, LoraTargets::mlp) == 4'096 * 2 + 14'336);
+  for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
+    TrainingConfig c = tuned(Finetune::lora);
+    const BlockActivations dry = block_activations(m8, c, mode);
+    c.lora_dropout = 0.1;
+    const BlockActivations wet = block_activations(m8, c, mode);
+    CHECK(wet.saved_per_token - dry.saved_per_token == Approx(116'736).epsilon(1e-12));
+    CHECK(wet.full_per_token - dry.full_per_token == Approx(116'736).epsilon(1e-12));
+  }
+  // The plan carries it, and the CLI reads it as a probability.
+  auto r = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--finetune", "lora",
+                          "--lora-dropout", "0.05", "--format", "json"});
+  REQUIRE(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["config"]["lora_dropout"] == 0.05);
+  r = test::run_cli(
+      {"estimate", "--model", "llama-3.1-8b", "--finetune", "lora", "--lora-dropout", "1.5"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--lora-dropout"));
+}
+
 TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   TrainingConfig c;
   c.lora_rank = 8;
-  CHECK_THROWS_WITH(validate_config(c, m8),
-                    "--lora-rank, --lora-alpha and --lora-targets need --finetune lora or qlora");
+  CHECK_THROWS_WITH(validate_config(c, m8), "--lora-rank, --lora-alpha, --lora-targets and "
+                                            "--lora-dropout need --finetune lora or qlora");
+  c = TrainingConfig{};
+  c.lora_dropout = 0.05;
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout need"));
+  for (const double p : {-0.1, 0.95, std::numeric_limits<double>::quiet_NaN()}) {
+    c = tuned(Finetune::lora);
+    c.lora_dropout = p;
+    CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout") &&
+                                                  Catch::Contains("out of range (allowed 0..0.9)"));
+  }
   c = tuned(Finetune::qlora);
   c.precision = Precision::fp8_rowwise;
   CHECK_THROWS_WITH(validate_config(c, m8),

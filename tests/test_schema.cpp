@@ -432,7 +432,8 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "band_coverage",
                                                       "throughput_band_coverage",
                                                       "listed_rank",
-                                                      "first_launchable_rank"};
+                                                      "first_launchable_rank",
+                                                      "lora_dropout"}; // a probability (PEFT's)
   // Known exceptions where a unit applies but the key does not say it (renaming them is an
   // incompatible change: docs/bwplan.md, JSON output contracts). Do not add to this list.
   static const std::set<std::string> known_unitless = {

@@ -24,14 +24,16 @@ enum class InCases : std::uint8_t {
   derived,  ///< not read: follows from other fields (gpus_per_node = min(gpus, 8))
 };
 
-/// One field. `T` is std::int64_t, bool or one of the enums of enums.hpp.
+/// One field. `T` is std::int64_t, double, bool or one of the enums of enums.hpp.
 template <class T> struct ConfigField {
+  /// A number's bounds have its type (a fraction's are fractions).
+  using Bound = std::conditional_t<std::is_same_v<T, double>, double, std::int64_t>;
   std::string_view key;      ///< JSON key (plans, measurement cases); flag: config_flag()
   T TrainingConfig::*member; ///< where the value lives
   std::string_view help;     ///< one line, for --help and the docs
   InCases in_cases = InCases::required;
-  std::int64_t min = 0;               ///< integers: allowed range
-  std::int64_t max = 0;               ///<
+  Bound min = 0;                      ///< numbers: allowed range
+  Bound max = 0;                      ///<
   bool zero_means_default = false;    ///< integers: 0 stands for "the mode's default"
   std::string_view default_text = {}; ///< that default, in words (zero_means_default fields)
   std::string_view unit = {}; ///< integers: the unit of a quantity; empty for counts and degrees
@@ -166,6 +168,10 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                              "w1, w2, w3), attention (wq, wk, wv, wo), mlp (w1, w2, w3) or qv "
                              "(wq, wv)",
                              opt});
+  f(ConfigField<double>{"lora_dropout", &C::lora_dropout,
+                        "lora/qlora: the adapters' input dropout probability (above 0 it saves a "
+                        "dropped copy of each adapted linear's input and its mask)",
+                        opt, 0.0, 0.9});
 }
 
 } // namespace bwplan

@@ -189,6 +189,9 @@ struct ModelFacts {
 /// How many of one dense block's linears get an adapter for `targets` (no allocation: the
 /// activation model's count of lora_target()'s).
 [[nodiscard]] std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets);
+/// The summed input widths of those linears (hidden for wq, wk, wv, w1, w3; attention's output
+/// for wo; ffn for w2): what each adapter's own dropout copies, per token.
+[[nodiscard]] std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets);
 /// The tensors a fine-tuning run holds: parameter_tensors(m) with every tensor frozen but the
 /// adapters, rank `rank` beside each target (A: rank x in, B: out x rank, per block), after the
 /// base (block linears `quantized` under QLoRA). For Finetune::full, parameter_tensors(m).

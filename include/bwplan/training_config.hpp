@@ -41,11 +41,13 @@ struct TrainingConfig {
   NormImpl norm_impl = NormImpl::fused;
   FsdpWrap fsdp_wrap = FsdpWrap::per_module;
   /// What is trained (docs/model.md, "Fine-tuning"): everything, or low-rank adapters of rank
-  /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time).
+  /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time);
+  /// lora_dropout > 0 saves a dropped copy of each adapted linear's input and its mask.
   Finetune finetune = Finetune::full;
   std::int64_t lora_rank = 16;
   std::int64_t lora_alpha = 32;
   LoraTargets lora_targets = LoraTargets::all;
+  double lora_dropout = 0;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

@@ -26,6 +26,10 @@ void ConfigFlags::add_to(CLI::App& cmd, const char* group, Pick pick,
       } else {
         opt->capture_default_str();
       }
+    } else if constexpr (std::is_same_v<T, double>) {
+      opt = cmd.add_option(flag, m_values.*f.member, help)
+                ->transform(number_in(f.min, f.max))
+                ->capture_default_str();
     } else {
       std::string& value = m_choices[std::string(f.key)];
       value = name_of(m_values.*f.member);

@@ -69,6 +69,10 @@ template <class T> OrderedJson field_schema(const ConfigField<T>& f) {
     p["type"] = "integer";
     p["minimum"] = f.min;
     p["maximum"] = f.max;
+  } else if constexpr (std::is_same_v<T, double>) {
+    p["type"] = "number";
+    p["minimum"] = f.min;
+    p["maximum"] = f.max;
   } else {
     p["$ref"] = "#/$defs/" + std::string(f.key);
   }
@@ -82,6 +86,8 @@ template <class T> std::string flag_default(const ConfigField<T>& f) {
     return value ? "on" : "off";
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
     return f.zero_means_default ? std::string(f.default_text) : std::to_string(value);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return fmt::format("{}", value);
   } else {
     return fmt::format("`{}`", name_of(value));
   }
@@ -91,6 +97,8 @@ template <class T> std::string flag_spelling(const ConfigField<T>& f) {
   std::string s = config_flag(f.key);
   if constexpr (std::is_same_v<T, std::int64_t>) {
     s += " N";
+  } else if constexpr (std::is_same_v<T, double>) {
+    s += " P";
   } else if constexpr (k_is_config_enum<T>) {
     s += " " + fmt::format("{}", fmt::join(EnumTraits<T>::names, "\\|"));
   }

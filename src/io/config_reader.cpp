@@ -32,6 +32,8 @@ void read_config_fields(ObjectReader& r, TrainingConfig& c, ConfigSource source)
       const std::int64_t hi =
           f.member == &TrainingConfig::shard_group ? std::min(f.max, c.gpus) : f.max;
       c.*f.member = r.integer(key, f.min, hi);
+    } else if constexpr (std::is_same_v<T, double>) {
+      c.*f.member = r.number(key, f.min, f.max);
     } else if constexpr (std::is_same_v<T, bool>) {
       c.*f.member = r.boolean(key);
     } else {

@@ -231,18 +231,26 @@ ModelFacts model_facts(const ModelSpec& m) {
 namespace {
 
 /// The block linears LoRA can target (parameter_tensors()'s names), and which targets take each.
+/// What a linear reads: the block's normed hidden state, attention's output, or the MLP's.
+enum class LinearInput : std::uint8_t { hidden, attention_out, ffn };
 struct LoraLinear {
   std::string_view name;
   bool attention = false;
   bool qv = false;
+  LinearInput input = LinearInput::hidden;
 };
-constexpr std::array<LoraLinear, 7> k_lora_linears = {{{"wq", true, true},
-                                                       {"wk", true, false},
-                                                       {"wv", true, true},
-                                                       {"wo", true, false},
-                                                       {"w1", false, false},
-                                                       {"w3", false, false},
-                                                       {"w2", false, false}}};
+constexpr std::array<LoraLinear, 7> k_lora_linears = {
+    {{"wq", true, true, LinearInput::hidden},
+     {"wk", true, false, LinearInput::hidden},
+     {"wv", true, true, LinearInput::hidden},
+     {"wo", true, false, LinearInput::attention_out},
+     {"w1", false, false, LinearInput::hidden},
+     {"w3", false, false, LinearInput::hidden},
+     {"w2", false, false, LinearInput::ffn}}};
+
+bool present(const LoraLinear& l, const ModelSpec& m) {
+  return l.name != "w3" || m.mlp == MlpKind::swiglu;
+}
 
 bool targeted(const LoraLinear& l, LoraTargets targets) {
   switch (targets) {
@@ -269,9 +277,23 @@ std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets) {
   if (m.is_moe()) {
     return 0; // its MLP is experts, not w1/w2/w3 (and LoRA of a mixture is refused)
   }
-  return std::count_if(k_lora_linears.begin(), k_lora_linears.end(), [&](const LoraLinear& l) {
-    return targeted(l, targets) && (l.name != "w3" || m.mlp == MlpKind::swiglu);
-  });
+  return std::count_if(k_lora_linears.begin(), k_lora_linears.end(),
+                       [&](const LoraLinear& l) { return targeted(l, targets) && present(l, m); });
+}
+
+std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets) {
+  if (m.is_moe()) {
+    return 0;
+  }
+  std::int64_t width = 0;
+  for (const LoraLinear& l : k_lora_linears) {
+    if (targeted(l, targets) && present(l, m)) {
+      width += l.input == LinearInput::hidden          ? m.hidden
+               : l.input == LinearInput::attention_out ? m.attn_out_dim()
+                                                       : m.ffn;
+    }
+  }
+  return width;
 }
 
 std::vector<ParamTensor> finetune_tensors(const ModelSpec& m, Finetune how, LoraTargets targets,

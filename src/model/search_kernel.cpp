@@ -227,6 +227,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       c.lora_rank = lora.lora_rank;
       c.lora_alpha = lora.lora_alpha;
       c.lora_targets = lora.lora_targets;
+      c.lora_dropout = lora.lora_dropout;
       if (!finetune_problem(c, model).empty()) {
         continue; // adapters in this precision, parallelism or model are not modelled
       }

@@ -164,8 +164,9 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
     if (c.lora_rank != defaults.lora_rank || c.lora_alpha != defaults.lora_alpha ||
-        c.lora_targets != defaults.lora_targets) {
-      return "--lora-rank, --lora-alpha and --lora-targets need --finetune lora or qlora";
+        c.lora_targets != defaults.lora_targets || c.lora_dropout != defaults.lora_dropout) {
+      return "--lora-rank, --lora-alpha, --lora-targets and --lora-dropout need --finetune lora "
+             "or qlora";
     }
     return {};
   }
@@ -236,6 +237,12 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
         return;
       }
       check_range(f.key, v, f.min, f.max);
+    } else if constexpr (std::is_same_v<T, double>) {
+      const double v = c.*f.member;
+      if (!(v >= f.min && v <= f.max)) { // NaN too
+        throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(f.key), v,
+                                f.min, f.max));
+      }
     }
   });
   if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
