@@ -155,8 +155,9 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     inv.sac += adapted * static_cast<double>(c.lora_rank) * ab;
     if (c.lora_dropout > 0) {
       // PEFT's LoRA layer runs lora_A on lora_dropout(x), its own nn.Dropout per adapter
-      // (huggingface/peft tuners/lora/layer.py): each saves a dropped copy of its input for A's
-      // weight gradient and a one-byte mask. Counted under op-level SAC too (never low).
+      // (huggingface/peft@5d602fdb:src/peft/tuners/lora/layer.py lines 256 and 1063): each
+      // saves a dropped copy of its input for A's weight gradient and a one-byte mask. Counted
+      // under op-level SAC too (never low).
       const double dropped =
           static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * (ab + 1.0);
       inv.all += dropped;
