@@ -210,35 +210,54 @@ TEST_CASE("an unreadable log is an error naming the file and line", "[calibratio
 }
 
 TEST_CASE("the fit equals the regularised Gauss-Newton step computed by hand", "[calibration]") {
-  // Three runs whose stack saves 20 % more activations than the model: the fit of
-  // activation_scale minimises sum r_i^2 + w ((x - 1) / s)^2 with r_i nearly linear in x, so
-  // x* = 1 + sum g_i (-r_i(1)) / (sum g_i^2 + w / s^2), g_i = dr_i/dx (finite differences here).
+  // Three runs whose stack saves 20 % more activations than the model. Two memory constants
+  // are identified (the runs' activations differ, so a fixed amount is told apart): the fit of
+  // x = (activation_scale, fixed_bytes) minimises sum r_i^2 + w sum ((x_j - x0_j) / s_j)^2 with
+  // r_i nearly linear in x, so the step solves (J^T J + W) d = -J^T r, J from finite differences.
   const ModelConstants k = test::catalog().constants;
   const std::vector<MeasurementCase> cases = {case_of(k, 1.2, 4096), case_of(k, 1.2, 8192),
                                               case_of(k, 1.2, 16384)};
-  double num = 0, den = 0;
+  const FreeConstant& fa = k_free_constants[0];
+  const FreeConstant& fb = k_free_constants[2];
+  REQUIRE(fa.key == "memory.activation_scale");
+  REQUIRE(fb.key == "memory.fixed_bytes");
+  const double ha = 0.01, hb = 1e9; // fixed bytes: a forward difference from its bound 0
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
   for (const MeasurementCase& mc : cases) {
-    ModelConstants up = k, down = k;
-    set_constant(up, "memory.activation_scale", 1.01);
-    set_constant(down, "memory.activation_scale", 0.99);
-    const double g = (log_error(mc, up) - log_error(mc, down)) / 0.02;
-    num += -g * log_error(mc, k);
-    den += g * g;
+    ModelConstants up = k, down = k, more = k;
+    set_constant(up, "memory.activation_scale", 1.0 + ha);
+    set_constant(down, "memory.activation_scale", 1.0 - ha);
+    set_constant(more, "memory.fixed_bytes", hb);
+    const double g1 = (log_error(mc, up) - log_error(mc, down)) / (2 * ha);
+    const double g2 = (log_error(mc, more) - log_error(mc, k)) / hb;
+    const double r = log_error(mc, k);
+    a11 += g1 * g1;
+    a12 += g1 * g2;
+    a22 += g2 * g2;
+    b1 -= g1 * r;
+    b2 -= g2 * r;
   }
-  const FreeConstant& f = k_free_constants[0];
-  REQUIRE(f.key == "memory.activation_scale");
-  den += k_calibration_prior_weight / (f.prior_scale * f.prior_scale);
-  const double hand = 1.0 + num / den;
+  a11 += k_calibration_prior_weight / (fa.prior_scale * fa.prior_scale);
+  a22 += k_calibration_prior_weight / (fb.prior_scale * fb.prior_scale);
+  const double det = a11 * a22 - a12 * a12;
+  const double hand_a = 1.0 + (b1 * a22 - b2 * a12) / det;
+  const double hand_b = (a11 * b2 - a12 * b1) / det;
   const Calibration cal = calibrate(cases, k);
-  const auto it = std::find_if(cal.fitted.begin(), cal.fitted.end(),
-                               [](const FittedConstant& c) { return c.key == f.key; });
-  REQUIRE(it != cal.fitted.end());
-  INFO("hand " << hand << " fitted " << it->fitted);
+  const auto fitted = [&](const FreeConstant& f) {
+    const auto it = std::find_if(cal.fitted.begin(), cal.fitted.end(),
+                                 [&](const FittedConstant& c) { return c.key == f.key; });
+    REQUIRE(it != cal.fitted.end());
+    return it->fitted;
+  };
+  INFO("hand " << hand_a << ", " << hand_b << " fitted " << fitted(fa) << ", " << fitted(fb));
   // The soft-L1 loss is r^2 to within 1 % at these errors (|r| < 0.1 = 2 scales: 2.5 % off), and
-  // the model is nearly linear in the scale: the two agree to 0.02.
-  CHECK(std::abs(it->fitted - hand) < 0.02);
-  CHECK(hand > 1.1);
-  CHECK(hand < 1.2); // pulled toward the shipped 1
+  // the model is nearly linear in both: the two agree to 0.02 and 1 GB (a fortieth of the fixed
+  // bytes' prior scale, as 0.02 is an eighth of the scale's).
+  CHECK(hand_b > 0); // inside the bound: the unconstrained step is the constrained one
+  CHECK(std::abs(fitted(fa) - hand_a) < 0.02);
+  CHECK(std::abs(fitted(fb) - hand_b) < 1e9);
+  CHECK(hand_a > 1.0);
+  CHECK(hand_a < 1.2); // pulled toward the shipped 1
   CHECK(cal.memory.after.median_abs_pct < cal.memory.before.median_abs_pct / 3);
   REQUIRE(cal.runs.size() == 3);
   for (const CalibratedRun& r : cal.runs) {
@@ -511,8 +530,51 @@ TEST_CASE("calibrating on the shipped torchtitan runs keeps their errors within 
       ++kept;
     }
   }
-  CHECK(kept == 4);
+  CHECK(kept == 5);
   for (const FittedConstant& f : cal.fitted) {
     CHECK(f.key.rfind("memory.", 0) == 0);
+  }
+}
+
+TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs' memory to 5 %",
+          "[calibration]") {
+  // NousResearch's DeepEP fork of torchtitan (tests/data/measurements-moe-holdout.json): the
+  // shipped model reads its peaks 47-69 % low, by a near-constant ~79 GiB. Fitted on three of its
+  // five runs (8, 32 and 128 GPUs), the two left aside (16 and 64) come within 5 %: the runs
+  // cannot tell a fixed amount from activations or logits (every run has the same micro-batch
+  // and sequence), and a fixed buffer explains them far better within the bounds.
+  const std::string file = test::source_path("tests/data/measurements-moe-holdout.json");
+  const auto all = parse_measurements(read_text_file(file), file, test::catalog());
+  std::vector<MeasurementCase> fit_on, aside;
+  for (const MeasurementCase& mc : all) {
+    if (mc.id.find("deepep") == std::string::npos) {
+      continue;
+    }
+    const bool fitted = mc.id.find("-fsdp8-") != std::string::npos ||
+                        mc.id.find("-fsdp32-") != std::string::npos ||
+                        mc.id.find("-fsdp128-") != std::string::npos;
+    (fitted ? fit_on : aside).push_back(mc);
+  }
+  REQUIRE(fit_on.size() == 3);
+  REQUIRE(aside.size() == 2);
+  const ModelConstants& shipped = test::catalog().constants;
+  const Calibration cal = calibrate(fit_on, shipped);
+  const auto fixed =
+      std::find_if(cal.fitted.begin(), cal.fitted.end(),
+                   [](const FittedConstant& f) { return f.key == "memory.fixed_bytes"; });
+  REQUIRE(fixed != cal.fitted.end());
+  CHECK(fixed->fitted > 70e9);
+  CHECK(fixed->fitted < 90e9);
+  const Validation before = validate_cases(aside, shipped.memory, shipped.time);
+  const Validation after = validate_cases(aside, cal.constants.memory, cal.constants.time);
+  for (std::size_t i = 0; i < aside.size(); ++i) {
+    INFO(aside[i].id);
+    CHECK(before.cases[i].error_pct < -50.0);
+    CHECK(std::abs(after.cases[i].error_pct) <= 5.0);
+    // Tokens/s improves (its overlap is fitted) but stays far from the 20 % target: 27 % median.
+    const auto tps_error = [&](const CaseResult& r) {
+      return std::abs(r.predicted_tokens_per_s / r.measured_tokens_per_s - 1.0);
+    };
+    CHECK(tps_error(after.cases[i]) < tps_error(before.cases[i]));
   }
 }

@@ -28,11 +28,14 @@ struct FreeConstant {
   std::string_view needs; ///< the kind of run that identifies it, for the refusal
 };
 
-inline constexpr std::array<FreeConstant, 7> k_free_constants = {{
+inline constexpr std::array<FreeConstant, 9> k_free_constants = {{
     {"memory.activation_scale", Quantity::memory, 0.5, 3.0, 0.25,
      "memory runs at two or more micro-batch x sequence sizes, peaking in backward"},
     {"memory.extra_logit_bytes", Quantity::memory, 0.0, 16.0, 4.0,
      "memory runs that peak where the logits are alive (unfused loss, large vocab x tokens)"},
+    {"memory.fixed_bytes", Quantity::memory, 0.0, 1e11, 40e9,
+     "memory runs at two or more micro-batch x sequence sizes, to tell a fixed amount from "
+     "activations"},
     {"memory.fragmentation_fraction", Quantity::memory, 0.0, 1.0, 0.3,
      "peak reserved (not allocated) memory runs with a large logits or reduce-scatter tensor"},
     {"time.matmul_efficiency_max", Quantity::throughput, 0.3, 0.95, 0.15,
@@ -43,6 +46,9 @@ inline constexpr std::array<FreeConstant, 7> k_free_constants = {{
      "tokens/s runs at long sequences, apart from the forward efficiency"},
     {"time.inter_node_bus_fraction", Quantity::throughput, 0.05, 1.0, 0.2,
      "tokens/s runs on two or more nodes where communication is exposed"},
+    {"time.overlap_fraction", Quantity::throughput, 0.0, 1.0, 0.3,
+     "tokens/s runs where communication and compute take comparable time, at two or more "
+     "ratios of the two (node counts or micro-batches)"},
 }};
 
 /// One prior_scale away from the shipped value costs as much as one run predicted 10 % off

@@ -114,11 +114,12 @@ enum class MemoryComponent : std::uint8_t {
   logits,         ///< output logits and cross-entropy
   low_precision,  ///< quantized weight copies and scales
   optimizer_temp, ///< foreach optimizer temporaries during the step
+  stack_fixed,    ///< a stack's fixed buffers (MemoryConstants::fixed_bytes; 0 shipped)
   count_
 };
-inline constexpr std::array<std::string_view, 8> k_memory_component_names = {
-    "parameters",  "gradients", "optimizer_states", "fsdp_buffers",
-    "activations", "logits",    "low_precision",    "optimizer_temp"};
+inline constexpr std::array<std::string_view, 9> k_memory_component_names = {
+    "parameters", "gradients",     "optimizer_states", "fsdp_buffers", "activations",
+    "logits",     "low_precision", "optimizer_temp",   "stack_fixed"};
 static_assert(k_memory_component_names.size() == static_cast<std::size_t>(MemoryComponent::count_));
 
 enum class StepPhase : std::uint8_t {
@@ -151,6 +152,10 @@ struct MemoryConstants {
   /// where the logits are alive: 0 shipped; `bwplan calibrate` fits it (e.g. an fp32 upcast and a
   /// shifted copy, 8 bytes).
   double extra_logit_bytes = 0.0;
+  /// Bytes per GPU a stack holds whatever the batch, beyond the CUDA context and the NCCL
+  /// communicators: a communication library's registered buffers (DeepEP's NVSHMEM pool),
+  /// bucket pools. 0 shipped (torchtitan over NCCL holds none); `bwplan calibrate` fits it.
+  double fixed_bytes = 0.0;
   // The band (docs/model.md, "Bands"): how far a real run's peak may be from the estimate.
   /// The 95th percentiles of the over- and under-prediction of the peak over every shipped
   /// measured run (tests/data: measured / predicted - 1 spans -6.3 % .. +9.9 % over 47 runs; 5 %
@@ -291,6 +296,7 @@ struct MemoryTerms {
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;
   double low_precision = 0;
   double optimizer_temp = 0;
+  double stack_fixed = 0;    ///< MemoryConstants::fixed_bytes, held in every phase
   bool fsdp_streams = false; ///< FSDP2's all-gather and reduce-scatter pools (not offloaded)
   bool no_sync = false;      ///< grad-accum mode no-sync
   double rs_input = 0;       ///< one block's reduce-scatter input

@@ -14,8 +14,8 @@ namespace {
 // Okabe & Ito's colour-blind-safe palette, then greys for the runtime parts; every part also has a
 // text label in the legend and a <title>, so colour is never the only cue.
 constexpr std::array<std::string_view, k_bar_parts> k_part_colours = {
-    "#0072B2", "#56B4E9", "#009E73", "#E69F00", "#D55E00",
-    "#CC79A7", "#F0E442", "#8C6D31", "#BBBBBB", "#555555"};
+    "#0072B2", "#56B4E9", "#009E73", "#E69F00", "#D55E00", "#CC79A7",
+    "#F0E442", "#8C6D31", "#000000", "#BBBBBB", "#555555"};
 
 constexpr double k_label_width = 300; // bar labels, left of the plot
 constexpr double k_row_height = 44;

@@ -16,11 +16,17 @@ namespace bwplan::io {
 /// allocator's reserve (reserved - allocated) and the CUDA context + NCCL.
 inline constexpr std::size_t k_bar_parts = static_cast<std::size_t>(MemoryComponent::count_) + 2;
 inline constexpr std::array<std::string_view, k_bar_parts> k_bar_part_names = {
-    "parameters",        "gradients",
-    "optimizer states",  "FSDP buffers",
-    "activations",       "logits",
-    "low precision",     "optimizer temporaries",
-    "allocator reserve", "CUDA context + NCCL"};
+    "parameters",
+    "gradients",
+    "optimizer states",
+    "FSDP buffers",
+    "activations",
+    "logits",
+    "low precision",
+    "optimizer temporaries",
+    "stack's fixed buffers",
+    "allocator reserve",
+    "CUDA context + NCCL"};
 
 struct BarInput {
   std::string label;    ///< e.g. "#1 ml.p6-b300.48xlarge"

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -169,10 +170,18 @@ ModelConstants fit(const Problem& p, ModelConstants k) {
   return k;
 }
 
-/// Each free constant of `q` the samples identify; the others with the reason.
+/// A constant refused because the runs move it as they move one kept before it.
+struct Alike {
+  const FreeConstant* refused;
+  const FreeConstant* kept;
+};
+
+/// Each free constant of `q` the samples identify; the others with the reason (and in `alike`
+/// those only the order of k_free_constants refused).
 std::vector<const FreeConstant*> identified(const std::vector<Sample>& samples, Quantity q,
                                             const ModelConstants& shipped,
-                                            std::vector<UnfittedConstant>& refused) {
+                                            std::vector<UnfittedConstant>& refused,
+                                            std::vector<Alike>& alike) {
   std::vector<const FreeConstant*> keep;
   std::vector<std::vector<double>> columns;
   for (const FreeConstant& f : k_free_constants) {
@@ -208,27 +217,85 @@ std::vector<const FreeConstant*> identified(const std::vector<Sample>& samples, 
                                      f.prior_scale, 100.0 * norm, f.needs)});
       continue;
     }
-    std::string parallel;
-    for (std::size_t j = 0; j < columns.size() && parallel.empty(); ++j) {
+    const FreeConstant* parallel = nullptr;
+    for (std::size_t j = 0; j < columns.size() && parallel == nullptr; ++j) {
       double dot = 0, other = 0;
       for (std::size_t i = 0; i < col.size(); ++i) {
         dot += col[i] * columns[j][i];
         other += columns[j][i] * columns[j][i];
       }
       if (std::abs(dot) / (norm * std::sqrt(other)) > k_calibration_max_collinearity) {
-        parallel = std::string(keep[j]->key);
+        parallel = keep[j];
       }
     }
-    if (!parallel.empty()) {
+    if (parallel != nullptr) {
       refused.push_back(
-          {std::string(f.key),
-           fmt::format("these runs cannot tell it apart from {}: needs {}", parallel, f.needs)});
+          {std::string(f.key), fmt::format("these runs cannot tell it apart from {}: needs {}",
+                                           parallel->key, f.needs)});
+      alike.push_back({&f, parallel});
       continue;
     }
     keep.push_back(&f);
     columns.push_back(std::move(col));
   }
   return keep;
+}
+
+/// Where the runs move two constants alike, the order of k_free_constants kept the first: the
+/// runs cannot tell them apart, but one may explain them far better within its bounds (a fixed
+/// 80 GB buffer is not 5x the activations). Of each such group the member that leaves the lowest
+/// objective is fitted; the others are refused naming it.
+void choose_among_alike(Problem& p, const std::vector<Alike>& alike,
+                        std::vector<UnfittedConstant>& refused) {
+  std::map<const FreeConstant*, const FreeConstant*> group; // member -> the group's first
+  const auto root = [&](const FreeConstant* f) {
+    while (group.count(f) != 0 && group[f] != f) {
+      f = group[f];
+    }
+    return f;
+  };
+  for (const Alike& a : alike) {
+    group.emplace(a.kept, a.kept);
+    group[a.refused] = root(a.kept);
+  }
+  bool swapped = false;
+  for (const Alike& a : alike) {
+    const FreeConstant* first = root(a.kept);
+    const auto slot = std::find_if(p.free.begin(), p.free.end(),
+                                   [&](const FreeConstant* f) { return root(f) == first; });
+    if (slot == p.free.end()) {
+      continue;
+    }
+    Problem other = p;
+    other.free[static_cast<std::size_t>(slot - p.free.begin())] = a.refused;
+    if (objective(other, fit(other, *p.shipped)) < objective(p, fit(p, *p.shipped))) {
+      for (UnfittedConstant& u : refused) {
+        if (u.key == a.refused->key) {
+          u.key = std::string((*slot)->key); // the entry now stands for the one swapped out
+        }
+      }
+      p = other;
+      swapped = true;
+    }
+  }
+  if (!swapped) {
+    return;
+  }
+  for (UnfittedConstant& u : refused) {
+    const auto member = std::find_if(group.begin(), group.end(),
+                                     [&](const auto& g) { return g.first->key == u.key; });
+    if (member == group.end()) {
+      continue;
+    }
+    const FreeConstant* first = root(member->first);
+    const auto chosen = std::find_if(p.free.begin(), p.free.end(),
+                                     [&](const FreeConstant* f) { return root(f) == first; });
+    if (chosen != p.free.end()) {
+      u.reason = fmt::format("these runs cannot tell it apart from {}, which explains them "
+                             "better: needs {}",
+                             (*chosen)->key, member->first->needs);
+    }
+  }
 }
 
 ErrorSummary summary_of(const std::vector<CalibratedRun>& runs, Quantity q,
@@ -282,7 +349,10 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
   for (const Quantity q : {Quantity::memory, Quantity::throughput}) {
     const std::vector<Sample> samples = samples_of(cases, q, shipped);
     const std::size_t folds = folds_of(samples.size());
-    Problem p{&samples, q, folds, folds, identified(samples, q, shipped, cal.not_fitted), &shipped};
+    std::vector<Alike> alike;
+    Problem p{&samples, q, folds, folds, identified(samples, q, shipped, cal.not_fitted, alike),
+              &shipped};
+    choose_among_alike(p, alike, cal.not_fitted);
     const ModelConstants fitted = fit(p, shipped);
     std::vector<ModelConstants> without(folds, shipped);
     for (std::size_t f = 0; f < folds && folds > 1; ++f) {

@@ -30,6 +30,7 @@ constexpr MemoryField k_memory_fields[] = {
     {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator, 0.0, 1e+11},
     {"activation_scale", &MemoryConstants::activation_scale, 0.25, 4.0},
     {"extra_logit_bytes", &MemoryConstants::extra_logit_bytes, 0.0, 32.0},
+    {"fixed_bytes", &MemoryConstants::fixed_bytes, 0.0, 1e+12},
     {"band_low_fraction", &MemoryConstants::band_low_fraction, 0.0, 0.9},
     {"band_high_fraction", &MemoryConstants::band_high_fraction, 0.0, 10.0},
     {"band_measured_seq_len", &MemoryConstants::band_measured_seq_len, 1.0, 1e+9},

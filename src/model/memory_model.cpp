@@ -247,6 +247,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
                                // group is larger, the experts' own FSDP group (efsdp)
                                (c.ep > 1 ? (shard > static_cast<double>(c.ep) ? 2.0 : 1.0) : 0.0);
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
+  t.stack_fixed = k.fixed_bytes;
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
   t.band = memory_band(c, gpu, k, m.is_moe());
@@ -303,20 +304,21 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   const double block_work = saved + tokens * t.block_backward_per_token;
   const double grads_end = std::max(grads_fwd, t.gradients);
   // Columns in MemoryComponent's order: parameters, gradients, optimizer states, FSDP buffers,
-  // activations, logits, low precision, optimizer temporaries.
+  // activations, logits, low precision, optimizer temporaries, the stack's fixed buffers.
   static_assert(idx(C::parameters) == 0 && idx(C::gradients) == 1 &&
                 idx(C::optimizer_states) == 2 && idx(C::fsdp_buffers) == 3 &&
                 idx(C::activations) == 4 && idx(C::logits) == 5 && idx(C::low_precision) == 6 &&
-                idx(C::optimizer_temp) == 7 && idx(C::count_) == 8);
+                idx(C::optimizer_temp) == 7 && idx(C::stack_fixed) == 8 && idx(C::count_) == 9);
   static_assert(idx(StepPhase::forward_end) == 0 && idx(StepPhase::backward_start) == 1 &&
                 idx(StepPhase::backward_block) == 2 && idx(StepPhase::backward_end) == 3 &&
                 idx(StepPhase::optimizer_step) == 4 && idx(StepPhase::count_) == 5);
+  const double fx = t.stack_fixed;
   return {{
-      {params, grads_fwd, states, t.fsdp_forward, saved, logits_fwd, t.low_precision, 0.0},
-      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0},
-      {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0},
-      {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0},
-      {params, t.gradients, states, 0.0, 0.0, 0.0, 0.0, t.optimizer_temp},
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_fwd, t.low_precision, 0.0, fx},
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0, fx},
+      {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},
+      {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0, fx},
+      {params, t.gradients, states, 0.0, 0.0, 0.0, 0.0, t.optimizer_temp, fx},
   }};
 }
 
