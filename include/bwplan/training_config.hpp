@@ -122,6 +122,9 @@ struct TrainingConfig {
 /// over ep ranks of the shard group, torchtitan/distributed/parallel_dims.py; a mixture under
 /// tensor or pipeline parallelism is not modelled), as the one-line error; empty when it can.
 [[nodiscard]] std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m);
+/// The part of it that depends on the degree alone: a dense model, or experts `ep` does not
+/// divide (the search checks its --ep list with it before any job exists).
+[[nodiscard]] std::string expert_count_problem(std::int64_t ep, const ModelSpec& m);
 
 /// What makes the tensor- and context-parallel degrees impossible for `m` (torchtitan splits
 /// heads, KV heads and the MLP width over the tp ranks, torchtitan/models/llama3/infra/

@@ -240,13 +240,8 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     r.space.eps = parse_int_list(o.eps, "--ep", 1, config_field_range(&TrainingConfig::ep).max);
   }
   for (const std::int64_t ep : r.space.eps) {
-    if (ep > 1 && !r.model.is_moe()) {
-      throw Error(fmt::format("--ep {} needs a mixture of experts; {} has none", ep, r.model.name));
-    }
-    if (r.model.is_moe() && r.model.experts % ep != 0) {
-      throw Error(fmt::format("--ep {} must divide the model's {} experts (each rank holds whole "
-                              "experts)",
-                              ep, r.model.experts));
+    if (std::string problem = expert_count_problem(ep, r.model); !problem.empty()) {
+      throw Error(problem);
     }
   }
   r.space.pp_schedules = parse_list<PipelineSchedule>(o.pp_schedules, "--pp-schedule");

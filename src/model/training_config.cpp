@@ -190,10 +190,21 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   return {};
 }
 
+std::string expert_count_problem(std::int64_t ep, const ModelSpec& m) {
+  if (!m.is_moe()) {
+    return ep > 1 ? fmt::format("--ep {} needs a mixture of experts; {} has none", ep, m.name)
+                  : std::string();
+  }
+  if (ep < 1 || m.experts % ep != 0) {
+    return fmt::format("--ep {} must divide the model's {} experts (each rank holds whole experts)",
+                       ep, m.experts);
+  }
+  return {};
+}
+
 std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (!m.is_moe()) {
-    return c.ep > 1 ? fmt::format("--ep {} needs a mixture of experts; {} has none", c.ep, m.name)
-                    : std::string();
+    return expert_count_problem(c.ep, m);
   }
   if (c.tp > 1 || c.pp > 1) {
     return fmt::format("--{} with a mixture of experts is not modelled (torchtitan then splits "
@@ -201,9 +212,8 @@ std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m)
                        "--ep and FSDP",
                        tp_or_pp(c));
   }
-  if (c.ep < 1 || m.experts % c.ep != 0) {
-    return fmt::format("--ep {} must divide the model's {} experts (each rank holds whole experts)",
-                       c.ep, m.experts);
+  if (std::string problem = expert_count_problem(c.ep, m); !problem.empty()) {
+    return problem;
   }
   if (const std::int64_t n = effective_shard_group(c); n % c.ep != 0) {
     return fmt::format("--ep {} must divide the shard group of {} GPUs (torchtitan's experts take "
