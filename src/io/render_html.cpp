@@ -341,17 +341,22 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
               "tok/s/GPU", "MFU", "$/M tok", "limited by", "Pareto", "id"},
              rows, "ranked plans");
 
+  // A best plan's cells after its label, the job's tokens/s only where asked: one row format
+  // for the best per instance type and per fine-tuning mode.
+  const auto best_row = [&](const Candidate& c, bool job_rate) {
+    return td(r.space.instances[c.instance].name) + td_num(fmt::format("{}", c.nodes)) +
+           td(config_line(c.config)) +
+           td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
+           td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
+           (job_rate ? td_num(fmt::format("{:.0f}", c.time.tokens_per_s_job)) : std::string()) +
+           td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
+           xml_escape(c.id) + "</code></td>";
+  };
   // Each instance type's best, when several were searched.
   if (r.space.instances.size() > 1) {
     rows.clear();
     for (const Candidate& c : r.result.best_per_instance) {
-      rows.push_back(td(r.space.instances[c.instance].name) + td_num(fmt::format("{}", c.nodes)) +
-                     td(config_line(c.config)) +
-                     td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
-                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
-                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_job)) +
-                     td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
-                     xml_escape(c.id) + "</code></td>");
+      rows.push_back(best_row(c, true));
     }
     b += "<h2 id=\"per-instance\">Best plan per instance type</h2>\n";
     b += table({"instance", "nodes", "configuration", "GiB required", "tok/s/GPU", "tok/s job",
@@ -363,13 +368,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   if (!r.result.best_per_finetune.empty()) {
     rows.clear();
     for (const Candidate& c : r.result.best_per_finetune) {
-      rows.push_back(td(std::string(name_of(c.config.finetune))) +
-                     td(r.space.instances[c.instance].name) + td_num(fmt::format("{}", c.nodes)) +
-                     td(config_line(c.config)) +
-                     td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
-                     td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
-                     td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
-                     xml_escape(c.id) + "</code></td>");
+      rows.push_back(td(std::string(name_of(c.config.finetune))) + best_row(c, false));
     }
     b += "<h2 id=\"per-finetune\">Best plan per fine-tuning mode</h2>\n";
     b += table({"fine-tuning", "instance", "nodes", "configuration", "GiB required", "tok/s/GPU",
