@@ -343,11 +343,21 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
     CHECK(model["parameters"] == nlohmann::json::parse(e.out)["model"]["parameters"]);
     check_launch_dir(dir / name);
   }
-  // What torchtitan 0.2.2 cannot run of them: context parallelism of FlexAttention models, and
-  // float8 tensorwise experts (its float8 grouped GEMM is rowwise).
+  // Under fp8 the experts run torchao's float8 grouped GEMM, rowwise under either recipe.
+  e = test::run_cli({"estimate", "--model", "gpt-oss-20b", "--ep", "8", "--instance",
+                     "ml.p6-b200.48xlarge", "--precision", "fp8-tensorwise", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "fp8.json") << e.out;
+  r = test::run_cli(base_args((dir / "fp8.json").string(), dir / "fp8"));
+  REQUIRE(r.status == 0);
+  const auto fp8 = test::read_toml(dir / "fp8");
+  CHECK(fp8["model"]["converters"] ==
+        nlohmann::json::array({"quantize.linear.float8", "quantize.grouped_mm.float8"}));
+  CHECK(fp8["quantize"]["grouped_mm"]["float8"]["fqns"] == nlohmann::json::array({"experts"}));
+  check_launch_dir(dir / "fp8");
+  // What torchtitan 0.2.2 cannot run of them: context parallelism of FlexAttention models.
   const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
       {{"--cp", "2", "--ep", "4"}, "cp '2' cannot be launched"},
-      {{"--ep", "8", "--precision", "fp8-tensorwise"}, "rowwise only"},
   };
   for (const auto& [flags, message] : refused) {
     e = test::run_cli(test::with({"estimate", "--model", "gpt-oss-20b", "--instance",

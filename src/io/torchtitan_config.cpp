@@ -93,14 +93,10 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
     s.add("training", "mixed_precision_param", "bfloat16", "precision");
     const bool mx = c.precision == Precision::mxfp8;
     // A mixture's experts are grouped GEMMs, not nn.Linear: the plan runs them in the low
-    // precision too (its time model does), so their converter quantizes "experts"; torchao's
-    // float8 grouped GEMM is rowwise only (components/quantization/{float8,mx}.py).
+    // precision too (its time model does), so their converter quantizes "experts". torchao's
+    // float8 grouped GEMM is rowwise whichever recipe the linears use (MoETrainingConfig,
+    // components/quantization/float8.py); the models treat the two fp8 recipes' GEMMs alike.
     const bool grouped = m.is_moe();
-    if (grouped && c.precision == Precision::fp8_tensorwise) {
-      cannot("precision", p,
-             "its float8 grouped GEMMs for the experts are rowwise only (torchao "
-             "MoETrainingConfig); plan with --precision fp8-rowwise or mxfp8");
-    }
     OrderedJson converters =
         OrderedJson::array({mx ? "quantize.linear.mx" : "quantize.linear.float8"});
     if (grouped) {
@@ -109,7 +105,9 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
     s.add("model", "converters", converters, "precision");
     if (grouped) {
       s.add(mx ? "quantize.grouped_mm.mx" : "quantize.grouped_mm.float8", "fqns",
-            OrderedJson::array({"experts"}), "precision, experts");
+            OrderedJson::array({"experts"}),
+            mx ? "precision, experts"
+               : "precision, experts (rowwise: torchao's only fp8 grouped GEMM)");
     }
     const std::string table = mx ? "quantize.linear.mx" : "quantize.linear.float8";
     if (mx) {
