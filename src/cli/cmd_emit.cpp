@@ -47,7 +47,13 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     // A search ranks plans the pinned trainer cannot run (a newer loss, a model it lacks): name
     // the best-ranked one it can, rather than leave the user to try the ranks one by one.
     for (std::int64_t rank = 1; rank <= plans; ++rank) {
-      if (rank != o.rank && !launch_refusal(plan_at(rank).first)) {
+      bool launches = false;
+      try {
+        launches = rank != o.rank && !launch_refusal(plan_at(rank).first);
+      } catch (const Error&) {
+        continue; // a plan of the document that does not read back is not an answer
+      }
+      if (launches) {
         throw Error(fmt::format("{}; plan {} of {} is the best-ranked one that launches "
                                 "(--rank {})",
                                 *refused, rank, o.plan, rank));
