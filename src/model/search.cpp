@@ -506,28 +506,28 @@ SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_
     return std::move(result_);
   }
   const Feasible fastest = *std::min_element(feasible_.begin(), feasible_.end(), order(0.0));
-  std::vector<std::optional<Feasible>> best(space_.instances.size());
+  // The best-ranked feasible candidate of each of `groups` groups (`group_of`: 0..groups-1).
   const auto ranked = order(tk_.low_precision_rank_margin);
-  for (const Feasible& f : feasible_) {
-    std::optional<Feasible>& b = best[where_[f.combination].instance];
-    if (!b || ranked(f, *b)) {
-      b = f;
+  const auto best_by = [&](std::size_t groups, auto group_of) {
+    std::vector<std::optional<Feasible>> best(groups);
+    for (const Feasible& f : feasible_) {
+      std::optional<Feasible>& b = best[group_of(where_[f.combination])];
+      if (!b || ranked(f, *b)) {
+        b = f;
+      }
     }
-  }
-  for (const std::optional<Feasible>& b : best) {
+    return best;
+  };
+  for (const std::optional<Feasible>& b :
+       best_by(space_.instances.size(), [](const Where& w) { return w.instance; })) {
     if (b) {
       result_.best_per_instance.push_back(build_plan(*b));
     }
   }
   if (space_.finetunes.size() > 1) {
-    std::array<std::optional<Feasible>, static_cast<std::size_t>(Finetune::count_)> by_mode;
-    for (const Feasible& f : feasible_) {
-      std::optional<Feasible>& b =
-          by_mode[static_cast<std::size_t>(where_[f.combination].config.finetune)];
-      if (!b || ranked(f, *b)) {
-        b = f;
-      }
-    }
+    std::vector<std::optional<Feasible>> by_mode =
+        best_by(static_cast<std::size_t>(Finetune::count_),
+                [](const Where& w) { return static_cast<std::size_t>(w.config.finetune); });
     for (const Finetune mode : space_.finetunes) {
       std::optional<Feasible>& b = by_mode[static_cast<std::size_t>(mode)];
       if (b) {
