@@ -36,10 +36,13 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   }
   check_target("--out", o.out, o.force, true);
   const ModelConstants k = resolve_constants(ctx, o.constants);
-  const std::string text = read_input_text(o.plan); // once: "-" is standard input
+  // Read and parsed once ("-" is standard input): a refused rank scans the others.
+  const PlanSource asked{o.plan, o.rank, o.model, o.launch.train_tokens};
+  const nlohmann::json json = parse_plan_json(read_input_text(o.plan), asked);
   const auto plan_at = [&](std::int64_t rank) {
-    const PlanSource source{o.plan, rank, o.model, o.launch.train_tokens};
-    const PlanDocument doc = parse_plan(text, ctx.catalog(), source);
+    PlanSource source = asked;
+    source.rank = rank;
+    const PlanDocument doc = plan_from_json(json, ctx.catalog(), source);
     return std::pair(evaluate(doc.request, k.memory, k.time), doc.plans_in_document);
   };
   const auto [plan, plans] = plan_at(o.rank);

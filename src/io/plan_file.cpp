@@ -88,9 +88,17 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
 
 } // namespace
 
+nlohmann::json parse_plan_json(std::string_view text, const PlanSource& o) {
+  return io::parse_json(text, o.plan);
+}
+
 PlanDocument parse_plan(std::string_view text, const Catalog& catalog, const PlanSource& o) {
+  return plan_from_json(parse_plan_json(text, o), catalog, o);
+}
+
+PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
+                            const PlanSource& o) {
   PlanDocument out;
-  const nlohmann::json doc = io::parse_json(text, o.plan);
   if (!doc.is_object()) {
     throw Error(fmt::format("{}: not a bwplan search or estimate JSON document", o.plan));
   }

@@ -37,5 +37,10 @@ struct PlanDocument {
 /// name the file and the JSON pointer.
 [[nodiscard]] PlanDocument parse_plan(std::string_view text, const Catalog& catalog,
                                       const PlanSource& source);
+/// The same in two steps, so that one parse serves every rank of a search document: the JSON
+/// (errors name `source.plan` and the position), then the plan of `source.rank`.
+[[nodiscard]] nlohmann::json parse_plan_json(std::string_view text, const PlanSource& source);
+[[nodiscard]] PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
+                                          const PlanSource& source);
 
 } // namespace bwplan
