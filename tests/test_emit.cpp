@@ -321,14 +321,9 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   };
   for (const Native& n : natives) {
     const std::string name = n.name + "-" + n.flavor;
-    std::vector<std::string> args = {"estimate"};
-    args.insert(args.end(), n.flags.begin(), n.flags.end());
-    e = test::run_cli(test::with(
-        args, {"--precision", "mxfp8", "--loss", "fused", "--compile", "--format", "json"}));
-    INFO(name << ": " << e.err);
-    REQUIRE(e.status == 0);
-    std::ofstream(dir / (name + ".json")) << e.out;
-    r = test::run_cli(base_args((dir / (name + ".json")).string(), dir / name));
+    const std::string plan = test::write_estimate(
+        dir, name, test::with(n.flags, {"--precision", "mxfp8", "--loss", "fused", "--compile"}));
+    r = test::run_cli(base_args(plan, dir / name));
     INFO(r.err);
     REQUIRE(r.status == 0);
     const auto t = test::read_toml(dir / name);
@@ -340,15 +335,15 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
     CHECK(t["quantize"]["linear"]["mx"]["filter_fqns"] ==
           nlohmann::json::array({"output", "router.gate"}));
     const auto model = read_json(dir / name / "source" / "model.json");
-    CHECK(model["parameters"] == nlohmann::json::parse(e.out)["model"]["parameters"]);
+    CHECK(model["parameters"] == read_json(plan)["model"]["parameters"]);
     check_launch_dir(dir / name);
   }
   // Under fp8 the experts run torchao's float8 grouped GEMM, rowwise under either recipe.
-  e = test::run_cli({"estimate", "--model", "gpt-oss-20b", "--ep", "8", "--instance",
-                     "ml.p6-b200.48xlarge", "--precision", "fp8-tensorwise", "--format", "json"});
-  REQUIRE(e.status == 0);
-  std::ofstream(dir / "fp8.json") << e.out;
-  r = test::run_cli(base_args((dir / "fp8.json").string(), dir / "fp8"));
+  r = test::run_cli(
+      base_args(test::write_estimate(dir, "fp8",
+                                     {"--model", "gpt-oss-20b", "--ep", "8", "--instance",
+                                      "ml.p6-b200.48xlarge", "--precision", "fp8-tensorwise"}),
+                dir / "fp8"));
   REQUIRE(r.status == 0);
   const auto fp8 = test::read_toml(dir / "fp8");
   CHECK(fp8["model"]["converters"] ==
@@ -360,12 +355,10 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
       {{"--cp", "2", "--ep", "4"}, "cp '2' cannot be launched"},
   };
   for (const auto& [flags, message] : refused) {
-    e = test::run_cli(test::with({"estimate", "--model", "gpt-oss-20b", "--instance",
-                                  "ml.p6-b200.48xlarge", "--format", "json"},
-                                 flags));
-    REQUIRE(e.status == 0);
-    std::ofstream(dir / "oss.json") << e.out;
-    r = test::run_cli(base_args((dir / "oss.json").string(), dir / "out6"));
+    const std::string plan = test::write_estimate(
+        dir, "oss",
+        test::with({"--model", "gpt-oss-20b", "--instance", "ml.p6-b200.48xlarge"}, flags));
+    r = test::run_cli(base_args(plan, dir / "out6"));
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Catch::Contains(message));
     CHECK_FALSE(fs::exists(dir / "out6"));

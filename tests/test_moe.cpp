@@ -21,10 +21,8 @@ const ModelSpec& a3b() {
 }
 
 TrainingConfig on_one_node(std::int64_t ep) {
-  TrainingConfig c;
-  c.gpus = 8;
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::none);
   c.ep = ep;
-  c.activation_checkpointing = ActivationCheckpointing::none;
   return c;
 }
 

@@ -22,10 +22,8 @@ std::int64_t embedding(const ModelSpec& m) {
 }
 
 TrainingConfig at_seq(std::int64_t seq) {
-  TrainingConfig c;
-  c.gpus = 8;
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::none);
   c.seq_len = seq;
-  c.activation_checkpointing = ActivationCheckpointing::none;
   return c;
 }
 
