@@ -75,6 +75,7 @@ TrainingConfig all_changed() {
   c.lora_alpha = 16;
   c.lora_targets = LoraTargets::attention;
   c.lora_dropout = 0.05;
+  c.nf4_quantizer = Nf4Quantizer::unchunked;
   return c;
 }
 
@@ -107,6 +108,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
   dense.lora_alpha = TrainingConfig{}.lora_alpha;
   dense.lora_targets = TrainingConfig{}.lora_targets;
   dense.lora_dropout = TrainingConfig{}.lora_dropout;
+  dense.nf4_quantizer = TrainingConfig{}.nf4_quantizer;
   validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});
   std::vector<std::string> written;
@@ -341,6 +343,8 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
         c.*f.member = value;
         if (f.key.starts_with("lora_")) {
           c.finetune = Finetune::lora; // the LoRA settings go with LoRA
+        } else if (f.key == "nf4_quantizer") {
+          c.finetune = Finetune::qlora; // and the quantizer with QLoRA
         }
         try {
           validate_config(c, model);
@@ -360,5 +364,5 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
       ++values;
     }
   });
-  CHECK(values >= 56); // the non-default values of the 29 fields tried (gpus_per_node aside)
+  CHECK(values >= 57); // the non-default values of the 30 fields tried (gpus_per_node aside)
 }

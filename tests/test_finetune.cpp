@@ -14,6 +14,7 @@
 #include "test_support.hpp"
 
 using namespace bwplan;
+using test::at;
 
 namespace {
 
@@ -115,6 +116,48 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
       {"estimate", "--model", "llama-3.1-8b", "--finetune", "lora", "--lora-dropout", "1.5"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("--lora-dropout"));
+}
+
+TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest base linear",
+          "[finetune]") {
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  // Llama-3.1-8B's largest block linear: w1, w2 and w3, 14336 x 4096 = 58,720,256 elements.
+  constexpr double n = 14336.0 * 4096.0;
+  // torchao 0.1: bf16 input + scaled copy (4 bytes) + (value - nf4) and its abs (2 x 32).
+  const Nf4QuantizeBytes old = nf4_quantize_bytes(Nf4Quantizer::unchunked, n);
+  CHECK(old.peak == 68.0 * n); // 3,992,977,408
+  CHECK(old.largest == 32.0 * n);
+  // torchao 0.2+: 4 bytes + the uint8 indices (1) + one 2^20-element chunk compared (64 bytes
+  // each): 234,881,024 + 58,720,256 + 67,108,864 = 360,710,144.
+  const Nf4QuantizeBytes now = nf4_quantize_bytes(Nf4Quantizer::chunked, n);
+  CHECK(now.peak == 360'710'144.0);
+  CHECK(now.largest == 2.0 * n);
+  // A small tensor's chunk is the tensor: 4 + max(1 + 64, 2) = 69 bytes per element.
+  CHECK(nf4_quantize_bytes(Nf4Quantizer::chunked, 4096.0).peak == 69.0 * 4096.0);
+
+  for (const Sharding s : {Sharding::none, Sharding::full}) {
+    TrainingConfig c = tuned(Finetune::qlora);
+    c.sharding = s;
+    c.gpus = s == Sharding::none ? 1 : 8;
+    c.nf4_quantizer = Nf4Quantizer::unchunked;
+    INFO(name_of(s));
+    const MemoryEstimate e = estimate_memory(m8, c, b200);
+    // Each rank quantizes the whole tensor, beside the states it has loaded so far (all of its
+    // sharded parameters; no gradients or optimizer states yet).
+    CHECK(at(e, StepPhase::load, MemoryComponent::low_precision) == 68.0 * n);
+    CHECK(at(e, StepPhase::load, MemoryComponent::parameters) == e.states.parameters_bytes);
+    CHECK(at(e, StepPhase::load, MemoryComponent::optimizer_states) == 0);
+    CHECK(at(e, StepPhase::load, MemoryComponent::gradients) == 0);
+  }
+  // LoRA's bf16 base needs no quantizing, and the quantizer is QLoRA's setting only.
+  CHECK(at(estimate_memory(m8, tuned(Finetune::lora), b200), StepPhase::load,
+           MemoryComponent::low_precision) == 0);
+  TrainingConfig lora = tuned(Finetune::lora);
+  lora.nf4_quantizer = Nf4Quantizer::unchunked;
+  CHECK_THROWS_WITH(validate_config(lora, m8),
+                    "--nf4-quantizer unchunked needs --finetune qlora (only QLoRA quantizes its "
+                    "base)");
 }
 
 TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {

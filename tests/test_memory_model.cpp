@@ -7,15 +7,12 @@
 
 using namespace bwplan;
 using Catch::Matchers::WithinRel;
+using test::at;
 
 namespace {
 
 TrainingConfig base(std::int64_t gpus = 8) {
   return test::fsdp_config(gpus, ActivationCheckpointing::full);
-}
-
-double at(const MemoryEstimate& e, StepPhase p, MemoryComponent c) {
-  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(c)];
 }
 
 constexpr double k_tv_8b = 8192.0 * 128256.0; // tokens x vocab at micro-batch 1, seq 8192

@@ -15,6 +15,7 @@
 
 using namespace bwplan;
 using Catch::Matchers::WithinRel;
+using test::at;
 
 namespace {
 
@@ -26,11 +27,6 @@ TrainingConfig parallel(std::int64_t gpus, std::int64_t tp, std::int64_t cp) {
   c.cp = cp;
   c.seq_len = 8192;
   return c;
-}
-
-/// One component of one phase of an estimate.
-double at(const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
-  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
 }
 
 std::string settings_of(const TrainingConfig& c) {

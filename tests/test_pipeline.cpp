@@ -17,6 +17,7 @@
 #include "trainer_settings.hpp"
 
 using namespace bwplan;
+using test::at;
 
 namespace {
 
@@ -29,10 +30,6 @@ TrainingConfig pipelined(std::int64_t gpus, std::int64_t pp, PipelineSchedule s,
   c.pp_schedule = s;
   c.grad_accum = micro_batches;
   return c;
-}
-
-double at(const MemoryEstimate& e, StepPhase p, MemoryComponent k) {
-  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(k)];
 }
 
 } // namespace

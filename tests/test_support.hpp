@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bwplan/catalog.hpp"
+#include "bwplan/memory_model.hpp"
 #include "bwplan/training_config.hpp"
 #include "cli/app.hpp"
 
@@ -71,6 +72,11 @@ inline ModelSpec llama3_8b() {
   m.vocab = 128256;
   m.max_seq_len = 131072;
   return m;
+}
+
+/// One component of one phase of an estimate.
+inline double at(const MemoryEstimate& e, StepPhase p, MemoryComponent c) {
+  return e.phases[static_cast<std::size_t>(p)][static_cast<std::size_t>(c)];
 }
 
 /// The median of `v` (the mean of the middle two for an even count).

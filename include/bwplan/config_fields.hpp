@@ -172,6 +172,11 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                         "lora/qlora: the adapters' input dropout probability (above 0 it saves a "
                         "dropped copy of each adapted linear's input and its mask)",
                         opt, 0.0, 0.9});
+  f(ConfigField<Nf4Quantizer>{"nf4_quantizer", &C::nf4_quantizer,
+                              "qlora: how the base is quantized to NF4 as it loads: chunked "
+                              "(torchao 0.2+, 2^20 elements at a time) or unchunked (torchao 0.1, "
+                              "68 bytes per element of the largest linear at once)",
+                              opt});
 }
 
 } // namespace bwplan

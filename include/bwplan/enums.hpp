@@ -68,6 +68,10 @@ enum class OptimizerImpl : std::uint8_t { fused, foreach, count_ };
 /// input) or upcast (hand-written `x.float()` norm, saves an fp32 copy: torchtune, torchtitan
 /// until early 2025).
 enum class NormImpl : std::uint8_t { fused, upcast, count_ };
+/// How QLoRA's base is quantized to NF4 when the weights load (torchao's NF4Tensor.from_tensor):
+/// chunked (torchao 0.2 onwards compares 2^20 elements at a time with the 16 NF4 levels) or
+/// unchunked (torchao 0.1 compares the whole tensor at once, 32 bytes per element twice).
+enum class Nf4Quantizer : std::uint8_t { chunked, unchunked, count_ };
 /// How FSDP2 units are cut. per-module (torchtitan since mid-2025): embeddings, each block, and
 /// norm+output are units; embeddings and blocks reshard after forward, norm+output stay
 /// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
@@ -150,6 +154,11 @@ template <> struct EnumTraits<NormImpl> {
   static constexpr std::array<std::string_view, 2> names = {"fused", "upcast"};
 };
 
+template <> struct EnumTraits<Nf4Quantizer> {
+  static constexpr std::string_view what = "NF4 quantizer";
+  static constexpr std::array<std::string_view, 2> names = {"chunked", "unchunked"};
+};
+
 template <> struct EnumTraits<FsdpWrap> {
   static constexpr std::string_view what = "FSDP wrapping";
   static constexpr std::array<std::string_view, 2> names = {"per-module", "root"};
@@ -179,7 +188,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Loss> && k_enum_table_complete<Fp8Backend> &&
               k_enum_table_complete<GradAccumMode> && k_enum_table_complete<Offload> &&
               k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
-              k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule>);
+              k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<FsdpWrap> &&
+              k_enum_table_complete<PipelineSchedule>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

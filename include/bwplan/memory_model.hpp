@@ -22,6 +22,18 @@ namespace bwplan {
 /// (Dettmers et al. 2023, "QLoRA", section 3: 8-bit scales per 64 elements, fp32 per 256 scales).
 inline constexpr double k_nf4_bytes_per_element = (4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0)) / 8.0;
 
+/// What quantizing one bf16 tensor of `elements` to NF4 holds at its peak, the tensor included
+/// (docs/model.md, "Fine-tuning"): torchao's NF4Tensor.from_tensor keeps the bf16 input and its
+/// block-scaled copy (2 + 2 bytes per element), then compares every element with the 16 NF4
+/// levels in bf16: chunked, 2^20 elements at a time (2 × 32 bytes each) into a uint8 index
+/// tensor (1 byte per element), then packs two indices per byte (2 × 0.5); unchunked (torchao 0.1),
+/// the whole tensor at once (`(value - nf4).abs()`: 32 bytes per element, twice).
+struct Nf4QuantizeBytes {
+  double peak = 0;    ///< all of it at once
+  double largest = 0; ///< its largest single tensor
+};
+[[nodiscard]] Nf4QuantizeBytes nf4_quantize_bytes(Nf4Quantizer q, double elements);
+
 /// Bytes per element of the persistent (sharded) model states for a precision.
 struct StateDtypes {
   double param_bytes = 4;   ///< sharded parameter (the fp32 master under mixed precision)
@@ -123,6 +135,7 @@ inline constexpr std::array<std::string_view, 9> k_memory_component_names = {
 static_assert(k_memory_component_names.size() == static_cast<std::size_t>(MemoryComponent::count_));
 
 enum class StepPhase : std::uint8_t {
+  load,           ///< the weights load before the first step (QLoRA quantizes its base here)
   forward_end,    ///< loss computed: all activations and the forward logits live
   backward_start, ///< loss backward: logits gradients at their largest
   backward_block, ///< first block's backward: recompute and FSDP backward buffers
@@ -130,8 +143,8 @@ enum class StepPhase : std::uint8_t {
   optimizer_step,
   count_
 };
-inline constexpr std::array<std::string_view, 5> k_step_phase_names = {
-    "forward_end", "backward_start", "backward_block", "backward_end", "optimizer_step"};
+inline constexpr std::array<std::string_view, 6> k_step_phase_names = {
+    "load", "forward_end", "backward_start", "backward_block", "backward_end", "optimizer_step"};
 static_assert(k_step_phase_names.size() == static_cast<std::size_t>(StepPhase::count_));
 
 using ComponentBytes = std::array<double, static_cast<std::size_t>(MemoryComponent::count_)>;
@@ -296,7 +309,10 @@ struct MemoryTerms {
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;
   double low_precision = 0;
   double optimizer_temp = 0;
-  double stack_fixed = 0;    ///< MemoryConstants::fixed_bytes, held in every phase
+  double stack_fixed = 0; ///< MemoryConstants::fixed_bytes, held in every phase
+  /// QLoRA: the NF4 quantizer's working memory for the largest base linear as the weights load,
+  /// and the largest single tensor of it (the allocator's hole after it is freed).
+  double load_transient = 0, load_largest = 0;
   bool fsdp_streams = false; ///< FSDP2's all-gather and reduce-scatter pools (not offloaded)
   bool no_sync = false;      ///< grad-accum mode no-sync
   double rs_input = 0;       ///< one block's reduce-scatter input

@@ -48,6 +48,8 @@ struct TrainingConfig {
   std::int64_t lora_alpha = 32;
   LoraTargets lora_targets = LoraTargets::all;
   double lora_dropout = 0;
+  /// QLoRA: how the base is quantized to NF4 at load (the load phase's working memory).
+  Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

@@ -282,8 +282,8 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   if (c.finetune != Finetune::full) {
     cannot("finetune", name_of(c.finetune),
            "it trains every parameter (no LoRA or QLoRA adapters), so launch files for a "
-           "fine-tuning plan and its lora_rank, lora_alpha, lora_targets and lora_dropout are "
-           "not emitted yet");
+           "fine-tuning plan and its lora_rank, lora_alpha, lora_targets, lora_dropout and "
+           "nf4_quantizer are not emitted yet");
   }
   Settings s;
   s.add("job", "description", run.description, "(job name)");

@@ -88,6 +88,9 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
 /// that later, differently sized allocations only partly reuse.
 double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_gradients,
                        double largest_logits) {
+  if (peak_phase == StepPhase::load) { // no stream pools, gradients or logits exist yet
+    return t.fragmentation_fraction * t.load_largest;
+  }
   double slack = 0;
   if (t.fsdp_streams) {
     const bool grads_live = peak_gradients > 0 && !t.no_sync;
@@ -103,6 +106,18 @@ double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_g
 }
 
 } // namespace
+
+Nf4QuantizeBytes nf4_quantize_bytes(Nf4Quantizer q, double elements) {
+  constexpr double chunk_elements = 1024.0 * 1024.0; // torchao CHUNK_SIZE
+  constexpr double compare_bytes = 2.0 * 16.0 * 2.0; // (value - nf4) and its abs, bf16 x 16 levels
+  const double held = (2.0 + 2.0) * elements;        // bf16 input + block-scaled copy
+  if (q == Nf4Quantizer::unchunked) {
+    return {held + compare_bytes * elements, compare_bytes / 2.0 * elements};
+  }
+  // The loop fills a uint8 index per element; packing two per byte after it takes 2 x 0.5 bytes.
+  const double chunk = std::min(elements, chunk_elements);
+  return {held + std::max(elements + compare_bytes * chunk, 2.0 * elements), 2.0 * elements};
+}
 
 double phase_total(const ComponentBytes& c) {
   double t = 0;
@@ -248,6 +263,14 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
                                (c.ep > 1 ? (shard > static_cast<double>(c.ep) ? 2.0 : 1.0) : 0.0);
   t.runtime_bytes = k.cuda_context_bytes + communicators * k.nccl_bytes_per_communicator;
   t.stack_fixed = k.fixed_bytes;
+  if (c.finetune == Finetune::qlora) {
+    // Every rank quantizes each whole (unsharded) base linear as it loads, one at a time, beside
+    // the states already loaded (torchtune's load_from_full_model_state_dict and single-device
+    // load_state_dict both call to_nf4 on the GPU).
+    const Nf4QuantizeBytes q = nf4_quantize_bytes(c.nf4_quantizer, g.largest_quantized);
+    t.load_transient = q.peak;
+    t.load_largest = q.largest;
+  }
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
   t.band = memory_band(c, gpu, k, m.is_moe());
@@ -309,11 +332,15 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
                 idx(C::optimizer_states) == 2 && idx(C::fsdp_buffers) == 3 &&
                 idx(C::activations) == 4 && idx(C::logits) == 5 && idx(C::low_precision) == 6 &&
                 idx(C::optimizer_temp) == 7 && idx(C::stack_fixed) == 8 && idx(C::count_) == 9);
-  static_assert(idx(StepPhase::forward_end) == 0 && idx(StepPhase::backward_start) == 1 &&
-                idx(StepPhase::backward_block) == 2 && idx(StepPhase::backward_end) == 3 &&
-                idx(StepPhase::optimizer_step) == 4 && idx(StepPhase::count_) == 5);
+  static_assert(idx(StepPhase::load) == 0 && idx(StepPhase::forward_end) == 1 &&
+                idx(StepPhase::backward_start) == 2 && idx(StepPhase::backward_block) == 3 &&
+                idx(StepPhase::backward_end) == 4 && idx(StepPhase::optimizer_step) == 5 &&
+                idx(StepPhase::count_) == 6);
   const double fx = t.stack_fixed;
+  // The load holds the parameters and, for QLoRA, the NF4 quantizer's working memory (counted
+  // as low precision); the optimizer's states appear at its first step.
   return {{
+      {params, 0.0, 0.0, 0.0, 0.0, 0.0, t.load_transient, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward, saved, logits_fwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},

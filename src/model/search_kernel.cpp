@@ -228,6 +228,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       c.lora_alpha = lora.lora_alpha;
       c.lora_targets = lora.lora_targets;
       c.lora_dropout = lora.lora_dropout;
+      c.nf4_quantizer = ft == Finetune::qlora ? space.base.nf4_quantizer : defaults.nf4_quantizer;
       if (!finetune_problem(c, model).empty()) {
         continue; // adapters in this precision, parallelism or model are not modelled
       }

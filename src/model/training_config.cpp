@@ -168,6 +168,12 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
       return "--lora-rank, --lora-alpha, --lora-targets and --lora-dropout need --finetune lora "
              "or qlora";
     }
+  }
+  if (c.finetune != Finetune::qlora && c.nf4_quantizer != defaults.nf4_quantizer) {
+    return fmt::format("--nf4-quantizer {} needs --finetune qlora (only QLoRA quantizes its base)",
+                       name_of(c.nf4_quantizer));
+  }
+  if (c.finetune == Finetune::full) {
     return {};
   }
   const std::string_view mode = name_of(c.finetune);
