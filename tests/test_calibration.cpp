@@ -530,13 +530,17 @@ TEST_CASE("calibrating on the shipped torchtitan runs keeps their errors within 
       ++kept;
     }
   }
-  CHECK(kept == 5);
+  const auto time_constants =
+      std::count_if(k_free_constants.begin(), k_free_constants.end(),
+                    [](const FreeConstant& f) { return f.quantity == Quantity::throughput; });
+  CHECK(time_constants == 6);
+  CHECK(kept == time_constants);
   for (const FittedConstant& f : cal.fitted) {
     CHECK(f.key.rfind("memory.", 0) == 0);
   }
 }
 
-TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs' memory to 5 %",
+TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs to 5 %",
           "[calibration]") {
   // NousResearch's DeepEP fork of torchtitan (tests/data/measurements-moe-holdout.json): the
   // shipped model reads its peaks 47-69 % low, by a near-constant ~79 GiB. Fitted on three of its
@@ -571,10 +575,14 @@ TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs'
     INFO(aside[i].id);
     CHECK(before.cases[i].error_pct < -50.0);
     CHECK(std::abs(after.cases[i].error_pct) <= 5.0);
-    // Tokens/s improves (its overlap is fitted) but stays far from the 20 % target: 27 % median.
+    // Tokens/s: the shipped model reads the multi-node runs 44-57 % slow (its collectives run at
+    // a quarter of their bus bandwidth, fitted on torchtitan's H100 runs); the three runs fit
+    // the contention down to its bound (1) and the overlap to a third, and the two left aside
+    // come within 5 % (2.8 % and 4.3 %).
     const auto tps_error = [&](const CaseResult& r) {
       return std::abs(r.predicted_tokens_per_s / r.measured_tokens_per_s - 1.0);
     };
-    CHECK(tps_error(after.cases[i]) < tps_error(before.cases[i]));
+    CHECK(tps_error(before.cases[i]) > 0.4);
+    CHECK(tps_error(after.cases[i]) <= 0.05);
   }
 }

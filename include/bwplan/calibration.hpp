@@ -28,7 +28,7 @@ struct FreeConstant {
   std::string_view needs; ///< the kind of run that identifies it, for the refusal
 };
 
-inline constexpr std::array<FreeConstant, 9> k_free_constants = {{
+inline constexpr std::array<FreeConstant, 10> k_free_constants = {{
     {"memory.activation_scale", Quantity::memory, 0.5, 3.0, 0.25,
      "memory runs at two or more micro-batch x sequence sizes, peaking in backward"},
     {"memory.extra_logit_bytes", Quantity::memory, 0.0, 16.0, 4.0,
@@ -46,6 +46,8 @@ inline constexpr std::array<FreeConstant, 9> k_free_constants = {{
      "tokens/s runs at long sequences, apart from the forward efficiency"},
     {"time.inter_node_bus_fraction", Quantity::throughput, 0.05, 1.0, 0.2,
      "tokens/s runs on two or more nodes where communication is exposed"},
+    {"time.collective_contention", Quantity::throughput, 1.0, 8.0, 1.5,
+     "tokens/s runs where communication is exposed, inside one node and across nodes"},
     {"time.overlap_fraction", Quantity::throughput, 0.0, 1.0, 0.3,
      "tokens/s runs where communication and compute take comparable time, at two or more "
      "ratios of the two (node counts or micro-batches)"},
