@@ -160,6 +160,28 @@ TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest
                     "base)");
 }
 
+TEST_CASE("a QLoRA run that runs out of memory loading its base is told to chunk the quantizer",
+          "[finetune][advice]") {
+  // 405B over 8 H100s: 26 GiB of NF4 states per GPU, and torchao 0.1 quantizing w1 (53248 x 16384
+  // elements) at 68 bytes each, 55.25 GiB at once: the load is the peak and does not fit.
+  const auto r = test::run_cli({"estimate", "--model", "llama-3.1-405b", "--instance",
+                                "ml.p5.48xlarge", "--finetune", "qlora", "--nf4-quantizer",
+                                "unchunked", "--seq-len", "1024", "--format", "json"});
+  REQUIRE(r.status == 3);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("memory").at("peak_phase") == "load");
+  CHECK(j.at("advice").at("breaking_component") == "low_precision");
+  CHECK(j.at("advice").at("breaking_bytes").get<double>() == 68.0 * 53248 * 16384);
+  bool chunked = false;
+  for (const auto& s : j.at("advice").at("suggestions")) {
+    if (s.at("change") == "--nf4-quantizer chunked") {
+      chunked = true;
+      CHECK(s.at("config").at("nf4_quantizer") == "chunked");
+    }
+  }
+  CHECK(chunked);
+}
+
 TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   TrainingConfig c;

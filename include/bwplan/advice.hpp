@@ -23,6 +23,7 @@ enum class Setting : std::uint8_t {
   cp,
   tp,
   pp,
+  nf4_quantizer,
   count_
 };
 

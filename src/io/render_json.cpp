@@ -274,7 +274,8 @@ std::string change_text(const FitSuggestion& s) {
       "--instance",
       "--cp",
       "--tp",
-      "--pp"};
+      "--pp",
+      "--nf4-quantizer"};
   return fmt::format("{} {}", flags[static_cast<std::size_t>(s.setting)], s.value);
 }
 

@@ -125,6 +125,17 @@ void try_loss(Trial& t) {
   t.keep(Setting::loss, std::string(name_of(Loss::chunked)), r);
 }
 
+/// QLoRA's load with torchao 0.1's whole-tensor quantizer: today's chunked one needs a tenth.
+void try_nf4_quantizer(Trial& t) {
+  if (t.base.config.finetune != Finetune::qlora ||
+      t.base.config.nf4_quantizer != Nf4Quantizer::unchunked) {
+    return;
+  }
+  EstimateRequest r = t.base;
+  r.config.nf4_quantizer = Nf4Quantizer::chunked;
+  t.keep(Setting::nf4_quantizer, std::string(name_of(Nf4Quantizer::chunked)), r);
+}
+
 void try_nodes(Trial& t) {
   if (!t.base.instance || t.base.config.sharding == Sharding::none ||
       t.base.config.sharding == Sharding::hybrid) {
@@ -183,6 +194,7 @@ FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
   try_model_parallel(t, Setting::pp, &TrainingConfig::pp,
                      std::min(k_default_max_model_parallel, c.gpus / c.gpus_per_node));
   try_loss(t);
+  try_nf4_quantizer(t);
   try_nodes(t);
   try_instances(t, alternatives);
   try_sequence(t);
