@@ -88,6 +88,57 @@ TEST_CASE("each schedule keeps the micro-batches torch.distributed.pipelining ke
   CHECK(micro_batches_in_flight(S::gpipe, 1, 0, 16) == 1); // no pipeline
 }
 
+TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in flight and idle time",
+          "[pipeline]") {
+  using S = PipelineSchedule;
+  // Rank r holds stages r and 2 pp - 1 - r: rank 0 the embedding and the head. Llama 3.1 8B over
+  // 4 ranks: 34 effective layers in 8 stages of 4 (the first two 5); rank 0 holds stage 0 (5 - 1
+  // for the embedding) and stage 7 (4 - 1 for the head) = 7 blocks, rank 3 stages 3 and 4: 8.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  const TrainingConfig v = pipelined(32, 4, S::zbv, 16);
+  const PipelineRank r0 = pipeline_rank(m8, v, 0);
+  CHECK((r0.embedding && r0.head && r0.blocks == 7));
+  const PipelineRank r3 = pipeline_rank(m8, v, 3);
+  CHECK((!r3.embedding && !r3.head && r3.blocks == 8));
+  // In flight: min(n + r + 1, 2n, 2 pp) stage micro-batches (what running torch's action lists
+  // gives for every pp 2-8 and n 1-4 pp + 1), in units of the rank's two stages. With enough
+  // micro-batches every rank holds pp of them, as 1F1B's first rank does.
+  CHECK(micro_batches_in_flight(S::zbv, 4, 0, 16) == 4);
+  CHECK(micro_batches_in_flight(S::zbv, 4, 3, 16) == 4);
+  CHECK(micro_batches_in_flight(S::zbv, 4, 0, 4) == 2.5);
+  CHECK(micro_batches_in_flight(S::zbv, 4, 3, 4) == 4);
+  CHECK(micro_batches_in_flight(S::zbv, 8, 2, 2) == 2);
+  // Idle time, by hand for pp 2 and one micro-batch (F, I, W = 1 each; stages 0 and 3 on rank 0,
+  // 1 and 2 on rank 1): F0 [0,1], F1 [1,2], F2 [2,3], F3 [3,4], I3 [4,5], W3 [5,6] on rank 0 while
+  // rank 1 runs I2 [5,6], W2 [6,7], I1 [7,8], W1 [8,9]; rank 0 then I0 [8,9], W0 [9,10]. Each rank
+  // computes 6 of the 10: idle 4.
+  CHECK(zbv_idle_time(2, 1, 1, 1, 1) == Approx(4.0));
+  // Enough micro-batches (n >= 2 pp - 1): (pp - 1) x what the balance leaves, the same for
+  // 8, 16 and 32 micro-batches over 4 ranks; "zero bubble" needs the weight gradients to cover
+  // the rest, which F = I = W does not quite do (torch's docstring: zero only when all three are
+  // equal and sends are free; the startup forward remains).
+  for (const std::int64_t n : {8, 16, 32}) {
+    CHECK(zbv_idle_time(4, n, 1, 1, 1) == Approx(3.0));
+    CHECK(zbv_idle_time(4, n, 1, 2, 1) == Approx(6.0));   // full AC: I recomputes the forward
+    CHECK(zbv_idle_time(4, n, 1, 2, 0.8) == Approx(7.2)); // less to fill with
+  }
+  CHECK(zbv_idle_time(4, 4, 1, 1, 1) == Approx(6.0)); // fewer micro-batches than 2 pp - 1
+  // In micro-batch times of the rank: full AC, 3 x 2 / (2 x (1 + 2 + 1)) = 0.75 against 1F1B's 3.
+  TrainingConfig full = v;
+  CHECK(pipeline_bubble_micro_batches(full, 1.0) == Approx(0.75));
+  CHECK(pipeline_bubble_micro_batches(full, 0.0) == Approx(0.5)); // 3 / 6
+  full.pp_schedule = S::one_f_one_b;
+  CHECK(pipeline_bubble_micro_batches(full, 1.0) == 3.0);
+  // torch.compile'd stages are refused by the schedule: by bwplan too.
+  TrainingConfig compiled = v;
+  compiled.compile = true;
+  CHECK_THROWS_WITH(validate_config(compiled, m8),
+                    Catch::Contains("--pp-schedule zbv runs no compiled stage"));
+  CHECK_NOTHROW(validate_config(v, m8));
+  CHECK_THAT(test::trainer_settings(m8, v),
+             Catch::Contains("parallelism.pipeline_parallel_schedule=\"ZBVZeroBubble\"\n"));
+}
+
 TEST_CASE("pipeline degrees the model or the batch cannot take are refused naming what fails",
           "[pipeline][errors]") {
   const ModelSpec& m = test::preset("llama-3.1-8b");

@@ -19,7 +19,7 @@ namespace bwplan {
 /// (pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce:torchtitan/distributed/
 /// pipeline_parallel.py, pipeline_llm).
 [[nodiscard]] constexpr std::int64_t stages_per_rank(PipelineSchedule s) {
-  return s == PipelineSchedule::interleaved_1f1b ? 2 : 1;
+  return s == PipelineSchedule::interleaved_1f1b || s == PipelineSchedule::zbv ? 2 : 1;
 }
 
 /// Whether torchtitan can cut a model of `layers` blocks into pp x stages_per_rank(s) stages: at
@@ -46,7 +46,8 @@ struct PipelineRank {
 
 /// Rank `r` of c.pp under c.pp_schedule. torchtitan counts the embedding and the final norm +
 /// output head as one layer each, splits the layers + 2 evenly over pp x stages_per_rank() stages
-/// (the first `remainder` stages one more) and gives rank r stages r, r + pp, ...
+/// (the first `remainder` stages one more) and gives rank r stages r, r + pp, ... ("loop"), or
+/// under zbv stages r and 2 pp - 1 - r ("v": rank 0 holds the embedding and the head)
 /// (generate_llm_fqn_per_model_part and pipeline_module_split, same file).
 [[nodiscard]] PipelineRank pipeline_rank(const ModelSpec& m, const TrainingConfig& c,
                                          std::int64_t r);
@@ -65,12 +66,27 @@ struct PipelineRank {
 /// (a stage's micro-batch counts 1 / stages_per_rank()), with `micro_batches` per step
 /// (torch.distributed.pipelining.schedules: Schedule1F1B runs pp - rank forwards before its first
 /// backward; ScheduleInterleaved1F1B (v - 1) x round + 2 (pp - 1 - rank) + 1 stage forwards, a
-/// round being min(micro-batches, pp); ScheduleGPipe every forward first).
+/// round being min(micro-batches, pp); ScheduleGPipe every forward first; ScheduleZBVZeroBubble
+/// min(n + rank + 1, 2 n, 2 pp) stage micro-batches, from running its action lists:
+/// tests/test_pipeline.cpp).
 [[nodiscard]] double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t rank,
                                              std::int64_t micro_batches);
 
-/// Micro-batch times a step idles in the pipeline's fill and drain: (pp - 1) / stages_per_rank().
-[[nodiscard]] double pipeline_bubble_micro_batches(const TrainingConfig& c);
+/// Micro-batch times a step idles in the pipeline's fill and drain: (pp - 1) / stages_per_rank(),
+/// and under zbv what zbv_idle_time() leaves, with a stage's forward, input-gradient and weight-
+/// gradient times 1 : 1 + recompute : 1 (`recompute`: the share of the forward that activation
+/// checkpointing runs again, 0 to 1).
+[[nodiscard]] double pipeline_bubble_micro_batches(const TrainingConfig& c, double recompute);
+
+/// The idle time of ScheduleZBVZeroBubble's busiest-ending rank over a step of `micro_batches`
+/// on `pp` ranks, in the units of `forward`, `input_grad` and `weight_grad` (one stage's times
+/// for one micro-batch): the step's length less the 2 x micro_batches x (F + I + W) every rank
+/// computes. Runs torch's action lists (ScheduleZBVZeroBubble._calculate_single_rank_operations)
+/// through their dependencies: a stage's forward waits for the previous stage's, its input
+/// gradient for its own forward and the next stage's input gradient, its weight gradient for its
+/// input gradient; sends take no time.
+[[nodiscard]] double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward,
+                                   double input_grad, double weight_grad);
 
 /// What keeps c.pp and c.pp_schedule from running `m` with c.grad_accum micro-batches, as the
 /// one-line error; empty when they can.

@@ -28,7 +28,15 @@ PipelineRank pipeline_rank(const ModelSpec& m, const TrainingConfig& c, std::int
   const std::int64_t effective = m.layers + 2; // the embedding and the head count one layer each
   const std::int64_t per_stage = effective / stages;
   const std::int64_t extra = effective % stages;
-  for (std::int64_t s = r; s < stages; s += c.pp) {
+  std::vector<std::int64_t> own;
+  if (c.pp_schedule == PipelineSchedule::zbv) {
+    own = {r, stages - 1 - r}; // generate_stage_to_rank_mapping(style="v")
+  } else {
+    for (std::int64_t s = r; s < stages; s += c.pp) {
+      own.push_back(s);
+    }
+  }
+  for (const std::int64_t s : own) {
     std::int64_t layers = per_stage + (s < extra ? 1 : 0);
     if (s == 0) {
       out.embedding = true;
@@ -81,6 +89,9 @@ double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t
   switch (s) {
   case PipelineSchedule::one_f_one_b: return static_cast<double>(std::min(pp - rank, n));
   case PipelineSchedule::gpipe: return static_cast<double>(n);
+  case PipelineSchedule::zbv:
+    return static_cast<double>(std::min({n + rank + 1, 2 * n, 2 * pp})) /
+           static_cast<double>(stages_per_rank(s));
   case PipelineSchedule::interleaved_1f1b: {
     const std::int64_t v = stages_per_rank(s);
     const std::int64_t per_round = n / interleaved_rounds(n, pp);
@@ -92,10 +103,136 @@ double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t
   return 1.0;
 }
 
-double pipeline_bubble_micro_batches(const TrainingConfig& c) {
-  return c.pp <= 1
-             ? 0.0
-             : static_cast<double>(c.pp - 1) / static_cast<double>(stages_per_rank(c.pp_schedule));
+double pipeline_bubble_micro_batches(const TrainingConfig& c, double recompute) {
+  if (c.pp <= 1) {
+    return 0.0;
+  }
+  if (c.pp_schedule == PipelineSchedule::zbv) {
+    // A stage's micro-batch: forward 1, input gradients 1 (+ the recomputed forward), weight
+    // gradients 1 (a backward's GEMMs are twice the forward's, split evenly between the two).
+    const double input_grad = 1.0 + recompute;
+    const double micro_batch = 2.0 * (1.0 + input_grad + 1.0); // both of the rank's stages
+    return zbv_idle_time(c.pp, c.grad_accum, 1.0, input_grad, 1.0) / micro_batch;
+  }
+  return static_cast<double>(c.pp - 1) / static_cast<double>(stages_per_rank(c.pp_schedule));
+}
+
+namespace {
+
+enum class Pass : std::uint8_t { forward, input_grad, weight_grad };
+struct Action {
+  std::int64_t stage = 0;
+  Pass pass = Pass::forward;
+  std::int64_t micro_batch = 0;
+};
+
+/// ScheduleZBVZeroBubble._calculate_single_rank_operations for `rank`, actions of micro-batches
+/// past `n` dropped as torch drops them.
+std::vector<Action> zbv_actions(std::int64_t pp, std::int64_t n, std::int64_t rank) {
+  const std::int64_t n_micro = std::max(2 * pp - 1, n);
+  const std::int64_t c0 = rank, c1 = 2 * pp - 1 - rank;
+  std::vector<Action> ops;
+  std::int64_t f0 = 0, f1 = 0, b0 = 0, b1 = 0;
+  const auto add = [&](std::int64_t stage, Pass p, std::int64_t mb) {
+    if (mb < n) {
+      ops.push_back({stage, p, mb});
+    }
+  };
+  for (std::int64_t i = 0; i < 2 * (pp - rank) - 1; ++i) {
+    add(c0, Pass::forward, f0++);
+  }
+  for (std::int64_t i = 0; i < rank; ++i) {
+    add(c1, Pass::forward, f1++);
+    add(c0, Pass::forward, f0++);
+  }
+  for (std::int64_t i = 0; i < pp - rank; ++i) {
+    add(c1, Pass::forward, f1++);
+    add(c1, Pass::input_grad, b1);
+    add(c1, Pass::weight_grad, b1++);
+  }
+  while (f1 < f0 || f0 < n_micro) {
+    if (f0 < n_micro) {
+      add(c0, Pass::forward, f0++);
+    }
+    add(c0, Pass::input_grad, b0);
+    add(c0, Pass::weight_grad, b0++);
+    add(c1, Pass::forward, f1++);
+    add(c1, Pass::input_grad, b1);
+    add(c1, Pass::weight_grad, b1++);
+  }
+  std::int64_t w0 = b0, w1 = b1;
+  for (std::int64_t i = 0; i < rank; ++i) {
+    add(c0, Pass::input_grad, b0++);
+    add(c1, Pass::input_grad, b1++);
+  }
+  for (std::int64_t i = 0; i < pp - rank; ++i) {
+    add(c0, Pass::input_grad, b0++);
+    add(c0, Pass::weight_grad, w0++);
+  }
+  while (w1 < b1) {
+    add(c1, Pass::weight_grad, w1++);
+  }
+  while (w0 < b0) {
+    add(c0, Pass::weight_grad, w0++);
+  }
+  return ops;
+}
+
+} // namespace
+
+double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward, double input_grad,
+                     double weight_grad) {
+  const std::int64_t n = std::max<std::int64_t>(1, micro_batches);
+  const std::int64_t stages = 2 * pp;
+  std::vector<std::vector<Action>> ops;
+  for (std::int64_t r = 0; r < pp; ++r) {
+    ops.push_back(zbv_actions(pp, n, r));
+  }
+  // Finish time of every (stage, pass, micro-batch); negative until it has run.
+  std::vector<double> done(static_cast<std::size_t>(stages * 3 * n), -1.0);
+  const auto at = [&](std::int64_t stage, Pass p, std::int64_t mb) -> double& {
+    return done[static_cast<std::size_t>((stage * 3 + static_cast<std::int64_t>(p)) * n + mb)];
+  };
+  std::vector<double> clock(static_cast<std::size_t>(pp), 0.0);
+  std::vector<std::size_t> next(static_cast<std::size_t>(pp), 0);
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (std::size_t r = 0; r < ops.size(); ++r) {
+      for (; next[r] < ops[r].size(); ++next[r]) {
+        const Action& a = ops[r][next[r]];
+        double ready = clock[r];
+        const auto after = [&](std::int64_t stage, Pass p) {
+          const double t = at(stage, p, a.micro_batch);
+          ready = t < 0 ? -1.0 : (ready < 0 ? ready : std::max(ready, t));
+        };
+        switch (a.pass) {
+        case Pass::forward:
+          if (a.stage > 0) {
+            after(a.stage - 1, Pass::forward);
+          }
+          break;
+        case Pass::input_grad:
+          after(a.stage, Pass::forward);
+          if (a.stage < stages - 1) {
+            after(a.stage + 1, Pass::input_grad);
+          }
+          break;
+        case Pass::weight_grad: after(a.stage, Pass::input_grad); break;
+        }
+        if (ready < 0) {
+          break; // waits for another rank
+        }
+        const double took = a.pass == Pass::forward      ? forward
+                            : a.pass == Pass::input_grad ? input_grad
+                                                         : weight_grad;
+        clock[r] = ready + took;
+        at(a.stage, a.pass, a.micro_batch) = clock[r];
+        moved = true;
+      }
+    }
+  }
+  const double step = *std::max_element(clock.begin(), clock.end());
+  return step - 2.0 * static_cast<double>(n) * (forward + input_grad + weight_grad);
 }
 
 std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
@@ -113,6 +250,11 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
                        "{} layers + 2 (torchtitan counts the embedding and the output head as a "
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
+  }
+  if (c.pp_schedule == PipelineSchedule::zbv && c.compile) {
+    return "--pp-schedule zbv runs no compiled stage: torch.distributed.pipelining's "
+           "ScheduleZBVZeroBubble refuses torch.compile'd modules (its input/weight gradient "
+           "split); drop --compile";
   }
   if (c.pp_schedule == PipelineSchedule::interleaved_1f1b) {
     const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);

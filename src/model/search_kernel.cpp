@@ -237,6 +237,9 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
         continue;
       }
       for (const LossChoice& loss : losses) {
+        if (loss.compile && c.pp > 1 && c.pp_schedule == PipelineSchedule::zbv) {
+          continue; // ScheduleZBVZeroBubble refuses compiled stages (pipeline_problem)
+        }
         c.loss = loss.loss;
         c.compile = loss.compile;
         for (const CheckpointChoice& ac : space.checkpointing) {

@@ -462,7 +462,8 @@ void pipeline_sends(const ModelSpec& m, const TrainingConfig& c, const Network& 
       k.nccl_base_latency_s + (inter ? k.nccl_network_hop_latency_s : k.nccl_nvlink_hop_latency_s);
   t.p2p_sends = 2.0 * as_double(c.pp * stages_per_rank(c.pp_schedule) - 1);
   t.p2p_inter = inter;
-  t.bubble_micro_batches = pipeline_bubble_micro_batches(c);
+  t.bubble_micro_batches =
+      pipeline_bubble_micro_batches(c, as_double(recomputed_blocks(m, c)) / as_double(m.layers));
 }
 
 /// Collective time of one phase not hidden behind that phase's compute.
