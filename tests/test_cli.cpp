@@ -151,6 +151,23 @@ TEST_CASE("an estimate that does not fit names the term and the single changes t
                             Catch::Contains("--micro-batch 5"));
 }
 
+TEST_CASE("a pipelined nearest miss is described with the micro-batches it was probed with",
+          "[cli][advice][pipeline]") {
+  // 405B at 32k over 8 P6-B200 nodes with 8 zbv stages: nothing fits. The search probes each
+  // combination with its pipeline's micro-batches (4 per rank: 32); the nearest miss was recorded
+  // with grad-accum 1 and described as needing less than the GPU holds ("the step is -44.64 GiB
+  // over"). Now its detail, its plan id and the advice are for grad-accum 32, and it is over.
+  const auto r = test::run_cli({"search", "--model", "llama-3.1-405b", "--instance",
+                                "ml.p6-b200.48xlarge", "--nodes", "8", "--seq-len", "32768", "--pp",
+                                "8", "--pp-schedule", "zbv", "--format", "json"});
+  REQUIRE(r.status == 3);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& miss = j.at("best_rejected").at("out_of_memory");
+  CHECK_THAT(miss.at("id").get<std::string>(), Catch::EndsWith("-ga0032"));
+  CHECK(j.at("advice").at("over_bytes").get<double>() > 0);
+  REQUIRE_FALSE(j.at("advice").at("suggestions").empty());
+}
+
 TEST_CASE("check re-evaluates a saved plan: 0 while it fits, 3 once it does not", "[cli][check]") {
   namespace fs = std::filesystem;
   const fs::path plan = fs::temp_directory_path() / "bwplan-check-plan.json";

@@ -62,7 +62,7 @@ struct Feasible {
 /// The nearest miss of one reason so far; its Candidate and detail are built once, at the end.
 struct Miss {
   bool present = false;
-  bool above_largest = false; ///< the smallest micro-batch that does not fit (ga 1)
+  bool above_largest = false; ///< the smallest micro-batch that does not fit
   double closeness = 0;
   std::uint32_t combination = 0;
   std::int64_t micro_batch = 0;
@@ -107,13 +107,16 @@ public:
   SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:
-  /// Device bytes a micro-batch needs: the estimate, or the band's upper edge. With a global
-  /// batch target the grad-accum depends on the micro-batch; 1 bounds it from below (memory does
-  /// not fall with more micro-batches), so no fitting micro-batch is pruned. Without one it is
-  /// the combination's own (a pipeline's 4 x pp).
+  /// The grad-accum the memory probes use. With a global batch target it depends on the
+  /// micro-batch; 1 bounds it from below (memory does not fall with more micro-batches), so no
+  /// fitting micro-batch is pruned. Without one it is the combination's own (a pipeline's 4 x pp).
+  [[nodiscard]] std::int64_t probe_grad_accum() const {
+    return limits_.global_batch_tokens > 0 ? 1 : current_.config.grad_accum;
+  }
+  /// Device bytes a micro-batch needs: the estimate, or the band's upper edge.
   [[nodiscard]] double required(std::int64_t mb, bool high) {
     ++result_.memory_probes;
-    const std::int64_t ga = limits_.global_batch_tokens > 0 ? 1 : current_.config.grad_accum;
+    const std::int64_t ga = probe_grad_accum();
     return high ? device_bytes_required_high(current_.memory, mb, ga)
                 : device_bytes_required(current_.memory, mb, ga);
   }
@@ -263,7 +266,10 @@ void Searcher::combination(const Candidate& proto, const GpuSpec& gpu, const Ins
     }
     result_.rejections[idx(r)] += count;
     result_.candidates_pruned += count;
-    note(r, required(first, high) / current_.memory.usable_bytes, {true, true, 0, 0, first, 1});
+    // Recorded with the grad-accum it was probed with: a pipeline holds more micro-batches in
+    // flight with more of them, so its detail would otherwise be computed for another config.
+    note(r, required(first, high) / current_.memory.usable_bytes,
+         {true, true, 0, 0, first, probe_grad_accum()});
   };
   prune(RejectReason::out_of_memory, above(fitting), fitting + 1, false);
   prune(RejectReason::at_risk, above(largest) - above(fitting), largest + 1, true);
