@@ -36,6 +36,12 @@ namespace bwplan {
   return pp <= 1 || s != Sharding::none;
 }
 
+/// Whether schedule `s` over `pp` stages can run torch.compile'd blocks: ScheduleZBVZeroBubble
+/// refuses them (its input/weight gradient split), and torchtitan compiles per block.
+[[nodiscard]] constexpr bool pipeline_allows_compile(PipelineSchedule s, std::int64_t pp) {
+  return pp <= 1 || s != PipelineSchedule::zbv;
+}
+
 /// What one pipeline rank holds, over all of its stages.
 struct PipelineRank {
   std::int64_t rank = 0;

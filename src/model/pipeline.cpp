@@ -201,9 +201,11 @@ double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward
       for (; next[r] < ops[r].size(); ++next[r]) {
         const Action& a = ops[r][next[r]];
         double ready = clock[r];
+        bool waiting = false;
         const auto after = [&](std::int64_t stage, Pass p) {
           const double t = at(stage, p, a.micro_batch);
-          ready = t < 0 ? -1.0 : (ready < 0 ? ready : std::max(ready, t));
+          waiting = waiting || t < 0;
+          ready = std::max(ready, t);
         };
         switch (a.pass) {
         case Pass::forward:
@@ -219,8 +221,8 @@ double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward
           break;
         case Pass::weight_grad: after(a.stage, Pass::input_grad); break;
         }
-        if (ready < 0) {
-          break; // waits for another rank
+        if (waiting) {
+          break; // on another rank's pass
         }
         const double took = a.pass == Pass::forward      ? forward
                             : a.pass == Pass::input_grad ? input_grad
@@ -251,7 +253,7 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
   }
-  if (c.pp_schedule == PipelineSchedule::zbv && c.compile) {
+  if (c.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
     return "--pp-schedule zbv runs no compiled stage: torch.distributed.pipelining's "
            "ScheduleZBVZeroBubble refuses torch.compile'd modules (its input/weight gradient "
            "split); drop --compile";

@@ -237,7 +237,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
         continue;
       }
       for (const LossChoice& loss : losses) {
-        if (loss.compile && c.pp > 1 && c.pp_schedule == PipelineSchedule::zbv) {
+        if (loss.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
           continue; // ScheduleZBVZeroBubble refuses compiled stages (pipeline_problem)
         }
         c.loss = loss.loss;

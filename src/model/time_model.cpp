@@ -19,6 +19,12 @@ double as_double(std::int64_t v) {
   return static_cast<double>(v);
 }
 
+/// The share of the forward that activation checkpointing runs again (full: 1, every N-th
+/// block: 1 / N, none: 0).
+double recomputed_share(const ModelSpec& m, const TrainingConfig& c) {
+  return as_double(recomputed_blocks(m, c)) / as_double(m.layers);
+}
+
 /// Parameter sums the time model needs, in elements.
 struct Weights {
   double blocks = 0;          ///< every block parameter
@@ -462,8 +468,7 @@ void pipeline_sends(const ModelSpec& m, const TrainingConfig& c, const Network& 
       k.nccl_base_latency_s + (inter ? k.nccl_network_hop_latency_s : k.nccl_nvlink_hop_latency_s);
   t.p2p_sends = 2.0 * as_double(c.pp * stages_per_rank(c.pp_schedule) - 1);
   t.p2p_inter = inter;
-  t.bubble_micro_batches =
-      pipeline_bubble_micro_batches(c, as_double(recomputed_blocks(m, c)) / as_double(m.layers));
+  t.bubble_micro_batches = pipeline_bubble_micro_batches(c, recomputed_share(m, c));
 }
 
 /// Collective time of one phase not hidden behind that phase's compute.
@@ -565,7 +570,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   if (c.finetune == Finetune::qlora) {
     // Each NF4 block linear is dequantized to bf16 before every forward and backward matmul
     // (and its recompute): read at 0.516 B, written at 2 B per element.
-    const double passes = 2.0 + as_double(recomputed_blocks(m, c)) / as_double(m.layers);
+    const double passes = 2.0 + recomputed_share(m, c);
     t.dequant_bytes = passes * local.quantized * (k_nf4_bytes_per_element + 2.0) * share;
   }
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
