@@ -14,6 +14,7 @@ const char* k_gpu = R"({
   "schema_version": 1, "name": "g", "display_name": "G", "memory_bytes": 1e9,
   "hbm_bandwidth_bytes_per_s": 1e12, "dense_flops_per_s": {"fp32": 1e13, "bf16": 1e14},
   "nvlink_bandwidth_bytes_per_s": 1e11, "compute_capability": "9.0", "tdp_watts": 700,
+  "flash2_attention_speed_ratio": 0.62,
   "supported_precisions": ["bf16"], "sources": ["test"]})";
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {

@@ -76,6 +76,7 @@ TrainingConfig all_changed() {
   c.lora_targets = LoraTargets::attention;
   c.lora_dropout = 0.05;
   c.nf4_quantizer = Nf4Quantizer::unchunked;
+  c.attention_kernel = AttentionKernel::flash2;
   return c;
 }
 

@@ -183,9 +183,10 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--grad-accum", "2", "--no-sync"}, "grad_accum_mode 'no-sync'"},
       {{"--norm-impl", "upcast"}, "norm_impl 'upcast'"},
       {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
+      {{"--attention-kernel", "flash2"}, "attention_kernel 'flash2'"},
       {{"--model", test::source_path("tests/fixtures/hf/pythia-160m.config.json")}, "model "},
   };
-  REQUIRE(cases.size() == 10);
+  REQUIRE(cases.size() == 11);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

@@ -430,3 +430,30 @@ TEST_CASE("a GPU below its TDP computes at the cube root of its power share; HBM
     CHECK(cat.gpu_of(i).power_limit_watts == cat.gpu(i.gpu).tdp_watts);
   }
 }
+
+TEST_CASE("FlashAttention-2 runs attention at the GPU's published share of the cuDNN-class "
+          "speed; nothing else moves",
+          "[time]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = base(8);
+  c.seq_len = 32768;
+  TrainingConfig fa2 = c;
+  fa2.attention_kernel = AttentionKernel::flash2;
+  // H100: FlashAttention-3 paper Fig. 5-6 (FA2 333-335 / cuDNN 529-539 forward, 318-322 / 516-518
+  // backward); B200: sglang#33655 (191.2 ms cuDNN against 546.8 ms flash-attn 2.8.3).
+  for (const auto& [name, ratio] : {std::pair{"h100-sxm-80gb", 0.62}, std::pair{"b200", 0.35}}) {
+    INFO(name);
+    const GpuSpec& gpu = test::catalog().gpu(name);
+    CHECK(gpu.flash2_attention_speed_ratio == ratio);
+    const StepTerms a = step_terms(m, model_facts(m), c, gpu, free_links());
+    const StepTerms b = step_terms(m, model_facts(m), fa2, gpu, free_links());
+    CHECK_THAT(b.attention_s_per_token, WithinRel(a.attention_s_per_token / ratio, 1e-12));
+    CHECK(b.linear_s_per_token == a.linear_s_per_token);
+    CHECK(b.matmul_s_per_token == a.matmul_s_per_token);
+    CHECK(b.peak_s_per_token == a.peak_s_per_token); // MFU counts the same FLOPs
+  }
+  // On Ampere FlashAttention-2 is the kernel the efficiencies describe.
+  const GpuSpec& a100 = test::catalog().gpu("a100-sxm-80gb");
+  CHECK(step_terms(m, model_facts(m), fa2, a100, free_links()).attention_s_per_token ==
+        step_terms(m, model_facts(m), c, a100, free_links()).attention_s_per_token);
+}

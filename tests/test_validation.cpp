@@ -107,16 +107,36 @@ TEST_CASE("held-aside pipeline-parallel runs: memory within 5 %, all inside the 
   // 3 runs set aside before pipeline parallelism was built (405B over FSDP x TP 8 x PP 8:
   // interleaved 1F1B at 8k, CP 2 at 64k, CP 8 at 256k) and evaluated once at the end; not used to
   // fit anything. Recorded in docs/model.md section 11 and docs/time-model.md section 10: memory
-  // median |error| 4.4 %, max 5.0 %; tokens/s median 38.7 %, max 53.7 % (the two context-parallel
-  // runs predicted too fast, as at pp 1), all inside their bands.
+  // median |error| 4.4 %, max 5.0 %; tokens/s median 38.7 %, max 53.7 % with cuDNN-class attention
+  // (the two context-parallel runs predicted too fast, as at pp 1), 16.5 %, max 19.4 % since the
+  // runs are read with the FlashAttention-2 they ran (attention_kernel flash2), all inside their
+  // bands.
   const auto v = validate("measurements-pipeline-parallel-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 5.0);
   CHECK(s.at("max_abs_error_pct").get<double>() <= 5.5);
   CHECK(s.at("band_coverage").get<double>() == 1.0);
-  CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 40.0);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 17.0);
+  CHECK(s.at("throughput_max_abs_error_pct").get<double>() <= 20.0);
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+}
+
+TEST_CASE("context-parallel runs read with FlashAttention-2: tokens/s median <= 40 % (88 % with "
+          "cuDNN-class attention)",
+          "[validation][parallel]") {
+  // tests/data/measurements-model-parallel.json: 8B over cp 2, 4, 8 at 64k-256k and 70B over TP 8,
+  // torchtitan 9dec370 (Dec 2024), whose context parallelism ran SDPA's flash backend. The
+  // same runs read as cuDNN attention: +55 %, +120 %, +139 %, -23 % (median 87.9 %).
+  const auto v = validate("measurements-model-parallel.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("throughput_cases") == 4);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 40.0);
+  CHECK(s.at("throughput_max_abs_error_pct").get<double>() <= 60.0);
+  const auto& cp8 = v.at("cases").at(2);
+  REQUIRE(cp8.at("id") == "tt-h100-8b-fsdp1-cp8-fp8-fullac-s256k");
+  CHECK(cp8.at("predicted_tokens_per_second_per_gpu").get<double>() ==
+        Approx(cp8.at("measured_tokens_per_second_per_gpu").get<double>() * 1.58).epsilon(0.02));
 }
 
 TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside runs as evaluated",

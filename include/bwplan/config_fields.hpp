@@ -178,6 +178,12 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                               "(torchao 0.2+, 2^20 elements at a time) or unchunked (torchao 0.1, "
                               "68 bytes per element of the largest linear at once)",
                               opt});
+  f(ConfigField<AttentionKernel>{
+      "attention_kernel", &C::attention_kernel,
+      "cudnn (cuDNN or FlashAttention-3 class: torchtitan since October 2025, PyTorch SDPA with "
+      "cuDNN 9.15+) or flash2 (FlashAttention-2: SDPA's flash backend, which SDPA picks first "
+      "with an older cuDNN; torchtitan on H100 until October 2025)",
+      opt});
 }
 
 } // namespace bwplan

@@ -72,6 +72,11 @@ enum class NormImpl : std::uint8_t { fused, upcast, count_ };
 /// chunked (torchao 0.2 onwards compares 2^20 elements at a time with the 16 NF4 levels) or
 /// unchunked (torchao 0.1 compares the whole tensor at once, 32 bytes per element twice).
 enum class Nf4Quantizer : std::uint8_t { chunked, unchunked, count_ };
+/// The attention kernel the step runs: cudnn (cuDNN / FlashAttention-3 class, which the time
+/// model's attention efficiencies describe) or flash2 (FlashAttention-2, PyTorch SDPA's flash
+/// backend: what SDPA picks first unless cuDNN is preferred; slower by the GPU's
+/// flash2_attention_speed_ratio).
+enum class AttentionKernel : std::uint8_t { cudnn, flash2, count_ };
 /// How FSDP2 units are cut. per-module (torchtitan since mid-2025): embeddings, each block, and
 /// norm+output are units; embeddings and blocks reshard after forward, norm+output stay
 /// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
@@ -161,6 +166,11 @@ template <> struct EnumTraits<Nf4Quantizer> {
   static constexpr std::array<std::string_view, 2> names = {"chunked", "unchunked"};
 };
 
+template <> struct EnumTraits<AttentionKernel> {
+  static constexpr std::string_view what = "attention kernel";
+  static constexpr std::array<std::string_view, 2> names = {"cudnn", "flash2"};
+};
+
 template <> struct EnumTraits<FsdpWrap> {
   static constexpr std::string_view what = "FSDP wrapping";
   static constexpr std::array<std::string_view, 2> names = {"per-module", "root"};
@@ -191,8 +201,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Loss> && k_enum_table_complete<Fp8Backend> &&
               k_enum_table_complete<GradAccumMode> && k_enum_table_complete<Offload> &&
               k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
-              k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<FsdpWrap> &&
-              k_enum_table_complete<PipelineSchedule>);
+              k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
+              k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -34,6 +34,9 @@ struct GpuSpec {
   /// The power limit it runs at: the instance's (InstanceSpec::gpu_power_limit_watts) or a
   /// measured run's; 0 means tdp_watts. Below the TDP the time model lowers the compute clock.
   double power_limit_watts = 0;
+  /// FlashAttention-2's attention speed over the cuDNN-class kernel's on this GPU (published
+  /// kernel benchmarks): what --attention-kernel flash2 scales the attention efficiencies by.
+  double flash2_attention_speed_ratio = 1;
   std::vector<Precision> supported_precisions;
   std::vector<std::string> sources;
   std::string notes;

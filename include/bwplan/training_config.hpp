@@ -50,6 +50,8 @@ struct TrainingConfig {
   double lora_dropout = 0;
   /// QLoRA: how the base is quantized to NF4 at load (the load phase's working memory).
   Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
+  /// The attention kernel (time only: both keep the same tensors).
+  AttentionKernel attention_kernel = AttentionKernel::cudnn;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

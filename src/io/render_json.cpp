@@ -40,6 +40,7 @@ OrderedJson gpu_json(const GpuSpec& g) {
   j["nvlink_bandwidth_bytes_per_s"] = g.nvlink_bandwidth_bytes_per_s;
   j["compute_capability"] = g.compute_capability;
   j["tdp_watts"] = g.tdp_watts;
+  j["flash2_attention_speed_ratio"] = g.flash2_attention_speed_ratio;
   j["supported_precisions"] = io::names_json(g.supported_precisions);
   j["sources"] = g.sources;
   if (!g.notes.empty()) {

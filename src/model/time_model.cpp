@@ -607,9 +607,12 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   // backward of 2.5 forwards (flash attention recomputes QK^T; FlashAttention's FLOP count).
   const double forward = k.attention_executed_fraction * f.attention_flops_per_token / 3.0;
   const double recomputed = k.attention_executed_fraction * r.attention;
+  // FlashAttention-2 runs the same FLOPs at the GPU's published fraction of the cuDNN-class speed.
+  const double kernel =
+      c.attention_kernel == AttentionKernel::flash2 ? gpu.flash2_attention_speed_ratio : 1.0;
   t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
                              2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
-                            clock / tp * share;
+                            kernel / clock / tp * share;
   t.peak_s_per_token =
       linear_at_peak + head_at_peak + k.attention_executed_fraction * attention / high_peak;
   if (low) {
