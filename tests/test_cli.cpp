@@ -48,6 +48,35 @@ TEST_CASE("bwplan gpus and instances show their sources", "[cli]") {
   CHECK(found);
 }
 
+TEST_CASE("--attention-kernel flash2 is said in the table and slows the step on Hopper", "[cli]") {
+  const std::vector<std::string> base = {
+      "estimate", "--gpu",     "h100-sxm-80gb", "--gpus",
+      "8",        "--seq-len", "16384",         "--activation-checkpointing",
+      "full",     "--format"};
+  auto args = base;
+  args.push_back("table");
+  args.insert(args.end(), {"--attention-kernel", "flash2"});
+  const test::CliResult t = test::run_cli(args);
+  REQUIRE(t.status == 0);
+  CHECK_THAT(t.out, Catch::Contains(", attention flash2\n"));
+  const auto tokens = [&](const char* kernel) {
+    auto a = base;
+    a.push_back("json");
+    a.insert(a.end(), {"--attention-kernel", kernel});
+    const test::CliResult r = test::run_cli(a);
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j.at("config").at("attention_kernel") == kernel);
+    return j.at("throughput").at("tokens_per_second_per_gpu").get<double>();
+  };
+  CHECK(tokens("flash2") < tokens("cudnn"));
+  const auto g = nlohmann::json::parse(test::run_cli({"gpus", "--format", "json"}).out);
+  for (const auto& gpu : g.at("gpus")) {
+    const double r = gpu.at("flash2_attention_speed_ratio");
+    CHECK((r > 0 && r <= 1));
+  }
+}
+
 TEST_CASE("estimate JSON carries a schema version and the model states", "[cli]") {
   const test::CliResult r = test::run_cli({"estimate", "--format", "json"});
   REQUIRE(r.status == 0);

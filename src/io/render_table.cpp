@@ -174,7 +174,11 @@ std::string estimate_table(const Estimate& e) {
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
                      c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
-                     name_of(c.optimizer), name_of(c.loss), c.compile ? ", compiled" : "");
+                     name_of(c.optimizer), name_of(c.loss),
+                     std::string(c.compile ? ", compiled" : "") +
+                         (c.attention_kernel != AttentionKernel::cudnn
+                              ? fmt::format(", attention {}", name_of(c.attention_kernel))
+                              : std::string()));
   const ComponentBytes& peak = m.at_peak();
   TextTable t(
       {{fmt::format("memory per GPU at the peak ({}{})",
