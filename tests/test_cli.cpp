@@ -48,7 +48,7 @@ TEST_CASE("bwplan gpus and instances show their sources", "[cli]") {
   CHECK(found);
 }
 
-TEST_CASE("--attention-kernel flash2 is said in the table and slows the step on Hopper", "[cli]") {
+TEST_CASE("a FlashAttention-2 estimate says so in the table and is slower on Hopper", "[cli]") {
   const std::vector<std::string> base = {
       "estimate", "--gpu",     "h100-sxm-80gb", "--gpus",
       "8",        "--seq-len", "16384",         "--activation-checkpointing",
