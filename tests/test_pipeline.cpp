@@ -112,17 +112,19 @@ TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in fli
   // 1 and 2 on rank 1): F0 [0,1], F1 [1,2], F2 [2,3], F3 [3,4], I3 [4,5], W3 [5,6] on rank 0 while
   // rank 1 runs I2 [5,6], W2 [6,7], I1 [7,8], W1 [8,9]; rank 0 then I0 [8,9], W0 [9,10]. Each rank
   // computes 6 of the 10: idle 4.
-  CHECK(zbv_idle_time(2, 1, 1, 1, 1) == Approx(4.0));
+  CHECK(zero_bubble_idle_time(S::zbv, 2, 1, 1, 1, 1) == Approx(4.0));
   // Enough micro-batches (n >= 2 pp - 1): (pp - 1) x what the balance leaves, the same for
   // 8, 16 and 32 micro-batches over 4 ranks; "zero bubble" needs the weight gradients to cover
   // the rest, which F = I = W does not quite do (torch's docstring: zero only when all three are
   // equal and sends are free; the startup forward remains).
   for (const std::int64_t n : {8, 16, 32}) {
-    CHECK(zbv_idle_time(4, n, 1, 1, 1) == Approx(3.0));
-    CHECK(zbv_idle_time(4, n, 1, 2, 1) == Approx(6.0));   // full AC: I recomputes the forward
-    CHECK(zbv_idle_time(4, n, 1, 2, 0.8) == Approx(7.2)); // less to fill with
+    CHECK(zero_bubble_idle_time(S::zbv, 4, n, 1, 1, 1) == Approx(3.0));
+    CHECK(zero_bubble_idle_time(S::zbv, 4, n, 1, 2, 1) ==
+          Approx(6.0)); // full AC: I recomputes the forward
+    CHECK(zero_bubble_idle_time(S::zbv, 4, n, 1, 2, 0.8) == Approx(7.2)); // less to fill with
   }
-  CHECK(zbv_idle_time(4, 4, 1, 1, 1) == Approx(6.0)); // fewer micro-batches than 2 pp - 1
+  CHECK(zero_bubble_idle_time(S::zbv, 4, 4, 1, 1, 1) ==
+        Approx(6.0)); // fewer micro-batches than 2 pp - 1
   // In micro-batch times of the rank: full AC, 3 x 2 / (2 x (1 + 2 + 1)) = 0.75 against 1F1B's 3.
   TrainingConfig full = v;
   CHECK(pipeline_bubble_micro_batches(full, 1.0) == Approx(0.75));
@@ -137,6 +139,78 @@ TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in fli
   CHECK_NOTHROW(validate_config(v, m8));
   CHECK_THAT(test::trainer_settings(m8, v),
              Catch::Contains("parallelism.pipeline_parallel_schedule=\"ZBVZeroBubble\"\n"));
+}
+
+TEST_CASE(
+    "interleaved-zb: torch's interleaved zero-bubble schedule (ZB1P), its order, micro-batches "
+    "in flight and idle time",
+    "[pipeline]") {
+  using S = PipelineSchedule;
+  // The order torch builds (_get_1f1b_rank_ops with enable_zero_bubble, pytorch/pytorch@1fd7abc2
+  // torch/distributed/pipelining/schedules.py), written out by running that Python for pp 2 and 4
+  // micro-batches: stages r and r + 2 on rank r; rank 1 holds back its first weight gradient.
+  CHECK(zero_bubble_order(S::interleaved_zb, 2, 4, 0).actions ==
+        "0F0 0F1 2F0 2F1 2I0 2W0 0F2 2I1 2W1 0F3 0I0 0W0 2F2 0I1 0W1 2F3 2I2 2W2 2I3 2W3 0I2 0W2 "
+        "0I3 0W3");
+  CHECK(zero_bubble_order(S::interleaved_zb, 2, 4, 1).actions ==
+        "1F0 1F1 3F0 3I0 3F1 3I1 3W0 1F2 1I0 3W1 1F3 1I1 1W0 3F2 3I2 1W1 3F3 3I3 3W2 1I2 3W3 1I3 "
+        "1W2 1W3");
+  // In flight: the most forwards whose weight gradients have not run is min(round + pp, 2 n) on
+  // every rank, for every pp 2-8 and every micro-batch count torch accepts up to 5 pp.
+  for (std::int64_t pp = 2; pp <= 8; ++pp) {
+    for (std::int64_t n = 1; n < 5 * pp; ++n) {
+      const std::int64_t rounds = std::max<std::int64_t>(1, n / pp);
+      if (n % rounds != 0) {
+        continue;
+      }
+      for (std::int64_t r = 0; r < pp; ++r) {
+        INFO("pp " << pp << ", n " << n << ", rank " << r);
+        CHECK(2.0 * micro_batches_in_flight(S::interleaved_zb, pp, r, n) ==
+              static_cast<double>(zero_bubble_order(S::interleaved_zb, pp, n, r).most_held));
+      }
+    }
+  }
+  // Against interleaved 1F1B's first rank (2 pp - 1 more warm-up forwards): 8 ranks, 32
+  // micro-batches: (8 + 8) / 2 = 8 of its blocks' micro-batches against 11.5.
+  CHECK(micro_batches_in_flight(S::interleaved_zb, 8, 0, 32) == 8);
+  CHECK(micro_batches_in_flight(S::interleaved_1f1b, 8, 0, 32) == 11.5);
+  // zbv's in-flight formula is the same count over its own lists.
+  for (const std::int64_t n : {1, 4, 7, 16}) {
+    for (std::int64_t r = 0; r < 4; ++r) {
+      CHECK(2.0 * micro_batches_in_flight(S::zbv, 4, r, n) ==
+            static_cast<double>(zero_bubble_order(S::zbv, 4, n, r).most_held));
+    }
+  }
+  // Idle time, by hand for pp 2 and one micro-batch (F = I = W = 1; stages 0, 2 on rank 0 and
+  // 1, 3 on rank 1): rank 0 F0@0 [0,1]; rank 1 F1@0 [1,2]; rank 0 F2@0 [2,3]; rank 1 F3@0 [3,4],
+  // I3 [4,5], W3 [5,6]; rank 0 I2 [5,6], W2 [6,7]; rank 1 I1 [6,7], W1 [7,8]; rank 0 I0 [7,8], W0
+  // [8,9]. The step is 9; each rank computes 6: idle 3.
+  CHECK(zero_bubble_order(S::interleaved_zb, 2, 1, 0).actions == "0F0 2F0 2I0 2W0 0I0 0W0");
+  CHECK(zero_bubble_idle_time(S::interleaved_zb, 2, 1, 1, 1, 1) == Approx(3.0));
+  // With enough micro-batches the weight gradients fill all but the startup: less idle than
+  // interleaved 1F1B's (pp - 1) / 2 micro-batch times, under full AC too.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  TrainingConfig z = pipelined(32, 4, S::interleaved_zb, 16);
+  TrainingConfig i = z;
+  i.pp_schedule = S::interleaved_1f1b;
+  CHECK(pipeline_bubble_micro_batches(z, 1.0) < pipeline_bubble_micro_batches(i, 1.0));
+  CHECK(pipeline_bubble_micro_batches(z, 0.0) < pipeline_bubble_micro_batches(i, 0.0));
+  // Looped stages as interleaved 1F1B's; refused compiled, and off whole rounds.
+  CHECK(pipeline_rank(m8, z, 0).embedding);
+  CHECK(pipeline_rank(m8, z, 3).head);
+  TrainingConfig compiled = z;
+  compiled.compile = true;
+  CHECK_THROWS_WITH(validate_config(compiled, m8),
+                    Catch::Contains("--pp-schedule interleaved-zb runs no compiled stage") &&
+                        Catch::Contains("ScheduleInterleavedZeroBubble"));
+  TrainingConfig uneven = z;
+  uneven.grad_accum = 9; // 9 / 4 = 2 rounds, which 9 is no multiple of
+  CHECK_THROWS_WITH(validate_config(uneven, m8),
+                    Catch::Contains("must be a multiple of its 2 rounds") &&
+                        Catch::Contains("ScheduleInterleavedZeroBubble"));
+  CHECK_NOTHROW(validate_config(z, m8));
+  CHECK_THAT(test::trainer_settings(m8, z),
+             Catch::Contains("parallelism.pipeline_parallel_schedule=\"InterleavedZeroBubble\"\n"));
 }
 
 TEST_CASE("pipeline degrees the model or the batch cannot take are refused naming what fails",

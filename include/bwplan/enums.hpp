@@ -83,12 +83,21 @@ enum class AttentionKernel : std::uint8_t { cudnn, flash2, count_ };
 /// unsharded from forward to backward, and the last block is not resharded either.
 enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 /// The order pipeline stages run their micro-batches in (torch.distributed.pipelining, as
-/// torchtitan names them: 1F1B, Interleaved1F1B, GPipe, ZBVZeroBubble). 1F1B holds at most as many
+/// torchtitan names them: 1F1B, Interleaved1F1B, GPipe, ZBVZeroBubble, InterleavedZeroBubble).
+/// 1F1B holds at most as many
 /// micro-batches as there are stages after its own; interleaved 1F1B puts two stages on every rank
 /// to shrink the bubble; GPipe runs every forward before any backward; zbv (zero bubble, V shape)
 /// puts stages r and 2 pp - 1 - r on rank r and splits each backward into its input and weight
-/// gradients, filling the bubble with the latter.
-enum class PipelineSchedule : std::uint8_t { one_f_one_b, interleaved_1f1b, gpipe, zbv, count_ };
+/// gradients, filling the bubble with the latter; interleaved-zb (ZB1P) does the same over
+/// interleaved 1F1B's looped stages.
+enum class PipelineSchedule : std::uint8_t {
+  one_f_one_b,
+  interleaved_1f1b,
+  gpipe,
+  zbv,
+  interleaved_zb,
+  count_
+};
 /// What is trained: every parameter (full), low-rank adapters beside frozen block linears (lora,
 /// Hu et al. 2021), or adapters beside a 4-bit NF4 base (qlora, Dettmers et al. 2023).
 enum class Finetune : std::uint8_t { full, lora, qlora, count_ };
@@ -187,8 +196,8 @@ template <> struct EnumTraits<LoraTargets> {
 
 template <> struct EnumTraits<PipelineSchedule> {
   static constexpr std::string_view what = "pipeline schedule";
-  static constexpr std::array<std::string_view, 4> names = {"1f1b", "interleaved-1f1b", "gpipe",
-                                                            "zbv"};
+  static constexpr std::array<std::string_view, 5> names = {"1f1b", "interleaved-1f1b", "gpipe",
+                                                            "zbv", "interleaved-zb"};
 };
 
 template <class E>

@@ -19,7 +19,10 @@ namespace bwplan {
 /// (pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce:torchtitan/distributed/
 /// pipeline_parallel.py, pipeline_llm).
 [[nodiscard]] constexpr std::int64_t stages_per_rank(PipelineSchedule s) {
-  return s == PipelineSchedule::interleaved_1f1b || s == PipelineSchedule::zbv ? 2 : 1;
+  return s == PipelineSchedule::interleaved_1f1b || s == PipelineSchedule::zbv ||
+                 s == PipelineSchedule::interleaved_zb
+             ? 2
+             : 1;
 }
 
 /// Whether torchtitan can cut a model of `layers` blocks into pp x stages_per_rank(s) stages: at
@@ -36,10 +39,16 @@ namespace bwplan {
   return pp <= 1 || s != Sharding::none;
 }
 
-/// Whether schedule `s` over `pp` stages can run torch.compile'd blocks: ScheduleZBVZeroBubble
-/// refuses them (its input/weight gradient split), and torchtitan compiles per block.
+/// Whether `s` splits each backward into input and weight gradients (the zero-bubble schedules).
+[[nodiscard]] constexpr bool splits_backward(PipelineSchedule s) {
+  return s == PipelineSchedule::zbv || s == PipelineSchedule::interleaved_zb;
+}
+
+/// Whether schedule `s` over `pp` stages can run torch.compile'd blocks: ScheduleZBVZeroBubble and
+/// ScheduleInterleavedZeroBubble refuse them (their input/weight gradient split), and torchtitan
+/// compiles per block.
 [[nodiscard]] constexpr bool pipeline_allows_compile(PipelineSchedule s, std::int64_t pp) {
-  return pp <= 1 || s != PipelineSchedule::zbv;
+  return pp <= 1 || !splits_backward(s);
 }
 
 /// What one pipeline rank holds, over all of its stages.
@@ -73,26 +82,40 @@ struct PipelineRank {
 /// (torch.distributed.pipelining.schedules: Schedule1F1B runs pp - rank forwards before its first
 /// backward; ScheduleInterleaved1F1B (v - 1) x round + 2 (pp - 1 - rank) + 1 stage forwards, a
 /// round being min(micro-batches, pp); ScheduleGPipe every forward first; ScheduleZBVZeroBubble
-/// min(n + rank + 1, 2 n, 2 pp) stage micro-batches, from running its action lists:
-/// tests/test_pipeline.cpp).
+/// min(n + rank + 1, 2 n, 2 pp) stage micro-batches; ScheduleInterleavedZeroBubble min(round +
+/// pp, 2 n) on every rank (its warm-up forwards, one more, and the rank's weight gradients held
+/// back); the last two from running their action lists: tests/test_pipeline.cpp).
 [[nodiscard]] double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t rank,
                                              std::int64_t micro_batches);
 
 /// Micro-batch times a step idles in the pipeline's fill and drain: (pp - 1) / stages_per_rank(),
-/// and under zbv what zbv_idle_time() leaves, with a stage's forward, input-gradient and weight-
-/// gradient times 1 : 1 + recompute : 1 (`recompute`: the share of the forward that activation
-/// checkpointing runs again, 0 to 1).
+/// and under the zero-bubble schedules what zero_bubble_idle_time() leaves, with a stage's forward,
+/// input-gradient and weight- gradient times 1 : 1 + recompute : 1 (`recompute`: the share of the
+/// forward that activation checkpointing runs again, 0 to 1).
 [[nodiscard]] double pipeline_bubble_micro_batches(const TrainingConfig& c, double recompute);
 
-/// The idle time of ScheduleZBVZeroBubble's busiest-ending rank over a step of `micro_batches`
-/// on `pp` ranks, in the units of `forward`, `input_grad` and `weight_grad` (one stage's times
-/// for one micro-batch): the step's length less the 2 x micro_batches x (F + I + W) every rank
-/// computes. Runs torch's action lists (ScheduleZBVZeroBubble._calculate_single_rank_operations)
-/// through their dependencies: a stage's forward waits for the previous stage's, its input
-/// gradient for its own forward and the next stage's input gradient, its weight gradient for its
-/// input gradient; sends take no time.
-[[nodiscard]] double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward,
-                                   double input_grad, double weight_grad);
+/// The idle time of zero-bubble schedule `s` (zbv or interleaved-zb: 2 stages per rank) on its
+/// busiest-ending rank over a step of `micro_batches` on `pp` ranks, in the units of `forward`,
+/// `input_grad` and `weight_grad` (one stage's times for one micro-batch): the step's length less
+/// the 2 x micro_batches x (F + I + W) every rank computes. Runs torch's action lists
+/// (ScheduleZBVZeroBubble._calculate_single_rank_operations; ScheduleInterleavedZeroBubble's,
+/// _get_1f1b_rank_ops with enable_zero_bubble) through their dependencies: a stage's forward waits
+/// for the previous stage's, its input gradient for its own forward and the next stage's input
+/// gradient, its weight gradient for its input gradient; sends take no time.
+[[nodiscard]] double zero_bubble_idle_time(PipelineSchedule s, std::int64_t pp,
+                                           std::int64_t micro_batches, double forward,
+                                           double input_grad, double weight_grad);
+
+/// Rank `rank`'s compute actions under zero-bubble schedule `s` with `micro_batches`, in torch's
+/// notation ("0F0 2F0 2I0 2W0 ...": stage, F / I / W, micro-batch), and the most stage
+/// micro-batches it holds at once (forwards whose weight gradients have not run): what
+/// zero_bubble_idle_time() and micro_batches_in_flight() are built on, for tests and docs.
+struct ZeroBubbleOrder {
+  std::string actions;
+  std::int64_t most_held = 0;
+};
+[[nodiscard]] ZeroBubbleOrder zero_bubble_order(PipelineSchedule s, std::int64_t pp,
+                                                std::int64_t micro_batches, std::int64_t rank);
 
 /// What keeps c.pp and c.pp_schedule from running `m` with c.grad_accum micro-batches, as the
 /// one-line error; empty when they can.

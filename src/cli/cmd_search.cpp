@@ -613,8 +613,8 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->delimiter(',')
       ->group(ax);
   cmd->add_option("--pp-schedule", o->pp_schedules,
-                  "pipeline schedules tried with pp > 1: 1f1b, interleaved-1f1b, gpipe [1f1b, "
-                  "interleaved-1f1b]")
+                  "pipeline schedules tried with pp > 1: 1f1b, interleaved-1f1b, gpipe, zbv, "
+                  "interleaved-zb (the zero-bubble two without compile) [1f1b, interleaved-1f1b]")
       ->delimiter(',')
       ->group(ax);
   cmd->add_flag("--explore-seq", o->explore_seq,

@@ -325,6 +325,7 @@ std::string search_table(const SearchReport& r) {
                                       k.pp_schedule == PipelineSchedule::interleaved_1f1b ? "i"
                                       : k.pp_schedule == PipelineSchedule::gpipe          ? "g"
                                       : k.pp_schedule == PipelineSchedule::zbv            ? "v"
+                                      : k.pp_schedule == PipelineSchedule::interleaved_zb ? "z"
                                                                                           : "")
                         : fmt::format("{}x{}{}", k.tp, k.cp,
                                       k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),

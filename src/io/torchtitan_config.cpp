@@ -148,8 +148,8 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   if (c.pp > 1) {
     // torch.distributed.pipelining's schedule names (get_schedule_class); without
     // pipeline_parallel_layers_per_stage torchtitan gives Interleaved1F1B 2 stages per rank.
-    static constexpr std::array<std::string_view, 4> schedules = {"1F1B", "Interleaved1F1B",
-                                                                  "GPipe", "ZBVZeroBubble"};
+    static constexpr std::array<std::string_view, 5> schedules = {
+        "1F1B", "Interleaved1F1B", "GPipe", "ZBVZeroBubble", "InterleavedZeroBubble"};
     static_assert(schedules.size() == static_cast<std::size_t>(PipelineSchedule::count_));
     s.add("parallelism", "pipeline_parallel_schedule",
           std::string(schedules[static_cast<std::size_t>(c.pp_schedule)]), "pp_schedule");

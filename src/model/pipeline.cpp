@@ -3,6 +3,7 @@
 #include "bwplan/pipeline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include <fmt/format.h>
@@ -92,6 +93,13 @@ double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t
   case PipelineSchedule::zbv:
     return static_cast<double>(std::min({n + rank + 1, 2 * n, 2 * pp})) /
            static_cast<double>(stages_per_rank(s));
+  case PipelineSchedule::interleaved_zb: {
+    // Warm-up (v - 1) x round + pp - 1 - rank stage forwards, one more, and `rank` weight
+    // gradients held back: round + pp on every rank (tests/test_pipeline.cpp runs the lists).
+    const std::int64_t per_round = n / interleaved_rounds(n, pp);
+    return static_cast<double>(std::min(per_round + pp, 2 * n)) /
+           static_cast<double>(stages_per_rank(s));
+  }
   case PipelineSchedule::interleaved_1f1b: {
     const std::int64_t v = stages_per_rank(s);
     const std::int64_t per_round = n / interleaved_rounds(n, pp);
@@ -107,12 +115,13 @@ double pipeline_bubble_micro_batches(const TrainingConfig& c, double recompute) 
   if (c.pp <= 1) {
     return 0.0;
   }
-  if (c.pp_schedule == PipelineSchedule::zbv) {
+  if (splits_backward(c.pp_schedule)) {
     // A stage's micro-batch: forward 1, input gradients 1 (+ the recomputed forward), weight
     // gradients 1 (a backward's GEMMs are twice the forward's, split evenly between the two).
     const double input_grad = 1.0 + recompute;
     const double micro_batch = 2.0 * (1.0 + input_grad + 1.0); // both of the rank's stages
-    return zbv_idle_time(c.pp, c.grad_accum, 1.0, input_grad, 1.0) / micro_batch;
+    return zero_bubble_idle_time(c.pp_schedule, c.pp, c.grad_accum, 1.0, input_grad, 1.0) /
+           micro_batch;
   }
   return static_cast<double>(c.pp - 1) / static_cast<double>(stages_per_rank(c.pp_schedule));
 }
@@ -178,15 +187,79 @@ std::vector<Action> zbv_actions(std::int64_t pp, std::int64_t n, std::int64_t ra
   return ops;
 }
 
+/// ScheduleInterleavedZeroBubble._calculate_single_rank_operations for `rank` (two looped stages,
+/// rank + s pp): _get_1f1b_rank_ops with enable_zero_bubble, its padding dropped (the schedule's
+/// added bubbles only wait for what the dependencies below wait for).
+std::vector<Action> interleaved_zb_actions(std::int64_t pp, std::int64_t n, std::int64_t rank) {
+  constexpr std::int64_t v = 2;
+  const std::int64_t per_round = n / interleaved_rounds(n, pp);
+  const std::int64_t warmup = std::min((v - 1) * per_round + pp - 1 - rank, n * v);
+  const std::int64_t total = n * v + warmup; // warm-up, 1F1B (n v - warm-up), cool-down (warm-up)
+  const auto forward_stage = [&](std::int64_t step) { return (step / per_round) % v * pp + rank; };
+  const auto backward_stage = [&](std::int64_t step) {
+    return (v - 1 - (step - warmup) / per_round % v) * pp + rank;
+  };
+  std::vector<std::int64_t> next_f(static_cast<std::size_t>(v * pp), 0);
+  std::vector<std::int64_t> next_i = next_f, next_w = next_f;
+  const auto add = [](std::vector<Action>& ops, std::vector<std::int64_t>& next, std::int64_t stage,
+                      Pass p) {
+    ops.push_back({stage, p, next[static_cast<std::size_t>(stage)]++});
+  };
+  std::vector<Action> ops;
+  std::vector<std::int64_t> backward_steps;
+  std::size_t weights = 0;
+  const auto weight = [&] {
+    add(ops, next_w, backward_stage(backward_steps[weights++]), Pass::weight_grad);
+  };
+  for (std::int64_t step = 0; step < total; ++step) {
+    if (step < n * v && step >= warmup) { // 1F1B: a forward beside each input gradient
+      add(ops, next_f, forward_stage(step), Pass::forward);
+    } else if (step < warmup) {
+      add(ops, next_f, forward_stage(step), Pass::forward);
+      continue;
+    }
+    add(ops, next_i, backward_stage(step), Pass::input_grad);
+    backward_steps.push_back(step);
+    if (step - warmup >= rank) { // rank r holds its first r weight gradients back
+      weight();
+    }
+  }
+  while (weights < backward_steps.size()) {
+    weight();
+  }
+  return ops;
+}
+
+std::vector<Action> zero_bubble_actions(PipelineSchedule s, std::int64_t pp, std::int64_t n,
+                                        std::int64_t rank) {
+  return s == PipelineSchedule::interleaved_zb ? interleaved_zb_actions(pp, n, rank)
+                                               : zbv_actions(pp, n, rank);
+}
+
 } // namespace
 
-double zbv_idle_time(std::int64_t pp, std::int64_t micro_batches, double forward, double input_grad,
-                     double weight_grad) {
+ZeroBubbleOrder zero_bubble_order(PipelineSchedule s, std::int64_t pp, std::int64_t micro_batches,
+                                  std::int64_t rank) {
+  ZeroBubbleOrder out;
+  std::int64_t held = 0;
+  for (const Action& a :
+       zero_bubble_actions(s, pp, std::max<std::int64_t>(1, micro_batches), rank)) {
+    static constexpr std::array<char, 3> letter = {'F', 'I', 'W'};
+    out.actions += fmt::format("{}{}{}{}", out.actions.empty() ? "" : " ", a.stage,
+                               letter[static_cast<std::size_t>(a.pass)], a.micro_batch);
+    held += a.pass == Pass::forward ? 1 : a.pass == Pass::weight_grad ? -1 : 0;
+    out.most_held = std::max(out.most_held, held);
+  }
+  return out;
+}
+
+double zero_bubble_idle_time(PipelineSchedule s, std::int64_t pp, std::int64_t micro_batches,
+                             double forward, double input_grad, double weight_grad) {
   const std::int64_t n = std::max<std::int64_t>(1, micro_batches);
   const std::int64_t stages = 2 * pp;
   std::vector<std::vector<Action>> ops;
   for (std::int64_t r = 0; r < pp; ++r) {
-    ops.push_back(zbv_actions(pp, n, r));
+    ops.push_back(zero_bubble_actions(s, pp, n, r));
   }
   // Finish time of every (stage, pass, micro-batch); negative until it has run.
   std::vector<double> done(static_cast<std::size_t>(stages * 3 * n), -1.0);
@@ -253,17 +326,22 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
   }
+  const bool interleaved_zb = c.pp_schedule == PipelineSchedule::interleaved_zb;
   if (c.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
-    return "--pp-schedule zbv runs no compiled stage: torch.distributed.pipelining's "
-           "ScheduleZBVZeroBubble refuses torch.compile'd modules (its input/weight gradient "
-           "split); drop --compile";
+    return fmt::format("--pp-schedule {} runs no compiled stage: torch.distributed.pipelining's "
+                       "{} refuses torch.compile'd modules (its input/weight gradient split); "
+                       "drop --compile",
+                       name_of(c.pp_schedule),
+                       interleaved_zb ? "ScheduleInterleavedZeroBubble" : "ScheduleZBVZeroBubble");
   }
-  if (c.pp_schedule == PipelineSchedule::interleaved_1f1b) {
+  if (c.pp_schedule == PipelineSchedule::interleaved_1f1b || interleaved_zb) {
     const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);
     if (c.grad_accum % rounds != 0) {
       return fmt::format("--grad-accum {} (pipeline micro-batches) must be a multiple of its {} "
-                         "rounds of --pp {} (ScheduleInterleaved1F1B)",
-                         c.grad_accum, rounds, c.pp);
+                         "rounds of --pp {} ({})",
+                         c.grad_accum, rounds, c.pp,
+                         interleaved_zb ? "ScheduleInterleavedZeroBubble"
+                                        : "ScheduleInterleaved1F1B");
     }
   }
   return {};

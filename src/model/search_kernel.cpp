@@ -67,8 +67,9 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
   if (limits.global_batch_tokens > 0) {
     const std::int64_t dp = data_parallel_degree(c.config);
     o.grad_accum = grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, dp);
-    if (c.config.pp_schedule == PipelineSchedule::interleaved_1f1b && c.config.pp > 1 &&
-        o.grad_accum > c.config.pp) {
+    if ((c.config.pp_schedule == PipelineSchedule::interleaved_1f1b ||
+         c.config.pp_schedule == PipelineSchedule::interleaved_zb) &&
+        c.config.pp > 1 && o.grad_accum > c.config.pp) {
       // Whole rounds of pp micro-batches, as ScheduleInterleaved1F1B needs (pipeline_problem).
       o.grad_accum = (o.grad_accum + c.config.pp / 2) / c.config.pp * c.config.pp;
     }
