@@ -147,8 +147,9 @@ TEST_CASE(
     "[pipeline]") {
   using S = PipelineSchedule;
   // The order torch builds (_get_1f1b_rank_ops with enable_zero_bubble, pytorch/pytorch@1fd7abc2
-  // torch/distributed/pipelining/schedules.py), written out by running that Python for pp 2 and 4
-  // micro-batches: stages r and r + 2 on rank r; rank 1 holds back its first weight gradient.
+  // torch/distributed/pipelining/schedules.py), written out by a line-for-line port of that Python
+  // for pp 2 and 4 micro-batches: stages r and r + 2 on rank r; rank 1 holds back its first weight
+  // gradient.
   CHECK(zero_bubble_order(S::interleaved_zb, 2, 4, 0).actions ==
         "0F0 0F1 2F0 2F1 2I0 2W0 0F2 2I1 2W1 0F3 0I0 0W0 2F2 0I1 0W1 2F3 2I2 2W2 2I3 2W3 0I2 0W2 "
         "0I3 0W3");
