@@ -4,8 +4,10 @@
 /// "Pipeline parallelism", and docs/time-model.md, "Pipeline parallelism".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bwplan/enums.hpp"
@@ -37,6 +39,15 @@ namespace bwplan {
 /// FSDP2, so pp > 1 needs FSDP (as cp_allowed_with()).
 [[nodiscard]] constexpr bool pipeline_allowed_with(Sharding s, std::int64_t pp) {
   return pp <= 1 || s != Sharding::none;
+}
+
+/// torch.distributed.pipelining's name for `s` (get_schedule_class; the class is Schedule + it),
+/// which torchtitan's pipeline_parallel_schedule takes.
+[[nodiscard]] constexpr std::string_view torch_schedule_name(PipelineSchedule s) {
+  constexpr std::array<std::string_view, 5> names = {"1F1B", "Interleaved1F1B", "GPipe",
+                                                     "ZBVZeroBubble", "InterleavedZeroBubble"};
+  static_assert(names.size() == static_cast<std::size_t>(PipelineSchedule::count_));
+  return names[static_cast<std::size_t>(s)];
 }
 
 /// Whether `s` splits each backward into input and weight gradients (the zero-bubble schedules).

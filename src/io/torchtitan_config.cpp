@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
+#include "bwplan/pipeline.hpp"
 #include "bwplan/sagemaker.hpp"
 #include "launch_data.hpp"
 
@@ -146,13 +147,10 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   s.add("parallelism", "tensor_parallel_degree", c.tp, "tp");
   s.add("parallelism", "pipeline_parallel_degree", c.pp, "pp");
   if (c.pp > 1) {
-    // torch.distributed.pipelining's schedule names (get_schedule_class); without
-    // pipeline_parallel_layers_per_stage torchtitan gives Interleaved1F1B 2 stages per rank.
-    static constexpr std::array<std::string_view, 5> schedules = {
-        "1F1B", "Interleaved1F1B", "GPipe", "ZBVZeroBubble", "InterleavedZeroBubble"};
-    static_assert(schedules.size() == static_cast<std::size_t>(PipelineSchedule::count_));
+    // Without pipeline_parallel_layers_per_stage torchtitan gives the multi-stage schedules 2
+    // stages per rank.
     s.add("parallelism", "pipeline_parallel_schedule",
-          std::string(schedules[static_cast<std::size_t>(c.pp_schedule)]), "pp_schedule");
+          std::string(torch_schedule_name(c.pp_schedule)), "pp_schedule");
     s.add("parallelism", "pipeline_parallel_microbatch_size", c.micro_batch, "micro_batch");
   }
   s.add("parallelism", "context_parallel_degree", c.cp, "cp");

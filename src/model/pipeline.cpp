@@ -212,13 +212,13 @@ std::vector<Action> interleaved_zb_actions(std::int64_t pp, std::int64_t n, std:
     add(ops, next_w, backward_stage(backward_steps[weights++]), Pass::weight_grad);
   };
   for (std::int64_t step = 0; step < total; ++step) {
-    if (step < n * v && step >= warmup) { // 1F1B: a forward beside each input gradient
+    if (step < n * v) { // warm-up and 1F1B steps run a forward (warmup <= n v)
       add(ops, next_f, forward_stage(step), Pass::forward);
-    } else if (step < warmup) {
-      add(ops, next_f, forward_stage(step), Pass::forward);
+    }
+    if (step < warmup) {
       continue;
     }
-    add(ops, next_i, backward_stage(step), Pass::input_grad);
+    add(ops, next_i, backward_stage(step), Pass::input_grad); // 1F1B and cool-down steps
     backward_steps.push_back(step);
     if (step - warmup >= rank) { // rank r holds its first r weight gradients back
       weight();
@@ -326,22 +326,19 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
   }
-  const bool interleaved_zb = c.pp_schedule == PipelineSchedule::interleaved_zb;
   if (c.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
     return fmt::format("--pp-schedule {} runs no compiled stage: torch.distributed.pipelining's "
-                       "{} refuses torch.compile'd modules (its input/weight gradient split); "
-                       "drop --compile",
-                       name_of(c.pp_schedule),
-                       interleaved_zb ? "ScheduleInterleavedZeroBubble" : "ScheduleZBVZeroBubble");
+                       "Schedule{} refuses torch.compile'd modules (its input/weight gradient "
+                       "split); drop --compile",
+                       name_of(c.pp_schedule), torch_schedule_name(c.pp_schedule));
   }
-  if (c.pp_schedule == PipelineSchedule::interleaved_1f1b || interleaved_zb) {
+  if (c.pp_schedule == PipelineSchedule::interleaved_1f1b ||
+      c.pp_schedule == PipelineSchedule::interleaved_zb) {
     const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);
     if (c.grad_accum % rounds != 0) {
       return fmt::format("--grad-accum {} (pipeline micro-batches) must be a multiple of its {} "
-                         "rounds of --pp {} ({})",
-                         c.grad_accum, rounds, c.pp,
-                         interleaved_zb ? "ScheduleInterleavedZeroBubble"
-                                        : "ScheduleInterleaved1F1B");
+                         "rounds of --pp {} (Schedule{})",
+                         c.grad_accum, rounds, c.pp, torch_schedule_name(c.pp_schedule));
     }
   }
   return {};
