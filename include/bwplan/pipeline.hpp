@@ -50,6 +50,12 @@ namespace bwplan {
   return names[static_cast<std::size_t>(s)];
 }
 
+/// Whether `s` runs its micro-batches in rounds of about pp and needs a whole number of them
+/// (ScheduleInterleaved1F1B and ScheduleInterleavedZeroBubble: n a multiple of max(1, n / pp)).
+[[nodiscard]] constexpr bool runs_in_rounds(PipelineSchedule s) {
+  return s == PipelineSchedule::interleaved_1f1b || s == PipelineSchedule::interleaved_zb;
+}
+
 /// Whether `s` splits each backward into input and weight gradients (the zero-bubble schedules).
 [[nodiscard]] constexpr bool splits_backward(PipelineSchedule s) {
   return s == PipelineSchedule::zbv || s == PipelineSchedule::interleaved_zb;

@@ -17,6 +17,11 @@ std::int64_t interleaved_rounds(std::int64_t micro_batches, std::int64_t pp) {
   return std::max<std::int64_t>(1, micro_batches / pp);
 }
 
+/// The micro-batches of one such round (torch's microbatches_per_round).
+std::int64_t micro_batches_per_round(std::int64_t micro_batches, std::int64_t pp) {
+  return micro_batches / interleaved_rounds(micro_batches, pp);
+}
+
 } // namespace
 
 PipelineRank pipeline_rank(const ModelSpec& m, const TrainingConfig& c, std::int64_t r) {
@@ -96,13 +101,13 @@ double micro_batches_in_flight(PipelineSchedule s, std::int64_t pp, std::int64_t
   case PipelineSchedule::interleaved_zb: {
     // Warm-up (v - 1) x round + pp - 1 - rank stage forwards, one more, and `rank` weight
     // gradients held back: round + pp on every rank (tests/test_pipeline.cpp runs the lists).
-    const std::int64_t per_round = n / interleaved_rounds(n, pp);
+    const std::int64_t per_round = micro_batches_per_round(n, pp);
     return static_cast<double>(std::min(per_round + pp, 2 * n)) /
            static_cast<double>(stages_per_rank(s));
   }
   case PipelineSchedule::interleaved_1f1b: {
     const std::int64_t v = stages_per_rank(s);
-    const std::int64_t per_round = n / interleaved_rounds(n, pp);
+    const std::int64_t per_round = micro_batches_per_round(n, pp);
     const std::int64_t warmup = (v - 1) * per_round + 2 * (pp - 1 - rank);
     return static_cast<double>(std::min(warmup + 1, n * v)) / static_cast<double>(v);
   }
@@ -192,7 +197,7 @@ std::vector<Action> zbv_actions(std::int64_t pp, std::int64_t n, std::int64_t ra
 /// added bubbles only wait for what the dependencies below wait for).
 std::vector<Action> interleaved_zb_actions(std::int64_t pp, std::int64_t n, std::int64_t rank) {
   constexpr std::int64_t v = 2;
-  const std::int64_t per_round = n / interleaved_rounds(n, pp);
+  const std::int64_t per_round = micro_batches_per_round(n, pp);
   const std::int64_t warmup = std::min((v - 1) * per_round + pp - 1 - rank, n * v);
   const std::int64_t total = n * v + warmup; // warm-up, 1F1B (n v - warm-up), cool-down (warm-up)
   const auto forward_stage = [&](std::int64_t step) { return (step / per_round) % v * pp + rank; };
@@ -332,8 +337,7 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
                        "split); drop --compile",
                        name_of(c.pp_schedule), torch_schedule_name(c.pp_schedule));
   }
-  if (c.pp_schedule == PipelineSchedule::interleaved_1f1b ||
-      c.pp_schedule == PipelineSchedule::interleaved_zb) {
+  if (runs_in_rounds(c.pp_schedule)) {
     const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);
     if (c.grad_accum % rounds != 0) {
       return fmt::format("--grad-accum {} (pipeline micro-batches) must be a multiple of its {} "

@@ -67,10 +67,8 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
   if (limits.global_batch_tokens > 0) {
     const std::int64_t dp = data_parallel_degree(c.config);
     o.grad_accum = grad_accum_for(limits.global_batch_tokens, micro_batch, c.config.seq_len, dp);
-    if ((c.config.pp_schedule == PipelineSchedule::interleaved_1f1b ||
-         c.config.pp_schedule == PipelineSchedule::interleaved_zb) &&
-        c.config.pp > 1 && o.grad_accum > c.config.pp) {
-      // Whole rounds of pp micro-batches, as ScheduleInterleaved1F1B needs (pipeline_problem).
+    if (runs_in_rounds(c.config.pp_schedule) && c.config.pp > 1 && o.grad_accum > c.config.pp) {
+      // Whole rounds of pp micro-batches, as the interleaved schedules need (pipeline_problem).
       o.grad_accum = (o.grad_accum + c.config.pp / 2) / c.config.pp * c.config.pp;
     }
     const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, dp) *
@@ -239,7 +237,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       }
       for (const LossChoice& loss : losses) {
         if (loss.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
-          continue; // ScheduleZBVZeroBubble refuses compiled stages (pipeline_problem)
+          continue; // the zero-bubble schedules refuse compiled stages (pipeline_problem)
         }
         c.loss = loss.loss;
         c.compile = loss.compile;
