@@ -195,9 +195,8 @@ struct MemoryConstants {
   /// measurements-pipeline-parallel.json, 405B over PP 8) read up to 11.6 % above their estimates;
   /// the upper edge widens by that, rounded up, for pp > 1.
   double band_pipeline_parallel_fraction = 0.12;
-  /// Mixtures of experts: the estimate reads up to 30.5 % below measured checkpointed mixtures
-  /// (Qwen3-30B-A3B: tests/data/measurements-moe.json) and takes routing as balanced; the upper
-  /// edge widens by this (docs/model.md, "Mixtures of experts").
+  /// Mixtures of experts under expert parallelism (no measured peak; routing taken as balanced):
+  /// the upper edge widens by this (docs/model.md, "Mixtures of experts").
   double band_mixture_fraction = 0.4;
   /// GPUs that shipped memory measurements cover (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "b200", "h100-hbm2e-96gb",
@@ -207,18 +206,19 @@ struct MemoryConstants {
 /// What a band is wider for: the reasons a configuration lies outside what the measured runs
 /// cover (the names are JSON values).
 enum class Widening : std::uint8_t {
-  sequence,          ///< longer sequences than any measured run
-  gpu,               ///< a GPU no measured run used
-  scale,             ///< more GPUs than any measured run
-  unfused_loss,      ///< trainers' unfused losses hold different numbers of logits copies
-  bf16_pure,         ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
-  tensor_parallel,   ///< tensor parallelism: few measured runs
-  context_parallel,  ///< context parallelism: few measured runs
-  pipeline_parallel, ///< pipeline parallelism: few measured runs
-  mixture,           ///< a mixture of experts: routing imbalance, one measured model
+  sequence,              ///< longer sequences than any measured run
+  gpu,                   ///< a GPU no measured run used
+  scale,                 ///< more GPUs than any measured run
+  unfused_loss,          ///< trainers' unfused losses hold different numbers of logits copies
+  bf16_pure,             ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
+  tensor_parallel,       ///< tensor parallelism: few measured runs
+  context_parallel,      ///< context parallelism: few measured runs
+  pipeline_parallel,     ///< pipeline parallelism: few measured runs
+  mixture,               ///< a mixture of experts over expert parallelism: no measured peak
+  mixture_checkpointing, ///< a checkpointed mixture that measured runs held more than estimated
   count_
 };
-inline constexpr std::array<std::string_view, 9> k_widening_names = {
+inline constexpr std::array<std::string_view, 10> k_widening_names = {
     "sequence_beyond_measured",
     "gpu_not_measured",
     "scale_beyond_measured",
@@ -227,7 +227,8 @@ inline constexpr std::array<std::string_view, 9> k_widening_names = {
     "tensor_parallel_sparsely_measured",
     "context_parallel_sparsely_measured",
     "pipeline_parallel_sparsely_measured",
-    "mixture_of_experts_not_measured"};
+    "mixture_of_experts_not_measured",
+    "mixture_checkpointing_held_more"};
 static_assert(k_widening_names.size() == static_cast<std::size_t>(Widening::count_));
 /// A set of Widening reasons, one bit each.
 using Widenings = std::uint32_t;
@@ -236,17 +237,20 @@ using Widenings = std::uint32_t;
 }
 
 /// What the memory band adds for a configuration: relative edges on the peaks, and bytes the
-/// upper edge adds (per logit element and fixed).
+/// upper edge adds (per logit element, per saved token and block, and fixed).
 struct MemoryBand {
   double low_fraction = 0;
   double high_fraction = 0;
   double high_bytes_per_logit = 0;
+  double high_bytes_per_token_block = 0;
   double high_bytes = 0;
   Widenings widened = 0;
 };
-/// `mixture`: the model is a mixture of experts (MemoryConstants::band_mixture_fraction).
-[[nodiscard]] MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu,
-                                     const MemoryConstants& k, bool mixture);
+/// The band of `c` training `m` (a mixture of experts widens by
+/// MemoryConstants::band_mixture_fraction under expert parallelism and, checkpointed, by what its
+/// runs held beyond the estimate: docs/model.md, "Mixtures of experts").
+[[nodiscard]] MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c,
+                                     const GpuSpec& gpu, const MemoryConstants& k);
 
 /// Whether a plan fits: with the band's upper edge, only as estimated, or not at all.
 enum class Verdict : std::uint8_t { fits, at_risk, out_of_memory, count_ };

@@ -39,7 +39,7 @@ namespace io {
 
 std::string band_note(Widenings w) {
   // Words for each Widening, in its order.
-  static constexpr std::array<std::string_view, 9> k_words = {
+  static constexpr std::array<std::string_view, 10> k_words = {
       "a longer sequence than any measured run",
       "a GPU no measured run used (at full power)",
       "more GPUs than any measured run",
@@ -48,7 +48,8 @@ std::string band_note(Widenings w) {
       "tensor parallelism (few measured runs)",
       "context parallelism (three measured runs, slower than predicted)",
       "pipeline parallelism (three measured runs)",
-      "a mixture of experts (routing imbalance; measured on one model, Qwen3-30B-A3B)"};
+      "expert parallelism (no measured peak: dispatch buffers, routing imbalance)",
+      "a checkpointed mixture of experts that measured runs held more than estimated"};
   static_assert(k_words.size() == k_widening_names.size());
   std::string out;
   for (std::size_t i = 0; i < k_words.size(); ++i) {

@@ -38,10 +38,31 @@ void widen_for_sequence(Widen& w, const TrainingConfig& c, double measured, doub
         Widening::sequence);
 }
 
+/// Bytes per token and block a checkpointed mixture's measured runs held beyond the estimate
+/// (docs/model.md, "Mixtures of experts"). Compiled with full checkpointing: what op-level SAC
+/// keeps beyond the block input (LambdaLabs' May 2026 Qwen3-30B-A3B runs grew by op-level SAC's
+/// slope, their gpt-oss-20b runs by full checkpointing's). Eager with op-level SAC: one routed
+/// copy's SwiGLU intermediate, experts_per_token x expert_ffn (their August runs, eager above
+/// compiled by about that). Neither saved tensor is identified; 0 for anything else.
+double mixture_checkpointing_bytes(const ModelSpec& m, const TrainingConfig& c) {
+  if (!m.is_moe()) {
+    return 0.0;
+  }
+  if (c.compile && c.activation_checkpointing == ActivationCheckpointing::full) {
+    return block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token -
+           block_activations(m, c, ActivationCheckpointing::full).saved_per_token;
+  }
+  if (!c.compile && c.activation_checkpointing == ActivationCheckpointing::selective_op) {
+    return static_cast<double>(m.experts_per_token) * static_cast<double>(m.expert_ffn) *
+           state_dtypes(c.precision).compute_bytes;
+  }
+  return 0.0;
+}
+
 } // namespace
 
-MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const MemoryConstants& k,
-                       bool mixture) {
+MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpec& gpu,
+                       const MemoryConstants& k) {
   Widen w;
   widen_for_sequence(w, c, k.band_measured_seq_len, k.band_fraction_per_seq_doubling);
   if (!listed(k.band_measured_gpus, gpu.name)) {
@@ -56,6 +77,10 @@ MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const Memory
     b.high_bytes = k.band_bf16_pure_bytes;
     w.reasons |= bit(Widening::bf16_pure);
   }
+  b.high_bytes_per_token_block = mixture_checkpointing_bytes(m, c);
+  if (b.high_bytes_per_token_block > 0) {
+    w.reasons |= bit(Widening::mixture_checkpointing);
+  }
   // The measured tensor-parallel peak reads above the estimate: the upper edge only.
   Widen higher;
   if (c.tp > 1) {
@@ -64,7 +89,8 @@ MemoryBand memory_band(const TrainingConfig& c, const GpuSpec& gpu, const Memory
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
-  if (mixture) {
+  // Expert parallelism: no measured peak (its dispatch buffers and routing imbalance).
+  if (m.is_moe() && c.ep > 1) {
     higher.add(k.band_mixture_fraction, Widening::mixture);
   }
   b.low_fraction = std::min(k.band_low_fraction + w.total, 0.9);

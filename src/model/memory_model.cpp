@@ -273,7 +273,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   }
   t.capacity_bytes = gpu.memory_bytes;
   t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
-  t.band = memory_band(c, gpu, k, m.is_moe());
+  t.band = memory_band(m, c, gpu, k);
   if (offload) {
     // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
     t.host_bytes_per_node =
@@ -378,7 +378,8 @@ Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_a
 /// The band's upper edges of the allocated and reserved peaks, from the `estimate`'s: the
 /// unfused-loss bytes raise the allocated peak (if a logits phase becomes the peak, by the
 /// difference), which the reserved peak takes on with the estimate's own slack; then the relative
-/// edge and the fixed bytes.
+/// edge, the bytes per saved token and block (every block's, for each micro-batch in flight) and
+/// the fixed bytes.
 Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
                const Peak& estimate) {
   const double allocated =
@@ -387,8 +388,11 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
           : estimate.allocated;
   const double reserved = estimate.reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
-  return {allocated * scale + t.band.high_bytes, reserved * scale + t.band.high_bytes,
-          estimate.phase};
+  const double tokens = static_cast<double>(micro_batch) * t.seq_len *
+                        micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
+  const double added =
+      tokens * t.saved.first * t.band.high_bytes_per_token_block + t.band.high_bytes;
+  return {allocated * scale + added, reserved * scale + added, estimate.phase};
 }
 
 } // namespace

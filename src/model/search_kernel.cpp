@@ -112,16 +112,22 @@ std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
   return v;
 }
 
-std::vector<LossChoice> default_loss_choices() {
+std::vector<LossChoice> default_loss_choices(bool mixture) {
   // A fused loss is the compiled one, as is chunked-head (torchtitan compiles its ChunkedCELoss);
   // unfused runs eager or under compile. Chunked (eager or compiled) is left out: chunked-head
   // compiled holds less of the logits (one chunk's, logits_per_element), moves less (2 bytes
   // per logit each way against 3 and more), and compile saves activations and passes, so a
   // chunked plan can never rank above its chunked-head twin; `--loss chunked` still tries it.
-  return {{Loss::unfused, false},
-          {Loss::unfused, true},
-          {Loss::fused, true},
-          {Loss::chunked_head, true}};
+  // A mixture also tries chunked-head eager: compiled with full checkpointing its band's upper
+  // edge holds what op-level SAC keeps (memory_band), so the eager twin can fit where it does not.
+  std::vector<LossChoice> v = {{Loss::unfused, false},
+                               {Loss::unfused, true},
+                               {Loss::fused, true},
+                               {Loss::chunked_head, true}};
+  if (mixture) {
+    v.push_back({Loss::chunked_head, false});
+  }
+  return v;
 }
 
 namespace {
