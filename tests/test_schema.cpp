@@ -426,6 +426,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "feasible",
                                                       "numeric_cases",
                                                       "fit_cases",
+                                                      "oom_cases",
                                                       "throughput_cases",
                                                       "max_micro_batch",
                                                       "throughput_ratio",

@@ -155,6 +155,8 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   CHECK(f.at("band_coverage").get<double>() == 1.0);
   CHECK(f.at("median_band_high_pct").get<double>() <= 16.0);
   CHECK(f.at("fit_cases") == 2);
+  CHECK(f.at("oom_cases") == 2);
+  CHECK(f.at("oom_flagged_fraction").get<double>() == 1.0);
   // tokens/s: the May rows within 8.4 %, the August ones 18-57 % slow (docs/time-model.md).
   CHECK(f.at("throughput_median_abs_error_pct").get<double>() == Approx(26.2).margin(0.5));
   for (const auto& c : fit.at("cases")) {
@@ -183,6 +185,8 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   CHECK(l.at("band_coverage").get<double>() == 1.0);
   CHECK(l.at("fit_cases") == 4);
   CHECK(l.at("fit_accuracy").get<double>() == 0.25);
+  CHECK(l.at("oom_cases") == 4);
+  CHECK(l.at("oom_flagged_fraction").get<double>() == 1.0);
   for (const auto& c : ladder.at("cases")) {
     if (c.at("metric") == "fits") {
       INFO(c.at("id"));

@@ -59,6 +59,9 @@ struct ValidationSummary {
   std::string max_error_case;
   int fit_cases = 0;
   double fit_accuracy = 1.0; ///< fraction of fit cases predicted right (1 when there are none)
+  int oom_cases = 0;         ///< fit cases that ran out of memory
+  /// fraction of those whose verdict is not `fits` (at_risk or out_of_memory; 1 when none)
+  double oom_flagged = 1.0;
   int throughput_cases = 0;
   double throughput_median_abs_error_pct = 0;
   double throughput_max_abs_error_pct = 0;

@@ -51,6 +51,8 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
   s["max_error_case"] = v.summary.max_error_case;
   s["fit_cases"] = v.summary.fit_cases;
   s["fit_accuracy"] = v.summary.fit_accuracy;
+  s["oom_cases"] = v.summary.oom_cases;
+  s["oom_flagged_fraction"] = v.summary.oom_flagged;
   s["throughput_cases"] = v.summary.throughput_cases;
   s["throughput_median_abs_error_pct"] =
       std::round(v.summary.throughput_median_abs_error_pct * 100) / 100;
@@ -107,8 +109,12 @@ std::string validation_table(const Validation& v, const std::string& file) {
                        s.throughput_max_abs_error_pct, 100 * s.throughput_band_coverage);
   }
   if (s.fit_cases > 0) {
-    out +=
-        fmt::format("{} fit/OOM cases: {:.0f}% called right\n", s.fit_cases, 100 * s.fit_accuracy);
+    out += fmt::format("{} fit/OOM cases: {:.0f}% called right", s.fit_cases, 100 * s.fit_accuracy);
+    if (s.oom_cases > 0) {
+      out += fmt::format("; of {} that ran out of memory, {:.0f}% not verdict 'fits'", s.oom_cases,
+                         100 * s.oom_flagged);
+    }
+    out += "\n";
   }
   return out;
 }

@@ -43,6 +43,7 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   std::vector<double> errors;
   std::vector<double> throughput_errors;
   int fit_right = 0;
+  int oom_flagged = 0;
   int in_band = 0;
   int throughput_in_band = 0;
   std::vector<double> band_high;
@@ -64,6 +65,10 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.measured_fits = mc.fits;
       ++v.summary.fit_cases;
       fit_right += r.predicted_fits == r.measured_fits ? 1 : 0;
+      if (!r.measured_fits) {
+        ++v.summary.oom_cases;
+        oom_flagged += r.predicted_verdict != Verdict::fits ? 1 : 0;
+      }
     } else {
       r.measured_bytes = mc.value_bytes;
       r.error_pct = 100.0 * (r.predicted_bytes - r.measured_bytes) / r.measured_bytes;
@@ -110,6 +115,9 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   v.summary.throughput_median_band_pct = median_of(throughput_band);
   if (v.summary.fit_cases > 0) {
     v.summary.fit_accuracy = static_cast<double>(fit_right) / v.summary.fit_cases;
+  }
+  if (v.summary.oom_cases > 0) {
+    v.summary.oom_flagged = static_cast<double>(oom_flagged) / v.summary.oom_cases;
   }
   return v;
 }
