@@ -185,3 +185,32 @@ TEST_CASE("search plans a mixture on one B200 node with expert parallelism", "[m
   }
   CHECK(with_ep > 0);
 }
+
+TEST_CASE("op-level SAC under expert parallelism keeps the all-to-alls' outputs", "[moe]") {
+  // torchtitan saves _c10d_functional.all_to_all_single's outputs under op-level SAC
+  // (torchtitan/distributed/activation_checkpoint.py comm_ops): per token and sparse block the
+  // k = 8 copies the dispatch receives and the 8 the combine returns, hidden 2048 in bf16:
+  // 2 x 8 x 2048 x 2 = 65,536 bytes more than at ep 1; nothing changes for full checkpointing.
+  TrainingConfig one = on_one_node(1);
+  TrainingConfig eight = on_one_node(8);
+  for (TrainingConfig* c : {&one, &eight}) {
+    c->activation_checkpointing = ActivationCheckpointing::selective_op;
+  }
+  const auto saved = [](const TrainingConfig& c, ActivationCheckpointing mode) {
+    return block_activations(a3b(), c, mode).saved_per_token;
+  };
+  CHECK(saved(eight, ActivationCheckpointing::selective_op) -
+            saved(one, ActivationCheckpointing::selective_op) ==
+        65536.0);
+  CHECK(saved(eight, ActivationCheckpointing::full) == saved(one, ActivationCheckpointing::full));
+  // So its recompute does not communicate again: 4 all-to-alls per sparse block (dispatch and
+  // combine, forward and backward), as with no checkpointing.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const Network net = make_network(b200, 8, 3.2e12);
+  const TimeConstants k;
+  const double per_call = k.nccl_base_latency_s + k.nccl_nvlink_hop_latency_s;
+  CHECK(estimate_step_time(a3b(), eight, b200, net, k).expert_parallel_s ==
+        Approx(estimate_step_time(a3b(), on_one_node(8), b200, net, k).expert_parallel_s)
+            .epsilon(1e-12));
+  CHECK(estimate_step_time(a3b(), eight, b200, net, k).expert_parallel_s > 192.0 * per_call);
+}

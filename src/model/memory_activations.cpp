@@ -123,7 +123,8 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     inv.all += std::max(moe_saved(m, c, ab, gemm_in), dense);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
     // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of the mixture only
-    // a shared expert's w1 and w2 outputs are kept (the 5th and 7th counted matmuls).
+    // a shared expert's w1 and w2 outputs are kept (the 5th and 7th counted matmuls), and under
+    // expert parallelism the all-to-alls' outputs.
     inv.sac = sac_attention;
     double sac_mlp = 0;
     if (m.shared_expert_ffn > 0) {
@@ -131,6 +132,14 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     }
     if (m.dense_layers > 0) {
       sac_mlp = std::max(sac_mlp, f * ab + (eager ? h * ab : 0.0));
+    }
+    if (c.ep > 1) {
+      // Under expert parallelism op-level SAC saves what the all-to-all returns, so that the
+      // recompute does not communicate again: the k copies the dispatch receives and the k the
+      // combine brings back (torchtitan's comm_ops, all models since pytorch/torchtitan@114151ad4
+      // (2026-03-23): torchtitan/distributed/activation_checkpoint.py; v0.2.2 for llama4 and
+      // deepseek_v3: torchtitan/models/llama4/infra/parallelize.py _op_sac_save_list).
+      sac_mlp += 2.0 * static_cast<double>(m.experts_per_token) * h * ab;
     }
     inv.sac += sac_mlp;
     return inv; // no tensor parallelism under a mixture (expert_parallel_problem())

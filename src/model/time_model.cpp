@@ -389,10 +389,11 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
 /// sends the rest over NVLink, and over the network the share bound for other nodes.
 void expert_dispatch(const ModelSpec& m, const TrainingConfig& c, const Network& net,
                      const TimeConstants& k, StepTerms& t) {
-  // Only the sparse blocks dispatch (a mixture's leading dense blocks do not).
+  // Only the sparse blocks dispatch (a mixture's leading dense blocks do not). Op-level SAC saves
+  // the all-to-alls' outputs (block_inventory), so only whole-block recompute communicates again.
   const double layers = as_double(m.moe_layers());
   const double recomputed = c.activation_checkpointing == ActivationCheckpointing::selective_op
-                                ? layers
+                                ? 0.0
                                 : as_double(recomputed_blocks(m, c)) * layers / as_double(m.layers);
   const double calls = 4.0 * layers + 2.0 * recomputed;
   const double ep = as_double(c.ep);
