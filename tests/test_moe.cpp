@@ -214,3 +214,20 @@ TEST_CASE("op-level SAC under expert parallelism keeps the all-to-alls' outputs"
             .epsilon(1e-12));
   CHECK(estimate_step_time(a3b(), eight, b200, net, k).expert_parallel_s > 192.0 * per_call);
 }
+
+TEST_CASE("expert parallelism does not speed up the grouped GEMMs", "[moe][time]") {
+  // docs/time-model.md, "Mixtures of experts": one torch._grouped_mm runs every routed copy on a
+  // rank's experts, k x the micro-batch's tokens under any ep (balanced routing), so a rank's
+  // compute is the same at ep 1 and ep 8; only the collectives differ.
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  const Network net = make_network(b200, 8, 3.2e12);
+  const TimeConstants k;
+  for (const std::int64_t mb : {1, 8}) {
+    TrainingConfig one = on_one_node(1);
+    TrainingConfig eight = on_one_node(8);
+    one.micro_batch = eight.micro_batch = mb;
+    INFO("micro-batch " << mb);
+    CHECK(estimate_step_time(a3b(), eight, b200, net, k).compute_s ==
+          Approx(estimate_step_time(a3b(), one, b200, net, k).compute_s).epsilon(1e-12));
+  }
+}

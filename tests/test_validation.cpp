@@ -157,8 +157,9 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   CHECK(f.at("fit_cases") == 2);
   CHECK(f.at("oom_cases") == 2);
   CHECK(f.at("oom_flagged_fraction").get<double>() == 1.0);
-  // tokens/s: the May rows within 8.4 %, the August ones 18-57 % slow (docs/time-model.md).
-  CHECK(f.at("throughput_median_abs_error_pct").get<double>() == Approx(26.2).margin(0.5));
+  // tokens/s: the May rows 20-26 % fast, the August ones from 2 % slow (eager SAC at 6) to 43 %
+  // (micro-batches 1 and 2: docs/time-model.md, "Mixtures of experts").
+  CHECK(f.at("throughput_median_abs_error_pct").get<double>() == Approx(17.2).margin(0.5));
   for (const auto& c : fit.at("cases")) {
     if (c.at("metric") == "fits") {
       INFO(c.at("id"));
@@ -166,13 +167,13 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
     }
   }
   // Held aside: gpt-oss-20b on the same node and commit, within 2.2 % since the runs are read as
-  // the pure bf16 they ran (they read 24-30 % high as mixed precision); tokens/s 11.7 % median.
+  // the pure bf16 they ran (they read 24-30 % high as mixed precision); tokens/s 5.8 % median.
   const auto oss = validate("measurements-moe-gpt-oss-holdout.json");
   const auto& o = oss.at("summary");
   CHECK(o.at("numeric_cases") == 3);
   CHECK(o.at("max_abs_error_pct").get<double>() <= 2.5);
   CHECK(o.at("band_coverage").get<double>() == 1.0);
-  CHECK(o.at("throughput_median_abs_error_pct").get<double>() == Approx(11.7).margin(0.5));
+  CHECK(o.at("throughput_median_abs_error_pct").get<double>() == Approx(5.8).margin(0.5));
   CHECK(o.at("throughput_band_coverage").get<double>() == 1.0);
   // Held aside from the August sweep before anything was set on it: eager op-level SAC at
   // micro-batch 7 reads 16.3 % low, compiled at 10 5.8 % high, both inside the band; of the four
@@ -188,6 +189,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   CHECK(l.at("fit_accuracy").get<double>() == 0.75);
   CHECK(l.at("oom_cases") == 4);
   CHECK(l.at("oom_flagged_fraction").get<double>() == 1.0);
+  CHECK(l.at("throughput_median_abs_error_pct").get<double>() <= 8.0); // 0.7 % and 7.3 % slow
   for (const auto& c : ladder.at("cases")) {
     if (c.at("metric") == "fits") {
       INFO(c.at("id"));
@@ -202,7 +204,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   const auto& h = held.at("summary");
   CHECK(h.at("numeric_cases") == 6);
   CHECK(h.at("median_abs_error_pct").get<double>() == Approx(59.86).margin(0.5));
-  CHECK(h.at("throughput_median_abs_error_pct").get<double>() == Approx(48.5).margin(0.5));
+  CHECK(h.at("throughput_median_abs_error_pct").get<double>() == Approx(45.9).margin(0.5));
 }
 
 TEST_CASE("held-aside fine-tuning runs: LoRA within 10 %, QLoRA's load inside the band",

@@ -52,10 +52,10 @@ struct TimeConstants {
   /// Work per micro-batch (tokens x hidden) at which matmuls reach half of the maximum: small
   /// GEMMs leave SMs idle (fitted: 1B-70B compute-only runs, 2k-32k tokens per micro-batch).
   double matmul_half_work = 2.4e6;
-  /// A grouped expert GEMM's efficiency relative to one dense GEMM of each expert's rows (the
-  /// launch, routing-dependent tile waste and the permutations around it): fitted to the
-  /// mixture runs of tests/data/measurements-moe.json (docs/time-model.md, "Mixtures of experts").
-  double grouped_gemm_efficiency = 0.23;
+  /// A grouped expert GEMM's efficiency relative to one dense GEMM of all its rows (the
+  /// routing-dependent tile waste and the permutations around it): fitted to the mixture runs
+  /// of tests/data/measurements-moe.json (docs/time-model.md, "Mixtures of experts").
+  double grouped_gemm_efficiency = 0.26;
   /// Share of the attention FLOPs (12·L·q·s) a causal flash kernel executes: it skips the
   /// masked upper triangle (FlashAttention-2 paper, causal mask; not fitted).
   double attention_executed_fraction = 0.5;
@@ -261,9 +261,9 @@ struct StepTerms {
   double efficiency_max = 0, half_work = 0; ///< matmul efficiency = max × x / (x + half_work)
   double matmul_s_per_token = 0; ///< GEMMs (block linears + output head) at full efficiency
   double linear_s_per_token = 0; ///< the block linears' part, in the run precision
-  /// The routed experts' part of linear_s_per_token: grouped GEMMs whose rows per expert are
-  /// expert_rows_ratio x the micro-batch's tokens (experts_per_token x ep / experts), so they
-  /// reach the matmul efficiency of that much smaller work.
+  /// The routed experts' part of linear_s_per_token: grouped GEMMs over expert_rows_ratio x the
+  /// micro-batch's tokens rows (experts_per_token: one kernel runs every routed copy on the
+  /// rank's experts), so they reach the matmul efficiency of that much work.
   double expert_s_per_token = 0;
   double expert_rows_ratio = 1;
   double grouped_gemm_efficiency = 1; ///< TimeConstants::grouped_gemm_efficiency

@@ -600,7 +600,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   if (m.is_moe()) {
     t.expert_s_per_token =
         (6.0 * w.active_experts + r.experts) / peak_for(gpu, c.precision) / clock / tp * share;
-    t.expert_rows_ratio = as_double(m.experts_per_token) * as_double(c.ep) / as_double(m.experts);
+    t.expert_rows_ratio = as_double(m.experts_per_token);
     t.grouped_gemm_efficiency = k.grouped_gemm_efficiency;
   }
   t.matmul_s_per_token = t.linear_s_per_token + head_at_peak / clock / tp * head_share;
