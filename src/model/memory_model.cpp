@@ -388,10 +388,12 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
           : estimate.allocated;
   const double reserved = estimate.reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
-  const double tokens = static_cast<double>(micro_batch) * t.seq_len *
-                        micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
-  const double added =
-      tokens * t.saved.first * t.band.high_bytes_per_token_block + t.band.high_bytes;
+  double added = t.band.high_bytes;
+  if (t.band.high_bytes_per_token_block > 0) {
+    added += static_cast<double>(micro_batch) * t.seq_len *
+             micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum) * t.saved.first *
+             t.band.high_bytes_per_token_block;
+  }
   return {allocated * scale + added, reserved * scale + added, estimate.phase};
 }
 
