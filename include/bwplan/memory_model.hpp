@@ -206,15 +206,15 @@ struct MemoryConstants {
 /// What a band is wider for: the reasons a configuration lies outside what the measured runs
 /// cover (the names are JSON values).
 enum class Widening : std::uint8_t {
-  sequence,              ///< longer sequences than any measured run
-  gpu,                   ///< a GPU no measured run used
-  scale,                 ///< more GPUs than any measured run
-  unfused_loss,          ///< trainers' unfused losses hold different numbers of logits copies
-  bf16_pure,             ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
-  tensor_parallel,       ///< tensor parallelism: few measured runs
-  context_parallel,      ///< context parallelism: few measured runs
-  pipeline_parallel,     ///< pipeline parallelism: few measured runs
-  mixture,               ///< a mixture of experts over expert parallelism: no measured peak
+  sequence,          ///< longer sequences than any measured run
+  gpu,               ///< a GPU no measured run used
+  scale,             ///< more GPUs than any measured run
+  unfused_loss,      ///< trainers' unfused losses hold different numbers of logits copies
+  bf16_pure,         ///< pure-bf16 (ZeRO-style) stacks hold buffers FSDP2 does not
+  tensor_parallel,   ///< tensor parallelism: few measured runs
+  context_parallel,  ///< context parallelism: few measured runs
+  pipeline_parallel, ///< pipeline parallelism: few measured runs
+  mixture,           ///< a mixture of experts (memory: under expert parallelism, no measured peak)
   mixture_checkpointing, ///< a checkpointed mixture that measured runs held more than estimated
   count_
 };

@@ -48,7 +48,7 @@ std::string band_note(Widenings w) {
       "tensor parallelism (few measured runs)",
       "context parallelism (three measured runs, slower than predicted)",
       "pipeline parallelism (three measured runs)",
-      "expert parallelism (no measured peak: dispatch buffers, routing imbalance)",
+      "a mixture of experts (tokens/s; memory under expert parallelism, with no measured peak)",
       "a checkpointed mixture of experts that measured runs held more than estimated"};
   static_assert(k_words.size() == k_widening_names.size());
   std::string out;
