@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <array>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -281,6 +283,13 @@ std::string best_per_finetune_text(const SearchReport& r) {
   return out;
 }
 
+/// The table's mark for a pipeline schedule after tp x cp x pp (1F1B, the default, has none).
+std::string_view schedule_letter(PipelineSchedule s) {
+  static constexpr std::array<std::string_view, 5> letters = {"", "i", "g", "v", "z"};
+  static_assert(letters.size() == static_cast<std::size_t>(PipelineSchedule::count_));
+  return letters[static_cast<std::size_t>(s)];
+}
+
 } // namespace
 
 std::string search_table(const SearchReport& r) {
@@ -321,14 +330,10 @@ std::string search_table(const SearchReport& r) {
                r.space.instances[c.instance].name,
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
-               k.pp > 1 ? fmt::format("{}x{}x{}{}", k.tp, k.cp, k.pp,
-                                      k.pp_schedule == PipelineSchedule::interleaved_1f1b ? "i"
-                                      : k.pp_schedule == PipelineSchedule::gpipe          ? "g"
-                                      : k.pp_schedule == PipelineSchedule::zbv            ? "v"
-                                      : k.pp_schedule == PipelineSchedule::interleaved_zb ? "z"
-                                                                                          : "")
-                        : fmt::format("{}x{}{}", k.tp, k.cp,
-                                      k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
+               k.pp > 1
+                   ? fmt::format("{}x{}x{}{}", k.tp, k.cp, k.pp, schedule_letter(k.pp_schedule))
+                   : fmt::format("{}x{}{}", k.tp, k.cp,
+                                 k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
                precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),

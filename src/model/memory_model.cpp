@@ -307,6 +307,13 @@ namespace {
 
 using Phases = std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)>;
 
+/// Token-blocks whose saved activations a rank holds at once: the micro-batch's `tokens` in
+/// t.saved.first blocks, for every micro-batch a pipeline rank keeps in flight.
+double held_token_blocks(const MemoryTerms& t, double tokens, std::int64_t grad_accum) {
+  return tokens * t.saved.first *
+         micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
+}
+
 /// Each phase's live tensors for this micro-batch and grad-accum: the one place both the full
 /// estimate and the search's fast path read them from. `logits_extra` bytes per logit element
 /// are added where the logits are alive (the band's unfused-loss term; 0 for the estimate).
@@ -314,8 +321,7 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
                  double logits_extra) {
   const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
   // Pipeline ranks hold several micro-batches' activations; GPipe's last stage their logits too.
-  const double in_flight = micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
-  const double saved = tokens * t.saved.first * t.saved.second * in_flight;
+  const double saved = held_token_blocks(t, tokens, grad_accum) * t.saved.second;
   const double logit_elements =
       tokens * t.vocab *
       (t.pp > 1 && t.pp_schedule == PipelineSchedule::gpipe ? static_cast<double>(grad_accum)
@@ -390,8 +396,7 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
   const double scale = 1.0 + t.band.high_fraction;
   double added = t.band.high_bytes;
   if (t.band.high_bytes_per_token_block > 0) {
-    added += static_cast<double>(micro_batch) * t.seq_len *
-             micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum) * t.saved.first *
+    added += held_token_blocks(t, static_cast<double>(micro_batch) * t.seq_len, grad_accum) *
              t.band.high_bytes_per_token_block;
   }
   return {allocated * scale + added, reserved * scale + added, estimate.phase};
