@@ -518,15 +518,20 @@ TEST_CASE("calibrating on the shipped torchtitan runs keeps their errors within 
   CHECK(cal.memory.after.median_abs_pct <= cal.memory.before.median_abs_pct);
   CHECK(cal.throughput.after.median_abs_pct <= cal.throughput.before.median_abs_pct);
   CHECK(cal.memory.leave_one_out.median_abs_pct <= 5.0);
-  CHECK(cal.throughput.leave_one_out.median_abs_pct <= 15.0);
   CHECK(cal.fit_right_after == cal.fit_right_before);
-  // The time fit's left-out median (9.4 %) is worse than the shipped constants' (9.3 %): it is
-  // discarded, every time constant stays as shipped, and the refusal says why.
+  // The time fit's left-out median (15.4 %) is worse than the shipped constants' (6.4 %; they
+  // were fitted on every dense tokens/s row, these 20 among them): it is discarded, every time
+  // constant stays as shipped, and the refusal says why. The inter-node bus fraction is not
+  // even identified: the 128-GPU rows are limited by NVLink shared with compute, not the NICs.
+  CHECK(cal.throughput.leave_one_out.median_abs_pct > cal.throughput.before.median_abs_pct);
   CHECK(cal.throughput.after.median_abs_pct == cal.throughput.before.median_abs_pct);
   int kept = 0;
   for (const UnfittedConstant& u : cal.not_fitted) {
     if (u.key.rfind("time.", 0) == 0) {
-      CHECK_THAT(u.reason, Catch::Contains("left-out runs came out worse than with the shipped"));
+      CHECK_THAT(u.reason,
+                 u.key == "time.inter_node_bus_fraction"
+                     ? Catch::Contains("these runs do not constrain it")
+                     : Catch::Contains("left-out runs came out worse than with the shipped"));
       ++kept;
     }
   }
@@ -575,15 +580,13 @@ TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs 
     INFO(aside[i].id);
     CHECK(before.cases[i].error_pct < -50.0);
     CHECK(std::abs(after.cases[i].error_pct) <= 5.0);
-    // Tokens/s: the shipped model reads the multi-node runs 44-57 % slow (its collectives run at
-    // a quarter of their bus bandwidth, fitted on torchtitan's H100 runs); the three runs fit
-    // the contention down to its bound (1) and the overlap to a third, and the two left aside
-    // come within 9 % (8.4 % and 4.5 %; 2.8 % and 4.3 % while grouped GEMMs ran at each
-    // expert's rows, before 2026-12-02).
+    // Tokens/s: the shipped model reads the multi-node runs 17-25 % slow (44-57 % before the
+    // contention was refitted on every dense row and taken off the NICs, 2026-12-02); fitted on
+    // the three runs, the two left aside come within 9 %.
     const auto tps_error = [&](const CaseResult& r) {
       return std::abs(r.predicted_tokens_per_s / r.measured_tokens_per_s - 1.0);
     };
-    CHECK(tps_error(before.cases[i]) > 0.4);
+    CHECK(tps_error(before.cases[i]) > 0.15);
     CHECK(tps_error(after.cases[i]) <= 0.09);
   }
 }

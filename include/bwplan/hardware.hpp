@@ -31,8 +31,9 @@ struct GpuSpec {
   double nvlink_bandwidth_bytes_per_s = 0; ///< per GPU, one direction
   std::string compute_capability;          ///< "10.0"; "gfx942" for AMD
   double tdp_watts = 0;
-  /// The power limit it runs at: the instance's (InstanceSpec::gpu_power_limit_watts) or a
-  /// measured run's; 0 means tdp_watts. Below the TDP the time model lowers the compute clock.
+  /// The power limit it runs at: the instance's (InstanceSpec::gpu_power_limit_watts), a
+  /// measured run's, or else the catalog's `power_limit_watts` (a part shipped below its TDP);
+  /// 0 means tdp_watts. Below the TDP the time model lowers the compute clock.
   double power_limit_watts = 0;
   /// FlashAttention-2's attention speed over the cuDNN-class kernel's on this GPU (published
   /// kernel benchmarks): what --attention-kernel flash2 scales the attention efficiencies by.

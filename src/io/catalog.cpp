@@ -51,6 +51,9 @@ GpuSpec read_gpu(ObjectReader& r) {
   g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", 1, k_max_rate);
   g.compute_capability = r.string("compute_capability");
   g.tdp_watts = r.number("tdp_watts", 1, 1e6);
+  // The limit the part runs at unless an instance or a measured run says otherwise (a custom part
+  // shipped below its TDP); absent: the TDP.
+  g.power_limit_watts = r.optional_number("power_limit_watts", 1, g.tdp_watts).value_or(0);
   g.flash2_attention_speed_ratio = r.number("flash2_attention_speed_ratio", 0.05, 1);
   for (const std::string& p : r.string_list("supported_precisions")) {
     g.supported_precisions.push_back(

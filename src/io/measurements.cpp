@@ -69,8 +69,8 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   EstimateRequest& q = mc.request;
   q.model = read_case_model(r, catalog);
   q.gpu = catalog.gpu(r.string("gpu"));
-  q.gpu.power_limit_watts =
-      r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts).value_or(0);
+  q.gpu.power_limit_watts = r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts)
+                                .value_or(q.gpu.power_limit_watts);
   TrainingConfig& c = q.config;
   io::read_config_fields(r, c, io::ConfigSource::measurement_case);
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);

@@ -40,6 +40,9 @@ OrderedJson gpu_json(const GpuSpec& g) {
   j["nvlink_bandwidth_bytes_per_s"] = g.nvlink_bandwidth_bytes_per_s;
   j["compute_capability"] = g.compute_capability;
   j["tdp_watts"] = g.tdp_watts;
+  if (g.power_limit_watts > 0) {
+    j["power_limit_watts"] = g.power_limit_watts;
+  }
   j["flash2_attention_speed_ratio"] = g.flash2_attention_speed_ratio;
   j["supported_precisions"] = io::names_json(g.supported_precisions);
   j["sources"] = g.sources;

@@ -120,7 +120,7 @@ std::vector<LossChoice> default_loss_choices(bool mixture) {
   // chunked plan can never rank above its chunked-head twin; `--loss chunked` still tries it.
   // A mixture also tries chunked-head eager: compiled with full checkpointing its band's upper
   // edge holds what op-level SAC keeps (memory_band), so the eager twin can fit where it does not
-  // (eager, chunked-head moves a little more per logit than chunked: within 0.5 % of its speed).
+  // (eager, chunked-head moves a little more per logit than chunked: within 1 % of its speed).
   std::vector<LossChoice> v = {{Loss::unfused, false},
                                {Loss::unfused, true},
                                {Loss::fused, true},

@@ -281,8 +281,8 @@ Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
     // One ring per NIC rail: the group's ranks in a node share that many rails.
     const double inter =
         as_double(per_node) * net.inter_node_bytes_per_s * k.inter_node_bus_fraction;
-    if (inter < intra) {
-      l = {inter / contention, true, 0.0};
+    if (inter < l.bytes_per_s) {
+      l = {inter, true, 0.0};
     }
   }
   // NCCL's ring latency (its tuning model, Simple protocol as SageMaker sets it): a base, one
