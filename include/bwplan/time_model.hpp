@@ -138,10 +138,10 @@ struct TimeConstants {
   /// Host memory bandwidth per node the CPU optimizer streams at (assumption, not validated).
   double host_memory_bytes_per_s = 2.0e11;
   // The tokens/s band (docs/time-model.md, "Bands"): how far a real run may be from the estimate.
-  /// Largest over- and under-prediction of tokens/s over the shipped runs on measured GPUs
-  /// (tests/data/measurements.json: predicted / measured - 1 up to +12.1 %, measured / predicted
-  /// - 1 up to +15.1 %), rounded up. The lower edge is estimate / (1 + low), the upper estimate x
-  /// (1 + high): both are factors, so widening never reaches zero.
+  /// The 5 % and 95 % quantiles of measured / predicted - 1 over the 46 dense tokens/s rows of
+  /// tests/data on GPUs measured at full power, rounded up (tests/test_bands.cpp recomputes
+  /// them). The lower edge is estimate / (1 + low), the upper estimate x (1 + high): both are
+  /// factors, so widening never reaches zero.
   double band_low_fraction = 0.20;
   double band_high_fraction = 0.33;
   /// Longest sequence of a shipped throughput measurement; each doubling beyond widens both edges.
@@ -149,7 +149,7 @@ struct TimeConstants {
   double band_fraction_per_seq_doubling = 0.15;
   /// A GPU no shipped run measured at full power: what the B200 rows (parts limited to 750 W,
   /// predicted at that limit) and the MI300X rows need beyond band_low_fraction (predicted /
-  /// measured - 1 up to 51 %).
+  /// measured - 1 up to 84 %).
   double band_unmeasured_gpu_fraction = 0.65;
   /// Largest shipped job; each doubling of GPUs beyond widens both edges.
   double band_measured_gpu_count = 128;
@@ -158,8 +158,8 @@ struct TimeConstants {
   /// measurements-model-parallel.json, 8B at 64k-256k over cp 2-8) run slower than predicted
   /// beyond what the sequence widening covers; the lower edge widens by this per doubling of cp.
   double band_low_fraction_per_cp_doubling = 0.0;
-  /// Tensor parallelism: the upper edge widens by this for tp > 1 (the measured tensor-parallel
-  /// run beside it read 30 % faster than predicted, 9 % beyond the other widenings).
+  /// Tensor parallelism: the upper edge widens by this for tp > 1 beyond the other widenings;
+  /// 0 since the 2026-12-02 refit, which put the measured tensor-parallel run inside the base.
   double band_tensor_parallel_fraction = 0.0;
   /// Mixtures of experts (grouped GEMMs, all-to-all dispatch, routing imbalance): both edges
   /// widen by this until measured mixture runs pin it down (docs/time-model.md, "Mixtures").

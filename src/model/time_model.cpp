@@ -270,9 +270,10 @@ struct Link {
 };
 
 /// A group of `ranks` with `per_node` of them in each node it touches. `contention` divides the
-/// bandwidth: FSDP's collectives share the GPU with compute kernels (TimeConstants::
+/// NVLink bandwidth: FSDP's collectives share the GPU with compute kernels (TimeConstants::
 /// collective_contention); the tensor- and context-parallel ones run alone on the critical path
-/// (1).
+/// (1). A ring across nodes runs at the slower of that and its NICs' bus bandwidth, which no SM
+/// sharing slows (GPUDirect RDMA; docs/time-model.md section 3).
 Link ring_link(std::int64_t ranks, std::int64_t per_node, const Network& net,
                const TimeConstants& k, double contention) {
   const double intra = net.intra_node_bytes_per_s * k.intra_node_bus_fraction;
