@@ -198,7 +198,9 @@ TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
     INFO(f);
     const json s = validate(f).at("summary");
     CHECK(s.at("band_coverage").get<double>() >= 0.95);
-    CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+    // The band is the 5 % / 95 % quantiles of these rows' errors: about one row in ten lies
+    // outside by construction (measurements.json: the torchao H100 bf16 row, +18.9 %).
+    CHECK(s.at("throughput_band_coverage").get<double>() >= 0.9);
   }
 }
 
@@ -212,8 +214,8 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(base.memory.band_widened == 0);
   CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.93));
-  CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.20));
-  CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.33));
+  CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.17));
+  CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.21));
   // 4 x the longest measured sequence (two doublings beyond 16384 for memory, three for tokens/s).
   q.config.seq_len = 65536;
   const Estimate longer = evaluate(q);
@@ -221,7 +223,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(longer.memory.peak_reserved_high_bytes ==
         Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
-        Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.20 + 3 * 0.15)));
+        Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.17 + 3 * 0.15)));
   // An unfused loss adds one fp32 copy of the logits to the phases they live in.
   q.config.seq_len = 8192;
   q.config.loss = Loss::unfused;

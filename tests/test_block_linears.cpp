@@ -222,10 +222,10 @@ TEST_CASE("the rank margin is the model's largest error on measured fp8 / bf16 s
 
 namespace {
 
-nlohmann::json search_json(const char* model, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {
-      "search", "--model", model,      "--instance", "ml.p6-b200.48xlarge",
-      "--top",  "3",       "--format", "json"};
+nlohmann::json search_json(const char* model, const std::vector<std::string>& extra = {},
+                           const char* instance = "ml.p6-b200.48xlarge") {
+  std::vector<std::string> args = {"search", "--model", model,  "--instance", instance,
+                                   "--top",  "3",       "--format", "json"};
   args.insert(args.end(), extra.begin(), extra.end());
   const test::CliResult r = test::run_cli(args);
   REQUIRE(r.status == 0);
@@ -235,17 +235,19 @@ nlohmann::json search_json(const char* model, const std::vector<std::string>& ex
 } // namespace
 
 TEST_CASE("the search keeps bf16 for small models and takes fp8 as they grow", "[search]") {
-  // B200, default axes: low precision is predicted 7.9% faster for 1B (inside the 14.5% margin),
-  // 24% for 8B and 31% for 70B (outside it).
-  const auto small = search_json("llama-3.2-1b");
+  // Default axes: low precision is predicted 9.0 % faster for 1B on H100 (inside the 10.5 %
+  // margin; on B200, whose GEMMs reach less of their peak, 15 %, outside it), and well outside
+  // the margin for 8B and 70B on B200.
+  const auto small = search_json("llama-3.2-1b", {}, "ml.p5.48xlarge");
   CHECK(small.at("plans").at(0).at("config").at("precision") == "bf16");
   const auto& passed = small.at("search").at("passed_over");
   // a low-precision plan (which recipe depends on which micro-batches fit within the band)
   CHECK(passed.at("precision") != "bf16");
   CHECK(passed.at("gain_fraction").get<double>() > 0.0);
-  CHECK(passed.at("gain_fraction").get<double>() < 0.145);
+  CHECK(passed.at("gain_fraction").get<double>() < 0.105);
 
-  const auto raw = search_json("llama-3.2-1b", {"--set", "time.low_precision_rank_margin=0"});
+  const auto raw = search_json("llama-3.2-1b", {"--set", "time.low_precision_rank_margin=0"},
+                               "ml.p5.48xlarge");
   CHECK(raw.at("plans").at(0).at("id") == passed.at("id"));
   CHECK_FALSE(raw.at("search").contains("passed_over"));
 

@@ -519,30 +519,26 @@ TEST_CASE("calibrating on the shipped torchtitan runs keeps their errors within 
   CHECK(cal.throughput.after.median_abs_pct <= cal.throughput.before.median_abs_pct);
   CHECK(cal.memory.leave_one_out.median_abs_pct <= 5.0);
   CHECK(cal.fit_right_after == cal.fit_right_before);
-  // The time fit's left-out median (15.4 %) is worse than the shipped constants' (6.4 %; they
-  // were fitted on every dense tokens/s row, these 20 among them): it is discarded, every time
-  // constant stays as shipped, and the refusal says why. The inter-node bus fraction is not
-  // even identified: the 128-GPU rows are limited by NVLink shared with compute, not the NICs.
-  CHECK(cal.throughput.leave_one_out.median_abs_pct > cal.throughput.before.median_abs_pct);
-  CHECK(cal.throughput.after.median_abs_pct == cal.throughput.before.median_abs_pct);
-  int kept = 0;
-  for (const UnfittedConstant& u : cal.not_fitted) {
-    if (u.key.rfind("time.", 0) == 0) {
-      CHECK_THAT(u.reason,
-                 u.key == "time.inter_node_bus_fraction"
-                     ? Catch::Contains("these runs do not constrain it")
-                     : Catch::Contains("left-out runs came out worse than with the shipped"));
-      ++kept;
-    }
+  // The shipped time constants were fitted on every dense tokens/s row; these 20 alone (with the
+  // MI300X and 750 W B200 rows the shipped model reads 53-99 % fast) pull them elsewhere, and the
+  // left-out median (11.8 %) beats the shipped constants' (14.4 %): the time fit is kept. The
+  // inter-node bus fraction is not identified: the 128-GPU rows are limited by NVLink shared
+  // with compute, not the NICs.
+  CHECK(cal.throughput.before.median_abs_pct == Approx(14.4).margin(0.1));
+  CHECK(cal.throughput.leave_one_out.median_abs_pct < cal.throughput.before.median_abs_pct);
+  CHECK(cal.throughput.after.median_abs_pct < cal.throughput.before.median_abs_pct);
+  int time_fitted = 0;
+  for (const FittedConstant& f : cal.fitted) {
+    time_fitted += f.key.rfind("time.", 0) == 0 ? 1 : 0;
   }
   const auto time_constants =
       std::count_if(k_free_constants.begin(), k_free_constants.end(),
                     [](const FreeConstant& f) { return f.quantity == Quantity::throughput; });
   CHECK(time_constants == 6);
-  CHECK(kept == time_constants);
-  for (const FittedConstant& f : cal.fitted) {
-    CHECK(f.key.rfind("memory.", 0) == 0);
-  }
+  CHECK(time_fitted == 5);
+  REQUIRE(cal.not_fitted.size() == 1);
+  CHECK(cal.not_fitted.at(0).key == "time.inter_node_bus_fraction");
+  CHECK_THAT(cal.not_fitted.at(0).reason, Catch::Contains("these runs do not constrain it"));
 }
 
 TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs to 5 % (memory)",

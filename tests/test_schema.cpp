@@ -431,6 +431,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "max_micro_batch",
                                                       "throughput_ratio",
                                                       "flash2_attention_speed_ratio",
+                                                      "gemm_efficiency_ratio",
                                                       "band_coverage",
                                                       "throughput_band_coverage",
                                                       "listed_rank",

@@ -38,6 +38,10 @@ struct GpuSpec {
   /// FlashAttention-2's attention speed over the cuDNN-class kernel's on this GPU (published
   /// kernel benchmarks): what --attention-kernel flash2 scales the attention efficiencies by.
   double flash2_attention_speed_ratio = 1;
+  /// The fraction of its datasheet dense peak the part's large GEMMs reach, over the fraction
+  /// Hopper's reach (published cuBLAS benchmarks; 1 for the parts the GEMM curve was fitted on):
+  /// what scales TimeConstants::matmul_efficiency_max on it (docs/time-model.md, section 2).
+  double gemm_efficiency_ratio = 1;
   std::vector<Precision> supported_precisions;
   std::vector<std::string> sources;
   std::string notes;

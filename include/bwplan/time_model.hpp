@@ -52,10 +52,15 @@ struct TimeConstants {
   /// Work per micro-batch (tokens x hidden) at which matmuls reach half of the maximum: small
   /// GEMMs leave SMs idle (fitted: 1B-70B compute-only runs, 2k-32k tokens per micro-batch).
   double matmul_half_work = 2.4e6;
+  /// The dense bf16 rate matmul_half_work holds at: the H100 SXM's datasheet 989 TFLOP/s, where it
+  /// was fitted. A GEMM's fixed costs (launch, prologue, tail) take the same seconds on any part,
+  /// so a part computing r times as fast (peak x clock x GEMM ratio) reaches half of its maximum
+  /// at r times the work, as a low-precision GEMM does (docs/time-model.md, section 2).
+  double matmul_half_work_flops_per_s = 9.89e14;
   /// A grouped expert GEMM's efficiency relative to one dense GEMM of all its rows (the
   /// routing-dependent tile waste and the permutations around it): fitted to the mixture runs
   /// of tests/data/measurements-moe.json (docs/time-model.md, "Mixtures of experts").
-  double grouped_gemm_efficiency = 0.21;
+  double grouped_gemm_efficiency = 0.24;
   /// Share of the attention FLOPs (12·L·q·s) a causal flash kernel executes: it skips the
   /// masked upper triangle (FlashAttention-2 paper, causal mask; not fitted).
   double attention_executed_fraction = 0.5;
@@ -101,13 +106,15 @@ struct TimeConstants {
   /// times bf16's half work (fitted: the 30 compiled H200 block-linear pairs of
   /// tests/data/block-linears-h200.json, least squares in the log of the speed-up).
   double low_precision_fixed_cost_factor = 1.6;
-  /// A GPU run below its TDP computes at (limit / TDP)^this of its clock (dynamic power ~ f^3).
-  double power_clock_exponent = 1.0 / 3.0;
+  /// A GPU run below its TDP computes at (limit / TDP)^this of its tensor rate: cuBLAS's BF16
+  /// 8192^3 GEMM on the 500 W H100 runs at 585 of the 700 W part's 795 TFLOP/s (pytorch/FBGEMM#2546,
+  /// pranjalssh/fast.cu's README), ln(585/795) / ln(500/700) = 0.91.
+  double power_clock_exponent = 0.91;
   /// The search ranks a low-precision plan as if this fraction slower (dearer): the largest error
   /// of the model's low-precision / bf16 speed-up over the measured pairs of
   /// tests/data/measurements.json (test_time_model recomputes it). A predicted gain inside it is
   /// not one the model resolves, so bf16 keeps first place; 0 ranks by the prediction alone.
-  double low_precision_rank_margin = 0.115;
+  double low_precision_rank_margin = 0.105;
   /// Host time to issue one block's forward + backward kernels per micro-batch in eager mode
   /// (~500 ops x ~16 us with FSDP2 hooks); the GPU cannot run faster (fitted: the 1B runs).
   double eager_cpu_seconds_per_block = 8.2e-3;
@@ -119,7 +126,7 @@ struct TimeConstants {
   /// How much slower FSDP2's collectives run inside a training step than in isolation: they share
   /// SMs and HBM with the compute kernels (fitted: soft-L1 in log tokens/s over the 53 dense
   /// tokens/s rows of tests/data, 8 to 128 GPUs; docs/time-model.md section 6).
-  double collective_contention = 2.5;
+  double collective_contention = 1.75;
   /// NCCL's latency of one ring collective, Simple protocol (SageMaker's torchrun driver sets
   /// NCCL_PROTO=simple): a base, then per step one NVLink hop or, at a node boundary, one network
   /// hop (NVIDIA/nccl v2.28.9-1, src/graph/tuning.cc: baseLat, hwLat, and the ring latency sum;
@@ -142,15 +149,15 @@ struct TimeConstants {
   /// tests/data on GPUs measured at full power, rounded up (tests/test_bands.cpp recomputes
   /// them). The lower edge is estimate / (1 + low), the upper estimate x (1 + high): both are
   /// factors, so widening never reaches zero.
-  double band_low_fraction = 0.20;
-  double band_high_fraction = 0.33;
+  double band_low_fraction = 0.17;
+  double band_high_fraction = 0.21;
   /// Longest sequence of a shipped throughput measurement; each doubling beyond widens both edges.
   double band_measured_seq_len = 8192;
   double band_fraction_per_seq_doubling = 0.15;
   /// A GPU no shipped run measured at full power: what the B200 rows (parts limited to 750 W,
   /// predicted at that limit) and the MI300X rows need beyond band_low_fraction (predicted /
-  /// measured - 1 up to 84 %).
-  double band_unmeasured_gpu_fraction = 0.65;
+  /// measured - 1 up to 98 %).
+  double band_unmeasured_gpu_fraction = 0.82;
   /// Largest shipped job; each doubling of GPUs beyond widens both edges.
   double band_measured_gpu_count = 128;
   double band_fraction_per_scale_doubling = 0.05;

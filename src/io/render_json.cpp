@@ -44,6 +44,7 @@ OrderedJson gpu_json(const GpuSpec& g) {
     j["power_limit_watts"] = g.power_limit_watts;
   }
   j["flash2_attention_speed_ratio"] = g.flash2_attention_speed_ratio;
+  j["gemm_efficiency_ratio"] = g.gemm_efficiency_ratio;
   j["supported_precisions"] = io::names_json(g.supported_precisions);
   j["sources"] = g.sources;
   if (!g.notes.empty()) {

@@ -47,6 +47,7 @@ constexpr MemoryField k_memory_fields[] = {
 constexpr TimeField k_time_fields[] = {
     {"matmul_efficiency_max", &TimeConstants::matmul_efficiency_max, 0.01, 1.0},
     {"matmul_half_work", &TimeConstants::matmul_half_work, 0.0, 1e+12},
+    {"matmul_half_work_flops_per_s", &TimeConstants::matmul_half_work_flops_per_s, 1e9, 1e18},
     {"grouped_gemm_efficiency", &TimeConstants::grouped_gemm_efficiency, 0.01, 1.0},
     {"attention_executed_fraction", &TimeConstants::attention_executed_fraction, 0.0, 1.0},
     {"attention_forward_efficiency", &TimeConstants::attention_forward_efficiency, 0.01, 1.0},

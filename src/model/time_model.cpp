@@ -583,8 +583,9 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync || pipeline;
 
   // One micro-batch's compute (micro_batch_compute()).
-  t.efficiency_max = k.matmul_efficiency_max;
-  t.half_work = k.matmul_half_work;
+  // The GEMM curve's ceiling was fitted on Hopper- and Ampere-class parts; a part whose large
+  // GEMMs reach a different fraction of its datasheet peak scales it (GpuSpec).
+  t.efficiency_max = std::min(1.0, k.matmul_efficiency_max * gpu.gemm_efficiency_ratio);
   const Recompute r = recompute_of(m, c, w, f.attention_flops_per_token);
   const bool low = is_low_precision(c.precision);
   // torchao converts the block linears only: attention and the output head stay in bf16.
@@ -592,6 +593,10 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   // Under a power limit the tensor cores run at a lower clock; HBM and links do not. MFU and HFU
   // stay against the datasheet peak (peak_s_per_token).
   const double clock = clock_fraction(gpu, k);
+  // Half of the curve's maximum at the work whose fixed per-GEMM seconds are as large a share on
+  // this part as matmul_half_work's were on the part it was fitted on.
+  t.half_work = k.matmul_half_work * peak_for(gpu, Precision::bf16) * clock *
+                gpu.gemm_efficiency_ratio / k.matmul_half_work_flops_per_s;
   const double head = (tuning ? 4.0 : 6.0) * w.head; // a frozen head: no weight gradient
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
