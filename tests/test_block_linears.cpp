@@ -224,7 +224,7 @@ namespace {
 
 nlohmann::json search_json(const char* model, const std::vector<std::string>& extra = {},
                            const char* instance = "ml.p6-b200.48xlarge") {
-  std::vector<std::string> args = {"search", "--model", model,  "--instance", instance,
+  std::vector<std::string> args = {"search", "--model", model,      "--instance", instance,
                                    "--top",  "3",       "--format", "json"};
   args.insert(args.end(), extra.begin(), extra.end());
   const test::CliResult r = test::run_cli(args);
@@ -246,8 +246,8 @@ TEST_CASE("the search keeps bf16 for small models and takes fp8 as they grow", "
   CHECK(passed.at("gain_fraction").get<double>() > 0.0);
   CHECK(passed.at("gain_fraction").get<double>() < 0.105);
 
-  const auto raw = search_json("llama-3.2-1b", {"--set", "time.low_precision_rank_margin=0"},
-                               "ml.p5.48xlarge");
+  const auto raw =
+      search_json("llama-3.2-1b", {"--set", "time.low_precision_rank_margin=0"}, "ml.p5.48xlarge");
   CHECK(raw.at("plans").at(0).at("id") == passed.at("id"));
   CHECK_FALSE(raw.at("search").contains("passed_over"));
 

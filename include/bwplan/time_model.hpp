@@ -107,8 +107,8 @@ struct TimeConstants {
   /// tests/data/block-linears-h200.json, least squares in the log of the speed-up).
   double low_precision_fixed_cost_factor = 1.6;
   /// A GPU run below its TDP computes at (limit / TDP)^this of its tensor rate: cuBLAS's BF16
-  /// 8192^3 GEMM on the 500 W H100 runs at 585 of the 700 W part's 795 TFLOP/s (pytorch/FBGEMM#2546,
-  /// pranjalssh/fast.cu's README), ln(585/795) / ln(500/700) = 0.91.
+  /// 8192^3 GEMM on the 500 W H100 runs at 585 of the 700 W part's 795 TFLOP/s
+  /// (pytorch/FBGEMM#2546, pranjalssh/fast.cu's README), ln(585/795) / ln(500/700) = 0.91.
   double power_clock_exponent = 0.91;
   /// The search ranks a low-precision plan as if this fraction slower (dearer): the largest error
   /// of the model's low-precision / bf16 speed-up over the measured pairs of

@@ -55,8 +55,7 @@ GpuSpec read_gpu(ObjectReader& r) {
   // shipped below its TDP); absent: the TDP.
   g.power_limit_watts = r.optional_number("power_limit_watts", 1, g.tdp_watts).value_or(0);
   g.flash2_attention_speed_ratio = r.number("flash2_attention_speed_ratio", 0.05, 1);
-  g.gemm_efficiency_ratio =
-      r.optional_number("gemm_efficiency_ratio", 0.05, 2).value_or(1.0);
+  g.gemm_efficiency_ratio = r.optional_number("gemm_efficiency_ratio", 0.05, 2).value_or(1.0);
   for (const std::string& p : r.string_list("supported_precisions")) {
     g.supported_precisions.push_back(
         parse_enum_or_throw<Precision>(p, r.at("supported_precisions")));
