@@ -156,7 +156,7 @@ struct TimeConstants {
   double band_fraction_per_seq_doubling = 0.15;
   /// A GPU no shipped run measured at full power: what the B200 rows (parts limited to 750 W,
   /// predicted at that limit) and the MI300X rows need beyond band_low_fraction (predicted /
-  /// measured - 1 up to 98 %).
+  /// measured - 1 up to 99 %).
   double band_unmeasured_gpu_fraction = 0.82;
   /// Largest shipped job; each doubling of GPUs beyond widens both edges.
   double band_measured_gpu_count = 128;
