@@ -224,17 +224,25 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
         Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
         Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.17 + 3 * 0.15)));
-  // An unfused loss adds one fp32 copy of the logits to the phases they live in.
+  // torchtitan's unfused loss is the one the estimate models: the relative edges only.
   q.config.seq_len = 8192;
   q.config.loss = Loss::unfused;
   q.config.compile = false;
+  const Estimate torchtitan = evaluate(q);
+  CHECK(torchtitan.memory.band_widened == 0);
+  CHECK(torchtitan.memory.peak_allocated_high_bytes ==
+        Approx(torchtitan.memory.peak_allocated_bytes * 1.07));
+  // Another trainer's unfused loss adds one fp32 copy of the logits to the phases they live in.
+  q.config.trainer = Trainer::other;
   const Estimate unfused = evaluate(q);
-  CHECK((unfused.memory.band_widened & bit(Widening::unfused_loss)) != 0);
+  CHECK(unfused.memory.band_widened == bit(Widening::unfused_loss));
+  CHECK(unfused.memory.peak_allocated_bytes == torchtitan.memory.peak_allocated_bytes);
   const double logits = 8192.0 * 128256.0;
   CHECK(unfused.memory.peak_allocated_high_bytes ==
         Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.07)
             .epsilon(1e-9)); // the peak is a logits phase (backward_start)
   CHECK(unfused.memory.peak_phase == StepPhase::backward_start);
+  q.config.trainer = Trainer::torchtitan;
   // Verdicts: fits, at risk (only the estimate fits), out of memory.
   q.config.loss = Loss::fused;
   q.config.compile = true;

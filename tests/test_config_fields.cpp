@@ -77,6 +77,7 @@ TrainingConfig all_changed() {
   c.lora_dropout = 0.05;
   c.nf4_quantizer = Nf4Quantizer::unchunked;
   c.attention_kernel = AttentionKernel::flash2;
+  c.trainer = Trainer::other;
   return c;
 }
 

@@ -184,9 +184,10 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--norm-impl", "upcast"}, "norm_impl 'upcast'"},
       {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
       {{"--attention-kernel", "flash2"}, "attention_kernel 'flash2'"},
+      {{"--trainer", "other"}, "trainer 'other'"},
       {{"--model", test::source_path("tests/fixtures/hf/pythia-160m.config.json")}, "model "},
   };
-  REQUIRE(cases.size() == 11);
+  REQUIRE(cases.size() == 12);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

@@ -66,6 +66,23 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
                     Catch::Contains("m.json: /cases/0/measured/metric"));
 }
 
+TEST_CASE("a measured case names its trainer, or reads as an unnamed one", "[validation]") {
+  const Catalog cat = builtin_catalog();
+  const auto with_trainer = [&](const std::string& extra) {
+    const std::string text = R"({"schema": "bwplan-measurements/1", "cases": [{"id": "x",
+      "source": "s", "model": "llama-3.1-8b", "gpu": "b200", "gpus": 8, "sharding": "full",
+      "shard_group": 8, "precision": "bf16", "micro_batch": 1, "seq_len": 8192, "grad_accum": 1,
+      "activation_checkpointing": "full", "optimizer": "adamw", "compile": false,
+      "loss": "unfused", )" + extra +
+                             R"("measured": {"metric": "peak_reserved_gib", "value": 3}}]})";
+    return parse_measurements(text, "m.json", cat).at(0).request.config.trainer;
+  };
+  CHECK(with_trainer("") == Trainer::other);
+  CHECK(with_trainer(R"("trainer": "torchtitan", )") == Trainer::torchtitan);
+  CHECK_THROWS_WITH(with_trainer(R"("trainer": "titan", )"),
+                    Catch::Contains("/cases/0/trainer") && Catch::Contains("torchtitan, other"));
+}
+
 TEST_CASE("held-aside published runs: never above the band's upper edge, every fit call right",
           "[validation][bands]") {
   // 17 runs set aside before the bands were built and evaluated once (tests/data/README.md);

@@ -185,6 +185,12 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "cuDNN 9.15+) or flash2 (FlashAttention-2: SDPA's flash backend, which SDPA picks first "
       "with an older cuDNN; torchtitan on H100 until October 2025)",
       opt});
+  f(ConfigField<Trainer>{"trainer", &C::trainer,
+                         "torchtitan (what the launch files run; the estimate models its loss) or "
+                         "other (another FSDP2 trainer: the memory band's upper edge adds what "
+                         "bwplan cannot see, e.g. an unfused loss's shifted fp32 logits copy); "
+                         "measurement cases without it read other",
+                         opt});
 }
 
 } // namespace bwplan

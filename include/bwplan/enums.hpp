@@ -82,6 +82,10 @@ enum class AttentionKernel : std::uint8_t { cudnn, flash2, count_ };
 /// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
 /// unsharded from forward to backward, and the last block is not resharded either.
 enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
+/// The trainer whose choices the estimate describes: torchtitan (what bwplan's launch files run,
+/// and what its loss, norm and wrapping terms model), or another FSDP2 trainer whose choices
+/// bwplan cannot see (its memory band widens for them: docs/model.md, "Bands").
+enum class Trainer : std::uint8_t { torchtitan, other, count_ };
 /// The order pipeline stages run their micro-batches in (torch.distributed.pipelining, as
 /// torchtitan names them: 1F1B, Interleaved1F1B, GPipe, ZBVZeroBubble, InterleavedZeroBubble).
 /// 1F1B holds at most as many
@@ -194,6 +198,11 @@ template <> struct EnumTraits<LoraTargets> {
   static constexpr std::array<std::string_view, 4> names = {"all", "attention", "mlp", "qv"};
 };
 
+template <> struct EnumTraits<Trainer> {
+  static constexpr std::string_view what = "trainer";
+  static constexpr std::array<std::string_view, 2> names = {"torchtitan", "other"};
+};
+
 template <> struct EnumTraits<PipelineSchedule> {
   static constexpr std::string_view what = "pipeline schedule";
   static constexpr std::array<std::string_view, 5> names = {"1f1b", "interleaved-1f1b", "gpipe",
@@ -211,7 +220,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<GradAccumMode> && k_enum_table_complete<Offload> &&
               k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
               k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
-              k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule>);
+              k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
+              k_enum_table_complete<Trainer>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -52,6 +52,9 @@ struct TrainingConfig {
   Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
   /// The attention kernel (time only: both keep the same tensors).
   AttentionKernel attention_kernel = AttentionKernel::cudnn;
+  /// Whose choices the estimate describes (the memory band only). Measurement cases that do
+  /// not name it read `other`: an unnamed trainer.
+  Trainer trainer = Trainer::torchtitan;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

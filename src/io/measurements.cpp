@@ -72,6 +72,8 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   q.gpu.power_limit_watts = r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts)
                                 .value_or(q.gpu.power_limit_watts);
   TrainingConfig& c = q.config;
+  // A run that does not say which trainer it ran is an unnamed one (its band widens for that).
+  c.trainer = Trainer::other;
   io::read_config_fields(r, c, io::ConfigSource::measurement_case);
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
   if (c.sharding == Sharding::none) {

@@ -217,6 +217,10 @@ void optimizer_settings(Settings& s, const TrainingConfig& c) {
   if (c.norm_impl != NormImpl::fused) {
     cannot("norm_impl", name_of(c.norm_impl), "its RMSNorm is torch.nn.RMSNorm (fused)");
   }
+  if (c.trainer != Trainer::torchtitan) {
+    cannot("trainer", name_of(c.trainer),
+           "these files run torchtitan; plan with --trainer torchtitan");
+  }
   if (c.attention_kernel != AttentionKernel::cudnn) {
     cannot("attention_kernel", name_of(c.attention_kernel),
            "its SDPA tries cuDNN attention first (models/attention.py); plan with "

@@ -69,7 +69,10 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
     w.add(k.band_unmeasured_gpu_fraction, Widening::gpu);
   }
   MemoryBand b;
-  if (c.loss == Loss::unfused && k.band_unfused_bytes_per_logit > 0) {
+  // torchtitan's eager loss is the one the estimate models; another trainer's may hold one more
+  // fp32 copy of the logits (transformers' shifted copy).
+  if (c.trainer == Trainer::other && c.loss == Loss::unfused &&
+      k.band_unfused_bytes_per_logit > 0) {
     b.high_bytes_per_logit = k.band_unfused_bytes_per_logit;
     w.reasons |= bit(Widening::unfused_loss);
   }
