@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -275,4 +276,36 @@ TEST_CASE("MFU and HFU stay at or under 1, long sequences included", "[bands][ti
       CHECK(e.time.mfu > 0.01);
     }
   }
+}
+
+TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %, 12 % wide",
+          "[bands]") {
+  // Issue 14's targets, pooled over all 15 files (the held-aside ones included, as evaluated):
+  // measured at or under the upper edge in >= 90 % of runs, that edge a median <= 12 % above the
+  // estimate, median |error| <= 5 %. 2026-12-04: 126 of 137 (92.0 %), 11.0 %, 3.7 %; the misses
+  // are the 2026 GB200 torchtitan runs (10-16 % low) and four older H100 runs.
+  std::vector<double> errors;
+  std::vector<double> widths;
+  int under = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_path("tests/data"))) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("measurements") || entry.path().extension() != ".json") {
+      continue;
+    }
+    const json v = validate(name);
+    for (const json& c : v.at("cases")) {
+      if (!c.contains("measured_bytes")) {
+        continue;
+      }
+      const double predicted = c.at("predicted_bytes");
+      errors.push_back(std::abs(c.at("error_pct").get<double>()));
+      widths.push_back(100.0 * (c.at("predicted_high_bytes").get<double>() / predicted - 1.0));
+      under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
+    }
+  }
+  REQUIRE(errors.size() == 137);
+  CHECK(under == 126);
+  CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
+  CHECK(quantile(widths, 0.5) <= 12.0);
+  CHECK(quantile(errors, 0.5) <= 5.0);
 }

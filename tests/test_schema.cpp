@@ -434,6 +434,8 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "gemm_efficiency_ratio",
                                                       "band_coverage",
                                                       "throughput_band_coverage",
+                                                      "upper_edge_coverage",
+                                                      "ran_called_out_of_memory",
                                                       "listed_rank",
                                                       "first_launchable_rank",
                                                       "lora_dropout"}; // a probability (PEFT's)

@@ -68,6 +68,12 @@ struct ValidationSummary {
   /// Fractions of the cases whose measured value lies inside the band (1 when there are none).
   double band_coverage = 1.0;
   double throughput_band_coverage = 1.0;
+  /// Fraction of the memory cases measured at or under the band's upper edge: the side a plan's
+  /// verdict rests on (1 when there are none).
+  double upper_edge_coverage = 1.0;
+  /// Memory cases (runs that ran, so fitted) whose estimate does not fit their GPU: a wrong
+  /// out-of-memory call, as a fit case's would be.
+  int ran_called_out_of_memory = 0;
   /// Median of the band's upper edge over the estimate, percent (how wide the band is).
   double median_band_high_pct = 0;
   double throughput_median_band_pct = 0; ///< the same for the tokens/s band's lower edge

@@ -29,6 +29,7 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       o["predicted_high_bytes"] = static_cast<std::int64_t>(c.predicted_high_bytes);
       o["in_band"] = c.in_band;
       o["error_pct"] = std::round(c.error_pct * 100) / 100;
+      o["predicted_verdict"] = name_of(c.predicted_verdict);
     }
     o["peak_phase"] = c.peak_phase;
     if (c.measured_tokens_per_s > 0) {
@@ -60,6 +61,8 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       std::round(v.summary.throughput_max_abs_error_pct * 100) / 100;
   s["band_coverage"] = v.summary.band_coverage;
   s["throughput_band_coverage"] = v.summary.throughput_band_coverage;
+  s["upper_edge_coverage"] = v.summary.upper_edge_coverage;
+  s["ran_called_out_of_memory"] = v.summary.ran_called_out_of_memory;
   s["median_band_high_pct"] = std::round(v.summary.median_band_high_pct * 100) / 100;
   s["throughput_median_band_low_pct"] =
       std::round(v.summary.throughput_median_band_pct * 100) / 100;
@@ -97,11 +100,18 @@ std::string validation_table(const Validation& v, const std::string& file) {
   std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());
   out += t.render();
   const ValidationSummary& s = v.summary;
-  out += fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
-                     "the band in {:.0f}%, upper edge a median {:.1f}% above the estimate\n",
-                     s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
-                     s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
-                     s.median_band_high_pct);
+  out +=
+      fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
+                  "the band in {:.0f}%, at or under its upper edge in {:.0f}%, that edge a median "
+                  "{:.1f}% above the estimate\n",
+                  s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
+                  s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
+                  100 * s.upper_edge_coverage, s.median_band_high_pct);
+  if (s.ran_called_out_of_memory > 0) {
+    out += fmt::format("{} of the {} runs with a measured peak would be called out of memory by "
+                       "the estimate\n",
+                       s.ran_called_out_of_memory, s.numeric_cases);
+  }
   if (s.throughput_cases > 0) {
     out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}%; measured inside "
                        "the band in {:.0f}%\n",

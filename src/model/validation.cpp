@@ -45,6 +45,7 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   int fit_right = 0;
   int oom_flagged = 0;
   int in_band = 0;
+  int under_upper_edge = 0;
   int throughput_in_band = 0;
   std::vector<double> band_high;
   std::vector<double> throughput_band;
@@ -76,6 +77,8 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.in_band =
           r.predicted_low_bytes <= r.measured_bytes && r.measured_bytes <= r.predicted_high_bytes;
       in_band += r.in_band ? 1 : 0;
+      under_upper_edge += r.measured_bytes <= r.predicted_high_bytes ? 1 : 0;
+      v.summary.ran_called_out_of_memory += r.predicted_fits ? 0 : 1;
       band_high.push_back(100.0 * (r.predicted_high_bytes / r.predicted_bytes - 1.0));
       if (std::abs(r.error_pct) > v.summary.max_abs_error_pct) {
         v.summary.max_abs_error_pct = std::abs(r.error_pct);
@@ -106,6 +109,8 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
   v.summary.throughput_median_abs_error_pct = median_of(throughput_errors);
   if (!errors.empty()) {
     v.summary.band_coverage = static_cast<double>(in_band) / static_cast<double>(errors.size());
+    v.summary.upper_edge_coverage =
+        static_cast<double>(under_upper_edge) / static_cast<double>(errors.size());
   }
   if (!throughput_errors.empty()) {
     v.summary.throughput_band_coverage =
