@@ -429,7 +429,7 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
   std::filesystem::create_directories(dir);
   const std::string plan = (dir / "plan.json").string();
   const auto est = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance",
-                                  "ml.p5.48xlarge", "--micro-batch", "2", "--seq-len", "8192",
+                                  "ml.p5e.48xlarge", "--micro-batch", "2", "--seq-len", "8192",
                                   "--format", "json", "--output", plan});
   REQUIRE(est.status == 0);
   const std::string good = (dir / "good.log").string(), bad = (dir / "bad.log").string();
@@ -480,9 +480,9 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
 
   // The profile moves estimate's numbers; an existing --output is not replaced without --force.
   const auto base = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance",
-                                   "ml.p5.48xlarge", "--micro-batch", "2", "--format", "json"});
+                                   "ml.p5e.48xlarge", "--micro-batch", "2", "--format", "json"});
   const auto cal =
-      test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance", "ml.p5.48xlarge",
+      test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance", "ml.p5e.48xlarge",
                      "--micro-batch", "2", "--format", "json", "--calibration", profile});
   REQUIRE(cal.status == base.status);
   CHECK(cal.out != base.out);

@@ -4,6 +4,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/estimate.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -54,6 +55,29 @@ TEST_CASE("GPU memory is what the driver reports, not the nameplate", "[catalog]
   CHECK_FALSE(c.gpu("a100-sxm-80gb").supports(Precision::fp8_tensorwise));
   CHECK(c.instance("ml.p6-b200.48xlarge").gpu == "b200");
   CHECK(c.instance("ml.p6-b200.48xlarge").gpus_per_node == 8);
+}
+
+TEST_CASE("a plan must fit in what CUDA reports, not in the driver's total", "[catalog]") {
+  const Catalog c = builtin_catalog();
+  const double reserved = MemoryConstants{}.driver_reserved_bytes;
+  const double gib = 1024.0 * 1024 * 1024;
+  // Published CUDA totals (PyTorch's "total capacity"): B200 178.35 GiB, H200 139.80, GB200
+  // 184.28 (configs/gpus sources), each 0.60-0.76 GiB under nvidia-smi's total.
+  CHECK(c.gpu("b200").allocatable_bytes(reserved) / gib == Approx(178.35).margin(0.005));
+  CHECK(c.gpu("h200").allocatable_bytes(reserved) / gib == Approx(139.80).margin(0.005));
+  CHECK(c.gpu("gb200").allocatable_bytes(reserved) / gib == Approx(184.28).margin(0.005));
+  for (const char* name : {"b200", "h200", "gb200"}) {
+    const GpuSpec& g = c.gpu(name);
+    CHECK(g.memory_bytes - g.cuda_total_bytes <= reserved); // the default covers every one
+    CHECK(g.memory_bytes - g.cuda_total_bytes >= 0.6 * gib);
+  }
+  // Unpublished: the driver's total less the largest published reservation.
+  CHECK(c.gpu("b300").allocatable_bytes(reserved) == 275040.0 * 1048576 - 0.82e9);
+  // An estimate's capacity is that, and --headroom takes its share of it.
+  EstimateRequest q;
+  q.model = *c.find_model("llama-3.1-8b");
+  q.gpu = c.gpu("b200");
+  CHECK(evaluate(q).memory.capacity_bytes == c.gpu("b200").cuda_total_bytes);
 }
 
 TEST_CASE("catalog files are schema-checked", "[catalog]") {
@@ -110,7 +134,7 @@ TEST_CASE("configs/constants/model.json holds every model constant, equal to the
           "[catalog]") {
   const Catalog c = builtin_catalog();
   const ModelConstants defaults;
-  REQUIRE(constant_keys().size() == 60);
+  REQUIRE(constant_keys().size() == 61);
   for (const std::string& key : constant_keys()) {
     INFO(key);
     CHECK(get_constant(c.constants, key) == get_constant(defaults, key));

@@ -40,6 +40,10 @@ TEST_CASE("H100 fake-process-group runs: median error <= 2%, none over 10%", "[v
   CHECK(s.at("max_abs_error_pct").get<double>() <= 10.0);
   CHECK(s.at("fit_cases") == 2);
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  // Two runs that ran are called out of memory: the 8B without checkpointing holds 77.9 GiB
+  // reserved (estimate -0.03 %) and the 8B micro-batch 2 74.9 GiB (+5.5 %) of an H100's 78.89
+  // GiB; the estimate adds the NCCL communicator a fake process group does not hold.
+  CHECK(s.at("ran_called_out_of_memory") == 2);
 }
 
 TEST_CASE("held-out runs, predicted before they were measured, stay within 6%", "[validation]") {

@@ -26,6 +26,10 @@ struct GpuSpec {
   std::string name;
   std::string display_name;
   double memory_bytes = 0; ///< device total as the driver reports it
+  /// What CUDA reports as the device total (torch.cuda.get_device_properties().total_memory,
+  /// "total capacity" in PyTorch's out-of-memory message): the driver keeps the rest. 0 where no
+  /// such reading is published (allocatable_bytes() then subtracts a default).
+  double cuda_total_bytes = 0;
   double hbm_bandwidth_bytes_per_s = 0;
   PeakFlops dense_flops_per_s;
   double nvlink_bandwidth_bytes_per_s = 0; ///< per GPU, one direction
@@ -47,6 +51,9 @@ struct GpuSpec {
   std::string notes;
 
   [[nodiscard]] bool supports(Precision p) const;
+  /// What a process can allocate on it, CUDA context included: cuda_total_bytes, or where none
+  /// is published memory_bytes less `driver_reserved_bytes` (MemoryConstants).
+  [[nodiscard]] double allocatable_bytes(double driver_reserved_bytes) const;
   /// Why it cannot run `p`, for people: "a100-sxm-80gb has no mxfp8 support".
   [[nodiscard]] std::string unsupported_reason(Precision p) const;
 };

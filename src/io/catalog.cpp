@@ -39,6 +39,7 @@ GpuSpec read_gpu(ObjectReader& r) {
   g.name = r.string("name");
   g.display_name = r.string("display_name");
   g.memory_bytes = r.number("memory_bytes", 1, k_max_bytes);
+  g.cuda_total_bytes = r.optional_number("cuda_total_bytes", 1, g.memory_bytes).value_or(0);
   g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", 1, k_max_rate);
   ObjectReader f = r.object("dense_flops_per_s");
   g.dense_flops_per_s.fp32 = f.number("fp32", 1, k_max_rate);

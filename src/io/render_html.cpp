@@ -296,14 +296,19 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                        {},
                        {}});
   }
+  // Each GPU's usable memory as the estimates computed it.
   std::vector<io::Marker> capacities;
   std::set<std::string> seen;
-  for (std::size_t i = 0; i < r.space.gpus.size(); ++i) {
-    const GpuSpec& g = r.space.gpus[i];
-    if (seen.insert(g.name).second) {
-      capacities.push_back(
-          {to_gib(g.memory_bytes * (1 - r.result.headroom_fraction)), g.name + " usable"});
+  const auto mark = [&](const std::string& gpu, const MemoryEstimate& m) {
+    if (seen.insert(gpu).second) {
+      capacities.push_back({to_gib(m.usable_bytes), gpu + " usable"});
     }
+  };
+  for (const Candidate& c : all) {
+    mark(r.space.gpus[c.instance].name, c.memory);
+  }
+  for (const RejectedPoint& p : ctx.rejected) {
+    mark(p.estimate.request.gpu.name, p.estimate.memory);
   }
   b += "<h2 id=\"tradeoffs\">Throughput, cost and memory</h2>\n" +
        scatter_legend_html(r.space.instances);

@@ -35,6 +35,9 @@ OrderedJson gpu_json(const GpuSpec& g) {
   j["name"] = g.name;
   j["display_name"] = g.display_name;
   j["memory_bytes"] = whole(g.memory_bytes);
+  if (g.cuda_total_bytes > 0) {
+    j["cuda_total_bytes"] = whole(g.cuda_total_bytes);
+  }
   j["hbm_bandwidth_bytes_per_s"] = g.hbm_bandwidth_bytes_per_s;
   j["dense_flops_per_s"] = flops_json(g.dense_flops_per_s);
   j["nvlink_bandwidth_bytes_per_s"] = g.nvlink_bandwidth_bytes_per_s;

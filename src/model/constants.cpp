@@ -27,6 +27,7 @@ struct TimeField {
 constexpr MemoryField k_memory_fields[] = {
     {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction, 0.0, 1.0},
     {"cuda_context_bytes", &MemoryConstants::cuda_context_bytes, 0.0, 1e+11},
+    {"driver_reserved_bytes", &MemoryConstants::driver_reserved_bytes, 0.0, 1e+11},
     {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator, 0.0, 1e+11},
     {"activation_scale", &MemoryConstants::activation_scale, 0.25, 4.0},
     {"extra_logit_bytes", &MemoryConstants::extra_logit_bytes, 0.0, 32.0},

@@ -11,6 +11,11 @@ bool GpuSpec::supports(Precision p) const {
          supported_precisions.end();
 }
 
+double GpuSpec::allocatable_bytes(double driver_reserved_bytes) const {
+  return cuda_total_bytes > 0 ? cuda_total_bytes
+                              : std::max(memory_bytes - driver_reserved_bytes, 0.0);
+}
+
 std::string GpuSpec::unsupported_reason(Precision p) const {
   return fmt::format("{} has no {} support", name, name_of(p));
 }

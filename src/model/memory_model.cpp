@@ -271,8 +271,8 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     t.load_transient = q.peak;
     t.load_largest = q.largest;
   }
-  t.capacity_bytes = gpu.memory_bytes;
-  t.usable_bytes = gpu.memory_bytes * (1.0 - k.headroom_fraction);
+  t.capacity_bytes = gpu.allocatable_bytes(k.driver_reserved_bytes);
+  t.usable_bytes = t.capacity_bytes * (1.0 - k.headroom_fraction);
   t.band = memory_band(m, c, gpu, k);
   if (offload) {
     // Pinned host copies of each GPU's states, plus the CPU optimizer's temporaries.
