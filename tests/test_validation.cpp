@@ -296,8 +296,12 @@ TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first eva
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(12.1).margin(0.5));
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
   CHECK(s.at("numeric_cases") == 18);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(10.9).margin(0.3));
-  CHECK(s.at("band_coverage").get<double>() == Approx(11.0 / 18.0).margin(0.001));
+  // Since loss parallelism's fp32 copy is counted (2026-12-04): 14.3 %, 8 of 18 inside the band
+  // (10.9 %, 11 before). The blog's three compiled tensor-parallel peaks, recorded with an
+  // unfused loss that its notes say torchtitan compiled, now read 16-25 % high, below the lower
+  // edge; every under-prediction is unchanged.
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(14.3).margin(0.3));
+  CHECK(s.at("band_coverage").get<double>() == Approx(8.0 / 18.0).margin(0.001));
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
   // Runs that ran but are called out of memory: the same Qwen3-14B run as the 2026 dense file's,
   // and the blog's HSDP Llama 8B peak, read 45 % high (its notes say torchtitan compiled the

@@ -76,6 +76,13 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
     b.high_bytes_per_logit = k.band_unfused_bytes_per_logit;
     w.reasons |= bit(Widening::unfused_loss);
   }
+  // A compiled loss under loss parallelism: whether torch.compile fuses loss_parallel()'s DTensor
+  // log_softmax is not measured; the upper edge holds what the eager one does (16 bytes per local
+  // logit in the loss backward, the compiled estimate's 2 x 2).
+  if (c.tp > 1 && c.loss == Loss::fused) {
+    b.high_bytes_per_logit = 12.0;
+    w.reasons |= bit(Widening::tensor_parallel);
+  }
   if (c.precision == Precision::bf16_pure && k.band_bf16_pure_bytes > 0) {
     b.high_bytes = k.band_bf16_pure_bytes;
     w.reasons |= bit(Widening::bf16_pure);

@@ -249,13 +249,20 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
   const double upcast = ab < 4 ? 4.0 : 0.0; // eager .float() copy of bf16 logits
   LogitsMemory l;
   switch (c.loss) {
-  case Loss::unfused:
+  case Loss::unfused: {
     // forward: logits, their fp32 copy and log_softmax's saved fp32 output; backward (logits
     // deleted): saved output, its gradient and the gradient of the input, all fp32.
-    l.forward_bytes = ab + upcast + 4.0;
-    l.backward_bytes = 12.0;
+    // Under tensor parallelism torchtitan runs the loss in loss_parallel(), whose DTensor
+    // log_softmax holds the shifted fp32 logits beside its output, and whose fused nll/log_softmax
+    // backward holds a zeroed gradient, exp(output) and their sum beside the product: one more
+    // fp32 copy of the local logits in each (torch/distributed/tensor/parallel/loss.py,
+    // _log_softmax and _nll_loss_and_log_softmax_backward, pytorch/pytorch#119877).
+    const double loss_parallel = c.tp > 1 ? 4.0 : 0.0;
+    l.forward_bytes = ab + upcast + 4.0 + loss_parallel;
+    l.backward_bytes = 12.0 + loss_parallel;
     l.largest_tensor_bytes = 4.0;
     break;
+  }
   case Loss::fused:
     // compiled loss: the upcast is fused; bf16 logits saved, bf16 gradient produced.
     l.forward_bytes = ab;
