@@ -282,7 +282,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
           "[bands]") {
   // Issue 14's targets, pooled over all 15 files (the held-aside ones included, as evaluated):
   // measured at or under the upper edge in >= 90 % of runs, that edge a median <= 12 % above the
-  // estimate, median |error| <= 5 %. 2026-12-04: 126 of 137 (92.0 %), 11.0 %, 3.7 %; the misses
+  // estimate, median |error| <= 5 %. 2026-12-04: 126 of 137 (92.0 %), 11.0 %, 3.5 %; the misses
   // are the 2026 GB200 torchtitan runs (10-16 % low) and five H100 runs.
   std::vector<double> errors;
   std::vector<double> widths;
