@@ -78,6 +78,7 @@ TrainingConfig all_changed() {
   c.nf4_quantizer = Nf4Quantizer::unchunked;
   c.attention_kernel = AttentionKernel::flash2;
   c.trainer = Trainer::other;
+  c.alloc_segments = AllocSegments::fixed;
   return c;
 }
 

@@ -97,6 +97,56 @@ TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[m
              WithinRel(states + head + acts + 12.0 * k_tv_8b, 1e-9));
 }
 
+TEST_CASE("with expandable segments the reserved peak stops at what the device has left",
+          "[memory][allocator]") {
+  // 8B on one B200 node, compiled fused loss, op-level SAC: micro-batch 9's allocated peak
+  // (169.2 GiB) fits beside the context and one NCCL communicator (1.45e9 B) in the 178.35 GiB
+  // a process can allocate, its uncapped reserved peak (+ the logits hole) does not.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);
+  c.loss = Loss::fused;
+  c.compile = true;
+  c.micro_batch = 9;
+  c.alloc_segments = AllocSegments::fixed;
+  const MemoryEstimate fixed = estimate_memory(m, c, gpu);
+  c.alloc_segments = AllocSegments::expandable;
+  const MemoryEstimate expandable = estimate_memory(m, c, gpu);
+  const double room = 191501854310.0 - 1.45e9; // cuda_total_bytes - context - NCCL
+  REQUIRE(expandable.runtime_bytes == 1.45e9);
+  CHECK(expandable.peak_allocated_bytes == fixed.peak_allocated_bytes);
+  REQUIRE(fixed.peak_reserved_bytes > room);
+  REQUIRE(fixed.peak_allocated_bytes < room);
+  CHECK_FALSE(fixed.allocator_retries);
+  CHECK_FALSE(fixed.fits());
+  CHECK(expandable.allocator_retries);
+  CHECK_THAT(expandable.peak_reserved_bytes, WithinRel(room, 1e-12));
+  CHECK_THAT(expandable.device_bytes_required, WithinRel(191501854310.0, 1e-12));
+  CHECK(expandable.fits());
+  // The band's upper edge of the allocated peak is over: at risk, by that edge.
+  CHECK(expandable.allocator_retries_high);
+  CHECK(expandable.verdict() == Verdict::at_risk);
+  CHECK_THAT(expandable.device_bytes_required_high,
+             WithinRel(expandable.peak_allocated_high_bytes + 1.45e9, 1e-12));
+  // Micro-batch 8 has room for its reserved peak: no cap, and both settings agree.
+  c.micro_batch = 8;
+  const MemoryEstimate eight = estimate_memory(m, c, gpu);
+  c.alloc_segments = AllocSegments::fixed;
+  CHECK_FALSE(eight.allocator_retries);
+  CHECK(eight.peak_reserved_bytes == estimate_memory(m, c, gpu).peak_reserved_bytes);
+  // Over the micro-batches, the capped reserved peak never decreases and never goes below the
+  // allocated one.
+  c.alloc_segments = AllocSegments::expandable;
+  double previous = 0;
+  for (std::int64_t mb = 1; mb <= 14; ++mb) {
+    c.micro_batch = mb;
+    const MemoryEstimate e = estimate_memory(m, c, gpu);
+    CHECK(e.peak_reserved_bytes >= previous);
+    CHECK(e.peak_reserved_bytes >= e.peak_allocated_bytes);
+    previous = e.peak_reserved_bytes;
+  }
+}
+
 TEST_CASE("sharding modes: grad-op keeps every block unsharded, DDP keeps full states",
           "[memory]") {
   const ModelSpec& m = test::preset("llama-3.1-8b");

@@ -224,15 +224,25 @@ TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);
   REQUIRE(!j.at("plans").empty());
-  bool sixteen_nodes = false;
+  CHECK(j.at("plans").at(0).at("config").at("ep").get<int>() > 1);
+  int eight_nodes = 0;
+  int without_ep = 0;
   for (const auto& p : j.at("plans")) {
-    CHECK(p.at("config").at("ep").get<int>() > 1);
-    // 4 nodes: 32 x 288 GB < 671B x 16 B of states. 8 nodes: the best plan's upper edge is
-    // 267.98 GiB of the 267.83 GiB a B300 process can allocate (at risk, not fits).
-    CHECK(p.at("config").at("nodes").get<int>() == 16);
-    sixteen_nodes = true;
+    // 4 nodes: 32 x 288 GB < 671B x 16 B of states.
+    const int nodes = p.at("config").at("nodes").get<int>();
+    CHECK((nodes == 8 || nodes == 16));
+    const int ep = p.at("config").at("ep").get<int>();
+    // 8 nodes fit only with the experts split: the allocated upper edge of their best plan is
+    // below the 267.83 GiB a B300 process can allocate less the context and NCCL (the reserved
+    // one, 267.98 GiB, is not: expandable segments return the allocator's cache).
+    CHECK((nodes == 16 || ep >= 8));
+    eight_nodes += nodes == 8 ? 1 : 0;
+    without_ep += ep == 1 ? 1 : 0;
   }
-  CHECK(sixteen_nodes);
+  CHECK(eight_nodes > 0);
+  // Without expert parallelism only 16 nodes at micro-batch 1 and full checkpointing fit: a few
+  // of the plans, none near the top.
+  CHECK(without_ep * 10 < static_cast<int>(j.at("plans").size()));
   // gpt-oss-20b fits one node; gpt-oss-120b and Scout need two (16 B of mixed-precision AdamW
   // states per parameter: 117B x 16 B / 8 GPUs is more than a B200 holds).
   for (const auto& [name, nodes] : {std::pair{"gpt-oss-20b", "1"}, std::pair{"gpt-oss-120b", "2"},

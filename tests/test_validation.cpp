@@ -40,10 +40,11 @@ TEST_CASE("H100 fake-process-group runs: median error <= 2%, none over 10%", "[v
   CHECK(s.at("max_abs_error_pct").get<double>() <= 10.0);
   CHECK(s.at("fit_cases") == 2);
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
-  // Two runs that ran are called out of memory: the 8B without checkpointing holds 77.9 GiB
-  // reserved (estimate -0.03 %) and the 8B micro-batch 2 74.9 GiB (+5.5 %) of an H100's 78.89
-  // GiB; the estimate adds the NCCL communicator a fake process group does not hold.
-  CHECK(s.at("ran_called_out_of_memory") == 2);
+  // Every run that ran is called as fitting. Two are at risk: the 8B without checkpointing holds
+  // 77.9 GiB reserved and the 8B micro-batch 2 74.9 GiB of an H100's 78.89 GiB; with expandable
+  // segments their reserved estimates stop at what the device has left beside the context and
+  // NCCL (-0.5 % and +3.5 %). Before that cap both were called out of memory (-0.03 %, +5.5 %).
+  CHECK(s.at("ran_called_out_of_memory") == 0);
 }
 
 TEST_CASE("held-out runs, predicted before they were measured, stay within 6%", "[validation]") {
@@ -268,14 +269,17 @@ TEST_CASE("the 2026 dense runs held aside: memory and tokens/s as first evaluate
   const auto v = validate("measurements-dense-2026-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 31);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(3.7).margin(0.3));
+  // 3.2 % since the reserved peak stops at what the device has left (2026-12-05).
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(3.2).margin(0.3));
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(19.2).margin(0.3));
   CHECK(s.at("throughput_cases") == 28);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(25.2).margin(0.5));
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
-  // One run that ran is called out of memory: the agent branch's Qwen3-14B at 173.9 GiB of
-  // 178.4, predicted 3.5 % over (device memory required then exceeds the usable capacity).
-  CHECK(s.at("ran_called_out_of_memory") == 1);
+  // The agent branch's Qwen3-14B ran at 173.9 GiB of 178.35. Its reserved estimate without the
+  // cap, 4.3 % over, did not fit beside the context and NCCL and called it out of memory; with
+  // expandable segments (run_train.sh) the allocator returns cached blocks instead, and the
+  // estimate, capped at 177.0 GiB (+1.8 %), is at risk.
+  CHECK(s.at("ran_called_out_of_memory") == 0);
 }
 
 TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first evaluated",
@@ -303,9 +307,9 @@ TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first eva
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(14.3).margin(0.3));
   CHECK(s.at("band_coverage").get<double>() == Approx(8.0 / 18.0).margin(0.001));
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
-  // Runs that ran but are called out of memory: the same Qwen3-14B run as the 2026 dense file's,
-  // and the blog's HSDP Llama 8B peak, read 45 % high (its notes say torchtitan compiled the
-  // loss, which the case records as unfused).
-  CHECK(s.at("ran_called_out_of_memory") == 2);
+  // A run that ran but is called out of memory: the blog's HSDP Llama 8B peak, read 29 % high
+  // (its notes say torchtitan compiled the loss, which the case records as unfused). The same
+  // Qwen3-14B run as the 2026 dense file's was the second until the reserved cap (2026-12-05).
+  CHECK(s.at("ran_called_out_of_memory") == 1);
   CHECK(s.at("upper_edge_coverage").get<double>() == Approx(14.0 / 18.0).margin(0.001));
 }

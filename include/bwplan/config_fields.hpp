@@ -191,6 +191,14 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                          "bwplan cannot see, e.g. an unfused loss's shifted fp32 logits copy); "
                          "measurement cases without it read other",
                          opt});
+  f(ConfigField<AllocSegments>{
+      "alloc_segments", &C::alloc_segments,
+      "PyTorch's caching allocator: expandable (PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, "
+      "which the launch files and torchtitan's run_train.sh set: when memory runs short, every "
+      "free cached page returns to CUDA, so a step needs its allocated peak, not its reserved "
+      "one) or fixed (PyTorch's default: whole free segments only); measurement cases without "
+      "it read fixed",
+      opt});
 }
 
 } // namespace bwplan

@@ -86,6 +86,11 @@ enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 /// and what its loss, norm and wrapping terms model), or another FSDP2 trainer whose choices
 /// bwplan cannot see (its memory band widens for them: docs/model.md, "Bands").
 enum class Trainer : std::uint8_t { torchtitan, other, count_ };
+/// How PyTorch's caching allocator gets device memory (PYTORCH_CUDA_ALLOC_CONF). expandable: one
+/// segment per stream that grows by mapping pages (expandable_segments:True), so under memory
+/// pressure every free cached page returns to CUDA; fixed: PyTorch's default, one cudaMalloc per
+/// segment, of which only segments with no live block can be returned.
+enum class AllocSegments : std::uint8_t { expandable, fixed, count_ };
 /// The order pipeline stages run their micro-batches in (torch.distributed.pipelining, as
 /// torchtitan names them: 1F1B, Interleaved1F1B, GPipe, ZBVZeroBubble, InterleavedZeroBubble).
 /// 1F1B holds at most as many
@@ -203,6 +208,11 @@ template <> struct EnumTraits<Trainer> {
   static constexpr std::array<std::string_view, 2> names = {"torchtitan", "other"};
 };
 
+template <> struct EnumTraits<AllocSegments> {
+  static constexpr std::string_view what = "allocator segments";
+  static constexpr std::array<std::string_view, 2> names = {"expandable", "fixed"};
+};
+
 template <> struct EnumTraits<PipelineSchedule> {
   static constexpr std::string_view what = "pipeline schedule";
   static constexpr std::array<std::string_view, 5> names = {"1f1b", "interleaved-1f1b", "gpipe",
@@ -221,7 +231,7 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
               k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
               k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
-              k_enum_table_complete<Trainer>);
+              k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

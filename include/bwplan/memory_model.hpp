@@ -270,6 +270,12 @@ struct MemoryEstimate {
   double peak_reserved_bytes = 0;
   double runtime_bytes = 0;         ///< CUDA context + NCCL communicators
   double device_bytes_required = 0; ///< reserved + runtime
+  /// The reserved peak the step reaches with room to spare does not fit beside the runtime: the
+  /// caching allocator returns cached memory to CUDA and retries (expandable segments only), so
+  /// the reserved peak is what the device has left. Each retry synchronizes the device.
+  bool allocator_retries = false;
+  /// The same at the band's upper edge (device_bytes_required_high is then the whole capacity).
+  bool allocator_retries_high = false;
   /// The band's edges (docs/model.md, "Bands").
   double peak_allocated_low_bytes = 0, peak_allocated_high_bytes = 0;
   double peak_reserved_low_bytes = 0, peak_reserved_high_bytes = 0;
@@ -284,6 +290,15 @@ struct MemoryEstimate {
     return phases[static_cast<std::size_t>(peak_phase)];
   }
   [[nodiscard]] double headroom_bytes() const { return usable_bytes - device_bytes_required; }
+  /// What the estimate leaves beside its allocated peak and the runtime: the memory to spare when
+  /// the allocator has returned its cache (allocator_retries).
+  [[nodiscard]] double allocated_headroom_bytes() const {
+    return usable_bytes - peak_allocated_bytes - runtime_bytes;
+  }
+  /// The same at the band's upper edge (allocator_retries_high).
+  [[nodiscard]] double allocated_headroom_high_bytes() const {
+    return usable_bytes - peak_allocated_high_bytes - runtime_bytes;
+  }
   [[nodiscard]] bool fits() const { return device_bytes_required <= usable_bytes; }
   [[nodiscard]] Verdict verdict() const {
     return device_bytes_required_high <= usable_bytes ? Verdict::fits
@@ -325,6 +340,8 @@ struct MemoryTerms {
   double rs_input = 0;       ///< one block's reduce-scatter input
   double stream_pools = 0;   ///< 2 × rs_input + 2 × one block unsharded
   double fragmentation_fraction = 0;
+  /// Expandable segments: the reserved peak stops at what the device has left (cap_reserved()).
+  bool expandable_segments = false;
   double runtime_bytes = 0;
   double capacity_bytes = 0;
   double usable_bytes = 0;

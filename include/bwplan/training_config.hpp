@@ -55,6 +55,9 @@ struct TrainingConfig {
   /// Whose choices the estimate describes (the memory band only). Measurement cases that do
   /// not name it read `other`: an unnamed trainer.
   Trainer trainer = Trainer::torchtitan;
+  /// The caching allocator's segments (the reserved peak under memory pressure): what bwplan's
+  /// launch sets. Measurement cases that do not name it read `fixed`, PyTorch's default.
+  AllocSegments alloc_segments = AllocSegments::expandable;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

@@ -74,6 +74,8 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   TrainingConfig& c = q.config;
   // A run that does not say which trainer it ran is an unnamed one (its band widens for that).
   c.trainer = Trainer::other;
+  // Nor with which allocator segments: PyTorch's default.
+  c.alloc_segments = AllocSegments::fixed;
   io::read_config_fields(r, c, io::ConfigSource::measurement_case);
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
   if (c.sharding == Sharding::none) {

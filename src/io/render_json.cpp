@@ -223,6 +223,8 @@ OrderedJson memory_json(const MemoryEstimate& m) {
   j["allocator_slack_bytes"] = whole(m.peak_reserved_bytes - m.peak_allocated_bytes);
   j["runtime_bytes"] = whole(m.runtime_bytes);
   j["device_bytes_required"] = whole(m.device_bytes_required);
+  j["allocator_retries"] = m.allocator_retries;
+  j["allocator_retries_high"] = m.allocator_retries_high;
   j["peak_allocated_low_bytes"] = whole(m.peak_allocated_low_bytes);
   j["peak_allocated_high_bytes"] = whole(m.peak_allocated_high_bytes);
   j["peak_reserved_low_bytes"] = whole(m.peak_reserved_low_bytes);

@@ -343,7 +343,8 @@ std::string search_table(const SearchReport& r) {
                fmt::format("{:.1f} {}", to_gib(c.memory.device_bytes_required),
                            k_step_phase_names[static_cast<std::size_t>(c.memory.peak_phase)]),
                fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required_high)),
-               c.memory.verdict() == Verdict::fits ? "yes" : "at risk",
+               fmt::format("{}{}", c.memory.verdict() == Verdict::fits ? "yes" : "at risk",
+                           c.memory.allocator_retries ? "*" : ""),
                fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes())),
                io::text_bar(c.memory.device_bytes_required / c.memory.usable_bytes, 10, true),
                fmt::format("{:.2f}", c.time.step_s),
@@ -358,6 +359,13 @@ std::string search_table(const SearchReport& r) {
                c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
   }
   out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
+  const auto retries = std::count_if(r.result.plans.begin(), r.result.plans.end(),
+                                     [](const Candidate& c) { return c.memory.allocator_retries; });
+  if (retries > 0) {
+    out += "* the reserved peak does not fit beside the CUDA context and NCCL: the caching "
+           "allocator returns its cache to fit, retrying allocations every step (expandable "
+           "segments)\n";
+  }
   if (const std::string note = io::passed_over_note(r); !note.empty()) {
     out += "\n" + note + "\n";
   }

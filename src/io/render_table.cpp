@@ -197,7 +197,9 @@ std::string estimate_table(const Estimate& e) {
                fmt::format("{:.0f}%", 100 * share), io::text_bar(share, 30)});
   }
   t.add_row({"peak allocated", gib(m.peak_allocated_bytes), "", ""});
-  t.add_row({"peak reserved (caching allocator)", gib(m.peak_reserved_bytes), "", ""});
+  t.add_row({m.allocator_retries ? "peak reserved (capped: allocator retries)"
+                                 : "peak reserved (caching allocator)",
+             gib(m.peak_reserved_bytes), "", ""});
   t.add_row({"CUDA context + NCCL", gib(m.runtime_bytes), "", ""});
   t.add_row({"device memory required", gib(m.device_bytes_required), "", ""});
   t.add_row({"  upper edge of the band", gib(m.device_bytes_required_high), "", ""});
@@ -254,11 +256,24 @@ std::string estimate_table(const Estimate& e) {
   if (!e.feasible()) {
     return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
   }
+  if (m.verdict() == Verdict::at_risk && m.allocator_retries) {
+    return out + fmt::format("\nverdict: at risk: the estimate fits as the caching allocator "
+                             "returns its cache ({} GiB beside the allocated peak), the band's "
+                             "upper edge is {} GiB over\n",
+                             gib(m.allocated_headroom_bytes()),
+                             gib(m.device_bytes_required_high - m.usable_bytes));
+  }
   if (m.verdict() == Verdict::at_risk) {
     return out +
            fmt::format("\nverdict: at risk: the estimate fits with {} GiB headroom, the band's "
                        "upper edge is {} GiB over\n",
                        gib(m.headroom_bytes()), gib(m.device_bytes_required_high - m.usable_bytes));
+  }
+  if (m.allocator_retries_high) {
+    return out + fmt::format("\nverdict: fits, {} GiB headroom; at the band's upper edge the "
+                             "caching allocator returns its cache to fit ({} GiB beside the "
+                             "allocated peak)\n",
+                             gib(m.headroom_bytes()), gib(m.allocated_headroom_high_bytes()));
   }
   return out + fmt::format("\nverdict: fits, {} GiB headroom ({} GiB at the band's upper edge)\n",
                            gib(m.headroom_bytes()),

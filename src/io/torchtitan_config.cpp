@@ -221,6 +221,11 @@ void optimizer_settings(Settings& s, const TrainingConfig& c) {
     cannot("trainer", name_of(c.trainer),
            "these files run torchtitan; plan with --trainer torchtitan");
   }
+  if (c.alloc_segments != AllocSegments::expandable) {
+    cannot("alloc_segments", name_of(c.alloc_segments),
+           "the job sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True; plan with "
+           "--alloc-segments expandable");
+  }
   if (c.attention_kernel != AttentionKernel::cudnn) {
     cannot("attention_kernel", name_of(c.attention_kernel),
            "its SDPA tries cuDNN attention first (models/attention.py); plan with "

@@ -255,6 +255,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.rs_input = dt.reduce_bytes * g.trainable_block;
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
+  t.expandable_segments = c.alloc_segments == AllocSegments::expandable;
   const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
                                (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0) +
                                (pipeline ? 1.0 : 0.0) +
@@ -355,10 +356,25 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   }};
 }
 
+/// The reserved peak the caching allocator reaches: `reserved` while the device has room for it.
+/// Past that, when a cudaMalloc fails the allocator frees its cached blocks and retries
+/// (pytorch/pytorch@001074d25084fdb87a799823e395a50f5ec044d3:c10/cuda/CUDACachingAllocator.cpp,
+/// the allocator's header comment and Note [Expandable Segments]). With expandable segments every
+/// free page goes back, so the reserved peak stops at what the device has left, never below
+/// `allocated`; with fixed segments only segments with no live block do, which the model does not
+/// tell apart from the rest of the slack, so it keeps the whole reserved peak.
+double cap_reserved(const MemoryTerms& t, double allocated, double reserved) {
+  if (!t.expandable_segments) {
+    return reserved;
+  }
+  return std::min(reserved, std::max(allocated, t.capacity_bytes - t.runtime_bytes));
+}
+
 /// The allocated peak over `ph`, its phase, and the reserved peak (allocated + allocator slack).
 struct Peak {
   double allocated = 0;
   double reserved = 0;
+  double uncapped_reserved = 0; ///< with room to spare (cap_reserved())
   StepPhase phase = StepPhase::forward_end;
 };
 Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
@@ -370,8 +386,10 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
       k.phase = static_cast<StepPhase>(p);
     }
   }
-  k.reserved = k.allocated + allocator_slack(t, k.phase, ph[idx(k.phase)][idx(C::gradients)],
-                                             tokens * t.vocab * t.logits.largest_tensor_bytes);
+  k.uncapped_reserved =
+      k.allocated + allocator_slack(t, k.phase, ph[idx(k.phase)][idx(C::gradients)],
+                                    tokens * t.vocab * t.logits.largest_tensor_bytes);
+  k.reserved = cap_reserved(t, k.allocated, k.uncapped_reserved);
   return k;
 }
 
@@ -392,14 +410,17 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
       t.band.high_bytes_per_logit > 0
           ? peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit).allocated
           : estimate.allocated;
-  const double reserved = estimate.reserved + (allocated - estimate.allocated);
+  const double reserved = estimate.uncapped_reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
   double added = t.band.high_bytes;
   if (t.band.high_bytes_per_token_block > 0) {
     added += held_token_blocks(t, static_cast<double>(micro_batch) * t.seq_len, grad_accum) *
              t.band.high_bytes_per_token_block;
   }
-  return {allocated * scale + added, reserved * scale + added, estimate.phase};
+  const double allocated_high = allocated * scale + added;
+  const double reserved_high = reserved * scale + added;
+  return {allocated_high, cap_reserved(t, allocated_high, reserved_high), reserved_high,
+          estimate.phase};
 }
 
 } // namespace
@@ -444,12 +465,14 @@ MemoryEstimate rank_estimate(const MemoryTerms& t, std::int64_t micro_batch,
   e.peak_reserved_bytes = peak.reserved;
   e.runtime_bytes = t.runtime_bytes;
   e.device_bytes_required = e.peak_reserved_bytes + e.runtime_bytes;
+  e.allocator_retries = peak.reserved < peak.uncapped_reserved;
   const Peak high = band_peak(t, micro_batch, grad_accum, peak);
   e.peak_allocated_low_bytes = e.peak_allocated_bytes * (1.0 - t.band.low_fraction);
   e.peak_allocated_high_bytes = high.allocated;
   e.peak_reserved_low_bytes = e.peak_reserved_bytes * (1.0 - t.band.low_fraction);
   e.peak_reserved_high_bytes = high.reserved;
   e.device_bytes_required_high = e.peak_reserved_high_bytes + e.runtime_bytes;
+  e.allocator_retries_high = high.reserved < high.uncapped_reserved;
   e.band_widened = t.band.widened;
   e.capacity_bytes = t.capacity_bytes;
   e.usable_bytes = t.usable_bytes;
