@@ -205,6 +205,25 @@ TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
   }
 }
 
+TEST_CASE("a compiled loss under tensor parallelism: the upper edge holds the eager loss's copies",
+          "[bands]") {
+  // Per local logit, eager loss parallel holds forward ab + 4 (upcast, bf16 only) + 4 + 4 and
+  // backward 12 + 4; the compiled estimate ab and 2 ab. The edge adds the larger difference:
+  // bf16 (ab 2) 14 - 2 = 16 - 4 = 12 bytes; fp32 (ab 4, no upcast) 12 - 4 = 16 - 8 = 8 bytes.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  const MemoryConstants k = test::catalog().constants.memory;
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::full);
+  c.tp = 2;
+  c.loss = Loss::fused;
+  c.compile = true;
+  CHECK(memory_band(m, c, gpu, k).high_bytes_per_logit == 12.0);
+  c.precision = Precision::fp32;
+  CHECK(memory_band(m, c, gpu, k).high_bytes_per_logit == 8.0);
+  c.tp = 1; // no loss parallelism: no term
+  CHECK(memory_band(m, c, gpu, k).high_bytes_per_logit == 0.0);
+}
+
 TEST_CASE("bands widen outside the measured runs and verdicts follow the upper edge", "[bands]") {
   EstimateRequest q = llama_8b_on("h100-sxm-80gb");
   q.config.loss = Loss::fused;

@@ -77,10 +77,15 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
     w.reasons |= bit(Widening::unfused_loss);
   }
   // A compiled loss under loss parallelism: whether torch.compile fuses loss_parallel()'s DTensor
-  // log_softmax is not measured; the upper edge holds what the eager one does (16 bytes per local
-  // logit in the loss backward, the compiled estimate's 2 x 2).
+  // log_softmax is not measured; the upper edge holds what the eager one does, the larger of its
+  // forward and backward differences per local logit (12 bytes in bf16: 14 - 2 and 16 - 4).
   if (c.tp > 1 && c.loss == Loss::fused) {
-    b.high_bytes_per_logit = 12.0;
+    TrainingConfig eager = c;
+    eager.loss = Loss::unfused;
+    const LogitsMemory e = logits_per_element(eager);
+    const LogitsMemory f = logits_per_element(c);
+    b.high_bytes_per_logit =
+        std::max(e.forward_bytes - f.forward_bytes, e.backward_bytes - f.backward_bytes);
     w.reasons |= bit(Widening::tensor_parallel);
   }
   if (c.precision == Precision::bf16_pure && k.band_bf16_pure_bytes > 0) {
