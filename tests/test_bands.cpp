@@ -301,8 +301,9 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
           "[bands]") {
   // Issue 14's targets, pooled over all 16 files (the held-aside ones included, as evaluated):
   // measured at or under the upper edge in >= 90 % of runs, that edge a median <= 12 % above the
-  // estimate, median |error| <= 5 %. 2026-12-05: 141 of 152 (92.8 %), 11.0 %, 3.1 %; the misses
-  // are the 2026 GB200 torchtitan runs (10-16 % low) and five H100 runs.
+  // estimate, median |error| <= 5 %. 2026-12-05: 140 of 152 (92.1 %), 11.0 %, 3.1 %; the misses
+  // are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs and the blog's GB200 run
+  // with tensor and context parallelism and a compiled loss (-49 %).
   std::vector<double> errors;
   std::vector<double> widths;
   int under = 0;
@@ -323,7 +324,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
     }
   }
   REQUIRE(errors.size() == 152);
-  CHECK(under == 141);
+  CHECK(under == 140);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
