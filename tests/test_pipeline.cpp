@@ -255,7 +255,7 @@ TEST_CASE("a pipeline rank keeps its stage gathered, accumulates unsharded gradi
   REQUIRE(t.pp_rank == 0);
   REQUIRE(t.other_ranks.size() == 2);
   // Gathered all step: every block of the stage in bf16, from forward on.
-  CHECK(t.fsdp_forward >= 2.0 * stage.counts.blocks);
+  CHECK(t.fsdp_forward >= 2.0 * static_cast<double>(stage.counts.blocks));
   // Gradients accumulate unsharded in fp32 from the second micro-batch on.
   CHECK(t.gradients_forward[1] == 4.0 * static_cast<double>(stage.counts.total));
   CHECK(t.gradients_forward[0] == 0.0);
