@@ -172,6 +172,34 @@ TEST_CASE("the top plan's estimate agrees with the search exactly", "[search][cl
         plan.at("throughput").at("tokens_per_second_per_gpu"));
 }
 
+TEST_CASE("search plans for the allocator it is given: fixed segments keep the reserved peak",
+          "[search][cli][allocator]") {
+  const std::vector<std::string> base = {
+      "--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge", "--top", "50"};
+  auto fixed_args = base;
+  fixed_args.insert(fixed_args.end(), {"--alloc-segments", "fixed"});
+  const auto fixed = search_json_for(fixed_args);
+  const auto expandable = search_json_for(base);
+  REQUIRE_FALSE(fixed.at("plans").empty());
+  for (const auto& p : fixed.at("plans")) {
+    CHECK(p.at("config").at("alloc_segments") == "fixed");
+    const auto& m = p.at("memory");
+    CHECK_FALSE(m.at("allocator_retries").get<bool>());
+    CHECK_FALSE(m.at("allocator_retries_high").get<bool>());
+    // the whole reserved upper edge fits beside the runtime
+    CHECK(m.at("device_bytes_required_high").get<double>() <= m.at("usable_bytes").get<double>());
+  }
+  // Expandable segments let the best plan take one more sequence (9 against 8): its allocated
+  // upper edge fits where its reserved one does not.
+  CHECK(expandable.at("plans").at(0).at("config").at("micro_batch").get<int>() >
+        fixed.at("plans").at(0).at("config").at("micro_batch").get<int>());
+  bool retries = false;
+  for (const auto& p : expandable.at("plans")) {
+    retries = retries || p.at("memory").at("allocator_retries_high").get<bool>();
+  }
+  CHECK(retries);
+}
+
 TEST_CASE("nothing fits: exit status 3 and the nearest miss is named", "[search][cli]") {
   const test::CliResult r =
       test::run_cli({"search", "--model", "llama-3.1-405b", "--instance", "ml.p4d.24xlarge",

@@ -624,10 +624,10 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->capture_default_str()
       ->group(ax);
-  constexpr std::array<std::string_view, 14> k_fixed = {
+  constexpr std::array<std::string_view, 15> k_fixed = {
       "optimizer",    "optimizer_impl", "compile",          "loss",       "fp8_backend",
       "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
-      "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer"};
+      "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
   o->training.add_to(*cmd, tr, ConfigFlags::Pick::only, k_fixed);
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
       ->transform(number_in(0, 99.999))
