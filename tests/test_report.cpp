@@ -246,6 +246,27 @@ TEST_CASE("estimate --report of a configuration that does not fit shows what wou
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a report says when the allocator must return its cache to fit", "[report][allocator]") {
+  // 8B on one B200 node, compiled fused loss, micro-batch 9: the reserved peak (177.0 GiB) is
+  // capped beside the context and NCCL; 178.35 - 169.20 - 1.35 = 7.8 GiB stay free beside the
+  // allocated peak. Micro-batch 8 has room for its reserved peak: no such sentence.
+  const auto dir = temp_dir("retries");
+  const auto file = dir / "e.html";
+  const std::vector<std::string> base = {"estimate", "--model",   "llama-3.1-8b", "--loss",
+                                         "fused",    "--compile", "--report",     file.string()};
+  auto nine = base;
+  nine.insert(nine.end(), {"--micro-batch", "9"});
+  REQUIRE(test::run_cli(nine).status == 0);
+  CHECK_THAT(read_text_file(file),
+             Contains("retries allocations every step; 7.8 GiB stay free beside the allocated"));
+  std::filesystem::remove(file);
+  auto eight = base;
+  eight.insert(eight.end(), {"--micro-batch", "8"});
+  REQUIRE(test::run_cli(eight).status == 0);
+  CHECK_FALSE(read_text_file(file).find("retries allocations") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("an existing report file is kept unless --force, and nothing else is written",
           "[report]") {
   const auto dir = temp_dir("force");

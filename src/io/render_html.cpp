@@ -332,7 +332,8 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
                    td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
                    fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
-                   td_num(fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes()))) +
+                   td_num(fmt::format("{:.1f}{}", to_gib(c.memory.headroom_bytes()),
+                                      c.memory.allocator_retries ? "*" : "")) +
                    td_num(fmt::format("{:.2f}", c.time.step_s)) +
                    td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
                    td_num(fmt::format("{:.0f}%", 100 * c.time.mfu)) +
@@ -345,6 +346,11 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
               "checkpointing", "seq", "mb", "ga", "memory used", "headroom GiB", "step s",
               "tok/s/GPU", "MFU", "$/M tok", "limited by", "Pareto", "id"},
              rows, "ranked plans");
+  if (std::any_of(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top),
+                  [](const Candidate& c) { return c.memory.allocator_retries; })) {
+    b += "<p>* The reserved peak fills the GPU: the caching allocator (expandable segments) "
+         "returns its cache to fit the allocated peak, retrying allocations every step.</p>\n";
+  }
 
   // A best plan's cells after its label, the job's tokens/s only where asked: one row format
   // for the best per instance type and per fine-tuning mode.
@@ -433,6 +439,12 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
                      to_gib(e.memory.device_bytes_required), to_gib(e.memory.usable_bytes),
                      to_gib(e.memory.headroom_bytes()),
                      k_step_phase_names[static_cast<std::size_t>(e.memory.peak_phase)]);
+    if (e.memory.allocator_retries) {
+      b += fmt::format("<p>The reserved peak fills the GPU: the caching allocator (expandable "
+                       "segments) returns its cache and retries allocations every step; {:.1f} "
+                       "GiB stay free beside the allocated peak.</p>\n",
+                       to_gib(e.memory.allocated_headroom_bytes()));
+    }
   } else {
     b += fmt::format("<p class=\"verdict-bad\">Does not fit: {}.</p>\n", xml_escape(e.reason));
   }
