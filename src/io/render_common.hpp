@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bwplan/render.hpp"
@@ -49,6 +50,12 @@ struct ConfigWhere {
 
 /// Why a prediction's band is wider than the measured runs' error, for people ("" when it is not).
 [[nodiscard]] std::string band_note(Widenings w);
+
+/// What a plan marked `*` does (MemoryEstimate::allocator_retries), one sentence without the
+/// mark: the search table's footnote and the report's note under its ranked plans.
+inline constexpr std::string_view k_allocator_retries_note =
+    "the reserved peak does not fit beside the CUDA context and NCCL: the caching allocator "
+    "returns its cache to fit, retrying allocations every step (expandable segments)";
 
 [[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson throughput_json(const StepTime& t);

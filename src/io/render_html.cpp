@@ -348,8 +348,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
              rows, "ranked plans");
   if (std::any_of(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top),
                   [](const Candidate& c) { return c.memory.allocator_retries; })) {
-    b += "<p>* The reserved peak fills the GPU: the caching allocator (expandable segments) "
-         "returns its cache to fit the allocated peak, retrying allocations every step.</p>\n";
+    b += fmt::format("<p>* {}.</p>\n", io::k_allocator_retries_note);
   }
 
   // A best plan's cells after its label, the job's tokens/s only where asked: one row format

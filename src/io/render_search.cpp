@@ -359,12 +359,9 @@ std::string search_table(const SearchReport& r) {
                c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
   }
   out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
-  const auto retries = std::count_if(r.result.plans.begin(), r.result.plans.end(),
-                                     [](const Candidate& c) { return c.memory.allocator_retries; });
-  if (retries > 0) {
-    out += "* the reserved peak does not fit beside the CUDA context and NCCL: the caching "
-           "allocator returns its cache to fit, retrying allocations every step (expandable "
-           "segments)\n";
+  if (std::any_of(r.result.plans.begin(), r.result.plans.end(),
+                  [](const Candidate& c) { return c.memory.allocator_retries; })) {
+    out += fmt::format("* {}\n", io::k_allocator_retries_note);
   }
   if (const std::string note = io::passed_over_note(r); !note.empty()) {
     out += "\n" + note + "\n";

@@ -256,28 +256,26 @@ std::string estimate_table(const Estimate& e) {
   if (!e.feasible()) {
     return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
   }
-  if (m.verdict() == Verdict::at_risk && m.allocator_retries) {
-    return out + fmt::format("\nverdict: at risk: the estimate fits as the caching allocator "
-                             "returns its cache ({} GiB beside the allocated peak), the band's "
-                             "upper edge is {} GiB over\n",
-                             gib(m.allocated_headroom_bytes()),
-                             gib(m.device_bytes_required_high - m.usable_bytes));
-  }
   if (m.verdict() == Verdict::at_risk) {
-    return out +
-           fmt::format("\nverdict: at risk: the estimate fits with {} GiB headroom, the band's "
-                       "upper edge is {} GiB over\n",
-                       gib(m.headroom_bytes()), gib(m.device_bytes_required_high - m.usable_bytes));
+    // Where the estimate's room is: its headroom, or, when the allocator must return its cache
+    // (allocator_retries), what stays free beside the allocated peak.
+    const std::string room = m.allocator_retries
+                                 ? fmt::format("as the caching allocator returns its cache ({} GiB "
+                                               "beside the allocated peak)",
+                                               gib(m.allocated_headroom_bytes()))
+                                 : fmt::format("with {} GiB headroom", gib(m.headroom_bytes()));
+    return out + fmt::format("\nverdict: at risk: the estimate fits {}, the band's upper edge is "
+                             "{} GiB over\n",
+                             room, gib(m.device_bytes_required_high - m.usable_bytes));
   }
-  if (m.allocator_retries_high) {
-    return out + fmt::format("\nverdict: fits, {} GiB headroom; at the band's upper edge the "
-                             "caching allocator returns its cache to fit ({} GiB beside the "
-                             "allocated peak)\n",
-                             gib(m.headroom_bytes()), gib(m.allocated_headroom_high_bytes()));
-  }
-  return out + fmt::format("\nverdict: fits, {} GiB headroom ({} GiB at the band's upper edge)\n",
-                           gib(m.headroom_bytes()),
-                           gib(m.usable_bytes - m.device_bytes_required_high));
+  const std::string edge =
+      m.allocator_retries_high
+          ? fmt::format("; at the band's upper edge the caching allocator returns its cache to "
+                        "fit ({} GiB beside the allocated peak)",
+                        gib(m.allocated_headroom_high_bytes()))
+          : fmt::format(" ({} GiB at the band's upper edge)",
+                        gib(m.usable_bytes - m.device_bytes_required_high));
+  return out + fmt::format("\nverdict: fits, {} GiB headroom{}\n", gib(m.headroom_bytes()), edge);
 }
 
 std::string advice_table(const FitAdvice& a) {
