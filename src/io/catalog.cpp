@@ -79,7 +79,7 @@ InstanceSpec read_instance(ObjectReader& r) {
   s.local_nvme_bytes = r.number("local_nvme_bytes", 0, k_max_bytes);
   s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", 1, 1e6);
   ObjectReader p = r.object("price");
-  s.price.usd_per_hour = p.number("usd_per_hour", 0, 1e7);
+  s.price.usd_per_hour = p.number("usd_per_hour", 0.01, 1e7); // a zero price ranks nothing
   s.price.kind = p.string("kind");
   s.price.region = p.string("region");
   s.price.as_of = p.string("as_of");
@@ -192,7 +192,16 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     return count_parameters(a).total < count_parameters(b).total;
   });
   for (const InstanceSpec& s : c.instances) {
-    const GpuSpec& g = lookup(c.gpus, s.gpu, "GPU", "gpus");
+    const GpuSpec* found = nullptr;
+    for (const GpuSpec& g : c.gpus) {
+      found = g.name == s.gpu ? &g : found;
+    }
+    if (found == nullptr) {
+      throw Error(fmt::format("instance type '{}': /gpu: unknown GPU '{}'{} (allowed: the gpus/ "
+                              "of the catalog)",
+                              s.name, s.gpu, did_you_mean(s.gpu, names_of(c.gpus))));
+    }
+    const GpuSpec& g = *found;
     if (s.gpu_power_limit_watts > g.tdp_watts) {
       throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
                               "TDP of {} W (allowed 1 to tdp_watts)",
@@ -239,8 +248,18 @@ std::vector<std::string> Catalog::model_names() const {
 
 std::string read_text_file(const std::filesystem::path& p, std::size_t max_bytes) {
   std::error_code ec;
-  if (std::filesystem::is_directory(p, ec)) {
+  if (p.empty()) {
+    throw Error("'': an empty path names no file");
+  }
+  const auto st = std::filesystem::status(p, ec);
+  if (std::filesystem::is_directory(st)) {
     throw Error(fmt::format("{}: is a directory, expected a file", p.string()));
+  }
+  // A FIFO, socket or device would block or never end: only a regular file is read (a stream is
+  // read through `-`, where a flag allows it).
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    throw Error(fmt::format("{}: is not a regular file (a pipe, socket or device), expected a file",
+                            p.string()));
   }
   std::ifstream in(p, std::ios::binary);
   if (!in) {
@@ -264,12 +283,32 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
   }
   std::vector<SourceFile> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".json") {
-      files.push_back({e.path().string(), read_text_file(e.path())});
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (ext != ".json" || e.is_directory()) {
+      continue;
     }
+    // Never skip what looks like a catalog file: a misspelt or unreadable one would otherwise
+    // surface later as an unknown name.
+    if (e.path().extension() != ".json") {
+      throw Error(fmt::format("--configs {}: {}: catalog files end in '.json' (lower case)",
+                              dir.string(), e.path().string()));
+    }
+    files.push_back({e.path().string(), read_text_file(e.path())});
   }
   if (ec) {
     throw Error(fmt::format("--configs {}: cannot read: {}", dir.string(), ec.message()));
+  }
+  for (const char* kind : {"gpus", "instances", "models"}) {
+    const bool any = std::any_of(files.begin(), files.end(), [&](const SourceFile& f) {
+      return kind_and_stem(f.path).first == kind;
+    });
+    if (!any) {
+      throw Error(fmt::format("--configs {}: no {}/*.json (a catalog directory holds gpus/, "
+                              "instances/ and models/)",
+                              dir.string(), kind));
+    }
   }
   std::sort(files.begin(), files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });

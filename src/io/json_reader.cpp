@@ -64,14 +64,29 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
     return nlohmann::json::parse(text.begin(), text.end(), guard);
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+    // The library's "; last read: '…'" echoes the file's bytes: dropped (the position names it).
     std::string msg = e.what();
     const std::size_t p = msg.find("parse error");
     if (p != std::string::npos) {
       msg = msg.substr(p);
     }
+    const std::size_t echo = msg.find("; last read");
+    if (echo != std::string::npos) {
+      msg.resize(echo);
+    }
     throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(msg)));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(e.what())));
+    // "[json.exception.out_of_range.406] number overflow parsing '1e400'": the bracketed id is the
+    // library's, not the user's.
+    std::string msg = e.what();
+    const std::size_t close = msg.find("] ");
+    if (msg.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
+      msg = msg.substr(close + 2);
+    }
+    if (msg.find("number overflow") != std::string::npos) {
+      msg += " (numbers must fit a double)";
+    }
+    throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(msg)));
   }
 }
 

@@ -1,4 +1,5 @@
 #include "bwplan/measurements.hpp"
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -115,6 +116,19 @@ std::vector<MeasurementCase> parse_measurements(std::string_view text, const std
   for (std::size_t i = 0; i < cases.size(); ++i) {
     ObjectReader r(cases[i], where, fmt::format("/cases/{}", i));
     out.push_back(read_case(r, catalog, where));
+    const std::string& id = out.back().id;
+    if (id.empty() || std::any_of(id.begin(), id.end(),
+                                  [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; })) {
+      throw Error(fmt::format("{}: /cases/{}/id: '{}' is not an id (allowed: a non-empty name "
+                              "without control characters)",
+                              where, i, id));
+    }
+    for (std::size_t earlier = 0; earlier + 1 < out.size(); ++earlier) {
+      if (out[earlier].id == id) {
+        throw Error(fmt::format("{}: /cases/{}/id: '{}' is the id of /cases/{} too (each run once)",
+                                where, i, id, earlier));
+      }
+    }
   }
   return out;
 }

@@ -1,4 +1,5 @@
 #include "model_file.hpp"
+#include <algorithm>
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/enums.hpp"
@@ -58,6 +59,18 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
   if (m.name.empty() || m.name.size() > 128) {
     throw Error(r.at("name") + ": must be 1..128 characters");
+  }
+  // Names reach tables, warnings and file names: a control character would break a line or
+  // drive the terminal.
+  const auto control = [](const std::string& s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; });
+  };
+  if (control(m.name)) {
+    throw Error(r.at("name") + ": has a control character (allowed: printable characters)");
+  }
+  if (control(m.display_name)) {
+    throw Error(r.at("display_name") + ": has a control character (allowed: printable characters)");
   }
   return m;
 }
