@@ -20,13 +20,26 @@ struct CheckOptions {
   OutputOptions output;
 };
 
-/// A number the saved plan recorded, or nullptr (an estimate document keeps them at the top).
-const nlohmann::json* saved(const nlohmann::json& plan, const char* section, const char* key) {
-  if (!plan.is_object() || !plan.contains(section) || !plan.at(section).is_object()) {
+/// A number the saved plan recorded, or nullptr when an older bwplan did not write it (an
+/// estimate document keeps them at the top). Present with another type, it was edited.
+const nlohmann::json* saved(const nlohmann::json& plan, const char* section, const char* key,
+                            const std::string& where) {
+  if (!plan.is_object() || !plan.contains(section)) {
     return nullptr;
   }
   const nlohmann::json& s = plan.at(section);
-  return s.contains(key) && s.at(key).is_number() ? &s.at(key) : nullptr;
+  if (!s.is_object()) {
+    throw Error(fmt::format("{}: /{}: expected an object, got {}: the plan was edited", where,
+                            section, s.type_name()));
+  }
+  if (!s.contains(key)) {
+    return nullptr;
+  }
+  if (!s.at(key).is_number()) {
+    throw Error(fmt::format("{}: /{}/{}: expected a number, got {}: the plan was edited", where,
+                            section, key, s.at(key).type_name()));
+  }
+  return &s.at(key);
 }
 
 /// Saved and re-evaluated figures further apart than this mean the plan file was edited.
@@ -52,7 +65,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
   std::vector<Change> changes;
   const auto compare = [&](const char* section, const char* key, const char* what, double now,
                            double scale, const char* unit) {
-    if (const nlohmann::json* was = saved(doc.plan, section, key)) {
+    if (const nlohmann::json* was = saved(doc.plan, section, key, o.source.plan)) {
       // A model or catalog update moves these by percents; a factor of 10 (or a value no
       // evaluation gives) is an edited plan, not a change to report as a percentage.
       const double w = was->get<double>();
@@ -66,6 +79,13 @@ void run_check(Context& ctx, const CheckOptions& o) {
       changes.push_back({what, w / scale, now / scale, unit});
     }
   };
+  // Every bwplan plan has recorded what it needs (schema 1 from the start): without it the
+  // document is not one bwplan wrote.
+  if (saved(doc.plan, "memory", "device_bytes_required", o.source.plan) == nullptr) {
+    throw Error(fmt::format("{}: no /memory/device_bytes_required: not a plan bwplan wrote, or "
+                            "the plan was edited",
+                            o.source.plan));
+  }
   compare("memory", "device_bytes_required", "device memory required",
           e.memory.device_bytes_required, k_gib, "GiB");
   compare("memory", "peak_reserved_bytes", "peak reserved", e.memory.peak_reserved_bytes, k_gib,
@@ -75,7 +95,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
   // The band's upper edge: the wider of the plan's own and today's (a plan is never judged on a
   // narrower band than it was made with).
   double high = e.memory.device_bytes_required_high;
-  if (const nlohmann::json* was = saved(doc.plan, "memory", "device_bytes_required_high")) {
+  if (const nlohmann::json* was =
+          saved(doc.plan, "memory", "device_bytes_required_high", o.source.plan)) {
     compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
     high = std::max(high, was->get<double>());
   }

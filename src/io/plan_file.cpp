@@ -47,6 +47,11 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
   io::ObjectReader c(config, where, pointer);
   EstimateRequest r;
   const std::string model = c.string("model");
+  if (o.model.empty() && carried && carried->name != model) {
+    throw Error(fmt::format("{}: '{}' is not the plan's model, '{}' (/model/name): the plan was "
+                            "edited",
+                            c.at("model"), model, carried->name));
+  }
   if (!o.model.empty()) {
     r.model = resolve_model(cat, o.model);
   } else if (carried && carried->name == model) {
