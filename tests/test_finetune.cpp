@@ -114,7 +114,7 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
   CHECK(nlohmann::json::parse(r.out)["config"]["lora_dropout"] == 0.05);
   r = test::run_cli(
       {"estimate", "--model", "llama-3.1-8b", "--finetune", "lora", "--lora-dropout", "1.5"});
-  CHECK(r.status == 2);
+  CHECK(r.status == 1); // out of range: bad input (docs/bwplan.md, EXIT STATUS)
   CHECK_THAT(r.err, Catch::Contains("--lora-dropout"));
 }
 

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -26,6 +28,8 @@ struct Scratch {
   Scratch() {
     fs::remove_all(dir);
     fs::create_directories(dir / "configs" / "gpus");
+    fs::create_directories(dir / "empty");
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0); // read, it would block forever
     std::ofstream(dir / "configs" / "gpus" / "bad.json") << "{";
     std::ofstream big(dir / "big.json", std::ios::binary);
     const std::string chunk(1 << 20, ' ');
@@ -42,6 +46,12 @@ std::string substitute(std::string arg, const Scratch& s) {
   }
   if (arg == "{dir}") {
     return (s.dir / "configs").string();
+  }
+  if (arg == "{empty}") {
+    return (s.dir / "empty").string();
+  }
+  if (arg == "{fifo}") {
+    return (s.dir / "fifo").string();
   }
   if (arg == "{missing}") {
     return (s.dir / "missing.json").string();

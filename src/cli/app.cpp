@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <sstream>
+
 #include "context.hpp"
 
 #ifndef BWPLAN_VERSION
@@ -34,6 +37,48 @@ std::string one_line(std::string s) {
     s.pop_back();
   }
   return s;
+}
+
+/// CLI11's words for a usage error, in bwplan's: the extra arguments in the order given (CLI11
+/// parses a reversed list), a repeated flag said as such.
+std::string usage_message(const CLI::ParseError& e, const std::vector<std::string>& args) {
+  std::string msg = one_line(e.what());
+  static const std::string extras = "The following arguments were not expected: ";
+  if (msg.rfind(extras, 0) == 0) {
+    std::vector<std::string> words;
+    std::istringstream in(msg.substr(extras.size()));
+    for (std::string w; in >> w;) {
+      words.push_back(w);
+    }
+    std::string given;
+    for (auto it = words.rbegin(); it != words.rend(); ++it) {
+      given += (given.empty() ? "" : " ") + *it;
+    }
+    return "unexpected arguments: " + given;
+  }
+  static const std::string at_most = ": At Most 1 required but received ";
+  if (const std::size_t p = msg.find(at_most); p != std::string::npos) {
+    return fmt::format("{} is given {} times (allowed once)", msg.substr(0, p),
+                       msg.substr(p + at_most.size()));
+  }
+  if (msg == "A subcommand is required") {
+    static const std::set<std::string> known = {"search",    "estimate", "check",     "validate",
+                                                "calibrate", "emit",     "sagemaker", "models",
+                                                "gpus",      "instances"};
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a == "--configs") {
+        ++i; // its directory
+      } else if (!a.empty() && a[0] != '-' && known.count(a) == 0) {
+        return fmt::format("'{}' is not a subcommand (allowed: search, estimate, check, validate, "
+                           "calibrate, emit sagemaker, models, gpus, instances)",
+                           a);
+      }
+    }
+    return "a subcommand is required (search, estimate, check, validate, calibrate, emit, "
+           "models, gpus, instances)";
+  }
+  return msg;
 }
 
 } // namespace
@@ -90,8 +135,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     out << e.what() << "\n";
     return exit_code::ok;
   } catch (const CLI::ParseError& e) {
-    err << "bwplan: error: " << one_line(e.what()) << " (see 'bwplan --help')\n";
-    return exit_code::usage;
+    const std::string msg = usage_message(e, args);
+    err << "bwplan: error: " << msg << " (see 'bwplan --help')\n";
+    return msg.find(k_out_of_range_words) != std::string::npos ? exit_code::error
+                                                               : exit_code::usage;
   } catch (const WriteError& e) {
     err << "bwplan: error: " << one_line(e.what()) << "\n";
     return exit_code::write_failed;

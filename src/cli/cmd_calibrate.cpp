@@ -137,6 +137,24 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
     inputs.push_back({plan, io::sha256_hex(plan_text)});
     inputs.push_back({log, io::sha256_hex(log_text)});
   }
+  // A run counted twice weighs twice in the fit: the same file or case id is refused.
+  for (std::size_t i = 0; i < o.files.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (o.files[i] == o.files[j]) {
+        throw UsageError(
+            fmt::format("'{}' is given twice (its runs would weigh twice in the fit)", o.files[i]));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (cases[i].id == cases[j].id) {
+        throw Error(fmt::format("case '{}' appears twice (a run counted twice would weigh twice "
+                                "in the fit)",
+                                cases[i].id));
+      }
+    }
+  }
   if (cases.empty()) {
     throw Error("the measurement files have no cases; nothing to calibrate");
   }

@@ -87,7 +87,9 @@ void setup_emit(CLI::App& app, Context& ctx) {
   cmd->add_option("--plan", o->plan,
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
       ->required();
-  cmd->add_option("--out", o->out, "directory to create with the launch files")->required();
+  cmd->add_option("--out", o->out, "directory to create with the launch files")
+      ->check(path_value())
+      ->required();
   cmd->add_option("--rank", o->rank, "which plan of a search document [1]")
       ->transform(strict_integer());
   cmd->add_option("--model", o->model,

@@ -66,6 +66,16 @@ private:
 /// reads a leading zero as octal); the value reaches CLI11 as plain decimal.
 [[nodiscard]] CLI::Validator strict_integer();
 
+/// The words a flag validator uses for a well-formed value outside what is allowed; `run` gives
+/// such a value status 1 (bad input), as every other out-of-range check does, not 2 (usage).
+inline constexpr const char* k_out_of_range_words = "is out of range: allowed";
+
+/// A path to write or read: not empty, and `-` only where `stream` says what it means there.
+[[nodiscard]] CLI::Validator path_value(const char* stream = nullptr);
+
+/// A value that may not be empty (an empty one would silently mean the default).
+[[nodiscard]] CLI::Validator not_empty();
+
 /// A finite decimal number in [lo, hi] (above lo when `lo_open`); NaN and infinities are refused.
 /// With `tokens`, a count may end in k, M, B (or G) or T (x 1e3 .. 1e12): 50B, 4M, 32k.
 [[nodiscard]] CLI::Validator number_in(double lo, double hi, bool lo_open = false,

@@ -25,7 +25,8 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--s3-checkpoints", l.s3_checkpoints,
                  "S3 URI for checkpoints [<s3-output>/<job>/checkpoints/]");
   cmd.add_option("--region", l.region, "AWS region")->capture_default_str();
-  cmd.add_option("--image", l.image, "training image URI [the DLC PyTorch image for the GPU]");
+  cmd.add_option("--image", l.image, "training image URI [the DLC PyTorch image for the GPU]")
+      ->check(not_empty());
   cmd.add_option("--pytorch-version", l.pytorch_version,
                  "DLC PyTorch image version, 2.11 or newer [2.11, the trainer's]");
   cmd.add_option("--training-plan-arn", l.training_plan_arn,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -67,6 +68,37 @@ CLI::Validator strict_integer() {
       "");
 }
 
+CLI::Validator path_value(const char* stream) {
+  return CLI::Validator(
+      [stream](std::string& s) -> std::string {
+        if (s.empty()) {
+          return "the path is empty";
+        }
+        if (s == "-" && stream == nullptr) {
+          return "'-' is not a file name here (without the flag the output goes to standard "
+                 "output)";
+        }
+        return {};
+      },
+      "");
+}
+
+CLI::Validator not_empty() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        return s.empty() ? "the value is empty (leave the flag out for its default)" : "";
+      },
+      "");
+}
+
+/// An end of an allowed range as a person writes it: integers whole (1048576, not 1.04858e+06).
+std::string range_bound(double v) {
+  if (std::abs(v) < 1e15 && v == std::floor(v)) {
+    return fmt::format("{}", static_cast<std::int64_t>(v));
+  }
+  return fmt::format("{:g}", v);
+}
+
 CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
   return CLI::Validator(
       [=](std::string& s) -> std::string {
@@ -85,14 +117,20 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         double v = 0;
         const char* end = digits.data() + digits.size();
         const auto [p, ec] = std::from_chars(digits.data(), end, v);
-        const std::string allowed = fmt::format("{}{:g}..{:g}{}", lo_open ? "above " : "", lo, hi,
-                                                tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
+        const std::string allowed =
+            fmt::format("{}{}..{}{}", lo_open ? "above " : "", range_bound(lo), range_bound(hi),
+                        tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
+        // A number too large or too small for a double (1e400, 1e-400) is out of range, not
+        // malformed; both read as a bad value (status 1: app.cpp).
+        if (!digits.empty() && ec == std::errc::result_out_of_range && p == end) {
+          return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
+        }
         if (digits.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
           return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
         }
         v *= scale;
         if (v < lo || v > hi || (lo_open && v <= lo)) {
-          return fmt::format("'{}' is out of range: allowed {}", s, allowed);
+          return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
         s = fmt::format("{:.17g}", v);
         return {};
@@ -134,11 +172,17 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     ctx.log->info("--calibration {}: {} constants (sha256 {})", o.calibration,
                   profile.constants.size(), profile.sha256.substr(0, 12));
   }
+  std::vector<std::string> keys_set;
   for (const std::string& s : o.sets) {
     const std::size_t eq = s.find('=');
     if (eq == std::string::npos) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
     }
+    if (std::find(keys_set.begin(), keys_set.end(), s.substr(0, eq)) != keys_set.end()) {
+      throw UsageError(
+          fmt::format("--set {}: the key is set twice (allowed once)", s.substr(0, eq)));
+    }
+    keys_set.push_back(s.substr(0, eq));
     const std::string value = s.substr(eq + 1);
     double v = 0;
     const char* end = value.data() + value.size();
@@ -163,6 +207,7 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--output", o.output,
                  "write to this file (atomically) instead of stdout; an existing file is kept "
                  "unless --force")
+      ->check(path_value())
       ->group("Output");
   cmd.add_flag("--force", o.force, "let --output replace an existing file")->group("Output");
 }

@@ -1,6 +1,7 @@
 // All-or-nothing, race-safe output (safe_write.hpp). POSIX and Linux calls: mkstemp, mkdtemp,
 // link, renameat2 (RENAME_NOREPLACE / RENAME_EXCHANGE), fsync; signal-safe cleanup of temporaries.
 #include "safe_write.hpp"
+#include <algorithm>
 
 #include <array>
 #include <atomic>
@@ -128,7 +129,9 @@ std::string kind_of(mode_t m) {
 }
 
 fs::path parent_of(const fs::path& p) {
-  return p.has_parent_path() ? p.parent_path() : fs::path(".");
+  // "out/new/" names out/new: its parent is out, not out/new.
+  const fs::path q = p.has_filename() || !p.has_parent_path() ? p : p.parent_path();
+  return q.has_parent_path() ? q.parent_path() : fs::path(".");
 }
 
 } // namespace
@@ -159,6 +162,18 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
   if (!force) {
     throw Error(fmt::format("{} {}: {} exists; pass --force to replace it", flag, path,
                             directory ? "directory" : "file"));
+  }
+  if (directory) {
+    // Replacing the working directory, or one above it, cannot be done (and must not be tried).
+    std::error_code ec;
+    const fs::path target = fs::weakly_canonical(path, ec);
+    const fs::path here = fs::current_path(ec);
+    const auto [t, h] = std::mismatch(target.begin(), target.end(), here.begin(), here.end());
+    if (!ec && t == target.end()) {
+      throw Error(fmt::format("{} {}: is the current directory or one above it; allowed: a new "
+                              "directory, or another one to replace with --force",
+                              flag, path));
+    }
   }
 }
 
