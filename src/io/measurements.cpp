@@ -69,7 +69,11 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   mc.source = r.string("source");
   EstimateRequest& q = mc.request;
   q.model = read_case_model(r, catalog);
-  q.gpu = catalog.gpu(r.string("gpu"));
+  try {
+    q.gpu = catalog.gpu(r.string("gpu"));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", r.at("gpu"), e.what()));
+  }
   q.gpu.power_limit_watts = r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts)
                                 .value_or(q.gpu.power_limit_watts);
   TrainingConfig& c = q.config;

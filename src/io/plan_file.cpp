@@ -63,9 +63,16 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
                             "--model PATH",
                             c.at("model"), model));
   }
-  r.gpu = cat.gpu(c.string("gpu"));
+  const auto named = [&](const char* key, auto lookup) {
+    try {
+      return lookup(c.string(key));
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", c.at(key), e.what()));
+    }
+  };
+  r.gpu = named("gpu", [&](const std::string& n) { return cat.gpu(n); });
   if (c.value("instance").is_string()) {
-    r.instance = cat.instance(c.string("instance"));
+    r.instance = named("instance", [&](const std::string& n) { return cat.instance(n); });
     if (r.instance->gpu == r.gpu.name) {
       r.gpu = cat.gpu_of(*r.instance); // at the instance's power limit
     }
@@ -86,7 +93,14 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
     }
   }
   c.finish();
-  validate_config(t, r.model);
+  try {
+    validate_config(t, r.model);
+  } catch (const Error& e) {
+    // The rules speak in flags; here the values came from the plan's fields of the same names.
+    throw Error(fmt::format("{}: {}: {} (the plan's fields, named as their flags: the plan was "
+                            "edited)",
+                            where, pointer, e.what()));
+  }
   r.train_tokens = o.train_tokens;
   return r;
 }
