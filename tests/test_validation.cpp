@@ -341,3 +341,25 @@ TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated"
   CHECK(s.at("fit_accuracy").get<double>() == 0.5);
   CHECK(s.at("ran_called_out_of_memory") == 0);
 }
+
+TEST_CASE("the prime-rl and DeepSeek-V3 16B runs held aside hold what their one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-primerl-dsv3-holdout.json: evaluated once on 2026-12-06, before any
+  // change to the model that session. prime-rl's fine-tuning step keeps its fp32 logits through
+  // backward (its train loop deletes `logits` but keeps the output dict that holds them), one fp32
+  // copy per logit that bwplan's unfused loss does not count: those rows read 10-17 % low, inside
+  // the band; its dense runs also read 16-73 % fast (docs/model.md §8, docs/time-model.md §6).
+  const auto v = validate("measurements-primerl-dsv3-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 12);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(7.7).margin(0.3));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(17.4).margin(0.3));
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_cases") == 8);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(20.6).margin(0.5));
+  CHECK(s.at("throughput_band_coverage").get<double>() == 0.75);
+  CHECK(s.at("fit_cases") == 3);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("ran_called_out_of_memory") == 0);
+}
