@@ -80,6 +80,15 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->warn("--ac-every {} has no effect with --activation-checkpointing {}", c.ac_every,
                   name_of(c.activation_checkpointing));
   }
+  // Flags that only mean something with another setting: said, not silently dropped.
+  if (o.config.given("pp_schedule") && c.pp == 1) {
+    ctx.log->warn("--pp-schedule {} has no effect without pipeline stages (--pp 1)",
+                  name_of(c.pp_schedule));
+  }
+  if (o.config.given("fp8_backend") && !is_low_precision(c.precision)) {
+    ctx.log->warn("--fp8-backend {} has no effect with --precision {}", name_of(c.fp8_backend),
+                  name_of(c.precision));
+  }
   c.grad_accum_mode = o.no_sync ? GradAccumMode::no_sync : GradAccumMode::reduce_scatter;
   c.offload = o.cpu_offload ? Offload::cpu : Offload::none;
   if (o.global_batch_tokens > 0) {
