@@ -59,6 +59,10 @@ CLI::Validator strict_integer() {
         std::int64_t v = 0;
         const char* end = s.data() + s.size();
         const auto [p, ec] = std::from_chars(s.data(), end, v);
+        if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
+          // well formed but beyond 64 bits: out of range (status 1), as 2^63 - 1 is
+          return fmt::format("'{}' {} 64-bit integers", s, k_out_of_range_words);
+        }
         if (s.empty() || ec != std::errc() || p != end) {
           return fmt::format("'{}' is not a 64-bit decimal integer", s);
         }
