@@ -1,8 +1,13 @@
 #include "bwplan/catalog.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -192,16 +197,13 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     return count_parameters(a).total < count_parameters(b).total;
   });
   for (const InstanceSpec& s : c.instances) {
-    const GpuSpec* found = nullptr;
-    for (const GpuSpec& g : c.gpus) {
-      found = g.name == s.gpu ? &g : found;
-    }
-    if (found == nullptr) {
-      throw Error(fmt::format("instance type '{}': /gpu: unknown GPU '{}'{} (allowed: the gpus/ "
-                              "of the catalog)",
-                              s.name, s.gpu, did_you_mean(s.gpu, names_of(c.gpus))));
-    }
-    const GpuSpec& g = *found;
+    const GpuSpec& g = [&]() -> const GpuSpec& {
+      try {
+        return lookup(c.gpus, s.gpu, "GPU", "gpus");
+      } catch (const Error& e) {
+        throw Error(fmt::format("instances/{}.json: /gpu: {}", s.name, e.what()));
+      }
+    }();
     if (s.gpu_power_limit_watts > g.tdp_watts) {
       throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
                               "TDP of {} W (allowed 1 to tdp_watts)",
@@ -247,28 +249,44 @@ std::vector<std::string> Catalog::model_names() const {
 }
 
 std::string read_text_file(const std::filesystem::path& p, std::size_t max_bytes) {
-  std::error_code ec;
   if (p.empty()) {
     throw Error("'': an empty path names no file");
   }
-  const auto st = std::filesystem::status(p, ec);
-  if (std::filesystem::is_directory(st)) {
+  // Opened without blocking, then inspected: a FIFO with no writer would otherwise wait forever
+  // in open(). A pipe with a writer (`<(cmd)`, /dev/stdin) is read to its end; a device is
+  // bounded by max_bytes like a file.
+  const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(fmt::format("{}: cannot open file: {}", p.string(), std::strerror(errno)));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw Error(fmt::format("{}: cannot read: {}", p.string(), std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
     throw Error(fmt::format("{}: is a directory, expected a file", p.string()));
   }
-  // A FIFO, socket or device would block or never end: only a regular file is read (a stream is
-  // read through `-`, where a flag allows it).
-  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
-    throw Error(fmt::format("{}: is not a regular file (a pipe, socket or device), expected a file",
-                            p.string()));
-  }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    throw Error(fmt::format("{}: cannot open file", p.string()));
+  if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK); // a writer's data is waited for
   }
   std::string text;
   char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(fmt::format("{}: cannot read: {}", p.string(), std::strerror(errno)));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > max_bytes) {
       throw Error(fmt::format("{}: file is larger than {} bytes", p.string(), max_bytes));
     }
@@ -282,11 +300,15 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
     throw Error(fmt::format("--configs {}: not a directory", dir.string()));
   }
   std::vector<SourceFile> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::follow_directory_symlink, ec)) {
+    if (e.path().filename().string().starts_with(".")) {
+      continue; // hidden: an editor's lock or backup file
+    }
     std::string ext = e.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (ext != ".json" || e.is_directory()) {
+    if (ext != ".json") {
       continue;
     }
     // Never skip what looks like a catalog file: a misspelt or unreadable one would otherwise
@@ -294,6 +316,10 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
     if (e.path().extension() != ".json") {
       throw Error(fmt::format("--configs {}: {}: catalog files end in '.json' (lower case)",
                               dir.string(), e.path().string()));
+    }
+    if (!e.is_regular_file()) { // a directory, a dangling link, a pipe: never skipped silently
+      throw Error(
+          fmt::format("--configs {}: {}: not a regular file", dir.string(), e.path().string()));
     }
     files.push_back({e.path().string(), read_text_file(e.path())});
   }

@@ -12,6 +12,7 @@
 #include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
 #include "emit_sagemaker_files.hpp"
+#include "json_reader.hpp"
 #include "launch_data.hpp"
 #include "render_common.hpp"
 #include "torchtitan_config.hpp"
@@ -41,11 +42,6 @@ double min_cuda(const GpuSpec& g) {
   return need;
 }
 
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 std::string constraint(std::string_view shape) {
   return fmt::format("AWS {} pattern {}", shape, aws_shape_pattern(shape));
 }
@@ -55,7 +51,7 @@ void check_s3(const std::string& v, const char* flag) {
   if (v.empty()) {
     throw Error(fmt::format("{} is required (an S3 URI, s3://bucket/prefix/)", flag));
   }
-  if (v.size() > 1024 || has_control(v) || !std::regex_match(v, s3) ||
+  if (v.size() > 1024 || io::has_control(v) || !std::regex_match(v, s3) ||
       !matches_shape_pattern(v, "S3Uri")) {
     throw Error(fmt::format("{} '{}' is not an S3 URI: AWS S3Uri takes at most 1024 characters "
                             "of the form s3://bucket/prefix (bucket: 3-63 of a-z 0-9 . -)",
@@ -264,7 +260,7 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.role_arn.empty()) {
     throw Error("--role-arn is required (the IAM role SageMaker runs the job as)");
   }
-  if (o.role_arn.size() < 20 || o.role_arn.size() > 2048 || has_control(o.role_arn) ||
+  if (o.role_arn.size() < 20 || o.role_arn.size() > 2048 || io::has_control(o.role_arn) ||
       !matches_shape_pattern(o.role_arn, "RoleArn")) {
     throw Error(fmt::format("--role-arn '{}' is not an IAM role ARN: {}, 20-2048 characters",
                             o.role_arn, constraint("RoleArn")));
@@ -289,7 +285,7 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   }
   if (!o.training_plan_arn.empty()) {
     if (o.training_plan_arn.size() < 50 || o.training_plan_arn.size() > 2048 ||
-        has_control(o.training_plan_arn) ||
+        io::has_control(o.training_plan_arn) ||
         !matches_shape_pattern(o.training_plan_arn, "TrainingPlanArn")) {
       throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}, "
                               "50-2048 characters",
@@ -302,8 +298,8 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                               region, o.region));
     }
   }
-  if (!o.image.empty() &&
-      (o.image.size() > 255 || has_control(o.image) || o.image.find(' ') != std::string::npos)) {
+  if (!o.image.empty() && (o.image.size() > 255 || io::has_control(o.image) ||
+                           o.image.find(' ') != std::string::npos)) {
     throw Error(fmt::format("--image '{}' is not an image URI: AWS AlgorithmImage takes at most "
                             "255 characters, registry/repository[:tag] without spaces",
                             o.image));

@@ -1,4 +1,5 @@
 #include "json_reader.hpp"
+#include <algorithm>
 
 #include <set>
 #include <vector>
@@ -88,6 +89,11 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
     }
     throw Error(fmt::format("{}: invalid JSON: {}", where, first_line(msg)));
   }
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 std::string_view json_type_name(const nlohmann::json& j) {

@@ -65,4 +65,8 @@ private:
 /// The JSON type of `j` as users know it ("string", "number", ...), for error messages.
 [[nodiscard]] std::string_view json_type_name(const nlohmann::json& j);
 
+/// True when `s` holds a control character (a byte below 0x20, or DEL): such a name would break
+/// a line of output or drive the terminal.
+[[nodiscard]] bool has_control(std::string_view s);
+
 } // namespace bwplan::io

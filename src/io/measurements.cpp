@@ -121,11 +121,11 @@ std::vector<MeasurementCase> parse_measurements(std::string_view text, const std
     ObjectReader r(cases[i], where, fmt::format("/cases/{}", i));
     out.push_back(read_case(r, catalog, where));
     const std::string& id = out.back().id;
-    if (id.empty() || std::any_of(id.begin(), id.end(),
-                                  [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; })) {
-      throw Error(fmt::format("{}: /cases/{}/id: '{}' is not an id (allowed: a non-empty name "
+    if (id.empty() || io::has_control(id)) {
+      // the id as JSON: a control character is shown escaped, not sent to the terminal
+      throw Error(fmt::format("{}: /cases/{}/id: {} is not an id (allowed: a non-empty name "
                               "without control characters)",
-                              where, i, id));
+                              where, i, nlohmann::json(id).dump()));
     }
     for (std::size_t earlier = 0; earlier + 1 < out.size(); ++earlier) {
       if (out[earlier].id == id) {

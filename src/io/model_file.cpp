@@ -62,14 +62,10 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   // Names reach tables, warnings and file names: a control character would break a line or
   // drive the terminal.
-  const auto control = [](const std::string& s) {
-    return std::any_of(s.begin(), s.end(),
-                       [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; });
-  };
-  if (control(m.name)) {
+  if (io::has_control(m.name)) {
     throw Error(r.at("name") + ": has a control character (allowed: printable characters)");
   }
-  if (control(m.display_name)) {
+  if (io::has_control(m.display_name)) {
     throw Error(r.at("display_name") + ": has a control character (allowed: printable characters)");
   }
   return m;

@@ -96,10 +96,11 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
   try {
     validate_config(t, r.model);
   } catch (const Error& e) {
-    // The rules speak in flags; here the values came from the plan's fields of the same names.
-    throw Error(fmt::format("{}: {}: {} (the plan's fields, named as their flags: the plan was "
-                            "edited)",
-                            where, pointer, e.what()));
+    // The rules speak in flags; here the values came from the plan's fields of the same names,
+    // held to its own model, or to --model's (which may not take them: not an edit).
+    throw Error(fmt::format(
+        "{}: {}: {} (the plan's fields, named as their flags: {})", where, pointer, e.what(),
+        o.model.empty() ? "the plan was edited" : "the settings do not suit --model " + o.model));
   }
   r.train_tokens = o.train_tokens;
   return r;
