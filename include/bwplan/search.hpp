@@ -78,12 +78,12 @@ struct SearchSpace {
 };
 
 struct SearchConstraints {
-  double global_batch_tokens = 0;       ///< 0: none (grad-accum 1)
-  double global_batch_tolerance = 0.25; ///< accepted relative miss of the target
-  double train_tokens = 0;              ///< for the time and cost objectives
-  std::optional<double> price_per_hour; ///< overrides every instance's price
-  std::int64_t min_seq_len = 0;         ///< sequence lengths below are not tried
-  double max_usd_per_hour = 0;          ///< 0: no budget; above it a plan is over_budget
+  double global_batch_tokens = 0;                           ///< 0: none (grad-accum 1)
+  double global_batch_tolerance = k_global_batch_tolerance; ///< accepted relative miss
+  double train_tokens = 0;                                  ///< for the time and cost objectives
+  std::optional<double> price_per_hour;                     ///< overrides every instance's price
+  std::int64_t min_seq_len = 0; ///< sequence lengths below are not tried
+  double max_usd_per_hour = 0;  ///< 0: no budget; above it a plan is over_budget
   /// Keep plans whose estimate fits but whose band's upper edge does not (Verdict::at_risk);
   /// otherwise they are rejected as RejectReason::at_risk.
   bool include_at_risk = false;

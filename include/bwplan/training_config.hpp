@@ -111,6 +111,17 @@ struct TrainingConfig {
 [[nodiscard]] std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch,
                                           std::int64_t seq_len, std::int64_t data_parallel);
 
+/// The largest `ac_every` selective-layer checkpointing takes for `m`: every block at most.
+[[nodiscard]] std::int64_t max_ac_every(const ModelSpec& m);
+
+/// How far a step may miss a global-batch target and still count as it (a fraction of the
+/// target): what `search` accepts by default and `estimate` holds --global-batch-tokens to.
+inline constexpr double k_global_batch_tolerance = 0.25;
+
+/// Whether a step of `step_tokens` is within `tolerance` (a fraction) of `global_batch_tokens`.
+[[nodiscard]] bool global_batch_reached(double step_tokens, double global_batch_tokens,
+                                        double tolerance = k_global_batch_tolerance);
+
 /// Whether context parallelism of degree `cp` can take a sequence of `seq_len` tokens: the
 /// load-balanced causal split cuts it into 2 x cp chunks
 /// (torch/distributed/tensor/experimental/_attention.py).

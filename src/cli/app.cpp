@@ -5,8 +5,7 @@
 
 #include <fmt/format.h>
 
-#include <set>
-#include <sstream>
+#include <algorithm>
 
 #include "context.hpp"
 
@@ -39,20 +38,29 @@ std::string one_line(std::string s) {
   return s;
 }
 
-/// CLI11's words for a usage error, in bwplan's: the extra arguments in the order given (CLI11
-/// parses a reversed list), a repeated flag said as such.
-std::string usage_message(const CLI::ParseError& e, const std::vector<std::string>& args) {
+/// The names of `app`'s subcommands, as the help lists them.
+std::string subcommand_names(const CLI::App& app) {
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+/// CLI11's words for a usage error, in bwplan's: the extra arguments whole and in the order given
+/// (CLI11 parses a reversed list and joins with spaces), a repeated flag said as such, and a
+/// missing or unknown subcommand named with the ones allowed where it was expected.
+std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
+                          const std::vector<std::string>& args) {
   std::string msg = one_line(e.what());
-  static const std::string extras = "The following arguments were not expected: ";
-  if (msg.rfind(extras, 0) == 0) {
-    std::vector<std::string> words;
-    std::istringstream in(msg.substr(extras.size()));
-    for (std::string w; in >> w;) {
-      words.push_back(w);
-    }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    const std::string listed = msg.substr(msg.find(": ") + 2);
     std::string given;
-    for (auto it = words.rbegin(); it != words.rend(); ++it) {
-      given += (given.empty() ? "" : " ") + *it;
+    for (const std::string& a : args) { // those of the user's arguments CLI11 listed, in order
+      if (!a.empty() && listed.find(a) != std::string::npos) {
+        const bool plain = a.find(' ') == std::string::npos;
+        given += (given.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
+      }
     }
     return "unexpected arguments: " + given;
   }
@@ -61,24 +69,34 @@ std::string usage_message(const CLI::ParseError& e, const std::vector<std::strin
     return fmt::format("{} is given {} times (allowed once)", msg.substr(0, p),
                        msg.substr(p + at_most.size()));
   }
-  if (msg == "A subcommand is required") {
-    static const std::set<std::string> known = {"search",    "estimate", "check",     "validate",
-                                                "calibrate", "emit",     "sagemaker", "models",
-                                                "gpus",      "instances"};
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "--configs") {
-        ++i; // its directory
-      } else if (!a.empty() && a[0] != '-' && known.count(a) == 0) {
-        return fmt::format("'{}' is not a subcommand (allowed: search, estimate, check, validate, "
-                           "calibrate, emit sagemaker, models, gpus, instances)",
-                           a);
-      }
-    }
-    return "a subcommand is required (search, estimate, check, validate, calibrate, emit, "
-           "models, gpus, instances)";
+  if (msg != "A subcommand is required") {
+    return msg;
   }
-  return msg;
+  // Walk the words as CLI11 did: into each subcommand named, up to the first that is none (an
+  // option's value cannot be told from a word, so an option ends the walk).
+  const CLI::App* at = &app;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--configs") {
+      ++i; // its directory
+      continue;
+    }
+    if (a.empty() || a[0] == '-') {
+      break;
+    }
+    const auto subs = at->get_subcommands({});
+    const auto it = std::find_if(subs.begin(), subs.end(),
+                                 [&](const CLI::App* sub) { return sub->get_name() == a; });
+    if (it == subs.end()) {
+      return fmt::format("'{}' is not a subcommand{} (allowed: {})", a,
+                         at == &app ? "" : " of '" + at->get_name() + "'", subcommand_names(*at));
+    }
+    at = *it;
+  }
+  return fmt::format("{} (allowed: {})",
+                     at == &app ? "a subcommand is required"
+                                : "'" + at->get_name() + "' needs a subcommand",
+                     subcommand_names(*at));
 }
 
 } // namespace
@@ -118,6 +136,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_calibrate(app, ctx);
     setup_check(app, ctx);
     setup_emit(app, ctx);
+    flag_value_out_of_range() = false;
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);
     out.flush();
@@ -135,10 +154,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     out << e.what() << "\n";
     return exit_code::ok;
   } catch (const CLI::ParseError& e) {
-    const std::string msg = usage_message(e, args);
-    err << "bwplan: error: " << msg << " (see 'bwplan --help')\n";
-    return msg.find(k_out_of_range_words) != std::string::npos ? exit_code::error
-                                                               : exit_code::usage;
+    err << "bwplan: error: " << usage_message(e, app, args) << " (see 'bwplan --help')\n";
+    return flag_value_out_of_range() ? exit_code::error : exit_code::usage;
   } catch (const WriteError& e) {
     err << "bwplan: error: " << one_line(e.what()) << "\n";
     return exit_code::write_failed;

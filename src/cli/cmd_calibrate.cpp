@@ -110,6 +110,7 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
     }
     inputs.push_back({f, io::sha256_hex(text)});
   }
+  const std::size_t files_cases = cases.size();
   for (const std::string& run : o.runs) {
     const std::size_t eq = run.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == run.size()) {
@@ -137,20 +138,15 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
     inputs.push_back({plan, io::sha256_hex(plan_text)});
     inputs.push_back({log, io::sha256_hex(log_text)});
   }
-  // A run counted twice weighs twice in the fit: the same file or case id is refused.
-  for (std::size_t i = 0; i < o.files.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      if (o.files[i] == o.files[j]) {
-        throw UsageError(
-            fmt::format("'{}' is given twice (its runs would weigh twice in the fit)", o.files[i]));
-      }
-    }
-  }
-  for (std::size_t i = 0; i < cases.size(); ++i) {
+  // A run counted twice weighs twice in the fit: the same file, case id or --run is refused (two
+  // logs of one plan are two runs).
+  check_distinct(o.files, "calibrate FILE");
+  check_distinct(o.runs, "--run");
+  for (std::size_t i = 0; i < files_cases; ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (cases[i].id == cases[j].id) {
-        throw Error(fmt::format("case '{}' appears twice (a run counted twice would weigh twice "
-                                "in the fit)",
+        throw Error(fmt::format("case '{}' appears in two files (a run counted twice would weigh "
+                                "twice in the fit)",
                                 cases[i].id));
       }
     }
@@ -187,7 +183,7 @@ void setup_calibrate(CLI::App& app, Context& ctx) {
                   "PLAN.json[#RANK]=train.log: a plan or estimate bwplan wrote (#RANK: that "
                   "plan of a search document; 1 when absent), and the torchtitan, torchtune or "
                   "Megatron-LM log of its run; repeatable");
-  cmd->add_option("--output", o->profile, "the profile to write")->required();
+  cmd->add_option("--output", o->profile, "the profile to write")->check(path_value())->required();
   cmd->add_flag("--force", o->force, "replace --output if it exists");
   cmd->add_option("--format", o->format,
                   "what to print: table (before/after per run) or json "

@@ -94,16 +94,15 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (o.global_batch_tokens > 0) {
     c.grad_accum =
         grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, data_parallel_degree(c));
-    // As far off as a search accepts by default (--global-batch-tolerance 25): beyond it the
-    // step would not be the one asked for.
+    // As far off as a search accepts by default: beyond it the step is not the one asked for.
     const double got = static_cast<double>(tokens_per_step(c));
-    if (std::abs(got - o.global_batch_tokens) > 0.25 * o.global_batch_tokens) {
+    if (!global_batch_reached(got, o.global_batch_tokens)) {
       throw Error(fmt::format(
           "--global-batch-tokens {:.0f} cannot be reached: --micro-batch {} x --seq-len {} over {} "
           "data-parallel GPUs is {} tokens per micro-step, so the nearest step is {:.0f} tokens "
-          "(allowed: within 25 % of a whole number of micro-steps)",
+          "(allowed: within {:.0f} % of a whole number of micro-steps)",
           o.global_batch_tokens, c.micro_batch, c.seq_len, data_parallel_degree(c),
-          static_cast<std::int64_t>(got) / c.grad_accum, got));
+          static_cast<std::int64_t>(got) / c.grad_accum, got, 100 * k_global_batch_tolerance));
     }
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));

@@ -44,7 +44,7 @@ struct SearchOptions {
   std::int64_t max_micro_batch = 256;
   double headroom_pct = 0;
   double global_batch_tokens = 0;
-  double global_batch_tolerance_pct = 25;
+  double global_batch_tolerance_pct = 100 * k_global_batch_tolerance;
   double train_tokens = 0;
   double price_per_hour = -1;
   std::int64_t min_seq_len = 0;
@@ -65,6 +65,9 @@ std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, 
   std::int64_t v = 0;
   const char* end = s.data() + s.size();
   const auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
+    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, s, lo, hi));
+  }
   if (s.empty() || ec != std::errc() || p != end) {
     throw UsageError(fmt::format("{} '{}' is not an integer", flag, s));
   }
@@ -103,17 +106,6 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
     throw UsageError(fmt::format("{} '{}' names {} twice", flag, text, *twice));
   }
   return out;
-}
-
-/// Refuses a list flag that names one value twice (it would evaluate and list it twice).
-void check_distinct(const std::vector<std::string>& values, const char* flag) {
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      if (values[i] == values[j]) {
-        throw UsageError(fmt::format("{} names '{}' twice", flag, values[i]));
-      }
-    }
-  }
 }
 
 CheckpointChoice parse_checkpoint(const std::string& s) {
@@ -162,7 +154,7 @@ Error too_many_combinations(double n) {
   return Error(fmt::format(
       "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
       "loss, checkpointing, sequence length and tensor/context/pipeline parallelism, more than the "
-      "{:.0e} bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes "
+      "{:.0f} bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes "
       "(--loss fixes the loss, --tp 1 --cp 1 --pp 1 data parallelism)",
       n, k_max_combinations));
 }
@@ -223,10 +215,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                      "sequence: it contradicts --seq-len");
   }
   for (const CheckpointChoice& c : r.space.checkpointing) {
-    if (cmd.count("--activation-checkpointing") > 0 && c.every > r.model.layers) {
+    if (cmd.count("--activation-checkpointing") > 0 && c.every > max_ac_every(r.model)) {
       throw Error(fmt::format("--activation-checkpointing selective-layer:{}: {} is out of range "
                               "(allowed 1..{}, the model's layers)",
-                              c.every, c.every, r.model.layers));
+                              c.every, c.every, max_ac_every(r.model)));
     }
   }
   if (o.explore_seq) {
@@ -684,6 +676,7 @@ void setup_search(CLI::App& app, Context& ctx) {
   cmd->add_option("--emit-sagemaker", o->emit_dir,
                   "also write the top plan's SageMaker launch files into this directory (see "
                   "'bwplan emit sagemaker'; --force replaces it)")
+      ->check(path_value())
       ->group("Launch files");
   add_launch_options(*cmd, o->launch, false, false);
   add_constants_options(*cmd, o->constants);

@@ -66,12 +66,20 @@ private:
 /// reads a leading zero as octal); the value reaches CLI11 as plain decimal.
 [[nodiscard]] CLI::Validator strict_integer();
 
-/// The words a flag validator uses for a well-formed value outside what is allowed; `run` gives
-/// such a value status 1 (bad input), as every other out-of-range check does, not 2 (usage).
+/// The words a flag validator uses for a well-formed value outside what is allowed.
 inline constexpr const char* k_out_of_range_words = "is out of range: allowed";
 
-/// A path to write or read: not empty, and `-` only where `stream` says what it means there.
-[[nodiscard]] CLI::Validator path_value(const char* stream = nullptr);
+/// Set by a flag validator that refused a well-formed value as out of range (reset by `run`
+/// before parsing): `run` then gives status 1 (bad input), as every other out-of-range check
+/// does, not CLI11's 2 (usage).
+[[nodiscard]] bool& flag_value_out_of_range();
+
+/// Refuses a repeatable flag (or a list) that names one value twice: a list would evaluate and
+/// show it twice, a calibration input weigh twice, a --set key be overridden silently.
+void check_distinct(const std::vector<std::string>& values, const char* flag);
+
+/// A file or directory to write: not empty and not `-` (which names no file).
+[[nodiscard]] CLI::Validator path_value();
 
 /// A value that may not be empty (an empty one would silently mean the default).
 [[nodiscard]] CLI::Validator not_empty();

@@ -61,6 +61,7 @@ CLI::Validator strict_integer() {
         const auto [p, ec] = std::from_chars(s.data(), end, v);
         if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
           // well formed but beyond 64 bits: out of range (status 1), as 2^63 - 1 is
+          flag_value_out_of_range() = true;
           return fmt::format("'{}' {} 64-bit integers", s, k_out_of_range_words);
         }
         if (s.empty() || ec != std::errc() || p != end) {
@@ -72,15 +73,29 @@ CLI::Validator strict_integer() {
       "");
 }
 
-CLI::Validator path_value(const char* stream) {
+bool& flag_value_out_of_range() {
+  thread_local bool seen = false;
+  return seen;
+}
+
+void check_distinct(const std::vector<std::string>& values, const char* flag) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (values[i] == values[j]) {
+        throw UsageError(fmt::format("{} names '{}' twice", flag, values[i]));
+      }
+    }
+  }
+}
+
+CLI::Validator path_value() {
   return CLI::Validator(
-      [stream](std::string& s) -> std::string {
+      [](std::string& s) -> std::string {
         if (s.empty()) {
           return "the path is empty";
         }
-        if (s == "-" && stream == nullptr) {
-          return "'-' is not a file name here (without the flag the output goes to standard "
-                 "output)";
+        if (s == "-") {
+          return "'-' names no file here (allowed: a path)";
         }
         return {};
       },
@@ -127,6 +142,7 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         // A number too large or too small for a double (1e400, 1e-400) is out of range, not
         // malformed; both read as a bad value (status 1: app.cpp).
         if (!digits.empty() && ec == std::errc::result_out_of_range && p == end) {
+          flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
         if (digits.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
@@ -134,6 +150,7 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         }
         v *= scale;
         if (v < lo || v > hi || (lo_open && v <= lo)) {
+          flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
         s = fmt::format("{:.17g}", v);
@@ -182,11 +199,8 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     if (eq == std::string::npos) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
     }
-    if (std::find(keys_set.begin(), keys_set.end(), s.substr(0, eq)) != keys_set.end()) {
-      throw UsageError(
-          fmt::format("--set {}: the key is set twice (allowed once)", s.substr(0, eq)));
-    }
     keys_set.push_back(s.substr(0, eq));
+    check_distinct(keys_set, "--set");
     const std::string value = s.substr(eq + 1);
     double v = 0;
     const char* end = value.data() + value.size();

@@ -140,6 +140,9 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
   if (path.empty()) {
     throw Error(fmt::format("{}: the path is empty", flag));
   }
+  if (!directory && !fs::path(path).has_filename()) {
+    throw Error(fmt::format("{} {}: names a directory; allowed: a file name", flag, path));
+  }
   const char* want = directory ? "a directory" : "a regular file";
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
@@ -165,11 +168,12 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
   }
   if (directory) {
     // Replacing the working directory, or one above it, cannot be done (and must not be tried).
-    std::error_code ec;
-    const fs::path target = fs::weakly_canonical(path, ec);
-    const fs::path here = fs::current_path(ec);
+    std::error_code target_ec;
+    std::error_code here_ec;
+    const fs::path target = fs::weakly_canonical(path, target_ec);
+    const fs::path here = fs::current_path(here_ec);
     const auto [t, h] = std::mismatch(target.begin(), target.end(), here.begin(), here.end());
-    if (!ec && t == target.end()) {
+    if (!target_ec && !here_ec && !target.empty() && t == target.end()) {
       throw Error(fmt::format("{} {}: is the current directory or one above it; allowed: a new "
                               "directory, or another one to replace with --force",
                               flag, path));

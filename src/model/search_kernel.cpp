@@ -73,8 +73,7 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
     }
     const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, dp) *
                        static_cast<double>(o.grad_accum);
-    if (std::abs(got - limits.global_batch_tokens) / limits.global_batch_tokens >
-        limits.global_batch_tolerance) {
+    if (!global_batch_reached(got, limits.global_batch_tokens, limits.global_batch_tolerance)) {
       return rejected(o, RejectReason::global_batch_unreachable, got / limits.global_batch_tokens);
     }
   }

@@ -75,6 +75,10 @@ std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch
                       tokens_per_micro_step(micro_batch, seq_len, data_parallel)));
 }
 
+bool global_batch_reached(double step_tokens, double global_batch_tokens, double tolerance) {
+  return std::abs(step_tokens - global_batch_tokens) <= tolerance * global_batch_tokens;
+}
+
 std::string config_flag(std::string_view key) {
   std::string flag = "--";
   for (const char ch : key) {
@@ -239,6 +243,10 @@ void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*m
   });
 }
 
+std::int64_t max_ac_every(const ModelSpec& m) {
+  return std::min(config_field_range(&TrainingConfig::ac_every).max, m.layers);
+}
+
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
@@ -248,7 +256,7 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
       }
       if (f.member == &TrainingConfig::ac_every) {
         if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
-          check_range(f.key, v, f.min, std::min(f.max, m.layers)); // only then is it used
+          check_range(f.key, v, f.min, max_ac_every(m)); // only then is it used
         }
         return;
       }
