@@ -85,6 +85,9 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->warn("--pp-schedule {} has no effect without pipeline stages (--pp 1)",
                   name_of(c.pp_schedule));
   }
+  if (c.fp8_all_gather && c.sharding == Sharding::none) {
+    ctx.log->warn("--fp8-all-gather has no effect with --sharding none (nothing is gathered)");
+  }
   if (o.config.given("fp8_backend") && !is_low_precision(c.precision)) {
     ctx.log->warn("--fp8-backend {} has no effect with --precision {}", name_of(c.fp8_backend),
                   name_of(c.precision));

@@ -63,8 +63,16 @@ GpuSpec read_gpu(ObjectReader& r) {
   g.flash2_attention_speed_ratio = r.number("flash2_attention_speed_ratio", 0.05, 1);
   g.gemm_efficiency_ratio = r.optional_number("gemm_efficiency_ratio", 0.05, 2).value_or(1.0);
   for (const std::string& p : r.string_list("supported_precisions")) {
-    g.supported_precisions.push_back(
-        parse_enum_or_throw<Precision>(p, r.at("supported_precisions")));
+    const Precision precision = parse_enum_or_throw<Precision>(p, r.at("supported_precisions"));
+    if (std::find(g.supported_precisions.begin(), g.supported_precisions.end(), precision) !=
+        g.supported_precisions.end()) {
+      throw Error(fmt::format("{}: '{}' is listed twice", r.at("supported_precisions"), p));
+    }
+    g.supported_precisions.push_back(precision);
+  }
+  if (g.supported_precisions.empty()) {
+    throw Error(fmt::format("{}: a GPU trains in at least one precision (allowed: fp32, bf16, ...)",
+                            r.at("supported_precisions")));
   }
   g.sources = read_sources(r);
   g.notes = r.optional_string("notes").value_or("");
