@@ -66,9 +66,6 @@ private:
 /// reads a leading zero as octal); the value reaches CLI11 as plain decimal.
 [[nodiscard]] CLI::Validator strict_integer();
 
-/// The words a flag validator uses for a well-formed value outside what is allowed.
-inline constexpr const char* k_out_of_range_words = "is out of range: allowed";
-
 /// Set by a flag validator that refused a well-formed value as out of range (reset by `run`
 /// before parsing): `run` then gives status 1 (bad input), as every other out-of-range check
 /// does, not CLI11's 2 (usage).

@@ -53,6 +53,9 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   return parse_plan(read_input_text(source.plan), ctx.catalog(), source);
 }
 
+/// The words a flag validator uses for a well-formed value outside what is allowed.
+constexpr const char* k_out_of_range_words = "is out of range: allowed";
+
 CLI::Validator strict_integer() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
@@ -200,7 +203,6 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
     }
     keys_set.push_back(s.substr(0, eq));
-    check_distinct(keys_set, "--set");
     const std::string value = s.substr(eq + 1);
     double v = 0;
     const char* end = value.data() + value.size();
@@ -215,6 +217,7 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     }
     ctx.log->info("--set {} = {}", s.substr(0, eq), v);
   }
+  check_distinct(keys_set, "--set");
   return k;
 }
 

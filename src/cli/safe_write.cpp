@@ -1,8 +1,8 @@
 // All-or-nothing, race-safe output (safe_write.hpp). POSIX and Linux calls: mkstemp, mkdtemp,
 // link, renameat2 (RENAME_NOREPLACE / RENAME_EXCHANGE), fsync; signal-safe cleanup of temporaries.
 #include "safe_write.hpp"
-#include <algorithm>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>

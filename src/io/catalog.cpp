@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <map>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,13 +204,9 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     return count_parameters(a).total < count_parameters(b).total;
   });
   for (const InstanceSpec& s : c.instances) {
-    const GpuSpec& g = [&]() -> const GpuSpec& {
-      try {
-        return lookup(c.gpus, s.gpu, "GPU", "gpus");
-      } catch (const Error& e) {
-        throw Error(fmt::format("instances/{}.json: /gpu: {}", s.name, e.what()));
-      }
-    }();
+    const GpuSpec& g =
+        io::in_context(fmt::format("instances/{}.json: /gpu", s.name),
+                       [&]() -> const GpuSpec& { return lookup(c.gpus, s.gpu, "GPU", "gpus"); });
     if (s.gpu_power_limit_watts > g.tdp_watts) {
       throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
                               "TDP of {} W (allowed 1 to tdp_watts)",

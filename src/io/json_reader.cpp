@@ -1,6 +1,6 @@
 #include "json_reader.hpp"
-#include <algorithm>
 
+#include <algorithm>
 #include <set>
 #include <vector>
 

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bwplan/error.hpp"
+
 namespace bwplan::io {
 
 /// Deepest nesting accepted in any input file (bwplan's own formats nest 3 levels).
@@ -68,5 +70,15 @@ private:
 /// True when `s` holds a control character (a byte below 0x20, or DEL): such a name would break
 /// a line of output or drive the terminal.
 [[nodiscard]] bool has_control(std::string_view s);
+
+/// Runs `f`; an Error it throws is thrown again after `where` (the file and field the value
+/// came from), so that a lookup's message says where the name was read.
+template <class F> decltype(auto) in_context(const std::string& where, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
 
 } // namespace bwplan::io

@@ -1,5 +1,4 @@
 #include "bwplan/measurements.hpp"
-#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -69,11 +68,7 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   mc.source = r.string("source");
   EstimateRequest& q = mc.request;
   q.model = read_case_model(r, catalog);
-  try {
-    q.gpu = catalog.gpu(r.string("gpu"));
-  } catch (const Error& e) {
-    throw Error(fmt::format("{}: {}", r.at("gpu"), e.what()));
-  }
+  q.gpu = io::in_context(r.at("gpu"), [&] { return catalog.gpu(r.string("gpu")); });
   q.gpu.power_limit_watts = r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts)
                                 .value_or(q.gpu.power_limit_watts);
   TrainingConfig& c = q.config;

@@ -1,5 +1,4 @@
 #include "model_file.hpp"
-#include <algorithm>
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/enums.hpp"

@@ -63,16 +63,10 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
                             "--model PATH",
                             c.at("model"), model));
   }
-  const auto named = [&](const char* key, auto lookup) {
-    try {
-      return lookup(c.string(key));
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", c.at(key), e.what()));
-    }
-  };
-  r.gpu = named("gpu", [&](const std::string& n) { return cat.gpu(n); });
+  r.gpu = io::in_context(c.at("gpu"), [&] { return cat.gpu(c.string("gpu")); });
   if (c.value("instance").is_string()) {
-    r.instance = named("instance", [&](const std::string& n) { return cat.instance(n); });
+    r.instance =
+        io::in_context(c.at("instance"), [&] { return cat.instance(c.string("instance")); });
     if (r.instance->gpu == r.gpu.name) {
       r.gpu = cat.gpu_of(*r.instance); // at the instance's power limit
     }
