@@ -254,6 +254,33 @@ TEST_CASE("an at-risk configuration: estimate says by how much, check exits 3", 
   fs::remove(plan);
 }
 
+TEST_CASE("a plan at capacity is told by what stays beside its allocated peak, in estimate and "
+          "check alike",
+          "[cli][check]") {
+  // Qwen3-30B-A3B, mxfp8, fused loss, op-level SAC, micro-batch 9 on one B200 node: the reserved
+  // peak does not fit beside the runtime, so the allocator returns its cache and "headroom" is 0.
+  // What stays is usable - allocated - runtime: 191,501,854,310 - 167,782,704,128 - 1,450,000,000
+  // = 22,269,150,182 B (20.74 GiB); at the upper edge (179,527,493,417 B allocated) 9.80 GiB.
+  // check printed "still fits: 0.00 GiB headroom (0.00 GiB at the band's upper edge)".
+  namespace fs = std::filesystem;
+  const fs::path plan = test::scratch_dir("check-capacity") / "plan.json";
+  std::vector<std::string> args = {"estimate",     "--model",       "qwen3-30b-a3b",
+                                   "--precision",  "mxfp8",         "--loss",
+                                   "fused",        "--compile",     "--activation-checkpointing",
+                                   "selective-op", "--micro-batch", "9"};
+  const std::string said = "fits as the caching allocator returns its cache (20.74 GiB beside the "
+                           "allocated peak); 9.80 GiB at the band's upper edge\n";
+  const auto text = test::run_cli(args);
+  REQUIRE(text.status == 0);
+  CHECK_THAT(text.out, Catch::EndsWith("verdict: " + said));
+  args.insert(args.end(), {"--format", "json", "--output", plan.string()});
+  REQUIRE(test::run_cli(args).status == 0);
+  const auto check = test::run_cli({"check", "--plan", plan.string()});
+  CHECK(check.status == 0);
+  CHECK_THAT(check.out, Catch::EndsWith("still " + said));
+  CHECK_THAT(check.out, !Catch::Contains("0.00 GiB"));
+}
+
 TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/B/T", "[cli]") {
   const auto r = test::run_cli({"estimate", "--micro-batch", "010", "--seq-len", "02048",
                                 "--train-tokens", "50B", "--format", "json"});

@@ -101,7 +101,11 @@ void run_check(Context& ctx, const CheckOptions& o) {
     high = std::max(high, was->get<double>());
   }
   MemoryEstimate judged = e.memory;
-  judged.device_bytes_required_high = high;
+  if (high > judged.device_bytes_required_high) {
+    // the plan's own wider edge: today's allocated edge says nothing of it
+    judged.device_bytes_required_high = high;
+    judged.allocator_retries_high = false;
+  }
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
   const std::optional<std::string> now_sha =
       ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
@@ -149,16 +153,9 @@ void run_check(Context& ctx, const CheckOptions& o) {
       out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,
                          c.now, unit, pct);
     }
-    out +=
-        !e.feasible() ? fmt::format("does not fit any more: {}\n", e.reason)
-        : verdict == Verdict::at_risk
-            ? fmt::format("at risk: {:.2f} GiB headroom as estimated, but the band's upper "
-                          "edge ({:.2f} GiB) is {:.2f} GiB over the usable {:.2f} GiB\n",
-                          to_gib(e.memory.headroom_bytes()), to_gib(high),
-                          to_gib(high - e.memory.usable_bytes), to_gib(e.memory.usable_bytes))
-            : fmt::format("still fits: {:.2f} GiB headroom ({:.2f} GiB at the band's upper "
-                          "edge)\n",
-                          to_gib(e.memory.headroom_bytes()), to_gib(e.memory.usable_bytes - high));
+    out += !e.feasible()              ? fmt::format("does not fit any more: {}\n", e.reason)
+           : verdict == Verdict::fits ? "still " + memory_verdict_text(judged) + "\n"
+                                      : memory_verdict_text(judged) + "\n";
     write_output(ctx, o.output, out);
   }
   if (verdict != Verdict::fits) {

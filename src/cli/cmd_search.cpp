@@ -637,6 +637,14 @@ void setup_search(CLI::App& app, Context& ctx) {
       "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
       "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
   o->training.add_to(*cmd, tr, ConfigFlags::Pick::only, k_fixed);
+  // Unlike estimate's, search's loss and compile have no single default: without either flag
+  // they are an axis (run_search_command), so --help must not print estimate's.
+  const std::string both =
+      " [with neither --loss nor --compile, each is tried: unfused eager and compiled, fused, "
+      "chunked-head compiled (a mixture's also eager); --emit-sagemaker leaves out chunked-head]";
+  cmd->get_option("--loss")->default_str("")->description(
+      cmd->get_option("--loss")->get_description() + both);
+  cmd->get_option("--compile")->description(cmd->get_option("--compile")->get_description() + both);
   cmd->add_option("--headroom", o->headroom_pct, "percent of GPU memory to keep free [0]")
       ->transform(number_in(0, 99.999))
       ->group(lim);

@@ -256,6 +256,10 @@ std::string estimate_table(const Estimate& e) {
   if (!e.feasible()) {
     return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
   }
+  return out + fmt::format("\nverdict: {}\n", memory_verdict_text(m));
+}
+
+std::string memory_verdict_text(const MemoryEstimate& m) {
   if (m.verdict() == Verdict::at_risk) {
     // Where the estimate's room is: its headroom, or, when the allocator must return its cache
     // (allocator_retries), what stays free beside the allocated peak.
@@ -264,18 +268,26 @@ std::string estimate_table(const Estimate& e) {
                                                "beside the allocated peak)",
                                                gib(m.allocated_headroom_bytes()))
                                  : fmt::format("with {} GiB headroom", gib(m.headroom_bytes()));
-    return out + fmt::format("\nverdict: at risk: the estimate fits {}, the band's upper edge is "
-                             "{} GiB over\n",
-                             room, gib(m.device_bytes_required_high - m.usable_bytes));
+    return fmt::format("at risk: the estimate fits {}, the band's upper edge is {} GiB over", room,
+                       gib(m.device_bytes_required_high - m.usable_bytes));
   }
+  // At capacity (allocator_retries) the headroom reads 0: say what stays beside the allocated
+  // peak instead, there and at the band's upper edge.
+  const std::string room =
+      m.allocator_retries
+          ? fmt::format("fits as the caching allocator returns its cache ({} GiB beside the "
+                        "allocated peak)",
+                        gib(m.allocated_headroom_bytes()))
+          : fmt::format("fits, {} GiB headroom", gib(m.headroom_bytes()));
   const std::string edge =
-      m.allocator_retries_high
-          ? fmt::format("; at the band's upper edge the caching allocator returns its cache to "
+      !m.allocator_retries_high ? fmt::format(" ({} GiB at the band's upper edge)",
+                                              gib(m.usable_bytes - m.device_bytes_required_high))
+      : m.allocator_retries
+          ? fmt::format("; {} GiB at the band's upper edge", gib(m.allocated_headroom_high_bytes()))
+          : fmt::format("; at the band's upper edge the caching allocator returns its cache to "
                         "fit ({} GiB beside the allocated peak)",
-                        gib(m.allocated_headroom_high_bytes()))
-          : fmt::format(" ({} GiB at the band's upper edge)",
-                        gib(m.usable_bytes - m.device_bytes_required_high));
-  return out + fmt::format("\nverdict: fits, {} GiB headroom{}\n", gib(m.headroom_bytes()), edge);
+                        gib(m.allocated_headroom_high_bytes()));
+  return room + edge;
 }
 
 std::string advice_table(const FitAdvice& a) {

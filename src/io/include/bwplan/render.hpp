@@ -35,6 +35,9 @@ namespace io {
 [[nodiscard]] std::string instances_table(const Catalog& c);
 [[nodiscard]] std::string models_table(const Catalog& c);
 [[nodiscard]] std::string estimate_table(const Estimate& e);
+/// The memory verdict of an estimate that fits or is at risk, in words ("fits, 44.59 GiB
+/// headroom; ..." or "at risk: ..."): estimate's last line and check's, said once.
+[[nodiscard]] std::string memory_verdict_text(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson advice_json(const FitAdvice& a);
 [[nodiscard]] std::string advice_table(const FitAdvice& a);
 
