@@ -227,6 +227,24 @@ TEST_CASE("the table and JSON of a search with --report list only --top plans", 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a search report marks the at-risk plans --include-at-risk lets in", "[report]") {
+  // The ranked table had no verdict: an at-risk plan read like any other.
+  const auto dir = temp_dir("at-risk");
+  const auto file = dir / "r.html";
+  const test::CliResult r = test::run_cli({"search", "--model", "llama-3.1-8b", "--include-at-risk",
+                                           "--format", "json", "--report", file.string()});
+  REQUIRE(r.status == 0);
+  const auto plans = nlohmann::json::parse(r.out)["plans"];
+  std::size_t at_risk = 0;
+  for (const auto& p : plans) {
+    at_risk += p["memory"]["verdict"] == "at_risk" ? 1 : 0;
+  }
+  REQUIRE(at_risk > 0); // the search's own count, not a number this test assumes
+  const std::string html = read_text_file(file);
+  CHECK(count(html, "<td>at risk</td>") == at_risk);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("estimate --report of a configuration that does not fit shows what would", "[report]") {
   const auto dir = temp_dir("estimate");
   const auto file = dir / "e.html";
@@ -246,10 +264,12 @@ TEST_CASE("estimate --report of a configuration that does not fit shows what wou
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a report says when the allocator must return its cache to fit", "[report][allocator]") {
+TEST_CASE("a report says when the allocator must return its cache to fit, and an at-risk verdict",
+          "[report][allocator]") {
   // 8B on one B200 node, compiled fused loss, micro-batch 9: the reserved peak (177.0 GiB) is
   // capped beside the context and NCCL; 178.35 - 169.20 - 1.35 = 7.8 GiB stay free beside the
-  // allocated peak. Micro-batch 8 has room for its reserved peak: no such sentence.
+  // allocated peak, and the band's upper edge is 4.05 GiB over: at risk, as the table says (the
+  // report said "Fits"). Micro-batch 8 has room for its reserved peak: no such sentence.
   const auto dir = temp_dir("retries");
   const auto file = dir / "e.html";
   const std::vector<std::string> base = {"estimate", "--model",   "llama-3.1-8b", "--loss",
@@ -258,12 +278,16 @@ TEST_CASE("a report says when the allocator must return its cache to fit", "[rep
   nine.insert(nine.end(), {"--micro-batch", "9"});
   REQUIRE(test::run_cli(nine).status == 0);
   CHECK_THAT(read_text_file(file),
-             Contains("retries allocations every step; 7.8 GiB stay free beside the allocated"));
+             Contains("<p class=\"verdict-bad\">Verdict: at risk: the estimate fits as the caching "
+                      "allocator returns its cache (7.80 GiB beside the allocated peak), the "
+                      "band&#39;s upper edge is 4.05 GiB over.</p>"));
   std::filesystem::remove(file);
   auto eight = base;
   eight.insert(eight.end(), {"--micro-batch", "8"});
   REQUIRE(test::run_cli(eight).status == 0);
-  CHECK_FALSE(read_text_file(file).find("retries allocations") != std::string::npos);
+  const std::string fits = read_text_file(file);
+  CHECK_FALSE(fits.find("fits as the caching allocator") != std::string::npos);
+  CHECK_THAT(fits, Contains("<p class=\"verdict-ok\">Verdict: fits, "));
   std::filesystem::remove_all(dir);
 }
 

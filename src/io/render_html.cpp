@@ -112,18 +112,23 @@ std::string sources_list(const std::string& what, const std::vector<std::string>
   return s + "</li>\n";
 }
 
-/// The model's limits, as docs/model.md states them (measured errors from tests/data).
+/// The model's reach and limits, as docs/model.md states them. No error figures here: they move
+/// with each release of tests/data, and the bands on every figure above already carry them.
 std::string limits_html() {
   return "<ul>"
-         "<li>Memory: peak per GPU within a median 2.8% (max 6.7%) of 20 published FSDP runs "
-         "and 0.4% (max 9.0%) of 22 measured H100 FSDP2 runs (docs/model.md, tests/data).</li>"
-         "<li>Throughput: median error 9.3% (3.2% on the 13 full-power H100/A100 rows) on the "
-         "published runs with tokens/s; power-limited B200 and MI300X runs are predicted high "
-         "(docs/time-model.md).</li>"
-         "<li>Dense decoder-only models, FSDP/FSDP2 data parallelism only: no MoE, tensor, "
-         "pipeline or context parallelism.</li>"
-         "<li>TE and NVFP4 storage follow the libraries' documented layouts, not measured "
-         "runs.</li>"
+         "<li>Every memory and tokens/s figure carries a band: the model's error over the "
+         "published and measured runs in tests/data, widened where a configuration lies outside "
+         "them (docs/model.md &sect;7a and &sect;8; <code>bwplan validate</code> reproduces the "
+         "errors).</li>"
+         "<li>Decoder-only Llama-family models and mixtures of experts; FSDP2 with tensor, "
+         "context, pipeline and expert parallelism. Tensor parallelism has few measured peaks, "
+         "pipeline parallelism six, and a mixture's checkpointed working set is not understood: "
+         "their bands are wider.</li>"
+         "<li>Not modelled: torch.compile's own working memory, torchtitan's whole-step CUDA "
+         "graph (default since August 2026; the pinned torchtitan 0.2.2 predates it), and what "
+         "allocator retries cost in time (docs/model.md, Known limits).</li>"
+         "<li>Transformer Engine and NVFP4 storage follow the libraries' documented layouts, "
+         "not measured runs.</li>"
          "<li>Prices are EC2 On-Demand list prices where SageMaker's are not published "
          "(configs/instances).</li></ul>\n";
 }
@@ -233,11 +238,13 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   if (top > 0) {
     const Candidate& c = all.front();
     b += fmt::format(
-        "<p class=\"verdict-ok\">Best plan: {} &times; {} with {}: {:.0f} tokens/s "
-        "per job, {:.2f} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU.</p>\n",
-        c.nodes, xml_escape(r.space.instances[c.instance].name), xml_escape(config_line(c.config)),
+        "<p class=\"{}\">Best plan: {} &times; {} with {}: {:.0f} tokens/s "
+        "per job, {:.2f} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU; {}.</p>\n",
+        c.memory.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad", c.nodes,
+        xml_escape(r.space.instances[c.instance].name), xml_escape(config_line(c.config)),
         c.time.tokens_per_s_job, c.cost.usd_per_million_tokens,
-        to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes));
+        to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes),
+        xml_escape(memory_verdict_text(c.memory)));
   } else {
     b += "<p class=\"verdict-bad\">No candidate fits: see the nearest misses below.</p>\n";
   }
@@ -332,6 +339,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
                    td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
                    fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
+                   td(c.memory.verdict() == Verdict::fits ? "yes" : "at risk") +
                    td_num(fmt::format("{:.1f}{}", to_gib(c.memory.headroom_bytes()),
                                       c.memory.allocator_retries ? "*" : "")) +
                    td_num(fmt::format("{:.2f}", c.time.step_s)) +
@@ -342,9 +350,10 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    "<td><code>" + xml_escape(c.id) + "</code></td>");
   }
   b += "<h2 id=\"plans\">Ranked plans</h2>\n";
-  b += table({"#", "instance", "nodes", "sharding", "tp\u00d7cp\u00d7pp", "precision",
-              "checkpointing", "seq", "mb", "ga", "memory used", "headroom GiB", "step s",
-              "tok/s/GPU", "MFU", "$/M tok", "limited by", "Pareto", "id"},
+  b += table({"#",           "instance",      "nodes",        "sharding", "tp\u00d7cp\u00d7pp",
+              "precision",   "checkpointing", "seq",          "mb",       "ga",
+              "memory used", "fits",          "headroom GiB", "step s",   "tok/s/GPU",
+              "MFU",         "$/M tok",       "limited by",   "Pareto",   "id"},
              rows, "ranked plans");
   if (std::any_of(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top),
                   [](const Candidate& c) { return c.memory.allocator_retries; })) {
@@ -433,17 +442,13 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
                    xml_escape(q.model.name), format_params(e.params.total), xml_escape(where),
                    k.gpus, xml_escape(config_line(k)));
   if (e.feasible()) {
-    b += fmt::format("<p class=\"verdict-ok\">Fits: {:.1f} GiB of {:.1f} GiB usable per GPU, "
-                     "{:.1f} GiB headroom (peak at {}).</p>\n",
-                     to_gib(e.memory.device_bytes_required), to_gib(e.memory.usable_bytes),
-                     to_gib(e.memory.headroom_bytes()),
+    const std::string said = memory_verdict_text(e.memory);
+    b += fmt::format("<p class=\"{}\">Verdict: {}.</p>\n<p>{:.1f} GiB of {:.1f} GiB usable per "
+                     "GPU required, up to {:.1f} GiB at the band's upper edge (peak at {}).</p>\n",
+                     e.memory.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad",
+                     xml_escape(said), to_gib(e.memory.device_bytes_required),
+                     to_gib(e.memory.usable_bytes), to_gib(e.memory.device_bytes_required_high),
                      k_step_phase_names[static_cast<std::size_t>(e.memory.peak_phase)]);
-    if (e.memory.allocator_retries) {
-      b += fmt::format("<p>The reserved peak fills the GPU: the caching allocator (expandable "
-                       "segments) returns its cache and retries allocations every step; {:.1f} "
-                       "GiB stay free beside the allocated peak.</p>\n",
-                       to_gib(e.memory.allocated_headroom_bytes()));
-    }
   } else {
     b += fmt::format("<p class=\"verdict-bad\">Does not fit: {}.</p>\n", xml_escape(e.reason));
   }
