@@ -388,8 +388,13 @@ std::string readme_md(const Launch& l) {
       e.time.tokens_per_s_job, e.time.tokens_per_s_per_gpu, e.time.tokens_per_s_per_gpu_low,
       e.time.tokens_per_s_per_gpu_high, e.time.mfu * 100, e.time.step_s);
   if (e.cost.usd_per_hour > 0) {
-    s += fmt::format("- Cost: ${:.2f} per hour ({}), ${:.2f} per million tokens.\n",
-                     e.cost.usd_per_hour, io::price_basis_text(e.cost.price_basis),
+    const PriceBasis& basis = e.cost.price_basis;
+    const std::string elsewhere =
+        !basis.overridden && !basis.price.region.empty() && basis.price.region != o.region
+            ? fmt::format("; the job runs in {}, whose price may differ", o.region)
+            : std::string();
+    s += fmt::format("- Cost: ${:.2f} per hour ({}{}), ${:.2f} per million tokens.\n",
+                     e.cost.usd_per_hour, io::price_basis_text(basis), elsewhere,
                      e.cost.usd_per_million_tokens);
   }
   if (l.train_tokens > 0 && e.time.tokens_per_s_job > 0) {

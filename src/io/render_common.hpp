@@ -65,5 +65,8 @@ inline constexpr std::string_view k_allocator_retries_note =
 [[nodiscard]] std::string price_basis_text(const PriceBasis& b);
 /// A fit suggestion as the flag that makes it: "--activation-checkpointing full".
 [[nodiscard]] std::string change_text(const FitSuggestion& s);
+/// $ per million tokens to three significant figures (two decimals read 0.03 for every plan of a
+/// small model's cost ranking).
+[[nodiscard]] std::string usd_per_million_text(double usd);
 
 } // namespace bwplan::io

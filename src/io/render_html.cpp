@@ -54,9 +54,8 @@ std::string scatter_legend_html(const std::vector<InstanceSpec>& instances) {
 /// tp x cp x pp, with the schedule under pipeline parallelism, and ep under expert parallelism.
 std::string parallel_label(const TrainingConfig& k) {
   const std::string ep = k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string();
-  return k.pp > 1
-             ? fmt::format("{}\u00d7{}\u00d7{} {}{}", k.tp, k.cp, k.pp, name_of(k.pp_schedule), ep)
-             : fmt::format("{}\u00d7{}{}", k.tp, k.cp, ep);
+  return fmt::format("{}\u00d7{}\u00d7{}{}{}", k.tp, k.cp, k.pp,
+                     k.pp > 1 ? " " + std::string(name_of(k.pp_schedule)) : std::string(), ep);
 }
 
 std::string config_line(const TrainingConfig& k) {
@@ -345,7 +344,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    td_num(fmt::format("{:.2f}", c.time.step_s)) +
                    td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
                    td_num(fmt::format("{:.0f}%", 100 * c.time.mfu)) +
-                   td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) +
+                   td_num(io::usd_per_million_text(c.cost.usd_per_million_tokens)) +
                    td(std::string(name_of(c.time.bottleneck))) + td(c.pareto ? "yes" : "") +
                    "<td><code>" + xml_escape(c.id) + "</code></td>");
   }
@@ -368,7 +367,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
            td_num(fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required))) +
            td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
            (job_rate ? td_num(fmt::format("{:.0f}", c.time.tokens_per_s_job)) : std::string()) +
-           td_num(fmt::format("{:.2f}", c.cost.usd_per_million_tokens)) + "<td><code>" +
+           td_num(io::usd_per_million_text(c.cost.usd_per_million_tokens)) + "<td><code>" +
            xml_escape(c.id) + "</code></td>";
   };
   // Each instance type's best, when several were searched.

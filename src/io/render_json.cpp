@@ -168,6 +168,12 @@ OrderedJson envelope(const char* kind) {
   return j;
 }
 
+std::string usd_per_million_text(double usd) {
+  // three significant figures, trailing zeros kept (1.20, 10.4, 0.0312)
+  const int digits = usd > 0 ? std::max(0, 2 - static_cast<int>(std::floor(std::log10(usd)))) : 2;
+  return fmt::format("{:.{}f}", usd, std::min(digits, 6));
+}
+
 std::string ac_label(const TrainingConfig& c) {
   std::string s(name_of(c.activation_checkpointing));
   if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {

@@ -228,14 +228,25 @@ namespace {
 std::string best_figures(const SearchReport& r, const Candidate& c) {
   const std::size_t rank = listed_rank(r.result, c.id);
   const auto [ratio, quantity] = versus_first(r, c);
-  return fmt::format("{:.0f} tok/s/GPU, {:.2f} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}",
-                     c.time.tokens_per_s_per_gpu, c.cost.usd_per_million_tokens,
+  return fmt::format("{:.0f} tok/s/GPU, {} $/M tok, {:.1f} GiB{}, {:.0f}% of #1's {}{}",
+                     c.time.tokens_per_s_per_gpu,
+                     io::usd_per_million_text(c.cost.usd_per_million_tokens),
                      to_gib(c.memory.device_bytes_required),
                      c.memory.verdict() == Verdict::fits ? "" : " (at risk)", 100 * ratio, quantity,
                      rank > 0 ? fmt::format(" (#{} above)", rank) : "");
 }
 
 /// Each instance type's best plan, when more than one type was searched.
+/// A plan's settings in words, each labelled: "full sharding, tp 8 cp 1 pp 1, bf16,
+/// unfused+compile loss, full checkpointing, seq 8192" (two bare "full"s said nothing).
+std::string plan_words(const TrainingConfig& k) {
+  return fmt::format("{} sharding, tp {} cp {} pp {}{}{}, {}, {}{} loss, {} checkpointing, seq {}",
+                     name_of(k.sharding), k.tp, k.cp, k.pp,
+                     k.pp > 1 ? fmt::format(" {}", name_of(k.pp_schedule)) : std::string(),
+                     k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string(), name_of(k.precision),
+                     name_of(k.loss), k.compile ? "+compile" : "", ac_label(k), k.seq_len);
+}
+
 std::string best_per_instance_text(const SearchReport& r) {
   if (r.space.instances.size() < 2) {
     return {};
@@ -250,12 +261,9 @@ std::string best_per_instance_text(const SearchReport& r) {
       continue;
     }
     const Candidate& c = *b;
-    out += fmt::format("  {} x{}: {} tp {} cp {}{} {} {} seq {} mb {} ga {}: {}\n",
-                       r.space.instances[i].name, c.nodes, name_of(c.config.sharding), c.config.tp,
-                       c.config.cp,
-                       c.config.ep > 1 ? fmt::format(" ep {}", c.config.ep) : std::string(),
-                       name_of(c.config.precision), ac_label(c.config), c.config.seq_len,
-                       c.config.micro_batch, c.config.grad_accum, best_figures(r, c));
+    out += fmt::format("  {} x{}: {}, mb {} ga {}: {}\n", r.space.instances[i].name, c.nodes,
+                       plan_words(c.config), c.config.micro_batch, c.config.grad_accum,
+                       best_figures(r, c));
   }
   return out;
 }
@@ -309,7 +317,7 @@ std::string search_table(const SearchReport& r) {
                    {"seq", A::right},
                    {"mb", A::right},
                    {"ga", A::right},
-                   {"peak GiB", A::right},
+                   {"required GiB", A::right},
                    {"upper GiB", A::right},
                    {"fits"},
                    {"headroom GiB", A::right},
@@ -330,10 +338,9 @@ std::string search_table(const SearchReport& r) {
                r.space.instances[c.instance].name,
                fmt::format("{}", c.nodes),
                std::string(name_of(k.sharding)),
-               k.pp > 1
-                   ? fmt::format("{}x{}x{}{}", k.tp, k.cp, k.pp, schedule_letter(k.pp_schedule))
-                   : fmt::format("{}x{}{}", k.tp, k.cp,
-                                 k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
+               fmt::format("{}x{}x{}{}{}", k.tp, k.cp, k.pp,
+                           k.pp > 1 ? schedule_letter(k.pp_schedule) : std::string_view(),
+                           k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
                precision_label(c),
                fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
                ac_label(k),
@@ -352,7 +359,7 @@ std::string search_table(const SearchReport& r) {
                fmt::format("{:.0f}-{:.0f}", c.time.tokens_per_s_per_gpu_low,
                            c.time.tokens_per_s_per_gpu_high),
                fmt::format("{:.0f}%", 100 * c.time.mfu),
-               fmt::format("{:.2f}", c.cost.usd_per_million_tokens),
+               io::usd_per_million_text(c.cost.usd_per_million_tokens),
                std::string(name_of(c.time.bottleneck)),
                c.pareto ? "*" : "",
                c.cost.hours_to_train > 0 ? fmt::format("{:.1f}", c.cost.hours_to_train) : "",
@@ -386,13 +393,9 @@ std::string search_table(const SearchReport& r) {
     const RejectedBest& b = r.result.best_rejected[i];
     if (b.present) {
       const TrainingConfig& k = b.candidate.config;
-      out += fmt::format(
-          "  nearest {}: {} x{} {} tp {} cp {}{}{} {} {} seq {}: {}\n",
-          name_of(static_cast<RejectReason>(i)), r.space.instances[b.candidate.instance].name,
-          b.candidate.nodes, name_of(k.sharding), k.tp, k.cp,
-          k.pp > 1 ? fmt::format(" pp {} {}", k.pp, name_of(k.pp_schedule)) : std::string(),
-          k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string(), name_of(k.precision), ac_label(k),
-          k.seq_len, b.detail);
+      out += fmt::format("  nearest {}: {} x{}: {}: {}\n", name_of(static_cast<RejectReason>(i)),
+                         r.space.instances[b.candidate.instance].name, b.candidate.nodes,
+                         plan_words(k), b.detail);
     }
   }
   if (r.limits.price_per_hour) {
@@ -400,9 +403,9 @@ std::string search_table(const SearchReport& r) {
                        *r.limits.price_per_hour);
   } else {
     for (const InstanceSpec& inst : r.space.instances) {
-      out +=
-          fmt::format("price {}: {:.2f} USD/h ({}, {}, {})\n", inst.name, inst.price.usd_per_hour,
-                      inst.price.kind, inst.price.region, inst.price.as_of);
+      out += fmt::format("price {}: {:.2f} USD/h ({}, {}, {}; --price-per-hour sets another)\n",
+                         inst.name, inst.price.usd_per_hour, inst.price.kind, inst.price.region,
+                         inst.price.as_of);
     }
   }
   return out;

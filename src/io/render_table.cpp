@@ -244,8 +244,9 @@ std::string estimate_table(const Estimate& e) {
                      st.tokens_per_s_per_gpu_high, st.tokens_per_s_job, 100 * st.mfu, 100 * st.hfu,
                      100 * st.mfu_torchtitan);
   if (e.cost.usd_per_hour > 0) {
-    out += fmt::format("  {:.2f} USD/h for the job ({}); {:.3f} USD per million tokens\n",
+    out += fmt::format("  {:.2f} USD/h for the job ({}{}); {:.3f} USD per million tokens\n",
                        e.cost.usd_per_hour, io::price_basis_text(e.cost.price_basis),
+                       e.cost.price_basis.overridden ? "" : "; --price-per-hour sets another",
                        e.cost.usd_per_million_tokens);
   }
   if (e.cost.hours_to_train > 0) {
