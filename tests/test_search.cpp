@@ -367,6 +367,23 @@ TEST_CASE("the top list shows distinct choices: recipes the model cannot tell ap
   CHECK(grouped);
 }
 
+TEST_CASE("a plan's grouped recipes do not depend on how many plans are listed", "[search][cli]") {
+  // 8B on one B200 node: plan 1 (mxfp8) stands for fp8-tensorwise and fp8-rowwise. The rowwise
+  // twin ranks past 5 x 3 plans, so --top 3 labelled it "mxfp8 ~ fp8-tensorwise" only.
+  const auto ten = search_json_for({"--top", "10"});
+  const auto three = search_json_for({"--top", "3"});
+  const auto one = search_json_for({"--top", "1"});
+  const auto& first = ten.at("plans").at(0);
+  CHECK(first.at("alike_precisions") == nlohmann::json::array({"fp8-tensorwise", "fp8-rowwise"}));
+  for (const auto* j : {&three, &one}) {
+    CHECK(j->at("plans").at(0).at("id") == first.at("id"));
+    CHECK(j->at("plans").at(0).at("alike_precisions") == first.at("alike_precisions"));
+  }
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(three.at("plans").at(i) == ten.at("plans").at(i));
+  }
+}
+
 TEST_CASE("each instance type's best is its first plan in the full ranking; types with none are "
           "absent",
           "[search]") {

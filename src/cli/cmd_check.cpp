@@ -1,6 +1,7 @@
 // `bwplan check --plan PLAN.json`: does a saved plan still fit under the current model and
 // catalogs? Exit 0 if it fits with the required headroom, 3 if not; says what changed.
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -65,6 +66,9 @@ void run_check(Context& ctx, const CheckOptions& o) {
   std::vector<Change> changes;
   const auto compare = [&](const char* section, const char* key, const char* what, double now,
                            double scale, const char* unit) {
+    if (scale == k_gib) {
+      now = std::round(now); // plans record whole bytes: an untouched plan shows no change
+    }
     if (const nlohmann::json* was = saved(doc.plan, section, key, o.source.plan)) {
       // A model or catalog update moves these by percents; a factor of 10 (or a value no
       // evaluation gives) is an edited plan, not a change to report as a percentage.

@@ -381,7 +381,7 @@ std::string readme_md(const Launch& l) {
                    "edge of bwplan's error band) of {:.1f} GiB usable: {}.\n",
                    e.memory.device_bytes_required / k_gib,
                    e.memory.device_bytes_required_high / k_gib, e.memory.usable_bytes / k_gib,
-                   e.memory.verdict() == Verdict::fits ? "fits" : "at risk of running out");
+                   memory_verdict_text(e.memory));
   s += fmt::format(
       "- Throughput: {:.0f} tokens/s for the job ({:.0f} per GPU, band {:.0f}-{:.0f}), "
       "MFU {:.1f}%, {:.3f} s per step.\n",

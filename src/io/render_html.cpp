@@ -460,7 +460,8 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
                            advice != nullptr ? "Memory per GPU: this configuration and the "
                                                "changes that would make it fit"
                                              : "Memory per GPU by component");
-  b += table({"component", "GiB", "share"}, {memory_detail_rows(e.memory)}, "memory components");
+  b += table({"component", "GiB", "of required"}, {memory_detail_rows(e.memory)},
+             "memory components");
   std::vector<std::string> rows;
   for (std::size_t p = 0; p < e.memory.phases.size(); ++p) {
     rows.push_back(td(std::string(k_step_phase_names[p])) +

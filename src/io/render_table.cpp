@@ -186,7 +186,7 @@ std::string estimate_table(const Estimate& e) {
                     k_step_phase_names[static_cast<std::size_t>(m.peak_phase)],
                     c.pp > 1 ? fmt::format(", pipeline rank {}", m.pipeline_rank) : std::string())},
        {"GiB", A::right},
-       {"share", A::right},
+       {"of allocated", A::right},
        {""}});
   for (std::size_t i = 0; i < peak.size(); ++i) {
     if (peak[i] <= 0) {
@@ -197,8 +197,9 @@ std::string estimate_table(const Estimate& e) {
                fmt::format("{:.0f}%", 100 * share), io::text_bar(share, 30)});
   }
   t.add_row({"peak allocated", gib(m.peak_allocated_bytes), "", ""});
-  t.add_row({m.allocator_retries ? "peak reserved (capped: allocator retries)"
-                                 : "peak reserved (caching allocator)",
+  // Capped only where the cache returned lets the step fit; past that nothing is capped.
+  t.add_row({m.allocator_retries && m.fits() ? "peak reserved (capped: allocator retries)"
+                                             : "peak reserved (caching allocator)",
              gib(m.peak_reserved_bytes), "", ""});
   t.add_row({"CUDA context + NCCL", gib(m.runtime_bytes), "", ""});
   t.add_row({"device memory required", gib(m.device_bytes_required), "", ""});

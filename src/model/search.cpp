@@ -479,6 +479,41 @@ std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std
       alike.emplace_back();
     }
   }
+  // The recipes each listed plan stands for come from every feasible plan, not the window the
+  // front was chosen from: a twin ranked past 5 x top_k made the label depend on --top.
+  std::vector<std::vector<std::pair<double, Precision>>> twins(front.size());
+  for (const Feasible& f : feasible_) {
+    const Key& k = keys_[f.combination];
+    if (!is_low_precision(where_[f.combination].config.precision)) {
+      continue;
+    }
+    const double sf = ranked_score(f, objective, 0.0);
+    for (std::size_t j = 0; j < front.size(); ++j) {
+      const Feasible& g = front[j];
+      if (g.combination == f.combination && g.micro_batch == f.micro_batch &&
+          g.grad_accum == f.grad_accum) {
+        break; // a listed plan itself
+      }
+      Key a = keys_[g.combination];
+      a.precision = k.precision;
+      const double sg = ranked_score(g, objective, 0.0);
+      if (a == k && g.micro_batch == f.micro_batch && g.grad_accum == f.grad_accum &&
+          is_low_precision(where_[g.combination].config.precision) &&
+          std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg)) {
+        twins[j].emplace_back(sf, where_[f.combination].config.precision);
+        break;
+      }
+    }
+  }
+  for (std::size_t j = 0; j < front.size(); ++j) {
+    std::sort(twins[j].begin(), twins[j].end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    alike[j].clear();
+    for (const auto& [score, precision] : twins[j]) {
+      alike[j].push_back(precision);
+    }
+  }
   std::copy(front.begin(), front.end(), feasible_.begin());
   std::copy(rest.begin(), rest.end(),
             feasible_.begin() + static_cast<std::ptrdiff_t>(front.size()));
