@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
@@ -279,6 +280,22 @@ TEST_CASE("a plan at capacity is told by what stays beside its allocated peak, i
   CHECK(check.status == 0);
   CHECK_THAT(check.out, Catch::EndsWith("still " + said));
   CHECK_THAT(check.out, !Catch::Contains("0.00 GiB"));
+}
+
+TEST_CASE("the hours to train need no price", "[cli]") {
+  // Without an instance type or --price-per-hour the estimate printed no time to train at all
+  // and its JSON said 0 hours.
+  const auto r = test::run_cli(
+      {"estimate", "--gpu", "b200", "--gpus", "16", "--train-tokens", "1e9", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  const double rate = j.at("throughput").at("tokens_per_second_job").get<double>();
+  CHECK(j.at("cost").at("hours_to_train").get<double>() == Approx(1e9 / rate / 3600));
+  CHECK(j.at("cost").at("usd_per_hour").get<double>() == 0);
+  const auto text =
+      test::run_cli({"estimate", "--gpu", "b200", "--gpus", "16", "--train-tokens", "1e9"});
+  CHECK_THAT(text.out, Catch::Contains(fmt::format("training 1e+09 tokens: {:.1f} hours (no price",
+                                                   1e9 / rate / 3600)));
 }
 
 TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/B/T", "[cli]") {

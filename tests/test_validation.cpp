@@ -1,6 +1,7 @@
 // The memory model against measured runs, through the real `bwplan validate` path.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bwplan/measurements.hpp"
@@ -60,6 +61,36 @@ TEST_CASE("validate --max-median-error fails CI above the limit", "[validation][
   const auto r = test::run_cli({"validate", file, "--max-median-error", "0.01"});
   CHECK(r.status == 3);
   CHECK_THAT(r.err, Catch::Contains("above --max-median-error"));
+}
+
+TEST_CASE("validate's table shows each case's tokens/s, as its JSON has them",
+          "[validation][cli]") {
+  // The table had memory columns only: the per-case tokens/s the man page promises were in the
+  // JSON alone. A file with no measured peak printed "0 memory cases: median |error| 0.0%".
+  const std::string file = test::source_path("tests/data/measurements-model-parallel-holdout.json");
+  const auto table = test::run_cli({"validate", file});
+  const auto json = test::run_cli({"validate", file, "--format", "json"});
+  REQUIRE(table.status == 0);
+  REQUIRE(json.status == 0);
+  const auto cases = nlohmann::json::parse(json.out).at("cases");
+  std::size_t rates = 0;
+  for (const auto& c : cases) {
+    if (!c.contains("measured_tokens_per_second_per_gpu")) {
+      continue;
+    }
+    ++rates;
+    // the case's row: its id, then measured, predicted and the signed error
+    const std::string id = c.at("id").get<std::string>();
+    const std::size_t row = table.out.find(id + " ");
+    REQUIRE(row != std::string::npos);
+    const std::string line = table.out.substr(row, table.out.find('\n', row) - row);
+    CHECK_THAT(line, Catch::Contains(fmt::format(
+                         " {:.0f}  ", c.at("measured_tokens_per_second_per_gpu").get<double>())));
+    CHECK_THAT(
+        line, Catch::EndsWith(fmt::format("{:+.1f}%", c.at("throughput_error_pct").get<double>())));
+  }
+  CHECK(rates == 7);
+  CHECK_THAT(table.out, !Catch::Contains("0 memory cases"));
 }
 
 TEST_CASE("validate rejects a malformed case by file, case and key", "[validation][hostile]") {

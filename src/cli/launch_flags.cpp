@@ -14,6 +14,7 @@ namespace bwplan::cli {
 namespace fs = std::filesystem;
 
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens) {
+  const std::size_t before = cmd.get_options().size();
   cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")->required(required);
   cmd.add_option("--s3-output", l.s3_output, "S3 URI for the job's output")->required(required);
   cmd.add_option("--s3-train", l.s3_train,
@@ -28,7 +29,8 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--image", l.image, "training image URI [the DLC PyTorch image for the GPU]")
       ->check(not_empty());
   cmd.add_option("--pytorch-version", l.pytorch_version,
-                 "DLC PyTorch image version, 2.11 or newer [2.11, the trainer's]");
+                 "DLC PyTorch image version: one the catalog lists for the GPU, 2.11 or newer "
+                 "[2.11, the trainer's]");
   cmd.add_option("--training-plan-arn", l.training_plan_arn,
                  "SageMaker Flexible Training Plan ARN (ResourceConfig.TrainingPlanArn)");
   cmd.add_option("--job-name", l.job_name, "training job name [derived from the plan + hash]");
@@ -39,15 +41,25 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--checkpoint-interval", l.checkpoint_interval_steps,
                  "steps between checkpoints [about one hour of predicted step time]")
       ->transform(strict_integer());
-  cmd.add_option("--volume-gb", l.volume_gb,
-                 "ML storage volume per instance, GB [30 + the checkpoints a node keeps]")
+  cmd.add_option(
+         "--volume-gb", l.volume_gb,
+         "ML storage volume per instance, GB [30 + the checkpoints a node keeps and the one being "
+         "written]")
       ->transform(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
       ->capture_default_str();
   if (train_tokens) {
-    cmd.add_option("--train-tokens", l.train_tokens,
-                   "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none]")
+    cmd.add_option(
+           "--train-tokens", l.train_tokens,
+           "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none: the "
+           "launch policy's default step count]")
         ->transform(number_in(0, k_max_train_tokens, false, true));
+  }
+  if (!required) { // beside another command's own flags (search): under its "Launch files"
+    const std::vector<CLI::Option*> all = cmd.get_options();
+    for (std::size_t i = before; i < all.size(); ++i) {
+      all[i]->group("Launch files");
+    }
   }
 }
 

@@ -48,8 +48,9 @@ struct ConfigWhere {
 /// A search's resolved inputs (model, instances, axes, constraints, origins, objective).
 [[nodiscard]] OrderedJson search_inputs_json(const SearchReport& r);
 
-/// Why a prediction's band is wider than the measured runs' error, for people ("" when it is not).
-[[nodiscard]] std::string band_note(Widenings w);
+/// Why the memory and the tokens/s bands are wider than the measured runs' error, a line for each
+/// band widened ("" when neither is).
+[[nodiscard]] std::string band_note(Widenings memory, Widenings tokens);
 
 /// What a plan marked `*` does (MemoryEstimate::allocator_retries), one sentence without the
 /// mark: the search table's footnote and the report's note under its ranked plans.

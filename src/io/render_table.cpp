@@ -37,7 +37,7 @@ std::string sources_block(const std::vector<std::pair<std::string, std::vector<s
 
 namespace io {
 
-std::string band_note(Widenings w) {
+std::string band_note(Widenings memory, Widenings tokens) {
   // Words for each Widening, in its order.
   static constexpr std::array<std::string_view, 10> k_words = {
       "a longer sequence than any measured run",
@@ -48,17 +48,20 @@ std::string band_note(Widenings w) {
       "tensor parallelism (few measured runs)",
       "context parallelism (three measured runs, slower than predicted)",
       "pipeline parallelism (three measured runs)",
-      "a mixture of experts (tokens/s; memory under expert parallelism, with no measured peak)",
+      "a mixture of experts (its routing and, under expert parallelism, its dispatch)",
       "a checkpointed mixture of experts that measured runs held more than estimated"};
   static_assert(k_words.size() == k_widening_names.size());
-  std::string out;
-  for (std::size_t i = 0; i < k_words.size(); ++i) {
-    if ((w & bit(static_cast<Widening>(i))) != 0) {
-      out += out.empty() ? "  bands widened for: " : "; ";
-      out += k_words[i];
+  const auto line = [](const char* band, Widenings w) {
+    std::string out;
+    for (std::size_t i = 0; i < k_words.size(); ++i) {
+      if ((w & bit(static_cast<Widening>(i))) != 0) {
+        out += out.empty() ? fmt::format("  {} band widened for: ", band) : "; ";
+        out += k_words[i];
+      }
     }
-  }
-  return out.empty() ? out : out + "\n";
+    return out.empty() ? out : out + "\n";
+  };
+  return line("memory", memory) + line("tokens/s", tokens);
 }
 
 } // namespace io
@@ -251,10 +254,13 @@ std::string estimate_table(const Estimate& e) {
                        e.cost.usd_per_million_tokens);
   }
   if (e.cost.hours_to_train > 0) {
-    out += fmt::format("  training {:.3g} tokens: {:.1f} hours, {:.0f} USD\n", r.train_tokens,
-                       e.cost.hours_to_train, e.cost.usd_to_train);
+    out += fmt::format("  training {:.3g} tokens: {:.1f} hours{}\n", r.train_tokens,
+                       e.cost.hours_to_train,
+                       e.cost.usd_per_hour > 0 ? fmt::format(", {:.0f} USD", e.cost.usd_to_train)
+                                               : std::string(" (no price: --instance or "
+                                                             "--price-per-hour gives one)"));
   }
-  out += io::band_note(m.band_widened | st.band_widened);
+  out += io::band_note(m.band_widened, st.band_widened);
   if (!e.feasible()) {
     return out + fmt::format("\nverdict: does not fit: {}\n", e.reason);
   }

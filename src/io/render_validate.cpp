@@ -1,3 +1,5 @@
+#include <array>
+
 #include <fmt/format.h>
 
 #include "bwplan/render.hpp"
@@ -78,8 +80,23 @@ std::string validation_table(const Validation& v, const std::string& file) {
                    {"predicted", A::right},
                    {"error", A::right},
                    {"band", A::right},
-                   {"peak phase"}});
+                   {"peak phase"},
+                   {"tok/s/GPU measured", A::right},
+                   {"predicted", A::right},
+                   {"error", A::right}});
+  // A case's tokens/s, when it has one: measured, predicted with its band, error.
+  const auto rate = [](const CaseResult& c) -> std::array<std::string, 3> {
+    if (c.measured_tokens_per_s <= 0) {
+      return {"", "", ""};
+    }
+    return {fmt::format("{:.0f}", c.measured_tokens_per_s),
+            fmt::format("{:.0f} ({:.0f}-{:.0f}{})", c.predicted_tokens_per_s,
+                        c.predicted_tokens_per_s_low, c.predicted_tokens_per_s_high,
+                        c.throughput_in_band ? "" : " OUT"),
+            fmt::format("{:+.1f}%", c.throughput_error_pct)};
+  };
   for (const CaseResult& c : v.cases) {
+    const auto [measured_rate, predicted_rate, rate_error] = rate(c);
     if (c.metric == Metric::fits) {
       t.add_row({c.id, "fits", c.measured_fits ? "fits" : "OOM",
                  fmt::format("{} ({:.1f} GiB)", c.predicted_fits ? "fits" : "OOM",
@@ -87,26 +104,29 @@ std::string validation_table(const Validation& v, const std::string& file) {
                  c.measured_fits == c.predicted_fits ? "ok" : "WRONG",
                  fmt::format("to {:.1f} ({})", to_gib(c.predicted_high_bytes),
                              name_of(c.predicted_verdict)),
-                 c.peak_phase});
+                 c.peak_phase, measured_rate, predicted_rate, rate_error});
     } else {
       t.add_row(
           {c.id, std::string(name_of(c.metric)), fmt::format("{:.2f}", to_gib(c.measured_bytes)),
            fmt::format("{:.2f}", to_gib(c.predicted_bytes)), fmt::format("{:+.1f}%", c.error_pct),
            fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
                        to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
-           c.peak_phase});
+           c.peak_phase, measured_rate, predicted_rate, rate_error});
     }
   }
   std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());
   out += t.render();
   const ValidationSummary& s = v.summary;
-  out +=
-      fmt::format("\n{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
-                  "the band in {:.0f}%, at or under its upper edge in {:.0f}%, that edge a median "
-                  "{:.1f}% above the estimate\n",
-                  s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
-                  s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
-                  100 * s.upper_edge_coverage, s.median_band_high_pct);
+  out += "\n";
+  if (s.numeric_cases > 0) {
+    out += fmt::format(
+        "{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
+        "the band in {:.0f}%, at or under its upper edge in {:.0f}%, that edge a median "
+        "{:.1f}% above the estimate\n",
+        s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
+        s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
+        100 * s.upper_edge_coverage, s.median_band_high_pct);
+  }
   if (s.ran_called_out_of_memory > 0) {
     out += fmt::format("{} of the {} runs with a measured peak would be called out of memory by "
                        "the estimate\n",

@@ -54,10 +54,9 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   e.shard_group = effective_shard_group(r.config);
   e.memory = estimate_memory(r.model, r.config, r.gpu, k);
   e.time = estimate_step_time(r.model, r.config, r.gpu, job_network(r, tk), tk);
-  if (r.price_per_hour || r.instance) {
-    e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
-                     e.time.tokens_per_s_job, r.train_tokens);
-  }
+  // Without a price the rates are 0 but the hours to train are still known.
+  e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
+                   e.time.tokens_per_s_job, r.train_tokens);
   const MemoryEstimate& m = e.memory;
   if (!r.gpu.supports(r.config.precision)) {
     e.infeasibility = RejectReason::precision_unsupported;
