@@ -106,23 +106,33 @@ std::string models_table(const Catalog& c) {
 std::string gpus_table(const Catalog& c) {
   TextTable t({{"gpu"},
                {"memory GiB", A::right},
+               {"CUDA GiB", A::right},
                {"HBM TB/s", A::right},
                {"bf16 TF", A::right},
                {"fp8 TF", A::right},
                {"mxfp8 TF", A::right},
                {"nvfp4 TF", A::right},
                {"NVLink GB/s", A::right},
-               {"cc"}});
+               {"cc"},
+               {"training precisions"}});
   std::vector<std::pair<std::string, std::vector<std::string>>> src;
   for (const GpuSpec& g : c.gpus) {
     const PeakFlops& f = g.dense_flops_per_s;
+    std::string formats;
+    for (const Precision p : g.supported_precisions) {
+      formats += (formats.empty() ? "" : ",") + std::string(name_of(p));
+    }
     t.add_row({g.name, gib(g.memory_bytes),
+               gib(g.allocatable_bytes(c.constants.memory.driver_reserved_bytes)),
                fmt::format("{:.2f}", g.hbm_bandwidth_bytes_per_s / 1e12), tflops(f.bf16),
                tflops(f.fp8), tflops(f.mxfp8), tflops(f.nvfp4),
-               fmt::format("{:.0f}", g.nvlink_bandwidth_bytes_per_s / 1e9), g.compute_capability});
+               fmt::format("{:.0f}", g.nvlink_bandwidth_bytes_per_s / 1e9), g.compute_capability,
+               formats});
     src.emplace_back(g.name, g.sources);
   }
-  return t.render() + "\nTF = dense TFLOP/s per GPU; NVLink per GPU, one direction.\n" +
+  return t.render() +
+         "\nmemory = the driver's total; CUDA = what a process can allocate, the capacity plans "
+         "use; TF = dense TFLOP/s per GPU; NVLink per GPU, one direction.\n" +
          sources_block(src);
 }
 
