@@ -34,6 +34,12 @@ TEST_CASE("bwplan gpus and instances show their sources", "[cli]") {
   REQUIRE(g.status == 0);
   CHECK_THAT(g.out, Catch::Contains("b200") && Catch::Contains("179.06") &&
                         Catch::Contains("sources:") && Catch::Contains("183359 MiB"));
+  // the capacity every plan uses (CUDA's total), and the formats it trains in, on b200's row
+  const std::size_t row = g.out.find("\nb200 ");
+  REQUIRE(row != std::string::npos);
+  const std::string b200 = g.out.substr(row + 1, g.out.find('\n', row + 1) - row - 1);
+  CHECK_THAT(b200, Catch::Contains(" 179.06    178.35 ") &&
+                       Catch::EndsWith("fp8-tensorwise,fp8-rowwise,mxfp8,nvfp4"));
   const test::CliResult i = test::run_cli({"instances", "--format", "json"});
   REQUIRE(i.status == 0);
   const auto j = nlohmann::json::parse(i.out);
