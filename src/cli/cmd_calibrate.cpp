@@ -187,7 +187,8 @@ void setup_calibrate(CLI::App& app, Context& ctx) {
   cmd->add_flag("--force", o->force, "replace --output if it exists");
   cmd->add_option("--format", o->format,
                   "what to print: table (before/after per run) or json "
-                  "(the profile)");
+                  "(the profile)")
+      ->capture_default_str();
   add_report_option(*cmd, o->report);
   add_constants_options(*cmd, o->constants);
   cmd->callback([&ctx, o, cmd] { run_calibrate(ctx, *o, *cmd); });
