@@ -451,40 +451,33 @@ Candidate Searcher::build_plan(const Feasible& f) const {
 /// for each of the front plans, the recipes it stands for.
 std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std::size_t sorted,
                                                             Objective objective) {
+  // Whether `f` is listed plan `g` but for its low-precision recipe, within the rank margin.
+  const auto twin = [&](const Feasible& g, const Feasible& f, double sf) {
+    Key a = keys_[g.combination];
+    a.precision = keys_[f.combination].precision;
+    const double sg = ranked_score(g, objective, 0.0);
+    return a == keys_[f.combination] && g.micro_batch == f.micro_batch &&
+           g.grad_accum == f.grad_accum &&
+           is_low_precision(where_[g.combination].config.precision) &&
+           std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg);
+  };
+  const auto low = [&](const Feasible& f) {
+    return is_low_precision(where_[f.combination].config.precision);
+  };
   std::vector<Feasible> front, rest;
-  std::vector<std::vector<Precision>> alike;
   for (std::size_t i = 0; i < sorted; ++i) {
     const Feasible& f = feasible_[i];
-    const Key& k = keys_[f.combination];
-    bool grouped = false;
-    if (is_low_precision(where_[f.combination].config.precision)) {
-      const double sf = ranked_score(f, objective, 0.0);
-      for (std::size_t j = 0; j < front.size() && !grouped; ++j) {
-        const Feasible& g = front[j];
-        Key a = keys_[g.combination];
-        a.precision = k.precision;
-        const double sg = ranked_score(g, objective, 0.0);
-        if (a == k && g.micro_batch == f.micro_batch && g.grad_accum == f.grad_accum &&
-            is_low_precision(where_[g.combination].config.precision) &&
-            std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg)) {
-          alike[j].push_back(where_[f.combination].config.precision);
-          grouped = true;
-        }
-      }
-    }
-    if (grouped || front.size() >= top) {
-      rest.push_back(f);
-    } else {
-      front.push_back(f);
-      alike.emplace_back();
-    }
+    const double sf = low(f) ? ranked_score(f, objective, 0.0) : 0.0;
+    const bool grouped = low(f) && std::any_of(front.begin(), front.end(),
+                                               [&](const Feasible& g) { return twin(g, f, sf); });
+    (grouped || front.size() >= top ? rest : front).push_back(f);
   }
   // The recipes each listed plan stands for come from every feasible plan, not the window the
-  // front was chosen from: a twin ranked past 5 x top_k made the label depend on --top.
+  // front was chosen from: a twin ranked past 5 x top_k made the label depend on --top. Each
+  // twin goes to the first listed plan it matches, as in the window.
   std::vector<std::vector<std::pair<double, Precision>>> twins(front.size());
   for (const Feasible& f : feasible_) {
-    const Key& k = keys_[f.combination];
-    if (!is_low_precision(where_[f.combination].config.precision)) {
+    if (!low(f)) {
       continue;
     }
     const double sf = ranked_score(f, objective, 0.0);
@@ -494,22 +487,17 @@ std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std
           g.grad_accum == f.grad_accum) {
         break; // a listed plan itself
       }
-      Key a = keys_[g.combination];
-      a.precision = k.precision;
-      const double sg = ranked_score(g, objective, 0.0);
-      if (a == k && g.micro_batch == f.micro_batch && g.grad_accum == f.grad_accum &&
-          is_low_precision(where_[g.combination].config.precision) &&
-          std::abs(sf - sg) <= tk_.low_precision_rank_margin * std::abs(sg)) {
+      if (twin(g, f, sf)) {
         twins[j].emplace_back(sf, where_[f.combination].config.precision);
         break;
       }
     }
   }
+  std::vector<std::vector<Precision>> alike(front.size());
   for (std::size_t j = 0; j < front.size(); ++j) {
-    std::sort(twins[j].begin(), twins[j].end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    std::sort(twins[j].begin(), twins[j].end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
     });
-    alike[j].clear();
     for (const auto& [score, precision] : twins[j]) {
       alike[j].push_back(precision);
     }
