@@ -238,10 +238,10 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
     const Candidate& c = all.front();
     b += fmt::format(
         "<p class=\"{}\">Best plan: {} &times; {} with {}: {:.0f} tokens/s "
-        "per job, {:.2f} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU; {}.</p>\n",
+        "per job, {} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU; {}.</p>\n",
         c.memory.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad", c.nodes,
         xml_escape(r.space.instances[c.instance].name), xml_escape(config_line(c.config)),
-        c.time.tokens_per_s_job, c.cost.usd_per_million_tokens,
+        c.time.tokens_per_s_job, io::usd_per_million_text(c.cost.usd_per_million_tokens),
         to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes),
         xml_escape(memory_verdict_text(c.memory)));
   } else {
