@@ -65,6 +65,7 @@ struct ValidationSummary {
   int throughput_cases = 0;
   double throughput_median_abs_error_pct = 0;
   double throughput_max_abs_error_pct = 0;
+  std::string throughput_max_error_case; ///< empty without throughput cases
   /// Fractions of the cases whose measured value lies inside the band (1 when there are none).
   double band_coverage = 1.0;
   double throughput_band_coverage = 1.0;

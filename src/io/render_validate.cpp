@@ -61,6 +61,7 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       std::round(v.summary.throughput_median_abs_error_pct * 100) / 100;
   s["throughput_max_abs_error_pct"] =
       std::round(v.summary.throughput_max_abs_error_pct * 100) / 100;
+  s["throughput_max_error_case"] = v.summary.throughput_max_error_case;
   s["band_coverage"] = v.summary.band_coverage;
   s["throughput_band_coverage"] = v.summary.throughput_band_coverage;
   s["upper_edge_coverage"] = v.summary.upper_edge_coverage;
@@ -133,10 +134,11 @@ std::string validation_table(const Validation& v, const std::string& file) {
                        s.ran_called_out_of_memory, s.numeric_cases);
   }
   if (s.throughput_cases > 0) {
-    out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}%; measured inside "
-                       "the band in {:.0f}%\n",
+    out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}% ({}); measured "
+                       "inside the band in {:.0f}%\n",
                        s.throughput_cases, s.throughput_median_abs_error_pct,
-                       s.throughput_max_abs_error_pct, 100 * s.throughput_band_coverage);
+                       s.throughput_max_abs_error_pct, s.throughput_max_error_case,
+                       100 * s.throughput_band_coverage);
   }
   if (s.fit_cases > 0) {
     out += fmt::format("{} fit/OOM cases: {:.0f}% called right", s.fit_cases, 100 * s.fit_accuracy);
