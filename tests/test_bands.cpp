@@ -303,8 +303,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // measured at or under the upper edge in >= 90 % of runs, that edge a median <= 12 % above the
   // estimate, median |error| <= 5 %. 2026-12-05: 140 of 152 (92.1 %), 11.0 %, 3.1 %; 2026-12-06,
   // with the prime-rl and DeepSeek-V3 16B holdout (12 peaks, all under): 152 of 164 (92.7 %),
-  // 11.0 %, 3.2 %; 2026-12-03, with the late holdout (3 mixture peaks, all under): 155 of 167
-  // (92.8 %), 11.0 %, 3.3 %. The misses
+  // 11.0 %, 3.2 %; then (dated 2026-12-03 by a machine clock that had run behind), with the
+  // late holdout (3 mixture peaks, all under): 155 of 167 (92.8 %), 11.0 %, 3.3 %. The misses
   // are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs and the blog's GB200 run
   // with tensor and context parallelism and a compiled loss (-49 %).
   std::vector<double> errors;

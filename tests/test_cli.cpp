@@ -286,6 +286,12 @@ TEST_CASE("a plan at capacity is told by what stays beside its allocated peak, i
   CHECK(check.status == 0);
   CHECK_THAT(check.out, Catch::EndsWith("still " + said));
   CHECK_THAT(check.out, !Catch::Contains("0.00 GiB"));
+  // With --headroom the usable memory shrinks, the cap does not: the reserved peak is still the
+  // capped 177.00 GiB (capacity less the runtime), and labelled so.
+  args.resize(12);
+  args.insert(args.end(), {"--headroom", "5"});
+  const auto kept = test::run_cli(args);
+  CHECK_THAT(kept.out, Catch::Contains("peak reserved (capped: allocator retries)    177.00"));
 }
 
 TEST_CASE("the hours to train need no price", "[cli]") {
@@ -302,6 +308,15 @@ TEST_CASE("the hours to train need no price", "[cli]") {
       test::run_cli({"estimate", "--gpu", "b200", "--gpus", "16", "--train-tokens", "1e9"});
   CHECK_THAT(text.out, Catch::Contains(fmt::format("training 1e+09 tokens: {:.1f} hours (no price",
                                                    1e9 / rate / 3600)));
+  // the report gives the hours and no "cost to train 0 $"
+  const auto report = test::scratch_dir("hours-no-price") / "r.html";
+  REQUIRE(test::run_cli({"estimate", "--gpu", "b200", "--gpus", "16", "--train-tokens", "1e9",
+                         "--report", report.string()})
+              .status == 0);
+  std::ifstream in(report);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(html, Catch::Contains("time to train"));
+  CHECK_THAT(html, !Catch::Contains("cost to train"));
 }
 
 TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/B/T", "[cli]") {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bwplan/units.hpp"
+#include "io/render_common.hpp"
 #include "io/svg_chart.hpp"
 #include "test_support.hpp"
 
@@ -50,6 +51,19 @@ TEST_CASE("nice ticks are 1-2-5 steps covering the range", "[report]") {
   CHECK(one.front() <= 7);
   CHECK(one.back() >= 7);
   CHECK(one.size() >= 2);
+}
+
+TEST_CASE("$ per million tokens reads to three significant figures", "[report]") {
+  // Two decimals read 0.03 on every row of a 1B cost ranking; rounding before choosing the
+  // decimals keeps 0.09996 at three figures (0.100, not 0.1000).
+  CHECK(io::usd_per_million_text(0.030187) == "0.0302");
+  CHECK(io::usd_per_million_text(0.09996) == "0.100");
+  CHECK(io::usd_per_million_text(1.2) == "1.20");
+  CHECK(io::usd_per_million_text(9.9996) == "10.0");
+  CHECK(io::usd_per_million_text(10.44) == "10.4");
+  CHECK(io::usd_per_million_text(263.4) == "263");
+  CHECK(io::usd_per_million_text(1.2e-7) == "0.000000120");
+  CHECK(io::usd_per_million_text(0) == "0.00");
 }
 
 TEST_CASE("memory bar lengths are proportional to bytes on one scale", "[report]") {

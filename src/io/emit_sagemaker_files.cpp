@@ -393,9 +393,9 @@ std::string readme_md(const Launch& l) {
         !basis.overridden && !basis.price.region.empty() && basis.price.region != o.region
             ? fmt::format("; the job runs in {}, whose price may differ", o.region)
             : std::string();
-    s += fmt::format("- Cost: ${:.2f} per hour ({}{}), ${:.2f} per million tokens.\n",
+    s += fmt::format("- Cost: ${:.2f} per hour ({}{}), ${} per million tokens.\n",
                      e.cost.usd_per_hour, io::price_basis_text(basis), elsewhere,
-                     e.cost.usd_per_million_tokens);
+                     io::usd_per_million_text(e.cost.usd_per_million_tokens));
   }
   if (l.train_tokens > 0 && e.time.tokens_per_s_job > 0) {
     const double hours = l.train_tokens / e.time.tokens_per_s_job / 3600;

@@ -213,9 +213,10 @@ Bands bands_of(const MemoryEstimate& m, const StepTime& t, const Cost& c) {
 }
 
 std::string plan_title(const SearchReport& r, const Candidate& c) {
-  return fmt::format("{} x{} {}: {:.0f} tok/s, {:.2f} $/M tok, {:.1f} GiB",
+  return fmt::format("{} x{} {}: {:.0f} tok/s, {} $/M tok, {:.1f} GiB",
                      r.space.instances[c.instance].name, c.nodes, config_line(c.config),
-                     c.time.tokens_per_s_job, c.cost.usd_per_million_tokens,
+                     c.time.tokens_per_s_job,
+                     io::usd_per_million_text(c.cost.usd_per_million_tokens),
                      to_gib(c.memory.device_bytes_required));
 }
 
@@ -487,11 +488,13 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
                    td(fmt::format("{:.2f} $ ({})", e.cost.usd_per_hour,
                                   io::price_basis_text(e.cost.price_basis))));
     rows.push_back(td("$ per million tokens") +
-                   td(fmt::format("{:.3f}", e.cost.usd_per_million_tokens)));
+                   td(io::usd_per_million_text(e.cost.usd_per_million_tokens)));
   }
   if (e.cost.hours_to_train > 0) {
     rows.push_back(td("time to train") + td(fmt::format("{:.1f} h", e.cost.hours_to_train)));
-    rows.push_back(td("cost to train") + td(fmt::format("{:.0f} $", e.cost.usd_to_train)));
+    if (e.cost.usd_per_hour > 0) { // without a price the hours are known, the dollars are not
+      rows.push_back(td("cost to train") + td(fmt::format("{:.0f} $", e.cost.usd_to_train)));
+    }
   }
   b += "<h2 id=\"time\">Step time, throughput and cost</h2>\n";
   b += table({"quantity", "value"}, rows, "time and cost");

@@ -169,9 +169,16 @@ OrderedJson envelope(const char* kind) {
 }
 
 std::string usd_per_million_text(double usd) {
-  // three significant figures, trailing zeros kept (1.20, 10.4, 0.0312)
-  const int digits = usd > 0 ? std::max(0, 2 - static_cast<int>(std::floor(std::log10(usd)))) : 2;
-  return fmt::format("{:.{}f}", usd, std::min(digits, 6));
+  // Three significant figures, trailing zeros kept (1.20, 10.4, 0.0312): the decimals come from
+  // the value rounded to three figures, so 0.09996 reads 0.100, not 0.1000.
+  if (!(usd > 0)) {
+    return "0.00";
+  }
+  const int exponent = static_cast<int>(std::floor(std::log10(usd)));
+  const double scale = std::pow(10.0, 2 - exponent);
+  const double rounded = std::round(usd * scale) / scale;
+  const int digits = std::max(0, 2 - static_cast<int>(std::floor(std::log10(rounded))));
+  return fmt::format("{:.{}f}", rounded, digits);
 }
 
 std::string ac_label(const TrainingConfig& c) {

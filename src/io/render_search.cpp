@@ -236,7 +236,6 @@ std::string best_figures(const SearchReport& r, const Candidate& c) {
                      rank > 0 ? fmt::format(" (#{} above)", rank) : "");
 }
 
-/// Each instance type's best plan, when more than one type was searched.
 /// A plan's settings in words, each labelled: "full sharding, tp 8 cp 1 pp 1, bf16,
 /// unfused+compile loss, full checkpointing, seq 8192" (two bare "full"s said nothing).
 std::string plan_words(const TrainingConfig& k) {
@@ -247,6 +246,7 @@ std::string plan_words(const TrainingConfig& k) {
                      name_of(k.loss), k.compile ? "+compile" : "", ac_label(k), k.seq_len);
 }
 
+/// Each instance type's best plan, when more than one type was searched.
 std::string best_per_instance_text(const SearchReport& r) {
   if (r.space.instances.size() < 2) {
     return {};

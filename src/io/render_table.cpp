@@ -210,9 +210,11 @@ std::string estimate_table(const Estimate& e) {
                fmt::format("{:.0f}%", 100 * share), io::text_bar(share, 30)});
   }
   t.add_row({"peak allocated", gib(m.peak_allocated_bytes), "", ""});
-  // Capped only where the cache returned lets the step fit; past that nothing is capped.
-  t.add_row({m.allocator_retries && m.fits() ? "peak reserved (capped: allocator retries)"
-                                             : "peak reserved (caching allocator)",
+  // Capped where the cache returned lets the step onto the device (whatever --headroom asks);
+  // past the capacity nothing is capped.
+  t.add_row({m.allocator_retries && m.device_bytes_required <= m.capacity_bytes
+                 ? "peak reserved (capped: allocator retries)"
+                 : "peak reserved (caching allocator)",
              gib(m.peak_reserved_bytes), "", ""});
   t.add_row({"CUDA context + NCCL", gib(m.runtime_bytes), "", ""});
   t.add_row({"device memory required", gib(m.device_bytes_required), "", ""});
@@ -258,10 +260,10 @@ std::string estimate_table(const Estimate& e) {
                      st.tokens_per_s_per_gpu_high, st.tokens_per_s_job, 100 * st.mfu, 100 * st.hfu,
                      100 * st.mfu_torchtitan);
   if (e.cost.usd_per_hour > 0) {
-    out += fmt::format("  {:.2f} USD/h for the job ({}{}); {:.3f} USD per million tokens\n",
+    out += fmt::format("  {:.2f} USD/h for the job ({}{}); {} USD per million tokens\n",
                        e.cost.usd_per_hour, io::price_basis_text(e.cost.price_basis),
                        e.cost.price_basis.overridden ? "" : "; --price-per-hour sets another",
-                       e.cost.usd_per_million_tokens);
+                       io::usd_per_million_text(e.cost.usd_per_million_tokens));
   }
   if (e.cost.hours_to_train > 0) {
     out += fmt::format("  training {:.3g} tokens: {:.1f} hours{}\n", r.train_tokens,

@@ -137,7 +137,8 @@ std::string validation_table(const Validation& v, const std::string& file) {
     out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}% ({}); measured "
                        "inside the band in {:.0f}%\n",
                        s.throughput_cases, s.throughput_median_abs_error_pct,
-                       s.throughput_max_abs_error_pct, s.throughput_max_error_case,
+                       s.throughput_max_abs_error_pct,
+                       s.throughput_max_error_case.empty() ? "-" : s.throughput_max_error_case,
                        100 * s.throughput_band_coverage);
   }
   if (s.fit_cases > 0) {

@@ -98,7 +98,8 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.throughput_error_pct =
           100.0 * (r.predicted_tokens_per_s - r.measured_tokens_per_s) / r.measured_tokens_per_s;
       throughput_errors.push_back(std::abs(r.throughput_error_pct));
-      if (std::abs(r.throughput_error_pct) > v.summary.throughput_max_abs_error_pct) {
+      if (v.summary.throughput_max_error_case.empty() ||
+          std::abs(r.throughput_error_pct) > v.summary.throughput_max_abs_error_pct) {
         v.summary.throughput_max_abs_error_pct = std::abs(r.throughput_error_pct);
         v.summary.throughput_max_error_case = r.id;
       }
