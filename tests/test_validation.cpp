@@ -413,5 +413,7 @@ TEST_CASE("the late mixture runs held aside hold what their one evaluation showe
   CHECK(s.at("throughput_cases") == 3);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(49.0).margin(0.5));
   CHECK(s.at("throughput_band_coverage").get<double>() == Approx(2.0 / 3.0));
+  CHECK(s.at("throughput_max_error_case") ==
+        "aomoe-b200x4-llama4-2l-fsdp4-ep4-noac-compiled-b8s8192-bf16");
   CHECK(s.at("ran_called_out_of_memory") == 0);
 }

@@ -80,7 +80,7 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       under_upper_edge += r.measured_bytes <= r.predicted_high_bytes ? 1 : 0;
       v.summary.ran_called_out_of_memory += r.predicted_fits ? 0 : 1;
       band_high.push_back(100.0 * (r.predicted_high_bytes / r.predicted_bytes - 1.0));
-      if (std::abs(r.error_pct) > v.summary.max_abs_error_pct) {
+      if (v.summary.max_error_case.empty() || std::abs(r.error_pct) > v.summary.max_abs_error_pct) {
         v.summary.max_abs_error_pct = std::abs(r.error_pct);
         v.summary.max_error_case = r.id;
       }
