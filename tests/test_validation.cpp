@@ -93,6 +93,19 @@ TEST_CASE("validate's table shows each case's tokens/s, as its JSON has them",
   CHECK_THAT(table.out, !Catch::Contains("0 memory cases"));
 }
 
+TEST_CASE("validate's table tells an at-risk call of an out-of-memory run from a fits call",
+          "[validation][cli]") {
+  // Qwen3-30B-A3B micro-batch 14 ran out of memory; bwplan's estimate fits but its band's upper
+  // edge does not (at_risk): wrong by fit_accuracy, yet not the plain "fits" call of a run that
+  // ran. The table said WRONG for both.
+  const auto r = test::run_cli({"validate", test::source_path("tests/data/measurements-moe.json")});
+  REQUIRE(r.status == 0);
+  const std::size_t row = r.out.find("lambda-b200-qwen3-30b-a3b-fsdp8-fullac-mb14-oom ");
+  REQUIRE(row != std::string::npos);
+  const std::string line = r.out.substr(row, r.out.find('\n', row) - row);
+  CHECK_THAT(line, Catch::Contains("WRONG (at risk)") && Catch::Contains("(at_risk)"));
+}
+
 TEST_CASE("validate rejects a malformed case by file, case and key", "[validation][hostile]") {
   const Catalog cat = builtin_catalog();
   const std::string bad = R"({"schema": "bwplan-measurements/1", "cases": [{"id": "x",

@@ -102,7 +102,11 @@ std::string validation_table(const Validation& v, const std::string& file) {
       t.add_row({c.id, "fits", c.measured_fits ? "fits" : "OOM",
                  fmt::format("{} ({:.1f} GiB)", c.predicted_fits ? "fits" : "OOM",
                              to_gib(c.predicted_bytes)),
-                 c.measured_fits == c.predicted_fits ? "ok" : "WRONG",
+                 // fit_accuracy counts an at-risk verdict for a run that ran out of memory as
+                 // wrong (its estimate fits); the table says which verdict it was
+                 c.measured_fits == c.predicted_fits                           ? "ok"
+                 : !c.measured_fits && c.predicted_verdict == Verdict::at_risk ? "WRONG (at risk)"
+                                                                               : "WRONG",
                  fmt::format("to {:.1f} ({})", to_gib(c.predicted_high_bytes),
                              name_of(c.predicted_verdict)),
                  c.peak_phase, measured_rate, predicted_rate, rate_error});
