@@ -69,5 +69,8 @@ inline constexpr std::string_view k_allocator_retries_note =
 /// $ per million tokens to three significant figures (two decimals read 0.03 for every plan of a
 /// small model's cost ranking).
 [[nodiscard]] std::string usd_per_million_text(double usd);
+/// A kept plan's `fits` cell: "yes", or "at risk" when only the estimate fits (the search table's
+/// and the report's ranked table's).
+[[nodiscard]] const char* fits_cell(const MemoryEstimate& m);
 
 } // namespace bwplan::io

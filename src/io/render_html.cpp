@@ -212,6 +212,11 @@ Bands bands_of(const MemoryEstimate& m, const StepTime& t, const Cost& c) {
   return b;
 }
 
+/// The verdict paragraph's class: green when the band's upper edge fits, red otherwise.
+const char* verdict_class(const MemoryEstimate& m) {
+  return m.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad";
+}
+
 std::string plan_title(const SearchReport& r, const Candidate& c) {
   return fmt::format("{} x{} {}: {:.0f} tok/s, {} $/M tok, {:.1f} GiB",
                      r.space.instances[c.instance].name, c.nodes, config_line(c.config),
@@ -240,9 +245,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
     b += fmt::format(
         "<p class=\"{}\">Best plan: {} &times; {} with {}: {:.0f} tokens/s "
         "per job, {} $ per million tokens, {:.1f} GiB of {:.1f} GiB per GPU; {}.</p>\n",
-        c.memory.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad", c.nodes,
-        xml_escape(r.space.instances[c.instance].name), xml_escape(config_line(c.config)),
-        c.time.tokens_per_s_job, io::usd_per_million_text(c.cost.usd_per_million_tokens),
+        verdict_class(c.memory), c.nodes, xml_escape(r.space.instances[c.instance].name),
+        xml_escape(config_line(c.config)), c.time.tokens_per_s_job,
+        io::usd_per_million_text(c.cost.usd_per_million_tokens),
         to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes),
         xml_escape(memory_verdict_text(c.memory)));
   } else {
@@ -339,7 +344,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
                    td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
                    td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
                    fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
-                   td(c.memory.verdict() == Verdict::fits ? "yes" : "at risk") +
+                   td(io::fits_cell(c.memory)) +
                    td_num(fmt::format("{:.1f}{}", to_gib(c.memory.headroom_bytes()),
                                       c.memory.allocator_retries ? "*" : "")) +
                    td_num(fmt::format("{:.2f}", c.time.step_s)) +
@@ -445,9 +450,9 @@ std::string estimate_report_html(const Estimate& e, const FitAdvice* advice,
     const std::string said = memory_verdict_text(e.memory);
     b += fmt::format("<p class=\"{}\">Verdict: {}.</p>\n<p>{:.1f} GiB of {:.1f} GiB usable per "
                      "GPU required, up to {:.1f} GiB at the band's upper edge (peak at {}).</p>\n",
-                     e.memory.verdict() == Verdict::fits ? "verdict-ok" : "verdict-bad",
-                     xml_escape(said), to_gib(e.memory.device_bytes_required),
-                     to_gib(e.memory.usable_bytes), to_gib(e.memory.device_bytes_required_high),
+                     verdict_class(e.memory), xml_escape(said),
+                     to_gib(e.memory.device_bytes_required), to_gib(e.memory.usable_bytes),
+                     to_gib(e.memory.device_bytes_required_high),
                      k_step_phase_names[static_cast<std::size_t>(e.memory.peak_phase)]);
   } else {
     b += fmt::format("<p class=\"verdict-bad\">Does not fit: {}.</p>\n", xml_escape(e.reason));

@@ -168,6 +168,10 @@ OrderedJson envelope(const char* kind) {
   return j;
 }
 
+const char* fits_cell(const MemoryEstimate& m) {
+  return m.verdict() == Verdict::fits ? "yes" : "at risk";
+}
+
 std::string usd_per_million_text(double usd) {
   // Three significant figures, trailing zeros kept (1.20, 10.4, 0.0312): the decimals come from
   // the value rounded to three figures, so 0.09996 reads 0.100, not 0.1000.

@@ -128,9 +128,8 @@ std::string validation_table(const Validation& v, const std::string& file) {
         "{} memory cases: median |error| {:.1f}%, max {:.1f}% ({}); measured inside "
         "the band in {:.0f}%, at or under its upper edge in {:.0f}%, that edge a median "
         "{:.1f}% above the estimate\n",
-        s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct,
-        s.max_error_case.empty() ? "-" : s.max_error_case, 100 * s.band_coverage,
-        100 * s.upper_edge_coverage, s.median_band_high_pct);
+        s.numeric_cases, s.median_abs_error_pct, s.max_abs_error_pct, s.max_error_case,
+        100 * s.band_coverage, 100 * s.upper_edge_coverage, s.median_band_high_pct);
   }
   if (s.ran_called_out_of_memory > 0) {
     out += fmt::format("{} of the {} runs with a measured peak would be called out of memory by "
@@ -141,8 +140,7 @@ std::string validation_table(const Validation& v, const std::string& file) {
     out += fmt::format("{} throughput cases: median |error| {:.1f}%, max {:.1f}% ({}); measured "
                        "inside the band in {:.0f}%\n",
                        s.throughput_cases, s.throughput_median_abs_error_pct,
-                       s.throughput_max_abs_error_pct,
-                       s.throughput_max_error_case.empty() ? "-" : s.throughput_max_error_case,
+                       s.throughput_max_abs_error_pct, s.throughput_max_error_case,
                        100 * s.throughput_band_coverage);
   }
   if (s.fit_cases > 0) {
