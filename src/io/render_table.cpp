@@ -118,16 +118,16 @@ std::string gpus_table(const Catalog& c) {
   std::vector<std::pair<std::string, std::vector<std::string>>> src;
   for (const GpuSpec& g : c.gpus) {
     const PeakFlops& f = g.dense_flops_per_s;
-    std::string formats;
+    std::vector<std::string_view> formats;
     for (const Precision p : g.supported_precisions) {
-      formats += (formats.empty() ? "" : ",") + std::string(name_of(p));
+      formats.push_back(name_of(p));
     }
     t.add_row({g.name, gib(g.memory_bytes),
                gib(g.allocatable_bytes(c.constants.memory.driver_reserved_bytes)),
                fmt::format("{:.2f}", g.hbm_bandwidth_bytes_per_s / 1e12), tflops(f.bf16),
                tflops(f.fp8), tflops(f.mxfp8), tflops(f.nvfp4),
                fmt::format("{:.0f}", g.nvlink_bandwidth_bytes_per_s / 1e9), g.compute_capability,
-               formats});
+               fmt::format("{}", fmt::join(formats, ","))});
     src.emplace_back(g.name, g.sources);
   }
   return t.render() +
