@@ -299,12 +299,14 @@ TEST_CASE("MFU and HFU stay at or under 1, long sequences included", "[bands][ti
 
 TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %, 12 % wide",
           "[bands]") {
-  // Issue 14's targets, pooled over all 17 files (the held-aside ones included, as evaluated):
+  // Issue 14's targets, pooled over every file (the held-aside ones included, as evaluated):
   // measured at or under the upper edge in >= 90 % of runs, that edge a median <= 12 % above the
   // estimate, median |error| <= 5 %. 2026-12-05: 140 of 152 (92.1 %), 11.0 %, 3.1 %; 2026-12-06,
   // with the prime-rl and DeepSeek-V3 16B holdout (12 peaks, all under): 152 of 164 (92.7 %),
   // 11.0 %, 3.2 %; then (dated 2026-12-03 by a machine clock that had run behind), with the
-  // late holdout (3 mixture peaks, all under): 155 of 167 (92.8 %), 11.0 %, 3.3 %. The misses
+  // late holdout (3 mixture peaks, all under): 155 of 167 (92.8 %), 11.0 %, 3.3 %; with the
+  // spare holdout (8 dense torchtitan peaks, 7 under): 162 of 175 (92.6 %), 11.0 %, 3.2 %. The
+  // misses
   // are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs and the blog's GB200 run
   // with tensor and context parallelism and a compiled loss (-49 %).
   std::vector<double> errors;
@@ -326,8 +328,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 167);
-  CHECK(under == 155);
+  REQUIRE(errors.size() == 175);
+  CHECK(under == 162);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
