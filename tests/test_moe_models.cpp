@@ -154,7 +154,7 @@ TEST_CASE("what bwplan cannot read of these families is refused by name", "[moe]
       "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
       "sliding_window": 128, "layer_types": ["sliding_attention", 3, "a", "b"]})",
                       "config.json", "oss"),
-      Catch::Contains("/layer_types/1") && Catch::Contains("string"));
+      Catch::Contains("/layer_types/1") && Catch::Contains("not a layer kind"));
   // A latent attention without its key/value rank is incomplete.
   ModelSpec m = test::preset("deepseek-v3");
   m.kv_lora_rank = 0;
@@ -253,4 +253,143 @@ TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]
     REQUIRE(s.status == 0);
     CHECK(!nlohmann::json::parse(s.out).at("plans").empty());
   }
+}
+
+namespace {
+
+// DeepSeek-V3's config.json as published (deepseek-ai/DeepSeek-V3), the keys bwplan reads.
+nlohmann::json deepseek_v3_config() {
+  return nlohmann::json::parse(R"({"model_type": "deepseek_v3", "hidden_size": 7168,
+      "intermediate_size": 18432, "moe_intermediate_size": 2048, "num_hidden_layers": 61,
+      "num_attention_heads": 128, "num_key_value_heads": 128, "n_shared_experts": 1,
+      "n_routed_experts": 256, "num_experts_per_tok": 8, "first_k_dense_replace": 3,
+      "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "v_head_dim": 128,
+      "qk_nope_head_dim": 128, "moe_layer_freq": 1, "vocab_size": 129280,
+      "max_position_embeddings": 163840, "tie_word_embeddings": false, "hidden_act": "silu",
+      "scoring_func": "sigmoid", "topk_method": "noaux_tc", "n_group": 8, "topk_group": 4,
+      "quantization_config": {"quant_method": "fp8", "weight_block_size": [128, 128]}})");
+}
+
+ModelSpec read(const nlohmann::json& j) {
+  return parse_hf_config(j.dump(), "config.json", "m");
+}
+
+} // namespace
+
+TEST_CASE("keys a mixture's config leaves out read as transformers reads them",
+          "[moe][hf_config]") {
+  // DeepseekV3Config's defaults (first_k_dense_replace 3, q_lora_rank 1536, n_shared_experts 1):
+  // the config without them is DeepSeek-V3 still, not a 704B model with no dense layers.
+  nlohmann::json j = deepseek_v3_config();
+  CHECK(count_parameters(read(j)).total == 671'026'404'352LL);
+  j.erase("first_k_dense_replace");
+  j.erase("q_lora_rank");
+  j.erase("n_shared_experts");
+  CHECK(count_parameters(read(j)).total == 671'026'404'352LL);
+  j["q_lora_rank"] = nullptr; // null: a plain query projection
+  CHECK(read(j).q_lora_rank == 0);
+  // GptOssConfig: head_dim 64, num_key_value_heads 8, sliding_window 128.
+  const std::string oss = R"({"model_type": "gpt_oss", "hidden_size": 2880,
+      "intermediate_size": 2880, "num_hidden_layers": 24, "num_attention_heads": 64,
+      "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088})";
+  const ModelSpec o = parse_hf_config(oss, "config.json", "oss");
+  CHECK(count_parameters(o).total == count_parameters(test::preset("gpt-oss-20b")).total);
+  CHECK(o.effective_head_dim() == 64);
+  CHECK(o.kv_heads == 8);
+  CHECK(o.attention_window == 128);
+  CHECK(o.local_attention_layers == 12);
+  // Llama4TextConfig chunks attention by 8192.
+  const ModelSpec scout = parse_hf_config(
+      R"({"model_type": "llama4_text", "hidden_size": 5120, "intermediate_size": 8192,
+      "intermediate_size_mlp": 16384, "num_hidden_layers": 48, "num_attention_heads": 40,
+      "num_key_value_heads": 8, "head_dim": 128, "num_local_experts": 16,
+      "num_experts_per_tok": 1, "vocab_size": 202048})",
+      "config.json", "scout");
+  CHECK(scout.attention_window == 8192);
+  CHECK(scout.local_attention_layers == 36);
+}
+
+TEST_CASE("a mixture's config is refused by its own keys, with the value", "[moe][hf_config]") {
+  nlohmann::json j = deepseek_v3_config();
+  j["first_k_dense_replace"] = 62;
+  CHECK_THROWS_WITH(read(j),
+                    Catch::Contains("dense_layers = 62") &&
+                        Catch::Contains("dense_layers is the config's first_k_dense_replace"));
+  j = deepseek_v3_config();
+  j.erase("n_routed_experts"); // said missing, not blamed on n_shared_experts
+  CHECK_THROWS_WITH(read(j), "config.json: /n_routed_experts: missing required key");
+  j = deepseek_v3_config();
+  j.erase("qk_nope_head_dim");
+  CHECK_THROWS_WITH(read(j), "config.json: /qk_nope_head_dim: missing required key");
+  // Llama 4's moe_layers must name every layer once; a NoPE flag is 0 or 1.
+  const auto scout_with = [](const char* key, const nlohmann::json& v) {
+    nlohmann::json t = nlohmann::json::parse(R"({"model_type": "llama4_text", "hidden_size": 64,
+        "intermediate_size": 32, "num_hidden_layers": 4, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 1,
+        "vocab_size": 100})");
+    t[key] = v;
+    return read(t);
+  };
+  CHECK(scout_with("moe_layers", {3, 1, 0, 2}).experts == 4);
+  CHECK_THROWS_WITH(scout_with("moe_layers", {0, 0, 0, 0}), Catch::Contains("/moe_layers/1: 0"));
+  CHECK_THROWS_WITH(scout_with("moe_layers", "x"), Catch::Contains("not string"));
+  CHECK_THROWS_WITH(scout_with("moe_layers", {0, 2}), Catch::Contains("lists 2 of the 4"));
+  CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 2, 0}),
+                    Catch::Contains("/no_rope_layers/2: 2 is not a layer kind"));
+  CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 1, 0, 1}),
+                    Catch::Contains("a list of num_hidden_layers = 4 entries"));
+  // A mixture key in a dense model_type is named.
+  CHECK_THROWS_WITH(parse_hf_config(R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "vocab_size": 100, "num_local_experts": 8})",
+                                    "config.json", "m"),
+                    Catch::StartsWith("config.json: /num_local_experts: a mixture-of-experts key"));
+  // A control character in a value is shown escaped; a NUL byte in the text is refused.
+  CHECK_THROWS_WITH(parse_hf_config("{\"model_type\": \"mix\\u0000tral\"}", "c.json", "m"),
+                    Catch::Contains("\"mix\\u0000tral\" is not supported"));
+  CHECK_THROWS_WITH(
+      parse_hf_config(std::string("{\"model_type\": \"mixtral\"}\0{}", 26), "c.json", "m"),
+      Catch::Contains("a NUL byte at offset 25"));
+}
+
+TEST_CASE("mixtures whose products would pass 2^62 bytes are refused by the product",
+          "[moe][hostile]") {
+  ModelSpec m = test::preset("qwen3-30b-a3b");
+  m.experts = 4096;
+  m.expert_ffn = 4194304; // each within its own limit; 4096 x 4194304 x 262144-wide blocks wrap
+  CHECK_THROWS_WITH(validate_model(m, "m.json"),
+                    "m.json: experts x expert_ffn = 4096 x 4194304 = 17179869184 is out of range "
+                    "(allowed up to 16777216)");
+  m = test::preset("qwen3-30b-a3b");
+  m.hidden = 262144;
+  m.head_dim = 128;
+  m.experts = 4096;
+  m.experts_per_token = 4096;
+  m.expert_ffn = 1;
+  CHECK_THROWS_WITH(validate_model(m, "m.json"),
+                    Catch::Contains("experts_per_token x hidden = 4096 x 262144"));
+  // DeepSeek-V3 and the other presets are far inside: 256 x 2048, 8 x 2048, 8 x 7168.
+  CHECK_NOTHROW(validate_model(test::preset("deepseek-v3"), "m.json"));
+}
+
+TEST_CASE("search refuses what a mixture cannot plan, by name, as estimate does",
+          "[moe][search][cli]") {
+  const auto r = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--tp", "1,2"});
+  CHECK(r.status == 1);
+  CHECK(r.err == "bwplan: error: --tp 2 with a mixture of experts is not modelled (torchtitan "
+                 "then splits the experts by expert-tensor parallelism or cuts them into stages); "
+                 "use --ep and FSDP\n");
+  const auto p = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--pp", "2", "--nodes", "2"});
+  CHECK(p.status == 1);
+  CHECK_THAT(p.err, Catch::StartsWith("bwplan: error: --pp 2 with a mixture of experts"));
+  const auto e = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--ep", "8,16"});
+  CHECK(e.status == 1);
+  CHECK_THAT(e.err, Catch::StartsWith("bwplan: error: --ep 16 divides the GPUs of none of the "
+                                      "jobs searched"));
+  CHECK(test::run_cli(
+            {"search", "--model", "qwen3-30b-a3b", "--ep", "16", "--nodes", "1,2", "--top", "1"})
+            .status == 0);
+  const auto c = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--ep", "1,"});
+  CHECK(c.status == 2);
+  CHECK(c.err == "bwplan: error: --ep '1,': no value after the last comma\n");
 }

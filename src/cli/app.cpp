@@ -25,11 +25,20 @@ std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
   return log;
 }
 
-// CLI11 messages can span lines; bwplan promises one line per error.
-std::string one_line(std::string s) {
-  for (char& c : s) {
+// CLI11 messages can span lines; bwplan promises one line per error, and a control character
+// a value brought into it (an escape sequence in a path or a file's string) must not drive the
+// terminal: it is written as \xNN.
+std::string one_line(const std::string& in) {
+  std::string s;
+  s.reserve(in.size());
+  for (const char c : in) {
+    const auto u = static_cast<unsigned char>(c);
     if (c == '\n' || c == '\r') {
-      c = ' ';
+      s += ' ';
+    } else if (u < 0x20 || u == 0x7f) {
+      s += fmt::format("\\x{:02x}", u);
+    } else {
+      s += c;
     }
   }
   while (!s.empty() && s.back() == ' ') {

@@ -81,6 +81,9 @@ std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const char* flag, std::int64_t lo,
                                          std::int64_t hi) {
   std::vector<std::int64_t> out;
+  if (!text.empty() && text.back() == ',') { // getline would drop the empty last item
+    throw UsageError(fmt::format("{} '{}': no value after the last comma", flag, text));
+  }
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     const std::size_t dots = item.find("..");
@@ -259,6 +262,32 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   for (const std::int64_t tp : r.space.tps) {
     if (const std::string problem = tensor_parallel_problem(tp, r.model); !problem.empty()) {
       throw Error(problem);
+    }
+  }
+  if (r.model.is_moe()) { // a mixture plans with FSDP and ep only, as estimate says
+    for (const auto& [degrees, flag] : {std::pair{&r.space.tps, &TrainingConfig::tp},
+                                        std::pair{&r.space.pps, &TrainingConfig::pp}}) {
+      for (const std::int64_t d : *degrees) {
+        TrainingConfig c;
+        c.*flag = d;
+        if (const std::string problem = expert_parallel_problem(c, r.model); !problem.empty()) {
+          throw Error(problem);
+        }
+      }
+    }
+  }
+  for (const std::int64_t ep : r.space.eps) {
+    bool divides = false;
+    for (std::size_t i = 0; i < r.space.instances.size(); ++i) {
+      for (const std::int64_t n : r.space.nodes) {
+        divides = divides || (n * r.space.instances[i].gpus_per_node) % ep == 0;
+      }
+    }
+    if (!divides) {
+      throw Error(fmt::format("--ep {} divides the GPUs of none of the jobs searched (--nodes x "
+                              "the instance's GPUs per node; the experts' ranks are the job's "
+                              "data-parallel ones)",
+                              ep));
     }
   }
   for (const std::int64_t cp : r.space.cps) {

@@ -357,9 +357,21 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
   const std::string text = read_text_file(p);
   const nlohmann::json j = io::parse_json(text, arg);
   if (j.is_object() && (j.contains("hidden_size") || j.contains("model_type"))) {
+    // Named after the file, or for a config.json after its folder (./config.json too).
     std::string name = p.stem().string();
-    if (name == "config" && p.has_parent_path()) {
-      name = std::filesystem::absolute(p, ec).parent_path().filename().string();
+    if (name == "config") {
+      const std::string folder =
+          std::filesystem::absolute(p, ec).lexically_normal().parent_path().filename().string();
+      name = folder.empty() ? name : folder;
+    }
+    // The name reaches tables, plans and file names, where check holds it to a model file's
+    // rules: refused here, not written into a plan check would refuse.
+    if (name.size() > 128 || io::has_control(name)) {
+      throw Error(fmt::format("--model '{}': the model's name, '{}' from the file's {}, {} "
+                              "(allowed: 1..128 printable characters); rename it",
+                              arg, name, p.stem() == "config" ? "folder" : "name",
+                              name.size() > 128 ? "is longer than 128 characters"
+                                                : "has a control character"));
     }
     return io::hf_config_from_json(j, arg, name);
   }

@@ -1,6 +1,8 @@
 // Reads a Hugging Face transformers config.json into a ModelSpec. HF configs carry dozens of
 // keys bwplan does not need, so unknown keys are ignored here; the keys that are read are
 // type- and range-checked like any other input.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bwplan/catalog.hpp"
@@ -63,9 +65,10 @@ Family family_of(const std::string& model_type, const std::string& where) {
   if (model_type == "llama4" || model_type == "llama4_text") {
     return Family::llama4;
   }
-  throw Error(fmt::format("{}: /model_type: '{}' is not supported (allowed {}); write a bwplan "
+  // The value as JSON: a control character in it is shown escaped (a NUL would end the line).
+  throw Error(fmt::format("{}: /model_type: {} is not supported (allowed {}); write a bwplan "
                           "model file instead (docs/bwplan.md)",
-                          where, model_type, k_allowed));
+                          where, nlohmann::json(model_type).dump(), k_allowed));
 }
 
 MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
@@ -76,8 +79,8 @@ MlpKind mlp_of(const std::string& act, const std::string& where, Family f) {
   } else if (act == "silu" || act == "swish") {
     return MlpKind::swiglu;
   }
-  throw Error(
-      fmt::format("{}: /hidden_act: '{}' is not supported for this model_type", where, act));
+  throw Error(fmt::format("{}: /hidden_act: {} is not supported for this model_type", where,
+                          nlohmann::json(act).dump()));
 }
 
 } // namespace
@@ -89,25 +92,50 @@ ModelSpec parse_hf_config(std::string_view text, const std::string& where,
 
 namespace {
 
-/// How many of `key`'s list entries equal `wanted` (a list of strings or of integers), checking
-/// each entry's type; `layers` entries are expected.
+/// How many of `key`'s entries equal `wanted`: a list of exactly `layers` entries, each one of
+/// `allowed` (transformers refuses other layer types; a NoPE flag is 0 or 1).
 std::int64_t count_in_list(io::ObjectReader& r, const std::string& key,
-                           const nlohmann::json& wanted, std::int64_t layers) {
+                           const nlohmann::json& wanted, const nlohmann::json& allowed,
+                           std::int64_t layers) {
   const nlohmann::json& v = r.value(key);
-  if (!v.is_array() || static_cast<std::int64_t>(v.size()) < layers) {
-    throw Error(fmt::format("{}: must be a list of at least num_hidden_layers = {} entries",
-                            r.at(key), layers));
+  if (!v.is_array() || static_cast<std::int64_t>(v.size()) != layers) {
+    throw Error(
+        fmt::format("{}: must be a list of num_hidden_layers = {} entries", r.at(key), layers));
   }
   std::int64_t n = 0;
-  for (std::int64_t i = 0; i < layers; ++i) {
-    const nlohmann::json& e = v[static_cast<std::size_t>(i)];
-    if (e.type() != wanted.type() && !(e.is_number_integer() && wanted.is_number_integer())) {
-      throw Error(fmt::format("{}/{}: must be a {} like {}", r.at(key), i,
-                              io::json_type_name(wanted), wanted.dump()));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const nlohmann::json& e = v[i];
+    if (std::find(allowed.begin(), allowed.end(), e) == allowed.end()) {
+      throw Error(fmt::format("{}/{}: {} is not a layer kind bwplan reads (allowed {})", r.at(key),
+                              i, e.dump(), allowed.dump()));
     }
     n += e == wanted ? 1 : 0;
   }
   return n;
+}
+
+/// Llama 4's moe_layers: the sparse layers' indices. bwplan reads mixtures whose every layer is
+/// sparse, so it must list each of the `layers` once (null: interleave_moe_layer_step decides).
+bool every_layer_listed(io::ObjectReader& r, const nlohmann::json& v, std::int64_t layers) {
+  if (v.is_null()) {
+    return true;
+  }
+  if (!v.is_array()) {
+    throw Error(fmt::format("{}: must be a list of layer indices, not {}", r.at("moe_layers"),
+                            io::json_type_name(v)));
+  }
+  std::vector<bool> seen(static_cast<std::size_t>(layers), false);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const nlohmann::json& e = v[i];
+    if (!e.is_number_integer() || e.get<std::int64_t>() < 0 || e.get<std::int64_t>() >= layers ||
+        seen[e.get<std::size_t>()]) {
+      throw Error(fmt::format("{}/{}: {} is not a layer index (allowed distinct integers "
+                              "0..{})",
+                              r.at("moe_layers"), i, e.dump(), layers - 1));
+    }
+    seen[e.get<std::size_t>()] = true;
+  }
+  return static_cast<std::int64_t>(v.size()) == layers;
 }
 
 /// The mixture and attention fields of the families whose modeling code differs from Llama's
@@ -145,11 +173,17 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     m.experts = r.integer("num_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
-    if (r.optional_integer("decoder_sparse_step", 1, k_big).value_or(1) != 1 ||
-        (r.has("mlp_only_layers") && !j.at("mlp_only_layers").empty())) {
-      throw Error(fmt::format("{}: /decoder_sparse_step or /mlp_only_layers make some layers "
-                              "dense; bwplan reads mixtures whose every layer is sparse",
-                              where));
+    if (const std::int64_t step = r.optional_integer("decoder_sparse_step", 1, k_big).value_or(1);
+        step != 1) {
+      throw Error(fmt::format("{}: {} makes some layers dense; bwplan reads mixtures whose every "
+                              "layer is sparse (1)",
+                              r.at("decoder_sparse_step"), step));
+    }
+    if (r.has("mlp_only_layers") && !j.at("mlp_only_layers").is_null() &&
+        !(j.at("mlp_only_layers").is_array() && j.at("mlp_only_layers").empty())) {
+      throw Error(fmt::format("{}: {} makes some layers dense; bwplan reads mixtures whose every "
+                              "layer is sparse ([])",
+                              r.at("mlp_only_layers"), j.at("mlp_only_layers").dump()));
     }
     break;
   case Family::deepseek_v3: {
@@ -162,16 +196,20 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     m.head_dim = nope + m.qk_rope_head_dim;
     m.v_head_dim = r.integer("v_head_dim", 1, 4096);
     m.kv_lora_rank = r.integer("kv_lora_rank", 1, k_big);
+    // A key the config leaves out takes transformers' default, as AutoConfig reads it
+    // (huggingface/transformers@001f85b38fb432858ace93f18622f07cec46d874:src/transformers/
+    // models/deepseek_v3/configuration_deepseek_v3.py: q_lora_rank 1536, n_shared_experts 1,
+    // first_k_dense_replace 3); q_lora_rank null is a plain query projection.
     m.q_lora_rank = j.contains("q_lora_rank") && j.at("q_lora_rank").is_null()
                         ? 0
-                        : r.optional_integer("q_lora_rank", 0, k_big).value_or(0);
+                        : r.optional_integer("q_lora_rank", 0, k_big).value_or(1536);
     m.kv_heads = m.heads;
     m.experts = r.integer("n_routed_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
     m.shared_expert_ffn =
-        r.optional_integer("n_shared_experts", 0, 4096).value_or(0) * m.expert_ffn;
-    m.dense_layers = r.optional_integer("first_k_dense_replace", 0, k_big).value_or(0);
+        r.optional_integer("n_shared_experts", 0, 4096).value_or(1) * m.expert_ffn;
+    m.dense_layers = r.optional_integer("first_k_dense_replace", 0, k_big).value_or(3);
     if (r.optional_integer("moe_layer_freq", 1, k_big).value_or(1) != 1) {
       throw Error(fmt::format("{}: /moe_layer_freq above 1 interleaves dense layers; bwplan reads "
                               "mixtures whose sparse layers follow first_k_dense_replace dense "
@@ -189,15 +227,27 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // GptOssAttention: q, k, v, o biases and a sink per head; GptOssTopKRouter with a bias;
     // GptOssExperts with gate_up_proj_bias and down_proj_bias; layer_types alternate sliding
     // and full attention.
+    // Keys left out take transformers' defaults (huggingface/transformers@02b8f42b4240dddea1b27c4
+    // 5d2dc95fb2682f841:src/transformers/models/gpt_oss/configuration_gpt_oss.py): head_dim 64,
+    // num_key_value_heads 8, sliding_window 128 (null: none).
+    if (!r.has("head_dim")) {
+      m.head_dim = m.hidden % m.heads != 0 || m.hidden / m.heads != 64 ? 64 : 0;
+    }
+    if (!r.has("num_key_value_heads")) {
+      m.kv_heads = 8;
+    }
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.attention_sinks = true;
     m.experts = r.integer("num_local_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = m.ffn;
     m.router_bias = m.expert_bias = true;
-    const std::int64_t window = r.optional_integer("sliding_window", 0, k_big).value_or(0);
+    const std::int64_t window = r.has("sliding_window") && j.at("sliding_window").is_null()
+                                    ? 0
+                                    : r.optional_integer("sliding_window", 0, k_big).value_or(128);
     const std::int64_t sliding =
-        r.has("layer_types") ? count_in_list(r, "layer_types", "sliding_attention", m.layers)
+        r.has("layer_types") ? count_in_list(r, "layer_types", "sliding_attention",
+                                             {"sliding_attention", "full_attention"}, m.layers)
                              // transformers' default slides layers 0, 2, 4, ...: ceil(layers / 2)
                              // (huggingface/transformers configuration_gpt_oss.py, layer_types)
                              : (m.layers + 1) / 2;
@@ -220,17 +270,26 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     m.ffn = r.optional_integer("intermediate_size_mlp", 1, k_big).value_or(m.ffn);
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     (void)r.optional_boolean("use_qk_norm");
-    if (r.optional_integer("interleave_moe_layer_step", 1, k_big).value_or(1) != 1 ||
-        (r.has("moe_layers") && j.at("moe_layers").is_array() &&
-         static_cast<std::int64_t>(j.at("moe_layers").size()) != m.layers)) {
-      throw Error(fmt::format("{}: /interleave_moe_layer_step or /moe_layers interleave dense "
-                              "layers (Llama 4 Maverick); bwplan reads Llama 4 mixtures whose "
-                              "every layer is sparse (Scout)",
-                              where));
+    const std::int64_t step = r.optional_integer("interleave_moe_layer_step", 1, k_big).value_or(1);
+    if (step != 1) {
+      throw Error(fmt::format("{}: {} interleaves dense layers (Llama 4 "
+                              "Maverick); bwplan reads Llama 4 mixtures whose every layer is "
+                              "sparse (Scout: 1)",
+                              r.at("interleave_moe_layer_step"), step));
     }
-    const std::int64_t chunk = r.optional_integer("attention_chunk_size", 0, k_big).value_or(0);
+    if (r.has("moe_layers") && !every_layer_listed(r, j.at("moe_layers"), m.layers)) {
+      throw Error(fmt::format("{}: lists {} of the {} layers as sparse; bwplan reads Llama 4 "
+                              "mixtures whose every layer is sparse (Scout)",
+                              r.at("moe_layers"), j.at("moe_layers").size(), m.layers));
+    }
+    // Left out, transformers' Llama4TextConfig chunks by 8192 (huggingface/transformers@b17cfe48
+    // c5a9631dcf9f57f3865a055903800f81:src/transformers/models/llama4/configuration_llama4.py).
+    const std::int64_t chunk =
+        r.has("attention_chunk_size") && j.at("attention_chunk_size").is_null()
+            ? 0
+            : r.optional_integer("attention_chunk_size", 0, k_big).value_or(8192);
     const std::int64_t rope_layers =
-        r.has("no_rope_layers") ? count_in_list(r, "no_rope_layers", 1, m.layers)
+        r.has("no_rope_layers") ? count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers)
                                 : m.layers - m.layers / 4; // transformers' default interval 4
     if (chunk > 0 && rope_layers > 0) {
       m.local_attention = LocalAttention::chunked;
@@ -247,8 +306,52 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
   }
 }
 
+/// validate_model names bwplan's fields; for a config.json the message also says which of the
+/// config's keys each one it names was read from.
+std::string config_keys_of(std::string_view message, Family f) {
+  const bool latent = f == Family::deepseek_v3;
+  const std::pair<const char*, const char*> keys[] = {
+      {"layers", "num_hidden_layers"},
+      {"hidden", "hidden_size"},
+      {"kv_heads", "num_key_value_heads"},
+      {"heads", "num_attention_heads"},
+      {"experts_per_token", "num_experts_per_tok"},
+      {"experts", latent
+                      ? "n_routed_experts"
+                      : (f == Family::qwen2_moe || f == Family::qwen3_moe ? "num_experts"
+                                                                          : "num_local_experts")},
+      {"expert_ffn", latent || f == Family::qwen2_moe || f == Family::qwen3_moe
+                         ? "moe_intermediate_size"
+                         : "intermediate_size"},
+      {"shared_expert_ffn",
+       latent ? "n_shared_experts x moe_intermediate_size"
+              : (f == Family::qwen2_moe ? "shared_expert_intermediate_size" : "intermediate_size")},
+      {"dense_layers", "first_k_dense_replace"},
+      {"ffn", f == Family::llama4 ? "intermediate_size_mlp" : "intermediate_size"},
+      {"vocab", "vocab_size"},
+      {"max_seq_len", "max_position_embeddings"},
+      {"head_dim", latent ? "qk_nope_head_dim + qk_rope_head_dim" : "head_dim"},
+      {"v_head_dim", "v_head_dim"},
+      {"attention_window", f == Family::llama4 ? "attention_chunk_size" : "sliding_window"},
+      {"local_attention_layers", f == Family::llama4 ? "no_rope_layers" : "layer_types"},
+  };
+  std::string out;
+  for (const auto& [field, key] : keys) {
+    // a field is named as "<field> =" or "<field> x" in validate_model's messages
+    const std::string named = std::string(": ") + field + " ";
+    const std::string named2 = std::string("x ") + field + " ";
+    if ((message.find(named) != std::string_view::npos ||
+         message.find(named2) != std::string_view::npos) &&
+        field != std::string_view(key)) {
+      out += fmt::format("{}{} is the config's {}", out.empty() ? " (" : "; ", field, key);
+    }
+  }
+  return out.empty() ? out : out + ")";
+}
+
 ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const std::string& where,
                   const std::string& name) {
+  r.tolerate_unknown(); // HF configs carry dozens of keys bwplan does not read
   ModelSpec m;
   m.name = name;
   m.display_name = name;
@@ -270,11 +373,20 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
   m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
   m.position = PositionKind::rope;
   read_family(r, j, f, m, where);
-  if (!m.is_moe() && (r.has("num_local_experts") || r.has("num_experts"))) {
-    throw Error(fmt::format("{}: mixture-of-experts keys in a dense model_type", where));
+  for (const char* key : {"num_local_experts", "num_experts", "n_routed_experts"}) {
+    if (!m.is_moe() && r.has(key)) {
+      throw Error(fmt::format("{}: a mixture-of-experts key in a dense model_type; a mixture's "
+                              "config names its own model_type (mixtral, qwen2_moe, qwen3_moe, "
+                              "deepseek_v3, gpt_oss, llama4)",
+                              r.at(key)));
+    }
   }
   m.sources = {fmt::format("Hugging Face config.json: {}", where)};
-  validate_model(m, where);
+  try {
+    validate_model(m, where);
+  } catch (const Error& e) {
+    throw Error(e.what() + config_keys_of(e.what(), f));
+  }
   return m;
 }
 

@@ -41,6 +41,11 @@ std::string escape_key(const std::string& key) {
 } // namespace
 
 nlohmann::json parse_json(std::string_view text, const std::string& where) {
+  // nlohmann's lexer reads a NUL byte as the end of input, so "{...}\0garbage" would parse.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    throw Error(fmt::format("{}: invalid JSON: a NUL byte at offset {} (JSON text holds none)",
+                            where, nul));
+  }
   try {
     // Depth limit, and no key twice in one object (nlohmann alone keeps the last silently).
     std::vector<std::set<std::string>> keys;
@@ -145,7 +150,7 @@ const nlohmann::json& ObjectReader::value(const std::string& key) {
     // A misspelt key is the likelier mistake than a forgotten one: name it instead.
     for (const auto& [k, unused] : m_json.items()) {
       const std::string wanted[] = {key};
-      if (m_known.count(k) == 0 && !suggest_closest(k, wanted).empty()) {
+      if (!m_tolerant && m_known.count(k) == 0 && !suggest_closest(k, wanted).empty()) {
         throw Error(fmt::format("{}: unknown key (did you mean '{}'?)", at(k), key));
       }
     }

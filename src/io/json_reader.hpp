@@ -49,6 +49,9 @@ public:
   /// Marks `key` as one the object may hold (read later or not at all): a missing key is then
   /// never blamed on it as a misspelling.
   void allow(const std::string& key);
+  /// For objects whose unknown keys are ignored (a Hugging Face config.json): a missing key is
+  /// then said to be missing, never blamed on a neighbouring key the object may well hold.
+  void tolerate_unknown() { m_tolerant = true; }
   void finish();
 
   /// "file: /pointer/key" — for error messages about a member.
@@ -62,6 +65,7 @@ private:
   std::string m_where;
   std::string m_pointer;
   std::set<std::string> m_known;
+  bool m_tolerant = false;
 };
 
 /// The JSON type of `j` as users know it ("string", "number", ...), for error messages.

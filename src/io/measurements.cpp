@@ -24,10 +24,7 @@ ModelSpec read_case_model(ObjectReader& r, const Catalog& catalog) {
     throw Error(fmt::format("{}: unknown model preset '{}'", r.at("model"), name));
   }
   ObjectReader mr = r.object("model");
-  ModelSpec m = io::read_model_fields(mr);
-  mr.finish();
-  validate_model(m, r.at("model"));
-  return m;
+  return io::read_model_object(mr, r.at("model")); // as a model file reads it
 }
 
 void read_measured(ObjectReader& r, MeasurementCase& mc) {

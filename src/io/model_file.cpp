@@ -70,8 +70,7 @@ ModelSpec read_model_fields(ObjectReader& r) {
   return m;
 }
 
-ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where) {
-  ObjectReader r(j, where);
+ModelSpec read_model_object(ObjectReader& r, const std::string& where) {
   r.allow({"schema_version"});
   if (r.has("schema_version")) {
     (void)r.integer("schema_version", 1, 1);
@@ -83,6 +82,11 @@ ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where
   r.finish();
   validate_model(m, where);
   return m;
+}
+
+ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where) {
+  ObjectReader r(j, where);
+  return read_model_object(r, where);
 }
 
 } // namespace bwplan::io

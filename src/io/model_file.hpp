@@ -13,6 +13,10 @@ namespace bwplan::io {
 /// Reads the model fields from `r`; the caller adds its own keys and calls r.finish().
 [[nodiscard]] ModelSpec read_model_fields(ObjectReader& r);
 
+/// A whole bwplan model object (a model file's, or a measurement case's inline model): its
+/// fields, optional schema_version and sources, no other key, validated; `where` for errors.
+[[nodiscard]] ModelSpec read_model_object(ObjectReader& r, const std::string& where);
+
 /// A bwplan model file / a Hugging Face config.json from JSON already parsed (resolve_model
 /// parses once to tell them apart).
 [[nodiscard]] ModelSpec model_file_from_json(const nlohmann::json& j, const std::string& where);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
 
 namespace bwplan {
@@ -58,6 +59,12 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
                    e.time.tokens_per_s_job, r.train_tokens);
   const MemoryEstimate& m = e.memory;
+  // validate_model's limits keep byte counts below 2^62; this holds it should one slip past.
+  if (!(m.device_bytes_required_high < 0x1p62 && e.time.step_s > 0)) {
+    throw Error(fmt::format("model '{}' with this configuration is beyond what bwplan computes "
+                            "({:.3g} bytes per GPU)",
+                            r.model.name, m.device_bytes_required_high));
+  }
   if (!r.gpu.supports(r.config.precision)) {
     e.infeasibility = RejectReason::precision_unsupported;
     e.reason = r.gpu.unsupported_reason(r.config.precision);

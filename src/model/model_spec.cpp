@@ -365,6 +365,19 @@ void check_range(const std::string& where, const char* field, std::int64_t v, st
   }
 }
 
+/// 2^24, the limit on a product of two mixture fields (a 4096-expert mixture of 4096-wide
+/// experts, 32x DeepSeek-V3's 256 x 2048): with the single-field limits every parameter and
+/// byte count stays below 2^62.
+constexpr std::int64_t k_max_product = std::int64_t{1} << 24;
+
+void check_product(const std::string& where, const char* a, std::int64_t va, const char* b,
+                   std::int64_t vb, std::int64_t hi) {
+  if (va * vb > hi) {
+    throw Error(fmt::format("{}: {} x {} = {} x {} = {} is out of range (allowed up to {})", where,
+                            a, b, va, vb, va * vb, hi));
+  }
+}
+
 /// Latent attention and local-attention layers: each field needs the ones it refines.
 void validate_attention_variants(const ModelSpec& m, const std::string& where) {
   if (m.is_mla()) {
@@ -429,6 +442,13 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                               where));
     }
     check_range(where, "dense_layers", m.dense_layers, 0, m.layers - 1);
+    // The products a block's experts and a token's routed copies enter (parameters, dispatch
+    // buffers) stay below 2^62 as the dense limits keep theirs.
+    check_product(where, "experts", m.experts, "expert_ffn", m.expert_ffn, k_max_product);
+    check_product(where, "experts_per_token", m.experts_per_token, "expert_ffn", m.expert_ffn,
+                  k_max_product);
+    check_product(where, "experts_per_token", m.experts_per_token, "hidden", m.hidden,
+                  k_max_product);
   } else if (m.experts_per_token != 0 || m.expert_ffn != 0 || m.shared_expert_ffn != 0 ||
              m.shared_expert_gate || m.dense_layers != 0 || m.router_bias || m.expert_bias) {
     throw Error(fmt::format("{}: experts_per_token, expert_ffn, the shared expert, dense_layers, "
