@@ -276,14 +276,19 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       }
     }
   }
-  for (const std::int64_t ep : r.space.eps) {
-    bool divides = false;
-    for (std::size_t i = 0; i < r.space.instances.size(); ++i) {
+  // A degree that divides no job's GPUs (--nodes x the instance's GPUs per node) finds nothing.
+  const auto no_job_divides = [&](std::int64_t degree) {
+    for (const InstanceSpec& instance : r.space.instances) {
       for (const std::int64_t n : r.space.nodes) {
-        divides = divides || (n * r.space.instances[i].gpus_per_node) % ep == 0;
+        if ((n * instance.gpus_per_node) % degree == 0) {
+          return false;
+        }
       }
     }
-    if (!divides) {
+    return true;
+  };
+  for (const std::int64_t ep : r.space.eps) {
+    if (no_job_divides(ep)) {
       throw Error(fmt::format("--ep {} divides the GPUs of none of the jobs searched (--nodes x "
                               "the instance's GPUs per node; the experts' ranks are the job's "
                               "data-parallel ones)",
@@ -308,13 +313,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                               "as a layer each)",
                               pp, r.model.layers));
     }
-    bool divides = false;
-    for (std::size_t i = 0; i < r.space.instances.size(); ++i) {
-      for (const std::int64_t n : r.space.nodes) {
-        divides = divides || (n * r.space.instances[i].gpus_per_node) % pp == 0;
-      }
-    }
-    if (!divides) {
+    if (no_job_divides(pp)) {
       throw Error(fmt::format("--pp {} divides the GPUs of none of the jobs searched (--nodes x "
                               "the instance's GPUs per node)",
                               pp));
