@@ -146,3 +146,34 @@ TEST_CASE("a measurement case's inline model reads like a model file", "[hostile
   CHECK(r.status == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[hostile][cli]") {
+  for (const std::vector<std::string> args :
+       {std::vector<std::string>{"search", "--sharding", "full,"},
+        std::vector<std::string>{"search", "--precision=,bf16"},
+        std::vector<std::string>{"search", "--activation-checkpointing", "full,,none"},
+        std::vector<std::string>{"search", "--nodes", "1,,2"}}) {
+    const test::CliResult r = test::run_cli(args);
+    INFO(args.back());
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("empty value between commas"));
+  }
+  CHECK(test::run_cli({"search", "--sharding", "full,grad-op", "--top", "1"}).status == 0);
+}
+
+TEST_CASE("a model whose bytes per GPU would pass 2^62 is refused with the inputs named",
+          "[hostile][cli]") {
+  const fs::path dir = test::scratch_dir("huge-model");
+  std::ofstream(dir / "m.json") << R"({"name": "huge", "layers": 4096, "hidden": 262144,
+      "heads": 16384, "kv_heads": 16384, "head_dim": 4096, "ffn": 4194304, "vocab": 16777216,
+      "mlp": "swiglu", "norm": "rmsnorm", "position": "rope", "tied_embeddings": false,
+      "max_seq_len": 16777216})";
+  const test::CliResult r =
+      test::run_cli({"estimate", "--model", (dir / "m.json").string(), "--micro-batch", "128",
+                     "--seq-len", "16777216", "--format", "json"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: --micro-batch 128 x --seq-len 16777216 "
+                                      "with model 'huge' needs") &&
+                        Catch::Contains("(allowed below 2^62)"));
+  fs::remove_all(dir);
+}

@@ -336,8 +336,31 @@ TEST_CASE("a mixture's config is refused by its own keys, with the value", "[moe
   CHECK_THROWS_WITH(scout_with("moe_layers", {0, 2}), Catch::Contains("lists 2 of the 4"));
   CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 2, 0}),
                     Catch::Contains("/no_rope_layers/2: 2 is not a layer kind"));
-  CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 1, 0, 1}),
-                    Catch::Contains("a list of num_hidden_layers = 4 entries"));
+  // no_rope_layers as transformers reads it: at least one entry per layer, the first ones
+  // counted; an empty list (Scout's published config) is the default interval of 4.
+  CHECK(scout_with("no_rope_layers", {1, 1, 1, 0, 1}).local_attention_layers == 3);
+  CHECK(scout_with("no_rope_layers", nlohmann::json::array()).local_attention_layers == 3);
+  CHECK(scout_with("no_rope_layers", {1, 0, 0, 0}).local_attention_layers == 1);
+  CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 1}),
+                    Catch::Contains("a list of at least num_hidden_layers = 4 entries"));
+  // moe_layers of another length is refused before anything is sized by num_hidden_layers.
+  CHECK_THROWS_WITH(scout_with("num_hidden_layers", std::int64_t{1} << 40),
+                    Catch::Contains("num_hidden_layers"));
+  nlohmann::json huge = nlohmann::json::parse(R"({"model_type": "llama4_text", "hidden_size": 64,
+      "intermediate_size": 32, "num_hidden_layers": 1099511627776, "num_attention_heads": 4,
+      "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 1,
+      "vocab_size": 100, "moe_layers": [0]})");
+  CHECK_THROWS_WITH(read(huge), Catch::Contains("lists 1 of the 1099511627776 layers"));
+  // A null num_key_value_heads is one per query head; a derived field's error names each key.
+  nlohmann::json oss = nlohmann::json::parse(R"({"model_type": "gpt_oss", "hidden_size": 2880,
+      "intermediate_size": 2880, "num_hidden_layers": 2, "num_attention_heads": 64,
+      "num_key_value_heads": null, "num_local_experts": 4, "num_experts_per_tok": 2,
+      "vocab_size": 100})");
+  CHECK(read(oss).kv_heads == 64);
+  oss["num_attention_heads"] = 12;
+  oss["num_key_value_heads"] = 8;
+  CHECK_THROWS_WITH(read(oss), Catch::EndsWith("(kv_heads is the config's num_key_value_heads; "
+                                               "heads is the config's num_attention_heads)"));
   // A mixture key in a dense model_type is named.
   CHECK_THROWS_WITH(parse_hf_config(R"({"model_type": "llama", "hidden_size": 64,
       "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,

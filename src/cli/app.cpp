@@ -108,6 +108,36 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
                      subcommand_names(*at));
 }
 
+/// CLI11 drops the empty items of a comma-separated value ("full," reads as "full"): a list
+/// option's value with an empty item is refused, as the integer lists refuse it.
+void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>& args) {
+  const CLI::App* sub = nullptr; // the subcommand given; its options only
+  for (const std::string& a : args) {
+    for (const CLI::App* s : app.get_subcommands({})) {
+      sub = sub == nullptr && s->get_name() == a ? s : sub;
+    }
+  }
+  if (sub == nullptr) {
+    return;
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!a.starts_with("--")) {
+      continue;
+    }
+    const std::size_t eq = a.find('=');
+    const std::string name = a.substr(0, eq);
+    const std::string value =
+        eq != std::string::npos ? a.substr(eq + 1) : (i + 1 < args.size() ? args[i + 1] : "");
+    const CLI::Option* opt = sub->get_option_no_throw(name);
+    if (opt != nullptr && opt->get_delimiter() == ',' && !value.empty() &&
+        (value.front() == ',' || value.back() == ',' || value.find(",,") != std::string::npos)) {
+      throw UsageError(
+          fmt::format("{} '{}': an empty value between commas or at either end", name, value));
+    }
+  }
+}
+
 } // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -146,6 +176,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_check(app, ctx);
     setup_emit(app, ctx);
     flag_value_out_of_range() = false;
+    refuse_empty_list_items(app, args);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);
     out.flush();

@@ -86,6 +86,9 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
   }
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
+    if (item.empty()) {
+      throw UsageError(fmt::format("{} '{}': an empty value between commas", flag, text));
+    }
     const std::size_t dots = item.find("..");
     if (dots == std::string::npos) {
       out.push_back(parse_int(item, flag, lo, hi));

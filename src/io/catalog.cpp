@@ -361,7 +361,7 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     std::string name = p.stem().string();
     if (name == "config") {
       const std::string folder =
-          std::filesystem::absolute(p, ec).lexically_normal().parent_path().filename().string();
+          std::filesystem::weakly_canonical(p, ec).parent_path().filename().string();
       name = folder.empty() ? name : folder;
     }
     // The name reaches tables, plans and file names, where check holds it to a model file's

@@ -2,6 +2,7 @@
 // keys bwplan does not need, so unknown keys are ignored here; the keys that are read are
 // type- and range-checked like any other input.
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -92,18 +93,28 @@ ModelSpec parse_hf_config(std::string_view text, const std::string& where,
 
 namespace {
 
-/// How many of `key`'s entries equal `wanted`: a list of exactly `layers` entries, each one of
-/// `allowed` (transformers refuses other layer types; a NoPE flag is 0 or 1).
-std::int64_t count_in_list(io::ObjectReader& r, const std::string& key,
-                           const nlohmann::json& wanted, const nlohmann::json& allowed,
-                           std::int64_t layers) {
+/// How many of the first `layers` entries of `key` equal `wanted`, each one of `allowed`
+/// (transformers refuses other layer types; a NoPE flag is 0 or 1); `exact`: the list has
+/// `layers` entries (transformers' layer_types), else at least that many (its no_rope_layers).
+/// Null or an empty list is no list: the caller takes transformers' default.
+std::optional<std::int64_t> count_in_list(io::ObjectReader& r, const std::string& key,
+                                          const nlohmann::json& wanted,
+                                          const nlohmann::json& allowed, std::int64_t layers,
+                                          bool exact) {
+  if (!r.has(key)) {
+    return std::nullopt;
+  }
   const nlohmann::json& v = r.value(key);
-  if (!v.is_array() || static_cast<std::int64_t>(v.size()) != layers) {
-    throw Error(
-        fmt::format("{}: must be a list of num_hidden_layers = {} entries", r.at(key), layers));
+  if (v.is_null() || (v.is_array() && v.empty())) {
+    return std::nullopt;
+  }
+  const auto n_entries = static_cast<std::int64_t>(v.is_array() ? v.size() : 0);
+  if (!v.is_array() || (exact ? n_entries != layers : n_entries < layers)) {
+    throw Error(fmt::format("{}: must be a list of {} num_hidden_layers = {} entries", r.at(key),
+                            exact ? "exactly" : "at least", layers));
   }
   std::int64_t n = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(layers); ++i) {
     const nlohmann::json& e = v[i];
     if (std::find(allowed.begin(), allowed.end(), e) == allowed.end()) {
       throw Error(fmt::format("{}/{}: {} is not a layer kind bwplan reads (allowed {})", r.at(key),
@@ -124,7 +135,10 @@ bool every_layer_listed(io::ObjectReader& r, const nlohmann::json& v, std::int64
     throw Error(fmt::format("{}: must be a list of layer indices, not {}", r.at("moe_layers"),
                             io::json_type_name(v)));
   }
-  std::vector<bool> seen(static_cast<std::size_t>(layers), false);
+  if (static_cast<std::int64_t>(v.size()) != layers) {
+    return false; // before sizing anything by num_hidden_layers, which is not range-checked yet
+  }
+  std::vector<bool> seen(v.size(), false);
   for (std::size_t i = 0; i < v.size(); ++i) {
     const nlohmann::json& e = v[i];
     if (!e.is_number_integer() || e.get<std::int64_t>() < 0 || e.get<std::int64_t>() >= layers ||
@@ -135,7 +149,7 @@ bool every_layer_listed(io::ObjectReader& r, const nlohmann::json& v, std::int64
     }
     seen[e.get<std::size_t>()] = true;
   }
-  return static_cast<std::int64_t>(v.size()) == layers;
+  return true;
 }
 
 /// The mixture and attention fields of the families whose modeling code differs from Llama's
@@ -234,7 +248,7 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
       m.head_dim = m.hidden % m.heads != 0 || m.hidden / m.heads != 64 ? 64 : 0;
     }
     if (!r.has("num_key_value_heads")) {
-      m.kv_heads = 8;
+      m.kv_heads = 8; // (null: num_attention_heads, read above)
     }
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.attention_sinks = true;
@@ -246,11 +260,11 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
                                     ? 0
                                     : r.optional_integer("sliding_window", 0, k_big).value_or(128);
     const std::int64_t sliding =
-        r.has("layer_types") ? count_in_list(r, "layer_types", "sliding_attention",
-                                             {"sliding_attention", "full_attention"}, m.layers)
-                             // transformers' default slides layers 0, 2, 4, ...: ceil(layers / 2)
-                             // (huggingface/transformers configuration_gpt_oss.py, layer_types)
-                             : (m.layers + 1) / 2;
+        count_in_list(r, "layer_types", "sliding_attention",
+                      {"sliding_attention", "full_attention"}, m.layers, true)
+            // transformers' default slides layers 0, 2, 4, ...: ceil(layers / 2)
+            // (huggingface/transformers configuration_gpt_oss.py, layer_types)
+            .value_or((m.layers + 1) / 2);
     if (window > 0 && sliding > 0) {
       m.local_attention = LocalAttention::sliding;
       m.attention_window = window;
@@ -289,8 +303,11 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
             ? 0
             : r.optional_integer("attention_chunk_size", 0, k_big).value_or(8192);
     const std::int64_t rope_layers =
-        r.has("no_rope_layers") ? count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers)
-                                : m.layers - m.layers / 4; // transformers' default interval 4
+        count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers, false)
+            .value_or(
+                m.layers -
+                m.layers /
+                    4); // transformers' default interval 4 // transformers' default interval 4
     if (chunk > 0 && rope_layers > 0) {
       m.local_attention = LocalAttention::chunked;
       m.attention_window = chunk;
@@ -340,8 +357,10 @@ std::string config_keys_of(std::string_view message, Family f) {
     // a field is named as "<field> =" or "<field> x" in validate_model's messages
     const std::string named = std::string(": ") + field + " ";
     const std::string named2 = std::string("x ") + field + " ";
+    const std::string named3 = std::string("of ") + field + " ";
     if ((message.find(named) != std::string_view::npos ||
-         message.find(named2) != std::string_view::npos) &&
+         message.find(named2) != std::string_view::npos ||
+         message.find(named3) != std::string_view::npos) &&
         field != std::string_view(key)) {
       out += fmt::format("{}{} is the config's {}", out.empty() ? " (" : "; ", field, key);
     }
@@ -358,7 +377,10 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
   m.layers = r.integer("num_hidden_layers", 1, k_big);
   m.hidden = r.integer("hidden_size", 1, k_big);
   m.heads = r.integer("num_attention_heads", 1, k_big);
-  m.kv_heads = r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
+  // null, as left out: one key/value head per query head (transformers' configs)
+  m.kv_heads = r.has("num_key_value_heads") && j.at("num_key_value_heads").is_null()
+                   ? m.heads
+                   : r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
   if (r.has("head_dim") && !j.at("head_dim").is_null()) {
     const std::int64_t d = r.integer("head_dim", 1, k_big);
     // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
@@ -400,6 +422,7 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
                             "architecture (allowed {})",
                             where, k_allowed));
   }
+  r.tolerate_unknown();
   const std::string model_type = r.string("model_type");
   const Family f = family_of(model_type, where);
   if (model_type == "llama4") { // the text model of Llama4ForConditionalGeneration

@@ -59,11 +59,13 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   e.cost = cost_of(job_price(r.instance ? &*r.instance : nullptr, r.nodes, r.price_per_hour),
                    e.time.tokens_per_s_job, r.train_tokens);
   const MemoryEstimate& m = e.memory;
-  // validate_model's limits keep byte counts below 2^62; this holds it should one slip past.
+  // Byte counts are written as 64-bit integers: a model at the edge of validate_model's limits
+  // with 2^31 tokens per micro-batch can pass 2^62 bytes, which is refused, not wrapped.
   if (!(m.device_bytes_required_high < 0x1p62 && e.time.step_s > 0)) {
-    throw Error(fmt::format("model '{}' with this configuration is beyond what bwplan computes "
-                            "({:.3g} bytes per GPU)",
-                            r.model.name, m.device_bytes_required_high));
+    throw Error(fmt::format("--micro-batch {} x --seq-len {} with model '{}' needs {:.3g} bytes "
+                            "per GPU, past what bwplan computes (allowed below 2^62)",
+                            r.config.micro_batch, r.config.seq_len, r.model.name,
+                            m.device_bytes_required_high));
   }
   if (!r.gpu.supports(r.config.precision)) {
     e.infeasibility = RejectReason::precision_unsupported;
