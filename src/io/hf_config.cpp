@@ -152,6 +152,17 @@ bool every_layer_listed(io::ObjectReader& r, const nlohmann::json& v, std::int64
   return true;
 }
 
+/// An integer key transformers lets be null or left out: `if_null` and `if_absent` are what
+/// its config class makes of each (a default, or "none").
+std::int64_t nullable_integer(io::ObjectReader& r, const nlohmann::json& j, const char* key,
+                              std::int64_t lo, std::int64_t hi, std::int64_t if_null,
+                              std::int64_t if_absent) {
+  if (r.has(key) && j.at(key).is_null()) {
+    return if_null;
+  }
+  return r.optional_integer(key, lo, hi).value_or(if_absent);
+}
+
 /// The mixture and attention fields of the families whose modeling code differs from Llama's
 /// (transformers: models/{mixtral,qwen2_moe,qwen3_moe,deepseek_v3,gpt_oss,llama4}/modeling_*.py).
 void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSpec& m,
@@ -214,9 +225,7 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // (huggingface/transformers@001f85b38fb432858ace93f18622f07cec46d874:src/transformers/
     // models/deepseek_v3/configuration_deepseek_v3.py: q_lora_rank 1536, n_shared_experts 1,
     // first_k_dense_replace 3); q_lora_rank null is a plain query projection.
-    m.q_lora_rank = j.contains("q_lora_rank") && j.at("q_lora_rank").is_null()
-                        ? 0
-                        : r.optional_integer("q_lora_rank", 0, k_big).value_or(1536);
+    m.q_lora_rank = nullable_integer(r, j, "q_lora_rank", 0, k_big, 0, 1536);
     m.kv_heads = m.heads;
     m.experts = r.integer("n_routed_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
@@ -256,9 +265,7 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = m.ffn;
     m.router_bias = m.expert_bias = true;
-    const std::int64_t window = r.has("sliding_window") && j.at("sliding_window").is_null()
-                                    ? 0
-                                    : r.optional_integer("sliding_window", 0, k_big).value_or(128);
+    const std::int64_t window = nullable_integer(r, j, "sliding_window", 0, k_big, 0, 128);
     const std::int64_t sliding =
         count_in_list(r, "layer_types", "sliding_attention",
                       {"sliding_attention", "full_attention"}, m.layers, true)
@@ -298,16 +305,10 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     }
     // Left out, transformers' Llama4TextConfig chunks by 8192 (huggingface/transformers@b17cfe48
     // c5a9631dcf9f57f3865a055903800f81:src/transformers/models/llama4/configuration_llama4.py).
-    const std::int64_t chunk =
-        r.has("attention_chunk_size") && j.at("attention_chunk_size").is_null()
-            ? 0
-            : r.optional_integer("attention_chunk_size", 0, k_big).value_or(8192);
-    const std::int64_t rope_layers =
-        count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers, false)
-            .value_or(
-                m.layers -
-                m.layers /
-                    4); // transformers' default interval 4 // transformers' default interval 4
+    const std::int64_t chunk = nullable_integer(r, j, "attention_chunk_size", 0, k_big, 0, 8192);
+    // transformers' default: RoPE off on every fourth layer
+    const std::int64_t rope_layers = count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers, false)
+                                         .value_or(m.layers - m.layers / 4);
     if (chunk > 0 && rope_layers > 0) {
       m.local_attention = LocalAttention::chunked;
       m.attention_window = chunk;
@@ -352,16 +353,14 @@ std::string config_keys_of(std::string_view message, Family f) {
       {"attention_window", f == Family::llama4 ? "attention_chunk_size" : "sliding_window"},
       {"local_attention_layers", f == Family::llama4 ? "no_rope_layers" : "layer_types"},
   };
+  constexpr const char* k_before[] = {": ", "x ", "of "};
   std::string out;
   for (const auto& [field, key] : keys) {
-    // a field is named as "<field> =" or "<field> x" in validate_model's messages
-    const std::string named = std::string(": ") + field + " ";
-    const std::string named2 = std::string("x ") + field + " ";
-    const std::string named3 = std::string("of ") + field + " ";
-    if ((message.find(named) != std::string_view::npos ||
-         message.find(named2) != std::string_view::npos ||
-         message.find(named3) != std::string_view::npos) &&
-        field != std::string_view(key)) {
+    // validate_model names a field after ": ", "x " or "of ", and a space follows it
+    const bool named = std::any_of(std::begin(k_before), std::end(k_before), [&](const char* b) {
+      return message.find(std::string(b) + field + " ") != std::string_view::npos;
+    });
+    if (named && field != std::string_view(key)) {
       out += fmt::format("{}{} is the config's {}", out.empty() ? " (" : "; ", field, key);
     }
   }
@@ -378,9 +377,7 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
   m.hidden = r.integer("hidden_size", 1, k_big);
   m.heads = r.integer("num_attention_heads", 1, k_big);
   // null, as left out: one key/value head per query head (transformers' configs)
-  m.kv_heads = r.has("num_key_value_heads") && j.at("num_key_value_heads").is_null()
-                   ? m.heads
-                   : r.optional_integer("num_key_value_heads", 1, k_big).value_or(m.heads);
+  m.kv_heads = nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads, m.heads);
   if (r.has("head_dim") && !j.at("head_dim").is_null()) {
     const std::int64_t d = r.integer("head_dim", 1, k_big);
     // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
