@@ -111,10 +111,13 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
 /// CLI11 drops the empty items of a comma-separated value ("full," reads as "full"): a list
 /// option's value with an empty item is refused, as the integer lists refuse it.
 void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>& args) {
-  const CLI::App* sub = nullptr; // the subcommand given; its options only
-  for (const std::string& a : args) {
+  // the subcommand given (the first argument naming one); its options only
+  const CLI::App* sub = nullptr;
+  for (auto a = args.begin(); a != args.end() && sub == nullptr; ++a) {
     for (const CLI::App* s : app.get_subcommands({})) {
-      sub = sub == nullptr && s->get_name() == a ? s : sub;
+      if (s->get_name() == *a) {
+        sub = s;
+      }
     }
   }
   if (sub == nullptr) {

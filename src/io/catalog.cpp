@@ -366,12 +366,15 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     }
     // The name reaches tables, plans and file names, where check holds it to a model file's
     // rules: refused here, not written into a plan check would refuse.
-    if (name.size() > 128 || io::has_control(name)) {
-      throw Error(fmt::format("--model '{}': the model's name, '{}' from the file's {}, {} "
-                              "(allowed: 1..128 printable characters); rename it",
-                              arg, name, p.stem() == "config" ? "folder" : "name",
-                              name.size() > 128 ? "is longer than 128 characters"
-                                                : "has a control character"));
+    const bool too_long = name.size() > io::k_max_model_name_chars;
+    if (too_long || io::has_control(name)) {
+      throw Error(fmt::format(
+          "--model '{}': the model's name, '{}' from the file's {}, {} (allowed: 1..{} printable "
+          "characters); rename it",
+          arg, name, p.stem() == "config" ? "folder" : "name",
+          too_long ? fmt::format("is longer than {} characters", io::k_max_model_name_chars)
+                   : "has a control character",
+          io::k_max_model_name_chars));
     }
     return io::hf_config_from_json(j, arg, name);
   }

@@ -1,5 +1,7 @@
 #include "model_file.hpp"
 
+#include <fmt/format.h>
+
 #include "bwplan/catalog.hpp"
 #include "bwplan/enums.hpp"
 #include "bwplan/error.hpp"
@@ -56,8 +58,8 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   m.attention_window = r.optional_integer("attention_window", 0, big).value_or(0);
   m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
-  if (m.name.empty() || m.name.size() > 128) {
-    throw Error(r.at("name") + ": must be 1..128 characters");
+  if (m.name.empty() || m.name.size() > k_max_model_name_chars) {
+    throw Error(fmt::format("{}: must be 1..{} characters", r.at("name"), k_max_model_name_chars));
   }
   // Names reach tables, warnings and file names: a control character would break a line or
   // drive the terminal.

@@ -10,6 +10,10 @@
 
 namespace bwplan::io {
 
+/// The longest model name: names reach tables, warnings, plans and file names (a model file's
+/// `name`, and the name a config.json is given from its path).
+inline constexpr std::size_t k_max_model_name_chars = 128;
+
 /// Reads the model fields from `r`; the caller adds its own keys and calls r.finish().
 [[nodiscard]] ModelSpec read_model_fields(ObjectReader& r);
 
