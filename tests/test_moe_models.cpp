@@ -216,6 +216,54 @@ TEST_CASE("DeepSeek-V3's blocks are counted at its sparse blocks' activations", 
   CHECK(a.saved_per_token == Approx(attention + mlp));
 }
 
+TEST_CASE("op-level SAC keeps the odd-numbered matmuls' outputs, dense blocks at their own size",
+          "[moe][memory]") {
+  // torchtitan's policy saves every odd-numbered counted mm of a block (the router gate is not
+  // counted). DeepSeek-V3, bf16 eager, per token and block. Latent attention with a query LoRA
+  // runs wq_a, wq_b, wkv_a, wkv_b, wo: it keeps the block input 2h, wq_a's 1536, wkv_a's 512 + 64
+  // and wo's h outputs at 2 B, SDPA's output 128 x 128 x 2 B and logsumexp 4 x 128. The MLP's
+  // matmuls are then the 6th to 8th: only w3's output is kept, the shared expert's 2048 wide in
+  // the 58 sparse blocks, 18432 in the 3 dense ones.
+  const ModelSpec& v3 = test::preset("deepseek-v3");
+  TrainingConfig c = at_seq(4096);
+  c.compile = false;
+  const double h = 7168;
+  const double attention = 2 * h + 2 * (1536 + 512 + 64 + h) + 2 * 16384 + 512;
+  const double mlp = (3 * 2 * 18432 + 58 * 2 * 2048) / 61.0;
+  CHECK(block_activations(v3, c, ActivationCheckpointing::selective_op).saved_per_token ==
+        Approx(attention + mlp));
+  // Compiled, wo's output (read by no backward) is dropped: h x 2 B less.
+  c.compile = true;
+  CHECK(block_activations(v3, c, ActivationCheckpointing::selective_op).saved_per_token ==
+        Approx(attention - 2 * h + mlp));
+  // torchtitan's DeepSeek-V3 16B (no query LoRA): wq, wkv_a, wkv_b, wo, so wq's 16 x 192 and
+  // wkv_b's 16 x (128 + 128) outputs are kept; the MLP's w1 and w2 are the 5th and 7th: the shared
+  // expert's 2816 + h in 26 blocks, the dense MLP's 10944 + h in 1.
+  ModelSpec v16 = v3;
+  v16.layers = 27;
+  v16.hidden = 2048;
+  v16.heads = 16;
+  v16.kv_heads = 16;
+  v16.q_lora_rank = 0;
+  v16.ffn = 10944;
+  v16.experts = 64;
+  v16.experts_per_token = 6;
+  v16.expert_ffn = 1408;
+  v16.shared_expert_ffn = 2816;
+  v16.dense_layers = 1;
+  c.compile = false;
+  const double h16 = 2048;
+  const double attention16 = 2 * h16 + 2 * (16 * 192 + 16 * 256) + 2 * 2048 + 4 * 16;
+  const double sparse16 = 2 * 2816 + 2 * h16;
+  const double dense16 = 2 * 10944 + 2 * h16;
+  CHECK(block_activations(v16, c, ActivationCheckpointing::selective_op).saved_per_token ==
+        Approx(attention16 + (26 * sparse16 + dense16) / 27));
+  // Under expert parallelism the sparse blocks also keep the two all-to-alls' 6 copies of 2h.
+  c.ep = 8;
+  CHECK(block_activations(v16, c, ActivationCheckpointing::selective_op).saved_per_token ==
+        Approx(attention16 + (26 * (sparse16 + 2 * 6 * 2 * h16) + dense16) / 27));
+}
+
 TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]") {
   // The target: DeepSeek-V3 on 4, 8 and 16 P6-B300 nodes returns plans using ep.
   const auto r =

@@ -462,12 +462,14 @@ TEST_CASE("the Blackwell and mixture runs held aside hold what their one evaluat
   // not: the no-checkpointing gpt-oss run reads -1.4 % but its full-checkpointing twin +43 % (the
   // unfused loss of a 201k vocabulary and the slack beside it, counted for 16384 tokens), and the
   // DeepSeek-V3 16B runs +38 % and +45 %, so that two runs that ran are called out of memory
-  // (docs/model.md section 8).
+  // (docs/model.md section 8). Since then op-level SAC counts what torchtitan's policy keeps of
+  // latent attention without a query LoRA and the leading dense block at its own size: the
+  // DeepSeek-V3 16B runs read +29 % and +35 %, still called out of memory.
   const auto v = validate("measurements-blackwell-moe-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 5);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(42.8).margin(0.3));
-  CHECK(s.at("max_error_case") == "tt1672-h100x8-80g-dsv3-16b-fsdp8-ep4-sacop-b8s4096-save-a2a");
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(35.5).margin(0.3));
+  CHECK(s.at("max_error_case") == "tt2389-b200x8-gpt-oss-20b-fsdp8-fullac-b2s8192-eager-gatebf16");
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
   CHECK(s.at("ran_called_out_of_memory") == 2);
   CHECK(s.at("fit_cases") == 1);

@@ -51,6 +51,28 @@ double swiglu_saved(double f, double ab, double gemm_in, bool eager) {
   return f * ab + (eager ? f * ab : 0.0) + f * ab + f * gemm_in;
 }
 
+/// Op-level SAC's share of a SwiGLU (w1, w3, w2) or two-matmul MLP `f` wide whose first matmul is
+/// the block's `first_mm`-th counted one: torchtitan's policy saves every odd-numbered matmul's
+/// output (torchtitan/distributed/activation_checkpoint.py, _custom_policy: "every second mm" is
+/// recomputed; the router gate is force-recomputed and not counted). w2's h-wide output is kept
+/// only eager: under torch.compile the partitioner drops saved outputs backward never reads.
+double sac_mlp_saved(double f, double h, double ab, bool swiglu, int first_mm, bool eager) {
+  const auto saved = [first_mm](int i) { return (first_mm + i) % 2 == 1; };
+  const double w2_out = eager ? h * ab : 0.0;
+  if (swiglu) {
+    return (saved(0) ? f * ab : 0.0) + (saved(1) ? f * ab : 0.0) + (saved(2) ? w2_out : 0.0);
+  }
+  return (saved(0) ? f * ab : 0.0) + (saved(1) ? w2_out : 0.0);
+}
+
+/// The layer-weighted mean of a mixture's per-block bytes: its `dense_layers` leading blocks hold
+/// `dense`, the others `sparse` (what the sum over the blocks divided by their count gives).
+double mean_over_blocks(const ModelSpec& m, double sparse, double dense) {
+  const double n = static_cast<double>(m.layers);
+  const double d = static_cast<double>(m.dense_layers);
+  return (d * dense + (n - d) * sparse) / n;
+}
+
 /// Bytes per token a mixture-of-experts MLP saves for backward beyond its norm (torchtitan's MoE,
 /// torchtitan/models/moe/moe.py, eager): the router's fp32 softmax and its top-k scores and
 /// indices; each token's k copies as the grouped GEMMs' input (after the all-to-all dispatch
@@ -102,9 +124,10 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (gemm_inputs_quantized(c)) {
     inv.all += out * gemm_in; // TE keeps a quantized copy of wo's input beside SDPA's output
   }
-  // Op-level SAC's attention half (the block input, every other matmul's output, SDPA's output
-  // and logsumexp): Llama's wq and wv outputs; latent attention's wq_a, wkv_a and wo outputs.
+  // Op-level SAC's attention half (the block input, the odd-numbered matmuls' outputs, SDPA's
+  // output and logsumexp): Llama's wq and wv outputs (of wq, wk, wv, wo).
   double sac_attention = h * residual + q * ab + v * ab + out * ab + lse;
+  int attention_mms = 4;
   if (m.is_mla()) {
     // Latent attention (torchtitan/models/deepseek_v3/model/model.py): q_norm's and kv_norm's
     // inputs and outputs (wq_b's and wkv_b's inputs) and the RoPE key before its rotation.
@@ -112,36 +135,46 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     const double kl = static_cast<double>(m.kv_lora_rank);
     const double rope = static_cast<double>(m.qk_rope_head_dim);
     inv.all += (2.0 * ql + 2.0 * kl + rope) * ab;
-    sac_attention = h * residual + (ql + kl + rope + h) * ab + out * ab + lse;
+    if (m.q_lora_rank > 0) {
+      // wq_a, wq_b, wkv_a, wkv_b, wo: wq_a's, wkv_a's and (eager) wo's outputs are saved.
+      sac_attention = h * residual + (ql + kl + rope + (eager ? h : 0.0)) * ab + out * ab + lse;
+      attention_mms = 5;
+    } else {
+      // wq, wkv_a, wkv_b, wo: the queries and wkv_b's per-head no-RoPE keys and values.
+      const double kv_b = static_cast<double>(m.heads) *
+                          static_cast<double>(m.effective_head_dim() - m.qk_rope_head_dim +
+                                              m.effective_v_head_dim());
+      sac_attention = h * residual + (q + kv_b) * ab + out * ab + lse;
+    }
   }
   // MLP half: residual into the norm, norm output, projections and activation.
   inv.all += norm_saved + h * gemm_in;
   if (m.is_moe()) {
-    // Every block is counted as the larger of a sparse block and a leading dense one (DeepSeek-
-    // V3's 3 dense blocks save less than its sparse ones: tests/test_moe_models.cpp).
+    // With no checkpointing every block is counted as the larger of a sparse block and a leading
+    // dense one (it is also the one block a checkpointed backward rematerialises; DeepSeek-V3's 3
+    // dense blocks save less than its sparse ones: tests/test_moe_models.cpp).
     const double dense = m.dense_layers > 0 ? swiglu_saved(f, ab, gemm_in, eager) : 0.0;
     inv.all += std::max(moe_saved(m, c, ab, gemm_in), dense);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
-    // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of the mixture only
-    // a shared expert's w1 and w2 outputs are kept (the 5th and 7th counted matmuls), and under
-    // expert parallelism the all-to-alls' outputs.
-    inv.sac = sac_attention;
-    double sac_mlp = 0;
-    if (m.shared_expert_ffn > 0) {
-      sac_mlp = static_cast<double>(m.shared_expert_ffn) * ab + (eager ? h * ab : 0.0);
-    }
-    if (m.dense_layers > 0) {
-      sac_mlp = std::max(sac_mlp, f * ab + (eager ? h * ab : 0.0));
-    }
+    // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of a sparse block's
+    // MLP only the shared expert's odd-numbered matmul outputs are kept, and under expert
+    // parallelism the all-to-alls' outputs. What SAC keeps is summed over the blocks, so the
+    // leading dense blocks count at their own size.
+    const int first_mm = attention_mms + 1;
+    double sac_sparse =
+        m.shared_expert_ffn > 0
+            ? sac_mlp_saved(static_cast<double>(m.shared_expert_ffn), h, ab, true, first_mm, eager)
+            : 0.0;
+    const double sac_dense = sac_mlp_saved(f, h, ab, true, first_mm, eager);
     if (c.ep > 1) {
       // Under expert parallelism op-level SAC saves what the all-to-all returns, so that the
       // recompute does not communicate again: the k copies the dispatch receives and the k the
       // combine brings back (torchtitan's comm_ops, all models since pytorch/torchtitan@114151ad4
       // (2026-03-23): torchtitan/distributed/activation_checkpoint.py; v0.2.2 for llama4 and
       // deepseek_v3: torchtitan/models/llama4/infra/parallelize.py _op_sac_save_list).
-      sac_mlp += 2.0 * static_cast<double>(m.experts_per_token) * h * ab;
+      sac_sparse += 2.0 * static_cast<double>(m.experts_per_token) * h * ab;
     }
-    inv.sac += sac_mlp;
+    inv.sac = sac_attention + mean_over_blocks(m, sac_sparse, sac_dense);
     return inv; // no tensor parallelism under a mixture (expert_parallel_problem())
   }
   if (m.mlp == MlpKind::swiglu) {
@@ -150,12 +183,9 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     inv.all += f * ab + f * gemm_in; // w1 output, activation output
   }
   // torchtitan's op-level SAC saves the block input, the outputs of every other matmul
-  // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed. Under
-  // torch.compile the partitioner drops saved outputs backward never reads (w2's).
-  inv.sac = sac_attention + f * ab;
-  if (m.mlp == MlpKind::swiglu && eager) {
-    inv.sac += h * ab;
-  }
+  // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed.
+  inv.sac =
+      sac_attention + sac_mlp_saved(f, h, ab, m.mlp == MlpKind::swiglu, attention_mms + 1, eager);
   if (c.finetune != Finetune::full) {
     // LoRA: each adapter's B saves A's rank-wide output; A saves the base linear's input, which
     // the block saves already (a frozen linear itself needs no input: counted as saved anyway).
