@@ -264,6 +264,25 @@ TEST_CASE("op-level SAC keeps the odd-numbered matmuls' outputs, dense blocks at
         Approx(attention16 + (26 * (sparse16 + 2 * 6 * 2 * h16) + dense16) / 27));
 }
 
+TEST_CASE("gpt-oss's clamped SwiGLU and attention sinks keep more, eager", "[moe][memory]") {
+  // Per token of a gpt-oss-20b block, bf16, no checkpointing. Eager, the clamped SwiGLU keeps 7f
+  // per routed copy where a plain one keeps 4f: 4 copies x 3 x 2880 x 2 B more; the sink rescale
+  // keeps the raw attention output (64 x 64 x 2 B) beside the rescaled one, and per head the fp32
+  // sigmoid and its bf16 copy (6 B). Compiled, both fuse away.
+  ModelSpec plain = test::preset("gpt-oss-20b");
+  plain.expert_bias = false;
+  plain.attention_sinks = false;
+  TrainingConfig c = at_seq(8192);
+  c.compile = false;
+  const auto saved = [&c](const ModelSpec& m) {
+    return block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+  };
+  CHECK(saved(test::preset("gpt-oss-20b")) - saved(plain) ==
+        Approx(4 * 3 * 2880 * 2 + 64 * 64 * 2 + 6 * 64));
+  c.compile = true;
+  CHECK(saved(test::preset("gpt-oss-20b")) == Approx(saved(plain)));
+}
+
 TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]") {
   // The issue's target: DeepSeek-V3 on 4, 8 and 16 P6-B300 nodes returns plans using ep.
   const auto r =

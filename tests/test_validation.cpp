@@ -464,17 +464,49 @@ TEST_CASE("the Blackwell and mixture runs held aside hold what their one evaluat
   // DeepSeek-V3 16B runs +38 % and +45 %, so that two runs that ran are called out of memory
   // (docs/model.md section 8). Since then op-level SAC counts what torchtitan's policy keeps of
   // latent attention without a query LoRA and the leading dense block at its own size: the
-  // DeepSeek-V3 16B runs read +29 % and +35 %, still called out of memory.
+  // DeepSeek-V3 16B runs read +29 % and +35 %, still called out of memory. And since eager
+  // gpt-oss counts what its clamped SwiGLU and sink rescale keep (measured on LambdaLabs' sweep,
+  // the test below), the no-checkpointing runs at the 2 x 8192 tokens recorded read +15 %: called
+  // out of memory, both of them, though they ran (docs/model.md section 8: the recorded batch is
+  // in doubt). Tokens/s of its gpt-oss rows 1 % -> 3-5 % slow (more activation bytes per block).
   const auto v = validate("measurements-blackwell-moe-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 5);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(35.5).margin(0.3));
   CHECK(s.at("max_error_case") == "tt2389-b200x8-gpt-oss-20b-fsdp8-fullac-b2s8192-eager-gatebf16");
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
-  CHECK(s.at("ran_called_out_of_memory") == 2);
+  CHECK(s.at("ran_called_out_of_memory") == 3);
   CHECK(s.at("fit_cases") == 1);
-  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("fit_accuracy").get<double>() == 0.0);
   CHECK(s.at("throughput_cases") == 5);
-  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(0.9).margin(0.2));
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(4.0).margin(0.2));
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+}
+
+TEST_CASE("LambdaLabs' gpt-oss sweep, held aside, holds what its one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-moe-december-holdout.json: gpt-oss-20b and -120b on 8 B200 from
+  // LambdaLabsML/torchtitan@97d91a8e's config_registry.py docstrings (torchtitan of August 2026;
+  // full, op-level SAC and no checkpointing, eager and compiled, ep 1 and 8), collected
+  // 2026-12-03 by a helper that never saw a prediction, committed, then evaluated once with no
+  // model change: memory a median 8.6 % off, 8 of 9 under the upper edge (the eager
+  // no-checkpointing 20b run at 2 x 8192 tokens reads 16 % low, above it); of 2 out-of-memory
+  // runs one is called fits; tokens/s (converted from the docstrings' MFU) a median 33 % off,
+  // mostly slow (docs/model.md section 8, docs/time-model.md section 6). After that evaluation,
+  // eager gpt-oss counts what its clamped SwiGLU and sink rescale keep (read from torchtitan's
+  // gpt_oss code; the 16 % low run's slope over its batch-1 twin was the clue): memory a median
+  // 5.5 %, all 9 under the edge, all 3 fit calls right.
+  const auto v = validate("measurements-moe-december-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 9);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(5.5).margin(0.2));
+  CHECK(s.at("max_error_case") ==
+        "lambda-gptoss120b-b200x8-fsdp8-ep8-sacop-b1s8192-compiled-bf16pure");
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("ran_called_out_of_memory") == 0);
+  CHECK(s.at("fit_cases") == 3);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("throughput_cases") == 7);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(33.2).margin(0.3));
+  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 7.0));
 }

@@ -86,7 +86,14 @@ double moe_saved(const ModelSpec& m, const TrainingConfig& c, double ab, double 
   const double k = static_cast<double>(m.experts_per_token);
   const double fe = static_cast<double>(m.expert_ffn);
   const double router = 4.0 * static_cast<double>(m.experts) + k * (4.0 + 3.0 * 8.0);
-  const double routed = k * (h * gemm_in + swiglu_saved(fe, ab, gemm_in, eager));
+  double routed = k * (h * gemm_in + swiglu_saved(fe, ab, gemm_in, eager));
+  if (m.expert_bias && eager) {
+    // gpt-oss's experts (torchtitan/models/gpt_oss/moe.py, swiglu): the gate and linear halves of
+    // mlp1's 2f-wide output are clamped (both clamps keep that output), then the sigmoid's output,
+    // the clamped gate, their product and the clamped linear half are kept: 7f per copy with
+    // mlp2's input, where a plain SwiGLU keeps 4f.
+    routed += k * 3.0 * fe * ab;
+  }
   const double combine = 4.0 * k * h;
   const double shared = swiglu_saved(static_cast<double>(m.shared_expert_ffn), ab, gemm_in, eager);
   return router + routed + combine + shared;
@@ -121,6 +128,12 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // SDPA's q, k and v (repeat_kv copies K and V to the query heads) and logsumexp
   inv.all += q * ab + static_cast<double>(m.sdpa_kv_dim()) * ab + lse;
   inv.all += out * ab; // SDPA output (wo's input)
+  if (m.attention_sinks && eager) {
+    // gpt-oss rescales the attention output by sigmoid(lse - sink) per head
+    // (torchtitan/models/gpt_oss/model.py): eager autograd keeps the raw output (attention's
+    // backward reads it) beside the rescaled one wo reads, the fp32 sigmoid and its bf16 copy.
+    inv.all += out * ab + (4.0 + ab) * static_cast<double>(m.heads);
+  }
   if (gemm_inputs_quantized(c)) {
     inv.all += out * gemm_in; // TE keeps a quantized copy of wo's input beside SDPA's output
   }
