@@ -37,7 +37,7 @@ struct ModelSpec {
   std::int64_t q_lora_rank = 0;
   std::int64_t qk_rope_head_dim = 0;
   bool attention_sinks = false; ///< a learned sink logit per head and layer, rescaling the
-                               ///< attention output by sigmoid(lse - sink) (gpt-oss)
+                                ///< attention output by sigmoid(lse - sink) (gpt-oss)
   /// Layers whose attention sees only nearby keys (local_attention), `attention_window` tokens,
   /// `local_attention_layers` of the blocks (gpt-oss: sliding 128 on 12 of 24; Llama 4 Scout:
   /// chunked 8192 on its 36 RoPE layers of 48).
@@ -65,7 +65,7 @@ struct ModelSpec {
   bool router_bias = false; ///< a bias per expert on the router (gpt-oss; DeepSeek-V3's
                             ///< e_score_correction_bias)
   bool expert_bias = false; ///< gpt-oss's experts: biases on each projection and the clamped
-                           ///< SwiGLU (swiglu_limit) that comes with them
+                            ///< SwiGLU (swiglu_limit) that comes with them
   std::vector<std::string> sources;
 
   [[nodiscard]] bool is_moe() const { return experts > 0; }
