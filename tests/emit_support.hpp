@@ -39,9 +39,13 @@ inline std::vector<std::string> with(std::vector<std::string> a,
 inline std::string write_search(const std::filesystem::path& dir, const std::string& instance,
                                 const std::string& nodes, const std::string& tokens) {
   // The losses torchtitan can launch (the default loss axis includes chunked cross-entropy).
-  const auto r = run_cli({"search", "--model", "llama-3.1-8b", "--instance", instance, "--nodes",
-                          nodes, "--train-tokens", tokens, "--loss", "fused", "--compile", "--top",
-                          "3", "--format", "json", "-q"});
+  std::vector<std::string> args = {"search",  "--model", "llama-3.1-8b", "--instance", instance,
+                                   "--nodes", nodes,     "--loss",       "fused",      "--compile",
+                                   "--top",   "3",       "--format",     "json",       "-q"};
+  if (!tokens.empty()) { // "": no --train-tokens
+    args.insert(args.end(), {"--train-tokens", tokens});
+  }
+  const auto r = run_cli(args);
   REQUIRE(r.status == 0);
   const std::filesystem::path p = dir / ("search-" + instance + "-" + nodes + ".json");
   std::ofstream(p, std::ios::binary) << r.out;

@@ -5,11 +5,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
 #include "bwplan/calibration.hpp"
 #include "bwplan/calibration_profile.hpp"
+#include "bwplan/catalog.hpp"
+#include "bwplan/error.hpp"
 #include "bwplan/measurements.hpp"
 #include "bwplan/sha256.hpp"
 #include "bwplan/train_log.hpp"
@@ -210,6 +213,17 @@ TEST_CASE("an unreadable log is an error naming the file and line", "[calibratio
   CHECK_THROWS_WITH(
       parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "n/a"), "c.log"),
       Catch::StartsWith("c.log:2: 'tps:' is not followed by a number"));
+  for (const char* tps : {"5,,957", ",5990,", "59,57", "1,2345"}) {
+    INFO(tps);
+    CHECK_THROWS_WITH(
+        parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", tps), "d.log"),
+        Catch::StartsWith("d.log:2: 'tps:' is followed by '") &&
+            Catch::Contains("whose thousands separators are misplaced (allowed: a comma between "
+                            "groups of three digits, as in 5,957)"));
+  }
+  CHECK(parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "1,234,567"),
+                        "e.log")
+            .tokens_per_s_per_gpu == 1234567.0);
 }
 
 TEST_CASE("the fit equals the regularised Gauss-Newton step computed by hand", "[calibration]") {
@@ -305,13 +319,33 @@ TEST_CASE("more runs than a calibration takes are refused up front", "[calibrati
                                         "runs of the stack and hardware to calibrate for");
 }
 
+namespace {
+
+/// Two runs whose stack saves 20 % more activations than the model, calibrated and banded, and
+/// the profile calibrate writes for them.
+struct BandedProfile {
+  ModelConstants k;
+  ModelConstants banded;
+  std::string text;
+};
+
+BandedProfile banded_profile() {
+  BandedProfile p;
+  p.k = test::catalog().constants;
+  const Calibration cal = calibrate({case_of(p.k, 1.2, 4096), case_of(p.k, 1.2, 8192)}, p.k);
+  p.banded = cal.constants;
+  apply_calibrated_bands(cal, p.banded);
+  p.text = calibration_profile_json(cal, p.banded, {{"m.json", io::sha256_hex("x")}}).dump(2);
+  return p;
+}
+
+} // namespace
+
 TEST_CASE("a profile round-trips and bad profiles are refused naming the file", "[calibration]") {
-  const ModelConstants k = test::catalog().constants;
-  const Calibration cal = calibrate({case_of(k, 1.2, 4096), case_of(k, 1.2, 8192)}, k);
-  ModelConstants banded = cal.constants;
-  apply_calibrated_bands(cal, banded);
-  const std::string text =
-      calibration_profile_json(cal, banded, {{"m.json", io::sha256_hex("x")}}).dump(2);
+  const BandedProfile profile = banded_profile();
+  const ModelConstants& k = profile.k;
+  const ModelConstants& banded = profile.banded;
+  const std::string& text = profile.text;
   const CalibrationProfile p = parse_calibration_profile(text, "p.json");
   CHECK(p.sha256 == io::sha256_hex(text));
   ModelConstants got = k;
@@ -343,7 +377,8 @@ TEST_CASE("a profile round-trips and bad profiles are refused naming the file", 
   doc = nlohmann::json::parse(text);
   doc["constants"][0]["fitted"] = 99.0;
   CHECK_THROWS_WITH(parse_calibration_profile(doc.dump(), "p.json"),
-                    Catch::StartsWith("p.json: /constants/0: constant memory.activation_scale"));
+                    Catch::StartsWith("p.json: /constants/0/fitted: memory.activation_scale = 99 "
+                                      "is outside the bounds calibrate fits it in"));
 }
 
 TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a torchtitan one "
@@ -588,4 +623,269 @@ TEST_CASE("three runs of a stack bwplan does not model calibrate its other runs 
     CHECK(tps_error(before.cases[i]) > 0.15);
     CHECK(tps_error(after.cases[i]) <= 0.09);
   }
+}
+
+namespace {
+
+/// An estimate of Llama-3.1-8B on one ml.p5e.48xlarge at micro-batch 2, 8192 tokens, written
+/// to `dir`/plan.json, and the path.
+std::string write_plan(const std::filesystem::path& dir) {
+  const std::string plan = (dir / "plan.json").string();
+  const auto est = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--instance",
+                                  "ml.p5e.48xlarge", "--micro-batch", "2", "--seq-len", "8192",
+                                  "--format", "json", "--output", plan});
+  REQUIRE(est.status == 0);
+  return plan;
+}
+
+/// A torchtitan log of that plan's run, peaking at `gib` GiB at `tps` tokens/s per GPU.
+std::string run_log(const char* gib = "61.50", const char* tps = "5,957") {
+  return header(2, 16, 1, 8192) + metric_line(1, gib, "4,000") + metric_line(10, gib, tps) +
+         metric_line(20, gib, tps);
+}
+
+} // namespace
+
+TEST_CASE("a profile edited into what calibrate never writes is refused naming the key",
+          "[calibration]") {
+  const BandedProfile profile = banded_profile();
+  const std::string& text = profile.text;
+  const auto refused = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto doc = nlohmann::json::parse(text);
+    edit(doc);
+    try {
+      (void)parse_calibration_profile(doc.dump(), "p.json", test::catalog());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  REQUIRE(nlohmann::json::parse(text).at("constants").size() >= 1);
+  const std::string first = nlohmann::json::parse(text).at("constants")[0].at("key");
+  // The same constant twice (nlohmann would keep the last): refused, naming both places.
+  CHECK_THAT(refused([&](auto& d) {
+               d["constants"].push_back({{"key", first}, {"shipped", 1.0}, {"fitted", 0.9}});
+             }),
+             Catch::Contains("p.json: /constants/") && Catch::Contains("'" + first + "'") &&
+                 Catch::Contains("is set twice (also at /constants/0)"));
+  // A constant calibrate never fits, though --set could set it.
+  CHECK_THAT(refused([](auto& d) {
+               d["constants"].push_back({{"key", "time.matmul_half_work_flops_per_s"},
+                                         {"shipped", 9.89e14},
+                                         {"fitted", 1e9}});
+             }),
+             Catch::Contains("'time.matmul_half_work_flops_per_s' is not a constant calibrate "
+                             "fits (allowed: memory.activation_scale,"));
+  // A fitted constant outside the bounds the fit keeps it in (set_constant would take 3.5).
+  CHECK_THAT(refused([](auto& d) { d["constants"][0]["fitted"] = 3.5; }),
+             Catch::Contains("p.json: /constants/0/fitted: memory.activation_scale = 3.5 is "
+                             "outside the bounds calibrate fits it in (allowed 0.5..3)"));
+  // A band key that is not a band.
+  CHECK_THAT(refused([](auto& d) { d["band_constants"][0]["key"] = "memory.fixed_bytes"; }),
+             Catch::Contains("p.json: /band_constants/0/key: 'memory.fixed_bytes' is not a band "
+                             "constant (allowed: memory.band_low_fraction,"));
+  // A key with a control character is shown escaped, on one line.
+  const std::string odd = refused([](auto& d) { d["constants"][0]["key"] = "a\nb"; });
+  CHECK(odd.find('\n') == std::string::npos);
+  CHECK_THAT(odd, Catch::Contains("'a\\nb' is not a constant calibrate fits"));
+  // Ranges no run can have covered.
+  CHECK_THAT(refused([](auto& d) {
+               d["range"]["seq_len_min"] = 100000;
+               d["range"]["seq_len_max"] = 1;
+             }),
+             Catch::Contains("p.json: /range/seq_len_min: 100000 is above seq_len_max 1"));
+  CHECK_THAT(refused([](auto& d) {
+               d["range"]["gpu_count_min"] = 16;
+               d["range"]["gpu_count_max"] = 8;
+             }),
+             Catch::Contains("p.json: /range/gpu_count_min: 16 is above gpu_count_max 8"));
+  CHECK_THAT(refused([](auto& d) { d["range"]["gpu_count_min"] = 0; }),
+             Catch::Contains("p.json: /range/gpu_count_min: 0 is out of range (allowed integers "
+                             "1.."));
+  CHECK_THAT(refused([](auto& d) { d["range"]["gpus"] = nlohmann::json::array(); }),
+             Catch::Contains("p.json: /range/gpus: the gpus the runs covered: expected at least "
+                             "one"));
+  CHECK_THAT(refused([](auto& d) { d["range"]["gpus"] = {"zzz"}; }),
+             Catch::Contains("p.json: /range/gpus/0") && Catch::Contains("zzz"));
+  CHECK(refused([](auto&) {}) == "accepted");
+}
+
+TEST_CASE("a profile's band narrower than the shipped one is refused, not applied",
+          "[calibration][cli]") {
+  const auto dir = test::scratch_dir("calibrate-narrow");
+  const ModelConstants k = test::catalog().constants;
+  const Calibration cal = calibrate({case_of(k, 1.2, 4096), case_of(k, 1.2, 8192)}, k);
+  ModelConstants banded = cal.constants;
+  apply_calibrated_bands(cal, banded);
+  auto doc = nlohmann::json::parse(calibration_profile_json(cal, banded, {}).dump());
+  REQUIRE(doc["band_constants"][1]["key"] == "memory.band_high_fraction");
+  doc["band_constants"][1]["fitted"] = 0.0; // an at-risk plan would be called "fits"
+  const CalibrationProfile p = parse_calibration_profile(doc.dump(), "p.json");
+  ModelConstants got = k;
+  CHECK_THROWS_WITH(apply_calibration_profile(p, got),
+                    "p.json: /band_constants/1: memory.band_high_fraction = 0 is narrower than "
+                    "the shipped 0.07 (allowed 0.07 and above: calibrate only widens a band)");
+  CHECK(get_constant(got, "memory.activation_scale") ==
+        get_constant(k, "memory.activation_scale")); // nothing applied
+  const std::string profile = (dir / "narrow.json").string();
+  std::ofstream(profile) << doc.dump();
+  const auto est = test::run_cli({"estimate", "--headroom", "72", "--calibration", profile});
+  CHECK(est.status == 1);
+  CHECK(est.out.empty());
+  CHECK_THAT(est.err, Catch::Contains("narrow.json: /band_constants/1: "
+                                      "memory.band_high_fraction = 0 is narrower than the "
+                                      "shipped 0.07"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("calibrate refuses one run given twice: under another path, or as a copy",
+          "[calibration][cli]") {
+  const auto dir = test::scratch_dir("calibrate-twice");
+  const std::string plan = write_plan(dir);
+  const std::string log = (dir / "good.log").string(), copy = (dir / "copy.log").string();
+  std::ofstream(log) << run_log();
+  std::ofstream(copy) << run_log();
+  const std::string profile = (dir / "profile.json").string();
+  const std::string other_path = (dir / "." / "good.log").string();
+  const auto twice = test::run_cli({"calibrate", "--run", plan + "=" + log, "--run",
+                                    plan + "=" + other_path, "--output", profile});
+  CHECK(twice.status == 1);
+  CHECK_THAT(twice.err, Catch::Contains("--run '" + plan + "=" + log + "' and --run '" + plan +
+                                        "=" + other_path + "'") &&
+                            Catch::Contains("are the same bytes (sha256 ") &&
+                            Catch::Contains("one run given twice would weigh twice in the fit"));
+  const auto copied = test::run_cli(
+      {"calibrate", "--run", plan + "=" + log, "--run", plan + "=" + copy, "--output", profile});
+  CHECK(copied.status == 1);
+  CHECK_THAT(copied.err, Catch::Contains("the logs " + log + " and " + copy +
+                                         " are the same "
+                                         "bytes"));
+  CHECK_FALSE(std::filesystem::exists(profile));
+  // Two logs of one plan are two runs.
+  const std::string second = (dir / "second.log").string();
+  std::ofstream(second) << run_log("61.60", "5,990");
+  const auto two = test::run_cli(
+      {"calibrate", "--run", plan + "=" + log, "--run", plan + "=" + second, "--output", profile});
+  INFO(two.err);
+  CHECK(two.status == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("calibrate refuses a run more than 10 times off its prediction, naming it",
+          "[calibration][cli]") {
+  const auto dir = test::scratch_dir("calibrate-absurd");
+  const std::string plan = write_plan(dir);
+  const std::string profile = (dir / "profile.json").string();
+  const auto with_log = [&](const char* name, const std::string& text) {
+    const std::string log = (dir / name).string();
+    std::ofstream(log) << text;
+    return test::run_cli({"calibrate", "--run", plan + "=" + log, "--output", profile});
+  };
+  // 0.001 GiB against ~77.6 GiB predicted: once read as -100 % and a band clamped to 0.9.
+  const auto tiny = with_log("tiny.log", run_log("0.001"));
+  CHECK(tiny.status == 1);
+  CHECK_THAT(tiny.err, Catch::Contains("run '" + plan + "' (" + (dir / "tiny.log").string() +
+                                       "): peak reserved memory measured 0.001 GiB against ") &&
+                           Catch::Contains("times less (allowed within 10 times of the "
+                                           "prediction either way"));
+  // 5000 GiB on a 141 GB GPU: once "constant memory.band_high_fraction = 63.42 is out of range".
+  const auto huge = with_log("huge.log", run_log("5000.00"));
+  CHECK(huge.status == 1);
+  CHECK_THAT(huge.err, Catch::Contains("huge.log): peak reserved memory measured 5000 GiB") &&
+                           Catch::Contains("times more (allowed within 10 times"));
+  CHECK_THAT(huge.err, !Catch::Contains("band_high_fraction"));
+  // 0.000001 tokens/s passes the log's own range: once "time.band_low_fraction = 8584684946.04".
+  const auto slow = with_log("slow.log", run_log("61.50", "0.000001"));
+  CHECK(slow.status == 1);
+  CHECK_THAT(slow.err, Catch::Contains("slow.log): tokens/s per GPU measured 1e-06 against") &&
+                           Catch::Contains("times less"));
+  CHECK_THAT(slow.err, !Catch::Contains("band_low_fraction"));
+  CHECK_FALSE(std::filesystem::exists(profile));
+  // A measurement case is named by its id and source.
+  const ModelConstants k = test::catalog().constants;
+  MeasurementCase far = case_of(k, 1.0, 4096);
+  far.value_bytes *= 11;
+  CHECK_THROWS_WITH(calibrate({case_of(k, 1.0, 8192), far}, k),
+                    Catch::StartsWith("run 'synthetic-4096' (tests/test_calibration.cpp): peak "
+                                      "reserved memory measured ") &&
+                        Catch::Contains("11 times more (allowed within 10 times"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a band wider than its constant allows names the run behind it", "[calibration]") {
+  // What calibrate's check of each run keeps from happening: a fit predicting a run 20 times
+  // off. The band's own range error once named no run.
+  Calibration cal;
+  CalibratedRun r;
+  r.id = "plan.json";
+  r.source = "train.log";
+  r.quantity = Quantity::memory;
+  r.measured = 20.0 * 1024 * 1024 * 1024;
+  r.before = r.after = 10.0 * 1024 * 1024 * 1024;
+  r.leave_one_out = 1.0 * 1024 * 1024 * 1024;
+  cal.runs.push_back(r);
+  cal.memory.after.runs = 1;
+  const ModelConstants k = test::catalog().constants;
+  ModelConstants got = k;
+  CHECK_THROWS_WITH(apply_calibrated_bands(cal, got),
+                    Catch::StartsWith("run 'plan.json' (train.log): memory measured 20 GiB, "
+                                      "predicted 1 GiB by the fit without it, so constant "
+                                      "memory.band_high_fraction = 19 is out of range"));
+  CHECK(get_constant(got, "memory.band_high_fraction") ==
+        get_constant(k, "memory.band_high_fraction"));
+}
+
+TEST_CASE("calibrate --run: a path holding '=', and '-' for one input", "[calibration][cli]") {
+  namespace fs = std::filesystem;
+  const auto dir = test::scratch_dir("calibrate-split");
+  const std::string plan = write_plan(dir);
+  const std::string odd_plan = (dir / "a=b.json").string();
+  fs::copy_file(plan, odd_plan);
+  const std::string log = (dir / "good.log").string();
+  std::ofstream(log) << run_log();
+  const std::string profile = (dir / "profile.json").string();
+  // Split where the plan and the log exist, not at the first '='.
+  const auto odd = test::run_cli({"calibrate", "--run", odd_plan + "=" + log, "--output", profile});
+  INFO(odd.err);
+  CHECK(odd.status == 0);
+  const auto ranked =
+      test::run_cli({"calibrate", "--run", odd_plan + "#1=" + log, "--output", profile, "--force"});
+  CHECK(ranked.status == 0);
+  const std::string missing = (dir / "a=c.json").string() + "=" + log;
+  const auto none = test::run_cli({"calibrate", "--run", missing, "--output", profile, "--force"});
+  CHECK(none.status == 1);
+  CHECK_THAT(none.err, Catch::Contains("--run '" + missing +
+                                       "': no '=' in it parts an existing plan from an "
+                                       "existing log"));
+  // Two splits that both name existing files: which was meant cannot be told.
+  const std::string d = dir.string();
+  for (const std::string& f :
+       {d + "/x", d + "/y=" + d + "/z.log", d + "/x=" + d + "/y", d + "/z.log"}) {
+    fs::create_directories(fs::path(f).parent_path());
+    std::ofstream(f) << "";
+  }
+  const std::string both = d + "/x=" + d + "/y=" + d + "/z.log";
+  const auto ambiguous =
+      test::run_cli({"calibrate", "--run", both, "--output", profile, "--force"});
+  CHECK(ambiguous.status == 2);
+  CHECK_THAT(ambiguous.err, Catch::Contains("--run '" + both +
+                                            "': parts into an existing plan and log at 2 of its "
+                                            "'=' signs"));
+  // Standard input reads once: '-' for two inputs is a usage error, whatever they are.
+  const auto stdin_twice =
+      test::run_cli({"calibrate", "--run", "-=-", "--output", profile, "--force"});
+  CHECK(stdin_twice.status == 2);
+  CHECK_THAT(stdin_twice.err,
+             Catch::Contains("the plan of --run '-=-' and the log of --run '-=-' both read "
+                             "standard input ('-'), which can be read once"));
+  const auto file_and_plan =
+      test::run_cli({"calibrate", "-", "--run", "-=" + log, "--output", profile, "--force"});
+  CHECK(file_and_plan.status == 2);
+  CHECK_THAT(file_and_plan.err, Catch::Contains("calibrate FILE '-' and the plan of --run"));
+  // PLAN=- reads the log from standard input, as -=LOG reads the plan (the binary, as a
+  // pipeline runs it).
+  const std::string cmd = std::string("'") + BWPLAN_BINARY + "' calibrate --run '" + plan +
+                          "=-' --output '" + profile + "' --force < '" + log + "' > /dev/null 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  fs::remove_all(dir);
 }

@@ -101,14 +101,17 @@ TEST_CASE("emitted requests pass AWS's API model for many plans", "[emit]") {
   };
   const Case cases[] = {{"ml.p6-b200.48xlarge", "1", "1e10", false},
                         {"ml.p6-b200.48xlarge", "4", "1e12", true},
-                        {"ml.p6-b300.48xlarge", "1", "0", true},
+                        {"ml.p6-b300.48xlarge", "1", "", true}, // no --train-tokens
                         {"ml.p6-b300.48xlarge", "4", "1e11", false}};
   for (const Case& c : cases) {
     const std::string plan = write_search(dir, c.instance, c.nodes, c.tokens);
     for (const std::string rank : {"1", "2"}) {
       const fs::path out = dir / (c.instance + c.nodes + "-" + rank);
       auto args = base_args(plan, out);
-      args.insert(args.end(), {"--rank", rank, "--train-tokens", c.tokens});
+      args.insert(args.end(), {"--rank", rank});
+      if (!c.tokens.empty()) {
+        args.insert(args.end(), {"--train-tokens", c.tokens});
+      }
       if (c.plan_arn) {
         args.insert(args.end(), {"--training-plan-arn", k_plan_arn});
       }
@@ -252,12 +255,17 @@ TEST_CASE("an existing output directory needs --force", "[emit]") {
   CHECK(r.err.find("--force") != std::string::npos);
   CHECK(fs::exists(out / "keep.txt"));
   CHECK_FALSE(fs::exists(out / "launch.py"));
+  // --force replaces only what an emit wrote: a directory holding the user's file is refused
   auto args = base_args(plan, out);
   args.push_back("--force");
   r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("'keep.txt', which bwplan does not write there") != std::string::npos);
+  CHECK(fs::exists(out / "keep.txt"));
+  fs::remove(out / "keep.txt");
+  r = test::run_cli(args); // an empty directory, as an earlier emit's would be, is replaced
   CHECK(r.status == 0);
   CHECK(fs::exists(out / "launch.py"));
-  CHECK_FALSE(fs::exists(out / "keep.txt"));
   fs::remove_all(dir);
 }
 

@@ -165,3 +165,57 @@ TEST_CASE("an interrupted write leaves no temporary behind", "[safety]") {
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("--force never empties a directory of the user's files, nor widens a file's mode",
+          "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-force");
+  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+  REQUIRE(sh(dir, bin() + " estimate --format json -q --output plan.json") == 0);
+  // a directory with a file emit does not write: refused with --force, the file kept
+  fs::create_directories(dir / "mine");
+  std::ofstream(dir / "mine" / "notes.txt") << "precious\n";
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out mine --force" + aws +
+                    " 2>err.txt") == 1);
+  CHECK(read_text_file(dir / "mine" / "notes.txt") == "precious\n");
+  CHECK(read_text_file(dir / "err.txt").find("'notes.txt'") != std::string::npos);
+  // an earlier emit's directory is replaced with --force
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job -q" + aws) == 0);
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job --force -q" + aws) == 0);
+  CHECK(fs::exists(dir / "job" / "source" / "train.py"));
+  // a replaced file keeps its permissions
+  std::ofstream(dir / "private.json") << "x";
+  fs::permissions(dir / "private.json", fs::perms::owner_read | fs::perms::owner_write);
+  CHECK(sh(dir, bin() + " estimate --format json -q --output private.json --force") == 0);
+  CHECK(fs::status(dir / "private.json").permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  // two outputs naming one file through a linked directory
+  fs::create_directories(dir / "d");
+  fs::create_directory_symlink(dir / "d", dir / "d" / "lnk");
+  CHECK(sh(dir, bin() + " estimate --format json --output d/s.json --report d/lnk/s.json " +
+                    "--force 2>err.txt") == 1);
+  CHECK(read_text_file(dir / "err.txt").find("names the same path") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "d" / "s.json"));
+  // a region of another partition than the role's
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out cn --region cn-north-1" + aws +
+                    " 2>err.txt") == 1);
+  CHECK(read_text_file(dir / "err.txt").find("--role-arn is in partition 'aws'") !=
+        std::string::npos);
+  // empty values of flags that name something are refused, not taken as left out
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out e --job-name ''" + aws +
+                    " 2>/dev/null") == 2);
+  CHECK(sh(dir, bin() + " estimate --calibration '' 2>/dev/null") == 2);
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("standard input is read to the 16 MiB limit, as a file is", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-stdin");
+  // an endless pipe stops at the limit instead of growing until memory runs out
+  CHECK(sh(dir, "yes | " + bin() + " check --plan - 2>err.txt") == 1);
+  CHECK(read_text_file(dir / "err.txt").find("standard input: file is larger than 16777216") !=
+        std::string::npos);
+  REQUIRE(sh(dir, bin() + " estimate --format json -q > plan.json") == 0);
+  CHECK(sh(dir, bin() + " check --plan - < plan.json > /dev/null") == 0);
+  fs::remove_all(dir);
+}

@@ -117,12 +117,14 @@ struct Calibration {
 /// metric, time constants their tokens/s; each group alone (neither moves the other's figure).
 /// Leave-one-out refits without each run in turn (10-fold beyond 10 runs). Throws Error for more
 /// than k_max_calibration_cases cases, or a run whose measured or predicted figure is not
-/// positive.
+/// positive or is more than 10 times the other (naming the run's id and source).
 [[nodiscard]] Calibration calibrate(const std::vector<MeasurementCase>& cases,
                                     const ModelConstants& shipped);
 
 /// The bands a profile's errors imply: the largest leave-one-out error (or the largest error
 /// after the fit, when greater), at least the shipped band's, written as the band constants.
+/// Throws Error naming the run when a band would be wider than its constant allows (`k`
+/// unchanged).
 void apply_calibrated_bands(const Calibration& cal, ModelConstants& k);
 
 } // namespace bwplan

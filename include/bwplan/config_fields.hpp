@@ -63,10 +63,13 @@ void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*m
 
 /// Calls `f(ConfigField<T>{...})` for every field, in the order plans write them. How each
 /// reaches the trainer is docs/launch.md's table (tests/test_config_fields.cpp holds both to this).
+/// The most GPUs, micro-batches or steps a field may hold (grad_accum's range among them).
+inline constexpr std::int64_t k_max_config_count = std::int64_t{1} << 20;
+
 template <class F> constexpr void for_each_config_field(F&& f) {
   using C = TrainingConfig;
   using I = std::int64_t;
-  constexpr I k_count = I{1} << 20; // GPUs, micro-batches, steps
+  constexpr I k_count = k_max_config_count; // GPUs, micro-batches, steps
   constexpr InCases req = InCases::required;
   constexpr InCases opt = InCases::optional;
   f(ConfigField<I>{"gpus", &C::gpus, "GPUs in the job", req, 1, k_count});

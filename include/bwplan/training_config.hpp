@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "bwplan/enums.hpp"
 #include "bwplan/model_spec.hpp"
@@ -162,5 +164,8 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.
 void validate_config(const TrainingConfig& c, const ModelSpec& m);
+/// The table ranges (config_fields.hpp) of the numeric fields named in `keys` (search's fixed
+/// fields; validate_config checks them all).
+void validate_field_ranges(const TrainingConfig& c, std::span<const std::string_view> keys);
 
 } // namespace bwplan

@@ -44,6 +44,22 @@ std::string one_line(const std::string& in) {
   while (!s.empty() && s.back() == ' ') {
     s.pop_back();
   }
+  // A value echoed whole could make a line of megabytes: keep its start (the field) and its end
+  // (what is allowed), cut at character boundaries.
+  constexpr std::size_t k_head = 1200;
+  constexpr std::size_t k_tail = 600;
+  if (s.size() > k_head + k_tail + 200) {
+    const auto boundary = [&s](std::size_t i) {
+      while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) {
+        --i;
+      }
+      return i;
+    };
+    const std::size_t head = boundary(k_head);
+    const std::size_t tail = boundary(s.size() - k_tail);
+    s = fmt::format("{} ...({} bytes left out)... {}", s.substr(0, head), tail - head,
+                    s.substr(tail));
+  }
   return s;
 }
 

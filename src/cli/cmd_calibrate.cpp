@@ -1,6 +1,7 @@
 // `bwplan calibrate INPUT... [--run PLAN=LOG]... --output PROFILE.json`: fits the free
 // constants to measured runs and writes a profile `--calibration` reads back.
 #include <charconv>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -89,6 +90,105 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, std::int64_
   return mc;
 }
 
+/// `--run PLAN.json[#N]=train.log`, taken apart.
+struct RunArg {
+  std::string arg; ///< as given
+  std::string plan;
+  std::int64_t rank = 1; ///< PLAN.json#N: the N-th plan of a search document
+  std::string log;
+};
+
+/// `path` without a trailing `#digits` (a plan rank).
+std::string without_rank(const std::string& path) {
+  const std::size_t hash = path.rfind('#');
+  if (hash == std::string::npos || hash + 1 == path.size() ||
+      path.find_first_not_of("0123456789", hash + 1) != std::string::npos) {
+    return path;
+  }
+  return path.substr(0, hash);
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return path == "-" || std::filesystem::exists(path, ec);
+}
+
+/// Splits `run` at its '='. With more than one, at the one that leaves an existing plan and an
+/// existing log (a path may hold '='); none or several is an error saying so.
+RunArg split_run(const std::string& run) {
+  const auto malformed = [&] {
+    return UsageError(fmt::format("--run '{}': expected PLAN.json[#N]=train.log", run));
+  };
+  std::vector<std::size_t> cuts;
+  for (std::size_t eq = run.find('='); eq != std::string::npos; eq = run.find('=', eq + 1)) {
+    if (eq != 0 && eq + 1 != run.size()) {
+      cuts.push_back(eq);
+    }
+  }
+  if (cuts.empty()) {
+    throw malformed();
+  }
+  std::size_t eq = cuts.front();
+  if (cuts.size() > 1) {
+    std::vector<std::size_t> found;
+    for (const std::size_t cut : cuts) {
+      if (exists(without_rank(run.substr(0, cut))) && exists(run.substr(cut + 1))) {
+        found.push_back(cut);
+      }
+    }
+    if (found.empty()) {
+      throw Error(fmt::format("--run '{}': no '=' in it parts an existing plan from an existing "
+                              "log (with '=' in a path, both files must exist)",
+                              run));
+    }
+    if (found.size() > 1) {
+      throw UsageError(fmt::format("--run '{}': parts into an existing plan and log at {} of its "
+                                   "'=' signs (allowed: one; rename a file)",
+                                   run, found.size()));
+    }
+    eq = found.front();
+  }
+  RunArg r{run, run.substr(0, eq), 1, run.substr(eq + 1)};
+  if (const std::size_t hash = r.plan.rfind('#'); hash != std::string::npos) {
+    const std::string digits = r.plan.substr(hash + 1);
+    const char* end = digits.data() + digits.size();
+    const auto [p, ec] = std::from_chars(digits.data(), end, r.rank);
+    if (digits.empty() || ec != std::errc() || p != end || r.rank < 1) {
+      throw UsageError(
+          fmt::format("--run '{}': '#{}' is not a plan rank (allowed 1, 2, ...)", run, digits));
+    }
+    r.plan.resize(hash);
+    if (r.plan.empty()) {
+      throw malformed();
+    }
+  }
+  return r;
+}
+
+/// Standard input (`-`) may stand for one input, a measurement file, a plan or a log: it reads
+/// once.
+void check_stdin_once(const std::vector<std::string>& files, const std::vector<RunArg>& runs) {
+  std::vector<std::string> uses;
+  for (const std::string& f : files) {
+    if (f == "-") {
+      uses.push_back("calibrate FILE '-'");
+    }
+  }
+  for (const RunArg& r : runs) {
+    if (r.plan == "-") {
+      uses.push_back(fmt::format("the plan of --run '{}'", r.arg));
+    }
+    if (r.log == "-") {
+      uses.push_back(fmt::format("the log of --run '{}'", r.arg));
+    }
+  }
+  if (uses.size() > 1) {
+    throw UsageError(fmt::format("{} and {} both read standard input ('-'), which can be read "
+                                 "once (allowed: '-' for one file, plan or log)",
+                                 uses[0], uses[1]));
+  }
+}
+
 void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd) {
   ctx.begin();
   if (o.files.empty() && o.runs.empty()) {
@@ -101,47 +201,43 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
   if (!o.report.empty()) {
     check_target("--report", o.report, o.force);
   }
+  // A run counted twice weighs twice in the fit: the same file, case id, --run or log is
+  // refused (two logs of one plan are two runs).
+  check_distinct(o.files, "calibrate FILE");
+  check_distinct(o.runs, "--run");
+  std::vector<RunArg> runs;
+  for (const std::string& run : o.runs) {
+    runs.push_back(split_run(run));
+  }
+  check_stdin_once(o.files, runs);
   std::vector<MeasurementCase> cases;
   std::vector<ProfileInput> inputs;
   for (const std::string& f : o.files) {
-    const std::string text = read_text_file(f);
+    const std::string text = read_input_text(f);
     for (MeasurementCase& mc : parse_measurements(text, f, ctx.catalog())) {
       cases.push_back(std::move(mc));
     }
     inputs.push_back({f, io::sha256_hex(text)});
   }
   const std::size_t files_cases = cases.size();
-  for (const std::string& run : o.runs) {
-    const std::size_t eq = run.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == run.size()) {
-      throw UsageError(fmt::format("--run '{}': expected PLAN.json[#N]=train.log", run));
-    }
-    std::string plan = run.substr(0, eq);
-    const std::string log = run.substr(eq + 1);
-    std::int64_t rank = 1; // PLAN.json#N: the N-th plan of a search document
-    if (const std::size_t hash = plan.rfind('#'); hash != std::string::npos) {
-      const std::string digits = plan.substr(hash + 1);
-      const char* end = digits.data() + digits.size();
-      const auto [p, ec] = std::from_chars(digits.data(), end, rank);
-      if (digits.empty() || ec != std::errc() || p != end || rank < 1) {
-        throw UsageError(
-            fmt::format("--run '{}': '#{}' is not a plan rank (allowed 1, 2, ...)", run, digits));
-      }
-      plan.resize(hash);
-      if (plan.empty()) {
-        throw UsageError(fmt::format("--run '{}': expected PLAN.json[#N]=train.log", run));
+  std::vector<std::pair<std::string, const RunArg*>> logs_seen; // sha256 -> its --run
+  for (const RunArg& run : runs) {
+    const std::string plan_text = read_input_text(run.plan); // read once: it may be stdin
+    const std::string log_text = read_input_text(run.log);
+    const std::string log_sha = io::sha256_hex(log_text);
+    for (const auto& [sha, other] : logs_seen) {
+      if (sha == log_sha) {
+        throw Error(fmt::format("--run '{}' and --run '{}': the logs {} and {} are the same "
+                                "bytes (sha256 {}...): one run given twice would weigh twice in "
+                                "the fit",
+                                other->arg, run.arg, other->log, run.log, sha.substr(0, 12)));
       }
     }
-    const std::string plan_text = read_input_text(plan); // read once: it may be standard input
-    const std::string log_text = read_text_file(log);
-    cases.push_back(run_case(ctx, plan, rank, plan_text, log, log_text));
-    inputs.push_back({plan, io::sha256_hex(plan_text)});
-    inputs.push_back({log, io::sha256_hex(log_text)});
+    logs_seen.emplace_back(log_sha, &run);
+    cases.push_back(run_case(ctx, run.plan, run.rank, plan_text, run.log, log_text));
+    inputs.push_back({run.plan, io::sha256_hex(plan_text)});
+    inputs.push_back({run.log, log_sha});
   }
-  // A run counted twice weighs twice in the fit: the same file, case id or --run is refused (two
-  // logs of one plan are two runs).
-  check_distinct(o.files, "calibrate FILE");
-  check_distinct(o.runs, "--run");
   for (std::size_t i = 0; i < files_cases; ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (cases[i].id == cases[j].id) {

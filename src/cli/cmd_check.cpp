@@ -63,6 +63,14 @@ void run_check(Context& ctx, const CheckOptions& o) {
                                    ? headroom_fraction(o.headroom_pct)
                                    : *doc.headroom_fraction;
   const Estimate e = evaluate(doc.request, k.memory, k.time);
+  // Today's figures come from the plan's own constants when neither --set nor another profile
+  // than the plan's moved them: only then can a factor of 10 tell an edited plan (--model and
+  // --set may move figures at will, and so may a profile; a check then gives a verdict).
+  const std::optional<std::string> now_sha =
+      ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
+  const bool same_calibration = now_sha == doc.calibration_sha256;
+  const bool same_model_and_constants =
+      o.source.model.empty() && o.constants.sets.empty() && same_calibration;
   std::vector<Change> changes;
   const auto compare = [&](const char* section, const char* key, const char* what, double now,
                            double scale, const char* unit) {
@@ -73,12 +81,12 @@ void run_check(Context& ctx, const CheckOptions& o) {
       // A model or catalog update moves these by percents; a factor of 10 (or a value no
       // evaluation gives) is an edited plan, not a change to report as a percentage.
       const double w = was->get<double>();
-      const bool same_model = o.source.model.empty(); // --model may change figures at will
       if (!(w > 0) || !(now > 0) ||
-          (same_model && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
-        throw Error(fmt::format("{}: the plan's {} {:.6g} is not one bwplan could have written "
-                                "for it (now {:.6g}): the plan was edited",
-                                o.source.plan, what, w / scale, now / scale));
+          (same_model_and_constants && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
+        const std::string u = *unit == '\0' ? std::string() : std::string(" ") + unit;
+        throw Error(fmt::format("{}: the plan's {} {:.6g}{} is not one bwplan could have written "
+                                "for it (now {:.6g}{}): the plan was edited",
+                                o.source.plan, what, w / scale, u, now / scale, u));
       }
       changes.push_back({what, w / scale, now / scale, unit});
     }
@@ -111,9 +119,6 @@ void run_check(Context& ctx, const CheckOptions& o) {
     judged.allocator_retries_high = false;
   }
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
-  const std::optional<std::string> now_sha =
-      ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
-  const bool same_calibration = now_sha == doc.calibration_sha256;
   if (!same_calibration) {
     ctx.log->warn("{}: the plan was made {}; this check uses {}", o.source.plan,
                   doc.calibration_sha256 ? fmt::format("with calibration profile sha256 {}",
@@ -181,7 +186,8 @@ void setup_check(CLI::App& app, Context& ctx) {
       ->transform(strict_integer());
   cmd->add_option("--model", o->source.model,
                   "the model (a path or preset): a changed config.json, or the plan's model "
-                  "file [the plan's]");
+                  "file [the plan's]")
+      ->check(not_empty());
   cmd->add_option("--headroom", o->headroom_pct,
                   "percent of GPU memory to keep free [the plan's own]")
       ->transform(number_in(0, 99.999))

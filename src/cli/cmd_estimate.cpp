@@ -97,11 +97,19 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (o.global_batch_tokens > 0) {
     c.grad_accum =
         grad_accum_for(o.global_batch_tokens, c.micro_batch, c.seq_len, data_parallel_degree(c));
+    if (c.grad_accum > k_max_config_count) {
+      throw Error(fmt::format(
+          "--global-batch-tokens {} needs {} micro-steps of --micro-batch {} x --seq-len {} "
+          "over {} data-parallel GPUs (allowed up to {} per step: a larger micro-batch or more "
+          "GPUs)",
+          o.global_batch_tokens, c.grad_accum, c.micro_batch, c.seq_len, data_parallel_degree(c),
+          k_max_config_count));
+    }
     // As far off as a search accepts by default: beyond it the step is not the one asked for.
     const double got = static_cast<double>(tokens_per_step(c));
     if (!global_batch_reached(got, o.global_batch_tokens)) {
       throw Error(fmt::format(
-          "--global-batch-tokens {:.0f} cannot be reached: --micro-batch {} x --seq-len {} over {} "
+          "--global-batch-tokens {} cannot be reached: --micro-batch {} x --seq-len {} over {} "
           "data-parallel GPUs is {} tokens per micro-step, so the nearest step is {:.0f} tokens "
           "(allowed: within {:.0f} % of a whole number of micro-steps)",
           o.global_batch_tokens, c.micro_batch, c.seq_len, data_parallel_degree(c),
@@ -194,7 +202,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): prints time to train and its cost [none]")
-      ->transform(number_in(0, k_max_train_tokens, false, true))
+      ->transform(number_in(0, k_max_train_tokens, true, true))
       ->group(tr);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")

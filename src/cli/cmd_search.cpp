@@ -23,6 +23,17 @@ namespace bwplan::cli {
 
 namespace {
 
+/// The training-config fields search takes as one value each (estimate's flags); the others are
+/// axes.
+constexpr std::array<std::string_view, 15> k_fixed = {
+    "optimizer",    "optimizer_impl", "compile",          "loss",       "fp8_backend",
+    "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
+    "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
+
+} // namespace
+
+namespace {
+
 struct SearchOptions {
   std::string model = "llama-3.1-8b";
   std::vector<std::string> instances = {"ml.p6-b200.48xlarge"};
@@ -147,11 +158,16 @@ constexpr double k_max_combinations_product = 1e8;
 /// Precisions a search tries when --precision is not given (at most: the GPU's supported ones).
 constexpr std::size_t k_precision_count = static_cast<std::size_t>(Precision::count_);
 
-/// Counts the combinations a search will visit, computing nothing for them.
+/// Counts the combinations a search will visit, computing nothing for them. A pipeline-parallel
+/// one counts pp x max(1, pp / 32) times: its stages are each estimated over its micro-batches, so
+/// its cost grows about as pp^2 past 32 stages (per candidate, a 4096-block model took 7 us at pp
+/// 8, 60 us at 32, 1 ms at 128 and 4.8 ms at 256; Llama 3.1 405B the same to pp 64).
 struct CountCombinations : CombinationVisitor {
   std::int64_t n = 0;
-  void combination(const Candidate&, const GpuSpec&, const InstanceSpec&, const Network&) override {
-    ++n;
+  void combination(const Candidate& c, const GpuSpec&, const InstanceSpec&,
+                   const Network&) override {
+    const std::int64_t pp = std::max<std::int64_t>(1, c.config.pp);
+    n += pp * std::max<std::int64_t>(1, pp / 32);
   }
   void unsupported(const Candidate&, const GpuSpec&, Precision) override {}
 };
@@ -159,9 +175,11 @@ struct CountCombinations : CombinationVisitor {
 Error too_many_combinations(double n) {
   return Error(fmt::format(
       "the search would try {:.3g} combinations of instance type, nodes, sharding, precision, "
-      "loss, checkpointing, sequence length and tensor/context/pipeline parallelism, more than the "
-      "{:.0f} bwplan searches at once; narrow --nodes, --seq-len, --instance or the other axes "
-      "(--loss fixes the loss, --tp 1 --cp 1 --pp 1 data parallelism)",
+      "loss, checkpointing, sequence length and tensor/context/pipeline parallelism (a pipeline "
+      "of pp stages counting pp x max(1, pp / 32)), more than the {:.0f} bwplan searches at once; "
+      "narrow --nodes, "
+      "--seq-len, --instance, --pp or the other axes (--loss fixes the loss, --tp 1 --cp 1 --pp 1 "
+      "data parallelism)",
       n, k_max_combinations));
 }
 
@@ -214,7 +232,16 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   r.space.precisions = parse_list<Precision>(o.precisions, "--precision");
   r.space.checkpointing.clear();
   for (const std::string& s : o.checkpointing) {
-    r.space.checkpointing.push_back(parse_checkpoint(s));
+    const CheckpointChoice c = parse_checkpoint(s);
+    // selective-layer:2 and selective-layer:02 are one mode: compared as read, not as written.
+    for (const CheckpointChoice& seen : r.space.checkpointing) {
+      if (seen.mode == c.mode &&
+          (c.mode != ActivationCheckpointing::selective_layer || seen.every == c.every)) {
+        throw UsageError(fmt::format("--activation-checkpointing '{}' names {} twice",
+                                     fmt::join(o.checkpointing, ","), s));
+      }
+    }
+    r.space.checkpointing.push_back(c);
   }
   if (o.explore_seq && cmd.count("--seq-len") > 0) {
     throw UsageError("--explore-seq tries every power of two from 2048 to the model's longest "
@@ -357,6 +384,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   }
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
+  validate_field_ranges(b, k_fixed); // estimate's ranges (validate_config checks the axes' values)
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
       !(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens) ||
       !(o.global_batch_tolerance_pct >= 0 && o.global_batch_tolerance_pct <= 100)) {
@@ -374,6 +402,13 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
       o.min_seq_len < 0 || o.min_seq_len > seq.max) {
     throw Error(
         fmt::format("--min-seq-len {} is out of range (allowed 0..{})", o.min_seq_len, seq.max));
+  }
+  if (cmd.count("--seq-len") > 0 &&
+      std::all_of(r.space.seq_lens.begin(), r.space.seq_lens.end(),
+                  [&](std::int64_t v) { return v < o.min_seq_len; })) {
+    throw UsageError(fmt::format("--min-seq-len {} is longer than every --seq-len given: they "
+                                 "contradict (leave one out)",
+                                 o.min_seq_len));
   }
   r.limits.min_seq_len = o.min_seq_len;
   if (!(o.max_usd_per_hour >= 0 && o.max_usd_per_hour <= 1e9)) {
@@ -491,6 +526,14 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   check_destinations(o.output, o.report);
   if (!o.emit_dir.empty()) {
     check_target("--emit-sagemaker", o.emit_dir, o.output.force, true);
+  } else {
+    for (const CLI::Option* opt : cmd.get_options()) {
+      if (opt->get_group() == "Launch files" && opt->count() > 0 &&
+          opt->get_name() != "--emit-sagemaker") {
+        throw UsageError(
+            fmt::format("{} is for launch files: it needs --emit-sagemaker DIR", opt->get_name()));
+      }
+    }
   }
   const auto top = static_cast<std::size_t>(o.top);
   const auto start = std::chrono::steady_clock::now();
@@ -663,10 +706,6 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->transform(strict_integer())
       ->capture_default_str()
       ->group(ax);
-  constexpr std::array<std::string_view, 15> k_fixed = {
-      "optimizer",    "optimizer_impl", "compile",          "loss",       "fp8_backend",
-      "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
-      "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
   o->training.add_to(*cmd, tr, ConfigFlags::Pick::only, k_fixed);
   // Unlike estimate's, search's loss and compile have no single default: without either flag
   // they are an axis (run_search_command), so --help must not print estimate's.
@@ -690,7 +729,7 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(lim);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): time and cost to train [none]")
-      ->transform(number_in(0, k_max_train_tokens, false, true))
+      ->transform(number_in(0, k_max_train_tokens, true, true))
       ->group(lim);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")

@@ -30,10 +30,13 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
       ->check(not_empty());
   cmd.add_option("--pytorch-version", l.pytorch_version,
                  "DLC PyTorch image version: one the catalog lists for the GPU, 2.11 or newer "
-                 "[2.11, the trainer's]");
+                 "[2.11, the trainer's]")
+      ->check(not_empty());
   cmd.add_option("--training-plan-arn", l.training_plan_arn,
-                 "SageMaker Flexible Training Plan ARN (ResourceConfig.TrainingPlanArn)");
-  cmd.add_option("--job-name", l.job_name, "training job name [derived from the plan + hash]");
+                 "SageMaker Flexible Training Plan ARN (ResourceConfig.TrainingPlanArn)")
+      ->check(not_empty());
+  cmd.add_option("--job-name", l.job_name, "training job name [derived from the plan + hash]")
+      ->check(not_empty());
   cmd.add_option("--max-runtime", l.max_runtime_s,
                  "MaxRuntimeInSeconds of each job [time to train x 1.5 + 1 h, at most 28 days, "
                  "longer runs as chained jobs; 24 h without --train-tokens]")
@@ -53,7 +56,7 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
            "--train-tokens", l.train_tokens,
            "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none: the "
            "launch policy's default step count]")
-        ->transform(number_in(0, k_max_train_tokens, false, true));
+        ->transform(number_in(0, k_max_train_tokens, true, true));
   }
   if (!required) { // beside another command's own flags (search): under its "Launch files"
     const std::vector<CLI::Option*> all = cmd.get_options();
@@ -69,7 +72,7 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
     names += (names.empty() ? "" : ", ") + f.name;
   }
   const fs::path d(dir);
-  std::string s = fmt::format("wrote {}/: {}\n", dir, names);
+  std::string s = fmt::format("wrote {}{}: {}\n", dir, dir.ends_with('/') ? "" : "/", names);
   s += fmt::format("launch: python3 {}   (or: sh {})\n", (d / "launch.py").string(),
                    (d / "submit.sh").string());
   s += fmt::format("job {}: {} steps, MaxRuntimeInSeconds {} ({:.1f} h)", l.job_name, l.steps,

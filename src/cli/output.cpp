@@ -42,9 +42,7 @@ const Catalog& Context::catalog() {
 
 std::string read_input_text(const std::string& path) {
   if (path == "-") {
-    std::ostringstream in;
-    in << std::cin.rdbuf();
-    return in.str();
+    return read_stdin_text();
   }
   return read_text_file(path);
 }
@@ -179,6 +177,7 @@ void add_constants_options(CLI::App& cmd, ConstantsOptions& o) {
   cmd.add_option("--calibration", o.calibration,
                  "a profile `bwplan calibrate` wrote: its fitted constants and bands replace the "
                  "shipped ones")
+      ->check(not_empty())
       ->group("Model constants");
   cmd.add_option("--set", o.sets,
                  "override a model constant, e.g. --set time.matmul_efficiency_max=0.6 (keys in "
@@ -190,7 +189,7 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
   ModelConstants k = ctx.catalog().constants;
   if (!o.calibration.empty()) {
     const CalibrationProfile profile =
-        parse_calibration_profile(read_text_file(o.calibration), o.calibration);
+        parse_calibration_profile(read_text_file(o.calibration), o.calibration, ctx.catalog());
     apply_calibration_profile(profile, k);
     ctx.calibration = ProfileRef{profile.file, profile.sha256};
     ctx.log->info("--calibration {}: {} constants (sha256 {})", o.calibration,
@@ -207,8 +206,14 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     double v = 0;
     const char* end = value.data() + value.size();
     const auto [p, ec] = std::from_chars(value.data(), end, v);
-    if (value.empty() || ec != std::errc() || p != end) {
-      throw Error(fmt::format("--set {}: '{}' is not a number", s.substr(0, eq), value));
+    // As every numeric flag reads: too large for a double is out of range (status 1), anything
+    // else that is not a finite number is malformed (status 2).
+    if (!value.empty() && ec == std::errc::result_out_of_range && p == end) {
+      throw Error(fmt::format("--set {}: '{}' is out of range", s.substr(0, eq), value));
+    }
+    if (value.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
+      throw UsageError(
+          fmt::format("--set {}: '{}' is not a finite number", s.substr(0, eq), value));
     }
     try {
       set_constant(k, s.substr(0, eq), v);

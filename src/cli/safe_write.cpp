@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -288,6 +289,46 @@ OutputSet::~OutputSet() {
   }
 }
 
+namespace {
+
+/// Where a path leads: its existing directories' links and dots resolved (two names of one file
+/// through a linked directory compare equal).
+fs::path resolved(const fs::path& p) {
+  std::error_code ec;
+  const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : r;
+}
+
+/// --force replaces a directory only when it holds nothing but what bwplan writes there (an
+/// earlier emit's files and folders): it never deletes a user's other files.
+void refuse_foreign_entries(const std::string& flag, const std::string& path,
+                            const std::vector<EmittedFile>& files) {
+  std::set<fs::path> ours;
+  for (const EmittedFile& f : files) {
+    for (fs::path p = fs::path(f.name); !p.empty(); p = p.parent_path()) {
+      ours.insert(p);
+    }
+  }
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path rel = fs::relative(it->path(), path, ec);
+    const auto kind = it->symlink_status(ec).type();
+    const bool dir = kind == fs::file_type::directory;
+    if (ec || !ours.contains(rel) || (kind != fs::file_type::regular && !dir)) {
+      throw Error(fmt::format(
+          "{} {}: holds {}, which bwplan does not write there; allowed with "
+          "--force: a directory holding only an earlier emit's files",
+          flag, path, ec ? std::string("an entry it cannot read") : "'" + rel.string() + "'"));
+    }
+  }
+  if (ec) {
+    throw Error(fmt::format("{} {}: {}", flag, path, ec.message()));
+  }
+}
+
+} // namespace
+
 void OutputSet::add_file(const std::string& flag, const std::string& path, bool force,
                          const std::string& text) {
   check_target(flag, path, force);
@@ -296,8 +337,7 @@ void OutputSet::add_file(const std::string& flag, const std::string& path, bool 
   item->target = path;
   item->force = force;
   for (const auto& other : m_items) {
-    if (fs::absolute(other->target).lexically_normal() ==
-        fs::absolute(item->target).lexically_normal()) {
+    if (resolved(other->target) == resolved(item->target)) {
       throw Error(fmt::format("{} {}: {} names the same path", flag, path, other->flag));
     }
   }
@@ -310,7 +350,13 @@ void OutputSet::add_file(const std::string& flag, const std::string& path, bool 
   }
   item->temp = pattern;
   item->slots.push_back(track(item->temp, false));
-  int e = ::fchmod(fd, file_mode(false)) == 0 ? 0 : errno;
+  // A replaced file keeps its permissions (a 0600 file stays private).
+  mode_t mode = file_mode(false);
+  struct stat old {};
+  if (force && ::stat(path.c_str(), &old) == 0 && S_ISREG(old.st_mode)) {
+    mode = old.st_mode & 07777;
+  }
+  int e = ::fchmod(fd, mode) == 0 ? 0 : errno;
   if (e == 0) {
     e = write_all(fd, text);
   }
@@ -326,6 +372,9 @@ void OutputSet::add_file(const std::string& flag, const std::string& path, bool 
 void OutputSet::add_directory(const std::string& flag, const std::string& path, bool force,
                               const std::vector<EmittedFile>& files) {
   check_target(flag, path, force, true);
+  if (force && fs::is_directory(fs::symlink_status(path))) {
+    refuse_foreign_entries(flag, path, files);
+  }
   auto item = std::make_unique<Item>();
   item->flag = flag;
   item->target = path;

@@ -1,7 +1,11 @@
 #include "bwplan/calibration_profile.hpp"
 
-#include <fmt/format.h>
+#include <algorithm>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "bwplan/catalog.hpp"
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/render.hpp"
@@ -18,6 +22,16 @@ using Json = nlohmann::ordered_json;
 /// The band constants a profile carries besides the fitted ones.
 constexpr std::string_view k_band_keys[] = {"memory.band_low_fraction", "memory.band_high_fraction",
                                             "time.band_low_fraction", "time.band_high_fraction"};
+
+/// `s` for a one-line message: control characters escaped as JSON escapes them, cut at 64 bytes.
+std::string shown(const std::string& s) {
+  constexpr std::size_t k_max = 64;
+  const std::string cut = s.size() > k_max ? s.substr(0, k_max) : s;
+  std::string out =
+      nlohmann::json(cut).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out = out.substr(1, out.size() - 2); // without JSON's quotes: the message quotes it
+  return s.size() > k_max ? out + "..." : out;
+}
 
 const char* quantity_name(Quantity q) {
   return q == Quantity::memory ? "memory" : "throughput";
@@ -109,41 +123,102 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
   p.file = file;
   p.sha256 = io::sha256_hex(text);
   ModelConstants check;
+  std::vector<std::pair<std::string, std::string>> seen; // key -> where it was set
   for (const char* list : {"constants", "band_constants"}) {
+    const bool bands = std::string_view(list) == "band_constants";
     const nlohmann::json& items = r.value(list);
     if (!items.is_array()) {
       throw Error(fmt::format("{}: /{}: expected an array", file, list));
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
-      io::ObjectReader c(items[i], file, fmt::format("/{}/{}", list, i));
+      const std::string at = fmt::format("/{}/{}", list, i);
+      io::ObjectReader c(items[i], file, at);
       const std::string key = c.string("key");
       const double value = c.number("fitted", -1e30, 1e30);
       (void)c.number("shipped", -1e30, 1e30);
       c.finish();
+      // Only what calibrate writes: the constants it fits (within the bounds it fits them in)
+      // and the four band constants, each once. An edited profile is refused, not half-applied.
+      const FreeConstant* free = nullptr;
+      for (const FreeConstant& f : k_free_constants) {
+        free = f.key == key ? &f : free;
+      }
+      const bool band =
+          std::find(std::begin(k_band_keys), std::end(k_band_keys), key) != std::end(k_band_keys);
+      if (bands && !band) {
+        throw Error(fmt::format("{}: {}/key: '{}' is not a band constant (allowed: {})", file, at,
+                                shown(key), fmt::join(k_band_keys, ", ")));
+      }
+      if (!bands && free == nullptr) {
+        std::vector<std::string_view> fitted;
+        for (const FreeConstant& f : k_free_constants) {
+          fitted.push_back(f.key);
+        }
+        throw Error(fmt::format("{}: {}/key: '{}' is not a constant calibrate fits (allowed: {})",
+                                file, at, shown(key), fmt::join(fitted, ", ")));
+      }
+      for (const auto& [k, where] : seen) {
+        if (k == key) {
+          throw Error(fmt::format("{}: {}/key: '{}' is set twice (also at {}): a profile sets "
+                                  "each constant once",
+                                  file, at, key, where));
+        }
+      }
+      seen.emplace_back(key, at);
+      if (free != nullptr && !(value >= free->lo && value <= free->hi)) {
+        throw Error(fmt::format("{}: {}/fitted: {} = {} is outside the bounds calibrate fits it "
+                                "in (allowed {}..{})",
+                                file, at, key, value, free->lo, free->hi));
+      }
       try {
         set_constant(check, key, value);
       } catch (const Error& e) {
-        throw Error(fmt::format("{}: /{}/{}: {}", file, list, i, e.what()));
+        throw Error(fmt::format("{}: {}: {}", file, at, e.what()));
       }
       p.constants.emplace_back(key, value);
-      if (std::string_view(list) == "constants") {
-        (key.rfind("memory.", 0) == 0 ? p.fitted_memory : p.fitted_time) = true;
+      if (!bands) {
+        (free->quantity == Quantity::memory ? p.fitted_memory : p.fitted_time) = true;
       }
     }
   }
   io::ObjectReader range = r.object("range");
   p.range.gpus = range.string_list("gpus");
   p.range.models = range.string_list("models");
-  // The same limits a configuration's own fields have.
+  for (const char* list : {"gpus", "models"}) {
+    if ((std::string_view(list) == "gpus" ? p.range.gpus : p.range.models).empty()) {
+      throw Error(fmt::format("{}: the {} the runs covered: expected at least one (a profile "
+                              "comes from at least one run)",
+                              range.at(list), list));
+    }
+  }
+  // The same limits a configuration's own fields have: a run had at least one token and GPU.
   const std::int64_t max_seq = config_field_range(&TrainingConfig::seq_len).max;
   const std::int64_t max_gpus = config_field_range(&TrainingConfig::gpus).max;
-  p.range.seq_len_min = range.integer("seq_len_min", 0, max_seq);
-  p.range.seq_len_max = range.integer("seq_len_max", 0, max_seq);
-  p.range.gpus_min = range.integer("gpu_count_min", 0, max_gpus);
-  p.range.gpus_max = range.integer("gpu_count_max", 0, max_gpus);
+  p.range.seq_len_min = range.integer("seq_len_min", 1, max_seq);
+  p.range.seq_len_max = range.integer("seq_len_max", 1, max_seq);
+  p.range.gpus_min = range.integer("gpu_count_min", 1, max_gpus);
+  p.range.gpus_max = range.integer("gpu_count_max", 1, max_gpus);
+  if (p.range.seq_len_min > p.range.seq_len_max) {
+    throw Error(fmt::format("{}: {} is above seq_len_max {} (allowed at most seq_len_max)",
+                            range.at("seq_len_min"), p.range.seq_len_min, p.range.seq_len_max));
+  }
+  if (p.range.gpus_min > p.range.gpus_max) {
+    throw Error(fmt::format("{}: {} is above gpu_count_max {} (allowed at most gpu_count_max)",
+                            range.at("gpu_count_min"), p.range.gpus_min, p.range.gpus_max));
+  }
   range.finish();
   r.allow({"not_fitted", "runs", "errors", "fit_calls", "inputs"});
   r.finish();
+  return p;
+}
+
+CalibrationProfile parse_calibration_profile(std::string_view text, const std::string& file,
+                                             const Catalog& catalog) {
+  CalibrationProfile p = parse_calibration_profile(text, file);
+  for (std::size_t i = 0; i < p.range.gpus.size(); ++i) {
+    io::in_context(fmt::format("{}: /range/gpus/{}", file, i),
+                   [&] { return catalog.gpu(p.range.gpus[i]).name; });
+  }
   return p;
 }
 
@@ -197,6 +272,20 @@ std::string calibration_table(const Calibration& cal, const std::string& profile
 }
 
 void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k) {
+  // A band calibrate wrote is never narrower than the one it started from (apply_calibrated_bands
+  // only widens): a narrower one was edited, and would call at risk plans fits.
+  std::size_t band = 0; // the band constants follow the fitted ones, in the file's order
+  for (const auto& [key, value] : profile.constants) {
+    if (std::find(std::begin(k_band_keys), std::end(k_band_keys), key) == std::end(k_band_keys)) {
+      continue;
+    }
+    if (const double shipped = get_constant(k, key); value < shipped) {
+      throw Error(fmt::format("{}: /band_constants/{}: {} = {} is narrower than the shipped {} "
+                              "(allowed {} and above: calibrate only widens a band)",
+                              profile.file, band, key, value, shipped, shipped));
+    }
+    ++band;
+  }
   for (const auto& [key, value] : profile.constants) {
     set_constant(k, key, value);
   }

@@ -251,6 +251,33 @@ std::vector<std::string> Catalog::model_names() const {
   return names_of(models);
 }
 
+namespace {
+
+/// Everything `fd` holds until its end, refused past `max_bytes` (an endless pipe stops there).
+std::string read_to_end(int fd, const std::string& name, std::size_t max_bytes) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(fmt::format("{}: cannot read: {}", name, std::strerror(errno)));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) {
+      throw Error(fmt::format("{}: file is larger than {} bytes", name, max_bytes));
+    }
+  }
+  return text;
+}
+
+} // namespace
+
 std::string read_text_file(const std::filesystem::path& p, std::size_t max_bytes) {
   if (p.empty()) {
     throw Error("'': an empty path names no file");
@@ -276,25 +303,11 @@ std::string read_text_file(const std::filesystem::path& p, std::size_t max_bytes
   if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK); // a writer's data is waited for
   }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      throw Error(fmt::format("{}: cannot read: {}", p.string(), std::strerror(errno)));
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) {
-      throw Error(fmt::format("{}: file is larger than {} bytes", p.string(), max_bytes));
-    }
-  }
-  return text;
+  return read_to_end(fd, p.string(), max_bytes);
+}
+
+std::string read_stdin_text(std::size_t max_bytes) {
+  return read_to_end(STDIN_FILENO, "standard input", max_bytes);
 }
 
 std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {

@@ -170,6 +170,23 @@ OrderedJson request_json(const io::Launch& l) {
   return j;
 }
 
+/// The AWS partition a region belongs to, as ARNs name it
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): China's regions are
+/// aws-cn, GovCloud's aws-us-gov, the others aws.
+std::string partition_of_region(const std::string& region) {
+  if (region.starts_with("cn-")) {
+    return "aws-cn";
+  }
+  return region.starts_with("us-gov-") ? "aws-us-gov" : "aws";
+}
+
+/// The partition an ARN names (arn:partition:...), empty if it names none.
+std::string partition_of_arn(const std::string& arn) {
+  const auto first = arn.find(':');
+  const auto second = first == std::string::npos ? first : arn.find(':', first + 1);
+  return second == std::string::npos ? std::string() : arn.substr(first + 1, second - first - 1);
+}
+
 std::string region_of_arn(const std::string& arn) {
   // arn:partition:service:region:account:resource
   std::size_t at = 0;
@@ -229,7 +246,8 @@ std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu) {
     throw Error(
         fmt::format("--region '{}' has no known AWS Deep Learning Container account", o.region));
   }
-  const std::string domain = o.region.starts_with("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+  const std::string domain =
+      partition_of_region(o.region) == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
   const std::string version =
       o.pytorch_version.empty() ? d.trainer.default_pytorch_version : o.pytorch_version;
   const io::TrainingImage* image = image_for_version(version);
@@ -276,6 +294,16 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
     throw Error(fmt::format("--region '{}' is not a region with a known AWS Deep Learning "
                             "Container account (known: {})",
                             o.region, fmt::join(regions, ", ")));
+  }
+  for (const auto& [flag, arn] :
+       {std::pair<const char*, const std::string&>{"--role-arn", o.role_arn},
+        {"--training-plan-arn", o.training_plan_arn}}) {
+    if (!arn.empty() && partition_of_arn(arn) != partition_of_region(o.region)) {
+      throw Error(fmt::format("{} is in partition '{}' but --region '{}' is in '{}': a job's role "
+                              "and plan must be of its own partition",
+                              flag, partition_of_arn(arn), o.region,
+                              partition_of_region(o.region)));
+    }
   }
   if (!o.job_name.empty() &&
       (o.job_name.size() > 63 || !matches_shape_pattern(o.job_name, "TrainingJobName"))) {

@@ -45,6 +45,21 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
                              const std::string& where, const std::string& pointer,
                              const PlanSource& o, const std::optional<ModelSpec>& carried) {
   io::ObjectReader c(config, where, pointer);
+  // Every key a plan's config holds is known before any is read: a missing one is then said to
+  // be missing, not blamed on a valid key read later ("gpu" gone is no misspelling of "cp").
+  c.allow({"model", "gpu", "instance", "nodes"});
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) { c.allow(std::string(f.key)); });
+  // shard_group is read with gpus as its bound: name the pair when they disagree, rather than
+  // blame shard_group alone when it may be gpus that was changed.
+  if (config.contains("gpus") && config.contains("shard_group") &&
+      config["gpus"].is_number_integer() && config["shard_group"].is_number_integer() &&
+      config["gpus"].get<std::int64_t>() >= 1 &&
+      config["shard_group"].get<std::int64_t>() > config["gpus"].get<std::int64_t>()) {
+    throw Error(fmt::format("{}: {} does not fit in {}/gpus {}: a shard group is at most all the "
+                            "job's GPUs; the plan was edited",
+                            c.at("shard_group"), config["shard_group"].get<std::int64_t>(), pointer,
+                            config["gpus"].get<std::int64_t>()));
+  }
   EstimateRequest r;
   const std::string model = c.string("model");
   if (o.model.empty() && carried && carried->name != model) {
@@ -63,10 +78,17 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
                             "--model PATH",
                             c.at("model"), model));
   }
-  r.gpu = io::in_context(c.at("gpu"), [&] { return cat.gpu(c.string("gpu")); });
-  if (c.value("instance").is_string()) {
-    r.instance =
-        io::in_context(c.at("instance"), [&] { return cat.instance(c.string("instance")); });
+  // the key read first: its own errors name the file and key once, a lookup's get them prefixed
+  const std::string gpu = c.string("gpu");
+  r.gpu = io::in_context(c.at("gpu"), [&] { return cat.gpu(gpu); });
+  const nlohmann::json& instance_value = c.value("instance");
+  if (!instance_value.is_string() && !instance_value.is_null()) {
+    throw Error(fmt::format("{}: expected a string or null, got {}", c.at("instance"),
+                            io::json_type_name(instance_value)));
+  }
+  if (instance_value.is_string()) {
+    const std::string instance = c.string("instance");
+    r.instance = io::in_context(c.at("instance"), [&] { return cat.instance(instance); });
     if (r.instance->gpu == r.gpu.name) {
       r.gpu = cat.gpu_of(*r.instance); // at the instance's power limit
     }
@@ -143,8 +165,15 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
       throw Error(fmt::format("{}: a search document without /plans", o.plan));
     }
     const nlohmann::json& plans = doc.at("plans");
-    if (!plans.is_array() || plans.empty()) {
-      throw Error(fmt::format("{}: the search found no plan to emit", o.plan));
+    if (!plans.is_array()) {
+      throw Error(fmt::format("{}: /plans: expected an array, got {}: the plan was edited", o.plan,
+                              io::json_type_name(plans)));
+    }
+    if (plans.empty()) {
+      // read by check, emit and calibrate alike: the words fit each
+      throw Error(fmt::format("{}: /plans is empty: the search found no plan, so there is no "
+                              "plan to check or emit",
+                              o.plan));
     }
     if (o.rank < 1 || o.rank > static_cast<std::int64_t>(plans.size())) {
       throw Error(fmt::format("{}: plan rank {} is out of range (the search has plans 1..{})",
@@ -158,33 +187,51 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     out.plan = plans[i];
     EstimateRequest r = request_from(catalog, plans[i].at("config"), o.plan,
                                      fmt::format("/plans/{}/config", i), o, carried);
-    // the search's --train-tokens and --price-per-hour, unless given here
-    const nlohmann::json* inputs = doc.contains("inputs") ? &doc["inputs"] : nullptr;
-    const nlohmann::json* k =
-        inputs != nullptr && inputs->is_object() && inputs->contains("constraints")
-            ? &(*inputs)["constraints"]
-            : nullptr;
+    // the search's --train-tokens and --price-per-hour, unless given here, and its --headroom.
+    // Every search document has carried them (schema 1 from the start): one missing, or of
+    // another type, is an edited document, refused as the /config fields are, never read as 0.
+    const auto member = [&](const nlohmann::json& parent, const std::string& pointer,
+                            const char* key) -> const nlohmann::json& {
+      if (!parent.is_object()) {
+        throw Error(fmt::format("{}: {}: expected an object, got {}: the plan was edited", o.plan,
+                                pointer, io::json_type_name(parent)));
+      }
+      if (!parent.contains(key)) {
+        throw Error(fmt::format("{}: {}/{}: missing required key: the plan was edited", o.plan,
+                                pointer, key));
+      }
+      return parent.at(key);
+    };
+    const nlohmann::json& k = member(member(doc, "", "inputs"), "/inputs", "constraints");
     // A value out of the range the search's flag allows is an error, as on the command line.
-    const auto number = [&](const char* key, double lo, double hi,
-                            bool below_hi) -> std::optional<double> {
-      if (k == nullptr || !k->is_object() || !k->contains(key) || !(*k)[key].is_number()) {
+    const auto number = [&](const char* key, double lo, double hi, bool below_hi,
+                            bool null_allowed) -> std::optional<double> {
+      const nlohmann::json& v = member(k, "/inputs/constraints", key);
+      if (null_allowed && v.is_null()) {
         return std::nullopt;
       }
-      const double v = (*k)[key].get<double>();
-      if (!(v >= lo && (below_hi ? v < hi : v <= hi))) {
-        throw Error(fmt::format("{}: /inputs/constraints/{}: {} is out of range (allowed {}..{}{})",
-                                o.plan, key, v, lo, below_hi ? "<" : "", hi));
+      if (!v.is_number()) {
+        throw Error(fmt::format("{}: /inputs/constraints/{}: expected a number{}, got {}: the "
+                                "plan was edited",
+                                o.plan, key, null_allowed ? " or null" : "",
+                                io::json_type_name(v)));
       }
-      return v;
+      const double d = v.get<double>();
+      if (!(d >= lo && (below_hi ? d < hi : d <= hi))) {
+        throw Error(fmt::format("{}: /inputs/constraints/{}: {} is out of range (allowed {}..{}{})",
+                                o.plan, key, d, lo, below_hi ? "<" : "", hi));
+      }
+      return d;
     };
-    const std::optional<double> train_tokens = number("train_tokens", 0, k_max_train_tokens, false);
+    const std::optional<double> train_tokens =
+        number("train_tokens", 0, k_max_train_tokens, false, false);
     if (r.train_tokens == 0 && train_tokens) {
       r.train_tokens = *train_tokens;
     }
-    if (const auto price = number("price_per_hour", 0, k_max_price_per_hour, false)) {
+    if (const auto price = number("price_per_hour", 0, k_max_price_per_hour, false, true)) {
       r.price_per_hour = *price;
     }
-    out.headroom_fraction = number("headroom_fraction", 0, 1, true);
+    out.headroom_fraction = number("headroom_fraction", 0, 1, true, false);
     out.request = r;
     return out;
   }
@@ -199,19 +246,42 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
   }
   out.plan = doc;
   out.request = request_from(catalog, doc.at("config"), o.plan, "/config", o, carried);
-  const nlohmann::json& mem = doc.contains("memory") ? doc["memory"] : nlohmann::json();
-  if (mem.is_object() && mem.contains("usable_bytes") && mem.contains("capacity_bytes") &&
-      mem["usable_bytes"].is_number() && mem["capacity_bytes"].is_number() &&
-      mem["capacity_bytes"].get<double>() > 0) {
-    const double h = 1 - mem["usable_bytes"].get<double>() / mem["capacity_bytes"].get<double>();
-    if (!(h >= 0 && h < 1)) {
-      throw Error(fmt::format("{}: /memory/usable_bytes: {} of capacity_bytes {} is a headroom "
-                              "of {} (allowed 0..<1)",
-                              o.plan, mem["usable_bytes"].get<double>(),
-                              mem["capacity_bytes"].get<double>(), h));
-    }
-    out.headroom_fraction = h;
+  // The headroom the estimate was made with is its usable share of capacity. Both figures are in
+  // every estimate document bwplan has written (schema 1 from the start): a missing, null,
+  // zero or negative one is an edited plan, refused rather than checked with no headroom.
+  const nlohmann::json null_json;
+  const nlohmann::json& mem = doc.contains("memory") ? doc["memory"] : null_json;
+  if (!mem.is_object()) {
+    throw Error(fmt::format("{}: /memory: expected an object, got {}: the plan was edited", o.plan,
+                            doc.contains("memory") ? io::json_type_name(mem) : "nothing"));
   }
+  const auto bytes = [&](const char* key) {
+    if (!mem.contains(key)) {
+      throw Error(
+          fmt::format("{}: /memory/{}: missing required key: the plan was edited", o.plan, key));
+    }
+    const nlohmann::json& v = mem[key];
+    if (!v.is_number()) {
+      throw Error(fmt::format("{}: /memory/{}: expected a number, got {}: the plan was edited",
+                              o.plan, key, io::json_type_name(v)));
+    }
+    const double d = v.get<double>();
+    if (!(d > 0)) {
+      throw Error(fmt::format("{}: /memory/{}: {} is out of range (allowed a positive number of "
+                              "bytes): the plan was edited",
+                              o.plan, key, v.dump()));
+    }
+    return d;
+  };
+  const double capacity = bytes("capacity_bytes");
+  const double usable = bytes("usable_bytes");
+  const double h = 1 - usable / capacity;
+  if (!(h >= 0 && h < 1)) {
+    throw Error(fmt::format("{}: /memory/usable_bytes: {} of capacity_bytes {} is a headroom "
+                            "of {} (allowed 0..<1)",
+                            o.plan, usable, capacity, h));
+  }
+  out.headroom_fraction = h;
   return out;
 }
 

@@ -69,6 +69,7 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
     i += 7;
   }
   std::string digits;
+  const std::size_t start = i;
   while (i < line.size() &&
          (std::isdigit(static_cast<unsigned char>(line[i])) || line[i] == ',' || line[i] == '.' ||
           ((line[i] == 'e' || line[i] == 'E') && !digits.empty()) ||
@@ -78,6 +79,36 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
       digits.push_back(line[i]);
     }
     ++i;
+  }
+  // Thousands commas only where Python's "{:,}" puts them: between groups of three digits of the
+  // whole part, after a first group of one to three ("5,957", "1,234,567"); "5,,957", ",5990" or
+  // "59,57" are not numbers. A comma after the number is punctuation ("tensor(2101.0, device").
+  std::string_view written(line.data() + start, i - start);
+  while (!written.empty() && written.back() == ',') {
+    written.remove_suffix(1);
+  }
+  if (written.find(',') != std::string_view::npos) {
+    const std::size_t whole = std::min(written.find_first_of(".eE"), written.size());
+    bool grouped = whole == written.size() || written.find(',', whole) == std::string_view::npos;
+    std::size_t group = 0;
+    bool first = true;
+    for (std::size_t j = 0; j <= whole && grouped; ++j) {
+      if (j == whole || written[j] == ',') {
+        grouped = first ? group >= 1 && group <= 3 : group == 3;
+        first = false;
+        group = 0;
+      } else {
+        ++group;
+      }
+    }
+    if (!grouped) {
+      throw Error(fmt::format("{}: '{}' is followed by '{}', whose thousands separators are "
+                              "misplaced (allowed: a comma between groups of three digits, as "
+                              "in 5,957)",
+                              where, label,
+                              written.size() > 32 ? std::string(written.substr(0, 32)) + "..."
+                                                  : std::string(written)));
+    }
   }
   double v = 0;
   const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);

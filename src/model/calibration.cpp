@@ -36,6 +36,35 @@ struct Sample {
 
 double predict(const Sample& s, Quantity q, const ModelConstants& k);
 
+/// The most a run's measured figure may be off its prediction from the starting constants, either
+/// way (docs/bwplan.md, `calibrate`): the shipped model's worst runs are about twice off; ten
+/// times is a unit mix-up, a broken log or another configuration's run, and fitting it would
+/// drag the constants to their bounds and the bands past any use.
+constexpr double k_max_run_ratio = 10.0;
+
+/// What a run measured of `q`, as messages name it: "peak reserved memory", "tokens/s per GPU".
+std::string quantity_of(const MeasurementCase& mc, Quantity q) {
+  if (q == Quantity::throughput) {
+    return "tokens/s per GPU";
+  }
+  return mc.metric == Metric::peak_allocated ? "peak allocated memory"
+         : mc.metric == Metric::peak_active  ? "peak active memory"
+                                             : "peak reserved memory";
+}
+
+/// `v` of `q` for messages: "0.001 GiB", "5957".
+std::string figure(Quantity q, double v) {
+  return q == Quantity::throughput ? fmt::format("{:.4g}", v)
+                                   : fmt::format("{:.4g} GiB", v / (1024.0 * 1024.0 * 1024.0));
+}
+
+/// A run as messages name it: its id and where its figures came from (for `calibrate --run`,
+/// the plan and its log).
+std::string run_name(const MeasurementCase& mc) {
+  return mc.source.empty() ? fmt::format("run '{}'", mc.id)
+                           : fmt::format("run '{}' ({})", mc.id, mc.source);
+}
+
 std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quantity q,
                                const ModelConstants& shipped) {
   std::vector<Sample> s;
@@ -44,10 +73,21 @@ std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quanti
       Sample x{&mc, model_facts(mc.request.model), *v};
       const double p = predict(x, q, shipped);
       if (!(x.measured > 0) || !std::isfinite(x.measured) || !(p > 0) || !std::isfinite(p)) {
-        throw Error(fmt::format("{}: measured {} and predicted {} {}: calibration needs both "
+        throw Error(fmt::format("{}: {} measured {} and predicted {}: calibration needs both "
                                 "positive",
-                                mc.id, x.measured, p,
-                                q == Quantity::memory ? "bytes" : "tokens/s per GPU"));
+                                run_name(mc), quantity_of(mc, q), figure(q, x.measured),
+                                figure(q, p)));
+      }
+      const double ratio = x.measured / p;
+      if (!(ratio >= 1.0 / k_max_run_ratio && ratio <= k_max_run_ratio)) {
+        const double off = ratio > 1 ? ratio : 1 / ratio;
+        throw Error(fmt::format(
+            "{}: {} measured {} against {} predicted, {} times {} (allowed within {:g} times of "
+            "the prediction either way: a unit mix-up, a broken log or another configuration's "
+            "run?)",
+            run_name(mc), quantity_of(mc, q), figure(q, x.measured), figure(q, p),
+            off < 1000 ? fmt::format("{:.3g}", off) : fmt::format("{:.0f}", off),
+            ratio > 1 ? "more" : "less", k_max_run_ratio));
       }
       s.push_back(std::move(x));
     }
@@ -416,30 +456,58 @@ Calibration calibrate(const std::vector<MeasurementCase>& cases, const ModelCons
 void apply_calibrated_bands(const Calibration& cal, ModelConstants& k) {
   // Signed worst cases of the fit's own and leave-one-out predictions (measured / predicted - 1
   // for memory, as the shipped band is; predicted / measured - 1 for tokens/s).
-  double mem_over = 0, mem_under = 0, tps_over = 0, tps_under = 0;
+  // Each with the run and prediction behind it, so that a band no constant can hold names them.
+  struct Worst {
+    double v = 0;
+    const CalibratedRun* run = nullptr;
+    bool left_out = false;
+  };
+  Worst mem_over, mem_under, tps_over, tps_under;
+  const auto take = [](Worst& w, double v, const CalibratedRun& r, bool left_out) {
+    if (v > w.v) {
+      w = {v, &r, left_out};
+    }
+  };
   for (const CalibratedRun& r : cal.runs) {
-    for (const double predicted : {r.after, r.leave_one_out}) {
+    for (const bool left_out : {false, true}) {
+      const double predicted = left_out ? r.leave_one_out : r.after;
       if (r.quantity == Quantity::memory) {
         const double e = r.measured / predicted - 1.0; // > 0: the run held more
-        mem_over = std::max(mem_over, e);
-        mem_under = std::max(mem_under, -e);
+        take(mem_over, e, r, left_out);
+        take(mem_under, -e, r, left_out);
       } else {
-        tps_over = std::max(tps_over, predicted / r.measured - 1.0);   // predicted too fast
-        tps_under = std::max(tps_under, r.measured / predicted - 1.0); // predicted too slow
+        take(tps_over, predicted / r.measured - 1.0, r, left_out);  // predicted too fast
+        take(tps_under, r.measured / predicted - 1.0, r, left_out); // predicted too slow
       }
     }
   }
-  auto widen = [&](std::string_view key, double v) {
-    set_constant(k, key, std::max(get_constant(k, key), std::ceil(v * 100.0) / 100.0));
+  ModelConstants widened = k; // k changes only when every band holds
+  auto widen = [&](std::string_view key, const Worst& w) {
+    const double v = std::max(get_constant(widened, key), std::ceil(w.v * 100.0) / 100.0);
+    try {
+      set_constant(widened, key, v);
+    } catch (const Error& e) {
+      // Only a run the fit cannot come near gets here (samples_of refuses one far off the
+      // starting prediction): name it and its prediction.
+      const bool mem = w.run->quantity == Quantity::memory;
+      const double scale = mem ? 1024.0 * 1024.0 * 1024.0 : 1.0;
+      throw Error(fmt::format(
+          "run '{}' ({}): {} measured {:.4g}{}, predicted {:.4g}{} {}, so {} "
+          "(calibrate needs runs the fit comes nearer)",
+          w.run->id, w.run->source, mem ? "memory" : "tokens/s per GPU", w.run->measured / scale,
+          mem ? " GiB" : "", (w.left_out ? w.run->leave_one_out : w.run->after) / scale,
+          mem ? " GiB" : "", w.left_out ? "by the fit without it" : "by the fit", e.what()));
+    }
   };
   if (cal.memory.after.runs > 0) {
     widen("memory.band_high_fraction", mem_over);
-    widen("memory.band_low_fraction", std::min(0.9, mem_under));
+    widen("memory.band_low_fraction", mem_under);
   }
   if (cal.throughput.after.runs > 0) {
     widen("time.band_low_fraction", tps_over);
     widen("time.band_high_fraction", tps_under);
   }
+  k = std::move(widened);
 }
 
 } // namespace bwplan

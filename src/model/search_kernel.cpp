@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/pipeline.hpp"
 
 namespace bwplan {
@@ -73,7 +74,9 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
     }
     const double got = tokens_per_micro_step(micro_batch, c.config.seq_len, dp) *
                        static_cast<double>(o.grad_accum);
-    if (!global_batch_reached(got, limits.global_batch_tokens, limits.global_batch_tolerance)) {
+    // More micro-steps than a plan may carry (--grad-accum's range) cannot be planned either.
+    if (o.grad_accum > k_max_config_count ||
+        !global_batch_reached(got, limits.global_batch_tokens, limits.global_batch_tolerance)) {
       return rejected(o, RejectReason::global_batch_unreachable, got / limits.global_batch_tokens);
     }
   }

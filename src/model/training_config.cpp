@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
@@ -247,27 +248,45 @@ std::int64_t max_ac_every(const ModelSpec& m) {
   return std::min(config_field_range(&TrainingConfig::ac_every).max, m.layers);
 }
 
+namespace {
+
+/// A numeric field's value against its table range (a zero that means the default passes).
+template <class T> void check_field_range(const TrainingConfig& c, const ConfigField<T>& f) {
+  if constexpr (std::is_same_v<T, std::int64_t>) {
+    const std::int64_t v = c.*f.member;
+    if (!(f.zero_means_default && v == 0)) {
+      check_range(f.key, v, f.min, f.max);
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    const double v = c.*f.member;
+    if (!(v >= f.min && v <= f.max)) { // NaN too
+      throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(f.key), v,
+                              f.min, f.max));
+    }
+  }
+}
+
+} // namespace
+
+void validate_field_ranges(const TrainingConfig& c, std::span<const std::string_view> keys) {
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if (std::find(keys.begin(), keys.end(), f.key) != keys.end()) {
+      check_field_range(c, f);
+    }
+  });
+}
+
 void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
-      const std::int64_t v = c.*f.member;
-      if (f.zero_means_default && v == 0) {
-        return;
-      }
       if (f.member == &TrainingConfig::ac_every) {
         if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
-          check_range(f.key, v, f.min, max_ac_every(m)); // only then is it used
+          check_range(f.key, c.*f.member, f.min, max_ac_every(m)); // only then is it used
         }
         return;
       }
-      check_range(f.key, v, f.min, f.max);
-    } else if constexpr (std::is_same_v<T, double>) {
-      const double v = c.*f.member;
-      if (!(v >= f.min && v <= f.max)) { // NaN too
-        throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(f.key), v,
-                                f.min, f.max));
-      }
     }
+    check_field_range(c, f);
   });
   if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
     throw Error(fmt::format("--gpus {} is not a whole number of nodes of --gpus-per-node {}",

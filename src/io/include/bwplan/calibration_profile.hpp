@@ -14,6 +14,8 @@
 
 namespace bwplan {
 
+struct Catalog;
+
 /// One file the fit read, by its name as given and the SHA-256 of its bytes.
 struct ProfileInput {
   std::string file;
@@ -44,9 +46,14 @@ struct CalibrationProfile {
 };
 
 /// Parses `text` read from `file`. Throws Error naming the file and the JSON pointer for a
-/// format it does not know (a newer bwplan's), an unknown key, or a constant out of range.
+/// format it does not know (a newer bwplan's), an unknown key, a constant calibrate does not fit
+/// (or a band key that is not a band), a constant set twice or outside the bounds calibrate fits
+/// it in, or a range that no run can have covered (empty, zero, or its minimum above its maximum).
 [[nodiscard]] CalibrationProfile parse_calibration_profile(std::string_view text,
                                                            const std::string& file);
+/// The same, and every GPU of the range must be one of `catalog`'s.
+[[nodiscard]] CalibrationProfile
+parse_calibration_profile(std::string_view text, const std::string& file, const Catalog& catalog);
 
 /// What `calibrate` prints: each run's error before, after and left out of the fit, the error
 /// summaries, and the constants fitted and refused.
@@ -55,6 +62,8 @@ struct CalibrationProfile {
 /// Sets `profile`'s constants on `k`, and for each quantity it fitted, the band's coverage to the
 /// profile's range (its GPUs, longest sequence and, for tokens/s, largest GPU count): a
 /// configuration outside what the runs covered gets the usual widening (docs/model.md, "Bands").
+/// Throws Error naming the file and the band, leaving `k` as it was, when a band constant is
+/// narrower than `k`'s (the shipped constants the profile replaces): calibrate only widens them.
 void apply_calibration_profile(const CalibrationProfile& profile, ModelConstants& k);
 
 } // namespace bwplan

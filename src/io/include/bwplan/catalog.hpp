@@ -48,6 +48,8 @@ struct Catalog {
 /// Reads a file of at most `max_bytes`; throws bwplan::Error naming the path if it cannot.
 [[nodiscard]] std::string read_text_file(const std::filesystem::path& p,
                                          std::size_t max_bytes = 16u << 20);
+/// Standard input to its end, refused past `max_bytes` as a file is.
+[[nodiscard]] std::string read_stdin_text(std::size_t max_bytes = 16u << 20);
 
 /// Every *.json under `dir` (recursively, sorted), for load_catalog.
 [[nodiscard]] std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir);
