@@ -166,7 +166,7 @@ TEST_CASE("an interrupted write leaves no temporary behind", "[safety]") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("--force never empties a directory of the user's files, nor widens a file's mode",
+TEST_CASE("replacing with --force never empties a directory of the user's files, nor widens a mode",
           "[safety]") {
   const fs::path dir = test::scratch_dir("safety-force");
   const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
