@@ -30,10 +30,6 @@ constexpr std::array<std::string_view, 15> k_fixed = {
     "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
     "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
 
-} // namespace
-
-namespace {
-
 struct SearchOptions {
   std::string model = "llama-3.1-8b";
   std::vector<std::string> instances = {"ml.p6-b200.48xlarge"};

@@ -122,6 +122,21 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
   return r;
 }
 
+/// `parent[key]` of a plan document, a member every document bwplan writes has: a parent that is
+/// not an object or a missing key is an edited plan (`pointer` is the parent's JSON pointer).
+const nlohmann::json& required_member(const nlohmann::json& parent, const std::string& plan,
+                                      const std::string& pointer, const char* key) {
+  if (!parent.is_object()) {
+    throw Error(fmt::format("{}: {}: expected an object, got {}: the plan was edited", plan,
+                            pointer, io::json_type_name(parent)));
+  }
+  if (!parent.contains(key)) {
+    throw Error(
+        fmt::format("{}: {}/{}: missing required key: the plan was edited", plan, pointer, key));
+  }
+  return parent.at(key);
+}
+
 } // namespace
 
 nlohmann::json parse_plan_json(std::string_view text, const PlanSource& o) {
@@ -190,23 +205,12 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     // the search's --train-tokens and --price-per-hour, unless given here, and its --headroom.
     // Every search document has carried them (schema 1 from the start): one missing, or of
     // another type, is an edited document, refused as the /config fields are, never read as 0.
-    const auto member = [&](const nlohmann::json& parent, const std::string& pointer,
-                            const char* key) -> const nlohmann::json& {
-      if (!parent.is_object()) {
-        throw Error(fmt::format("{}: {}: expected an object, got {}: the plan was edited", o.plan,
-                                pointer, io::json_type_name(parent)));
-      }
-      if (!parent.contains(key)) {
-        throw Error(fmt::format("{}: {}/{}: missing required key: the plan was edited", o.plan,
-                                pointer, key));
-      }
-      return parent.at(key);
-    };
-    const nlohmann::json& k = member(member(doc, "", "inputs"), "/inputs", "constraints");
+    const nlohmann::json& k = required_member(required_member(doc, o.plan, "", "inputs"), o.plan,
+                                              "/inputs", "constraints");
     // A value out of the range the search's flag allows is an error, as on the command line.
     const auto number = [&](const char* key, double lo, double hi, bool below_hi,
                             bool null_allowed) -> std::optional<double> {
-      const nlohmann::json& v = member(k, "/inputs/constraints", key);
+      const nlohmann::json& v = required_member(k, o.plan, "/inputs/constraints", key);
       if (null_allowed && v.is_null()) {
         return std::nullopt;
       }
@@ -256,11 +260,7 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
                             doc.contains("memory") ? io::json_type_name(mem) : "nothing"));
   }
   const auto bytes = [&](const char* key) {
-    if (!mem.contains(key)) {
-      throw Error(
-          fmt::format("{}: /memory/{}: missing required key: the plan was edited", o.plan, key));
-    }
-    const nlohmann::json& v = mem[key];
+    const nlohmann::json& v = required_member(mem, o.plan, "/memory", key);
     if (!v.is_number()) {
       throw Error(fmt::format("{}: /memory/{}: expected a number, got {}: the plan was edited",
                               o.plan, key, io::json_type_name(v)));

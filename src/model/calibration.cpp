@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
+#include "bwplan/units.hpp"
 
 namespace bwplan {
 
@@ -55,7 +56,7 @@ std::string quantity_of(const MeasurementCase& mc, Quantity q) {
 /// `v` of `q` for messages: "0.001 GiB", "5957".
 std::string figure(Quantity q, double v) {
   return q == Quantity::throughput ? fmt::format("{:.4g}", v)
-                                   : fmt::format("{:.4g} GiB", v / (1024.0 * 1024.0 * 1024.0));
+                                   : fmt::format("{:.4g} GiB", to_gib(v));
 }
 
 /// A run as messages name it: its id and where its figures came from (for `calibrate --run`,
@@ -489,14 +490,13 @@ void apply_calibrated_bands(const Calibration& cal, ModelConstants& k) {
     } catch (const Error& e) {
       // Only a run the fit cannot come near gets here (samples_of refuses one far off the
       // starting prediction): name it and its prediction.
-      const bool mem = w.run->quantity == Quantity::memory;
-      const double scale = mem ? 1024.0 * 1024.0 * 1024.0 : 1.0;
+      const Quantity q = w.run->quantity;
       throw Error(fmt::format(
-          "run '{}' ({}): {} measured {:.4g}{}, predicted {:.4g}{} {}, so {} "
+          "run '{}' ({}): {} measured {}, predicted {} {}, so {} "
           "(calibrate needs runs the fit comes nearer)",
-          w.run->id, w.run->source, mem ? "memory" : "tokens/s per GPU", w.run->measured / scale,
-          mem ? " GiB" : "", (w.left_out ? w.run->leave_one_out : w.run->after) / scale,
-          mem ? " GiB" : "", w.left_out ? "by the fit without it" : "by the fit", e.what()));
+          w.run->id, w.run->source, q == Quantity::memory ? "memory" : "tokens/s per GPU",
+          figure(q, w.run->measured), figure(q, w.left_out ? w.run->leave_one_out : w.run->after),
+          w.left_out ? "by the fit without it" : "by the fit", e.what()));
     }
   };
   if (cal.memory.after.runs > 0) {
