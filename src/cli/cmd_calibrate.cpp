@@ -1,6 +1,5 @@
 // `bwplan calibrate INPUT... [--run PLAN=LOG]... --output PROFILE.json`: fits the free
 // constants to measured runs and writes a profile `--calibration` reads back.
-#include <charconv>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -151,9 +150,7 @@ RunArg split_run(const std::string& run) {
   RunArg r{run, run.substr(0, eq), 1, run.substr(eq + 1)};
   if (const std::size_t hash = r.plan.rfind('#'); hash != std::string::npos) {
     const std::string digits = r.plan.substr(hash + 1);
-    const char* end = digits.data() + digits.size();
-    const auto [p, ec] = std::from_chars(digits.data(), end, r.rank);
-    if (digits.empty() || ec != std::errc() || p != end || r.rank < 1) {
+    if (read_number(digits, r.rank) != NumberText::ok || r.rank < 1) {
       throw UsageError(
           fmt::format("--run '{}': '#{}' is not a plan rank (allowed 1, 2, ...)", run, digits));
     }

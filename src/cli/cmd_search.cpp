@@ -1,6 +1,5 @@
 // `bwplan search`: the axes from flags -> run_search -> ranked plans as a table or JSON.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <sstream>
@@ -70,12 +69,11 @@ struct SearchOptions {
 
 std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, std::int64_t hi) {
   std::int64_t v = 0;
-  const char* end = s.data() + s.size();
-  const auto [p, ec] = std::from_chars(s.data(), end, v);
-  if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
+  const NumberText read = read_number(s, v);
+  if (read == NumberText::out_of_range) {
     throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, s, lo, hi));
   }
-  if (s.empty() || ec != std::errc() || p != end) {
+  if (read == NumberText::malformed) {
     throw UsageError(fmt::format("{} '{}' is not an integer", flag, s));
   }
   if (v < lo || v > hi) {

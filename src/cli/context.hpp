@@ -2,10 +2,15 @@
 /// What every command gets: the catalog, the output streams and the logger.
 #pragma once
 
+#include <charconv>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
@@ -74,6 +79,28 @@ private:
 /// Refuses a repeatable flag (or a list) that names one value twice: a list would evaluate and
 /// show it twice, a calibration input weigh twice, a --set key be overridden silently.
 void check_distinct(const std::vector<std::string>& values, const char* flag);
+
+/// How a whole string reads as a number, the one rule every numeric flag follows: a well-formed
+/// value beyond the type's range is out of range (a bad value, status 1), anything else that is
+/// not a (finite) number of that type is malformed (a usage error, status 2).
+enum class NumberText { ok, out_of_range, malformed };
+
+template <class T> [[nodiscard]] NumberText read_number(std::string_view s, T& v) {
+  const char* end = s.data() + s.size();
+  const auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
+    return NumberText::out_of_range;
+  }
+  if (s.empty() || ec != std::errc() || p != end) {
+    return NumberText::malformed;
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(v)) {
+      return NumberText::malformed;
+    }
+  }
+  return NumberText::ok;
+}
 
 /// A file or directory to write: not empty and not `-` (which names no file).
 [[nodiscard]] CLI::Validator path_value();

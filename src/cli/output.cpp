@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -58,14 +57,13 @@ CLI::Validator strict_integer() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
         std::int64_t v = 0;
-        const char* end = s.data() + s.size();
-        const auto [p, ec] = std::from_chars(s.data(), end, v);
-        if (!s.empty() && ec == std::errc::result_out_of_range && p == end) {
+        const NumberText read = read_number(s, v);
+        if (read == NumberText::out_of_range) {
           // well formed but beyond 64 bits: out of range (status 1), as 2^63 - 1 is
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} 64-bit integers", s, k_out_of_range_words);
         }
-        if (s.empty() || ec != std::errc() || p != end) {
+        if (read == NumberText::malformed) {
           return fmt::format("'{}' is not a 64-bit decimal integer", s);
         }
         s = std::to_string(v); // "010" is ten: CLI11 alone would read it as octal 8
@@ -135,18 +133,17 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           }
         }
         double v = 0;
-        const char* end = digits.data() + digits.size();
-        const auto [p, ec] = std::from_chars(digits.data(), end, v);
+        const NumberText read = read_number(digits, v);
         const std::string allowed =
             fmt::format("{}{}..{}{}", lo_open ? "above " : "", range_bound(lo), range_bound(hi),
                         tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
         // A number too large or too small for a double (1e400, 1e-400) is out of range, not
         // malformed; both read as a bad value (status 1: app.cpp).
-        if (!digits.empty() && ec == std::errc::result_out_of_range && p == end) {
+        if (read == NumberText::out_of_range) {
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
-        if (digits.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
+        if (read == NumberText::malformed) {
           return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
         }
         v *= scale;
@@ -204,14 +201,11 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     keys_set.push_back(s.substr(0, eq));
     const std::string value = s.substr(eq + 1);
     double v = 0;
-    const char* end = value.data() + value.size();
-    const auto [p, ec] = std::from_chars(value.data(), end, v);
-    // As every numeric flag reads: too large for a double is out of range (status 1), anything
-    // else that is not a finite number is malformed (status 2).
-    if (!value.empty() && ec == std::errc::result_out_of_range && p == end) {
+    const NumberText read = read_number(value, v);
+    if (read == NumberText::out_of_range) {
       throw Error(fmt::format("--set {}: '{}' is out of range", s.substr(0, eq), value));
     }
-    if (value.empty() || ec != std::errc() || p != end || !std::isfinite(v)) {
+    if (read == NumberText::malformed) {
       throw UsageError(
           fmt::format("--set {}: '{}' is not a finite number", s.substr(0, eq), value));
     }
