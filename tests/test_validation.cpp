@@ -510,3 +510,24 @@ TEST_CASE("LambdaLabs' gpt-oss sweep, held aside, holds what its one evaluation 
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(33.2).margin(0.3));
   CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 7.0));
 }
+
+TEST_CASE("the fit-call holdout holds what its one evaluation showed", "[validation]") {
+  // tests/data/measurements-fitcalls-holdout.json: published fit and out-of-memory outcomes
+  // (torchtitan PR 2461's Qwen3-14B op-level SAC OOM beside its full-checkpointing twin that
+  // ran, PR 685's context parallelism 8, docs/performance.md's 405B FSDP-only OOM on 128 H100,
+  // three may19 autoresearch OOMs) and PR 1625's logged peak, collected 2026-12-03 by a helper
+  // that never saw a prediction, committed, then evaluated once with no model change: all 7 fit
+  // calls right (5 out of memory, 2 fits), the peak +1.3 %, its tokens/s 27.6 % slow, below the
+  // band (eager Llama 3.1 8B on 8 H100 in August 2025: 7031 measured, 5093 estimated).
+  const auto v = validate("measurements-fitcalls-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("fit_cases") == 7);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("oom_cases") == 5);
+  CHECK(s.at("oom_flagged_fraction").get<double>() == 1.0);
+  CHECK(s.at("numeric_cases") == 1);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.3).margin(0.1));
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(27.6).margin(0.2));
+  CHECK(s.at("throughput_band_coverage").get<double>() == 0.0);
+}

@@ -234,16 +234,6 @@ std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m)
   return {};
 }
 
-void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
-  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
-    if constexpr (std::is_same_v<T, std::int64_t>) {
-      if (f.member == member) {
-        check_range(f.key, c.*member, f.min, f.max);
-      }
-    }
-  });
-}
-
 std::int64_t max_ac_every(const ModelSpec& m) {
   return std::min(config_field_range(&TrainingConfig::ac_every).max, m.layers);
 }
@@ -267,6 +257,16 @@ template <class T> void check_field_range(const TrainingConfig& c, const ConfigF
 }
 
 } // namespace
+
+void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member) {
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (f.member == member) {
+        check_field_range(c, f);
+      }
+    }
+  });
+}
 
 void validate_field_ranges(const TrainingConfig& c, std::span<const std::string_view> keys) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
