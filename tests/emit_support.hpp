@@ -107,6 +107,14 @@ inline void check_launch_dir(const std::filesystem::path& out) {
   INFO(read_text_file(log));
   CHECK(ok);
   CHECK(read_text_file(log).starts_with("ok "));
+  // train.py run as SageMaker runs it, against stand-ins for torchtitan: torchtitan's parser
+  // must read the plan's torchtitan.toml, not the job's hyperparameters
+  const std::filesystem::path ran = out.parent_path() / (out.filename().string() + ".run.log");
+  const bool runs = run_python("'" + source_path("tests/launch/run_train_stub.py") + "' '" +
+                                   out.string() + "'",
+                               ran);
+  INFO(read_text_file(ran));
+  CHECK(runs);
 }
 
 /// The launch directory's torchtitan.toml as JSON (read by Python's tomllib).

@@ -194,7 +194,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--training-plan-arn", "arn:aws:sagemaker:eu-west-1:123456789012:training-plan/p6-plan-1"},
       {"--job-name", std::string(49, 'a')}, // the SDK's 15-character timestamp would cut it
       {"--volume-gb", "-1"},
-      {"--volume-gb", "3"}, // cannot hold the checkpoints
+      {"--volume-gb", "3"}, // P6 has NVMe instance storage: SageMaker ignores the volume
       {"--checkpoint-interval", "-5"},
       {"--max-runtime", "-1"},
       {"--sdk", "v4"},
@@ -308,8 +308,9 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
                                     "gpt_oss 120b"));
   CHECK_FALSE(fs::exists(dir / "out5"));
   // gpt-oss (sinks, sliding windows, biased experts) and DeepSeek-V3 (latent attention, shared
-  // experts, 3 dense blocks) launch as torchtitan's own flavors; at mxfp8 the experts' grouped
-  // GEMMs get their converter, and the router stays bf16 as in torchtitan's MoE configs.
+  // experts, 3 dense blocks) launch as torchtitan's own flavors; at fp8 the experts' grouped
+  // GEMMs get their converter, and the router stays bf16 as in torchtitan's MoE configs (MXFP8
+  // on a mixture is refused: test_emit_trainer.cpp).
   struct Native {
     std::vector<std::string> flags;
     std::string name, flavor;
@@ -330,7 +331,8 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   for (const Native& n : natives) {
     const std::string name = n.name + "-" + n.flavor;
     const std::string plan = test::write_estimate(
-        dir, name, test::with(n.flags, {"--precision", "mxfp8", "--loss", "fused", "--compile"}));
+        dir, name,
+        test::with(n.flags, {"--precision", "fp8-rowwise", "--loss", "fused", "--compile"}));
     r = test::run_cli(base_args(plan, dir / name));
     INFO(r.err);
     REQUIRE(r.status == 0);
@@ -338,9 +340,9 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
     CHECK(t["model"]["name"] == n.name);
     CHECK(t["model"]["flavor"] == n.flavor);
     CHECK(t["model"]["converters"] ==
-          nlohmann::json::array({"quantize.linear.mx", "quantize.grouped_mm.mx"}));
-    CHECK(t["quantize"]["grouped_mm"]["mx"]["fqns"] == nlohmann::json::array({"experts"}));
-    CHECK(t["quantize"]["linear"]["mx"]["filter_fqns"] ==
+          nlohmann::json::array({"quantize.linear.float8", "quantize.grouped_mm.float8"}));
+    CHECK(t["quantize"]["grouped_mm"]["float8"]["fqns"] == nlohmann::json::array({"experts"}));
+    CHECK(t["quantize"]["linear"]["float8"]["filter_fqns"] ==
           nlohmann::json::array({"output", "router.gate"}));
     const auto model = read_json(dir / name / "source" / "model.json");
     CHECK(model["parameters"] == read_json(plan)["model"]["parameters"]);
@@ -422,6 +424,64 @@ TEST_CASE("a search names the plans torchtitan cannot run and the first it can; 
                                     "(bwplan emit sagemaker --rank 3)"));
   s = test::run_cli(test::with(search, {"--loss", "fused", "--compile"}));
   CHECK(s.out.find("launch:") == std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a plan that stands for several recipes launches in the first torchtitan runs",
+          "[emit]") {
+  const fs::path dir = scratch("alike-recipe");
+  // 405B at 32k on 16 B200 nodes: 2-way tensor parallelism, compiled, ranks first as
+  // "mxfp8 ~ fp8-tensorwise ~ fp8-rowwise"; torchtitan 0.2.2 asserts no MXFP8 with tensor
+  // parallelism under compile (components/quantization/mx.py), and runs fp8-tensorwise.
+  const std::vector<std::string> search = {
+      "search",  "--model",   "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge",
+      "--nodes", "16",        "--seq-len",      "32768",      "--loss",
+      "unfused", "--compile", "--top",          "3"};
+  auto s = test::run_cli(test::with(search, {"--format", "json"}));
+  REQUIRE(s.status == 0);
+  const auto doc = nlohmann::json::parse(s.out);
+  REQUIRE(doc["plans"][0]["config"]["precision"] == "mxfp8");
+  REQUIRE(doc["plans"][0]["alike_precisions"] ==
+          nlohmann::json::array({"fp8-tensorwise", "fp8-rowwise"}));
+  REQUIRE(doc.contains("launch"));
+  CHECK(doc["launch"]["refused"].size() == 1);
+  CHECK(doc["launch"]["first_launchable_rank"] == 1);
+  CHECK(doc["launch"]["first_launchable_precision"] == "fp8-tensorwise");
+  std::ofstream(dir / "s.json") << s.out;
+  // emit as listed: refused, naming the recipe; with it: the float8 converter, and it runs.
+  auto r = test::run_cli(base_args((dir / "s.json").string(), dir / "out"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("plan 1 launches with --precision fp8-tensorwise"));
+  CHECK_FALSE(fs::exists(dir / "out"));
+  r = test::run_cli(test::with(base_args((dir / "s.json").string(), dir / "out"),
+                               {"--precision", "fp8-tensorwise"}));
+  REQUIRE(r.status == 0);
+  const auto t = test::read_toml(dir / "out");
+  CHECK(t["model"]["converters"] == nlohmann::json::array({"quantize.linear.float8"}));
+  CHECK(t["parallelism"]["tensor_parallel_degree"] == 2);
+  check_launch_dir(dir / "out");
+  // a recipe the plan does not stand for is refused
+  r = test::run_cli(
+      test::with(base_args((dir / "s.json").string(), dir / "out2"), {"--precision", "bf16"}));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("allowed: mxfp8, fp8-tensorwise, fp8-rowwise"));
+  CHECK_FALSE(fs::exists(dir / "out2"));
+  // the table says so, and --emit-sagemaker writes plan 1 in that recipe
+  s = test::run_cli(search);
+  CHECK_THAT(s.out, Catch::Contains("launch: plan 1 launches as fp8-tensorwise, a recipe it "
+                                    "stands for (bwplan emit sagemaker --rank 1 --precision "
+                                    "fp8-tensorwise)"));
+  std::vector<std::string> emit_args = base_args((dir / "s.json").string(), dir / "e");
+  const auto aws = std::find(emit_args.begin(), emit_args.end(), "--role-arn");
+  std::vector<std::string> with_emit =
+      test::with(search, {"--emit-sagemaker", (dir / "e").string()});
+  with_emit.insert(with_emit.end(), aws, emit_args.end());
+  s = test::run_cli(with_emit);
+  INFO(s.err);
+  REQUIRE(s.status == 0);
+  CHECK_THAT(s.out, Catch::Contains("plan 1 is written as fp8-tensorwise"));
+  CHECK(test::read_toml(dir / "e")["model"]["converters"] ==
+        nlohmann::json::array({"quantize.linear.float8"}));
   fs::remove_all(dir);
 }
 

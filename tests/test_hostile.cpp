@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
 
@@ -175,5 +178,112 @@ TEST_CASE("a model whose bytes per GPU would pass 2^62 is refused with the input
   CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: --micro-batch 128 x --seq-len 16777216 "
                                       "with model 'huge' needs") &&
                         Catch::Contains("(allowed below 2^62)"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an argument that is not UTF-8 is refused up front, naming it, bytes escaped",
+          "[hostile][cli]") {
+  const std::string aws_role = "arn:aws:iam::123456789012:role/R";
+  struct Case {
+    std::vector<std::string> args;
+    std::string named;
+  };
+  const std::vector<Case> cases = {
+      {{"check", "--plan", "p\xff.json", "--format", "json"}, "--plan 'p\\xff.json'"},
+      {{"estimate", "--model=m\xe9.json", "--format", "json"}, "--model 'm\\xe9.json'"},
+      {{"estimate", "--calibration", "c\xff.json"}, "--calibration 'c\\xff.json'"},
+      {{"validate", "v\xff.json", "--format", "json"}, "argument 2 'v\\xff.json'"},
+      {{"validate", "--format", "json", "x\xc3"}, "argument 4 'x\\xc3'"}, // cut short
+      {{"emit", "sagemaker", "--plan", "p.json", "--out", "e", "--role-arn", aws_role,
+        "--s3-output", "s3://bucket/o\xff\xfe", "--s3-train", "s3://b/t", "--s3-tokenizer",
+        "s3://b/k"},
+       "--s3-output 's3://bucket/o\\xff\\xfe'"},
+      {{"estimate", "--model", "hf\xed\xa0\x80/config.json"}, // a surrogate's encoding
+       "--model 'hf\\xed\\xa0\\x80/config.json'"},
+  };
+  for (const Case& c : cases) {
+    const test::CliResult r = test::run_cli(c.args);
+    INFO(c.named << ": " << r.err);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains(c.named + ": not UTF-8 text (allowed: UTF-8 paths and "
+                                                "values)"));
+    CHECK(r.err.find("internal error") == std::string::npos);
+  }
+  // UTF-8 beyond ASCII is text: a missing model file named in it is the usual error
+  const test::CliResult ok = test::run_cli({"estimate", "--model", "mod\xc3\xa8le.json"});
+  check_one_line_error(ok, 1);
+  CHECK_THAT(ok.err, Catch::Contains("not a preset and no such file"));
+}
+
+TEST_CASE("a config.json in a folder whose name is not UTF-8 is refused, the name escaped",
+          "[hostile][hf_config]") {
+  const fs::path dir = test::scratch_dir("hf-latin1");
+  fs::create_directories(dir / "hf\xff\xfe");
+  std::ofstream(dir / "hf\xff\xfe" / "config.json") << R"({"model_type": "llama",
+      "hidden_size": 64, "intermediate_size": 32, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "vocab_size": 100})";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir / "hf\xff\xfe");
+  const test::CliResult r = test::run_cli({"estimate", "--model", "config.json"});
+  fs::current_path(cwd);
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("'hf\\xff\\xfe' from the file's folder, is not UTF-8 text"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a NUL in a quoted value does not cut the error line", "[hostile][cli]") {
+  const test::CliResult m = test::run_cli(
+      {"estimate", "--model", test::source_path("tests/hostile/model_files/nul-in-value.json")});
+  check_one_line_error(m, 1);
+  INFO(m.err);
+  CHECK_THAT(m.err, Catch::Contains("'swi\\x00glu'") && Catch::Contains("allowed"));
+  CHECK(m.err.find('\0') == std::string::npos);
+  // a measurement case's GPU, and a plan's kind, with a NUL inside
+  const fs::path dir = test::scratch_dir("nul-values");
+  const nlohmann::json cases =
+      nlohmann::json::parse(read_text_file(test::source_path("tests/data/measurements.json")));
+  nlohmann::json one = cases;
+  one["cases"] = nlohmann::json::array({cases["cases"][0]});
+  one["cases"][0]["gpu"] = std::string("b2\0"
+                                       "00",
+                                       5);
+  std::ofstream(dir / "m.json") << one.dump();
+  const test::CliResult v = test::run_cli({"validate", (dir / "m.json").string()});
+  check_one_line_error(v, 1);
+  INFO(v.err);
+  CHECK_THAT(v.err, Catch::Contains("'b2\\x0000'"));
+  REQUIRE(test::run_cli({"estimate", "--format", "json", "--output", (dir / "p.json").string()})
+              .status == 0);
+  nlohmann::json plan = nlohmann::json::parse(read_text_file(dir / "p.json"));
+  plan["kind"] = std::string("estimate\0", 9);
+  std::ofstream(dir / "p.json", std::ios::trunc) << plan.dump();
+  const test::CliResult p = test::run_cli({"check", "--plan", (dir / "p.json").string()});
+  check_one_line_error(p, 1);
+  INFO(p.err);
+  CHECK_THAT(p.err, Catch::Contains("'estimate\\x00'"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a saved search's train_tokens below one token or a price below a cent is refused",
+          "[hostile][cli]") {
+  const fs::path dir = test::scratch_dir("plan-tiny-values");
+  const std::string path = (dir / "s.json").string();
+  REQUIRE(test::run_cli({"search", "--top", "1", "--train-tokens", "1e9", "--format", "json",
+                         "--output", path})
+              .status == 0);
+  const nlohmann::json saved = nlohmann::json::parse(read_text_file(path));
+  for (const auto& [key, value, words] :
+       {std::tuple<const char*, double, const char*>{"train_tokens", 0.5,
+                                                     "allowed 0 for none, or 1..1e+16"},
+        {"price_per_hour", 1e-320, "is out of range (allowed 0.01.."}}) {
+    nlohmann::json plan = saved;
+    plan["inputs"]["constraints"][key] = value;
+    std::ofstream(path, std::ios::trunc) << plan.dump();
+    const test::CliResult r = test::run_cli({"check", "--plan", path});
+    INFO(key << ": " << r.err);
+    check_one_line_error(r, 1);
+    CHECK_THAT(r.err, Catch::Contains(std::string("/inputs/constraints/") + key) &&
+                          Catch::Contains(words));
+  }
   fs::remove_all(dir);
 }

@@ -32,7 +32,7 @@ std::string bin() {
   return std::string("'") + BWPLAN_BINARY + "'";
 }
 
-/// Hidden entries of `dir` named like bwplan's temporaries (".<name>.bwplan-XXXXXX").
+/// Hidden entries of `dir` named like bwplan's temporaries (".bwplan-XXXXXX").
 int leftovers(const fs::path& dir) {
   int n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -217,5 +217,108 @@ TEST_CASE("standard input is read to the 16 MiB limit, as a file is", "[safety]"
         std::string::npos);
   REQUIRE(sh(dir, bin() + " estimate --format json -q > plan.json") == 0);
   CHECK(sh(dir, bin() + " check --plan - < plan.json > /dev/null") == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an output that is a file the command reads is refused, with --force too", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-inputs");
+  REQUIRE(sh(dir, bin() + " estimate --format json -q --output p.json") == 0);
+  const std::string plan = read_text_file(dir / "p.json");
+  fs::copy_file(test::source_path("tests/data/measurements.json"), dir / "m.json");
+  const std::string meas = read_text_file(dir / "m.json");
+  fs::copy_file(test::source_path("tests/fixtures/hf/llama-3.1-8b.config.json"), dir / "mdl.json");
+  REQUIRE(sh(dir, bin() + " calibrate m.json --output prof.json -q >/dev/null") == 0);
+  const std::string prof = read_text_file(dir / "prof.json");
+  std::ofstream(dir / "run.log") << "a log\n";
+  fs::create_directories(dir / "sub");
+  fs::create_hard_link(dir / "p.json", dir / "hard.json");
+  const auto refused = [&](const std::string& args, const std::string& words) {
+    for (const std::string force : {"", " --force"}) {
+      INFO(args << force);
+      CHECK(sh(dir, bin() + " " + args + force + " >out.txt 2>err.txt") == 1);
+      const std::string err = read_text_file(dir / "err.txt");
+      INFO(err);
+      CHECK(err.starts_with("bwplan: error: "));
+      CHECK(err.find(words) != std::string::npos);
+      CHECK(err.find("write elsewhere") != std::string::npos);
+      CHECK(read_text_file(dir / "out.txt").empty());
+    }
+  };
+  refused("check --plan p.json --output p.json", "--output 'p.json' is the --plan file this");
+  refused("check --plan p.json --output sub/../p.json",
+          "--output 'sub/../p.json' is the --plan file 'p.json' this command reads");
+  refused("check --plan p.json --output hard.json", "the --plan file 'p.json'"); // a hard link
+  refused("validate m.json --output m.json",
+          "--output 'm.json' is the measurements file this command reads");
+  refused("calibrate m.json --output ./m.json", "the measurements file 'm.json'");
+  refused("calibrate m.json --output x.json --report m.json", "--report 'm.json' is the");
+  refused("calibrate m.json --calibration prof.json --output prof.json",
+          "is the --calibration profile");
+  refused("calibrate --run p.json=run.log --output run.log", "is the --run log");
+  refused("calibrate --run p.json=run.log --output p.json", "is the --run plan");
+  refused("estimate --calibration prof.json --report prof.json", "is the --calibration profile");
+  refused("estimate --model mdl.json --format json --output mdl.json", "is the --model file");
+  refused("search --top 1 --model mdl.json --output x.json --report mdl.json",
+          "--report 'mdl.json' is the --model file");
+  CHECK(read_text_file(dir / "p.json") == plan);
+  CHECK(read_text_file(dir / "m.json") == meas);
+  CHECK(read_text_file(dir / "prof.json") == prof);
+  CHECK(read_text_file(dir / "run.log") == "a log\n");
+  CHECK_FALSE(fs::exists(dir / "x.json"));
+  CHECK(leftovers(dir) == 0);
+  CHECK(leftovers(dir / "sub") == 0);
+  // standard input is no file: --plan - beside --output p.json replaces it with --force
+  CHECK(sh(dir, bin() + " check --plan - --output p.json --force -q < hard.json") == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the notes standard output gets after the files are part of all or nothing", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-notes");
+  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+  // with the document in a file, the launch note is standard output's alone: its failure takes
+  // the directory and the file back
+  for (const std::string format : {"", " --format json"}) {
+    INFO(format);
+    CHECK(sh(dir, bin() + " search --top 2 --emit-sagemaker es" + aws + format +
+                      " --output so.json > /dev/full 2>err.txt") == 4);
+    CHECK(read_text_file(dir / "err.txt").find("cannot write standard output") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "es"));
+    CHECK_FALSE(fs::exists(dir / "so.json"));
+  }
+  // beside a JSON document on stdout the note goes to stderr, and its failure is one too
+  CHECK(sh(dir, bin() + " search --top 2 --format json --emit-sagemaker es" + aws +
+                    " > so.json 2>/dev/full") == 4);
+  CHECK_FALSE(fs::exists(dir / "es"));
+  // emit's own summary
+  REQUIRE(sh(dir, bin() + " estimate --format json -q --output plan.json") == 0);
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out em" + aws +
+                    " > /dev/full 2>/dev/null") == 4);
+  CHECK_FALSE(fs::exists(dir / "em"));
+  // estimate with both documents in files writes nothing to stdout: a full one does not matter
+  CHECK(sh(dir, bin() + " estimate --report r.html --output o.txt > /dev/full") == 0);
+  CHECK(fs::exists(dir / "r.html"));
+  CHECK(fs::exists(dir / "o.txt"));
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a target name up to 255 bytes can be written: the temporary's name is short",
+          "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-long-name");
+  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+  for (const std::size_t n : {std::size_t{241}, std::size_t{255}}) {
+    const std::string name(n, 'b');
+    INFO(n);
+    CHECK(sh(dir, bin() + " estimate -q --output " + name) == 0);
+    CHECK(fs::is_regular_file(dir / name));
+    const std::string folder(n, 'd');
+    CHECK(sh(dir, bin() + " search --top 1 -q --emit-sagemaker " + folder + aws + " --output " +
+                      std::string(n, 's') + " >/dev/null") == 0);
+    CHECK(fs::exists(dir / folder / "launch.py"));
+  }
+  CHECK(leftovers(dir) == 0);
   fs::remove_all(dir);
 }

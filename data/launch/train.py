@@ -16,6 +16,7 @@ are not read here: every setting is in torchtitan.toml.
 import glob
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,6 +111,61 @@ def check_model(model):
              f"the plan has {model['parameters']}: the run would not be the plan")
 
 
+def set_torchtitan_argv(train, tokenizer):
+    """Replaces the command line with torchtitan's, before anything imports torchtitan.
+
+    torchtitan's ConfigManager.parse_args(self, args=sys.argv[1:]) binds its default when
+    torchtitan.config.manager is first imported (pytorch/torchtitan@v0.2.2:
+    torchtitan/config/manager.py line 46) and torchtitan's main() calls it with no arguments
+    (torchtitan/train.py line 745): set later, torchtitan would read SageMaker's hyperparameters
+    instead of torchtitan.toml."""
+    if "torchtitan.config.manager" in sys.modules:
+        fail("torchtitan was imported before its command line was set")
+    sys.argv = [
+        sys.argv[0],
+        "--job.config_file", os.path.join(HERE, "torchtitan.toml"),
+        "--training.dataset_path", train,
+        "--model.hf_assets_path", tokenizer,
+    ]
+
+
+def check_torchtitan_argv():
+    """Fails unless torchtitan's parser will read the command line set_torchtitan_argv set."""
+    from torchtitan.config import ConfigManager
+
+    defaults = ConfigManager.parse_args.__defaults__ or ()
+    if defaults and isinstance(defaults[0], list) and defaults[0] != sys.argv[1:]:
+        fail(f"torchtitan would parse {defaults[0]}, not {sys.argv[1:]}")
+
+
+def purge_on_every_node():
+    """Has the first rank of every node delete its node's stale checkpoints.
+
+    torchtitan 0.2.2 deletes all but the keep_latest_k newest checkpoints on global rank 0 only
+    (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 844-866), but
+    /opt/ml/checkpoints is each node's own disk: every other node would keep every checkpoint
+    shard it wrote until its disk filled. The deletions go through torchtitan's own purge queue."""
+    import torch.distributed as dist
+    from torchtitan.components.checkpoint import CheckpointManager
+
+    purge = CheckpointManager._purge_stale_checkpoints
+    first_of_node = os.environ.get("LOCAL_RANK", "0") == "0"
+
+    def purge_here(self):
+        purge(self)
+        if not first_of_node or dist.get_rank() == 0 or self.keep_latest_k <= 0:
+            return
+        if not os.path.isdir(self.folder):
+            return
+        steps = sorted((int(m.group(1)), os.path.join(self.folder, name))
+                       for name in os.listdir(self.folder)
+                       if (m := re.search(r"step-(\d+)", name)))
+        for _, path in steps[:-self.keep_latest_k]:
+            self.purge_queue.put(path)
+
+    CheckpointManager._purge_stale_checkpoints = purge_here
+
+
 def main():
     with open(os.path.join(HERE, "model.json"), encoding="utf-8") as f:
         model = json.load(f)
@@ -118,17 +174,14 @@ def main():
         fail(f"the tokenizer channel {tokenizer} has no tokenizer.json (a Hugging Face tokenizer)")
     train = channel("train")
     data_files(train)
+    set_torchtitan_argv(train, tokenizer)
     register_dataset()
     check_model(model)
+    check_torchtitan_argv()
+    purge_on_every_node()
 
     from torchtitan.train import Trainer, main as torchtitan_main
 
-    sys.argv = [
-        sys.argv[0],
-        "--job.config_file", os.path.join(HERE, "torchtitan.toml"),
-        "--training.dataset_path", train,
-        "--model.hf_assets_path", tokenizer,
-    ]
     torchtitan_main(Trainer)
 
 

@@ -44,8 +44,13 @@ inline constexpr bool k_is_config_enum = std::is_enum_v<T>; // spelled through E
 
 /// Limits of the request around a configuration, shared by the flags, plan files and the search.
 inline constexpr std::int64_t k_max_nodes = 4096;
+/// Tokens to train: whole tokens, so at least one (a fraction or 1e-320 would print as nothing).
+inline constexpr double k_min_train_tokens = 1;
 inline constexpr double k_max_train_tokens = 1e16;
-inline constexpr double k_max_price_per_hour = 1e7; ///< USD per instance-hour
+/// USD per instance-hour: at least a cent, the catalog's own minimum (a smaller price prints as
+/// 0.00 everywhere).
+inline constexpr double k_min_price_per_hour = 0.01;
+inline constexpr double k_max_price_per_hour = 1e7;
 
 /// The allowed range of an integer field (its registry entry's min and max).
 struct FieldRange {

@@ -10,9 +10,29 @@ namespace bwplan {
 /// Thrown for bad input: an unreadable or invalid file, an unknown name, an out-of-range or
 /// contradictory option. Never thrown for "this configuration does not fit": that is a value.
 /// The message is one line that names the file or flag, the value and what is allowed.
+/// A NUL a value brought into the message (a JSON string's \u0000) is kept as the four characters
+/// \x00: what() is a C string, and would end the line there, losing the rest (what is allowed).
 class Error : public std::runtime_error {
 public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message) : std::runtime_error(escape_nul(message)) {}
+  explicit Error(const char* message) : std::runtime_error(message) {}
+
+private:
+  static std::string escape_nul(const std::string& s) {
+    if (s.find('\0') == std::string::npos) {
+      return s;
+    }
+    std::string out;
+    out.reserve(s.size() + 8);
+    for (const char c : s) {
+      if (c == '\0') {
+        out += "\\x00";
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
 };
 
 /// Exit status of the `bwplan` executable (docs/bwplan.md, EXIT STATUS).

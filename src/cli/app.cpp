@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "bwplan/utf8.hpp"
 #include "context.hpp"
 
 #ifndef BWPLAN_VERSION
@@ -157,6 +158,38 @@ void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>
   }
 }
 
+/// True when `name` is an option of `app` or of one of its subcommands that takes a value.
+bool takes_value(const CLI::App& app, const std::string& name) {
+  if (const CLI::Option* opt = app.get_option_no_throw(name)) {
+    return opt->get_type_size_max() != 0;
+  }
+  const auto subs = app.get_subcommands({});
+  return std::any_of(subs.begin(), subs.end(),
+                     [&](const CLI::App* sub) { return takes_value(*sub, name); });
+}
+
+/// Every argument must be UTF-8 text: a path or value that is not (a Latin-1 file name) cannot
+/// be written into a JSON document or a launch file. Refused here, for all flags at once, naming
+/// the flag (or the argument's position) with the bytes shown as \xNN.
+void refuse_non_utf8(const CLI::App& app, const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (is_utf8(a)) {
+      continue;
+    }
+    std::string what = fmt::format("argument {} '{}'", i + 1, utf8_escaped(a));
+    const std::size_t eq = a.find('=');
+    if (a.starts_with("-") && eq != std::string::npos && is_utf8(a.substr(0, eq))) {
+      what = fmt::format("{} '{}'", a.substr(0, eq), utf8_escaped(a.substr(eq + 1)));
+    } else if (!a.starts_with("-") && i > 0 && args[i - 1].starts_with("-") &&
+               takes_value(app, args[i - 1])) {
+      what = fmt::format("{} '{}'", args[i - 1], utf8_escaped(a));
+    }
+    throw UsageError(
+        fmt::format("{}: not UTF-8 text (allowed: UTF-8 paths and values)", one_line(what)));
+  }
+}
+
 } // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -195,6 +228,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_check(app, ctx);
     setup_emit(app, ctx);
     flag_value_out_of_range() = false;
+    refuse_non_utf8(app, args);
     refuse_empty_list_items(app, args);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);

@@ -194,10 +194,6 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
   if (o.format != "table" && o.format != "json") {
     throw UsageError(fmt::format("--format '{}' is not allowed (allowed: table, json)", o.format));
   }
-  check_target("--output", o.profile, o.force); // before the work, not after
-  if (!o.report.empty()) {
-    check_target("--report", o.report, o.force);
-  }
   // A run counted twice weighs twice in the fit: the same file, case id, --run or log is
   // refused (two logs of one plan are two runs).
   check_distinct(o.files, "calibrate FILE");
@@ -207,6 +203,19 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
     runs.push_back(split_run(run));
   }
   check_stdin_once(o.files, runs);
+  // The outputs, before the work, not after; none may be one of the inputs.
+  for (const std::string& f : o.files) {
+    ctx.note_input("the measurements file", f);
+  }
+  for (const RunArg& run : runs) {
+    ctx.note_input("the --run plan", run.plan);
+    ctx.note_input("the --run log", run.log);
+  }
+  ctx.note_input("the --calibration profile", o.constants.calibration);
+  check_target(ctx, "--output", o.profile, o.force);
+  if (!o.report.empty()) {
+    check_target(ctx, "--report", o.report, o.force);
+  }
   std::vector<MeasurementCase> cases;
   std::vector<ProfileInput> inputs;
   for (const std::string& f : o.files) {
@@ -252,7 +261,7 @@ void run_calibrate(Context& ctx, const CalibrateOptions& o, const CLI::App& cmd)
   ModelConstants banded = cal.constants;
   apply_calibrated_bands(cal, banded);
   const std::string profile = calibration_profile_json(cal, banded, inputs).dump(2) + "\n";
-  OutputSet files; // the profile and standard output: both or neither
+  OutputSet files(ctx); // the profile and standard output: both or neither
   files.add_file("--output", o.profile, o.force, profile);
   if (!o.report.empty()) {
     files.add_file("--report", o.report, o.force,

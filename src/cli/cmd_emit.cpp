@@ -23,11 +23,55 @@ struct EmitOptions {
   std::string plan;
   std::string out;
   std::int64_t rank = 1;
-  std::string model; ///< overrides the plan's model (a path or preset)
+  std::string model;     ///< overrides the plan's model (a path or preset)
+  std::string precision; ///< a recipe the plan stands for (its alike_precisions); empty: its own
   bool force = false;
   LaunchOptions launch;
   ConstantsOptions constants;
 };
+
+/// The recipes a search document's plan `rank` stands for (its `alike_precisions`); none for an
+/// estimate document or a plan saved without them.
+std::vector<Precision> alike_precisions(const PlanDocument& doc, const std::string& file,
+                                        std::int64_t rank) {
+  std::vector<Precision> out;
+  if (!doc.plan.is_object() || !doc.plan.contains("alike_precisions")) {
+    return out;
+  }
+  const nlohmann::json& alike = doc.plan.at("alike_precisions");
+  const std::string where = fmt::format("{}: /plans/{}/alike_precisions", file, rank - 1);
+  if (!alike.is_array()) {
+    throw Error(fmt::format("{}: expected an array: the plan was edited", where));
+  }
+  for (const nlohmann::json& name : alike) {
+    const std::optional<Precision> p =
+        name.is_string() ? parse_enum<Precision>(name.get<std::string>()) : std::nullopt;
+    if (!p) {
+      throw Error(
+          fmt::format("{}: {} is not a precision: the plan was edited", where, name.dump()));
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
+/// `--precision`: the plan re-evaluated in a recipe it stands for; any other is refused.
+template <class Ranked>
+Estimate chosen_recipe(const Ranked& at, const EmitOptions& o, const ModelConstants& k) {
+  const Precision own = at.plan.request.config.precision;
+  std::vector<std::string> allowed = {std::string(name_of(own))};
+  for (const Precision p : at.alike) {
+    allowed.emplace_back(name_of(p));
+  }
+  const std::optional<Precision> p = parse_enum<Precision>(o.precision);
+  if (!p || (*p != own && std::find(at.alike.begin(), at.alike.end(), *p) == at.alike.end())) {
+    throw Error(fmt::format("--precision '{}' is not a recipe plan {} of {} stands for (allowed: "
+                            "{}; a search lists the recipes it cannot tell apart in a plan's "
+                            "alike_precisions)",
+                            o.precision, o.rank, o.plan, fmt::join(allowed, ", ")));
+  }
+  return *p == own ? at.plan : with_recipe(at.plan, *p, k);
+}
 
 void run_emit(Context& ctx, const EmitOptions& o) {
   ctx.begin();
@@ -39,27 +83,51 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   // Read and parsed once ("-" is standard input): a refused rank scans the others.
   const PlanSource asked{o.plan, o.rank, o.model, o.launch.train_tokens};
   const nlohmann::json json = parse_plan_json(read_input_text(o.plan), asked);
+  struct Ranked {
+    Estimate plan;
+    std::vector<Precision> alike; ///< the recipes a search grouped with it
+    std::int64_t plans = 1;       ///< plans in the document
+  };
   const auto plan_at = [&](std::int64_t rank) {
     PlanSource source = asked;
     source.rank = rank;
     const PlanDocument doc = plan_from_json(json, ctx.catalog(), source);
-    return std::pair(evaluate(doc.request, k.memory, k.time), doc.plans_in_document);
+    return Ranked{evaluate(doc.request, k.memory, k.time), alike_precisions(doc, o.plan, rank),
+                  doc.plans_in_document};
   };
-  const auto [plan, plans] = plan_at(o.rank);
-  if (const std::optional<std::string> refused = launch_refusal(plan); refused && plans > 1) {
-    // A search ranks plans the pinned trainer cannot run (a newer loss, a model it lacks): name
-    // the best-ranked one it can, rather than leave the user to try the ranks one by one.
-    for (std::int64_t rank = 1; rank <= plans; ++rank) {
-      bool launches = false;
+  Ranked at = plan_at(o.rank);
+  if (!o.precision.empty()) {
+    at.plan = chosen_recipe(at, o, k);
+  }
+  const Estimate& plan = at.plan;
+  if (const std::optional<std::string> refused = launch_refusal(plan)) {
+    // A search groups recipes it cannot tell apart and ranks plans the pinned trainer cannot run
+    // (a newer loss, a model it lacks): name the recipe or the best-ranked plan it can run,
+    // rather than leave the user to try them one by one.
+    if (o.precision.empty()) {
+      if (const std::optional<Precision> p = launchable_recipe(plan, at.alike, k)) {
+        throw Error(fmt::format("{}; plan {} launches with --precision {}, a recipe it stands "
+                                "for",
+                                *refused, o.rank, name_of(*p)));
+      }
+    }
+    for (std::int64_t rank = 1; rank <= at.plans && at.plans > 1; ++rank) {
+      std::optional<Precision> launches;
       try {
-        launches = rank != o.rank && !launch_refusal(plan_at(rank).first);
+        if (rank != o.rank) {
+          const Ranked other = plan_at(rank);
+          launches = launchable_recipe(other.plan, other.alike, k);
+        }
       } catch (const Error&) {
         continue; // a plan of the document that does not read back is not an answer
       }
       if (launches) {
+        const Ranked other = plan_at(rank);
+        const bool listed = *launches == other.plan.request.config.precision;
         throw Error(fmt::format("{}; plan {} of {} is the best-ranked one that launches "
-                                "(--rank {})",
-                                *refused, rank, o.plan, rank));
+                                "(--rank {}{})",
+                                *refused, rank, o.plan, rank,
+                                listed ? "" : fmt::format(" --precision {}", name_of(*launches))));
       }
     }
     throw Error(fmt::format("{}; no plan of {} launches", *refused, o.plan));
@@ -94,6 +162,10 @@ void setup_emit(CLI::App& app, Context& ctx) {
       ->transform(strict_integer());
   cmd->add_option("--model", o->model,
                   "the model when the plan's model was a file (path or preset) [the plan's]");
+  cmd->add_option("--precision", o->precision,
+                  "launch the plan in this recipe, one a search grouped with it (its "
+                  "alike_precisions: predicted within the rank margin) [the plan's]")
+      ->check(not_empty());
   cmd->add_flag("--force", o->force, "replace --out if it exists");
   add_launch_options(*cmd, l, true, true);
   add_constants_options(*cmd, o->constants);

@@ -45,6 +45,7 @@ constexpr const char* k_default_instance = "ml.p6-b200.48xlarge";
 EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   const Catalog& cat = ctx.catalog();
   EstimateRequest r;
+  ctx.note_model_input(o.model);
   r.model = resolve_model(cat, o.model);
   TrainingConfig& c = r.config;
   if (!o.gpu.empty()) {
@@ -136,7 +137,7 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
   ModelConstants k = resolve_constants(ctx, o.constants);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
   const EstimateRequest request = resolve(ctx, o);
-  check_destinations(o.output, o.report);
+  check_destinations(ctx, o.output, o.report);
   const Estimate e = evaluate(request, k.memory, k.time);
   std::string text = json ? std::string() : estimate_table(e);
   OrderedJson doc = json ? estimate_json(e) : OrderedJson();
@@ -153,7 +154,7 @@ void run_estimate(Context& ctx, const EstimateOptions& o, const CLI::App& cmd) {
       text += advice_table(*advice);
     }
   }
-  OutputSet files;
+  OutputSet files(ctx);
   if (!o.report.empty()) {
     files.add_file("--report", o.report, o.output.force,
                    estimate_report_html(e, advice ? &*advice : nullptr, report_context(ctx, cmd)));
@@ -202,11 +203,11 @@ void setup_estimate(CLI::App& app, Context& ctx) {
       ->group(tr);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): prints time to train and its cost [none]")
-      ->transform(number_in(0, k_max_train_tokens, true, true))
+      ->transform(number_in(k_min_train_tokens, k_max_train_tokens, false, true))
       ->group(tr);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
-      ->transform(number_in(0, k_max_price_per_hour, true))
+      ->transform(number_in(k_min_price_per_hour, k_max_price_per_hour))
       ->group(tr);
   cmd->add_option("--global-batch-tokens", o->global_batch_tokens,
                   "tokens per optimizer step: derives --grad-accum from micro-batch x seq x GPUs")

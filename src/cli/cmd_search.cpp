@@ -199,6 +199,7 @@ std::size_t pipeline_choices(const ModelFacts& facts, const SearchSpace& space) 
 Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   const Catalog& cat = ctx.catalog();
   Resolved r;
+  ctx.note_model_input(o.model);
   r.model = resolve_model(cat, o.model);
   const ModelFacts facts = model_facts(r.model); // the search axes and the combination count
   check_distinct(o.instances, "--instance");
@@ -452,19 +453,29 @@ std::vector<RejectedPoint> rejected_points(const Resolved& r, const SearchResult
   return out;
 }
 
-/// The listed plans the pinned trainer cannot run, from the first down to the first it can.
+/// The listed plans the pinned trainer cannot run as listed, from the first down to the first it
+/// can, as listed or in a recipe the plan stands for (launchable_recipe).
 struct LaunchCheck {
   std::vector<std::pair<std::size_t, std::string>> refused; ///< rank (1-based), why
   std::optional<std::size_t> first_launchable;              ///< rank; none: no plan listed
+  std::optional<Precision> recipe; ///< that plan's launchable recipe when not its listed one
+  [[nodiscard]] bool as_listed() const { return refused.empty() && !recipe; }
 };
 
 LaunchCheck check_launch(const Resolved& r, const SearchResult& result, const ModelConstants& k) {
   LaunchCheck out;
   for (std::size_t i = 0; i < result.plans.size(); ++i) {
-    std::optional<std::string> why =
-        launch_refusal(evaluate(request_for(r, result.plans[i]), k.memory, k.time));
+    const Candidate& c = result.plans[i];
+    const Estimate plan = evaluate(request_for(r, c), k.memory, k.time);
+    std::optional<std::string> why = launch_refusal(plan);
     if (!why) {
       out.first_launchable = i + 1;
+      break;
+    }
+    if (const std::optional<Precision> p = launchable_recipe(plan, c.alike_precisions, k)) {
+      out.refused.emplace_back(i + 1, std::move(*why));
+      out.first_launchable = i + 1;
+      out.recipe = *p;
       break;
     }
     out.refused.emplace_back(i + 1, std::move(*why));
@@ -477,9 +488,12 @@ OrderedJson launch_json(const LaunchCheck& l) {
   for (const auto& [rank, why] : l.refused) {
     refused.push_back(OrderedJson{{"rank", rank}, {"reason", why}});
   }
-  return OrderedJson{{"refused", refused},
-                     {"first_launchable_rank", l.first_launchable ? OrderedJson(*l.first_launchable)
-                                                                  : OrderedJson(nullptr)}};
+  return OrderedJson{
+      {"refused", refused},
+      {"first_launchable_rank",
+       l.first_launchable ? OrderedJson(*l.first_launchable) : OrderedJson(nullptr)},
+      {"first_launchable_precision",
+       l.recipe ? OrderedJson(std::string(name_of(*l.recipe))) : OrderedJson(nullptr)}};
 }
 
 std::string launch_text(const LaunchCheck& l) {
@@ -499,11 +513,18 @@ std::string launch_text(const LaunchCheck& l) {
                          fmt::join(ranks, ", "), l.refused[i].second);
     }
   }
-  out += l.first_launchable
-             ? fmt::format("launch: plan {} is the best-ranked plan that launches (bwplan emit "
-                           "sagemaker --rank {})\n",
-                           *l.first_launchable, *l.first_launchable)
-             : std::string("launch: no plan listed launches\n");
+  if (l.first_launchable && l.recipe) {
+    out += fmt::format("launch: plan {} launches as {}, a recipe it stands for (bwplan emit "
+                       "sagemaker --rank {} --precision {})\n",
+                       *l.first_launchable, name_of(*l.recipe), *l.first_launchable,
+                       name_of(*l.recipe));
+  } else {
+    out += l.first_launchable
+               ? fmt::format("launch: plan {} is the best-ranked plan that launches (bwplan emit "
+                             "sagemaker --rank {})\n",
+                             *l.first_launchable, *l.first_launchable)
+               : std::string("launch: no plan listed launches\n");
+  }
   return out;
 }
 
@@ -517,7 +538,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   const Resolved r = resolve(ctx, o, cmd);
   ModelConstants k = resolve_constants(ctx, o.constants);
   k.memory.headroom_fraction = headroom_fraction(o.headroom_pct);
-  check_destinations(o.output, o.report);
+  check_destinations(ctx, o.output, o.report);
   if (!o.emit_dir.empty()) {
     check_target("--emit-sagemaker", o.emit_dir, o.output.force, true);
   } else {
@@ -552,7 +573,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   for (const InputRow& row : input_rows(cmd)) {
     report.origins.emplace_back(row.flag, row.origin);
   }
-  OutputSet files;         // --emit-sagemaker, --report and --output: all or nothing
+  OutputSet files(ctx);    // --emit-sagemaker, --report and --output: all or nothing
   std::string launch_note; // what --emit-sagemaker wrote, told after the plans
   if (!o.emit_dir.empty()) {
     if (result.plans.empty()) {
@@ -568,10 +589,21 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     if (launch.train_tokens == 0) {
       launch.train_tokens = r.limits.train_tokens;
     }
+    // A plan that stands for several recipes launches in the first the trainer runs (its own
+    // when it can); the note says which.
+    const Candidate& best = result.plans.front();
+    const Estimate plan = evaluate(request_for(r, best), k.memory, k.time);
+    const std::optional<Precision> recipe = launchable_recipe(plan, best.alike_precisions, k);
+    const bool other_recipe = recipe && *recipe != best.config.precision;
     const EmittedLaunch emitted =
-        emit_sagemaker(evaluate(request_for(r, result.plans.front()), k.memory, k.time), launch);
+        emit_sagemaker(other_recipe ? with_recipe(plan, *recipe, k) : plan, launch);
     files.add_directory("--emit-sagemaker", o.emit_dir, o.output.force, emitted.files);
     launch_note = launch_summary(o.emit_dir, emitted);
+    if (other_recipe) {
+      launch_note = fmt::format("plan 1 is written as {}, a recipe it stands for: {}\n",
+                                name_of(*recipe), *launch_refusal(plan)) +
+                    launch_note;
+    }
   }
   // Nothing fits: what single change makes the nearest miss fit?
   std::optional<FitAdvice> advice;
@@ -596,7 +628,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   if (json) {
     add_calibration_ref(ctx, doc);
   }
-  if (const LaunchCheck launch = check_launch(r, result, k); !launch.refused.empty()) {
+  if (const LaunchCheck launch = check_launch(r, result, k); !launch.as_listed()) {
     if (json) {
       doc["launch"] = launch_json(launch);
     } else {
@@ -611,17 +643,10 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     }
   }
   // The launch note follows a table on stdout; with the document in a file it is stdout's
-  // alone; a JSON document on stdout stays parseable, so the note goes to stderr then.
-  const bool to_stdout = o.output.output.empty();
-  if (to_stdout && !json) {
-    text += launch_note;
-  }
-  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text, files);
-  if (!to_stdout) {
-    write_stdout(ctx, launch_note);
-  } else if (json) {
-    *ctx.err << launch_note;
-  }
+  // alone; a JSON document on stdout stays parseable, so the note goes to stderr then. Either
+  // way it is written before the outputs are kept (its failure takes them back).
+  const bool note_on_stderr = json && o.output.output.empty();
+  write_output(ctx, o.output, json ? doc.dump(2) + "\n" : text, files, launch_note, note_on_stderr);
   if (result.plans.empty()) {
     ctx.status = exit_code::does_not_fit;
   }
@@ -723,11 +748,11 @@ void setup_search(CLI::App& app, Context& ctx) {
       ->group(lim);
   cmd->add_option("--train-tokens", o->train_tokens,
                   "tokens to train (5e10, 50B, 4M, 32k): time and cost to train [none]")
-      ->transform(number_in(0, k_max_train_tokens, true, true))
+      ->transform(number_in(k_min_train_tokens, k_max_train_tokens, false, true))
       ->group(lim);
   cmd->add_option("--price-per-hour", o->price_per_hour,
                   "USD per instance-hour, overriding the catalog price")
-      ->transform(number_in(0, k_max_price_per_hour, true))
+      ->transform(number_in(k_min_price_per_hour, k_max_price_per_hour))
       ->group(lim);
   cmd->add_option("--min-seq-len", o->min_seq_len, "do not try shorter sequences [none]")
       ->transform(strict_integer())

@@ -19,6 +19,7 @@ struct ValidateOptions {
 void run_validate(Context& ctx, const ValidateOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
+  ctx.note_input("the measurements file", o.file);
   const std::vector<MeasurementCase> cases =
       parse_measurements(read_text_file(o.file), o.file, ctx.catalog());
   if (cases.empty()) {

@@ -48,6 +48,13 @@ struct OutputOptions {
   bool force = false;           ///< allow --output to replace an existing file
 };
 
+/// A file a command reads, which none of its outputs may replace (not even with --force: a
+/// measurement file or a saved plan is what the user cannot make again).
+struct InputFile {
+  std::string role; ///< as messages name it: "the --plan file", "the measurements file"
+  std::string path; ///< as given
+};
+
 struct Context {
   const GlobalOptions* global = nullptr;
   std::ostream* out = nullptr;
@@ -56,8 +63,13 @@ struct Context {
   int status = 0; ///< exit status a command sets (e.g. 3 when a configuration does not fit)
   /// The profile resolve_constants() applied (`--calibration`), named in JSON outputs.
   std::optional<ProfileRef> calibration;
-  std::string command_line; ///< "bwplan search --model ...", for reports
-  std::string version;      ///< bwplan's version
+  std::string command_line;      ///< "bwplan search --model ...", for reports
+  std::string version;           ///< bwplan's version
+  std::vector<InputFile> inputs; ///< every file the command read (standard input is none)
+  /// Records `path` as an input (nothing for standard input, "-").
+  void note_input(const std::string& role, const std::string& path);
+  /// Records a --model value that is a file, not a preset.
+  void note_model_input(const std::string& model);
   /// Call first in every command: applies -v/-q (parsed before command callbacks run).
   void begin();
   /// Loaded on first use, from --configs or the built-in copy.
@@ -121,9 +133,12 @@ class OutputSet;
 /// Writes `text` to stdout, or to --output; with `others` (files and directories the command
 /// also writes), all or nothing: every file is written to a temporary first, all are moved into
 /// place together, and a failure anywhere, standard output included, leaves none of them.
-/// Failures throw WriteError.
+/// `note` follows the document on standard output (alone there when the document goes to
+/// --output), or goes to standard error with `note_on_stderr`; it is written before the files are
+/// kept, so its failure takes them back too. Failures throw WriteError.
 void write_output(Context& ctx, const OutputOptions& o, const std::string& text);
-void write_output(Context& ctx, const OutputOptions& o, const std::string& text, OutputSet& others);
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text, OutputSet& others,
+                  const std::string& note = {}, bool note_on_stderr = false);
 
 /// Writes `text` to standard output and flushes it; throws WriteError when that fails.
 void write_stdout(Context& ctx, const std::string& text);
@@ -161,9 +176,12 @@ void setup_emit(CLI::App& app, Context& ctx);
 
 /// The text of an input file, or of standard input for "-".
 [[nodiscard]] std::string read_input_text(const std::string& path);
+/// The same, recording the file as one of the command's inputs (Context::note_input).
+[[nodiscard]] std::string read_input_text(Context& ctx, const std::string& role,
+                                          const std::string& path);
 
 /// Reads a saved plan from its file (or standard input for "-") and parses it with the context's
-/// catalog.
+/// catalog; records the plan (and a --model file) as inputs.
 [[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);
 
 } // namespace bwplan::cli

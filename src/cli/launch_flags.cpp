@@ -13,6 +13,25 @@ namespace bwplan::cli {
 
 namespace fs = std::filesystem;
 
+Estimate with_recipe(const Estimate& plan, Precision precision, const ModelConstants& k) {
+  EstimateRequest q = plan.request;
+  q.config.precision = precision;
+  return evaluate(q, k.memory, k.time);
+}
+
+std::optional<Precision> launchable_recipe(const Estimate& plan, std::span<const Precision> alike,
+                                           const ModelConstants& k) {
+  if (!launch_refusal(plan)) {
+    return plan.request.config.precision;
+  }
+  for (const Precision p : alike) {
+    if (!launch_refusal(with_recipe(plan, p, k))) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens) {
   const std::size_t before = cmd.get_options().size();
   cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")->required(required);
@@ -56,7 +75,7 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
            "--train-tokens", l.train_tokens,
            "tokens to train (5e10, 50B, 4M, 32k): sets steps and the runtime limit [none: the "
            "launch policy's default step count]")
-        ->transform(number_in(0, k_max_train_tokens, true, true));
+        ->transform(number_in(k_min_train_tokens, k_max_train_tokens, false, true));
   }
   if (!required) { // beside another command's own flags (search): under its "Launch files"
     const std::vector<CLI::Option*> all = cmd.get_options();

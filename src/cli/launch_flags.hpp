@@ -4,11 +4,15 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "bwplan/constants.hpp"
+#include "bwplan/estimate.hpp"
 #include "bwplan/sagemaker.hpp"
 
 namespace bwplan::cli {
@@ -18,6 +22,16 @@ namespace bwplan::cli {
 /// --max-runtime, --checkpoint-interval, --volume-gb, --sdk, and --train-tokens unless the
 /// command has its own (`train_tokens`).
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens);
+
+/// The precision `plan` launches with: its own when the pinned trainer runs it, else the first of
+/// `alike` (the recipes a search grouped with the plan: the same plan with them is predicted
+/// within the rank margin) that it runs; none when neither does.
+[[nodiscard]] std::optional<Precision>
+launchable_recipe(const Estimate& plan, std::span<const Precision> alike, const ModelConstants& k);
+
+/// `plan` re-evaluated in `precision`.
+[[nodiscard]] Estimate with_recipe(const Estimate& plan, Precision precision,
+                                   const ModelConstants& k);
 
 /// What was written and how to launch it, for people (a few lines).
 [[nodiscard]] std::string launch_summary(const std::string& dir, const EmittedLaunch& l);

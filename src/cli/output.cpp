@@ -31,12 +31,28 @@ const Catalog& Context::catalog() {
     if (global->configs_dir.empty()) {
       m_catalog = builtin_catalog();
     } else {
-      m_catalog = load_catalog(read_catalog_dir(global->configs_dir), global->configs_dir);
+      std::vector<SourceFile> files = read_catalog_dir(global->configs_dir);
+      for (const SourceFile& f : files) {
+        note_input("a --configs catalog file", f.path);
+      }
+      m_catalog = load_catalog(files, global->configs_dir);
     }
     log->debug("catalog {}: {} GPUs, {} instance types, {} models", m_catalog->origin,
                m_catalog->gpus.size(), m_catalog->instances.size(), m_catalog->models.size());
   }
   return *m_catalog;
+}
+
+void Context::note_input(const std::string& role, const std::string& path) {
+  if (!path.empty() && path != "-") {
+    inputs.push_back({role, path});
+  }
+}
+
+void Context::note_model_input(const std::string& model) {
+  if (!model.empty() && catalog().find_model(model) == nullptr) {
+    note_input("the --model file", model);
+  }
 }
 
 std::string read_input_text(const std::string& path) {
@@ -46,8 +62,14 @@ std::string read_input_text(const std::string& path) {
   return read_text_file(path);
 }
 
+std::string read_input_text(Context& ctx, const std::string& role, const std::string& path) {
+  ctx.note_input(role, path);
+  return read_input_text(path);
+}
+
 PlanDocument read_plan(Context& ctx, const PlanSource& source) {
-  return parse_plan(read_input_text(source.plan), ctx.catalog(), source);
+  ctx.note_model_input(source.model);
+  return parse_plan(read_input_text(ctx, "the --plan file", source.plan), ctx.catalog(), source);
 }
 
 /// The words a flag validator uses for a well-formed value outside what is allowed.
@@ -185,6 +207,7 @@ void add_constants_options(CLI::App& cmd, ConstantsOptions& o) {
 ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
   ModelConstants k = ctx.catalog().constants;
   if (!o.calibration.empty()) {
+    ctx.note_input("the --calibration profile", o.calibration);
     const CalibrationProfile profile =
         parse_calibration_profile(read_text_file(o.calibration), o.calibration, ctx.catalog());
     apply_calibration_profile(profile, k);
@@ -244,33 +267,50 @@ bool wants_json(const OutputOptions& o) {
                                did_you_mean(o.format, allowed)));
 }
 
-void write_stdout(Context& ctx, const std::string& text) {
+namespace {
+
+/// Writes and flushes `text` to `out` (`what`: "standard output"); a failure throws WriteError.
+void write_stream(std::ostream& out, const std::string& text, const char* what) {
   errno = 0;
-  *ctx.out << text;
-  ctx.out->flush();
-  if (!*ctx.out) {
+  out << text;
+  out.flush();
+  if (!out) {
     const int e = errno;
-    throw WriteError(fmt::format("cannot write standard output{}",
+    throw WriteError(fmt::format("cannot write {}{}", what,
                                  e != 0 ? std::string(": ") + std::strerror(e) : std::string()));
   }
 }
 
-void write_output(Context& ctx, const OutputOptions& o, const std::string& text,
-                  OutputSet& others) {
+} // namespace
+
+void write_stdout(Context& ctx, const std::string& text) {
+  write_stream(*ctx.out, text, "standard output");
+}
+
+void write_output(Context& ctx, const OutputOptions& o, const std::string& text, OutputSet& others,
+                  const std::string& note, bool note_on_stderr) {
   if (!o.output.empty()) {
     others.add_file("--output", o.output, o.force, text);
   }
   others.commit();
-  if (o.output.empty()) {
-    write_stdout(ctx, text); // a failure here undoes the files (others is not finished)
-  } else {
+  // Everything for the terminal is written before the files are kept: a failure here undoes
+  // them (others is not finished), so that exit status 4 leaves none of the outputs.
+  const std::string for_stdout =
+      (o.output.empty() ? text : std::string()) + (note_on_stderr ? std::string() : note);
+  if (o.output.empty() || !for_stdout.empty()) {
+    write_stdout(ctx, for_stdout);
+  }
+  if (note_on_stderr && !note.empty()) {
+    write_stream(*ctx.err, note, "standard error");
+  }
+  if (!o.output.empty()) {
     ctx.log->info("wrote {}", o.output);
   }
   others.finish();
 }
 
 void write_output(Context& ctx, const OutputOptions& o, const std::string& text) {
-  OutputSet none;
+  OutputSet none(ctx);
   write_output(ctx, o, text, none);
 }
 

@@ -13,12 +13,13 @@ void add_report_option(CLI::App& cmd, std::string& path) {
       ->group("Output");
 }
 
-void check_destinations(const OutputOptions& output, const std::string& report) {
+void check_destinations(const Context& ctx, const OutputOptions& output,
+                        const std::string& report) {
   if (!report.empty()) {
-    check_target("--report", report, output.force);
+    check_target(ctx, "--report", report, output.force);
   }
   if (!output.output.empty()) {
-    check_target("--output", output.output, output.force);
+    check_target(ctx, "--output", output.output, output.force);
   }
 }
 

@@ -17,8 +17,9 @@ namespace bwplan::cli {
 void add_report_option(CLI::App& cmd, std::string& path);
 
 /// Throws unless --output and --report (each when given) may be written, before any work is done,
-/// so that a refused file leaves nothing written.
-void check_destinations(const OutputOptions& output, const std::string& report);
+/// so that a refused file leaves nothing written; neither may be a file the command read
+/// (ctx.inputs, recorded by then).
+void check_destinations(const Context& ctx, const OutputOptions& output, const std::string& report);
 
 /// Every option of `cmd` (but --help) with its value as given, or its default, and its origin.
 [[nodiscard]] std::vector<InputRow> input_rows(const CLI::App& cmd);

@@ -135,6 +135,30 @@ fs::path parent_of(const fs::path& p) {
   return q.has_parent_path() ? q.parent_path() : fs::path(".");
 }
 
+/// Where a path leads: its existing directories' links and dots resolved (two names of one file
+/// through a linked directory compare equal).
+fs::path resolved(const fs::path& p) {
+  std::error_code ec;
+  const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : r;
+}
+
+/// Whether `a` and `b` name one file: the same resolved path, or (both existing) the same inode,
+/// which catches a hard link.
+bool same_file(const fs::path& a, const fs::path& b) {
+  if (resolved(a) == resolved(b)) {
+    return true;
+  }
+  std::error_code ec;
+  return fs::equivalent(a, b, ec) && !ec;
+}
+
+/// A temporary beside `target`: its name does not grow with the target's, so a target name of
+/// up to NAME_MAX bytes can be written.
+std::string temporary_pattern(const fs::path& target) {
+  return (parent_of(target) / ".bwplan-XXXXXX").string();
+}
+
 } // namespace
 
 void check_target(const std::string& flag, const std::string& path, bool force, bool directory) {
@@ -180,6 +204,18 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
                               flag, path));
     }
   }
+}
+
+void check_target(const Context& ctx, const std::string& flag, const std::string& path,
+                  bool force) {
+  for (const InputFile& in : ctx.inputs) {
+    if (!path.empty() && same_file(path, in.path)) {
+      throw Error(fmt::format("{} '{}' is {}{} this command reads; write elsewhere (--force never "
+                              "replaces an input)",
+                              flag, path, in.role, in.path == path ? "" : " '" + in.path + "'"));
+    }
+  }
+  check_target(flag, path, force);
 }
 
 struct OutputSet::Item {
@@ -265,6 +301,8 @@ struct OutputSet::Item {
 
 OutputSet::OutputSet() = default;
 
+OutputSet::OutputSet(const Context& ctx) : m_ctx(&ctx) {}
+
 namespace {
 
 /// SIGINT, SIGTERM and SIGHUP wait while outputs move into place, so that a signal never leaves
@@ -290,14 +328,6 @@ OutputSet::~OutputSet() {
 }
 
 namespace {
-
-/// Where a path leads: its existing directories' links and dots resolved (two names of one file
-/// through a linked directory compare equal).
-fs::path resolved(const fs::path& p) {
-  std::error_code ec;
-  const fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-  return ec ? fs::absolute(p).lexically_normal() : r;
-}
 
 /// --force replaces a directory only when it holds nothing but what bwplan writes there (an
 /// earlier emit's files and folders): it never deletes a user's other files.
@@ -331,19 +361,21 @@ void refuse_foreign_entries(const std::string& flag, const std::string& path,
 
 void OutputSet::add_file(const std::string& flag, const std::string& path, bool force,
                          const std::string& text) {
-  check_target(flag, path, force);
+  if (m_ctx != nullptr) {
+    check_target(*m_ctx, flag, path, force);
+  } else {
+    check_target(flag, path, force);
+  }
   auto item = std::make_unique<Item>();
   item->flag = flag;
   item->target = path;
   item->force = force;
   for (const auto& other : m_items) {
-    if (resolved(other->target) == resolved(item->target)) {
+    if (same_file(other->target, item->target)) {
       throw Error(fmt::format("{} {}: {} names the same path", flag, path, other->flag));
     }
   }
-  std::string pattern =
-      (parent_of(item->target) / ("." + item->target.filename().string() + ".bwplan-XXXXXX"))
-          .string();
+  std::string pattern = temporary_pattern(item->target);
   const int fd = ::mkstemp(pattern.data());
   if (fd < 0) {
     item->fail("a temporary file", errno);
@@ -380,9 +412,7 @@ void OutputSet::add_directory(const std::string& flag, const std::string& path, 
   item->target = path;
   item->force = force;
   item->directory = true;
-  std::string pattern =
-      (parent_of(item->target) / ("." + item->target.filename().string() + ".bwplan-XXXXXX"))
-          .string();
+  std::string pattern = temporary_pattern(item->target);
   if (::mkdtemp(pattern.data()) == nullptr) {
     item->fail("a temporary directory", errno);
   }

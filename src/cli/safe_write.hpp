@@ -16,20 +16,28 @@
 
 namespace bwplan::cli {
 
+struct Context;
+
 /// Throws unless `path` (given with `flag`) may be written: a new path in an existing directory,
 /// or, with `force`, an existing regular file (a directory for `directory`). Symlinks, devices,
 /// FIFOs and sockets are refused.
 void check_target(const std::string& flag, const std::string& path, bool force,
                   bool directory = false);
+/// The same for a file, first refusing a `path` that is one of the files the command read
+/// (ctx.inputs), however written (`a/../b`, a linked directory, a hard link): --force or not.
+void check_target(const Context& ctx, const std::string& flag, const std::string& path, bool force);
 
 class OutputSet {
 public:
-  OutputSet();
+  OutputSet(); ///< for directories only: a file added is not checked against the inputs
+  /// A file added must not be one of the files the command read (check_target with `ctx`).
+  explicit OutputSet(const Context& ctx);
   ~OutputSet(); ///< undoes a commit() that finish() did not follow; removes every temporary
   OutputSet(const OutputSet&) = delete;
   OutputSet& operator=(const OutputSet&) = delete;
 
-  /// Checks the target now; writes `text` to a temporary in its directory.
+  /// Checks the target now; writes `text` to a temporary in its directory (a fixed-length
+  /// name, ".bwplan-XXXXXX", so that any name the directory allows can be written).
   void add_file(const std::string& flag, const std::string& path, bool force,
                 const std::string& text);
   /// Checks the target now; writes `files` into a temporary directory beside it.
@@ -44,6 +52,7 @@ public:
   struct Item;
 
 private:
+  const Context* m_ctx = nullptr;
   std::vector<std::unique_ptr<Item>> m_items;
   bool m_blocked = false; ///< signals held from commit() to finish()
 };

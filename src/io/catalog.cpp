@@ -13,6 +13,7 @@
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/suggest.hpp"
+#include "bwplan/utf8.hpp"
 #include "json_reader.hpp"
 #include "model_file.hpp"
 
@@ -380,13 +381,15 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     // The name reaches tables, plans and file names, where check holds it to a model file's
     // rules: refused here, not written into a plan check would refuse.
     const bool too_long = name.size() > io::k_max_model_name_chars;
-    if (too_long || io::has_control(name)) {
+    const bool not_utf8 = !is_utf8(name); // a Latin-1 folder name cannot go into a plan
+    if (too_long || not_utf8 || io::has_control(name)) {
       throw Error(fmt::format(
           "--model '{}': the model's name, '{}' from the file's {}, {} (allowed: 1..{} printable "
-          "characters); rename it",
-          arg, name, p.stem() == "config" ? "folder" : "name",
-          too_long ? fmt::format("is longer than {} characters", io::k_max_model_name_chars)
-                   : "has a control character",
+          "UTF-8 characters); rename it",
+          utf8_escaped(arg), utf8_escaped(name), p.stem() == "config" ? "folder" : "name",
+          too_long   ? fmt::format("is longer than {} characters", io::k_max_model_name_chars)
+          : not_utf8 ? "is not UTF-8 text"
+                     : "has a control character",
           io::k_max_model_name_chars));
     }
     return io::hf_config_from_json(j, arg, name);

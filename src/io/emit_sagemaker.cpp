@@ -213,6 +213,9 @@ const io::TrainingImage* image_for_version(const std::string& v) {
 /// Bytes of one checkpoint on a node: the whole model state (parameters and optimizer states in
 /// their training dtypes). Each node writes its shard, but all nodes sync one S3 prefix and a
 /// starting job restores all of it onto every node.
+/// The largest EBS volume SageMaker's training ML storage takes, GB (gp2's 16 TiB).
+constexpr std::int64_t k_max_volume_gb = 16384;
+
 double checkpoint_bytes(const Estimate& e) {
   TrainingConfig whole = e.request.config; // the states of one unsharded copy, tensor by tensor
   whole.sharding = Sharding::none;
@@ -347,10 +350,10 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "steps; 0 derives it from the predicted step time",
                             o.checkpoint_interval_steps));
   }
-  if (o.volume_gb < 0 || o.volume_gb > 16384) {
-    throw Error(fmt::format("--volume-gb {} is out of range: allowed 1..16384; 0 sizes it for "
+  if (o.volume_gb < 0 || o.volume_gb > k_max_volume_gb) {
+    throw Error(fmt::format("--volume-gb {} is out of range: allowed 1..{}; 0 sizes it for "
                             "the checkpoints kept",
-                            o.volume_gb));
+                            o.volume_gb, k_max_volume_gb));
   }
   if (o.sdk != "v3" && o.sdk != "v2") {
     throw Error(fmt::format("--sdk '{}' is not known: allowed v3, v2", o.sdk));
@@ -502,7 +505,31 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   const double ckpt = checkpoint_bytes(plan);
   const auto needed_gb = static_cast<std::int64_t>(
       std::ceil(ckpt * static_cast<double>(p.checkpoints_kept + 1) / 1e9));
-  l.volume_gb = o.volume_gb > 0 ? o.volume_gb : p.min_volume_gb + needed_gb;
+  // On an instance with NVMe instance storage SageMaker provisions no EBS volume: the storage is
+  // the instance's own, whatever VolumeSizeInGB says (botocore's ResourceConfig.VolumeSizeInGB
+  // documentation). Elsewhere the EBS volume holds the checkpoints, up to k_max_volume_gb.
+  const auto nvme_gb = static_cast<std::int64_t>(r.instance->local_nvme_bytes / 1e9);
+  const std::int64_t storage_gb = nvme_gb > 0 ? nvme_gb : k_max_volume_gb;
+  if (p.min_volume_gb + needed_gb > storage_gb) {
+    throw Error(fmt::format(
+        "the plan's checkpoints need {} GB per node ({} kept plus the one being written, each the "
+        "whole model's parameters and optimizer states, which SageMaker copies to every node to "
+        "resume), more than {} ({} GB); plan more GPUs per tensor or a smaller model",
+        p.min_volume_gb + needed_gb, p.checkpoints_kept, l.instance_type,
+        nvme_gb > 0 ? fmt::format("its {} GB of instance storage", nvme_gb)
+                    : fmt::format("the largest EBS volume, {}", k_max_volume_gb),
+        storage_gb));
+  }
+  // (capped where the instance storage holds them: the value is not read there, and --volume-gb
+  // takes what is written)
+  l.volume_gb =
+      o.volume_gb > 0 ? o.volume_gb : std::min(p.min_volume_gb + needed_gb, k_max_volume_gb);
+  if (o.volume_gb > 0 && nvme_gb > 0) {
+    throw Error(fmt::format("--volume-gb {}: {} has {} GB of NVMe instance storage, which "
+                            "SageMaker uses instead of an EBS volume (the value would be "
+                            "ignored); leave --volume-gb out",
+                            o.volume_gb, l.instance_type, nvme_gb));
+  }
   if (o.volume_gb > 0 && o.volume_gb < needed_gb) {
     throw Error(fmt::format("--volume-gb {} cannot hold the {} checkpoints a node keeps plus the "
                             "one being written ({} GB); give {} or more, or 0",

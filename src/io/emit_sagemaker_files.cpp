@@ -360,8 +360,11 @@ std::string readme_md(const Launch& l) {
   s += "```sh\npython3 launch.py --dry-run   # checks the request with the SDK, submits nothing\n"
        "python3 launch.py             # submits, follows the logs, chains jobs if needed\n"
        "sh submit.sh                  # or: the AWS CLI with create-training-job.json\n```\n\n";
+  // ModelTrainer.train takes dry_run from v3.19.0 on (aws/sagemaker-python-sdk@v3.19.0:
+  // sagemaker-train/src/sagemaker/train/model_trainer.py line 798; absent at v3.18.0).
   s += fmt::format("`launch.py` needs the SageMaker Python SDK {} (`pip install {}`).\n\n",
-                   o.sdk == "v2" ? "v2" : "v3", o.sdk == "v2" ? "'sagemaker<3'" : "'sagemaker>=3'");
+                   o.sdk == "v2" ? "v2" : "v3.19 or newer",
+                   o.sdk == "v2" ? "'sagemaker<3'" : "'sagemaker>=3.19,<4'");
   s += "| File | What it is |\n|---|---|\n";
   s += "| `launch.py` | submits the job(s) with the SageMaker Python SDK and waits |\n";
   s += "| `submit.sh` | the same first job with the AWS CLI |\n";

@@ -229,10 +229,16 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     };
     const std::optional<double> train_tokens =
         number("train_tokens", 0, k_max_train_tokens, false, false);
+    if (train_tokens && *train_tokens > 0 && *train_tokens < k_min_train_tokens) {
+      throw Error(fmt::format("{}: /inputs/constraints/train_tokens: {} is out of range (allowed "
+                              "0 for none, or {}..{})",
+                              o.plan, *train_tokens, k_min_train_tokens, k_max_train_tokens));
+    }
     if (r.train_tokens == 0 && train_tokens) {
       r.train_tokens = *train_tokens;
     }
-    if (const auto price = number("price_per_hour", 0, k_max_price_per_hour, false, true)) {
+    if (const auto price =
+            number("price_per_hour", k_min_price_per_hour, k_max_price_per_hour, false, true)) {
       r.price_per_hour = *price;
     }
     out.headroom_fraction = number("headroom_fraction", 0, 1, true, false);

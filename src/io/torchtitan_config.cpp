@@ -93,6 +93,21 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
     }
     s.add("training", "mixed_precision_param", "bfloat16", "precision");
     const bool mx = c.precision == Precision::mxfp8;
+    if (mx && m.is_moe()) {
+      // torchtitan's MXFP8 grouped GEMMs (quantize.grouped_mm.mx) import torchao's
+      // MoETrainingConfig, which torchao 0.17.0 no longer has, and quantize expert weights with
+      // torchao's compiled mxfp8_quantize_3d kernel, which the pinned 0.16.0 does not load under
+      // PyTorch 2.11 (data/launch/trainer.json).
+      cannot("precision", p,
+             "its MXFP8 grouped GEMMs need torchao's compiled mxfp8_quantize_3d kernel, which "
+             "the pinned torchao (0.16.0, the last with the MoETrainingConfig torchtitan imports) "
+             "does not load under PyTorch 2.11; plan with --precision fp8-rowwise or bf16");
+    }
+    if (mx && c.tp > 1 && c.compile) {
+      cannot("precision", p,
+             "its MXFP8 converter asserts \"TP not yet supported with torch.compile for mxfp8\" "
+             "(torchtitan/components/quantization/mx.py); plan without --compile or with --tp 1");
+    }
     // A mixture's experts are grouped GEMMs, not nn.Linear: the plan runs them in the low
     // precision too (its time model does), so their converter quantizes "experts". torchao's
     // float8 grouped GEMM is rowwise whichever recipe the linears use (MoETrainingConfig,
@@ -162,6 +177,12 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   if (c.grad_accum_mode != GradAccumMode::reduce_scatter) {
     cannot("grad_accum_mode", name_of(c.grad_accum_mode),
            "it reduce-scatters gradients after every micro-batch");
+  }
+  if (c.sharding == Sharding::none && (c.tp > 1 || c.pp > 1 || c.cp > 1 || c.ep > 1)) {
+    cannot("sharding", name_of(c.sharding),
+           "its DDP (data_parallel_replicate_degree alone) raises \"DDP has not supported > 1D "
+           "parallelism\" beside tensor, pipeline, context or expert parallelism "
+           "(torchtitan/models/llama3/infra/parallelize.py); plan with --sharding full or hybrid");
   }
   if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
     cannot("offload", name_of(c.offload), "its CPU offload is FSDP's; shard the model");

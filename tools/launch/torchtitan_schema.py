@@ -26,7 +26,7 @@ SYMBOL_MODULES = [
     "torchtitan.train", "torchtitan.config", "torchtitan.hf_datasets",
     "torchtitan.hf_datasets.text_datasets", "torchtitan.protocols.train_spec",
     "torchtitan.models.qwen3", "torchtitan.models.qwen3.model.args", "torchtitan.models.llama3",
-    "torchtitan.models", "torchtitan.tools.logging",
+    "torchtitan.models", "torchtitan.tools.logging", "torchtitan.components.checkpoint",
 ]
 ARGS_CLASSES = {"TransformerModelArgs": "torchtitan/models/llama3/model/args.py",
                 "Qwen3ModelArgs": "torchtitan/models/qwen3/model/args.py"}

@@ -1,0 +1,84 @@
+/// \file
+/// UTF-8 checks for text that reaches JSON documents and messages: a path or a name that is not
+/// UTF-8 (a Latin-1 file name) cannot be written into a JSON document, and is refused where it
+/// enters, naming it, with its bytes shown as \xNN.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace bwplan {
+
+/// The length of the well-formed UTF-8 sequence at the start of `s` (1..4), or 0 when it is not
+/// one (a stray continuation byte, an overlong form, a surrogate, a code point above U+10FFFF, a
+/// sequence cut short).
+[[nodiscard]] inline std::size_t utf8_sequence_length(std::string_view s) {
+  if (s.empty()) {
+    return 0;
+  }
+  const auto b = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) {
+    return 1;
+  }
+  std::size_t n = 0;
+  unsigned char lo = 0x80; // the allowed range of the second byte (RFC 3629, table 3-7)
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) {
+      return 0;
+    }
+  }
+  return n;
+}
+
+/// True when all of `s` is well-formed UTF-8.
+[[nodiscard]] inline bool is_utf8(std::string_view s) {
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence_length(s);
+    if (n == 0) {
+      return false;
+    }
+    s.remove_prefix(n);
+  }
+  return true;
+}
+
+/// `s` with every byte that is not part of well-formed UTF-8 written as \xNN (as messages show
+/// control characters), so that a message can quote it.
+[[nodiscard]] inline std::string utf8_escaped(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence_length(s);
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s.front()));
+      s.remove_prefix(1);
+    } else {
+      out.append(s.substr(0, n));
+      s.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+} // namespace bwplan
