@@ -102,6 +102,15 @@ TEST_CASE("catalog files are schema-checked", "[catalog]") {
                     Catch::Contains("does not match the file name"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"schema_version\": 1", "\"schema_version\": 2")),
                     Catch::Contains("/schema_version"));
+  // a precision the part trains in needs its own rate (else it would run at the bf16 rate)
+  CHECK_THROWS_WITH(load(replace(k_gpu, "[\"bf16\"]", "[\"bf16\", \"mxfp8\"]")),
+                    Catch::Contains("/dense_flops_per_s/mxfp8: missing, but 'mxfp8' is in "
+                                    "supported_precisions"));
+  CHECK(load(replace(replace(k_gpu, "[\"bf16\"]", "[\"bf16\", \"fp8-rowwise\"]"), "\"bf16\": 1e14}",
+                     "\"bf16\": 1e14, \"fp8\": 2e14}"))
+            .gpus.size() == 1);
+  CHECK_THROWS_WITH(load(replace(k_gpu, "[\"test\"]", "[\"te\\u001bst\"]")),
+                    Catch::Contains("/sources/0: has a control character"));
 }
 
 TEST_CASE("an instance must name a catalogued GPU", "[catalog]") {

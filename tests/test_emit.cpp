@@ -198,6 +198,10 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--checkpoint-interval", "-5"},
       {"--max-runtime", "-1"},
       {"--sdk", "v4"},
+      // no job would get past its start-up and first checkpoint: the flag at fault is named,
+      // not the token count
+      {"--max-runtime", "3600"},
+      {"--checkpoint-interval", "9223372036854775807"},
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);
@@ -228,6 +232,14 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   CHECK(r.status == 1);
   CHECK(r.err.find("--image and --pytorch-version") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
+  // without --train-tokens one job runs the default steps: a runtime too short is refused
+  const std::string est = test::write_estimate(dir, "est", {"--instance", "ml.p6-b200.48xlarge"});
+  args = base_args(est, out);
+  args.insert(args.end(), {"--max-runtime", "1"});
+  r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("--max-runtime 1 is shorter than the 1000 default steps"));
+  CHECK_FALSE(fs::exists(out));
   // a missing channel is a usage error naming the flag
   args = base_args(plan, out);
   args.erase(args.begin() + 12, args.begin() + 14);
@@ -240,7 +252,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) {
     ++entries;
   }
-  CHECK(entries == 2);
+  CHECK(entries == 3);
   fs::remove_all(dir);
 }
 

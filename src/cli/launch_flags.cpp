@@ -101,9 +101,9 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
   }
   s += "\n";
   if (l.jobs > 1) {
-    s += fmt::format("the run is longer than SageMaker's 28-day job limit: launch.py runs it as "
-                     "{} chained jobs, each resuming from the last checkpoint\n",
-                     l.jobs);
+    s += fmt::format("the run is longer than one job's MaxRuntimeInSeconds ({}): launch.py runs "
+                     "it as {} chained jobs, each resuming from the last checkpoint\n",
+                     l.runtime_from_flag ? "--max-runtime" : "SageMaker's 28-day limit", l.jobs);
   }
   for (const std::string& n : l.notes) {
     s += "note: " + n + "\n";

@@ -31,6 +31,12 @@ std::vector<std::string> read_sources(ObjectReader& r) {
   if (s.empty()) {
     throw Error(r.at("sources") + ": must list at least one source");
   }
+  for (std::size_t i = 0; i < s.size(); ++i) { // they reach tables and the HTML report
+    if (io::has_control(s[i])) {
+      throw Error(fmt::format("{}/{}: has a control character (allowed: printable characters)",
+                              r.at("sources"), i));
+    }
+  }
   return s;
 }
 
@@ -73,6 +79,24 @@ GpuSpec read_gpu(ObjectReader& r) {
   if (g.supported_precisions.empty()) {
     throw Error(fmt::format("{}: a GPU trains in at least one precision (allowed: fp32, bf16, ...)",
                             r.at("supported_precisions")));
+  }
+  // A precision the part trains in needs its own rate: without one the time model would run it
+  // at the bf16 rate, and memory would misread which generation the part is.
+  for (const Precision p : g.supported_precisions) {
+    const auto [key, rate] = [&]() -> std::pair<const char*, double> {
+      switch (p) {
+      case Precision::fp8_tensorwise:
+      case Precision::fp8_rowwise: return {"fp8", g.dense_flops_per_s.fp8};
+      case Precision::mxfp8: return {"mxfp8", g.dense_flops_per_s.mxfp8};
+      case Precision::nvfp4: return {"nvfp4", g.dense_flops_per_s.nvfp4};
+      default: return {"", 1.0};
+      }
+    }();
+    if (rate <= 0) {
+      throw Error(fmt::format("{}/{}: missing, but '{}' is in supported_precisions (give its "
+                              "dense rate, or remove the precision)",
+                              r.at("dense_flops_per_s"), key, name_of(p)));
+    }
   }
   g.sources = read_sources(r);
   g.notes = r.optional_string("notes").value_or("");

@@ -404,6 +404,17 @@ std::optional<std::string> launch_refusal(const Estimate& plan) {
 
 namespace {
 
+/// Seconds as a person reads them: "50 s", "2.5 h", "3.2 days".
+std::string duration(double s) {
+  if (s < 120) {
+    return fmt::format("{:.0f} s", s);
+  }
+  if (s < 2 * 86400) {
+    return fmt::format("{:.1f} h", s / 3600);
+  }
+  return fmt::format("{:.1f} days", s / 86400);
+}
+
 /// Steps, runtime and the chain of jobs the tokens need.
 void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
   const Estimate& e = *l.plan;
@@ -421,16 +432,45 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
                 static_cast<std::int64_t>(static_cast<double>(p.checkpoint_interval_s) / step_s), 1,
                 l.steps);
   const std::int64_t per_job = o.max_runtime_s > 0 ? o.max_runtime_s : p.max_runtime_s;
+  // The time the steps need, with the policy's margin for start-up and the step-time estimate.
+  const auto needed_for = [&](double seconds) {
+    return seconds * p.runtime_margin_factor + static_cast<double>(p.runtime_margin_s);
+  };
   if (l.train_tokens <= 0 || e.time.tokens_per_s_job <= 0) {
+    const double needed = needed_for(static_cast<double>(l.steps) * step_s);
+    if (o.max_runtime_s > 0 && static_cast<double>(o.max_runtime_s) < needed) {
+      // Without --train-tokens nothing chains jobs: one job runs the default steps.
+      throw Error(fmt::format("--max-runtime {} is shorter than the {} default steps need on "
+                              "this plan ({} with start-up and margin), so the job would be "
+                              "stopped unfinished; give {} or more, or --train-tokens to run "
+                              "longer trainings as chained jobs",
+                              o.max_runtime_s, l.steps, duration(needed),
+                              std::llround(std::ceil(needed))));
+    }
     l.max_runtime_s = o.max_runtime_s > 0 ? o.max_runtime_s : p.default_runtime_s;
     l.jobs = 1;
     return;
   }
-  const double needed = l.train_tokens / e.time.tokens_per_s_job * p.runtime_margin_factor +
-                        static_cast<double>(p.runtime_margin_s);
+  const double needed = needed_for(l.train_tokens / e.time.tokens_per_s_job);
   // Each chained job restarts (margin) and redoes up to one checkpoint interval.
   const double per_restart = static_cast<double>(p.runtime_margin_s) +
                              static_cast<double>(l.checkpoint_interval_steps) * step_s;
+  if (per_restart >= static_cast<double>(per_job)) {
+    // No chained job would get past its start-up and first checkpoint: name the setting at fault.
+    const std::string interval =
+        fmt::format("one checkpoint interval ({} steps, {})", l.checkpoint_interval_steps,
+                    duration(static_cast<double>(l.checkpoint_interval_steps) * step_s));
+    if (o.max_runtime_s > 0) {
+      throw Error(fmt::format("--max-runtime {} is not longer than a job's start-up ({} s) plus "
+                              "{}: no job would reach a checkpoint; give more than {}",
+                              o.max_runtime_s, p.runtime_margin_s, interval,
+                              std::llround(std::ceil(per_restart))));
+    }
+    throw Error(fmt::format("--checkpoint-interval {}: a job's start-up ({} s) plus {} is longer "
+                            "than a job may run ({}): no job would reach a checkpoint",
+                            l.checkpoint_interval_steps, p.runtime_margin_s, interval,
+                            duration(static_cast<double>(per_job))));
+  }
   std::int64_t jobs = 1;
   while (jobs <= p.max_chained_jobs &&
          needed + static_cast<double>(jobs - 1) * per_restart >
@@ -438,11 +478,13 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
     ++jobs;
   }
   if (jobs > p.max_chained_jobs) {
-    throw Error(fmt::format("--train-tokens {:.3g} needs about {:.0f} days on this plan, more "
-                            "than {} chained jobs of {:.1f} days; train fewer tokens or plan "
-                            "more nodes",
-                            l.train_tokens, needed / 86400, p.max_chained_jobs,
-                            static_cast<double>(per_job) / 86400));
+    throw Error(fmt::format("--train-tokens {:.3g} needs about {} on this plan, more than {} "
+                            "chained jobs of {}{}; {}",
+                            l.train_tokens, duration(needed), p.max_chained_jobs,
+                            duration(static_cast<double>(per_job)),
+                            o.max_runtime_s > 0 ? " (--max-runtime)" : "",
+                            o.max_runtime_s > 0 ? "raise --max-runtime or train fewer tokens"
+                                                : "train fewer tokens or plan more nodes"));
   }
   l.jobs = jobs;
   l.max_runtime_s =
@@ -576,6 +618,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.max_runtime_s = l.max_runtime_s;
   out.steps = l.steps;
   out.default_steps = l.train_tokens <= 0;
+  out.runtime_from_flag = o.max_runtime_s > 0;
   out.notes = l.notes;
   out.files = io::launch_files(l, request.dump(2) + "\n");
   return out;

@@ -411,10 +411,12 @@ std::string readme_md(const Launch& l) {
   s += fmt::format("- MaxRuntimeInSeconds: {} ({:.1f} h) per job", l.max_runtime_s,
                    static_cast<double>(l.max_runtime_s) / 3600);
   if (l.jobs > 1) {
-    s += fmt::format("; the run needs **{} chained jobs**: SageMaker stops a job after 28 days, "
-                     "and each next job resumes from the last checkpoint. `launch.py` starts "
-                     "them one after another; `submit.sh` submits the first",
-                     l.jobs);
+    s += fmt::format("; the run needs **{} chained jobs**: {}, and each next job resumes from "
+                     "the last checkpoint. `launch.py` starts them one after another; "
+                     "`submit.sh` submits the first",
+                     l.jobs,
+                     l.options->max_runtime_s > 0 ? "each job stops at `--max-runtime`"
+                                                  : "SageMaker stops a job after 28 days");
   }
   s += ".\n";
   s += fmt::format("- Checkpoints: every {} steps to `{}` on each node, synced to `{}`; the "

@@ -49,6 +49,7 @@ struct EmittedLaunch {
   std::int64_t max_runtime_s = 0; ///< each job's MaxRuntimeInSeconds
   std::int64_t steps = 0;
   bool default_steps = false;     ///< no train tokens: the policy's default step count
+  bool runtime_from_flag = false; ///< max_runtime_s is --max-runtime's, not SageMaker's limit
   std::vector<std::string> notes; ///< what to know before launching, one line each
 };
 
