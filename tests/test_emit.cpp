@@ -189,7 +189,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123:training-plan/x"},
       {"--max-runtime", "2419201"},
       {"--pytorch-version", "2.6"},
-      {"--pytorch-version", "2.10"}, // older than the trainer's torchao needs
+      {"--pytorch-version", "2.10"}, // older than the PyTorch torchtitan 0.2.2 was built against
       {"--s3-tokenizer", "s3:/tok"},
       {"--training-plan-arn", "arn:aws:sagemaker:eu-west-1:123456789012:training-plan/p6-plan-1"},
       {"--job-name", std::string(49, 'a')}, // the SDK's 15-character timestamp would cut it
