@@ -21,6 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// The AWS settings every emit here needs (no request is sent).
+const std::string k_aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
+                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
+
 /// Runs `command` with /bin/sh in `dir`; the exit status.
 int sh(const fs::path& dir, const std::string& command) {
   const std::string cmd = "cd '" + dir.string() + "' && " + command;
@@ -88,27 +92,25 @@ TEST_CASE("a failed write of standard output is exit status 4, never 0", "[safet
 
 TEST_CASE("a command's outputs are all written or none is", "[safety]") {
   const fs::path dir = test::scratch_dir("safety-all-or-nothing");
-  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
-                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
   // an output in a missing directory: the report is not written either
   CHECK(sh(dir, bin() + " search --top 2 --output nodir/x.json --report r.html 2>/dev/null") == 1);
   CHECK_FALSE(fs::exists(dir / "r.html"));
   // an unwritable output (exit status 4) refuses the launch files too
-  CHECK(sh(dir, bin() + " search --top 2 --output /proc/x.json --emit-sagemaker job" + aws +
+  CHECK(sh(dir, bin() + " search --top 2 --output /proc/x.json --emit-sagemaker job" + k_aws +
                     " 2>/dev/null") == 4);
   CHECK_FALSE(fs::exists(dir / "job"));
   // the same path twice
   CHECK(sh(dir, bin() + " estimate --output f.json --report f.json 2>err.txt") == 1);
   CHECK_FALSE(fs::exists(dir / "f.json"));
   // standard output fails after the files were moved into place: they are taken back
-  CHECK(sh(dir, bin() + " search --top 2 --report r.html --emit-sagemaker job" + aws +
+  CHECK(sh(dir, bin() + " search --top 2 --report r.html --emit-sagemaker job" + k_aws +
                     " > /dev/full 2>/dev/null") == 4);
   CHECK_FALSE(fs::exists(dir / "r.html"));
   CHECK_FALSE(fs::exists(dir / "job"));
   CHECK(leftovers(dir) == 0);
   // and when everything can be written, everything is
   CHECK(sh(dir, bin() + " search --top 2 --report r.html --emit-sagemaker job --output p.json" +
-                    " --format json" + aws + " >/dev/null") == 0);
+                    " --format json" + k_aws + " >/dev/null") == 0);
   CHECK(fs::exists(dir / "r.html"));
   CHECK(fs::exists(dir / "job" / "source" / "train.py"));
   CHECK(nlohmann::json::parse(read_text_file(dir / "p.json")).at("kind") == "search");
@@ -135,10 +137,8 @@ TEST_CASE("concurrent writers: one wins without --force, all succeed whole with 
   CHECK(race("--output plans.json --force", "plans.json") == 12);
   CHECK(leftovers(dir) == 0);
   // directories: exactly one emit wins
-  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
-                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
   std::string script = "for i in 1 2 3 4 5 6; do (" + bin() +
-                       " search --top 1 --emit-sagemaker job" + aws +
+                       " search --top 1 --emit-sagemaker job" + k_aws +
                        " >/dev/null 2>&1; echo $? > d.$i) & done; wait";
   sh(dir, script);
   int ok = 0;
@@ -169,19 +169,17 @@ TEST_CASE("an interrupted write leaves no temporary behind", "[safety]") {
 TEST_CASE("replacing with --force never empties a directory of the user's files, nor widens a mode",
           "[safety]") {
   const fs::path dir = test::scratch_dir("safety-force");
-  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
-                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
   REQUIRE(sh(dir, bin() + " estimate --format json -q --output plan.json") == 0);
   // a directory with a file emit does not write: refused with --force, the file kept
   fs::create_directories(dir / "mine");
   std::ofstream(dir / "mine" / "notes.txt") << "precious\n";
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out mine --force" + aws +
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out mine --force" + k_aws +
                     " 2>err.txt") == 1);
   CHECK(read_text_file(dir / "mine" / "notes.txt") == "precious\n");
   CHECK(read_text_file(dir / "err.txt").find("'notes.txt'") != std::string::npos);
   // an earlier emit's directory is replaced with --force
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job -q" + aws) == 0);
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job --force -q" + aws) == 0);
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job -q" + k_aws) == 0);
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job --force -q" + k_aws) == 0);
   CHECK(fs::exists(dir / "job" / "source" / "train.py"));
   // a replaced file keeps its permissions
   std::ofstream(dir / "private.json") << "x";
@@ -197,12 +195,12 @@ TEST_CASE("replacing with --force never empties a directory of the user's files,
   CHECK(read_text_file(dir / "err.txt").find("names the same path") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "d" / "s.json"));
   // a region of another partition than the role's
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out cn --region cn-north-1" + aws +
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out cn --region cn-north-1" + k_aws +
                     " 2>err.txt") == 1);
   CHECK(read_text_file(dir / "err.txt").find("--role-arn is in partition 'aws'") !=
         std::string::npos);
   // empty values of flags that name something are refused, not taken as left out
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out e --job-name ''" + aws +
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out e --job-name ''" + k_aws +
                     " 2>/dev/null") == 2);
   CHECK(sh(dir, bin() + " estimate --calibration '' 2>/dev/null") == 2);
   CHECK(leftovers(dir) == 0);
@@ -274,13 +272,11 @@ TEST_CASE("an output that is a file the command reads is refused, with --force t
 
 TEST_CASE("the notes standard output gets after the files are part of all or nothing", "[safety]") {
   const fs::path dir = test::scratch_dir("safety-notes");
-  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
-                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
   // with the document in a file, the launch note is standard output's alone: its failure takes
   // the directory and the file back
   for (const std::string format : {"", " --format json"}) {
     INFO(format);
-    CHECK(sh(dir, bin() + " search --top 2 --emit-sagemaker es" + aws + format +
+    CHECK(sh(dir, bin() + " search --top 2 --emit-sagemaker es" + k_aws + format +
                       " --output so.json > /dev/full 2>err.txt") == 4);
     CHECK(read_text_file(dir / "err.txt").find("cannot write standard output") !=
           std::string::npos);
@@ -288,12 +284,12 @@ TEST_CASE("the notes standard output gets after the files are part of all or not
     CHECK_FALSE(fs::exists(dir / "so.json"));
   }
   // beside a JSON document on stdout the note goes to stderr, and its failure is one too
-  CHECK(sh(dir, bin() + " search --top 2 --format json --emit-sagemaker es" + aws +
+  CHECK(sh(dir, bin() + " search --top 2 --format json --emit-sagemaker es" + k_aws +
                     " > so.json 2>/dev/full") == 4);
   CHECK_FALSE(fs::exists(dir / "es"));
   // emit's own summary
   REQUIRE(sh(dir, bin() + " estimate --format json -q --output plan.json") == 0);
-  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out em" + aws +
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out em" + k_aws +
                     " > /dev/full 2>/dev/null") == 4);
   CHECK_FALSE(fs::exists(dir / "em"));
   // estimate with both documents in files writes nothing to stdout: a full one does not matter
@@ -307,15 +303,13 @@ TEST_CASE("the notes standard output gets after the files are part of all or not
 TEST_CASE("a target name up to 255 bytes can be written: the temporary's name is short",
           "[safety]") {
   const fs::path dir = test::scratch_dir("safety-long-name");
-  const std::string aws = " --role-arn arn:aws:iam::123456789012:role/SageMaker --s3-output "
-                          "s3://bkt/o/ --s3-train s3://bkt/t/ --s3-tokenizer s3://bkt/k/";
   for (const std::size_t n : {std::size_t{241}, std::size_t{255}}) {
     const std::string name(n, 'b');
     INFO(n);
     CHECK(sh(dir, bin() + " estimate -q --output " + name) == 0);
     CHECK(fs::is_regular_file(dir / name));
     const std::string folder(n, 'd');
-    CHECK(sh(dir, bin() + " search --top 1 -q --emit-sagemaker " + folder + aws + " --output " +
+    CHECK(sh(dir, bin() + " search --top 1 -q --emit-sagemaker " + folder + k_aws + " --output " +
                       std::string(n, 's') + " >/dev/null") == 0);
     CHECK(fs::exists(dir / folder / "launch.py"));
   }

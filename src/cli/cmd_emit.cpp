@@ -55,8 +55,14 @@ std::vector<Precision> alike_precisions(const PlanDocument& doc, const std::stri
   return out;
 }
 
+/// One plan of the document, evaluated.
+struct Ranked {
+  Estimate plan;
+  std::vector<Precision> alike; ///< the recipes a search grouped with it
+  std::int64_t plans = 1;       ///< plans in the document
+};
+
 /// `--precision`: the plan re-evaluated in a recipe it stands for; any other is refused.
-template <class Ranked>
 Estimate chosen_recipe(const Ranked& at, const EmitOptions& o, const ModelConstants& k) {
   const Precision own = at.plan.request.config.precision;
   std::vector<std::string> allowed = {std::string(name_of(own))};
@@ -82,12 +88,8 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   const ModelConstants k = resolve_constants(ctx, o.constants);
   // Read and parsed once ("-" is standard input): a refused rank scans the others.
   const PlanSource asked{o.plan, o.rank, o.model, o.launch.train_tokens};
-  const nlohmann::json json = parse_plan_json(read_input_text(o.plan), asked);
-  struct Ranked {
-    Estimate plan;
-    std::vector<Precision> alike; ///< the recipes a search grouped with it
-    std::int64_t plans = 1;       ///< plans in the document
-  };
+  const nlohmann::json json =
+      parse_plan_json(read_input_text(ctx, "the --plan file", o.plan), asked);
   const auto plan_at = [&](std::int64_t rank) {
     PlanSource source = asked;
     source.rank = rank;
@@ -112,18 +114,19 @@ void run_emit(Context& ctx, const EmitOptions& o) {
       }
     }
     for (std::int64_t rank = 1; rank <= at.plans && at.plans > 1; ++rank) {
+      if (rank == o.rank) {
+        continue;
+      }
+      std::optional<Ranked> other;
       std::optional<Precision> launches;
       try {
-        if (rank != o.rank) {
-          const Ranked other = plan_at(rank);
-          launches = launchable_recipe(other.plan, other.alike, k);
-        }
+        other = plan_at(rank);
+        launches = launchable_recipe(other->plan, other->alike, k);
       } catch (const Error&) {
         continue; // a plan of the document that does not read back is not an answer
       }
       if (launches) {
-        const Ranked other = plan_at(rank);
-        const bool listed = *launches == other.plan.request.config.precision;
+        const bool listed = *launches == other->plan.request.config.precision;
         throw Error(fmt::format("{}; plan {} of {} is the best-ranked one that launches "
                                 "(--rank {}{})",
                                 *refused, rank, o.plan, rank,
@@ -133,7 +136,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     throw Error(fmt::format("{}; no plan of {} launches", *refused, o.plan));
   }
   const EmittedLaunch launch = emit_sagemaker(plan, o.launch);
-  OutputSet files;
+  OutputSet files(ctx);
   files.add_directory("--out", o.out, o.force, launch.files);
   files.commit();
   write_stdout(ctx, launch_summary(o.out, launch)); // a failure here undoes the directory

@@ -472,13 +472,12 @@ LaunchCheck check_launch(const Resolved& r, const SearchResult& result, const Mo
       out.first_launchable = i + 1;
       break;
     }
+    out.refused.emplace_back(i + 1, std::move(*why));
     if (const std::optional<Precision> p = launchable_recipe(plan, c.alike_precisions, k)) {
-      out.refused.emplace_back(i + 1, std::move(*why));
       out.first_launchable = i + 1;
       out.recipe = *p;
       break;
     }
-    out.refused.emplace_back(i + 1, std::move(*why));
   }
   return out;
 }
@@ -575,6 +574,7 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   }
   OutputSet files(ctx);    // --emit-sagemaker, --report and --output: all or nothing
   std::string launch_note; // what --emit-sagemaker wrote, told after the plans
+  const LaunchCheck launch_check = check_launch(r, result, k);
   if (!o.emit_dir.empty()) {
     if (result.plans.empty()) {
       throw Error(fmt::format("--emit-sagemaker {}: no plan fits, nothing to launch", o.emit_dir));
@@ -591,17 +591,16 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     }
     // A plan that stands for several recipes launches in the first the trainer runs (its own
     // when it can); the note says which.
-    const Candidate& best = result.plans.front();
-    const Estimate plan = evaluate(request_for(r, best), k.memory, k.time);
-    const std::optional<Precision> recipe = launchable_recipe(plan, best.alike_precisions, k);
-    const bool other_recipe = recipe && *recipe != best.config.precision;
+    const Estimate plan = evaluate(request_for(r, result.plans.front()), k.memory, k.time);
+    const std::optional<Precision> recipe =
+        launch_check.first_launchable == 1 ? launch_check.recipe : std::nullopt;
     const EmittedLaunch emitted =
-        emit_sagemaker(other_recipe ? with_recipe(plan, *recipe, k) : plan, launch);
+        emit_sagemaker(recipe ? with_recipe(plan, *recipe, k) : plan, launch);
     files.add_directory("--emit-sagemaker", o.emit_dir, o.output.force, emitted.files);
     launch_note = launch_summary(o.emit_dir, emitted);
-    if (other_recipe) {
+    if (recipe) {
       launch_note = fmt::format("plan 1 is written as {}, a recipe it stands for: {}\n",
-                                name_of(*recipe), *launch_refusal(plan)) +
+                                name_of(*recipe), launch_check.refused.front().second) +
                     launch_note;
     }
   }
@@ -628,11 +627,11 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   if (json) {
     add_calibration_ref(ctx, doc);
   }
-  if (const LaunchCheck launch = check_launch(r, result, k); !launch.as_listed()) {
+  if (!launch_check.as_listed()) {
     if (json) {
-      doc["launch"] = launch_json(launch);
+      doc["launch"] = launch_json(launch_check);
     } else {
-      text += launch_text(launch);
+      text += launch_text(launch_check);
     }
   }
   if (advice) {

@@ -299,9 +299,7 @@ struct OutputSet::Item {
   }
 };
 
-OutputSet::OutputSet() = default;
-
-OutputSet::OutputSet(const Context& ctx) : m_ctx(&ctx) {}
+OutputSet::OutputSet(const Context& ctx) : m_ctx(ctx) {}
 
 namespace {
 
@@ -361,11 +359,7 @@ void refuse_foreign_entries(const std::string& flag, const std::string& path,
 
 void OutputSet::add_file(const std::string& flag, const std::string& path, bool force,
                          const std::string& text) {
-  if (m_ctx != nullptr) {
-    check_target(*m_ctx, flag, path, force);
-  } else {
-    check_target(flag, path, force);
-  }
+  check_target(m_ctx, flag, path, force);
   auto item = std::make_unique<Item>();
   item->flag = flag;
   item->target = path;

@@ -29,7 +29,6 @@ void check_target(const Context& ctx, const std::string& flag, const std::string
 
 class OutputSet {
 public:
-  OutputSet(); ///< for directories only: a file added is not checked against the inputs
   /// A file added must not be one of the files the command read (check_target with `ctx`).
   explicit OutputSet(const Context& ctx);
   ~OutputSet(); ///< undoes a commit() that finish() did not follow; removes every temporary
@@ -52,7 +51,7 @@ public:
   struct Item;
 
 private:
-  const Context* m_ctx = nullptr;
+  const Context& m_ctx;
   std::vector<std::unique_ptr<Item>> m_items;
   bool m_blocked = false; ///< signals held from commit() to finish()
 };

@@ -27,15 +27,9 @@ constexpr double k_max_bytes = 1e18;
 constexpr double k_max_rate = 1e20;
 
 std::vector<std::string> read_sources(ObjectReader& r) {
-  std::vector<std::string> s = r.string_list("sources");
+  std::vector<std::string> s = r.printable_string_list("sources");
   if (s.empty()) {
     throw Error(r.at("sources") + ": must list at least one source");
-  }
-  for (std::size_t i = 0; i < s.size(); ++i) { // they reach tables and the HTML report
-    if (io::has_control(s[i])) {
-      throw Error(fmt::format("{}/{}: has a control character (allowed: printable characters)",
-                              r.at("sources"), i));
-    }
   }
   return s;
 }

@@ -210,12 +210,12 @@ const io::TrainingImage* image_for_version(const std::string& v) {
   return nullptr;
 }
 
-/// Bytes of one checkpoint on a node: the whole model state (parameters and optimizer states in
-/// their training dtypes). Each node writes its shard, but all nodes sync one S3 prefix and a
-/// starting job restores all of it onto every node.
 /// The largest EBS volume SageMaker's training ML storage takes, GB (gp2's 16 TiB).
 constexpr std::int64_t k_max_volume_gb = 16384;
 
+/// Bytes of one checkpoint on a node: the whole model state (parameters and optimizer states in
+/// their training dtypes). Each node writes its shard, but all nodes sync one S3 prefix and a
+/// starting job restores all of it onto every node.
 double checkpoint_bytes(const Estimate& e) {
   TrainingConfig whole = e.request.config; // the states of one unsharded copy, tensor by tensor
   whole.sharding = Sharding::none;

@@ -277,6 +277,17 @@ std::vector<std::string> ObjectReader::string_list(const std::string& key) {
   return out;
 }
 
+std::vector<std::string> ObjectReader::printable_string_list(const std::string& key) {
+  std::vector<std::string> out = string_list(key);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (has_control(out[i])) {
+      throw Error(fmt::format("{}/{}: has a control character (allowed: printable characters)",
+                              at(key), i));
+    }
+  }
+  return out;
+}
+
 ObjectReader ObjectReader::object(const std::string& key) {
   return ObjectReader(value(key), m_where, m_pointer + "/" + escape_key(key));
 }

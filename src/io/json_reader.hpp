@@ -41,6 +41,9 @@ public:
   [[nodiscard]] bool boolean(const std::string& key);
   [[nodiscard]] std::optional<bool> optional_boolean(const std::string& key);
   [[nodiscard]] std::vector<std::string> string_list(const std::string& key);
+  /// The same, each string printable (no control character): for lists that reach tables and
+  /// the HTML report as written, such as `sources`.
+  [[nodiscard]] std::vector<std::string> printable_string_list(const std::string& key);
   [[nodiscard]] ObjectReader object(const std::string& key);
   /// The raw value (for members read by another reader). Marks the key as known.
   [[nodiscard]] const nlohmann::json& value(const std::string& key);

@@ -79,14 +79,7 @@ ModelSpec read_model_object(ObjectReader& r, const std::string& where) {
   }
   ModelSpec m = read_model_fields(r);
   if (r.has("sources")) {
-    m.sources = r.string_list("sources");
-    // Sources reach the tables and the HTML report as written (as names do, above).
-    for (std::size_t i = 0; i < m.sources.size(); ++i) {
-      if (io::has_control(m.sources[i])) {
-        throw Error(fmt::format("{}/{}: has a control character (allowed: printable characters)",
-                                r.at("sources"), i));
-      }
-    }
+    m.sources = r.printable_string_list("sources");
   }
   r.finish();
   validate_model(m, where);
