@@ -115,6 +115,14 @@ inline void check_launch_dir(const std::filesystem::path& out) {
                                ran);
   INFO(read_text_file(ran));
   CHECK(runs);
+  // launch.py and submit.sh run against stand-ins for the SDK and the AWS CLI: dry run, a chain
+  // of jobs, a job never created, a failed one, a chain cut short; submit.sh's job name
+  const std::filesystem::path chain = out.parent_path() / (out.filename().string() + ".launch.log");
+  const bool launches = run_python("'" + source_path("tests/launch/run_launch_stub.py") + "' '" +
+                                       out.string() + "'",
+                                   chain);
+  INFO(read_text_file(chain));
+  CHECK(launches);
 }
 
 /// The launch directory's torchtitan.toml as JSON (read by Python's tomllib).

@@ -227,6 +227,8 @@ def submit(job, dry_run):
     try:
         trainer.train(input_data_config=inputs, wait=True, logs=True)
     except Exception as error:  # the SDK raises when a job ends without completing
+        if trainer._latest_training_job is None:  # ... and when it could not create the job
+            sys.exit(f"job {job} of {JOBS} was not created: {error}")
         print(f"job {job} of {JOBS}: {error}", file=sys.stderr)
     return trainer._latest_training_job.training_job_name
 )PY";
@@ -275,12 +277,15 @@ def submit(job, dry_run):
         training_plan=TRAINING_PLAN_ARN,
         tags=[{"Key": key, "Value": value} for key, value in TAGS],
     )
-    if dry_run:
-        print(f"job {job} of {JOBS}: {name} (nothing submitted)")
+    if dry_run:  # SDK v2 has no dry run: only the estimator's own argument checks ran
+        print(f"job {job} of {JOBS}: {name}: the estimator's arguments pass SDK v2's checks; "
+              "the request itself is not checked (nothing submitted)")
         return None
     try:
         estimator.fit({"train": S3_TRAIN, "tokenizer": S3_TOKENIZER}, job_name=name, wait=True)
     except Exception as error:  # the SDK raises when a job ends without completing
+        if estimator.latest_training_job is None:  # ... and when it could not create the job
+            sys.exit(f"job {job} of {JOBS} was not created: {error}")
         print(f"job {job} of {JOBS}: {error}", file=sys.stderr)
     return name
 )PY";
@@ -297,9 +302,15 @@ std::string submit_sh(const Launch& l) {
   s += "tmp=$(mktemp -d)\ntrap 'rm -rf \"$tmp\"' EXIT\n";
   s += "tar czf \"$tmp/sourcedir.tar.gz\" -C source .\n";
   s += fmt::format("aws s3 cp \"$tmp/sourcedir.tar.gz\" {}\n", shell_quote(l.submit_directory));
+  // A job's name is SageMaker's key and stays taken once used, so each submission gets the SDK's
+  // "-<YYYYmmddHHMMSS>" suffix (job_base_name leaves room for it). An option given beside
+  // --cli-input-json takes precedence over the file's value (AWS CLI User Guide, "Combining input
+  // files and command line parameters").
+  s += fmt::format("name={}-$(date -u +%Y%m%d%H%M%S)\n", shell_quote(l.job_name_of(1)));
   s += fmt::format("aws sagemaker create-training-job --region {} "
-                   "--cli-input-json file://create-training-job.json\n",
+                   "--cli-input-json file://create-training-job.json --training-job-name \"$name\"\n",
                    shell_quote(o.region));
+  s += "echo \"submitted $name\"\n";
   if (l.jobs > 1) {
     s += fmt::format("echo 'submitted job 1 of {}: the run needs {} jobs of {} s each; "
                      "python3 launch.py chains them (--start-job 2 continues after this one)'\n",
