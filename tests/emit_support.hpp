@@ -110,17 +110,15 @@ inline void check_launch_dir(const std::filesystem::path& out) {
   // train.py run as SageMaker runs it, against stand-ins for torchtitan: torchtitan's parser
   // must read the plan's torchtitan.toml, not the job's hyperparameters
   const std::filesystem::path ran = out.parent_path() / (out.filename().string() + ".run.log");
-  const bool runs = run_python("'" + source_path("tests/launch/run_train_stub.py") + "' '" +
-                                   out.string() + "'",
-                               ran);
+  const bool runs = run_python(
+      "'" + source_path("tests/launch/run_train_stub.py") + "' '" + out.string() + "'", ran);
   INFO(read_text_file(ran));
   CHECK(runs);
   // launch.py and submit.sh run against stand-ins for the SDK and the AWS CLI: dry run, a chain
   // of jobs, a job never created, a failed one, a chain cut short; submit.sh's job name
   const std::filesystem::path chain = out.parent_path() / (out.filename().string() + ".launch.log");
-  const bool launches = run_python("'" + source_path("tests/launch/run_launch_stub.py") + "' '" +
-                                       out.string() + "'",
-                                   chain);
+  const bool launches = run_python(
+      "'" + source_path("tests/launch/run_launch_stub.py") + "' '" + out.string() + "'", chain);
   INFO(read_text_file(chain));
   CHECK(launches);
 }

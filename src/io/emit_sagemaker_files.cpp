@@ -307,9 +307,10 @@ std::string submit_sh(const Launch& l) {
   // --cli-input-json takes precedence over the file's value (AWS CLI User Guide, "Combining input
   // files and command line parameters").
   s += fmt::format("name={}-$(date -u +%Y%m%d%H%M%S)\n", shell_quote(l.job_name_of(1)));
-  s += fmt::format("aws sagemaker create-training-job --region {} "
-                   "--cli-input-json file://create-training-job.json --training-job-name \"$name\"\n",
-                   shell_quote(o.region));
+  s += fmt::format(
+      "aws sagemaker create-training-job --region {} "
+      "--cli-input-json file://create-training-job.json --training-job-name \"$name\"\n",
+      shell_quote(o.region));
   s += "echo \"submitted $name\"\n";
   if (l.jobs > 1) {
     s += fmt::format("echo 'submitted job 1 of {}: the run needs {} jobs of {} s each; "
