@@ -310,10 +310,12 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // 180 (92.8 %), 11.0 %, 3.4 %; with LambdaLabs' gpt-oss holdout (9 peaks, 8 under): 175 of
   // 189 (92.6 %), 11.0 %, 3.5 %; since eager gpt-oss counts its clamped SwiGLU and sinks: 176 of
   // 189 (93.1 %), 11.0 %, 3.5 %; with the fit-call holdout (1 peak, under): 177 of 190
-  // (93.2 %), 11.0 %, 3.5 %.
+  // (93.2 %), 11.0 %, 3.5 %; with the near-the-edge holdout (6 peaks, 5 under): 182 of 196
+  // (92.9 %), 11.0 %, 3.3 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
-  // compiled loss (-49 %).
+  // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
+  // took abs() off the op-level SAC save list).
   std::vector<double> errors;
   std::vector<double> widths;
   int under = 0;
@@ -333,8 +335,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 190);
-  CHECK(under == 177);
+  REQUIRE(errors.size() == 196);
+  CHECK(under == 182);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);

@@ -531,3 +531,30 @@ TEST_CASE("the fit-call holdout holds what its one evaluation showed", "[validat
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(27.6).margin(0.2));
   CHECK(s.at("throughput_band_coverage").get<double>() == 0.0);
 }
+
+TEST_CASE("the near-the-edge holdout holds what its one evaluation showed", "[validation]") {
+  // tests/data/measurements-oomedge-holdout.json: torchtitan PRs 812, 820, 833 and 1230 (Llama 3
+  // 8B on 8 H100 96 GB, float8 and bf16, January-May 2025), PR 3559's Llama 3 70B over FSDP 4 x
+  // TP 2 out of memory and the RL trainer commit bb9ab453's Qwen3-32B over FSDP 16 out of memory
+  // at 24576 tokens, collected 2026-12-03 by a helper that never saw a prediction, committed,
+  // then evaluated once with no model change. Five peaks read within 1.2 %; PR 812's eager
+  // float8 run reads 39.6 % low (32.4 GiB): it ran before PR 820 took abs() off the op-level SAC
+  // save list, so eager SAC kept abs() of every float8 cast: the unsharded weights of the 224
+  // block linears (13.0 GiB in bf16) and their inputs (608 MiB a block at 8192 tokens, 19.0
+  // GiB), 32.0 GiB by hand count. bwplan does not model that fixed bug. The 70B out-of-memory is
+  // called; the Qwen3-32B one is called fits (68.5 GiB, upper edge 74.4): it failed asking for
+  // 1.74 GiB with 72.7 GiB allocated, and its trainer keeps an fp32 copy of the LM head while the
+  // loss runs (about 2.9 GiB), which bwplan cannot express (docs/model.md section 8).
+  const auto v = validate("measurements-oomedge-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 6);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.8).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(39.6).margin(0.2));
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(5.0 / 6.0));
+  CHECK(s.at("fit_cases") == 2);
+  CHECK(s.at("fit_accuracy").get<double>() == 0.5);
+  CHECK(s.at("ran_called_out_of_memory") == 0);
+  CHECK(s.at("throughput_cases") == 5);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(9.9).margin(0.2));
+  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 5.0));
+}
