@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "emit_support.hpp"
 
@@ -279,6 +280,29 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
     REQUIRE(r.status == 0);
     CHECK(read_json(dir / file / "source" / "model.json")["name"] == name);
     check_launch_dir(dir / file);
+  }
+  // a model file whose name has no ASCII letter or digit: its tag is its name's hash, not empty
+  {
+    nlohmann::json model = read_json(test::source_path("configs/models/llama-3.2-1b.json"));
+    model["name"] = "\xe6\xa8\xa1\xe5\x9e\x8b"; // UTF-8 "model" in Chinese
+    const fs::path file = dir / "unicode-model.json";
+    std::ofstream(file) << model.dump();
+    const auto r = emit(dir, "unicode",
+                        {"--model", file.string(), "--instance", "ml.p6-b200.48xlarge",
+                         "--activation-checkpointing", "full"},
+                        {"--model", file.string()});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::string tag;
+    const nlohmann::json request = read_json(dir / "unicode" / "create-training-job.json");
+    for (const auto& t : request["Tags"]) {
+      if (t["Key"] == "bwplan:model") {
+        tag = t["Value"];
+      }
+    }
+    CHECK(tag.size() == 14);
+    CHECK(tag.starts_with("model-"));
+    CHECK(tag.find_first_not_of("0123456789abcdef", 6) == std::string::npos);
   }
   // Mistral-Nemo's head_dim (128) is not hidden / heads (160): written explicitly
   CHECK(read_json(dir / "mistral-nemo-12b" / "source" / "model.json")["custom"]["head_dim"] == 128);

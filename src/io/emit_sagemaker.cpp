@@ -579,7 +579,12 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   }
   l.checkpoint_gb = ckpt / 1e9;
   l.environment = p.environment;
-  l.tags = {{"bwplan:model", slug(r.model.name)},
+  // A name slug() empties (no ASCII letter or digit) is tagged by its hash, so the tag still
+  // tells models apart
+  const std::string model_tag = slug(r.model.name).empty()
+                                    ? fmt::format("model-{:08x}", fnv1a(r.model.name) & 0xffffffffu)
+                                    : slug(r.model.name);
+  l.tags = {{"bwplan:model", model_tag},
             {"bwplan:plan", l.job_name},
             {"bwplan:precision", std::string(name_of(r.config.precision))},
             {"bwplan:sharding", std::string(name_of(r.config.sharding))}};
