@@ -202,6 +202,9 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       // not the token count
       {"--max-runtime", "3600"},
       {"--checkpoint-interval", "9223372036854775807"},
+      // a channel is every object under its prefix: these would read the other channel's files
+      {"--s3-train", "s3://my-bucket/tok"}, // a prefix of s3://my-bucket/tokenizers/llama3/
+      {"--s3-tokenizer", "s3://my-bucket/data/train/tok/"}, // inside s3://my-bucket/data/train/
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);

@@ -289,6 +289,17 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   check_s3(o.s3_output, "--s3-output");
   check_s3(o.s3_train, "--s3-train");
   check_s3(o.s3_tokenizer, "--s3-tokenizer");
+  // A channel is every object under its S3 key prefix (S3DataType S3Prefix): a train prefix that
+  // begins the tokenizer's (s3://b/t and s3://b/tok/) would feed the tokenizer's files to training
+  const auto [shorter, longer] = std::minmax(
+      o.s3_train, o.s3_tokenizer, [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  if (longer.starts_with(shorter)) {
+    throw Error(fmt::format(
+        "--s3-train '{}' and --s3-tokenizer '{}' overlap: a channel reads every object under its "
+        "prefix, so {} would also read the other's files; give two prefixes that end in '/' and "
+        "neither inside the other",
+        o.s3_train, o.s3_tokenizer, &shorter == &o.s3_train ? "--s3-train" : "--s3-tokenizer"));
+  }
   if (!o.s3_checkpoints.empty()) {
     check_s3(o.s3_checkpoints, "--s3-checkpoints");
   }

@@ -178,6 +178,7 @@ from sagemaker.core.training.configs import (
     Compute,
     InputData,
     OutputDataConfig,
+    S3DataSource,
     SourceCode,
     StoppingCondition,
 )
@@ -216,9 +217,12 @@ def submit(job, dry_run):
         environment=ENVIRONMENT,
         tags=[Tag(key=key, value=value) for key, value in TAGS],
     )
+    # S3DataSource, not the URI: a URI string makes the SDK write the channel in File mode,
+    # which overrides the job's FastFile and copies all the data to every node first
     inputs = [
-        InputData(channel_name="train", data_source=S3_TRAIN),
-        InputData(channel_name="tokenizer", data_source=S3_TOKENIZER),
+        InputData(channel_name=name, data_source=S3DataSource(
+            s3_data_type="S3Prefix", s3_uri=uri, s3_data_distribution_type="FullyReplicated"))
+        for name, uri in (("train", S3_TRAIN), ("tokenizer", S3_TOKENIZER))
     ]
     if dry_run:
         trainer.train(input_data_config=inputs, dry_run=True)

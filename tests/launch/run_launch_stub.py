@@ -10,6 +10,9 @@ on them:
   nothing (aws/sagemaker-python-sdk@v3.20.0:sagemaker-train/src/sagemaker/train/model_trainer.py
   lines 825-843); it names a job base + "-<YYYYmmddHHMMSS>" cut to 63 characters (utils.py
   `_get_unique_name`, lines 124-142).
+- SDK v3 `ModelTrainer.create_input_data_channel` writes a channel given as an S3 URI string
+  with `input_mode="File"`, which overrides the job's FastFile; an `S3DataSource` leaves it
+  unset (model_trainer.py lines 1008-1021 and 1080-1083).
 - SDK v2 `EstimatorBase.fit` sets `latest_training_job` only once `_TrainingJob.start_new` returned
   (aws/sagemaker-python-sdk@v2.257.6:src/sagemaker/estimator.py lines 688 and 1438).
 - A job that hits its runtime limit is `Stopped` with SecondaryStatus `MaxRuntimeExceeded`
@@ -106,7 +109,11 @@ class PyTorch:
     "sagemaker/core/shapes.py": CONFIG + "Tag = _Config\n",
     "sagemaker/core/training/__init__.py": "",
     "sagemaker/core/training/configs.py": CONFIG
-    + "CheckpointConfig = Compute = InputData = OutputDataConfig = SourceCode = StoppingCondition = _Config\n",
+    + "CheckpointConfig = Compute = OutputDataConfig = S3DataSource = SourceCode = _Config\n"
+    + "StoppingCondition = _Config\n"
+    + "class InputData:\n"
+    + "    def __init__(self, channel_name, data_source, content_type=None):\n"
+    + "        self.channel_name, self.data_source = channel_name, data_source\n",
     "sagemaker/train/distributed.py": CONFIG + "Torchrun = _Config\n",
     "sagemaker/train/__init__.py": """
 import _stub_sdk
@@ -118,6 +125,9 @@ class ModelTrainer:
         self.kwargs = kwargs
         self._latest_training_job = None
     def train(self, input_data_config=None, wait=True, logs=True, dry_run=False):
+        for channel in input_data_config or []:
+            if isinstance(channel.data_source, str):  # the SDK's channel is then File mode
+                _stub_sdk.log({"file_mode_channel": channel.channel_name})
         if dry_run:
             _stub_sdk.log({"dry_run": self.kwargs["base_job_name"]})
             return None
@@ -183,6 +193,10 @@ def main():
                and all(re.fullmatch(re.escape(base_of(k + 1)) + r"-\d{0,14}", n[:63])
                        for k, n in enumerate(made)) and "completed" in done.stdout,
                f"a chain of {jobs} runs each job under its own name and ends completed", done)
+
+        expect(not any("file_mode_channel" in c for c in calls),
+               "every channel keeps the job's FastFile mode (an S3 URI string would make it File)",
+               done)
 
         done, calls = run(["create_fails"])
         expect(done.returncode == 1 and not names(calls) and "was not created" in done.stderr

@@ -4,7 +4,7 @@
 Data source: aws/sagemaker-python-sdk@a24812666d258d9d19c9a82d0c9385ca0bd3ba01 (v3.20.0), read with
 `git show` from a bare clone (no checkout, nothing imported). Parsed with `ast` only:
   classes             pydantic fields of ModelTrainer, SourceCode, Compute, OutputDataConfig,
-                      CheckpointConfig, InputData, StoppingCondition, Tag, Torchrun (own annotations
+                      CheckpointConfig, InputData, S3DataSource, StoppingCondition, Tag, Torchrun (own annotations
                       plus those of bases defined in the SDK; "required" = no default assigned) and
                       the __init__ keyword parameters of Session
   modules             the module to import each name from (verified: that module's file defines or
@@ -28,6 +28,7 @@ CLASSES = {
     "ModelTrainer": "sagemaker.train.model_trainer", "SourceCode": CONFIGS, "Compute": CONFIGS,
     "OutputDataConfig": CONFIGS, "CheckpointConfig": CONFIGS, "InputData": CONFIGS,
     "StoppingCondition": SHAPES + ".shapes", "Tag": SHAPES + ".shapes",
+    "S3DataSource": SHAPES + ".shapes",
     "Torchrun": "sagemaker.train.distributed", "Session": "sagemaker.core.helper.session_helper",
 }
 INIT_CLASSES = {"Session"}  # plain classes: fields are __init__ keyword parameters
@@ -35,6 +36,7 @@ MODULES = {
     "ModelTrainer": "sagemaker.train", "Torchrun": "sagemaker.train.distributed",
     "SourceCode": CONFIGS, "Compute": CONFIGS, "OutputDataConfig": CONFIGS,
     "CheckpointConfig": CONFIGS, "InputData": CONFIGS, "StoppingCondition": CONFIGS,
+    "S3DataSource": CONFIGS,
     "Tag": SHAPES, "Session": "sagemaker.core.helper.session_helper",
     "get_execution_role": "sagemaker.core.helper.session_helper",
 }
