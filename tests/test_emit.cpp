@@ -203,6 +203,9 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--max-runtime", "3600"},
       {"--checkpoint-interval", "9223372036854775807"},
       // a channel is every object under its prefix: these would read the other channel's files
+      {"--lr", "0"},
+      {"--lr", "2"},
+      {"--warmup-steps", "-1"},
       {"--s3-train", "s3://my-bucket/tok"}, // a prefix of s3://my-bucket/tokenizers/llama3/
       {"--s3-tokenizer", "s3://my-bucket/data/train/tok/"}, // inside s3://my-bucket/data/train/
   };

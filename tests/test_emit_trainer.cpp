@@ -424,3 +424,95 @@ TEST_CASE("docs/launch.md maps every field a plan carries", "[emit][docs]") {
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("the learning rate: torchtitan's train config for the flavor, else its defaults, or "
+          "the flags",
+          "[emit]") {
+  // The data: each recipe equals the train config it names, as tools/launch/torchtitan_schema.py
+  // read it from the tag; the defaults equal job_config.py's.
+  const nlohmann::json trainer = read_json(test::source_path("data/launch/trainer.json"));
+  const nlohmann::json tag = read_json(test::source_path("tests/data/torchtitan-v0.2.2.json"));
+  int recipes = 0;
+  for (const nlohmann::json& m : trainer["native_models"]) {
+    if (!m.contains("recipe")) {
+      continue;
+    }
+    ++recipes;
+    const nlohmann::json& r = m["recipe"];
+    INFO(m["name"] << " " << m["flavor"]);
+    const nlohmann::json& toml = tag["train_configs"].at(r["train_config"].get<std::string>());
+    CHECK(r["lr"] == toml["optimizer"]["lr"]);
+    CHECK(r["warmup_steps"] == toml["lr_scheduler"]["warmup_steps"]);
+    for (const char* key : {"decay_type", "decay_ratio", "min_lr_factor"}) {
+      CHECK(r.value(key, nlohmann::json()) == toml["lr_scheduler"].value(key, nlohmann::json()));
+    }
+  }
+  CHECK(recipes == 5); // llama3 8B, 70B, 405B; qwen3 32B; deepseek_v3 671B
+  CHECK(trainer["default_schedule"]["lr"] == tag["sections"]["optimizer"]["lr"]["default"]);
+  CHECK(trainer["default_schedule"]["warmup_steps"] ==
+        tag["sections"]["lr_scheduler"]["warmup_steps"]["default"]);
+
+  // The launch: the 8B flavor's recipe; a shape torchtitan has no config for gets its defaults,
+  // said so; the flags win, and each TOML line names where its value came from.
+  const fs::path dir = test::scratch_dir("emit-trainer-lr");
+  struct Case {
+    std::string name, model;
+    std::vector<std::string> extra;
+    double lr;
+    std::int64_t warmup;
+    std::string lr_from, warmup_from, stdout_line;
+  };
+  const std::vector<Case> cases = {
+      {"recipe",
+       "llama-3.1-8b",
+       {},
+       3e-4,
+       200,
+       "(torchtitan's llama3_8b.toml)",
+       "(torchtitan's llama3_8b.toml)",
+       "learning rate 0.0003, warm-up 200 steps (torchtitan's llama3_8b.toml; --lr and "
+       "--warmup-steps set others)"},
+      {"default",
+       "llama-3.2-1b",
+       {},
+       8e-4,
+       200,
+       "(torchtitan's defaults (it ships no train config for this model))",
+       "(torchtitan's defaults (it ships no train config for this model))",
+       "learning rate 0.0008, warm-up 200 steps (torchtitan's defaults"},
+      {"flags",
+       "llama-3.1-8b",
+       {"--lr", "1.2e-4", "--warmup-steps", "2000"},
+       1.2e-4,
+       2000,
+       "(--lr)",
+       "(--warmup-steps)",
+       "learning rate 0.00012 (--lr), warm-up 2000 steps (--warmup-steps)"},
+      {"one-flag",
+       "llama-3.1-8b",
+       {"--warmup-steps", "0"},
+       3e-4,
+       0,
+       "(torchtitan's llama3_8b.toml)",
+       "(--warmup-steps)",
+       "learning rate 0.0003 (torchtitan's llama3_8b.toml), warm-up 0 steps (--warmup-steps)"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const auto r = emit(dir, c.name,
+                        {"--model", c.model, "--instance", "ml.p6-b200.48xlarge",
+                         "--activation-checkpointing", "full"},
+                        c.extra);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains(c.stdout_line));
+    const nlohmann::json toml = read_toml(dir / c.name);
+    CHECK(toml["optimizer"]["lr"].get<double>() == Approx(c.lr));
+    CHECK(toml["lr_scheduler"]["warmup_steps"] == c.warmup);
+    const std::string text = read_text_file(dir / c.name / "source" / "torchtitan.toml");
+    CHECK_THAT(text, Catch::Contains("  # " + c.lr_from));
+    CHECK_THAT(text, Catch::Contains("  # " + c.warmup_from));
+    check_launch_dir(dir / c.name);
+  }
+  fs::remove_all(dir);
+}

@@ -68,6 +68,12 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
          "ML storage volume per instance, GB [30 + the checkpoints a node keeps and the one being "
          "written]")
       ->transform(strict_integer());
+  cmd.add_option("--lr", l.lr,
+                 "peak learning rate [torchtitan's train config for the model's flavor, else "
+                 "torchtitan's default]")
+      ->transform(number_in(k_min_lr, k_max_lr));
+  cmd.add_option("--warmup-steps", l.warmup_steps, "learning-rate warm-up steps [as --lr]")
+      ->transform(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
       ->capture_default_str();
   if (train_tokens) {
@@ -104,6 +110,15 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
     s += fmt::format("the run is longer than one job's MaxRuntimeInSeconds ({}): launch.py runs "
                      "it as {} chained jobs, each resuming from the last checkpoint\n",
                      l.runtime_from_flag ? "--max-runtime" : "SageMaker's 28-day limit", l.jobs);
+  }
+  if (!l.lr_from.empty() && l.lr_from == l.warmup_from) {
+    s += fmt::format("learning rate {:g}, warm-up {} steps ({}; --lr and --warmup-steps set "
+                     "others)\n",
+                     l.lr, l.warmup_steps, l.lr_from);
+  } else {
+    s += fmt::format("learning rate {:g} ({}), warm-up {} steps ({})\n", l.lr,
+                     l.lr_from.empty() ? "--lr" : l.lr_from, l.warmup_steps,
+                     l.warmup_from.empty() ? "--warmup-steps" : l.warmup_from);
   }
   for (const std::string& n : l.notes) {
     s += "note: " + n + "\n";

@@ -356,6 +356,13 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "are chained jobs)",
                             o.max_runtime_s, p.max_runtime_s));
   }
+  if (o.lr && !(*o.lr >= k_min_lr && *o.lr <= k_max_lr)) {
+    throw Error(fmt::format("--lr {} is out of range (allowed {}..{})", *o.lr, k_min_lr, k_max_lr));
+  }
+  if (o.warmup_steps && (*o.warmup_steps < 0 || *o.warmup_steps > k_max_warmup_steps)) {
+    throw Error(fmt::format("--warmup-steps {} is out of range (allowed 0..{})", *o.warmup_steps,
+                            k_max_warmup_steps));
+  }
   if (o.checkpoint_interval_steps < 0) {
     throw Error(fmt::format("--checkpoint-interval {} is out of range: allowed 1 or more "
                             "steps; 0 derives it from the predicted step time",
@@ -502,6 +509,18 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
       jobs == 1 ? std::min<std::int64_t>(per_job, std::llround(std::ceil(needed))) : per_job;
 }
 
+/// The learning-rate schedule of torchtitan's own train config for the model's flavor, else
+/// torchtitan's defaults (data/launch/trainer.json, with sources).
+io::LrSchedule schedule_of(const io::TrainerModel& m) {
+  const io::TrainerPin& t = io::launch_data().trainer;
+  for (const io::NativeModel& n : t.native_models) {
+    if (n.name == m.name && n.flavor == m.flavor && n.recipe) {
+      return *n.recipe;
+    }
+  }
+  return t.default_schedule;
+}
+
 std::string job_base_name(const io::Launch& l) {
   const LaunchOptions& o = *l.options;
   const EstimateRequest& r = l.plan->request;
@@ -607,6 +626,16 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   run.checkpoints_kept = p.checkpoints_kept;
   run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";
   run.dump_folder = p.output_data_path;
+  run.schedule = schedule_of(l.model);
+  const std::string recipe = run.schedule.recipe;
+  if (o.lr) {
+    run.schedule.lr = *o.lr;
+  }
+  if (o.warmup_steps) {
+    run.schedule.warmup_steps = *o.warmup_steps;
+  }
+  run.lr_from = o.lr ? "--lr" : recipe; // the TOML's comments name where each value came from
+  run.warmup_from = o.warmup_steps ? "--warmup-steps" : recipe;
   l.trainer_settings = io::torchtitan_settings(plan, l.model, run);
   const auto& sizes = p.training_plan_instance_counts;
   if (!o.training_plan_arn.empty() &&
@@ -636,6 +665,10 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.default_steps = l.train_tokens <= 0;
   out.runtime_from_flag = o.max_runtime_s > 0;
   out.notes = l.notes;
+  out.lr = run.schedule.lr;
+  out.warmup_steps = run.schedule.warmup_steps;
+  out.lr_from = o.lr ? "" : recipe;
+  out.warmup_from = o.warmup_steps ? "" : recipe;
   out.files = io::launch_files(l, request.dump(2) + "\n");
   return out;
 }

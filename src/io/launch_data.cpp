@@ -50,6 +50,20 @@ std::vector<TrainingImage> read_images(ObjectReader& r, std::map<std::string, st
   return out;
 }
 
+LrSchedule read_schedule(ObjectReader e) {
+  LrSchedule s;
+  s.lr = e.number("lr", 1e-8, 1);
+  s.warmup_steps = e.integer("warmup_steps", 0, 1'000'000'000);
+  s.decay_type = e.optional_string("decay_type");
+  s.decay_ratio = e.optional_number("decay_ratio", 0, 1);
+  s.min_lr_factor = e.optional_number("min_lr_factor", 0, 1);
+  s.recipe = e.string("recipe");
+  s.source = e.string("source");
+  e.allow({"train_config"}); // the TOML it was read from (tests/test_launch_recipes.cpp checks it)
+  e.finish();
+  return s;
+}
+
 TrainerPin read_trainer(ObjectReader& r) {
   TrainerPin t;
   t.name = r.string("name");
@@ -95,10 +109,14 @@ TrainerPin read_trainer(ObjectReader& r) {
     m.sliding_window = e.optional_integer("sliding_window", 1, 100'000'000).value_or(0);
     m.sliding_layers = e.optional_integer("sliding_layers", 1, 1'000'000).value_or(0);
     m.flex_attention = e.optional_boolean("flex_attention").value_or(false);
+    if (e.has("recipe")) {
+      m.recipe = read_schedule(e.object("recipe"));
+    }
     e.allow({"source"});
     e.finish();
     t.native_models.push_back(std::move(m));
   }
+  t.default_schedule = read_schedule(r.object("default_schedule"));
   ObjectReader custom = r.object("custom_model");
   t.custom_model_name = custom.string("name");
   t.custom_model_flavor = custom.string("flavor");

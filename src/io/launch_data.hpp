@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,17 @@ struct TrainingImage {
 struct Requirement {
   std::string name;
   std::string version;
+};
+
+/// A learning-rate schedule the launch writes into torchtitan's [optimizer] and [lr_scheduler].
+struct LrSchedule {
+  double lr = 0;
+  std::int64_t warmup_steps = 0;
+  std::optional<std::string> decay_type; ///< torchtitan's default (linear) when unset
+  std::optional<double> decay_ratio;     ///< unset: decay starts right after the warm-up
+  std::optional<double> min_lr_factor;   ///< unset: decays to 0
+  std::string recipe; ///< where it is from, in words: "torchtitan's llama3_8b.toml"
+  std::string source;
 };
 
 /// A torchtitan flavor and the shape it builds.
@@ -45,6 +57,7 @@ struct NativeModel {
   std::int64_t sliding_window = 0, sliding_layers = 0;
   /// The flavor runs FlexAttention, which torchtitan's context parallelism does not take.
   bool flex_attention = false;
+  std::optional<LrSchedule> recipe; ///< torchtitan's own train config for this flavor, if any
 };
 
 struct TrainerPin {
@@ -55,6 +68,7 @@ struct TrainerPin {
   std::string min_pytorch_version;
   std::string default_pytorch_version;
   std::vector<NativeModel> native_models;
+  LrSchedule default_schedule;     ///< torchtitan's own defaults, for a model with no recipe
   std::string custom_model_name;   ///< the name train.py registers for other shapes
   std::string custom_model_flavor; ///< and its one flavor
 };

@@ -351,6 +351,18 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   checkpointing_settings(s, c);
   compile_settings(s, c);
   optimizer_settings(s, c);
+  const LrSchedule& lr = run.schedule;
+  s.add("optimizer", "lr", lr.lr, "(" + run.lr_from + ")");
+  s.add("lr_scheduler", "warmup_steps", lr.warmup_steps, "(" + run.warmup_from + ")");
+  if (lr.decay_type) {
+    s.add("lr_scheduler", "decay_type", *lr.decay_type, "(" + lr.recipe + ")");
+  }
+  if (lr.decay_ratio) {
+    s.add("lr_scheduler", "decay_ratio", *lr.decay_ratio, "(" + lr.recipe + ")");
+  }
+  if (lr.min_lr_factor) {
+    s.add("lr_scheduler", "min_lr_factor", *lr.min_lr_factor, "(" + lr.recipe + ")");
+  }
   s.add("checkpoint", "enable", true, "(resume after a restart or chained job)");
   s.add("checkpoint", "folder", run.checkpoint_folder, "(SageMaker checkpoint path)");
   s.add("checkpoint", "interval", run.checkpoint_interval_steps, "(checkpoint interval)");

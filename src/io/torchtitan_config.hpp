@@ -12,6 +12,7 @@
 
 #include "bwplan/estimate.hpp"
 #include "bwplan/render.hpp"
+#include "launch_data.hpp"
 
 namespace bwplan::io {
 
@@ -37,6 +38,8 @@ struct TrainerRun {
   std::int64_t checkpoints_kept = 0;
   std::string checkpoint_folder;
   std::string dump_folder;
+  LrSchedule schedule;              ///< the learning rate and its warm-up and decay
+  std::string lr_from, warmup_from; ///< where the rate and the warm-up came from, in words
 };
 
 /// One key of torchtitan's job config and the plan field it carries.

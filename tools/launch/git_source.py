@@ -21,6 +21,12 @@ class GitSource:
                             f"{self.commit}:{folder}"], capture_output=True, text=True, check=True)
         return [f"{folder}/{n}" for n in r.stdout.split()]
 
+    def ls_tree(self, folder):
+        """Every file under folder, at any depth."""
+        r = subprocess.run(["git", "--git-dir", self.git_dir, "ls-tree", "-r", "--name-only",
+                            self.commit, folder + "/"], capture_output=True, text=True, check=True)
+        return r.stdout.split()
+
     def module_path(self, module):
         base = module.replace(".", "/")
         for root in self.roots:

@@ -11,11 +11,13 @@ Data source: pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce (tag v0
   optimizers        keys of optimizer_classes in torchtitan/components/optimizer.py
   datasets          keys of DATASETS in torchtitan/hf_datasets/text_datasets.py
   symbols           top-level names defined or imported by a few modules a train.py may import
+  train_configs     [optimizer] and [lr_scheduler] of each torchtitan/models/*/train_configs/*.toml
 Usage: tools/launch/torchtitan_schema.py --git-dir DIR [--commit SHA] > tests/data/torchtitan-v0.2.2.json
 """
 import ast
 import json
 import sys
+import tomllib
 
 from git_source import GitSource, source_args
 
@@ -215,6 +217,16 @@ def symbols(tree):
     return sorted(names)
 
 
+def train_configs(repo):
+    """The learning-rate settings of torchtitan's own train configs, by path."""
+    out = {}
+    for path in sorted(repo.ls_tree("torchtitan/models")):
+        if "/train_configs/" in path and path.endswith(".toml"):
+            toml = tomllib.loads(repo.text(path))
+            out[path] = {t: toml.get(t, {}) for t in ("optimizer", "lr_scheduler")}
+    return out
+
+
 def main():
     args = source_args(__doc__, REPO, COMMIT)
     repo = Repo(args.git_dir, args.commit)
@@ -244,6 +256,7 @@ def main():
                                          "optimizer_classes")),
         "datasets": dict_keys(assigned(repo.tree("torchtitan/hf_datasets/text_datasets.py"), "DATASETS")),
         "symbols": {m: symbols(repo.tree(repo.module_path(m))) for m in SYMBOL_MODULES},
+        "train_configs": train_configs(repo),
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

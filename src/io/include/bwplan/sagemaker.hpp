@@ -17,6 +17,11 @@
 namespace bwplan {
 
 /// The user's AWS settings (the flags of `bwplan emit sagemaker`).
+// --lr and --warmup-steps: any rate a run could use, any warm-up up to the longest run's steps
+constexpr double k_min_lr = 1e-8;
+constexpr double k_max_lr = 1;
+constexpr std::int64_t k_max_warmup_steps = 1'000'000'000;
+
 struct LaunchOptions {
   std::string role_arn;       ///< --role-arn (required)
   std::string s3_output;      ///< --s3-output (required)
@@ -33,6 +38,8 @@ struct LaunchOptions {
   std::int64_t volume_gb = 0;                 ///< 0 = from the checkpoints kept on a node
   std::string sdk = "v3";                     ///< v3 (ModelTrainer) or v2 (PyTorch estimator)
   double train_tokens = 0;                    ///< 0 = the plan's own train tokens
+  std::optional<double> lr;                   ///< --lr; none = the model's recipe
+  std::optional<std::int64_t> warmup_steps;   ///< --warmup-steps; none = the model's recipe
 };
 
 struct EmittedFile {
@@ -51,6 +58,9 @@ struct EmittedLaunch {
   bool default_steps = false;     ///< no train tokens: the policy's default step count
   bool runtime_from_flag = false; ///< max_runtime_s is --max-runtime's, not SageMaker's limit
   std::vector<std::string> notes; ///< what to know before launching, one line each
+  double lr = 0;                  ///< the learning rate written into torchtitan.toml
+  std::int64_t warmup_steps = 0;
+  std::string lr_from, warmup_from; ///< the recipe each came from, or empty: the flag
 };
 
 /// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
