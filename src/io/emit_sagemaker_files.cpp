@@ -131,6 +131,23 @@ def base_name(job):
     return f"{JOB_NAME}-p{job}" if JOBS > 1 else JOB_NAME
 
 
+def final_status(sagemaker_api, name):
+    """The job's description once it has ended. The SDK's wait can stop early (a dropped
+    connection, throttling, credentials that expired during a days-long job) while the job runs
+    on: then this waits for it, reading its status every minute."""
+    while True:
+        try:
+            status = sagemaker_api.describe_training_job(TrainingJobName=name)
+        except Exception as error:
+            print(f"{name}: cannot read its status ({error}); retrying in 5 minutes "
+                  f"(Ctrl-C stops waiting, not the job)", file=sys.stderr)
+            time.sleep(300)
+            continue
+        if status["TrainingJobStatus"] not in ("InProgress", "Stopping"):
+            return status
+        time.sleep(60)
+
+
 def main():
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--dry-run", action="store_true", help="check the request, submit nothing")
@@ -142,7 +159,7 @@ def main():
         name = submit(job, opts.dry_run)
         if name is None:
             continue
-        status = sagemaker_api.describe_training_job(TrainingJobName=name)
+        status = final_status(sagemaker_api, name)
         if status["TrainingJobStatus"] == "Completed":
             print(f"{name}: completed; checkpoints in {S3_CHECKPOINTS}")
             return 0
@@ -169,6 +186,7 @@ python3 launch.py [--dry-run] [--start-job K]."""
 import argparse
 import os
 import sys
+import time
 
 import boto3
 from sagemaker.core.helper.session_helper import Session
@@ -247,6 +265,7 @@ directory: python3 launch.py [--dry-run] [--start-job K]."""
 import argparse
 import os
 import sys
+import time
 from datetime import datetime
 
 import boto3

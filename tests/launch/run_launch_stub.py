@@ -19,7 +19,8 @@ on them:
   (botocore's DescribeTrainingJob documentation of SecondaryStatus).
 Checks: a dry run submits nothing and exits 0; a chain whose jobs hit the limit until the last
 completes runs every job under its own name and exits 0; a job SageMaker does not create stops
-the launcher with exit 1 and the SDK's message (no traceback); a failed job exits 1 with its
+the launcher with exit 1 and the SDK's message (no traceback); a job still running when the
+SDK's wait breaks is waited for; a failed job exits 1 with its
 reason; a chain whose last job hits the limit exits 1 saying how to continue; submit.sh uploads
 the source and names its job the base plus a timestamp. Prints "ok" and exits 0, or what went
 wrong and exits 1. Standard library only.
@@ -55,15 +56,22 @@ def create(name, set_latest):
     if outcome != "completed":
         raise RuntimeError(f"Error for Training job {name}: {outcome}")
 
+_described = {}
+
 STATUS = {
     "completed": {"TrainingJobStatus": "Completed", "SecondaryStatus": "Completed"},
     "max_runtime": {"TrainingJobStatus": "Stopped", "SecondaryStatus": "MaxRuntimeExceeded"},
+    "in_progress": {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"},
     "failed": {"TrainingJobStatus": "Failed", "SecondaryStatus": "Failed",
                "FailureReason": "AlgorithmError: stand-in failure"},
 }
 
 def describe(name):
-    return STATUS[_jobs[name]]
+    outcome = _jobs[name]
+    _described[name] = _described.get(name, 0) + 1
+    if outcome == "wait_breaks":  # running on after the SDK's wait broke: one read, then done
+        return STATUS["in_progress" if _described[name] == 1 else "completed"]
+    return STATUS[outcome]
 """
 
 CONFIG = """
@@ -74,6 +82,8 @@ class _Config:
 
 STUBS = {
     "_stub_sdk.py": COMMON,
+    # launch.py's polling sleeps return at once under the stand-ins
+    "sitecustomize.py": "import time\ntime.sleep = lambda seconds: None\n",
     "boto3/__init__.py": """
 import _stub_sdk
 class Session:
@@ -202,6 +212,10 @@ def main():
         expect(done.returncode == 1 and not names(calls) and "was not created" in done.stderr
                and "ResourceLimitExceeded" in done.stderr and "Traceback" not in done.stderr,
                "a job SageMaker does not create stops the launcher with the SDK's message", done)
+
+        done, calls = run(["wait_breaks"] + ["completed"] * (jobs - 1))
+        expect(done.returncode == 0 and len(names(calls)) == 1 and "completed" in done.stdout,
+               "a job still running when the SDK's wait breaks is waited for, not given up", done)
 
         done, calls = run(["failed"])
         expect(done.returncode == 1 and len(names(calls)) == 1 and "AlgorithmError" in done.stdout,
