@@ -138,6 +138,29 @@ def check_torchtitan_argv():
         fail(f"torchtitan would parse {defaults[0]}, not {sys.argv[1:]}")
 
 
+def check_resume():
+    """Fails a chained job that finds no checkpoint to resume from.
+
+    Job k > 1 of a chain (launch.py's hyperparameter chain_job, in the hyperparameters.json
+    SageMaker writes to the container's input config directory) must resume. torchtitan treats a
+    folder without a complete checkpoint (step-N/.metadata) as a new run and trains from step 1
+    (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 633-635, 693-698)."""
+    import tomllib
+
+    config_dir = os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config")
+    try:
+        with open(os.path.join(config_dir, "hyperparameters.json"), encoding="utf-8") as f:
+            job = int(json.loads(str(json.load(f).get("chain_job", "1"))))
+    except (OSError, ValueError, TypeError):
+        return  # not run by launch.py (submit.sh's first job), or no chain
+    with open(os.path.join(HERE, "torchtitan.toml"), "rb") as f:
+        folder = tomllib.load(f)["checkpoint"]["folder"]
+    if job > 1 and not glob.glob(os.path.join(folder, "step-*", ".metadata")):
+        fail(f"job {job} of a chain found no complete checkpoint (step-N/.metadata) in {folder} to "
+             f"resume from, so it would train from step 1: check that the previous job wrote one "
+             f"and that the job's CheckpointConfig S3 URI is the chain's")
+
+
 def purge_on_every_node():
     """Has the first rank of every node delete its node's stale checkpoints.
 
@@ -174,6 +197,7 @@ def main():
         fail(f"the tokenizer channel {tokenizer} has no tokenizer.json (a Hugging Face tokenizer)")
     train = channel("train")
     data_files(train)
+    check_resume()
     set_torchtitan_argv(train, tokenizer)
     register_dataset()
     check_model(model)

@@ -231,7 +231,7 @@ def submit(job, dry_run):
         output_data_config=OutputDataConfig(s3_output_path=S3_OUTPUT),
         checkpoint_config=CheckpointConfig(s3_uri=S3_CHECKPOINTS, local_path=CHECKPOINT_LOCAL_PATH),
         training_input_mode="FastFile",
-        hyperparameters=HYPERPARAMETERS,
+        hyperparameters={**HYPERPARAMETERS, "chain_job": job},  # train.py: job > 1 resumes
         environment=ENVIRONMENT,
         tags=[Tag(key=key, value=value) for key, value in TAGS],
     )
@@ -289,7 +289,7 @@ def submit(job, dry_run):
         instance_type=INSTANCE_TYPE,
         instance_count=INSTANCE_COUNT,
         distribution={"torch_distributed": {"enabled": True}},
-        hyperparameters=HYPERPARAMETERS,
+        hyperparameters={**HYPERPARAMETERS, "chain_job": job},  # train.py: job > 1 resumes
         environment=ENVIRONMENT,
         max_run=MAX_RUNTIME_S,
         volume_size=VOLUME_GB,

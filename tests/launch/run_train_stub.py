@@ -11,11 +11,15 @@ SageMaker runs it: with the job's hyperparameters as arguments. Prints "ok" and 
 torchtitan would parse exactly --job.config_file source/torchtitan.toml and the two channels;
 and the first rank of a node other than the first would delete that node's stale checkpoints
 (torchtitan 0.2.2 deletes them on global rank 0 only, components/checkpoint.py lines 844-866);
+and job 2 of a chain stops unless it finds a complete checkpoint to resume from (torchtitan
+0.2.2 would train it from step 1, components/checkpoint.py lines 633-635 and 693-698);
 otherwise prints what went wrong and exits 1. Standard library only.
 """
 import json
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,10 +127,21 @@ def main(trainer_class):
 
 
 def main():
-    source = pathlib.Path(sys.argv[1]).resolve() / "source"
-    model = json.loads((source / "model.json").read_text(encoding="utf-8"))
+    emitted = pathlib.Path(sys.argv[1]).resolve() / "source"
+    model = json.loads((emitted / "model.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp)
+        # a copy of the source directory whose checkpoint folder is a local one
+        source, checkpoints = root / "source", root / "checkpoints"
+        shutil.copytree(emitted, source)
+        toml = (source / "torchtitan.toml").read_text(encoding="utf-8")
+        toml, found = re.subn(r'^folder = "[^"]*"', f'folder = "{checkpoints}"', toml, flags=re.M)
+        if found != 1:
+            print("torchtitan.toml has no [checkpoint] folder")
+            return 1
+        (source / "torchtitan.toml").write_text(toml, encoding="utf-8")
+        config = root / "config"
+        config.mkdir()
         for name, text in STUBS.items():
             path = root / "stubs" / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,11 +153,31 @@ def main():
         (tokenizer / "tokenizer.json").write_text("{}", encoding="utf-8")
         env = dict(os.environ, PYTHONPATH=str(root / "stubs"), SM_CHANNEL_TRAIN=str(train),
                    SM_CHANNEL_TOKENIZER=str(tokenizer), STUB_PARSED=str(root / "parsed.json"),
-                   STUB_PARAMETERS=str(model["parameters"]))
-        # SageMaker's torchrun launchers pass the hyperparameters as arguments
+                   STUB_PARAMETERS=str(model["parameters"]), SM_INPUT_CONFIG_DIR=str(config))
+        # SageMaker's torchrun launchers pass the hyperparameters as arguments, and write them
+        # (as strings) to the input config directory's hyperparameters.json
         hyperparameters = ["--model", model["name"], "--nodes", "1"]
-        run = subprocess.run([sys.executable, str(source / "train.py"), *hyperparameters],
-                             env=env, capture_output=True, text=True, check=False)
+
+        def train_py(chain_job):
+            (config / "hyperparameters.json").write_text(
+                json.dumps({"model": model["name"], "chain_job": json.dumps(chain_job)}))
+            return subprocess.run([sys.executable, str(source / "train.py"), *hyperparameters],
+                                  env=env, capture_output=True, text=True, check=False)
+
+        # job 2 of a chain with no checkpoint to resume from must not train from step 1
+        run = train_py(2)
+        if run.returncode == 0 or "no complete checkpoint" not in run.stderr:
+            print(f"job 2 of a chain without a checkpoint ran (exit {run.returncode}): "
+                  f"torchtitan would have trained it from step 1")
+            return 1
+        (checkpoints / "step-10").mkdir(parents=True)
+        (checkpoints / "step-10" / ".metadata").write_text("", encoding="utf-8")
+        run = train_py(2)
+        if run.returncode != 0:
+            print(f"job 2 of a chain with a checkpoint: train.py exited {run.returncode}: "
+                  f"{run.stderr.strip()}")
+            return 1
+        run = train_py(1)
         if run.returncode != 0:
             print(f"train.py exited {run.returncode}: {run.stderr.strip()}")
             return 1
