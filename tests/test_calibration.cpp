@@ -213,6 +213,12 @@ TEST_CASE("an unreadable log is an error naming the file and line", "[calibratio
   CHECK_THROWS_WITH(
       parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "n/a"), "c.log"),
       Catch::StartsWith("c.log:2: 'tps:' is not followed by a number"));
+  // two runs in one file (a resumed job logs its steps again): not one run's tokens/s
+  CHECK_THROWS_WITH(
+      parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "5,000") +
+                          metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "4,000"),
+                      "d.log"),
+      Catch::StartsWith("d.log:3: step 1 after step 10"));
   for (const char* tps : {"5,,957", ",5990,", "59,57", "1,2345"}) {
     INFO(tps);
     CHECK_THROWS_WITH(

@@ -247,6 +247,7 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
   TrainLog log;
   std::vector<double> steady; // each steady line's figure: tokens/s per GPU, or Megatron's seconds
   bool seen_first = false;
+  std::int64_t last_step = 0;
   std::size_t line_no = 0;
   std::size_t start = 0;
   const auto peak = [&](double bytes, std::int64_t step) {
@@ -293,6 +294,17 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
     if (!m) {
       continue;
     }
+    if (seen_first && m->format != log.format) {
+      throw Error(fmt::format("{}: a {} metric line in a {} log", where, name_of(m->format),
+                              name_of(log.format)));
+    }
+    if (seen_first && m->step <= last_step) {
+      throw Error(fmt::format("{}: step {} after step {}: the metric lines must be one run's "
+                              "and one rank's, in order (a resumed job logs its steps again, "
+                              "and every rank logs each step; give rank 0's log of one run)",
+                              where, m->step, last_step));
+    }
+    last_step = m->step;
     if (m->reserved_bytes) {
       peak(*m->reserved_bytes, m->step);
     }
@@ -301,10 +313,6 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
       log.format = m->format;
       log.warmup_step = m->step;
       continue;
-    }
-    if (m->format != log.format) {
-      throw Error(fmt::format("{}: a {} metric line in a {} log", where, name_of(m->format),
-                              name_of(log.format)));
     }
     if (m->global_batch) {
       if (log.global_batch && *log.global_batch != *m->global_batch) {
