@@ -335,6 +335,14 @@ TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/
   REQUIRE(g.status == 0);
   // 4,000,000 tokens / (1 x 8192 x 8 GPUs) = 61.04 -> 61 micro-batches
   CHECK(nlohmann::json::parse(g.out).at("config").at("grad_accum") == 61);
+  // beyond 64 bits: out of range (exit 1), with the flag's own range where it has one
+  const auto big = test::run_cli({"estimate", "--micro-batch", "99999999999999999999"});
+  CHECK(big.status == 1);
+  CHECK_THAT(big.err,
+             Catch::Contains("'99999999999999999999' is out of range: allowed 1..1048576"));
+  const auto top = test::run_cli({"search", "--top", "-99999999999999999999"});
+  CHECK(top.status == 1);
+  CHECK_THAT(top.err, Catch::Contains("beyond 64 bits, below any value the flag allows"));
 }
 
 TEST_CASE("check reads only plans, consistent ones, self-contained, also from stdin",

@@ -75,15 +75,20 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
 /// The words a flag validator uses for a well-formed value outside what is allowed.
 constexpr const char* k_out_of_range_words = "is out of range: allowed";
 
-CLI::Validator strict_integer() {
+CLI::Validator strict_integer(std::optional<std::pair<std::int64_t, std::int64_t>> range) {
   return CLI::Validator(
-      [](std::string& s) -> std::string {
+      [range](std::string& s) -> std::string {
         std::int64_t v = 0;
         const NumberText read = read_number(s, v);
         if (read == NumberText::out_of_range) {
           // well formed but beyond 64 bits: out of range (status 1), as 2^63 - 1 is
           flag_value_out_of_range() = true;
-          return fmt::format("'{}' {} 64-bit integers", s, k_out_of_range_words);
+          if (range) {
+            return fmt::format("'{}' {} {}..{}", s, k_out_of_range_words, range->first,
+                               range->second);
+          }
+          return fmt::format("'{}' is out of range: beyond 64 bits, {} any value the flag allows",
+                             s, s.starts_with('-') ? "below" : "above");
         }
         if (read == NumberText::malformed) {
           return fmt::format("'{}' is not a 64-bit decimal integer", s);

@@ -112,7 +112,9 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
   }
   double v = 0;
   const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) {
+  // "0x30GiB" is hexadecimal, not 0 followed by a unit
+  const bool hex = i < line.size() && (line[i] == 'x' || line[i] == 'X');
+  if (digits.empty() || hex || ec != std::errc() || p != digits.data() + digits.size()) {
     throw Error(fmt::format("{}: '{}' is not followed by a number", where, label));
   }
   return v;
