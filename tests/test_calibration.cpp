@@ -215,6 +215,12 @@ TEST_CASE("an unreadable log is an error naming the file and line", "[calibratio
       Catch::StartsWith("c.log:2: 'tps:' is not followed by a number"));
   CHECK_THROWS_WITH(parse_train_log(metric_line(1, "0x30", "1,234"), "hex.log"),
                     Catch::StartsWith("hex.log:1: 'memory:' is not followed by a number"));
+  CHECK_THROWS_WITH(
+      parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "5,000") +
+                          "[rank0]: Trainer is initialized with local batch size 1\n" +
+                          metric_line(11, "40.12", "1,234"),
+                      "e.log"),
+      Catch::StartsWith("e.log:3: a second run starts here"));
   // two runs in one file (a resumed job logs its steps again): not one run's tokens/s
   CHECK_THROWS_WITH(
       parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "5,000") +

@@ -208,6 +208,8 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--warmup-steps", "-1"},
       {"--s3-train", "s3://my-bucket/tok"}, // a prefix of s3://my-bucket/tokenizers/llama3/
       {"--s3-tokenizer", "s3://my-bucket/data/train/tok/"}, // inside s3://my-bucket/data/train/
+      {"--s3-output", "s3://my-bucket/data/train/out/"},    // its checkpoints would be read too
+      {"--s3-checkpoints", "s3://my-bucket/data/train/ck/"},
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);

@@ -482,12 +482,12 @@ TEST_CASE("the learning rate: torchtitan's train config for the flavor, else its
        "learning rate 0.0008, warm-up 200 steps (torchtitan's defaults"},
       {"flags",
        "llama-3.1-8b",
-       {"--lr", "1.2e-4", "--warmup-steps", "2000"},
+       {"--lr", "1.2e-4", "--warmup-steps", "500"},
        1.2e-4,
-       2000,
+       500,
        "(--lr)",
        "(--warmup-steps)",
-       "learning rate 0.00012 (--lr), warm-up 2000 steps (--warmup-steps)"},
+       "learning rate 0.00012 (--lr), warm-up 500 steps (--warmup-steps)"},
       {"one-flag",
        "llama-3.1-8b",
        {"--warmup-steps", "0"},
@@ -514,5 +514,30 @@ TEST_CASE("the learning rate: torchtitan's train config for the flavor, else its
     CHECK_THAT(text, Catch::Contains("  # " + c.warmup_from));
     check_launch_dir(dir / c.name);
   }
+  // another rate is another run: another job name, so another checkpoint folder (a resumed
+  // checkpoint would bring back its scheduler's state)
+  const auto name_of_job = [&](const std::string& name) {
+    return read_json(dir / name / "create-training-job.json")["TrainingJobName"];
+  };
+  CHECK(name_of_job("recipe") != name_of_job("flags"));
+  // a run shorter than five times the recipe's warm-up warms up for a fifth of it (torchtitan's
+  // own rule); a --warmup-steps longer than the run is refused
+  const auto short_run =
+      emit(dir, "short", {"--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge"},
+           {"--train-tokens", "2e7"});
+  INFO(short_run.err);
+  REQUIRE(short_run.status == 0);
+  const nlohmann::json toml = read_toml(dir / "short");
+  const std::int64_t steps = toml["training"]["steps"];
+  CHECK(steps < 1000);
+  CHECK(toml["lr_scheduler"]["warmup_steps"] == steps / 5);
+  CHECK_THAT(short_run.out, Catch::Contains("cut to a fifth of the run's steps"));
+  const auto too_long =
+      emit(dir, "too-long", {"--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge"},
+           {"--train-tokens", "2e7", "--warmup-steps", std::to_string(steps + 1)});
+  CHECK(too_long.status == 1);
+  CHECK_THAT(too_long.err, Catch::Contains("--warmup-steps " + std::to_string(steps + 1) +
+                                           " is more than the run's"));
+  CHECK_FALSE(fs::exists(dir / "too-long"));
   fs::remove_all(dir);
 }

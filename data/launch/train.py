@@ -138,24 +138,49 @@ def check_torchtitan_argv():
         fail(f"torchtitan would parse {defaults[0]}, not {sys.argv[1:]}")
 
 
+def chain_job():
+    """Which job of a chain this is: launch.py's hyperparameter chain_job, from the
+    hyperparameters.json SageMaker writes to the container's input config directory (values are
+    strings there). 1 when there is no such file or key (submit.sh's job, a run outside
+    SageMaker); anything else that is not a whole number from 1 up stops the job."""
+    path = os.path.join(os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config"),
+                        "hyperparameters.json")
+    if not os.path.isfile(path):
+        return 1
+    try:
+        with open(path, encoding="utf-8") as f:
+            hyperparameters = json.load(f)
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {path}: {error}")
+    if not isinstance(hyperparameters, dict):
+        fail(f"{path} is not a JSON object")
+    value = str(hyperparameters.get("chain_job", "1")).strip().strip('"')
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", value):
+        fail(f"{path}: chain_job {value!r} is not a job number (1, 2, ...)")
+    return int(value)
+
+
 def check_resume():
     """Fails a chained job that finds no checkpoint to resume from.
 
-    Job k > 1 of a chain (launch.py's hyperparameter chain_job, in the hyperparameters.json
-    SageMaker writes to the container's input config directory) must resume. torchtitan treats a
-    folder without a complete checkpoint (step-N/.metadata) as a new run and trains from step 1
-    (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 633-635, 693-698)."""
-    import tomllib
-
-    config_dir = os.environ.get("SM_INPUT_CONFIG_DIR", "/opt/ml/input/config")
+    Job k > 1 of a chain must resume. torchtitan treats a folder without a complete checkpoint
+    as a new run and trains from step 1; a complete checkpoint is a step-N entry holding a
+    .metadata file (or model.safetensors.index.json), as torchtitan's _find_load_step looks for
+    it (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 633-635, 680-698)."""
+    job = chain_job()
+    if job == 1:
+        return
     try:
-        with open(os.path.join(config_dir, "hyperparameters.json"), encoding="utf-8") as f:
-            job = int(json.loads(str(json.load(f).get("chain_job", "1"))))
-    except (OSError, ValueError, TypeError):
-        return  # not run by launch.py (submit.sh's first job), or no chain
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: torchtitan's own fallback (config/manager.py)
+        import tomli as tomllib
     with open(os.path.join(HERE, "torchtitan.toml"), "rb") as f:
         folder = tomllib.load(f)["checkpoint"]["folder"]
-    if job > 1 and not glob.glob(os.path.join(folder, "step-*", ".metadata")):
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    complete = [name for name in names if re.search(r"step-(\d+)", name) and any(
+        os.path.isfile(os.path.join(folder, name, probe))
+        for probe in (".metadata", "model.safetensors.index.json"))]
+    if not complete:
         fail(f"job {job} of a chain found no complete checkpoint (step-N/.metadata) in {folder} to "
              f"resume from, so it would train from step 1: check that the previous job wrote one "
              f"and that the job's CheckpointConfig S3 URI is the chain's")

@@ -112,11 +112,11 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
                      l.runtime_from_flag ? "--max-runtime" : "SageMaker's 28-day limit", l.jobs);
   }
   if (!l.lr_from.empty() && l.lr_from == l.warmup_from) {
-    s += fmt::format("learning rate {:g}, warm-up {} steps ({}; --lr and --warmup-steps set "
+    s += fmt::format("learning rate {}, warm-up {} steps ({}; --lr and --warmup-steps set "
                      "others)\n",
                      l.lr, l.warmup_steps, l.lr_from);
   } else {
-    s += fmt::format("learning rate {:g} ({}), warm-up {} steps ({})\n", l.lr,
+    s += fmt::format("learning rate {} ({}), warm-up {} steps ({})\n", l.lr,
                      l.lr_from.empty() ? "--lr" : l.lr_from, l.warmup_steps,
                      l.warmup_from.empty() ? "--warmup-steps" : l.warmup_from);
   }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <regex>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -289,16 +290,31 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   check_s3(o.s3_output, "--s3-output");
   check_s3(o.s3_train, "--s3-train");
   check_s3(o.s3_tokenizer, "--s3-tokenizer");
-  // A channel is every object under its S3 key prefix (S3DataType S3Prefix): a train prefix that
-  // begins the tokenizer's (s3://b/t and s3://b/tok/) would feed the tokenizer's files to training
-  const auto [shorter, longer] = std::minmax(
-      o.s3_train, o.s3_tokenizer, [](const auto& a, const auto& b) { return a.size() < b.size(); });
-  if (longer.starts_with(shorter)) {
-    throw Error(fmt::format(
-        "--s3-train '{}' and --s3-tokenizer '{}' overlap: a channel reads every object under its "
-        "prefix, so {} would also read the other's files; give two prefixes that end in '/' and "
-        "neither inside the other",
-        o.s3_train, o.s3_tokenizer, &shorter == &o.s3_train ? "--s3-train" : "--s3-tokenizer"));
+  // A channel is every object under its S3 key prefix (S3DataType S3Prefix). The train channel
+  // must not read the tokenizer's files (s3://b/t also begins s3://b/tok/) nor what the job writes
+  // (outputs and checkpoints inside its prefix), and the tokenizer's not the training data.
+  const auto inside = [](const std::string& outer, const std::string& inner) {
+    const auto split = [](std::string_view uri) {
+      uri.remove_prefix(5); // "s3://", checked above
+      const std::size_t slash = uri.find('/');
+      return std::pair{uri.substr(0, slash), slash == std::string_view::npos
+                                                 ? std::string_view()
+                                                 : uri.substr(slash + 1)};
+    };
+    const auto [outer_bucket, outer_key] = split(outer);
+    const auto [inner_bucket, inner_key] = split(inner);
+    return outer_bucket == inner_bucket && inner_key.starts_with(outer_key);
+  };
+  for (const auto& [flag, uri, both_ways] :
+       {std::tuple<const char*, const std::string*, bool>{"--s3-tokenizer", &o.s3_tokenizer, true},
+        {"--s3-output", &o.s3_output, false},
+        {"--s3-checkpoints", &o.s3_checkpoints, false}}) {
+    if (!uri->empty() && (inside(o.s3_train, *uri) || (both_ways && inside(*uri, o.s3_train)))) {
+      throw Error(fmt::format("--s3-train '{}' and {} '{}' overlap: a channel reads every object "
+                              "under its prefix, so one would hold the other's files; give "
+                              "prefixes that end in '/' and neither inside the other",
+                              o.s3_train, flag, *uri));
+    }
   }
   if (!o.s3_checkpoints.empty()) {
     check_s3(o.s3_checkpoints, "--s3-checkpoints");
@@ -521,6 +537,37 @@ io::LrSchedule schedule_of(const io::TrainerModel& m) {
   return t.default_schedule;
 }
 
+/// The schedule the job trains with: the flavor's recipe (or torchtitan's defaults) with its
+/// warm-up cut to a fifth of the run's steps, torchtitan's own rule ("normally 1/5 of
+/// --training.steps", job_config.py line 172 at v0.2.2, which each recipe keeps); --lr and
+/// --warmup-steps replace either. Recorded in the settings, so that the job name (and with it the
+/// checkpoint folder) changes with it: a resumed checkpoint carries its scheduler's state.
+void learning_rate(io::Launch& l, const LaunchOptions& o) {
+  l.schedule = schedule_of(l.model);
+  const std::string recipe = l.schedule.recipe;
+  l.lr_from = recipe;
+  l.warmup_from = recipe;
+  if (o.lr) {
+    l.schedule.lr = *o.lr;
+    l.lr_from = "--lr";
+  }
+  const std::int64_t fifth = l.steps / 5;
+  if (o.warmup_steps) {
+    if (*o.warmup_steps > l.steps) {
+      throw Error(fmt::format("--warmup-steps {} is more than the run's {} steps: the whole run "
+                              "would warm up (torchtitan cuts it to the steps); give at most {}",
+                              *o.warmup_steps, l.steps, l.steps));
+    }
+    l.schedule.warmup_steps = *o.warmup_steps;
+    l.warmup_from = "--warmup-steps";
+  } else if (l.schedule.warmup_steps > fifth) {
+    l.schedule.warmup_steps = fifth;
+    l.warmup_from = recipe + ", cut to a fifth of the run's steps";
+  }
+  l.settings["lr"] = l.schedule.lr;
+  l.settings["warmup_steps"] = l.schedule.warmup_steps;
+}
+
 std::string job_base_name(const io::Launch& l) {
   const LaunchOptions& o = *l.options;
   const EstimateRequest& r = l.plan->request;
@@ -538,8 +585,10 @@ std::string job_base_name(const io::Launch& l) {
     }
     return o.job_name;
   }
-  const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn,
-                                      o.s3_output, o.region, o.training_plan_arn, l.steps);
+  // Whatever makes another run: a new name, so that it never resumes another run's checkpoint
+  const std::string key =
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn, o.s3_output, o.region,
+                  o.training_plan_arn, l.steps, o.s3_train, o.s3_tokenizer);
   const std::string suffix = fmt::format("{:08x}", fnv1a(key) & 0xffffffffu);
   std::string base =
       slug(fmt::format("bwplan-{}-{}x{}-{}", r.model.name, r.nodes, instance_slug(r.instance->name),
@@ -570,6 +619,8 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
     l.settings["train_tokens"] = static_cast<std::int64_t>(std::llround(l.train_tokens));
   }
   l.settings["steps"] = l.steps;
+  l.model = io::trainer_model(r.model, plan.params.total, r.config.seq_len);
+  learning_rate(l, o);
   l.job_name = job_base_name(l);
   l.s3_checkpoints = o.s3_checkpoints.empty() ? join_path(o.s3_output, l.job_name + "/checkpoints/")
                                               : o.s3_checkpoints;
@@ -618,7 +669,6 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
             {"bwplan:plan", l.job_name},
             {"bwplan:precision", std::string(name_of(r.config.precision))},
             {"bwplan:sharding", std::string(name_of(r.config.sharding))}};
-  l.model = io::trainer_model(r.model, plan.params.total, r.config.seq_len);
   io::TrainerRun run;
   run.description = l.job_name;
   run.steps = l.steps;
@@ -626,16 +676,9 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   run.checkpoints_kept = p.checkpoints_kept;
   run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";
   run.dump_folder = p.output_data_path;
-  run.schedule = schedule_of(l.model);
-  const std::string recipe = run.schedule.recipe;
-  if (o.lr) {
-    run.schedule.lr = *o.lr;
-  }
-  if (o.warmup_steps) {
-    run.schedule.warmup_steps = *o.warmup_steps;
-  }
-  run.lr_from = o.lr ? "--lr" : recipe; // the TOML's comments name where each value came from
-  run.warmup_from = o.warmup_steps ? "--warmup-steps" : recipe;
+  run.schedule = l.schedule;
+  run.lr_from = l.lr_from;
+  run.warmup_from = l.warmup_from;
   l.trainer_settings = io::torchtitan_settings(plan, l.model, run);
   const auto& sizes = p.training_plan_instance_counts;
   if (!o.training_plan_arn.empty() &&
@@ -665,10 +708,10 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.default_steps = l.train_tokens <= 0;
   out.runtime_from_flag = o.max_runtime_s > 0;
   out.notes = l.notes;
-  out.lr = run.schedule.lr;
-  out.warmup_steps = run.schedule.warmup_steps;
-  out.lr_from = o.lr ? "" : recipe;
-  out.warmup_from = o.warmup_steps ? "" : recipe;
+  out.lr = l.schedule.lr;
+  out.warmup_steps = l.schedule.warmup_steps;
+  out.lr_from = o.lr ? "" : l.lr_from;
+  out.warmup_from = o.warmup_steps ? "" : l.warmup_from;
   out.files = io::launch_files(l, request.dump(2) + "\n");
   return out;
 }

@@ -131,18 +131,28 @@ def base_name(job):
     return f"{JOB_NAME}-p{job}" if JOBS > 1 else JOB_NAME
 
 
-def final_status(sagemaker_api, name):
+def final_status(sagemaker_api, name, job):
     """The job's description once it has ended. The SDK's wait can stop early (a dropped
     connection, throttling, credentials that expired during a days-long job) while the job runs
-    on: then this waits for it, reading its status every minute."""
+    on: then this waits for it, reading its status every minute. It gives up after an hour of
+    failed reads, and at once on an error retrying cannot mend (no such job, no permission)."""
+    failures = 0
     while True:
         try:
             status = sagemaker_api.describe_training_job(TrainingJobName=name)
         except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+            failures += 1
+            if code in ("ValidationException", "ResourceNotFound", "AccessDeniedException") or \
+                    failures > 12:
+                sys.exit(f"{name}: cannot read its status ({error}); it may still be running. "
+                         f"Once it has ended, continue with: python3 {sys.argv[0]} "
+                         f"--start-job {job + 1}")
             print(f"{name}: cannot read its status ({error}); retrying in 5 minutes "
                   f"(Ctrl-C stops waiting, not the job)", file=sys.stderr)
             time.sleep(300)
             continue
+        failures = 0
         if status["TrainingJobStatus"] not in ("InProgress", "Stopping"):
             return status
         time.sleep(60)
@@ -154,12 +164,14 @@ def main():
     args.add_argument("--start-job", type=int, default=1, help="continue a chain at job K")
     args.add_argument("--jobs", type=int, default=JOBS, help="jobs in the chain")
     opts = args.parse_args()
+    if opts.jobs < 1 or not 1 <= opts.start_job <= opts.jobs:
+        args.error(f"--start-job {opts.start_job} is not one of jobs 1..{opts.jobs} (--jobs)")
     sagemaker_api = boto3.client("sagemaker", region_name=REGION)
     for job in range(opts.start_job, opts.jobs + 1):
         name = submit(job, opts.dry_run)
         if name is None:
             continue
-        status = final_status(sagemaker_api, name)
+        status = final_status(sagemaker_api, name, job)
         if status["TrainingJobStatus"] == "Completed":
             print(f"{name}: completed; checkpoints in {S3_CHECKPOINTS}")
             return 0

@@ -268,6 +268,11 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
     ++line_no;
     const std::string where = fmt::format("{}:{}", file, line_no);
     if (has(line, "Trainer is initialized with")) {
+      if (seen_first) {
+        throw Error(fmt::format("{}: a second run starts here (torchtitan's 'Trainer is "
+                                "initialized with' after metric lines): give the log of one run",
+                                where));
+      }
       auto integer = [&](std::string_view label) { return count_after(line, label, where); };
       log.local_batch = integer("local batch size");
       log.global_batch = integer("global batch size");

@@ -280,6 +280,7 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if constexpr (std::is_same_v<T, std::int64_t>) {
       if (f.member == &TrainingConfig::ac_every) {
+        check_field_range(c, f); // a plan carries it whatever the mode
         if (c.activation_checkpointing == ActivationCheckpointing::selective_layer) {
           check_range(f.key, c.*f.member, f.min, max_ac_every(m)); // only then is it used
         }

@@ -20,7 +20,8 @@ on them:
 Checks: a dry run submits nothing and exits 0; a chain whose jobs hit the limit until the last
 completes runs every job under its own name and exits 0; a job SageMaker does not create stops
 the launcher with exit 1 and the SDK's message (no traceback); a job still running when the
-SDK's wait breaks is waited for; a failed job exits 1 with its
+SDK's wait breaks is waited for, and one whose status cannot be read for good stops the launcher
+saying how to continue; --start-job past the chain is refused; a failed job exits 1 with its
 reason; a chain whose last job hits the limit exits 1 saying how to continue; submit.sh uploads
 the source and names its job the base plus a timestamp. Prints "ok" and exits 0, or what went
 wrong and exits 1. Standard library only.
@@ -66,8 +67,15 @@ STATUS = {
                "FailureReason": "AlgorithmError: stand-in failure"},
 }
 
+class ClientError(Exception):  # botocore's: the error code in .response
+    def __init__(self, code):
+        super().__init__(f"An error occurred ({code}) when calling DescribeTrainingJob")
+        self.response = {"Error": {"Code": code}}
+
 def describe(name):
     outcome = _jobs[name]
+    if outcome == "gone":  # an error no retry mends
+        raise ClientError("ResourceNotFound")
     _described[name] = _described.get(name, 0) + 1
     if outcome == "wait_breaks":  # running on after the SDK's wait broke: one read, then done
         return STATUS["in_progress" if _described[name] == 1 else "completed"]
@@ -216,6 +224,16 @@ def main():
         done, calls = run(["wait_breaks"] + ["completed"] * (jobs - 1))
         expect(done.returncode == 0 and len(names(calls)) == 1 and "completed" in done.stdout,
                "a job still running when the SDK's wait breaks is waited for, not given up", done)
+
+        done, calls = run(["gone"])
+        expect(done.returncode == 1 and len(names(calls)) == 1 and "--start-job 2" in done.stderr
+               and "Traceback" not in done.stderr,
+               "a job whose status cannot be read for good stops the launcher, saying how to go on",
+               done)
+
+        done, calls = run([], "--start-job", str(jobs + 1))
+        expect(done.returncode == 2 and not names(calls), "--start-job past the chain is refused",
+               done)
 
         done, calls = run(["failed"])
         expect(done.returncode == 1 and len(names(calls)) == 1 and "AlgorithmError" in done.stdout,

@@ -159,8 +159,9 @@ def main():
         hyperparameters = ["--model", model["name"], "--nodes", "1"]
 
         def train_py(chain_job):
+            value = chain_job if isinstance(chain_job, str) else json.dumps(chain_job)
             (config / "hyperparameters.json").write_text(
-                json.dumps({"model": model["name"], "chain_job": json.dumps(chain_job)}))
+                json.dumps({"model": model["name"], "chain_job": value}))
             return subprocess.run([sys.executable, str(source / "train.py"), *hyperparameters],
                                   env=env, capture_output=True, text=True, check=False)
 
@@ -170,7 +171,19 @@ def main():
             print(f"job 2 of a chain without a checkpoint ran (exit {run.returncode}): "
                   f"torchtitan would have trained it from step 1")
             return 1
-        (checkpoints / "step-10").mkdir(parents=True)
+        # what torchtitan's _find_load_step does not count: no step number, .metadata a folder
+        (checkpoints / "step-last" / ".metadata").mkdir(parents=True)
+        (checkpoints / "step-10" / ".metadata").mkdir(parents=True)
+        run = train_py(2)
+        if run.returncode == 0:
+            print("job 2 of a chain ran on a checkpoint torchtitan would not load")
+            return 1
+        for bad in ("2.5", "0", "-2", "two", "1e400"):
+            run = train_py(bad)
+            if run.returncode != 2 or "chain_job" not in run.stderr or "Traceback" in run.stderr:
+                print(f"chain_job {bad!r}: train.py exited {run.returncode}: {run.stderr.strip()}")
+                return 1
+        (checkpoints / "step-10" / ".metadata").rmdir()
         (checkpoints / "step-10" / ".metadata").write_text("", encoding="utf-8")
         run = train_py(2)
         if run.returncode != 0:
