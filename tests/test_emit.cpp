@@ -210,6 +210,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--s3-tokenizer", "s3://my-bucket/data/train/tok/"}, // inside s3://my-bucket/data/train/
       {"--s3-output", "s3://my-bucket/data/train/out/"},    // its checkpoints would be read too
       {"--s3-checkpoints", "s3://my-bucket/data/train/ck/"},
+      {"--s3-checkpoints", "ab"}, // checked as an S3 URI before any overlap is read from it
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);

@@ -160,6 +160,15 @@ def chain_job():
     return int(value)
 
 
+def step_folders(folder):
+    """(step, path) of each entry of a checkpoint folder whose name has torchtitan's step-N
+    (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py line 681), by step."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted((int(m.group(1)), os.path.join(folder, name)) for name in os.listdir(folder)
+                  if (m := re.search(r"step-(\d+)", name)))
+
+
 def check_resume():
     """Fails a chained job that finds no checkpoint to resume from.
 
@@ -176,9 +185,8 @@ def check_resume():
         import tomli as tomllib
     with open(os.path.join(HERE, "torchtitan.toml"), "rb") as f:
         folder = tomllib.load(f)["checkpoint"]["folder"]
-    names = os.listdir(folder) if os.path.isdir(folder) else []
-    complete = [name for name in names if re.search(r"step-(\d+)", name) and any(
-        os.path.isfile(os.path.join(folder, name, probe))
+    complete = [path for _, path in step_folders(folder) if any(
+        os.path.isfile(os.path.join(path, probe))
         for probe in (".metadata", "model.safetensors.index.json"))]
     if not complete:
         fail(f"job {job} of a chain found no complete checkpoint (step-N/.metadata) in {folder} to "
@@ -203,12 +211,7 @@ def purge_on_every_node():
         purge(self)
         if not first_of_node or dist.get_rank() == 0 or self.keep_latest_k <= 0:
             return
-        if not os.path.isdir(self.folder):
-            return
-        steps = sorted((int(m.group(1)), os.path.join(self.folder, name))
-                       for name in os.listdir(self.folder)
-                       if (m := re.search(r"step-(\d+)", name)))
-        for _, path in steps[:-self.keep_latest_k]:
+        for _, path in step_folders(self.folder)[:-self.keep_latest_k]:
             self.purge_queue.put(path)
 
     CheckpointManager._purge_stale_checkpoints = purge_here

@@ -111,14 +111,13 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
                      "it as {} chained jobs, each resuming from the last checkpoint\n",
                      l.runtime_from_flag ? "--max-runtime" : "SageMaker's 28-day limit", l.jobs);
   }
-  if (!l.lr_from.empty() && l.lr_from == l.warmup_from) {
+  if (l.lr_from == l.warmup_from) { // one recipe gave both
     s += fmt::format("learning rate {}, warm-up {} steps ({}; --lr and --warmup-steps set "
                      "others)\n",
                      l.lr, l.warmup_steps, l.lr_from);
   } else {
-    s += fmt::format("learning rate {} ({}), warm-up {} steps ({})\n", l.lr,
-                     l.lr_from.empty() ? "--lr" : l.lr_from, l.warmup_steps,
-                     l.warmup_from.empty() ? "--warmup-steps" : l.warmup_from);
+    s += fmt::format("learning rate {} ({}), warm-up {} steps ({})\n", l.lr, l.lr_from,
+                     l.warmup_steps, l.warmup_from);
   }
   for (const std::string& n : l.notes) {
     s += "note: " + n + "\n";

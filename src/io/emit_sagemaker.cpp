@@ -290,12 +290,15 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   check_s3(o.s3_output, "--s3-output");
   check_s3(o.s3_train, "--s3-train");
   check_s3(o.s3_tokenizer, "--s3-tokenizer");
+  if (!o.s3_checkpoints.empty()) {
+    check_s3(o.s3_checkpoints, "--s3-checkpoints");
+  }
   // A channel is every object under its S3 key prefix (S3DataType S3Prefix). The train channel
   // must not read the tokenizer's files (s3://b/t also begins s3://b/tok/) nor what the job writes
   // (outputs and checkpoints inside its prefix), and the tokenizer's not the training data.
   const auto inside = [](const std::string& outer, const std::string& inner) {
     const auto split = [](std::string_view uri) {
-      uri.remove_prefix(5); // "s3://", checked above
+      uri.remove_prefix(5); // "s3://": each URI passed check_s3 above
       const std::size_t slash = uri.find('/');
       return std::pair{uri.substr(0, slash), slash == std::string_view::npos
                                                  ? std::string_view()
@@ -315,9 +318,6 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                               "prefixes that end in '/' and neither inside the other",
                               o.s3_train, flag, *uri));
     }
-  }
-  if (!o.s3_checkpoints.empty()) {
-    check_s3(o.s3_checkpoints, "--s3-checkpoints");
   }
   const auto regions = sagemaker_regions();
   if (std::find(regions.begin(), regions.end(), o.region) == regions.end()) {
@@ -543,13 +543,14 @@ io::LrSchedule schedule_of(const io::TrainerModel& m) {
 /// --warmup-steps replace either. Recorded in the settings, so that the job name (and with it the
 /// checkpoint folder) changes with it: a resumed checkpoint carries its scheduler's state.
 void learning_rate(io::Launch& l, const LaunchOptions& o) {
-  l.schedule = schedule_of(l.model);
-  const std::string recipe = l.schedule.recipe;
-  l.lr_from = recipe;
-  l.warmup_from = recipe;
+  io::ChosenSchedule& c = l.schedule;
+  c.values = schedule_of(l.model);
+  const std::string recipe = c.values.recipe;
+  c.lr_from = recipe;
+  c.warmup_from = recipe;
   if (o.lr) {
-    l.schedule.lr = *o.lr;
-    l.lr_from = "--lr";
+    c.values.lr = *o.lr;
+    c.lr_from = "--lr";
   }
   const std::int64_t fifth = l.steps / 5;
   if (o.warmup_steps) {
@@ -558,14 +559,14 @@ void learning_rate(io::Launch& l, const LaunchOptions& o) {
                               "would warm up (torchtitan cuts it to the steps); give at most {}",
                               *o.warmup_steps, l.steps, l.steps));
     }
-    l.schedule.warmup_steps = *o.warmup_steps;
-    l.warmup_from = "--warmup-steps";
-  } else if (l.schedule.warmup_steps > fifth) {
-    l.schedule.warmup_steps = fifth;
-    l.warmup_from = recipe + ", cut to a fifth of the run's steps";
+    c.values.warmup_steps = *o.warmup_steps;
+    c.warmup_from = "--warmup-steps";
+  } else if (c.values.warmup_steps > fifth) {
+    c.values.warmup_steps = fifth;
+    c.warmup_from = recipe + ", cut to a fifth of the run's steps";
   }
-  l.settings["lr"] = l.schedule.lr;
-  l.settings["warmup_steps"] = l.schedule.warmup_steps;
+  l.settings["lr"] = c.values.lr;
+  l.settings["warmup_steps"] = c.values.warmup_steps;
 }
 
 std::string job_base_name(const io::Launch& l) {
@@ -662,9 +663,10 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   l.environment = p.environment;
   // A name slug() empties (no ASCII letter or digit) is tagged by its hash, so the tag still
   // tells models apart
-  const std::string model_tag = slug(r.model.name).empty()
-                                    ? fmt::format("model-{:08x}", fnv1a(r.model.name) & 0xffffffffu)
-                                    : slug(r.model.name);
+  std::string model_tag = slug(r.model.name);
+  if (model_tag.empty()) {
+    model_tag = fmt::format("model-{:08x}", fnv1a(r.model.name) & 0xffffffffu);
+  }
   l.tags = {{"bwplan:model", model_tag},
             {"bwplan:plan", l.job_name},
             {"bwplan:precision", std::string(name_of(r.config.precision))},
@@ -677,8 +679,6 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";
   run.dump_folder = p.output_data_path;
   run.schedule = l.schedule;
-  run.lr_from = l.lr_from;
-  run.warmup_from = l.warmup_from;
   l.trainer_settings = io::torchtitan_settings(plan, l.model, run);
   const auto& sizes = p.training_plan_instance_counts;
   if (!o.training_plan_arn.empty() &&
@@ -708,10 +708,10 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.default_steps = l.train_tokens <= 0;
   out.runtime_from_flag = o.max_runtime_s > 0;
   out.notes = l.notes;
-  out.lr = l.schedule.lr;
-  out.warmup_steps = l.schedule.warmup_steps;
-  out.lr_from = o.lr ? "" : l.lr_from;
-  out.warmup_from = o.warmup_steps ? "" : l.warmup_from;
+  out.lr = l.schedule.values.lr;
+  out.warmup_steps = l.schedule.values.warmup_steps;
+  out.lr_from = l.schedule.lr_from;
+  out.warmup_from = l.schedule.warmup_from;
   out.files = io::launch_files(l, request.dump(2) + "\n");
   return out;
 }

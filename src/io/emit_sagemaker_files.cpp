@@ -455,17 +455,11 @@ std::string readme_md(const Launch& l) {
   } else {
     s += fmt::format("- No token count was given: the job runs {} optimizer steps.\n", l.steps);
   }
-  const auto setting = [&](std::string_view section, std::string_view key) {
-    for (const TrainerSetting& t : l.trainer_settings) {
-      if (t.section == section && t.key == key) {
-        return fmt::format("{} {}", t.value.dump(), t.from);
-      }
-    }
-    throw Error(fmt::format("torchtitan.toml has no [{}] {}", section, key));
-  };
-  s += fmt::format("- Learning rate: {}, warm-up steps: {}. A schedule for your data is yours to "
-                   "set: `--lr` and `--warmup-steps`.\n",
-                   setting("optimizer", "lr"), setting("lr_scheduler", "warmup_steps"));
+  const ChosenSchedule& lr = l.schedule;
+  s += fmt::format("- Learning rate: {} ({}), warm-up steps: {} ({}). A schedule for your data is "
+                   "yours to set: `--lr` and `--warmup-steps`.\n",
+                   OrderedJson(lr.values.lr).dump(), lr.lr_from, lr.values.warmup_steps,
+                   lr.warmup_from);
   s += fmt::format("- MaxRuntimeInSeconds: {} ({:.1f} h) per job", l.max_runtime_s,
                    static_cast<double>(l.max_runtime_s) / 3600);
   if (l.jobs > 1) {

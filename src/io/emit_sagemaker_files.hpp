@@ -37,8 +37,7 @@ struct Launch {
   std::vector<std::pair<std::string, std::string>> tags;
   OrderedJson settings; ///< the plan's training settings, plain JSON values (hyperparameters)
   TrainerModel model;
-  LrSchedule schedule;              ///< the learning rate the job trains with
-  std::string lr_from, warmup_from; ///< where its rate and warm-up came from, in words
+  ChosenSchedule schedule; ///< the learning rate the job trains with
   std::vector<TrainerSetting> trainer_settings;
   std::vector<std::string> notes; ///< what to know before launching, one line each
 

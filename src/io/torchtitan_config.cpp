@@ -351,9 +351,9 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   checkpointing_settings(s, c);
   compile_settings(s, c);
   optimizer_settings(s, c);
-  const LrSchedule& lr = run.schedule;
-  s.add("optimizer", "lr", lr.lr, "(" + run.lr_from + ")");
-  s.add("lr_scheduler", "warmup_steps", lr.warmup_steps, "(" + run.warmup_from + ")");
+  const LrSchedule& lr = run.schedule.values;
+  s.add("optimizer", "lr", lr.lr, "(" + run.schedule.lr_from + ")");
+  s.add("lr_scheduler", "warmup_steps", lr.warmup_steps, "(" + run.schedule.warmup_from + ")");
   if (lr.decay_type) {
     s.add("lr_scheduler", "decay_type", *lr.decay_type, "(" + lr.recipe + ")");
   }

@@ -30,6 +30,13 @@ struct TrainerModel {
 [[nodiscard]] TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters,
                                          std::int64_t seq_len);
 
+/// The learning-rate schedule a job trains with, and where its rate and warm-up came from, in
+/// words (a recipe, or the flag that set it).
+struct ChosenSchedule {
+  LrSchedule values;
+  std::string lr_from, warmup_from;
+};
+
 /// What the launch adds to the plan: steps and checkpointing.
 struct TrainerRun {
   std::string description;
@@ -38,8 +45,7 @@ struct TrainerRun {
   std::int64_t checkpoints_kept = 0;
   std::string checkpoint_folder;
   std::string dump_folder;
-  LrSchedule schedule;              ///< the learning rate and its warm-up and decay
-  std::string lr_from, warmup_from; ///< where the rate and the warm-up came from, in words
+  ChosenSchedule schedule; ///< the learning rate and its warm-up and decay
 };
 
 /// One key of torchtitan's job config and the plan field it carries.

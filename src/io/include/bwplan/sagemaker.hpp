@@ -60,7 +60,7 @@ struct EmittedLaunch {
   std::vector<std::string> notes; ///< what to know before launching, one line each
   double lr = 0;                  ///< the learning rate written into torchtitan.toml
   std::int64_t warmup_steps = 0;
-  std::string lr_from, warmup_from; ///< the recipe each came from, or empty: the flag
+  std::string lr_from, warmup_from; ///< where each came from: a recipe, or the flag
 };
 
 /// Checks the user's settings against AWS's constraints; throws bwplan::Error naming the flag.
