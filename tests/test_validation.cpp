@@ -558,3 +558,28 @@ TEST_CASE("the near-the-edge holdout holds what its one evaluation showed", "[va
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(9.9).margin(0.2));
   CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 5.0));
 }
+
+TEST_CASE("the RL trainer holdout holds what its one evaluation showed", "[validation]") {
+  // tests/data/measurements-rl-otherstack-holdout.json: five fit/out-of-memory outcomes of
+  // torchtitan's RL policy trainer (Qwen3-32B on 80 GB H100s, June 2026), collected 2026-12-03 by
+  // a helper that never saw a prediction, committed, then evaluated once with no model change.
+  // The two FSDP 8 fp32-master runs at 4096 tokens ran out of memory: op-level SAC is called
+  // out_of_memory (99.2 GiB), full checkpointing at_risk (77.4 GiB of 78.9 usable); the pure-bf16
+  // FSDP 8 run (45.1) and the FSDP 16 fp32-master run (70.1, upper edge 74.9) are called fits;
+  // the 24576-token pure-bf16 run with the fp32 log-probability loss out_of_memory (82.4).
+  const auto v = validate("measurements-rl-otherstack-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 0);
+  CHECK(s.at("fit_cases") == 5);
+  CHECK(s.at("fit_accuracy").get<double>() == Approx(0.8));
+  CHECK(s.at("oom_cases") == 3);
+  CHECK(s.at("oom_flagged_fraction").get<double>() == 1.0);
+  for (const auto& c : v.at("cases")) {
+    const std::string id = c.at("id");
+    const std::string verdict = c.at("predicted_verdict");
+    INFO(id);
+    CHECK(verdict == (id.ends_with("fullac-s4096-oom-2026jun") ? "at_risk"
+                      : id.find("-oom-") != std::string::npos  ? "out_of_memory"
+                                                               : "fits"));
+  }
+}
