@@ -170,25 +170,30 @@ def step_folders(folder):
 
 
 def check_resume():
-    """Fails a chained job that finds no checkpoint to resume from.
+    """Stops a job that would resume a finished run, and a chained job with nothing to resume.
 
-    Job k > 1 of a chain must resume. torchtitan treats a folder without a complete checkpoint
-    as a new run and trains from step 1; a complete checkpoint is a step-N entry holding a
-    .metadata file (or model.safetensors.index.json), as torchtitan's _find_load_step looks for
-    it (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 633-635, 680-698)."""
-    job = chain_job()
-    if job == 1:
-        return
+    A complete checkpoint is a step-N entry holding a .metadata file (or
+    model.safetensors.index.json), as torchtitan's _find_load_step looks for it
+    (pytorch/torchtitan@v0.2.2: torchtitan/components/checkpoint.py lines 633-635, 680-698).
+    Job k > 1 of a chain must resume: torchtitan treats a folder without a complete checkpoint as
+    a new run and trains from step 1. A folder whose newest checkpoint is the last step holds a
+    run that has finished: rerunning it would start every node to train nothing."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: torchtitan's own fallback (config/manager.py)
         import tomli as tomllib
     with open(os.path.join(HERE, "torchtitan.toml"), "rb") as f:
-        folder = tomllib.load(f)["checkpoint"]["folder"]
-    complete = [path for _, path in step_folders(folder) if any(
+        settings = tomllib.load(f)
+    folder = settings["checkpoint"]["folder"]
+    steps = settings["training"]["steps"]
+    complete = [(step, path) for step, path in step_folders(folder) if any(
         os.path.isfile(os.path.join(path, probe))
         for probe in (".metadata", "model.safetensors.index.json"))]
-    if not complete:
+    if complete and complete[-1][0] >= steps:
+        fail(f"the run has finished: {complete[-1][1]} is the checkpoint of its last step "
+             f"({steps}); to train again, emit the plan with another --s3-checkpoints")
+    job = chain_job()
+    if job > 1 and not complete:
         fail(f"job {job} of a chain found no complete checkpoint (step-N/.metadata) in {folder} to "
              f"resume from, so it would train from step 1: check that the previous job wrote one "
              f"and that the job's CheckpointConfig S3 URI is the chain's")

@@ -367,6 +367,10 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("checkpoint", "folder", run.checkpoint_folder, "(SageMaker checkpoint path)");
   s.add("checkpoint", "interval", run.checkpoint_interval_steps, "(checkpoint interval)");
   s.add("checkpoint", "keep_latest_k", run.checkpoints_kept, "(checkpoints kept)");
+  // torchtitan's default saves the last step's model alone, which its own resume cannot load
+  // (it loads everything from any step but 0: checkpoint.py lines 636, 781-787 at v0.2.2).
+  s.add("checkpoint", "last_save_model_only", false,
+        "(the last checkpoint keeps the training state: a restart resumes from it)");
   // Sort into tables, keeping the order in which each table and key first appears.
   std::vector<TrainerSetting> out;
   std::vector<std::string> tables;

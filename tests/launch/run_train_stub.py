@@ -190,6 +190,17 @@ def main():
             print(f"job 2 of a chain with a checkpoint: train.py exited {run.returncode}: "
                   f"{run.stderr.strip()}")
             return 1
+        # a folder holding the last step's checkpoint is a finished run: no job may rerun it
+        steps = int(re.search(r"^steps = (\d+)", toml, flags=re.M).group(1))
+        last = checkpoints / f"step-{steps}"
+        last.mkdir()
+        (last / ".metadata").write_text("", encoding="utf-8")
+        for job in (1, 2):
+            run = train_py(job)
+            if run.returncode == 0 or "the run has finished" not in run.stderr:
+                print(f"job {job} started on a finished run's folder (exit {run.returncode})")
+                return 1
+        shutil.rmtree(last)
         run = train_py(1)
         if run.returncode != 0:
             print(f"train.py exited {run.returncode}: {run.stderr.strip()}")
