@@ -161,6 +161,9 @@ const std::vector<Output>& search_outputs() {
       {"search", {"search", "--model", "llama-3.1-8b", "--max-usd-per-hour", "1"}, 3},
       // bf16 ranks first and the faster fp8 plan is reported as passed over
       {"search", {"search", "--model", "llama-3.2-1b", "--instance", "ml.p6-b200.48xlarge"}},
+      // every candidate fits: nothing rejected, best_rejected an empty object (was null)
+      {"search",
+       {"search", "--model", "llama-3.2-1b", "--seq-len", "128", "--max-micro-batch", "1"}},
   };
   return v;
 }

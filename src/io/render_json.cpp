@@ -366,6 +366,7 @@ OrderedJson advice_json(const FitAdvice& a) {
     OrderedJson o;
     o["change"] = io::change_text(s);
     o["device_bytes_required"] = whole(s.estimate.memory.device_bytes_required);
+    o["device_bytes_required_high"] = whole(s.estimate.memory.device_bytes_required_high);
     o["tokens_per_second_per_gpu"] = s.estimate.time.tokens_per_s_per_gpu;
     o["throughput_ratio"] = s.throughput_ratio;
     const EstimateRequest& r = s.request;

@@ -134,7 +134,7 @@ OrderedJson search_inputs_json(const SearchReport& r) {
   lim["max_usd_per_hour"] = r.limits.max_usd_per_hour;
   lim["include_at_risk"] = r.limits.include_at_risk;
   inputs["constraints"] = lim;
-  OrderedJson origins;
+  OrderedJson origins = OrderedJson::object();
   for (const auto& [flag, origin] : r.origins) {
     origins[flag] = origin;
   }
@@ -167,7 +167,7 @@ OrderedJson search_json(const SearchReport& r) {
     j["best_per_finetune"] = modes;
   }
   OrderedJson rej;
-  OrderedJson best;
+  OrderedJson best = OrderedJson::object(); // {} when nothing was rejected, never null
   for (std::size_t i = 0; i < r.result.rejections.size(); ++i) {
     rej[std::string(name_of(static_cast<RejectReason>(i)))] = r.result.rejections[i];
     const RejectedBest& b = r.result.best_rejected[i];

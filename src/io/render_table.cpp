@@ -317,7 +317,7 @@ std::string advice_table(const FitAdvice& a) {
   if (a.suggestions.empty()) {
     return out + "No single change tried here makes it fit (see 'bwplan search').\n";
   }
-  out += "Each of these alone makes it fit:\n";
+  out += "Each of these alone makes it fit (verdict fits: the band's upper edge fits):\n";
   TextTable t({{"change"},
                {"needs GiB", A::right},
                {"of", A::right},

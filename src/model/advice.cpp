@@ -18,10 +18,11 @@ struct Trial {
   const TimeConstants& tk;
   FitAdvice& advice;
 
-  /// Evaluates `r`; keeps it when it fits (and is otherwise valid).
+  /// Evaluates `r`; keeps it when it fits at the band's upper edge, the verdict `fits` that
+  /// search keeps (and is otherwise valid): an at-risk change is no answer to running out.
   bool keep(Setting setting, const std::string& value, const EstimateRequest& r) {
     const Estimate e = evaluate(r, mk, tk);
-    if (!e.feasible()) {
+    if (!e.feasible() || e.memory.verdict() != Verdict::fits) {
       return false;
     }
     const double before = original.time.tokens_per_s_job;
@@ -74,11 +75,12 @@ void try_sharding(Trial& t) {
 }
 
 void try_micro_batch(Trial& t) {
-  // Memory grows with the micro-batch: bisect for the largest one below the current that fits.
+  // Memory grows with the micro-batch: bisect for the largest one below the current that fits
+  // at the band's upper edge.
   const auto fits = [&](std::int64_t mb) {
     EstimateRequest r = t.base;
     r.config.micro_batch = mb;
-    return evaluate(r, t.mk, t.tk).memory.fits();
+    return evaluate(r, t.mk, t.tk).memory.verdict() == Verdict::fits;
   };
   // 0 stands for none; the current micro-batch does not fit.
   const std::int64_t lo = largest_fitting_in(0, t.base.config.micro_batch - 1, fits);
