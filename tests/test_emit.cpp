@@ -211,6 +211,17 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--s3-output", "s3://my-bucket/data/train/out/"},    // its checkpoints would be read too
       {"--s3-checkpoints", "s3://my-bucket/data/train/ck/"},
       {"--s3-checkpoints", "ab"}, // checked as an S3 URI before any overlap is read from it
+      // the jobs write under <s3-output>/<job name>...: a train prefix that is a string prefix of
+      // it would read every output, source archive and checkpoint (attack round 6)
+      {"--s3-train", "s3://my-bucket/output/bwplan"},
+      {"--s3-tokenizer", "s3://my-bucket/output/"}, // holds every output and checkpoint
+      {"--s3-output", "s3://my..bucket/out/"},   // S3's bucket naming rules
+      {"--s3-output", "s3://10.1.2.3/out/"},
+      {"--s3-train", "s3://my-bucket/da\nta/"}, // shown as \x0a, not a space
+      // 0 read as "derive it"; leaving the flag out derives it
+      {"--checkpoint-interval", "0"},
+      {"--volume-gb", "0"},
+      {"--max-runtime", "0"},
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);
@@ -226,6 +237,9 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
     CHECK(r.err.find(flag) != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK_FALSE(fs::exists(out));
+    if (value.find('\n') != std::string::npos) {
+      CHECK(r.err.find("\\x0a") != std::string::npos);
+    }
   }
   // B300 needs CUDA 13: the 2.8 (cu129) image is refused
   const std::string b300 = write_search(dir, "ml.p6-b300.48xlarge", "1", "1e10");

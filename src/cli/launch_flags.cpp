@@ -13,6 +13,24 @@ namespace bwplan::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// A flag whose absence derives its value takes 1 or more when given: 0 would read as absent.
+CLI::Validator given_positive() {
+  return {[](const std::string& s) -> std::string {
+            if (!s.starts_with('-') && s != "0") {
+              return {};
+            }
+            flag_value_out_of_range() = true; // a bad value (status 1), not bad usage
+            return fmt::format("'{}' is out of range: allowed 1 or more (leave the flag "
+                               "out to derive it)",
+                               s);
+          },
+          ""};
+}
+
+} // namespace
+
 Estimate with_recipe(const Estimate& plan, Precision precision, const ModelConstants& k) {
   EstimateRequest q = plan.request;
   q.config.precision = precision;
@@ -59,15 +77,20 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--max-runtime", l.max_runtime_s,
                  "MaxRuntimeInSeconds of each job [time to train x 1.5 + 1 h, at most 28 days, "
                  "longer runs as chained jobs; 24 h without --train-tokens]")
-      ->transform(strict_integer());
+      ->transform(strict_integer())
+      ->check(given_positive());
+  // 1 or more for these three: leaving a flag out derives its value (0 was read as that), and
+  // emit checks AWS's limits (28 days, 16384 GB) where the policy data defines them.
   cmd.add_option("--checkpoint-interval", l.checkpoint_interval_steps,
                  "steps between checkpoints [about one hour of predicted step time]")
-      ->transform(strict_integer());
+      ->transform(strict_integer())
+      ->check(given_positive());
   cmd.add_option(
          "--volume-gb", l.volume_gb,
          "ML storage volume per instance, GB [30 + the checkpoints a node keeps and the one being "
          "written]")
-      ->transform(strict_integer());
+      ->transform(strict_integer())
+      ->check(given_positive());
   cmd.add_option("--lr", l.lr,
                  "peak learning rate [torchtitan's train config for the model's flavor, else "
                  "torchtitan's default]")

@@ -162,7 +162,8 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         double v = 0;
         const NumberText read = read_number(digits, v);
         const std::string allowed =
-            fmt::format("{}{}..{}{}", lo_open ? "above " : "", range_bound(lo), range_bound(hi),
+            fmt::format("{}{}{}{}", lo_open ? "above " : "", range_bound(lo),
+                        (lo_open ? ", up to " : "..") + range_bound(hi),
                         tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
         // A number too large or too small for a double (1e400, 1e-400) is out of range, not
         // malformed; both read as a bad value (status 1: app.cpp).

@@ -12,6 +12,7 @@
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
+#include "bwplan/utf8.hpp"
 #include "emit_sagemaker_files.hpp"
 #include "json_reader.hpp"
 #include "launch_data.hpp"
@@ -56,7 +57,19 @@ void check_s3(const std::string& v, const char* flag) {
       !matches_shape_pattern(v, "S3Uri")) {
     throw Error(fmt::format("{} '{}' is not an S3 URI: AWS S3Uri takes at most 1024 characters "
                             "of the form s3://bucket/prefix (bucket: 3-63 of a-z 0-9 . -)",
-                            flag, v));
+                            flag, controls_escaped(v)));
+  }
+  // The bucket naming rules beyond its characters
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+  static const std::regex ip(R"(\d+\.\d+\.\d+\.\d+)");
+  const std::string bucket = v.substr(5, v.find('/', 5) - 5);
+  if (bucket.find("..") != std::string::npos || std::regex_match(bucket, ip) ||
+      bucket.starts_with("xn--") || bucket.starts_with("sthree-") || bucket.ends_with("-s3alias") ||
+      bucket.ends_with("--ol-s3")) {
+    throw Error(fmt::format("{} '{}': bucket '{}' breaks S3's naming rules (no two adjacent "
+                            "periods, not an IP address, no xn-- or sthree- prefix, no -s3alias "
+                            "or --ol-s3 suffix)",
+                            flag, v, bucket));
   }
 }
 
@@ -278,6 +291,48 @@ std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu) {
                      image->tag);
 }
 
+namespace {
+
+/// Whether the S3 prefix `outer` takes in `inner` (a channel at `outer` reads it): the same bucket
+/// and `inner`'s key beginning with `outer`'s, as S3 prefixes match, not folder by folder.
+bool s3_inside(std::string_view outer, std::string_view inner) {
+  const auto split = [](std::string_view uri) {
+    uri.remove_prefix(5); // "s3://": each URI passed check_s3
+    const std::size_t slash = uri.find('/');
+    return std::pair{uri.substr(0, slash),
+                     slash == std::string_view::npos ? std::string_view() : uri.substr(slash + 1)};
+  };
+  const auto [outer_bucket, outer_key] = split(outer);
+  const auto [inner_bucket, inner_key] = split(inner);
+  return outer_bucket == inner_bucket && inner_key.starts_with(outer_key);
+}
+
+/// Neither input channel may take in what the jobs write, nor lie inside it: every job's output,
+/// its source archive (under `job_area`, the s3-output path joined with the base job name, which
+/// every job of a chain and every resubmission extends) and the checkpoints.
+void check_channels_apart_from_job(const LaunchOptions& o, const std::string& job_area,
+                                   const std::string& checkpoints) {
+  for (const auto& [flag, uri] :
+       {std::pair<const char*, const std::string&>{"--s3-train", o.s3_train},
+        {"--s3-tokenizer", o.s3_tokenizer}}) {
+    for (const auto& [what, written, from] :
+         {std::tuple<const char*, const std::string&, const char*>{
+              "the jobs' outputs and source archive", job_area, "--s3-output"},
+          {"the checkpoints", checkpoints,
+           o.s3_checkpoints.empty() ? "--s3-output" : "--s3-checkpoints"}}) {
+      if (s3_inside(uri, written) || s3_inside(written, uri)) {
+        throw Error(fmt::format(
+            "{} '{}' overlaps {} ('{}...', from {}): a channel reads every object under its "
+            "prefix, so the job would read its own files; give prefixes that end in '/' and "
+            "neither inside the other",
+            flag, uri, what, written, from));
+      }
+    }
+  }
+}
+
+} // namespace
+
 void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.role_arn.empty()) {
     throw Error("--role-arn is required (the IAM role SageMaker runs the job as)");
@@ -285,7 +340,7 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.role_arn.size() < 20 || o.role_arn.size() > 2048 || io::has_control(o.role_arn) ||
       !matches_shape_pattern(o.role_arn, "RoleArn")) {
     throw Error(fmt::format("--role-arn '{}' is not an IAM role ARN: {}, 20-2048 characters",
-                            o.role_arn, constraint("RoleArn")));
+                            controls_escaped(o.role_arn), constraint("RoleArn")));
   }
   check_s3(o.s3_output, "--s3-output");
   check_s3(o.s3_train, "--s3-train");
@@ -293,37 +348,21 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (!o.s3_checkpoints.empty()) {
     check_s3(o.s3_checkpoints, "--s3-checkpoints");
   }
-  // A channel is every object under its S3 key prefix (S3DataType S3Prefix). The train channel
-  // must not read the tokenizer's files (s3://b/t also begins s3://b/tok/) nor what the job writes
-  // (outputs and checkpoints inside its prefix), and the tokenizer's not the training data.
-  const auto inside = [](const std::string& outer, const std::string& inner) {
-    const auto split = [](std::string_view uri) {
-      uri.remove_prefix(5); // "s3://": each URI passed check_s3 above
-      const std::size_t slash = uri.find('/');
-      return std::pair{uri.substr(0, slash), slash == std::string_view::npos
-                                                 ? std::string_view()
-                                                 : uri.substr(slash + 1)};
-    };
-    const auto [outer_bucket, outer_key] = split(outer);
-    const auto [inner_bucket, inner_key] = split(inner);
-    return outer_bucket == inner_bucket && inner_key.starts_with(outer_key);
-  };
-  for (const auto& [flag, uri, both_ways] :
-       {std::tuple<const char*, const std::string*, bool>{"--s3-tokenizer", &o.s3_tokenizer, true},
-        {"--s3-output", &o.s3_output, false},
-        {"--s3-checkpoints", &o.s3_checkpoints, false}}) {
-    if (!uri->empty() && (inside(o.s3_train, *uri) || (both_ways && inside(*uri, o.s3_train)))) {
-      throw Error(fmt::format("--s3-train '{}' and {} '{}' overlap: a channel reads every object "
-                              "under its prefix, so one would hold the other's files; give "
-                              "prefixes that end in '/' and neither inside the other",
-                              o.s3_train, flag, *uri));
-    }
+  // A channel is every object under its S3 key prefix (S3DataType S3Prefix): the train channel
+  // must not read the tokenizer's files (s3://b/t also begins s3://b/tok/), nor the tokenizer's
+  // the training data. What the job writes is checked once its paths are known
+  // (check_channels_apart_from_job).
+  if (s3_inside(o.s3_train, o.s3_tokenizer) || s3_inside(o.s3_tokenizer, o.s3_train)) {
+    throw Error(fmt::format("--s3-train '{}' and --s3-tokenizer '{}' overlap: a channel reads "
+                            "every object under its prefix, so one would hold the other's files; "
+                            "give prefixes that end in '/' and neither inside the other",
+                            o.s3_train, o.s3_tokenizer));
   }
   const auto regions = sagemaker_regions();
   if (std::find(regions.begin(), regions.end(), o.region) == regions.end()) {
     throw Error(fmt::format("--region '{}' is not a region with a known AWS Deep Learning "
                             "Container account (known: {})",
-                            o.region, fmt::join(regions, ", ")));
+                            controls_escaped(o.region), fmt::join(regions, ", ")));
   }
   for (const auto& [flag, arn] :
        {std::pair<const char*, const std::string&>{"--role-arn", o.role_arn},
@@ -339,7 +378,7 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
       (o.job_name.size() > 63 || !matches_shape_pattern(o.job_name, "TrainingJobName"))) {
     throw Error(fmt::format("--job-name '{}' is not a SageMaker training job name: AWS "
                             "TrainingJobName takes 1-63 characters matching {}",
-                            o.job_name, aws_shape_pattern("TrainingJobName")));
+                            controls_escaped(o.job_name), aws_shape_pattern("TrainingJobName")));
   }
   if (!o.training_plan_arn.empty()) {
     if (o.training_plan_arn.size() < 50 || o.training_plan_arn.size() > 2048 ||
@@ -368,8 +407,8 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   const io::SageMakerPolicy& p = io::launch_data().policy;
   if (o.max_runtime_s < 0 || o.max_runtime_s > p.max_runtime_s) {
     throw Error(fmt::format("--max-runtime {} is out of range: AWS MaxRuntimeInSeconds allows "
-                            "1..{} (28 days) per job; 0 derives it from the plan (longer runs "
-                            "are chained jobs)",
+                            "1..{} (28 days) per job; without the flag it is derived from the "
+                            "plan (longer runs are chained jobs)",
                             o.max_runtime_s, p.max_runtime_s));
   }
   if (o.lr && !(*o.lr >= k_min_lr && *o.lr <= k_max_lr)) {
@@ -381,12 +420,12 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   }
   if (o.checkpoint_interval_steps < 0) {
     throw Error(fmt::format("--checkpoint-interval {} is out of range: allowed 1 or more "
-                            "steps; 0 derives it from the predicted step time",
+                            "steps; without the flag it is derived from the predicted step time",
                             o.checkpoint_interval_steps));
   }
   if (o.volume_gb < 0 || o.volume_gb > k_max_volume_gb) {
-    throw Error(fmt::format("--volume-gb {} is out of range: allowed 1..{}; 0 sizes it for "
-                            "the checkpoints kept",
+    throw Error(fmt::format("--volume-gb {} is out of range: allowed 1..{}; it is sized for "
+                            "the checkpoints kept without the flag",
                             o.volume_gb, k_max_volume_gb));
   }
   if (o.sdk != "v3" && o.sdk != "v2") {
@@ -626,6 +665,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   l.s3_checkpoints = o.s3_checkpoints.empty() ? join_path(o.s3_output, l.job_name + "/checkpoints/")
                                               : o.s3_checkpoints;
   l.submit_directory = join_path(o.s3_output, l.job_name + "/source/sourcedir.tar.gz");
+  check_channels_apart_from_job(o, join_path(o.s3_output, l.job_name), l.s3_checkpoints);
   const double ckpt = checkpoint_bytes(plan);
   const auto needed_gb = static_cast<std::int64_t>(
       std::ceil(ckpt * static_cast<double>(p.checkpoints_kept + 1) / 1e9));
@@ -656,7 +696,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   }
   if (o.volume_gb > 0 && o.volume_gb < needed_gb) {
     throw Error(fmt::format("--volume-gb {} cannot hold the {} checkpoints a node keeps plus the "
-                            "one being written ({} GB); give {} or more, or 0",
+                            "one being written ({} GB); give {} or more, or leave the flag out",
                             o.volume_gb, p.checkpoints_kept, needed_gb, needed_gb));
   }
   l.checkpoint_gb = ckpt / 1e9;

@@ -397,15 +397,23 @@ std::string readme_md(const Launch& l) {
   s += "## Launch\n\n";
   s += "Put your data and tokenizer where the job reads them, then run either launcher (from any "
        "directory):\n\n";
+  // torchtitan's loader splits a streamed dataset with split_dataset_by_node, which gives each
+  // rank whole files only when their count is a multiple of the ranks; otherwise every rank reads
+  // every file and keeps one example in N (pytorch/torchtitan@v0.2.2:
+  // torchtitan/hf_datasets/text_datasets.py line 91; Hugging Face datasets'
+  // split_dataset_by_node documentation).
   s += fmt::format("- `{}` — text to train on: JSON Lines (`.jsonl`, `.json`, optionally `.gz`) "
                    "or Parquet files with a `text` field, or `.txt` files, one document per "
-                   "line.\n",
-                   o.s3_train);
+                   "line. Split it into a multiple of {} files (the data-parallel ranks): with "
+                   "another count every rank reads every file and keeps one example in {}.\n",
+                   o.s3_train, data_parallel_degree(r.config), data_parallel_degree(r.config));
   s += fmt::format("- `{}` — a Hugging Face tokenizer directory (`tokenizer.json`, "
                    "`tokenizer_config.json`); its vocabulary must fit the model's {} tokens.\n\n",
                    o.s3_tokenizer, r.model.vocab);
-  s += "```sh\npython3 launch.py --dry-run   # checks the request with the SDK, submits nothing\n"
-       "python3 launch.py             # submits, follows the logs, chains jobs if needed\n"
+  s += fmt::format("```sh\npython3 launch.py --dry-run   # checks the request with the SDK, "
+                   "submits no job{}\n",
+                   o.sdk == "v2" ? "" : " (uploads source/ to the SDK's default bucket)");
+  s += "python3 launch.py             # submits, follows the logs, chains jobs if needed\n"
        "sh submit.sh                  # or: the AWS CLI with create-training-job.json\n```\n\n";
   // ModelTrainer.train takes dry_run from v3.19.0 on (aws/sagemaker-python-sdk@v3.19.0:
   // sagemaker-train/src/sagemaker/train/model_trainer.py line 798; absent at v3.18.0).
@@ -472,11 +480,20 @@ std::string readme_md(const Launch& l) {
   }
   s += ".\n";
   s += fmt::format("- Checkpoints: every {} steps to `{}` on each node, synced to `{}`; the "
-                   "latest {} are kept (about {:.1f} GB each; volume {} GB per node). A "
-                   "restarted or chained job resumes from the newest.\n\n",
+                   "latest {} are kept (about {:.1f} GB each; {}). A restarted or chained job "
+                   "resumes from the newest; SageMaker first copies every checkpoint kept in S3 "
+                   "to each node.\n",
                    l.checkpoint_interval_steps, launch_data().policy.checkpoint_local_path,
                    l.s3_checkpoints, launch_data().policy.checkpoints_kept, l.checkpoint_gb,
-                   l.volume_gb);
+                   r.instance->local_nvme_bytes > 0
+                       ? fmt::format("the instance's {:.0f} GB of NVMe storage per node, which "
+                                     "SageMaker uses whatever VolumeSizeInGB says",
+                                     r.instance->local_nvme_bytes / 1e9)
+                       : fmt::format("volume {} GB per node", l.volume_gb));
+  s += "- Weights: the model starts from torchtitan's random initialization (training from "
+       "scratch). To start from pretrained weights, set `[checkpoint] initial_load_path` (or "
+       "`initial_load_in_hf = true` with the Hugging Face weights in the tokenizer channel) in "
+       "`source/torchtitan.toml`; bwplan does not.\n\n";
   s += "## Environment\n\nThe job's Environment switches EFA on explicitly: SageMaker's "
        "launchers do so only for instance types on their lists, and P6 is not on them. "
        "The launchers set ";

@@ -81,4 +81,20 @@ namespace bwplan {
   return out;
 }
 
+/// `s` with its control characters (newlines too) written as \xNN, as a one-line message quotes
+/// a value: the error then shows what was typed, not a space where a newline was.
+[[nodiscard]] inline std::string controls_escaped(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 } // namespace bwplan
