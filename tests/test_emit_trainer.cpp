@@ -258,6 +258,14 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
     CHECK(m["parameters"] == c.parameters);
     CHECK(m.contains("custom") == (c.name == "bwplan_qwen3"));
     CHECK(m.value("qkv_bias", false) == c.model.starts_with("qwen2.5"));
+    // a registered shape takes Qwen3's RoPE base and norm epsilon: said before launch
+    const std::string readme = read_text_file(out / "README.md");
+    CHECK((readme.find("RoPE base (1000000) and RMSNorm epsilon (1e-06)") != std::string::npos) ==
+          m.contains("custom"));
+    CHECK((r.out.find("has no flavor of " + c.model) != std::string::npos) == m.contains("custom"));
+    // llama-2-7b's context is 4096 tokens: the 8192-token plan is flagged
+    CHECK((readme.find("longer than llama-2-7b's context (4096 tokens)") != std::string::npos) ==
+          (c.model == "llama-2-7b"));
     if (m.contains("custom")) {
       CHECK(m["custom"]["enable_weight_tying"] == c.tied);
       CHECK(m["custom"]["qk_norm"] == c.qk_norm);

@@ -732,6 +732,21 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
             ? std::string("at least that many")
             : fmt::format("{} instances, {} of them idle", *bigger, *bigger - r.nodes)));
   }
+  if (r.model.max_seq_len > 0 && r.config.seq_len > r.model.max_seq_len) {
+    l.notes.push_back(fmt::format("the plan's sequence length {} is longer than {}'s context ({} "
+                                  "tokens): the job trains positions the model was not built for",
+                                  r.config.seq_len, r.model.name, r.model.max_seq_len));
+  }
+  if (!l.model.custom.empty()) {
+    const io::TrainerPin& t = data.trainer;
+    l.notes.push_back(fmt::format(
+        "{} {} has no flavor of {}: train.py registers its shape as a {} model, whose RoPE base "
+        "({}) and RMSNorm epsilon ({}) are {}'s defaults for that architecture, not necessarily "
+        "{}'s (memory and time do not depend on them): add rope_theta and norm_eps to "
+        "source/model.json's custom arguments to set others",
+        t.name, t.version, r.model.name, t.custom_model_family, t.custom_rope_theta,
+        t.custom_norm_eps, t.name, r.model.name));
+  }
   const OrderedJson request = request_json(l);
   const auto problems =
       validate_against_shape(nlohmann::json::parse(request.dump()), "CreateTrainingJobRequest");

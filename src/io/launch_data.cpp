@@ -120,7 +120,10 @@ TrainerPin read_trainer(ObjectReader& r) {
   ObjectReader custom = r.object("custom_model");
   t.custom_model_name = custom.string("name");
   t.custom_model_flavor = custom.string("flavor");
-  custom.allow({"family", "source"});
+  t.custom_model_family = custom.string("family");
+  t.custom_rope_theta = custom.number("rope_theta", 1, 1e12);
+  t.custom_norm_eps = custom.number("norm_eps", 1e-12, 1);
+  custom.allow({"source"});
   custom.finish();
   r.allow({"released"});
   return t;

@@ -71,6 +71,9 @@ struct TrainerPin {
   LrSchedule default_schedule;     ///< torchtitan's own defaults, for a model with no recipe
   std::string custom_model_name;   ///< the name train.py registers for other shapes
   std::string custom_model_flavor; ///< and its one flavor
+  std::string custom_model_family; ///< the torchtitan model whose arguments it takes
+  double custom_rope_theta = 0;    ///< the RoPE base its architecture (Qwen3ModelArgs) sets
+  double custom_norm_eps = 0;      ///< and its RMSNorm epsilon
 };
 
 struct SageMakerPolicy {
