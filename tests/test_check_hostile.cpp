@@ -124,6 +124,9 @@ TEST_CASE("check refuses a search document whose headroom, tokens or price are o
            "/inputs/constraints/price_per_hour: expected a number or null, got string"},
           {[](nlohmann::json& d) { d["inputs"]["constraints"]["train_tokens"] = nullptr; },
            "/inputs/constraints/train_tokens: expected a number, got null"},
+          // a plan's own figures are named where they are: under /plans/0 (was /memory/...)
+          {[](nlohmann::json& d) { d["plans"][0]["memory"]["device_bytes_required"] = "1"; },
+           "/plans/0/memory/device_bytes_required: expected a number, got string"},
       });
   // a price of null is what search writes without --price-per-hour
   doc["inputs"]["constraints"]["price_per_hour"] = nullptr;

@@ -215,7 +215,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       // it would read every output, source archive and checkpoint (attack round 6)
       {"--s3-train", "s3://my-bucket/output/bwplan"},
       {"--s3-tokenizer", "s3://my-bucket/output/"}, // holds every output and checkpoint
-      {"--s3-output", "s3://my..bucket/out/"},   // S3's bucket naming rules
+      {"--s3-output", "s3://my..bucket/out/"},      // S3's bucket naming rules
       {"--s3-output", "s3://10.1.2.3/out/"},
       {"--s3-train", "s3://my-bucket/da\nta/"}, // shown as \x0a, not a space
       // 0 read as "derive it"; leaving the flag out derives it
@@ -555,4 +555,25 @@ TEST_CASE("golden launch files", "[emit][golden]") {
     }
   }
   fs::remove_all(dir);
+}
+
+TEST_CASE("a derived job name is cut where it still reads right", "[emit]") {
+  // 405B over 16 P6-B200 nodes in fp8-tensorwise, chained: the base was cut to
+  // "bwplan-llama-3-1-405b-16xp6-b200-fp8-te", which reads as Transformer Engine (launch review)
+  const fs::path dir = scratch("names");
+  const std::string plan = test::write_estimate(
+      dir, "405b",
+      {"--model", "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge", "--nodes", "16",
+       "--precision", "fp8-tensorwise", "--activation-checkpointing", "full", "--loss", "fused",
+       "--compile", "--train-tokens", "1e12"});
+  const fs::path out = dir / "out";
+  const auto r = test::run_cli(base_args(plan, out.string()));
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const std::string name = read_json(out / "create-training-job.json").at("TrainingJobName");
+  // chained (1e12 tokens, about 405 days, read back from the estimate document: it was lost and
+  // the job ran the default 1000 steps): 45 characters for the base, so the instance type gives
+  // way
+  CHECK(name.starts_with("bwplan-llama-3-1-405b-16n-fp8tw-"));
+  CHECK(name.size() <= 45);
 }

@@ -23,22 +23,24 @@ struct CheckOptions {
 
 /// A number the saved plan recorded, or nullptr when an older bwplan did not write it (an
 /// estimate document keeps them at the top). Present with another type, it was edited.
-const nlohmann::json* saved(const nlohmann::json& plan, const char* section, const char* key,
+const nlohmann::json* saved(const PlanDocument& doc, const char* section, const char* key,
                             const std::string& where) {
+  const nlohmann::json& plan = doc.plan;
+  const std::string& at = doc.pointer;
   if (!plan.is_object() || !plan.contains(section)) {
     return nullptr;
   }
   const nlohmann::json& s = plan.at(section);
   if (!s.is_object()) {
-    throw Error(fmt::format("{}: /{}: expected an object, got {}: the plan was edited", where,
+    throw Error(fmt::format("{}: {}/{}: expected an object, got {}: the plan was edited", where, at,
                             section, s.type_name()));
   }
   if (!s.contains(key)) {
     return nullptr;
   }
   if (!s.at(key).is_number()) {
-    throw Error(fmt::format("{}: /{}/{}: expected a number, got {}: the plan was edited", where,
-                            section, key, s.at(key).type_name()));
+    throw Error(fmt::format("{}: {}/{}/{}: expected a number, got {}: the plan was edited", where,
+                            at, section, key, s.at(key).type_name()));
   }
   return &s.at(key);
 }
@@ -77,7 +79,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
     if (scale == k_gib) {
       now = std::round(now); // plans record whole bytes: an untouched plan shows no change
     }
-    if (const nlohmann::json* was = saved(doc.plan, section, key, o.source.plan)) {
+    if (const nlohmann::json* was = saved(doc, section, key, o.source.plan)) {
       // A model or catalog update moves these by percents; a factor of 10 (or a value no
       // evaluation gives) is an edited plan, not a change to report as a percentage.
       const double w = was->get<double>();
@@ -93,10 +95,10 @@ void run_check(Context& ctx, const CheckOptions& o) {
   };
   // Every bwplan plan has recorded what it needs (schema 1 from the start): without it the
   // document is not one bwplan wrote.
-  if (saved(doc.plan, "memory", "device_bytes_required", o.source.plan) == nullptr) {
-    throw Error(fmt::format("{}: no /memory/device_bytes_required: not a plan bwplan wrote, or "
-                            "the plan was edited",
-                            o.source.plan));
+  if (saved(doc, "memory", "device_bytes_required", o.source.plan) == nullptr) {
+    throw Error(fmt::format("{}: no {}/memory/device_bytes_required: not a plan bwplan wrote, "
+                            "or the plan was edited",
+                            o.source.plan, doc.pointer));
   }
   compare("memory", "device_bytes_required", "device memory required",
           e.memory.device_bytes_required, k_gib, "GiB");
@@ -108,7 +110,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
   // narrower band than it was made with).
   double high = e.memory.device_bytes_required_high;
   if (const nlohmann::json* was =
-          saved(doc.plan, "memory", "device_bytes_required_high", o.source.plan)) {
+          saved(doc, "memory", "device_bytes_required_high", o.source.plan)) {
     compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
     high = std::max(high, was->get<double>());
   }

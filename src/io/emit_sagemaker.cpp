@@ -630,10 +630,20 @@ std::string job_base_name(const io::Launch& l) {
       fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn, o.s3_output, o.region,
                   o.training_plan_arn, l.steps, o.s3_train, o.s3_tokenizer);
   const std::string suffix = fmt::format("{:08x}", fnv1a(key) & 0xffffffffu);
-  std::string base =
-      slug(fmt::format("bwplan-{}-{}x{}-{}", r.model.name, r.nodes, instance_slug(r.instance->name),
-                       name_of(r.config.precision)));
-  base = base.substr(0, limit - 1 - suffix.size());
+  // A cut name must not read as something else ("fp8-te" for fp8-tensorwise, "llama-3-1-40"):
+  // the float8 recipes get short tags, then the instance type gives way, and only then is the
+  // name cut.
+  const Precision pr = r.config.precision;
+  const std::string precision = pr == Precision::fp8_tensorwise ? "fp8tw"
+                                : pr == Precision::fp8_rowwise  ? "fp8rw"
+                                                                : std::string(name_of(pr));
+  const std::size_t room = limit - 1 - suffix.size();
+  std::string base = slug(fmt::format("bwplan-{}-{}x{}-{}", r.model.name, r.nodes,
+                                      instance_slug(r.instance->name), precision));
+  if (base.size() > room) {
+    base = slug(fmt::format("bwplan-{}-{}n-{}", r.model.name, r.nodes, precision));
+  }
+  base = base.substr(0, room);
   while (!base.empty() && base.back() == '-') {
     base.pop_back();
   }

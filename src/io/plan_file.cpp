@@ -200,6 +200,7 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
       throw Error(fmt::format("{}: /plans/{} has no config object", o.plan, i));
     }
     out.plan = plans[i];
+    out.pointer = fmt::format("/plans/{}", i);
     EstimateRequest r = request_from(catalog, plans[i].at("config"), o.plan,
                                      fmt::format("/plans/{}/config", i), o, carried);
     // the search's --train-tokens and --price-per-hour, unless given here, and its --headroom.
@@ -256,6 +257,19 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
   }
   out.plan = doc;
   out.request = request_from(catalog, doc.at("config"), o.plan, "/config", o, carried);
+  // The estimate's --train-tokens, unless given here (documents before it was written lack it).
+  if (doc.contains("cost") && doc["cost"].is_object() && doc["cost"].contains("train_tokens")) {
+    const nlohmann::json& v = doc["cost"]["train_tokens"];
+    const double d = v.is_number() ? v.get<double>() : -1;
+    if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens))) {
+      throw Error(fmt::format("{}: /cost/train_tokens: {} is out of range (allowed 0 for none, or "
+                              "{}..{})",
+                              o.plan, v.dump(), k_min_train_tokens, k_max_train_tokens));
+    }
+    if (out.request.train_tokens == 0) {
+      out.request.train_tokens = d;
+    }
+  }
   // The headroom the estimate was made with is its usable share of capacity. Both figures are in
   // every estimate document bwplan has written (schema 1 from the start): a missing, null,
   // zero or negative one is an edited plan, refused rather than checked with no headroom.

@@ -348,6 +348,8 @@ OrderedJson estimate_json(const Estimate& e) {
   j["memory"] = memory_json(e.memory);
   j["throughput"] = io::throughput_json(e.time);
   j["cost"] = io::cost_json(e.cost);
+  // what hours_to_train is for: emit and check read it back as a search's inputs carry it
+  j["cost"]["train_tokens"] = r.train_tokens;
   OrderedJson verdict;
   verdict["feasible"] = e.feasible();
   verdict["reason"] = (e.infeasibility ? name_of(*e.infeasibility) : "none");

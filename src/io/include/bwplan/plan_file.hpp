@@ -25,6 +25,7 @@ struct PlanSource {
 struct PlanDocument {
   EstimateRequest request;
   nlohmann::json plan; ///< the plan object as saved (its memory, throughput, cost)
+  std::string pointer; ///< where `plan` is in the document: "/plans/<i>", or "" (an estimate)
   /// The headroom the plan was made with (a search's constraint; an estimate's usable share).
   std::optional<double> headroom_fraction;
   /// The SHA-256 of the calibration profile the plan was made with (its document's
