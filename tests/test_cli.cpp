@@ -419,3 +419,18 @@ TEST_CASE("check holds a plan to the headroom it was made with, unless --headroo
   CHECK(r.status == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("an out-of-range --ac-every is one error line, not a warning first", "[cli]") {
+  // attack round 6: '--ac-every 0' warned that it had no effect, then refused it
+  for (const char* v : {"0", "-1", "1048577"}) {
+    const auto r = test::run_cli({"estimate", "--ac-every", v});
+    INFO(v << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find("warning") == std::string::npos);
+  }
+  // an in-range value that the mode ignores is still said
+  const auto r = test::run_cli({"estimate", "--ac-every", "3"});
+  CHECK(r.status == 0);
+  CHECK(r.err.find("--ac-every 3 has no effect") != std::string::npos);
+}

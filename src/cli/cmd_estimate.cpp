@@ -75,8 +75,11 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     c.gpus = r.nodes * inst.gpus_per_node;
   }
   o.config.apply(c);
+  // (a value out of its range is an error later, not first a warning: one line)
+  const auto ac_every_range = config_field_range(&TrainingConfig::ac_every);
   if (o.config.given("ac_every") &&
-      c.activation_checkpointing != ActivationCheckpointing::selective_layer) {
+      c.activation_checkpointing != ActivationCheckpointing::selective_layer &&
+      c.ac_every >= ac_every_range.min && c.ac_every <= ac_every_range.max) {
     // plans carry ac_every whatever the mode, so re-running one passes it: said, not refused
     ctx.log->warn("--ac-every {} has no effect with --activation-checkpointing {}", c.ac_every,
                   name_of(c.activation_checkpointing));
