@@ -30,18 +30,10 @@ std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
 // a value brought into it (an escape sequence in a path or a file's string) must not drive the
 // terminal: it is written as \xNN.
 std::string one_line(const std::string& in) {
-  std::string s;
-  s.reserve(in.size());
-  for (const char c : in) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n' || c == '\r') {
-      s += ' ';
-    } else if (u < 0x20 || u == 0x7f) {
-      s += fmt::format("\\x{:02x}", u);
-    } else {
-      s += c;
-    }
-  }
+  std::string joined = in;
+  std::replace_if(
+      joined.begin(), joined.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::string s = controls_escaped(joined);
   while (!s.empty() && s.back() == ' ') {
     s.pop_back();
   }

@@ -682,27 +682,27 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   // On an instance with NVMe instance storage SageMaker provisions no EBS volume: the storage is
   // the instance's own, whatever VolumeSizeInGB says (botocore's ResourceConfig.VolumeSizeInGB
   // documentation). Elsewhere the EBS volume holds the checkpoints, up to k_max_volume_gb.
-  const auto nvme_gb = static_cast<std::int64_t>(r.instance->local_nvme_bytes / 1e9);
-  const std::int64_t storage_gb = nvme_gb > 0 ? nvme_gb : k_max_volume_gb;
+  l.nvme_gb = static_cast<std::int64_t>(r.instance->local_nvme_bytes / 1e9);
+  const std::int64_t storage_gb = l.nvme_gb > 0 ? l.nvme_gb : k_max_volume_gb;
   if (p.min_volume_gb + needed_gb > storage_gb) {
     throw Error(fmt::format(
         "the plan's checkpoints need {} GB per node ({} kept plus the one being written, each the "
         "whole model's parameters and optimizer states, which SageMaker copies to every node to "
         "resume), more than {} ({} GB); plan more GPUs per tensor or a smaller model",
         p.min_volume_gb + needed_gb, p.checkpoints_kept, l.instance_type,
-        nvme_gb > 0 ? fmt::format("its {} GB of instance storage", nvme_gb)
-                    : fmt::format("the largest EBS volume, {}", k_max_volume_gb),
+        l.nvme_gb > 0 ? fmt::format("its {} GB of instance storage", l.nvme_gb)
+                      : fmt::format("the largest EBS volume, {}", k_max_volume_gb),
         storage_gb));
   }
   // (capped where the instance storage holds them: the value is not read there, and --volume-gb
   // takes what is written)
   l.volume_gb =
       o.volume_gb > 0 ? o.volume_gb : std::min(p.min_volume_gb + needed_gb, k_max_volume_gb);
-  if (o.volume_gb > 0 && nvme_gb > 0) {
+  if (o.volume_gb > 0 && l.nvme_gb > 0) {
     throw Error(fmt::format("--volume-gb {}: {} has {} GB of NVMe instance storage, which "
                             "SageMaker uses instead of an EBS volume (the value would be "
                             "ignored); leave --volume-gb out",
-                            o.volume_gb, l.instance_type, nvme_gb));
+                            o.volume_gb, l.instance_type, l.nvme_gb));
   }
   if (o.volume_gb > 0 && o.volume_gb < needed_gb) {
     throw Error(fmt::format("--volume-gb {} cannot hold the {} checkpoints a node keeps plus the "

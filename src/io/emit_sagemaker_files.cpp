@@ -402,11 +402,12 @@ std::string readme_md(const Launch& l) {
   // every file and keeps one example in N (pytorch/torchtitan@v0.2.2:
   // torchtitan/hf_datasets/text_datasets.py line 91; Hugging Face datasets'
   // split_dataset_by_node documentation).
-  s += fmt::format("- `{}` — text to train on: JSON Lines (`.jsonl`, `.json`, optionally `.gz`) "
+  s += fmt::format("- `{0}` — text to train on: JSON Lines (`.jsonl`, `.json`, optionally `.gz`) "
                    "or Parquet files with a `text` field, or `.txt` files, one document per "
-                   "line. Split it into a multiple of {} files (the data-parallel ranks): with "
-                   "another count every rank reads every file and keeps one example in {}.\n",
-                   o.s3_train, data_parallel_degree(r.config), data_parallel_degree(r.config));
+                   "line. Split it into a multiple of {1} files (the data-parallel ranks): "
+                   "with another count every rank reads every file and keeps one example in "
+                   "{1}.\n",
+                   o.s3_train, data_parallel_degree(r.config));
   s += fmt::format("- `{}` — a Hugging Face tokenizer directory (`tokenizer.json`, "
                    "`tokenizer_config.json`); its vocabulary must fit the model's {} tokens.\n\n",
                    o.s3_tokenizer, r.model.vocab);
@@ -485,10 +486,10 @@ std::string readme_md(const Launch& l) {
                    "to each node.\n",
                    l.checkpoint_interval_steps, launch_data().policy.checkpoint_local_path,
                    l.s3_checkpoints, launch_data().policy.checkpoints_kept, l.checkpoint_gb,
-                   r.instance->local_nvme_bytes > 0
-                       ? fmt::format("the instance's {:.0f} GB of NVMe storage per node, which "
+                   l.nvme_gb > 0
+                       ? fmt::format("the instance's {} GB of NVMe storage per node, which "
                                      "SageMaker uses whatever VolumeSizeInGB says",
-                                     r.instance->local_nvme_bytes / 1e9)
+                                     l.nvme_gb)
                        : fmt::format("volume {} GB per node", l.volume_gb));
   s += "- Weights: the model starts from torchtitan's random initialization (training from "
        "scratch). To start from pretrained weights, set `[checkpoint] initial_load_path` (or "

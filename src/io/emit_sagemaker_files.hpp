@@ -28,6 +28,7 @@ struct Launch {
   std::int64_t max_runtime_s = 0; ///< each job's
   std::int64_t jobs = 1;          ///< chained jobs, each resuming from the last checkpoint
   std::int64_t volume_gb = 0;
+  std::int64_t nvme_gb = 0; ///< the instance's NVMe storage, which holds the checkpoints; 0: EBS
   double checkpoint_gb = 0; ///< one checkpoint (a node restores all of it)
   double train_tokens = 0;
   std::int64_t tokens_per_step = 0;

@@ -137,6 +137,19 @@ const nlohmann::json& required_member(const nlohmann::json& parent, const std::s
   return parent.at(key);
 }
 
+/// A plan's --train-tokens `d`, read at `at` of `plan`: 0 for none, else in the flag's range. It
+/// applies unless this command line gave its own.
+void carry_train_tokens(EstimateRequest& r, double d, const std::string& plan,
+                        std::string_view at) {
+  if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens))) {
+    throw Error(fmt::format("{}: {}: {} is out of range (allowed 0 for none, or {}..{})", plan, at,
+                            d, k_min_train_tokens, k_max_train_tokens));
+  }
+  if (r.train_tokens == 0) {
+    r.train_tokens = d;
+  }
+}
+
 } // namespace
 
 nlohmann::json parse_plan_json(std::string_view text, const PlanSource& o) {
@@ -228,15 +241,8 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
       }
       return d;
     };
-    const std::optional<double> train_tokens =
-        number("train_tokens", 0, k_max_train_tokens, false, false);
-    if (train_tokens && *train_tokens > 0 && *train_tokens < k_min_train_tokens) {
-      throw Error(fmt::format("{}: /inputs/constraints/train_tokens: {} is out of range (allowed "
-                              "0 for none, or {}..{})",
-                              o.plan, *train_tokens, k_min_train_tokens, k_max_train_tokens));
-    }
-    if (r.train_tokens == 0 && train_tokens) {
-      r.train_tokens = *train_tokens;
+    if (const auto tokens = number("train_tokens", 0, k_max_train_tokens, false, false)) {
+      carry_train_tokens(r, *tokens, o.plan, "/inputs/constraints/train_tokens");
     }
     if (const auto price =
             number("price_per_hour", k_min_price_per_hour, k_max_price_per_hour, false, true)) {
@@ -260,15 +266,12 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
   // The estimate's --train-tokens, unless given here (documents before it was written lack it).
   if (doc.contains("cost") && doc["cost"].is_object() && doc["cost"].contains("train_tokens")) {
     const nlohmann::json& v = doc["cost"]["train_tokens"];
-    const double d = v.is_number() ? v.get<double>() : -1;
-    if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens))) {
-      throw Error(fmt::format("{}: /cost/train_tokens: {} is out of range (allowed 0 for none, or "
-                              "{}..{})",
-                              o.plan, v.dump(), k_min_train_tokens, k_max_train_tokens));
+    if (!v.is_number()) {
+      throw Error(fmt::format("{}: /cost/train_tokens: expected a number, got {}: the plan was "
+                              "edited",
+                              o.plan, io::json_type_name(v)));
     }
-    if (out.request.train_tokens == 0) {
-      out.request.train_tokens = d;
-    }
+    carry_train_tokens(out.request, v.get<double>(), o.plan, "/cost/train_tokens");
   }
   // The headroom the estimate was made with is its usable share of capacity. Both figures are in
   // every estimate document bwplan has written (schema 1 from the start): a missing, null,
