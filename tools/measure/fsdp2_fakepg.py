@@ -47,12 +47,19 @@ AC_SHORT = {"none": "noac", "full": "fullac", "selective-op": "sacop",
 
 
 def cfg(model, world, sharding, precision, mb, seq, ac, loss="unfused",
-        accum=1, accum_mode="reduce-scatter", replicate=1, ac_every=2):
+        accum=1, accum_mode="reduce-scatter", replicate=1, ac_every=2, comm_gbs=0,
+        alloc="expandable", steps=3):
     c = dict(model=model, world=world, sharding=sharding, precision=precision,
              micro_batch=mb, seq_len=seq, ac=ac, loss=loss, grad_accum=accum,
              grad_accum_mode=accum_mode, replicate=replicate)
     if ac == "selective-layer":
         c["ac_every"] = ac_every
+    if comm_gbs:
+        c["comm_gbs"] = comm_gbs  # each collective occupies its stream as if moved at this rate
+    if alloc != "expandable":
+        c["alloc"] = alloc        # "default": no expandable segments
+    if steps != 3:
+        c["steps"] = steps
     c["id"] = config_id(c)
     return c
 
@@ -70,6 +77,12 @@ def config_id(c):
         s += "-ga%d%s" % (c["grad_accum"], "ns" if c["grad_accum_mode"] == "no-sync" else "rs")
     if c.get("sdpa", "default") != "default":
         s += "-" + c["sdpa"]
+    if c.get("comm_gbs"):
+        s += "-cd%g" % c["comm_gbs"]
+    if c.get("alloc", "expandable") != "expandable":
+        s += "-noexp"
+    if c.get("steps", 3) != 3:
+        s += "-%dsteps" % c["steps"]
     return s
 
 
@@ -109,6 +122,98 @@ GRID_HOLDOUT = [
     cfg("llama-3.2-1b", 2, "full", "bf16", 4, 4096, "none"),
     cfg("llama-3.1-8b", 32, "hybrid", "bf16", 2, 4096, "selective-op", replicate=4),
 ]
+
+
+# Collectives that take time: the fake process group completes every collective at once, so a
+# run never holds what a real one holds while a collective is in flight on its stream. Each
+# config below runs with instant collectives, then with every collective occupying its stream
+# (torch.cuda._sleep) for bytes * (n - 1) / n / rate (all-reduce twice that): 50 GB/s is about
+# one GPU's share of a node's 3,200 Gbps EFA, 10 GB/s makes communication dominate (`--grid
+# delay`). The same configs without expandable segments show the allocator's fragmentation.
+_DELAY_BASE = [
+    ("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "full", {}),
+    ("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "selective-op", {}),
+    ("llama-3.1-8b", 8, "full", "bf16", 1, 4096, "full", {"accum": 2}),
+    ("llama-3.2-3b", 8, "full", "bf16", 2, 4096, "none", {}),
+    ("llama-3.1-8b", 8, "grad-op", "bf16", 1, 8192, "selective-op", {}),
+    ("llama-3.1-8b", 16, "hybrid", "bf16", 1, 8192, "full", {"replicate": 2}),
+]
+GRID_DELAY = []
+GRID_DELAY += [cfg(*b[:7], comm_gbs=r, **b[7]) for b in _DELAY_BASE[:2] for r in (0, 50, 10)]
+GRID_DELAY += [cfg(*b[:7], comm_gbs=r, **b[7]) for b in _DELAY_BASE[2:5] for r in (0, 10)]
+GRID_DELAY += [cfg(*b[:7], alloc="default", **b[7]) for b in _DELAY_BASE[:4]]
+GRID_DELAY += [cfg(*_DELAY_BASE[1][:7], comm_gbs=10, alloc="default")]
+GRID_DELAY += [cfg(*_DELAY_BASE[5][:7], comm_gbs=r, **_DELAY_BASE[5][7]) for r in (0, 10)]
+GRID_DELAY += [cfg("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "none", alloc="default"),
+               cfg("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "none")]
+
+# Without expandable segments, over more steps: does fragmentation grow past step 3?
+GRID_FIXED = [cfg(*b[:7], alloc=a, steps=10, **b[7]) for b in _DELAY_BASE[:2]
+              for a in ("default", "expandable")]
+GRID_FIXED += [cfg(*g, alloc="default", steps=5, **k) for g, k in (
+    (("llama-3.1-8b", 8, "full", "bf16", 2, 8192, "selective-op"), {}),
+    (("llama-3.1-8b", 8, "full", "bf16", 2, 8192, "full"), {}),
+    (("llama-3.2-1b", 8, "full", "bf16", 2, 16384, "selective-op"), {}),
+    (("llama-3.2-3b", 8, "full", "bf16", 4, 4096, "full"), {}),
+    (("llama-3.1-8b", 4, "full", "bf16", 1, 8192, "full"), {}),
+    (("llama-3.1-8b", 16, "full", "bf16", 1, 8192, "full"), {}),
+    (("llama-3.2-3b", 8, "grad-op", "bf16", 2, 4096, "selective-op"), {}),
+    (("llama-3.2-1b", 1, "none", "bf16", 2, 4096, "none"), {}),
+    (("llama-3.2-3b", 1, "none", "bf16-pure", 2, 4096, "none"), {}),
+    (("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "full"), {"loss": "chunked"}),
+    (("llama-3.1-8b", 8, "full", "bf16", 1, 16384, "full"), {}),
+    (("llama-3.1-8b", 8, "full", "bf16", 1, 4096, "full"), {"accum": 2, "accum_mode": "no-sync"}),
+    (("llama-3.1-8b", 8, "full", "bf16", 1, 8192, "selective-layer"), {}),
+    (("llama-3.2-1b", 8, "full", "bf16", 1, 2048, "none"), {}),
+)]
+
+
+def _delay_collectives(torch, dist, gbs, res):
+    """Make the fake process group's collectives occupy their CUDA stream as long as moving
+    their bytes at `gbs` GB/s would take. FSDP2 issues each one on its own stream (all-gather,
+    reduce-scatter, all-reduce), so the compute stream waits for it exactly as for a real one."""
+    torch.cuda.synchronize()
+    torch.cuda._sleep(1000000)  # warm up
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    cycles = 50000000
+    e0.record()
+    torch.cuda._sleep(cycles)
+    e1.record()
+    torch.cuda.synchronize()
+    cycles_per_s = cycles / (e0.elapsed_time(e1) / 1000.0)
+    res["sleep_cycles_per_s"] = round(cycles_per_s)
+    stats = {"all_gather": [0, 0.0], "reduce_scatter": [0, 0.0], "all_reduce": [0, 0.0]}
+    res["collectives"] = stats
+
+    def occupy(kind, nbytes, group, factor):
+        n = dist.get_world_size(group)
+        s = factor * nbytes * (n - 1) / n / (gbs * 1e9)
+        if s > 0:
+            torch.cuda._sleep(int(s * cycles_per_s))
+        stats[kind][0] += 1
+        stats[kind][1] = round(stats[kind][1] + s, 6)
+
+    orig = {k: getattr(dist, k) for k in ("all_gather_into_tensor", "reduce_scatter_tensor",
+                                          "all_reduce")}
+
+    def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
+        occupy("all_gather", output_tensor.numel() * output_tensor.element_size(), group, 1)
+        return orig["all_gather_into_tensor"](output_tensor, input_tensor, group=group,
+                                              async_op=async_op)
+
+    def reduce_scatter_tensor(output, input, op=dist.ReduceOp.SUM, group=None, async_op=False):
+        occupy("reduce_scatter", input.numel() * input.element_size(), group, 1)
+        return orig["reduce_scatter_tensor"](output, input, op=op, group=group,
+                                             async_op=async_op)
+
+    def all_reduce(tensor, op=dist.ReduceOp.SUM, group=None, async_op=False):
+        occupy("all_reduce", tensor.numel() * tensor.element_size(), group, 2)
+        return orig["all_reduce"](tensor, op=op, group=group, async_op=async_op)
+
+    for mod in (dist, dist.distributed_c10d):
+        mod.all_gather_into_tensor = all_gather_into_tensor
+        mod.reduce_scatter_tensor = reduce_scatter_tensor
+        mod.all_reduce = all_reduce
 
 
 # --------------------------------------------------------------------------
@@ -285,7 +390,10 @@ def _mem(torch):
 
 
 def run_one(c):
-    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+    if c.get("alloc", "expandable") == "expandable":
+        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"
+    else:
+        os.environ.pop("PYTORCH_CUDA_ALLOC_CONF", None)
     res = {"id": c["id"], "config": c, "ok": False, "oom": False}
     t_begin = time.time()
     phase = "import"
@@ -337,6 +445,8 @@ def run_one(c):
                 mesh = init_device_mesh("cuda", (R, S), mesh_dim_names=("replicate", "shard"))
             else:
                 mesh = init_device_mesh("cuda", (world,))
+            if c.get("comm_gbs"):
+                _delay_collectives(torch, dist, float(c["comm_gbs"]), res)
             try:
                 res["mesh"] = str(tuple(mesh.mesh.shape))
             except Exception:
@@ -480,7 +590,8 @@ def run_one(c):
         res["after_init"] = _mem(torch)
         times = []
         step1 = None
-        for step in range(3):
+        by_step = []
+        for step in range(int(c.get("steps", 3))):
             phase = "step%d" % (step + 1)
             if step == 1:
                 torch.cuda.synchronize()
@@ -492,6 +603,7 @@ def run_one(c):
             train_step()
             torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
+            by_step.append(int(torch.cuda.memory_stats().get("reserved_bytes.all.peak", 0)))
             print("%s %.3fs" % (phase, times[-1]), file=sys.stderr, flush=True)
         phase = "final"
         after = _mem(torch)
@@ -501,6 +613,8 @@ def run_one(c):
         res["device_total_bytes"] = int(total)
         res["device_used_gib"] = round((total - free) / GIB, 3)
         res["step_times"] = [round(t, 4) for t in times]
+        # the reserved peak since the reset after step 1, read after each step
+        res["reserved_peak_gib_by_step"] = [round(b / GIB, 3) for b in by_step]
         st = sorted(times[1:])
         res["step_seconds"] = round(sum(st) / len(st), 4)
         for k in ("peak_reserved_bytes", "peak_allocated_bytes", "peak_active_bytes"):
@@ -548,6 +662,9 @@ def fmt_line(r):
         nums = "res %7.3f  alloc %7.3f  act %7.3f GiB  step %6.3fs  retries %d" % (
             r["peak_reserved_gib"], r["peak_allocated_gib"], r["peak_active_gib"],
             r["step_seconds"], r.get("num_alloc_retries", 0))
+        if r.get("collectives"):
+            nums += "  comm " + " ".join("%s %d/%.2fs" % (k, v[0], v[1])
+                                         for k, v in sorted(r["collectives"].items()))
     elif r.get("oom"):
         st = "OOM"
         nums = "at %s, peak reserved %.3f GiB" % (r.get("phase"), r.get("peak_reserved_gib_at_failure", -1))
@@ -561,7 +678,7 @@ def fmt_line(r):
 
 
 def parent(args):
-    base = GRID_HOLDOUT if args.grid == "holdout" else GRID
+    base = {"holdout": GRID_HOLDOUT, "delay": GRID_DELAY, "fixed": GRID_FIXED}.get(args.grid, GRID)
     grid = base
     if args.sdpa != "default":
         grid = []
@@ -649,7 +766,7 @@ def main():
     ap.add_argument("--dry", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--only", help="comma-separated config ids")
-    ap.add_argument("--grid", default="main", choices=["main", "holdout"])
+    ap.add_argument("--grid", default="main", choices=["main", "holdout", "delay", "fixed"])
     ap.add_argument("--budget", type=float, default=420.0, help="stop starting configs after this many s")
     ap.add_argument("--deadline", type=float, default=470.0, help="no child runs past this many s")
     ap.add_argument("--per-config-timeout", type=float, default=100.0)

@@ -3,6 +3,11 @@
 
   python3 to_schema.py RESULTS.jsonl OUT.json [--date 2026-11-25] [--gpu h100-sxm-80gb]
                        [--device nvidia-h100-x1] [--include-forced-sdpa]
+                       [--fixed-segments --ids ID,ID]   # the 2026-12-04 H200 runs
+
+With --fixed-segments only runs made without expandable segments (config alloc "default") and
+with instant collectives are kept (the delayed-collective runs repeat their instant twins' peaks
+to the byte), each config once (the last run of it), optionally only the ids given.
 
 Successful runs get metric peak_reserved_gib (torch.cuda.memory_stats()
 ['reserved_bytes.all.peak'] / 2^30 over the whole 3-step run); OOM runs get
@@ -41,7 +46,23 @@ ABOUT = (
 )
 
 
-def case_of(r, date, gpu, device):
+ABOUT_FIXED = (
+    "Measured peak GPU memory of eager PyTorch FSDP2 training steps WITHOUT expandable segments "
+    "(PYTORCH_CUDA_ALLOC_CONF unset: PyTorch's default fixed-size segments). How measured: "
+    "bwplan's tools/measure/fsdp2_fakepg.py (--grid fixed and --grid delay) on one NVIDIA H200 "
+    "(143771 MiB, driver 580.159.04), torch 2.11.0+cu130, 2026-12-04: FSDP2 over a fake process "
+    "group (FakeStore, backend 'fake'), so one GPU holds rank 0 of an N-GPU job with all of its "
+    "real allocations; the model, wrapping, optimizer and loss are those of "
+    "measurements-h100-fakepg.json (see its about and tools/measure/README.md). Each config ran "
+    "5 or 10 optimizer steps (3 for those of the delay grid) in a fresh process; the value is "
+    "torch.cuda.memory_stats()['reserved_bytes.all.peak'] over the whole run, which every run "
+    "reached by step 2 and held to its last step. The same configs with expandable segments "
+    "give the reserved peaks of measurements-h100-fakepg.json to the MiB on this H200 "
+    "(tools/measure/results/h200-delay-2026-12-04.jsonl). Not counted: CUDA context, NCCL."
+)
+
+
+def case_of(r, date, gpu, device, prefix="fakepg-h100-"):
     c = r["config"]
     model = c["model"]
     sharding = c["sharding"]
@@ -53,7 +74,7 @@ def case_of(r, date, gpu, device):
     else:
         gpus, shard_group = world, world
     case = {
-        "id": "fakepg-h100-" + r["id"],
+        "id": prefix + r["id"].split("-noexp")[0],
         "source": "bwplan tools/measure/fsdp2_fakepg.py on %s, %s" % (device, date),
         "model": model,
         "gpu": gpu,
@@ -70,6 +91,7 @@ def case_of(r, date, gpu, device):
     if c["ac"] == "selective-layer":
         case["ac_every"] = int(c.get("ac_every", 2))
     case.update({"optimizer": "adamw", "compile": False, "loss": c["loss"]})
+    case["alloc_segments"] = "fixed" if c.get("alloc", "expandable") != "expandable" else "expandable"
     if r.get("ok"):
         case["measured"] = {
             "metric": "peak_reserved_gib",
@@ -91,8 +113,11 @@ def main():
     ap.add_argument("--gpu", default="h100-sxm-80gb")
     ap.add_argument("--device", default="nvidia-h100-x1")
     ap.add_argument("--include-forced-sdpa", action="store_true")
+    ap.add_argument("--fixed-segments", action="store_true")
+    ap.add_argument("--ids", default="")
     a = ap.parse_args()
     cases = []
+    keep = set(x for x in a.ids.split(",") if x)
     for line in open(a.jsonl):
         line = line.strip()
         if not line:
@@ -102,8 +127,19 @@ def main():
             continue
         if r["config"].get("sdpa", "default") != "default" and not a.include_forced_sdpa:
             continue
+        if a.fixed_segments:
+            if r["config"].get("alloc", "expandable") == "expandable" or r["config"].get("comm_gbs"):
+                continue
+            case = case_of(r, a.date, a.gpu, a.device, "fakepg-h200-")
+            case["optimizer_impl"] = "foreach"
+            case["fsdp_wrap"] = "root"
+            if keep and case["id"] not in keep:
+                continue
+            cases = [x for x in cases if x["id"] != case["id"]] + [case]
+            continue
         cases.append(case_of(r, a.date, a.gpu, a.device))
-    doc = {"schema": "bwplan-measurements/1", "about": ABOUT, "cases": cases}
+    doc = {"schema": "bwplan-measurements/1",
+           "about": ABOUT_FIXED if a.fixed_segments else ABOUT, "cases": cases}
     with open(a.out, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
