@@ -198,9 +198,13 @@ TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
   for (const std::string& f : k_shipped) {
     INFO(f);
     const json s = validate(f).at("summary");
-    CHECK(s.at("band_coverage").get<double>() >= 0.95);
-    // The band is the 5 % / 95 % quantiles of these rows' errors: about one row in ten lies
-    // outside by construction (measurements.json: the torchao H100 bf16 row, +18.9 %).
+    // The memory band is the 5 % / 95 % quantiles of the 47 rows pooled: a file may hold more
+    // of the 10 % outside (the fake-process-group file: 20 of 22 inside since the upper edge is
+    // 5 %: its 8B chunked-loss run, read 9.0 % low, and its 8B run without checkpointing, read
+    // 0.5 % low at the device's capacity, where the reserved band is capped with its estimate).
+    CHECK(s.at("band_coverage").get<double>() >= 0.9);
+    // The tokens/s band is the 5 % / 95 % quantiles of these rows' errors: about one row in ten
+    // lies outside by construction (measurements.json: the torchao H100 bf16 row, +18.9 %).
     CHECK(s.at("throughput_band_coverage").get<double>() >= 0.9);
   }
 }
@@ -232,7 +236,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate base = evaluate(q);
   // Inside what was measured: exactly the constants' relative edges.
   CHECK(base.memory.band_widened == 0);
-  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
+  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.05));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.93));
   CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.17));
   CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.21));
@@ -241,7 +245,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate longer = evaluate(q);
   CHECK(longer.memory.band_widened == bit(Widening::sequence));
   CHECK(longer.memory.peak_reserved_high_bytes ==
-        Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
+        Approx(longer.memory.peak_reserved_bytes * (1.05 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
         Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.17 + 3 * 0.15)));
   // torchtitan's unfused loss is the one the estimate models: the relative edges only.
@@ -251,7 +255,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate torchtitan = evaluate(q);
   CHECK(torchtitan.memory.band_widened == 0);
   CHECK(torchtitan.memory.peak_allocated_high_bytes ==
-        Approx(torchtitan.memory.peak_allocated_bytes * 1.07));
+        Approx(torchtitan.memory.peak_allocated_bytes * 1.05));
   // Another trainer's unfused loss adds one fp32 copy of the logits to the phases they live in.
   q.config.trainer = Trainer::other;
   const Estimate unfused = evaluate(q);
@@ -259,7 +263,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(unfused.memory.peak_allocated_bytes == torchtitan.memory.peak_allocated_bytes);
   const double logits = 8192.0 * 128256.0;
   CHECK(unfused.memory.peak_allocated_high_bytes ==
-        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.07)
+        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.05)
             .epsilon(1e-9)); // the peak is a logits phase (backward_start)
   CHECK(unfused.memory.peak_phase == StepPhase::backward_start);
   q.config.trainer = Trainer::torchtitan;
@@ -311,7 +315,9 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // 189 (92.6 %), 11.0 %, 3.5 %; since eager gpt-oss counts its clamped SwiGLU and sinks: 176 of
   // 189 (93.1 %), 11.0 %, 3.5 %; with the fit-call holdout (1 peak, under): 177 of 190
   // (93.2 %), 11.0 %, 3.5 %; with the near-the-edge holdout (6 peaks, 5 under): 182 of 196
-  // (92.9 %), 11.0 %, 3.3 %.
+  // (92.9 %), 11.0 %, 3.3 %; with the 19 H200 fixed-segments runs, their fitted share of the
+  // allocated peak, torchtitan's and LambdaLabs' launchers read as setting expandable segments,
+  // and the upper edge at 5 % (2026-12-04): 199 of 215 (92.6 %), 9.0 %, 2.9 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -335,8 +341,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 196);
-  CHECK(under == 182);
+  REQUIRE(errors.size() == 215);
+  CHECK(under == 199);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);

@@ -299,10 +299,11 @@ TEST_CASE("the named mixtures plan with expert parallelism", "[moe][search][cli]
     const int nodes = p.at("config").at("nodes").get<int>();
     CHECK((nodes == 8 || nodes == 16));
     const int ep = p.at("config").at("ep").get<int>();
-    // 8 nodes fit only with the experts split: the allocated upper edge of their best plan is
-    // below the 267.83 GiB a B300 process can allocate less the context and NCCL (the reserved
-    // one, 267.98 GiB, is not: expandable segments return the allocator's cache).
-    CHECK((nodes == 16 || ep >= 8));
+    // 8 nodes fit only with the experts split at least 4 ways (8 ways until the band's upper
+    // edge narrowed from 7 % to 5 % on 2026-12-04): their allocated upper edge stays below what a
+    // B300 process can allocate less the context and NCCL (expandable segments return the
+    // allocator's cache).
+    CHECK((nodes == 16 || ep >= 4));
     eight_nodes += nodes == 8 ? 1 : 0;
     without_ep += ep == 1 ? 1 : 0;
   }

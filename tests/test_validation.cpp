@@ -1,6 +1,11 @@
 // The memory model against measured runs, through the real `bwplan validate` path.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +51,48 @@ TEST_CASE("H100 fake-process-group runs: median error <= 2%, none over 10%", "[v
   // segments their reserved estimates stop at what the device has left beside the context and
   // NCCL (-0.5 % and +3.5 %). Before that cap both were called out of memory (-0.03 %, +5.5 %).
   CHECK(s.at("ran_called_out_of_memory") == 0);
+}
+
+TEST_CASE("without expandable segments: the fitted share is what the H200 runs and their twins say",
+          "[validation]") {
+  // Each run of measurements-h200-fixed-segments.json (PyTorch's default segments) has a twin
+  // with expandable segments in measurements-h100-fakepg.json: the same config, whose peaks the
+  // H200 repeated to the MiB (tools/measure/results/h200-delay-2026-12-04.jsonl). The shipped
+  // memory.fixed_segments_fraction is the median of (reserved without - reserved with) /
+  // allocated, rounded to 0.01.
+  const auto read = [](const char* f) {
+    std::ifstream in(test::source_path(std::string("tests/data/") + f));
+    return nlohmann::json::parse(in).at("cases");
+  };
+  std::map<std::string, nlohmann::json> twins;
+  for (const auto& c : read("measurements-h100-fakepg.json")) {
+    twins[c.at("id").get<std::string>().substr(std::string("fakepg-h100-").size())] = c;
+  }
+  std::vector<double> shares;
+  for (const auto& c : read("measurements-h200-fixed-segments.json")) {
+    const std::string key =
+        c.at("id").get<std::string>().substr(std::string("fakepg-h200-").size());
+    INFO(key);
+    REQUIRE(twins.count(key) == 1);
+    CHECK(c.at("alloc_segments") == "fixed");
+    const auto& with = twins.at(key).at("measured");
+    shares.push_back((c.at("measured").at("value").get<double>() - with.at("value").get<double>()) /
+                     with.at("peak_allocated_gib").get<double>());
+  }
+  REQUIRE(shares.size() == 13);
+  std::sort(shares.begin(), shares.end());
+  const double median = shares[shares.size() / 2];
+  CHECK(median == Approx(0.039).margin(0.0005));
+  CHECK(MemoryConstants{}.fixed_segments_fraction == Approx(std::round(median * 100.0) / 100.0));
+  CHECK(shares.front() == Approx(-0.034).margin(0.001)); // 3B micro-batch 4, full AC
+  CHECK(shares.back() == Approx(0.150).margin(0.001));   // 8B over 4 GPUs, full AC
+
+  // With it the fit set reads (before: median -3.8 %, max -10.5 %, all under the upper edge).
+  const auto v = validate("measurements-h200-fixed-segments.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 13);
+  CHECK(s.at("median_abs_error_pct").get<double>() <= 3.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
 }
 
 TEST_CASE("held-out runs, predicted before they were measured, stay within 6%", "[validation]") {
@@ -272,11 +319,12 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // Held aside until the mixture model was built, evaluated once (docs/model.md section 12): a
   // DeepEP fork over 1-16 nodes reads 47-69 % above the memory estimate; an op-level SAC run
   // (relabelled chunked-head, the loss it ran) 5.9 % below it; recorded so that a change to the
-  // model meets these numbers again.
+  // model meets these numbers again. Median 59.9 %; 58.6 % since fixed segments hold 4 % of the
+  // allocated peak more (2026-12-04: these runs do not name their allocator).
   const auto held = validate("measurements-moe-holdout.json");
   const auto& h = held.at("summary");
   CHECK(h.at("numeric_cases") == 6);
-  CHECK(h.at("median_abs_error_pct").get<double>() == Approx(59.86).margin(0.5));
+  CHECK(h.at("median_abs_error_pct").get<double>() == Approx(58.62).margin(0.5));
   CHECK(h.at("throughput_median_abs_error_pct").get<double>() == Approx(27.2).margin(0.5));
 }
 
@@ -286,13 +334,14 @@ TEST_CASE("held-aside fine-tuning runs: LoRA within 10 %, QLoRA's load inside th
   // evaluated once after the model was built (docs/model.md section 13). The estimate reads 8.5 %
   // and 9.1 % low on LoRA, inside the band. QLoRA's peak is its load (9.13 GB reserved before the
   // first step): torchao 0.1 quantized each base linear to NF4 in one go, 68 bytes per element of
-  // the largest (11008 x 4096), which the load phase now holds: 15.6 % low (49 % before).
+  // the largest (11008 x 4096), which the load phase now holds: 15.6 % low (49 % before); 12.6 %
+  // since fixed segments (torchtune's default) hold 4 % of the allocated peak more (2026-12-04).
   const auto v = validate("measurements-finetune.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 10.0);
   CHECK(s.at("max_error_case") == "tune-qlora-7b-all-r8");
-  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(15.6).margin(0.5));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(12.6).margin(0.5));
   CHECK(s.at("band_coverage").get<double>() == Approx(1.0));
   for (const auto& c : v.at("cases")) {
     if (c.at("id") == "tune-qlora-7b-all-r8") {
@@ -315,7 +364,9 @@ TEST_CASE("the 2026 dense runs held aside: memory and tokens/s as first evaluate
   CHECK(s.at("numeric_cases") == 31);
   // 3.2 % since the reserved peak stops at what the device has left (2026-12-05).
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(3.2).margin(0.3));
-  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(19.2).margin(0.3));
+  // The 2024 Llama 2 run 19.2 % low; 16.5 % since fixed segments hold 4 % of the allocated peak
+  // more (2026-12-04: it does not name its allocator).
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(16.5).margin(0.3));
   CHECK(s.at("throughput_cases") == 28);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(25.2).margin(0.5));
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
@@ -375,7 +426,9 @@ TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated"
   const auto v = validate("measurements-december-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 15);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.6).margin(0.3));
+  // 1.1 % since fixed segments hold 4 % of the allocated peak more (2026-12-04: Crusoe's rows do
+  // not name their allocator).
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.1).margin(0.3));
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(4.2).margin(0.3));
   CHECK(s.at("band_coverage").get<double>() == 1.0);
   CHECK(s.at("throughput_cases") == 15);
@@ -398,8 +451,10 @@ TEST_CASE("the prime-rl and DeepSeek-V3 16B runs held aside hold what their one 
   CHECK(s.at("numeric_cases") == 12);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(7.7).margin(0.3));
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(17.4).margin(0.3));
-  CHECK(s.at("band_coverage").get<double>() == 1.0);
-  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  // All 12 inside the band as evaluated; 11 since its upper edge narrowed from 7 % to 5 %
+  // (2026-12-04): the 17.4 %-low prime-rl row is above it.
+  CHECK(s.at("band_coverage").get<double>() == Approx(11.0 / 12.0));
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(11.0 / 12.0));
   CHECK(s.at("throughput_cases") == 8);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(20.6).margin(0.5));
   CHECK(s.at("throughput_band_coverage").get<double>() == 0.75);
@@ -444,7 +499,9 @@ TEST_CASE("the spare dense runs held aside hold what their one evaluation showed
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 8);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.6).margin(0.1));
-  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(17.0).margin(0.3));
+  // The June 2024 run: 17.0 % low as evaluated, 14.2 % since fixed segments hold 4 % of the
+  // allocated peak more (2026-12-04).
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(14.2).margin(0.3));
   CHECK(s.at("max_error_case") == "tt355-a100-8b-fsdp8-bf16-sacop-b1s8192-foreach-2024jun");
   CHECK(s.at("upper_edge_coverage").get<double>() == Approx(7.0 / 8.0));
   CHECK(s.at("throughput_cases") == 6);
@@ -581,5 +638,26 @@ TEST_CASE("the RL trainer holdout holds what its one evaluation showed", "[valid
     CHECK(verdict == (id.ends_with("fullac-s4096-oom-2026jun") ? "at_risk"
                       : id.find("-oom-") != std::string::npos  ? "out_of_memory"
                                                                : "fits"));
+  }
+}
+
+TEST_CASE("the fixed-segments H200 runs held aside hold what their one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-h200-fixed-segments-holdout.json: 6 of the 19 configurations run
+  // without expandable segments on 2026-12-04, split off by their ids' SHA-1 before any
+  // prediction was read and evaluated once, after memory.fixed_segments_fraction was fitted to
+  // the other 13: median 1.6 %; five within -1.7 .. +3.8 %; the 8B chunked-loss run 20.4 % low,
+  // above the band (its fixed-segments excess is 0.24 of the allocated peak, the fitted share
+  // 0.04: the chunked loss's many differently sized transients fragment fixed segments most).
+  // Not refitted on it (docs/model.md section 7).
+  const auto v = validate("measurements-h200-fixed-segments-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 6);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.58).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(20.4).margin(0.2));
+  CHECK(s.at("max_error_case") == "fakepg-h200-8b-w8-full-bf16-b1s8192-fullac-chunked");
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(5.0 / 6.0));
+  for (const auto& c : v.at("cases")) {
+    CHECK(c.at("predicted_verdict") == "fits"); // every one ran
   }
 }

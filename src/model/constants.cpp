@@ -26,6 +26,7 @@ struct TimeField {
 
 constexpr MemoryField k_memory_fields[] = {
     {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction, 0.0, 1.0},
+    {"fixed_segments_fraction", &MemoryConstants::fixed_segments_fraction, 0.0, 1.0},
     {"cuda_context_bytes", &MemoryConstants::cuda_context_bytes, 0.0, 1e+11},
     {"driver_reserved_bytes", &MemoryConstants::driver_reserved_bytes, 0.0, 1e+11},
     {"nccl_bytes_per_communicator", &MemoryConstants::nccl_bytes_per_communicator, 0.0, 1e+11},

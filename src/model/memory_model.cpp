@@ -85,11 +85,14 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
 /// "Reserved memory"): FSDP2's reduce-scatter and all-gather streams keep their own pools (the
 /// sharded gradients live in the reduce-scatter pool), so whatever those pools reached and do
 /// not use at the peak stays reserved; and freeing the largest transient tensor leaves a hole
-/// that later, differently sized allocations only partly reuse.
-double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_gradients,
-                       double largest_logits) {
+/// that later, differently sized allocations only partly reuse. Without expandable segments a
+/// block freed inside a segment that still holds live ones cannot be merged with its neighbours
+/// or returned, which holds a share of the allocated peak more.
+double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double allocated,
+                       double peak_gradients, double largest_logits) {
+  const double fixed = t.fixed_segments_fraction * allocated;
   if (peak_phase == StepPhase::load) { // no stream pools, gradients or logits exist yet
-    return t.fragmentation_fraction * t.load_largest;
+    return fixed + t.fragmentation_fraction * t.load_largest;
   }
   double slack = 0;
   if (t.fsdp_streams) {
@@ -102,7 +105,7 @@ double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double peak_g
     }
   }
   const double largest = std::max(largest_logits, t.rs_input);
-  return slack + t.fragmentation_fraction * largest;
+  return fixed + slack + t.fragmentation_fraction * largest;
 }
 
 } // namespace
@@ -256,6 +259,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
   t.expandable_segments = c.alloc_segments == AllocSegments::expandable;
+  t.fixed_segments_fraction = t.expandable_segments ? 0.0 : k.fixed_segments_fraction;
   const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
                                (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0) +
                                (pipeline ? 1.0 : 0.0) +
@@ -387,7 +391,7 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
     }
   }
   k.uncapped_reserved =
-      k.allocated + allocator_slack(t, k.phase, ph[idx(k.phase)][idx(C::gradients)],
+      k.allocated + allocator_slack(t, k.phase, k.allocated, ph[idx(k.phase)][idx(C::gradients)],
                                     tokens * t.vocab * t.logits.largest_tensor_bytes);
   k.reserved = cap_reserved(t, k.allocated, k.uncapped_reserved);
   return k;
