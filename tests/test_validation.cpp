@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
@@ -61,8 +60,8 @@ TEST_CASE("without expandable segments: the fitted share is what the H200 runs a
   // memory.fixed_segments_fraction is the median of (reserved without - reserved with) /
   // allocated, rounded to 0.01.
   const auto read = [](const char* f) {
-    std::ifstream in(test::source_path(std::string("tests/data/") + f));
-    return nlohmann::json::parse(in).at("cases");
+    return nlohmann::json::parse(read_text_file(test::source_path(std::string("tests/data/") + f)))
+        .at("cases");
   };
   std::map<std::string, nlohmann::json> twins;
   for (const auto& c : read("measurements-h100-fakepg.json")) {
@@ -80,12 +79,12 @@ TEST_CASE("without expandable segments: the fitted share is what the H200 runs a
                      with.at("peak_allocated_gib").get<double>());
   }
   REQUIRE(shares.size() == 13);
-  std::sort(shares.begin(), shares.end());
-  const double median = shares[shares.size() / 2];
+  const double median = test::median(shares);
   CHECK(median == Approx(0.039).margin(0.0005));
   CHECK(MemoryConstants{}.fixed_segments_fraction == Approx(std::round(median * 100.0) / 100.0));
-  CHECK(shares.front() == Approx(-0.034).margin(0.001)); // 3B micro-batch 4, full AC
-  CHECK(shares.back() == Approx(0.150).margin(0.001));   // 8B over 4 GPUs, full AC
+  const auto [lowest, highest] = std::minmax_element(shares.begin(), shares.end());
+  CHECK(*lowest == Approx(-0.034).margin(0.001)); // 3B micro-batch 4, full AC
+  CHECK(*highest == Approx(0.150).margin(0.001)); // 8B over 4 GPUs, full AC
 
   // With it the fit set reads (before: median -3.8 %, max -10.5 %, all under the upper edge).
   const auto v = validate("measurements-h200-fixed-segments.json");
