@@ -150,6 +150,39 @@ TEST_CASE("a measurement case's inline model reads like a model file", "[hostile
   fs::remove_all(dir);
 }
 
+TEST_CASE("an id or a name with a character that reorders or hides text is refused, escaped",
+          "[hostile][validation]") {
+  // U+202E (right-to-left override) would print "abc<RLO>def" as "abcfed"; U+200B is invisible;
+  // U+0085 is a C1 control. Each is refused where it enters, and the error shows it escaped.
+  const fs::path dir = test::scratch_dir("format-controls");
+  const std::string tail = R"(", "source": "hand-written", "model": "llama-3.2-1b",
+      "gpu": "h100-sxm-80gb", "gpus": 8, "sharding": "full", "shard_group": 8,
+      "precision": "bf16", "micro_batch": 1, "seq_len": 4096, "grad_accum": 1,
+      "activation_checkpointing": "none", "optimizer": "adamw", "compile": false,
+      "loss": "unfused", "measured": {"metric": "fits", "value": true}}]})";
+  for (const auto& [raw, shown] : {std::pair<std::string, std::string>{"\xE2\x80\xAE", "\\u{202E}"},
+                                   {"\xE2\x80\x8B", "\\u{200B}"},
+                                   {"\xE2\x81\xA7", "\\u{2067}"},
+                                   {"\xC2\x85", "\\u{0085}"}}) {
+    const fs::path file = dir / "m.json";
+    std::ofstream(file) << R"({"schema": "bwplan-measurements/1", "cases": [{"id": "abc)" + raw +
+                               "def" + tail;
+    const test::CliResult r = test::run_cli({"validate", file.string()});
+    check_one_line_error(r, 1);
+    INFO(r.err);
+    CHECK_THAT(r.err, Catch::Contains("/cases/0/id") && Catch::Contains(shown));
+    CHECK(r.err.find(raw) == std::string::npos);
+    CHECK(r.out.empty());
+  }
+  // Accented letters and other scripts stay allowed.
+  std::ofstream(dir / "ok.json") << R"({"schema": "bwplan-measurements/1", "cases": [{"id": ")"
+                                 << "r\xC3\xA9sum\xC3\xA9-\xE6\xB8\xAC" << tail;
+  const test::CliResult ok = test::run_cli({"validate", (dir / "ok.json").string()});
+  CHECK(ok.err.empty());
+  CHECK(ok.status == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[hostile][cli]") {
   for (const std::vector<std::string> args :
        {std::vector<std::string>{"search", "--sharding", "full,"},

@@ -11,6 +11,7 @@
 
 #include "bwplan/error.hpp"
 #include "bwplan/suggest.hpp"
+#include "bwplan/utf8.hpp"
 
 namespace bwplan::io {
 
@@ -97,8 +98,13 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
 }
 
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && format_control_length(s.substr(i)) > 0)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string_view json_type_name(const nlohmann::json& j) {

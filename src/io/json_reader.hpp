@@ -74,8 +74,10 @@ private:
 /// The JSON type of `j` as users know it ("string", "number", ...), for error messages.
 [[nodiscard]] std::string_view json_type_name(const nlohmann::json& j);
 
-/// True when `s` holds a control character (a byte below 0x20, or DEL): such a name would break
-/// a line of output or drive the terminal.
+/// True when `s` holds a control character (a byte below 0x20, DEL, or a C1 control) or an
+/// invisible format character that reorders or hides text (format_control_length() in
+/// bwplan/utf8.hpp): such a name would break a line of output, drive the terminal, or read as
+/// another name.
 [[nodiscard]] bool has_control(std::string_view s);
 
 /// Runs `f`; an Error it throws is thrown again after `where` (the file and field the value

@@ -4,6 +4,7 @@
 /// enters, naming it, with its bytes shown as \xNN.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -81,18 +82,50 @@ namespace bwplan {
   return out;
 }
 
-/// `s` with its control characters (newlines too) written as \xNN, as a one-line message quotes
-/// a value: the error then shows what was typed, not a space where a newline was.
+/// The length of the UTF-8 sequence at the start of `s` when it encodes a C1 control
+/// (U+0080-U+009F) or an invisible format character that reorders or hides text, else 0: the
+/// Arabic letter mark U+061C, zero-width and directional marks U+200B-U+200F, embeddings and
+/// overrides U+202A-U+202E, word joiner and isolates U+2060-U+2069, and U+FEFF (Unicode Standard
+/// Annex #9, "Explicit Directional Formatting Characters"; the "Trojan Source" attack,
+/// CVE-2021-42574). Shown as written, such a character makes a name, an id or an error line read
+/// as something else.
+[[nodiscard]] inline std::size_t format_control_length(std::string_view s) {
+  const auto b = [&s](std::size_t i) {
+    return i < s.size() ? static_cast<unsigned char>(s[i]) : 0U;
+  };
+  switch (b(0)) {
+  case 0xC2: return b(1) >= 0x80 && b(1) <= 0x9F ? 2 : 0;
+  case 0xD8: return b(1) == 0x9C ? 2 : 0;
+  case 0xE2:
+    return (b(1) == 0x80 && ((b(2) >= 0x8B && b(2) <= 0x8F) || (b(2) >= 0xAA && b(2) <= 0xAE))) ||
+                   (b(1) == 0x81 && b(2) >= 0xA0 && b(2) <= 0xA9)
+               ? 3
+               : 0;
+  case 0xEF: return b(1) == 0xBB && b(2) == 0xBF ? 3 : 0;
+  default: return 0;
+  }
+}
+
+/// `s` with its control characters (newlines too) written as \xNN, and the format characters of
+/// format_control_length() as \u{XXXX}, as a one-line message quotes a value: the error then
+/// shows what was typed, not a space where a newline was or text reordered.
 [[nodiscard]] inline std::string controls_escaped(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+  while (!s.empty()) {
+    const auto u = static_cast<unsigned char>(s.front());
+    const std::size_t n = format_control_length(s);
+    if (n == 2) {
+      out += fmt::format("\\u{{{:04X}}}", ((u & 0x1FU) << 6U) | (s[1] & 0x3FU));
+    } else if (n == 3) {
+      out += fmt::format("\\u{{{:04X}}}",
+                         ((u & 0x0FU) << 12U) | ((s[1] & 0x3FU) << 6U) | (s[2] & 0x3FU));
+    } else if (u < 0x20 || u == 0x7f) {
       out += fmt::format("\\x{:02x}", u);
     } else {
-      out += c;
+      out += s.front();
     }
+    s.remove_prefix(std::max<std::size_t>(n, 1));
   }
   return out;
 }
