@@ -56,7 +56,7 @@ struct ConfigWhere {
 /// mark: the search table's footnote and the report's note under its ranked plans.
 inline constexpr std::string_view k_allocator_retries_note =
     "the reserved peak does not fit beside the CUDA context and NCCL: the caching allocator "
-    "returns its cache to fit, retrying allocations every step (expandable segments)";
+    "returns its free cache to fit, retrying allocations every step";
 
 [[nodiscard]] OrderedJson memory_json(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson throughput_json(const StepTime& t);

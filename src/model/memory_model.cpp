@@ -88,24 +88,31 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
 /// that later, differently sized allocations only partly reuse. Without expandable segments a
 /// block freed inside a segment that still holds live ones cannot be merged with its neighbours
 /// or returned, which holds a share of the allocated peak more.
-double allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double allocated,
-                       double peak_gradients, double largest_logits) {
+struct Slack {
+  double pools = 0; ///< stream pools and the gradients' pool: whole free segments at the peak
+  double holes = 0; ///< the partly reused hole and the fixed-segments share: inside live segments
+  [[nodiscard]] double total() const { return pools + holes; }
+};
+
+Slack allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double allocated,
+                      double peak_gradients, double largest_logits) {
   const double fixed = t.fixed_segments_fraction * allocated;
   if (peak_phase == StepPhase::load) { // no stream pools, gradients or logits exist yet
-    return fixed + t.fragmentation_fraction * t.load_largest;
+    return {0.0, fixed + t.fragmentation_fraction * t.load_largest};
   }
-  double slack = 0;
+  Slack slack;
   if (t.fsdp_streams) {
     const bool grads_live = peak_gradients > 0 && !t.no_sync;
     if (!grads_live) {
-      slack += t.gradients;
+      slack.pools += t.gradients;
     }
     if (peak_phase != StepPhase::backward_block) {
-      slack += t.stream_pools;
+      slack.pools += t.stream_pools;
     }
   }
   const double largest = std::max(largest_logits, t.rs_input);
-  return fixed + slack + t.fragmentation_fraction * largest;
+  slack.holes = fixed + t.fragmentation_fraction * largest;
+  return slack;
 }
 
 } // namespace
@@ -365,13 +372,13 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
 /// (pytorch/pytorch@001074d25084fdb87a799823e395a50f5ec044d3:c10/cuda/CUDACachingAllocator.cpp,
 /// the allocator's header comment and Note [Expandable Segments]). With expandable segments every
 /// free page goes back, so the reserved peak stops at what the device has left, never below
-/// `allocated`; with fixed segments only segments with no live block do, which the model does not
-/// tell apart from the rest of the slack, so it keeps the whole reserved peak.
-double cap_reserved(const MemoryTerms& t, double allocated, double reserved) {
-  if (!t.expandable_segments) {
-    return reserved;
-  }
-  return std::min(reserved, std::max(allocated, t.capacity_bytes - t.runtime_bytes));
+/// `allocated`. With fixed segments only cached blocks that are not split, whole free segments,
+/// go back ("free all cached blocks that are not split and retry", the same header comment): the
+/// stream pools' and the gradients' segments, free at the peak, do; the holes inside segments
+/// that still hold live blocks do not, so the floor is `allocated` plus those holes.
+double cap_reserved(const MemoryTerms& t, double allocated, double holes, double reserved) {
+  const double floor = t.expandable_segments ? allocated : allocated + holes;
+  return std::min(reserved, std::max(floor, t.capacity_bytes - t.runtime_bytes));
 }
 
 /// The allocated peak over `ph`, its phase, and the reserved peak (allocated + allocator slack).
@@ -379,6 +386,7 @@ struct Peak {
   double allocated = 0;
   double reserved = 0;
   double uncapped_reserved = 0; ///< with room to spare (cap_reserved())
+  double holes = 0;             ///< Slack::holes at the peak
   StepPhase phase = StepPhase::forward_end;
 };
 Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
@@ -390,10 +398,11 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
       k.phase = static_cast<StepPhase>(p);
     }
   }
-  k.uncapped_reserved =
-      k.allocated + allocator_slack(t, k.phase, k.allocated, ph[idx(k.phase)][idx(C::gradients)],
-                                    tokens * t.vocab * t.logits.largest_tensor_bytes);
-  k.reserved = cap_reserved(t, k.allocated, k.uncapped_reserved);
+  const Slack slack = allocator_slack(t, k.phase, k.allocated, ph[idx(k.phase)][idx(C::gradients)],
+                                      tokens * t.vocab * t.logits.largest_tensor_bytes);
+  k.uncapped_reserved = k.allocated + slack.total();
+  k.holes = slack.holes;
+  k.reserved = cap_reserved(t, k.allocated, k.holes, k.uncapped_reserved);
   return k;
 }
 
@@ -423,8 +432,9 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
   }
   const double allocated_high = allocated * scale + added;
   const double reserved_high = reserved * scale + added;
-  return {allocated_high, cap_reserved(t, allocated_high, reserved_high), reserved_high,
-          estimate.phase};
+  const double holes_high = estimate.holes * scale;
+  return {allocated_high, cap_reserved(t, allocated_high, holes_high, reserved_high), reserved_high,
+          holes_high, estimate.phase};
 }
 
 } // namespace
