@@ -511,6 +511,31 @@ TEST_CASE("the spare dense runs held aside hold what their one evaluation showed
   CHECK(s.at("ran_called_out_of_memory") == 0);
 }
 
+TEST_CASE("the commit-log runs held aside hold what their one evaluation showed", "[validation]") {
+  // tests/data/measurements-commitlogs-holdout.json: 8 torchtitan runs read from PR and commit
+  // logs no other file uses (PRs 364, 382, 467 of June-July 2024; 698, November 2024; 1513 and
+  // 1351, July 2025), collected 2026-12-04 by a helper that never saw a prediction, committed,
+  // then evaluated once with no model change. The 2024 runs read far off both ways: PR 364's
+  // Llama 3 8B over FSDP 2 x TP 4 on A100 21.5 % low (above the band) and 4.5 x too fast (11 %
+  // MFU logged); PRs 382 and 467's FSDP runs on H100 13-18 % high, though the same stated
+  // configuration read 82.4 GiB in December 2024 (measurements.json) against PR 382's 69.04.
+  // The November 2024 float8 run and the July 2025 runs read within 4.1 %.
+  const auto v = validate("measurements-commitlogs-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 7);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(17.9).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(21.5).margin(0.1));
+  CHECK(s.at("max_error_case") ==
+        "tt364-a100x8-80g-llama3-8b-fsdp2-tp4-bf16-sacop-b4s8192-rmsnorm-eager-2024jun");
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(5.0 / 7.0));
+  CHECK(s.at("band_coverage").get<double>() == Approx(2.0 / 7.0));
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("ran_called_out_of_memory") == 0);
+  CHECK(s.at("throughput_cases") == 7);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(8.8).margin(0.1));
+  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(5.0 / 7.0));
+}
+
 TEST_CASE("the Blackwell and mixture runs held aside hold what their one evaluation showed",
           "[validation]") {
   // tests/data/measurements-blackwell-moe-holdout.json: torchtitan PR 2389's gpt-oss-20b on 8
