@@ -81,6 +81,13 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
   return 0.0;
 }
 
+/// The allocator slack at a peak, split by what a pressed allocator can return (cap_reserved()).
+struct Slack {
+  double pools = 0; ///< stream pools and the gradients' pool: whole free segments at the peak
+  double holes = 0; ///< the partly reused hole and the fixed-segments share: inside live segments
+  [[nodiscard]] double total() const { return pools + holes; }
+};
+
 /// Memory the caching allocator holds beyond the live tensors at the peak (docs/model.md,
 /// "Reserved memory"): FSDP2's reduce-scatter and all-gather streams keep their own pools (the
 /// sharded gradients live in the reduce-scatter pool), so whatever those pools reached and do
@@ -88,12 +95,6 @@ double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const
 /// that later, differently sized allocations only partly reuse. Without expandable segments a
 /// block freed inside a segment that still holds live ones cannot be merged with its neighbours
 /// or returned, which holds a share of the allocated peak more.
-struct Slack {
-  double pools = 0; ///< stream pools and the gradients' pool: whole free segments at the peak
-  double holes = 0; ///< the partly reused hole and the fixed-segments share: inside live segments
-  [[nodiscard]] double total() const { return pools + holes; }
-};
-
 Slack allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double allocated,
                       double peak_gradients, double largest_logits) {
   const double fixed = t.fixed_segments_fraction * allocated;
