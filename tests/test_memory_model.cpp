@@ -17,6 +17,23 @@ TrainingConfig base(std::int64_t gpus = 8) {
 
 constexpr double k_tv_8b = 8192.0 * 128256.0; // tokens x vocab at micro-batch 1, seq 8192
 
+/// 8 GPUs, op-level SAC, compiled blocks and loss (fused), fixed segments: the allocator tests'
+/// configuration.
+TrainingConfig compiled_fused_fixed(std::int64_t micro_batch) {
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);
+  c.loss = Loss::fused;
+  c.compile = true;
+  c.micro_batch = micro_batch;
+  c.alloc_segments = AllocSegments::fixed;
+  return c;
+}
+
+/// What fixed segments keep when pressed, by hand: 0.04 x the allocated peak and 0.6 x the
+/// largest transient tensor, the fused loss's bf16 logits of `tokens` x Llama's 128256.
+double fixed_holes(const MemoryEstimate& e, double tokens) {
+  return 0.04 * e.peak_allocated_bytes + 0.6 * tokens * 128256.0 * 2.0;
+}
+
 } // namespace
 
 TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
@@ -104,11 +121,7 @@ TEST_CASE("with expandable segments the reserved peak stops at what the device h
   // a process can allocate, its uncapped reserved peak (+ the logits hole) does not.
   const ModelSpec& m = test::preset("llama-3.1-8b");
   const GpuSpec& gpu = test::catalog().gpu("b200");
-  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);
-  c.loss = Loss::fused;
-  c.compile = true;
-  c.micro_batch = 9;
-  c.alloc_segments = AllocSegments::fixed;
+  TrainingConfig c = compiled_fused_fixed(9);
   const MemoryEstimate fixed = estimate_memory(m, c, gpu);
   c.alloc_segments = AllocSegments::expandable;
   const MemoryEstimate expandable = estimate_memory(m, c, gpu);
@@ -119,7 +132,7 @@ TEST_CASE("with expandable segments the reserved peak stops at what the device h
   // Fixed segments return only whole free segments (the stream pools' and the gradients'); the
   // holes inside live segments stay: 0.04 x the allocated peak and 0.6 x the largest transient
   // tensor, the bf16 logits of 9 x 8192 tokens. That floor is over the room: out of memory.
-  const double holes = 0.04 * fixed.peak_allocated_bytes + 0.6 * 9.0 * 8192.0 * 128256.0 * 2.0;
+  const double holes = fixed_holes(fixed, 9.0 * 8192.0);
   CHECK_THAT(fixed.peak_reserved_bytes, WithinRel(fixed.peak_allocated_bytes + holes, 1e-12));
   REQUIRE(fixed.peak_reserved_bytes > room);
   CHECK(fixed.allocator_retries);
@@ -166,17 +179,13 @@ TEST_CASE("with fixed segments a pressed allocator returns the free pools, not t
   // the allocated peak plus its holes.
   const ModelSpec& m = test::preset("llama-3.1-8b");
   const GpuSpec& gpu = test::catalog().gpu("gb200");
-  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::selective_op);
+  TrainingConfig c = compiled_fused_fixed(32);
   c.sharding = Sharding::hybrid;
   c.shard_group = 4;
-  c.loss = Loss::fused;
-  c.compile = true;
-  c.micro_batch = 32;
   c.seq_len = 2048;
-  c.alloc_segments = AllocSegments::fixed;
   const MemoryEstimate e = estimate_memory(m, c, gpu);
   const double room = gpu.cuda_total_bytes - e.runtime_bytes;
-  const double holes = 0.04 * e.peak_allocated_bytes + 0.6 * 32.0 * 2048.0 * 128256.0 * 2.0;
+  const double holes = fixed_holes(e, 32.0 * 2048.0);
   REQUIRE(e.peak_allocated_bytes + holes < room);
   CHECK(e.allocator_retries);
   CHECK_THAT(e.peak_reserved_bytes, WithinRel(room, 1e-12));
