@@ -183,7 +183,8 @@ TEST_CASE("a measured case names its trainer, or reads as an unnamed one", "[val
 TEST_CASE("held-aside published runs: never above the band's upper edge, every fit call right",
           "[validation][bands]") {
   // 17 runs set aside before the bands were built and evaluated once (tests/data/README.md);
-  // not used to derive any constant. Tokens/s on them is recorded in docs/time-model.md §6: the
+  // no constant is fitted to them (they count toward the memory band's relative edges, as every
+  // file does since 2026-12-05). Tokens/s on them is recorded in docs/time-model.md §6: the
   // multi-node A100 and HSDP rows run faster than predicted, outside the band.
   const auto v = validate("measurements-published-holdout.json");
   const auto& s = v.at("summary");
