@@ -514,6 +514,26 @@ TEST_CASE("the spare dense runs held aside hold what their one evaluation showed
   CHECK(s.at("ran_called_out_of_memory") == 0);
 }
 
+TEST_CASE("the December 4 runs held aside hold what their one evaluation showed", "[validation]") {
+  // tests/data/measurements-december4-holdout.json: 2 runs collected 2026-12-05 by a helper that
+  // never saw a prediction, committed, then evaluated once with no model change. Both peaks read
+  // low, inside the band; the tensor-parallel row's tokens/s is 3.3 x fast, outside it (a
+  // host-bound step: 2,048 tokens over 8 tensor-parallel ranks, about 2.5 % MFU measured).
+  const auto v = validate("measurements-december4-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 2);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(6.8).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(6.9).margin(0.1));
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_cases") == 1);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(231.4).margin(0.5));
+  CHECK(s.at("throughput_band_coverage").get<double>() == 0.0);
+  for (const auto& c : v.at("cases")) {
+    CHECK(c.at("error_pct").get<double>() < 0.0); // both read low
+  }
+}
+
 TEST_CASE("the commit-log runs held aside hold what their one evaluation showed", "[validation]") {
   // tests/data/measurements-commitlogs-holdout.json: 8 torchtitan runs read from PR and commit
   // logs no other file uses (PRs 364, 382, 467 of June-July 2024; 698, November 2024; 1513 and
