@@ -26,9 +26,12 @@ json read_json(const std::string& rel) {
   return json::parse(in);
 }
 
-json validate(const std::string& file) {
-  const test::CliResult r =
-      test::run_cli({"validate", test::source_path("tests/data/" + file), "--format", "json"});
+/// `bwplan validate` of tests/data/`file` as JSON, with `extra` arguments (e.g. --set).
+json validate(const std::string& file, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"validate", test::source_path("tests/data/" + file), "--format",
+                                   "json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const test::CliResult r = test::run_cli(args);
   REQUIRE(r.status == 0);
   return json::parse(r.out);
 }
@@ -76,12 +79,8 @@ struct EdgeCounts {
 EdgeCounts edge_counts(double low, double high) {
   EdgeCounts n;
   for (const std::string& f : measurement_files()) {
-    const test::CliResult r =
-        test::run_cli({"validate", test::source_path("tests/data/" + f), "--format", "json",
-                       "--set", "memory.band_low_fraction=" + std::to_string(low), "--set",
-                       "memory.band_high_fraction=" + std::to_string(high)});
-    REQUIRE(r.status == 0);
-    const json v = json::parse(r.out);
+    const json v = validate(f, {"--set", "memory.band_low_fraction=" + std::to_string(low), "--set",
+                                "memory.band_high_fraction=" + std::to_string(high)});
     for (const json& c : v.at("cases")) {
       if (c.contains("measured_bytes")) {
         const double measured = c.at("measured_bytes");
