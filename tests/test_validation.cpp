@@ -534,6 +534,26 @@ TEST_CASE("the December 4 runs held aside hold what their one evaluation showed"
   }
 }
 
+TEST_CASE("torchtitan's own gpt-oss code on an H200 holds what its one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-h200-gptoss-fakepg-holdout.json: 6 configs of gpt-oss-20b run with
+  // pytorch/torchtitan@df2e96d5's model code over a fake process group (one H200 holding rank 0
+  // of 8), estimated before the run (tools/measure/results/h200-gptoss-predictions-2026-12-04.txt)
+  // and evaluated once with no model change. The allocated peaks read -0.5 % to +1.1 %; the
+  // reserved ones all read high, by the allocator slack beside the 16384 x 201088 logits.
+  const auto v = validate("measurements-h200-gptoss-fakepg-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 6);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(4.7).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(10.4).margin(0.1));
+  CHECK(s.at("max_error_case") == "fakepg-h200-gptoss-L24-w8-fullac-b2s8192-fixed");
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  for (const auto& c : v.at("cases")) {
+    CHECK(c.at("error_pct").get<double>() > 0.0); // all read high
+  }
+}
+
 TEST_CASE("the commit-log runs held aside hold what their one evaluation showed", "[validation]") {
   // tests/data/measurements-commitlogs-holdout.json: 8 torchtitan runs read from PR and commit
   // logs no other file uses (PRs 364, 382, 467 of June-July 2024; 698, November 2024; 1513 and

@@ -4,6 +4,7 @@
   python3 to_schema.py RESULTS.jsonl OUT.json [--date 2026-11-25] [--gpu h100-sxm-80gb]
                        [--device nvidia-h100-x1] [--include-forced-sdpa]
                        [--fixed-segments --ids ID,ID]   # the 2026-12-04 H200 runs
+                       [--torchtitan-gptoss]            # torchtitan_gptoss_fakepg.py's lines
 
 With --fixed-segments only runs made without expandable segments (config alloc "default") and
 with instant collectives are kept (the delayed-collective runs repeat their instant twins' peaks
@@ -62,6 +63,62 @@ ABOUT_FIXED = (
 )
 
 
+ABOUT_GPTOSS = (
+    "Measured peak GPU memory of torchtitan's own gpt-oss-20b model code "
+    "(pytorch/torchtitan@df2e96d5101df91250bfe5053c66301412d05abc, the squash commit of PR 2389: "
+    "FlexAttention with sinks and a 128-token sliding window on every other block, the router in "
+    "float32, grouped-mm experts with the clamped SwiGLU) in eager FSDP2 training. How measured: "
+    "bwplan's tools/measure/torchtitan_gptoss_fakepg.py on one NVIDIA H200 (143771 MiB, driver "
+    "580.159.04), torch 2.11.0+cu130, triton 3.6.0, 2026-12-04: FSDP2 over a fake process group "
+    "(FakeStore, backend 'fake'), so one GPU holds rank 0 of an 8-GPU job with all of its real "
+    "allocations; the training loop is torchtitan's at that commit (apply_fsdp of "
+    "torchtitan/models/llama4/parallelize.py with ep 1: embeddings, each block, [norm, output] "
+    "unresharded, the root; bf16 parameters, fp32 reduce; full checkpointing as "
+    "checkpoint_wrapper(preserve_rng_state=False); torchtitan/components/loss.py's fp32 "
+    "cross-entropy summed and divided by the tokens; a foreach grad-norm clip; AdamW fused, "
+    "lr 8e-4), random tokens, 3 optimizer steps, each config in a fresh process. FlexAttention "
+    "was compiled without max-autotune (tile sizes only). The value is "
+    "torch.cuda.memory_stats()['reserved_bytes.all.peak'] / 2^30 over steps 2-3 (step 1 creates "
+    "the AdamW states); peak_allocated_gib is the allocated peak over the same steps. Not "
+    "counted: CUDA context, NCCL. Raw lines: tools/measure/results/h200-gptoss-2026-12-04.jsonl; "
+    "12-layer runs of the same script stay there (no catalog model has 12 layers). Held aside: "
+    "bwplan's estimates of these configs were written down before the run "
+    "(tools/measure/results/h200-gptoss-predictions-2026-12-04.txt); nothing is fitted to them."
+)
+
+
+def gptoss_case_of(r):
+    c = r["config"]
+    ac = {"none": "none", "full": "full"}[c["ac"]]
+    return {
+        "id": "fakepg-h200-" + r["id"],
+        "source": "bwplan tools/measure/torchtitan_gptoss_fakepg.py on nvidia-h200-x1, 2026-12-04",
+        "model": "gpt-oss-20b",
+        "gpu": "h200",
+        "gpus": int(c["world"]),
+        "sharding": "full",
+        "shard_group": int(c["world"]),
+        "precision": "bf16",
+        "micro_batch": int(c["micro_batch"]),
+        "seq_len": int(c["seq_len"]),
+        "grad_accum": int(c.get("grad_accum", 1)),
+        "grad_accum_mode": "reduce-scatter",
+        "activation_checkpointing": ac,
+        "optimizer": "adamw",
+        "compile": False,
+        "loss": "unfused",
+        "trainer": "torchtitan",
+        "alloc_segments": "fixed" if c.get("alloc", "expandable") != "expandable" else "expandable",
+        "optimizer_impl": "fused",
+        "fsdp_wrap": "per-module",
+        "measured": {
+            "metric": "peak_reserved_gib",
+            "value": r["peak_reserved_gib"],
+            "peak_allocated_gib": r["peak_allocated_gib"],
+        },
+    }
+
+
 def case_of(r, date, gpu, device, prefix="fakepg-h100-"):
     c = r["config"]
     model = c["model"]
@@ -115,6 +172,7 @@ def main():
     ap.add_argument("--include-forced-sdpa", action="store_true")
     ap.add_argument("--fixed-segments", action="store_true")
     ap.add_argument("--ids", default="")
+    ap.add_argument("--torchtitan-gptoss", action="store_true")
     a = ap.parse_args()
     cases = []
     keep = set(x for x in a.ids.split(",") if x)
@@ -124,6 +182,10 @@ def main():
             continue
         r = json.loads(line)
         if not (r.get("ok") or r.get("oom")):
+            continue
+        if a.torchtitan_gptoss:
+            if r["config"]["n_layers"] == 24 and r.get("ok"):
+                cases.append(gptoss_case_of(r))
             continue
         if r["config"].get("sdpa", "default") != "default" and not a.include_forced_sdpa:
             continue
@@ -138,8 +200,8 @@ def main():
             cases = [x for x in cases if x["id"] != case["id"]] + [case]
             continue
         cases.append(case_of(r, a.date, a.gpu, a.device))
-    doc = {"schema": "bwplan-measurements/1",
-           "about": ABOUT_FIXED if a.fixed_segments else ABOUT, "cases": cases}
+    about = ABOUT_GPTOSS if a.torchtitan_gptoss else ABOUT_FIXED if a.fixed_segments else ABOUT
+    doc = {"schema": "bwplan-measurements/1", "about": about, "cases": cases}
     with open(a.out, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
