@@ -596,15 +596,19 @@ TEST_CASE("the Blackwell and mixture runs held aside hold what their one evaluat
   // the test below), the no-checkpointing runs at the 2 x 8192 tokens recorded read +15 %: called
   // out of memory, both of them, though they ran (docs/model.md section 8: the recorded batch is
   // in doubt). Tokens/s of its gpt-oss rows 1 % -> 3-5 % slow (more activation bytes per block).
+  // Since a pressed fixed-segments allocator is estimated to return its holes (the band keeping
+  // them; torchtitan's own gpt-oss code measured on an H200 puts these runs' allocated peak at
+  // about 172.9 GiB, so they held at most 2.7 GiB of holes when pressed), the bf16-gate run reads
+  // +0.8 % and its fp32-gate twin, which ran, is called at risk.
   const auto v = validate("measurements-blackwell-moe-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 5);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(35.5).margin(0.3));
   CHECK(s.at("max_error_case") == "tt2389-b200x8-gpt-oss-20b-fsdp8-fullac-b2s8192-eager-gatebf16");
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
-  CHECK(s.at("ran_called_out_of_memory") == 3);
+  CHECK(s.at("ran_called_out_of_memory") == 2);
   CHECK(s.at("fit_cases") == 1);
-  CHECK(s.at("fit_accuracy").get<double>() == 0.0);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
   CHECK(s.at("throughput_cases") == 5);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(4.0).margin(0.2));
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
