@@ -554,6 +554,29 @@ TEST_CASE("torchtitan's own gpt-oss code on an H200 holds what its one evaluatio
   }
 }
 
+TEST_CASE("torchtitan's own DeepSeek-V3 16B code on an H200 holds what its one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-h200-dsv3-fakepg-holdout.json: 6 configs of the "16B" flavor at
+  // pytorch/torchtitan@df2e96d5 with ep 1 over a fake process group (one H200 holding rank 0 of
+  // 8), estimated before the run (tools/measure/results/h200-dsv3-predictions-2026-12-04.txt),
+  // evaluated once with no model change. Allocated peaks +2.9 to +4.8 % under op-level SAC (what
+  // a block saves, 28.8 KB a token measured against 32.9 estimated), -0.5 % with full
+  // checkpointing; the reserved ones within 5.8 %, the smallest micro-batch low.
+  const auto v = validate("measurements-h200-dsv3-fakepg-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("numeric_cases") == 6);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(5.2).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(5.8).margin(0.1));
+  CHECK(s.at("max_error_case") == "fakepg-h200-dsv3-L27-w8-sacop-b8s4096-fixed");
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  int low = 0;
+  for (const auto& c : v.at("cases")) {
+    low += c.at("error_pct").get<double>() < 0.0 ? 1 : 0;
+  }
+  CHECK(low == 1); // micro-batch 2, -4.4 %
+}
+
 TEST_CASE("the commit-log runs held aside hold what their one evaluation showed", "[validation]") {
   // tests/data/measurements-commitlogs-holdout.json: 8 torchtitan runs read from PR and commit
   // logs no other file uses (PRs 364, 382, 467 of June-July 2024; 698, November 2024; 1513 and

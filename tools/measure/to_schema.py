@@ -4,7 +4,7 @@
   python3 to_schema.py RESULTS.jsonl OUT.json [--date 2026-11-25] [--gpu h100-sxm-80gb]
                        [--device nvidia-h100-x1] [--include-forced-sdpa]
                        [--fixed-segments --ids ID,ID]   # the 2026-12-04 H200 runs
-                       [--torchtitan-gptoss]            # torchtitan_gptoss_fakepg.py's lines
+                       [--torchtitan-gptoss | --torchtitan-dsv3]  # torchtitan_fakepg.py's lines
 
 With --fixed-segments only runs made without expandable segments (config alloc "default") and
 with instant collectives are kept (the delayed-collective runs repeat their instant twins' peaks
@@ -18,6 +18,7 @@ schema has no field for the attention backend.
 """
 import argparse
 import json
+import os
 
 ABOUT = (
     "Measured peak GPU memory of eager PyTorch FSDP2 training steps. How measured: FSDP2 "
@@ -68,7 +69,7 @@ ABOUT_GPTOSS = (
     "(pytorch/torchtitan@df2e96d5101df91250bfe5053c66301412d05abc, the squash commit of PR 2389: "
     "FlexAttention with sinks and a 128-token sliding window on every other block, the router in "
     "float32, grouped-mm experts with the clamped SwiGLU) in eager FSDP2 training. How measured: "
-    "bwplan's tools/measure/torchtitan_gptoss_fakepg.py on one NVIDIA H200 (143771 MiB, driver "
+    "bwplan's tools/measure/torchtitan_fakepg.py (--grid gptoss) on one NVIDIA H200 (143771 MiB, driver "
     "580.159.04), torch 2.11.0+cu130, triton 3.6.0, 2026-12-04: FSDP2 over a fake process group "
     "(FakeStore, backend 'fake'), so one GPU holds rank 0 of an 8-GPU job with all of its real "
     "allocations; the training loop is torchtitan's at that commit (apply_fsdp of "
@@ -87,13 +88,34 @@ ABOUT_GPTOSS = (
 )
 
 
-def gptoss_case_of(r):
+ABOUT_DSV3 = (
+    "Measured peak GPU memory of torchtitan's own DeepSeek-V3 16B model code "
+    "(pytorch/torchtitan@df2e96d5101df91250bfe5053c66301412d05abc: the '16B' flavor of "
+    "torchtitan/models/deepseek_v3/__init__.py - latent attention without a query LoRA over "
+    "FlexAttention with a causal mask, 64 routed experts with 6 per token and 2 shared, one dense "
+    "block first, vocabulary 102400) in eager FSDP2 training with expert parallelism 1. How "
+    "measured: bwplan's tools/measure/torchtitan_fakepg.py (--grid dsv3) on one NVIDIA H200 "
+    "(143771 MiB), torch 2.11.0+cu130, 2026-12-04, over a fake process group (one GPU holds rank "
+    "0 of 8 with all of its real allocations); activation checkpointing by the checkout's own "
+    "apply_ac (op-level SAC with deepseek_v3/parallelize.py's save list and the router gate "
+    "force-recomputed; full), the rest of the loop as for measurements-h200-gptoss-fakepg-"
+    "holdout.json (unfused fp32 loss, fused AdamW). The value is "
+    "torch.cuda.memory_stats()['reserved_bytes.all.peak'] / 2^30 over steps 2-3; "
+    "peak_allocated_gib beside it. FlexAttention is not a bwplan attention kernel: the cases say "
+    "flash2, as the other DeepSeek-V3 16B cases do. Raw lines: "
+    "tools/measure/results/h200-dsv3-2026-12-04.jsonl. Held aside: bwplan's estimates were written "
+    "down before the run (tools/measure/results/h200-dsv3-predictions-2026-12-04.txt); nothing is "
+    "fitted to them."
+)
+
+
+def torchtitan_case_of(r, model=None):
     c = r["config"]
-    ac = {"none": "none", "full": "full"}[c["ac"]]
-    return {
+    ac = {"none": "none", "full": "full", "selective-op": "selective-op"}[c["ac"]]
+    case = {
         "id": "fakepg-h200-" + r["id"],
-        "source": "bwplan tools/measure/torchtitan_gptoss_fakepg.py on nvidia-h200-x1, 2026-12-04",
-        "model": "gpt-oss-20b",
+        "source": "bwplan tools/measure/torchtitan_fakepg.py on nvidia-h200-x1, 2026-12-04",
+        "model": model or c["model"],
         "gpu": "h200",
         "gpus": int(c["world"]),
         "sharding": "full",
@@ -117,6 +139,9 @@ def gptoss_case_of(r):
             "peak_allocated_gib": r["peak_allocated_gib"],
         },
     }
+    if c["model"] == "deepseek-v3-16b":
+        case["attention_kernel"] = "flash2"
+    return case
 
 
 def case_of(r, date, gpu, device, prefix="fakepg-h100-"):
@@ -173,6 +198,7 @@ def main():
     ap.add_argument("--fixed-segments", action="store_true")
     ap.add_argument("--ids", default="")
     ap.add_argument("--torchtitan-gptoss", action="store_true")
+    ap.add_argument("--torchtitan-dsv3", action="store_true")
     a = ap.parse_args()
     cases = []
     keep = set(x for x in a.ids.split(",") if x)
@@ -185,7 +211,16 @@ def main():
             continue
         if a.torchtitan_gptoss:
             if r["config"]["n_layers"] == 24 and r.get("ok"):
-                cases.append(gptoss_case_of(r))
+                cases.append(torchtitan_case_of(r))
+            continue
+        if a.torchtitan_dsv3:
+            if r.get("ok"):
+                here = os.path.dirname(os.path.abspath(__file__))
+                model = json.load(open(os.path.join(here, "results",
+                                                    "deepseek-v3-16b-torchtitan.model.json")))
+                for key in ("schema_version", "sources"):
+                    model.pop(key, None)
+                cases.append(torchtitan_case_of(r, model))
             continue
         if r["config"].get("sdpa", "default") != "default" and not a.include_forced_sdpa:
             continue
@@ -200,7 +235,8 @@ def main():
             cases = [x for x in cases if x["id"] != case["id"]] + [case]
             continue
         cases.append(case_of(r, a.date, a.gpu, a.device))
-    about = ABOUT_GPTOSS if a.torchtitan_gptoss else ABOUT_FIXED if a.fixed_segments else ABOUT
+    about = (ABOUT_GPTOSS if a.torchtitan_gptoss else ABOUT_DSV3 if a.torchtitan_dsv3
+             else ABOUT_FIXED if a.fixed_segments else ABOUT)
     doc = {"schema": "bwplan-measurements/1", "about": about, "cases": cases}
     with open(a.out, "w") as f:
         json.dump(doc, f, indent=2)

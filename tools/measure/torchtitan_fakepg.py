@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""Measure the per-rank peak memory of torchtitan's own gpt-oss model under FSDP2.
+"""Measure the per-rank peak memory of torchtitan's own model code under FSDP2.
 
 The model code is torchtitan's, imported from a checkout of
 pytorch/torchtitan@df2e96d5101df91250bfe5053c66301412d05abc (the squash
-commit of PR 2389, whose B200 runs tests/data records): GptOssModel with
-FlexAttention (sinks, a sliding window on every other block), the MoE router
-computed in float32, grouped-mm experts with their clamped SwiGLU. Only the
-training loop around it is written here, as torchtitan's trainer runs it at
-that commit: FSDP2 wrapping as apply_fsdp in torchtitan/models/llama4/
-parallelize.py (embeddings, each block, [norm, output] without resharding, the
-root; bf16 params, fp32 reduce), full activation checkpointing as
-checkpoint_wrapper(preserve_rng_state=False), cross_entropy_loss of
+commit of PR 2389, whose B200 runs tests/data records):
+- gpt-oss-20b: GptOssModel with FlexAttention (sinks, a sliding window on
+  every other block), the MoE router computed in float32, grouped-mm experts
+  with their clamped SwiGLU;
+- deepseek-v3-16b: DeepSeekV3Model's "16B" flavor (latent attention without a
+  query LoRA over FlexAttention, a causal mask; 64 routed experts, 6 per token,
+  2 shared; one dense block first).
+Only the training loop around it is written here, as torchtitan's trainer runs
+it at that commit: FSDP2 wrapping as apply_fsdp in torchtitan/models/llama4/
+parallelize.py with ep 1 (embeddings, each block, [norm, output] without
+resharding, the root; bf16 params, fp32 reduce); activation checkpointing by
+the checkout's own torchtitan/distributed/activation_checkpoint.py apply_ac
+(full: checkpoint_wrapper; op-level SAC: its policy with the save list of
+torchtitan/models/deepseek_v3/parallelize.py and the router gate force-
+recomputed, ActivationCheckpointConfig's defaults); cross_entropy_loss of
 torchtitan/components/loss.py (fp32 upcast, sum reduction, divided by the
-tokens), a foreach grad-norm clip and AdamW(fused=True, lr 8e-4,
+tokens); a foreach grad-norm clip and AdamW(fused=True, lr 8e-4,
 betas (0.9, 0.95), weight decay 0.1).
 
 One GPU holds rank 0 of an N-GPU job: the process group is torch's "fake"
 backend (FakeStore), as in fsdp2_fakepg.py, whose child/parent harness and
-memory readings this script shares.
+memory readings this script shares. Expert parallelism is not run: a fake
+all-to-all returns no token counts.
 
 Two changes to the checkout, both memory-neutral, are made in a temporary
 copy: FlexAttention is compiled without max-autotune (autotuning changes the
@@ -26,8 +34,8 @@ and the third-party packages the trainer imports but the model does not use
 (tyro, tokenizers, datasets, ...) are stubbed when they are not installed.
 
 Usage:
-  python3 torchtitan_gptoss_fakepg.py --torchtitan DIR --out OUTDIR [--only IDS]
-  python3 torchtitan_gptoss_fakepg.py --dry
+  python3 torchtitan_fakepg.py --torchtitan DIR --out OUTDIR [--grid gptoss|dsv3] [--only IDS]
+  python3 torchtitan_fakepg.py --grid dsv3 --dry
 """
 import argparse
 import json
@@ -45,27 +53,44 @@ from fsdp2_fakepg import GIB, RESULT_TAG, _mem  # noqa: E402  (the parent never 
 # gpt-oss 20b as torchtitan/models/gpt_oss/__init__.py gptoss_configs["20b"] defines it
 # at df2e96d5 (that file imports the trainer, so its literal is repeated here).
 GPTOSS_20B = dict(n_layers=24, hidden_dim=2880, num_experts=32, top_k=4, load_balance_coeff=1e-3)
+AC_SHORT = {"none": "noac", "full": "fullac", "selective-op": "sacop"}
+MODEL_SHORT = {"gpt-oss-20b": "gptoss", "deepseek-v3-16b": "dsv3"}
 
 
-def cfg(mb, seq, ac, layers=24, alloc="expandable", accum=1, world=8, steps=3):
-    c = dict(model="gpt-oss-20b", world=world, micro_batch=mb, seq_len=seq, ac=ac,
+def cfg(mb, seq, ac, layers=24, alloc="expandable", accum=1, world=8, steps=3,
+        model="gpt-oss-20b"):
+    c = dict(model=model, world=world, micro_batch=mb, seq_len=seq, ac=ac,
              n_layers=layers, alloc=alloc, grad_accum=accum, steps=steps)
-    c["id"] = "gptoss-L%d-w%d-%s-b%ds%d%s%s" % (
-        layers, world, {"none": "noac", "full": "fullac"}[ac], mb, seq,
+    c["id"] = "%s-L%d-w%d-%s-b%ds%d%s%s" % (
+        MODEL_SHORT[model], layers, world, AC_SHORT[ac], mb, seq,
         "" if accum == 1 else "-ga%d" % accum, "" if alloc == "expandable" else "-fixed")
     return c
 
 
-GRID = [
-    cfg(1, 8192, "none"),
-    cfg(2, 8192, "full", alloc="fixed"),
-    cfg(1, 8192, "full", alloc="fixed", accum=2),
-    cfg(1, 8192, "none", alloc="fixed", accum=2),
-    cfg(2, 8192, "none", layers=12),
-    cfg(1, 8192, "none", layers=12),
-    cfg(1, 8192, "none", alloc="fixed"),
-    cfg(2, 8192, "full"),
-]
+def dsv3(mb, ac="selective-op", alloc="expandable"):
+    return cfg(mb, 4096, ac, layers=27, alloc=alloc, model="deepseek-v3-16b")
+
+
+GRIDS = {
+    "gptoss": [  # run 2026-12-04 (results/h200-gptoss-2026-12-04.jsonl)
+        cfg(1, 8192, "none"),
+        cfg(2, 8192, "full", alloc="fixed"),
+        cfg(1, 8192, "full", alloc="fixed", accum=2),
+        cfg(1, 8192, "none", alloc="fixed", accum=2),
+        cfg(2, 8192, "none", layers=12),
+        cfg(1, 8192, "none", layers=12),
+        cfg(1, 8192, "none", alloc="fixed"),
+        cfg(2, 8192, "full"),
+    ],
+    "dsv3": [
+        dsv3(4),
+        dsv3(8),
+        dsv3(2),
+        dsv3(8, alloc="fixed"),
+        dsv3(8, ac="full"),
+        dsv3(6),
+    ],
+}
 
 STUB_TOP = {"tyro", "tokenizers", "datasets", "torchdata", "wandb", "tensorboard", "safetensors",
             "fsspec", "einops", "PIL", "huggingface_hub", "tiktoken", "blobfile", "sentencepiece"}
@@ -122,22 +147,105 @@ def _install_stubs():
     sys.meta_path.append(_Finder())  # last: only what nothing installed provides
 
 
-def _import_model(checkout):
-    """torchtitan's gpt-oss model classes, without running torchtitan/models/gpt_oss/__init__.py,
-    which imports the trainer's parallelisms and checkpoint adapters."""
+def _light_package(checkout, name):
+    """Register package `name` without running its __init__.py (which imports the trainer)."""
     import types
 
-    import torchtitan.models  # noqa: F401
-
-    name = "torchtitan.models.gpt_oss"
     pkg = types.ModuleType(name)
     pkg.__path__ = [os.path.join(checkout, *name.split("."))]
     sys.modules[name] = pkg
+
+
+def _import_model(checkout):
+    """torchtitan's gpt-oss model classes, without running torchtitan/models/gpt_oss/__init__.py,
+    which imports the trainer's parallelisms and checkpoint adapters."""
+    import torchtitan.models  # noqa: F401
+
+    _light_package(checkout, "torchtitan.models.gpt_oss")
     from torchtitan.models.common.rope import RoPE
     from torchtitan.models.gpt_oss.model import Attention, GptOssModel, GptOssTransformerBlock
     from torchtitan.models.gpt_oss.moe import GptOssMoE
 
     return RoPE, Attention, GptOssModel, GptOssTransformerBlock, GptOssMoE
+
+
+def build_gptoss(c):
+    RoPE, Attention, GptOssModel, GptOssTransformerBlock, GptOssMoE = _import_model(c["checkout"])
+    g = GPTOSS_20B
+    return GptOssModel.Config(
+        n_layers=c["n_layers"],
+        layer=GptOssTransformerBlock.Config(
+            moe=GptOssMoE.Config(hidden_dim=g["hidden_dim"], num_experts=g["num_experts"],
+                                 num_shared_experts=0, score_func="softmax", route_norm=True,
+                                 route_scale=1.0, gate_bias=True, score_before_experts=False,
+                                 top_k=g["top_k"], use_grouped_mm=True,
+                                 load_balance_coeff=g["load_balance_coeff"]),
+            attention=Attention.Config()),
+        rope=RoPE.Config(dim=64, max_seq_len=c["seq_len"], theta=150000.0, backend="cos_sin",
+                         scaling="yarn", rope_factor=32, beta_slow=32.0, beta_fast=1.0,
+                         original_seq_len=4096))
+
+
+def build_dsv3(c):
+    """torchtitan/models/deepseek_v3/__init__.py's "16B" flavor at df2e96d5, its mask causal
+    (block_causal needs a tokenizer's end-of-document id)."""
+    import torchtitan.models  # noqa: F401
+
+    _light_package(c["checkout"], "torchtitan.models.deepseek_v3")
+    from torchtitan.models.common import FeedForward, RoPE
+    from torchtitan.models.common.moe import MoE
+    from torchtitan.models.deepseek_v3.model import (Attention, DeepSeekV3Model,
+                                                     DeepSeekV3TransformerBlock)
+
+    return DeepSeekV3Model.Config(
+        vocab_size=102400, dim=2048, n_layers=c["n_layers"],
+        layer=DeepSeekV3TransformerBlock.Config(
+            n_dense_layers=1,
+            moe=MoE.Config(hidden_dim=1408, num_experts=64, num_shared_experts=2, top_k=6,
+                           score_func="softmax", route_norm=False, score_before_experts=False),
+            attention=Attention.Config(n_heads=16, q_lora_rank=0, kv_lora_rank=512,
+                                       qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                                       mscale=0.70, attn_backend="flex", attn_mask_type="causal"),
+            feed_forward=FeedForward.Config(hidden_dim=10944)),
+        rope=RoPE.Config(dim=64, max_seq_len=4096 * 4, theta=10000.0, backend="complex",
+                         scaling="yarn", rope_factor=40.0, beta_fast=32.0, beta_slow=1.0,
+                         original_seq_len=4096))
+
+
+BUILDERS = {"gpt-oss-20b": build_gptoss, "deepseek-v3-16b": build_dsv3}
+
+
+def _op_sac_save_list(torch):
+    """torchtitan/models/deepseek_v3/parallelize.py's _op_sac_save_list at df2e96d5."""
+    return {
+        torch.ops.aten.mm.default,
+        torch.ops.aten.linear.default,
+        torch.ops.aten._scaled_dot_product_efficient_attention.default,
+        torch.ops.aten._scaled_dot_product_flash_attention.default,
+        torch.ops.aten._scaled_dot_product_cudnn_attention.default,
+        torch.ops.aten._scaled_dot_product_attention_math.default,
+        torch.ops.aten._scaled_dot_product_fused_attention_overrideable.default,
+        torch.ops._c10d_functional.reduce_scatter_tensor.default,
+        torch.ops._c10d_functional.all_to_all_single.default,
+        torch.ops.aten.max.default,
+        torch._higher_order_ops.flex_attention,
+        torch._higher_order_ops.inductor_compiled_code,
+    }
+
+
+def apply_checkpointing(torch, model, c):
+    """The checkout's apply_ac with ActivationCheckpointConfig's defaults for the mode."""
+    if c["ac"] == "none":
+        return
+    _light_package(c["checkout"], "torchtitan.distributed")
+    from torchtitan.config.configs import ActivationCheckpointConfig
+    from torchtitan.distributed.activation_checkpoint import apply_ac
+
+    if c["ac"] == "full":
+        ac = ActivationCheckpointConfig(mode="full")
+    else:
+        ac = ActivationCheckpointConfig(mode="selective", selective_ac_option="op")
+    apply_ac(model, ac, op_sac_save_list=_op_sac_save_list(torch))
 
 
 def prepare_checkout(src):
@@ -174,7 +282,7 @@ def run_one(c):
 
         res["torch"] = torch.__version__
         res["alloc_conf"] = os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
-        RoPE, Attention, GptOssModel, GptOssTransformerBlock, GptOssMoE = _import_model(c["checkout"])
+        mcfg = BUILDERS[c["model"]](c)
         res["stubbed"] = sorted(set(STUBBED))
         phase = "setup"
         torch.cuda.set_device(0)
@@ -187,27 +295,10 @@ def run_one(c):
 
         mesh = init_device_mesh("cuda", (c["world"],))
         seq, mb = c["seq_len"], c["micro_batch"]
-        g = GPTOSS_20B
-        mcfg = GptOssModel.Config(
-            n_layers=c["n_layers"],
-            layer=GptOssTransformerBlock.Config(
-                moe=GptOssMoE.Config(hidden_dim=g["hidden_dim"], num_experts=g["num_experts"],
-                                     num_shared_experts=0, score_func="softmax", route_norm=True,
-                                     route_scale=1.0, gate_bias=True, score_before_experts=False,
-                                     top_k=g["top_k"], use_grouped_mm=True,
-                                     load_balance_coeff=g["load_balance_coeff"]),
-                attention=Attention.Config()),
-            rope=RoPE.Config(dim=64, max_seq_len=seq, theta=150000.0, backend="cos_sin",
-                             scaling="yarn", rope_factor=32, beta_slow=32.0, beta_fast=1.0,
-                             original_seq_len=4096))
         with torch.device("meta"):
             model = mcfg.build()
         res["params"] = sum(p.numel() for p in model.parameters())
-        if c["ac"] == "full":
-            from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import checkpoint_wrapper
-
-            for name, block in list(model.layers.named_children()):
-                model.layers.register_module(name, checkpoint_wrapper(block, preserve_rng_state=False))
+        apply_checkpointing(torch, model, c)
         mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
         fully_shard(model.tok_embeddings, mesh=mesh, mp_policy=mp, reshard_after_forward=True)
         for block in model.layers.values():
@@ -312,10 +403,10 @@ def run_one(c):
 
 
 def parent(args):
-    grid = GRID
+    grid = GRIDS[args.grid]
     if args.only:
         want = set(args.only.split(","))
-        grid = [g for g in GRID if g["id"] in want]
+        grid = [g for g in grid if g["id"] in want]
     if args.dry:
         for g in grid:
             print(g["id"])
@@ -370,6 +461,7 @@ def main():
     ap.add_argument("--one", help="child mode: JSON config")
     ap.add_argument("--torchtitan", help="a checkout of pytorch/torchtitan at df2e96d5")
     ap.add_argument("--out")
+    ap.add_argument("--grid", default="gptoss", choices=sorted(GRIDS))
     ap.add_argument("--only")
     ap.add_argument("--dry", action="store_true")
     ap.add_argument("--budget", type=float, default=300.0, help="start no config after this many s")
