@@ -67,8 +67,12 @@ def cfg(mb, seq, ac, layers=24, alloc="expandable", accum=1, world=8, steps=3,
     return c
 
 
-def dsv3(mb, ac="selective-op", alloc="expandable"):
-    return cfg(mb, 4096, ac, layers=27, alloc=alloc, model="deepseek-v3-16b")
+def dsv3(mb, ac="selective-op", alloc="expandable", attn="flex"):
+    c = cfg(mb, 4096, ac, layers=27, alloc=alloc, model="deepseek-v3-16b")
+    if attn != "flex":  # the model's sdpa backend: F.scaled_dot_product_attention, causal
+        c["attn"] = attn
+        c["id"] += "-" + attn
+    return c
 
 
 GRIDS = {
@@ -90,6 +94,7 @@ GRIDS = {
         dsv3(8, ac="full"),
         dsv3(6),
     ],
+    "dsv3-sdpa": [dsv3(4, attn="sdpa"), dsv3(8, attn="sdpa")],
 }
 
 STUB_TOP = {"tyro", "tokenizers", "datasets", "torchdata", "wandb", "tensorboard", "safetensors",
@@ -205,7 +210,8 @@ def build_dsv3(c):
                            score_func="softmax", route_norm=False, score_before_experts=False),
             attention=Attention.Config(n_heads=16, q_lora_rank=0, kv_lora_rank=512,
                                        qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
-                                       mscale=0.70, attn_backend="flex", attn_mask_type="causal"),
+                                       mscale=0.70, attn_backend=c.get("attn", "flex"),
+                                       attn_mask_type="causal"),
             feed_forward=FeedForward.Config(hidden_dim=10944)),
         rope=RoPE.Config(dim=64, max_seq_len=4096 * 4, theta=10000.0, backend="complex",
                          scaling="yarn", rope_factor=40.0, beta_fast=32.0, beta_slow=1.0,
@@ -330,7 +336,7 @@ def run_one(c):
             p = {}
             for i in range(accum):  # FSDP2 reduce-scatters after every micro-batch, as torchtitan
                 p["before_forward_%d" % i] = torch.cuda.memory_allocated()
-                masks = model.get_attention_masks(inputs[i], None)
+                masks = model.get_attention_masks(inputs[i], None) if c.get("attn", "flex") == "flex" else None
                 pred = model(inputs[i], attention_masks=masks)
                 p["forward_end_%d" % i] = torch.cuda.memory_allocated()
                 loss = F.cross_entropy(pred.flatten(0, 1).float(), labels[i].flatten(0, 1),
