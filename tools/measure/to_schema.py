@@ -102,10 +102,12 @@ ABOUT_DSV3 = (
     "holdout.json (unfused fp32 loss, fused AdamW). The value is "
     "torch.cuda.memory_stats()['reserved_bytes.all.peak'] / 2^30 over steps 2-3; "
     "peak_allocated_gib beside it. FlexAttention is not a bwplan attention kernel: the cases say "
-    "flash2, as the other DeepSeek-V3 16B cases do. Raw lines: "
-    "tools/measure/results/h200-dsv3-2026-12-04.jsonl. Held aside: bwplan's estimates were written "
-    "down before the run (tools/measure/results/h200-dsv3-predictions-2026-12-04.txt); nothing is "
-    "fitted to them."
+    "flash2, as the other DeepSeek-V3 16B cases do. The two cases whose id ends in -sdpa ran the "
+    "model's sdpa backend instead (torchtitan's ScaledDotProductAttentionWrapper: cuDNN, then "
+    "flash, then math; 1.2 s a step at 4 x 4096 tokens, so not math), in a second run after the "
+    "first's results were read. Raw lines: tools/measure/results/h200-dsv3-2026-12-04.jsonl (the "
+    "last two from the second run). Held aside: bwplan's estimates were written down before each "
+    "run (tools/measure/results/h200-dsv3-predictions-2026-12-04.txt); nothing is fitted to them."
 )
 
 
@@ -140,7 +142,9 @@ def torchtitan_case_of(r, model=None):
         },
     }
     if c["model"] == "deepseek-v3-16b":
-        case["attention_kernel"] = "flash2"
+        # FlexAttention is not a bwplan kernel (flash2, as the other DeepSeek-V3 16B cases);
+        # the sdpa backend tries cuDNN first (torchtitan's ScaledDotProductAttentionWrapper).
+        case["attention_kernel"] = "cudnn" if c.get("attn") == "sdpa" else "flash2"
     return case
 
 
