@@ -389,13 +389,78 @@ def _mem(torch):
     }
 
 
-def run_one(c):
+def child_start(c):
+    """A child's empty result and start time, with the config's allocator set before torch loads:
+    expandable segments (torchtitan's launchers') unless the config says "default"."""
     if c.get("alloc", "expandable") == "expandable":
         os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"
     else:
         os.environ.pop("PYTORCH_CUDA_ALLOC_CONF", None)
-    res = {"id": c["id"], "config": c, "ok": False, "oom": False}
-    t_begin = time.time()
+    return {"id": c["id"], "config": c, "ok": False, "oom": False}, time.time()
+
+
+def record_failure(res, torch, e, phase):
+    """What a child records when its config raises: an OOM, or the error and its traceback, and
+    the allocator's figures at that point."""
+    is_oom = torch is not None and isinstance(e, getattr(torch, "OutOfMemoryError",
+                                                         getattr(torch.cuda, "OutOfMemoryError", ())))
+    msg = str(e).strip().splitlines()
+    res["phase"] = phase
+    if is_oom:
+        res["oom"] = True
+        res["oom_message"] = msg[0][:400] if msg else ""
+    else:
+        import traceback
+        res["error"] = (type(e).__name__ + ": " + (msg[0] if msg else ""))[:400]
+        res["traceback_tail"] = traceback.format_exc()[-2500:]
+    try:
+        m = _mem(torch)
+        res["at_failure"] = m
+        res["peak_reserved_gib_at_failure"] = round(m["peak_reserved_bytes"] / GIB, 3)
+    except Exception:
+        pass
+
+
+def emit_result(res, t_begin):
+    """The child's one result line, then exit at once (no interpreter teardown)."""
+    res["child_seconds"] = round(time.time() - t_begin, 2)
+    sys.stdout.write(RESULT_TAG + json.dumps(res) + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def run_child(script, c, timeout, env):
+    """Run config `c` in a child process of `script` (`--one`): its result, or why there is none."""
+    t0 = time.time()
+    rec = None
+    try:
+        p = subprocess.run([sys.executable, script, "--one", json.dumps(c)],
+                           capture_output=True, text=True, timeout=timeout, env=env)
+        for line in p.stdout.splitlines():
+            if line.startswith(RESULT_TAG):
+                rec = json.loads(line[len(RESULT_TAG):])
+        if rec is None:
+            rec = {"id": c["id"], "config": c, "ok": False, "oom": False,
+                   "error": "child exited rc=%s without result" % p.returncode,
+                   "stderr_tail": (p.stderr or "")[-2500:], "stdout_tail": (p.stdout or "")[-500:]}
+        else:
+            rec["stderr_tail"] = (p.stderr or "")[-800:]
+    except subprocess.TimeoutExpired as e:
+        err = e.stderr
+        if isinstance(err, bytes):
+            err = err.decode("utf-8", "replace")
+        rec = {"id": c["id"], "config": c, "ok": False, "oom": False, "timeout": True,
+               "timeout_s": round(timeout, 1), "stderr_tail": (err or "")[-1500:]}
+    except Exception as e:  # noqa: BLE001
+        rec = {"id": c["id"], "config": c, "ok": False, "oom": False,
+               "error": "parent: " + repr(e)[:300]}
+    rec["wall_s"] = round(time.time() - t0, 1)
+    return rec
+
+
+def run_one(c):
+    res, t_begin = child_start(c)
     phase = "import"
     torch = None
     try:
@@ -627,28 +692,8 @@ def run_one(c):
         res["num_alloc_retries"] = after["num_alloc_retries"]
         res["ok"] = True
     except Exception as e:  # noqa: BLE001
-        is_oom = torch is not None and isinstance(e, getattr(torch, "OutOfMemoryError",
-                                                             getattr(torch.cuda, "OutOfMemoryError", ())))
-        msg = str(e).strip().splitlines()
-        res["phase"] = phase
-        if is_oom:
-            res["oom"] = True
-            res["oom_message"] = msg[0][:400] if msg else ""
-        else:
-            import traceback
-            res["error"] = (type(e).__name__ + ": " + (msg[0] if msg else ""))[:400]
-            res["traceback_tail"] = traceback.format_exc()[-2500:]
-        try:
-            m = _mem(torch)
-            res["at_failure"] = m
-            res["peak_reserved_gib_at_failure"] = round(m["peak_reserved_bytes"] / GIB, 3)
-        except Exception:
-            pass
-    res["child_seconds"] = round(time.time() - t_begin, 2)
-    sys.stdout.write(RESULT_TAG + json.dumps(res) + "\n")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+        record_failure(res, torch, e, phase)
+    emit_result(res, t_begin)
 
 
 # --------------------------------------------------------------------------
@@ -721,30 +766,7 @@ def parent(args):
             print("budget reached (%.0fs): not starting %s and later" % (elapsed, c["id"]), flush=True)
             break
         timeout = max(20.0, min(args.per_config_timeout, args.deadline - elapsed))
-        t0 = time.time()
-        rec = None
-        try:
-            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", json.dumps(c)],
-                               capture_output=True, text=True, timeout=timeout, env=env)
-            for line in p.stdout.splitlines():
-                if line.startswith(RESULT_TAG):
-                    rec = json.loads(line[len(RESULT_TAG):])
-            if rec is None:
-                rec = {"id": c["id"], "config": c, "ok": False, "oom": False,
-                       "error": "child exited rc=%s without result" % p.returncode,
-                       "stderr_tail": (p.stderr or "")[-2500:], "stdout_tail": (p.stdout or "")[-500:]}
-            else:
-                rec["stderr_tail"] = (p.stderr or "")[-800:]
-        except subprocess.TimeoutExpired as e:
-            err = e.stderr
-            if isinstance(err, bytes):
-                err = err.decode("utf-8", "replace")
-            rec = {"id": c["id"], "config": c, "ok": False, "oom": False, "timeout": True,
-                   "timeout_s": round(timeout, 1), "stderr_tail": (err or "")[-1500:]}
-        except Exception as e:  # noqa: BLE001
-            rec = {"id": c["id"], "config": c, "ok": False, "oom": False,
-                   "error": "parent: " + repr(e)[:300]}
-        rec["wall_s"] = round(time.time() - t0, 1)
+        rec = run_child(os.path.abspath(__file__), c, timeout, env)
         rec["index"] = [g["id"] for g in base].index(c.get("base_id", c["id"])) + 1
         with open(path, "a") as f:
             f.write(json.dumps(rec) + "\n")

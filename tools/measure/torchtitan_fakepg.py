@@ -42,13 +42,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fsdp2_fakepg import GIB, RESULT_TAG, _mem  # noqa: E402  (the parent never imports torch)
+from fsdp2_fakepg import (GIB, _mem, child_start, emit_result, record_failure,  # noqa: E402
+                          run_child)
 
 # gpt-oss 20b as torchtitan/models/gpt_oss/__init__.py gptoss_configs["20b"] defines it
 # at df2e96d5 (that file imports the trainer, so its literal is repeated here).
@@ -269,19 +269,12 @@ def prepare_checkout(src):
 
 
 def run_one(c):
-    if c.get("alloc", "expandable") == "expandable":
-        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:True"
-    else:
-        os.environ.pop("PYTORCH_CUDA_ALLOC_CONF", None)
-    res = {"id": c["id"], "config": c, "ok": False, "oom": False}
-    t_begin = time.time()
+    res, t_begin = child_start(c)
     phase = "import"
     torch = None
     try:
         _install_stubs()
         sys.path.insert(0, c["checkout"])
-        import dataclasses
-
         import torch
         import torch.nn.functional as F
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
@@ -387,25 +380,8 @@ def run_one(c):
         res["device_total_bytes"] = int(total)
         res["ok"] = True
     except Exception as e:  # noqa: BLE001
-        is_oom = torch is not None and isinstance(e, torch.OutOfMemoryError)
-        msg = str(e).strip().splitlines()
-        res["phase"] = phase
-        if is_oom:
-            res["oom"] = True
-            res["oom_message"] = msg[0][:400] if msg else ""
-        else:
-            import traceback
-
-            res["error"] = (type(e).__name__ + ": " + (msg[0] if msg else ""))[:400]
-            res["traceback_tail"] = traceback.format_exc()[-3000:]
-        try:
-            res["at_failure"] = _mem(torch)
-        except Exception:  # noqa: BLE001
-            pass
-    res["child_seconds"] = round(time.time() - t_begin, 2)
-    sys.stdout.write(RESULT_TAG + json.dumps(res) + "\n")
-    sys.stdout.flush()
-    os._exit(0)
+        record_failure(res, torch, e, phase)
+    emit_result(res, t_begin)
 
 
 def parent(args):
@@ -431,21 +407,7 @@ def parent(args):
             break
         c = dict(c, checkout=checkout)
         timeout = max(30.0, min(args.per_config_timeout, args.deadline - elapsed))
-        t0 = time.time()
-        rec = None
-        try:
-            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", json.dumps(c)],
-                               capture_output=True, text=True, timeout=timeout, env=env)
-            for line in p.stdout.splitlines():
-                if line.startswith(RESULT_TAG):
-                    rec = json.loads(line[len(RESULT_TAG):])
-            if rec is None:
-                rec = {"id": c["id"], "ok": False, "error": "child rc=%s, no result" % p.returncode,
-                       "stderr_tail": (p.stderr or "")[-3000:]}
-        except subprocess.TimeoutExpired as e:
-            err = e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else e.stderr
-            rec = {"id": c["id"], "ok": False, "timeout": True, "stderr_tail": (err or "")[-1500:]}
-        rec["wall_s"] = round(time.time() - t0, 1)
+        rec = run_child(os.path.abspath(__file__), c, timeout, env)
         with open(path, "a") as f:
             f.write(json.dumps(rec) + "\n")
         if rec.get("ok"):
