@@ -361,7 +361,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // December 4 holdout (2 peaks, both under): 213 of 224 (95.1 %), 11.0 %, 3.1 %; with the H200
   // runs of torchtitan's own gpt-oss code (6 peaks, all under): 219 of 230 (95.2 %), 11.0 %,
   // 3.1 %; and of its DeepSeek-V3 16B code (8 peaks, all under): 227 of 238 (95.4 %), 11.0 %,
-  // 3.2 %.
+  // 3.1 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820

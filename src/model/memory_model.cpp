@@ -376,7 +376,9 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
 /// `allocated`. With fixed segments only cached blocks that are not split, whole free segments,
 /// go back ("free all cached blocks that are not split and retry", the same header comment): the
 /// stream pools' and the gradients' segments, free at the peak, do; the holes inside segments
-/// that still hold live blocks may not, so the floor is `allocated` plus what stays of `holes`.
+/// that still hold live blocks may not, so the floor is `allocated` plus what stays of them:
+/// `holes`, which peak_of() passes as 0 (the estimate: all go back) and band_peak() as the
+/// estimate's holes scaled by the upper edge (none go back).
 double cap_reserved(const MemoryTerms& t, double allocated, double holes, double reserved) {
   const double floor = t.expandable_segments ? allocated : allocated + holes;
   return std::min(reserved, std::max(floor, t.capacity_bytes - t.runtime_bytes));
@@ -404,8 +406,8 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   k.uncapped_reserved = k.allocated + slack.total();
   k.holes = slack.holes;
   // The estimate takes a pressed allocator returning its holes too: the holes are what an
-  // unpressed one accumulates, and the only pressed fixed-segments runs measured kept at most
-  // 2.7 GiB of the 14.3 counted (docs/model.md section 7). The band's upper edge keeps them.
+  // unpressed one accumulates, and the only pressed fixed-segments runs measured kept about
+  // 3 GiB of the 14.4 counted (docs/model.md section 7). The band's upper edge keeps them.
   k.reserved = cap_reserved(t, k.allocated, 0.0, k.uncapped_reserved);
   return k;
 }

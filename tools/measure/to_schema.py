@@ -83,7 +83,8 @@ ABOUT_GPTOSS = (
     "the AdamW states); peak_allocated_gib is the allocated peak over the same steps. Not "
     "counted: CUDA context, NCCL. Raw lines: tools/measure/results/h200-gptoss-2026-12-04.jsonl; "
     "12-layer runs of the same script stay there (no catalog model has 12 layers). Held aside: "
-    "bwplan's estimates of these configs were written down before the run "
+    "bwplan's estimates of 4 of these configs were written down before the run, of the 2 with "
+    "accumulation steps after it with no model change in between "
     "(tools/measure/results/h200-gptoss-predictions-2026-12-04.txt); nothing is fitted to them."
 )
 
@@ -101,8 +102,8 @@ ABOUT_DSV3 = (
     "force-recomputed; full), the rest of the loop as for measurements-h200-gptoss-fakepg-"
     "holdout.json (unfused fp32 loss, fused AdamW). The value is "
     "torch.cuda.memory_stats()['reserved_bytes.all.peak'] / 2^30 over steps 2-3; "
-    "peak_allocated_gib beside it. FlexAttention is not a bwplan attention kernel: the cases say "
-    "flash2, as the other DeepSeek-V3 16B cases do. The two cases whose id ends in -sdpa ran the "
+    "peak_allocated_gib beside it. FlexAttention is not a bwplan attention kernel: the flex cases "
+    "say flash2, as the other DeepSeek-V3 16B cases do. The two cases whose id ends in -sdpa (cudnn) ran the "
     "model's sdpa backend instead (torchtitan's ScaledDotProductAttentionWrapper: cuDNN, then "
     "flash, then math; 1.2 s a step at 4 x 4096 tokens, so not math), in a second run after the "
     "first's results were read. Raw lines: tools/measure/results/h200-dsv3-2026-12-04.jsonl (the "

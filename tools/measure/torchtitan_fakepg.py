@@ -8,8 +8,9 @@ commit of PR 2389, whose B200 runs tests/data records):
   every other block), the MoE router computed in float32, grouped-mm experts
   with their clamped SwiGLU;
 - deepseek-v3-16b: DeepSeekV3Model's "16B" flavor (latent attention without a
-  query LoRA over FlexAttention, a causal mask; 64 routed experts, 6 per token,
-  2 shared; one dense block first).
+  query LoRA over FlexAttention with a causal mask, or the model's SDPA backend
+  in the dsv3-sdpa grid; 64 routed experts, 6 per token, 2 shared; one dense
+  block first).
 Only the training loop around it is written here, as torchtitan's trainer runs
 it at that commit: FSDP2 wrapping as apply_fsdp in torchtitan/models/llama4/
 parallelize.py with ep 1 (embeddings, each block, [norm, output] without
@@ -34,7 +35,7 @@ and the third-party packages the trainer imports but the model does not use
 (tyro, tokenizers, datasets, ...) are stubbed when they are not installed.
 
 Usage:
-  python3 torchtitan_fakepg.py --torchtitan DIR --out OUTDIR [--grid gptoss|dsv3] [--only IDS]
+  python3 torchtitan_fakepg.py --torchtitan DIR --out OUTDIR [--grid gptoss|dsv3|dsv3-sdpa] [--only IDS]
   python3 torchtitan_fakepg.py --grid dsv3 --dry
 """
 import argparse
@@ -376,8 +377,7 @@ def run_one(c):
         res["peak_allocated_gib"] = max(b[0] for b in later)
         res["peak_reserved_gib"] = max(b[1] for b in later)
         res["num_alloc_retries"] = after["num_alloc_retries"]
-        free, total = torch.cuda.mem_get_info()
-        res["device_total_bytes"] = int(total)
+        res["device_total_bytes"] = int(torch.cuda.mem_get_info()[1])
         res["ok"] = True
     except Exception as e:  # noqa: BLE001
         record_failure(res, torch, e, phase)
