@@ -154,29 +154,24 @@ def _install_stubs():
 
 
 def _light_package(checkout, name):
-    """Register package `name` without running its __init__.py (which imports the trainer)."""
+    """Register package `name` without running its __init__.py (which imports the trainer's
+    parallelisms and checkpoint adapters); its parent package is imported as usual."""
+    import importlib
     import types
 
+    importlib.import_module(name.rpartition(".")[0])
     pkg = types.ModuleType(name)
     pkg.__path__ = [os.path.join(checkout, *name.split("."))]
     sys.modules[name] = pkg
 
 
-def _import_model(checkout):
-    """torchtitan's gpt-oss model classes, without running torchtitan/models/gpt_oss/__init__.py,
-    which imports the trainer's parallelisms and checkpoint adapters."""
-    import torchtitan.models  # noqa: F401
-
-    _light_package(checkout, "torchtitan.models.gpt_oss")
+def build_gptoss(c):
+    """torchtitan/models/gpt_oss/__init__.py's "20b" flavor at df2e96d5 (GPTOSS_20B)."""
+    _light_package(c["checkout"], "torchtitan.models.gpt_oss")
     from torchtitan.models.common.rope import RoPE
     from torchtitan.models.gpt_oss.model import Attention, GptOssModel, GptOssTransformerBlock
     from torchtitan.models.gpt_oss.moe import GptOssMoE
 
-    return RoPE, Attention, GptOssModel, GptOssTransformerBlock, GptOssMoE
-
-
-def build_gptoss(c):
-    RoPE, Attention, GptOssModel, GptOssTransformerBlock, GptOssMoE = _import_model(c["checkout"])
     g = GPTOSS_20B
     return GptOssModel.Config(
         n_layers=c["n_layers"],
@@ -195,8 +190,6 @@ def build_gptoss(c):
 def build_dsv3(c):
     """torchtitan/models/deepseek_v3/__init__.py's "16B" flavor at df2e96d5, its mask causal
     (block_causal needs a tokenizer's end-of-document id)."""
-    import torchtitan.models  # noqa: F401
-
     _light_package(c["checkout"], "torchtitan.models.deepseek_v3")
     from torchtitan.models.common import FeedForward, RoPE
     from torchtitan.models.common.moe import MoE
