@@ -64,6 +64,13 @@ ABOUT_FIXED = (
 )
 
 
+STEP_SECONDS = (
+    " step_seconds is the mean of steps 2-3 on the one H200, which computes one rank's work with "
+    "collectives that move nothing: compute, elementwise, optimizer and host time, not a cluster "
+    "step time (added 2026-12-04 from the raw lines' step_times, after the peaks were evaluated)."
+)
+
+
 ABOUT_GPTOSS = (
     "Measured peak GPU memory of torchtitan's own gpt-oss-20b model code "
     "(pytorch/torchtitan@df2e96d5101df91250bfe5053c66301412d05abc, the squash commit of PR 2389: "
@@ -86,6 +93,7 @@ ABOUT_GPTOSS = (
     "bwplan's estimates of 4 of these configs were written down before the run, of the 2 with "
     "accumulation steps after it with no model change in between "
     "(tools/measure/results/h200-gptoss-predictions-2026-12-04.txt); nothing is fitted to them."
+    + STEP_SECONDS
 )
 
 
@@ -109,6 +117,7 @@ ABOUT_DSV3 = (
     "first's results were read. Raw lines: tools/measure/results/h200-dsv3-2026-12-04.jsonl (the "
     "last two from the second run). Held aside: bwplan's estimates were written down before each "
     "run (tools/measure/results/h200-dsv3-predictions-2026-12-04.txt); nothing is fitted to them."
+    + STEP_SECONDS
 )
 
 
@@ -140,6 +149,7 @@ def torchtitan_case_of(r, model=None):
             "metric": "peak_reserved_gib",
             "value": r["peak_reserved_gib"],
             "peak_allocated_gib": r["peak_allocated_gib"],
+            "step_seconds": round(sum(r["step_times"][1:]) / len(r["step_times"][1:]), 4),
         },
     }
     if c["model"] == "deepseek-v3-16b":
