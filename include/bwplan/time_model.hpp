@@ -59,8 +59,9 @@ struct TimeConstants {
   double matmul_half_work_flops_per_s = 9.89e14;
   /// A grouped expert GEMM's efficiency relative to one dense GEMM of all its rows (the
   /// routing-dependent tile waste and the permutations around it): fitted to the mixture runs
-  /// of tests/data/measurements-moe.json (docs/time-model.md, "Mixtures of experts").
-  double grouped_gemm_efficiency = 0.24;
+  /// of tests/data/measurements-moe.json and the H200 compute-only steps of torchtitan's mixture
+  /// code together (docs/time-model.md, "Mixtures of experts").
+  double grouped_gemm_efficiency = 0.28;
   /// Share of the attention FLOPs (12·L·q·s) a causal flash kernel executes: it skips the
   /// masked upper triangle (FlashAttention-2 paper, causal mask; not fitted).
   double attention_executed_fraction = 0.5;
