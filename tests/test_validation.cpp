@@ -447,18 +447,22 @@ TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated"
   // other agent-written B200 branch's), all inside the band: median 8.6 %. One wrong call: the
   // compiled micro-batch 6 crashed before step 1 on an Inductor allocation with the GPU nearly
   // full, while bwplan predicts 130.7 GiB (the eager micro-batch 6 ran at 141.9 GiB): compile's
-  // own working memory is not modelled.
+  // own working memory is not modelled. Added on 2026-12-04 (missed at collection): the compiled
+  // micro-batch 5 between them, 119.9 GiB (-1.5 %, inside the band) at 3,823 tokens/s, half of
+  // micro-batch 4's and a third of the estimate, below the band; the file's tokens/s median moves
+  // from 8.6 % to 24.5 %, since its rows split into the Crusoe 8 (within 9 %) and the branch's 8.
   const auto v = validate("measurements-december-holdout.json");
   const auto& s = v.at("summary");
-  CHECK(s.at("numeric_cases") == 15);
+  CHECK(s.at("numeric_cases") == 16);
   // 1.1 % since fixed segments hold 4 % of the allocated peak more (2026-12-04: Crusoe's rows do
   // not name their allocator).
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.1).margin(0.3));
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(4.2).margin(0.3));
   CHECK(s.at("band_coverage").get<double>() == 1.0);
-  CHECK(s.at("throughput_cases") == 15);
-  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(8.6).margin(0.5));
-  CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_cases") == 16);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(24.5).margin(0.3));
+  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(15.0 / 16.0));
+  CHECK(s.at("throughput_max_error_case") == "ar15-b200x8-qwen3-14b-gradop8-sacop-b5-compile");
   CHECK(s.at("fit_cases") == 2);
   CHECK(s.at("fit_accuracy").get<double>() == 0.5);
   CHECK(s.at("ran_called_out_of_memory") == 0);
