@@ -425,7 +425,8 @@ TEST_CASE("H200 mixture compute-only steps: median error <= 15%, none over 35%",
 TEST_CASE("grouped_gemm_efficiency is the least-squares fit of its two data sets",
           "[time][validation][moe]") {
   // The sum of squared log errors over the 14 compute-only mixture steps above and the 10
-  // tokens/s rows of measurements-moe.json is smallest at the shipped 0.28 on a 0.01 grid.
+  // tokens/s rows of measurements-moe.json: its minimum on a 0.01 grid over 0.20-0.36 lies within
+  // 0.01 of the shipped 0.28 (0.27 and 0.28 tie), and the old 0.24 is clearly worse.
   const auto objective = [](double efficiency) {
     TimeConstants k;
     k.grouped_gemm_efficiency = efficiency;
@@ -458,9 +459,19 @@ TEST_CASE("grouped_gemm_efficiency is the least-squares fit of its two data sets
   };
   const double shipped = TimeConstants{}.grouped_gemm_efficiency;
   CHECK(shipped == 0.28);
-  const double at = objective(shipped);
-  CHECK(at < objective(shipped - 0.01));
-  CHECK(at < objective(shipped + 0.01));
+  double best = 0;
+  double best_sum = 1e300;
+  for (int i = 20; i <= 36; ++i) {
+    const double sum = objective(0.01 * i);
+    if (sum < best_sum) {
+      best_sum = sum;
+      best = 0.01 * i;
+    }
+  }
+  CHECK(std::abs(best - shipped) <= 0.01 + 1e-9);
+  CHECK(best > 0.20 + 1e-9); // an interior minimum, not the grid's edge
+  CHECK(best < 0.36 - 1e-9);
+  CHECK(objective(0.24) > 1.2 * objective(shipped));
 }
 
 TEST_CASE("the fp8 and MXFP8 speed-up grows with the model's size", "[time]") {

@@ -330,7 +330,8 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   CHECK(l.at("fit_accuracy").get<double>() == 0.75);
   CHECK(l.at("oom_cases") == 4);
   CHECK(l.at("oom_flagged_fraction").get<double>() == 1.0);
-  CHECK(l.at("throughput_median_abs_error_pct").get<double>() <= 8.0); // 0.7 % and 7.3 % slow
+  // 0.7 % and 7.3 % slow as evaluated; 7.9 % fast and 4.0 % slow since the refits of 2026-12-03/04.
+  CHECK(l.at("throughput_median_abs_error_pct").get<double>() <= 8.0);
   for (const auto& c : ladder.at("cases")) {
     if (c.at("metric") == "fits") {
       INFO(c.at("id"));
@@ -447,7 +448,7 @@ TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated"
   // other agent-written B200 branch's), all inside the band: median 8.6 %. One wrong call: the
   // compiled micro-batch 6 crashed before step 1 on an Inductor allocation with the GPU nearly
   // full, while bwplan predicts 130.7 GiB (the eager micro-batch 6 ran at 141.9 GiB): compile's
-  // own working memory is not modelled. Added on 2026-12-04 (missed at collection): the compiled
+  // own working memory is not modelled. Added later (missed at collection): the compiled
   // micro-batch 5 between them, 119.9 GiB (-1.5 %, inside the band) at 3,823 tokens/s, half of
   // micro-batch 4's and a third of the estimate, below the band; the file's tokens/s median moves
   // from 8.6 % to 24.5 %, since its rows split into the Crusoe 8 (within 9 %) and the branch's 8.
