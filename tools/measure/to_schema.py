@@ -217,6 +217,13 @@ def main():
     a = ap.parse_args()
     cases = []
     keep = set(x for x in a.ids.split(",") if x)
+    dsv3_model = None
+    if a.torchtitan_dsv3:  # the model the DeepSeek-V3 16B cases carry inline, read once
+        here = os.path.dirname(os.path.abspath(__file__))
+        dsv3_model = json.load(open(os.path.join(here, "results",
+                                                 "deepseek-v3-16b-torchtitan.model.json")))
+        for key in ("schema_version", "sources"):
+            dsv3_model.pop(key, None)
     for line in open(a.jsonl):
         line = line.strip()
         if not line:
@@ -230,12 +237,7 @@ def main():
             continue
         if a.torchtitan_dsv3:
             if r.get("ok"):
-                here = os.path.dirname(os.path.abspath(__file__))
-                model = json.load(open(os.path.join(here, "results",
-                                                    "deepseek-v3-16b-torchtitan.model.json")))
-                for key in ("schema_version", "sources"):
-                    model.pop(key, None)
-                cases.append(torchtitan_case_of(r, model))
+                cases.append(torchtitan_case_of(r, dsv3_model))
             continue
         if r["config"].get("sdpa", "default") != "default" and not a.include_forced_sdpa:
             continue
