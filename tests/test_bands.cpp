@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -390,4 +391,54 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
+}
+
+TEST_CASE(
+    "over every measured tokens/s row in tests/data: 15 % median on torchtitan's, 80 % in band",
+    "[bands]") {
+  // Issue 14's speed targets, pooled over every file (held-aside ones included, as evaluated):
+  // median |error| <= 15 % on torchtitan's runs and measured inside the band in >= 80 % of them.
+  // 2026-12-04: all 182 rows 12.4 %, 163 inside (89.6 %); torchtitan's 163: 11.6 %, 147 (90.2 %);
+  // the held-aside files' 143: 12.7 %, 125 (87.4 %).
+  struct Rows {
+    std::vector<double> errors;
+    int inside = 0;
+    void add(const json& c) {
+      errors.push_back(std::abs(c.at("throughput_error_pct").get<double>()));
+      inside += c.at("throughput_in_band").get<bool>() ? 1 : 0;
+    }
+  };
+  Rows all;
+  Rows torchtitan;
+  Rows held_aside;
+  for (const std::string& name : measurement_files()) {
+    std::map<std::string, std::string> trainer;
+    const json file = read_json("tests/data/" + name);
+    for (const json& c : file.at("cases")) {
+      trainer[c.at("id").get<std::string>()] = c.value("trainer", "other");
+    }
+    const json v = validate(name);
+    for (const json& c : v.at("cases")) {
+      if (!c.contains("throughput_error_pct")) {
+        continue;
+      }
+      all.add(c);
+      if (trainer.at(c.at("id").get<std::string>()) == "torchtitan") {
+        torchtitan.add(c);
+      }
+      if (name.find("holdout") != std::string::npos) {
+        held_aside.add(c);
+      }
+    }
+  }
+  REQUIRE(all.errors.size() == 182);
+  CHECK(all.inside == 163);
+  REQUIRE(torchtitan.errors.size() == 163);
+  CHECK(torchtitan.inside == 147);
+  CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
+  CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
+  REQUIRE(held_aside.errors.size() == 143);
+  CHECK(held_aside.inside == 125);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.7).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(12.4).margin(0.1));
 }
