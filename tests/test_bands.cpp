@@ -442,3 +442,42 @@ TEST_CASE(
   CHECK(quantile(held_aside.errors, 0.5) == Approx(12.7).margin(0.1));
   CHECK(quantile(all.errors, 0.5) == Approx(12.4).margin(0.1));
 }
+
+TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
+          "[bands]") {
+  // Issue 14 asks for every call right; 2026-12-04 these are not all. Of 54 outcomes: 25 ran and
+  // are called fits, 21 ran out of memory and are called out_of_memory, 3 of each are at_risk,
+  // and 2 that ran out of memory are called fits: the compiled Qwen3-14B micro-batch 6 that
+  // crashed in torch.compile's first step (eager micro-batch 6 ran at 141.9 GiB) and the RL
+  // trainer's Qwen3-32B step at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's
+  // allocated peak 58.4). Of the 238 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B
+  // with expert parallelism at micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
+  std::map<std::pair<bool, std::string>, int> calls;
+  std::vector<std::string> wrong;
+  int peaks_called_oom = 0;
+  for (const std::string& name : measurement_files()) {
+    const json v = validate(name);
+    for (const json& c : v.at("cases")) {
+      const std::string verdict = c.at("predicted_verdict");
+      if (c.at("metric") == "fits") {
+        const bool ran = c.at("measured_fits");
+        ++calls[{ran, verdict}];
+        if (!ran && verdict == "fits") {
+          wrong.push_back(c.at("id"));
+        }
+      } else if (verdict == "out_of_memory") {
+        ++peaks_called_oom;
+      }
+    }
+  }
+  CHECK(calls[{true, "fits"}] == 25);
+  CHECK(calls[{true, "at_risk"}] == 3);
+  CHECK(calls[{true, "out_of_memory"}] == 0);
+  CHECK(calls[{false, "out_of_memory"}] == 21);
+  CHECK(calls[{false, "at_risk"}] == 3);
+  std::sort(wrong.begin(), wrong.end());
+  CHECK(wrong == std::vector<std::string>{
+                     "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
+                     "ttrl-swe-r2e-h100x16-qwen3-32b-fsdp16-fp32state-fullac-s24576-oom-2026jun"});
+  CHECK(peaks_called_oom == 2);
+}
