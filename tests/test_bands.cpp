@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,19 @@ std::vector<std::string> measurement_files() {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+/// `bwplan validate` of every measurements file with the shipped constants, by file name: run
+/// once for the pooled tests below.
+const std::vector<std::pair<std::string, json>>& validated_files() {
+  static const std::vector<std::pair<std::string, json>> files = [] {
+    std::vector<std::pair<std::string, json>> out;
+    for (const std::string& name : measurement_files()) {
+      out.emplace_back(name, validate(name));
+    }
+    return out;
+  }();
+  return files;
 }
 
 /// Measured peaks of every file at or above the lower edge and at or under the upper edge, with
@@ -374,8 +388,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   std::vector<double> errors;
   std::vector<double> widths;
   int under = 0;
-  for (const std::string& name : measurement_files()) {
-    const json v = validate(name);
+  for (const auto& [name, v] : validated_files()) {
     for (const json& c : v.at("cases")) {
       if (!c.contains("measured_bytes")) {
         continue;
@@ -411,13 +424,12 @@ TEST_CASE(
   Rows all;
   Rows torchtitan;
   Rows held_aside;
-  for (const std::string& name : measurement_files()) {
+  for (const auto& [name, v] : validated_files()) {
     std::map<std::string, std::string> trainer;
     const json file = read_json("tests/data/" + name);
     for (const json& c : file.at("cases")) {
       trainer[c.at("id").get<std::string>()] = c.value("trainer", "other");
     }
-    const json v = validate(name);
     for (const json& c : v.at("cases")) {
       if (!c.contains("throughput_error_pct")) {
         continue;
@@ -455,8 +467,7 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   std::map<std::pair<bool, std::string>, int> calls;
   std::vector<std::string> wrong;
   int peaks_called_oom = 0;
-  for (const std::string& name : measurement_files()) {
-    const json v = validate(name);
+  for (const auto& [name, v] : validated_files()) {
     for (const json& c : v.at("cases")) {
       const std::string verdict = c.at("predicted_verdict");
       if (c.at("metric") == "fits") {

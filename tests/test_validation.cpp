@@ -791,10 +791,8 @@ TEST_CASE("torchtitan's own Llama 3 8B on B200 (PR 1196): memory and tokens/s", 
   // Unlike the agent-written Qwen3-14B branches (40-60 % fast), torchtitan's own B200 runs read
   // as the H100 ones do.
   const auto v = validate("measurements-b200-pr1196.json");
+  check_peaks_inside_band(v, 2, 8.59, 10.74, 0); // both read high
   const auto& s = v.at("summary");
-  CHECK(s.at("numeric_cases") == 2);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(8.55).margin(0.2));
-  CHECK(s.at("band_coverage").get<double>() == 1.0);
   CHECK(s.at("throughput_cases") == 2);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(8.2).margin(0.2));
   CHECK(s.at("throughput_band_coverage").get<double>() == 1.0);
