@@ -99,6 +99,16 @@ TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
   l = logits_memory(m, c);
   CHECK_THAT(l.forward_bytes, WithinRel((2.0 + 4.0 + 0.5) * k_tv_8b, 1e-12));
   CHECK(l.largest_tensor_bytes < logits_memory(m, base()).largest_tensor_bytes);
+  // Compiled: each chunk's compiled loss is its own autograd node, all run before any head
+  // backward, each freeing its bf16 logits as it makes their bf16 gradient: 2 bytes per logit
+  // throughout, plus one of the 8 chunks in flight: its gradient beside its logits (2) and an
+  // fp32 working copy (4).
+  // torchtitan PR 533's 16-chunk run held 72.30 GiB where 2 + 2 + 0.5 bytes would need 107.8
+  // (tests/data/measurements-oomreports-holdout.json).
+  c.compile = true;
+  l = logits_memory(m, c);
+  CHECK_THAT(l.forward_bytes, WithinRel(2.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(l.backward_bytes, WithinRel((2.0 + 6.0 / 8) * k_tv_8b, 1e-12));
 }
 
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {

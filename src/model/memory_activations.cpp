@@ -315,8 +315,13 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
   case Loss::chunked:
     // all chunks' logits are kept in a list; each chunk's loss runs separately
     if (c.compile) {
+      // Each chunk's compiled loss is its own autograd node (torchtune compiles
+      // compute_cross_entropy, not the loss), and the engine runs all of them before any head
+      // backward (the later-created node first). Each frees its saved bf16 logits as it makes
+      // their bf16 gradient, so the logits' ab become the gradients' ab, with one chunk in
+      // flight: its logits, its gradient and an fp32 working copy (docs/model.md, section 4).
       l.forward_bytes = ab;
-      l.backward_bytes = 2.0 * ab + 4.0 / chunks;
+      l.backward_bytes = ab + (ab + 4.0) / chunks;
     } else {
       // every chunk keeps its fp32 log_softmax output; one fp32 copy at a time
       l.forward_bytes = ab + 4.0 + upcast / chunks;
