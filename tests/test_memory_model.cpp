@@ -109,6 +109,9 @@ TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
   l = logits_memory(m, c);
   CHECK_THAT(l.forward_bytes, WithinRel(2.0 * k_tv_8b, 1e-12));
   CHECK_THAT(l.backward_bytes, WithinRel((2.0 + 6.0 / 8) * k_tv_8b, 1e-12));
+  // What its kernels move is not what it holds: logits written and read, gradient written (3 x
+  // 2 bytes) and one fp32 chunk, as before the liveness was corrected.
+  CHECK(logits_per_element(c).traffic_bytes == 3.0 * 2.0 + 4.0 / 8);
 }
 
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {

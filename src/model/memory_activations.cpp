@@ -314,6 +314,7 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
     break;
   case Loss::chunked:
     // all chunks' logits are kept in a list; each chunk's loss runs separately
+    l.largest_tensor_bytes = 4.0 / chunks;
     if (c.compile) {
       // Each chunk's compiled loss is its own autograd node (torchtune compiles
       // compute_cross_entropy, not the loss), and the engine runs all of them before any head
@@ -322,12 +323,14 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
       // flight: its logits, its gradient and an fp32 working copy (docs/model.md, section 4).
       l.forward_bytes = ab;
       l.backward_bytes = ab + (ab + 4.0) / chunks;
-    } else {
-      // every chunk keeps its fp32 log_softmax output; one fp32 copy at a time
-      l.forward_bytes = ab + 4.0 + upcast / chunks;
-      l.backward_bytes = 4.0 + 8.0 / chunks;
+      // Freeing earlier moves no fewer bytes: the logits are written and read and their
+      // gradient written, with one fp32 chunk, as when all were counted live at once.
+      l.traffic_bytes = 3.0 * ab + 4.0 / chunks;
+      return l;
     }
-    l.largest_tensor_bytes = 4.0 / chunks;
+    // every chunk keeps its fp32 log_softmax output; one fp32 copy at a time
+    l.forward_bytes = ab + 4.0 + upcast / chunks;
+    l.backward_bytes = 4.0 + 8.0 / chunks;
     break;
   case Loss::chunked_head: {
     // torchtitan's ChunkedCELoss (pytorch/torchtitan@1690e0ae:torchtitan/components/loss.py,
