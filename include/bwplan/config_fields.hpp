@@ -194,10 +194,14 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "with an older cuDNN; torchtitan on H100 until October 2025)",
       opt});
   f(ConfigField<Trainer>{"trainer", &C::trainer,
-                         "torchtitan (what the launch files run; the estimate models its loss) or "
+                         "torchtitan (what the launch files run; the estimate models its loss), "
                          "other (another FSDP2 trainer: the memory band's upper edge adds what "
-                         "bwplan cannot see, e.g. an unfused loss's shifted fp32 logits copy); "
-                         "measurement cases without it read other",
+                         "bwplan cannot see, e.g. an unfused loss's shifted fp32 logits copy) or "
+                         "megatron (Megatron-Core with Transformer Engine, as NVIDIA's "
+                         "Megatron-Bridge recipes run it: its attention, fused SwiGLU and "
+                         "mixture-of-experts layers save what its source does; eager, with no "
+                         "op-level SAC; the band as for other); measurement cases without it "
+                         "read other",
                          opt});
   f(ConfigField<AllocSegments>{
       "alloc_segments", &C::alloc_segments,

@@ -83,9 +83,11 @@ enum class AttentionKernel : std::uint8_t { cudnn, flash2, count_ };
 /// unsharded from forward to backward, and the last block is not resharded either.
 enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 /// The trainer whose choices the estimate describes: torchtitan (what bwplan's launch files run,
-/// and what its loss, norm and wrapping terms model), or another FSDP2 trainer whose choices
-/// bwplan cannot see (its memory band widens for them: docs/model.md, "Bands").
-enum class Trainer : std::uint8_t { torchtitan, other, count_ };
+/// and what its loss, norm and wrapping terms model), another FSDP2 trainer whose choices bwplan
+/// cannot see (its memory band widens for them: docs/model.md, "Bands"), or Megatron-Core with
+/// Transformer Engine, whose attention, SwiGLU and mixture-of-experts layers save what its source
+/// does (docs/model.md, "Megatron-Core").
+enum class Trainer : std::uint8_t { torchtitan, other, megatron, count_ };
 /// How PyTorch's caching allocator gets device memory (PYTORCH_CUDA_ALLOC_CONF). expandable: one
 /// segment per stream that grows by mapping pages (expandable_segments:True), so under memory
 /// pressure every free cached page returns to CUDA; fixed: PyTorch's default, one cudaMalloc per
@@ -205,7 +207,7 @@ template <> struct EnumTraits<LoraTargets> {
 
 template <> struct EnumTraits<Trainer> {
   static constexpr std::string_view what = "trainer";
-  static constexpr std::array<std::string_view, 2> names = {"torchtitan", "other"};
+  static constexpr std::array<std::string_view, 3> names = {"torchtitan", "other", "megatron"};
 };
 
 template <> struct EnumTraits<AllocSegments> {

@@ -71,7 +71,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   MemoryBand b;
   // torchtitan's eager loss is the one the estimate models; another trainer's may hold one more
   // fp32 copy of the logits (transformers' shifted copy).
-  if (c.trainer == Trainer::other && c.loss == Loss::unfused &&
+  if (c.trainer != Trainer::torchtitan && c.loss == Loss::unfused &&
       k.band_unfused_bytes_per_logit > 0) {
     b.high_bytes_per_logit = k.band_unfused_bytes_per_logit;
     w.reasons |= bit(Widening::unfused_loss);

@@ -99,10 +99,41 @@ double moe_saved(const ModelSpec& m, const TrainingConfig& c, double ab, double 
   return router + routed + combine + shared;
 }
 
+/// Megatron-Core's fused SwiGLU MLP `f` wide behind a Transformer Engine linear (trainer
+/// megatron; NVIDIA/Megatron-LM@2edffadb528ea07e261b0c02cdc42a7bb9c3197a, the commit
+/// NVIDIA-NeMo/Megatron-Bridge v0.4.2 pins: megatron/core/fusions/fused_bias_swiglu.py,
+/// SwiGLUFunction saves only its 2f-wide input): fc1's input and fc2's input (TE keeps each
+/// linear's input, quantized when its GEMM is) and fc1's output.
+double megatron_swiglu_saved(double f, double h, double ab, double gemm_in) {
+  return h * gemm_in + 2.0 * f * ab + f * gemm_in;
+}
+
+/// Bytes per token Megatron-Core's mixture-of-experts layer saves beyond its norm (same commit:
+/// megatron/core/transformer/moe/router.py, moe_utils.py RouterGatingLinearFunction,
+/// experts.py TEGroupedMLP, fused_bias_swiglu.py WeightedSwiGLUFunction): the router keeps the
+/// norm's bf16 output and its fp32 scores, routing map and top-k probabilities; each of the k
+/// routed copies keeps grouped fc1's input, the weighted SwiGLU's input (fc1's 2f-wide output)
+/// and its probability, and grouped fc2's input. The probabilities are applied inside the
+/// activation, so the combine keeps no copy of the routed outputs (torchtitan's fp32 one), and
+/// the dispatch and combine (all-to-all or HybridEP) keep only routing metadata. A shared expert
+/// is a fused SwiGLU on the same norm output.
+double megatron_moe_saved(const ModelSpec& m, double ab, double gemm_in) {
+  const double h = static_cast<double>(m.hidden);
+  const double k = static_cast<double>(m.experts_per_token);
+  const double fe = static_cast<double>(m.expert_ffn);
+  const double e = static_cast<double>(m.experts);
+  const double router = h * ab + 5.0 * e + 4.0 * k;
+  const double routed = k * (h * gemm_in + 2.0 * fe * ab + 4.0 + fe * gemm_in);
+  const double fs = static_cast<double>(m.shared_expert_ffn);
+  const double shared = fs > 0 ? megatron_swiglu_saved(fs, h, ab, gemm_in) : 0.0;
+  return router + routed + shared;
+}
+
 Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double ab = state_dtypes(c.precision).compute_bytes;
   const double gemm_in = gemm_inputs_quantized(c) ? quantized_input_bytes(c.precision) : ab;
   const bool eager = !c.compile;
+  const bool megatron = c.trainer == Trainer::megatron;
   const double h = static_cast<double>(m.hidden);
   const double q = static_cast<double>(m.q_dim());
   const double kv = static_cast<double>(m.kv_dim());
@@ -125,8 +156,10 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (m.qk_norm) {
     inv.all += (q + kv) * ab; // q/k norm inputs
   }
-  // SDPA's q, k and v (repeat_kv copies K and V to the query heads) and logsumexp
-  inv.all += q * ab + static_cast<double>(m.sdpa_kv_dim()) * ab + lse;
+  // SDPA's q, k and v (repeat_kv copies K and V to the query heads; Megatron passes the groups
+  // to Transformer Engine's attention, which reads K and V unrepeated) and logsumexp
+  const double sdpa_kv = megatron ? kv + v : static_cast<double>(m.sdpa_kv_dim());
+  inv.all += q * ab + sdpa_kv * ab + lse;
   inv.all += out * ab; // SDPA output (wo's input)
   if (m.attention_sinks && eager) {
     // gpt-oss rescales the attention output by sigmoid(lse - sink) per head
@@ -161,13 +194,19 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     }
   }
   // MLP half: residual into the norm, norm output, projections and activation.
-  inv.all += norm_saved + h * gemm_in;
+  inv.all += norm_saved;
+  double dense_mlp = h * gemm_in + (m.mlp == MlpKind::swiglu ? swiglu_saved(f, ab, gemm_in, eager)
+                                                             : f * ab + f * gemm_in);
+  if (megatron && m.mlp == MlpKind::swiglu) {
+    dense_mlp = megatron_swiglu_saved(f, h, ab, gemm_in);
+  }
   if (m.is_moe()) {
     // With no checkpointing every block is counted as the larger of a sparse block and a leading
     // dense one (it is also the one block a checkpointed backward rematerialises; DeepSeek-V3's 3
     // dense blocks save less than its sparse ones: tests/test_moe_models.cpp).
-    const double dense = m.dense_layers > 0 ? swiglu_saved(f, ab, gemm_in, eager) : 0.0;
-    inv.all += std::max(moe_saved(m, c, ab, gemm_in), dense);
+    const double sparse =
+        megatron ? megatron_moe_saved(m, ab, gemm_in) : h * gemm_in + moe_saved(m, c, ab, gemm_in);
+    inv.all += std::max(sparse, m.dense_layers > 0 ? dense_mlp : 0.0);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
     // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of a sparse block's
     // MLP only the shared expert's odd-numbered matmul outputs are kept, and under expert
@@ -190,11 +229,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     inv.sac = sac_attention + mean_over_blocks(m, sac_sparse, sac_dense);
     return inv; // no tensor parallelism under a mixture (expert_parallel_problem())
   }
-  if (m.mlp == MlpKind::swiglu) {
-    inv.all += swiglu_saved(f, ab, gemm_in, eager);
-  } else {
-    inv.all += f * ab + f * gemm_in; // w1 output, activation output
-  }
+  inv.all += dense_mlp; // w1's input and what follows it (a two-matmul MLP: w1 and activation out)
   // torchtitan's op-level SAC saves the block input, the outputs of every other matmul
   // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed.
   inv.sac =

@@ -251,6 +251,9 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
         c.loss = loss.loss;
         c.compile = loss.compile;
         for (const CheckpointChoice& ac : space.checkpointing) {
+          if (!trainer_runs(c.trainer, ac.mode, c.compile)) {
+            continue; // a choice the trainer does not have
+          }
           c.activation_checkpointing = ac.mode;
           c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
           for (std::int64_t seq : space.seq_lens) {

@@ -1,0 +1,100 @@
+// Trainer megatron (Megatron-Core with Transformer Engine): what its attention, fused SwiGLU and
+// mixture-of-experts layers save, counted by hand from its source (docs/model.md,
+// "Megatron-Core"), and the choices it does not have refused by estimate and skipped by search.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bwplan/error.hpp"
+#include "bwplan/memory_model.hpp"
+#include "bwplan/training_config.hpp"
+#include "test_support.hpp"
+
+using namespace bwplan;
+
+namespace {
+
+/// Megatron-Bridge's Qwen3-30B-A3B B200 preset: 8 GPUs, ep 8, MXFP8 through Transformer Engine,
+/// micro-batch 4 x 4096, no recompute, eager.
+TrainingConfig qwen3_moe_preset() {
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::none);
+  c.sharding = Sharding::grad_op;
+  c.ep = 8;
+  c.precision = Precision::mxfp8;
+  c.fp8_backend = Fp8Backend::te;
+  c.micro_batch = 4;
+  c.seq_len = 4096;
+  c.loss = Loss::fused;
+  c.compile = false;
+  c.trainer = Trainer::megatron;
+  return c;
+}
+
+double saved(const ModelSpec& m, const TrainingConfig& c) {
+  return block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+}
+
+} // namespace
+
+TEST_CASE("Megatron-Core's Qwen3-30B-A3B block is counted by hand", "[megatron][memory]") {
+  // Per token of one block; bf16 activations (2 B), MXFP8 GEMM inputs kept quantized by TE
+  // (1 + 1/32 B). h 2048, q 32 x 128, k and v 4 x 128, 128 experts, top 8, expert width 768.
+  const ModelSpec& m = test::preset("qwen3-30b-a3b");
+  const TrainingConfig c = qwen3_moe_preset();
+  const double q8 = 1.0 + 1.0 / 32;
+  // Attention: the norm's input 2h, the QKV linear's quantized input, the q/k norms' inputs
+  // (4096 + 512) x 2, attention's q, unrepeated k and v and fp32 logsumexp per head, its output,
+  // and the output projection's quantized input.
+  const double attention = 2 * 2048 + 2048 * q8 + (4096 + 512) * 2 + 4096 * 2 + (512 + 512) * 2 +
+                           4 * 32 + 4096 * 2 + 4096 * q8;
+  // MLP: the norm's input 2h; the router's bf16 input, fp32 scores and routing map (5 B per
+  // expert) and top-8 fp32 probabilities; per routed copy grouped fc1's quantized input, the
+  // weighted SwiGLU's 2 x 768-wide bf16 input and fp32 probability, grouped fc2's quantized input.
+  const double mlp =
+      2 * 2048 + (2048 * 2 + 5 * 128 + 4 * 8) + 8 * (2048 * q8 + 2 * 768 * 2 + 4 + 768 * q8);
+  CHECK(saved(m, c) == Approx(attention + mlp));
+  // torchtitan's eager block keeps the fp32 combine copy (4 x 8 x h), K and V repeated to the
+  // query heads and the unfused SwiGLU: more than twice Megatron's MLP.
+  TrainingConfig tt = c;
+  tt.trainer = Trainer::torchtitan;
+  CHECK(saved(m, tt) > saved(m, c) + 4 * 8 * 2048);
+}
+
+TEST_CASE("Megatron's dense SwiGLU keeps fc1's output whole and the product once",
+          "[megatron][memory]") {
+  // Llama 3 8B, bf16: torchtitan's eager SwiGLU keeps w1's input and four f-wide tensors;
+  // Megatron's fused SwiGLU keeps fc1's input, its 2f-wide output and fc2's input: f x 2 B fewer.
+  // Its attention reads K and V unrepeated: (4096 - 1024) x 2 x 2 B fewer.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::none);
+  c.compile = false;
+  TrainingConfig meg = c;
+  meg.trainer = Trainer::megatron;
+  CHECK(saved(m, c) - saved(m, meg) == Approx(14336 * 2 + (4096 - 1024) * 2 * 2));
+}
+
+TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips them",
+          "[megatron][cli]") {
+  const ModelSpec& m = test::preset("qwen3-30b-a3b");
+  TrainingConfig c = qwen3_moe_preset();
+  CHECK_NOTHROW(validate_config(c, m));
+  c.activation_checkpointing = ActivationCheckpointing::selective_op;
+  CHECK_THROWS_WITH(validate_config(c, m),
+                    Catch::Contains("--trainer megatron") && Catch::Contains("selective-op"));
+  c.activation_checkpointing = ActivationCheckpointing::full;
+  c.compile = true;
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("with --compile"));
+  CHECK(trainer_runs(Trainer::megatron, ActivationCheckpointing::selective_layer, false));
+  CHECK(trainer_runs(Trainer::other, ActivationCheckpointing::selective_op, true));
+
+  const auto r =
+      test::run_cli({"search", "--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge",
+                     "--trainer", "megatron", "--include-at-risk", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const auto plans = nlohmann::json::parse(r.out).at("plans");
+  REQUIRE(!plans.empty());
+  for (const auto& p : plans) {
+    CHECK(p.at("config").at("activation_checkpointing") != "selective-op");
+    CHECK(p.at("config").at("compile") == false);
+    CHECK(p.at("config").at("trainer") == "megatron");
+  }
+}
