@@ -52,11 +52,17 @@ TEST_CASE("Megatron-Core's Qwen3-30B-A3B block is counted by hand", "[megatron][
   const double mlp =
       2 * 2048 + (2048 * 2 + 5 * 128 + 4 * 8) + 8 * (2048 * q8 + 2 * 768 * 2 + 4 + 768 * q8);
   CHECK(saved(m, c) == Approx(attention + mlp));
-  // torchtitan's eager block keeps the fp32 combine copy (4 x 8 x h), K and V repeated to the
-  // query heads and the unfused SwiGLU: more than twice Megatron's MLP.
+  // torchtitan's eager block, for comparison: K and V repeated to the 32 query heads, the router
+  // 4 x 128 + 8 x 28, per copy the unfused SwiGLU's three 768-wide bf16 tensors beside w2's
+  // quantized input, and the fp32 combine copy 4 x 8 x h: 185,120 bytes, nearly twice.
   TrainingConfig tt = c;
   tt.trainer = Trainer::torchtitan;
-  CHECK(saved(m, tt) > saved(m, c) + 4 * 8 * 2048);
+  const double tt_attention = 2 * 2048 + 2048 * q8 + (4096 + 512) * 2 + 4096 * 2 +
+                              (4096 + 4096) * 2 + 4 * 32 + 4096 * 2 + 4096 * q8;
+  const double tt_mlp = 2 * 2048 + 2048 * q8 + (4 * 128 + 8 * 28) +
+                        8 * (2048 * q8 + 3 * 768 * 2 + 768 * q8) + 4 * 8 * 2048;
+  CHECK(saved(m, tt) == Approx(tt_attention + tt_mlp));
+  CHECK(tt_attention + tt_mlp == Approx(185'120));
 }
 
 TEST_CASE("Megatron's dense SwiGLU keeps fc1's output whole and the product once",
