@@ -129,6 +129,18 @@ double megatron_moe_saved(const ModelSpec& m, double ab, double gemm_in) {
   return router + routed + shared;
 }
 
+/// Bytes per token a dense MLP saves: w1's input and what follows it. A two-matmul MLP keeps w1's
+/// and the activation's outputs; a SwiGLU as torchtitan's or Megatron's fused one.
+double dense_mlp_saved(const ModelSpec& m, double ab, double gemm_in, bool eager, bool megatron) {
+  const double h = static_cast<double>(m.hidden);
+  const double f = static_cast<double>(m.ffn);
+  if (m.mlp != MlpKind::swiglu) {
+    return h * gemm_in + f * ab + f * gemm_in;
+  }
+  return megatron ? megatron_swiglu_saved(f, h, ab, gemm_in)
+                  : h * gemm_in + swiglu_saved(f, ab, gemm_in, eager);
+}
+
 Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double ab = state_dtypes(c.precision).compute_bytes;
   const double gemm_in = gemm_inputs_quantized(c) ? quantized_input_bytes(c.precision) : ab;
@@ -195,11 +207,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   }
   // MLP half: residual into the norm, norm output, projections and activation.
   inv.all += norm_saved;
-  double dense_mlp = h * gemm_in + (m.mlp == MlpKind::swiglu ? swiglu_saved(f, ab, gemm_in, eager)
-                                                             : f * ab + f * gemm_in);
-  if (megatron && m.mlp == MlpKind::swiglu) {
-    dense_mlp = megatron_swiglu_saved(f, h, ab, gemm_in);
-  }
+  const double dense_mlp = dense_mlp_saved(m, ab, gemm_in, eager, megatron);
   if (m.is_moe()) {
     // With no checkpointing every block is counted as the larger of a sparse block and a leading
     // dense one (it is also the one block a checkpointed backward rematerialises; DeepSeek-V3's 3
@@ -229,7 +237,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     inv.sac = sac_attention + mean_over_blocks(m, sac_sparse, sac_dense);
     return inv; // no tensor parallelism under a mixture (expert_parallel_problem())
   }
-  inv.all += dense_mlp; // w1's input and what follows it (a two-matmul MLP: w1 and activation out)
+  inv.all += dense_mlp;
   // torchtitan's op-level SAC saves the block input, the outputs of every other matmul
   // (wq, wv, w1, and w2 for SwiGLU) and SDPA's outputs; everything else is recomputed.
   inv.sac =
