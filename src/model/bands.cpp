@@ -69,9 +69,9 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
     w.add(k.band_unmeasured_gpu_fraction, Widening::gpu);
   }
   MemoryBand b;
-  // torchtitan's eager loss is the one the estimate models; another trainer's may hold one more
-  // fp32 copy of the logits (transformers' shifted copy).
-  if (c.trainer != Trainer::torchtitan && c.loss == Loss::unfused &&
+  // torchtitan's and Megatron-Core's eager losses are counted from their source; another
+  // trainer's may hold one more fp32 copy of the logits (transformers' shifted copy).
+  if (c.trainer == Trainer::other && c.loss == Loss::unfused &&
       k.band_unfused_bytes_per_logit > 0) {
     b.high_bytes_per_logit = k.band_unfused_bytes_per_logit;
     w.reasons |= bit(Widening::unfused_loss);
@@ -104,7 +104,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
-  // Expert parallelism: no measured peak (its dispatch buffers and routing imbalance).
+  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 14 measured peaks.
   if (m.is_moe() && c.ep > 1) {
     higher.add(k.band_mixture_fraction, Widening::mixture);
   }

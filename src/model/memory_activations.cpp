@@ -336,6 +336,17 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
   LogitsMemory l;
   switch (c.loss) {
   case Loss::unfused: {
+    if (c.trainer == Trainer::megatron) {
+      // Megatron-Core's _VocabParallelCrossEntropy (NVIDIA/Megatron-LM@2edffadb:
+      // megatron/core/tensor_parallel/cross_entropy.py) upcasts the logits once and then works in
+      // place: max subtracted, exp, divided by the sum, saved as the softmax; its backward turns
+      // that softmax into the gradient in place, which the upcast's backward casts to bf16.
+      // forward: the logits and the fp32 copy; backward: the fp32 gradient and its bf16 cast.
+      l.forward_bytes = ab + upcast;
+      l.backward_bytes = 4.0 + (ab < 4 ? ab : 0.0);
+      l.largest_tensor_bytes = 4.0;
+      break;
+    }
     // forward: logits, their fp32 copy and log_softmax's saved fp32 output; backward (logits
     // deleted): saved output, its gradient and the gradient of the input, all fp32.
     // Under tensor parallelism torchtitan runs the loss in loss_parallel(), whose DTensor
