@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     }
     full.nodes = space.nodes;
     full.seq_lens = {8192, 32768, 131072};
-    full.losses = bwplan::default_loss_choices(m.is_moe());
+    full.losses = bwplan::default_loss_choices(m.is_moe(), bwplan::Trainer::torchtitan);
     const auto t = std::chrono::steady_clock::now();
     const bwplan::SearchResult r =
         bwplan::run_search(m, full, {}, bwplan::Objective::throughput, 10);

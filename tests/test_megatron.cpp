@@ -6,6 +6,7 @@
 
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
+#include "bwplan/search.hpp"
 #include "bwplan/training_config.hpp"
 #include "test_support.hpp"
 
@@ -89,8 +90,18 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   c.activation_checkpointing = ActivationCheckpointing::full;
   c.compile = true;
   CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("with --compile"));
-  CHECK(trainer_runs(Trainer::megatron, ActivationCheckpointing::selective_layer, false));
-  CHECK(trainer_runs(Trainer::other, ActivationCheckpointing::selective_op, true));
+  c.compile = false;
+  c.loss = Loss::chunked_head;
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--loss unfused or fused") &&
+                                               Catch::Contains("not full and chunked-head"));
+  CHECK(trainer_runs(Trainer::megatron, ActivationCheckpointing::selective_layer, false,
+                     Loss::unfused));
+  CHECK(!trainer_runs(Trainer::megatron, ActivationCheckpointing::full, false, Loss::chunked));
+  CHECK(trainer_runs(Trainer::other, ActivationCheckpointing::selective_op, true,
+                     Loss::chunked_head));
+  // Search tries Megatron's two losses, eager.
+  CHECK(default_loss_choices(true, Trainer::megatron) ==
+        std::vector<LossChoice>{{Loss::unfused, false}, {Loss::fused, false}});
 
   const auto r =
       test::run_cli({"search", "--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge",

@@ -346,8 +346,8 @@ TEST_CASE("chunked never beats its chunked-head twin: why the default loss axis 
   const auto eager_head = [](const std::vector<LossChoice>& v) {
     return std::count(v.begin(), v.end(), LossChoice{Loss::chunked_head, false});
   };
-  CHECK(eager_head(default_loss_choices(true)) == 1);
-  CHECK(eager_head(default_loss_choices(false)) == 0);
+  CHECK(eager_head(default_loss_choices(true, Trainer::torchtitan)) == 1);
+  CHECK(eager_head(default_loss_choices(false, Trainer::torchtitan)) == 0);
 }
 
 TEST_CASE("the top list shows distinct choices: recipes the model cannot tell apart are grouped",

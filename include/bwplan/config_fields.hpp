@@ -199,9 +199,9 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                          "bwplan cannot see, e.g. an unfused loss's shifted fp32 logits copy) or "
                          "megatron (Megatron-Core with Transformer Engine, as NVIDIA's "
                          "Megatron-Bridge recipes run it: its attention, fused SwiGLU and "
-                         "mixture-of-experts layers save what its source does; eager, with no "
-                         "op-level SAC; the band as for other); measurement cases without it "
-                         "read other",
+                         "mixture-of-experts layers and its unfused loss save what its source "
+                         "does; eager, with no op-level SAC and an unfused or fused loss); "
+                         "measurement cases without it read other",
                          opt});
   f(ConfigField<AllocSegments>{
       "alloc_segments", &C::alloc_segments,

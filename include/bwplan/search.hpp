@@ -32,8 +32,9 @@ struct LossChoice {
 };
 /// The search's default loss axis: every valid (loss, compile) pair but torchtune's chunked
 /// loss, which chunked-head beats in memory and time in every case, and eager chunked-head, which
-/// its compiled twin beats but for a `mixture` under full checkpointing (see the .cpp).
-[[nodiscard]] std::vector<LossChoice> default_loss_choices(bool mixture);
+/// its compiled twin beats but for a `mixture` under full checkpointing (see the .cpp). Megatron's
+/// are its two eager cross-entropies, unfused and fused.
+[[nodiscard]] std::vector<LossChoice> default_loss_choices(bool mixture, Trainer trainer);
 
 /// Sequences from this length on get context parallelism by default (docs/bwplan.md, search).
 inline constexpr std::int64_t k_default_cp_min_seq_len = 32768;

@@ -120,9 +120,11 @@ struct TrainingConfig {
 /// target): what `search` accepts by default and `estimate` holds --global-batch-tokens to.
 inline constexpr double k_global_batch_tolerance = 0.25;
 
-/// Whether `trainer` runs this checkpointing mode and compile setting as bwplan models it:
-/// Megatron-Core runs eagerly and its recompute is of whole layers (no op-level SAC).
-[[nodiscard]] bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile);
+/// Whether `trainer` runs this checkpointing mode, compile setting and loss as bwplan models it:
+/// Megatron-Core runs eagerly, its recompute is of whole layers (no op-level SAC) and its
+/// cross-entropy is unfused or fused, never chunked.
+[[nodiscard]] bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile,
+                                Loss loss);
 
 /// Whether a step of `step_tokens` is within `tolerance` (a fraction) of `global_batch_tokens`.
 [[nodiscard]] bool global_batch_reached(double step_tokens, double global_batch_tokens,

@@ -352,7 +352,9 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   // Loss implementation and compile are an axis unless either flag fixes them; launch files
   // need a loss torchtitan has (no chunked cross-entropy).
   if (cmd.count("--loss") == 0 && cmd.count("--compile") == 0) {
-    for (const LossChoice& l : default_loss_choices(r.model.is_moe())) {
+    TrainingConfig flags; // the trainer decides which losses there are
+    o.training.apply(flags);
+    for (const LossChoice& l : default_loss_choices(r.model.is_moe(), flags.trainer)) {
       if (o.emit_dir.empty() || (l.loss != Loss::chunked && l.loss != Loss::chunked_head)) {
         r.space.losses.push_back(l);
       }

@@ -114,7 +114,12 @@ std::vector<std::int64_t> micro_batch_axis(std::int64_t cap) {
   return v;
 }
 
-std::vector<LossChoice> default_loss_choices(bool mixture) {
+std::vector<LossChoice> default_loss_choices(bool mixture, Trainer trainer) {
+  if (trainer == Trainer::megatron) {
+    // Megatron-Core's two cross-entropies, both eager: the vocab-parallel one and the fused one
+    // (cross_entropy_loss_fusion, Transformer Engine's or its own kernel).
+    return {{Loss::unfused, false}, {Loss::fused, false}};
+  }
   // A fused loss is the compiled one, as is chunked-head (torchtitan compiles its ChunkedCELoss);
   // unfused runs eager or under compile. Chunked (eager or compiled) is left out: chunked-head
   // compiled holds less of the logits (one chunk's, logits_per_element), moves less (2 bytes
@@ -251,7 +256,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
         c.loss = loss.loss;
         c.compile = loss.compile;
         for (const CheckpointChoice& ac : space.checkpointing) {
-          if (!trainer_runs(c.trainer, ac.mode, c.compile)) {
+          if (!trainer_runs(c.trainer, ac.mode, c.compile, c.loss)) {
             continue; // a choice the trainer does not have
           }
           c.activation_checkpointing = ac.mode;

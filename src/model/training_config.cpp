@@ -76,8 +76,9 @@ std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch
                       tokens_per_micro_step(micro_batch, seq_len, data_parallel)));
 }
 
-bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile) {
-  return trainer != Trainer::megatron || (!compile && ac != ActivationCheckpointing::selective_op);
+bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile, Loss loss) {
+  return trainer != Trainer::megatron || (!compile && ac != ActivationCheckpointing::selective_op &&
+                                          (loss == Loss::unfused || loss == Loss::fused));
 }
 
 bool global_batch_reached(double step_tokens, double global_batch_tokens, double tolerance) {
@@ -331,12 +332,13 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
                             "data- and context-parallel ranks together)",
                             n, c.cp));
   }
-  if (!trainer_runs(c.trainer, c.activation_checkpointing, c.compile)) {
-    throw Error(fmt::format("--trainer {} runs eagerly and recomputes whole layers: "
-                            "--activation-checkpointing none, full or selective-layer without "
-                            "--compile, not {}{}",
+  if (!trainer_runs(c.trainer, c.activation_checkpointing, c.compile, c.loss)) {
+    throw Error(fmt::format("--trainer {} runs eagerly, recomputes whole layers and has no chunked "
+                            "cross-entropy: --activation-checkpointing none, full or "
+                            "selective-layer and --loss unfused or fused, without --compile; not "
+                            "{} and {}{}",
                             name_of(c.trainer), name_of(c.activation_checkpointing),
-                            c.compile ? " with --compile" : ""));
+                            name_of(c.loss), c.compile ? " with --compile" : ""));
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
