@@ -99,6 +99,14 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   CHECK(!trainer_runs(Trainer::megatron, ActivationCheckpointing::full, false, Loss::chunked));
   CHECK(trainer_runs(Trainer::other, ActivationCheckpointing::selective_op, true,
                      Loss::chunked_head));
+  // A search none of whose choices Megatron runs says so (exit 1), not "0 candidates".
+  for (const char* flag : {"--compile", "--loss=chunked-head"}) {
+    const auto none = test::run_cli({"search", "--model", "llama-3.1-8b", "--instance",
+                                     "ml.p6-b200.48xlarge", "--trainer", "megatron", flag});
+    CHECK(none.status == 1);
+    CHECK_THAT(none.err, Catch::Contains("--trainer megatron runs eagerly") &&
+                             Catch::Contains("--loss unfused or fused"));
+  }
   // Search tries Megatron's two losses, eager.
   CHECK(default_loss_choices(true, Trainer::megatron) ==
         std::vector<LossChoice>{{Loss::unfused, false}, {Loss::fused, false}});

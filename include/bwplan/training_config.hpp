@@ -125,6 +125,10 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// cross-entropy is unfused or fused, never chunked.
 [[nodiscard]] bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile,
                                 Loss loss);
+/// Empty when `trainer` runs these; else one line saying what it runs and naming the flags asked
+/// that it does not: the error of estimate and of a search none of whose choices it runs.
+[[nodiscard]] std::string trainer_runs_problem(Trainer trainer, ActivationCheckpointing ac,
+                                               bool compile, Loss loss);
 
 /// Whether a step of `step_tokens` is within `tolerance` (a fraction) of `global_batch_tokens`.
 [[nodiscard]] bool global_batch_reached(double step_tokens, double global_batch_tokens,

@@ -381,6 +381,19 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   }
   TrainingConfig& b = r.space.base;
   o.training.apply(b);
+  // A trainer that runs none of the searched losses and checkpointing modes: said, not searched
+  // into "0 candidates".
+  const std::vector<LossChoice> losses = loss_axis(r.space);
+  const bool runs_one = std::any_of(losses.begin(), losses.end(), [&](const LossChoice& l) {
+    return std::any_of(r.space.checkpointing.begin(), r.space.checkpointing.end(),
+                       [&](const CheckpointChoice& ac) {
+                         return trainer_runs(b.trainer, ac.mode, l.compile, l.loss);
+                       });
+  });
+  if (!runs_one) {
+    throw Error(trainer_runs_problem(b.trainer, r.space.checkpointing.front().mode,
+                                     losses.front().compile, losses.front().loss));
+  }
   validate_field_ranges(b, k_fixed); // estimate's ranges (validate_config checks the axes' values)
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
       !(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens) ||

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
@@ -79,6 +81,28 @@ std::int64_t grad_accum_for(double global_batch_tokens, std::int64_t micro_batch
 bool trainer_runs(Trainer trainer, ActivationCheckpointing ac, bool compile, Loss loss) {
   return trainer != Trainer::megatron || (!compile && ac != ActivationCheckpointing::selective_op &&
                                           (loss == Loss::unfused || loss == Loss::fused));
+}
+
+std::string trainer_runs_problem(Trainer trainer, ActivationCheckpointing ac, bool compile,
+                                 Loss loss) {
+  if (trainer_runs(trainer, ac, compile, loss)) {
+    return {};
+  }
+  const auto none = ActivationCheckpointing::none;
+  std::vector<std::string> asked;
+  if (!trainer_runs(trainer, ac, false, Loss::unfused)) {
+    asked.push_back(fmt::format("--activation-checkpointing {}", name_of(ac)));
+  }
+  if (!trainer_runs(trainer, none, false, loss)) {
+    asked.push_back(fmt::format("--loss {}", name_of(loss)));
+  }
+  if (compile && !trainer_runs(trainer, none, true, Loss::unfused)) {
+    asked.emplace_back("--compile");
+  }
+  return fmt::format("--trainer {} runs eagerly, recomputes whole layers and has no chunked "
+                     "cross-entropy: --activation-checkpointing none, full or selective-layer and "
+                     "--loss unfused or fused, without --compile; not {}",
+                     name_of(trainer), fmt::join(asked, ", "));
 }
 
 bool global_batch_reached(double step_tokens, double global_batch_tokens, double tolerance) {
@@ -332,13 +356,10 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
                             "data- and context-parallel ranks together)",
                             n, c.cp));
   }
-  if (!trainer_runs(c.trainer, c.activation_checkpointing, c.compile, c.loss)) {
-    throw Error(fmt::format("--trainer {} runs eagerly, recomputes whole layers and has no chunked "
-                            "cross-entropy: --activation-checkpointing none, full or "
-                            "selective-layer and --loss unfused or fused, without --compile; not "
-                            "{} and {}{}",
-                            name_of(c.trainer), name_of(c.activation_checkpointing),
-                            name_of(c.loss), c.compile ? " with --compile" : ""));
+  if (const std::string problem =
+          trainer_runs_problem(c.trainer, c.activation_checkpointing, c.compile, c.loss);
+      !problem.empty()) {
+    throw Error(problem);
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
