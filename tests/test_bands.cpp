@@ -116,13 +116,13 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 247);
+  REQUIRE(at.peaks == 248);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
   CHECK(at.under_high >= needed);
   CHECK(less.above_low < needed);
   CHECK(less.under_high < needed);
-  CHECK(at.under_high == 236);
+  CHECK(at.under_high == 237);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -250,12 +250,16 @@ TEST_CASE("the pipeline-parallel widening is what the pipeline-parallel runs say
 
 namespace {
 
-/// The files whose peaks under expert parallelism set memory.band_mixture_fraction (2026-12-05);
-/// a file added since is held aside from it.
-const std::vector<std::string> k_expert_parallel_files = {
-    "measurements-blackwell-moe-holdout.json", "measurements-december4-holdout.json",
-    "measurements-late-holdout.json",          "measurements-moe-december-holdout.json",
-    "measurements-moe-holdout.json",           "measurements-primerl-dsv3-holdout.json"};
+/// The files whose peaks under expert parallelism set memory.band_mixture_fraction (2026-12-05:
+/// the first six set 0.15, the seventh, held aside from that and read above it, 0.17); a file
+/// added since is held aside from it.
+const std::vector<std::string> k_expert_parallel_files = {"measurements-blackwell-moe-holdout.json",
+                                                          "measurements-december4-holdout.json",
+                                                          "measurements-ep-holdout.json",
+                                                          "measurements-late-holdout.json",
+                                                          "measurements-moe-december-holdout.json",
+                                                          "measurements-moe-holdout.json",
+                                                          "measurements-primerl-dsv3-holdout.json"};
 
 /// Measured peaks under expert parallelism (ep > 1) in `files`, and how many lie at or under
 /// the upper edge with memory.band_mixture_fraction set to `fraction`.
@@ -293,14 +297,14 @@ ExpertParallelPeaks expert_parallel_peaks(double fraction, const std::vector<std
 TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "[bands]") {
   // The smallest widening, in steps of 0.01, that puts every measured peak under expert
   // parallelism at or under the upper edge (as the tensor- and pipeline-parallel ones are set):
-  // 0.01 less leaves one above it (gpt-oss-120b compiled with op-level SAC, LambdaLabs, 23 %
-  // above the estimate).
+  // 0.01 less leaves one above it (torchtitan PR 2679's Qwen3-30B-A3B through the transformers
+  // backend, 27 % above the estimate; the first 14 peaks gave 0.15, above which it read).
   const MemoryConstants k;
   const ExpertParallelPeaks at =
       expert_parallel_peaks(k.band_mixture_fraction, k_expert_parallel_files);
   const ExpertParallelPeaks less =
       expert_parallel_peaks(k.band_mixture_fraction - 0.01, k_expert_parallel_files);
-  REQUIRE(at.peaks == 14);
+  REQUIRE(at.peaks == 15);
   CHECK(at.under_high == at.peaks);
   CHECK(less.under_high == at.peaks - 1);
   // Those are every file with such a peak when it was set.
@@ -446,7 +450,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // memory holdout (1 peak, under; +45.9 % as first evaluated, +4.1 % since Megatron-Core's
   // unfused loss is counted from its source): 231 of 242 (95.5 %), 11.0 %, 3.2 %; with the
   // outcomes holdout (5 torchtitan peaks from torchao PRs, all under): 236 of 247 (95.5 %),
-  // 11.0 %, 3.3 %.
+  // 11.0 %, 3.3 %; with the expert-parallel holdout (1 peak, 1.3 % above the edge as evaluated,
+  // under it since the ep widening is set on it too): 237 of 248 (95.6 %), 11.0 %, 3.3 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -465,8 +470,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 247);
-  CHECK(under == 236);
+  REQUIRE(errors.size() == 248);
+  CHECK(under == 237);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -484,7 +489,10 @@ TEST_CASE(
   // holdout (12 rows, 10 inside) and the Megatron memory holdout (1 toy row, 57 % fast, outside):
   // all 201, 12.4 %, 177 (88.1 %); torchtitan's 166, 11.4 %, 149; held-aside 162, 12.7 %, 139.
   // With the outcomes holdout (2 torchtitan rows, both inside): all 203, 12.3 %, 179 (88.2 %);
-  // torchtitan's 168, 11.3 %, 151 (89.9 %); held-aside 164, 12.6 %, 141 (86.0 %).
+  // torchtitan's 168, 11.3 %, 151 (89.9 %); held-aside 164, 12.6 %, 141 (86.0 %). With the
+  // expert-parallel holdout (1 row, through the transformers backend, 80 % fast, outside): all
+  // 204, 12.3 %, 179 (87.7 %); torchtitan's 169, 11.3 %, 151 (89.3 %); held-aside 165, 12.7 %,
+  // 141 (85.5 %).
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -515,15 +523,15 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(all.errors.size() == 203);
+  REQUIRE(all.errors.size() == 204);
   CHECK(all.inside == 179);
-  REQUIRE(torchtitan.errors.size() == 168);
+  REQUIRE(torchtitan.errors.size() == 169);
   CHECK(torchtitan.inside == 151);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
-  REQUIRE(held_aside.errors.size() == 164);
+  REQUIRE(held_aside.errors.size() == 165);
   CHECK(held_aside.inside == 141);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.62).margin(0.1));
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.66).margin(0.1));
   CHECK(quantile(all.errors, 0.5) == Approx(12.30).margin(0.1));
 }
 
@@ -532,15 +540,15 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // Issue 14 asks for every call right; 2026-12-05 these are not all. Of 70 outcomes: 31 ran and
   // are called fits, 21 ran out of memory and are called out_of_memory, 12 that ran and 4 that
   // did not are at_risk (10 of the 12 Megatron-Bridge's micro-batch 4 runs, 165.4 GiB of 178.3
-  // with an upper edge 20 % above; until the expert-parallel widening was set on the measured
-  // peaks under ep, 0.40 to 0.15, 15 were: its two H100 runs and LambdaLabs' gpt-oss-120b at
+  // with an upper edge 23 % above; until the expert-parallel widening was set on the measured
+  // peaks under ep, 0.40 to 0.17, 15 were: its two H100 runs and LambdaLabs' gpt-oss-120b at
   // micro-batch 2 fit since), 2 that ran out of memory are called
   // fits: the compiled Qwen3-14B micro-batch 6 that crashed in torch.compile's first step (eager
   // micro-batch 6 ran at 141.9 GiB; its branch records GPUs shared with other jobs) and the RL
   // trainer's Qwen3-32B step at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's
   // allocated peak 58.4). None that ran is called out_of_memory since Megatron-Core's layers are
   // counted as its source saves them (trainer megatron: 10 of its 15 runs were before, 2 on B300
-  // and 8 on GB200 and B200). Of the 247 measured
+  // and 8 on GB200 and B200). Of the 248 measured
   // peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at micro-batch
   // 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;

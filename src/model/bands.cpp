@@ -104,7 +104,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
-  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 14 measured peaks.
+  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 15 measured peaks.
   if (m.is_moe() && c.ep > 1) {
     higher.add(k.band_mixture_fraction, Widening::mixture);
   }
