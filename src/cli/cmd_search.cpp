@@ -349,12 +349,13 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
         fmt::format("--max-micro-batch {} is out of range (allowed 1..65536)", o.max_micro_batch));
   }
   r.space.max_micro_batch = o.max_micro_batch;
-  // Loss implementation and compile are an axis unless either flag fixes them; launch files
-  // need a loss torchtitan has (no chunked cross-entropy).
+  TrainingConfig& b = r.space.base;
+  o.training.apply(b);
+  // Loss implementation and compile are an axis unless either flag fixes them (the trainer
+  // decides which losses there are); launch files need a loss torchtitan has (no chunked
+  // cross-entropy).
   if (cmd.count("--loss") == 0 && cmd.count("--compile") == 0) {
-    TrainingConfig flags; // the trainer decides which losses there are
-    o.training.apply(flags);
-    for (const LossChoice& l : default_loss_choices(r.model.is_moe(), flags.trainer)) {
+    for (const LossChoice& l : default_loss_choices(r.model.is_moe(), b.trainer)) {
       if (o.emit_dir.empty() || (l.loss != Loss::chunked && l.loss != Loss::chunked_head)) {
         r.space.losses.push_back(l);
       }
@@ -379,8 +380,6 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   if (combinations > k_max_combinations_product) {
     throw too_many_combinations(combinations);
   }
-  TrainingConfig& b = r.space.base;
-  o.training.apply(b);
   // A trainer that runs none of the searched losses and checkpointing modes: said, not searched
   // into "0 candidates".
   const std::vector<LossChoice> losses = loss_axis(r.space);
