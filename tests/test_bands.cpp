@@ -28,15 +28,7 @@ json read_json(const std::string& rel) {
   return json::parse(in);
 }
 
-/// `bwplan validate` of tests/data/`file` as JSON, with `extra` arguments (e.g. --set).
-json validate(const std::string& file, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"validate", test::source_path("tests/data/" + file), "--format",
-                                   "json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const test::CliResult r = test::run_cli(args);
-  REQUIRE(r.status == 0);
-  return json::parse(r.out);
-}
+using test::validate_json;
 
 /// Nearest-rank quantile of `v` (sorted inside).
 double quantile(std::vector<double> v, double q) {
@@ -79,7 +71,7 @@ const std::vector<std::pair<std::string, json>>& validated_files() {
   static const std::vector<std::pair<std::string, json>> files = [] {
     std::vector<std::pair<std::string, json>> out;
     for (const std::string& name : measurement_files()) {
-      out.emplace_back(name, validate(name));
+      out.emplace_back(name, validate_json(name));
     }
     return out;
   }();
@@ -94,8 +86,8 @@ struct EdgeCounts {
 EdgeCounts edge_counts(double low, double high) {
   EdgeCounts n;
   for (const std::string& f : measurement_files()) {
-    const json v = validate(f, {"--set", "memory.band_low_fraction=" + std::to_string(low), "--set",
-                                "memory.band_high_fraction=" + std::to_string(high)});
+    const json v = validate_json(f, {"--set", "memory.band_low_fraction=" + std::to_string(low),
+                                     "--set", "memory.band_high_fraction=" + std::to_string(high)});
     for (const json& c : v.at("cases")) {
       if (c.contains("measured_bytes")) {
         const double measured = c.at("measured_bytes");
@@ -149,7 +141,7 @@ TEST_CASE("the tokens/s band's constants are what the shipped runs say", "[bands
        {"measurements.json", "measurements-published-holdout.json",
         "measurements-model-parallel.json", "measurements-model-parallel-holdout.json",
         "measurements-pipeline-parallel.json", "measurements-pipeline-parallel-holdout.json"}) {
-    const json v = validate(f);
+    const json v = validate_json(f);
     const json cases = read_json("tests/data/" + f).at("cases");
     for (std::size_t i = 0; i < cases.size(); ++i) {
       const json& c = cases[i];
@@ -196,7 +188,7 @@ TEST_CASE("the tokens/s band's constants are what the shipped runs say", "[bands
 TEST_CASE("the model-parallel widenings are what the model-parallel runs say", "[bands]") {
   const MemoryConstants mk;
   const TimeConstants tk;
-  const json v = validate("measurements-model-parallel.json");
+  const json v = validate_json("measurements-model-parallel.json");
   const json cases = read_json("tests/data/measurements-model-parallel.json").at("cases");
   REQUIRE(cases.size() == 4);
   const auto step_up = [](double x) { return std::ceil(x / 0.05 - 1e-9) * 0.05; };
@@ -236,7 +228,7 @@ TEST_CASE("the model-parallel widenings are what the model-parallel runs say", "
 
 TEST_CASE("the pipeline-parallel widening is what the pipeline-parallel runs say", "[bands]") {
   const MemoryConstants mk;
-  const json v = validate("measurements-pipeline-parallel.json");
+  const json v = validate_json("measurements-pipeline-parallel.json");
   REQUIRE(v.at("cases").size() == 3);
   double under = 0; // the largest under-prediction of a pipeline-parallel peak
   for (const json& p : v.at("cases")) {
@@ -280,7 +272,7 @@ ExpertParallelPeaks expert_parallel_peaks(double fraction, const std::vector<std
       continue;
     }
     const json v =
-        validate(f, {"--set", "memory.band_mixture_fraction=" + std::to_string(fraction)});
+        validate_json(f, {"--set", "memory.band_mixture_fraction=" + std::to_string(fraction)});
     for (const json& c : v.at("cases")) {
       if (expert_parallel.contains(c.at("id").get<std::string>())) {
         ++n.peaks;
@@ -316,7 +308,7 @@ TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "
 TEST_CASE("the shipped runs lie inside their bands", "[bands]") {
   for (const std::string& f : k_shipped) {
     INFO(f);
-    const json s = validate(f).at("summary");
+    const json s = validate_json(f).at("summary");
     // The memory band holds 95 % of every file's peaks pooled: a file may hold more of the 5 %
     // outside (the fake-process-group file: its 8B chunked-loss run, read 9.0 % low).
     CHECK(s.at("band_coverage").get<double>() >= 0.9);

@@ -162,12 +162,7 @@ TEST_CASE("Megatron-LM's CI mixture run, held aside: its measured peak", "[megat
   // allocated 2.75 GiB), collected blind and committed (f5a6561) before one evaluation, which
   // read +45.9 % (4.02 GiB): the vocabulary's logits, 206 M elements, are most of it, and bwplan
   // counted torchtitan's eager loss. Counted as Megatron's own (above): +4.1 %.
-  const auto r = test::run_cli({"validate",
-                                test::source_path("tests/data/measurements-megatron-memory-"
-                                                  "holdout.json"),
-                                "--format", "json"});
-  REQUIRE(r.status == 0);
-  const auto v = nlohmann::json::parse(r.out);
+  const auto v = test::validate_json("measurements-megatron-memory-holdout.json");
   REQUIRE(v.at("cases").size() == 1);
   const auto& c = v.at("cases")[0];
   CHECK(c.at("metric") == "peak_allocated_gib");

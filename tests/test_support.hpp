@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
 #include "bwplan/catalog.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/training_config.hpp"
@@ -30,6 +33,19 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
 
 inline std::string source_path(const std::string& rel) {
   return std::string(BWPLAN_SOURCE_DIR) + "/" + rel;
+}
+
+/// `bwplan validate` of tests/data/`file` as JSON, with `extra` arguments (e.g. --set); the
+/// command must succeed.
+inline nlohmann::json validate_json(const std::string& file,
+                                    const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"validate", source_path("tests/data/" + file), "--format",
+                                   "json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const CliResult r = run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  return nlohmann::json::parse(r.out);
 }
 
 /// The built-in catalog, loaded once per test binary.

@@ -15,15 +15,7 @@ using namespace bwplan;
 
 namespace {
 
-nlohmann::json validate(const std::string& file, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"validate", test::source_path("tests/data/" + file), "--format",
-                                   "json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const test::CliResult r = test::run_cli(args);
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  return nlohmann::json::parse(r.out);
-}
+using test::validate_json;
 
 /// What a held-aside file's one evaluation showed of its peaks, every one inside the band: how
 /// many, the median and largest |error| (to 0.1 points), and how many read low (the rest high).
@@ -79,7 +71,7 @@ void check_runs_that_ran(const nlohmann::json& v, int cases, FitsId fits_id, dou
 
 TEST_CASE("published runs: median error <= 5%, none over 12%", "[validation]") {
   // Sources per case in tests/data/measurements.json (torchtitan, torchao, torchtune).
-  const auto v = validate("measurements.json");
+  const auto v = validate_json("measurements.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 20);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 5.0);
@@ -90,7 +82,7 @@ TEST_CASE("published runs: median error <= 5%, none over 12%", "[validation]") {
 
 TEST_CASE("H100 fake-process-group runs: median error <= 2%, none over 10%", "[validation]") {
   // 22 FSDP2 runs measured with tools/measure/fsdp2_fakepg.py; 2 more ran out of memory.
-  const auto v = validate("measurements-h100-fakepg.json");
+  const auto v = validate_json("measurements-h100-fakepg.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 22);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 2.0);
@@ -139,7 +131,7 @@ TEST_CASE("without expandable segments: the fitted share is what the H200 runs a
   CHECK(*highest == Approx(0.150).margin(0.001)); // 8B over 4 GPUs, full AC
 
   // With it the fit set reads (before: median -3.8 %, max -10.5 %, all under the upper edge).
-  const auto v = validate("measurements-h200-fixed-segments.json");
+  const auto v = validate_json("measurements-h200-fixed-segments.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 13);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 3.0);
@@ -148,7 +140,7 @@ TEST_CASE("without expandable segments: the fitted share is what the H200 runs a
 
 TEST_CASE("held-out runs, predicted before they were measured, stay within 6%", "[validation]") {
   // 70B over 64 GPUs, HSDP 4x8, selective-layer every 4: shapes the constants never saw.
-  const auto v = validate("measurements-h100-fakepg-holdout.json");
+  const auto v = validate_json("measurements-h100-fakepg-holdout.json");
   CHECK(v.at("summary").at("numeric_cases") == 5);
   CHECK(v.at("summary").at("max_abs_error_pct").get<double>() <= 6.0);
 }
@@ -238,7 +230,7 @@ TEST_CASE("held-aside published runs: never above the band's upper edge, every f
   // no constant is fitted to them (they count toward the memory band's relative edges, as every
   // file does since 2026-12-05). Tokens/s on them is recorded in docs/time-model.md §6: the
   // multi-node A100 and HSDP rows run faster than predicted, outside the band.
-  const auto v = validate("measurements-published-holdout.json");
+  const auto v = validate_json("measurements-published-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 7);
   CHECK(s.at("fit_cases") == 10);
@@ -261,7 +253,7 @@ TEST_CASE("held-aside tensor-parallel runs: every fit call right, tokens/s as ev
   // among them), 7.9 % since the power-cap exponent (0.91) and the contention's refit (1.75) of
   // 2026-12-03; six of seven inside the band; the 405B over FSDP 16 x TP 8 runs 1.7x faster than
   // predicted.
-  const auto v = validate("measurements-model-parallel-holdout.json");
+  const auto v = validate_json("measurements-model-parallel-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("fit_cases") == 7);
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
@@ -280,7 +272,7 @@ TEST_CASE("held-aside pipeline-parallel runs: memory within 5 %, all inside the 
   // (the two context-parallel runs predicted too fast, as at pp 1), 16.5 %, max 19.4 % since the
   // runs are read with the FlashAttention-2 they ran (attention_kernel flash2), all inside their
   // bands.
-  const auto v = validate("measurements-pipeline-parallel-holdout.json");
+  const auto v = validate_json("measurements-pipeline-parallel-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 5.0);
@@ -298,7 +290,7 @@ TEST_CASE("context-parallel runs read with FlashAttention-2: tokens/s median <= 
   // torchtitan 9dec370 (Dec 2024), whose context parallelism ran SDPA's flash backend: -12 %,
   // +16 %, +20 %, -17 % (median 16.6 %). The same runs read as cuDNN attention: +55 %, +120 %,
   // +139 %, -23 % before the power-cap exponent's change (median 87.9 %).
-  const auto v = validate("measurements-model-parallel.json");
+  const auto v = validate_json("measurements-model-parallel.json");
   const auto& s = v.at("summary");
   CHECK(s.at("throughput_cases") == 4);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() <= 40.0);
@@ -317,7 +309,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // reads the August rows within -15.2..+7.4 % and the May ones 44-49 % low (they grew by op-level
   // SAC's slope); the band (docs/model.md, "Mixtures of experts") holds every one. The OOM at May
   // micro-batch 14 is at_risk, not fits (counted wrong here).
-  const auto fit = validate("measurements-moe.json");
+  const auto fit = validate_json("measurements-moe.json");
   const auto& f = fit.at("summary");
   CHECK(f.at("numeric_cases") == 10);
   CHECK(f.at("median_abs_error_pct").get<double>() == Approx(9.7).margin(0.5));
@@ -341,7 +333,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // the pure bf16 they ran (they read 24-30 % high as mixed precision); tokens/s 5.8 % median,
   // 11.5 % after the contention and grouped-GEMM refit of 2026-12-02, 16.9 % (slow) since B200's
   // GEMM ratio and the refit of 2026-12-03, 6.5 % since the grouped-GEMM refit of 2026-12-04.
-  const auto oss = validate("measurements-moe-gpt-oss-holdout.json");
+  const auto oss = validate_json("measurements-moe-gpt-oss-holdout.json");
   const auto& o = oss.at("summary");
   CHECK(o.at("numeric_cases") == 3);
   CHECK(o.at("max_abs_error_pct").get<double>() <= 2.5);
@@ -353,7 +345,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // OOMs the estimate calls three out of memory (no checkpointing at 4; ep 8 over the node, eager
   // and compiled, since op-level SAC is counted saving the all-to-alls' outputs, as torchtitan's
   // save list says) and eager SAC at 8 at_risk.
-  const auto ladder = validate("measurements-moe-ladder-holdout.json");
+  const auto ladder = validate_json("measurements-moe-ladder-holdout.json");
   const auto& l = ladder.at("summary");
   CHECK(l.at("numeric_cases") == 2);
   CHECK(l.at("max_abs_error_pct").get<double>() == Approx(16.3).margin(0.5));
@@ -376,7 +368,7 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // model meets these numbers again. Median 59.9 %; 58.6 % since fixed segments hold 4 % of the
   // allocated peak more (2026-12-04: these runs do not name their allocator). Tokens/s 27.2 %,
   // 22.2 % since the grouped-GEMM refit of 2026-12-04 (all six still read slow).
-  const auto held = validate("measurements-moe-holdout.json");
+  const auto held = validate_json("measurements-moe-holdout.json");
   const auto& h = held.at("summary");
   CHECK(h.at("numeric_cases") == 6);
   CHECK(h.at("median_abs_error_pct").get<double>() == Approx(58.62).margin(0.5));
@@ -391,7 +383,7 @@ TEST_CASE("held-aside fine-tuning runs: LoRA within 10 %, QLoRA's load inside th
   // first step): torchao 0.1 quantized each base linear to NF4 in one go, 68 bytes per element of
   // the largest (11008 x 4096), which the load phase now holds: 15.6 % low (49 % before); 12.6 %
   // since fixed segments (torchtune's default) hold 4 % of the allocated peak more (2026-12-04).
-  const auto v = validate("measurements-finetune.json");
+  const auto v = validate_json("measurements-finetune.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("median_abs_error_pct").get<double>() <= 10.0);
@@ -414,7 +406,7 @@ TEST_CASE("the 2026 dense runs held aside: memory and tokens/s as first evaluate
   // the constants before the refit), 12.7 % since the refit of 2026-12-03 (power-cap exponent,
   // Blackwell GEMM ratio, contention 1.75: these rows among the fitted ones); the 10 B200 rows of
   // an agent-written branch read 60-85 % fast, 49-60 % since.
-  const auto v = validate("measurements-dense-2026-holdout.json");
+  const auto v = validate_json("measurements-dense-2026-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 31);
   // 3.2 % since the reserved peak stops at what the device has left (2026-12-05).
@@ -444,7 +436,7 @@ TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first eva
   // high, the guide's NVFP4 run 50 % high. As first read, one conversion error (the blog's
   // pipeline run with its local batch as one micro-batch, corrected since) made those 11.9 %,
   // 10 of 18, and 21 of 22 tokens/s rows in band.
-  const auto v = validate("measurements-blackwell-holdout.json");
+  const auto v = validate_json("measurements-blackwell-holdout.json");
   const auto& s = v.at("summary");
   // Since 2026-12-04 without the three B200 rows that were the 2026 dense file's runs (the same
   // results.tsv rows of the same branch, counted twice until then): 19 tokens/s rows, 11.3 %;
@@ -487,7 +479,7 @@ TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated"
   // micro-batch 5 between them, 119.9 GiB (-1.5 %, inside the band) at 3,823 tokens/s, half of
   // micro-batch 4's and a third of the estimate, below the band; the file's tokens/s median moves
   // from 8.6 % to 24.5 %, since its rows split into the Crusoe 8 (within 9 %) and the branch's 8.
-  const auto v = validate("measurements-december-holdout.json");
+  const auto v = validate_json("measurements-december-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 16);
   // 1.1 % since fixed segments hold 4 % of the allocated peak more (2026-12-04: Crusoe's rows do
@@ -511,7 +503,7 @@ TEST_CASE("the prime-rl and DeepSeek-V3 16B runs held aside hold what their one 
   // backward (its train loop deletes `logits` but keeps the output dict that holds them), one fp32
   // copy per logit that bwplan's unfused loss does not count: those rows read 10-17 % low, inside
   // the band; its dense runs also read 16-73 % fast (docs/model.md §8, docs/time-model.md §6).
-  const auto v = validate("measurements-primerl-dsv3-holdout.json");
+  const auto v = validate_json("measurements-primerl-dsv3-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 12);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(7.7).margin(0.3));
@@ -539,7 +531,7 @@ TEST_CASE("the late mixture runs held aside hold what their one evaluation showe
   // the speed model does not hold mixtures this far from the runs it was set on. Since the
   // grouped-GEMM refit of 2026-12-04 (0.24 -> 0.28) the Scout rows read 54-77 % fast and the
   // DeepSeek-V3 row 30 % slow, inside the band: median 54.2 %, all three inside.
-  const auto v = validate("measurements-late-holdout.json");
+  const auto v = validate_json("measurements-late-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(14.9).margin(0.3));
@@ -563,7 +555,7 @@ TEST_CASE("the spare dense runs held aside hold what their one evaluation showed
   // nightly of then) 17 % low, above the band, as torchtitan's other early-2024 runs read
   // (docs/model.md section 8); the Qwen3-14B doc's per-document attention runs 22 % faster than
   // causal attention is timed.
-  const auto v = validate("measurements-spare-holdout.json");
+  const auto v = validate_json("measurements-spare-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 8);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.6).margin(0.1));
@@ -583,7 +575,7 @@ TEST_CASE("the December 4 runs held aside hold what their one evaluation showed"
   // never saw a prediction, committed, then evaluated once with no model change. Both peaks read
   // low, inside the band; the tensor-parallel row's tokens/s is 3.3 x fast, outside it (a
   // host-bound step: 2,048 tokens over 8 tensor-parallel ranks, about 2.5 % MFU measured).
-  const auto v = validate("measurements-december4-holdout.json");
+  const auto v = validate_json("measurements-december4-holdout.json");
   check_peaks_inside_band(v, 2, 6.8, 6.9, 2); // both read low
   check_throughput(v, 1, 231.4, 0.5, 0.0);
 }
@@ -596,7 +588,7 @@ TEST_CASE("torchtitan's own gpt-oss code on an H200 holds what its one evaluatio
   // change (tools/measure/results/h200-gptoss-predictions-2026-12-04.txt), evaluated once. The
   // allocated peaks read -0.5 % to +1.1 %; the reserved ones all read high, by the allocator slack
   // beside the 16384 x 201088 logits.
-  const auto v = validate("measurements-h200-gptoss-fakepg-holdout.json");
+  const auto v = validate_json("measurements-h200-gptoss-fakepg-holdout.json");
   check_peaks_inside_band(v, 6, 4.7, 10.4, 0); // all read high
   CHECK(v.at("summary").at("max_error_case") == "fakepg-h200-gptoss-L24-w8-fullac-b2s8192-fixed");
 }
@@ -611,7 +603,7 @@ TEST_CASE("torchtitan's own DeepSeek-V3 16B code on an H200 holds what its one e
   // flex call's output and logsumexp are not kept), -0.5 % with full checkpointing; with SDPA,
   // -0.3 and -0.4 %, as the flex runs predicted. The reserved ones within 5.8 %, the smallest
   // micro-batch low.
-  const auto v = validate("measurements-h200-dsv3-fakepg-holdout.json");
+  const auto v = validate_json("measurements-h200-dsv3-fakepg-holdout.json");
   check_peaks_inside_band(v, 8, 5.0, 5.8, 1); // micro-batch 2 low, -4.4 %
   CHECK(v.at("summary").at("max_error_case") == "fakepg-h200-dsv3-L27-w8-sacop-b8s4096-fixed");
 }
@@ -626,7 +618,7 @@ TEST_CASE("the commit-log runs held aside hold what their one evaluation showed"
   // configuration read 82.4 GiB in December 2024 (measurements.json) against PR 382's 69.04.
   // The November 2024 float8 run and the July 2025 runs read within 4.1 %. 2 of 7 inside the band
   // as evaluated; 3 since its lower edge widened from 7 % to 13 % (2026-12-05).
-  const auto v = validate("measurements-commitlogs-holdout.json");
+  const auto v = validate_json("measurements-commitlogs-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 7);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(17.9).margin(0.1));
@@ -665,7 +657,7 @@ TEST_CASE("the Blackwell and mixture runs held aside hold what their one evaluat
   // estimate is the room left, 177.0 GiB, +0.8 %, and its fp32-gate twin, which ran, is called at
   // risk. Tokens/s 4.0 % median before the grouped-GEMM refit of 2026-12-04, 4.7 % after (the
   // gpt-oss rows now 3-5 % fast, the DeepSeek-V3 one 8.8 % slow).
-  const auto v = validate("measurements-blackwell-moe-holdout.json");
+  const auto v = validate_json("measurements-blackwell-moe-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 5);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(35.5).margin(0.3));
@@ -702,7 +694,7 @@ TEST_CASE("LambdaLabs' gpt-oss sweep, held aside, holds what its one evaluation 
   // gpt_oss code; the 16 % low run's slope over its batch-1 twin was the clue): memory a median
   // 5.5 %, all 9 under the edge, all 3 fit calls right. Tokens/s 33.2 %, 4 of 7 inside the band;
   // 24.9 %, 6 of 7, since the grouped-GEMM refit of 2026-12-04.
-  const auto v = validate("measurements-moe-december-holdout.json");
+  const auto v = validate_json("measurements-moe-december-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 9);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(5.5).margin(0.2));
@@ -725,7 +717,7 @@ TEST_CASE("the fit-call holdout holds what its one evaluation showed", "[validat
   // that never saw a prediction, committed, then evaluated once with no model change: all 7 fit
   // calls right (5 out of memory, 2 fits), the peak +1.3 %, its tokens/s 27.6 % slow, below the
   // band (eager Llama 3.1 8B on 8 H100 in August 2025: 7031 measured, 5093 estimated).
-  const auto v = validate("measurements-fitcalls-holdout.json");
+  const auto v = validate_json("measurements-fitcalls-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("fit_cases") == 7);
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
@@ -751,7 +743,7 @@ TEST_CASE("the near-the-edge holdout holds what its one evaluation showed", "[va
   // called; the Qwen3-32B one is called fits (68.5 GiB, upper edge 74.4): it failed asking for
   // 1.74 GiB with 72.7 GiB allocated, and its trainer keeps an fp32 copy of the LM head while the
   // loss runs (about 2.9 GiB), which bwplan cannot express (docs/model.md section 8).
-  const auto v = validate("measurements-oomedge-holdout.json");
+  const auto v = validate_json("measurements-oomedge-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 6);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.8).margin(0.1));
@@ -773,7 +765,7 @@ TEST_CASE("the RL trainer holdout holds what its one evaluation showed", "[valid
   // out_of_memory (99.2 GiB), full checkpointing at_risk (77.4 GiB of 78.9 usable); the pure-bf16
   // FSDP 8 run (45.1) and the FSDP 16 fp32-master run (70.1, upper edge 74.9) are called fits;
   // the 24576-token pure-bf16 run with the fp32 log-probability loss out_of_memory (82.4).
-  const auto v = validate("measurements-rl-otherstack-holdout.json");
+  const auto v = validate_json("measurements-rl-otherstack-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 0);
   CHECK(s.at("fit_cases") == 5);
@@ -799,7 +791,7 @@ TEST_CASE("the fixed-segments H200 runs held aside hold what their one evaluatio
   // above the band (its fixed-segments excess is 0.24 of the allocated peak, the fitted share
   // 0.04: the chunked loss's many differently sized transients fragment fixed segments most).
   // Not refitted on it (docs/model.md section 7).
-  const auto v = validate("measurements-h200-fixed-segments-holdout.json");
+  const auto v = validate_json("measurements-h200-fixed-segments-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 6);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.58).margin(0.1));
@@ -819,7 +811,7 @@ TEST_CASE("torchtitan's own Llama 3 8B on B200 (PR 1196): memory and tokens/s", 
   // the run held 1.8 GiB less with cuDNN), tokens/s 5.6 % and 10.8 % fast, all inside the bands.
   // Unlike the agent-written Qwen3-14B branches (40-60 % fast), torchtitan's own B200 runs read
   // as the H100 ones do.
-  const auto v = validate("measurements-b200-pr1196.json");
+  const auto v = validate_json("measurements-b200-pr1196.json");
   check_peaks_inside_band(v, 2, 8.59, 10.74, 0); // both read high
   const auto& s = v.at("summary");
   CHECK(s.at("throughput_cases") == 2);
@@ -846,7 +838,7 @@ TEST_CASE("torchtitan PR 533's GPT-2-sized runs, held aside, as evaluated and si
   // logits beside all their gradients. Since each chunk's compiled loss backward frees its logits
   // as it makes their gradient (docs/model.md section 4): +22.7 % (its allocated estimate 80.4 GiB
   // with the fixed segments' share on top), at_risk.
-  const auto v = validate("measurements-oomreports-holdout.json");
+  const auto v = validate_json("measurements-oomreports-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 3);
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
@@ -889,7 +881,7 @@ TEST_CASE("the first B300 runs, Megatron-Bridge's, held aside: read as Megatron-
   // estimate, 250.1 GiB, fits (at_risk: the band's upper edge does not), gpt-oss-120b fits; the
   // fewer saved bytes are less traffic too (tokens/s 22 % and 19 % below).
   check_runs_that_ran(
-      validate("measurements-b300-holdout.json"), 3,
+      validate_json("measurements-b300-holdout.json"), 3,
       [](const std::string& id) { return id.find("gpt-oss") != std::string::npos; }, 21.7, 68.5,
       2.0 / 3.0);
 }
@@ -907,7 +899,7 @@ TEST_CASE("Megatron-Bridge's Qwen3-30B-A3B on GB200, B200 and H100, held aside",
   // 16 H100 over two nodes read 43 % below the measured (outside the band): bwplan's all-to-all
   // crosses the nodes exposed; the preset turns Megatron's overlap off (docs/time-model.md §6).
   check_runs_that_ran(
-      validate("measurements-megatron-holdout.json"), 12,
+      validate_json("measurements-megatron-holdout.json"), 12,
       [](const std::string& id) {
         return id.find("-b1s") != std::string::npos; // B200 and H100 at micro-batch 1
       },
@@ -924,7 +916,7 @@ TEST_CASE("torchao's torchtitan runs of 2025, held aside, hold what their one ev
   // committed them (90a2f0b), and they were evaluated once with no model change: the tensor-
   // parallel runs 6.8-6.9 % low, the FSDP 8 runs 0.3 and 0.6 % low, all inside the band; tokens/s
   // of the July runs 10.3 and 10.7 % slow, inside.
-  const auto v = validate("measurements-outcomes-holdout.json");
+  const auto v = validate_json("measurements-outcomes-holdout.json");
   check_peaks_inside_band(v, 5, 6.8, 6.9, 5);
   check_throughput(v, 2, 10.5, 0.2, 1.0);
 }
@@ -936,13 +928,13 @@ TEST_CASE("torchtitan PR 2679's expert-parallel run, held aside: above the edge 
   // step 500 of a run whose peak grew from 56.95 GiB at step 1 as routing drifted. Collected blind
   // (84eac3c) after the expert-parallel widening was set on 14 peaks (0.15), evaluated once: 27.3 %
   // above the estimate, 1.3 % above that upper edge. The widening is then set on all 15 (0.17).
-  const auto v = validate("measurements-ep-holdout.json");
+  const auto v = validate_json("measurements-ep-holdout.json");
   REQUIRE(v.at("cases").size() == 1);
   const auto& c = v.at("cases")[0];
   CHECK(c.at("error_pct").get<double>() == Approx(-21.4).margin(0.1)); // measured 1.273 x
   CHECK(c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>());
   const auto first =
-      validate("measurements-ep-holdout.json", {"--set", "memory.band_mixture_fraction=0.15"});
+      validate_json("measurements-ep-holdout.json", {"--set", "memory.band_mixture_fraction=0.15"});
   const auto& at_first = first.at("cases")[0];
   CHECK(at_first.at("measured_bytes").get<double>() >
         at_first.at("predicted_high_bytes").get<double>());
