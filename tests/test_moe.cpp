@@ -115,28 +115,34 @@ TEST_CASE("expert parallelism never raises the peak and the band widens under it
 TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyond the estimate",
           "[moe]") {
   // docs/model.md, "Mixtures of experts". Per token and block, bf16 (2 bytes), A3B:
-  // compiled full checkpointing -> op-level SAC's set less the block input: block input 2048,
-  // wq 4096, wv 512 and SDPA's output 4096 at 2 bytes, its fp32 logsumexp 4 x 32 heads = 21,632,
-  // less 2048 x 2 = 17,536; eager op-level SAC -> one routed copy's SwiGLU intermediate,
-  // 8 experts x 768 x 2 = 12,288; anything else (and any dense model) 0.
+  // compiled full checkpointing under expert parallelism -> op-level SAC's set less the block
+  // input: block input 2048, wq 4096, wv 512 and SDPA's output 4096 at 2 bytes, its fp32
+  // logsumexp 4 x 32 heads = 21,632, plus the all-to-alls' outputs kept under ep, 2 x 8 copies
+  // x 2048 x 2 = 65,536, less 2048 x 2 = 83,072; at ep 1 nothing (the compiled, fully
+  // checkpointed mixtures measured there need none); eager op-level SAC -> one routed copy's
+  // SwiGLU intermediate, 8 experts x 768 x 2 = 12,288 at either ep; anything else (and any dense
+  // model) 0.
   const GpuSpec& b200 = test::catalog().gpu("b200");
   const MemoryConstants k;
   struct Want {
     ActivationCheckpointing ac;
     bool compile;
+    std::int64_t ep;
     double bytes;
   };
-  for (const Want w : {Want{ActivationCheckpointing::full, true, 17536.0},
-                       Want{ActivationCheckpointing::selective_op, false, 12288.0},
-                       Want{ActivationCheckpointing::full, false, 0.0},
-                       Want{ActivationCheckpointing::selective_op, true, 0.0},
-                       Want{ActivationCheckpointing::none, false, 0.0}}) {
-    TrainingConfig c = on_one_node(1);
+  for (const Want w : {Want{ActivationCheckpointing::full, true, 8, 83072.0},
+                       Want{ActivationCheckpointing::full, true, 1, 0.0},
+                       Want{ActivationCheckpointing::selective_op, false, 1, 12288.0},
+                       Want{ActivationCheckpointing::selective_op, false, 8, 12288.0},
+                       Want{ActivationCheckpointing::full, false, 8, 0.0},
+                       Want{ActivationCheckpointing::selective_op, true, 8, 0.0},
+                       Want{ActivationCheckpointing::none, false, 1, 0.0}}) {
+    TrainingConfig c = on_one_node(w.ep);
     c.activation_checkpointing = w.ac;
     c.compile = w.compile;
     c.micro_batch = 2;
     c.loss = Loss::chunked_head; // no unfused-loss term in the band
-    INFO(name_of(w.ac) << " compile " << w.compile);
+    INFO(name_of(w.ac) << " compile " << w.compile << " ep " << w.ep);
     const MemoryBand b = memory_band(a3b(), c, b200, k);
     CHECK(b.high_bytes_per_token_block == w.bytes);
     CHECK(((b.widened & bit(Widening::mixture_checkpointing)) != 0) == (w.bytes > 0));

@@ -39,16 +39,18 @@ void widen_for_sequence(Widen& w, const TrainingConfig& c, double measured, doub
 }
 
 /// Bytes per token and block a checkpointed mixture's measured runs held beyond the estimate
-/// (docs/model.md, "Mixtures of experts"). Compiled with full checkpointing: what op-level SAC
-/// keeps beyond the block input (LambdaLabs' May 2026 Qwen3-30B-A3B runs grew by op-level SAC's
-/// slope, their gpt-oss-20b runs by full checkpointing's). Eager with op-level SAC: one routed
-/// copy's SwiGLU intermediate, experts_per_token x expert_ffn (their August runs, eager above
-/// compiled by about that). Neither saved tensor is identified; 0 for anything else.
+/// (docs/model.md, "Mixtures of experts"). Compiled with full checkpointing under expert
+/// parallelism: what op-level SAC keeps beyond the block input (the only such runs measured, a
+/// fork dispatching with DeepEP, read 45-68 % above the estimate; at ep 1 the compiled, fully
+/// checkpointed mixtures measured read within -5.3..+2.2 % and get nothing). Eager with op-level
+/// SAC: one routed copy's SwiGLU intermediate, experts_per_token x expert_ffn (LambdaLabs'
+/// August runs, eager above compiled by about that). Neither saved tensor is identified; 0 for
+/// anything else.
 double mixture_checkpointing_bytes(const ModelSpec& m, const TrainingConfig& c) {
   if (!m.is_moe()) {
     return 0.0;
   }
-  if (c.compile && c.activation_checkpointing == ActivationCheckpointing::full) {
+  if (c.compile && c.activation_checkpointing == ActivationCheckpointing::full && c.ep > 1) {
     return block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token -
            block_activations(m, c, ActivationCheckpointing::full).saved_per_token;
   }
