@@ -82,9 +82,11 @@ const std::vector<std::pair<std::string, json>>& validated_files() {
 /// the relative edges set to `low` and `high`.
 struct EdgeCounts {
   int peaks = 0, above_low = 0, under_high = 0;
+  double median_high_pct = 0; ///< how far above the estimate the upper edge lies, median
 };
 EdgeCounts edge_counts(double low, double high) {
   EdgeCounts n;
+  std::vector<double> widths;
   for (const std::string& f : measurement_files()) {
     const json v = validate_json(f, {"--set", "memory.band_low_fraction=" + std::to_string(low),
                                      "--set", "memory.band_high_fraction=" + std::to_string(high)});
@@ -94,9 +96,13 @@ EdgeCounts edge_counts(double low, double high) {
         ++n.peaks;
         n.above_low += measured >= c.at("predicted_low_bytes").get<double>();
         n.under_high += measured <= c.at("predicted_high_bytes").get<double>();
+        widths.push_back(100.0 * (c.at("predicted_high_bytes").get<double>() /
+                                      c.at("predicted_bytes").get<double>() -
+                                  1.0));
       }
     }
   }
+  n.median_high_pct = quantile(widths, 0.5);
   return n;
 }
 
@@ -104,17 +110,26 @@ EdgeCounts edge_counts(double low, double high) {
 
 TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]") {
   // The relative edges are the smallest, in steps of 0.01, that hold 95 % of every measured peak
-  // the project ships (each edge with its widenings): 0.01 less holds fewer.
+  // the project ships (each edge with its widenings): 0.01 less holds fewer. The upper one may
+  // not put its median distance above the estimate past issue 14's 12 %; where 95 % would need
+  // that, it is the smallest that holds as many as any within 12 %. Since 2026-12-05 that binds:
+  // 95 % of the 259 peaks (247) needs 0.09, 13 % above; 0.07 and 0.08 (12.0 %) hold 246, 94.98 %.
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 248);
+  const EdgeCounts more = edge_counts(k.band_low_fraction, k.band_high_fraction + 0.01);
+  const EdgeCounts wider = edge_counts(k.band_low_fraction, k.band_high_fraction + 0.02);
+  REQUIRE(at.peaks == 259);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
-  CHECK(at.under_high >= needed);
   CHECK(less.above_low < needed);
-  CHECK(less.under_high < needed);
-  CHECK(at.under_high == 237);
+  CHECK(less.under_high < at.under_high);
+  CHECK(at.median_high_pct <= 12.0);
+  CHECK(at.under_high == 246);
+  CHECK(more.under_high == at.under_high); // 0.08: nothing more held, 12.0 % above
+  CHECK(more.median_high_pct <= 12.0);
+  CHECK(wider.under_high >= needed); // 0.09 holds 95 %, but 13 % above the estimate
+  CHECK(wider.median_high_pct > 12.0);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -250,6 +265,7 @@ const std::vector<std::string> k_expert_parallel_files = {"measurements-blackwel
                                                           "measurements-ep-holdout.json",
                                                           "measurements-late-holdout.json",
                                                           "measurements-moe-december-holdout.json",
+                                                          "measurements-moe-fullac-holdout.json",
                                                           "measurements-moe-holdout.json",
                                                           "measurements-primerl-dsv3-holdout.json"};
 
@@ -296,7 +312,7 @@ TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "
       expert_parallel_peaks(k.band_mixture_fraction, k_expert_parallel_files);
   const ExpertParallelPeaks less =
       expert_parallel_peaks(k.band_mixture_fraction - 0.01, k_expert_parallel_files);
-  REQUIRE(at.peaks == 15);
+  REQUIRE(at.peaks == 16);
   CHECK(at.under_high == at.peaks);
   CHECK(less.under_high == at.peaks - 1);
   // Those are every file with such a peak when it was set.
@@ -462,8 +478,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 248);
-  CHECK(under == 237);
+  REQUIRE(errors.size() == 259);
+  CHECK(under == 246);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -484,7 +500,9 @@ TEST_CASE(
   // torchtitan's 168, 11.3 %, 151 (89.9 %); held-aside 164, 12.6 %, 141 (86.0 %). With the
   // expert-parallel holdout (1 row, through the transformers backend, 80 % fast, outside): all
   // 204, 12.3 %, 179 (87.7 %); torchtitan's 169, 11.3 %, 151 (89.3 %); held-aside 165, 12.7 %,
-  // 141 (85.5 %).
+  // 141 (85.5 %). With the fully checkpointed mixture holdout (5 rows, all inside): all 209,
+  // 12.45 %, 184 (88.0 %); torchtitan's 172, 11.4 %, 154 (89.5 %); held-aside 170, 12.8 %, 146
+  // (85.9 %).
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -515,32 +533,32 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(all.errors.size() == 204);
-  CHECK(all.inside == 179);
-  REQUIRE(torchtitan.errors.size() == 169);
-  CHECK(torchtitan.inside == 151);
+  REQUIRE(all.errors.size() == 209);
+  CHECK(all.inside == 184);
+  REQUIRE(torchtitan.errors.size() == 172);
+  CHECK(torchtitan.inside == 154);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
-  REQUIRE(held_aside.errors.size() == 165);
-  CHECK(held_aside.inside == 141);
+  REQUIRE(held_aside.errors.size() == 170);
+  CHECK(held_aside.inside == 146);
   CHECK(quantile(held_aside.errors, 0.5) == Approx(12.66).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(12.30).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(12.45).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
           "[bands]") {
-  // Issue 14 asks for every call right; 2026-12-05 these are not all. Of 70 outcomes: 31 ran and
-  // are called fits, 21 ran out of memory and are called out_of_memory, 12 that ran and 4 that
-  // did not are at_risk (10 of the 12 Megatron-Bridge's micro-batch 4 runs, 165.4 GiB of 178.3
-  // with an upper edge 23 % above; until the expert-parallel widening was set on the measured
-  // peaks under ep, 0.40 to 0.17, 15 were: its two H100 runs and LambdaLabs' gpt-oss-120b at
-  // micro-batch 2 fit since), 2 that ran out of memory are called
+  // Issue 14 asks for every call right; 2026-12-05 these are not all. Of 70 outcomes: 29 ran and
+  // are called fits, 21 ran out of memory and are called out_of_memory, 14 that ran and 4 that
+  // did not are at_risk (10 of the 14 Megatron-Bridge's micro-batch 4 runs, 165.4 GiB of 178.3
+  // with an upper edge 31-35 % above; while the expert-parallel widening was 0.17, set on 15
+  // measured peaks under ep, its two 16-H100 runs fit; at 0.25, set on 16, they are at_risk
+  // again, as at 0.40 before), 2 that ran out of memory are called
   // fits: the compiled Qwen3-14B micro-batch 6 that crashed in torch.compile's first step (eager
   // micro-batch 6 ran at 141.9 GiB; its branch records GPUs shared with other jobs) and the RL
   // trainer's Qwen3-32B step at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's
   // allocated peak 58.4). None that ran is called out_of_memory since Megatron-Core's layers are
   // counted as its source saves them (trainer megatron: 10 of its 15 runs were before, 2 on B300
-  // and 8 on GB200 and B200). Of the 248 measured
+  // and 8 on GB200 and B200). Of the 259 measured
   // peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at micro-batch
   // 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
@@ -564,8 +582,8 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
       }
     }
   }
-  CHECK(calls[{true, "fits"}] == 31);
-  CHECK(calls[{true, "at_risk"}] == 12);
+  CHECK(calls[{true, "fits"}] == 29);
+  CHECK(calls[{true, "at_risk"}] == 14);
   CHECK(calls[{true, "out_of_memory"}] == 0);
   CHECK(calls[{false, "out_of_memory"}] == 21);
   CHECK(calls[{false, "at_risk"}] == 4);

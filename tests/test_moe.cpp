@@ -140,7 +140,7 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
     TrainingConfig c = on_one_node(w.ep);
     c.activation_checkpointing = w.ac;
     c.compile = w.compile;
-    c.micro_batch = 2;
+    c.micro_batch = 1; // at 2, ep 8's eager SAC edge reaches the reserved cap of docs/model.md §7
     c.loss = Loss::chunked_head; // no unfused-loss term in the band
     INFO(name_of(w.ac) << " compile " << w.compile << " ep " << w.ep);
     const MemoryBand b = memory_band(a3b(), c, b200, k);
@@ -150,7 +150,7 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
     const MemoryEstimate e = estimate_memory(a3b(), c, b200, k);
     CHECK(e.peak_reserved_high_bytes ==
           Approx(e.peak_reserved_bytes * (1.0 + b.high_fraction) +
-                 2.0 * static_cast<double>(c.seq_len) * 48.0 * w.bytes)
+                 static_cast<double>(c.micro_batch * c.seq_len) * 48.0 * w.bytes)
               .epsilon(1e-12));
     TrainingConfig dense = c;
     dense.ep = 1;

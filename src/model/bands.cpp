@@ -41,8 +41,9 @@ void widen_for_sequence(Widen& w, const TrainingConfig& c, double measured, doub
 /// Bytes per token and block a checkpointed mixture's measured runs held beyond the estimate
 /// (docs/model.md, "Mixtures of experts"). Compiled with full checkpointing under expert
 /// parallelism: what op-level SAC keeps beyond the block input (the only such runs measured, a
-/// fork dispatching with DeepEP, read 45-68 % above the estimate; at ep 1 the compiled, fully
-/// checkpointed mixtures measured read within -5.3..+2.2 % and get nothing). Eager with op-level
+/// fork dispatching with DeepEP, read 45-68 % above the estimate; at ep 1 the 12 compiled, fully
+/// checkpointed mixture runs measured are read from 9.2 % low to 2.5 % high and get nothing:
+/// two lie 2-3 % above the upper edge, docs/model.md section 12). Eager with op-level
 /// SAC: one routed copy's SwiGLU intermediate, experts_per_token x expert_ffn (LambdaLabs'
 /// August runs, eager above compiled by about that). Neither saved tensor is identified; 0 for
 /// anything else.
@@ -106,7 +107,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
-  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 15 measured peaks.
+  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 16 measured peaks.
   if (m.is_moe() && c.ep > 1) {
     higher.add(k.band_mixture_fraction, Widening::mixture);
   }

@@ -125,8 +125,9 @@ std::vector<LossChoice> default_loss_choices(bool mixture, Trainer trainer) {
   // compiled holds less of the logits (one chunk's, logits_per_element), moves less (2 bytes
   // per logit each way against 3 and more), and compile saves activations and passes, so a
   // chunked plan can never rank above its chunked-head twin; `--loss chunked` still tries it.
-  // A mixture also tries chunked-head eager: compiled with full checkpointing its band's upper
-  // edge holds what op-level SAC keeps (memory_band), so the eager twin can fit where it does not
+  // A mixture also tries chunked-head eager: compiled with full checkpointing under expert
+  // parallelism its band's upper edge holds what op-level SAC keeps (memory_band), so the eager
+  // twin can fit where it does not
   // (eager, chunked-head moves a little more per logit than chunked: within 1 % of its speed).
   std::vector<LossChoice> v = {{Loss::unfused, false},
                                {Loss::unfused, true},
