@@ -953,8 +953,8 @@ TEST_CASE("fully checkpointed mixtures, held aside, hold what their one evaluati
   // gpt-oss-120b at ep 8 (3 x 8192), collected blind by a helper and committed (36b0acf) before
   // one evaluation, the first test of reading compiled full checkpointing at ep 1 with no mixture
   // term (2026-12-05): median |error| 8.2 %, 8 of 11 at or under the upper edge. Above it: the two
-  // prime-rl RL steps at 16k tokens (8.2 and 9.2 % above the estimate, 2-3 % above the edge) and
-  // gpt-oss-120b at ep 8 (24.9 % above, 6 % above the edge). The expert-parallel widening, reset
+  // prime-rl RL steps at 16k tokens (read 8.2 and 9.2 % low, 2-3 % above the edge) and
+  // gpt-oss-120b at ep 8 (read 24.9 % low, 6 % above the edge). The expert-parallel widening, reset
   // on all 16 peaks under ep by its rule, now holds the last (0.17 -> 0.25). Tokens/s: 5 rows,
   // 13.1 %, all inside the band.
   const auto v = validate_json("measurements-moe-fullac-holdout.json");
