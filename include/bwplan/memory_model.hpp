@@ -203,7 +203,7 @@ struct MemoryConstants {
   /// the upper edge widens by that, rounded up, for pp > 1.
   double band_pipeline_parallel_fraction = 0.12;
   /// Mixtures of experts under expert parallelism (routing taken as balanced): the upper edge
-  /// widens by this, the smallest that holds every measured peak under ep (15 in tests/data;
+  /// widens by this, the smallest that holds every measured peak under ep (16 in tests/data;
   /// docs/model.md, "Mixtures of experts").
   double band_mixture_fraction = 0.25;
   /// GPUs that shipped memory measurements cover (by catalog name).
