@@ -332,16 +332,27 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   CHECK_THAT(toml, Catch::Contains("name = \"qwen3\""));
   CHECK_THAT(toml, Catch::Contains("flavor = \"30B-A3B\""));
   CHECK_THAT(toml, Catch::Contains("expert_parallel_degree = 8"));
+  // Qwen3-235B-A22B is torchtitan 0.2.2's flavor of that shape (models/qwen3/__init__.py), with
+  // a RoPE base of 5e6 where Qwen's config.json has 1e6: it launches, and emit says so.
   e = test::run_cli({"estimate", "--model", "qwen3-235b-a22b", "--ep", "8", "--instance",
                      "ml.p6-b300.48xlarge", "--nodes", "8", "--format", "json"});
   REQUIRE(e.status == 0);
   std::ofstream(dir / "big.json") << e.out;
   r = test::run_cli(base_args((dir / "big.json").string(), dir / "out5"));
+  REQUIRE(r.status == 0);
+  const std::string big = read_text_file(dir / "out5" / "source" / "torchtitan.toml");
+  CHECK_THAT(big, Catch::Contains("flavor = \"235B-A22B\""));
+  CHECK_THAT(r.out, Catch::Contains("its RoPE base is 5,000,000"));
+  e = test::run_cli({"estimate", "--model", "mixtral-8x7b", "--ep", "8", "--instance",
+                     "ml.p6-b200.48xlarge", "--format", "json"});
+  REQUIRE(e.status == 0);
+  std::ofstream(dir / "mixtral.json") << e.out;
+  r = test::run_cli(base_args((dir / "mixtral.json").string(), dir / "out6"));
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Catch::Contains("qwen3-235b-a22b and its ep cannot be launched"));
-  CHECK_THAT(r.err, Catch::Contains("bwplan launches qwen3 30B-A3B, deepseek_v3 671B, gpt_oss 20b, "
-                                    "gpt_oss 120b"));
-  CHECK_FALSE(fs::exists(dir / "out5"));
+  CHECK_THAT(r.err, Catch::Contains("mixtral-8x7b and its ep cannot be launched"));
+  CHECK_THAT(r.err, Catch::Contains("bwplan launches qwen3 30B-A3B, qwen3 235B-A22B, deepseek_v3 "
+                                    "671B, gpt_oss 20b, gpt_oss 120b"));
+  CHECK_FALSE(fs::exists(dir / "out6"));
   // gpt-oss (sinks, sliding windows, biased experts) and DeepSeek-V3 (latent attention, shared
   // experts, 3 dense blocks) launch as torchtitan's own flavors; at fp8 the experts' grouped
   // GEMMs get their converter, and the router stays bf16 as in torchtitan's MoE configs (MXFP8

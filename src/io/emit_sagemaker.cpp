@@ -747,6 +747,11 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
                                   "tokens): the job trains positions the model was not built for",
                                   r.config.seq_len, r.model.name, r.model.max_seq_len));
   }
+  if (!l.model.note.empty()) {
+    l.notes.push_back(fmt::format("{} {}'s {} {} flavor: {}", data.trainer.name,
+                                  data.trainer.version, l.model.name, l.model.flavor,
+                                  l.model.note));
+  }
   if (!l.model.custom.empty()) {
     const io::TrainerPin& t = data.trainer;
     l.notes.push_back(fmt::format(

@@ -112,6 +112,7 @@ TrainerPin read_trainer(ObjectReader& r) {
     if (e.has("recipe")) {
       m.recipe = read_schedule(e.object("recipe"));
     }
+    m.note = e.optional_string("note").value_or("");
     e.allow({"source"});
     e.finish();
     t.native_models.push_back(std::move(m));

@@ -52,6 +52,9 @@ struct NativeModel {
   bool router_bias = false, expert_bias = false;
   /// Latent attention (DeepSeek): ranks and head widths; 0 where the flavor has none.
   std::int64_t q_lora_rank = 0, kv_lora_rank = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+  /// What the flavor builds differently from the published model, in facts bwplan's model does
+  /// not carry (e.g. its RoPE base); emit notes it. Empty where nothing differs.
+  std::string note;
   /// gpt-oss: q/k/v and output biases, a sink per head, and sliding-window layers.
   bool qkv_bias = false, out_bias = false, attention_sinks = false;
   std::int64_t sliding_window = 0, sliding_layers = 0;

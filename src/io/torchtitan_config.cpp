@@ -265,6 +265,7 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
       out.name = n.name;
       out.flavor = n.flavor;
       out.flex_attention = n.flex_attention;
+      out.note = n.note;
       return out;
     }
   }
