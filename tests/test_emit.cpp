@@ -263,6 +263,16 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("--max-runtime 1 is shorter than the 1000 default steps"));
   CHECK_FALSE(fs::exists(out));
+  // and so is a checkpoint interval no job could reach (it was written as given, unchained):
+  // the most is the steps that fit in the default runtime after start-up, margin + n x step
+  args = base_args(est, out);
+  args.insert(args.end(), {"--checkpoint-interval", "100000000"});
+  r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("--checkpoint-interval 100000000: a job's start-up"));
+  CHECK_THAT(r.err, Catch::Contains("allowed 1 to "));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(out));
   // a missing channel is a usage error naming the flag
   args = base_args(plan, out);
   args.erase(args.begin() + 12, args.begin() + 14);

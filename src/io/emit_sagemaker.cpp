@@ -504,10 +504,37 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
           : std::clamp<std::int64_t>(
                 static_cast<std::int64_t>(static_cast<double>(p.checkpoint_interval_s) / step_s), 1,
                 l.steps);
-  const std::int64_t per_job = o.max_runtime_s > 0 ? o.max_runtime_s : p.max_runtime_s;
   // The time the steps need, with the policy's margin for start-up and the step-time estimate.
   const auto needed_for = [&](double seconds) {
     return seconds * p.runtime_margin_factor + static_cast<double>(p.runtime_margin_s);
+  };
+  // Each job restarts (margin) and redoes up to one checkpoint interval; a job that cannot get
+  // past its start-up and first checkpoint is refused, naming the setting at fault.
+  const double per_restart = static_cast<double>(p.runtime_margin_s) +
+                             static_cast<double>(l.checkpoint_interval_steps) * step_s;
+  const auto check_interval = [&](std::int64_t per_job) {
+    if (per_restart < static_cast<double>(per_job)) {
+      return;
+    }
+    const std::string interval =
+        fmt::format("one checkpoint interval ({} steps, {})", l.checkpoint_interval_steps,
+                    duration(static_cast<double>(l.checkpoint_interval_steps) * step_s));
+    if (o.max_runtime_s > 0 && o.checkpoint_interval_steps <= 0) {
+      throw Error(fmt::format("--max-runtime {} is not longer than a job's start-up ({} s) plus "
+                              "{}: no job would reach a checkpoint; give more than {}",
+                              o.max_runtime_s, p.runtime_margin_s, interval,
+                              std::llround(std::ceil(per_restart))));
+    }
+    // The most steps a job can run to its first checkpoint: margin + n x step < per_job.
+    const auto most = static_cast<std::int64_t>(
+        std::ceil(static_cast<double>(per_job - p.runtime_margin_s) / step_s) - 1);
+    throw Error(fmt::format("--checkpoint-interval {}: a job's start-up ({} s) plus {} is longer "
+                            "than a job may run ({}{}): no job would reach a checkpoint; {}",
+                            l.checkpoint_interval_steps, p.runtime_margin_s, interval,
+                            duration(static_cast<double>(per_job)),
+                            o.max_runtime_s > 0 ? ", --max-runtime" : "",
+                            most >= 1 ? fmt::format("allowed 1 to {} steps", most)
+                                      : std::string("one step alone is longer")));
   };
   if (l.train_tokens <= 0 || e.time.tokens_per_s_job <= 0) {
     const double needed = needed_for(static_cast<double>(l.steps) * step_s);
@@ -521,29 +548,13 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
                               std::llround(std::ceil(needed))));
     }
     l.max_runtime_s = o.max_runtime_s > 0 ? o.max_runtime_s : p.default_runtime_s;
+    check_interval(l.max_runtime_s);
     l.jobs = 1;
     return;
   }
+  const std::int64_t per_job = o.max_runtime_s > 0 ? o.max_runtime_s : p.max_runtime_s;
+  check_interval(per_job);
   const double needed = needed_for(l.train_tokens / e.time.tokens_per_s_job);
-  // Each chained job restarts (margin) and redoes up to one checkpoint interval.
-  const double per_restart = static_cast<double>(p.runtime_margin_s) +
-                             static_cast<double>(l.checkpoint_interval_steps) * step_s;
-  if (per_restart >= static_cast<double>(per_job)) {
-    // No chained job would get past its start-up and first checkpoint: name the setting at fault.
-    const std::string interval =
-        fmt::format("one checkpoint interval ({} steps, {})", l.checkpoint_interval_steps,
-                    duration(static_cast<double>(l.checkpoint_interval_steps) * step_s));
-    if (o.max_runtime_s > 0) {
-      throw Error(fmt::format("--max-runtime {} is not longer than a job's start-up ({} s) plus "
-                              "{}: no job would reach a checkpoint; give more than {}",
-                              o.max_runtime_s, p.runtime_margin_s, interval,
-                              std::llround(std::ceil(per_restart))));
-    }
-    throw Error(fmt::format("--checkpoint-interval {}: a job's start-up ({} s) plus {} is longer "
-                            "than a job may run ({}): no job would reach a checkpoint",
-                            l.checkpoint_interval_steps, p.runtime_margin_s, interval,
-                            duration(static_cast<double>(per_job))));
-  }
   std::int64_t jobs = 1;
   while (jobs <= p.max_chained_jobs &&
          needed + static_cast<double>(jobs - 1) * per_restart >
