@@ -192,6 +192,10 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--pytorch-version", "2.10"}, // older than the PyTorch torchtitan 0.2.2 was built against
       {"--s3-tokenizer", "s3:/tok"},
       {"--training-plan-arn", "arn:aws:sagemaker:eu-west-1:123456789012:training-plan/p6-plan-1"},
+      // the ARN's own pattern ends in ".*": an empty or bad plan name passes it, not the service
+      {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123456789012:training-plan/"},
+      {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123456789012:training-plan/-plan"},
+      {"--training-plan-arn", "arn:aws:sagemaker:us-west-2:123456789012:training-plan/a/b"},
       {"--job-name", std::string(49, 'a')}, // the SDK's 15-character timestamp would cut it
       {"--volume-gb", "-1"},
       {"--volume-gb", "3"}, // P6 has NVMe instance storage: SageMaker ignores the volume

@@ -388,6 +388,15 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                               "50-2048 characters",
                               o.training_plan_arn, constraint("TrainingPlanArn")));
     }
+    // The ARN's pattern ends in "training-plan/.*": its plan name is a TrainingPlanName.
+    const std::string plan_name =
+        o.training_plan_arn.substr(o.training_plan_arn.find(":training-plan/") + 15);
+    if (plan_name.size() > 64 || !matches_shape_pattern(plan_name, "TrainingPlanName")) {
+      throw Error(fmt::format("--training-plan-arn '{}' does not end in a training plan's name: "
+                              "after 'training-plan/' AWS TrainingPlanName takes 1-64 characters "
+                              "matching {}",
+                              o.training_plan_arn, aws_shape_pattern("TrainingPlanName")));
+    }
     const std::string region = region_of_arn(o.training_plan_arn);
     if (region != o.region) {
       throw Error(fmt::format("--training-plan-arn is in region '{}' but --region is '{}': a "

@@ -12,6 +12,9 @@ import os
 import sys
 
 ROOT = "CreateTrainingJobRequest"
+# Shapes outside the request's closure that emit checks a value's part against: the plan name at
+# the end of a TrainingPlanArn, whose own pattern ends in "training-plan/.*".
+EXTRA = ("TrainingPlanName",)
 KEEP = ("type", "required", "enum", "min", "max", "pattern")
 REFS = ("member", "key", "value")
 
@@ -62,10 +65,12 @@ def main():
             "license": "Apache-2.0",
             "copyright": "Copyright Amazon.com, Inc. or its affiliates. All Rights Reserved.",
             "api_version": model.get("metadata", {}).get("apiVersion", ""),
-            "trimmed_by": "tools/aws/trim_api_model.py (the CreateTrainingJobRequest closure)",
+            "trimmed_by": "tools/aws/trim_api_model.py (the CreateTrainingJobRequest closure, "
+                          "and TrainingPlanName)",
         },
         "root": ROOT,
-        "shapes": {name: trim(shapes[name]) for name in closure(shapes, ROOT)},
+        "shapes": {name: trim(shapes[name])
+                   for name in sorted(set(closure(shapes, ROOT)) | set(EXTRA))},
     }
     with open(dst, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, sort_keys=True, ensure_ascii=False)
