@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <string>
+
 #include "bwplan/catalog.hpp"
 #include "bwplan/estimate.hpp"
+#include "io/json_reader.hpp"
 
 namespace {
 
@@ -64,5 +67,19 @@ int main(int argc, char** argv) {
   rate("device_bytes_required(terms):", "candidates", seconds, [&](int i) {
     return bwplan::device_bytes_required(terms[static_cast<std::size_t>(i % 4)], 1 + (i % 16), 1);
   });
+
+  // Every file bwplan reads goes through parse_json (depth and duplicate-key checks): a file of
+  // many small objects, the shape that was quadratic under nlohmann's callback parser.
+  std::string many = "[";
+  for (int i = 0; i < 1'000'000; ++i) {
+    many += i > 0 ? R"(,{"k":1})" : R"({"k":1})";
+  }
+  many += "]";
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t parsed = bwplan::io::parse_json(many, "bench").size();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("parse_json():      %.1f MB/s (%zu objects, %.1f MB in %.2f s)\n",
+              static_cast<double>(many.size()) / 1e6 / s, parsed,
+              static_cast<double>(many.size()) / 1e6, s);
   return 0;
 }

@@ -39,6 +39,54 @@ std::string escape_key(const std::string& key) {
   return out;
 }
 
+/// The SAX pass of parse_json: a depth as nlohmann's callback parser counts it (the open
+/// containers around an event), and each object's keys. Throws bwplan::Error; returns false at a
+/// syntax error, which the plain parse then reports.
+struct JsonGuard {
+  const std::string& where;
+  int open = 0;
+  std::vector<std::set<std::string>> keys;
+
+  bool at(int depth) const {
+    if (depth > k_max_json_depth) {
+      throw Error(
+          fmt::format("{}: invalid JSON: nested deeper than {} levels", where, k_max_json_depth));
+    }
+    return true;
+  }
+  bool null() { return at(open); }
+  bool boolean(bool /*value*/) { return at(open); }
+  bool number_integer(nlohmann::json::number_integer_t /*value*/) { return at(open); }
+  bool number_unsigned(nlohmann::json::number_unsigned_t /*value*/) { return at(open); }
+  bool number_float(nlohmann::json::number_float_t /*value*/, const std::string& /*text*/) {
+    return at(open);
+  }
+  bool string(std::string& /*value*/) { return at(open); }
+  bool binary(nlohmann::json::binary_t& /*value*/) { return at(open); }
+  bool start_object(std::size_t /*elements*/) {
+    at(open++);
+    keys.emplace_back();
+    return true;
+  }
+  bool key(std::string& k) {
+    at(open);
+    if (!keys.back().insert(k).second) {
+      throw Error(fmt::format("{}: invalid JSON: key '{}' appears twice in one object", where, k));
+    }
+    return true;
+  }
+  bool end_object() {
+    keys.pop_back();
+    return at(--open);
+  }
+  bool start_array(std::size_t /*elements*/) { return at(open++); }
+  bool end_array() { return at(--open); }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*error*/) {
+    return false;
+  }
+};
+
 } // namespace
 
 nlohmann::json parse_json(std::string_view text, const std::string& where) {
@@ -48,27 +96,13 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
                             where, nul));
   }
   try {
-    // Depth limit, and no key twice in one object (nlohmann alone keeps the last silently).
-    std::vector<std::set<std::string>> keys;
-    nlohmann::json::parser_callback_t guard = [&](int depth, nlohmann::json::parse_event_t event,
-                                                  nlohmann::json& parsed) {
-      using E = nlohmann::json::parse_event_t;
-      if (depth > k_max_json_depth) {
-        throw Error(
-            fmt::format("{}: invalid JSON: nested deeper than {} levels", where, k_max_json_depth));
-      }
-      if (event == E::object_start) {
-        keys.emplace_back();
-      } else if (event == E::object_end && !keys.empty()) {
-        keys.pop_back();
-      } else if (event == E::key && !keys.empty() &&
-                 !keys.back().insert(parsed.get<std::string>()).second) {
-        throw Error(fmt::format("{}: invalid JSON: key '{}' appears twice in one object", where,
-                                parsed.get<std::string>()));
-      }
-      return true;
-    };
-    return nlohmann::json::parse(text.begin(), text.end(), guard);
+    // Depth limit, and no key twice in one object (nlohmann alone keeps the last silently),
+    // checked by a SAX pass that builds nothing: nlohmann's callback parser rescans the parent
+    // container at every object's end, which took minutes on a few MB of small objects.
+    JsonGuard guard{where};
+    // false at a syntax error: the plain parse below throws it, worded as before
+    static_cast<void>(nlohmann::json::sax_parse(text.begin(), text.end(), &guard));
+    return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     // The library's "; last read: '…'" echoes the file's bytes: dropped (the position names it).
