@@ -350,3 +350,43 @@ TEST_CASE("a JSON file: a key twice in one object and nesting past 64 levels are
   }
   CHECK(parse_json(many + "]", "f.json").size() == 20000);
 }
+
+TEST_CASE("--configs reads DIR/<kind>/*.json and no deeper: a link to a large tree, a stray "
+          "catalog file or a folder inside a kind is named, not walked",
+          "[hostile][catalog]") {
+  const fs::path dir = test::scratch_dir("configs-walk");
+  const auto copy = [&](const std::string& name) {
+    const fs::path to = dir / name;
+    fs::copy(test::source_path("configs"), to, fs::copy_options::recursive);
+    return to;
+  };
+  // The copy reads as the built-in catalog does.
+  const fs::path good = copy("good");
+  const test::CliResult ok = test::run_cli({"--configs", good.string(), "gpus"});
+  CHECK(ok.status == 0);
+  CHECK(ok.out == test::run_cli({"gpus"}).out);
+  // A link to / inside gpus/ was followed to any depth (minutes): now refused at once.
+  const fs::path linked = copy("linked");
+  fs::create_directory_symlink("/", linked / "gpus" / "root");
+  test::CliResult r = test::run_cli({"--configs", linked.string(), "gpus"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("gpus/root: a folder inside gpus/"));
+  // A .json beside the kinds, or in a folder of no kind, is named (never skipped).
+  const fs::path stray = copy("stray");
+  std::ofstream(stray / "extra.json") << "{}";
+  r = test::run_cli({"--configs", stray.string(), "gpus"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("extra.json: not in a catalog folder"));
+  const fs::path misspelt = copy("misspelt");
+  fs::create_directory(misspelt / "model");
+  fs::copy(misspelt / "models" / "llama-3.1-8b.json", misspelt / "model" / "mine.json");
+  r = test::run_cli({"--configs", misspelt.string(), "models"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("model/mine.json: not in a catalog folder"));
+  // Other files and folders (a README, a docs/ folder without .json) are left alone.
+  std::ofstream(good / "README.md") << "mine";
+  fs::create_directory(good / "notes");
+  std::ofstream(good / "notes" / "a.txt") << "x";
+  CHECK(test::run_cli({"--configs", good.string(), "gpus"}).status == 0);
+  fs::remove_all(dir);
+}

@@ -330,36 +330,75 @@ std::string read_stdin_text(std::size_t max_bytes) {
 }
 
 std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
+  if (!fs::is_directory(dir, ec)) {
     throw Error(fmt::format("--configs {}: not a directory", dir.string()));
   }
-  std::vector<SourceFile> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(
-           dir, std::filesystem::directory_options::follow_directory_symlink, ec)) {
-    if (e.path().filename().string().starts_with(".")) {
-      continue; // hidden: an editor's lock or backup file
+  // One folder's entries, hidden ones (an editor's lock or backup file) left out; an entry that
+  // cannot be read is named. Two levels are read, DIR/<kind>/*.json, and no deeper: a link to a
+  // large tree is never walked.
+  const auto entries = [&](const fs::path& folder) {
+    std::vector<fs::directory_entry> out;
+    std::error_code err;
+    fs::directory_iterator it(folder, err);
+    for (; !err && it != fs::directory_iterator(); it.increment(err)) {
+      if (!it->path().filename().string().starts_with(".")) {
+        out.push_back(*it);
+      }
     }
-    std::string ext = e.path().extension().string();
+    if (err) {
+      throw Error(fmt::format("--configs {}: {}: cannot read: {}", dir.string(), folder.string(),
+                              err.message()));
+    }
+    return out;
+  };
+  const auto json_named = [](const fs::path& p) {
+    std::string ext = p.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (ext != ".json") {
+    return ext == ".json";
+  };
+  const auto not_catalog = [&](const fs::path& p) {
+    return Error(fmt::format("--configs {}: {}: not in a catalog folder (a catalog directory holds "
+                             "gpus/, instances/, models/ and constants/, each of .json files)",
+                             dir.string(), p.string()));
+  };
+  std::vector<SourceFile> files;
+  for (const fs::directory_entry& top : entries(dir)) {
+    const std::string kind = top.path().filename().string();
+    if (!top.is_directory(ec)) {
+      if (json_named(top.path())) {
+        throw not_catalog(top.path()); // never skip what looks like a catalog file
+      }
       continue;
     }
-    // Never skip what looks like a catalog file: a misspelt or unreadable one would otherwise
-    // surface later as an unknown name.
-    if (e.path().extension() != ".json") {
-      throw Error(fmt::format("--configs {}: {}: catalog files end in '.json' (lower case)",
-                              dir.string(), e.path().string()));
+    const bool catalog_kind =
+        kind == "gpus" || kind == "instances" || kind == "models" || kind == "constants";
+    for (const fs::directory_entry& e : entries(top.path())) {
+      if (catalog_kind && e.is_directory(ec)) {
+        throw Error(fmt::format("--configs {}: {}: a folder inside {}/ (its .json files go in "
+                                "{}/ itself)",
+                                dir.string(), e.path().string(), kind, kind));
+      }
+      if (!json_named(e.path())) {
+        continue;
+      }
+      // Never skip what looks like a catalog file: a misplaced, misspelt or unreadable one would
+      // otherwise surface later as an unknown name.
+      if (!catalog_kind) {
+        throw not_catalog(e.path());
+      }
+      if (e.path().extension() != ".json") {
+        throw Error(fmt::format("--configs {}: {}: catalog files end in '.json' (lower case)",
+                                dir.string(), e.path().string()));
+      }
+      if (!e.is_regular_file(ec)) { // a dangling link, a pipe: never skipped silently
+        throw Error(
+            fmt::format("--configs {}: {}: not a regular file", dir.string(), e.path().string()));
+      }
+      files.push_back({e.path().string(), read_text_file(e.path())});
     }
-    if (!e.is_regular_file()) { // a directory, a dangling link, a pipe: never skipped silently
-      throw Error(
-          fmt::format("--configs {}: {}: not a regular file", dir.string(), e.path().string()));
-    }
-    files.push_back({e.path().string(), read_text_file(e.path())});
-  }
-  if (ec) {
-    throw Error(fmt::format("--configs {}: cannot read: {}", dir.string(), ec.message()));
   }
   for (const char* kind : {"gpus", "instances", "models"}) {
     const bool any = std::any_of(files.begin(), files.end(), [&](const SourceFile& f) {
