@@ -196,6 +196,14 @@ TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[h
     CHECK_THAT(r.err, Catch::Contains("empty value between commas"));
   }
   CHECK(test::run_cli({"search", "--sharding", "full,grad-op", "--top", "1"}).status == 0);
+  // A parallel degree's list given empty names no value: it read as the default axis, while the
+  // JSON's inputs said "command line".
+  for (const char* flag : {"--tp", "--cp", "--pp", "--ep", "--nodes", "--seq-len"}) {
+    const test::CliResult r = test::run_cli({"search", "--model", "llama-3.2-1b", flag, ""});
+    INFO(flag);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains(std::string(flag) + " '' names no value"));
+  }
 }
 
 TEST_CASE("a model whose bytes per GPU would pass 2^62 is refused with the inputs named",

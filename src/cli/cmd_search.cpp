@@ -261,18 +261,18 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1,
                                       config_field_range(&TrainingConfig::seq_len).max);
   }
-  if (!o.tps.empty()) {
+  if (cmd.count("--tp") > 0) { // given empty: refused by parse_int_list, not the default
     r.space.tps = parse_int_list(o.tps, "--tp", 1, config_field_range(&TrainingConfig::tp).max);
   }
-  if (!o.cps.empty()) {
+  if (cmd.count("--cp") > 0) { // given empty: refused by parse_int_list, not the default
     r.space.cps = parse_int_list(o.cps, "--cp", 1, config_field_range(&TrainingConfig::cp).max);
   }
-  if (!o.pps.empty()) {
+  if (cmd.count("--pp") > 0) { // given empty: refused by parse_int_list, not the default
     r.space.pps = parse_int_list(o.pps, "--pp", 1, config_field_range(&TrainingConfig::pp).max);
   }
   check_distinct(o.finetunes, "--finetune");
   r.space.finetunes = parse_list<Finetune>(o.finetunes, "--finetune");
-  if (!o.eps.empty()) {
+  if (cmd.count("--ep") > 0) { // given empty: refused by parse_int_list, not the default
     r.space.eps = parse_int_list(o.eps, "--ep", 1, config_field_range(&TrainingConfig::ep).max);
   }
   for (const std::int64_t ep : r.space.eps) {
