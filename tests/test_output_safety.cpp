@@ -81,6 +81,13 @@ TEST_CASE("a failed write of standard output is exit status 4, never 0", "[safet
   CHECK(sh(dir, bin() + " estimate --format json > /dev/full 2>err.txt") == 4);
   CHECK(read_text_file(dir / "err.txt").find("cannot write standard output") != std::string::npos);
   CHECK(sh(dir, bin() + " search --top 3 >&- 2>/dev/null") == 4);
+  // help and version text too (they exited 0)
+  for (const char* args : {" --help", " --version", " search --help", " estimate --help"}) {
+    INFO(args);
+    CHECK(sh(dir, bin() + args + " > /dev/full 2>err.txt") == 4);
+    CHECK(read_text_file(dir / "err.txt") == "bwplan: error: cannot write standard output\n");
+    CHECK(sh(dir, bin() + args + " > out.txt") == 0);
+  }
   // a file-size limit cuts the write short: an error, not a truncated success
   CHECK(sh(dir, "(ulimit -f 1; " + bin() + " search --format json > big.json 2>/dev/null)") == 4);
   // in process: a stream that fails

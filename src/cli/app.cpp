@@ -182,6 +182,18 @@ void refuse_non_utf8(const CLI::App& app, const std::vector<std::string>& args) 
   }
 }
 
+/// Help and version text on standard output: exit status 4 when it cannot be written, as for
+/// every other output.
+int print_or_fail(std::ostream& out, std::ostream& err, const std::string& text) {
+  out << text;
+  out.flush();
+  if (!out) {
+    err << "bwplan: error: cannot write standard output\n";
+    return exit_code::write_failed;
+  }
+  return exit_code::ok;
+}
+
 } // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -230,14 +242,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     return ctx.status;
   } catch (const CLI::CallForHelp&) {
-    out << app.help();
-    return exit_code::ok;
+    return print_or_fail(out, err, app.help());
   } catch (const CLI::CallForAllHelp&) {
-    out << app.help("", CLI::AppFormatMode::All);
-    return exit_code::ok;
+    return print_or_fail(out, err, app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion& e) {
-    out << e.what() << "\n";
-    return exit_code::ok;
+    return print_or_fail(out, err, std::string(e.what()) + "\n");
   } catch (const CLI::ParseError& e) {
     err << "bwplan: error: " << usage_message(e, app, args) << " (see 'bwplan --help')\n";
     return flag_value_out_of_range() ? exit_code::error : exit_code::usage;
