@@ -175,6 +175,24 @@ TEST_CASE("hostile user strings are escaped in every file", "[emit]") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("the launch command printed for an output folder with shell characters pastes as one "
+          "word",
+          "[emit]") {
+  const fs::path dir = scratch("shell-word");
+  const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "");
+  const fs::path out = dir / "q$(touch PWN)'x y";
+  auto args = base_args(plan, out);
+  args.pop_back(); // -q: the summary is what is tested
+  const auto r = test::run_cli(args);
+  REQUIRE(r.status == 0);
+  const std::string quoted = "'" + dir.string() + "/q$(touch PWN)'\"'\"'x y/launch.py'";
+  CHECK_THAT(r.out, Catch::Contains("launch: python3 " + quoted));
+  CHECK(shell_word("/tmp/plain-dir_1/launch.py") == "/tmp/plain-dir_1/launch.py");
+  CHECK(shell_word("") == "''");
+  CHECK(shell_word("a b") == "'a b'");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[emit]") {
   const fs::path dir = scratch("bad");
   const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "1e10");

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "bwplan/sagemaker.hpp"
 #include "bwplan/utf8.hpp"
 #include "context.hpp"
 
@@ -206,8 +207,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   ctx.version = BWPLAN_VERSION;
   ctx.command_line = "bwplan";
   for (const std::string& a : args) {
-    const bool plain = !a.empty() && a.find_first_of(" \t\"'\\$`*?;&|<>()") == std::string::npos;
-    ctx.command_line += plain ? " " + a : " '" + a + "'";
+    ctx.command_line += " " + shell_word(a); // the report shows it to be pasted
   }
 
   CLI::App app{"bwplan: plan LLM training on NVIDIA Blackwell GPUs with Amazon SageMaker AI "

@@ -7,6 +7,7 @@
 
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/sagemaker.hpp"
 #include "context.hpp"
 
 namespace bwplan::cli {
@@ -121,8 +122,8 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
   }
   const fs::path d(dir);
   std::string s = fmt::format("wrote {}{}: {}\n", dir, dir.ends_with('/') ? "" : "/", names);
-  s += fmt::format("launch: python3 {}   (or: sh {})\n", (d / "launch.py").string(),
-                   (d / "submit.sh").string());
+  s += fmt::format("launch: python3 {}   (or: sh {})\n", shell_word((d / "launch.py").string()),
+                   shell_word((d / "submit.sh").string()));
   s += fmt::format("job {}: {} steps, MaxRuntimeInSeconds {} ({:.1f} h)", l.job_name, l.steps,
                    l.max_runtime_s, static_cast<double>(l.max_runtime_s) / 3600);
   if (l.default_steps) {

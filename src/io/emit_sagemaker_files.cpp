@@ -56,6 +56,14 @@ std::string shell_quote(std::string_view s) {
   return out + "'";
 }
 
+std::string shell_word(std::string_view s) {
+  const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("-_./:=@%+,").find(c) != std::string_view::npos;
+  });
+  return plain ? std::string(s) : shell_quote(s);
+}
+
 namespace io {
 
 namespace {

@@ -99,4 +99,8 @@ void check_plan_launchable(const Estimate& plan);
 /// A POSIX shell word for `s` (single-quoted).
 [[nodiscard]] std::string shell_quote(std::string_view s);
 
+/// `s` as it would be typed in a POSIX shell: as it is when every character is plain (letters,
+/// digits and -_./:=@%+,), else single-quoted; pasted, it is one word and runs nothing.
+[[nodiscard]] std::string shell_word(std::string_view s);
+
 } // namespace bwplan
