@@ -290,3 +290,40 @@ TEST_CASE("check names an empty or mistyped plans list and the gpus a shard grou
               });
   fs::remove_all(dir);
 }
+
+TEST_CASE("emit refuses the plans check refuses as edited, and a plan's model of another type",
+          "[check][emit][hostile]") {
+  const fs::path dir = test::scratch_dir("emit-edited");
+  const auto e = test::run_cli({"estimate", "--format", "json", "-q"});
+  REQUIRE(e.status == 0);
+  const nlohmann::json doc = nlohmann::json::parse(e.out);
+  const std::vector<Tamper> tampers = {
+      {[](nlohmann::json& d) { d["memory"]["device_bytes_required"] = "x"; },
+       "/memory/device_bytes_required: expected a number, got string"},
+      {[](nlohmann::json& d) { d["memory"]["device_bytes_required"] = -1; },
+       "is not one bwplan could have written"},
+      {[](nlohmann::json& d) { d["memory"]["device_bytes_required"] = 1e308; },
+       "is not one bwplan could have written"},
+      {[](nlohmann::json& d) { d["memory"]["peak_reserved_bytes"] = nullptr; },
+       "/memory/peak_reserved_bytes: expected a number, got null"},
+      {[](nlohmann::json& d) { d["memory"].erase("device_bytes_required"); },
+       "not a plan bwplan wrote"},
+      {[](nlohmann::json& d) { d["model"] = "garbage"; }, "/model: expected an object, got string"},
+  };
+  refuse_each(doc, dir, tampers); // check
+  const std::string path = (dir / "bad.json").string();
+  for (const auto& [change, what] : tampers) {
+    nlohmann::json bad = doc;
+    change(bad);
+    std::ofstream(path, std::ios::trunc) << bad.dump();
+    const auto r = test::run_cli(
+        {"emit", "sagemaker", "--plan", path, "--out", (dir / "out").string(), "--role-arn",
+         "arn:aws:iam::123456789012:role/SageMakerRole", "--s3-output", "s3://my-bucket/out/",
+         "--s3-train", "s3://my-bucket/train/", "--s3-tokenizer", "s3://my-bucket/tok/"});
+    INFO(what << ": " << r.err);
+    check_one_line_error(r);
+    CHECK_THAT(r.err, Catch::Contains(what));
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
+  fs::remove_all(dir);
+}

@@ -8,6 +8,7 @@
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
 #include "context.hpp"
+#include "saved_figures.hpp"
 
 namespace bwplan::cli {
 
@@ -19,40 +20,6 @@ struct CheckOptions {
   bool headroom_given = false; ///< --headroom on the command line; else the plan's own
   ConstantsOptions constants;
   OutputOptions output;
-};
-
-/// A number the saved plan recorded, or nullptr when an older bwplan did not write it (an
-/// estimate document keeps them at the top). Present with another type, it was edited.
-const nlohmann::json* saved(const PlanDocument& doc, const char* section, const char* key,
-                            const std::string& where) {
-  const nlohmann::json& plan = doc.plan;
-  const std::string& at = doc.pointer;
-  if (!plan.is_object() || !plan.contains(section)) {
-    return nullptr;
-  }
-  const nlohmann::json& s = plan.at(section);
-  if (!s.is_object()) {
-    throw Error(fmt::format("{}: {}/{}: expected an object, got {}: the plan was edited", where, at,
-                            section, s.type_name()));
-  }
-  if (!s.contains(key)) {
-    return nullptr;
-  }
-  if (!s.at(key).is_number()) {
-    throw Error(fmt::format("{}: {}/{}/{}: expected a number, got {}: the plan was edited", where,
-                            at, section, key, s.at(key).type_name()));
-  }
-  return &s.at(key);
-}
-
-/// Saved and re-evaluated figures further apart than this mean the plan file was edited.
-constexpr double k_edited_ratio = 10;
-
-struct Change {
-  std::string what;
-  double was = 0;
-  double now = 0;
-  std::string unit;
 };
 
 void run_check(Context& ctx, const CheckOptions& o) {
@@ -73,45 +40,15 @@ void run_check(Context& ctx, const CheckOptions& o) {
   const bool same_calibration = now_sha == doc.calibration_sha256;
   const bool same_model_and_constants =
       o.source.model.empty() && o.constants.sets.empty() && same_calibration;
-  std::vector<Change> changes;
-  const auto compare = [&](const char* section, const char* key, const char* what, double now,
-                           double scale, const char* unit) {
-    if (scale == k_gib) {
-      now = std::round(now); // plans record whole bytes: an untouched plan shows no change
-    }
-    if (const nlohmann::json* was = saved(doc, section, key, o.source.plan)) {
-      // A model or catalog update moves these by percents; a factor of 10 (or a value no
-      // evaluation gives) is an edited plan, not a change to report as a percentage.
-      const double w = was->get<double>();
-      if (!(w > 0) || !(now > 0) ||
-          (same_model_and_constants && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
-        const std::string u = *unit == '\0' ? std::string() : std::string(" ") + unit;
-        throw Error(fmt::format("{}: the plan's {} {:.6g}{} is not one bwplan could have written "
-                                "for it (now {:.6g}{}): the plan was edited",
-                                o.source.plan, what, w / scale, u, now / scale, u));
-      }
-      changes.push_back({what, w / scale, now / scale, unit});
-    }
-  };
-  // Every bwplan plan has recorded what it needs (schema 1 from the start): without it the
-  // document is not one bwplan wrote.
-  if (saved(doc, "memory", "device_bytes_required", o.source.plan) == nullptr) {
-    throw Error(fmt::format("{}: no {}/memory/device_bytes_required: not a plan bwplan wrote, "
-                            "or the plan was edited",
-                            o.source.plan, doc.pointer));
-  }
-  compare("memory", "device_bytes_required", "device memory required",
-          e.memory.device_bytes_required, k_gib, "GiB");
-  compare("memory", "peak_reserved_bytes", "peak reserved", e.memory.peak_reserved_bytes, k_gib,
-          "GiB");
-  compare("throughput", "tokens_per_second_per_gpu", "tokens/s per GPU",
-          e.time.tokens_per_s_per_gpu, 1.0, "");
+  std::vector<FigureChange> changes =
+      saved_figures(doc, e, same_model_and_constants, o.source.plan);
   // The band's upper edge: the wider of the plan's own and today's (a plan is never judged on a
   // narrower band than it was made with).
   double high = e.memory.device_bytes_required_high;
   if (const nlohmann::json* was =
-          saved(doc, "memory", "device_bytes_required_high", o.source.plan)) {
-    compare("memory", "device_bytes_required_high", "band's upper edge", high, k_gib, "GiB");
+          saved_figure(doc, "memory", "device_bytes_required_high", o.source.plan)) {
+    compare_figure(changes, doc, "memory", "device_bytes_required_high", "band's upper edge", high,
+                   k_gib, "GiB", same_model_and_constants, o.source.plan);
     high = std::max(high, was->get<double>());
   }
   MemoryEstimate judged = e.memory;
@@ -138,7 +75,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
     j["reason"] = (e.infeasibility ? name_of(*e.infeasibility) : "none");
     j["detail"] = e.reason;
     OrderedJson list = OrderedJson::array();
-    for (const Change& c : changes) {
+    for (const FigureChange& c : changes) {
       OrderedJson x;
       x["what"] = c.what;
       x["was"] = c.was;
@@ -158,7 +95,7 @@ void run_check(Context& ctx, const CheckOptions& o) {
     std::string out =
         fmt::format("{}: {} on {} x {}\n", o.source.plan, doc.request.model.name, doc.request.nodes,
                     doc.request.instance ? doc.request.instance->name : doc.request.gpu.name);
-    for (const Change& c : changes) {
+    for (const FigureChange& c : changes) {
       const double pct = c.was != 0 ? 100.0 * (c.now - c.was) / c.was : 0.0;
       const std::string unit = c.unit.empty() ? std::string() : " " + c.unit;
       out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,

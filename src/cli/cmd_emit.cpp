@@ -12,6 +12,7 @@
 #include "context.hpp"
 #include "launch_flags.hpp"
 #include "safe_write.hpp"
+#include "saved_figures.hpp"
 
 namespace bwplan::cli {
 
@@ -94,8 +95,15 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     PlanSource source = asked;
     source.rank = rank;
     const PlanDocument doc = plan_from_json(json, ctx.catalog(), source);
-    return Ranked{evaluate(doc.request, k.memory, k.time), alike_precisions(doc, o.plan, rank),
-                  doc.plans_in_document};
+    Estimate e = evaluate(doc.request, k.memory, k.time);
+    // The plan's recorded figures are held to today's as check holds them: an edited plan is
+    // refused here too, not launched.
+    const std::optional<std::string> now_sha =
+        ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
+    const bool same =
+        o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
+    static_cast<void>(saved_figures(doc, e, same, o.plan));
+    return Ranked{std::move(e), alike_precisions(doc, o.plan, rank), doc.plans_in_document};
   };
   Ranked at = plan_at(o.rank);
   if (!o.precision.empty()) {

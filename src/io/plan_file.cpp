@@ -20,8 +20,12 @@ namespace {
 /// The model a plan document carries (estimate: "model"; search: "model" since plans embed it),
 /// checked against the parameter count it states; nullopt when the document has none.
 std::optional<ModelSpec> embedded_model(const nlohmann::json& doc, const std::string& where) {
-  if (!doc.contains("model") || !doc.at("model").is_object()) {
+  if (!doc.contains("model")) {
     return std::nullopt;
+  }
+  if (!doc.at("model").is_object()) {
+    throw Error(fmt::format("{}: /model: expected an object, got {}: the plan was edited", where,
+                            doc.at("model").type_name()));
   }
   io::ObjectReader r(doc.at("model"), where, "/model");
   ModelSpec m = io::read_model_fields(r);

@@ -1,0 +1,87 @@
+#include "saved_figures.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+#include "bwplan/units.hpp"
+
+namespace bwplan::cli {
+
+namespace {
+
+/// Saved and re-evaluated figures further apart than this mean the plan file was edited.
+constexpr double k_edited_ratio = 10;
+
+} // namespace
+
+const nlohmann::json* saved_figure(const PlanDocument& doc, const char* section, const char* key,
+                                   const std::string& where) {
+  const nlohmann::json& plan = doc.plan;
+  const std::string& at = doc.pointer;
+  if (!plan.is_object() || !plan.contains(section)) {
+    return nullptr;
+  }
+  const nlohmann::json& s = plan.at(section);
+  if (!s.is_object()) {
+    throw Error(fmt::format("{}: {}/{}: expected an object, got {}: the plan was edited", where, at,
+                            section, s.type_name()));
+  }
+  if (!s.contains(key)) {
+    return nullptr;
+  }
+  if (!s.at(key).is_number()) {
+    throw Error(fmt::format("{}: {}/{}/{}: expected a number, got {}: the plan was edited", where,
+                            at, section, key, s.at(key).type_name()));
+  }
+  return &s.at(key);
+}
+
+void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
+                    const char* section, const char* key, const char* what, double now,
+                    double scale, const char* unit, bool same_model_and_constants,
+                    const std::string& where) {
+  if (scale == k_gib) {
+    now = std::round(now); // plans record whole bytes: an untouched plan shows no change
+  }
+  if (const nlohmann::json* was = saved_figure(doc, section, key, where)) {
+    // A model or catalog update moves these by percents; a factor of 10 (or a value no
+    // evaluation gives) is an edited plan, not a change to report as a percentage.
+    const double w = was->get<double>();
+    if (!(w > 0) || !(now > 0) ||
+        (same_model_and_constants && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
+      const std::string u = *unit == '\0' ? std::string() : std::string(" ") + unit;
+      throw Error(fmt::format("{}: the plan's {} {:.6g}{} is not one bwplan could have written "
+                              "for it (now {:.6g}{}): the plan was edited",
+                              where, what, w / scale, u, now / scale, u));
+    }
+    changes.push_back({what, w / scale, now / scale, unit});
+  }
+}
+
+std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate& now,
+                                        bool same_model_and_constants, const std::string& where) {
+  // Every bwplan plan has recorded what it needs (schema 1 from the start): without it the
+  // document is not one bwplan wrote.
+  if (saved_figure(doc, "memory", "device_bytes_required", where) == nullptr) {
+    throw Error(fmt::format("{}: no {}/memory/device_bytes_required: not a plan bwplan wrote, "
+                            "or the plan was edited",
+                            where, doc.pointer));
+  }
+  std::vector<FigureChange> changes;
+  const auto compare = [&](const char* section, const char* key, const char* what, double value,
+                           double scale, const char* unit) {
+    compare_figure(changes, doc, section, key, what, value, scale, unit, same_model_and_constants,
+                   where);
+  };
+  compare("memory", "device_bytes_required", "device memory required",
+          now.memory.device_bytes_required, k_gib, "GiB");
+  compare("memory", "peak_reserved_bytes", "peak reserved", now.memory.peak_reserved_bytes, k_gib,
+          "GiB");
+  compare("throughput", "tokens_per_second_per_gpu", "tokens/s per GPU",
+          now.time.tokens_per_s_per_gpu, 1.0, "");
+  return changes;
+}
+
+} // namespace bwplan::cli

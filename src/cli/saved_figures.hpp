@@ -1,0 +1,43 @@
+// The figures a saved plan recorded (memory, tokens/s), read back against today's evaluation of
+// the same plan: `check` reports how they moved, `emit` refuses a plan whose figures were edited.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bwplan/estimate.hpp"
+#include "bwplan/plan_file.hpp"
+
+namespace bwplan::cli {
+
+/// A number the saved plan recorded in `section`/`key`, or nullptr when an older bwplan did not
+/// write it. Present with another type, the plan was edited: throws bwplan::Error naming `where`.
+[[nodiscard]] const nlohmann::json* saved_figure(const PlanDocument& doc, const char* section,
+                                                 const char* key, const std::string& where);
+
+/// One recorded figure and today's.
+struct FigureChange {
+  std::string what;
+  double was = 0;
+  double now = 0;
+  std::string unit;
+};
+
+/// The plan's device memory required, peak reserved and tokens/s per GPU against `now`, in the
+/// units people read (GiB; tokens/s). Throws bwplan::Error when the plan records no device
+/// memory (not a plan bwplan wrote), a figure no evaluation gives (0, negative) or, when
+/// `same_model_and_constants` (no --model, --set or other calibration profile moved today's
+/// figures), one a factor of 10 from today's: the plan was edited.
+[[nodiscard]] std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate& now,
+                                                      bool same_model_and_constants,
+                                                      const std::string& where);
+
+/// One more figure, `section`/`key`, compared alike and appended to `changes`.
+void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
+                    const char* section, const char* key, const char* what, double now,
+                    double scale, const char* unit, bool same_model_and_constants,
+                    const std::string& where);
+
+} // namespace bwplan::cli
