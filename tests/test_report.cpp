@@ -177,6 +177,9 @@ TEST_CASE("scatter thinning keeps the front, the plans and the rejected", "[repo
 
 TEST_CASE("text in the report is escaped", "[report]") {
   CHECK(io::xml_escape("a<b & \"c\" 'd'>") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
+  // Controls HTML does not allow and characters that reorder text (a measurement's source in
+  // calibrate's report) are shown as written; tab and line ends stay.
+  CHECK(io::xml_escape("evil\x01\x1b[31m\u202eabc\t\n") == "evil\\x01\\x1b[31m\\u{202E}abc\t\n");
 }
 
 TEST_CASE("search --report writes a self-contained page of the search", "[report]") {

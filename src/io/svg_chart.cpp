@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/units.hpp"
+#include "bwplan/utf8.hpp"
 
 namespace bwplan::io {
 
@@ -54,7 +55,18 @@ std::string num(double v) {
 std::string xml_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char ch : s) {
+  while (!s.empty()) {
+    const char ch = s.front();
+    const auto u = static_cast<unsigned char>(ch);
+    // Controls (HTML allows none but tab and line ends) and characters that reorder or hide
+    // text (a measurement's source, a model's name) are shown as written, \xNN or \u{XXXX}.
+    const std::size_t n = format_control_length(s);
+    if (n > 0 || ((u < 0x20 || u == 0x7f) && ch != '\t' && ch != '\n' && ch != '\r')) {
+      const std::size_t len = std::max<std::size_t>(n, 1);
+      out += controls_escaped(s.substr(0, len));
+      s.remove_prefix(len);
+      continue;
+    }
     switch (ch) {
     case '&': out += "&amp;"; break;
     case '<': out += "&lt;"; break;
@@ -63,6 +75,7 @@ std::string xml_escape(std::string_view s) {
     case '\'': out += "&#39;"; break;
     default: out += ch;
     }
+    s.remove_prefix(1);
   }
   return out;
 }
