@@ -677,6 +677,20 @@ TEST_CASE("a profile edited into what calibrate never writes is refused naming t
   };
   REQUIRE(nlohmann::json::parse(text).at("constants").size() >= 1);
   const std::string first = nlohmann::json::parse(text).at("constants")[0].at("key");
+  // A missing range key is said to be missing (it was blamed on its neighbour as unknown); what
+  // the profile reports of its fit keeps calibrate's types; a shipped value is one the constant
+  // can take.
+  CHECK(refused([](auto& d) { d["range"].erase("seq_len_min"); }) ==
+        "p.json: /range/seq_len_min: missing required key");
+  CHECK(refused([](auto& d) { d["range"].erase("gpu_count_min"); }) ==
+        "p.json: /range/gpu_count_min: missing required key");
+  CHECK(refused([](auto& d) { d["runs"] = "x"; }) ==
+        "p.json: /runs: expected an array, got string (as calibrate writes it)");
+  CHECK(refused([](auto& d) { d["fit_calls"] = nlohmann::json::array(); }) ==
+        "p.json: /fit_calls: expected an object, got array (as calibrate writes it)");
+  CHECK_THAT(refused([](auto& d) { d["constants"][0]["shipped"] = -1; }),
+             Catch::StartsWith("p.json: /constants/0/shipped: constant ") &&
+                 Catch::Contains("out of range"));
   // The same constant twice (nlohmann would keep the last): refused, naming both places.
   CHECK_THAT(refused([&](auto& d) {
                d["constants"].push_back({{"key", first}, {"shipped", 1.0}, {"fitted", 0.9}});

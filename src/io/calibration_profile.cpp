@@ -135,7 +135,7 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
       io::ObjectReader c(items[i], file, at);
       const std::string key = c.string("key");
       const double value = c.number("fitted", -1e30, 1e30);
-      (void)c.number("shipped", -1e30, 1e30);
+      const double shipped = c.number("shipped", -1e30, 1e30);
       c.finish();
       // Only what calibrate writes: the constants it fits (within the bounds it fits them in)
       // and the four band constants, each once. An edited profile is refused, not half-applied.
@@ -175,6 +175,12 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
       } catch (const Error& e) {
         throw Error(fmt::format("{}: {}: {}", file, at, e.what()));
       }
+      try { // the value bwplan shipped then: one the constant can take
+        ModelConstants then;
+        set_constant(then, key, shipped);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}/shipped: {}", file, at, e.what()));
+      }
       p.constants.emplace_back(key, value);
       if (!bands) {
         (free->quantity == Quantity::memory ? p.fitted_memory : p.fitted_time) = true;
@@ -182,6 +188,9 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
     }
   }
   io::ObjectReader range = r.object("range");
+  // Every key known before any is read: a missing one is said to be missing, not blamed on a
+  // valid key read later as a misspelling of it.
+  range.allow({"gpus", "models", "seq_len_min", "seq_len_max", "gpu_count_min", "gpu_count_max"});
   p.range.gpus = range.string_list("gpus");
   p.range.models = range.string_list("models");
   for (const char* list : {"gpus", "models"}) {
@@ -207,7 +216,17 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
                             range.at("gpu_count_min"), p.range.gpus_min, p.range.gpus_max));
   }
   range.finish();
-  r.allow({"not_fitted", "runs", "errors", "fit_calls", "inputs"});
+  // What the profile reports of its fit (read by people and its report, not applied): of the
+  // types calibrate writes, or the profile was edited.
+  for (const auto& [key, array] :
+       {std::pair{"not_fitted", true}, std::pair{"runs", true}, std::pair{"inputs", true},
+        std::pair{"errors", false}, std::pair{"fit_calls", false}}) {
+    const nlohmann::json& v = r.value(key);
+    if (!v.is_null() && (array ? !v.is_array() : !v.is_object())) {
+      throw Error(fmt::format("{}: /{}: expected an {}, got {} (as calibrate writes it)", file, key,
+                              array ? "array" : "object", io::json_type_name(v)));
+    }
+  }
   r.finish();
   return p;
 }
