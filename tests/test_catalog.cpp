@@ -92,6 +92,19 @@ TEST_CASE("catalog files are schema-checked", "[catalog]") {
                     Catch::Contains("/memory_bytes: expected a number, got string"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"memory_bytes\": 1e9", "\"memory_bytes\": -1")),
                     Catch::Contains("/memory_bytes: -1 is out of range"));
+  // Physical floors, as --set has (a 2.5 B/s link planned a 266-billion-second step), whole
+  // bytes, and a compute capability that reads as one.
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"memory_bytes\": 1e9", "\"memory_bytes\": 1e9.5")),
+                    Catch::Contains("invalid JSON"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"memory_bytes\": 1e9", "\"memory_bytes\": 1000000000.5")),
+                    Catch::Contains("/memory_bytes: 1000000000.5 is not a whole number of bytes"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"nvlink_bandwidth_bytes_per_s\": 1e11",
+                                 "\"nvlink_bandwidth_bytes_per_s\": 2.5")),
+                    Catch::Contains("/nvlink_bandwidth_bytes_per_s: 2.5 is out of range"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"tdp_watts\": 700", "\"tdp_watts\": 2.5")),
+                    Catch::Contains("/tdp_watts: 2.5 is out of range"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"9.0\"", "\"x\"")),
+                    Catch::Contains("/compute_capability: 'x' is not a compute capability"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"sources\": [\"test\"]", "\"sources\": []")),
                     Catch::Contains("/sources: must list at least one source"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"fp32\": 1e13, ", "")),

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <regex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,31 @@ using io::ObjectReader;
 
 constexpr double k_max_bytes = 1e18;
 constexpr double k_max_rate = 1e20;
+// Physical floors, as --set holds the model constants to: a GPU or link slower than this, or a
+// power limit below this, is a typo (2.5 for 2.5e11), not a part to plan on.
+constexpr double k_min_rate = 1e9; // bytes, bits or FLOP per second
+constexpr double k_min_gpu_bytes = 1e8;
+constexpr double k_min_watts = 50;
+constexpr double k_max_watts = 1e5;
+
+/// A byte count: whole, within [lo, hi].
+double whole_bytes(ObjectReader& r, const std::string& key, double lo, double hi) {
+  const double v = r.number(key, lo, hi);
+  if (std::floor(v) != v) {
+    throw Error(fmt::format("{}: {} is not a whole number of bytes", r.at(key), v));
+  }
+  return v;
+}
+
+/// A string that must match `pattern` (ECMAScript), described as `allowed` in the error.
+std::string matching(ObjectReader& r, const std::string& key, const char* pattern,
+                     const char* allowed) {
+  std::string v = r.string(key);
+  if (!std::regex_match(v, std::regex(pattern))) {
+    throw Error(fmt::format("{}: '{}' is not {}", r.at(key), controls_escaped(v), allowed));
+  }
+  return v;
+}
 
 std::vector<std::string> read_sources(ObjectReader& r) {
   std::vector<std::string> s = r.printable_string_list("sources");
@@ -43,23 +69,26 @@ GpuSpec read_gpu(ObjectReader& r) {
   read_schema_version(r);
   g.name = r.string("name");
   g.display_name = r.string("display_name");
-  g.memory_bytes = r.number("memory_bytes", 1, k_max_bytes);
-  g.cuda_total_bytes = r.optional_number("cuda_total_bytes", 1, g.memory_bytes).value_or(0);
-  g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", 1, k_max_rate);
+  g.memory_bytes = whole_bytes(r, "memory_bytes", k_min_gpu_bytes, k_max_bytes);
+  g.cuda_total_bytes =
+      r.has("cuda_total_bytes") ? whole_bytes(r, "cuda_total_bytes", 1, g.memory_bytes) : 0;
+  g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
   ObjectReader f = r.object("dense_flops_per_s");
-  g.dense_flops_per_s.fp32 = f.number("fp32", 1, k_max_rate);
-  g.dense_flops_per_s.tf32 = f.optional_number("tf32", 1, k_max_rate).value_or(0);
-  g.dense_flops_per_s.bf16 = f.number("bf16", 1, k_max_rate);
-  g.dense_flops_per_s.fp8 = f.optional_number("fp8", 1, k_max_rate).value_or(0);
-  g.dense_flops_per_s.mxfp8 = f.optional_number("mxfp8", 1, k_max_rate).value_or(0);
-  g.dense_flops_per_s.nvfp4 = f.optional_number("nvfp4", 1, k_max_rate).value_or(0);
+  g.dense_flops_per_s.fp32 = f.number("fp32", k_min_rate, k_max_rate);
+  g.dense_flops_per_s.tf32 = f.optional_number("tf32", k_min_rate, k_max_rate).value_or(0);
+  g.dense_flops_per_s.bf16 = f.number("bf16", k_min_rate, k_max_rate);
+  g.dense_flops_per_s.fp8 = f.optional_number("fp8", k_min_rate, k_max_rate).value_or(0);
+  g.dense_flops_per_s.mxfp8 = f.optional_number("mxfp8", k_min_rate, k_max_rate).value_or(0);
+  g.dense_flops_per_s.nvfp4 = f.optional_number("nvfp4", k_min_rate, k_max_rate).value_or(0);
   f.finish();
-  g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", 1, k_max_rate);
-  g.compute_capability = r.string("compute_capability");
-  g.tdp_watts = r.number("tdp_watts", 1, 1e6);
+  g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
+  g.compute_capability = matching(r, "compute_capability", "[0-9]+\\.[0-9]+|gfx[0-9a-f]+",
+                                  "a compute capability (e.g. 10.0) or an AMD gfx target");
+  g.tdp_watts = r.number("tdp_watts", k_min_watts, k_max_watts);
   // The limit the part runs at unless an instance or a measured run says otherwise (a custom part
   // shipped below its TDP); absent: the TDP.
-  g.power_limit_watts = r.optional_number("power_limit_watts", 1, g.tdp_watts).value_or(0);
+  g.power_limit_watts =
+      r.optional_number("power_limit_watts", k_min_watts, g.tdp_watts).value_or(0);
   g.flash2_attention_speed_ratio = r.number("flash2_attention_speed_ratio", 0.05, 1);
   g.gemm_efficiency_ratio = r.optional_number("gemm_efficiency_ratio", 0.05, 2).value_or(1.0);
   for (const std::string& p : r.string_list("supported_precisions")) {
@@ -103,17 +132,18 @@ InstanceSpec read_instance(ObjectReader& r) {
   s.name = r.string("name");
   s.gpu = r.string("gpu");
   s.gpus_per_node = r.integer("gpus_per_node", 1, 1024);
-  s.efa_bandwidth_bits_per_s = r.number("efa_bandwidth_bits_per_s", 1, k_max_rate);
+  s.efa_bandwidth_bits_per_s = r.number("efa_bandwidth_bits_per_s", k_min_rate, k_max_rate);
   s.efa_generation = r.string("efa_generation");
-  s.host_memory_bytes = r.number("host_memory_bytes", 1, k_max_bytes);
+  s.host_memory_bytes = whole_bytes(r, "host_memory_bytes", k_min_gpu_bytes, k_max_bytes);
   s.vcpus = r.integer("vcpus", 1, 1 << 20);
-  s.local_nvme_bytes = r.number("local_nvme_bytes", 0, k_max_bytes);
-  s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", 1, 1e6);
+  s.local_nvme_bytes = whole_bytes(r, "local_nvme_bytes", 0, k_max_bytes);
+  s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", k_min_watts, k_max_watts);
   ObjectReader p = r.object("price");
   s.price.usd_per_hour = p.number("usd_per_hour", 0.01, 1e7); // a zero price ranks nothing
   s.price.kind = p.string("kind");
   s.price.region = p.string("region");
-  s.price.as_of = p.string("as_of");
+  s.price.as_of = matching(p, "as_of", "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",
+                           "a date, YYYY-MM-DD");
   s.price.source = p.string("source");
   p.finish();
   s.sources = read_sources(r);
