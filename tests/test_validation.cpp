@@ -205,6 +205,12 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
     "measured": {"metric": "peak_reserved_gb", "value": 3}}]})";
   CHECK_THROWS_WITH(parse_measurements(bad, "m.json", cat),
                     Catch::Contains("m.json: /cases/0/measured/metric"));
+  // A case's notes are text for people: a string, not any JSON at all.
+  std::string notes = bad;
+  notes.replace(notes.find("peak_reserved_gb"), 16, "peak_reserved_gib");
+  notes.replace(notes.find("\"measured\""), 10, R"("notes": ["a"], "measured")");
+  CHECK_THROWS_WITH(parse_measurements(notes, "m.json", cat),
+                    Catch::Contains("m.json: /cases/0/notes: expected a string, got array"));
 }
 
 TEST_CASE("a measured case names its trainer, or reads as an unnamed one", "[validation]") {

@@ -220,8 +220,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                  "load catalogs (gpus/, instances/, models/) from this directory instead of the "
                  "built-in copy")
       ->check(CLI::ExistingDirectory);
-  app.add_flag("-v,--verbose", global.verbose, "log more to stderr");
-  app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr");
+  CLI::Option* verbose = app.add_flag("-v,--verbose", global.verbose, "log more to stderr");
+  app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr")->excludes(verbose);
 
   try {
     setup_search(app, ctx);

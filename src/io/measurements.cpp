@@ -80,7 +80,7 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   }
   q.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
   read_measured(r, mc);
-  r.allow({"notes"});
+  (void)r.optional_string("notes"); // free text for people: any string, nothing else
   r.finish();
   try {
     validate_config(c, q.model);
