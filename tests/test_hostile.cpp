@@ -2,6 +2,7 @@
 // stderr naming the problem, and nothing on stdout.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -397,4 +398,13 @@ TEST_CASE("--configs reads DIR/<kind>/*.json and no deeper: a link to a large tr
   std::ofstream(good / "notes" / "a.txt") << "x";
   CHECK(test::run_cli({"--configs", good.string(), "gpus"}).status == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a number flag given as -0 reads as 0, not -0.0 in a plan", "[hostile][cli]") {
+  const test::CliResult r = test::run_cli(
+      {"estimate", "--finetune", "lora", "--lora-dropout", "-0", "--format", "json", "-q"});
+  REQUIRE(r.status == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK_FALSE(std::signbit(j.at("config").at("lora_dropout").get<double>()));
+  CHECK(r.out.find("-0.0") == std::string::npos);
 }

@@ -179,7 +179,7 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
-        s = fmt::format("{:.17g}", v);
+        s = fmt::format("{:.17g}", v + 0.0); // -0 is 0: no "-0.0" in a plan
         return {};
       },
       "");
