@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bwplan/aws_shapes.hpp"
@@ -190,6 +191,46 @@ TEST_CASE("the launch command printed for an output folder with shell characters
   CHECK(shell_word("/tmp/plain-dir_1/launch.py") == "/tmp/plain-dir_1/launch.py");
   CHECK(shell_word("") == "''");
   CHECK(shell_word("a b") == "'a b'");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("emit holds a saved plan to its own headroom and refuses an at-risk one unless asked",
+          "[emit]") {
+  const fs::path dir = scratch("headroom-risk");
+  // A search with --headroom 15: the README's usable memory is 85 % of the GPU's, as check and
+  // search --emit-sagemaker say (emit from the file said all of it).
+  auto r = test::run_cli({"search", "--headroom", "15", "--loss", "fused", "--compile", "--top",
+                          "1", "--format", "json", "-q"});
+  REQUIRE(r.status == 0);
+  std::ofstream(dir / "h.json") << r.out;
+  const double capacity = nlohmann::json::parse(r.out)["plans"][0]["memory"]["capacity_bytes"];
+  r = test::run_cli(base_args((dir / "h.json").string(), dir / "h"));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(read_text_file(dir / "h" / "README.md"),
+             Catch::Contains(fmt::format("of {:.1f} GiB usable", 0.85 * capacity / (1 << 30))));
+  // An at_risk plan (search --include-at-risk ranks them): refused as check refuses it (exit 3
+  // there), written with --include-at-risk.
+  r = test::run_cli(
+      {"search", "--include-at-risk", "--loss", "fused", "--compile", "--format", "json", "-q"});
+  REQUIRE(r.status == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  std::int64_t rank = 0;
+  for (std::size_t i = 0; i < doc["plans"].size() && rank == 0; ++i) {
+    if (doc["plans"][i]["memory"]["verdict"] == "at_risk") {
+      rank = static_cast<std::int64_t>(i) + 1;
+    }
+  }
+  REQUIRE(rank > 0);
+  std::ofstream(dir / "r.json") << r.out;
+  const std::string plan = (dir / "r.json").string();
+  CHECK(test::run_cli({"check", "--plan", plan, "--rank", std::to_string(rank)}).status == 3);
+  auto args = test::with(base_args(plan, dir / "r"), {"--rank", std::to_string(rank)});
+  r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("at risk:") &&
+                        Catch::Contains("give --include-at-risk to launch it anyway"));
+  CHECK_FALSE(fs::exists(dir / "r"));
+  CHECK(test::run_cli(test::with(args, {"--include-at-risk"})).status == 0);
   fs::remove_all(dir);
 }
 
@@ -411,7 +452,8 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
     const std::string plan = test::write_estimate(
         dir, name,
         test::with(n.flags, {"--precision", "fp8-rowwise", "--loss", "fused", "--compile"}));
-    r = test::run_cli(base_args(plan, dir / name));
+    // DeepSeek-V3 on 16 B300 is at_risk: launched when asked (what is tested is its flavor)
+    r = test::run_cli(test::with(base_args(plan, dir / name), {"--include-at-risk"}));
     INFO(r.err);
     REQUIRE(r.status == 0);
     const auto t = test::read_toml(dir / name);

@@ -44,19 +44,10 @@ void run_check(Context& ctx, const CheckOptions& o) {
       saved_figures(doc, e, same_model_and_constants, o.source.plan);
   // The band's upper edge: the wider of the plan's own and today's (a plan is never judged on a
   // narrower band than it was made with).
-  double high = e.memory.device_bytes_required_high;
-  if (const nlohmann::json* was =
-          saved_figure(doc, "memory", "device_bytes_required_high", o.source.plan)) {
-    compare_figure(changes, doc, "memory", "device_bytes_required_high", "band's upper edge", high,
-                   k_gib, "GiB", same_model_and_constants, o.source.plan);
-    high = std::max(high, was->get<double>());
-  }
-  MemoryEstimate judged = e.memory;
-  if (high > judged.device_bytes_required_high) {
-    // the plan's own wider edge: today's allocated edge says nothing of it
-    judged.device_bytes_required_high = high;
-    judged.allocator_retries_high = false;
-  }
+  compare_figure(changes, doc, "memory", "device_bytes_required_high", "band's upper edge",
+                 e.memory.device_bytes_required_high, k_gib, "GiB", same_model_and_constants,
+                 o.source.plan);
+  const MemoryEstimate judged = judged_memory(doc, e, o.source.plan);
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
   if (!same_calibration) {
     ctx.log->warn("{}: the plan was made {}; this check uses {}", o.source.plan,

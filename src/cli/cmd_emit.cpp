@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/estimate.hpp"
+#include "bwplan/render.hpp"
 #include "bwplan/sagemaker.hpp"
 #include "config_flags.hpp"
 #include "context.hpp"
@@ -27,6 +28,7 @@ struct EmitOptions {
   std::string model;     ///< overrides the plan's model (a path or preset)
   std::string precision; ///< a recipe the plan stands for (its alike_precisions); empty: its own
   bool force = false;
+  bool include_at_risk = false; ///< launch a plan only the estimate fits (its band's edge does not)
   LaunchOptions launch;
   ConstantsOptions constants;
 };
@@ -59,6 +61,8 @@ std::vector<Precision> alike_precisions(const PlanDocument& doc, const std::stri
 /// One plan of the document, evaluated.
 struct Ranked {
   Estimate plan;
+  ModelConstants k;             ///< the constants, with the headroom the plan was made with
+  MemoryEstimate judged;        ///< its memory on the wider of today's band and its saved one
   std::vector<Precision> alike; ///< the recipes a search grouped with it
   std::int64_t plans = 1;       ///< plans in the document
 };
@@ -95,7 +99,12 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     PlanSource source = asked;
     source.rank = rank;
     const PlanDocument doc = plan_from_json(json, ctx.catalog(), source);
-    Estimate e = evaluate(doc.request, k.memory, k.time);
+    // Held to the headroom it was made with, as check holds it (a search's --headroom).
+    ModelConstants kd = k;
+    if (doc.headroom_fraction) {
+      kd.memory.headroom_fraction = *doc.headroom_fraction;
+    }
+    Estimate e = evaluate(doc.request, kd.memory, kd.time);
     // The plan's recorded figures are held to today's as check holds them: an edited plan is
     // refused here too, not launched.
     const std::optional<std::string> now_sha =
@@ -103,13 +112,21 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     const bool same =
         o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
-    return Ranked{std::move(e), alike_precisions(doc, o.plan, rank), doc.plans_in_document};
+    MemoryEstimate judged = judged_memory(doc, e, o.plan);
+    return Ranked{std::move(e), kd, judged, alike_precisions(doc, o.plan, rank),
+                  doc.plans_in_document};
   };
   Ranked at = plan_at(o.rank);
   if (!o.precision.empty()) {
-    at.plan = chosen_recipe(at, o, k);
+    at.plan = chosen_recipe(at, o, at.k);
+    at.judged = at.plan.memory; // another recipe: judged on its own band
   }
   const Estimate& plan = at.plan;
+  // What check would say of it: a plan only the estimate fits is launched when asked.
+  if (plan.feasible() && at.judged.verdict() == Verdict::at_risk && !o.include_at_risk) {
+    throw Error(fmt::format("plan {} of {}: {}; give --include-at-risk to launch it anyway", o.rank,
+                            o.plan, memory_verdict_text(at.judged)));
+  }
   if (const std::optional<std::string> refused = launch_refusal(plan)) {
     // A search groups recipes it cannot tell apart and ranks plans the pinned trainer cannot run
     // (a newer loss, a model it lacks): name the recipe or the best-ranked plan it can run,
@@ -178,6 +195,8 @@ void setup_emit(CLI::App& app, Context& ctx) {
                   "alike_precisions: predicted within the rank margin) [the plan's]")
       ->check(not_empty());
   cmd->add_flag("--force", o->force, "replace --out if it exists");
+  cmd->add_flag("--include-at-risk", o->include_at_risk,
+                "launch a plan only the estimate fits (at_risk: its band's upper edge does not)");
   add_launch_options(*cmd, l, true, true);
   add_constants_options(*cmd, o->constants);
   cmd->callback([&ctx, o] { run_emit(ctx, *o); });

@@ -84,4 +84,18 @@ std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate&
   return changes;
 }
 
+MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now,
+                             const std::string& where) {
+  MemoryEstimate judged = now.memory;
+  if (const nlohmann::json* was =
+          saved_figure(doc, "memory", "device_bytes_required_high", where)) {
+    if (was->get<double>() > judged.device_bytes_required_high) {
+      // the plan's own wider edge: today's allocated edge says nothing of it
+      judged.device_bytes_required_high = was->get<double>();
+      judged.allocator_retries_high = false;
+    }
+  }
+  return judged;
+}
+
 } // namespace bwplan::cli
