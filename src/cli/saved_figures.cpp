@@ -53,7 +53,8 @@ void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
         (same_model_and_constants && (w / now > k_edited_ratio || now / w > k_edited_ratio))) {
       const std::string u = *unit == '\0' ? std::string() : std::string(" ") + unit;
       throw Error(fmt::format("{}: the plan's {} {:.6g}{} is not one bwplan could have written "
-                              "for it (now {:.6g}{}): the plan was edited",
+                              "for it (now {:.6g}{}): the plan was edited, or made with --set "
+                              "(give it again)",
                               where, what, w / scale, u, now / scale, u));
     }
     changes.push_back({what, w / scale, now / scale, unit});

@@ -222,7 +222,7 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
        {std::pair{"not_fitted", true}, std::pair{"runs", true}, std::pair{"inputs", true},
         std::pair{"errors", false}, std::pair{"fit_calls", false}}) {
     const nlohmann::json& v = r.value(key);
-    if (!v.is_null() && (array ? !v.is_array() : !v.is_object())) {
+    if (array ? !v.is_array() : !v.is_object()) {
       throw Error(fmt::format("{}: /{}: expected an {}, got {} (as calibrate writes it)", file, key,
                               array ? "array" : "object", io::json_type_name(v)));
     }

@@ -154,7 +154,7 @@ def final_status(sagemaker_api, name, job):
             if code in ("ValidationException", "ResourceNotFound", "AccessDeniedException") or \
                     failures > 12:
                 sys.exit(f"{name}: cannot read its status ({error}); it may still be running. "
-                         f"Once it has ended, continue with: python3 {sys.argv[0]} "
+                         f"Once it has ended, continue with: python3 {shlex.quote(sys.argv[0])} "
                          f"--start-job {job + 1}")
             print(f"{name}: cannot read its status ({error}); retrying in 5 minutes "
                   f"(Ctrl-C stops waiting, not the job)", file=sys.stderr)
@@ -188,7 +188,7 @@ def main():
             return 1
         if job == opts.jobs:
             print(f"{name}: hit its runtime limit and was the last of {opts.jobs} jobs; "
-                  f"continue with: python3 {sys.argv[0]} --start-job {job + 1} --jobs {job + 1}")
+                  f"continue with: python3 {shlex.quote(sys.argv[0])} --start-job {job + 1} --jobs {job + 1}")
             return 1
         print(f"{name}: hit its runtime limit; job {job + 1} resumes from the checkpoint")
     return 0
@@ -205,6 +205,7 @@ std::string launch_v3(const Launch& l) {
 python3 launch.py [--dry-run] [--start-job K]."""
 import argparse
 import os
+import shlex
 import sys
 import time
 
@@ -284,6 +285,7 @@ std::string launch_v2(const Launch& l) {
 directory: python3 launch.py [--dry-run] [--start-job K]."""
 import argparse
 import os
+import shlex
 import sys
 import time
 from datetime import datetime
