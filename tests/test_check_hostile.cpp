@@ -258,9 +258,11 @@ TEST_CASE("check gives a verdict, not 'edited', when --set or --calibration move
       doc["memory"]["device_bytes_required"].get<double>() * 20;
   const auto edited = test::run_cli({"check", "--plan", write(dir, "edited.json", doc.dump())});
   check_one_line_error(edited);
-  CHECK_THAT(edited.err, Catch::Contains("device memory required") &&
-                             Catch::Matches(".* [0-9.]+ GiB is not one bwplan could have written "
-                                            "for it \\(now [0-9.]+ GiB\\): the plan was edited\n"));
+  CHECK_THAT(edited.err,
+             Catch::Contains("device memory required") &&
+                 Catch::Matches(".* [0-9.]+ GiB is not one bwplan could have written "
+                                "for it \\(now [0-9.]+ GiB\\): the plan was edited, or made with "
+                                "--set \\(give it again\\)\n"));
   fs::remove_all(dir);
 }
 

@@ -336,6 +336,14 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   CHECK_THAT(r.err, Catch::Contains("allowed 1 to "));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(out));
+  // a --max-runtime shorter than the start-up is at fault, whatever interval is given with it
+  args = test::with(base_args(est, out), {"--train-tokens", "1e9", "--max-runtime", "100",
+                                          "--checkpoint-interval", "10"});
+  r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: --max-runtime 100 is not longer than a "
+                                      "job's start-up"));
+  CHECK_FALSE(fs::exists(out));
   // a missing channel is a usage error naming the flag
   args = base_args(plan, out);
   args.erase(args.begin() + 12, args.begin() + 14);

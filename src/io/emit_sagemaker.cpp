@@ -528,7 +528,13 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
     const std::string interval =
         fmt::format("one checkpoint interval ({} steps, {})", l.checkpoint_interval_steps,
                     duration(static_cast<double>(l.checkpoint_interval_steps) * step_s));
-    if (o.max_runtime_s > 0 && o.checkpoint_interval_steps <= 0) {
+    // The flag at fault: --max-runtime when it leaves no room for start-up and one step, or
+    // when the interval was derived; else the interval given.
+    const bool runtime_at_fault =
+        o.max_runtime_s > 0 &&
+        (o.checkpoint_interval_steps <= 0 ||
+         static_cast<double>(per_job) <= static_cast<double>(p.runtime_margin_s) + step_s);
+    if (runtime_at_fault) {
       throw Error(fmt::format("--max-runtime {} is not longer than a job's start-up ({} s) plus "
                               "{}: no job would reach a checkpoint; give more than {}",
                               o.max_runtime_s, p.runtime_margin_s, interval,
@@ -537,13 +543,20 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
     // The most steps a job can run to its first checkpoint: margin + n x step < per_job.
     const auto most = static_cast<std::int64_t>(
         std::ceil(static_cast<double>(per_job - p.runtime_margin_s) / step_s) - 1);
+    if (o.checkpoint_interval_steps <= 0 || most < 1) {
+      // derived (1 hour of steps, at least one): a step alone outlasts what a job may run
+      throw Error(fmt::format("a job's start-up ({} s) plus one step ({}) is longer than a job "
+                              "may run ({}): no job would reach a checkpoint; plan more GPUs or "
+                              "a smaller step",
+                              p.runtime_margin_s, duration(step_s),
+                              duration(static_cast<double>(per_job))));
+    }
     throw Error(fmt::format("--checkpoint-interval {}: a job's start-up ({} s) plus {} is longer "
-                            "than a job may run ({}{}): no job would reach a checkpoint; {}",
+                            "than a job may run ({}{}): no job would reach a checkpoint; "
+                            "allowed 1 to {} steps",
                             l.checkpoint_interval_steps, p.runtime_margin_s, interval,
                             duration(static_cast<double>(per_job)),
-                            o.max_runtime_s > 0 ? ", --max-runtime" : "",
-                            most >= 1 ? fmt::format("allowed 1 to {} steps", most)
-                                      : std::string("one step alone is longer")));
+                            o.max_runtime_s > 0 ? ", --max-runtime" : "", most));
   };
   if (l.train_tokens <= 0 || e.time.tokens_per_s_job <= 0) {
     const double needed = needed_for(static_cast<double>(l.steps) * step_s);
