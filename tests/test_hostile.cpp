@@ -408,3 +408,11 @@ TEST_CASE("a number flag given as -0 reads as 0, not -0.0 in a plan", "[hostile]
   CHECK_FALSE(std::signbit(j.at("config").at("lora_dropout").get<double>()));
   CHECK(r.out.find("-0.0") == std::string::npos);
 }
+
+TEST_CASE("a newline in a value is shown as \\x0a in the error line, not as a space",
+          "[hostile][cli]") {
+  // "no such.json" may exist: the line must name the file given.
+  const test::CliResult r = test::run_cli({"check", "--plan", "no\nsuch.json"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: no\\x0asuch.json: cannot open file"));
+}

@@ -27,14 +27,20 @@ std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
   return log;
 }
 
-// CLI11 messages can span lines; bwplan promises one line per error, and a control character
-// a value brought into it (an escape sequence in a path or a file's string) must not drive the
-// terminal: it is written as \xNN.
-std::string one_line(const std::string& in) {
-  std::string joined = in;
-  std::replace_if(
-      joined.begin(), joined.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  std::string s = controls_escaped(joined);
+// bwplan promises one line per error, and a control character a value brought into it (an
+// escape sequence in a path or a file's string) must not drive the terminal: it is written as
+// \xNN, a newline in a value too (\x0a: a space would name another file). CLI11's own messages
+// span lines: `joined` makes their line breaks spaces.
+std::string one_line(const std::string& in, bool joined = false) {
+  std::string text = in;
+  if (joined) {
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  std::string s = controls_escaped(text);
   while (!s.empty() && s.back() == ' ') {
     s.pop_back();
   }
@@ -71,7 +77,7 @@ std::string subcommand_names(const CLI::App& app) {
 /// missing or unknown subcommand named with the ones allowed where it was expected.
 std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
                           const std::vector<std::string>& args) {
-  std::string msg = one_line(e.what());
+  std::string msg = one_line(e.what(), true);
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     const std::string listed = msg.substr(msg.find(": ") + 2);
     std::string given;
