@@ -392,6 +392,12 @@ TEST_CASE("--configs reads DIR/<kind>/*.json and no deeper: a link to a large tr
   r = test::run_cli({"--configs", misspelt.string(), "models"});
   check_one_line_error(r, 1);
   CHECK_THAT(r.err, Catch::Contains("model/mine.json: not in a catalog folder"));
+  // A catalog one level down is named, not skipped (its files were read before).
+  const fs::path nested = copy("nested");
+  fs::create_directories(nested / "extra" / "gpus");
+  r = test::run_cli({"--configs", nested.string(), "gpus"});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("extra/gpus: a catalog folder one level down"));
   // Other files and folders (a README, a docs/ folder without .json) are left alone.
   std::ofstream(good / "README.md") << "mine";
   fs::create_directory(good / "notes");

@@ -406,6 +406,13 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
     const bool catalog_kind =
         kind == "gpus" || kind == "instances" || kind == "models" || kind == "constants";
     for (const fs::directory_entry& e : entries(top.path())) {
+      const std::string inner = e.path().filename().string();
+      if (!catalog_kind && e.is_directory(ec) &&
+          (inner == "gpus" || inner == "instances" || inner == "models" || inner == "constants")) {
+        throw Error(fmt::format("--configs {}: {}: a catalog folder one level down (--configs "
+                                "takes the folder that holds gpus/, instances/ and models/)",
+                                dir.string(), e.path().string()));
+      }
       if (catalog_kind && e.is_directory(ec)) {
         throw Error(fmt::format("--configs {}: {}: a folder inside {}/ (its .json files go in "
                                 "{}/ itself)",
