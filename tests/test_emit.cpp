@@ -234,6 +234,18 @@ TEST_CASE("emit holds a saved plan to its own headroom and refuses an at-risk on
   fs::remove_all(dir);
 }
 
+TEST_CASE("emit from an estimate document keeps its --price-per-hour, as from a search's",
+          "[emit]") {
+  const fs::path dir = scratch("estimate-price");
+  const std::string plan = test::write_estimate(
+      dir, "priced", {"--instance", "ml.p6-b200.48xlarge", "--price-per-hour", "5"});
+  const auto r = test::run_cli(base_args(plan, dir / "out"));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(read_text_file(dir / "out" / "README.md"),
+             Catch::Contains("$5.00 per hour (--price-per-hour)"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[emit]") {
   const fs::path dir = scratch("bad");
   const std::string plan = write_search(dir, "ml.p6-b200.48xlarge", "1", "1e10");

@@ -277,6 +277,18 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     }
     carry_train_tokens(out.request, v.get<double>(), o.plan, "/cost/train_tokens");
   }
+  // The estimate's --price-per-hour: its cost says so (price_basis), as a search's inputs do.
+  if (doc.contains("cost") && doc["cost"].is_object() &&
+      doc["cost"].value("price_basis", nlohmann::json()) == "--price-per-hour") {
+    const nlohmann::json& v = required_member(doc["cost"], o.plan, "/cost", "usd_per_hour");
+    if (!v.is_number() ||
+        !(v.get<double>() >= k_min_price_per_hour && v.get<double>() <= k_max_price_per_hour)) {
+      throw Error(fmt::format("{}: /cost/usd_per_hour: {} is not a price --price-per-hour allows "
+                              "({}..{}): the plan was edited",
+                              o.plan, v.dump(), k_min_price_per_hour, k_max_price_per_hour));
+    }
+    out.request.price_per_hour = v.get<double>();
+  }
   // The headroom the estimate was made with is its usable share of capacity. Both figures are in
   // every estimate document bwplan has written (schema 1 from the start): a missing, null,
   // zero or negative one is an edited plan, refused rather than checked with no headroom.
