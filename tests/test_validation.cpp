@@ -205,6 +205,13 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
     "measured": {"metric": "peak_reserved_gb", "value": 3}}]})";
   CHECK_THROWS_WITH(parse_measurements(bad, "m.json", cat),
                     Catch::Contains("m.json: /cases/0/measured/metric"));
+  // sharding none with a shard group of 8 was read as 1, silently.
+  std::string none = bad;
+  none.replace(none.find("peak_reserved_gb"), 16, "peak_reserved_gib");
+  none.replace(none.find("\"sharding\": \"full\""), 18, R"("sharding": "none")");
+  CHECK_THROWS_WITH(parse_measurements(none, "m.json", cat),
+                    Catch::Contains("m.json: /cases/0/shard_group: shard_group 8 contradicts "
+                                    "sharding none"));
   // A case's notes are text for people: a string, not any JSON at all.
   std::string notes = bad;
   notes.replace(notes.find("peak_reserved_gb"), 16, "peak_reserved_gib");

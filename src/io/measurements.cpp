@@ -76,6 +76,13 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   io::read_config_fields(r, c, io::ConfigSource::measurement_case);
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
   if (c.sharding == Sharding::none) {
+    // 1 (or none given) is how the data writes "no sharding"; more contradicts it, as --shard-group
+    // does on the command line.
+    if (c.shard_group > 1) {
+      throw Error(fmt::format("{}: shard_group {} contradicts sharding none (which shards nothing; "
+                              "allowed 1)",
+                              r.at("shard_group"), c.shard_group));
+    }
     c.shard_group = 0;
   }
   q.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
