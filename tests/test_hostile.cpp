@@ -360,8 +360,8 @@ TEST_CASE("a JSON file: a key twice in one object and nesting past 64 levels are
   CHECK(parse_json(many + "]", "f.json").size() == 20000);
 }
 
-TEST_CASE("--configs reads DIR/<kind>/*.json and no deeper: a link to a large tree, a stray "
-          "catalog file or a folder inside a kind is named, not walked",
+TEST_CASE("a catalog directory (--configs) is read as DIR/<kind>/*.json and no deeper: a link to "
+          "a large tree, a stray catalog file or a folder inside a kind is named, not walked",
           "[hostile][catalog]") {
   const fs::path dir = test::scratch_dir("configs-walk");
   const auto copy = [&](const std::string& name) {
