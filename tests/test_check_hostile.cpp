@@ -28,18 +28,23 @@ void check_one_line_error(const test::CliResult& r) {
   CHECK(r.err.find('\n') == r.err.size() - 1);
 }
 
-/// Checks `doc` changed by each tamper: exit 1, one line holding the expected words.
-void refuse_each(const nlohmann::json& doc, const fs::path& dir,
-                 const std::vector<Tamper>& tampers) {
+/// Checks `doc` changed by each tamper: exit 1, one line holding the expected words. The command
+/// is `check --plan PATH` followed by `more` (emit's flags, whose --out must not appear).
+void refuse_each(const nlohmann::json& doc, const fs::path& dir, const std::vector<Tamper>& tampers,
+                 std::vector<std::string> command = {"check"},
+                 const std::vector<std::string>& more = {}) {
   const std::string path = (dir / "bad.json").string();
+  command.insert(command.end(), {"--plan", path});
+  command.insert(command.end(), more.begin(), more.end());
   for (const auto& [change, what] : tampers) {
     nlohmann::json bad = doc;
     change(bad);
     std::ofstream(path, std::ios::trunc) << bad.dump();
-    const auto r = test::run_cli({"check", "--plan", path});
+    const auto r = test::run_cli(command);
     INFO(what << ": " << r.err);
     check_one_line_error(r);
     CHECK_THAT(r.err, Catch::Contains(what));
+    CHECK_FALSE(fs::exists(dir / "out"));
   }
 }
 
@@ -313,19 +318,9 @@ TEST_CASE("emit refuses the plans check refuses as edited, and a plan's model of
       {[](nlohmann::json& d) { d["model"] = "garbage"; }, "/model: expected an object, got string"},
   };
   refuse_each(doc, dir, tampers); // check
-  const std::string path = (dir / "bad.json").string();
-  for (const auto& [change, what] : tampers) {
-    nlohmann::json bad = doc;
-    change(bad);
-    std::ofstream(path, std::ios::trunc) << bad.dump();
-    const auto r = test::run_cli(
-        {"emit", "sagemaker", "--plan", path, "--out", (dir / "out").string(), "--role-arn",
-         "arn:aws:iam::123456789012:role/SageMakerRole", "--s3-output", "s3://my-bucket/out/",
-         "--s3-train", "s3://my-bucket/train/", "--s3-tokenizer", "s3://my-bucket/tok/"});
-    INFO(what << ": " << r.err);
-    check_one_line_error(r);
-    CHECK_THAT(r.err, Catch::Contains(what));
-    CHECK_FALSE(fs::exists(dir / "out"));
-  }
+  refuse_each(doc, dir, tampers, {"emit", "sagemaker"},
+              {"--out", (dir / "out").string(), "--role-arn",
+               "arn:aws:iam::123456789012:role/SageMakerRole", "--s3-output", "s3://my-bucket/out/",
+               "--s3-train", "s3://my-bucket/train/", "--s3-tokenizer", "s3://my-bucket/tok/"});
   fs::remove_all(dir);
 }
