@@ -389,6 +389,10 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     return ext == ".json";
   };
+  // The folders a catalog directory holds (load_catalog reads each kind).
+  const auto is_kind = [](const std::string& name) {
+    return name == "gpus" || name == "instances" || name == "models" || name == "constants";
+  };
   const auto not_catalog = [&](const fs::path& p) {
     return Error(fmt::format("--configs {}: {}: not in a catalog folder (a catalog directory holds "
                              "gpus/, instances/, models/ and constants/, each of .json files)",
@@ -403,12 +407,9 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
       }
       continue;
     }
-    const bool catalog_kind =
-        kind == "gpus" || kind == "instances" || kind == "models" || kind == "constants";
+    const bool catalog_kind = is_kind(kind);
     for (const fs::directory_entry& e : entries(top.path())) {
-      const std::string inner = e.path().filename().string();
-      if (!catalog_kind && e.is_directory(ec) &&
-          (inner == "gpus" || inner == "instances" || inner == "models" || inner == "constants")) {
+      if (!catalog_kind && e.is_directory(ec) && is_kind(e.path().filename().string())) {
         throw Error(fmt::format("--configs {}: {}: a catalog folder one level down (--configs "
                                 "takes the folder that holds gpus/, instances/ and models/)",
                                 dir.string(), e.path().string()));
