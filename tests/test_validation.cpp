@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
@@ -218,6 +219,66 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
   notes.replace(notes.find("\"measured\""), 10, R"("notes": ["a"], "measured")");
   CHECK_THROWS_WITH(parse_measurements(notes, "m.json", cat),
                     Catch::Contains("m.json: /cases/0/notes: expected a string, got array"));
+}
+
+TEST_CASE("validate refuses a reading no run can make", "[validation][hostile]") {
+  const Catalog cat = builtin_catalog();
+  const std::string run = R"({"schema": "bwplan-measurements/1", "cases": [{"id": "x",
+    "source": "s", "model": "llama-3.1-8b", "gpu": "h100-sxm-80gb", "gpus": 8, "sharding": "full",
+    "shard_group": 8, "precision": "bf16", "micro_batch": 1, "seq_len": 8192, "grad_accum": 1,
+    "activation_checkpointing": "full", "optimizer": "adamw", "compile": false, "loss": "unfused",
+    "measured": MEASURED}]})";
+  const auto with = [&](const std::string& measured) {
+    std::string text = run;
+    text.replace(text.find("MEASURED"), 8, measured);
+    return text;
+  };
+  REQUIRE_NOTHROW(
+      parse_measurements(with(R"({"metric": "peak_reserved_gib", "value": 79})"), "m.json", cat));
+  // An 80 GB H100 holds 79.65 GiB (configs/gpus/h100-sxm-80gb.json): 90 GiB is a typo or the
+  // wrong GPU, and compared as it stood it would read as a model 12 % low.
+  CHECK_THROWS_WITH(
+      parse_measurements(with(R"({"metric": "peak_reserved_gib", "value": 90})"), "m.json", cat),
+      Catch::Contains("m.json: /cases/0/measured/value: 90 GiB is more than the h100-sxm-80gb's "
+                      "79.65 GiB"));
+  CHECK_THROWS_WITH(parse_measurements(with(R"({"metric": "peak_allocated_gib", "value": 70,
+                                                "peak_reserved_gib": 81})"),
+                                       "m.json", cat),
+                    Catch::Contains("m.json: /cases/0/measured/peak_reserved_gib: 81 GiB"));
+  // A run that ran out of memory before a step has no step speed: one of the two is wrong.
+  CHECK_THROWS_WITH(parse_measurements(with(R"({"metric": "fits", "value": false,
+                                                "tokens_per_second_per_gpu": 900})"),
+                                       "m.json", cat),
+                    Catch::Contains("m.json: /cases/0/measured/tokens_per_second_per_gpu: a run "
+                                    "that ran out of memory (value false) has no tokens/s"));
+  REQUIRE_NOTHROW(parse_measurements(with(R"({"metric": "fits", "value": true,
+                                              "tokens_per_second_per_gpu": 900})"),
+                                     "m.json", cat));
+}
+
+TEST_CASE("validate --max-median-error refuses to pass a file with no measured peak",
+          "[validation][cli][hostile]") {
+  // Only fit/OOM outcomes: the median of no errors printed as 0 % and the gate passed, exit 0.
+  const std::string file = test::source_path("tests/data/measurements-fitcalls-holdout.json");
+  const auto all = nlohmann::json::parse(test::run_cli({"validate", file, "--format", "json"}).out);
+  REQUIRE(all.at("summary").at("fit_cases").get<int>() > 0);
+  nlohmann::json only_fits = {{"schema", "bwplan-measurements/1"},
+                              {"cases", nlohmann::json::array()}};
+  const auto source = nlohmann::json::parse(read_text_file(file));
+  for (const auto& c : source.at("cases")) {
+    if (c.at("measured").at("metric") == "fits") {
+      only_fits["cases"].push_back(c);
+    }
+  }
+  REQUIRE(!only_fits["cases"].empty());
+  const std::string path = (test::scratch_dir("validate-only-fits") / "fits.json").string();
+  std::ofstream(path) << only_fits.dump();
+  CHECK(test::run_cli({"validate", path}).status == 0); // the table of calls is still wanted
+  const auto r = test::run_cli({"validate", path, "--max-median-error", "5"});
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("--max-median-error 5: ") &&
+                        Catch::Contains("has no measured peak to take the median of"));
 }
 
 TEST_CASE("a measured case names its trainer, or reads as an unnamed one", "[validation]") {

@@ -28,6 +28,13 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
   }
   const ModelConstants k = resolve_constants(ctx, o.constants);
   const Validation v = validate_cases(cases, k.memory, k.time);
+  if (o.max_median_error_pct >= 0 && v.summary.numeric_cases == 0) {
+    // its median would read 0 % and pass a gate that judged nothing
+    throw Error(fmt::format("--max-median-error {:g}: {} has no measured peak to take the median "
+                            "of (its {} cases are fit/OOM outcomes; allowed: a file with a "
+                            "peak_*_gib case, or leave the flag out)",
+                            o.max_median_error_pct, o.file, cases.size()));
+  }
   write_output(ctx, o.output,
                json ? validation_json(v, o.file).dump(2) + "\n" : validation_table(v, o.file));
   if (o.max_median_error_pct >= 0 && v.summary.median_abs_error_pct > o.max_median_error_pct) {

@@ -27,7 +27,18 @@ ModelSpec read_case_model(ObjectReader& r, const Catalog& catalog) {
   return io::read_model_object(mr, r.at("model")); // as a model file reads it
 }
 
-void read_measured(ObjectReader& r, MeasurementCase& mc) {
+// A reading of device memory above the GPU's total: no run holds more than its GPU has.
+double device_reading_bytes(ObjectReader& m, const char* key, double min_gib, const GpuSpec& gpu) {
+  const double gib = m.number(key, min_gib, 1e6);
+  if (gib * k_gib > gpu.memory_bytes) {
+    throw Error(fmt::format("{}: {:g} GiB is more than the {}'s {:.2f} GiB (allowed: up to the "
+                            "GPU's memory; is the gpu right?)",
+                            m.at(key), gib, gpu.name, gpu.memory_bytes / k_gib));
+  }
+  return gib * k_gib;
+}
+
+void read_measured(ObjectReader& r, MeasurementCase& mc, const GpuSpec& gpu) {
   ObjectReader m = r.object("measured");
   const std::string metric = m.string("metric");
   if (metric == "fits") {
@@ -45,15 +56,23 @@ void read_measured(ObjectReader& r, MeasurementCase& mc) {
                               "peak_allocated_gib, peak_active_gib, fits",
                               m.at("metric"), metric));
     }
-    mc.value_bytes = m.number("value", 1e-3, 1e6) * k_gib;
+    mc.value_bytes = device_reading_bytes(m, "value", 1e-3, gpu);
   }
   // Positive: the throughput error divides by it.
   if (const auto t = m.optional_number("tokens_per_second_per_gpu", 1e-3, 1e9)) {
+    if (mc.metric == Metric::fits && !mc.fits) {
+      // a step's speed from a run that never finished a step: one of the two is wrong
+      throw Error(fmt::format("{}: a run that ran out of memory (value false) has no tokens/s "
+                              "(allowed: leave it out, or value true)",
+                              m.at("tokens_per_second_per_gpu")));
+    }
     mc.tokens_per_second_per_gpu = *t;
   }
   // Secondary readings some cases carry alongside the metric.
   for (const char* extra : {"peak_reserved_gib", "peak_allocated_gib", "peak_active_gib"}) {
-    (void)m.optional_number(extra, 0, 1e6);
+    if (m.has(extra)) {
+      (void)device_reading_bytes(m, extra, 0, gpu);
+    }
   }
   (void)m.optional_number("step_seconds", 0, 1e6);
   m.finish();
@@ -86,7 +105,7 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
     c.shard_group = 0;
   }
   q.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
-  read_measured(r, mc);
+  read_measured(r, mc, q.gpu);
   (void)r.optional_string("notes"); // free text for people: any string, nothing else
   r.finish();
   try {
