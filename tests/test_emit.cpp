@@ -607,6 +607,22 @@ TEST_CASE("a plan that stands for several recipes launches in the first torchtit
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::Contains("allowed: mxfp8, fp8-tensorwise, fp8-rowwise"));
   CHECK_FALSE(fs::exists(dir / "out2"));
+  // nor can an edit make it stand for one: a search groups only other low-precision recipes,
+  // each once (bf16 there launched a plan no search had ranked)
+  for (const nlohmann::json& edited : {nlohmann::json::array({"fp8-tensorwise", "bf16"}),
+                                       nlohmann::json::array({"fp8-tensorwise", "fp8-tensorwise"}),
+                                       nlohmann::json::array({"mxfp8"})}) {
+    nlohmann::json e = doc;
+    e["plans"][0]["alike_precisions"] = edited;
+    std::ofstream(dir / "edited.json") << e.dump();
+    r = test::run_cli(test::with(base_args((dir / "edited.json").string(), dir / "out2"),
+                                 {"--precision", "fp8-tensorwise"}));
+    INFO(edited.dump());
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("/plans/0/alike_precisions: \"") &&
+                          Catch::Contains("is not a recipe a search groups with this mxfp8 plan"));
+    CHECK_FALSE(fs::exists(dir / "out2"));
+  }
   // the table says so, and --emit-sagemaker writes plan 1 in that recipe
   s = test::run_cli(search);
   CHECK_THAT(s.out, Catch::Contains("launch: plan 1 launches as fp8-tensorwise, a recipe it "

@@ -46,12 +46,22 @@ std::vector<Precision> alike_precisions(const PlanDocument& doc, const std::stri
   if (!alike.is_array()) {
     throw Error(fmt::format("{}: expected an array: the plan was edited", where));
   }
+  const Precision own = doc.request.config.precision;
   for (const nlohmann::json& name : alike) {
     const std::optional<Precision> p =
         name.is_string() ? parse_enum<Precision>(name.get<std::string>()) : std::nullopt;
     if (!p) {
       throw Error(
           fmt::format("{}: {} is not a precision: the plan was edited", where, name.dump()));
+    }
+    // What a search writes there: other low-precision recipes of a low-precision plan, each
+    // once (search.cpp group_recipes). Anything else would launch a recipe no search grouped.
+    if (!is_low_precision(*p) || !is_low_precision(own) || *p == own ||
+        std::find(out.begin(), out.end(), *p) != out.end()) {
+      throw Error(fmt::format("{}: {} is not a recipe a search groups with this {} plan (allowed: "
+                              "other low-precision recipes than its own, each once): the plan "
+                              "was edited",
+                              where, name.dump(), name_of(own)));
     }
     out.push_back(*p);
   }
