@@ -563,6 +563,33 @@ TEST_CASE("a search names the plans torchtitan cannot run and the first it can; 
   CHECK_THAT(s.out, Catch::Contains("launch: plans 1, 2: the plan's loss 'chunked-head'"));
   CHECK_THAT(s.out, Catch::Contains("launch: plan 3 is the best-ranked plan that launches "
                                     "(bwplan emit sagemaker --rank 3)"));
+  // search --emit-sagemaker writes plan 1 (by default its loss axis leaves chunked-head out);
+  // one the trainer cannot run is refused naming the first plan that launches, nothing written
+  // (it failed inside the launch-file writer, never saying which plan could launch)
+  std::vector<std::string> emit_args = base_args((dir / "s.json").string(), dir / "e");
+  const auto aws = std::find(emit_args.begin(), emit_args.end(), "--role-arn");
+  const auto search_emit = [&](const std::vector<std::string>& flags) {
+    std::vector<std::string> args = test::with(
+        test::with({"search", "--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge"},
+                   flags),
+        {"--emit-sagemaker", (dir / "e").string()});
+    args.insert(args.end(), aws, emit_args.end());
+    return test::run_cli(args);
+  };
+  s = search_emit({"--loss", "chunked-head", "--compile", "--top", "5"});
+  CHECK(s.status == 1);
+  CHECK(s.out.empty());
+  CHECK_THAT(s.err, Catch::Contains("plan 1: the plan's loss 'chunked-head' cannot be launched") &&
+                        Catch::Contains("no plan listed launches"));
+  CHECK(std::count(s.err.begin(), s.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(dir / "e"));
+  // LoRA ranks above full fine-tuning; torchtitan 0.2.2 trains every parameter
+  s = search_emit({"--seq-len", "8192", "--finetune", "full,lora", "--top", "60"});
+  CHECK(s.status == 1);
+  CHECK_THAT(s.err, Catch::Contains("plan 1: the plan's finetune 'lora' cannot be launched") &&
+                        Catch::Matches(".*plan [1-6][0-9] is the best-ranked plan that "
+                                       "launches: save the search with --format json.*\n"));
+  CHECK_FALSE(fs::exists(dir / "e"));
   s = test::run_cli(test::with(search, {"--loss", "fused", "--compile"}));
   CHECK(s.out.find("launch:") == std::string::npos);
   fs::remove_all(dir);

@@ -598,6 +598,18 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       throw UsageError(
           "--emit-sagemaker needs --role-arn, --s3-output, --s3-train and --s3-tokenizer");
     }
+    if (launch_check.first_launchable != 1) {
+      // Plan 1 is what --emit-sagemaker writes: say why it cannot, and which plan can.
+      const std::string next =
+          launch_check.first_launchable
+              ? fmt::format("plan {} is the best-ranked plan that launches: save the search with "
+                            "--format json and give it to bwplan emit sagemaker --rank {}, or "
+                            "narrow the search to what launches",
+                            *launch_check.first_launchable, *launch_check.first_launchable)
+              : std::string("no plan listed launches; narrow the search to what launches");
+      throw Error(fmt::format("--emit-sagemaker {}: plan 1: {}; {}", o.emit_dir,
+                              launch_check.refused.front().second, next));
+    }
     // The top plan, re-evaluated exactly as `estimate` would, then written before any output.
     LaunchOptions launch = o.launch;
     if (launch.train_tokens == 0) {
