@@ -122,6 +122,21 @@ TEST_CASE("a command's outputs are all written or none is", "[safety]") {
   CHECK(fs::exists(dir / "job" / "source" / "train.py"));
   CHECK(nlohmann::json::parse(read_text_file(dir / "p.json")).at("kind") == "search");
   CHECK(leftovers(dir) == 0);
+  // a file inside the launch directory, which is replaced whole, however written: refused up
+  // front, nothing touched (it failed, exit 4, after the directory was written)
+  fs::create_directory(dir / "elsewhere");
+  fs::create_directory_symlink(dir / "job", dir / "elsewhere" / "link");
+  const std::string before = read_text_file(dir / "job" / "launch.py");
+  for (const char* inside :
+       {"--output job/p.json", "--report ./job/../job/r.html", "--output elsewhere/link/p.json"}) {
+    INFO(inside);
+    CHECK(sh(dir, bin() + " search --top 2 --emit-sagemaker job --force " + inside + k_aws +
+                      " >/dev/null 2>err.txt") == 1);
+    CHECK_THAT(read_text_file(dir / "err.txt"),
+               Catch::Contains("lies inside --emit-sagemaker job, which is written whole"));
+    CHECK(read_text_file(dir / "job" / "launch.py") == before);
+    CHECK_FALSE(fs::exists(dir / "job" / "p.json"));
+  }
   fs::remove_all(dir);
 }
 

@@ -554,6 +554,12 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   check_destinations(ctx, o.output, o.report);
   if (!o.emit_dir.empty()) {
     check_target("--emit-sagemaker", o.emit_dir, o.output.force, true);
+    for (const auto& [flag, path] :
+         {std::pair{"--output", &o.output.output}, std::pair{"--report", &o.report}}) {
+      if (!path->empty()) {
+        check_outside(flag, *path, "--emit-sagemaker", o.emit_dir);
+      }
+    }
   } else {
     for (const CLI::Option* opt : cmd.get_options()) {
       if (opt->get_group() == "Launch files" && opt->count() > 0 &&

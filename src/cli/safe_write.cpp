@@ -218,6 +218,28 @@ void check_target(const Context& ctx, const std::string& flag, const std::string
   check_target(flag, path, force);
 }
 
+void check_outside(const std::string& flag, const std::string& path, const std::string& dir_flag,
+                   const std::string& dir) {
+  std::error_code ec;
+  const fs::path file = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  const fs::path folder = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec || file.empty() || folder.empty()) {
+    return; // check_target names what cannot be resolved
+  }
+  auto f = file.begin();
+  for (auto d = folder.begin(); d != folder.end(); ++d, ++f) {
+    if (d->empty()) {
+      continue; // a trailing separator
+    }
+    if (f == file.end() || *f != *d) {
+      return;
+    }
+  }
+  throw Error(fmt::format("{} {}: lies inside {} {}, which is written whole; allowed: a path "
+                          "outside it",
+                          flag, path, dir_flag, dir));
+}
+
 struct OutputSet::Item {
   std::string flag;
   fs::path target;

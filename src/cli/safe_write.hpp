@@ -26,6 +26,11 @@ void check_target(const std::string& flag, const std::string& path, bool force,
 /// The same for a file, first refusing a `path` that is one of the files the command read
 /// (ctx.inputs), however written (`a/../b`, a linked directory, a hard link): --force or not.
 void check_target(const Context& ctx, const std::string& flag, const std::string& path, bool force);
+/// Throws when `path` (given with `flag`) lies inside the directory `dir` (given with
+/// `dir_flag`), however written: that directory is written whole, so a file inside it would be
+/// lost or fail after the rest was written.
+void check_outside(const std::string& flag, const std::string& path, const std::string& dir_flag,
+                   const std::string& dir);
 
 class OutputSet {
 public:
