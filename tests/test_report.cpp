@@ -361,3 +361,13 @@ TEST_CASE("a search report where nothing fits shows the nearest miss and what wo
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a signed percentage too small to show reads +0, never -0", "[report]") {
+  // check, validate and calibrate tables printed "-0.0%" for a change of -0.04 %.
+  CHECK(signed_pct(-0.04) == "+0.0");
+  CHECK(signed_pct(-0.0) == "+0.0");
+  CHECK(signed_pct(-0.06) == "-0.1");
+  CHECK(signed_pct(12.34) == "+12.3");
+  CHECK(signed_pct(-0.4, 0) == "+0");
+  CHECK(signed_pct(-0.6, 0) == "-1");
+}

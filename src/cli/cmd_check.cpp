@@ -89,8 +89,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
     for (const FigureChange& c : changes) {
       const double pct = c.was != 0 ? 100.0 * (c.now - c.was) / c.was : 0.0;
       const std::string unit = c.unit.empty() ? std::string() : " " + c.unit;
-      out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({:+.1f}%)\n", c.what, c.was, unit,
-                         c.now, unit, pct);
+      out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({}%)\n", c.what, c.was, unit, c.now,
+                         unit, signed_pct(pct));
     }
     out += !e.feasible()              ? fmt::format("does not fit any more: {}\n", e.reason)
            : verdict == Verdict::fits ? "still " + memory_verdict_text(judged) + "\n"

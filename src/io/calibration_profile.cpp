@@ -244,7 +244,7 @@ CalibrationProfile parse_calibration_profile(std::string_view text, const std::s
 namespace {
 
 std::string pct(double predicted, double measured) {
-  return fmt::format("{:+.1f} %", 100.0 * (predicted - measured) / measured);
+  return signed_pct(100.0 * (predicted - measured) / measured) + " %";
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/calibration_profile.hpp"
+#include "bwplan/render.hpp"
 #include "html_parts.hpp"
 #include "svg_chart.hpp"
 
@@ -82,14 +83,14 @@ std::string errors_svg(const Calibration& cal) {
                      "stroke=\"#999\" stroke-width=\"1\"/>\n",
                      xb, y, xa, y);
     s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"none\" stroke=\"#D55E00\" "
-                     "stroke-width=\"1.5\"><title>before {:+.1f} %</title></circle>\n",
-                     xb, y, error_pct(r.before, r.measured));
+                     "stroke-width=\"1.5\"><title>before {} %</title></circle>\n",
+                     xb, y, signed_pct(error_pct(r.before, r.measured)));
     s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"#0072B2\"><title>after "
-                     "{:+.1f} %</title></circle>\n",
-                     xa, y, error_pct(r.after, r.measured));
+                     "{} %</title></circle>\n",
+                     xa, y, signed_pct(error_pct(r.after, r.measured)));
     s += fmt::format("<path d=\"M{0:.1f} {1:.1f}l8 8m0 -8l-8 8\" stroke=\"#009E73\" "
-                     "stroke-width=\"1.5\"><title>left out {2:+.1f} %</title></path>\n",
-                     xl - 4, y - 4, error_pct(r.leave_one_out, r.measured));
+                     "stroke-width=\"1.5\"><title>left out {2} %</title></path>\n",
+                     xl - 4, y - 4, signed_pct(error_pct(r.leave_one_out, r.measured)));
   }
   return s + "</svg>\n";
 }
@@ -118,9 +119,9 @@ std::string calibration_report_html(const Calibration& cal, const std::string& p
   for (const CalibratedRun& r : cal.runs) {
     rows.push_back(
         td(r.id) + td(quantity_label(r.quantity)) + td_num(fmt::format("{:.6g}", r.measured)) +
-        td_num(fmt::format("{:+.1f} %", error_pct(r.before, r.measured))) +
-        td_num(fmt::format("{:+.1f} %", error_pct(r.after, r.measured))) +
-        td_num(fmt::format("{:+.1f} %", error_pct(r.leave_one_out, r.measured))) + td(r.source));
+        td_num(signed_pct(error_pct(r.before, r.measured)) + " %") +
+        td_num(signed_pct(error_pct(r.after, r.measured)) + " %") +
+        td_num(signed_pct(error_pct(r.leave_one_out, r.measured)) + " %") + td(r.source));
   }
   body += "<h2>Runs</h2>\n" + table({"run", "quantity", "measured (bytes or tokens/s)", "before",
                                      "after", "left out", "source"},

@@ -66,6 +66,12 @@ std::string band_note(Widenings memory, Widenings tokens) {
 
 } // namespace io
 
+std::string signed_pct(double pct, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  const double shown = std::round(pct * scale) / scale;
+  return fmt::format("{:+.{}f}", shown == 0 ? 0.0 : shown, decimals);
+}
+
 std::string format_params(std::int64_t n) {
   const double d = static_cast<double>(n);
   if (d >= 1e9) {
@@ -327,7 +333,7 @@ std::string advice_table(const FitAdvice& a) {
     const Estimate& e = s.estimate;
     t.add_row({io::change_text(s), gib(e.memory.device_bytes_required), gib(e.memory.usable_bytes),
                fmt::format("{:.0f}", e.time.tokens_per_s_per_gpu),
-               fmt::format("{:+.0f}%", 100 * (s.throughput_ratio - 1))});
+               signed_pct(100 * (s.throughput_ratio - 1), 0) + "%"});
   }
   return out + t.render(2) + "Combinations of changes: 'bwplan search' with the same model.\n";
 }

@@ -94,7 +94,7 @@ std::string validation_table(const Validation& v, const std::string& file) {
             fmt::format("{:.0f} ({:.0f}-{:.0f}{})", c.predicted_tokens_per_s,
                         c.predicted_tokens_per_s_low, c.predicted_tokens_per_s_high,
                         c.throughput_in_band ? "" : " OUT"),
-            fmt::format("{:+.1f}%", c.throughput_error_pct)};
+            signed_pct(c.throughput_error_pct) + "%"};
   };
   for (const CaseResult& c : v.cases) {
     const auto [measured_rate, predicted_rate, rate_error] = rate(c);
@@ -111,12 +111,12 @@ std::string validation_table(const Validation& v, const std::string& file) {
                              name_of(c.predicted_verdict)),
                  c.peak_phase, measured_rate, predicted_rate, rate_error});
     } else {
-      t.add_row(
-          {c.id, std::string(name_of(c.metric)), fmt::format("{:.2f}", to_gib(c.measured_bytes)),
-           fmt::format("{:.2f}", to_gib(c.predicted_bytes)), fmt::format("{:+.1f}%", c.error_pct),
-           fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
-                       to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
-           c.peak_phase, measured_rate, predicted_rate, rate_error});
+      t.add_row({c.id, std::string(name_of(c.metric)),
+                 fmt::format("{:.2f}", to_gib(c.measured_bytes)),
+                 fmt::format("{:.2f}", to_gib(c.predicted_bytes)), signed_pct(c.error_pct) + "%",
+                 fmt::format("{:.2f}-{:.2f}{}", to_gib(c.predicted_low_bytes),
+                             to_gib(c.predicted_high_bytes), c.in_band ? "" : " OUT"),
+                 c.peak_phase, measured_rate, predicted_rate, rate_error});
     }
   }
   std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());

@@ -98,6 +98,10 @@ struct ReportContext {
 /// 8030261248 -> "8.03B"; 70553706496 -> "70.55B".
 [[nodiscard]] std::string format_params(std::int64_t n);
 
+/// A signed percentage to `decimals` places: -0.04 -> "+0.0", never "-0.0" (a change too small
+/// to show is none, not a fall).
+[[nodiscard]] std::string signed_pct(double pct, int decimals = 1);
+
 /// `calibrate --report`: each run's signed error before, after and left out of the fit on one
 /// axis, the error summaries, the runs with their sources, the constants fitted and refused.
 [[nodiscard]] std::string calibration_report_html(const Calibration& cal,
