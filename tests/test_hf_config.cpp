@@ -29,6 +29,43 @@ TEST_CASE("Hugging Face configs give the exact parameter counts", "[hf_config]")
   }
 }
 
+TEST_CASE("keys a config.json leaves out take its transformers class's defaults", "[hf_config]") {
+  // Qwen3Config defaults head_dim to 128 and num_key_value_heads to 32 (transformers@008e5743):
+  // without head_dim bwplan read hidden / heads = 64 and counted 1.24B for a 1.40B model.
+  const std::string base = R"("num_hidden_layers": 28, "hidden_size": 2048,
+      "num_attention_heads": 32, "intermediate_size": 6144, "vocab_size": 151936)";
+  const ModelSpec qwen3 = parse_hf_config(
+      R"({"model_type": "qwen3", "num_key_value_heads": 8, )" + base + "}", "q.json", "q");
+  CHECK(qwen3.effective_head_dim() == 128);
+  CHECK(qwen3.kv_heads == 8);
+  const ModelSpec stated = parse_hf_config(
+      R"({"model_type": "qwen3", "num_key_value_heads": 8, "head_dim": 128, )" + base + "}",
+      "q.json", "q");
+  CHECK(count_parameters(qwen3).total == count_parameters(stated).total);
+  CHECK(parse_hf_config(R"({"model_type": "qwen3", )" + base + "}", "q.json", "q").kv_heads == 32);
+  // null is the class's "derive it": one key/value head per query head, hidden / heads
+  const ModelSpec nulls = parse_hf_config(
+      R"({"model_type": "qwen3", "num_key_value_heads": null, "head_dim": null, )" + base + "}",
+      "q.json", "q");
+  CHECK(nulls.kv_heads == 32);
+  CHECK(nulls.effective_head_dim() == 64);
+  // Mistral, Mixtral: 8 key/value heads; Qwen2: 32; Qwen2-MoE: 16; Qwen3-MoE: 4; Llama: one per
+  // query head
+  for (const auto& [type, kv] : std::vector<std::pair<std::string, std::int64_t>>{
+           {"mistral", 8}, {"qwen2", 32}, {"llama", 32}}) {
+    INFO(type);
+    CHECK(parse_hf_config(R"({"model_type": ")" + type + R"(", )" + base + "}", "c.json", "c")
+              .kv_heads == kv);
+  }
+  // a default the heads cannot take is said to be one, not blamed on a value the file never had
+  CHECK_THROWS_WITH(
+      parse_hf_config(R"({"model_type": "mistral", "num_hidden_layers": 2, "hidden_size": 64,
+          "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000})",
+                      "c.json", "m"),
+      Catch::Contains("c.json: num_key_value_heads is missing, and transformers' default for "
+                      "this model_type, 8, does not divide num_attention_heads 4"));
+}
+
 TEST_CASE("Qwen3-32B keeps its explicit head_dim (64 x 128 != 5120)", "[hf_config]") {
   const ModelSpec m = parse_hf_config(test::fixture("hf/qwen3-32b.config.json"), "q", "qwen3-32b");
   CHECK(m.head_dim == 128);
@@ -56,7 +93,7 @@ TEST_CASE("HF configs that bwplan cannot model are refused by name", "[hf_config
   CHECK_THROWS_WITH(
       parse_hf_config(R"({"model_type": "mixtral", "num_hidden_layers": 2, "hidden_size": 64,
           "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
-          "num_local_experts": 4, "num_experts_per_tok": 5})",
+          "num_local_experts": 4, "num_experts_per_tok": 5, "num_key_value_heads": 4})",
                       "c.json", "m"),
       Catch::Contains("c.json: experts_per_token = 5 is out of range (allowed 1..4)"));
   CHECK_THROWS_WITH(parse_hf_config(R"({"model_type": "t5"})", "c.json", "m"),

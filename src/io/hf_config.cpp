@@ -251,14 +251,8 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // GptOssExperts with gate_up_proj_bias and down_proj_bias; layer_types alternate sliding
     // and full attention.
     // Keys left out take transformers' defaults (huggingface/transformers@02b8f42b4240dddea1b27c4
-    // 5d2dc95fb2682f841:src/transformers/models/gpt_oss/configuration_gpt_oss.py): head_dim 64,
-    // num_key_value_heads 8, sliding_window 128 (null: none).
-    if (!r.has("head_dim")) {
-      m.head_dim = m.hidden % m.heads != 0 || m.hidden / m.heads != 64 ? 64 : 0;
-    }
-    if (!r.has("num_key_value_heads")) {
-      m.kv_heads = 8; // (null: num_attention_heads, read above)
-    }
+    // 5d2dc95fb2682f841:src/transformers/models/gpt_oss/configuration_gpt_oss.py): head_dim 64
+    // and num_key_value_heads 8 (absent_defaults), sliding_window 128 (null: none).
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.attention_sinks = true;
     m.experts = r.integer("num_local_experts", 2, k_big);
@@ -367,8 +361,46 @@ std::string config_keys_of(std::string_view message, Family f) {
   return out.empty() ? out : out + ")";
 }
 
-ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const std::string& where,
-                  const std::string& name) {
+/// What transformers' config class gives num_key_value_heads and head_dim when a config.json
+/// leaves them out (null: one key/value head per query head, and hidden_size /
+/// num_attention_heads); 0 is that too. Read from each class at the commit named:
+/// huggingface/transformers@008e574391258935f3ecc3035c882e73bbcac419:src/transformers/models/
+/// {qwen2,qwen3,qwen2_moe,qwen3_moe,mixtral}/configuration_*.py, @001f85b38fb432858ace93f1862
+/// 2f07cec46d874 mistral/configuration_mistral.py, @b17cfe48c5a9631dcf9f57f3865a055903800f81
+/// llama4/configuration_llama4.py (Llama4TextConfig), @02b8f42b4240dddea1b27c45d2dc95fb2682f841
+/// gpt_oss/configuration_gpt_oss.py; LlamaConfig and GPTNeoXConfig default to 0 for both.
+struct AbsentDefaults {
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+};
+
+AbsentDefaults absent_defaults(const std::string& model_type) {
+  if (model_type == "qwen3") {
+    return {32, 128};
+  }
+  if (model_type == "qwen2") {
+    return {32, 0};
+  }
+  if (model_type == "qwen2_moe") {
+    return {16, 0};
+  }
+  if (model_type == "qwen3_moe") {
+    return {4, 0};
+  }
+  if (model_type == "mistral" || model_type == "mixtral") {
+    return {8, 0};
+  }
+  if (model_type == "llama4" || model_type == "llama4_text") {
+    return {8, 128};
+  }
+  if (model_type == "gpt_oss") {
+    return {8, 64};
+  }
+  return {};
+}
+
+ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, AbsentDefaults absent,
+                  const std::string& where, const std::string& name) {
   r.tolerate_unknown(); // HF configs carry dozens of keys bwplan does not read
   ModelSpec m;
   m.name = name;
@@ -376,14 +408,19 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
   m.layers = r.integer("num_hidden_layers", 1, k_big);
   m.hidden = r.integer("hidden_size", 1, k_big);
   m.heads = r.integer("num_attention_heads", 1, k_big);
-  // null, as left out: one key/value head per query head (transformers' configs)
-  m.kv_heads = nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads, m.heads);
-  if (r.has("head_dim") && !j.at("head_dim").is_null()) {
-    const std::int64_t d = r.integer("head_dim", 1, k_big);
-    // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
-    if (m.hidden % m.heads != 0 || m.hidden / m.heads != d) {
-      m.head_dim = d;
-    }
+  // null: one key/value head per query head; left out: the config class's default
+  m.kv_heads = nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads,
+                                absent.kv_heads > 0 ? absent.kv_heads : m.heads);
+  if (!r.has("num_key_value_heads") && m.heads % m.kv_heads != 0) {
+    throw Error(fmt::format("{}: num_key_value_heads is missing, and transformers' default for "
+                            "this model_type, {}, does not divide num_attention_heads {} (allowed: "
+                            "give num_key_value_heads)",
+                            where, m.kv_heads, m.heads));
+  }
+  const std::int64_t d = nullable_integer(r, j, "head_dim", 1, k_big, 0, absent.head_dim);
+  // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
+  if (d > 0 && (m.hidden % m.heads != 0 || m.hidden / m.heads != d)) {
+    m.head_dim = d;
   }
   m.ffn = r.integer("intermediate_size", 1, k_big);
   m.vocab = r.integer("vocab_size", 1, k_big);
@@ -424,9 +461,9 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
   const Family f = family_of(model_type, where);
   if (model_type == "llama4") { // the text model of Llama4ForConditionalGeneration
     io::ObjectReader text = r.object("text_config");
-    return read_hf(text, j.at("text_config"), f, where, name);
+    return read_hf(text, j.at("text_config"), f, absent_defaults(model_type), where, name);
   }
-  return read_hf(r, j, f, where, name);
+  return read_hf(r, j, f, absent_defaults(model_type), where, name);
 }
 
 } // namespace bwplan
