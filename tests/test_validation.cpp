@@ -806,6 +806,28 @@ TEST_CASE("the fit-call holdout holds what its one evaluation showed", "[validat
   CHECK(s.at("throughput_band_coverage").get<double>() == 0.0);
 }
 
+TEST_CASE("the new-runs holdout holds what its one evaluation showed", "[validation]") {
+  // tests/data/measurements-newruns-holdout.json: runs no file recorded from documents other rows
+  // of which are used (torchtitan PR 1690's six Qwen3-32B out-of-memory rows on 96 GB H100s and
+  // the two TP 8 runs beside them, three B200 rows of the Qwen3-14B autoresearch branches, a 2024
+  // A100 row), collected 2026-12-07 by a helper that never saw a prediction, committed, then
+  // evaluated once with no model change: all 7 fit calls right, the 5 peaks a median 0.5 % off,
+  // all inside the band (worst -10.1 %, TP 2 x FSDP 4), tokens/s 37.5 %, 4 of 6 inside.
+  const auto v = validate_json("measurements-newruns-holdout.json");
+  const auto& s = v.at("summary");
+  CHECK(s.at("fit_cases") == 7);
+  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
+  CHECK(s.at("oom_cases") == 6);
+  CHECK(s.at("numeric_cases") == 5);
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.5).margin(0.1));
+  CHECK(s.at("max_abs_error_pct").get<double>() == Approx(10.1).margin(0.1));
+  CHECK(s.at("band_coverage").get<double>() == 1.0);
+  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("throughput_cases") == 6);
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(37.5).margin(0.2));
+  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 6.0));
+}
+
 TEST_CASE("the near-the-edge holdout holds what its one evaluation showed", "[validation]") {
   // tests/data/measurements-oomedge-holdout.json: torchtitan PRs 812, 820, 833 and 1230 (Llama 3
   // 8B on 8 H100 96 GB, float8 and bf16, January-May 2025), PR 3559's Llama 3 70B over FSDP 4 x
