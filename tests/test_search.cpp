@@ -420,3 +420,33 @@ TEST_CASE("each instance type's best is its first plan in the full ranking; type
     CHECK(top.best_per_instance.front().id == top.plans.front().id);
   }
 }
+
+TEST_CASE("a search whose flags leave no combination says why, as estimate does",
+          "[search][cli][hostile]") {
+  // Each printed "0 candidates, 0 feasible, rejected: none" and exited 3, as if nothing fitted.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--pp", "2", "--nodes", "2", "--pp-schedule", "zbv", "--compile"},
+       "--pp-schedule zbv runs no compiled stage"},
+      {{"--finetune", "qlora", "--precision", "fp8-tensorwise"},
+       "--finetune qlora needs --precision bf16 or bf16-pure"},
+      {{"--finetune", "qlora", "--tp", "2"}, "--finetune qlora with --tp 2 is not modelled"},
+      {{"--min-seq-len", "9000"}, "--seq-len 8192 is below --min-seq-len 9000"},
+      {{"--sharding", "hybrid"}, "--sharding hybrid over one node is full sharding"},
+      {{"--sharding", "grad-op", "--pp", "2", "--nodes", "2"},
+       "--sharding grad-op with --pp above 1 is full sharding"},
+  };
+  for (const auto& [flags, why] : cases) {
+    std::vector<std::string> args = {"search"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    INFO(why);
+    const auto r = test::run_cli(args);
+    CHECK(r.status == 1);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: no combination of the axes searched can "
+                                        "be planned: " +
+                                        why));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  // One combination left out among others that are searched is no error.
+  CHECK(test::run_cli({"search", "--sharding", "hybrid,full", "--top", "1"}).status == 0);
+}

@@ -153,6 +153,9 @@ struct SearchResult {
   /// (full vs LoRA vs QLoRA), in SearchSpace::finetunes order; modes with no feasible plan are
   /// absent.
   std::vector<Candidate> best_per_finetune;
+  /// Why the first combination of the axes left out before any micro-batch was tried was left
+  /// out; empty when none was.
+  std::string first_ruled_out;
 };
 
 /// The score an objective ranks by (larger is better), a low-precision plan's made worse by

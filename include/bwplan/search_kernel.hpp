@@ -72,6 +72,11 @@ public:
                            const Network& net) = 0;
   /// A precision `gpu` lacks: `proto` is the search's state when it met it.
   virtual void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) = 0;
+  /// A combination of the axes left out before any micro-batch was tried, and why (said when a
+  /// search's flags leave no combination at all).
+  virtual void ruled_out(std::string_view why) { static_cast<void>(why); }
+  /// Whether ruled_out() is still listening (the words cost time on every combination left out).
+  [[nodiscard]] virtual bool wants_why() const { return false; }
 };
 
 /// The tensor-parallel axis on nodes of `gpus_per_node`: `s.tps`, or by default 1, 2, 4, 8 up to

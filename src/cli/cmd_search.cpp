@@ -577,6 +577,13 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
                                    o.report.empty() ? 0 : k_report_sample);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.candidates_evaluated == 0 && !result.first_ruled_out.empty()) {
+    // Every combination of the axes was left out before a micro-batch was tried: say why, as
+    // estimate says it of one configuration, rather than print an empty table.
+    throw Error(fmt::format("no combination of the axes searched can be planned: {} (the first "
+                            "left out; change the flags that rule them all out)",
+                            result.first_ruled_out));
+  }
   std::optional<SearchResult> full; // for the report: every feasible candidate
   if (!o.report.empty()) {
     full = result;

@@ -104,6 +104,8 @@ public:
   void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                    const Network& net) override;
   void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) override;
+  void ruled_out(std::string_view why) override { result_.first_ruled_out = why; }
+  [[nodiscard]] bool wants_why() const override { return result_.first_ruled_out.empty(); }
   SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "bwplan/config_fields.hpp"
 #include "bwplan/pipeline.hpp"
 
@@ -221,6 +223,13 @@ std::vector<Finetune> finetune_axis(const SearchSpace& s) {
 
 namespace {
 
+/// Tells `visitor` why a combination was left out, the words made only when it wants them.
+template <class Why> void say(CombinationVisitor& visitor, Why&& why) {
+  if (visitor.wants_why()) {
+    visitor.ruled_out(why());
+  }
+}
+
 /// The precision, loss, checkpointing and sequence axes of one (instance, nodes, tp, cp, pp,
 /// sharding, ep) point.
 void for_each_precision(const ModelSpec& model, const SearchSpace& space,
@@ -243,7 +252,8 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       c.lora_targets = lora.lora_targets;
       c.lora_dropout = lora.lora_dropout;
       c.nf4_quantizer = ft == Finetune::qlora ? space.base.nf4_quantizer : defaults.nf4_quantizer;
-      if (!finetune_problem(c, model).empty()) {
+      if (const std::string why = finetune_problem(c, model); !why.empty()) {
+        say(visitor, [&] { return std::string(why); });
         continue; // adapters in this precision, parallelism or model are not modelled
       }
       if (!gpu.supports(p)) {
@@ -252,18 +262,35 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       }
       for (const LossChoice& loss : losses) {
         if (loss.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
+          say(visitor, [&] {
+            TrainingConfig compiled = c;
+            compiled.compile = true;
+            return pipeline_problem(compiled, model);
+          });
           continue; // the zero-bubble schedules refuse compiled stages (pipeline_problem)
         }
         c.loss = loss.loss;
         c.compile = loss.compile;
         for (const CheckpointChoice& ac : space.checkpointing) {
           if (!trainer_runs(c.trainer, ac.mode, c.compile, c.loss)) {
+            say(visitor, [&] {
+              return std::string(trainer_runs_problem(c.trainer, ac.mode, c.compile, c.loss));
+            });
             continue; // a choice the trainer does not have
           }
           c.activation_checkpointing = ac.mode;
           c.ac_every = std::min<std::int64_t>(ac.every, model.layers);
           for (std::int64_t seq : space.seq_lens) {
             if (!seq_len_searched(space, limits, seq, c.cp)) {
+              say(visitor, [&] {
+                return std::string(
+                    seq < limits.min_seq_len
+                        ? fmt::format("--seq-len {} is below --min-seq-len {}", seq,
+                                      limits.min_seq_len)
+                        : fmt::format("--seq-len {} is not searched with --cp {} (2 x cp "
+                                      "must divide it; by default cp > 1 from {})",
+                                      seq, c.cp, k_default_cp_min_seq_len));
+              });
               continue;
             }
             c.seq_len = seq;
@@ -291,17 +318,33 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     c.sharding = s;
     c.shard_group = 0;
     if (s == Sharding::hybrid && nodes == 1) {
+      say(visitor, [&] {
+        return std::string(
+            "--sharding hybrid over one node is full sharding (search it with full)");
+      });
       continue; // the same candidates as full sharding
     }
     if (!cp_allowed_with(s, c.cp) || !pipeline_allowed_with(s, c.pp)) {
+      say(visitor, [&] {
+        return std::string(
+            fmt::format("--sharding {} with --cp {} and --pp {}: context and pipeline "
+                        "parallelism run over FSDP (full or hybrid sharding)",
+                        name_of(s), c.cp, c.pp));
+      });
       continue; // context and pipeline parallelism run over FSDP
     }
     if (c.pp > 1 && s == Sharding::grad_op) {
+      say(visitor, [&] {
+        return std::string(
+            "--sharding grad-op with --pp above 1 is full sharding (pipeline stages stay "
+            "gathered; search it with full)");
+      });
       continue; // pipeline stages stay gathered anyway: the same candidates as full sharding
     }
     for (const std::int64_t ep : eps) {
       c.ep = ep;
-      if (!expert_parallel_problem(c, model).empty()) {
+      if (const std::string why = expert_parallel_problem(c, model); !why.empty()) {
+        say(visitor, [&] { return std::string(why); });
         continue; // the shard group cannot take it, or a mixture under tp or pp
       }
       for_each_precision(model, space, limits, visitor, proto, gpu, inst, net, precisions, losses,
@@ -336,19 +379,39 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
       const std::vector<std::int64_t> eps = ep_axis(space, model, c.gpus);
       for (std::int64_t tp : tps) {
         for (std::int64_t cp : cps) {
-          if (c.gpus % (tp * cp) != 0 || !tensor_parallel_problem(tp, model).empty()) {
-            continue; // degrees the job or the model cannot split (sequences: per length below)
+          if (c.gpus % (tp * cp) != 0) {
+            say(visitor, [&] {
+              return std::string(fmt::format("--tp {} x --cp {} does not divide the job's {} GPUs",
+                                             tp, cp, c.gpus));
+            });
+            continue;
+          }
+          if (const std::string why = tensor_parallel_problem(tp, model); !why.empty()) {
+            say(visitor, [&] { return std::string(why); });
+            continue; // degrees the model cannot split (sequences: per length below)
           }
           c.tp = tp;
           c.cp = cp;
           for (const std::int64_t pp : pps) {
             if (c.gpus % (tp * cp * pp) != 0) {
+              say(visitor, [&] {
+                return std::string(
+                    fmt::format("--tp {} x --cp {} x --pp {} does not divide the job's {} "
+                                "GPUs",
+                                tp, cp, pp, c.gpus));
+              });
               continue;
             }
             c.pp = pp;
             for (const PipelineSchedule schedule : schedules) {
               c.pp_schedule = pp > 1 ? schedule : space.base.pp_schedule;
               if (!pipeline_cuts_model(pp, schedule, model.layers)) {
+                say(visitor, [&] {
+                  return std::string(
+                      fmt::format("--pp {} with --pp-schedule {} makes more stages than the "
+                                  "model's {} layers + 2",
+                                  pp, name_of(schedule), model.layers));
+                });
                 continue; // more stages than torchtitan can cut the model into
               }
               for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
