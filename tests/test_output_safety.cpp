@@ -202,6 +202,21 @@ TEST_CASE("replacing with --force never empties a directory of the user's files,
   // an earlier emit's directory is replaced with --force
   CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job -q" + k_aws) == 0);
   CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job --force -q" + k_aws) == 0);
+  // the same directory named through a link with a trailing '/', or ending in '.': refused
+  // (exit 1) before anything is written, as the link itself is (they failed with exit 4)
+  fs::create_directory_symlink(dir / "job", dir / "joblink");
+  const std::string launch_py = read_text_file(dir / "job" / "launch.py");
+  for (const char* out : {"joblink/", "joblink/.", "job/.", "job/.."}) {
+    INFO(out);
+    CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out " + out + " --force" + k_aws +
+                      " 2>err.txt") == 1);
+    const std::string err = read_text_file(dir / "err.txt");
+    CHECK((err.find("is a symbolic link") != std::string::npos ||
+           err.find("allowed: a directory named by its own name") != std::string::npos));
+  }
+  CHECK(read_text_file(dir / "job" / "launch.py") == launch_py);
+  CHECK(sh(dir, bin() + " emit sagemaker --plan plan.json --out job/ --force -q" + k_aws) == 0);
+  fs::remove(dir / "joblink");
   CHECK(fs::exists(dir / "job" / "source" / "train.py"));
   // a replaced file keeps its permissions
   std::ofstream(dir / "private.json") << "x";

@@ -169,8 +169,20 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
     throw Error(fmt::format("{} {}: names a directory; allowed: a file name", flag, path));
   }
   const char* want = directory ? "a directory" : "a regular file";
+  // A directory named with a trailing '/' is looked at as itself: lstat("link/") follows the link.
+  std::string bare = path;
+  while (directory && bare.size() > 1 && bare.back() == '/') {
+    bare.pop_back();
+  }
+  if (directory) {
+    const std::string last = fs::path(bare).filename().string();
+    if (last == "." || last == "..") {
+      throw Error(fmt::format("{} {}: ends in '{}'; allowed: a directory named by its own name",
+                              flag, path, last));
+    }
+  }
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
+  if (::lstat(bare.c_str(), &st) != 0) {
     if (errno != ENOENT) {
       throw Error(fmt::format("{} {}: {}", flag, path, errno_text(errno)));
     }
