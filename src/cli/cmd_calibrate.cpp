@@ -66,6 +66,13 @@ MeasurementCase run_case(Context& ctx, const std::string& plan_file, std::int64_
   }
   const double tokens_per_s = steady_tokens_per_s_per_gpu(log, c.seq_len, c.gpus);
   const double gib = 1024.0 * 1024.0 * 1024.0;
+  if (log.peak_reserved_bytes > r.gpu.memory_bytes) {
+    // as a measurement file's reading is refused (measurements.cpp): no run holds more
+    throw Error(fmt::format("{}: the logged peak {:.2f} GiB (step {}) is more than the {}'s {:.2f} "
+                            "GiB that {} runs on: the log is not of this plan's run",
+                            log_file, log.peak_reserved_bytes / gib, log.peak_step, r.gpu.name,
+                            r.gpu.memory_bytes / gib, plan_file));
+  }
   ctx.log->info(
       "{} ({} log): peak reserved {}; tokens/s per GPU {:.0f}, the median of steps "
       "{}..{} (step {} is warm-up)",
