@@ -405,6 +405,17 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   auto r = test::run_cli(base_args((dir / "e.json").string(), dir / "out"));
   CHECK(r.status == 0);
   CHECK(fs::exists(dir / "out" / "README.md"));
+  // --model gives the plan's own model again; another one's job on this plan's settings is
+  // refused (it wrote a qwen3-1.7b job for an 8B plan), the same one is not
+  r = test::run_cli(
+      test::with(base_args((dir / "e.json").string(), dir / "other"), {"--model", "qwen3-1.7b"}));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("--model qwen3-1.7b: is 'qwen3-1.7b', but plan 1 of") &&
+                        Catch::Contains("is of 'llama-3.1-8b'"));
+  CHECK_FALSE(fs::exists(dir / "other"));
+  r = test::run_cli(
+      test::with(base_args((dir / "e.json").string(), dir / "same"), {"--model", "llama-3.1-8b"}));
+  CHECK(r.status == 0);
   e = test::run_cli(
       {"estimate", "--model", "llama-3.1-8b", "--gpu", "b200", "--gpus", "8", "--format", "json"});
   std::ofstream(dir / "g.json") << e.out;
