@@ -79,6 +79,16 @@ TEST_CASE("hostile model files are refused with one line and exit status 1", "[h
   CHECK(n >= 40);
 }
 
+TEST_CASE("a mixture's model file without experts_per_token says the key is missing", "[hostile]") {
+  // It was read as 0 and blamed as a value: "experts_per_token = 0 is out of range (1..8)".
+  const test::CliResult r = test::run_cli(
+      {"estimate", "--model",
+       test::source_path("tests/hostile/model_files/moe-without-experts-per-token.json")});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("/experts_per_token: is missing: a model with experts (8) "
+                                    "needs it"));
+}
+
 TEST_CASE("hostile command lines are refused with one line and exit status 1 or 2", "[hostile]") {
   const Scratch scratch;
   std::istringstream lines(read_text_file(test::source_path("tests/hostile/args.txt")));

@@ -402,6 +402,10 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                             k_max_train_tokens));
   }
   r.limits.global_batch_tokens = o.global_batch_tokens;
+  if (cmd.count("--global-batch-tolerance") > 0 && o.global_batch_tokens <= 0) {
+    throw UsageError("--global-batch-tolerance is the tolerance of a --global-batch-tokens "
+                     "target: it needs --global-batch-tokens N");
+  }
   r.limits.global_batch_tolerance = o.global_batch_tolerance_pct / 100.0;
   r.limits.train_tokens = o.train_tokens;
   if (o.price_per_hour >= 0) {

@@ -224,7 +224,7 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
   std::vector<std::string> keys_set;
   for (const std::string& s : o.sets) {
     const std::size_t eq = s.find('=');
-    if (eq == std::string::npos) {
+    if (eq == std::string::npos || eq == 0) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
     }
     keys_set.push_back(s.substr(0, eq));

@@ -43,6 +43,16 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.experts = r.optional_integer("experts", 0, big).value_or(0);
   m.experts_per_token = r.optional_integer("experts_per_token", 0, big).value_or(0);
   m.expert_ffn = r.optional_integer("expert_ffn", 0, big).value_or(0);
+  if (m.experts > 0) {
+    // a mixture names how many experts a token takes and how wide each is: a key left out is
+    // said to be missing, not read as 0 and blamed as a value out of range
+    for (const char* key : {"experts_per_token", "expert_ffn"}) {
+      if (!r.has(key)) {
+        throw Error(fmt::format("{}: is missing: a model with experts ({}) needs it", r.at(key),
+                                m.experts));
+      }
+    }
+  }
   m.shared_expert_ffn = r.optional_integer("shared_expert_ffn", 0, big).value_or(0);
   m.shared_expert_gate = r.optional_boolean("shared_expert_gate").value_or(false);
   m.dense_layers = r.optional_integer("dense_layers", 0, big).value_or(0);
