@@ -164,7 +164,7 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         const std::string allowed =
             fmt::format("{}{}{}{}", lo_open ? "above " : "", range_bound(lo),
                         (lo_open ? ", up to " : "..") + range_bound(hi),
-                        tokens ? " (a count like 5e10, 50B, 4M, 32k)" : "");
+                        tokens ? " (a whole count like 5e10, 50B, 4M, 32k)" : "");
         // A number too large or too small for a double (1e400, 1e-400) is out of range, not
         // malformed; both read as a bad value (status 1: app.cpp).
         if (read == NumberText::out_of_range) {
@@ -175,7 +175,8 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
         }
         v *= scale;
-        if (v < lo || v > hi || (lo_open && v <= lo)) {
+        // a count of tokens is whole: 1.5 tokens was kept as 1.5, 0.5 as "cannot be reached"
+        if (v < lo || v > hi || (lo_open && v <= lo) || (tokens && v != std::floor(v))) {
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
