@@ -311,6 +311,12 @@ std::string aws_shape_pattern(std::string_view shape_name) {
   return s.pattern ? s.pattern->source : std::string();
 }
 
+ShapeLength aws_shape_length(std::string_view shape_name) {
+  const Shape& s = shape(shape_name);
+  return {s.min ? static_cast<std::size_t>(*s.min) : 0,
+          s.max ? static_cast<std::size_t>(*s.max) : static_cast<std::size_t>(-1)};
+}
+
 bool matches_shape_pattern(std::string_view value, std::string_view shape_name) {
   const Shape& s = shape(shape_name);
   return !s.pattern || pattern_ok(*s.pattern, value);

@@ -45,7 +45,16 @@ double min_cuda(const GpuSpec& g) {
 }
 
 std::string constraint(std::string_view shape) {
-  return fmt::format("AWS {} pattern {}", shape, aws_shape_pattern(shape));
+  const ShapeLength n = aws_shape_length(shape);
+  return fmt::format("AWS {} pattern {}, {}-{} characters", shape, aws_shape_pattern(shape), n.min,
+                     n.max);
+}
+
+/// Whether `v` is a value of the AWS string shape: its length bounds and pattern, and no control
+/// character (which no AWS name takes, and which would break a launch file's line).
+bool of_shape(std::string_view v, std::string_view shape) {
+  return aws_shape_length(shape).holds(v.size()) && !io::has_control(v) &&
+         matches_shape_pattern(v, shape);
 }
 
 void check_s3(const std::string& v, const char* flag) {
@@ -53,11 +62,10 @@ void check_s3(const std::string& v, const char* flag) {
   if (v.empty()) {
     throw Error(fmt::format("{} is required (an S3 URI, s3://bucket/prefix/)", flag));
   }
-  if (v.size() > 1024 || io::has_control(v) || !std::regex_match(v, s3) ||
-      !matches_shape_pattern(v, "S3Uri")) {
-    throw Error(fmt::format("{} '{}' is not an S3 URI: AWS S3Uri takes at most 1024 characters "
+  if (!of_shape(v, "S3Uri") || !std::regex_match(v, s3)) {
+    throw Error(fmt::format("{} '{}' is not an S3 URI: AWS S3Uri takes at most {} characters "
                             "of the form s3://bucket/prefix (bucket: 3-63 of a-z 0-9 . -)",
-                            flag, controls_escaped(v)));
+                            flag, controls_escaped(v), aws_shape_length("S3Uri").max));
   }
   // The bucket naming rules beyond its characters
   // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
@@ -337,9 +345,8 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.role_arn.empty()) {
     throw Error("--role-arn is required (the IAM role SageMaker runs the job as)");
   }
-  if (o.role_arn.size() < 20 || o.role_arn.size() > 2048 || io::has_control(o.role_arn) ||
-      !matches_shape_pattern(o.role_arn, "RoleArn")) {
-    throw Error(fmt::format("--role-arn '{}' is not an IAM role ARN: {}, 20-2048 characters",
+  if (!of_shape(o.role_arn, "RoleArn")) {
+    throw Error(fmt::format("--role-arn '{}' is not an IAM role ARN: {}",
                             controls_escaped(o.role_arn), constraint("RoleArn")));
   }
   check_s3(o.s3_output, "--s3-output");
@@ -374,28 +381,23 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                               partition_of_region(o.region)));
     }
   }
-  if (!o.job_name.empty() &&
-      (o.job_name.size() > 63 || !matches_shape_pattern(o.job_name, "TrainingJobName"))) {
-    throw Error(fmt::format("--job-name '{}' is not a SageMaker training job name: AWS "
-                            "TrainingJobName takes 1-63 characters matching {}",
-                            controls_escaped(o.job_name), aws_shape_pattern("TrainingJobName")));
+  if (!o.job_name.empty() && !of_shape(o.job_name, "TrainingJobName")) {
+    throw Error(fmt::format("--job-name '{}' is not a SageMaker training job name: {}",
+                            controls_escaped(o.job_name), constraint("TrainingJobName")));
   }
   if (!o.training_plan_arn.empty()) {
-    if (o.training_plan_arn.size() < 50 || o.training_plan_arn.size() > 2048 ||
-        io::has_control(o.training_plan_arn) ||
-        !matches_shape_pattern(o.training_plan_arn, "TrainingPlanArn")) {
-      throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}, "
-                              "50-2048 characters",
-                              o.training_plan_arn, constraint("TrainingPlanArn")));
+    if (!of_shape(o.training_plan_arn, "TrainingPlanArn")) {
+      throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}",
+                              controls_escaped(o.training_plan_arn),
+                              constraint("TrainingPlanArn")));
     }
     // The ARN's pattern ends in "training-plan/.*": its plan name is a TrainingPlanName.
     const std::string plan_name =
         o.training_plan_arn.substr(o.training_plan_arn.find(":training-plan/") + 15);
-    if (plan_name.size() > 64 || !matches_shape_pattern(plan_name, "TrainingPlanName")) {
+    if (!of_shape(plan_name, "TrainingPlanName")) {
       throw Error(fmt::format("--training-plan-arn '{}' does not end in a training plan's name: "
-                              "after 'training-plan/' AWS TrainingPlanName takes 1-64 characters "
-                              "matching {}",
-                              o.training_plan_arn, aws_shape_pattern("TrainingPlanName")));
+                              "after 'training-plan/' {}",
+                              o.training_plan_arn, constraint("TrainingPlanName")));
     }
     const std::string region = region_of_arn(o.training_plan_arn);
     if (region != o.region) {
@@ -404,11 +406,11 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                               region, o.region));
     }
   }
-  if (!o.image.empty() && (o.image.size() > 255 || io::has_control(o.image) ||
-                           o.image.find(' ') != std::string::npos)) {
+  if (!o.image.empty() &&
+      (!of_shape(o.image, "AlgorithmImage") || o.image.find(' ') != std::string::npos)) {
     throw Error(fmt::format("--image '{}' is not an image URI: AWS AlgorithmImage takes at most "
-                            "255 characters, registry/repository[:tag] without spaces",
-                            o.image));
+                            "{} characters, registry/repository[:tag] without spaces",
+                            controls_escaped(o.image), aws_shape_length("AlgorithmImage").max));
   }
   if (!o.image.empty() && !o.pytorch_version.empty()) {
     throw Error("--image and --pytorch-version conflict: --image names the whole image; give one");
@@ -647,14 +649,15 @@ std::string job_base_name(const io::Launch& l) {
   // The SDK launchers name a job base + "-" + a 14-digit timestamp, cut to 63 characters
   // (sagemaker-train utils._get_unique_name); chained jobs add "-p<k>".
   const std::size_t part = l.jobs > 1 ? fmt::format("-p{}", l.jobs).size() : 0;
-  const std::size_t limit = 63 - 15 - part;
+  const std::size_t whole = aws_shape_length("TrainingJobName").max;
+  const std::size_t limit = whole - 15 - part;
   if (!o.job_name.empty()) {
     if (o.job_name.size() > limit) {
       throw Error(fmt::format("--job-name '{}' has {} characters; at most {} are allowed, so "
                               "that the SDK's '-<timestamp>' suffix{} keeps it whole within "
-                              "63",
+                              "{}",
                               o.job_name, o.job_name.size(), limit,
-                              part > 0 ? " and the chained job's '-p<k>'" : ""));
+                              part > 0 ? " and the chained job's '-p<k>'" : "", whole));
     }
     return o.job_name;
   }

@@ -25,6 +25,13 @@ namespace bwplan {
 /// The shape's regex pattern as botocore writes it (Java syntax; empty when it has none).
 [[nodiscard]] std::string aws_shape_pattern(std::string_view shape_name);
 
+/// A string shape's length bounds (botocore's min and max; 0 and SIZE_MAX where it has none).
+struct ShapeLength {
+  std::size_t min = 0, max = 0;
+  [[nodiscard]] bool holds(std::size_t n) const { return n >= min && n <= max; }
+};
+[[nodiscard]] ShapeLength aws_shape_length(std::string_view shape_name);
+
 /// Whether `value` matches the shape's pattern (true when it has none or it is unchecked).
 [[nodiscard]] bool matches_shape_pattern(std::string_view value, std::string_view shape_name);
 
