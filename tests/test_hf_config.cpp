@@ -66,6 +66,54 @@ TEST_CASE("keys a config.json leaves out take its transformers class's defaults"
                       "this model_type, 8, does not divide num_attention_heads 4"));
 }
 
+TEST_CASE("each family reads only the keys its transformers modeling code uses", "[hf_config]") {
+  const auto params = [](const std::string& text) {
+    return count_parameters(parse_hf_config(text, "c.json", "c")).total;
+  };
+  // GPT-NeoX builds query_key_value 3 x hidden wide whatever num_key_value_heads or head_dim say
+  // (transformers' GPTNeoXAttention): read, they cut pythia-1.4b by 10.7 % and 14.2 %
+  const std::string neox = test::fixture("hf/pythia-160m.config.json");
+  const std::int64_t pythia = params(neox);
+  for (const char* extra : {R"("num_key_value_heads": 4,)", R"("head_dim": 32,)"}) {
+    INFO(extra);
+    CHECK(params("{" + std::string(extra) + neox.substr(neox.find('{') + 1)) == pythia);
+  }
+  // ... and its hidden_act is gelu when left out (it was refused as "silu")
+  nlohmann::json no_act = nlohmann::json::parse(neox);
+  no_act.erase("hidden_act");
+  CHECK(params(no_act.dump()) == pythia);
+  // Mistral: no biases whatever attention_bias says; every layer slides over sliding_window,
+  // 4096 when left out, none when null
+  nlohmann::json mistral = nlohmann::json::parse(test::fixture("hf/mistral-7b-v0.3.config.json"));
+  REQUIRE(mistral.at("sliding_window").is_null());
+  const ModelSpec v03 = parse_hf_config(mistral.dump(), "c.json", "c");
+  CHECK(v03.local_attention == LocalAttention::none);
+  mistral.erase("sliding_window");
+  mistral["attention_bias"] = true;
+  const ModelSpec v01 = parse_hf_config(mistral.dump(), "c.json", "c");
+  CHECK(v01.local_attention == LocalAttention::sliding);
+  CHECK(v01.attention_window == 4096);
+  CHECK(v01.local_attention_layers == v01.layers);
+  CHECK(count_parameters(v01).total == count_parameters(v03).total);
+  // Qwen2 with use_sliding_window: the layers from max_window_layers on slide
+  nlohmann::json qwen = nlohmann::json::parse(test::fixture("hf/qwen2.5-14b.config.json"));
+  CHECK(parse_hf_config(qwen.dump(), "c.json", "c").local_attention == LocalAttention::none);
+  qwen["use_sliding_window"] = true;
+  qwen["sliding_window"] = 4096;
+  qwen["max_window_layers"] = 14;
+  const ModelSpec windowed = parse_hf_config(qwen.dump(), "c.json", "c");
+  CHECK(windowed.local_attention == LocalAttention::sliding);
+  CHECK(windowed.local_attention_layers == windowed.layers - 14);
+  // Qwen2-MoE: qkv_bias false drops the q, k, v biases; a sliding window is refused, not ignored
+  const std::string moe = R"({"model_type": "qwen2_moe", "num_hidden_layers": 2,
+      "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 4,
+      "intermediate_size": 128, "vocab_size": 1000, "num_experts": 4, "num_experts_per_tok": 2,
+      "moe_intermediate_size": 32, "shared_expert_intermediate_size": 64)";
+  CHECK(params(moe + "}") - params(moe + R"(, "qkv_bias": false})") == 2 * (64 + 64 + 64));
+  CHECK_THROWS_WITH(parse_hf_config(moe + R"(, "use_sliding_window": true})", "c.json", "c"),
+                    Catch::Contains("c.json: /use_sliding_window: true is not modelled"));
+}
+
 TEST_CASE("Qwen3-32B keeps its explicit head_dim (64 x 128 != 5120)", "[hf_config]") {
   const ModelSpec m = parse_hf_config(test::fixture("hf/qwen3-32b.config.json"), "q", "qwen3-32b");
   CHECK(m.head_dim == 128);

@@ -20,6 +20,7 @@ constexpr std::int64_t k_big = std::int64_t{1} << 40;
 // Architectures whose parameter layout bwplan models exactly.
 enum class Family {
   llama,
+  mistral,
   qwen2,
   qwen3,
   gpt_neox,
@@ -36,8 +37,11 @@ constexpr const char* k_allowed =
     "llama4, llama4_text";
 
 Family family_of(const std::string& model_type, const std::string& where) {
-  if (model_type == "llama" || model_type == "mistral") {
+  if (model_type == "llama") {
     return Family::llama;
+  }
+  if (model_type == "mistral") {
+    return Family::mistral;
   }
   if (model_type == "qwen2") {
     return Family::qwen2;
@@ -163,6 +167,31 @@ std::int64_t nullable_integer(io::ObjectReader& r, const nlohmann::json& j, cons
   return r.optional_integer(key, lo, hi).value_or(if_absent);
 }
 
+/// Sliding-window attention of `sliding` layers of `window` tokens (none when either is 0).
+void slide(ModelSpec& m, std::int64_t window, std::int64_t sliding) {
+  if (window > 0 && sliding > 0) {
+    m.local_attention = LocalAttention::sliding;
+    m.attention_window = window;
+    m.local_attention_layers = sliding;
+  }
+}
+
+/// Qwen2's and Qwen3's sliding window, off unless use_sliding_window: then layers from
+/// max_window_layers (28) on slide over sliding_window (4096) tokens, or those layer_types lists
+/// as sliding_attention (huggingface/transformers@008e574391258935f3ecc3035c882e73bbcac419:src/
+/// transformers/models/qwen2/configuration_qwen2.py, __post_init__; qwen3 the same).
+void read_qwen_window(io::ObjectReader& r, const nlohmann::json& j, ModelSpec& m) {
+  if (!r.optional_boolean("use_sliding_window").value_or(false)) {
+    return;
+  }
+  const std::int64_t window = nullable_integer(r, j, "sliding_window", 0, k_big, 0, 4096);
+  const std::int64_t from = r.optional_integer("max_window_layers", 0, k_big).value_or(28);
+  slide(m, window,
+        count_in_list(r, "layer_types", "sliding_attention",
+                      {"sliding_attention", "full_attention"}, m.layers, true)
+            .value_or(std::max<std::int64_t>(0, m.layers - from)));
+}
+
 /// The mixture and attention fields of the families whose modeling code differs from Llama's
 /// (transformers: models/{mixtral,qwen2_moe,qwen3_moe,deepseek_v3,gpt_oss,llama4}/modeling_*.py).
 void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSpec& m,
@@ -174,21 +203,41 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     m.mlp_bias = r.optional_boolean("mlp_bias").value_or(false);
     break;
-  case Family::qwen2: m.qkv_bias = true; break; // q, k, v always; o and the MLP never
+  case Family::mistral:
+    // MistralAttention and MistralMLP build every projection without a bias, and every layer
+    // slides over sliding_window tokens, 4096 when left out, none when null
+    // (huggingface/transformers@001f85b38fb432858ace93f18622f07cec46d874:src/transformers/models/
+    // mistral/configuration_mistral.py; modeling_mistral.py passes config.sliding_window).
+    slide(m, nullable_integer(r, j, "sliding_window", 0, k_big, 0, 4096), m.layers);
+    break;
+  case Family::qwen2: // q, k, v always; o and the MLP never
+    m.qkv_bias = true;
+    read_qwen_window(r, j, m);
+    break;
   case Family::qwen3:
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     m.qk_norm = true;
+    read_qwen_window(r, j, m);
     break;
   // Mixtures (transformers: models/{mixtral,qwen3_moe}/modeling_*.py): every layer sparse.
   case Family::mixtral:
     m.experts = r.integer("num_local_experts", 2, k_big);
     m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
     m.expert_ffn = m.ffn; // MixtralBlockSparseTop2MLP is intermediate_size wide
+    // every layer slides when sliding_window is set (MixtralConfig: none when left out)
+    slide(m, nullable_integer(r, j, "sliding_window", 0, k_big, 0, 0), m.layers);
     break;
   case Family::qwen2_moe: // Qwen2's attention; a shared expert with a sigmoid gate
   case Family::qwen3_moe:
+    if (r.optional_boolean("use_sliding_window").value_or(false)) {
+      // Qwen2-MoE slides every other layer below max_window_layers, Qwen3-MoE by another rule:
+      // not read here (published configs leave it off)
+      throw Error(fmt::format("{}: true is not modelled for this model_type (allowed false)",
+                              r.at("use_sliding_window")));
+    }
     if (f == Family::qwen2_moe) {
-      m.qkv_bias = true;
+      // q, k and v biases unless qkv_bias says not (Qwen2MoeConfig.qkv_bias, default true)
+      m.qkv_bias = r.optional_boolean("qkv_bias").value_or(true);
       m.shared_expert_ffn = r.integer("shared_expert_intermediate_size", 0, k_big);
       m.shared_expert_gate = m.shared_expert_ffn > 0;
     } else {
@@ -266,11 +315,7 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
             // transformers' default slides layers 0, 2, 4, ...: ceil(layers / 2)
             // (huggingface/transformers configuration_gpt_oss.py, layer_types)
             .value_or((m.layers + 1) / 2);
-    if (window > 0 && sliding > 0) {
-      m.local_attention = LocalAttention::sliding;
-      m.attention_window = window;
-      m.local_attention_layers = sliding;
-    }
+    slide(m, window, sliding);
     break;
   }
   case Family::llama4: {
@@ -409,15 +454,20 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, Absent
   m.hidden = r.integer("hidden_size", 1, k_big);
   m.heads = r.integer("num_attention_heads", 1, k_big);
   // null: one key/value head per query head; left out: the config class's default
-  m.kv_heads = nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads,
-                                absent.kv_heads > 0 ? absent.kv_heads : m.heads);
-  if (!r.has("num_key_value_heads") && m.heads % m.kv_heads != 0) {
+  // GPT-NeoX has neither key: its fused query_key_value is 3 x hidden wide whatever a config
+  // says (transformers' GPTNeoXAttention), so they are not read for it
+  const bool neox = f == Family::gpt_neox;
+  m.kv_heads = neox ? m.heads
+                    : nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads,
+                                       absent.kv_heads > 0 ? absent.kv_heads : m.heads);
+  if (!neox && !r.has("num_key_value_heads") && m.heads % m.kv_heads != 0) {
     throw Error(fmt::format("{}: num_key_value_heads is missing, and transformers' default for "
                             "this model_type, {}, does not divide num_attention_heads {} (allowed: "
                             "give num_key_value_heads)",
                             where, m.kv_heads, m.heads));
   }
-  const std::int64_t d = nullable_integer(r, j, "head_dim", 1, k_big, 0, absent.head_dim);
+  const std::int64_t d =
+      neox ? 0 : nullable_integer(r, j, "head_dim", 1, k_big, 0, absent.head_dim);
   // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
   if (d > 0 && (m.hidden % m.heads != 0 || m.hidden / m.heads != d)) {
     m.head_dim = d;
@@ -426,7 +476,8 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, Absent
   m.vocab = r.integer("vocab_size", 1, k_big);
   m.max_seq_len = r.optional_integer("max_position_embeddings", 1, k_big).value_or(4096);
   m.tied_embeddings = r.optional_boolean("tie_word_embeddings").value_or(false);
-  m.mlp = mlp_of(r.optional_string("hidden_act").value_or("silu"), where, f);
+  // GPTNeoXConfig's hidden_act is gelu when left out, the others' silu
+  m.mlp = mlp_of(r.optional_string("hidden_act").value_or(neox ? "gelu" : "silu"), where, f);
   m.position = PositionKind::rope;
   read_family(r, j, f, m, where);
   for (const char* key : {"num_local_experts", "num_experts", "n_routed_experts"}) {
