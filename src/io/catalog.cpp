@@ -30,7 +30,7 @@ constexpr double k_max_rate = 1e20;
 // power limit below this, is a typo (2.5 for 2.5e11), not a part to plan on.
 constexpr double k_min_rate = 1e9; // bytes, bits or FLOP per second
 constexpr double k_min_gpu_bytes = 1e8;
-constexpr double k_min_watts = 50;
+constexpr double k_min_watts = k_min_gpu_watts;
 constexpr double k_max_watts = 1e5;
 
 /// A byte count: whole, within [lo, hi].
@@ -258,8 +258,9 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
                        [&]() -> const GpuSpec& { return lookup(c.gpus, s.gpu, "GPU", "gpus"); });
     if (s.gpu_power_limit_watts > g.tdp_watts) {
       throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
-                              "TDP of {} W (allowed 1 to tdp_watts)",
-                              s.name, s.gpu_power_limit_watts, g.name, g.tdp_watts));
+                              "TDP of {} W (allowed {} to {})",
+                              s.name, s.gpu_power_limit_watts, g.name, g.tdp_watts, k_min_watts,
+                              g.tdp_watts));
     }
   }
   return c;

@@ -85,8 +85,9 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   EstimateRequest& q = mc.request;
   q.model = read_case_model(r, catalog);
   q.gpu = io::in_context(r.at("gpu"), [&] { return catalog.gpu(r.string("gpu")); });
-  q.gpu.power_limit_watts = r.optional_number("gpu_power_limit_watts", 1, q.gpu.tdp_watts)
-                                .value_or(q.gpu.power_limit_watts);
+  q.gpu.power_limit_watts =
+      r.optional_number("gpu_power_limit_watts", k_min_gpu_watts, q.gpu.tdp_watts)
+          .value_or(q.gpu.power_limit_watts);
   TrainingConfig& c = q.config;
   // A run that does not say which trainer it ran is an unnamed one (its band widens for that).
   c.trainer = Trainer::other;

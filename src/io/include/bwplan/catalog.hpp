@@ -20,6 +20,10 @@ struct SourceFile {
   std::string contents;
 };
 
+/// The lowest power limit a GPU is planned at, in catalogs and measured runs alike: below it a
+/// value is a typo (a datacenter GPU's idle draw alone is about this), not a part to plan on.
+inline constexpr double k_min_gpu_watts = 50;
+
 struct Catalog {
   std::vector<GpuSpec> gpus;           ///< sorted by name
   std::vector<InstanceSpec> instances; ///< sorted by name
