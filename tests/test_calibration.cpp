@@ -444,6 +444,17 @@ TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a to
   CHECK(refused.status == 1);
   CHECK_THAT(refused.err, Catch::Contains("other.log: world size is 32 but") &&
                               Catch::Contains("has 16: the log is not of this plan's run"));
+  // the same log with CRLF line endings: its '\r' hid every argument and it was accepted
+  std::string crlf;
+  for (const char ch : args("32") + lines) {
+    crlf += ch == '\n' ? std::string("\r\n") : std::string(1, ch);
+  }
+  const std::string windows = (dir / "windows.log").string();
+  std::ofstream(windows, std::ios::binary) << crlf;
+  const auto refused_crlf =
+      test::run_cli({"calibrate", "--run", plan + "=" + windows, "--output", profile});
+  CHECK(refused_crlf.status == 1);
+  CHECK_THAT(refused_crlf.err, Catch::Contains("windows.log: world size is 32 but"));
   const auto ok = test::run_cli(
       {"calibrate", "-v", "--run", plan + "=" + good, "--output", profile, "--format", "json"});
   INFO(ok.err);

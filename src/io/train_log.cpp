@@ -263,7 +263,12 @@ TrainLog parse_train_log(std::string_view text, const std::string& file) {
     if (end == std::string_view::npos) {
       end = text.size();
     }
-    const std::string line = strip_ansi(text.substr(start, end - start));
+    // a CRLF log's '\r' ends no value: read as part of the line, it hid every Megatron argument
+    std::string_view raw = text.substr(start, end - start);
+    while (!raw.empty() && raw.back() == '\r') {
+      raw.remove_suffix(1);
+    }
+    const std::string line = strip_ansi(raw);
     start = end + 1;
     ++line_no;
     const std::string where = fmt::format("{}:{}", file, line_no);
