@@ -5,6 +5,7 @@
 #include <set>
 
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -214,6 +215,13 @@ TEST_CASE("nothing fits: exit status 3 and the nearest miss is named", "[search]
   CHECK(r.status == 3);
   CHECK_THAT(r.out,
              Catch::Contains("no feasible plan") && Catch::Contains("nearest out_of_memory"));
+  CHECK_THAT(r.out, Catch::Contains("For the nearest miss"));
+  // under a budget every plan is over, memory fixes make nothing fit: no such advice (it
+  // offered a dearer instance type)
+  const test::CliResult budget = test::run_cli({"search", "--max-usd-per-hour", "100"});
+  CHECK(budget.status == 3);
+  CHECK_THAT(budget.out, Catch::Contains("nearest over_budget"));
+  CHECK_THAT(budget.out, !Catch::Contains("For the nearest miss"));
 }
 
 TEST_CASE("search writes the top plan's launch files, all or nothing", "[search][emit]") {
@@ -447,6 +455,24 @@ TEST_CASE("a search whose flags leave no combination says why, as estimate does"
                                         why));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+  // --explore-seq over a model shorter than its first length (2048), and a --min-seq-len above
+  // every length it tries: said as such (they read as "0 candidates", exit 3, or named a
+  // --seq-len never given)
+  const std::filesystem::path dir = test::scratch_dir("explore-short");
+  nlohmann::json model =
+      nlohmann::json::parse(read_text_file(test::source_path("configs/models/llama-3.2-1b.json")));
+  model["name"] = "short";
+  model["max_seq_len"] = 1024;
+  std::ofstream(dir / "short.json") << model.dump();
+  auto r = test::run_cli({"search", "--model", (dir / "short.json").string(), "--explore-seq"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("--explore-seq tries powers of two from 2048 up to the "
+                                    "model's max_seq_len, and short's is 1024"));
+  r = test::run_cli(
+      {"search", "--model", "llama-3.2-1b", "--explore-seq", "--min-seq-len", "999999"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--min-seq-len 999999 is longer than every length "
+                                    "--explore-seq tries (2048 to 131072)"));
   // One combination left out among others that are searched is no error.
   CHECK(test::run_cli({"search", "--sharding", "hybrid,full", "--top", "1"}).status == 0);
 }

@@ -257,6 +257,11 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     for (std::int64_t s = 2048; s <= r.model.max_seq_len; s *= 2) {
       r.space.seq_lens.push_back(s);
     }
+    if (r.space.seq_lens.empty()) {
+      throw Error(fmt::format("--explore-seq tries powers of two from 2048 up to the model's "
+                              "max_seq_len, and {}'s is {}: give --seq-len instead",
+                              r.model.name, r.model.max_seq_len));
+    }
   } else {
     r.space.seq_lens = parse_int_list(o.seq_lens, "--seq-len", 1,
                                       config_field_range(&TrainingConfig::seq_len).max);
@@ -416,12 +421,16 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     throw Error(
         fmt::format("--min-seq-len {} is out of range (allowed 0..{})", o.min_seq_len, seq.max));
   }
-  if (cmd.count("--seq-len") > 0 &&
+  if ((cmd.count("--seq-len") > 0 || o.explore_seq) &&
       std::all_of(r.space.seq_lens.begin(), r.space.seq_lens.end(),
                   [&](std::int64_t v) { return v < o.min_seq_len; })) {
-    throw UsageError(fmt::format("--min-seq-len {} is longer than every --seq-len given: they "
-                                 "contradict (leave one out)",
-                                 o.min_seq_len));
+    throw UsageError(fmt::format("--min-seq-len {} is longer than every {}: they contradict "
+                                 "(leave one out)",
+                                 o.min_seq_len,
+                                 o.explore_seq ? fmt::format("length --explore-seq tries (2048 "
+                                                             "to {})",
+                                                             r.space.seq_lens.back())
+                                               : std::string("--seq-len given")));
   }
   r.limits.min_seq_len = o.min_seq_len;
   if (!(o.max_usd_per_hour >= 0 && o.max_usd_per_hour <= 1e9)) {
@@ -651,7 +660,15 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
   std::optional<FitAdvice> advice;
   const RejectedBest& miss =
       result.best_rejected[static_cast<std::size_t>(RejectReason::out_of_memory)];
-  if (result.plans.empty() && miss.present) {
+  // Only when memory is all that kept every plan out: a memory fix of a plan a budget or a batch
+  // target also rules out makes nothing fit (it advised a dearer instance under a budget).
+  const auto rejected_for = [&](RejectReason why) {
+    return result.rejections[static_cast<std::size_t>(why)] > 0;
+  };
+  const bool memory_alone = !rejected_for(RejectReason::over_budget) &&
+                            !rejected_for(RejectReason::global_batch_unreachable) &&
+                            !rejected_for(RejectReason::host_memory_exceeded);
+  if (result.plans.empty() && miss.present && memory_alone) {
     const EstimateRequest q = request_for(r, miss.candidate);
     advice =
         advise_fit(q, evaluate(q, k.memory, k.time), instance_alternatives(ctx), k.memory, k.time);
