@@ -477,6 +477,11 @@ TEST_CASE("calibrate --run reads a Megatron-LM log of a pipelined plan, and a to
       test::run_cli({"calibrate", "--run", plan + "#2=" + good, "--output", profile, "--force"});
   CHECK(second.status == 1);
   CHECK_THAT(second.err, Catch::Contains("plan.json: plan rank 2 asked of an estimate document"));
+  // a plan file whose own name ends in '#...' is that file, not a rank of another
+  std::filesystem::copy_file(plan, dir / "plan#2");
+  const auto hashed = test::run_cli({"calibrate", "--run", (dir / "plan#2").string() + "=" + good,
+                                     "--output", profile, "--force"});
+  CHECK(hashed.status == 0);
   const auto zero =
       test::run_cli({"calibrate", "--run", plan + "#0=" + good, "--output", profile, "--force"});
   CHECK(zero.status == 2);

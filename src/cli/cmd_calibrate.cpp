@@ -155,7 +155,8 @@ RunArg split_run(const std::string& run) {
     eq = found.front();
   }
   RunArg r{run, run.substr(0, eq), 1, run.substr(eq + 1)};
-  if (const std::size_t hash = r.plan.rfind('#'); hash != std::string::npos) {
+  // A plan file whose name holds '#' is that file: '#N' picks a rank only when the whole is none.
+  if (const std::size_t hash = r.plan.rfind('#'); hash != std::string::npos && !exists(r.plan)) {
     const std::string digits = r.plan.substr(hash + 1);
     if (read_number(digits, r.rank) != NumberText::ok || r.rank < 1) {
       throw UsageError(
