@@ -175,8 +175,17 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
         }
         v *= scale;
-        // a count of tokens is whole: 1.5 tokens was kept as 1.5, 0.5 as "cannot be reached"
-        if (v < lo || v > hi || (lo_open && v <= lo) || (tokens && v != std::floor(v))) {
+        if (tokens) {
+          // A count of tokens is whole (1.5 was kept as 1.5, 0.5 read as "cannot be reached");
+          // 4.1M is 4.1 x 1e6 in doubles, a hair off whole, and is 4100000.
+          const double whole = std::round(v);
+          if (std::abs(v - whole) > 1e-9 * std::max(1.0, std::abs(v))) {
+            flag_value_out_of_range() = true;
+            return fmt::format("'{}' is not a whole count of tokens: allowed {}", s, allowed);
+          }
+          v = whole;
+        }
+        if (v < lo || v > hi || (lo_open && v <= lo)) {
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
         }
