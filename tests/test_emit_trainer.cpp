@@ -549,3 +549,30 @@ TEST_CASE("the learning rate: torchtitan's train config for the flavor, else its
   CHECK_FALSE(fs::exists(dir / "too-long"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("a sliding window as long as the sequence launches as full attention", "[emit]") {
+  // Mistral-7B-v0.1's config.json slides every layer over 4096 tokens: at 4096 and fewer that is
+  // full attention, which torchtitan's Llama-style model runs; longer, the refusal names the
+  // window (it said only "its attention is Llama's").
+  const fs::path dir = test::scratch_dir("emit-sliding");
+  nlohmann::json config =
+      nlohmann::json::parse(read_text_file(test::source_path("tests/fixtures/hf/"
+                                                             "mistral-7b-v0.3.config.json")));
+  config.erase("sliding_window"); // v0.1: MistralConfig's default, 4096
+  fs::create_directories(dir / "mistral-v0.1");
+  std::ofstream(dir / "mistral-v0.1" / "config.json") << config.dump();
+  const std::string model = (dir / "mistral-v0.1" / "config.json").string();
+  const std::string short_plan = test::write_estimate(
+      dir, "short", {"--model", model, "--instance", "ml.p6-b200.48xlarge", "--seq-len", "4096"});
+  auto r = test::run_cli(base_args(short_plan, dir / "out"));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  const std::string long_plan = test::write_estimate(
+      dir, "long", {"--model", model, "--instance", "ml.p6-b200.48xlarge", "--seq-len", "8192"});
+  r = test::run_cli(base_args(long_plan, dir / "out2"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("the model's sliding window of 4096 tokens is shorter than "
+                                    "the plan's 8192"));
+  CHECK_FALSE(fs::exists(dir / "out2"));
+  fs::remove_all(dir);
+}

@@ -20,12 +20,13 @@ namespace {
                           t.name, t.version, why));
 }
 
-/// Llama-style attention: no latent projections, value heads as wide as the query/key heads, no
-/// sinks and no local-attention layers (the native flavors bwplan launches and train.py's custom
-/// model have none).
-bool plain_attention(const ModelSpec& m) {
+/// Llama-style attention at `seq_len` tokens: no latent projections, value heads as wide as the
+/// query/key heads, no sinks and no local-attention layers (the native flavors bwplan launches and
+/// train.py's custom model have none). A window as long as the sequence is full attention there
+/// (Mistral-7B-v0.1's 4096 at 4096 tokens and fewer).
+bool plain_attention(const ModelSpec& m, std::int64_t seq_len) {
   return !m.is_mla() && m.effective_v_head_dim() == m.effective_head_dim() && !m.attention_sinks &&
-         m.local_attention == LocalAttention::none;
+         (m.local_attention == LocalAttention::none || m.attention_window >= seq_len);
 }
 
 /// Every fact of the plan's model that changes what torchtitan builds matches the flavor's.
@@ -290,9 +291,13 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   if (m.linear_bias || m.out_bias || m.mlp_bias) {
     refuse("its MLP and output projections have no bias (GPT-NeoX has)");
   }
-  if (!plain_attention(m)) {
-    refuse("its attention is Llama's (no latent attention, separate value head width, sinks or "
-           "local-attention layers)");
+  if (!plain_attention(m, seq_len)) {
+    refuse(m.local_attention != LocalAttention::none && plain_attention(m, m.attention_window)
+               ? fmt::format("its attention is Llama's (full attention), and the model's {} "
+                             "window of {} tokens is shorter than the plan's {}",
+                             name_of(m.local_attention), m.attention_window, seq_len)
+               : std::string("its attention is Llama's (no latent attention, separate value head "
+                             "width, sinks or local-attention layers)"));
   }
   out.qkv_bias = m.qkv_bias; // train.py adds the q, k, v biases to the registered model
   out.name = t.custom_model_name;
