@@ -59,13 +59,9 @@ void read_measured(ObjectReader& r, MeasurementCase& mc, const GpuSpec& gpu) {
     mc.value_bytes = device_reading_bytes(m, "value", 1e-3, gpu);
   }
   // Positive: the throughput error divides by it.
+  // A run that ran out of memory may have run steps first (at a long batch, an evaluation, a
+  // checkpoint save): their tokens/s is a measurement too.
   if (const auto t = m.optional_number("tokens_per_second_per_gpu", 1e-3, 1e9)) {
-    if (mc.metric == Metric::fits && !mc.fits) {
-      // a step's speed from a run that never finished a step: one of the two is wrong
-      throw Error(fmt::format("{}: a run that ran out of memory (value false) has no tokens/s "
-                              "(allowed: leave it out, or value true)",
-                              m.at("tokens_per_second_per_gpu")));
-    }
     mc.tokens_per_second_per_gpu = *t;
   }
   // Secondary readings some cases carry alongside the metric.
