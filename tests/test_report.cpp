@@ -6,6 +6,7 @@
 #include <regex>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bwplan/units.hpp"
@@ -370,4 +371,6 @@ TEST_CASE("a signed percentage too small to show reads +0, never -0", "[report]"
   CHECK(signed_pct(12.34) == "+12.3");
   CHECK(signed_pct(-0.4, 0) == "+0");
   CHECK(signed_pct(-0.6, 0) == "-1");
+  CHECK(signed_pct(0.25) == fmt::format("{:+.1f}", 0.25)); // rounded as fmt rounds, once
+  CHECK(signed_pct(2.5, 0) == fmt::format("{:+.0f}", 2.5));
 }

@@ -239,13 +239,14 @@ void check_outside(const std::string& flag, const std::string& path, const std::
     return; // check_target names what cannot be resolved
   }
   auto f = file.begin();
-  for (auto d = folder.begin(); d != folder.end(); ++d, ++f) {
-    if (d->empty()) {
+  for (const fs::path& d : folder) {
+    if (d.empty()) {
       continue; // a trailing separator
     }
-    if (f == file.end() || *f != *d) {
+    if (f == file.end() || *f != d) {
       return;
     }
+    ++f;
   }
   throw Error(fmt::format("{} {}: lies inside {} {}, which is written whole; allowed: a path "
                           "outside it",

@@ -67,9 +67,12 @@ std::string band_note(Widenings memory, Widenings tokens) {
 } // namespace io
 
 std::string signed_pct(double pct, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  const double shown = std::round(pct * scale) / scale;
-  return fmt::format("{:+.{}f}", shown == 0 ? 0.0 : shown, decimals);
+  // formatted once, as {:+.Nf} rounds; a negative that shows as zero is zero
+  std::string out = fmt::format("{:+.{}f}", pct, decimals);
+  if (out[0] == '-' && out.find_first_not_of("0.", 1) == std::string::npos) {
+    out[0] = '+';
+  }
+  return out;
 }
 
 std::string format_params(std::int64_t n) {
