@@ -442,6 +442,11 @@ TEST_CASE("a search whose flags leave no combination says why, as estimate does"
       {{"--sharding", "hybrid"}, "--sharding hybrid over one node is full sharding"},
       {{"--sharding", "grad-op", "--pp", "2", "--nodes", "2"},
        "--sharding grad-op with --pp above 1 is full sharding"},
+      // the refusal, not the twin of a sharding searched anyway, nor a default degree
+      {{"--sharding", "hybrid,full", "--finetune", "qlora", "--tp", "2"},
+       "--finetune qlora with --tp 2 is not modelled"},
+      {{"--sharding", "none", "--cp", "2", "--seq-len", "32768"},
+       "--cp 2 needs FSDP (--sharding full, grad-op or hybrid)"},
   };
   for (const auto& [flags, why] : cases) {
     std::vector<std::string> args = {"search"};

@@ -72,9 +72,16 @@ public:
                            const Network& net) = 0;
   /// A precision `gpu` lacks: `proto` is the search's state when it met it.
   virtual void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) = 0;
+  /// How telling a reason for leaving a combination out is, most first: a refusal of what the
+  /// flags asked; a twin of another combination (hybrid over one node is full sharding); degrees
+  /// of the default axes that do not divide the job or the model.
+  enum class Why : std::uint8_t { refused, twin, degrees };
   /// A combination of the axes left out before any micro-batch was tried, and why (said when a
   /// search's flags leave no combination at all).
-  virtual void ruled_out(std::string_view why) { static_cast<void>(why); }
+  virtual void ruled_out(std::string_view why, Why kind) {
+    static_cast<void>(why);
+    static_cast<void>(kind);
+  }
   /// Whether ruled_out() is still listening (the words cost time on every combination left out).
   [[nodiscard]] virtual bool wants_why() const { return false; }
 };

@@ -165,6 +165,8 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// torch/distributed/tensor/experimental/_attention.py; FSDP shards over the cp ranks), as the
 /// one-line error; empty when they are possible. The search skips such combinations.
 [[nodiscard]] std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m);
+/// Why `c`'s sharding cannot run its context parallelism (cp_allowed_with()); empty when it can.
+[[nodiscard]] std::string cp_sharding_problem(const TrainingConfig& c);
 
 /// What keeps `c`'s fine-tuning from being planned for `m` (LoRA settings without LoRA, adapters
 /// on a mixture of experts or under tensor or pipeline parallelism, QLoRA outside bf16), as the

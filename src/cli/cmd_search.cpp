@@ -629,9 +629,12 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       const std::string next =
           launch_check.first_launchable
               ? fmt::format("plan {} is the best-ranked plan that launches: save the search with "
-                            "--format json and give it to bwplan emit sagemaker --rank {}, or "
+                            "--format json and give it to bwplan emit sagemaker --rank {}{}, or "
                             "narrow the search to what launches",
-                            *launch_check.first_launchable, *launch_check.first_launchable)
+                            *launch_check.first_launchable, *launch_check.first_launchable,
+                            launch_check.recipe
+                                ? fmt::format(" --precision {}", name_of(*launch_check.recipe))
+                                : std::string())
               : std::string("no plan listed launches; narrow the search to what launches");
       throw Error(fmt::format("--emit-sagemaker {}: plan 1: {}; {}", o.emit_dir,
                               launch_check.refused.front().second, next));

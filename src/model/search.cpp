@@ -104,8 +104,15 @@ public:
   void combination(const Candidate& proto, const GpuSpec& gpu, const InstanceSpec& inst,
                    const Network& net) override;
   void unsupported(const Candidate& proto, const GpuSpec& gpu, Precision p) override;
-  void ruled_out(std::string_view why) override { result_.first_ruled_out = why; }
-  [[nodiscard]] bool wants_why() const override { return result_.first_ruled_out.empty(); }
+  void ruled_out(std::string_view why, Why kind) override {
+    // the most telling reason first (a twin blamed --sharding hybrid,full for what --finetune
+    // qlora --tp 2 ruled out)
+    std::string& slot = ruled_out_[static_cast<std::size_t>(kind)];
+    if (slot.empty()) {
+      slot = why;
+    }
+  }
+  [[nodiscard]] bool wants_why() const override { return ruled_out_[0].empty(); }
   SearchResult finish(Objective objective, std::size_t top_k, std::size_t sample);
 
 private:
@@ -168,6 +175,7 @@ private:
   std::vector<Feasible> feasible_;
   std::array<Miss, k_reject_reasons> misses_{};
   SearchResult result_;
+  std::array<std::string, 3> ruled_out_; ///< the first reason of each kind (Why)
 };
 
 /// Largest micro-batch in [1, cap] that fits, 0 if none. Memory is monotone and nearly affine
@@ -525,6 +533,11 @@ std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std
 }
 
 SearchResult Searcher::finish(Objective objective, std::size_t top_k, std::size_t sample) {
+  for (std::string& why : ruled_out_) {
+    if (result_.first_ruled_out.empty()) {
+      result_.first_ruled_out = std::move(why);
+    }
+  }
   for (std::size_t r = 0; r < misses_.size(); ++r) {
     build_nearest_miss(static_cast<RejectReason>(r));
   }

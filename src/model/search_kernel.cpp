@@ -224,9 +224,11 @@ std::vector<Finetune> finetune_axis(const SearchSpace& s) {
 namespace {
 
 /// Tells `visitor` why a combination was left out, the words made only when it wants them.
-template <class Why> void say(CombinationVisitor& visitor, Why&& why) {
+template <class Words>
+void say(CombinationVisitor& visitor, Words&& why,
+         CombinationVisitor::Why kind = CombinationVisitor::Why::refused) {
   if (visitor.wants_why()) {
-    visitor.ruled_out(why());
+    visitor.ruled_out(why(), kind);
   }
 }
 
@@ -318,27 +320,31 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
     c.sharding = s;
     c.shard_group = 0;
     if (s == Sharding::hybrid && nodes == 1) {
-      say(visitor, [&] {
-        return std::string(
-            "--sharding hybrid over one node is full sharding (search it with full)");
-      });
+      say(
+          visitor,
+          [&] {
+            return std::string(
+                "--sharding hybrid over one node is full sharding (search it with full)");
+          },
+          CombinationVisitor::Why::twin);
       continue; // the same candidates as full sharding
     }
     if (!cp_allowed_with(s, c.cp) || !pipeline_allowed_with(s, c.pp)) {
       say(visitor, [&] {
-        return std::string(
-            fmt::format("--sharding {} with --cp {} and --pp {}: context and pipeline "
-                        "parallelism run over FSDP (full or hybrid sharding)",
-                        name_of(s), c.cp, c.pp));
+        std::string why = cp_sharding_problem(c); // c.sharding is s
+        return why.empty() ? pipeline_problem(c, model) : why;
       });
       continue; // context and pipeline parallelism run over FSDP
     }
     if (c.pp > 1 && s == Sharding::grad_op) {
-      say(visitor, [&] {
-        return std::string(
-            "--sharding grad-op with --pp above 1 is full sharding (pipeline stages stay "
-            "gathered; search it with full)");
-      });
+      say(
+          visitor,
+          [&] {
+            return std::string(
+                "--sharding grad-op with --pp above 1 is full sharding (pipeline stages stay "
+                "gathered; search it with full)");
+          },
+          CombinationVisitor::Why::twin);
       continue; // pipeline stages stay gathered anyway: the same candidates as full sharding
     }
     for (const std::int64_t ep : eps) {
@@ -380,26 +386,35 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
       for (std::int64_t tp : tps) {
         for (std::int64_t cp : cps) {
           if (c.gpus % (tp * cp) != 0) {
-            say(visitor, [&] {
-              return std::string(fmt::format("--tp {} x --cp {} does not divide the job's {} GPUs",
-                                             tp, cp, c.gpus));
-            });
+            say(
+                visitor,
+                [&] {
+                  TrainingConfig split = c;
+                  split.tp = tp;
+                  split.cp = cp;
+                  split.pp = 1;
+                  return parallel_degrees_problem(split, model);
+                },
+                CombinationVisitor::Why::degrees);
             continue;
           }
           if (const std::string why = tensor_parallel_problem(tp, model); !why.empty()) {
-            say(visitor, [&] { return std::string(why); });
+            say(
+                visitor, [&] { return why; }, CombinationVisitor::Why::degrees);
             continue; // degrees the model cannot split (sequences: per length below)
           }
           c.tp = tp;
           c.cp = cp;
           for (const std::int64_t pp : pps) {
             if (c.gpus % (tp * cp * pp) != 0) {
-              say(visitor, [&] {
-                return std::string(
-                    fmt::format("--tp {} x --cp {} x --pp {} does not divide the job's {} "
-                                "GPUs",
-                                tp, cp, pp, c.gpus));
-              });
+              say(
+                  visitor,
+                  [&] {
+                    TrainingConfig split = c;
+                    split.pp = pp;
+                    return parallel_degrees_problem(split, model);
+                  },
+                  CombinationVisitor::Why::degrees);
               continue;
             }
             c.pp = pp;
@@ -407,10 +422,11 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
               c.pp_schedule = pp > 1 ? schedule : space.base.pp_schedule;
               if (!pipeline_cuts_model(pp, schedule, model.layers)) {
                 say(visitor, [&] {
-                  return std::string(
-                      fmt::format("--pp {} with --pp-schedule {} makes more stages than the "
-                                  "model's {} layers + 2",
-                                  pp, name_of(schedule), model.layers));
+                  TrainingConfig cut = c; // its stages' count is the first problem it has
+                  cut.pp_schedule = schedule;
+                  cut.sharding = Sharding::full;
+                  cut.compile = false;
+                  return pipeline_problem(cut, model);
                 });
                 continue; // more stages than torchtitan can cut the model into
               }

@@ -157,6 +157,15 @@ std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
   return {};
 }
 
+std::string cp_sharding_problem(const TrainingConfig& c) {
+  if (cp_allowed_with(c.sharding, c.cp)) {
+    return {};
+  }
+  return fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan shards "
+                     "parameters over the context-parallel ranks",
+                     c.cp);
+}
+
 std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (c.tp < 1 || c.cp < 1 || c.pp < 1 || c.gpus % (c.tp * c.cp * c.pp) != 0) {
     return fmt::format("--tp {} x --cp {}{} = {} must divide --gpus {}", c.tp, c.cp,
@@ -171,10 +180,8 @@ std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m
                        "context parallelism cuts each sequence into 2 x cp chunks)",
                        c.seq_len, c.cp, 2 * c.cp);
   }
-  if (!cp_allowed_with(c.sharding, c.cp)) {
-    return fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan shards "
-                       "parameters over the context-parallel ranks",
-                       c.cp);
+  if (std::string problem = cp_sharding_problem(c); !problem.empty()) {
+    return problem;
   }
   if (std::string problem = expert_parallel_problem(c, m); !problem.empty()) {
     return problem;
