@@ -410,11 +410,20 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   r = test::run_cli(
       test::with(base_args((dir / "e.json").string(), dir / "other"), {"--model", "qwen3-1.7b"}));
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Catch::Contains("--model qwen3-1.7b: is 'qwen3-1.7b', but plan 1 of") &&
-                        Catch::Contains("is of 'llama-3.1-8b'"));
+  CHECK_THAT(r.err, Catch::Contains("--model qwen3-1.7b: qwen3-1.7b, of another shape than the "
+                                    "plan's model 'llama-3.1-8b'"));
   CHECK_FALSE(fs::exists(dir / "other"));
   r = test::run_cli(
       test::with(base_args((dir / "e.json").string(), dir / "same"), {"--model", "llama-3.1-8b"}));
+  CHECK(r.status == 0);
+  // the same shape under another name (a config.json is named after its folder) is the plan's
+  nlohmann::json renamed =
+      nlohmann::json::parse(read_text_file(test::source_path("configs/models/llama-3.1-8b.json")));
+  renamed["name"] = "my-8b";
+  std::ofstream(dir / "my-8b.json") << renamed.dump();
+  r = test::run_cli(test::with(base_args((dir / "e.json").string(), dir / "renamed"),
+                               {"--model", (dir / "my-8b.json").string()}));
+  INFO(r.err);
   CHECK(r.status == 0);
   e = test::run_cli(
       {"estimate", "--model", "llama-3.1-8b", "--gpu", "b200", "--gpus", "8", "--format", "json"});

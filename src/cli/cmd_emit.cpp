@@ -109,14 +109,17 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     PlanSource source = asked;
     source.rank = rank;
     const PlanDocument doc = plan_from_json(json, ctx.catalog(), source);
-    if (!o.model.empty() && doc.plan.contains("config") && doc.plan["config"].contains("model") &&
-        doc.plan["config"]["model"] != doc.request.model.name) {
-      // --model gives the plan's own model again (a file's, now edited); another model's job
-      // would be launched on settings searched for this one
-      throw Error(fmt::format("--model {}: is '{}', but plan {} of {} is of '{}' (allowed: the "
-                              "plan's model; search again for another)",
-                              o.model, doc.request.model.name, rank, o.plan,
-                              doc.plan["config"]["model"].get<std::string>()));
+    // --model gives the plan's own model again (a file's, now edited, or the same shape under
+    // another name: a config.json is named after its folder); another model's job would be
+    // launched on settings searched for this one
+    const nlohmann::json* saved = json.contains("model") ? &json["model"] : nullptr;
+    if (!o.model.empty() && saved && saved->is_object() && saved->contains("name") &&
+        (*saved)["name"] != doc.request.model.name &&
+        saved->value("parameters", std::int64_t{-1}) != count_parameters(doc.request.model).total) {
+      throw Error(fmt::format("--model {}: {}, of another shape than the plan's model '{}' "
+                              "(allowed: the plan's model; search again for another)",
+                              o.model, doc.request.model.name,
+                              (*saved)["name"].get<std::string>()));
     }
     // Held to the headroom it was made with, as check holds it (a search's --headroom).
     ModelConstants kd = k;
