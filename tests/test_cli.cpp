@@ -224,6 +224,17 @@ TEST_CASE("check re-evaluates a saved plan: 0 while it fits, 3 once it does not"
       test::run_cli({"check", "--plan", plan.string(), "--set", "memory.cuda_context_bytes=5e10"});
   CHECK(worse.status == 3);
   CHECK_THAT(worse.out, Catch::Contains("does not fit any more"));
+  // A plan saved as not fitting (an estimate that exited 3) never fitted: not "any more".
+  const fs::path never = fs::temp_directory_path() / "bwplan-check-never.json";
+  fs::remove(never);
+  CHECK(test::run_cli(
+            {"estimate", "--micro-batch", "64", "--format", "json", "--output", never.string()})
+            .status == 3);
+  const auto still_not = test::run_cli({"check", "--plan", never.string()});
+  CHECK(still_not.status == 3);
+  CHECK_THAT(still_not.out,
+             Catch::Contains("does not fit: ") && !Catch::Contains("does not fit any more"));
+  fs::remove(never);
   // A bigger model in the same plan: the CI question "does our new config still fit?".
   const auto bigger = test::run_cli({"check", "--plan", plan.string(), "--model", "qwen2.5-72b"});
   CHECK(bigger.status == 3);

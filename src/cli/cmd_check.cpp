@@ -92,7 +92,10 @@ void run_check(Context& ctx, const CheckOptions& o) {
       out += fmt::format("  {}: was {:.2f}{}, now {:.2f}{} ({}%)\n", c.what, c.was, unit, c.now,
                          unit, signed_pct(pct));
     }
-    out += !e.feasible()              ? fmt::format("does not fit any more: {}\n", e.reason)
+    // a plan saved as not fitting (an estimate that exited 3) never fitted: not "any more"
+    const bool fitted = !doc.plan.contains("memory") || !doc.plan["memory"].is_object() ||
+                        doc.plan["memory"].value("fits", true);
+    out += !e.feasible() ? fmt::format("does not fit{}: {}\n", fitted ? " any more" : "", e.reason)
            : verdict == Verdict::fits ? "still " + memory_verdict_text(judged) + "\n"
                                       : memory_verdict_text(judged) + "\n";
     write_output(ctx, o.output, out);
