@@ -153,6 +153,32 @@ bool same_file(const fs::path& a, const fs::path& b) {
   return fs::equivalent(a, b, ec) && !ec;
 }
 
+/// Whether `inner` is `outer` or lies inside it, however either is written (relative, `..`, a
+/// linked directory, a trailing separator); false when either cannot be resolved (check_target
+/// names that).
+bool lies_within(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec;
+  const fs::path in = fs::weakly_canonical(fs::absolute(inner, ec), ec);
+  if (ec) {
+    return false;
+  }
+  const fs::path out = fs::weakly_canonical(fs::absolute(outer, ec), ec);
+  if (ec || in.empty() || out.empty()) {
+    return false;
+  }
+  auto i = in.begin();
+  for (const fs::path& part : out) {
+    if (part.empty()) {
+      continue; // a trailing separator
+    }
+    if (i == in.end() || *i != part) {
+      return false;
+    }
+    ++i;
+  }
+  return true;
+}
+
 /// A temporary beside `target`: its name does not grow with the target's, so a target name of
 /// up to NAME_MAX bytes can be written.
 std::string temporary_pattern(const fs::path& target) {
@@ -205,12 +231,9 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
   }
   if (directory) {
     // Replacing the working directory, or one above it, cannot be done (and must not be tried).
-    std::error_code target_ec;
     std::error_code here_ec;
-    const fs::path target = fs::weakly_canonical(path, target_ec);
     const fs::path here = fs::current_path(here_ec);
-    const auto [t, h] = std::mismatch(target.begin(), target.end(), here.begin(), here.end());
-    if (!target_ec && !here_ec && !target.empty() && t == target.end()) {
+    if (!here_ec && lies_within(here, path)) {
       throw Error(fmt::format("{} {}: is the current directory or one above it; allowed: a new "
                               "directory, or another one to replace with --force",
                               flag, path));
@@ -232,21 +255,8 @@ void check_target(const Context& ctx, const std::string& flag, const std::string
 
 void check_outside(const std::string& flag, const std::string& path, const std::string& dir_flag,
                    const std::string& dir) {
-  std::error_code ec;
-  const fs::path file = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  const fs::path folder = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-  if (ec || file.empty() || folder.empty()) {
-    return; // check_target names what cannot be resolved
-  }
-  auto f = file.begin();
-  for (const fs::path& d : folder) {
-    if (d.empty()) {
-      continue; // a trailing separator
-    }
-    if (f == file.end() || *f != d) {
-      return;
-    }
-    ++f;
+  if (!lies_within(path, dir)) {
+    return;
   }
   throw Error(fmt::format("{} {}: lies inside {} {}, which is written whole; allowed: a path "
                           "outside it",
