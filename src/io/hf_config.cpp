@@ -419,33 +419,26 @@ struct AbsentDefaults {
   std::int64_t head_dim = 0;
 };
 
-AbsentDefaults absent_defaults(const std::string& model_type) {
-  if (model_type == "qwen3") {
-    return {32, 128};
-  }
-  if (model_type == "qwen2") {
-    return {32, 0};
-  }
-  if (model_type == "qwen2_moe") {
-    return {16, 0};
-  }
-  if (model_type == "qwen3_moe") {
-    return {4, 0};
-  }
-  if (model_type == "mistral" || model_type == "mixtral") {
-    return {8, 0};
-  }
-  if (model_type == "llama4" || model_type == "llama4_text") {
-    return {8, 128};
-  }
-  if (model_type == "gpt_oss") {
-    return {8, 64};
+AbsentDefaults absent_defaults(Family f) {
+  switch (f) {
+  case Family::qwen3: return {32, 128};
+  case Family::qwen2: return {32, 0};
+  case Family::qwen2_moe: return {16, 0};
+  case Family::qwen3_moe: return {4, 0};
+  case Family::mistral:
+  case Family::mixtral: return {8, 0};
+  case Family::llama4: return {8, 128}; // llama4 and llama4_text
+  case Family::gpt_oss: return {8, 64};
+  case Family::llama:
+  case Family::gpt_neox:
+  case Family::deepseek_v3: return {};
   }
   return {};
 }
 
-ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, AbsentDefaults absent,
-                  const std::string& where, const std::string& name) {
+ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const std::string& where,
+                  const std::string& name) {
+  const AbsentDefaults absent = absent_defaults(f);
   r.tolerate_unknown(); // HF configs carry dozens of keys bwplan does not read
   ModelSpec m;
   m.name = name;
@@ -512,9 +505,9 @@ ModelSpec io::hf_config_from_json(const nlohmann::json& j, const std::string& wh
   const Family f = family_of(model_type, where);
   if (model_type == "llama4") { // the text model of Llama4ForConditionalGeneration
     io::ObjectReader text = r.object("text_config");
-    return read_hf(text, j.at("text_config"), f, absent_defaults(model_type), where, name);
+    return read_hf(text, j.at("text_config"), f, where, name);
   }
-  return read_hf(r, j, f, absent_defaults(model_type), where, name);
+  return read_hf(r, j, f, where, name);
 }
 
 } // namespace bwplan
