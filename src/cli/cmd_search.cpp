@@ -645,10 +645,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
       launch.train_tokens = r.limits.train_tokens;
     }
     // A plan that stands for several recipes launches in the first the trainer runs (its own
-    // when it can); the note says which.
+    // when it can); the note says which. Plan 1 launches here (refused above otherwise).
     const Estimate plan = evaluate(request_for(r, result.plans.front()), k.memory, k.time);
-    const std::optional<Precision> recipe =
-        launch_check.first_launchable == 1 ? launch_check.recipe : std::nullopt;
+    const std::optional<Precision> recipe = launch_check.recipe;
     const EmittedLaunch emitted =
         emit_sagemaker(recipe ? with_recipe(plan, *recipe, k) : plan, launch);
     files.add_directory("--emit-sagemaker", o.emit_dir, o.output.force, emitted.files);

@@ -27,10 +27,9 @@ using io::ObjectReader;
 constexpr double k_max_bytes = 1e18;
 constexpr double k_max_rate = 1e20;
 // Physical floors, as --set holds the model constants to: a GPU or link slower than this, or a
-// power limit below this, is a typo (2.5 for 2.5e11), not a part to plan on.
+// power limit below k_min_gpu_watts, is a typo (2.5 for 2.5e11), not a part to plan on.
 constexpr double k_min_rate = 1e9; // bytes, bits or FLOP per second
 constexpr double k_min_gpu_bytes = 1e8;
-constexpr double k_min_watts = k_min_gpu_watts;
 constexpr double k_max_watts = 1e5;
 
 /// A byte count: whole, within [lo, hi].
@@ -84,11 +83,11 @@ GpuSpec read_gpu(ObjectReader& r) {
   g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
   g.compute_capability = matching(r, "compute_capability", "[0-9]+\\.[0-9]+|gfx[0-9a-f]+",
                                   "a compute capability (e.g. 10.0) or an AMD gfx target");
-  g.tdp_watts = r.number("tdp_watts", k_min_watts, k_max_watts);
+  g.tdp_watts = r.number("tdp_watts", k_min_gpu_watts, k_max_watts);
   // The limit the part runs at unless an instance or a measured run says otherwise (a custom part
   // shipped below its TDP); absent: the TDP.
   g.power_limit_watts =
-      r.optional_number("power_limit_watts", k_min_watts, g.tdp_watts).value_or(0);
+      r.optional_number("power_limit_watts", k_min_gpu_watts, g.tdp_watts).value_or(0);
   g.flash2_attention_speed_ratio = r.number("flash2_attention_speed_ratio", 0.05, 1);
   g.gemm_efficiency_ratio = r.optional_number("gemm_efficiency_ratio", 0.05, 2).value_or(1.0);
   for (const std::string& p : r.string_list("supported_precisions")) {
@@ -137,7 +136,7 @@ InstanceSpec read_instance(ObjectReader& r) {
   s.host_memory_bytes = whole_bytes(r, "host_memory_bytes", k_min_gpu_bytes, k_max_bytes);
   s.vcpus = r.integer("vcpus", 1, 1 << 20);
   s.local_nvme_bytes = whole_bytes(r, "local_nvme_bytes", 0, k_max_bytes);
-  s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", k_min_watts, k_max_watts);
+  s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", k_min_gpu_watts, k_max_watts);
   ObjectReader p = r.object("price");
   s.price.usd_per_hour = p.number("usd_per_hour", 0.01, 1e7); // a zero price ranks nothing
   s.price.kind = p.string("kind");
@@ -259,7 +258,7 @@ Catalog load_catalog(const std::vector<SourceFile>& files, std::string origin) {
     if (s.gpu_power_limit_watts > g.tdp_watts) {
       throw Error(fmt::format("instance type '{}': /gpu_power_limit_watts: {} is above GPU '{}''s "
                               "TDP of {} W (allowed {} to {})",
-                              s.name, s.gpu_power_limit_watts, g.name, g.tdp_watts, k_min_watts,
+                              s.name, s.gpu_power_limit_watts, g.name, g.tdp_watts, k_min_gpu_watts,
                               g.tdp_watts));
     }
   }
