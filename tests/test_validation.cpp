@@ -823,9 +823,7 @@ TEST_CASE("the new-runs holdout holds what its one evaluation showed", "[validat
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(10.1).margin(0.1));
   CHECK(s.at("band_coverage").get<double>() == 1.0);
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
-  CHECK(s.at("throughput_cases") == 6);
-  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(37.5).margin(0.2));
-  CHECK(s.at("throughput_band_coverage").get<double>() == Approx(4.0 / 6.0));
+  check_throughput(v, 6, 37.5, 0.2, 4.0 / 6.0);
 }
 
 TEST_CASE("the near-the-edge holdout holds what its one evaluation showed", "[validation]") {
