@@ -195,6 +195,34 @@ TEST_CASE("an id or a name with a character that reorders or hides text is refus
   fs::remove_all(dir);
 }
 
+TEST_CASE("a path with a control or reordering character is shown escaped in tables, warnings "
+          "and notes, and kept exactly in JSON",
+          "[hostile][cli]") {
+  // A path is the user's to name, so it is not refused: a table, a warning or a "wrote" note that
+  // quotes it writes ESC and U+202E as \u001B and \u202E (JSON's escapes), so the terminal shows
+  // what the path is, and JSON text decodes to the same path.
+  const fs::path dir = test::scratch_dir("path-controls");
+  const fs::path sub = dir / "a\x1b[31m\xE2\x80\xAE"
+                             "b";
+  fs::create_directories(sub);
+  const std::string plan = (sub / "plan.json").string();
+  const test::CliResult saved =
+      test::run_cli({"-v", "estimate", "--format", "json", "--output", plan});
+  REQUIRE(saved.status == 0);
+  CHECK_THAT(saved.err, Catch::Contains("a\\x1b[31m\\u{202E}b/plan.json"));
+  const test::CliResult table = test::run_cli({"check", "--plan", plan});
+  CHECK(table.status == 0);
+  CHECK_THAT(table.out, Catch::StartsWith((dir / "a\\u001B[31m\\u202Eb").string() +
+                                          "/plan.json: llama-3.1-8b"));
+  CHECK(table.out.find('\x1b') == std::string::npos);
+  CHECK(table.out.find("\xE2\x80\xAE") == std::string::npos);
+  const test::CliResult json = test::run_cli({"check", "--plan", plan, "--format", "json"});
+  CHECK(json.out.find('\x1b') == std::string::npos);
+  CHECK(json.out.find("\xE2\x80\xAE") == std::string::npos);
+  CHECK(nlohmann::json::parse(json.out).at("plan") == plan);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[hostile][cli]") {
   for (const std::vector<std::string> args :
        {std::vector<std::string>{"search", "--sharding", "full,"},

@@ -1,11 +1,12 @@
 #include "app.hpp"
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "bwplan/sagemaker.hpp"
 #include "bwplan/utf8.hpp"
@@ -19,8 +20,32 @@ namespace bwplan::cli {
 
 namespace {
 
+/// An ostream sink that writes each message with its control and format characters escaped as
+/// error lines are (controls_escaped): a warning that quotes a path stays one line and cannot
+/// drive the terminal or reorder the line.
+class EscapingSink : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  explicit EscapingSink(std::ostream& out) : out_(out) {}
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const std::string payload =
+        controls_escaped(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg escaped = msg;
+    escaped.payload = payload;
+    spdlog::memory_buf_t line;
+    formatter_->format(escaped, line);
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+    out_.flush();
+  }
+  void flush_() override { out_.flush(); }
+
+private:
+  std::ostream& out_;
+};
+
 std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, /*force_flush=*/true);
+  auto sink = std::make_shared<EscapingSink>(err);
   auto log = std::make_shared<spdlog::logger>("bwplan", sink);
   log->set_pattern("bwplan: %l: %v");
   log->set_level(spdlog::level::warn);

@@ -13,6 +13,7 @@
 
 #include "bwplan/calibration_profile.hpp"
 #include "bwplan/suggest.hpp"
+#include "bwplan/utf8.hpp"
 #include "context.hpp"
 #include "safe_write.hpp"
 
@@ -300,11 +301,14 @@ void write_stream(std::ostream& out, const std::string& text, const char* what) 
 } // namespace
 
 void write_stdout(Context& ctx, const std::string& text) {
-  write_stream(*ctx.out, text, "standard output");
+  write_stream(*ctx.out, display_safe(text), "standard output");
 }
 
-void write_output(Context& ctx, const OutputOptions& o, const std::string& text, OutputSet& others,
-                  const std::string& note, bool note_on_stderr) {
+void write_output(Context& ctx, const OutputOptions& o, const std::string& raw, OutputSet& others,
+                  const std::string& raw_note, bool note_on_stderr) {
+  // a path or name a table quotes cannot drive the terminal, on screen or in the file
+  const std::string text = display_safe(raw);
+  const std::string note = display_safe(raw_note);
   if (!o.output.empty()) {
     others.add_file("--output", o.output, o.force, text);
   }

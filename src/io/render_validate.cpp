@@ -1,4 +1,5 @@
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -7,6 +8,15 @@
 #include "text_table.hpp"
 
 namespace bwplan {
+namespace {
+
+/// x rounded to 1/scale, with -0 written 0: an error of -0.001 % reads 0, not -0.0.
+double rounded(double x, double scale) {
+  const double r = std::round(x * scale) / scale;
+  return r == 0 ? 0.0 : r;
+}
+
+} // namespace
 
 OrderedJson validation_json(const Validation& v, const std::string& file) {
   OrderedJson j;
@@ -30,45 +40,40 @@ OrderedJson validation_json(const Validation& v, const std::string& file) {
       o["predicted_low_bytes"] = static_cast<std::int64_t>(c.predicted_low_bytes);
       o["predicted_high_bytes"] = static_cast<std::int64_t>(c.predicted_high_bytes);
       o["in_band"] = c.in_band;
-      o["error_pct"] = std::round(c.error_pct * 100) / 100;
+      o["error_pct"] = rounded(c.error_pct, 100);
       o["predicted_verdict"] = name_of(c.predicted_verdict);
     }
     o["peak_phase"] = c.peak_phase;
     if (c.measured_tokens_per_s > 0) {
       o["measured_tokens_per_second_per_gpu"] = c.measured_tokens_per_s;
-      o["predicted_tokens_per_second_per_gpu"] = std::round(c.predicted_tokens_per_s * 10) / 10;
-      o["predicted_tokens_per_second_per_gpu_low"] =
-          std::round(c.predicted_tokens_per_s_low * 10) / 10;
-      o["predicted_tokens_per_second_per_gpu_high"] =
-          std::round(c.predicted_tokens_per_s_high * 10) / 10;
+      o["predicted_tokens_per_second_per_gpu"] = rounded(c.predicted_tokens_per_s, 10);
+      o["predicted_tokens_per_second_per_gpu_low"] = rounded(c.predicted_tokens_per_s_low, 10);
+      o["predicted_tokens_per_second_per_gpu_high"] = rounded(c.predicted_tokens_per_s_high, 10);
       o["throughput_in_band"] = c.throughput_in_band;
-      o["throughput_error_pct"] = std::round(c.throughput_error_pct * 100) / 100;
+      o["throughput_error_pct"] = rounded(c.throughput_error_pct, 100);
     }
     cases.push_back(o);
   }
   j["cases"] = cases;
   OrderedJson s;
   s["numeric_cases"] = v.summary.numeric_cases;
-  s["median_abs_error_pct"] = std::round(v.summary.median_abs_error_pct * 100) / 100;
-  s["max_abs_error_pct"] = std::round(v.summary.max_abs_error_pct * 100) / 100;
+  s["median_abs_error_pct"] = rounded(v.summary.median_abs_error_pct, 100);
+  s["max_abs_error_pct"] = rounded(v.summary.max_abs_error_pct, 100);
   s["max_error_case"] = v.summary.max_error_case;
   s["fit_cases"] = v.summary.fit_cases;
   s["fit_accuracy"] = v.summary.fit_accuracy;
   s["oom_cases"] = v.summary.oom_cases;
   s["oom_flagged_fraction"] = v.summary.oom_flagged;
   s["throughput_cases"] = v.summary.throughput_cases;
-  s["throughput_median_abs_error_pct"] =
-      std::round(v.summary.throughput_median_abs_error_pct * 100) / 100;
-  s["throughput_max_abs_error_pct"] =
-      std::round(v.summary.throughput_max_abs_error_pct * 100) / 100;
+  s["throughput_median_abs_error_pct"] = rounded(v.summary.throughput_median_abs_error_pct, 100);
+  s["throughput_max_abs_error_pct"] = rounded(v.summary.throughput_max_abs_error_pct, 100);
   s["throughput_max_error_case"] = v.summary.throughput_max_error_case;
   s["band_coverage"] = v.summary.band_coverage;
   s["throughput_band_coverage"] = v.summary.throughput_band_coverage;
   s["upper_edge_coverage"] = v.summary.upper_edge_coverage;
   s["ran_called_out_of_memory"] = v.summary.ran_called_out_of_memory;
-  s["median_band_high_pct"] = std::round(v.summary.median_band_high_pct * 100) / 100;
-  s["throughput_median_band_low_pct"] =
-      std::round(v.summary.throughput_median_band_pct * 100) / 100;
+  s["median_band_high_pct"] = rounded(v.summary.median_band_high_pct, 100);
+  s["throughput_median_band_low_pct"] = rounded(v.summary.throughput_median_band_pct, 100);
   j["summary"] = s;
   return j;
 }

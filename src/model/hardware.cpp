@@ -1,5 +1,7 @@
 #include "bwplan/hardware.hpp"
 
+#include "bwplan/error.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -12,8 +14,15 @@ bool GpuSpec::supports(Precision p) const {
 }
 
 double GpuSpec::allocatable_bytes(double driver_reserved_bytes) const {
-  return cuda_total_bytes > 0 ? cuda_total_bytes
-                              : std::max(memory_bytes - driver_reserved_bytes, 0.0);
+  if (cuda_total_bytes > 0) {
+    return cuda_total_bytes;
+  }
+  if (driver_reserved_bytes >= memory_bytes) { // no GPU to plan on, not a GPU with 0 bytes free
+    throw Error(fmt::format("memory.driver_reserved_bytes = {:.4g} leaves nothing of {}'s {:.4g} "
+                            "bytes (allowed below its memory_bytes)",
+                            driver_reserved_bytes, name, memory_bytes));
+  }
+  return memory_bytes - driver_reserved_bytes;
 }
 
 std::string GpuSpec::unsupported_reason(Precision p) const {

@@ -106,6 +106,15 @@ namespace bwplan {
   }
 }
 
+/// The code point of `seq`, one well-formed UTF-8 sequence of two or three bytes (a
+/// format_control_length() match).
+[[nodiscard]] inline unsigned code_point_of(std::string_view seq) {
+  const auto b = [&seq](std::size_t i) { return static_cast<unsigned char>(seq[i]) & 0x3FU; };
+  return seq.size() == 2
+             ? ((static_cast<unsigned char>(seq[0]) & 0x1FU) << 6U) | b(1)
+             : ((static_cast<unsigned char>(seq[0]) & 0x0FU) << 12U) | (b(1) << 6U) | b(2);
+}
+
 /// `s` with its control characters (newlines too) written as \xNN, and the format characters of
 /// format_control_length() as \u{XXXX}, as a one-line message quotes a value: the error then
 /// shows what was typed, not a space where a newline was or text reordered.
@@ -115,13 +124,33 @@ namespace bwplan {
   while (!s.empty()) {
     const auto u = static_cast<unsigned char>(s.front());
     const std::size_t n = format_control_length(s);
-    if (n == 2) {
-      out += fmt::format("\\u{{{:04X}}}", ((u & 0x1FU) << 6U) | (s[1] & 0x3FU));
-    } else if (n == 3) {
-      out += fmt::format("\\u{{{:04X}}}",
-                         ((u & 0x0FU) << 12U) | ((s[1] & 0x3FU) << 6U) | (s[2] & 0x3FU));
+    if (n != 0) {
+      out += fmt::format("\\u{{{:04X}}}", code_point_of(s.substr(0, n)));
     } else if (u < 0x20 || u == 0x7f) {
       out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += s.front();
+    }
+    s.remove_prefix(std::max<std::size_t>(n, 1));
+  }
+  return out;
+}
+
+/// `s` for a terminal: every control character but the newline, and every format character of
+/// format_control_length(), written as the JSON escape \uXXXX. A path or name in a table then
+/// cannot move the cursor, recolour the terminal or reorder the line around it (Trojan Source,
+/// CVE-2021-42574), and JSON text keeps its meaning: inside a string the escape decodes to the
+/// same character, and outside strings JSON text holds neither.
+[[nodiscard]] inline std::string display_safe(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const auto u = static_cast<unsigned char>(s.front());
+    const std::size_t n = format_control_length(s);
+    if (n != 0) {
+      out += fmt::format("\\u{:04X}", code_point_of(s.substr(0, n)));
+    } else if ((u < 0x20 && u != '\n') || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
     } else {
       out += s.front();
     }
