@@ -59,6 +59,12 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     // in range before nodes are counted from them (validate_config checks the rest)
     check_config_range(c, &TrainingConfig::gpus);
     check_config_range(c, &TrainingConfig::gpus_per_node);
+    if (c.gpus_per_node > c.gpus) {
+      // --gpus-per-node counts the job's GPUs in a node (its NVLink domain and host share)
+      throw Error(fmt::format("--gpus-per-node {} is more than --gpus {} (allowed 1..{}: the "
+                              "job's GPUs in one node)",
+                              c.gpus_per_node, c.gpus, c.gpus));
+    }
     r.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
   } else {
     if (o.gpus != k_unset || o.gpus_per_node != k_unset) {

@@ -325,12 +325,6 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
     }
     check_field_range(c, f);
   });
-  if (c.gpus_per_node > c.gpus) {
-    // a node's GPUs count its NVLink domain and its host's share: more than the job has is none
-    throw Error(fmt::format("--gpus-per-node {} is more than --gpus {} (allowed 1..{}: the job's "
-                            "GPUs in one node)",
-                            c.gpus_per_node, c.gpus, c.gpus));
-  }
   if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
     throw Error(fmt::format("--gpus {} is not a whole number of nodes of --gpus-per-node {}",
                             c.gpus, c.gpus_per_node));
