@@ -507,7 +507,10 @@ TEST_CASE(
   // 12.45 %, 184 (88.0 %); torchtitan's 172, 11.4 %, 154 (89.5 %); held-aside 170, 12.8 %, 146
   // (85.9 %). With the new-runs holdout (6 rows, 4 inside; its three autoresearch-branch B200 rows
   // 52-67 % fast, as that branch's others): all 215, 12.7 %, 188 (87.4 %); torchtitan's 178,
-  // 11.9 %, 158 (88.8 %); held-aside 176, 13.0 %, 150 (85.2 %).
+  // 11.9 %, 158 (88.8 %); held-aside 176, 13.0 %, 150 (85.2 %). Megatron reducing once per
+  // step in bf16 and gathering once (16 Megatron-Bridge rows closer, gpt-oss-120b on 64 B300 from
+  // 69 % slow to 28 %, inside): all 215, 12.3 %, 189 (87.9 %); torchtitan's unchanged; held-aside
+  // 176, 12.6 %, 151 (85.8 %).
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -539,15 +542,15 @@ TEST_CASE(
     }
   }
   REQUIRE(all.errors.size() == 215);
-  CHECK(all.inside == 188);
+  CHECK(all.inside == 189);
   REQUIRE(torchtitan.errors.size() == 178);
   CHECK(torchtitan.inside == 158);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
   REQUIRE(held_aside.errors.size() == 176);
-  CHECK(held_aside.inside == 150);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.98).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(12.66).margin(0.1));
+  CHECK(held_aside.inside == 151);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.62).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(12.30).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",

@@ -124,6 +124,33 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   }
 }
 
+TEST_CASE("Megatron accumulates whole bf16 gradients between micro-batches", "[megatron][memory]") {
+  // Megatron-Core's DDP keeps one whole gradient buffer in the parameters' dtype (bf16; its
+  // grad_reduce_in_fp32 is False by default) and reduces it after the last micro-batch: the
+  // second micro-batch's forward holds 2 bytes of every parameter of Llama-3.1-8B
+  // (8,030,261,248 x 2 = 16,060,522,496 B). FSDP2's grad-op holds its fp32 shard (4 / 8 bytes a
+  // parameter), and with --no-sync whole fp32 gradients (4 bytes).
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::full);
+  c.sharding = Sharding::grad_op;
+  const auto gradients = [&](const TrainingConfig& x, std::int64_t grad_accum) {
+    TrainingConfig y = x;
+    y.grad_accum = grad_accum;
+    return test::at(estimate_memory(m, y, b200), StepPhase::forward_end,
+                    MemoryComponent::gradients);
+  };
+  constexpr double params = 8'030'261'248.0;
+  CHECK(gradients(c, 2) == 4.0 * params / 8);
+  TrainingConfig no_sync = c;
+  no_sync.grad_accum_mode = GradAccumMode::no_sync;
+  CHECK(gradients(no_sync, 2) == 4.0 * params);
+  TrainingConfig megatron = c;
+  megatron.trainer = Trainer::megatron;
+  CHECK(gradients(megatron, 1) == 0.0); // the first micro-batch's forward: none yet
+  CHECK(gradients(megatron, 2) == 16'060'522'496.0);
+}
+
 TEST_CASE("Megatron's unfused loss works in place on one fp32 copy of the logits",
           "[megatron][memory]") {
   // _VocabParallelCrossEntropy (NVIDIA/Megatron-LM@2edffadb:

@@ -289,8 +289,9 @@ struct StepTerms {
   double activation_bytes_per_token = 0; ///< every block's (and the recomputed) activation bytes
   LogitsMemory logits;                   ///< per logit element (tokens × vocab)
   double hbm_bytes_per_s = 0;
-  double cpu_s = 0; ///< host issue time of one micro-batch
-  bool no_sync = false;
+  double cpu_s = 0;           ///< host issue time of one micro-batch
+  bool no_sync = false;       ///< gradients reduce once per step (reduces_once_per_step())
+  bool gathered_once = false; ///< parameters gather once per step (gathers_once_per_step())
   double ag_fwd_s = 0, ag_bwd_s = 0, rs_s = 0, ar_s = 0;
   double ag_fwd_bytes = 0, ag_bwd_bytes = 0, rs_bytes = 0, ar_bytes = 0;
   /// Tensor- and context-parallel collectives of one micro-batch: seconds per sequence of the

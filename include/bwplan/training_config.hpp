@@ -81,6 +81,20 @@ struct TrainingConfig {
 /// pipeline-parallel ranks share their micro-batch.
 [[nodiscard]] std::int64_t data_parallel_degree(const TrainingConfig& c);
 
+/// Gradients reduce once per step, after the last micro-batch, instead of after each: with
+/// --no-sync; under pipeline stages (torchtitan's schedule disables sync until the last
+/// micro-batch, torch/distributed/pipelining/stage.py backward_maybe_with_nosync); and in
+/// Megatron-Core, whose schedules run every micro-batch but the last under its DDP's no_sync
+/// (NVIDIA/Megatron-LM@2edffadb528ea07e261b0c02cdc42a7bb9c3197a:megatron/core/pipeline_parallel/
+/// schedules.py lines 684-685).
+[[nodiscard]] bool reduces_once_per_step(const TrainingConfig& c);
+/// Parameters are all-gathered once per step, not once per micro-batch: a pipeline stage's stay
+/// gathered the whole step, and Megatron-Core's distributed optimizer (bwplan's grad-op under
+/// --trainer megatron) keeps whole parameters on every rank and gathers the updated ones once,
+/// after the optimizer step (megatron/core/optimizer/distrib_optimizer.py step_with_ready_grads
+/// -> start_param_sync, at the same commit).
+[[nodiscard]] bool gathers_once_per_step(const TrainingConfig& c);
+
 /// Sequences one rank's data loader takes per optimizer step: micro_batch, or under pp > 1 the
 /// pipeline's whole batch, micro_batch x grad_accum, which the schedule splits into grad_accum
 /// micro-batches (torchtitan's local_batch_size, Megatron's micro-batches per pipeline).

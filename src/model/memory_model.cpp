@@ -168,11 +168,11 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   // stay unsharded the whole step and its gradients accumulate unsharded, in the reduce dtype.
   const bool pipeline = c.pp > 1;
   const bool keep_unsharded = c.sharding == Sharding::grad_op || pipeline;
-  const bool no_sync = c.grad_accum_mode == GradAccumMode::no_sync || pipeline;
+  const bool no_sync = reduces_once_per_step(c);
   t.pp = c.pp;
   t.pp_rank = rank.rank;
   t.pp_schedule = c.pp_schedule;
-  const StateDtypes dt = state_dtypes(c.precision);
+  const StateDtypes dt = state_dtypes(c);
   // Under tensor parallelism every figure below is one rank's slice of the model.
   const Groups g = groups_of(local);
   const double shard = static_cast<double>(effective_shard_group(c));

@@ -319,7 +319,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   Collectives x;
   // FSDP2 issues one collective per unit: every block, and the root's units (counted as one).
   const double units = layers + 1.0;
-  const StateDtypes dt = state_dtypes(c.precision);
+  const StateDtypes dt = state_dtypes(c);
   const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
   // torchtitan's mesh puts the tp ranks innermost (torchtitan/distributed/parallel_dims.py): the
   // data-parallel groups' ranks sit tp apart, gpus_per_node / tp of them in a node.
@@ -580,7 +580,8 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   t.vocab = as_double(m.vocab) / tp * head_share;
   t.gpu_share = 1.0 / (tp * as_double(c.pp));
   t.layers = as_double(stage.blocks);
-  t.no_sync = c.grad_accum_mode == GradAccumMode::no_sync || pipeline;
+  t.no_sync = reduces_once_per_step(c);
+  t.gathered_once = gathers_once_per_step(c);
 
   // One micro-batch's compute (micro_batch_compute()).
   // The GEMM curve's ceiling was fitted on Hopper- and Ampere-class parts; a part whose large
@@ -703,9 +704,9 @@ StepParts step_parts(const StepTerms& s, std::int64_t micro_batch, std::int64_t 
   p.synced = s.no_sync ? 1.0 : p.micro;
   const double gpu_mb = micro_batch_compute(s, micro_batch);
   p.compute_s = p.micro * std::max(gpu_mb, s.cpu_s);
-  // Under pipeline parallelism the stage's parameters stay gathered all step: one forward
-  // all-gather per step, not per micro-batch (gradients reduce once: no_sync).
-  const double gathered = s.bubble_micro_batches > 0 ? 1.0 : p.micro;
+  // Parameters that stay gathered all step (a pipeline stage's, Megatron's): one forward
+  // all-gather per step, not per micro-batch (gathers_once_per_step()).
+  const double gathered = s.gathered_once ? 1.0 : p.micro;
   // Collectives, phase by phase: forward all-gathers hide behind forward's share of the
   // micro-batch's compute, backward all-gathers and gradient reductions behind the rest.
   const double fwd_mb = s.forward_fraction * gpu_mb;
@@ -743,14 +744,13 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   t.compute_s = p.compute_s;
   t.achieved_efficiency = matmul_efficiency(s, micro_batch);
   t.exposed_comm_s = p.exposed_comm_s;
-  t.allgather_s = (s.bubble_micro_batches > 0 ? 1.0 : micro) * s.ag_fwd_s + micro * s.ag_bwd_s;
+  t.allgather_s = (s.gathered_once ? 1.0 : micro) * s.ag_fwd_s + micro * s.ag_bwd_s;
   t.reduce_scatter_s = synced * s.rs_s;
   t.all_reduce_s = synced * s.ar_s;
   t.tensor_parallel_s = p.tp_s;
   t.context_parallel_s = p.cp_s;
   t.expert_parallel_s = p.ep_s;
-  t.allgather_bytes =
-      (s.bubble_micro_batches > 0 ? 1.0 : micro) * s.ag_fwd_bytes + micro * s.ag_bwd_bytes;
+  t.allgather_bytes = (s.gathered_once ? 1.0 : micro) * s.ag_fwd_bytes + micro * s.ag_bwd_bytes;
   t.pipeline_bubble_s = p.bubble_s;
   t.pipeline_send_s = p.p2p_s;
   t.reduce_scatter_bytes = synced * s.rs_bytes;

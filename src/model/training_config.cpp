@@ -50,6 +50,14 @@ std::int64_t data_parallel_degree(const TrainingConfig& c) {
   return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp * c.pp));
 }
 
+bool reduces_once_per_step(const TrainingConfig& c) {
+  return c.grad_accum_mode == GradAccumMode::no_sync || c.pp > 1 || c.trainer == Trainer::megatron;
+}
+
+bool gathers_once_per_step(const TrainingConfig& c) {
+  return c.pp > 1 || (c.trainer == Trainer::megatron && c.sharding == Sharding::grad_op);
+}
+
 double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
                              std::int64_t data_parallel) {
   return static_cast<double>(micro_batch * seq_len) * static_cast<double>(data_parallel);
