@@ -421,23 +421,31 @@ Peak peak_of(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_a
 /// The band's upper edges of the allocated and reserved peaks, from the `estimate`'s: the
 /// unfused-loss bytes raise the allocated peak (if a logits phase becomes the peak, by the
 /// difference), which the reserved peak takes on with the estimate's own slack; then the relative
-/// edge, the bytes per saved token and block (every block's, for each micro-batch in flight) and
-/// the fixed bytes.
+/// edge, the bytes per saved token and block (every block's, for each micro-batch in flight: in
+/// the phases that hold saved activations, so a peak after the backward, which holds none, gains
+/// none) and the fixed bytes.
 Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad_accum,
                const Peak& estimate) {
-  const double allocated =
-      t.band.high_bytes_per_logit > 0
-          ? peak_of(t, micro_batch, grad_accum, t.band.high_bytes_per_logit).allocated
-          : estimate.allocated;
-  const double reserved = estimate.uncapped_reserved + (allocated - estimate.allocated);
   const double scale = 1.0 + t.band.high_fraction;
-  double added = t.band.high_bytes;
-  if (t.band.high_bytes_per_token_block > 0) {
-    added += held_token_blocks(t, static_cast<double>(micro_batch) * t.seq_len, grad_accum) *
-             t.band.high_bytes_per_token_block;
+  double allocated = estimate.allocated;
+  double scaled = estimate.allocated * scale; // the largest phase's scaled total, extra included
+  if (t.band.high_bytes_per_logit > 0 || t.band.high_bytes_per_token_block > 0) {
+    const double tokens = static_cast<double>(micro_batch) * t.seq_len;
+    const double held =
+        held_token_blocks(t, tokens, grad_accum) * t.band.high_bytes_per_token_block;
+    const Phases ph = phases_of(t, tokens, grad_accum, t.band.high_bytes_per_logit);
+    allocated = 0;
+    scaled = 0;
+    for (const ComponentBytes& phase : ph) {
+      const double total = phase_total(phase);
+      allocated = std::max(allocated, total);
+      scaled = std::max(scaled, total * scale + (phase[idx(C::activations)] > 0 ? held : 0.0));
+    }
   }
-  const double allocated_high = allocated * scale + added;
-  const double reserved_high = reserved * scale + added;
+  const double reserved = estimate.uncapped_reserved + (allocated - estimate.allocated);
+  const double added = t.band.high_bytes;
+  const double allocated_high = scaled + added;
+  const double reserved_high = reserved * scale + (scaled - allocated * scale) + added;
   const double holes_high = estimate.holes * scale;
   return {allocated_high, cap_reserved(t, allocated_high, holes_high, reserved_high), reserved_high,
           holes_high, estimate.phase};
