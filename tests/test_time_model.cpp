@@ -225,6 +225,16 @@ TEST_CASE("the bottleneck names the slowest resource", "[time]") {
   slow_efa.inter_node_bytes_per_s = 1e8;
   CHECK(estimate_step_time(m, c, h100(), slow_efa).bottleneck == Bottleneck::inter_node);
   CHECK(name_of(Bottleneck::inter_node) == "inter-node");
+  // Llama-3.2-1B eager at 1 x 2048 tokens: the host issues its 16 blocks' kernels in 16 x 8.2 ms
+  // = 0.1312 s, longer than the GPU runs them, so compute_s is the host's time, named so.
+  c = base();
+  c.seq_len = 2048;
+  const StepTime host = estimate_step_time(test::preset("llama-3.2-1b"), c, h100(), free_links());
+  CHECK_THAT(host.compute_s, WithinRel(16 * 8.2e-3, 1e-12));
+  CHECK(host.bottleneck == Bottleneck::host);
+  c.compile = true; // compiled blocks issue far fewer kernels: the GPU's compute again
+  CHECK(estimate_step_time(test::preset("llama-3.2-1b"), c, h100(), free_links()).bottleneck ==
+        Bottleneck::compute);
 }
 
 TEST_CASE("more GPUs in a node never beat the single-GPU compute bound", "[time]") {

@@ -19,10 +19,13 @@
 namespace bwplan {
 
 /// What limits the step: the GPUs' compute, or the link the slowest collectives run over.
-enum class Bottleneck : std::uint8_t { compute, intra_node, inter_node, count_ };
+/// What limits a step: the GPU's compute, collectives inside a node or across nodes, or the
+/// host issuing the micro-batch's kernels more slowly than the GPU runs them.
+enum class Bottleneck : std::uint8_t { compute, intra_node, inter_node, host, count_ };
 template <> struct EnumTraits<Bottleneck> {
   static constexpr std::string_view what = "bottleneck";
-  static constexpr std::array<std::string_view, 3> names = {"compute", "intra-node", "inter-node"};
+  static constexpr std::array<std::string_view, 4> names = {"compute", "intra-node", "inter-node",
+                                                            "host"};
 };
 static_assert(k_enum_table_complete<Bottleneck>);
 

@@ -778,6 +778,8 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
     t.bottleneck = Bottleneck::intra_node;
   } else if (inter > t.compute_s && inter > intra) {
     t.bottleneck = Bottleneck::inter_node;
+  } else if (s.cpu_s > micro_batch_compute(s, micro_batch)) {
+    t.bottleneck = Bottleneck::host; // compute_s is the host's issue time
   }
   return t;
 }
