@@ -510,7 +510,9 @@ TEST_CASE(
   // 11.9 %, 158 (88.8 %); held-aside 176, 13.0 %, 150 (85.2 %). Megatron reducing once per
   // step in bf16 and gathering once (16 Megatron-Bridge rows closer, gpt-oss-120b on 64 B300 from
   // 69 % slow to 28 %, inside): all 215, 12.3 %, 189 (87.9 %); torchtitan's unchanged; held-aside
-  // 176, 12.6 %, 151 (85.8 %).
+  // 176, 12.6 %, 151 (85.8 %). The torchtune 70B CPU-offload row read as its job's tokens/s
+  // (1,568 / 8 = 196 per GPU; 1,568 would be 214 % of an A100's peak, now refused): all 190
+  // (88.4 %); held-aside 176, 12.5 %, 152 (86.4 %).
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -542,14 +544,14 @@ TEST_CASE(
     }
   }
   REQUIRE(all.errors.size() == 215);
-  CHECK(all.inside == 189);
+  CHECK(all.inside == 190);
   REQUIRE(torchtitan.errors.size() == 178);
   CHECK(torchtitan.inside == 158);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
   REQUIRE(held_aside.errors.size() == 176);
-  CHECK(held_aside.inside == 151);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.62).margin(0.1));
+  CHECK(held_aside.inside == 152);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(12.45).margin(0.1));
   CHECK(quantile(all.errors, 0.5) == Approx(12.30).margin(0.1));
 }
 

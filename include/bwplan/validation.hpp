@@ -33,6 +33,10 @@ struct MetricBand {
 };
 [[nodiscard]] MetricBand metric_band(const MemoryEstimate& m, Metric metric);
 
+/// Why a measured tokens/s per GPU is no run's, or "": at `e`'s configuration it would run more
+/// model FLOPs than the GPU's peak (MFU above 100 %: a job's tokens/s, say).
+[[nodiscard]] std::string measured_tokens_per_s_problem(const Estimate& e, double tokens_per_s);
+
 struct CaseResult {
   std::string id;
   Metric metric = Metric::peak_reserved;

@@ -12,6 +12,7 @@
 
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
+#include "bwplan/validation.hpp"
 
 namespace bwplan {
 
@@ -78,6 +79,13 @@ std::vector<Sample> samples_of(const std::vector<MeasurementCase>& cases, Quanti
                                 "positive",
                                 run_name(mc), quantity_of(mc, q), figure(q, x.measured),
                                 figure(q, p)));
+      }
+      if (q == Quantity::throughput) {
+        const std::string problem = measured_tokens_per_s_problem(
+            evaluate(mc.request, shipped.memory, shipped.time), x.measured);
+        if (!problem.empty()) {
+          throw Error(fmt::format("{}: {} measured {}", run_name(mc), quantity_of(mc, q), problem));
+        }
       }
       const double ratio = x.measured / p;
       if (!(ratio >= 1.0 / k_max_run_ratio && ratio <= k_max_run_ratio)) {

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "bwplan/error.hpp"
+
 namespace bwplan {
 
 std::string_view name_of(Metric m) {
@@ -35,6 +39,18 @@ MetricBand metric_band(const MemoryEstimate& m, Metric metric) {
     return {m.device_bytes_required, m.device_bytes_required, m.device_bytes_required_high};
   }
   return {};
+}
+
+std::string measured_tokens_per_s_problem(const Estimate& e, double tokens_per_s) {
+  // No GPU runs more model FLOPs than its peak: above it the figure is not one GPU's, and would
+  // read as the model being that many times too slow.
+  const double mfu = e.time.mfu * tokens_per_s / e.time.tokens_per_s_per_gpu;
+  if (!(mfu > 1.0)) {
+    return {};
+  }
+  return fmt::format("{:g} is {:.0f} % of {}'s peak in model FLOPs (allowed up to 100 %: a "
+                     "job's tokens/s, not one GPU's?)",
+                     tokens_per_s, 100.0 * mfu, e.request.gpu.name);
 }
 
 Validation validate_cases(const std::vector<MeasurementCase>& cases, const MemoryConstants& k,
@@ -87,6 +103,10 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
     }
     if (mc.tokens_per_second_per_gpu) {
       r.measured_tokens_per_s = *mc.tokens_per_second_per_gpu;
+      if (const std::string problem = measured_tokens_per_s_problem(e, r.measured_tokens_per_s);
+          !problem.empty()) {
+        throw Error(fmt::format("{}: measured tokens_per_second_per_gpu {}", r.id, problem));
+      }
       r.predicted_tokens_per_s = e.time.tokens_per_s_per_gpu;
       r.predicted_tokens_per_s_low = e.time.tokens_per_s_per_gpu_low;
       r.predicted_tokens_per_s_high = e.time.tokens_per_s_per_gpu_high;
