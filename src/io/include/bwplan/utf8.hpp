@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -115,19 +116,26 @@ namespace bwplan {
              : ((static_cast<unsigned char>(seq[0]) & 0x0FU) << 12U) | (b(1) << 6U) | b(2);
 }
 
-/// `s` with its control characters (newlines too) written as \xNN, and the format characters of
-/// format_control_length() as \u{XXXX}, as a one-line message quotes a value: the error then
-/// shows what was typed, not a space where a newline was or text reordered.
-[[nodiscard]] inline std::string controls_escaped(std::string_view s) {
+/// How escaped_as() writes what it escapes.
+enum class EscapeStyle : std::uint8_t {
+  message, ///< controls (newlines too) as \xNN, format characters as \u{XXXX}
+  json,    ///< controls but the newline, and format characters, as \uXXXX
+};
+
+/// `s` with its control characters and the format characters of format_control_length()
+/// escaped in `style`.
+[[nodiscard]] inline std::string escaped_as(std::string_view s, EscapeStyle style) {
+  const bool json = style == EscapeStyle::json;
   std::string out;
   out.reserve(s.size());
   while (!s.empty()) {
     const auto u = static_cast<unsigned char>(s.front());
     const std::size_t n = format_control_length(s);
     if (n != 0) {
-      out += fmt::format("\\u{{{:04X}}}", code_point_of(s.substr(0, n)));
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
+      const unsigned cp = code_point_of(s.substr(0, n));
+      out += json ? fmt::format("\\u{:04X}", cp) : fmt::format("\\u{{{:04X}}}", cp);
+    } else if ((u < 0x20 && !(json && u == '\n')) || u == 0x7f) {
+      out += json ? fmt::format("\\u{:04X}", u) : fmt::format("\\x{:02x}", u);
     } else {
       out += s.front();
     }
@@ -136,27 +144,20 @@ namespace bwplan {
   return out;
 }
 
+/// `s` with its control characters (newlines too) written as \xNN, and the format characters of
+/// format_control_length() as \u{XXXX}, as a one-line message quotes a value: the error then
+/// shows what was typed, not a space where a newline was or text reordered.
+[[nodiscard]] inline std::string controls_escaped(std::string_view s) {
+  return escaped_as(s, EscapeStyle::message);
+}
+
 /// `s` for a terminal: every control character but the newline, and every format character of
 /// format_control_length(), written as the JSON escape \uXXXX. A path or name in a table then
 /// cannot move the cursor, recolour the terminal or reorder the line around it (Trojan Source,
 /// CVE-2021-42574), and JSON text keeps its meaning: inside a string the escape decodes to the
 /// same character, and outside strings JSON text holds neither.
 [[nodiscard]] inline std::string display_safe(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  while (!s.empty()) {
-    const auto u = static_cast<unsigned char>(s.front());
-    const std::size_t n = format_control_length(s);
-    if (n != 0) {
-      out += fmt::format("\\u{:04X}", code_point_of(s.substr(0, n)));
-    } else if ((u < 0x20 && u != '\n') || u == 0x7f) {
-      out += fmt::format("\\u{:04X}", u);
-    } else {
-      out += s.front();
-    }
-    s.remove_prefix(std::max<std::size_t>(n, 1));
-  }
-  return out;
+  return escaped_as(s, EscapeStyle::json);
 }
 
 } // namespace bwplan
