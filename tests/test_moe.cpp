@@ -171,7 +171,7 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
   // 1 x 8192 tokens, fixed segments: both checkpointing modes peak at backward_end with the same
   // 113.86 GiB (the optimizer's states and gradients), so full checkpointing's edge is not above
   // op-level SAC's (it was 182.06 GiB against 166.75, and called at_risk, while full checkpointing
-  // held less in every phase).
+  // held less in every phase), nor said to be widened by them.
   const auto edge = [](const char* ac) {
     const auto r = test::run_cli({"estimate", "--model", "llama-4-scout", "--nodes", "2", "--ep",
                                   "8", "--loss", "chunked-head", "--compile", "--alloc-segments",
@@ -180,6 +180,9 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
     const auto memory = nlohmann::json::parse(r.out).at("memory");
     CHECK(memory.at("peak_phase") == "backward_end");
     CHECK(memory.at("verdict") == "fits");
+    for (const auto& why : memory.at("band_widened_for")) { // nor said to widen it
+      CHECK(why != "mixture_checkpointing_held_more");
+    }
     return memory.at("device_bytes_required_high").get<double>();
   };
   CHECK(edge("full") == edge("selective-op"));

@@ -391,6 +391,7 @@ struct Peak {
   double uncapped_reserved = 0; ///< with room to spare (cap_reserved())
   double holes = 0;             ///< Slack::holes at the peak
   StepPhase phase = StepPhase::forward_end;
+  bool saved_bytes_added = false; ///< band_peak(): the per-token-block bytes raised the edge
 };
 Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   Peak k;
@@ -447,8 +448,9 @@ Peak band_peak(const MemoryTerms& t, std::int64_t micro_batch, std::int64_t grad
   const double allocated_high = scaled + added;
   const double reserved_high = reserved * scale + (scaled - allocated * scale) + added;
   const double holes_high = estimate.holes * scale;
-  return {allocated_high, cap_reserved(t, allocated_high, holes_high, reserved_high), reserved_high,
-          holes_high, estimate.phase};
+  return {allocated_high, cap_reserved(t, allocated_high, holes_high, reserved_high),
+          reserved_high,  holes_high,
+          estimate.phase, scaled > allocated * scale};
 }
 
 } // namespace
@@ -502,6 +504,9 @@ MemoryEstimate rank_estimate(const MemoryTerms& t, std::int64_t micro_batch,
   e.device_bytes_required_high = e.peak_reserved_high_bytes + e.runtime_bytes;
   e.allocator_retries_high = high.reserved < high.uncapped_reserved;
   e.band_widened = t.band.widened;
+  if (!high.saved_bytes_added) { // a peak after the backward: the saved bytes did not widen it
+    e.band_widened &= ~bit(Widening::mixture_checkpointing);
+  }
   e.capacity_bytes = t.capacity_bytes;
   e.usable_bytes = t.usable_bytes;
   e.host_bytes_per_node = t.host_bytes_per_node;
