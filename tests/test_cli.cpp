@@ -264,9 +264,8 @@ TEST_CASE("an at-risk configuration: estimate says by how much, check exits 3", 
   const auto j = nlohmann::json::parse(check.out);
   CHECK(j.at("fits") == true);
   CHECK(j.at("verdict") == "at_risk");
-  // The same plan with --model of 24 of the 32 layers: judged on the plan's band as a share of
-  // today's estimate (181.05 / 169.2 of it), not on the plan's own edge in bytes, which was of 32
-  // layers and would keep it at risk.
+  // The same plan with --model of 24 of the 32 layers: judged on that model's own band, not on
+  // the plan's edge in bytes, which was of 32 layers and would keep it at risk.
   nlohmann::json shorter =
       nlohmann::json::parse(read_text_file(test::source_path("configs/models/llama-3.1-8b.json")));
   shorter["layers"] = 24;

@@ -124,12 +124,12 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   }
 }
 
-TEST_CASE("Megatron accumulates whole bf16 gradients between micro-batches", "[megatron][memory]") {
-  // Megatron-Core's DDP keeps one whole gradient buffer in the parameters' dtype (bf16; its
-  // grad_reduce_in_fp32 is False by default) and reduces it after the last micro-batch: the
-  // second micro-batch's forward holds 2 bytes of every parameter of Llama-3.1-8B
-  // (8,030,261,248 x 2 = 16,060,522,496 B). FSDP2's grad-op holds its fp32 shard (4 / 8 bytes a
-  // parameter), and with --no-sync whole fp32 gradients (4 bytes).
+TEST_CASE("Megatron accumulates whole gradients between micro-batches", "[megatron][memory]") {
+  // Megatron-Core's DDP keeps one whole gradient buffer (fp32 under bf16 mixed precision, as
+  // Megatron-LM's arguments set accumulate_allreduce_grads_in_fp32 unless --grad-reduce-in-bf16)
+  // and reduces it after the last micro-batch: the second micro-batch's forward holds 4 bytes of
+  // every parameter of Llama-3.1-8B (8,030,261,248 x 4 = 32,121,044,992 B), as --no-sync does
+  // under torchtitan. FSDP2's grad-op holds its fp32 shard (4 / 8 bytes a parameter).
   const ModelSpec& m = test::preset("llama-3.1-8b");
   const GpuSpec& b200 = test::catalog().gpu("b200");
   TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::full);
@@ -148,7 +148,9 @@ TEST_CASE("Megatron accumulates whole bf16 gradients between micro-batches", "[m
   TrainingConfig megatron = c;
   megatron.trainer = Trainer::megatron;
   CHECK(gradients(megatron, 1) == 0.0); // the first micro-batch's forward: none yet
-  CHECK(gradients(megatron, 2) == 16'060'522'496.0);
+  CHECK(gradients(megatron, 2) == 32'121'044'992.0);
+  megatron.sharding = Sharding::full; // Megatron's FSDP keeps them sharded
+  CHECK(gradients(megatron, 2) == 4.0 * params / 8);
 }
 
 TEST_CASE("Megatron's unfused loss works in place on one fp32 copy of the logits",

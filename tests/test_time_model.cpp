@@ -157,11 +157,10 @@ TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
   t = estimate_step_time(m, c, h100(), net);
   CHECK_THAT(t.reduce_scatter_bytes, WithinRel(4.0 * k_8b_total, 1e-12));
 
-  // Megatron-Core reduces once per step (its schedules run all micro-batches but the last under
-  // no_sync), in bf16 (its gradient buffer's dtype), and under its distributed optimizer (bwplan
-  // grad-op) gathers the updated parameters once per step: over 4 micro-batches, one
-  // reduce-scatter of 2 bytes a parameter and one all-gather where FSDP2's grad-op does four of
-  // each, the reduce-scatters in fp32.
+  // Megatron-Core's DDP reduces once per step (its schedules run all micro-batches but the last
+  // under no_sync), and under its distributed optimizer (bwplan grad-op) gathers the updated
+  // parameters once per step: over 4 micro-batches, one reduce-scatter and one all-gather where
+  // FSDP2's grad-op does four of each.
   c = base();
   c.sharding = Sharding::grad_op;
   c.grad_accum = 4;
@@ -172,12 +171,13 @@ TEST_CASE("collective bytes: full, grad-op, hybrid, fp8 all-gather", "[time]") {
   c.activation_checkpointing = ActivationCheckpointing::full; // Megatron has no op-level SAC
   const StepTime once = estimate_step_time(m, c, h100(), net);
   CHECK_THAT(once.allgather_bytes, WithinRel(2.0 * k_8b_total, 1e-12));
-  CHECK_THAT(once.reduce_scatter_bytes, WithinRel(2.0 * k_8b_total, 1e-12));
-  // Megatron's FSDP (bwplan full) gathers for every micro-batch, as FSDP2 does.
+  CHECK_THAT(once.reduce_scatter_bytes, WithinRel(4.0 * k_8b_total, 1e-12));
+  // Megatron's FSDP (bwplan full) gathers and reduce-scatters for every micro-batch, as FSDP2
+  // does (its no_sync still reduces sharded gradients).
   c.sharding = Sharding::full;
   t = estimate_step_time(m, c, h100(), net);
   CHECK_THAT(t.allgather_bytes, WithinRel(4.0 * (2.0 * k_8b_total + 2.0 * k_8b_blocks), 1e-12));
-  CHECK_THAT(t.reduce_scatter_bytes, WithinRel(2.0 * k_8b_total, 1e-12));
+  CHECK_THAT(t.reduce_scatter_bytes, WithinRel(4.0 * 4.0 * k_8b_total, 1e-12));
 }
 
 TEST_CASE("a shard group spanning nodes uses the node's rails, not one NIC", "[time]") {

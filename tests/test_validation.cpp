@@ -978,12 +978,13 @@ TEST_CASE("the first B300 runs, Megatron-Bridge's, held aside: read as Megatron-
   // fewer saved bytes are less traffic too (tokens/s 22 % and 19 % below). Since Megatron
   // reduces gradients and gathers parameters once per step, not per micro-batch
   // (reduces_once_per_step(), gathers_once_per_step()): gpt-oss-120b's 5 micro-batches do one
-  // reduce-scatter and one all-gather over EFA, in bf16 as Megatron's gradient buffer is
-  // (state_dtypes()): 69 % -> 28 % below, inside the band; Qwen3-30B-A3B 20 % and 17 % below.
+  // reduce-scatter and one all-gather over EFA: 69 % -> 34 % below (still outside the band; read
+  // in fp32, Megatron-LM's default, where this recipe reduces in bf16: 28 % below), and its
+  // estimate holds the whole fp32 gradient buffer from the second micro-batch (228.2 GiB, upper
+  // edge 293.7 of 267.8 usable: at_risk); Qwen3-30B-A3B 21 % and 17 % below.
   check_runs_that_ran(
-      validate_json("measurements-b300-holdout.json"), 3,
-      [](const std::string& id) { return id.find("gpt-oss") != std::string::npos; }, 20.5, 27.9,
-      1.0);
+      validate_json("measurements-b300-holdout.json"), 3, [](const std::string&) { return false; },
+      20.5, 34.4, 2.0 / 3.0);
 }
 
 TEST_CASE("Megatron-Bridge's Qwen3-30B-A3B on GB200, B200 and H100, held aside",
@@ -999,8 +1000,8 @@ TEST_CASE("Megatron-Bridge's Qwen3-30B-A3B on GB200, B200 and H100, held aside",
   // set on 15 peaks, at_risk again at 0.25, set on 16), micro-batch 1 on B200 fits.
   // 16 H100 over two nodes read 43 % below the measured (outside the band): bwplan's all-to-all
   // crosses the nodes exposed; the preset turns Megatron's overlap off (docs/time-model.md §6).
-  // Reducing once per step in bf16 and gathering once, as Megatron does: median 9.6 % -> 6.7 %,
-  // the H100 runs 43.7 % -> 40.4 % below.
+  // Reducing and gathering once per step, as Megatron does: median 9.6 % -> 6.7 %, the H100 runs
+  // 43.7 % -> 40.4 % below.
   check_runs_that_ran(
       validate_json("measurements-megatron-holdout.json"), 12,
       [](const std::string& id) {

@@ -42,11 +42,6 @@ struct StateDtypes {
   double reduce_bytes = 4;  ///< reduce-scatter / accumulation dtype (fp32 under mixed)
 };
 [[nodiscard]] StateDtypes state_dtypes(Precision p);
-/// The same for a configuration: under --trainer megatron gradients accumulate and reduce in the
-/// parameters' working dtype (Megatron-Core's DDP buffer, grad_reduce_in_fp32 False by default:
-/// NVIDIA/Megatron-LM@2edffadb528ea07e261b0c02cdc42a7bb9c3197a:megatron/core/distributed/
-/// distributed_data_parallel_config.py line 13, distributed_data_parallel.py line 148).
-[[nodiscard]] StateDtypes state_dtypes(const TrainingConfig& c);
 
 /// Model states held by one GPU (the most loaded rank: FSDP2 pads dim 0 of every tensor to a
 /// multiple of the shard group, so rank 0 holds ceil(rows / N) rows of each).

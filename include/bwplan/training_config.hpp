@@ -84,9 +84,10 @@ struct TrainingConfig {
 /// Gradients reduce once per step, after the last micro-batch, instead of after each: with
 /// --no-sync; under pipeline stages (torchtitan's schedule disables sync until the last
 /// micro-batch, torch/distributed/pipelining/stage.py backward_maybe_with_nosync); and in
-/// Megatron-Core, whose schedules run every micro-batch but the last under its DDP's no_sync
+/// Megatron-Core's DDP (bwplan none, and grad-op for its distributed optimizer), whose schedules
+/// run every micro-batch but the last under no_sync
 /// (NVIDIA/Megatron-LM@2edffadb528ea07e261b0c02cdc42a7bb9c3197a:megatron/core/pipeline_parallel/
-/// schedules.py lines 684-685).
+/// schedules.py lines 684-685; Megatron-FSDP still reduce-scatters sharded gradients each time).
 [[nodiscard]] bool reduces_once_per_step(const TrainingConfig& c);
 /// Parameters are all-gathered once per step, not once per micro-batch: a pipeline stage's stay
 /// gathered the whole step, and Megatron-Core's distributed optimizer (bwplan's grad-op under

@@ -134,7 +134,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     const bool same =
         o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
-    MemoryEstimate judged = judged_memory(doc, e, o.plan);
+    MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
     return Ranked{std::move(e), kd, judged, alike_precisions(doc, o.plan, rank),
                   doc.plans_in_document};
   };

@@ -27,13 +27,7 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
     throw Error(fmt::format("{}: has no measurement cases; nothing to validate", o.file));
   }
   const ModelConstants k = resolve_constants(ctx, o.constants);
-  const Validation v = [&] {
-    try {
-      return validate_cases(cases, k.memory, k.time);
-    } catch (const Error& e) { // a case's reading no run could give: say which file
-      throw Error(fmt::format("{}: {}", o.file, e.what()));
-    }
-  }();
+  const Validation v = validate_cases(cases, k.memory, k.time);
   if (o.max_median_error_pct >= 0 && v.summary.numeric_cases == 0) {
     // its median would read 0 % and pass a gate that judged nothing
     throw Error(fmt::format("--max-median-error {:g}: {} has no measured peak to take the median "

@@ -85,23 +85,17 @@ std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate&
   return changes;
 }
 
-MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now,
+MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now, bool other_model,
                              const std::string& where) {
   MemoryEstimate judged = now.memory;
-  const nlohmann::json* was_high = saved_figure(doc, "memory", "device_bytes_required_high", where);
-  const nlohmann::json* was = saved_figure(doc, "memory", "device_bytes_required", where);
-  if (was_high != nullptr && was != nullptr && was->get<double>() > 0 &&
-      now.memory.device_bytes_required > 0) {
-    // The plan's own band, as the share it added above its estimate: today's estimate may be of
-    // another model (--model) or catalog, and the plan's edge in bytes is of its own.
-    const double share = was_high->get<double>() / was->get<double>();
-    const double now_share =
-        now.memory.device_bytes_required_high / now.memory.device_bytes_required;
-    // (a plan records whole bytes: a share within rounding of today's is today's)
-    if (share > now_share * (1 + 1e-9)) {
-      const double high = now.memory.device_bytes_required * share;
+  if (other_model) { // the plan's edge is of its own model: today's model is judged on its own
+    return judged;
+  }
+  if (const nlohmann::json* was =
+          saved_figure(doc, "memory", "device_bytes_required_high", where)) {
+    if (was->get<double>() > judged.device_bytes_required_high) {
       // the plan's own wider edge: today's allocated edge says nothing of it
-      judged.device_bytes_required_high = high;
+      judged.device_bytes_required_high = was->get<double>();
       judged.allocator_retries_high = false;
     }
   }

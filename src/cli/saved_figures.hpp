@@ -41,10 +41,10 @@ void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
                     const std::string& where);
 
 /// Today's memory estimate of the plan with the wider of today's band edge and the one it was
-/// saved with, as a share above the estimate (a plan is never judged on a narrower band than it
-/// was made with, and --model's estimate on the plan's share, not its bytes; `where` names the
-/// file). Its verdict(), where the estimate is feasible, is the plan's.
+/// saved with (a plan is never judged on a narrower band than it was made with; `where` names
+/// the file). With `other_model` (--model) the saved edge is of another model's estimate, so
+/// today's band alone judges it. Its verdict(), where the estimate is feasible, is the plan's.
 [[nodiscard]] MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now,
-                                           const std::string& where);
+                                           bool other_model, const std::string& where);
 
 } // namespace bwplan::cli

@@ -19,14 +19,6 @@ StateDtypes state_dtypes(Precision p) {
   return {4, 4, 2, 4}; // bf16 mixed: MixedPrecisionPolicy(param bf16, reduce fp32)
 }
 
-StateDtypes state_dtypes(const TrainingConfig& c) {
-  StateDtypes d = state_dtypes(c.precision);
-  if (c.trainer == Trainer::megatron) {
-    d.reduce_bytes = d.compute_bytes;
-  }
-  return d;
-}
-
 double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
                              double param_bytes) {
   const double n = static_cast<double>(rows) * static_cast<double>(cols);

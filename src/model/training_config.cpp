@@ -51,7 +51,10 @@ std::int64_t data_parallel_degree(const TrainingConfig& c) {
 }
 
 bool reduces_once_per_step(const TrainingConfig& c) {
-  return c.grad_accum_mode == GradAccumMode::no_sync || c.pp > 1 || c.trainer == Trainer::megatron;
+  // Megatron's FSDP (bwplan full, hybrid) reduce-scatters every micro-batch, as FSDP2 does
+  const bool megatron_ddp = c.trainer == Trainer::megatron &&
+                            (c.sharding == Sharding::none || c.sharding == Sharding::grad_op);
+  return c.grad_accum_mode == GradAccumMode::no_sync || c.pp > 1 || megatron_ddp;
 }
 
 bool gathers_once_per_step(const TrainingConfig& c) {
