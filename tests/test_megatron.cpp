@@ -127,9 +127,10 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
 TEST_CASE("Megatron accumulates whole gradients between micro-batches", "[megatron][memory]") {
   // Megatron-Core's DDP keeps one whole gradient buffer (fp32 under bf16 mixed precision, as
   // Megatron-LM's arguments set accumulate_allreduce_grads_in_fp32 unless --grad-reduce-in-bf16)
-  // and reduces it after the last micro-batch: the second micro-batch's forward holds 4 bytes of
-  // every parameter of Llama-3.1-8B (8,030,261,248 x 4 = 32,121,044,992 B), as --no-sync does
-  // under torchtitan. FSDP2's grad-op holds its fp32 shard (4 / 8 bytes a parameter).
+  // allocated at construction, and reduces it after the last micro-batch: every forward holds 4
+  // bytes of every parameter of Llama-3.1-8B (8,030,261,248 x 4 = 32,121,044,992 B), as the
+  // second micro-batch's does with --no-sync under torchtitan. FSDP2's grad-op holds its fp32
+  // shard (4 / 8 bytes a parameter).
   const ModelSpec& m = test::preset("llama-3.1-8b");
   const GpuSpec& b200 = test::catalog().gpu("b200");
   TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::full);
@@ -147,7 +148,7 @@ TEST_CASE("Megatron accumulates whole gradients between micro-batches", "[megatr
   CHECK(gradients(no_sync, 2) == 4.0 * params);
   TrainingConfig megatron = c;
   megatron.trainer = Trainer::megatron;
-  CHECK(gradients(megatron, 1) == 0.0); // the first micro-batch's forward: none yet
+  CHECK(gradients(megatron, 1) == 32'121'044'992.0); // allocated at construction
   CHECK(gradients(megatron, 2) == 32'121'044'992.0);
   megatron.sharding = Sharding::full; // Megatron's FSDP keeps them sharded
   CHECK(gradients(megatron, 2) == 4.0 * params / 8);
