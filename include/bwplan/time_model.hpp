@@ -18,7 +18,6 @@
 
 namespace bwplan {
 
-/// What limits the step: the GPUs' compute, or the link the slowest collectives run over.
 /// What limits a step: the GPU's compute, collectives inside a node or across nodes, or the
 /// host issuing the micro-batch's kernels more slowly than the GPU runs them.
 enum class Bottleneck : std::uint8_t { compute, intra_node, inter_node, host, count_ };

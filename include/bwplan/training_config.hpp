@@ -89,6 +89,9 @@ struct TrainingConfig {
 /// (NVIDIA/Megatron-LM@2edffadb528ea07e261b0c02cdc42a7bb9c3197a:megatron/core/pipeline_parallel/
 /// schedules.py lines 684-685; Megatron-FSDP still reduce-scatters sharded gradients each time).
 [[nodiscard]] bool reduces_once_per_step(const TrainingConfig& c);
+/// Megatron-Core's distributed optimizer: bwplan's grad-op under --trainer megatron (whole
+/// parameters and one whole gradient buffer on every rank, optimizer states sharded).
+[[nodiscard]] bool megatron_distributed_optimizer(const TrainingConfig& c);
 /// Parameters are all-gathered once per step, not once per micro-batch: a pipeline stage's stay
 /// gathered the whole step, and Megatron-Core's distributed optimizer (bwplan's grad-op under
 /// --trainer megatron) keeps whole parameters on every rank and gathers the updated ones once,

@@ -196,7 +196,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
   }
-  if (c.trainer == Trainer::megatron && c.sharding == Sharding::grad_op && !offload) {
+  if (megatron_distributed_optimizer(c) && !offload) {
     // Megatron-Core's DDP under its distributed optimizer allocates one whole gradient buffer at
     // construction (megatron/core/distributed/distributed_data_parallel.py, its
     // param_and_grad_buffer) and accumulates into it: held from the first forward on.

@@ -50,15 +50,19 @@ std::int64_t data_parallel_degree(const TrainingConfig& c) {
   return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.cp * c.pp));
 }
 
+bool megatron_distributed_optimizer(const TrainingConfig& c) {
+  return c.trainer == Trainer::megatron && c.sharding == Sharding::grad_op;
+}
+
 bool reduces_once_per_step(const TrainingConfig& c) {
   // Megatron's FSDP (bwplan full, hybrid) reduce-scatters every micro-batch, as FSDP2 does
-  const bool megatron_ddp = c.trainer == Trainer::megatron &&
-                            (c.sharding == Sharding::none || c.sharding == Sharding::grad_op);
+  const bool megatron_ddp = megatron_distributed_optimizer(c) ||
+                            (c.trainer == Trainer::megatron && c.sharding == Sharding::none);
   return c.grad_accum_mode == GradAccumMode::no_sync || c.pp > 1 || megatron_ddp;
 }
 
 bool gathers_once_per_step(const TrainingConfig& c) {
-  return c.pp > 1 || (c.trainer == Trainer::megatron && c.sharding == Sharding::grad_op);
+  return c.pp > 1 || megatron_distributed_optimizer(c);
 }
 
 double tokens_per_micro_step(std::int64_t micro_batch, std::int64_t seq_len,
