@@ -114,6 +114,42 @@ TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
   CHECK(logits_per_element(c).traffic_bytes == 3.0 * 2.0 + 4.0 / 8);
 }
 
+TEST_CASE("torchtitan's chunked-head loop holds the head's unsharded gradient and an fp32 "
+          "hidden-state gradient buffer",
+          "[memory]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = base();
+  c.loss = Loss::chunked_head;
+  c.micro_batch = 2;
+  const MemoryEstimate tt = estimate_memory(m, c, gpu);
+  c.trainer = Trainer::other;
+  const MemoryEstimate other = estimate_memory(m, c, gpu);
+  // The head (final norm 4096 + output 4096 x 128256): its fp32 accumulated gradient beside one
+  // chunk's new bf16 gradient, 4 + 2 bytes each, in FSDP's column of the loss phase.
+  const double head = 4096.0 * 128256 + 4096;
+  CHECK_THAT(at(tt, StepPhase::forward_end, MemoryComponent::fsdp_buffers) -
+                 at(other, StepPhase::forward_end, MemoryComponent::fsdp_buffers),
+             WithinRel(6.0 * head, 1e-12));
+  // GradAccumulator's fp32 [2, 8192, 4096] buffer, and the two sequences' chunks copied in bf16.
+  CHECK_THAT(at(tt, StepPhase::forward_end, MemoryComponent::logits) -
+                 at(other, StepPhase::forward_end, MemoryComponent::logits),
+             WithinRel(2.0 * 8192 * 4096 * (4.0 + 2.0), 1e-12));
+  // Only the loop: the other phases are the same.
+  for (auto p : {StepPhase::backward_start, StepPhase::backward_block, StepPhase::backward_end}) {
+    CHECK(phase_total(tt.phases[static_cast<std::size_t>(p)]) ==
+          phase_total(other.phases[static_cast<std::size_t>(p)]));
+  }
+  // One sequence is split into chunks without a copy.
+  c.micro_batch = 1;
+  c.trainer = Trainer::torchtitan;
+  const MemoryEstimate one = estimate_memory(m, c, gpu);
+  c.trainer = Trainer::other;
+  CHECK_THAT(at(one, StepPhase::forward_end, MemoryComponent::logits) -
+                 at(estimate_memory(m, c, gpu), StepPhase::forward_end, MemoryComponent::logits),
+             WithinRel(8192.0 * 4096 * 4.0, 1e-12));
+}
+
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {
   const MemoryEstimate e =
       estimate_memory(test::preset("llama-3.1-8b"), base(), test::catalog().gpu("b200"));

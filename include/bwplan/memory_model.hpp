@@ -331,6 +331,11 @@ struct MemoryTerms {
   SavedActivationFactors saved;        ///< saved activations = tokens × first × second
   double block_backward_per_token = 0; ///< the first block's recompute + gradient working set
   LogitsMemory logits;                 ///< per logit element (tokens × vocab)
+  /// torchtitan's chunked-head loss (ChunkedCELoss): what its chunk loop holds beside the chunk's
+  /// logits: the output head's gradient accumulating unsharded (and one chunk's new one), and per
+  /// local token its fp32 hidden-state gradient buffer (plus the chunks' copies when a micro-batch
+  /// holds more than one sequence).
+  double loss_head_bytes = 0, loss_hidden_per_token = 0, loss_chunk_copy_per_token = 0;
   double parameters = 0, optimizer_states = 0, gradients = 0; ///< on the GPU (0 when offloaded)
   std::array<double, 2> gradients_forward{}; ///< live during forward, by [grad_accum > 1]
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;

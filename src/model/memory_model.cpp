@@ -265,6 +265,20 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.logits = logits_per_element(c);
   t.logits.forward_bytes += k.extra_logit_bytes;
   t.logits.backward_bytes += k.extra_logit_bytes;
+  if (c.loss == Loss::chunked_head && c.trainer == Trainer::torchtitan && rank.head) {
+    // ChunkedCELoss (pytorch/torchtitan@1690e0aeafa0a631251fd522b870112343d8bf77:
+    // torchtitan/components/loss.py, unchanged through @3c1999e6) runs each chunk's backward
+    // inside the loss. The head stays unsharded with its gradient sync off until the last chunk,
+    // so FSDP2 keeps its unsharded gradient across the chunks in the reduce dtype
+    // (FSDPParam.to_accumulated_grad_if_needed / accumulate_unsharded_grad_if_needed), beside
+    // each chunk's new gradient in the compute dtype; the chunks' hidden-state gradients fill a
+    // preallocated fp32 buffer (GradAccumulator); a micro-batch of more than one sequence copies
+    // its chunks (.contiguous() on a strided split).
+    const bool per_module_head = fsdp && c.fsdp_wrap == FsdpWrap::per_module && !tuning;
+    t.loss_head_bytes = per_module_head ? (dt.reduce_bytes + weight_bytes) * g.head : 0.0;
+    t.loss_hidden_per_token = 4.0 * static_cast<double>(m.hidden);
+    t.loss_chunk_copy_per_token = weight_bytes * static_cast<double>(m.hidden);
+  }
   const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
 
@@ -347,7 +361,9 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
       (t.pp > 1 && t.pp_schedule == PipelineSchedule::gpipe ? static_cast<double>(grad_accum)
                                                             : 1.0);
   const double params = t.parameters, states = t.optimizer_states;
-  const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra);
+  const double chunk_loop =
+      tokens * (t.loss_hidden_per_token + (tokens > t.seq_len ? t.loss_chunk_copy_per_token : 0.0));
+  const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
   const double logits_bwd = logit_elements * (t.logits.backward_bytes + logits_extra);
   const double block_work = saved + tokens * t.block_backward_per_token;
@@ -367,7 +383,8 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   // as low precision); the optimizer's states appear at its first step.
   return {{
       {params, 0.0, 0.0, 0.0, 0.0, 0.0, t.load_transient, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_forward, saved, logits_fwd, t.low_precision, 0.0, fx},
+      {params, grads_fwd, states, t.fsdp_forward + t.loss_head_bytes, saved, logits_fwd,
+       t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},
       {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0, fx},
