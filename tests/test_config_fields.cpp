@@ -79,6 +79,7 @@ TrainingConfig all_changed() {
   c.attention_kernel = AttentionKernel::flash2;
   c.trainer = Trainer::other;
   c.alloc_segments = AllocSegments::fixed;
+  c.reduce_dtype = ReduceDtype::bf16;
   return c;
 }
 

@@ -186,6 +186,8 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
       {{"--attention-kernel", "flash2"}, "attention_kernel 'flash2'"},
       {{"--trainer", "other"}, "trainer 'other'"},
+      // training.mixed_precision_reduce allows only "float32" (config/job_config.py)
+      {{"--reduce-dtype", "bf16"}, "reduce_dtype 'bf16'"},
       {{"--model", test::source_path("tests/fixtures/hf/pythia-160m.config.json")}, "model "},
       // torchtitan's MXFP8 converter asserts no tensor parallelism under torch.compile
       // (components/quantization/mx.py lines 46-52)
@@ -197,7 +199,7 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       // the pinned torchao's MXFP8 grouped GEMMs need a kernel it does not load under PyTorch 2.11
       {{"--model", "qwen3-30b-a3b", "--ep", "8", "--precision", "mxfp8"}, "mxfp8_quantize_3d"},
   };
-  REQUIRE(cases.size() == 15);
+  REQUIRE(cases.size() == 16);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

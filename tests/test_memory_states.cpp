@@ -73,3 +73,49 @@ TEST_CASE("optimizer state sizes per element", "[memory]") {
   CHECK_THAT(optimizer_state_bytes(Optimizer::adafactor, 1000, 500, 4), WithinRel(6000.0, 1e-12));
   CHECK_THAT(optimizer_state_bytes(Optimizer::adafactor, 1000, 1, 4), WithinRel(4000.0, 1e-12));
 }
+
+TEST_CASE("the reduce dtype: the trainer's default, or as set", "[memory]") {
+  TrainingConfig c = cfg(Sharding::full, 8, Precision::bf16_pure);
+  // torchtitan reduces in fp32 whatever the training dtype (mixed_precision_reduce "float32");
+  // a trainer without a mixed-precision policy reduces bf16-pure gradients in bf16.
+  CHECK(state_dtypes(c).reduce_bytes == 4);
+  c.trainer = Trainer::other;
+  CHECK(state_dtypes(c).reduce_bytes == 2);
+  c.trainer = Trainer::megatron;
+  CHECK(state_dtypes(c).reduce_bytes == 2);
+  c.precision = Precision::bf16;
+  CHECK(state_dtypes(c).reduce_bytes == 4); // Megatron-LM's default under bf16
+  c.reduce_dtype = ReduceDtype::bf16;       // grad_reduce_in_fp32=False
+  CHECK(state_dtypes(c).reduce_bytes == 2);
+  c.precision = Precision::bf16_pure;
+  c.reduce_dtype = ReduceDtype::fp32;
+  CHECK(state_dtypes(c).reduce_bytes == 4);
+  // Only the reduce dtype: the states keep the precision's.
+  CHECK(state_dtypes(c).param_bytes == 2);
+  CHECK(state_dtypes(c).grad_bytes == 2);
+}
+
+TEST_CASE("a bf16 reduce halves the reduce-scatter inputs and Megatron's gradient buffer, not the "
+          "sharded gradients",
+          "[memory]") {
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = cfg(Sharding::full, 8);
+  const MemoryTerms fp32 = memory_terms(m, model_facts(m), c, gpu);
+  c.reduce_dtype = ReduceDtype::bf16;
+  const MemoryTerms bf16 = memory_terms(m, model_facts(m), c, gpu);
+  // one block: 4 x 4096^2 (attention, 8 KV heads of 128: wk, wv a quarter) and 3 x 4096 x 14336,
+  // two norms
+  const double block = 4096.0 * 4096 * 2 + 2 * 4096.0 * 1024 + 3 * 4096.0 * 14336 + 2 * 4096;
+  CHECK_THAT(fp32.rs_input, WithinRel(4.0 * block, 1e-12));
+  CHECK_THAT(bf16.rs_input, WithinRel(2.0 * block, 1e-12));
+  CHECK(bf16.gradients == fp32.gradients);
+  // Megatron's distributed optimizer holds its whole gradient buffer in the reduce dtype.
+  c.trainer = Trainer::megatron;
+  c.sharding = Sharding::grad_op;
+  const double buffer = memory_terms(m, model_facts(m), c, gpu).gradients_forward[0];
+  c.reduce_dtype = ReduceDtype::trainer_default;
+  CHECK_THAT(memory_terms(m, model_facts(m), c, gpu).gradients_forward[0],
+             WithinRel(2.0 * buffer, 1e-12));
+  CHECK_THAT(buffer, WithinRel(2.0 * 8'030'261'248, 1e-12));
+}

@@ -383,11 +383,12 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // reads the August rows within -15.2..+7.4 % and the May ones -3.7..-3.9 % (44-49 % low until
   // 2026-12-05, while they were read as full checkpointing; their registry entry runs op-level
   // SAC); the band (docs/model.md, "Mixtures of experts") holds every one. The OOM at May
-  // micro-batch 14 is at_risk, not fits (counted wrong here).
+  // micro-batch 14 is at_risk, not fits (counted wrong here). Median 4.3 % until the May rows'
+  // pure bf16 reduced in fp32, as torchtitan's does (2026-12-05, docs/model.md section 5): 3.6 %.
   const auto fit = validate_json("measurements-moe.json");
   const auto& f = fit.at("summary");
   CHECK(f.at("numeric_cases") == 10);
-  CHECK(f.at("median_abs_error_pct").get<double>() == Approx(4.3).margin(0.3));
+  CHECK(f.at("median_abs_error_pct").get<double>() == Approx(3.6).margin(0.3));
   CHECK(f.at("max_error_case") == "lambda-aug-b200-qwen3-30b-a3b-sac-eager-mb6");
   CHECK(f.at("band_coverage").get<double>() == 1.0);
   CHECK(f.at("median_band_high_pct").get<double>() <= 16.0);
@@ -409,12 +410,14 @@ TEST_CASE("mixture-of-experts runs: the fit set within its band, the held-aside 
   // the pure bf16 they ran (they read 24-30 % high as mixed precision); tokens/s 5.8 % median,
   // 11.5 % after the contention and grouped-GEMM refit of 2026-12-02, 16.9 % (slow) since B200's
   // GEMM ratio and the refit of 2026-12-03, 6.5 % since the grouped-GEMM refit of 2026-12-04.
+  // Since torchtitan's pure bf16 reduces in fp32 (2026-12-05): all three 2.0-5.0 % high, tokens/s
+  // 7.7 % (the reduce-scatter's bytes doubled).
   const auto oss = validate_json("measurements-moe-gpt-oss-holdout.json");
   const auto& o = oss.at("summary");
   CHECK(o.at("numeric_cases") == 3);
-  CHECK(o.at("max_abs_error_pct").get<double>() <= 2.5);
+  CHECK(o.at("max_abs_error_pct").get<double>() <= 5.1);
   CHECK(o.at("band_coverage").get<double>() == 1.0);
-  CHECK(o.at("throughput_median_abs_error_pct").get<double>() == Approx(6.5).margin(0.3));
+  CHECK(o.at("throughput_median_abs_error_pct").get<double>() == Approx(7.65).margin(0.3));
   CHECK(o.at("throughput_band_coverage").get<double>() == 1.0);
   // Held aside from the August sweep before anything was set on it: eager op-level SAC at
   // micro-batch 7 reads 16.3 % low, compiled at 10 5.8 % high, both inside the band; of the four
@@ -769,11 +772,14 @@ TEST_CASE("LambdaLabs' gpt-oss sweep, held aside, holds what its one evaluation 
   // eager gpt-oss counts what its clamped SwiGLU and sink rescale keep (read from torchtitan's
   // gpt_oss code; the 16 % low run's slope over its batch-1 twin was the clue): memory a median
   // 5.5 %, all 9 under the edge, all 3 fit calls right. Tokens/s 33.2 %, 4 of 7 inside the band;
-  // 24.9 %, 6 of 7, since the grouped-GEMM refit of 2026-12-04.
+  // 24.9 %, 6 of 7, since the grouped-GEMM refit of 2026-12-04. Since torchtitan's pure bf16
+  // reduces in fp32, as its source does (2026-12-05, docs/model.md section 5): memory 7.05 % (the
+  // ep 1 gpt-oss-120b runs 7-9 % high, 1-3 % low before), tokens/s 30.4 %, still 6 of 7 (the ep 1
+  // 120b runs, limited by their reduce-scatter, 30 % slow, 16 % before).
   const auto v = validate_json("measurements-moe-december-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == 9);
-  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(5.5).margin(0.2));
+  CHECK(s.at("median_abs_error_pct").get<double>() == Approx(7.05).margin(0.2));
   CHECK(s.at("max_error_case") ==
         "lambda-gptoss120b-b200x8-fsdp8-ep8-sacop-b1s8192-compiled-bf16pure");
   CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
@@ -781,7 +787,7 @@ TEST_CASE("LambdaLabs' gpt-oss sweep, held aside, holds what its one evaluation 
   CHECK(s.at("fit_cases") == 3);
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
   CHECK(s.at("throughput_cases") == 7);
-  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(24.9).margin(0.3));
+  CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(30.4).margin(0.3));
   CHECK(s.at("throughput_band_coverage").get<double>() == Approx(6.0 / 7.0));
 }
 
@@ -981,10 +987,13 @@ TEST_CASE("the first B300 runs, Megatron-Bridge's, held aside: read as Megatron-
   // reduce-scatter and one all-gather over EFA: 69 % -> 34 % below (still outside the band; read
   // in fp32, Megatron-LM's default, where this recipe reduces in bf16: 28 % below), and its
   // estimate holds the whole fp32 gradient buffer from the second micro-batch (228.2 GiB, upper
-  // edge 293.7 of 267.8 usable: at_risk); Qwen3-30B-A3B 21 % and 17 % below.
+  // edge 293.7 of 267.8 usable: at_risk); Qwen3-30B-A3B 21 % and 17 % below. Since the cases say
+  // so with `reduce_dtype` bf16 (2026-12-05; their notes recorded grad_reduce_in_fp32=False at
+  // collection): gpt-oss-120b 28 % below, inside the band, and fits (a bf16 buffer).
   check_runs_that_ran(
-      validate_json("measurements-b300-holdout.json"), 3, [](const std::string&) { return false; },
-      20.5, 34.4, 2.0 / 3.0);
+      validate_json("measurements-b300-holdout.json"), 3,
+      [](const std::string& id) { return id.find("gpt-oss-120b") != std::string::npos; }, 20.5,
+      27.9, 1.0);
 }
 
 TEST_CASE("Megatron-Bridge's Qwen3-30B-A3B on GB200, B200 and H100, held aside",

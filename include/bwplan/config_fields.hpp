@@ -211,6 +211,14 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "one) or fixed (PyTorch's default: whole free segments only); measurement cases without "
       "it read fixed",
       opt});
+  f(ConfigField<ReduceDtype>{
+      "reduce_dtype", &C::reduce_dtype,
+      "the dtype gradients are reduced in and accumulated unsharded in: default (the trainer's: "
+      "fp32, as torchtitan sets FSDP2's MixedPrecisionPolicy and as Megatron-LM does under bf16; "
+      "bf16 for bf16-pure outside torchtitan, which runs without a mixed-precision policy as "
+      "torchtune does), fp32, or bf16 (FSDP2's reduce_dtype=torch.bfloat16; Megatron's "
+      "grad_reduce_in_fp32=False, as NVIDIA's Megatron-Bridge recipes set it)",
+      opt});
 }
 
 } // namespace bwplan

@@ -93,6 +93,12 @@ enum class Trainer : std::uint8_t { torchtitan, other, megatron, count_ };
 /// pressure every free cached page returns to CUDA; fixed: PyTorch's default, one cudaMalloc per
 /// segment, of which only segments with no live block can be returned.
 enum class AllocSegments : std::uint8_t { expandable, fixed, count_ };
+/// The dtype gradients are reduced in, and accumulated unsharded in across micro-batches:
+/// the trainer's default (fp32: FSDP2's MixedPrecisionPolicy as torchtitan sets it, Megatron-LM's
+/// under bf16; bf16 for bf16-pure outside torchtitan, which runs without a mixed-precision policy
+/// as torchtune does), or fp32 or bf16 as set (FSDP2's reduce_dtype, Megatron's
+/// grad_reduce_in_fp32).
+enum class ReduceDtype : std::uint8_t { trainer_default, fp32, bf16, count_ };
 /// The order pipeline stages run their micro-batches in (torch.distributed.pipelining, as
 /// torchtitan names them: 1F1B, Interleaved1F1B, GPipe, ZBVZeroBubble, InterleavedZeroBubble).
 /// 1F1B holds at most as many
@@ -215,6 +221,11 @@ template <> struct EnumTraits<AllocSegments> {
   static constexpr std::array<std::string_view, 2> names = {"expandable", "fixed"};
 };
 
+template <> struct EnumTraits<ReduceDtype> {
+  static constexpr std::string_view what = "reduce dtype";
+  static constexpr std::array<std::string_view, 3> names = {"default", "fp32", "bf16"};
+};
+
 template <> struct EnumTraits<PipelineSchedule> {
   static constexpr std::string_view what = "pipeline schedule";
   static constexpr std::array<std::string_view, 5> names = {"1f1b", "interleaved-1f1b", "gpipe",
@@ -233,7 +244,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<OptimizerImpl> && k_enum_table_complete<NormImpl> &&
               k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
               k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
-              k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments>);
+              k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments> &&
+              k_enum_table_complete<ReduceDtype>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -42,6 +42,8 @@ struct StateDtypes {
   double reduce_bytes = 4;  ///< reduce-scatter / accumulation dtype (fp32 under mixed)
 };
 [[nodiscard]] StateDtypes state_dtypes(Precision p);
+/// The same with the configuration's reduce dtype (its trainer's default, or as set).
+[[nodiscard]] StateDtypes state_dtypes(const TrainingConfig& c);
 
 /// Model states held by one GPU (the most loaded rank: FSDP2 pads dim 0 of every tensor to a
 /// multiple of the shard group, so rank 0 holds ceil(rows / N) rows of each).
@@ -205,7 +207,7 @@ struct MemoryConstants {
   /// Mixtures of experts under expert parallelism (routing taken as balanced): the upper edge
   /// widens by this, the smallest that holds every measured peak under ep (16 in tests/data;
   /// docs/model.md, "Mixtures of experts").
-  double band_mixture_fraction = 0.25;
+  double band_mixture_fraction = 0.21;
   /// GPUs that shipped memory measurements cover (by catalog name).
   std::vector<std::string> band_measured_gpus = {"a100-sxm-80gb", "b200", "h100-hbm2e-96gb",
                                                  "h100-sxm-80gb", "mi300x"};

@@ -60,6 +60,8 @@ struct TrainingConfig {
   /// The caching allocator's segments (the reserved peak under memory pressure): what bwplan's
   /// launch sets. Measurement cases that do not name it read `fixed`, PyTorch's default.
   AllocSegments alloc_segments = AllocSegments::expandable;
+  /// The dtype gradients are reduced and accumulated in (state_dtypes(const TrainingConfig&)).
+  ReduceDtype reduce_dtype = ReduceDtype::trainer_default;
 };
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).

@@ -24,10 +24,11 @@ namespace {
 
 /// The training-config fields search takes as one value each (estimate's flags); the others are
 /// axes.
-constexpr std::array<std::string_view, 15> k_fixed = {
-    "optimizer",    "optimizer_impl", "compile",          "loss",       "fp8_backend",
-    "norm_impl",    "fsdp_wrap",      "lora_rank",        "lora_alpha", "lora_targets",
-    "lora_dropout", "nf4_quantizer",  "attention_kernel", "trainer",    "alloc_segments"};
+constexpr std::array<std::string_view, 16> k_fixed = {
+    "optimizer",        "optimizer_impl", "compile",        "loss",
+    "fp8_backend",      "norm_impl",      "fsdp_wrap",      "lora_rank",
+    "lora_alpha",       "lora_targets",   "lora_dropout",   "nf4_quantizer",
+    "attention_kernel", "trainer",        "alloc_segments", "reduce_dtype"};
 
 struct SearchOptions {
   std::string model = "llama-3.1-8b";

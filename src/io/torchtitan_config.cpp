@@ -80,8 +80,8 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
   case Precision::bf16: s.add("training", "mixed_precision_param", "bfloat16", "precision"); break;
   case Precision::bf16_pure:
     cannot("precision", p,
-           "torchtitan reduces gradients in float32 only (training.mixed_precision_reduce "
-           "allows \"float32\"), and the plan's memory assumes bf16 reduction; plan with "
+           "its bf16 training (training.dtype \"bfloat16\") keeps the logits in fp32 "
+           "(config/job_config.py), which bwplan's bf16-pure does not model; plan with "
            "--precision bf16");
   case Precision::nvfp4:
     cannot("precision", p, "it has no NVFP4 training converter; plan with --precision mxfp8");
@@ -145,6 +145,14 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
     break;
   }
   default: cannot("precision", p, "it is not a precision bwplan can launch");
+  }
+  if (c.reduce_dtype == ReduceDtype::bf16) {
+    cannot("reduce_dtype", name_of(c.reduce_dtype),
+           "training.mixed_precision_reduce allows only \"float32\" (config/job_config.py); "
+           "plan with --reduce-dtype default or fp32");
+  }
+  if (c.reduce_dtype == ReduceDtype::fp32) { // torchtitan's default, written as the plan set it
+    s.add("training", "mixed_precision_reduce", "float32", "reduce_dtype");
   }
 }
 

@@ -172,7 +172,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.pp = c.pp;
   t.pp_rank = rank.rank;
   t.pp_schedule = c.pp_schedule;
-  const StateDtypes dt = state_dtypes(c.precision);
+  const StateDtypes dt = state_dtypes(c);
   // Under tensor parallelism every figure below is one rank's slice of the model.
   const Groups g = groups_of(local);
   const double shard = static_cast<double>(effective_shard_group(c));

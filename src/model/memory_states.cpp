@@ -19,6 +19,25 @@ StateDtypes state_dtypes(Precision p) {
   return {4, 4, 2, 4}; // bf16 mixed: MixedPrecisionPolicy(param bf16, reduce fp32)
 }
 
+StateDtypes state_dtypes(const TrainingConfig& c) {
+  StateDtypes dt = state_dtypes(c.precision);
+  switch (c.reduce_dtype) {
+  case ReduceDtype::trainer_default:
+    // torchtitan always passes MixedPrecisionPolicy(reduce_dtype=training.mixed_precision_reduce),
+    // which allows only "float32" (pytorch/torchtitan@v0.2.2: torchtitan/config/job_config.py),
+    // and FSDP2 keeps a reduce dtype that differs from the policy's param dtype
+    // (FSDPParam.init_dtype_attrs): bf16-pure (training.dtype bfloat16) reduces in fp32 too.
+    if (c.trainer == Trainer::torchtitan) {
+      dt.reduce_bytes = 4;
+    }
+    break;
+  case ReduceDtype::fp32: dt.reduce_bytes = 4; break;
+  case ReduceDtype::bf16: dt.reduce_bytes = 2; break;
+  case ReduceDtype::count_: break;
+  }
+  return dt;
+}
+
 double optimizer_state_bytes(Optimizer o, std::int64_t rows, std::int64_t cols,
                              double param_bytes) {
   const double n = static_cast<double>(rows) * static_cast<double>(cols);

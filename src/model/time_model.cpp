@@ -319,7 +319,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   Collectives x;
   // FSDP2 issues one collective per unit: every block, and the root's units (counted as one).
   const double units = layers + 1.0;
-  const StateDtypes dt = state_dtypes(c.precision);
+  const StateDtypes dt = state_dtypes(c);
   const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
   // torchtitan's mesh puts the tp ranks innermost (torchtitan/distributed/parallel_dims.py): the
   // data-parallel groups' ranks sit tp apart, gpus_per_node / tp of them in a node.
