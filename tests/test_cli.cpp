@@ -55,6 +55,26 @@ TEST_CASE("bwplan gpus and instances show their sources", "[cli]") {
   CHECK(found);
 }
 
+TEST_CASE("a reduce dtype set by hand is named in the table and moves the reduce-scatter",
+          "[cli]") {
+  const auto run = [](const char* dtype, const char* format) {
+    const test::CliResult r = test::run_cli({"estimate", "--gpu", "h100-sxm-80gb", "--gpus", "16",
+                                             "--reduce-dtype", dtype, "--format", format});
+    REQUIRE(r.status == 0);
+    return r.out;
+  };
+  CHECK_THAT(run("bf16", "table"), Catch::Contains(", gradients reduced in bf16\n"));
+  CHECK_THAT(run("default", "table"), !Catch::Contains("gradients reduced in"));
+  // 16 GPUs over two nodes: the reduce-scatter crosses EFA, and in bf16 it moves half the bytes.
+  const auto comm = [&](const char* dtype) {
+    const auto j = nlohmann::json::parse(run(dtype, "json"));
+    CHECK(j.at("config").at("reduce_dtype") == dtype);
+    return j.at("throughput").at("tokens_per_second_per_gpu").get<double>();
+  };
+  CHECK(comm("bf16") > comm("fp32"));
+  CHECK(comm("fp32") == comm("default")); // torchtitan's default is fp32
+}
+
 TEST_CASE("a FlashAttention-2 estimate says so in the table and is slower on Hopper", "[cli]") {
   const std::vector<std::string> base = {
       "estimate", "--gpu",     "h100-sxm-80gb", "--gpus",

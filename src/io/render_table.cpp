@@ -201,6 +201,9 @@ std::string estimate_table(const Estimate& e) {
                      std::string(c.compile ? ", compiled" : "") +
                          (c.attention_kernel != AttentionKernel::cudnn
                               ? fmt::format(", attention {}", name_of(c.attention_kernel))
+                              : std::string()) +
+                         (c.reduce_dtype != ReduceDtype::trainer_default
+                              ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
                               : std::string()));
   const ComponentBytes& peak = m.at_peak();
   TextTable t(
