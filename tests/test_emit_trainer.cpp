@@ -126,8 +126,21 @@ TEST_CASE("every plan setting reaches torchtitan's config, checked against the t
        {"--precision", "fp32", "--model", "llama-3.2-1b"},
        {{"training.mixed_precision_param", "float32"}},
        {}},
+      // torchtitan's bf16 training: the model built in bf16 (train.py), FSDP2 gathering in bf16
+      // and reducing in its fixed float32 (state_dtypes())
+      {"bf16-pure",
+       {"--precision", "bf16-pure"},
+       {{"training.dtype", "bfloat16"}, {"training.mixed_precision_param", "bfloat16"}},
+       {"training.mixed_precision_reduce"}},
+      // bf16 weights need no mixed precision: tensor parallelism over every GPU launches
+      {"bf16-pure-tp8",
+       {"--precision", "bf16-pure", "--tp", "8"},
+       {{"training.dtype", "bfloat16"},
+        {"parallelism.data_parallel_shard_degree", 1},
+        {"parallelism.tensor_parallel_degree", 8}},
+       {}},
   };
-  REQUIRE(cases.size() == 12);
+  REQUIRE(cases.size() == 14);
   for (const Case& c : cases) {
     auto flags = with(model, c.flags);
     const auto r = emit(dir, c.name, flags, {"--train-tokens", "1e9"});
@@ -176,7 +189,6 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
                                           "ml.p6-b200.48xlarge"};
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--precision", "nvfp4"}, "precision 'nvfp4'"},
-      {{"--precision", "bf16-pure"}, "precision 'bf16-pure'"},
       {{"--loss", "chunked"}, "loss 'chunked'"},
       {{"--optimizer", "adamw-8bit"}, "optimizer 'adamw-8bit'"},
       {{"--optimizer", "lion"}, "optimizer 'lion'"},
@@ -198,8 +210,12 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--sharding", "none", "--tp", "2"}, "sharding 'none'"},
       // the pinned torchao's MXFP8 grouped GEMMs need a kernel it does not load under PyTorch 2.11
       {{"--model", "qwen3-30b-a3b", "--ep", "8", "--precision", "mxfp8"}, "mxfp8_quantize_3d"},
+      // one data-parallel shard: no FSDP (ParallelDims.fsdp_enabled), and maybe_enable_amp turns
+      // mixed precision off under tensor parallelism
+      {{"--tp", "8"}, "shard_group '1'"},
+      {{"--tp", "4", "--pp", "2", "--precision", "fp8-rowwise"}, "maybe_enable_amp"},
   };
-  REQUIRE(cases.size() == 16);
+  REQUIRE(cases.size() == 17);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

@@ -307,6 +307,38 @@ TEST_CASE("an output that is a file the command reads is refused, with --force t
   fs::remove_all(dir);
 }
 
+TEST_CASE("a launch directory that holds a file the command reads is not replaced", "[safety]") {
+  const fs::path dir = test::scratch_dir("safety-input-dirs");
+  REQUIRE(sh(dir, bin() + " estimate --format json -q --output p.json") == 0);
+  fs::copy_file(test::source_path("tests/data/measurements.json"), dir / "m.json");
+  REQUIRE(sh(dir, bin() + " calibrate m.json --output prof.json -q >/dev/null") == 0);
+  REQUIRE(sh(dir, bin() + " emit sagemaker --plan p.json --out job" + k_aws + " >/dev/null") == 0);
+  fs::copy_file(dir / "p.json", dir / "job" / "hyperparameters.json",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(dir / "prof.json", dir / "job" / "README.md", fs::copy_options::overwrite_existing);
+  const std::string plan = read_text_file(dir / "job" / "hyperparameters.json");
+  const std::string prof = read_text_file(dir / "job" / "README.md");
+  const auto refused = [&](const std::string& args, const std::string& words) {
+    INFO(args);
+    CHECK(sh(dir, bin() + " " + args + " --force" + k_aws + " >out.txt 2>err.txt") == 1);
+    const std::string err = read_text_file(dir / "err.txt");
+    INFO(err);
+    CHECK(err.starts_with("bwplan: error: "));
+    CHECK(err.find(words) != std::string::npos);
+    CHECK(err.find("--force never replaces an input") != std::string::npos);
+  };
+  refused("emit sagemaker --plan job/hyperparameters.json --out job",
+          "--out job: holds the --plan file 'job/hyperparameters.json'");
+  refused("emit sagemaker --plan p.json --calibration job/README.md --out ./job",
+          "holds the --calibration profile 'job/README.md'");
+  refused("search --top 1 --calibration job/README.md --emit-sagemaker job",
+          "--emit-sagemaker job: holds the --calibration profile");
+  CHECK(read_text_file(dir / "job" / "hyperparameters.json") == plan);
+  CHECK(read_text_file(dir / "job" / "README.md") == prof);
+  CHECK(leftovers(dir) == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("the notes standard output gets after the files are part of all or nothing", "[safety]") {
   const fs::path dir = test::scratch_dir("safety-notes");
   // with the document in a file, the launch note is standard output's alone: its failure takes

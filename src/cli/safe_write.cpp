@@ -442,6 +442,14 @@ void OutputSet::add_file(const std::string& flag, const std::string& path, bool 
 
 void OutputSet::add_directory(const std::string& flag, const std::string& path, bool force,
                               const std::vector<EmittedFile>& files) {
+  // The directory is replaced whole: a file the command read inside it would be lost.
+  for (const InputFile& in : m_ctx.inputs) {
+    if (lies_within(in.path, path)) {
+      throw Error(fmt::format("{} {}: holds {} '{}' this command reads; write elsewhere (--force "
+                              "never replaces an input)",
+                              flag, path, in.role, in.path));
+    }
+  }
   check_target(flag, path, force, true);
   if (force && fs::is_directory(fs::symlink_status(path))) {
     refuse_foreign_entries(flag, path, files);

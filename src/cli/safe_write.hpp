@@ -44,7 +44,8 @@ public:
   /// name, ".bwplan-XXXXXX", so that any name the directory allows can be written).
   void add_file(const std::string& flag, const std::string& path, bool force,
                 const std::string& text);
-  /// Checks the target now; writes `files` into a temporary directory beside it.
+  /// Checks the target now, refusing a directory that holds one of the files the command read;
+  /// writes `files` into a temporary directory beside it.
   void add_directory(const std::string& flag, const std::string& path, bool force,
                      const std::vector<EmittedFile>& files);
   /// Moves every temporary into place; on any failure undoes the moves made and throws.

@@ -79,10 +79,14 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
   case Precision::fp32: s.add("training", "mixed_precision_param", "float32", "precision"); break;
   case Precision::bf16: s.add("training", "mixed_precision_param", "bfloat16", "precision"); break;
   case Precision::bf16_pure:
-    cannot("precision", p,
-           "its bf16 training (training.dtype \"bfloat16\") keeps the logits in fp32 "
-           "(config/job_config.py), which bwplan's bf16-pure does not model; plan with "
-           "--precision bf16");
+    // torchtitan's bf16 training builds the model in bf16 (train.py's set_default_dtype of
+    // training.dtype), so parameters, gradients and AdamW states are bf16; FSDP2 still reduces in
+    // mixed_precision_reduce (float32), as state_dtypes() reads torchtitan's default; the logits
+    // it "still" keeps in fp32 (config/job_config.py) are the loss's .float() upcast, which the
+    // memory model counts under every bf16-compute precision.
+    s.add("training", "dtype", "bfloat16", "precision");
+    s.add("training", "mixed_precision_param", "bfloat16", "precision");
+    break;
   case Precision::nvfp4:
     cannot("precision", p, "it has no NVFP4 training converter; plan with --precision mxfp8");
   case Precision::fp8_tensorwise:
@@ -192,6 +196,23 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
            "its DDP (data_parallel_replicate_degree alone) raises \"DDP has not supported > 1D "
            "parallelism\" beside tensor, pipeline, context or expert parallelism "
            "(torchtitan/models/llama3/infra/parallelize.py); plan with --sharding full or hybrid");
+  }
+  // One data-parallel shard and no context parallelism: torchtitan applies no FSDP
+  // (ParallelDims.fsdp_enabled: dp_shard > 1 or cp > 1, torchtitan/distributed/parallel_dims.py),
+  // and without FSDP its mixed precision is autocast, which maybe_enable_amp
+  // (torchtitan/distributed/utils.py) turns off under tensor or pipeline parallelism ("Mixed
+  // precision training with TP or PP is only supported when FSDP/HSDP/CP is enabled") and uses
+  // for DDP otherwise: a plan that computes in bf16 from fp32 weights would train otherwise.
+  const bool mixed = c.precision != Precision::fp32 && c.precision != Precision::bf16_pure;
+  if (c.sharding != Sharding::none && shard == 1 && c.cp == 1 && mixed) {
+    cannot("shard_group", std::to_string(group),
+           c.tp > 1 || c.pp > 1
+               ? "it applies FSDP only over 2 or more data-parallel shards (or context "
+                 "parallelism), and without FSDP it trains in fp32 under tensor or pipeline "
+                 "parallelism (maybe_enable_amp); plan with a shard group of 2 or more, or with "
+                 "--precision bf16-pure"
+               : "it applies FSDP only over 2 or more data-parallel shards (or context "
+                 "parallelism) and runs DDP with autocast otherwise; plan with --sharding none");
   }
   if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
     cannot("offload", name_of(c.offload), "its CPU offload is FSDP's; shard the model");
