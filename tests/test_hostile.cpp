@@ -248,8 +248,9 @@ TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[h
 TEST_CASE("a model whose bytes per GPU would pass 2^62 is refused with the inputs named",
           "[hostile][cli]") {
   const fs::path dir = test::scratch_dir("huge-model");
-  std::ofstream(dir / "m.json") << R"({"name": "huge", "layers": 4096, "hidden": 262144,
-      "heads": 16384, "kv_heads": 16384, "head_dim": 4096, "ffn": 4194304, "vocab": 16777216,
+  // each field at or near its limit, the parameters under 2^50 (a larger model is refused first)
+  std::ofstream(dir / "m.json") << R"({"name": "huge", "layers": 1024, "hidden": 262144,
+      "heads": 16384, "kv_heads": 16384, "ffn": 1024, "vocab": 16777216,
       "mlp": "swiglu", "norm": "rmsnorm", "position": "rope", "tied_embeddings": false,
       "max_seq_len": 16777216})";
   const test::CliResult r =
@@ -345,6 +346,44 @@ TEST_CASE("a NUL in a quoted value does not cut the error line", "[hostile][cli]
   fs::remove_all(dir);
 }
 
+TEST_CASE("what a plan could not record is refused when estimated, not when read back",
+          "[hostile][cli]") {
+  const fs::path dir = test::scratch_dir("unrecordable");
+  // every field in range, 1.46e16 parameters: a plan records at most 2^50
+  std::ofstream(dir / "m.json") << R"({"name": "wide", "layers": 4096, "hidden": 262144,
+      "heads": 16384, "kv_heads": 16384, "ffn": 4194304, "vocab": 16777216, "mlp": "swiglu",
+      "norm": "rmsnorm", "position": "rope", "tied_embeddings": false, "max_seq_len": 8192})";
+  const test::CliResult big = test::run_cli({"estimate", "--model", (dir / "m.json").string()});
+  check_one_line_error(big, 1);
+  CHECK_THAT(big.err, Catch::Contains("the fields make 14645497029722112 parameters (allowed up to "
+                                      "2^50 = 1125899906842624)"));
+  // 131072 nodes of 8: a plan's nodes are 1..4096
+  const test::CliResult nodes = test::run_cli({"estimate", "--gpu", "b200", "--gpus", "1048576"});
+  check_one_line_error(nodes, 1);
+  CHECK_THAT(nodes.err, Catch::Contains("--gpus 1048576 over --gpus-per-node 8 is 131072 nodes "
+                                        "(allowed up to 4096)"));
+  // a fraction of a token written out is no whole count (it was rounded from 1e9 on)
+  for (const char* tokens : {"1000000000.5", "123456789012.5", "1.0000000005B"}) {
+    INFO(tokens);
+    const test::CliResult r = test::run_cli({"estimate", "--train-tokens", tokens});
+    check_one_line_error(r, 1);
+    CHECK_THAT(r.err, Catch::Contains("is not a whole count of tokens"));
+  }
+  CHECK(test::run_cli({"estimate", "--train-tokens", "4.1M", "-q"}).status == 0);
+  // an empty name is no request for the default
+  for (const char* flag : {"--gpu", "--instance"}) {
+    INFO(flag);
+    const test::CliResult r = test::run_cli({"estimate", flag, ""});
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("the value is empty"));
+  }
+  const test::CliResult offload =
+      test::run_cli({"estimate", "--cpu-offload", "--sharding", "none"});
+  check_one_line_error(offload, 1);
+  CHECK_THAT(offload.err, Catch::Contains("CPU offload is FSDP2's CPUOffloadPolicy"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a saved search's train_tokens below one token or a price below a cent is refused",
           "[hostile][cli]") {
   const fs::path dir = test::scratch_dir("plan-tiny-values");
@@ -354,8 +393,8 @@ TEST_CASE("a saved search's train_tokens below one token or a price below a cent
               .status == 0);
   const nlohmann::json saved = nlohmann::json::parse(read_text_file(path));
   for (const auto& [key, value, words] :
-       {std::tuple<const char*, double, const char*>{"train_tokens", 0.5,
-                                                     "allowed 0 for none, or 1..1e+16"},
+       {std::tuple<const char*, double, const char*>{
+            "train_tokens", 0.5, "allowed 0 for none, or a whole count 1..1e+16"},
         {"price_per_hour", 1e-320, "is out of range (allowed 0.01.."}}) {
     nlohmann::json plan = saved;
     plan["inputs"]["constraints"][key] = value;

@@ -328,6 +328,8 @@ TEST_CASE("CPU offload pays PCIe copies and a host optimizer", "[time]") {
   CHECK(off.offload_s > 0.0);
   CHECK(off.optimizer_s > on_gpu.optimizer_s);
   CHECK(off.tokens_per_s_per_gpu < on_gpu.tokens_per_s_per_gpu);
+  // the host's side of the step, against compute, names what limits it
+  CHECK((off.bottleneck == Bottleneck::host) == (off.offload_s + off.optimizer_s > off.compute_s));
 }
 
 TEST_CASE("the step time is deterministic", "[time]") {

@@ -95,7 +95,13 @@ void run_check(Context& ctx, const CheckOptions& o) {
     // a plan saved as not fitting (an estimate that exited 3) never fitted: not "any more"
     const bool fitted = !doc.plan.contains("memory") || !doc.plan["memory"].is_object() ||
                         doc.plan["memory"].value("fits", true);
-    out += !e.feasible() ? fmt::format("does not fit{}: {}\n", fitted ? " any more" : "", e.reason)
+    // nor is a plan held to a larger --headroom than its own one that changed
+    const bool more_headroom =
+        o.headroom_given && k.memory.headroom_fraction > doc.headroom_fraction.value_or(0.0);
+    const std::string since = more_headroom ? fmt::format(" with --headroom {}", o.headroom_pct)
+                              : fitted      ? std::string(" any more")
+                                            : std::string();
+    out += !e.feasible()              ? fmt::format("does not fit{}: {}\n", since, e.reason)
            : verdict == Verdict::fits ? "still " + memory_verdict_text(judged) + "\n"
                                       : memory_verdict_text(judged) + "\n";
     write_output(ctx, o.output, out);

@@ -66,6 +66,10 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
                               c.gpus_per_node, c.gpus, c.gpus));
     }
     r.nodes = (c.gpus + c.gpus_per_node - 1) / c.gpus_per_node;
+    if (r.nodes > k_max_nodes) { // as a plan's nodes are read back (plan_file.cpp)
+      throw Error(fmt::format("--gpus {} over --gpus-per-node {} is {} nodes (allowed up to {})",
+                              c.gpus, c.gpus_per_node, r.nodes, k_max_nodes));
+    }
   } else {
     if (o.gpus != k_unset || o.gpus_per_node != k_unset) {
       throw UsageError("--gpus and --gpus-per-node go with --gpu; with --instance give --nodes");
@@ -128,7 +132,20 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
+  if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
+    throw Error("--cpu-offload with --sharding none: CPU offload is FSDP2's CPUOffloadPolicy, "
+                "which needs sharding (allowed: --sharding full, grad-op or hybrid)");
+  }
   validate_config(c, r.model);
+  if (o.no_sync && c.grad_accum == 1) {
+    ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "
+                  "gradients once either way)");
+  }
+  if (c.sharding == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c)) {
+    ctx.log->warn("--sharding hybrid over one shard group ({} GPUs) replicates nothing: it plans "
+                  "as --sharding full",
+                  effective_shard_group(c));
+  }
   r.train_tokens = o.train_tokens; // in range: the flags' transforms checked them
   if (o.price_per_hour >= 0) {
     r.price_per_hour = o.price_per_hour;
@@ -187,7 +204,9 @@ void setup_estimate(CLI::App& app, Context& ctx) {
                   "Hugging Face config.json")
       ->capture_default_str()
       ->group(in);
-  auto* gpu = cmd->add_option("--gpu", o->gpu, "GPU type (see 'bwplan gpus')")->group(in);
+  auto* gpu = cmd->add_option("--gpu", o->gpu, "GPU type (see 'bwplan gpus')")
+                  ->check(not_empty())
+                  ->group(in);
   cmd->add_option("--gpus", o->gpus, "GPUs in the job, with --gpu [1]")
       ->transform(strict_integer())
       ->group(in);
@@ -197,6 +216,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
   auto* inst = cmd->add_option("--instance", o->instance,
                                fmt::format("instance type (see 'bwplan instances') [{}]",
                                            k_default_instance))
+                   ->check(not_empty())
                    ->group(in);
   cmd->add_option("--nodes", o->nodes, "instances in the job, with --instance [1]")
       ->transform(strict_integer())

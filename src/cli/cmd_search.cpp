@@ -701,7 +701,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     if (json) {
       doc["advice"] = advice_json(*advice);
     } else {
-      text += "\nFor the nearest miss:" + advice_table(*advice);
+      text += "\nFor the nearest miss:" +
+              advice_table(*advice, "more nodes or another instance type may: widen --nodes or "
+                                    "--instance");
     }
   }
   // The launch note follows a table on stdout; with the document in a file it is stdout's

@@ -178,9 +178,11 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         v *= scale;
         if (tokens) {
           // A count of tokens is whole (1.5 was kept as 1.5, 0.5 read as "cannot be reached");
-          // 4.1M is 4.1 x 1e6 in doubles, a hair off whole, and is 4100000.
+          // 4.1M is 4.1 x 1e6 in doubles, a hair off whole, and is 4100000: a suffix's product
+          // may be off by rounding (a few parts in 1e16), a number written out may not.
           const double whole = std::round(v);
-          if (std::abs(v - whole) > 1e-9 * std::max(1.0, std::abs(v))) {
+          const double slack = scale == 1 ? 0.0 : 1e-12 * std::abs(v);
+          if (std::abs(v - whole) > slack) {
             flag_value_out_of_range() = true;
             return fmt::format("'{}' is not a whole count of tokens: allowed {}", s, allowed);
           }

@@ -2,6 +2,7 @@
 #include "bwplan/plan_file.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
@@ -145,9 +146,10 @@ const nlohmann::json& required_member(const nlohmann::json& parent, const std::s
 /// applies unless this command line gave its own.
 void carry_train_tokens(EstimateRequest& r, double d, const std::string& plan,
                         std::string_view at) {
-  if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens))) {
-    throw Error(fmt::format("{}: {}: {} is out of range (allowed 0 for none, or {}..{})", plan, at,
-                            d, k_min_train_tokens, k_max_train_tokens));
+  if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens)) || d != std::floor(d)) {
+    throw Error(fmt::format("{}: {}: {} is out of range (allowed 0 for none, or a whole count "
+                            "{}..{})",
+                            plan, at, d, k_min_train_tokens, k_max_train_tokens));
   }
   if (r.train_tokens == 0) {
     r.train_tokens = d;

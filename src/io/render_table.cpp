@@ -245,11 +245,13 @@ std::string estimate_table(const Estimate& e) {
   }
   const StepTime& st = e.time;
   out += fmt::format(
-      "\n  step {:.3f} s (compute {:.3f}, {}exposed communication {:.3f}, optimizer {:.3f}); "
+      "\n  step {:.3f} s (compute {:.3f}, {}exposed communication {:.3f}, {}optimizer {:.3f}); "
       "limited by {}\n",
       st.step_s, st.compute_s,
       c.pp > 1 ? fmt::format("pipeline bubble {:.3f}, ", st.pipeline_bubble_s) : std::string(),
-      st.exposed_comm_s, st.optimizer_s, name_of(st.bottleneck));
+      st.exposed_comm_s,
+      st.offload_s > 0 ? fmt::format("CPU offload copies {:.3f}, ", st.offload_s) : std::string(),
+      st.optimizer_s, name_of(st.bottleneck));
   if (c.tp > 1 || c.cp > 1 || c.pp > 1) {
     out +=
         fmt::format("  of the communication: tensor parallel {:.3f} s, context parallel {:.3f} s, "
@@ -322,12 +324,12 @@ std::string memory_verdict_text(const MemoryEstimate& m) {
   return room + edge;
 }
 
-std::string advice_table(const FitAdvice& a) {
+std::string advice_table(const FitAdvice& a, std::string_view elsewhere) {
   std::string out = fmt::format("\n{} is the largest term at the peak ({} GiB); the step is {} GiB "
                                 "over.\n",
                                 a.breaking_component, gib(a.breaking_bytes), gib(a.over_bytes));
   if (a.suggestions.empty()) {
-    return out + "No single change tried here makes it fit (see 'bwplan search').\n";
+    return out + fmt::format("No single change tried here makes it fit ({}).\n", elsewhere);
   }
   out += "Each of these alone makes it fit (verdict fits: the band's upper edge fits):\n";
   TextTable t({{"change"},

@@ -463,6 +463,12 @@ void validate_model(const ModelSpec& m, const std::string& where) {
   }
   check_range(where, "v_head_dim", m.v_head_dim, 0, 4096);
   validate_attention_variants(m, where);
+  // Each field may be in range and the model still larger than a plan records (plan_file.cpp).
+  constexpr std::int64_t max_parameters = std::int64_t{1} << 50;
+  if (const std::int64_t n = count_parameters(m).total; n > max_parameters) {
+    throw Error(fmt::format("{}: the fields make {} parameters (allowed up to 2^50 = {})", where, n,
+                            max_parameters));
+  }
 }
 
 } // namespace bwplan

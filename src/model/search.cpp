@@ -348,20 +348,28 @@ void Searcher::build_nearest_miss(RejectReason r) {
     return;
   }
   c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
+  // How far over the usable memory, so that a miss by a few MiB does not read as equal to it.
+  const double usable = c.memory.usable_bytes;
+  const auto over = [usable](double bytes) {
+    const double mib = std::ceil((bytes - usable) / (1024.0 * 1024.0));
+    return mib < 1024 ? fmt::format("{:.0f} MiB over", mib)
+                      : fmt::format("{:.2f} GiB over", to_gib(bytes - usable));
+  };
   if (r == RejectReason::at_risk) {
-    best.detail =
-        fmt::format("micro-batch {} needs {:.1f} GiB of {:.1f} GiB, up to {:.1f} GiB at "
-                    "the band's upper edge",
-                    m.micro_batch, to_gib(c.memory.device_bytes_required),
-                    to_gib(c.memory.usable_bytes), to_gib(c.memory.device_bytes_required_high));
+    best.detail = fmt::format("micro-batch {} needs {:.2f} GiB of {:.2f} GiB, up to {:.2f} GiB at "
+                              "the band's upper edge ({})",
+                              m.micro_batch, to_gib(c.memory.device_bytes_required), to_gib(usable),
+                              to_gib(c.memory.device_bytes_required_high),
+                              over(c.memory.device_bytes_required_high));
   } else if (r == RejectReason::out_of_memory) {
+    const double need = c.memory.device_bytes_required;
     best.detail =
         m.above_largest
-            ? fmt::format("micro-batch {} would need {:.1f} GiB of {:.1f} GiB", m.micro_batch,
-                          to_gib(c.memory.device_bytes_required), to_gib(c.memory.usable_bytes))
-            : fmt::format("micro-batch {} with grad-accum {} would need {:.1f} GiB of {:.1f} GiB",
-                          m.micro_batch, m.grad_accum, to_gib(c.memory.device_bytes_required),
-                          to_gib(c.memory.usable_bytes));
+            ? fmt::format("micro-batch {} would need {:.2f} GiB of {:.2f} GiB ({})", m.micro_batch,
+                          to_gib(need), to_gib(usable), over(need))
+            : fmt::format("micro-batch {} with grad-accum {} would need {:.2f} GiB of {:.2f} GiB "
+                          "({})",
+                          m.micro_batch, m.grad_accum, to_gib(need), to_gib(usable), over(need));
   } else if (r == RejectReason::host_memory_exceeded) {
     best.detail = fmt::format("CPU offload needs {:.0f} GiB of host memory per node of {:.0f} GiB",
                               to_gib(c.memory.host_bytes_per_node), to_gib(inst.host_memory_bytes));

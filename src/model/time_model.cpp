@@ -774,7 +774,11 @@ StepTime estimate_step_time(const StepTerms& s, std::int64_t micro_batch, std::i
   (s.cp_inter ? inter : intra) += t.context_parallel_s;
   (s.ep_inter ? inter : intra) += t.expert_parallel_s;
   (s.p2p_inter ? inter : intra) += t.pipeline_send_s;
-  if (intra > t.compute_s && intra >= inter) {
+  // Under CPU offload the optimizer runs on the host and the states cross PCIe every step.
+  const double host_side = s.offload ? t.offload_s + t.optimizer_s : 0.0;
+  if (host_side > t.compute_s && host_side >= intra && host_side >= inter) {
+    t.bottleneck = Bottleneck::host;
+  } else if (intra > t.compute_s && intra >= inter) {
     t.bottleneck = Bottleneck::intra_node;
   } else if (inter > t.compute_s && inter > intra) {
     t.bottleneck = Bottleneck::inter_node;

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +40,9 @@ namespace io {
 /// headroom; ..." or "at risk: ..."): estimate's last line and check's, said once.
 [[nodiscard]] std::string memory_verdict_text(const MemoryEstimate& m);
 [[nodiscard]] OrderedJson advice_json(const FitAdvice& a);
-[[nodiscard]] std::string advice_table(const FitAdvice& a);
+/// `elsewhere`: where to look when no single change fits (search's own table names none).
+[[nodiscard]] std::string advice_table(const FitAdvice& a,
+                                       std::string_view elsewhere = "see 'bwplan search'");
 
 [[nodiscard]] OrderedJson validation_json(const Validation& v, const std::string& file);
 [[nodiscard]] std::string validation_table(const Validation& v, const std::string& file);
