@@ -335,6 +335,17 @@ TEST_CASE("any launchable model: torchtitan's flavor of its shape, else a regist
   fs::remove_all(dir);
 }
 
+TEST_CASE("the step count's comment says where it came from", "[emit]") {
+  const fs::path dir = test::scratch_dir("emit-trainer-steps");
+  REQUIRE(emit(dir, "default", k_b200).status == 0);
+  REQUIRE(emit(dir, "tokens", k_b200, {"--train-tokens", "1e9"}).status == 0);
+  const std::string no_tokens = read_text_file(dir / "default" / "source" / "torchtitan.toml");
+  const std::string tokens = read_text_file(dir / "tokens" / "source" / "torchtitan.toml");
+  CHECK(no_tokens.find("  # no --train-tokens: the default step count\n") != std::string::npos);
+  CHECK(tokens.find("  # train tokens / tokens per step\n") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("runs past SageMaker's 28-day limit become chained jobs, said on stdout", "[emit]") {
   const fs::path dir = test::scratch_dir("emit-trainer-chain");
   const std::string plan =

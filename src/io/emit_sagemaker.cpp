@@ -760,6 +760,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   io::TrainerRun run;
   run.description = l.job_name;
   run.steps = l.steps;
+  run.default_steps = l.train_tokens <= 0;
   run.checkpoint_interval_steps = l.checkpoint_interval_steps;
   run.checkpoints_kept = p.checkpoints_kept;
   run.checkpoint_folder = p.checkpoint_local_path + "/torchtitan";

@@ -367,7 +367,9 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   s.add("training", "global_batch_size", sequences_per_step(c),
         "micro_batch x grad_accum x data-parallel GPUs");
   s.add("training", "seq_len", c.seq_len, "seq_len");
-  s.add("training", "steps", run.steps, "train tokens / tokens per step");
+  s.add("training", "steps", run.steps,
+        run.default_steps ? "no --train-tokens: the default step count"
+                          : "train tokens / tokens per step");
   s.add("training", "enable_cpu_offload", c.offload == Offload::cpu, "offload");
   parallel_settings(s, c);
   if (c.cp > 1 && model.flex_attention) {

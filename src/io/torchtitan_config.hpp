@@ -42,6 +42,7 @@ struct ChosenSchedule {
 struct TrainerRun {
   std::string description;
   std::int64_t steps = 0;
+  bool default_steps = false; ///< no train tokens: the launch policy's default step count
   std::int64_t checkpoint_interval_steps = 0;
   std::int64_t checkpoints_kept = 0;
   std::string checkpoint_folder;
