@@ -329,6 +329,17 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
           CombinationVisitor::Why::twin);
       continue; // the same candidates as full sharding
     }
+    if (s == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c)) {
+      say(
+          visitor,
+          [&] {
+            return fmt::format("--sharding hybrid with tp {} x pp {} over {} GPUs replicates "
+                               "nothing (one shard group of {}): it is full sharding",
+                               c.tp, c.pp, c.gpus, effective_shard_group(c));
+          },
+          CombinationVisitor::Why::twin);
+      continue; // the same candidates as full sharding
+    }
     if (!cp_allowed_with(s, c.cp) || !pipeline_allowed_with(s, c.pp)) {
       say(visitor, [&] {
         std::string why = cp_sharding_problem(c); // c.sharding is s
