@@ -689,6 +689,21 @@ TEST_CASE("a plan that stands for several recipes launches in the first torchtit
   fs::remove_all(dir);
 }
 
+TEST_CASE("a plan none of whose recipes launches says what stops the next recipe too", "[emit]") {
+  // Qwen3-30B-A3B's first plan: MXFP8 (grouped GEMMs the pinned torchao cannot run) and
+  // chunked-head (no ChunkedCELoss in torchtitan 0.2.2), so fp8-tensorwise alone does not launch it
+  const auto s =
+      test::run_cli({"search", "--model", "qwen3-30b-a3b", "--top", "3", "--format", "json"});
+  REQUIRE(s.status == 0);
+  const auto doc = nlohmann::json::parse(s.out);
+  REQUIRE(doc["plans"][0]["config"]["precision"] == "mxfp8");
+  REQUIRE(doc["plans"][0]["config"]["loss"] == "chunked-head");
+  const std::string why = doc["launch"]["refused"][0]["reason"];
+  CHECK_THAT(why, Catch::StartsWith("the plan's precision 'mxfp8' cannot be launched") &&
+                      Catch::Contains("; as fp8-tensorwise, a recipe it stands for: the plan's "
+                                      "loss 'chunked-head' cannot be launched"));
+}
+
 TEST_CASE("golden launch files", "[emit][golden]") {
   const fs::path golden = test::source_path("tests/golden-emit");
   const fs::path dir = scratch("golden");

@@ -500,12 +500,22 @@ LaunchCheck check_launch(const Resolved& r, const SearchResult& result, const Mo
       out.first_launchable = i + 1;
       break;
     }
-    out.refused.emplace_back(i + 1, std::move(*why));
     if (const std::optional<Precision> p = launchable_recipe(plan, c.alike_precisions, k)) {
+      out.refused.emplace_back(i + 1, std::move(*why));
       out.first_launchable = i + 1;
       out.recipe = *p;
       break;
     }
+    // None of its recipes launches: say what stops the first one that clears the listed
+    // recipe's reason, so that "--precision <it>" is not taken for the whole fix.
+    for (const Precision p : c.alike_precisions) {
+      const std::optional<std::string> also = launch_refusal(with_recipe(plan, p, k));
+      if (also && *also != *why) {
+        *why += fmt::format("; as {}, a recipe it stands for: {}", name_of(p), *also);
+        break;
+      }
+    }
+    out.refused.emplace_back(i + 1, std::move(*why));
   }
   return out;
 }
