@@ -12,6 +12,7 @@
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
+#include "bwplan/units.hpp"
 #include "bwplan/utf8.hpp"
 #include "emit_sagemaker_files.hpp"
 #include "json_reader.hpp"
@@ -778,6 +779,15 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
         bigger == sizes.end()
             ? std::string("at least that many")
             : fmt::format("{} instances, {} of them idle", *bigger, *bigger - r.nodes)));
+  }
+  if (plan.memory.allocator_retries) {
+    const MemoryEstimate& m = plan.memory;
+    l.notes.push_back(fmt::format(
+        "the plan fits only as PyTorch's caching allocator returns its cache and retries "
+        "allocations every step ({:.1f} GiB beside its {:.1f} GiB allocated peak): each retry "
+        "synchronizes the GPU, which the predicted step time does not count; a smaller "
+        "micro-batch, or a search with --headroom, leaves room",
+        to_gib(m.allocated_headroom_bytes()), to_gib(m.peak_allocated_bytes)));
   }
   if (r.model.max_seq_len > 0 && r.config.seq_len > r.model.max_seq_len) {
     l.notes.push_back(fmt::format("the plan's sequence length {} is longer than {}'s context ({} "
