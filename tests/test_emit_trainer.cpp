@@ -214,8 +214,13 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       // mixed precision off under tensor parallelism
       {{"--tp", "8"}, "shard_group '1'"},
       {{"--tp", "4", "--pp", "2", "--precision", "fp8-rowwise"}, "maybe_enable_amp"},
+      // one shard beside replicas: torchtitan's DDP, which raises beside tensor parallelism even
+      // in bf16 weights, and is not FSDP without it
+      {{"--sharding", "hybrid", "--nodes", "2", "--tp", "8", "--precision", "bf16-pure"},
+       "DDP has not supported > 1D parallelism"},
+      {{"--sharding", "hybrid", "--nodes", "2", "--shard-group", "1"}, "it runs DDP"},
   };
-  REQUIRE(cases.size() == 17);
+  REQUIRE(cases.size() == 19);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

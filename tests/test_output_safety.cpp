@@ -333,6 +333,14 @@ TEST_CASE("a launch directory that holds a file the command reads is not replace
           "holds the --calibration profile 'job/README.md'");
   refused("search --top 1 --calibration job/README.md --emit-sagemaker job",
           "--emit-sagemaker job: holds the --calibration profile");
+  // a model file given again to emit (the plan names its model only)
+  fs::copy_file(test::source_path("tests/fixtures/hf/llama-3.1-8b.config.json"),
+                dir / "job" / "config.json");
+  REQUIRE(sh(dir, bin() + " estimate --model job/config.json --format json -q --output mp.json") ==
+          0);
+  refused("emit sagemaker --plan mp.json --model job/config.json --out job",
+          "--out job: holds the --model file 'job/config.json'");
+  CHECK(fs::exists(dir / "job" / "config.json"));
   CHECK(read_text_file(dir / "job" / "hyperparameters.json") == plan);
   CHECK(read_text_file(dir / "job" / "README.md") == prof);
   CHECK(leftovers(dir) == 0);

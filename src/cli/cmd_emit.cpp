@@ -101,6 +101,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   }
   check_target("--out", o.out, o.force, true);
   const ModelConstants k = resolve_constants(ctx, o.constants);
+  ctx.note_model_input(o.model); // never inside a --out that --force replaces
   // Read and parsed once ("-" is standard input): a refused rank scans the others.
   const PlanSource asked{o.plan, o.rank, o.model, o.launch.train_tokens};
   const nlohmann::json json =

@@ -132,18 +132,14 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
-  if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
-    throw Error("--cpu-offload with --sharding none: CPU offload is FSDP2's CPUOffloadPolicy, "
-                "which needs sharding (allowed: --sharding full, grad-op or hybrid)");
-  }
   validate_config(c, r.model);
   if (o.no_sync && c.grad_accum == 1) {
     ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "
                   "gradients once either way)");
   }
   if (c.sharding == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c)) {
-    ctx.log->warn("--sharding hybrid over one shard group ({} GPUs) replicates nothing: it plans "
-                  "as --sharding full",
+    ctx.log->warn("--sharding hybrid over one shard group ({} GPUs) replicates nothing: "
+                  "--sharding full is the same job",
                   effective_shard_group(c));
   }
   r.train_tokens = o.train_tokens; // in range: the flags' transforms checked them

@@ -181,7 +181,7 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           // 4.1M is 4.1 x 1e6 in doubles, a hair off whole, and is 4100000: a suffix's product
           // may be off by rounding (a few parts in 1e16), a number written out may not.
           const double whole = std::round(v);
-          const double slack = scale == 1 ? 0.0 : 1e-12 * std::abs(v);
+          const double slack = scale == 1 ? 0.0 : 1e-15 * std::abs(v); // about 4 ulps
           if (std::abs(v - whole) > slack) {
             flag_value_out_of_range() = true;
             return fmt::format("'{}' is not a whole count of tokens: allowed {}", s, allowed);

@@ -198,21 +198,35 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
            "(torchtitan/models/llama3/infra/parallelize.py); plan with --sharding full or hybrid");
   }
   // One data-parallel shard and no context parallelism: torchtitan applies no FSDP
-  // (ParallelDims.fsdp_enabled: dp_shard > 1 or cp > 1, torchtitan/distributed/parallel_dims.py),
-  // and without FSDP its mixed precision is autocast, which maybe_enable_amp
+  // (ParallelDims.fsdp_enabled: dp_shard > 1 or cp > 1, torchtitan/distributed/parallel_dims.py).
+  // Replicas then run its DDP, which raises beside tensor or pipeline parallelism; without
+  // replicas either, its mixed precision is autocast, which maybe_enable_amp
   // (torchtitan/distributed/utils.py) turns off under tensor or pipeline parallelism ("Mixed
-  // precision training with TP or PP is only supported when FSDP/HSDP/CP is enabled") and uses
-  // for DDP otherwise: a plan that computes in bf16 from fp32 weights would train otherwise.
-  const bool mixed = c.precision != Precision::fp32 && c.precision != Precision::bf16_pure;
-  if (c.sharding != Sharding::none && shard == 1 && c.cp == 1 && mixed) {
-    cannot("shard_group", std::to_string(group),
-           c.tp > 1 || c.pp > 1
-               ? "it applies FSDP only over 2 or more data-parallel shards (or context "
-                 "parallelism), and without FSDP it trains in fp32 under tensor or pipeline "
-                 "parallelism (maybe_enable_amp); plan with a shard group of 2 or more, or with "
-                 "--precision bf16-pure"
-               : "it applies FSDP only over 2 or more data-parallel shards (or context "
-                 "parallelism) and runs DDP with autocast otherwise; plan with --sharding none");
+  // precision training with TP or PP is only supported when FSDP/HSDP/CP is enabled") and uses on
+  // one GPU: a plan that computes in bf16 from fp32 weights would train otherwise.
+  if (c.sharding != Sharding::none && shard == 1 && c.cp == 1) {
+    const bool model_parallel = c.tp > 1 || c.pp > 1;
+    const bool mixed = c.precision != Precision::fp32 && c.precision != Precision::bf16_pure;
+    if (replicate > 1) {
+      cannot("shard_group", std::to_string(group),
+             model_parallel
+                 ? "with one data-parallel shard it replicates with DDP, which raises \"DDP has "
+                   "not supported > 1D parallelism\" beside tensor or pipeline parallelism "
+                   "(torchtitan/models/llama3/infra/parallelize.py); plan with fewer tensor x "
+                   "pipeline ranks (a shard group of 2 or more)"
+                 : "with one data-parallel shard it runs DDP, not the FSDP the plan models; plan "
+                   "with --sharding none");
+    }
+    if (mixed) {
+      cannot("shard_group", std::to_string(group),
+             model_parallel
+                 ? "it applies FSDP only over 2 or more data-parallel shards (or context "
+                   "parallelism), and without FSDP it trains in fp32 under tensor or pipeline "
+                   "parallelism (maybe_enable_amp); plan with fewer tensor x pipeline ranks (a "
+                   "shard group of 2 or more), or with --precision bf16-pure"
+                 : "on one GPU it applies no FSDP and runs autocast, not the FSDP mixed "
+                   "precision the plan models; plan with --sharding none");
+    }
   }
   if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
     cannot("offload", name_of(c.offload), "its CPU offload is FSDP's; shard the model");

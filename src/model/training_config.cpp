@@ -354,6 +354,10 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   }
   const std::int64_t n = effective_shard_group(c);
   const std::int64_t slice = stage_slice_gpus(c); // GPUs holding one tensor-parallel slice
+  if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
+    throw Error("--cpu-offload with --sharding none: CPU offload is FSDP2's CPUOffloadPolicy, "
+                "which needs sharding (allowed: --sharding full, grad-op or hybrid)");
+  }
   if (c.sharding == Sharding::none && c.shard_group > 1) {
     throw Error(fmt::format("--shard-group {} contradicts --sharding none (which shards nothing); "
                             "use --sharding hybrid",
