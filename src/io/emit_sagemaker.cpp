@@ -822,7 +822,7 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   out.jobs = l.jobs;
   out.max_runtime_s = l.max_runtime_s;
   out.steps = l.steps;
-  out.default_steps = l.train_tokens <= 0;
+  out.default_steps = run.default_steps;
   out.runtime_from_flag = o.max_runtime_s > 0;
   out.notes = l.notes;
   out.lr = l.schedule.values.lr;

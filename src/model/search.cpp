@@ -351,7 +351,7 @@ void Searcher::build_nearest_miss(RejectReason r) {
   // How far over the usable memory, so that a miss by a few MiB does not read as equal to it.
   const double usable = c.memory.usable_bytes;
   const auto over = [usable](double bytes) {
-    const double mib = std::ceil((bytes - usable) / (1024.0 * 1024.0));
+    const double mib = std::ceil((bytes - usable) / k_mib);
     return mib < 1024 ? fmt::format("{:.0f} MiB over", mib)
                       : fmt::format("{:.2f} GiB over", to_gib(bytes - usable));
   };
