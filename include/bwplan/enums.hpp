@@ -277,6 +277,12 @@ template <class E> [[nodiscard]] E parse_enum_or_throw(std::string_view s, std::
   throw_unknown_name(s, field, enum_names<E>());
 }
 
+/// True for the precisions that keep fp32 master weights and compute in bf16 or below (bf16 and
+/// the low-precision recipes): FSDP2's mixed-precision policy, or autocast without FSDP.
+[[nodiscard]] constexpr bool is_mixed_precision(Precision p) {
+  return p != Precision::fp32 && p != Precision::bf16_pure;
+}
+
 /// True for the precisions whose matmuls run in a low-precision format on top of bf16 mixed
 /// precision (torchao float8/MXFP8/NVFP4 linears).
 [[nodiscard]] constexpr bool is_low_precision(Precision p) {

@@ -79,6 +79,10 @@ struct TrainingConfig {
 /// data- and context-parallel ranks.
 [[nodiscard]] std::int64_t stage_slice_gpus(const TrainingConfig& c);
 
+/// Hybrid sharding whose one shard group is every GPU of its stage slice: it replicates nothing
+/// and is full sharding under another name.
+[[nodiscard]] bool hybrid_replicates_nothing(const TrainingConfig& c);
+
 /// GPUs that train on different data: gpus / (tp x cp x pp). Tensor-, context- and
 /// pipeline-parallel ranks share their micro-batch.
 [[nodiscard]] std::int64_t data_parallel_degree(const TrainingConfig& c);

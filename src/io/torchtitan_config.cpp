@@ -206,7 +206,7 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   // one GPU: a plan that computes in bf16 from fp32 weights would train otherwise.
   if (c.sharding != Sharding::none && shard == 1 && c.cp == 1) {
     const bool model_parallel = c.tp > 1 || c.pp > 1;
-    const bool mixed = c.precision != Precision::fp32 && c.precision != Precision::bf16_pure;
+    const bool mixed = is_mixed_precision(c.precision);
     if (replicate > 1) {
       cannot("shard_group", std::to_string(group),
              model_parallel

@@ -154,8 +154,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double f = static_cast<double>(m.ffn);
   const double lse = 4.0 * static_cast<double>(m.heads); // fp32 logsumexp per head
   // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32.
-  const bool autocast = c.sharding == Sharding::none && c.precision != Precision::fp32 &&
-                        c.precision != Precision::bf16_pure;
+  const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision);
   const double residual = autocast ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
   // bf16 normalised value instead. torch.compile fuses either into the fused form.

@@ -234,7 +234,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     root_grads = tuning ? 0.0 : weight_bytes * g.head;
   } else if (tuning) {
     bwd_buffers = dequantized; // the base is held in bf16 (or NF4) already: no autocast copies
-  } else if (c.precision != Precision::fp32 && c.precision != Precision::bf16_pure) {
+  } else if (is_mixed_precision(c.precision)) {
     root = weight_bytes * g.total; // autocast's bf16 weight copies, saved for backward
   }
   if (ddp) {

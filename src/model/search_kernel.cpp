@@ -21,7 +21,7 @@ std::vector<Precision> precisions_for(const SearchSpace& s, const GpuSpec& gpu) 
   std::vector<Precision> out;
   for (Precision p : gpu.supported_precisions) {
     // fp32 and bf16-pure are for stability experiments, NVFP4 is experimental: asked for only.
-    if (p != Precision::fp32 && p != Precision::bf16_pure && p != Precision::nvfp4) {
+    if (is_mixed_precision(p) && p != Precision::nvfp4) {
       out.push_back(p);
     }
   }
@@ -329,7 +329,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
           CombinationVisitor::Why::twin);
       continue; // the same candidates as full sharding
     }
-    if (s == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c)) {
+    if (hybrid_replicates_nothing(c)) { // c.sharding is s
       say(
           visitor,
           [&] {

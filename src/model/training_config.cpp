@@ -34,6 +34,10 @@ std::int64_t stage_slice_gpus(const TrainingConfig& c) {
   return std::max<std::int64_t>(1, c.gpus / std::max<std::int64_t>(1, c.tp * c.pp));
 }
 
+bool hybrid_replicates_nothing(const TrainingConfig& c) {
+  return c.sharding == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c);
+}
+
 std::int64_t checkpointed_blocks(const ModelSpec& m, const TrainingConfig& c) {
   return m.layers / std::max<std::int64_t>(1, c.ac_every);
 }
