@@ -702,6 +702,15 @@ TEST_CASE("a plan none of whose recipes launches says what stops the next recipe
   CHECK_THAT(why, Catch::StartsWith("the plan's precision 'mxfp8' cannot be launched") &&
                       Catch::Contains("; as fp8-tensorwise, a recipe it stands for: the plan's "
                                       "loss 'chunked-head' cannot be launched"));
+  // emit of that plan says the same (it named only the precision, so --precision fp8-tensorwise
+  // read as the fix); nothing is written.
+  const fs::path dir = scratch("recipes-refused");
+  std::ofstream(dir / "s.json") << s.out;
+  const auto e = test::run_cli(base_args((dir / "s.json").string(), dir / "out"));
+  CHECK(e.status == 1);
+  CHECK_THAT(e.err, Catch::StartsWith("bwplan: error: " + why + "; "));
+  CHECK_FALSE(fs::exists(dir / "out"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("golden launch files", "[emit][golden]") {

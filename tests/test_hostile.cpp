@@ -394,7 +394,7 @@ TEST_CASE("a saved search's train_tokens below one token or a price below a cent
   const nlohmann::json saved = nlohmann::json::parse(read_text_file(path));
   for (const auto& [key, value, words] :
        {std::tuple<const char*, double, const char*>{
-            "train_tokens", 0.5, "allowed 0 for none, or a whole count 1..1e+16"},
+            "train_tokens", 0.5, "allowed 0 for none, or a whole count 1..9000000000000000"},
         {"price_per_hour", 1e-320, "is out of range (allowed 0.01.."}}) {
     nlohmann::json plan = saved;
     plan["inputs"]["constraints"][key] = value;
@@ -481,6 +481,54 @@ TEST_CASE("a catalog directory (--configs) is read as DIR/<kind>/*.json and no d
   std::ofstream(good / "notes" / "a.txt") << "x";
   CHECK(test::run_cli({"--configs", good.string(), "gpus"}).status == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a value CLI11 would read otherwise is refused: a flag's number, a whole count as a "
+          "decimal, an empty model, tokens past 2^53",
+          "[hostile][cli]") {
+  // --compile=-1 planned without compile and --compile=2 with it, exit 0.
+  for (const char* arg : {"--compile=-1", "--compile=2", "--no-sync=maybe", "--cpu-offload=1.0"}) {
+    const test::CliResult r = test::run_cli({"estimate", arg});
+    INFO(arg);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("a flag is on or off"));
+  }
+  for (const char* arg : {"-q", "--quiet=true", "--verbose=false"}) {
+    const test::CliResult r =
+        test::run_cli({arg, "estimate", "--compile=true", "--format", "json"});
+    INFO(arg);
+    CHECK(r.status == 0);
+  }
+  const auto compiled = [](const char* arg) {
+    const test::CliResult r = test::run_cli({"estimate", arg, "--format", "json", "-q"});
+    REQUIRE(r.status == 0);
+    return nlohmann::json::parse(r.out).at("config").at("compile").get<bool>();
+  };
+  CHECK(compiled("--compile=on"));
+  CHECK_FALSE(compiled("--compile=off"));
+  // --shard-group 8.0 read as 8 where --seq-len 4096.0 is refused; 0 given is not the default.
+  for (const auto& [value, status, words] :
+       {std::tuple<const char*, int, const char*>{"8.0", 2, "is not a 64-bit decimal integer"},
+        {"8e0", 2, "is not a 64-bit decimal integer"},
+        {"0", 1, "'0' is out of range: allowed 1.."}}) {
+    const test::CliResult r = test::run_cli({"estimate", "--shard-group", value});
+    INFO(value);
+    check_one_line_error(r, status);
+    CHECK_THAT(r.err, Catch::Contains(words));
+  }
+  CHECK(test::run_cli({"estimate", "--shard-group", "8", "-q"}).status == 0);
+  // An empty --model exits 2 as an empty --gpu does (it said "not a preset", exit 1).
+  for (const char* cmd : {"estimate", "search"}) {
+    const test::CliResult r = test::run_cli({cmd, "--model", ""});
+    INFO(cmd);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("--model: the value is empty"));
+  }
+  // 2^53 + 1 tokens read as 2^53; the limit is below 2^53, so every count allowed is exact.
+  const test::CliResult big = test::run_cli({"estimate", "--train-tokens", "9007199254740993"});
+  check_one_line_error(big, 1);
+  CHECK_THAT(big.err, Catch::Contains("is out of range: allowed 1..9e+15"));
+  CHECK(test::run_cli({"estimate", "--train-tokens", "9e15", "-q"}).status == 0);
 }
 
 TEST_CASE("a number flag given as -0 reads as 0, not -0.0 in a plan", "[hostile][cli]") {

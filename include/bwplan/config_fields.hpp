@@ -46,7 +46,9 @@ inline constexpr bool k_is_config_enum = std::is_enum_v<T>; // spelled through E
 inline constexpr std::int64_t k_max_nodes = 4096;
 /// Tokens to train: whole tokens, so at least one (a fraction or 1e-320 would print as nothing).
 inline constexpr double k_min_train_tokens = 1;
-inline constexpr double k_max_train_tokens = 1e16;
+/// Below 2^53, so every whole count up to it is a double exactly (9007199254740993 would read as
+/// ...992, a silently changed value).
+inline constexpr double k_max_train_tokens = 9e15;
 /// USD per instance-hour: at least a cent, the catalog's own minimum (a smaller price prints as
 /// 0.00 everywhere).
 inline constexpr double k_min_price_per_hour = 0.01;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <mutex>
 
 #include "bwplan/sagemaker.hpp"
@@ -149,9 +150,10 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
                      subcommand_names(*at));
 }
 
-/// CLI11 drops the empty items of a comma-separated value ("full," reads as "full"): a list
-/// option's value with an empty item is refused, as the integer lists refuse it.
-void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>& args) {
+/// Values CLI11 would change silently: it drops the empty items of a comma-separated value
+/// ("full," reads as "full"), so a list option's value with an empty item is refused, as the
+/// integer lists refuse it; and it reads a flag's `--flag=2` as on and `--flag=-1` as off.
+void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& args) {
   // the subcommand given (the first argument naming one); its options only
   const CLI::App* sub = nullptr;
   for (auto a = args.begin(); a != args.end() && sub == nullptr; ++a) {
@@ -174,6 +176,19 @@ void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>
     const std::string value =
         eq != std::string::npos ? a.substr(eq + 1) : (i + 1 < args.size() ? args[i + 1] : "");
     const CLI::Option* opt = sub->get_option_no_throw(name);
+    if (opt == nullptr) {
+      opt = app.get_option_no_throw(name); // --verbose, --quiet
+    }
+    // A flag given a value: CLI11 reads any number, -1 as off and 2 as on; only the words for on
+    // and off are taken.
+    static constexpr std::array<std::string_view, 8> k_flag_words = {"true", "false", "yes", "no",
+                                                                     "on",   "off",   "1",   "0"};
+    if (opt != nullptr && opt->get_expected_max() == 0 && eq != std::string::npos &&
+        std::find(k_flag_words.begin(), k_flag_words.end(), value) == k_flag_words.end()) {
+      throw UsageError(fmt::format("{} '{}': a flag is on or off (allowed: {} alone, or {}=true, "
+                                   "false, yes, no, on, off, 1 or 0)",
+                                   name, value, name, name));
+    }
     if (opt != nullptr && opt->get_delimiter() == ',' && !value.empty() &&
         (value.front() == ',' || value.back() == ',' || value.find(",,") != std::string::npos)) {
       throw UsageError(
@@ -185,7 +200,7 @@ void refuse_empty_list_items(const CLI::App& app, const std::vector<std::string>
 /// True when `name` is an option of `app` or of one of its subcommands that takes a value.
 bool takes_value(const CLI::App& app, const std::string& name) {
   if (const CLI::Option* opt = app.get_option_no_throw(name)) {
-    return opt->get_type_size_max() != 0;
+    return opt->get_expected_max() != 0;
   }
   const auto subs = app.get_subcommands({});
   return std::any_of(subs.begin(), subs.end(),
@@ -264,7 +279,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     setup_emit(app, ctx);
     flag_value_out_of_range() = false;
     refuse_non_utf8(app, args);
-    refuse_empty_list_items(app, args);
+    refuse_changed_values(app, args);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);
     out.flush();

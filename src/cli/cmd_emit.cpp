@@ -150,7 +150,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     throw Error(fmt::format("plan {} of {}: {}; give --include-at-risk to launch it anyway", o.rank,
                             o.plan, memory_verdict_text(at.judged)));
   }
-  if (const std::optional<std::string> refused = launch_refusal(plan)) {
+  if (std::optional<std::string> refused = launch_refusal(plan)) {
     // A search groups recipes it cannot tell apart and ranks plans the pinned trainer cannot run
     // (a newer loss, a model it lacks): name the recipe or the best-ranked plan it can run,
     // rather than leave the user to try them one by one.
@@ -160,6 +160,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
                                 "for",
                                 *refused, o.rank, name_of(*p)));
       }
+      refused = reason_past_recipes(plan, std::move(*refused), at.alike, k); // as search says
     }
     for (std::int64_t rank = 1; rank <= at.plans && at.plans > 1; ++rank) {
       if (rank == o.rank) {
@@ -212,7 +213,8 @@ void setup_emit(CLI::App& app, Context& ctx) {
   cmd->add_option("--rank", o->rank, "which plan of a search document [1]")
       ->transform(strict_integer());
   cmd->add_option("--model", o->model,
-                  "the model when the plan's model was a file (path or preset) [the plan's]");
+                  "the model when the plan's model was a file (path or preset) [the plan's]")
+      ->check(not_empty());
   cmd->add_option("--precision", o->precision,
                   "launch the plan in this recipe, one a search grouped with it (its "
                   "alike_precisions: predicted within the rank margin) [the plan's]")

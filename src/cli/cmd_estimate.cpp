@@ -137,7 +137,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "
                   "gradients once either way)");
   }
-  if (c.sharding == Sharding::hybrid && effective_shard_group(c) == stage_slice_gpus(c)) {
+  if (hybrid_replicates_nothing(c)) {
     ctx.log->warn("--sharding hybrid over one shard group ({} GPUs) replicates nothing: "
                   "--sharding full is the same job",
                   effective_shard_group(c));
@@ -198,6 +198,7 @@ void setup_estimate(CLI::App& app, Context& ctx) {
   cmd->add_option("--model", o->model,
                   "model preset (see 'bwplan models'), or a path to a bwplan model file or a "
                   "Hugging Face config.json")
+      ->check(not_empty())
       ->capture_default_str()
       ->group(in);
   auto* gpu = cmd->add_option("--gpu", o->gpu, "GPU type (see 'bwplan gpus')")

@@ -20,11 +20,11 @@ void ConfigFlags::add_to(CLI::App& cmd, const char* group, Pick pick,
     if constexpr (std::is_same_v<T, bool>) {
       opt = cmd.add_flag(flag, m_values.*f.member, help);
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      // A field whose 0 stands for a default is range-checked here: later, a 0 given is that
+      // default.
       opt = cmd.add_option(flag, m_values.*f.member, help)
-                ->transform(strict_integer(std::pair{f.min, f.max}));
-      if (f.zero_means_default) {
-        opt->transform(number_in(static_cast<double>(f.min), static_cast<double>(f.max)));
-      } else {
+                ->transform(strict_integer(std::pair{f.min, f.max}, f.zero_means_default));
+      if (!f.zero_means_default) {
         opt->capture_default_str();
       }
     } else if constexpr (std::is_same_v<T, double>) {

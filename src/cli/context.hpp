@@ -82,9 +82,12 @@ private:
 
 /// Accepts only a base-10 integer that fits in 64 bits (CLI11 alone clamps 2^63 silently and
 /// reads a leading zero as octal); the value reaches CLI11 as plain decimal. A value beyond 64
-/// bits is out of range, named with `range` (the flag's own) when given.
+/// bits is out of range, named with `range` (the flag's own) when given; with `enforce`, so is a
+/// value outside `range` (for a flag whose 0 stands for a default a later check cannot tell from
+/// a 0 given).
 [[nodiscard]] CLI::Validator
-strict_integer(std::optional<std::pair<std::int64_t, std::int64_t>> range = std::nullopt);
+strict_integer(std::optional<std::pair<std::int64_t, std::int64_t>> range = std::nullopt,
+               bool enforce = false);
 
 /// Set by a flag validator that refused a well-formed value as out of range (reset by `run`
 /// before parsing): `run` then gives status 1 (bad input), as every other out-of-range check

@@ -51,6 +51,17 @@ std::optional<Precision> launchable_recipe(const Estimate& plan, std::span<const
   return std::nullopt;
 }
 
+std::string reason_past_recipes(const Estimate& plan, std::string why,
+                                std::span<const Precision> alike, const ModelConstants& k) {
+  for (const Precision p : alike) {
+    const std::optional<std::string> also = launch_refusal(with_recipe(plan, p, k));
+    if (also && *also != why) {
+      return why + fmt::format("; as {}, a recipe it stands for: {}", name_of(p), *also);
+    }
+  }
+  return why;
+}
+
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens) {
   const std::size_t before = cmd.get_options().size();
   cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")->required(required);

@@ -29,6 +29,13 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
 [[nodiscard]] std::optional<Precision>
 launchable_recipe(const Estimate& plan, std::span<const Precision> alike, const ModelConstants& k);
 
+/// `why` (the reason `plan` cannot launch) when none of `alike` launches either, gone on to what
+/// stops the first of them that clears it ("; as mxfp8, a recipe it stands for: ..."), so that
+/// "--precision <it>" is not taken for the whole fix.
+[[nodiscard]] std::string reason_past_recipes(const Estimate& plan, std::string why,
+                                              std::span<const Precision> alike,
+                                              const ModelConstants& k);
+
 /// `plan` re-evaluated in `precision`.
 [[nodiscard]] Estimate with_recipe(const Estimate& plan, Precision precision,
                                    const ModelConstants& k);

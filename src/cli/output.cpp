@@ -76,9 +76,10 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
 /// The words a flag validator uses for a well-formed value outside what is allowed.
 constexpr const char* k_out_of_range_words = "is out of range: allowed";
 
-CLI::Validator strict_integer(std::optional<std::pair<std::int64_t, std::int64_t>> range) {
+CLI::Validator strict_integer(std::optional<std::pair<std::int64_t, std::int64_t>> range,
+                              bool enforce) {
   return CLI::Validator(
-      [range](std::string& s) -> std::string {
+      [range, enforce](std::string& s) -> std::string {
         std::int64_t v = 0;
         const NumberText read = read_number(s, v);
         if (read == NumberText::out_of_range) {
@@ -93,6 +94,11 @@ CLI::Validator strict_integer(std::optional<std::pair<std::int64_t, std::int64_t
         }
         if (read == NumberText::malformed) {
           return fmt::format("'{}' is not a 64-bit decimal integer", s);
+        }
+        if (enforce && range && (v < range->first || v > range->second)) {
+          flag_value_out_of_range() = true;
+          return fmt::format("'{}' {} {}..{}", s, k_out_of_range_words, range->first,
+                             range->second);
         }
         s = std::to_string(v); // "010" is ten: CLI11 alone would read it as octal 8
         return {};

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/aws_shapes.hpp"
+#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/memory_model.hpp"
 #include "bwplan/sagemaker.hpp"
@@ -443,8 +444,9 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.sdk != "v3" && o.sdk != "v2") {
     throw Error(fmt::format("--sdk '{}' is not known: allowed v3, v2", o.sdk));
   }
-  if (!(o.train_tokens >= 0 && o.train_tokens <= 1e16)) {
-    throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..1e16)", o.train_tokens));
+  if (!(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens)) {
+    throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..{:g})", o.train_tokens,
+                            k_max_train_tokens));
   }
   check_plan_launchable(plan);
 }
