@@ -506,16 +506,9 @@ LaunchCheck check_launch(const Resolved& r, const SearchResult& result, const Mo
       out.recipe = *p;
       break;
     }
-    // None of its recipes launches: say what stops the first one that clears the listed
-    // recipe's reason, so that "--precision <it>" is not taken for the whole fix.
-    for (const Precision p : c.alike_precisions) {
-      const std::optional<std::string> also = launch_refusal(with_recipe(plan, p, k));
-      if (also && *also != *why) {
-        *why += fmt::format("; as {}, a recipe it stands for: {}", name_of(p), *also);
-        break;
-      }
-    }
-    out.refused.emplace_back(i + 1, std::move(*why));
+    // None of its recipes launches: say what stops them too.
+    out.refused.emplace_back(i + 1,
+                             reason_past_recipes(plan, std::move(*why), c.alike_precisions, k));
   }
   return out;
 }
@@ -693,6 +686,9 @@ void run_search_command(Context& ctx, const SearchOptions& o, const CLI::App& cm
     rc.top = top;
     rc.rejected = rejected_points(r, result, k);
     rc.advice = advice;
+    if (!launch_check.as_listed()) {
+      rc.launch_note = launch_text(launch_check);
+    }
     files.add_file("--report", o.report, o.output.force, search_report_html(whole, rc));
   }
   std::string text = json ? std::string() : search_table(report);
@@ -737,6 +733,7 @@ void setup_search(CLI::App& app, Context& ctx) {
   const char* tr = "Training";
   const char* lim = "Constraints and ranking";
   cmd->add_option("--model", o->model, "model preset, bwplan model file or HF config.json")
+      ->check(not_empty())
       ->capture_default_str()
       ->group(ax);
   cmd->add_option("--instance", o->instances, "instance types to compare (repeat or comma-list)")

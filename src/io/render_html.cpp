@@ -8,6 +8,7 @@
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
 #include "html_parts.hpp"
+#include "ranked_plan_row.hpp"
 #include "render_common.hpp"
 #include "svg_chart.hpp"
 
@@ -332,37 +333,41 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
       "Throughput per job against device memory required per GPU", "GiB per GPU required",
       "tokens/s per job");
 
-  // The ranked table.
+  // The ranked table: the search table's columns (ranked_plan_row.hpp), then each plan's id.
   std::vector<std::string> rows;
   for (std::size_t i = 0; i < top; ++i) {
-    const Candidate& c = all[i];
-    const TrainingConfig& k = c.config;
-    const double used = c.memory.device_bytes_required / c.memory.usable_bytes;
-    rows.push_back(td_num(fmt::format("{}", i + 1)) + td(r.space.instances[c.instance].name) +
-                   td_num(fmt::format("{}", c.nodes)) + td(std::string(name_of(k.sharding))) +
-                   td(parallel_label(k)) + td(std::string(name_of(k.precision))) + td(ac_label(k)) +
-                   td_num(fmt::format("{}", k.seq_len)) + td_num(fmt::format("{}", k.micro_batch)) +
-                   td_num(fmt::format("{}", k.grad_accum)) + "<td class=\"num\">" + meter(used) +
-                   fmt::format("{:.1f} GiB</td>", to_gib(c.memory.device_bytes_required)) +
-                   td(io::fits_cell(c.memory)) +
-                   td_num(fmt::format("{:.1f}{}", to_gib(c.memory.headroom_bytes()),
-                                      c.memory.allocator_retries ? "*" : "")) +
-                   td_num(fmt::format("{:.2f}", c.time.step_s)) +
-                   td_num(fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu)) +
-                   td_num(fmt::format("{:.0f}%", 100 * c.time.mfu)) +
-                   td_num(io::usd_per_million_text(c.cost.usd_per_million_tokens)) +
-                   td(std::string(name_of(c.time.bottleneck))) + td(c.pareto ? "yes" : "") +
-                   "<td><code>" + xml_escape(c.id) + "</code></td>");
+    const io::RankedRow row = io::ranked_plan_row(r, i);
+    std::string cells;
+    for (std::size_t col = 0; col < row.cells.size(); ++col) {
+      cells += col == io::k_memory_used_column     ? "<td>" + meter(row.memory_used) + "</td>"
+               : io::k_ranked_columns[col].numeric ? td_num(row.cells[col])
+                                                   : td(row.cells[col]);
+    }
+    rows.push_back(cells + "<td><code>" + xml_escape(all[i].id) + "</code></td>");
   }
+  std::vector<std::string> headers;
+  for (const io::RankedColumn& col : io::k_ranked_columns) {
+    headers.emplace_back(col.header);
+  }
+  headers.emplace_back("id");
   b += "<h2 id=\"plans\">Ranked plans</h2>\n";
-  b += table({"#",           "instance",      "nodes",        "sharding", "tp\u00d7cp\u00d7pp",
-              "precision",   "checkpointing", "seq",          "mb",       "ga",
-              "memory used", "fits",          "headroom GiB", "step s",   "tok/s/GPU",
-              "MFU",         "$/M tok",       "limited by",   "Pareto",   "id"},
-             rows, "ranked plans");
+  b += table(headers, rows, "ranked plans");
   if (std::any_of(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(top),
                   [](const Candidate& c) { return c.memory.allocator_retries; })) {
     b += fmt::format("<p>* {}.</p>\n", io::k_allocator_retries_note);
+  }
+  if (!ctx.launch_note.empty()) {
+    b += "<ul class=\"launch\">";
+    std::size_t start = 0;
+    while (start < ctx.launch_note.size()) {
+      std::size_t end = ctx.launch_note.find('\n', start);
+      end = end == std::string::npos ? ctx.launch_note.size() : end;
+      if (end > start) {
+        b += "<li>" + xml_escape(ctx.launch_note.substr(start, end - start)) + "</li>";
+      }
+      start = end + 1;
+    }
+    b += "</ul>\n";
   }
 
   // A best plan's cells after its label, the job's tokens/s only where asked: one row format

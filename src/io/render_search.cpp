@@ -8,6 +8,7 @@
 #include "bwplan/render.hpp"
 #include "bwplan/search_kernel.hpp"
 #include "bwplan/units.hpp"
+#include "ranked_plan_row.hpp"
 #include "render_common.hpp"
 #include "text_table.hpp"
 
@@ -64,19 +65,6 @@ OrderedJson instance_best_json(const SearchReport& r, const Candidate& c) {
   j["objective_vs_first_fraction"] = versus_first(r, c).first;
   put_plan_body(j, r, c);
   return j;
-}
-
-/// "mxfp8", or "mxfp8 ~ fp8-tensorwise" when the plan stands for recipes the model cannot tell
-/// apart.
-std::string precision_label(const Candidate& c) {
-  std::string out(name_of(c.config.precision));
-  for (Precision p : c.alike_precisions) {
-    out += fmt::format(" ~ {}", name_of(p));
-  }
-  if (c.config.finetune != Finetune::full) {
-    out += fmt::format(" {} r{}", name_of(c.config.finetune), c.config.lora_rank);
-  }
-  return out;
 }
 
 } // namespace
@@ -291,13 +279,6 @@ std::string best_per_finetune_text(const SearchReport& r) {
   return out;
 }
 
-/// The table's mark for a pipeline schedule after tp x cp x pp (1F1B, the default, has none).
-std::string_view schedule_letter(PipelineSchedule s) {
-  static constexpr std::array<std::string_view, 5> letters = {"", "i", "g", "v", "z"};
-  static_assert(letters.size() == static_cast<std::size_t>(PipelineSchedule::count_));
-  return letters[static_cast<std::size_t>(s)];
-}
-
 } // namespace
 
 std::string search_table(const SearchReport& r) {
@@ -306,63 +287,15 @@ std::string search_table(const SearchReport& r) {
       fmt::format("{}: {} candidates, {} feasible, ranked by {}", r.model.name,
                   r.result.candidates_evaluated, r.result.feasible, name_of(r.objective));
   out += r.elapsed_seconds ? fmt::format(" ({:.1f} ms)\n\n", 1e3 * *r.elapsed_seconds) : "\n\n";
-  io::TextTable t({{"#", A::right},
-                   {"instance"},
-                   {"nodes", A::right},
-                   {"sharding"},
-                   {"tp x cp x pp"},
-                   {"precision"},
-                   {"loss"},
-                   {"checkpointing"},
-                   {"seq", A::right},
-                   {"mb", A::right},
-                   {"ga", A::right},
-                   {"required GiB", A::right},
-                   {"upper GiB", A::right},
-                   {"fits"},
-                   {"headroom GiB", A::right},
-                   {"memory used"},
-                   {"step s", A::right},
-                   {"tok/s/GPU", A::right},
-                   {"band", A::right},
-                   {"MFU", A::right},
-                   {"$/M tok", A::right},
-                   {"limited by"},
-                   {"pareto"},
-                   {"train h", A::right},
-                   {"train $", A::right}});
+  std::vector<io::TextTable::Column> columns;
+  for (const io::RankedColumn& col : io::k_ranked_columns) {
+    columns.push_back({std::string(col.header), col.numeric ? A::right : A::left});
+  }
+  io::TextTable t(std::move(columns));
   for (std::size_t i = 0; i < r.result.plans.size(); ++i) {
-    const Candidate& c = r.result.plans[i];
-    const TrainingConfig& k = c.config;
-    t.add_row({fmt::format("{}", i + 1),
-               r.space.instances[c.instance].name,
-               fmt::format("{}", c.nodes),
-               std::string(name_of(k.sharding)),
-               fmt::format("{}x{}x{}{}{}", k.tp, k.cp, k.pp,
-                           k.pp > 1 ? schedule_letter(k.pp_schedule) : std::string_view(),
-                           k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
-               precision_label(c),
-               fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
-               ac_label(k),
-               fmt::format("{}", k.seq_len),
-               fmt::format("{}", k.micro_batch),
-               fmt::format("{}", k.grad_accum),
-               fmt::format("{:.1f} {}", to_gib(c.memory.device_bytes_required),
-                           k_step_phase_names[static_cast<std::size_t>(c.memory.peak_phase)]),
-               fmt::format("{:.1f}", to_gib(c.memory.device_bytes_required_high)),
-               fmt::format("{}{}", io::fits_cell(c.memory), c.memory.allocator_retries ? "*" : ""),
-               fmt::format("{:.1f}", to_gib(c.memory.headroom_bytes())),
-               io::text_bar(c.memory.device_bytes_required / c.memory.usable_bytes, 10, true),
-               fmt::format("{:.2f}", c.time.step_s),
-               fmt::format("{:.0f}", c.time.tokens_per_s_per_gpu),
-               fmt::format("{:.0f}-{:.0f}", c.time.tokens_per_s_per_gpu_low,
-                           c.time.tokens_per_s_per_gpu_high),
-               fmt::format("{:.0f}%", 100 * c.time.mfu),
-               io::usd_per_million_text(c.cost.usd_per_million_tokens),
-               std::string(name_of(c.time.bottleneck)),
-               c.pareto ? "*" : "",
-               c.cost.hours_to_train > 0 ? fmt::format("{:.1f}", c.cost.hours_to_train) : "",
-               c.cost.hours_to_train > 0 ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""});
+    io::RankedRow row = io::ranked_plan_row(r, i);
+    row.cells[io::k_memory_used_column] = io::text_bar(row.memory_used, 10, true);
+    t.add_row({row.cells.begin(), row.cells.end()});
   }
   out += r.result.plans.empty() ? "no feasible plan\n" : t.render();
   if (std::any_of(r.result.plans.begin(), r.result.plans.end(),

@@ -86,6 +86,9 @@ struct ReportContext {
   std::size_t top = 10;                ///< plans labelled, barred and tabled (search)
   std::vector<RejectedPoint> rejected; ///< nearest misses (search)
   std::optional<FitAdvice> advice;     ///< search with no plan: what makes the nearest miss fit
+  /// search: the lines saying which listed plans the trainer cannot launch as listed and which
+  /// plan launches, as the table's text says them; empty when every plan launches as listed
+  std::string launch_note;
 };
 
 /// A self-contained HTML page (inline CSS and SVG; no scripts, fonts or fetches) of a search:
