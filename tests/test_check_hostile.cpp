@@ -139,6 +139,59 @@ TEST_CASE("check refuses a search document whose headroom, tokens or price are o
   fs::remove_all(dir);
 }
 
+TEST_CASE("check refuses a plan whose saved figures, recipes or rank were edited, rather than "
+          "compare fewer figures or take another plan",
+          "[check][hostile]") {
+  // Deleting memory/peak_reserved_bytes and throughput passed (exit 0, one row compared of
+  // four); alike_precisions as a string or naming bf16 passed check while emit refused them; a
+  // rank swapped went by place.
+  const fs::path dir = test::scratch_dir("check-hostile-figures");
+  const auto s = test::run_cli({"search", "--top", "3", "--format", "json"});
+  REQUIRE(s.status == 0);
+  const auto doc = nlohmann::json::parse(s.out);
+  REQUIRE(test::run_cli({"check", "--plan", write(dir, "plan.json", doc.dump())}).status == 0);
+  refuse_each(doc, dir,
+              {
+                  {[](nlohmann::json& d) { d["plans"][0]["memory"].erase("peak_reserved_bytes"); },
+                   "no /plans/0/memory/peak_reserved_bytes: not a plan bwplan wrote"},
+                  {[](nlohmann::json& d) {
+                     d["plans"][0]["throughput"].erase("tokens_per_second_per_gpu");
+                   },
+                   "no /plans/0/throughput/tokens_per_second_per_gpu"},
+                  {[](nlohmann::json& d) { d["plans"][0].erase("throughput"); },
+                   "no /plans/0/throughput/tokens_per_second_per_gpu"},
+                  {[](nlohmann::json& d) { d["plans"][0]["alike_precisions"] = "fp8-rowwise"; },
+                   "/plans/0/alike_precisions: expected an array, got string"},
+                  {[](nlohmann::json& d) { d["plans"][0]["alike_precisions"] = {"bf16"}; },
+                   "/plans/0/alike_precisions: \"bf16\" is not a recipe a search groups"},
+                  {[](nlohmann::json& d) { d["plans"][0]["rank"] = 2; },
+                   "/plans/0/rank: 2 is not its place in /plans (1)"},
+                  {[](nlohmann::json& d) { d["plans"][0]["config"]["instance"] = nullptr; },
+                   "/plans/0/config/instance: null, while a search plans instance types only"},
+              });
+  // An estimate's instance nulled read as GPUs with no price (cost 0 where the plan says 113.93
+  // USD an hour); one made on GPUs, priced or not, still checks.
+  const auto e = test::run_cli({"estimate", "--format", "json", "-q"});
+  REQUIRE(e.status == 0);
+  refuse_each(nlohmann::json::parse(e.out), dir,
+              {{[](nlohmann::json& d) { d["config"]["instance"] = nullptr; },
+                "/config/instance: null, while /cost/price_basis is an instance type's price"}});
+  for (const std::vector<std::string>& priced :
+       {std::vector<std::string>{"--gpu", "b200", "--gpus", "8"},
+        std::vector<std::string>{"--gpu", "b200", "--gpus", "8", "--price-per-hour", "50"}}) {
+    std::vector<std::string> args = {"estimate", "--format", "json", "-q"};
+    args.insert(args.end(), priced.begin(), priced.end());
+    const auto g = test::run_cli(args);
+    REQUIRE(g.status == 0);
+    CHECK(test::run_cli({"check", "--plan", write(dir, "g.json", g.out)}).status == 0);
+  }
+  // A plan written before the bands has no upper edge: judged on today's.
+  auto old = doc;
+  old["plans"][0]["memory"].erase("device_bytes_required_high");
+  CHECK(test::run_cli({"check", "--plan", write(dir, "old.json", old.dump())}).status == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a missing config key is said to be missing, not blamed on a valid neighbour",
           "[check][hostile]") {
   const fs::path dir = test::scratch_dir("check-hostile-config");

@@ -33,41 +33,6 @@ struct EmitOptions {
   ConstantsOptions constants;
 };
 
-/// The recipes a search document's plan `rank` stands for (its `alike_precisions`); none for an
-/// estimate document or a plan saved without them.
-std::vector<Precision> alike_precisions(const PlanDocument& doc, const std::string& file,
-                                        std::int64_t rank) {
-  std::vector<Precision> out;
-  if (!doc.plan.is_object() || !doc.plan.contains("alike_precisions")) {
-    return out;
-  }
-  const nlohmann::json& alike = doc.plan.at("alike_precisions");
-  const std::string where = fmt::format("{}: /plans/{}/alike_precisions", file, rank - 1);
-  if (!alike.is_array()) {
-    throw Error(fmt::format("{}: expected an array: the plan was edited", where));
-  }
-  const Precision own = doc.request.config.precision;
-  for (const nlohmann::json& name : alike) {
-    const std::optional<Precision> p =
-        name.is_string() ? parse_enum<Precision>(name.get<std::string>()) : std::nullopt;
-    if (!p) {
-      throw Error(
-          fmt::format("{}: {} is not a precision: the plan was edited", where, name.dump()));
-    }
-    // What a search writes there: other low-precision recipes of a low-precision plan, each
-    // once (search.cpp group_recipes). Anything else would launch a recipe no search grouped.
-    if (!is_low_precision(*p) || !is_low_precision(own) || *p == own ||
-        std::find(out.begin(), out.end(), *p) != out.end()) {
-      throw Error(fmt::format("{}: {} is not a recipe a search groups with this {} plan (allowed: "
-                              "other low-precision recipes than its own, each once): the plan "
-                              "was edited",
-                              where, name.dump(), name_of(own)));
-    }
-    out.push_back(*p);
-  }
-  return out;
-}
-
 /// One plan of the document, evaluated.
 struct Ranked {
   Estimate plan;
@@ -136,8 +101,7 @@ void run_emit(Context& ctx, const EmitOptions& o) {
         o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
     MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
-    return Ranked{std::move(e), kd, judged, alike_precisions(doc, o.plan, rank),
-                  doc.plans_in_document};
+    return Ranked{std::move(e), kd, judged, doc.alike_precisions, doc.plans_in_document};
   };
   Ranked at = plan_at(o.rank);
   if (!o.precision.empty()) {
@@ -206,6 +170,7 @@ void setup_emit(CLI::App& app, Context& ctx) {
   LaunchOptions& l = o->launch;
   cmd->add_option("--plan", o->plan,
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
+      ->check(input_path_value())
       ->required();
   cmd->add_option("--out", o->out, "directory to create with the launch files")
       ->check(path_value())

@@ -156,6 +156,38 @@ void carry_train_tokens(EstimateRequest& r, double d, const std::string& plan,
   }
 }
 
+/// A search plan's `alike_precisions` (PlanDocument::alike_precisions), checked as a search
+/// writes them (search.cpp group_recipes): anything else would launch a recipe no search grouped.
+std::vector<Precision> read_alike_precisions(const nlohmann::json& plan, Precision own,
+                                             const std::string& where) {
+  std::vector<Precision> out;
+  if (!plan.contains("alike_precisions")) {
+    return out;
+  }
+  const nlohmann::json& alike = plan.at("alike_precisions");
+  if (!alike.is_array()) {
+    throw Error(fmt::format("{}: expected an array, got {}: the plan was edited", where,
+                            io::json_type_name(alike)));
+  }
+  for (const nlohmann::json& name : alike) {
+    const std::optional<Precision> p =
+        name.is_string() ? parse_enum<Precision>(name.get<std::string>()) : std::nullopt;
+    if (!p) {
+      throw Error(
+          fmt::format("{}: {} is not a precision: the plan was edited", where, name.dump()));
+    }
+    if (!is_low_precision(*p) || !is_low_precision(own) || *p == own ||
+        std::find(out.begin(), out.end(), *p) != out.end()) {
+      throw Error(fmt::format("{}: {} is not a recipe a search groups with this {} plan (allowed: "
+                              "other low-precision recipes than its own, each once): the plan "
+                              "was edited",
+                              where, name.dump(), name_of(own)));
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
 } // namespace
 
 nlohmann::json parse_plan_json(std::string_view text, const PlanSource& o) {
@@ -220,8 +252,21 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     }
     out.plan = plans[i];
     out.pointer = fmt::format("/plans/{}", i);
+    // A search writes each plan's rank as its place: another one is a reordered document, and
+    // --rank, which goes by place, would take a plan other than the one it names.
+    if (const auto rank = plans[i].find("rank");
+        rank != plans[i].end() && !(rank->is_number_integer() && *rank == o.rank)) {
+      throw Error(fmt::format("{}: /plans/{}/rank: {} is not its place in /plans ({}): the plan "
+                              "was edited",
+                              o.plan, i, rank->dump(), o.rank));
+    }
     EstimateRequest r = request_from(catalog, plans[i].at("config"), o.plan,
                                      fmt::format("/plans/{}/config", i), o, carried);
+    if (!r.instance) { // a search plans instance types only
+      throw Error(fmt::format("{}: /plans/{}/config/instance: null, while a search plans instance "
+                              "types only: the plan was edited",
+                              o.plan, i));
+    }
     // the search's --train-tokens and --price-per-hour, unless given here, and its --headroom.
     // Every search document has carried them (schema 1 from the start): one missing, or of
     // another type, is an edited document, refused as the /config fields are, never read as 0.
@@ -256,6 +301,8 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
     }
     out.headroom_fraction = number("headroom_fraction", 0, 1, true, false);
     out.request = r;
+    out.alike_precisions = read_alike_precisions(
+        out.plan, r.config.precision, fmt::format("{}: {}/alike_precisions", o.plan, out.pointer));
     return out;
   }
   if (!doc.contains("config")) {
@@ -290,6 +337,14 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
                               o.plan, v.dump(), k_min_price_per_hour, k_max_price_per_hour));
     }
     out.request.price_per_hour = v.get<double>();
+  } else if (!out.request.instance && doc.contains("cost") && doc["cost"].is_object() &&
+             doc["cost"].value("price_basis", nlohmann::json()).is_string() &&
+             !doc["cost"]["price_basis"].get<std::string>().empty()) {
+    // A catalog price is an instance type's: an estimate of GPUs has none (checked as one, its
+    // cost read 0 where the plan says an instance's price).
+    throw Error(fmt::format("{}: /config/instance: null, while /cost/price_basis is an instance "
+                            "type's price: the plan was edited",
+                            o.plan));
   }
   // The headroom the estimate was made with is its usable share of capacity. Both figures are in
   // every estimate document bwplan has written (schema 1 from the start): a missing, null,

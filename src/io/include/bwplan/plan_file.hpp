@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,9 @@ struct PlanDocument {
   /// `calibration.sha256`); none when it was made without one.
   std::optional<std::string> calibration_sha256;
   std::int64_t plans_in_document = 1; ///< a search document's plans; an estimate's one
+  /// The recipes a search grouped with the plan (its `alike_precisions`): other low-precision
+  /// recipes of a low-precision plan, each once; none for an estimate or a plan without them.
+  std::vector<Precision> alike_precisions;
 };
 
 /// Parses and checks the document `text` read from `source.plan` ("-": standard input); errors
