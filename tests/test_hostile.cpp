@@ -531,6 +531,49 @@ TEST_CASE("a value CLI11 would read otherwise is refused: a flag's number, a who
   CHECK(test::run_cli({"estimate", "--train-tokens", "9e15", "-q"}).status == 0);
 }
 
+TEST_CASE("an empty input path, an unknown --sdk and a missing --configs directory get the status "
+          "their kind has; a newline in a quoted value or a path stays escaped",
+          "[hostile][cli]") {
+  const fs::path dir = test::scratch_dir("hostile-kinds");
+  // --plan '' exited 1 where --out '' exits 2; --sdk v4 exited 1 where other names a flag does
+  // not take exit 2; --configs of no directory exited 2 with the path unquoted.
+  for (const char* cmd : {"check", "emit"}) {
+    std::vector<std::string> args = {cmd, "--plan", ""};
+    if (std::string(cmd) == "emit") {
+      args = {"emit", "sagemaker", "--plan", "", "--out", (dir / "o").string()};
+    }
+    const test::CliResult r = test::run_cli(args);
+    INFO(cmd);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("--plan: the path is empty"));
+  }
+  const std::string plan = (dir / "e.json").string();
+  std::ofstream(plan) << test::run_cli({"estimate", "--format", "json", "-q"}).out;
+  const test::CliResult sdk = test::run_cli(
+      {"emit", "sagemaker", "--plan", plan, "--out", (dir / "o").string(), "--role-arn",
+       "arn:aws:iam::123456789012:role/x", "--s3-output", "s3://bkt/o/", "--s3-train",
+       "s3://bkt/train/", "--s3-tokenizer", "s3://bkt/tok/", "--sdk", "v4"});
+  check_one_line_error(sdk, 2);
+  CHECK_THAT(sdk.err, Catch::Contains("--sdk: 'v4' is not known: allowed v3, v2"));
+  CHECK_FALSE(fs::exists(dir / "o"));
+  const test::CliResult configs = test::run_cli({"--configs", (dir / "none").string(), "models"});
+  check_one_line_error(configs, 1);
+  CHECK_THAT(configs.err, Catch::Contains("--configs '" + (dir / "none").string() +
+                                          "': not a directory (allowed: a directory holding"));
+  // A newline in a number read as a space ('81 92'): now \x0a, as in other values.
+  const test::CliResult nl = test::run_cli({"estimate", "--seq-len", "81\n92"});
+  check_one_line_error(nl, 2);
+  CHECK_THAT(nl.err, Catch::Contains("'81\\x0a92' is not a 64-bit decimal integer"));
+  // A plan file whose name holds a newline: check's first line stays one line (a name could
+  // forge a 'still fits' line for a CI grep).
+  const std::string odd = (dir / "e\nstill fits.json").string();
+  fs::copy_file(plan, odd);
+  const test::CliResult r = test::run_cli({"check", "--plan", odd});
+  REQUIRE(r.status == 0);
+  CHECK(r.out.rfind((dir / "e\\u000Astill fits.json").string() + ": ", 0) == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a number flag given as -0 reads as 0, not -0.0 in a plan", "[hostile][cli]") {
   const test::CliResult r = test::run_cli(
       {"estimate", "--finetune", "lora", "--lora-dropout", "-0", "--format", "json", "-q"});

@@ -137,7 +137,8 @@ struct SearchResult {
   /// and checked against the constraints (the benchmark's candidate evaluations).
   std::int64_t candidates_computed = 0;
   /// Counted as rejected without being evaluated: micro-batches above the largest that fits
-  /// (memory grows with the micro-batch), precisions the GPU lacks.
+  /// (memory grows with the micro-batch) and, without include_at_risk, above the largest whose
+  /// band fits; precisions the GPU lacks.
   std::int64_t candidates_pruned = 0;
   /// Memory-only evaluations that find the largest micro-batch that fits and the nearest miss.
   std::int64_t memory_probes = 0;

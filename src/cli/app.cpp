@@ -265,7 +265,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.add_option("--configs", global.configs_dir,
                  "load catalogs (gpus/, instances/, models/) from this directory instead of the "
                  "built-in copy")
-      ->check(CLI::ExistingDirectory);
+      ->check(path_value()); // a missing one is bad input (status 1), read_catalog_dir says so
   CLI::Option* verbose = app.add_flag("-v,--verbose", global.verbose, "log more to stderr");
   app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr")->excludes(verbose);
 

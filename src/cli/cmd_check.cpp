@@ -7,6 +7,7 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
+#include "bwplan/utf8.hpp"
 #include "context.hpp"
 #include "saved_figures.hpp"
 
@@ -84,7 +85,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
     write_output(ctx, o.output, j.dump(2) + "\n");
   } else {
     std::string out =
-        fmt::format("{}: {} on {} x {}\n", o.source.plan, doc.request.model.name, doc.request.nodes,
+        fmt::format("{}: {} on {} x {}\n", display_one_line(o.source.plan), doc.request.model.name,
+                    doc.request.nodes,
                     doc.request.instance ? doc.request.instance->name : doc.request.gpu.name);
     for (const FigureChange& c : changes) {
       const double pct = c.was != 0 ? 100.0 * (c.now - c.was) / c.was : 0.0;
@@ -120,6 +122,7 @@ void setup_check(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<CheckOptions>();
   cmd->add_option("--plan", o->source.plan,
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
+      ->check(input_path_value())
       ->required();
   cmd->add_option("--rank", o->source.rank, "which plan of a search document [1]")
       ->transform(strict_integer());

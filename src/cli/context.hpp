@@ -122,6 +122,8 @@ template <class T> [[nodiscard]] NumberText read_number(std::string_view s, T& v
 
 /// A file or directory to write: not empty and not `-` (which names no file).
 [[nodiscard]] CLI::Validator path_value();
+/// An input path: not empty ('-' is standard input).
+[[nodiscard]] CLI::Validator input_path_value();
 
 /// A value that may not be empty (an empty one would silently mean the default).
 [[nodiscard]] CLI::Validator not_empty();

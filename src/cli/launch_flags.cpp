@@ -8,6 +8,7 @@
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/sagemaker.hpp"
+#include "bwplan/utf8.hpp"
 #include "context.hpp"
 
 namespace bwplan::cli {
@@ -110,6 +111,13 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   cmd.add_option("--warmup-steps", l.warmup_steps, "learning-rate warm-up steps [as --lr]")
       ->transform(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
+      ->check(CLI::Validator( // a value the flag does not take: status 2, as other names
+          [](std::string& s) -> std::string {
+            return s == "v3" || s == "v2"
+                       ? ""
+                       : fmt::format("'{}' is not known: allowed v3, v2", controls_escaped(s));
+          },
+          ""))
       ->capture_default_str();
   if (train_tokens) {
     cmd.add_option(
@@ -132,9 +140,11 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
     names += (names.empty() ? "" : ", ") + f.name;
   }
   const fs::path d(dir);
-  std::string s = fmt::format("wrote {}{}: {}\n", dir, dir.ends_with('/') ? "" : "/", names);
-  s += fmt::format("launch: python3 {}   (or: sh {})\n", shell_word((d / "launch.py").string()),
-                   shell_word((d / "submit.sh").string()));
+  std::string s =
+      fmt::format("wrote {}{}: {}\n", display_one_line(dir), dir.ends_with('/') ? "" : "/", names);
+  s += fmt::format("launch: python3 {}   (or: sh {})\n",
+                   display_one_line(shell_word((d / "launch.py").string())),
+                   display_one_line(shell_word((d / "submit.sh").string())));
   s += fmt::format("job {}: {} steps, MaxRuntimeInSeconds {} ({:.1f} h)", l.job_name, l.steps,
                    l.max_runtime_s, static_cast<double>(l.max_runtime_s) / 3600);
   if (l.default_steps) {

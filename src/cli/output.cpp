@@ -80,24 +80,25 @@ CLI::Validator strict_integer(std::optional<std::pair<std::int64_t, std::int64_t
                               bool enforce) {
   return CLI::Validator(
       [range, enforce](std::string& s) -> std::string {
+        const std::string shown = controls_escaped(s); // a newline is \x0a, not a space
         std::int64_t v = 0;
         const NumberText read = read_number(s, v);
         if (read == NumberText::out_of_range) {
           // well formed but beyond 64 bits: out of range (status 1), as 2^63 - 1 is
           flag_value_out_of_range() = true;
           if (range) {
-            return fmt::format("'{}' {} {}..{}", s, k_out_of_range_words, range->first,
+            return fmt::format("'{}' {} {}..{}", shown, k_out_of_range_words, range->first,
                                range->second);
           }
           return fmt::format("'{}' is out of range: beyond 64 bits, {} any value the flag allows",
-                             s, s.starts_with('-') ? "below" : "above");
+                             shown, s.starts_with('-') ? "below" : "above");
         }
         if (read == NumberText::malformed) {
-          return fmt::format("'{}' is not a 64-bit decimal integer", s);
+          return fmt::format("'{}' is not a 64-bit decimal integer", shown);
         }
         if (enforce && range && (v < range->first || v > range->second)) {
           flag_value_out_of_range() = true;
-          return fmt::format("'{}' {} {}..{}", s, k_out_of_range_words, range->first,
+          return fmt::format("'{}' {} {}..{}", shown, k_out_of_range_words, range->first,
                              range->second);
         }
         s = std::to_string(v); // "010" is ten: CLI11 alone would read it as octal 8
@@ -135,6 +136,14 @@ CLI::Validator path_value() {
       "");
 }
 
+CLI::Validator input_path_value() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        return s.empty() ? "the path is empty (allowed: a path, or - for standard input)" : "";
+      },
+      "");
+}
+
 CLI::Validator not_empty() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
@@ -154,6 +163,7 @@ std::string range_bound(double v) {
 CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
   return CLI::Validator(
       [=](std::string& s) -> std::string {
+        const std::string shown = controls_escaped(s); // a newline is \x0a, not a space
         static constexpr std::pair<char, double> k_suffixes[] = {
             {'k', 1e3}, {'K', 1e3}, {'M', 1e6}, {'B', 1e9}, {'G', 1e9}, {'T', 1e12}};
         double scale = 1;
@@ -176,10 +186,10 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         // malformed; both read as a bad value (status 1: app.cpp).
         if (read == NumberText::out_of_range) {
           flag_value_out_of_range() = true;
-          return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
+          return fmt::format("'{}' {} {}", shown, k_out_of_range_words, allowed);
         }
         if (read == NumberText::malformed) {
-          return fmt::format("'{}' is not a finite number: allowed {}", s, allowed);
+          return fmt::format("'{}' is not a finite number: allowed {}", shown, allowed);
         }
         v *= scale;
         if (tokens) {
@@ -190,13 +200,13 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           const double slack = scale == 1 ? 0.0 : 1e-15 * std::abs(v); // about 4 ulps
           if (std::abs(v - whole) > slack) {
             flag_value_out_of_range() = true;
-            return fmt::format("'{}' is not a whole count of tokens: allowed {}", s, allowed);
+            return fmt::format("'{}' is not a whole count of tokens: allowed {}", shown, allowed);
           }
           v = whole;
         }
         if (v < lo || v > hi || (lo_open && v <= lo)) {
           flag_value_out_of_range() = true;
-          return fmt::format("'{}' {} {}", s, k_out_of_range_words, allowed);
+          return fmt::format("'{}' {} {}", shown, k_out_of_range_words, allowed);
         }
         s = fmt::format("{:.17g}", v + 0.0); // -0 is 0: no "-0.0" in a plan
         return {};

@@ -363,7 +363,9 @@ std::vector<SourceFile> read_catalog_dir(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw Error(fmt::format("--configs {}: not a directory", dir.string()));
+    throw Error(fmt::format("--configs '{}': not a directory (allowed: a directory holding gpus/, "
+                            "instances/ and models/)",
+                            dir.string()));
   }
   // One folder's entries, hidden ones (an editor's lock or backup file) left out; an entry that
   // cannot be read is named. Two levels are read, DIR/<kind>/*.json, and no deeper: a link to a

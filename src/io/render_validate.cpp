@@ -5,6 +5,7 @@
 
 #include "bwplan/render.hpp"
 #include "bwplan/units.hpp"
+#include "bwplan/utf8.hpp"
 #include "text_table.hpp"
 
 namespace bwplan {
@@ -124,7 +125,7 @@ std::string validation_table(const Validation& v, const std::string& file) {
                  c.peak_phase, measured_rate, predicted_rate, rate_error});
     }
   }
-  std::string out = fmt::format("{}: {} cases (GiB)\n\n", file, v.cases.size());
+  std::string out = fmt::format("{}: {} cases (GiB)\n\n", display_one_line(file), v.cases.size());
   out += t.render();
   const ValidationSummary& s = v.summary;
   out += "\n";

@@ -118,14 +118,16 @@ namespace bwplan {
 
 /// How escaped_as() writes what it escapes.
 enum class EscapeStyle : std::uint8_t {
-  message, ///< controls (newlines too) as \xNN, format characters as \u{XXXX}
-  json,    ///< controls but the newline, and format characters, as \uXXXX
+  message,   ///< controls (newlines too) as \xNN, format characters as \u{XXXX}
+  json,      ///< controls but the newline, and format characters, as \uXXXX
+  json_line, ///< as json, the newline too
 };
 
 /// `s` with its control characters and the format characters of format_control_length()
 /// escaped in `style`.
 [[nodiscard]] inline std::string escaped_as(std::string_view s, EscapeStyle style) {
-  const bool json = style == EscapeStyle::json;
+  const bool json = style != EscapeStyle::message;
+  const bool keep_newline = style == EscapeStyle::json;
   std::string out;
   out.reserve(s.size());
   while (!s.empty()) {
@@ -134,7 +136,7 @@ enum class EscapeStyle : std::uint8_t {
     if (n != 0) {
       const unsigned cp = code_point_of(s.substr(0, n));
       out += json ? fmt::format("\\u{:04X}", cp) : fmt::format("\\u{{{:04X}}}", cp);
-    } else if ((u < 0x20 && !(json && u == '\n')) || u == 0x7f) {
+    } else if ((u < 0x20 && !(keep_newline && u == '\n')) || u == 0x7f) {
       out += json ? fmt::format("\\u{:04X}", u) : fmt::format("\\x{:02x}", u);
     } else {
       out += s.front();
@@ -158,6 +160,12 @@ enum class EscapeStyle : std::uint8_t {
 /// same character, and outside strings JSON text holds neither.
 [[nodiscard]] inline std::string display_safe(std::string_view s) {
   return escaped_as(s, EscapeStyle::json);
+}
+
+/// `s` as display_safe() writes it, its newlines escaped too: a path or name placed in a line of
+/// text output keeps that line one line (a file name cannot forge another line of the output).
+[[nodiscard]] inline std::string display_one_line(std::string_view s) {
+  return escaped_as(s, EscapeStyle::json_line);
 }
 
 } // namespace bwplan
