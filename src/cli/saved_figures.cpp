@@ -65,9 +65,9 @@ std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate&
                                         bool same_model_and_constants, const std::string& where) {
   // Every bwplan plan has recorded these (schema 1 from the start): without one the document is
   // not one bwplan wrote, and a check that left its row out would pass on less than it says.
-  for (const auto& [section, key] : {std::pair{"memory", "device_bytes_required"},
-                                     std::pair{"memory", "peak_reserved_bytes"},
-                                     std::pair{"throughput", "tokens_per_second_per_gpu"}}) {
+  for (const auto& [section, key] :
+       {std::pair{"memory", "device_bytes_required"}, std::pair{"memory", "peak_reserved_bytes"},
+        std::pair{"throughput", "tokens_per_second_per_gpu"}}) {
     if (saved_figure(doc, section, key, where) == nullptr) {
       throw Error(fmt::format("{}: no {}/{}/{}: not a plan bwplan wrote, or the plan was edited",
                               where, doc.pointer, section, key));
