@@ -394,7 +394,7 @@ TEST_CASE("a saved search's train_tokens below one token or a price below a cent
   const nlohmann::json saved = nlohmann::json::parse(read_text_file(path));
   for (const auto& [key, value, words] :
        {std::tuple<const char*, double, const char*>{
-            "train_tokens", 0.5, "allowed 0 for none, or a whole count 1..9000000000000000"},
+            "train_tokens", 0.5, "allowed 0 for none, or a whole count 1..1e+16"},
         {"price_per_hour", 1e-320, "is out of range (allowed 0.01.."}}) {
     nlohmann::json plan = saved;
     plan["inputs"]["constraints"][key] = value;
@@ -493,7 +493,15 @@ TEST_CASE("a value CLI11 would read otherwise is refused: a flag's number, a who
     check_one_line_error(r, 2);
     CHECK_THAT(r.err, Catch::Contains("a flag is on or off"));
   }
-  for (const char* arg : {"-q", "--quiet=true", "--verbose=false"}) {
+  // emit sagemaker's flags are its nested subcommand's: they were not looked at.
+  for (const char* arg : {"--force=2", "--include-at-risk=-1"}) {
+    const test::CliResult r =
+        test::run_cli({"emit", "sagemaker", "--plan", "p.json", "--out", "o", arg});
+    INFO(arg);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("a flag is on or off"));
+  }
+  for (const char* arg : {"-q", "--quiet=true", "--verbose=false", "--quiet=True"}) {
     const test::CliResult r =
         test::run_cli({arg, "estimate", "--compile=true", "--format", "json"});
     INFO(arg);
@@ -505,7 +513,9 @@ TEST_CASE("a value CLI11 would read otherwise is refused: a flag's number, a who
     return nlohmann::json::parse(r.out).at("config").at("compile").get<bool>();
   };
   CHECK(compiled("--compile=on"));
+  CHECK(compiled("--compile=TRUE")); // in any case, as CLI11 read it
   CHECK_FALSE(compiled("--compile=off"));
+  CHECK_FALSE(compiled("--compile=Disable"));
   // --shard-group 8.0 read as 8 where --seq-len 4096.0 is refused; 0 given is not the default.
   for (const auto& [value, status, words] :
        {std::tuple<const char*, int, const char*>{"8.0", 2, "is not a 64-bit decimal integer"},
@@ -571,6 +581,14 @@ TEST_CASE("an empty input path, an unknown --sdk and a missing --configs directo
   const test::CliResult r = test::run_cli({"check", "--plan", odd});
   REQUIRE(r.status == 0);
   CHECK(r.out.rfind((dir / "e\\u000Astill fits.json").string() + ": ", 0) == 0);
+  // emit's launch line stays one line and still names the directory (bash's $'...' quoting)
+  const test::CliResult e =
+      test::run_cli({"emit", "sagemaker", "--plan", plan, "--out", (dir / "o\nx").string(),
+                     "--role-arn", "arn:aws:iam::123456789012:role/x", "--s3-output", "s3://bkt/o/",
+                     "--s3-train", "s3://bkt/train/", "--s3-tokenizer", "s3://bkt/tok/"});
+  REQUIRE(e.status == 0);
+  CHECK_THAT(e.out, Catch::Contains("launch: python3 $'" + dir.string() + "/o\\x0ax/launch.py'"));
+  CHECK_THAT(e.out, Catch::Contains("wrote " + dir.string() + "/o\\u000Ax/: "));
   fs::remove_all(dir);
 }
 

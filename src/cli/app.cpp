@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <mutex>
 
 #include "bwplan/sagemaker.hpp"
@@ -154,16 +155,18 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
 /// ("full," reads as "full"), so a list option's value with an empty item is refused, as the
 /// integer lists refuse it; and it reads a flag's `--flag=2` as on and `--flag=-1` as off.
 void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& args) {
-  // the subcommand given (the first argument naming one); its options only
-  const CLI::App* sub = nullptr;
-  for (auto a = args.begin(); a != args.end() && sub == nullptr; ++a) {
-    for (const CLI::App* s : app.get_subcommands({})) {
-      if (s->get_name() == *a) {
-        sub = s;
+  // the subcommand given (the first argument naming one, then the first after it naming one of
+  // its own: emit sagemaker); its options, then its parents'
+  std::vector<const CLI::App*> chain = {&app};
+  for (const std::string& a : args) {
+    for (const CLI::App* s : chain.back()->get_subcommands({})) {
+      if (s->get_name() == a) {
+        chain.push_back(s);
+        break;
       }
     }
   }
-  if (sub == nullptr) {
+  if (chain.size() == 1) {
     return;
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -175,18 +178,21 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
     const std::string name = a.substr(0, eq);
     const std::string value =
         eq != std::string::npos ? a.substr(eq + 1) : (i + 1 < args.size() ? args[i + 1] : "");
-    const CLI::Option* opt = sub->get_option_no_throw(name);
-    if (opt == nullptr) {
-      opt = app.get_option_no_throw(name); // --verbose, --quiet
+    const CLI::Option* opt = nullptr;
+    for (auto s = chain.rbegin(); s != chain.rend() && opt == nullptr; ++s) {
+      opt = (*s)->get_option_no_throw(name); // the subcommand's, then --verbose, --quiet
     }
     // A flag given a value: CLI11 reads any number, -1 as off and 2 as on; only the words for on
-    // and off are taken.
-    static constexpr std::array<std::string_view, 8> k_flag_words = {"true", "false", "yes", "no",
-                                                                     "on",   "off",   "1",   "0"};
+    // and off are taken, in any case, as CLI11 reads them.
+    static constexpr std::array<std::string_view, 10> k_flag_words = {
+        "true", "false", "yes", "no", "on", "off", "enable", "disable", "1", "0"};
+    std::string lower = value;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (opt != nullptr && opt->get_expected_max() == 0 && eq != std::string::npos &&
-        std::find(k_flag_words.begin(), k_flag_words.end(), value) == k_flag_words.end()) {
+        std::find(k_flag_words.begin(), k_flag_words.end(), lower) == k_flag_words.end()) {
       throw UsageError(fmt::format("{} '{}': a flag is on or off (allowed: {} alone, or {}=true, "
-                                   "false, yes, no, on, off, 1 or 0)",
+                                   "false, yes, no, on, off, enable, disable, 1 or 0)",
                                    name, value, name, name));
     }
     if (opt != nullptr && opt->get_delimiter() == ',' && !value.empty() &&

@@ -1,5 +1,6 @@
 #include "launch_flags.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 
@@ -112,12 +113,7 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
       ->transform(strict_integer());
   cmd.add_option("--sdk", l.sdk, "launch.py flavour: v3 (ModelTrainer) or v2 (PyTorch)")
       ->check(CLI::Validator( // a value the flag does not take: status 2, as other names
-          [](std::string& s) -> std::string {
-            return s == "v3" || s == "v2"
-                       ? ""
-                       : fmt::format("'{}' is not known: allowed v3, v2", controls_escaped(s));
-          },
-          ""))
+          [](std::string& s) -> std::string { return sdk_problem(s); }, ""))
       ->capture_default_str();
   if (train_tokens) {
     cmd.add_option(
@@ -134,6 +130,32 @@ void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool tra
   }
 }
 
+namespace {
+
+/// A path to paste into bash or zsh on one line: shell_word(), or, when it holds a control
+/// character (a newline), ANSI-C quoted with that character as \xNN, so the line stays one line
+/// and still names the path.
+std::string pasteable_path(std::string_view s) {
+  if (std::none_of(s.begin(), s.end(),
+                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return shell_word(s);
+  }
+  std::string out = "$'";
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else if (c == '\'' || c == '\\') {
+      out += std::string("\\") + c;
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+} // namespace
+
 std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
   std::string names;
   for (const EmittedFile& f : l.files) {
@@ -142,9 +164,8 @@ std::string launch_summary(const std::string& dir, const EmittedLaunch& l) {
   const fs::path d(dir);
   std::string s =
       fmt::format("wrote {}{}: {}\n", display_one_line(dir), dir.ends_with('/') ? "" : "/", names);
-  s += fmt::format("launch: python3 {}   (or: sh {})\n",
-                   display_one_line(shell_word((d / "launch.py").string())),
-                   display_one_line(shell_word((d / "submit.sh").string())));
+  s += fmt::format("launch: python3 {}   (or: sh {})\n", pasteable_path((d / "launch.py").string()),
+                   pasteable_path((d / "submit.sh").string()));
   s += fmt::format("job {}: {} steps, MaxRuntimeInSeconds {} ({:.1f} h)", l.job_name, l.steps,
                    l.max_runtime_s, static_cast<double>(l.max_runtime_s) / 3600);
   if (l.default_steps) {

@@ -1,4 +1,5 @@
 #include "bwplan/calibration_profile.hpp"
+#include "bwplan/utf8.hpp"
 
 #include <algorithm>
 
@@ -250,7 +251,7 @@ std::string pct(double predicted, double measured) {
 } // namespace
 
 std::string calibration_table(const Calibration& cal, const std::string& profile) {
-  std::string out = fmt::format("calibration profile {}\n\n", profile);
+  std::string out = fmt::format("calibration profile {}\n\n", display_one_line(profile));
   using A = io::TextTable::Align;
   io::TextTable t({{"run", A::left},
                    {"quantity", A::left},

@@ -343,6 +343,12 @@ void check_channels_apart_from_job(const LaunchOptions& o, const std::string& jo
 
 } // namespace
 
+std::string sdk_problem(std::string_view sdk) {
+  return sdk == "v3" || sdk == "v2"
+             ? std::string()
+             : fmt::format("'{}' is not known: allowed v3, v2", controls_escaped(sdk));
+}
+
 void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
   if (o.role_arn.empty()) {
     throw Error("--role-arn is required (the IAM role SageMaker runs the job as)");
@@ -441,8 +447,8 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "the checkpoints kept without the flag",
                             o.volume_gb, k_max_volume_gb));
   }
-  if (o.sdk != "v3" && o.sdk != "v2") {
-    throw Error(fmt::format("--sdk '{}' is not known: allowed v3, v2", o.sdk));
+  if (const std::string why = sdk_problem(o.sdk); !why.empty()) {
+    throw Error("--sdk " + why);
   }
   if (!(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens)) {
     throw Error(fmt::format("--train-tokens {} is out of range (allowed 0..{:g})", o.train_tokens,

@@ -142,14 +142,19 @@ const nlohmann::json& required_member(const nlohmann::json& parent, const std::s
   return parent.at(key);
 }
 
-/// A plan's --train-tokens `d`, read at `at` of `plan`: 0 for none, else in the flag's range. It
-/// applies unless this command line gave its own.
+/// The largest --train-tokens a plan may carry: the flag's limit before it was lowered to
+/// k_max_train_tokens (below 2^53), so that a plan an earlier bwplan wrote still reads back.
+constexpr double k_max_saved_train_tokens = 1e16;
+
+/// A plan's --train-tokens `d`, read at `at` of `plan`: 0 for none, else whole and at most
+/// k_max_saved_train_tokens. It applies unless this command line gave its own.
 void carry_train_tokens(EstimateRequest& r, double d, const std::string& plan,
                         std::string_view at) {
-  if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_train_tokens)) || d != std::floor(d)) {
+  if (!(d == 0 || (d >= k_min_train_tokens && d <= k_max_saved_train_tokens)) ||
+      d != std::floor(d)) {
     throw Error(fmt::format("{}: {}: {} is out of range (allowed 0 for none, or a whole count "
-                            "{}..{})",
-                            plan, at, d, k_min_train_tokens, k_max_train_tokens));
+                            "{}..{:g})",
+                            plan, at, d, k_min_train_tokens, k_max_saved_train_tokens));
   }
   if (r.train_tokens == 0) {
     r.train_tokens = d;
@@ -292,7 +297,7 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
       }
       return d;
     };
-    if (const auto tokens = number("train_tokens", 0, k_max_train_tokens, false, false)) {
+    if (const auto tokens = number("train_tokens", 0, k_max_saved_train_tokens, false, false)) {
       carry_train_tokens(r, *tokens, o.plan, "/inputs/constraints/train_tokens");
     }
     if (const auto price =

@@ -61,7 +61,7 @@ RankedRow ranked_plan_row(const SearchReport& r, std::size_t i) {
            fmt::format("{:.0f}%", 100 * c.time.mfu),
            usd_per_million_text(c.cost.usd_per_million_tokens),
            std::string(name_of(c.time.bottleneck)),
-           c.pareto ? "*" : "",
+           c.pareto ? "yes" : "", // "*" marks allocator retries
            trains ? fmt::format("{:.1f}", c.cost.hours_to_train) : "",
            trains ? fmt::format("{:.0f}", c.cost.usd_to_train) : ""},
           c.memory.device_bytes_required / c.memory.usable_bytes};

@@ -96,6 +96,10 @@ void check_plan_launchable(const Estimate& plan);
 /// A TOML basic string for `s`.
 [[nodiscard]] std::string toml_string_literal(std::string_view s);
 
+/// Empty when `sdk` is a launch.py flavour bwplan writes (LaunchOptions::sdk), else why not: the
+/// value quoted and what is allowed.
+[[nodiscard]] std::string sdk_problem(std::string_view sdk);
+
 /// A POSIX shell word for `s` (single-quoted).
 [[nodiscard]] std::string shell_quote(std::string_view s);
 
