@@ -348,6 +348,18 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   CHECK_THAT(r.err, Catch::Contains("allowed 1 to "));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(out));
+  // more tokens than the chained jobs can train: named as --train-tokens when given, else as
+  // the plan's own (a search's --train-tokens, which this command line never saw)
+  const std::string big = test::write_estimate(
+      dir, "big", {"--instance", "ml.p6-b200.48xlarge", "--train-tokens", "9e15"});
+  r = test::run_cli(base_args(big, out));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: the plan's train_tokens 9e+15 needs about"));
+  CHECK_FALSE(fs::exists(out));
+  r = test::run_cli(test::with(base_args(est, out), {"--train-tokens", "9e15"}));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: --train-tokens 9e+15 needs about"));
+  CHECK_FALSE(fs::exists(out));
   // a --max-runtime shorter than the start-up is at fault, whatever interval is given with it
   args = test::with(base_args(est, out), {"--train-tokens", "1e9", "--max-runtime", "100",
                                           "--checkpoint-interval", "10"});
@@ -368,7 +380,7 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) {
     ++entries;
   }
-  CHECK(entries == 3);
+  CHECK(entries == 4); // the plan files written above
   fs::remove_all(dir);
 }
 

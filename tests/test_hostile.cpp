@@ -224,7 +224,7 @@ TEST_CASE("a path with a control or reordering character is shown escaped in tab
 }
 
 TEST_CASE("an empty item of a comma-separated flag is refused, not dropped", "[hostile][cli]") {
-  for (const std::vector<std::string> args :
+  for (const std::vector<std::string>& args :
        {std::vector<std::string>{"search", "--sharding", "full,"},
         std::vector<std::string>{"search", "--precision=,bf16"},
         std::vector<std::string>{"search", "--activation-checkpointing", "full,,none"},
@@ -370,6 +370,29 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
     CHECK_THAT(r.err, Catch::Contains("is not a whole count of tokens"));
   }
   CHECK(test::run_cli({"estimate", "--train-tokens", "4.1M", "-q"}).status == 0);
+  // an exponent and a suffix together are a slip: 5e10k read as 5e13 tokens
+  for (const char* tokens : {"5e10k", "1E3M", "2e1B"}) {
+    INFO(tokens);
+    const test::CliResult r = test::run_cli({"estimate", "--train-tokens", tokens});
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("has both an exponent and a suffix"));
+  }
+  // a range with an end left out names the range (it read as "--nodes '' is not an integer")
+  for (const char* range : {"1..", "..4", "1,2.."}) {
+    INFO(range);
+    const test::CliResult r = test::run_cli({"search", "--nodes", range});
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains("a range needs both ends (allowed: A..B, each in 1..4096)"));
+  }
+  // --version printed the version and dropped what followed it
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--version", "extra"},
+                                               {"search", "--version"},
+                                               {"--version", "--version"}}) {
+    const test::CliResult r = test::run_cli(args);
+    check_one_line_error(r, 2);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains("--version takes nothing else"));
+  }
   // an empty name is no request for the default
   for (const char* flag : {"--gpu", "--instance"}) {
     INFO(flag);

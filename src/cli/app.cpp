@@ -154,6 +154,17 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
 /// Values CLI11 would change silently: it drops the empty items of a comma-separated value
 /// ("full," reads as "full"), so a list option's value with an empty item is refused, as the
 /// integer lists refuse it; and it reads a flag's `--flag=2` as on and `--flag=-1` as off.
+/// One of the words CLI11 reads as on or off, in any case.
+bool is_flag_word(std::string_view value) {
+  static constexpr std::array<std::string_view, 10> k_flag_words = {
+      "true", "false", "yes", "no", "on", "off", "enable", "disable", "1", "0"};
+  return std::any_of(k_flag_words.begin(), k_flag_words.end(), [&](std::string_view w) {
+    return std::equal(w.begin(), w.end(), value.begin(), value.end(), [](char a, char b) {
+      return a == std::tolower(static_cast<unsigned char>(b));
+    });
+  });
+}
+
 void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& args) {
   // the subcommand given (the first argument naming one, then the first after it naming one of
   // its own: emit sagemaker); its options, then its parents'
@@ -184,13 +195,8 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
     }
     // A flag given a value: CLI11 reads any number, -1 as off and 2 as on; only the words for on
     // and off are taken, in any case, as CLI11 reads them.
-    static constexpr std::array<std::string_view, 10> k_flag_words = {
-        "true", "false", "yes", "no", "on", "off", "enable", "disable", "1", "0"};
-    std::string lower = value;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (opt != nullptr && opt->get_expected_max() == 0 && eq != std::string::npos &&
-        std::find(k_flag_words.begin(), k_flag_words.end(), lower) == k_flag_words.end()) {
+        !is_flag_word(value)) {
       throw UsageError(fmt::format("{} '{}': a flag is on or off (allowed: {} alone, or {}=true, "
                                    "false, yes, no, on, off, enable, disable, 1 or 0)",
                                    name, value, name, name));
@@ -271,7 +277,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.add_option("--configs", global.configs_dir,
                  "load catalogs (gpus/, instances/, models/) from this directory instead of the "
                  "built-in copy")
-      ->check(path_value()); // a missing one is bad input (status 1), read_catalog_dir says so
+      ->check(not_empty(
+          ValueKind::path)); // a missing one is bad input (status 1), read_catalog_dir says so
   CLI::Option* verbose = app.add_flag("-v,--verbose", global.verbose, "log more to stderr");
   app.add_flag("-q,--quiet", global.quiet, "log only errors to stderr")->excludes(verbose);
 
@@ -298,6 +305,14 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } catch (const CLI::CallForAllHelp&) {
     return print_or_fail(out, err, app.help("", CLI::AppFormatMode::All));
   } catch (const CLI::CallForVersion& e) {
+    if (args.size() != 1) { // "--version extra" printed the version and dropped the rest
+      const auto other = std::find_if(args.begin(), args.end(),
+                                      [](const std::string& a) { return a != "--version"; });
+      err << "bwplan: error: --version takes nothing else (got '"
+          << one_line(utf8_escaped(other == args.end() ? args[1] : *other))
+          << "'; allowed: bwplan --version alone)\n";
+      return exit_code::usage;
+    }
     return print_or_fail(out, err, std::string(e.what()) + "\n");
   } catch (const CLI::ParseError& e) {
     err << "bwplan: error: " << usage_message(e, app, args) << " (see 'bwplan --help')\n";

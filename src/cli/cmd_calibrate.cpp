@@ -293,7 +293,9 @@ void setup_calibrate(CLI::App& app, Context& ctx) {
                   "PLAN.json[#RANK]=train.log: a plan or estimate bwplan wrote (#RANK: that "
                   "plan of a search document; 1 when absent), and the torchtitan, torchtune or "
                   "Megatron-LM log of its run; repeatable");
-  cmd->add_option("--output", o->profile, "the profile to write")->check(path_value())->required();
+  cmd->add_option("--output", o->profile, "the profile to write")
+      ->check(not_empty(ValueKind::path))
+      ->required();
   cmd->add_flag("--force", o->force, "replace --output if it exists");
   cmd->add_option("--format", o->format,
                   "what to print: table (before/after per run) or json "

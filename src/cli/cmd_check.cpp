@@ -122,7 +122,7 @@ void setup_check(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<CheckOptions>();
   cmd->add_option("--plan", o->source.plan,
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
-      ->check(input_path_value())
+      ->check(not_empty(ValueKind::input_path))
       ->required();
   cmd->add_option("--rank", o->source.rank, "which plan of a search document [1]")
       ->transform(strict_integer());

@@ -170,10 +170,10 @@ void setup_emit(CLI::App& app, Context& ctx) {
   LaunchOptions& l = o->launch;
   cmd->add_option("--plan", o->plan,
                   "JSON output of 'bwplan search --format json' or 'bwplan estimate --format json'")
-      ->check(input_path_value())
+      ->check(not_empty(ValueKind::input_path))
       ->required();
   cmd->add_option("--out", o->out, "directory to create with the launch files")
-      ->check(path_value())
+      ->check(not_empty(ValueKind::path))
       ->required();
   cmd->add_option("--rank", o->rank, "which plan of a search document [1]")
       ->transform(strict_integer());

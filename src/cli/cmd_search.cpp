@@ -100,6 +100,10 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
       out.push_back(parse_int(item, flag, lo, hi));
       continue;
     }
+    if (dots == 0 || dots + 2 == item.size()) { // "1.." read as "--nodes '' is not an integer"
+      throw UsageError(fmt::format(
+          "{} '{}': a range needs both ends (allowed: A..B, each in {}..{})", flag, item, lo, hi));
+    }
     const std::int64_t a = parse_int(item.substr(0, dots), flag, lo, hi);
     const std::int64_t b = parse_int(item.substr(dots + 2), flag, lo, hi);
     if (b < a || b - a > 4096) {
@@ -847,7 +851,7 @@ void setup_search(CLI::App& app, Context& ctx) {
   cmd->add_option("--emit-sagemaker", o->emit_dir,
                   "also write the top plan's SageMaker launch files into this directory (see "
                   "'bwplan emit sagemaker'; --force replaces it)")
-      ->check(path_value())
+      ->check(not_empty(ValueKind::path))
       ->group("Launch files");
   add_launch_options(*cmd, o->launch, false, false);
   add_constants_options(*cmd, o->constants);

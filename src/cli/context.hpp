@@ -120,13 +120,16 @@ template <class T> [[nodiscard]] NumberText read_number(std::string_view s, T& v
   return NumberText::ok;
 }
 
-/// A file or directory to write: not empty and not `-` (which names no file).
-[[nodiscard]] CLI::Validator path_value();
-/// An input path: not empty ('-' is standard input).
-[[nodiscard]] CLI::Validator input_path_value();
+/// What a flag's value names, for the words of its refusal.
+enum class ValueKind {
+  value,      ///< any other value
+  path,       ///< a file or directory to write: `-` names no file
+  input_path, ///< a file to read: `-` is standard input
+};
 
-/// A value that may not be empty (an empty one would silently mean the default).
-[[nodiscard]] CLI::Validator not_empty();
+/// A value that may not be empty (an empty one would silently mean the default, or name no
+/// file); an output path may not be `-` either.
+[[nodiscard]] CLI::Validator not_empty(ValueKind kind = ValueKind::value);
 
 /// A finite decimal number in [lo, hi] (above lo when `lo_open`); NaN and infinities are refused.
 /// With `tokens`, a count may end in k, M, B (or G) or T (x 1e3 .. 1e12): 50B, 4M, 32k.

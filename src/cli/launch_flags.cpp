@@ -137,13 +137,13 @@ namespace {
 /// and still names the path.
 std::string pasteable_path(std::string_view s) {
   if (std::none_of(s.begin(), s.end(),
-                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+                   [](char c) { return is_control_byte(static_cast<unsigned char>(c)); })) {
     return shell_word(s);
   }
   std::string out = "$'";
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    if (is_control_byte(u)) {
       out += fmt::format("\\x{:02x}", u);
     } else if (c == '\'' || c == '\\') {
       out += std::string("\\") + c;

@@ -122,32 +122,22 @@ void check_distinct(const std::vector<std::string>& values, const char* flag) {
   }
 }
 
-CLI::Validator path_value() {
+CLI::Validator not_empty(ValueKind kind) {
   return CLI::Validator(
-      [](std::string& s) -> std::string {
-        if (s.empty()) {
-          return "the path is empty";
-        }
-        if (s == "-") {
+      [kind](std::string& s) -> std::string {
+        if (kind == ValueKind::path && s == "-") {
           return "'-' names no file here (allowed: a path)";
         }
-        return {};
-      },
-      "");
-}
-
-CLI::Validator input_path_value() {
-  return CLI::Validator(
-      [](std::string& s) -> std::string {
-        return s.empty() ? "the path is empty (allowed: a path, or - for standard input)" : "";
-      },
-      "");
-}
-
-CLI::Validator not_empty() {
-  return CLI::Validator(
-      [](std::string& s) -> std::string {
-        return s.empty() ? "the value is empty (leave the flag out for its default)" : "";
+        if (!s.empty()) {
+          return {};
+        }
+        switch (kind) {
+        case ValueKind::path: return "the path is empty";
+        case ValueKind::input_path:
+          return "the path is empty (allowed: a path, or - for standard input)";
+        case ValueKind::value: break;
+        }
+        return "the value is empty (leave the flag out for its default)";
       },
       "");
 }
@@ -177,7 +167,9 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
           }
         }
         double v = 0;
-        const NumberText read = read_number(digits, v);
+        // "5e10k" is not 5e13: an exponent and a suffix together are a slip, not a count
+        const bool both = scale != 1 && digits.find_first_of("eE") != std::string_view::npos;
+        const NumberText read = both ? NumberText::malformed : read_number(digits, v);
         const std::string allowed =
             fmt::format("{}{}{}{}", lo_open ? "above " : "", range_bound(lo),
                         (lo_open ? ", up to " : "..") + range_bound(hi),
@@ -187,6 +179,9 @@ CLI::Validator number_in(double lo, double hi, bool lo_open, bool tokens) {
         if (read == NumberText::out_of_range) {
           flag_value_out_of_range() = true;
           return fmt::format("'{}' {} {}", shown, k_out_of_range_words, allowed);
+        }
+        if (both) {
+          return fmt::format("'{}' has both an exponent and a suffix: allowed {}", shown, allowed);
         }
         if (read == NumberText::malformed) {
           return fmt::format("'{}' is not a finite number: allowed {}", shown, allowed);
@@ -285,7 +280,7 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--output", o.output,
                  "write to this file (atomically) instead of stdout; an existing file is kept "
                  "unless --force")
-      ->check(path_value())
+      ->check(not_empty(ValueKind::path))
       ->group("Output");
   cmd.add_flag("--force", o.force, "let --output replace an existing file")->group("Output");
 }

@@ -9,7 +9,7 @@ void add_report_option(CLI::App& cmd, std::string& path) {
   cmd.add_option("--report", path,
                  "also write a self-contained HTML report (memory bars, trade-off charts, "
                  "tables) to this file; an existing file is kept unless --force")
-      ->check(path_value())
+      ->check(not_empty(ValueKind::path))
       ->group("Output");
 }
 

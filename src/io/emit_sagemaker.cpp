@@ -595,9 +595,12 @@ void schedule(io::Launch& l, const io::SageMakerPolicy& p) {
     ++jobs;
   }
   if (jobs > p.max_chained_jobs) {
-    throw Error(fmt::format("--train-tokens {:.3g} needs about {} on this plan, more than {} "
+    // the count is --train-tokens or, without it, the plan's own (its search's --train-tokens)
+    const bool flag = o.train_tokens > 0;
+    throw Error(fmt::format("{} {:.3g} needs about {} on this plan, more than {} "
                             "chained jobs of {}{}; {}",
-                            l.train_tokens, duration(needed), p.max_chained_jobs,
+                            flag ? "--train-tokens" : "the plan's train_tokens", l.train_tokens,
+                            duration(needed), p.max_chained_jobs,
                             duration(static_cast<double>(per_job)),
                             o.max_runtime_s > 0 ? " (--max-runtime)" : "",
                             o.max_runtime_s > 0 ? "raise --max-runtime or train fewer tokens"

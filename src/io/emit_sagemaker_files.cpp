@@ -8,6 +8,7 @@
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
+#include "bwplan/utf8.hpp"
 #include "emit_sagemaker_files.hpp"
 #include "launch_data.hpp"
 #include "render_common.hpp"
@@ -28,7 +29,7 @@ std::string escape_quoted(std::string_view s) {
     case '\r': out += "\\r"; break;
     case '\t': out += "\\t"; break;
     default:
-      if (c < 0x20 || c == 0x7f) {
+      if (is_control_byte(c)) {
         out += fmt::format("\\u{:04x}", c);
       } else {
         out += ch;

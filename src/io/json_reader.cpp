@@ -134,7 +134,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
 bool has_control(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f || (c >= 0x80 && format_control_length(s.substr(i)) > 0)) {
+    if (is_control_byte(c) || (c >= 0x80 && format_control_length(s.substr(i)) > 0)) {
       return true;
     }
   }

@@ -22,14 +22,13 @@ std::string precision_label(const Candidate& c) {
   return out;
 }
 
-/// The mark for a pipeline schedule after tp x cp x pp (1F1B, the default, has none).
-std::string_view schedule_letter(PipelineSchedule s) {
-  static constexpr std::array<std::string_view, 5> letters = {"", "i", "g", "v", "z"};
-  static_assert(letters.size() == static_cast<std::size_t>(PipelineSchedule::count_));
-  return letters[static_cast<std::size_t>(s)];
-}
-
 } // namespace
+
+std::string parallel_label(const TrainingConfig& k) {
+  return fmt::format("{}x{}x{}{}{}", k.tp, k.cp, k.pp,
+                     k.pp > 1 ? " " + std::string(name_of(k.pp_schedule)) : std::string(),
+                     k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string());
+}
 
 RankedRow ranked_plan_row(const SearchReport& r, std::size_t i) {
   const Candidate& c = r.result.plans[i];
@@ -39,9 +38,7 @@ RankedRow ranked_plan_row(const SearchReport& r, std::size_t i) {
            r.space.instances[c.instance].name,
            fmt::format("{}", c.nodes),
            std::string(name_of(k.sharding)),
-           fmt::format("{}x{}x{}{}{}", k.tp, k.cp, k.pp,
-                       k.pp > 1 ? schedule_letter(k.pp_schedule) : std::string_view(),
-                       k.ep > 1 ? fmt::format(" ep{}", k.ep) : std::string()),
+           parallel_label(k),
            precision_label(c),
            fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
            ac_label(k),

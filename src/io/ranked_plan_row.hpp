@@ -55,6 +55,10 @@ struct RankedRow {
   double memory_used = 0; ///< device memory required / usable
 };
 
+/// tp x cp x pp, with the schedule under pipeline parallelism and ep under expert parallelism:
+/// "1x1x4 interleaved-1f1b ep8". The ranked rows' cell and the report's other plans' label.
+[[nodiscard]] std::string parallel_label(const TrainingConfig& k);
+
 /// Plan `i` (0-based) of `r.result.plans`.
 [[nodiscard]] RankedRow ranked_plan_row(const SearchReport& r, std::size_t i);
 

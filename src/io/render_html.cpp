@@ -52,20 +52,13 @@ std::string scatter_legend_html(const std::vector<InstanceSpec>& instances) {
              "<li><span class=\"shape\">#k</span>ranked plan k</li></ul>\n";
 }
 
-/// tp x cp x pp, with the schedule under pipeline parallelism, and ep under expert parallelism.
-std::string parallel_label(const TrainingConfig& k) {
-  const std::string ep = k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string();
-  return fmt::format("{}\u00d7{}\u00d7{}{}{}", k.tp, k.cp, k.pp,
-                     k.pp > 1 ? " " + std::string(name_of(k.pp_schedule)) : std::string(), ep);
-}
-
 std::string config_line(const TrainingConfig& k) {
   const std::string tuned = k.finetune == Finetune::full
                                 ? std::string()
                                 : fmt::format("{} rank {} on {}, ", name_of(k.finetune),
                                               k.lora_rank, name_of(k.lora_targets));
-  return fmt::format("{}{} sharding, tp\u00d7cp\u00d7pp {}, {}, {} AC, seq {}, mb {}, ga {}", tuned,
-                     name_of(k.sharding), parallel_label(k), name_of(k.precision), ac_label(k),
+  return fmt::format("{}{} sharding, tp x cp x pp {}, {}, {} AC, seq {}, mb {}, ga {}", tuned,
+                     name_of(k.sharding), io::parallel_label(k), name_of(k.precision), ac_label(k),
                      k.seq_len, k.micro_batch, k.grad_accum);
 }
 

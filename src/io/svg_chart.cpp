@@ -61,7 +61,7 @@ std::string xml_escape(std::string_view s) {
     // Controls (HTML allows none but tab and line ends) and characters that reorder or hide
     // text (a measurement's source, a model's name) are shown as written, \xNN or \u{XXXX}.
     const std::size_t n = format_control_length(s);
-    if (n > 0 || ((u < 0x20 || u == 0x7f) && ch != '\t' && ch != '\n' && ch != '\r')) {
+    if (n > 0 || (is_control_byte(u) && ch != '\t' && ch != '\n' && ch != '\r')) {
       const std::size_t len = std::max<std::size_t>(n, 1);
       out += controls_escaped(s.substr(0, len));
       s.remove_prefix(len);

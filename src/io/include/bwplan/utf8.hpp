@@ -14,6 +14,12 @@
 
 namespace bwplan {
 
+/// A C0 control character or DEL: the bytes a message, a JSON string, a shell line or an HTML
+/// page writes escaped.
+[[nodiscard]] constexpr bool is_control_byte(unsigned char u) {
+  return u < 0x20 || u == 0x7f;
+}
+
 /// The length of the well-formed UTF-8 sequence at the start of `s` (1..4), or 0 when it is not
 /// one (a stray continuation byte, an overlong form, a surrogate, a code point above U+10FFFF, a
 /// sequence cut short).
@@ -136,7 +142,7 @@ enum class EscapeStyle : std::uint8_t {
     if (n != 0) {
       const unsigned cp = code_point_of(s.substr(0, n));
       out += json ? fmt::format("\\u{:04X}", cp) : fmt::format("\\u{{{:04X}}}", cp);
-    } else if ((u < 0x20 && !(keep_newline && u == '\n')) || u == 0x7f) {
+    } else if (is_control_byte(u) && !(keep_newline && u == '\n')) {
       out += json ? fmt::format("\\u{:04X}", u) : fmt::format("\\x{:02x}", u);
     } else {
       out += s.front();
