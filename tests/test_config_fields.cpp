@@ -63,6 +63,7 @@ TrainingConfig all_changed() {
   c.optimizer = Optimizer::lion;
   c.compile = true;
   c.loss = Loss::chunked;
+  c.head_fp32 = true;
   c.fp8_backend = Fp8Backend::te;
   c.grad_accum_mode = GradAccumMode::no_sync;
   c.offload = Offload::cpu;

@@ -150,6 +150,38 @@ TEST_CASE("torchtitan's chunked-head loop holds the head's unsharded gradient an
              WithinRel(8192.0 * 4096 * 4.0, 1e-12));
 }
 
+TEST_CASE("an fp32 head (CastLinear) holds fp32 logits, its fp32 weight copy and gradient",
+          "[memory]") {
+  // torchtitan's RL CastLinear casts the head's input and weight to fp32: the logits are fp32
+  // (no bf16 logits, no upcast), F.linear saves the 4-byte weight copy for backward, whose weight
+  // gradient is fp32 too. 8B at 8,192 tokens: the head is final norm 4096 + output 4096 x 128256.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  const double head = 4096.0 * 128256 + 4096;
+  const auto diff = [&](TrainingConfig c, StepPhase p) {
+    const MemoryEstimate plain = estimate_memory(m, c, gpu);
+    c.head_fp32 = true;
+    const MemoryEstimate fp32 = estimate_memory(m, c, gpu);
+    return at(fp32, p, MemoryComponent::logits) - at(plain, p, MemoryComponent::logits);
+  };
+  TrainingConfig c = base(); // unfused, eager
+  // End of forward: logits 4 + saved log-softmax 4 (was 2 + 4 + 4), beside the weight copy.
+  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(4.0 * head - 2.0 * k_tv_8b, 1e-12));
+  // Loss backward: the same 12 bytes per logit, beside the copy and the fp32 weight gradient.
+  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(8.0 * head, 1e-12));
+  CHECK(diff(c, StepPhase::backward_block) == 0);
+  // Chunked-head runs each chunk's backward inside the loss: copy and gradient in the loss phase,
+  // and one chunk's logits and gradient at 4 bytes each (eager: (2 x 4 + 12) / 8, was (4 + 12) /
+  // 8).
+  c.loss = Loss::chunked_head;
+  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(8.0 * head + 0.5 * k_tv_8b, 1e-12));
+  CHECK(diff(c, StepPhase::backward_start) == 0);
+  // A frozen head (LoRA) makes no weight gradient: the copy alone.
+  c.loss = Loss::unfused;
+  c.finetune = Finetune::lora;
+  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(4.0 * head, 1e-12));
+}
+
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {
   const MemoryEstimate e =
       estimate_memory(test::preset("llama-3.1-8b"), base(), test::catalog().gpu("b200"));

@@ -604,6 +604,29 @@ TEST_CASE("a GPU below its TDP computes at its power share to the 0.91 (cuBLAS a
   }
 }
 
+TEST_CASE("an fp32 head runs its matmul at the GPU's fp32 (CUDA-core) peak", "[time]") {
+  // PyTorch leaves TF32 off for matmuls by default, so CastLinear's fp32 matmul runs at the
+  // datasheet fp32 rate: 6 V h FLOPs a token at 75 TFLOP/s on a B200 instead of 2.25 PFLOP/s.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  TrainingConfig c = base(8);
+  const StepTerms a = step_terms(m, model_facts(m), c, b200, free_links());
+  c.head_fp32 = true;
+  const StepTerms b = step_terms(m, model_facts(m), c, b200, free_links());
+  const double head = 6.0 * 128256 * 4096;
+  const double extra = head / b200.dense_flops_per_s.fp32 - head / b200.dense_flops_per_s.bf16;
+  CHECK(b200.dense_flops_per_s.fp32 == 7.5e13);
+  CHECK_THAT(b.matmul_s_per_token - a.matmul_s_per_token, WithinRel(extra, 1e-9));
+  CHECK_THAT(b.peak_s_per_token - a.peak_s_per_token, WithinRel(extra, 1e-9)); // MFU <= 100 %
+  CHECK(b.linear_s_per_token == a.linear_s_per_token);
+  CHECK(b.attention_s_per_token == a.attention_s_per_token);
+  // fp32 training's block linears alike: 2.25 PFLOP/s over 75 TFLOP/s, not TF32's 1.1 PFLOP/s.
+  c.head_fp32 = false;
+  c.precision = Precision::fp32;
+  const StepTerms f = step_terms(m, model_facts(m), c, b200, free_links());
+  CHECK_THAT(f.linear_s_per_token / a.linear_s_per_token, WithinRel(2.25e15 / 7.5e13, 1e-12));
+}
+
 TEST_CASE("FlashAttention-2 runs attention at the GPU's published share of the cuDNN-class "
           "speed; nothing else moves",
           "[time]") {

@@ -144,6 +144,11 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<Loss>{"loss", &C::loss,
                       "cross-entropy: unfused (eager, fp32), fused (compiled), chunked "
                       "(all chunks' logits kept) or chunked-head (one chunk at a time)"});
+  f(ConfigField<bool>{"head_fp32", &C::head_fp32,
+                      "run the output head's matmul in fp32, as torchtitan's RL trainers do "
+                      "(CastLinear): fp32 logits, an fp32 copy of the head weight and its fp32 "
+                      "gradient while the head runs",
+                      opt});
   f(ConfigField<Fp8Backend>{"fp8_backend", &C::fp8_backend,
                             "torchao (saves bf16 inputs) or te (Transformer Engine: caches "
                             "quantized inputs and weights)",

@@ -36,6 +36,9 @@ struct TrainingConfig {
   Optimizer optimizer = Optimizer::adamw;
   bool compile = false; ///< torch.compile on the model
   Loss loss = Loss::unfused;
+  /// The output head's matmul in fp32 (torchtitan's RL CastLinear): fp32 logits, and while the
+  /// head runs an fp32 copy of its weight and an fp32 weight gradient; fp32 without TF32.
+  bool head_fp32 = false;
   Fp8Backend fp8_backend = Fp8Backend::torchao;
   GradAccumMode grad_accum_mode = GradAccumMode::reduce_scatter;
   Offload offload = Offload::none;

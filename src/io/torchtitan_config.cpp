@@ -399,6 +399,11 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
     cannot("pp", std::to_string(c.pp),
            fmt::format("its {} model has no pipeline split (only llama3 has one)", model.name));
   }
+  if (c.head_fp32) {
+    cannot("head_fp32", "true",
+           "its output head runs in the compute dtype (CastLinear, the fp32 head, is in "
+           "torchtitan's RL experiments after 0.2.2); plan without --head-fp32");
+  }
   checkpointing_settings(s, c);
   compile_settings(s, c);
   optimizer_settings(s, c);

@@ -329,7 +329,8 @@ double saved_activation_bytes(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 LogitsMemory logits_per_element(const TrainingConfig& c) {
-  const double ab = state_dtypes(c.precision).compute_bytes;
+  // An fp32 head (CastLinear) writes fp32 logits: no bf16 logits, no upcast copy.
+  const double ab = c.head_fp32 ? 4.0 : state_dtypes(c.precision).compute_bytes;
   const double chunks = 8;                  // torchtune CEWithChunkedOutputLoss
   const double upcast = ab < 4 ? 4.0 : 0.0; // eager .float() copy of bf16 logits
   LogitsMemory l;

@@ -279,6 +279,17 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     t.loss_hidden_per_token = 4.0 * static_cast<double>(m.hidden);
     t.loss_chunk_copy_per_token = weight_bytes * static_cast<double>(m.hidden);
   }
+  if (c.head_fp32 && rank.head) {
+    // CastLinear (pytorch/torchtitan@55619bccdf6e73ee0d0b9c4333830cd1a18405d2:
+    // torchtitan/experiments/rl/models/cast_linear.py) casts the weight in forward; F.linear saves
+    // that fp32 copy for backward, whose weight gradient is fp32 before autograd casts it to the
+    // parameter's dtype. A frozen head has no weight gradient.
+    const double copy = 4.0 * g.head;
+    const double grad = tuning ? 0.0 : 4.0 * g.head;
+    const bool in_loss = c.loss == Loss::chunked_head;
+    t.head_fp32_forward = in_loss ? copy + grad : copy;
+    t.head_fp32_backward = in_loss ? 0.0 : copy + grad;
+  }
   const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
 
@@ -383,9 +394,10 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   // as low precision); the optimizer's states appear at its first step.
   return {{
       {params, 0.0, 0.0, 0.0, 0.0, 0.0, t.load_transient, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_forward + t.loss_head_bytes, saved, logits_fwd,
+      {params, grads_fwd, states, t.fsdp_forward + t.loss_head_bytes, saved,
+       logits_fwd + t.head_fp32_forward, t.low_precision, 0.0, fx},
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd + t.head_fp32_backward,
        t.low_precision, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},
       {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0, fx},
       {params, t.gradients, states, 0.0, 0.0, 0.0, 0.0, t.optimizer_temp, fx},

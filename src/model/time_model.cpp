@@ -151,7 +151,10 @@ double peak_for(const GpuSpec& gpu, Precision p) {
   const PeakFlops& f = gpu.dense_flops_per_s;
   double peak = 0;
   switch (p) {
-  case Precision::fp32: peak = f.tf32 > 0 ? f.tf32 : f.fp32; break;
+  // fp32 matmuls run on the CUDA cores: PyTorch leaves TF32 off for them by default
+  // (torch.backends.cuda.matmul.allow_tf32 = False, docs.pytorch.org/docs/stable/notes/
+  // cuda.html#tensorfloat-32-tf32-on-ampere-and-later-devices) and torchtitan does not turn it on.
+  case Precision::fp32: peak = f.fp32 > 0 ? f.fp32 : f.tf32; break;
   case Precision::bf16:
   case Precision::bf16_pure: peak = f.bf16; break;
   case Precision::fp8_tensorwise:
@@ -602,7 +605,8 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   const double attention = f.attention_flops_per_token + r.attention;
   const double linear = f.hardware_flops_per_token - attention - head;
   const double linear_at_peak = linear / peak_for(gpu, c.precision); // seconds per token
-  const double head_at_peak = head / high_peak;
+  // An fp32 head (CastLinear) runs at fp32's peak, as fp32 training does (peak_for).
+  const double head_at_peak = head / (c.head_fp32 ? peak_for(gpu, Precision::fp32) : high_peak);
   t.linear_s_per_token = linear_at_peak / clock / tp * share;
   if (m.is_moe()) {
     t.expert_s_per_token =
