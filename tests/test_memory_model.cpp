@@ -180,6 +180,35 @@ TEST_CASE("an fp32 head (CastLinear) holds fp32 logits, its fp32 weight copy and
   c.loss = Loss::unfused;
   c.finetune = Finetune::lora;
   CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(4.0 * head, 1e-12));
+  // fp32 training: the weight is its own fp32 cast (Tensor.to returns it) and the logits are
+  // fp32 already: nothing changes.
+  c.finetune = Finetune::full;
+  c.precision = Precision::fp32;
+  for (auto p : {StepPhase::forward_end, StepPhase::backward_start}) {
+    CHECK(diff(c, p) == 0);
+  }
+}
+
+TEST_CASE("HSDP over one shard group is full sharding: the same bytes, no second communicator",
+          "[memory]") {
+  // --sharding hybrid with the shard group every GPU replicates nothing (the estimate warns
+  // "--sharding full is the same job", and emit writes data_parallel_replicate_degree = 1): it
+  // held one more NCCL communicator's 0.65 GiB than full sharding.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  for (const std::int64_t gpus : {8, 16}) {
+    INFO(gpus);
+    TrainingConfig c = base(gpus);
+    const MemoryEstimate full = estimate_memory(m, c, gpu);
+    c.sharding = Sharding::hybrid;
+    c.shard_group = gpus;
+    const MemoryEstimate hybrid = estimate_memory(m, c, gpu);
+    CHECK(hybrid.runtime_bytes == full.runtime_bytes);
+    CHECK(hybrid.device_bytes_required == full.device_bytes_required);
+    CHECK(hybrid.device_bytes_required_high == full.device_bytes_required_high);
+    c.shard_group = gpus / 2; // two replicas: their all-reduce group is one more communicator
+    CHECK(estimate_memory(m, c, gpu).runtime_bytes > full.runtime_bytes);
+  }
 }
 
 TEST_CASE("the peak is the largest phase, reserved and runtime come on top", "[memory]") {

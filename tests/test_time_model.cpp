@@ -617,7 +617,9 @@ TEST_CASE("an fp32 head runs its matmul at the GPU's fp32 (CUDA-core) peak", "[t
   const double extra = head / b200.dense_flops_per_s.fp32 - head / b200.dense_flops_per_s.bf16;
   CHECK(b200.dense_flops_per_s.fp32 == 7.5e13);
   CHECK_THAT(b.matmul_s_per_token - a.matmul_s_per_token, WithinRel(extra, 1e-9));
-  CHECK_THAT(b.peak_s_per_token - a.peak_s_per_token, WithinRel(extra, 1e-9)); // MFU <= 100 %
+  // MFU against the precision's peak, as without it: slower work, not more of it, so a slower
+  // step shows a lower MFU (it rose, 30.9 % to 41.4 %, while the head counted at fp32's peak).
+  CHECK(b.peak_s_per_token == a.peak_s_per_token);
   CHECK(b.linear_s_per_token == a.linear_s_per_token);
   CHECK(b.attention_s_per_token == a.attention_s_per_token);
   // fp32 training's block linears alike: 2.25 PFLOP/s over 75 TFLOP/s, not TF32's 1.1 PFLOP/s.

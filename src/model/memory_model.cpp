@@ -279,11 +279,12 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     t.loss_hidden_per_token = 4.0 * static_cast<double>(m.hidden);
     t.loss_chunk_copy_per_token = weight_bytes * static_cast<double>(m.hidden);
   }
-  if (c.head_fp32 && rank.head) {
+  if (c.head_fp32 && rank.head && weight_bytes < 4.0) {
     // CastLinear (pytorch/torchtitan@55619bccdf6e73ee0d0b9c4333830cd1a18405d2:
     // torchtitan/experiments/rl/models/cast_linear.py) casts the weight in forward; F.linear saves
     // that fp32 copy for backward, whose weight gradient is fp32 before autograd casts it to the
-    // parameter's dtype. A frozen head has no weight gradient.
+    // parameter's dtype. A frozen head has no weight gradient. An fp32 weight is its own cast
+    // (Tensor.to returns it): nothing more.
     const double copy = 4.0 * g.head;
     const double grad = tuning ? 0.0 : 4.0 * g.head;
     const bool in_loss = c.loss == Loss::chunked_head;
@@ -300,7 +301,9 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   t.fragmentation_fraction = k.fragmentation_fraction;
   t.expandable_segments = c.alloc_segments == AllocSegments::expandable;
   t.fixed_segments_fraction = t.expandable_segments ? 0.0 : k.fixed_segments_fraction;
-  const double communicators = (fsdp || ddp ? (c.sharding == Sharding::hybrid ? 2.0 : 1.0) : 0.0) +
+  // HSDP's replicate group is a second communicator, unless it replicates nothing (full sharding)
+  const bool replicas = c.sharding == Sharding::hybrid && !hybrid_replicates_nothing(c);
+  const double communicators = (fsdp || ddp ? (replicas ? 2.0 : 1.0) : 0.0) +
                                (c.tp > 1 ? 1.0 : 0.0) + (c.cp > 1 ? 1.0 : 0.0) +
                                (pipeline ? 1.0 : 0.0) +
                                // expert parallelism: the all-to-all group and, when the shard

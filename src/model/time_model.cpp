@@ -625,8 +625,9 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   t.attention_s_per_token = ((forward + recomputed) / (high_peak * k.attention_forward_efficiency) +
                              2.5 * forward / (high_peak * k.attention_backward_efficiency)) /
                             kernel / clock / tp * share;
+  // MFU's peak: the head at the precision's own (an fp32 head is slower work, not more of it).
   t.peak_s_per_token =
-      linear_at_peak + head_at_peak + k.attention_executed_fraction * attention / high_peak;
+      linear_at_peak + head / high_peak + k.attention_executed_fraction * attention / high_peak;
   if (low) {
     t.low_half_scale = peak_for(gpu, c.precision) / high_peak * k.low_precision_fixed_cost_factor;
     const auto [act, weight] = quant_bytes_per_element(c, k);
