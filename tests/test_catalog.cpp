@@ -109,6 +109,10 @@ TEST_CASE("catalog files are schema-checked", "[catalog]") {
                     Catch::Contains("/sources: must list at least one source"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"fp32\": 1e13, ", "")),
                     Catch::Contains("/dense_flops_per_s/fp32: missing required key"));
+  // and not blamed on a valid neighbour near its name ("/dense_flops_per_s/fp8: unknown key")
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"fp32\": 1e13, ", "\"fp8\": 2e14, ")),
+                    Catch::Contains("/dense_flops_per_s/fp32: missing required key") &&
+                        !Catch::Contains("unknown key"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "[\"bf16\"]", "[\"bf61\"]")),
                     Catch::Contains("did you mean 'bf16'"));
   CHECK_THROWS_WITH(load(replace(k_gpu, "\"name\": \"g\"", "\"name\": \"h\"")),

@@ -384,6 +384,38 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
     check_one_line_error(r, 2);
     CHECK_THAT(r.err, Catch::Contains("a range needs both ends (allowed: A..B, each in 1..4096)"));
   }
+  // a flag or a list given twice: the last flag won (--compile --compile=false read as off) and
+  // lists merged; --instance (documented "repeat or comma-list"), --set and --run repeat
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"estimate", "--compile", "--compile=false"},
+        {"estimate", "--head-fp32=on", "--head-fp32=off"},
+        {"search", "--precision", "bf16", "--precision", "mxfp8"},
+        {"search", "--sharding=full", "--sharding", "hybrid"}}) {
+    INFO(args[1] << " " << args[2]);
+    const test::CliResult r = test::run_cli(args);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains(" is given twice (allowed: once"));
+  }
+  CHECK(test::run_cli({"search", "--instance", "ml.p6-b200.48xlarge", "--instance",
+                       "ml.p5.48xlarge", "--top", "1", "-q"})
+            .status == 0);
+  // an empty list is no list (--instance '' exited 1 as "unknown instance type ''")
+  const test::CliResult empty = test::run_cli({"search", "--instance", ""});
+  check_one_line_error(empty, 2);
+  CHECK_THAT(empty.err, Catch::Contains("--instance '': the value is empty"));
+  check_one_line_error(test::run_cli({"validate", ""}), 2);
+  // "-v=1" said "unexpected arguments: " and named nothing
+  const test::CliResult short_value = test::run_cli({"estimate", "-v=1"});
+  check_one_line_error(short_value, 2);
+  CHECK(short_value.err ==
+        "bwplan: error: -v=1: a short flag takes no value (allowed: -v alone)\n");
+  // a grad-accum derived from --global-batch-tokens is named with it
+  const test::CliResult derived =
+      test::run_cli({"estimate", "--model", "llama-3.1-70b", "--nodes", "2", "--pp", "2",
+                     "--pp-schedule", "interleaved-1f1b", "--global-batch-tokens", "327680"});
+  check_one_line_error(derived, 1);
+  CHECK_THAT(derived.err, Catch::StartsWith("bwplan: error: --global-batch-tokens 327680 "
+                                            "(grad-accum 5): --grad-accum 5"));
   // --version printed the version and dropped what followed it
   for (const std::vector<std::string>& args : {std::vector<std::string>{"--version", "extra"},
                                                {"search", "--version"},

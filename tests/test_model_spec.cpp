@@ -4,6 +4,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
+#include "io/model_file.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -63,6 +64,16 @@ TEST_CASE("validate_model rejects impossible shapes with the field named", "[mod
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("set head_dim"));
   m.head_dim = 128;
   CHECK_NOTHROW(validate_model(m, "x.json"));
+  // A model file's count below its range is named with the real range, not the reader's 2^40.
+  nlohmann::json file =
+      nlohmann::json::parse(read_text_file(test::source_path("configs/models/llama-3.1-8b.json")));
+  file["layers"] = -1;
+  CHECK_THROWS_WITH(io::model_file_from_json(file, "m.json"),
+                    Catch::Equals("m.json: layers = -1 is out of range (allowed 1..4096)"));
+  file["layers"] = 32;
+  file["head_dim"] = 0;
+  CHECK_THROWS_WITH(io::model_file_from_json(file, "m.json"),
+                    Catch::Contains("/head_dim") && Catch::Contains("1..4096"));
 }
 
 TEST_CASE("parameter tensors list the FSDP groups in module order", "[model_spec]") {

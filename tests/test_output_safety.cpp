@@ -252,6 +252,26 @@ TEST_CASE("standard input is read to the 16 MiB limit, as a file is", "[safety]"
         std::string::npos);
   REQUIRE(sh(dir, bin() + " estimate --format json -q > plan.json") == 0);
   CHECK(sh(dir, bin() + " check --plan - < plan.json > /dev/null") == 0);
+  // validate reads "-" as calibrate does (it said "-: cannot open file")
+  CHECK(sh(dir, bin() + " validate - --format json < '" +
+                    test::source_path("tests/data/measurements-fresh-holdout.json") +
+                    "' > v.json") == 0);
+  CHECK(nlohmann::json::parse(read_text_file(dir / "v.json")).at("summary").at("fit_cases") == 4);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("nothing is written inside --configs, whose files are read as catalogs", "[safety]") {
+  // A new plan.json in models/ was read by every later run on that catalog, which then failed.
+  const fs::path dir = test::scratch_dir("safety-configs");
+  fs::copy(test::source_path("configs"), dir / "cfg", fs::copy_options::recursive);
+  CHECK(sh(dir, bin() + " --configs cfg estimate --output cfg/models/plan.json 2>err.txt") == 1);
+  CHECK(read_text_file(dir / "err.txt")
+            .starts_with("bwplan: error: --output cfg/models/plan.json: lies inside --configs "
+                         "cfg, whose files are read as catalogs"));
+  CHECK_FALSE(fs::exists(dir / "cfg/models/plan.json"));
+  CHECK(sh(dir, bin() + " --configs cfg estimate --report cfg/r.html 2>err.txt") == 1);
+  CHECK(sh(dir, bin() + " --configs cfg estimate --output plan.json") == 0);
+  CHECK(sh(dir, bin() + " --configs cfg estimate -q > /dev/null") == 0); // the catalog still reads
   fs::remove_all(dir);
 }
 

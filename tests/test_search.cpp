@@ -11,6 +11,7 @@
 
 #include "bwplan/catalog.hpp"
 #include "bwplan/search.hpp"
+#include "bwplan/units.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -38,6 +39,20 @@ nlohmann::json search_json_for(const std::vector<std::string>& args) {
 }
 
 } // namespace
+
+TEST_CASE("an amount over the memory is whole MiB below 1 GiB, never 0.00 GiB", "[search]") {
+  // estimate said "0.00 GiB over" of a step 5 MiB over, and "needs 178.4 GiB of 178.3 GiB"
+  CHECK(excess_text(4.2 * k_mib) == "5 MiB");
+  CHECK(excess_text(1.0) == "1 MiB"); // rounded up: over is over
+  CHECK(excess_text(1023.0 * k_mib) == "1023 MiB");
+  CHECK(excess_text(1.25 * k_gib) == "1.25 GiB");
+  const test::CliResult r =
+      test::run_cli({"estimate", "--head-fp32", "--tp", "2", "--activation-checkpointing",
+                     "selective-layer", "--ac-every", "2", "--micro-batch", "8"});
+  CHECK(r.status == 3);
+  CHECK_THAT(r.out, Catch::Contains("needs 178.35 GiB of 178.35 GiB usable, 5 MiB over") &&
+                        Catch::Contains("the step is 5 MiB over") && !Catch::Contains("-0.00"));
+}
 
 TEST_CASE("every listed plan fits and no rejected-for-memory candidate is listed", "[search]") {
   SearchSpace s = space_for({"ml.p6-b200.48xlarge"});

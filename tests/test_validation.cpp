@@ -219,6 +219,19 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
   notes.replace(notes.find("\"measured\""), 10, R"("notes": ["a"], "measured")");
   CHECK_THROWS_WITH(parse_measurements(notes, "m.json", cat),
                     Catch::Contains("m.json: /cases/0/notes: expected a string, got array"));
+  // A missing key is said to be missing, not blamed on a valid neighbour read later (it read
+  // "m.json: /cases/0/gpu: m.json: /cases/0/gpus: unknown key (did you mean 'gpu'?)").
+  std::string no_gpu = bad;
+  no_gpu.replace(no_gpu.find("peak_reserved_gb"), 16, "peak_reserved_gib");
+  no_gpu.replace(no_gpu.find(R"("gpu": "b200", )"), 15, "");
+  CHECK_THROWS_WITH(parse_measurements(no_gpu, "m.json", cat),
+                    Catch::Equals("m.json: /cases/0/gpu: missing required key"));
+  // a misspelling is still named as one
+  std::string typo = bad;
+  typo.replace(typo.find("peak_reserved_gb"), 16, "peak_reserved_gib");
+  typo.replace(typo.find(R"("gpu": )"), 7, R"("gpuu": )");
+  CHECK_THROWS_WITH(parse_measurements(typo, "m.json", cat),
+                    Catch::Contains("/cases/0/gpuu: unknown key (did you mean 'gpu'?)"));
 }
 
 TEST_CASE("validate refuses a reading no run can make", "[validation][hostile]") {

@@ -101,6 +101,10 @@ struct Estimate {
 [[nodiscard]] Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k = {},
                                 const TimeConstants& tk = {});
 
+/// How far `bytes` of memory are over a limit, as messages say it: whole MiB (rounded up) below
+/// 1 GiB, so that a miss by a few MiB does not read "0.00 GiB over"; "1.25 GiB" above.
+[[nodiscard]] std::string excess_text(double bytes);
+
 /// Hourly price of the job, $ per million tokens, and time and cost to train `train_tokens`.
 [[nodiscard]] Cost cost_of(const JobPrice& price, double tokens_per_s_job, double train_tokens);
 

@@ -232,4 +232,7 @@ decltype(auto) with_rank_slice(const ModelSpec& m, const ModelFacts& whole, std:
 /// the limits are listed in docs/bwplan.md (MODEL FILES).
 void validate_model(const ModelSpec& m, const std::string& where);
 
+/// The widest head validate_model() allows (head_dim, v_head_dim).
+inline constexpr std::int64_t k_max_head_dim = 4096;
+
 } // namespace bwplan

@@ -9,6 +9,7 @@
 #include <array>
 #include <cctype>
 #include <mutex>
+#include <set>
 
 #include "bwplan/sagemaker.hpp"
 #include "bwplan/utf8.hpp"
@@ -154,6 +155,16 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
 /// Values CLI11 would change silently: it drops the empty items of a comma-separated value
 /// ("full," reads as "full"), so a list option's value with an empty item is refused, as the
 /// integer lists refuse it; and it reads a flag's `--flag=2` as on and `--flag=-1` as off.
+/// True when `name` is an option of `app` or of one of its subcommands that takes a value.
+bool takes_value(const CLI::App& app, const std::string& name) {
+  if (const CLI::Option* opt = app.get_option_no_throw(name)) {
+    return opt->get_expected_max() != 0;
+  }
+  const auto subs = app.get_subcommands({});
+  return std::any_of(subs.begin(), subs.end(),
+                     [&](const CLI::App* sub) { return takes_value(*sub, name); });
+}
+
 /// One of the words CLI11 reads as on or off, in any case.
 bool is_flag_word(std::string_view value) {
   static constexpr std::array<std::string_view, 10> k_flag_words = {
@@ -180,8 +191,15 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
   if (chain.size() == 1) {
     return;
   }
+  std::set<const CLI::Option*> given; // flags and comma-separated lists seen
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-' && a[2] == '=' &&
+        (i == 0 || !takes_value(app, args[i - 1]))) {
+      // "-v=1": CLI11 said only "unexpected arguments: " with nothing named
+      throw UsageError(fmt::format("{}: a short flag takes no value (allowed: {} alone)",
+                                   controls_escaped(a), a.substr(0, 2)));
+    }
     if (!a.starts_with("--")) {
       continue;
     }
@@ -201,22 +219,25 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
                                    "false, yes, no, on, off, enable, disable, 1 or 0)",
                                    name, value, name, name));
     }
+    // Given twice, a flag's last value won and a list's values were merged (--compile
+    // --compile=false read as off; --nodes twice was refused): each is given once, but
+    // --instance, whose help says "repeat or comma-list", and --set and --run, which repeat.
+    const bool list = opt != nullptr && opt->get_delimiter() == ',';
+    if (opt != nullptr && (opt->get_expected_max() == 0 || list) && name != "--instance" &&
+        !given.insert(opt).second) {
+      throw UsageError(fmt::format("{} is given twice (allowed: once{})", name,
+                                   list ? ", with a comma-separated list" : ""));
+    }
+    if (list && value.empty() && (eq != std::string::npos || i + 1 < args.size())) {
+      throw UsageError(fmt::format("{} '': the value is empty (leave the flag out for its default)",
+                                   name)); // --instance '' was "unknown instance type ''", 1
+    }
     if (opt != nullptr && opt->get_delimiter() == ',' && !value.empty() &&
         (value.front() == ',' || value.back() == ',' || value.find(",,") != std::string::npos)) {
       throw UsageError(
           fmt::format("{} '{}': an empty value between commas or at either end", name, value));
     }
   }
-}
-
-/// True when `name` is an option of `app` or of one of its subcommands that takes a value.
-bool takes_value(const CLI::App& app, const std::string& name) {
-  if (const CLI::Option* opt = app.get_option_no_throw(name)) {
-    return opt->get_expected_max() != 0;
-  }
-  const auto subs = app.get_subcommands({});
-  return std::any_of(subs.begin(), subs.end(),
-                     [&](const CLI::App* sub) { return takes_value(*sub, name); });
 }
 
 /// Every argument must be UTF-8 text: a path or value that is not (a Latin-1 file name) cannot

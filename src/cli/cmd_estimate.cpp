@@ -132,7 +132,16 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
-  validate_config(c, r.model);
+  try {
+    validate_config(c, r.model);
+  } catch (const Error& e) {
+    if (o.global_batch_tokens <= 0) {
+      throw;
+    }
+    // a grad-accum the user never gave is named with the flag it came from
+    throw Error(fmt::format("--global-batch-tokens {:.0f} (grad-accum {}): {}",
+                            o.global_batch_tokens, c.grad_accum, e.what()));
+  }
   if (o.no_sync && c.grad_accum == 1) {
     ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "
                   "gradients once either way)");

@@ -19,9 +19,9 @@ struct ValidateOptions {
 void run_validate(Context& ctx, const ValidateOptions& o) {
   ctx.begin();
   const bool json = wants_json(o.output);
-  ctx.note_input("the measurements file", o.file);
-  const std::vector<MeasurementCase> cases =
-      parse_measurements(read_text_file(o.file), o.file, ctx.catalog());
+  // "-" is standard input, as for calibrate's files and --plan
+  const std::vector<MeasurementCase> cases = parse_measurements(
+      read_input_text(ctx, "the measurements file", o.file), o.file, ctx.catalog());
   if (cases.empty()) {
     // a gate over nothing would pass: median 0 %, fit 1.0
     throw Error(fmt::format("{}: has no measurement cases; nothing to validate", o.file));
@@ -51,7 +51,9 @@ void setup_validate(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "validate", "compare predicted with measured peak memory over a bwplan-measurements/1 file");
   auto o = std::make_shared<ValidateOptions>();
-  cmd->add_option("file", o->file, "measurements file (e.g. tests/data/measurements.json)")
+  cmd->add_option("file", o->file,
+                  "measurements file (e.g. tests/data/measurements.json; - reads standard input)")
+      ->check(not_empty(ValueKind::input_path))
       ->required();
   cmd->add_option("--max-median-error", o->max_median_error_pct,
                   "exit 3 when the median absolute error is above this percentage")

@@ -241,8 +241,24 @@ void check_target(const std::string& flag, const std::string& path, bool force, 
   }
 }
 
+namespace {
+
+/// Nothing is written inside --configs: a new .json there is read as a catalog entry by every
+/// later run on it (and breaks them).
+void refuse_inside_configs(const Context& ctx, const std::string& flag, const std::string& path) {
+  if (ctx.global != nullptr && !ctx.global->configs_dir.empty() &&
+      lies_within(path, ctx.global->configs_dir)) {
+    throw Error(fmt::format("{} {}: lies inside --configs {}, whose files are read as catalogs; "
+                            "allowed: a path outside it",
+                            flag, path, ctx.global->configs_dir));
+  }
+}
+
+} // namespace
+
 void check_target(const Context& ctx, const std::string& flag, const std::string& path,
                   bool force) {
+  refuse_inside_configs(ctx, flag, path);
   for (const InputFile& in : ctx.inputs) {
     if (!path.empty() && same_file(path, in.path)) {
       throw Error(fmt::format("{} '{}' is {}{} this command reads; write elsewhere (--force never "
@@ -450,6 +466,7 @@ void OutputSet::add_directory(const std::string& flag, const std::string& path, 
                               flag, path, in.role, in.path));
     }
   }
+  refuse_inside_configs(m_ctx, flag, path);
   check_target(flag, path, force, true);
   if (force && fs::is_directory(fs::symlink_status(path))) {
     refuse_foreign_entries(flag, path, files);

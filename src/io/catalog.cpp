@@ -73,6 +73,7 @@ GpuSpec read_gpu(ObjectReader& r) {
       r.has("cuda_total_bytes") ? whole_bytes(r, "cuda_total_bytes", 1, g.memory_bytes) : 0;
   g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
   ObjectReader f = r.object("dense_flops_per_s");
+  f.allow({"fp32", "tf32", "bf16", "fp8", "mxfp8", "nvfp4"}); // a missing one is named as such
   g.dense_flops_per_s.fp32 = f.number("fp32", k_min_rate, k_max_rate);
   g.dense_flops_per_s.tf32 = f.optional_number("tf32", k_min_rate, k_max_rate).value_or(0);
   g.dense_flops_per_s.bf16 = f.number("bf16", k_min_rate, k_max_rate);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
 #include "config_reader.hpp"
@@ -75,12 +76,21 @@ void read_measured(ObjectReader& r, MeasurementCase& mc, const GpuSpec& gpu) {
 }
 
 MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::string& where) {
+  // Every key a case may hold is known before any is read: a missing one is then said to be
+  // missing, not blamed on a valid neighbour read later ('gpus' beside a missing 'gpu').
+  r.allow({"id", "source", "model", "gpu", "gpu_power_limit_watts", "measured", "notes"});
+  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
+    if (f.in_cases != InCases::derived) {
+      r.allow(std::string(f.key));
+    }
+  });
   MeasurementCase mc;
   mc.id = r.string("id");
   mc.source = r.string("source");
   EstimateRequest& q = mc.request;
   q.model = read_case_model(r, catalog);
-  q.gpu = io::in_context(r.at("gpu"), [&] { return catalog.gpu(r.string("gpu")); });
+  const std::string gpu = r.string("gpu"); // its own errors name the key already
+  q.gpu = io::in_context(r.at("gpu"), [&] { return catalog.gpu(gpu); });
   q.gpu.power_limit_watts =
       r.optional_number("gpu_power_limit_watts", k_min_gpu_watts, q.gpu.tdp_watts)
           .value_or(q.gpu.power_limit_watts);

@@ -18,23 +18,26 @@ template <class E> E read_enum(ObjectReader& r, const std::string& key) {
 } // namespace
 
 ModelSpec read_model_fields(ObjectReader& r) {
-  // Ranges here only keep the JSON sane; validate_model() applies the real limits.
+  // Ranges here only keep the JSON sane; validate_model() applies the real limits, so a count
+  // below them is left to it ("layers = -1 ... allowed 1..4096", not the reader's 1..2^40).
   constexpr std::int64_t big = std::int64_t{1} << 40;
+  constexpr std::int64_t low = -big;
   ModelSpec m;
   m.name = r.string("name");
   m.display_name = r.optional_string("display_name").value_or(m.name);
-  m.layers = r.integer("layers", 1, big);
-  m.hidden = r.integer("hidden", 1, big);
-  m.heads = r.integer("heads", 1, big);
-  m.kv_heads = r.integer("kv_heads", 1, big);
-  m.ffn = r.integer("ffn", 1, big);
-  m.vocab = r.integer("vocab", 1, big);
+  m.layers = r.integer("layers", low, big);
+  m.hidden = r.integer("hidden", low, big);
+  m.heads = r.integer("heads", low, big);
+  m.kv_heads = r.integer("kv_heads", low, big);
+  m.ffn = r.integer("ffn", low, big);
+  m.vocab = r.integer("vocab", low, big);
   m.mlp = read_enum<MlpKind>(r, "mlp");
   m.norm = read_enum<NormKind>(r, "norm");
   m.position = read_enum<PositionKind>(r, "position");
   m.tied_embeddings = r.boolean("tied_embeddings");
-  m.max_seq_len = r.integer("max_seq_len", 1, big);
-  m.head_dim = r.optional_integer("head_dim", 1, big).value_or(0);
+  m.max_seq_len = r.integer("max_seq_len", low, big);
+  // 0 is "derived from hidden / heads" when absent; given, it is a width like any other
+  m.head_dim = r.optional_integer("head_dim", 1, k_max_head_dim).value_or(0);
   m.qk_norm = r.optional_boolean("qk_norm").value_or(false);
   m.qkv_bias = r.optional_boolean("qkv_bias").value_or(false);
   m.linear_bias = r.optional_boolean("linear_bias").value_or(false);

@@ -40,7 +40,7 @@ RankedRow ranked_plan_row(const SearchReport& r, std::size_t i) {
            std::string(name_of(k.sharding)),
            parallel_label(k),
            precision_label(c),
-           fmt::format("{}{}", name_of(k.loss), k.compile ? "+compile" : ""),
+           loss_label(k),
            ac_label(k),
            fmt::format("{}", k.seq_len),
            fmt::format("{}", k.micro_batch),

@@ -41,6 +41,10 @@ struct ConfigWhere {
 /// "selective-layer:2", "full", ... as the tables write a checkpointing choice.
 [[nodiscard]] std::string ac_label(const TrainingConfig& c);
 
+/// "chunked-head+compile", "unfused+fp32-head", ... as the tables write a loss: its
+/// implementation, compile and an fp32 head.
+[[nodiscard]] std::string loss_label(const TrainingConfig& c);
+
 /// Why the first plan is not the one the prediction alone ranks first (SearchResult::passed_over),
 /// in one sentence; empty when it is.
 [[nodiscard]] std::string passed_over_note(const SearchReport& r);

@@ -57,9 +57,9 @@ std::string config_line(const TrainingConfig& k) {
                                 ? std::string()
                                 : fmt::format("{} rank {} on {}, ", name_of(k.finetune),
                                               k.lora_rank, name_of(k.lora_targets));
-  return fmt::format("{}{} sharding, tp x cp x pp {}, {}, {} AC, seq {}, mb {}, ga {}", tuned,
-                     name_of(k.sharding), io::parallel_label(k), name_of(k.precision), ac_label(k),
-                     k.seq_len, k.micro_batch, k.grad_accum);
+  return fmt::format("{}{} sharding, tp x cp x pp {}, {}, {} loss, {} AC, seq {}, mb {}, ga {}",
+                     tuned, name_of(k.sharding), io::parallel_label(k), name_of(k.precision),
+                     io::loss_label(k), ac_label(k), k.seq_len, k.micro_batch, k.grad_accum);
 }
 
 void flatten(const OrderedJson& j, const std::string& prefix, std::vector<std::string>& rows) {

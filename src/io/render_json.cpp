@@ -193,6 +193,11 @@ std::string ac_label(const TrainingConfig& c) {
   return s;
 }
 
+std::string loss_label(const TrainingConfig& c) {
+  return fmt::format("{}{}{}", name_of(c.loss), c.compile ? "+compile" : "",
+                     c.head_fp32 ? "+fp32-head" : "");
+}
+
 OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {
   OrderedJson j;
   j["model"] = w.model;

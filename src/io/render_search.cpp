@@ -17,6 +17,7 @@ namespace bwplan {
 namespace {
 
 using io::ac_label;
+using io::loss_label;
 
 /// What a plan is: its configuration and the three models' results.
 void put_plan_body(OrderedJson& j, const SearchReport& r, const Candidate& c) {
@@ -227,11 +228,11 @@ std::string best_figures(const SearchReport& r, const Candidate& c) {
 /// A plan's settings in words, each labelled: "full sharding, tp 8 cp 1 pp 1, bf16,
 /// unfused+compile loss, full checkpointing, seq 8192" (two bare "full"s said nothing).
 std::string plan_words(const TrainingConfig& k) {
-  return fmt::format("{} sharding, tp {} cp {} pp {}{}{}, {}, {}{} loss, {} checkpointing, seq {}",
+  return fmt::format("{} sharding, tp {} cp {} pp {}{}{}, {}, {} loss, {} checkpointing, seq {}",
                      name_of(k.sharding), k.tp, k.cp, k.pp,
                      k.pp > 1 ? fmt::format(" {}", name_of(k.pp_schedule)) : std::string(),
                      k.ep > 1 ? fmt::format(" ep {}", k.ep) : std::string(), name_of(k.precision),
-                     name_of(k.loss), k.compile ? "+compile" : "", ac_label(k), k.seq_len);
+                     loss_label(k), ac_label(k), k.seq_len);
 }
 
 /// Each instance type's best plan, when more than one type was searched.

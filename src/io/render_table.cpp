@@ -16,7 +16,8 @@ using io::TextTable;
 using A = TextTable::Align;
 
 std::string gib(double bytes) {
-  return fmt::format("{:.2f}", to_gib(bytes));
+  const double g = to_gib(bytes);
+  return fmt::format("{:.2f}", std::abs(g) < 0.005 ? 0.0 : g); // no "-0.00" of headroom
 }
 
 std::string tflops(double flops) {
@@ -193,18 +194,19 @@ std::string estimate_table(const Estimate& e) {
                                   format_params(trainable_parameters(e.request.model, c.finetune,
                                                                      c.lora_targets, c.lora_rank)));
   }
-  out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
-                     "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
-                     model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
-                     c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
-                     name_of(c.optimizer), name_of(c.loss),
-                     std::string(c.compile ? ", compiled" : "") +
-                         (c.attention_kernel != AttentionKernel::cudnn
-                              ? fmt::format(", attention {}", name_of(c.attention_kernel))
-                              : std::string()) +
-                         (c.reduce_dtype != ReduceDtype::trainer_default
-                              ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
-                              : std::string()));
+  out +=
+      fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
+                  "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
+                  model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
+                  c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
+                  name_of(c.optimizer), name_of(c.loss),
+                  std::string(c.compile ? ", compiled" : "") + (c.head_fp32 ? ", fp32 head" : "") +
+                      (c.attention_kernel != AttentionKernel::cudnn
+                           ? fmt::format(", attention {}", name_of(c.attention_kernel))
+                           : std::string()) +
+                      (c.reduce_dtype != ReduceDtype::trainer_default
+                           ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
+                           : std::string()));
   const ComponentBytes& peak = m.at_peak();
   TextTable t(
       {{fmt::format("memory per GPU at the peak ({}{})",
@@ -302,8 +304,8 @@ std::string memory_verdict_text(const MemoryEstimate& m) {
                                                "beside the allocated peak)",
                                                gib(m.allocated_headroom_bytes()))
                                  : fmt::format("with {} GiB headroom", gib(m.headroom_bytes()));
-    return fmt::format("at risk: the estimate fits {}, the band's upper edge is {} GiB over", room,
-                       gib(m.device_bytes_required_high - m.usable_bytes));
+    return fmt::format("at risk: the estimate fits {}, the band's upper edge is {} over", room,
+                       excess_text(m.device_bytes_required_high - m.usable_bytes));
   }
   // At capacity (allocator_retries) the headroom reads 0: say what stays beside the allocated
   // peak instead, there and at the band's upper edge.
@@ -325,9 +327,10 @@ std::string memory_verdict_text(const MemoryEstimate& m) {
 }
 
 std::string advice_table(const FitAdvice& a, std::string_view elsewhere) {
-  std::string out = fmt::format("\n{} is the largest term at the peak ({} GiB); the step is {} GiB "
-                                "over.\n",
-                                a.breaking_component, gib(a.breaking_bytes), gib(a.over_bytes));
+  std::string out =
+      fmt::format("\n{} is the largest term at the peak ({} GiB); the step is {} "
+                  "over.\n",
+                  a.breaking_component, gib(a.breaking_bytes), excess_text(a.over_bytes));
   if (a.suggestions.empty()) {
     return out + fmt::format("No single change tried here makes it fit ({}).\n", elsewhere);
   }

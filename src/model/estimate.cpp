@@ -1,5 +1,7 @@
 #include "bwplan/estimate.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
@@ -72,8 +74,9 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
     e.reason = r.gpu.unsupported_reason(r.config.precision);
   } else if (!m.fits()) {
     e.infeasibility = RejectReason::out_of_memory;
-    e.reason = fmt::format("needs {:.1f} GiB of {:.1f} GiB usable (peak at {})",
+    e.reason = fmt::format("needs {:.2f} GiB of {:.2f} GiB usable, {} over (peak at {})",
                            to_gib(m.device_bytes_required), to_gib(m.usable_bytes),
+                           excess_text(m.device_bytes_required - m.usable_bytes),
                            k_step_phase_names[static_cast<std::size_t>(m.peak_phase)]);
   } else if (r.instance && m.host_bytes_per_node > r.instance->host_memory_bytes) {
     e.infeasibility = RejectReason::host_memory_exceeded;
@@ -82,6 +85,11 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
         to_gib(m.host_bytes_per_node), r.instance->name, to_gib(r.instance->host_memory_bytes));
   }
   return e;
+}
+
+std::string excess_text(double bytes) {
+  const double mib = std::ceil(bytes / k_mib);
+  return mib < 1024 ? fmt::format("{:.0f} MiB", mib) : fmt::format("{:.2f} GiB", to_gib(bytes));
 }
 
 } // namespace bwplan

@@ -456,12 +456,12 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                             where));
   }
   if (m.head_dim != 0) {
-    check_range(where, "head_dim", m.head_dim, 1, 4096);
+    check_range(where, "head_dim", m.head_dim, 1, k_max_head_dim);
   } else if (m.hidden % m.heads != 0) {
     throw Error(fmt::format("{}: hidden = {} is not a multiple of heads = {}; set head_dim", where,
                             m.hidden, m.heads));
   }
-  check_range(where, "v_head_dim", m.v_head_dim, 0, 4096);
+  check_range(where, "v_head_dim", m.v_head_dim, 0, k_max_head_dim);
   validate_attention_variants(m, where);
   // Each field may be in range and the model still larger than a plan records (plan_file.cpp).
   constexpr std::int64_t max_parameters = std::int64_t{1} << 50;

@@ -350,11 +350,7 @@ void Searcher::build_nearest_miss(RejectReason r) {
   c.memory = estimate_memory(model_, facts_, c.config, gpu, mk_);
   // How far over the usable memory, so that a miss by a few MiB does not read as equal to it.
   const double usable = c.memory.usable_bytes;
-  const auto over = [usable](double bytes) {
-    const double mib = std::ceil((bytes - usable) / k_mib);
-    return mib < 1024 ? fmt::format("{:.0f} MiB over", mib)
-                      : fmt::format("{:.2f} GiB over", to_gib(bytes - usable));
-  };
+  const auto over = [usable](double bytes) { return excess_text(bytes - usable) + " over"; };
   if (r == RejectReason::at_risk) {
     best.detail = fmt::format("micro-batch {} needs {:.2f} GiB of {:.2f} GiB, up to {:.2f} GiB at "
                               "the band's upper edge ({})",
