@@ -574,11 +574,12 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // at_risk again, as at 0.40 before), 2 that ran out of memory are called fits: the compiled
   // Qwen3-14B micro-batch 6 that crashed in torch.compile's first step (eager micro-batch 6 ran at
   // 141.9 GiB; its branch records GPUs shared with other jobs) and the RL trainer's Qwen3-32B step
-  // at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's allocated peak 58.6 with the fp32 head counted). None
-  // that ran is called out_of_memory since Megatron-Core's layers are counted as its source saves
-  // them (trainer megatron: 10 of its 15 runs were before, 2 on B300 and 8 on GB200 and B200). Of
-  // the 264 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
-  // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
+  // at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's allocated peak 58.4, its loss
+  // phase 57.0 with the fp32 head counted). None that ran is called out_of_memory since
+  // Megatron-Core's layers are counted as its source saves them (trainer megatron: 10 of its 15
+  // runs were before, 2 on B300 and 8 on GB200 and B200). Of the 264 measured peaks, 2 are called
+  // out_of_memory: DeepSeek-V3 16B with expert parallelism at micro-batch 8, read 29 and 35 % high
+  // (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
   std::vector<std::string> wrong;
   std::vector<std::string> ran_called_oom;

@@ -396,6 +396,24 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
     check_one_line_error(r, 2);
     CHECK_THAT(r.err, Catch::Contains(" is given twice (allowed: once"));
   }
+  // -v and --verbose are one flag; a value option twice is refused in the same words as a flag
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-v", "estimate", "--verbose=false"},
+        {"estimate", "-q", "--quiet"},
+        {"estimate", "--loss", "fused", "--loss", "unfused"}}) {
+    const test::CliResult r = test::run_cli(args);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains(" is given twice (allowed: once)"));
+  }
+  // --head-fp32 without FSDP under a mixed precision: autocast would run the head in bf16
+  const test::CliResult ddp = test::run_cli({"estimate", "--sharding", "none", "--head-fp32"});
+  check_one_line_error(ddp, 1);
+  CHECK_THAT(ddp.err, Catch::Contains("--head-fp32 with --sharding none and --precision bf16"));
+  // and a --global-batch-tokens error not about grad-accum is not blamed on it
+  const test::CliResult tp3 =
+      test::run_cli({"estimate", "--global-batch-tokens", "1M", "--tp", "3"});
+  check_one_line_error(tp3, 1);
+  CHECK_THAT(tp3.err, Catch::StartsWith("bwplan: error: --tp 3"));
   CHECK(test::run_cli({"search", "--instance", "ml.p6-b200.48xlarge", "--instance",
                        "ml.p5.48xlarge", "--top", "1", "-q"})
             .status == 0);

@@ -153,11 +153,13 @@ TEST_CASE("torchtitan's chunked-head loop holds the head's unsharded gradient an
 TEST_CASE("an fp32 head (CastLinear) holds fp32 logits, its fp32 weight copy and gradient",
           "[memory]") {
   // torchtitan's RL CastLinear casts the head's input and weight to fp32: the logits are fp32
-  // (no bf16 logits, no upcast), F.linear saves the 4-byte weight copy for backward, whose weight
-  // gradient is fp32 too. 8B at 8,192 tokens: the head is final norm 4096 + output 4096 x 128256.
+  // (no bf16 logits, no upcast), F.linear saves the 4-byte weight copy and the 4-byte input for
+  // backward, whose weight gradient is fp32 too. 8B at 8,192 tokens: the head is final norm 4096 +
+  // output 4096 x 128256; its saved input 8192 x 4096 x 4 bytes.
   const ModelSpec& m = test::preset("llama-3.1-8b");
   const GpuSpec& gpu = test::catalog().gpu("b200");
   const double head = 4096.0 * 128256 + 4096;
+  const double input = 8192.0 * 4096 * 4;
   const auto diff = [&](TrainingConfig c, StepPhase p) {
     const MemoryEstimate plain = estimate_memory(m, c, gpu);
     c.head_fp32 = true;
@@ -165,21 +167,39 @@ TEST_CASE("an fp32 head (CastLinear) holds fp32 logits, its fp32 weight copy and
     return at(fp32, p, MemoryComponent::logits) - at(plain, p, MemoryComponent::logits);
   };
   TrainingConfig c = base(); // unfused, eager
-  // End of forward: logits 4 + saved log-softmax 4 (was 2 + 4 + 4), beside the weight copy.
-  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(4.0 * head - 2.0 * k_tv_8b, 1e-12));
-  // Loss backward: the same 12 bytes per logit, beside the copy and the fp32 weight gradient.
-  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(8.0 * head, 1e-12));
+  // End of forward: logits 4 + saved log-softmax 4 (was 2 + 4 + 4), beside the copy and input.
+  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(4.0 * head + input - 2.0 * k_tv_8b, 1e-12));
+  // Loss backward: the same 12 bytes per logit, beside them and the fp32 weight gradient.
+  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(8.0 * head + input, 1e-12));
   CHECK(diff(c, StepPhase::backward_block) == 0);
-  // Chunked-head runs each chunk's backward inside the loss: copy and gradient in the loss phase,
-  // and one chunk's logits and gradient at 4 bytes each (eager: (2 x 4 + 12) / 8, was (4 + 12) /
-  // 8).
+  // Chunked-head runs each chunk's backward inside the loss: copy, gradient and one chunk's input
+  // in the loss phase; one chunk's fp32 logits, log-softmax output and their gradients, 16 bytes
+  // as bf16's logits, gradient, fp32 copy and log-softmax output were ((2 x 4 + 8) / 8).
   c.loss = Loss::chunked_head;
-  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(8.0 * head + 0.5 * k_tv_8b, 1e-12));
+  CHECK_THAT(diff(c, StepPhase::forward_end), WithinRel(8.0 * head + input / 8, 1e-12));
   CHECK(diff(c, StepPhase::backward_start) == 0);
-  // A frozen head (LoRA) makes no weight gradient: the copy alone.
+  // A frozen head (LoRA) makes no weight gradient: the copy and input alone.
   c.loss = Loss::unfused;
   c.finetune = Finetune::lora;
-  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(4.0 * head, 1e-12));
+  CHECK_THAT(diff(c, StepPhase::backward_start), WithinRel(4.0 * head + input, 1e-12));
+  // GPipe's last stage runs all 4 micro-batches' forwards, loss included, before any backward:
+  // 4 saved copies and inputs, logits 2 bytes less each, then the first backward's gradient.
+  TrainingConfig g = base(16);
+  g.pp = 2;
+  g.pp_schedule = PipelineSchedule::gpipe;
+  g.grad_accum = 4;
+  const MemoryEstimate plain = estimate_memory(m, g, gpu);
+  g.head_fp32 = true;
+  const MemoryEstimate fp32 = estimate_memory(m, g, gpu);
+  REQUIRE(plain.pipeline_rank == 1);
+  REQUIRE(fp32.pipeline_rank == 1);
+  const auto total = [](const MemoryEstimate& e, StepPhase p) {
+    return phase_total(e.phases[static_cast<std::size_t>(p)]);
+  };
+  CHECK_THAT(total(fp32, StepPhase::forward_end) - total(plain, StepPhase::forward_end),
+             WithinRel(4.0 * (4.0 * head + input) - 4.0 * 2.0 * k_tv_8b, 1e-9));
+  CHECK_THAT(total(fp32, StepPhase::backward_start) - total(plain, StepPhase::backward_start),
+             WithinRel(4.0 * (4.0 * head + input) + 4.0 * head, 1e-9));
   // fp32 training: the weight is its own fp32 cast (Tensor.to returns it) and the logits are
   // fp32 already: nothing changes.
   c.finetune = Finetune::full;

@@ -272,6 +272,11 @@ TEST_CASE("nothing is written inside --configs, whose files are read as catalogs
   CHECK(sh(dir, bin() + " --configs cfg estimate --report cfg/r.html 2>err.txt") == 1);
   CHECK(sh(dir, bin() + " --configs cfg estimate --output plan.json") == 0);
   CHECK(sh(dir, bin() + " --configs cfg estimate -q > /dev/null") == 0); // the catalog still reads
+  // a kind folder linked elsewhere is read through the link: nothing is written there either
+  fs::rename(dir / "cfg/models", dir / "ext_models");
+  fs::create_directory_symlink("../ext_models", dir / "cfg/models");
+  CHECK(sh(dir, bin() + " --configs cfg estimate --output ext_models/plan.json 2>err.txt") == 1);
+  CHECK_FALSE(fs::exists(dir / "ext_models/plan.json"));
   fs::remove_all(dir);
 }
 

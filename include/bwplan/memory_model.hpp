@@ -338,11 +338,13 @@ struct MemoryTerms {
   /// local token its fp32 hidden-state gradient buffer (plus the chunks' copies when a micro-batch
   /// holds more than one sequence).
   double loss_head_bytes = 0, loss_hidden_per_token = 0, loss_chunk_copy_per_token = 0;
-  /// An fp32 head (TrainingConfig::head_fp32): its fp32 weight copy, saved from the head's
-  /// forward to its backward, and the fp32 weight gradient its backward makes; with the logits
-  /// at the end of forward and at the start of backward (both at once in a chunked-head loss,
-  /// whose chunks run their backward inside the loss).
-  double head_fp32_forward = 0, head_fp32_backward = 0;
+  /// An fp32 head (TrainingConfig::head_fp32): the fp32 weight copy F.linear saves from the
+  /// head's forward to its backward (one per micro-batch in flight), the fp32 weight gradient its
+  /// backward makes, and per local token the fp32 copy of its input it saves; at the end of
+  /// forward and the start of backward, or all in the loss phase when the loss runs each chunk's
+  /// backward inside it (chunked-head: one chunk's input at a time).
+  double head_fp32_copy = 0, head_fp32_grad = 0, head_fp32_input_per_token = 0;
+  bool head_fp32_in_loss = false;
   double parameters = 0, optimizer_states = 0, gradients = 0; ///< on the GPU (0 when offloaded)
   std::array<double, 2> gradients_forward{}; ///< live during forward, by [grad_accum > 1]
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;

@@ -186,6 +186,9 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// divide (the search checks its --ep list with it before any job exists).
 [[nodiscard]] std::string expert_count_problem(std::int64_t ep, const ModelSpec& m);
 
+/// Why --head-fp32 cannot run as the model counts it (autocast's bf16 head without FSDP), or "".
+[[nodiscard]] std::string head_fp32_problem(const TrainingConfig& c);
+
 /// What makes the tensor- and context-parallel degrees impossible for `m` (torchtitan splits
 /// heads, KV heads and the MLP width over the tp ranks, torchtitan/models/llama3/infra/
 /// parallelize.py; the load-balanced causal split cuts a sequence into 2 x cp chunks,

@@ -200,6 +200,16 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
       throw UsageError(fmt::format("{}: a short flag takes no value (allowed: {} alone)",
                                    controls_escaped(a), a.substr(0, 2)));
     }
+    if (a.size() == 2 && a[0] == '-' && a[1] != '-') { // -v, -q: the same flags as --verbose
+      const CLI::Option* opt = nullptr;
+      for (auto s = chain.rbegin(); s != chain.rend() && opt == nullptr; ++s) {
+        opt = (*s)->get_option_no_throw(a);
+      }
+      if (opt != nullptr && opt->get_expected_max() == 0 && !given.insert(opt).second) {
+        throw UsageError(fmt::format("{} is given twice (allowed: once)", opt->get_name()));
+      }
+      continue;
+    }
     if (!a.starts_with("--")) {
       continue;
     }
@@ -220,12 +230,16 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
                                    name, value, name, name));
     }
     // Given twice, a flag's last value won and a list's values were merged (--compile
-    // --compile=false read as off; --nodes twice was refused): each is given once, but
-    // --instance, whose help says "repeat or comma-list", and --set and --run, which repeat.
+    // --compile=false read as off; CLI11 refused other options in its own words): each option
+    // is given once, but --instance, whose help says "repeat or comma-list", and --set and
+    // --run, which repeat.
     const bool list = opt != nullptr && opt->get_delimiter() == ',';
-    if (opt != nullptr && (opt->get_expected_max() == 0 || list) && name != "--instance" &&
+    static constexpr std::array<std::string_view, 3> k_repeatable = {"--instance", "--set",
+                                                                     "--run"};
+    if (opt != nullptr &&
+        std::find(k_repeatable.begin(), k_repeatable.end(), name) == k_repeatable.end() &&
         !given.insert(opt).second) {
-      throw UsageError(fmt::format("{} is given twice (allowed: once{})", name,
+      throw UsageError(fmt::format("{} is given twice (allowed: once{})", opt->get_name(),
                                    list ? ", with a comma-separated list" : ""));
     }
     if (list && value.empty() && (eq != std::string::npos || i + 1 < args.size())) {

@@ -135,8 +135,18 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   try {
     validate_config(c, r.model);
   } catch (const Error& e) {
-    if (o.global_batch_tokens <= 0) {
-      throw;
+    TrainingConfig one = c;
+    one.grad_accum = 1;
+    const bool accum_at_fault = o.global_batch_tokens > 0 && [&] {
+      try {
+        validate_config(one, r.model);
+        return true;
+      } catch (const Error&) {
+        return false;
+      }
+    }();
+    if (!accum_at_fault) {
+      throw; // not the derived grad-accum's fault: the error as it is
     }
     // a grad-accum the user never gave is named with the flag it came from
     throw Error(fmt::format("--global-batch-tokens {:.0f} (grad-accum {}): {}",

@@ -246,11 +246,18 @@ namespace {
 /// Nothing is written inside --configs: a new .json there is read as a catalog entry by every
 /// later run on it (and breaks them).
 void refuse_inside_configs(const Context& ctx, const std::string& flag, const std::string& path) {
-  if (ctx.global != nullptr && !ctx.global->configs_dir.empty() &&
-      lies_within(path, ctx.global->configs_dir)) {
-    throw Error(fmt::format("{} {}: lies inside --configs {}, whose files are read as catalogs; "
-                            "allowed: a path outside it",
-                            flag, path, ctx.global->configs_dir));
+  if (ctx.global == nullptr || ctx.global->configs_dir.empty()) {
+    return;
+  }
+  const fs::path dir = ctx.global->configs_dir;
+  // the directory, and its kind folders wherever a link takes them (read_catalog_dir follows)
+  for (const fs::path& d :
+       {dir, dir / "gpus", dir / "instances", dir / "models", dir / "constants"}) {
+    if (lies_within(path, d)) {
+      throw Error(fmt::format("{} {}: lies inside --configs {}, whose files are read as "
+                              "catalogs; allowed: a path outside it",
+                              flag, path, ctx.global->configs_dir));
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "bwplan/catalog.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -73,13 +74,25 @@ GpuSpec read_gpu(ObjectReader& r) {
       r.has("cuda_total_bytes") ? whole_bytes(r, "cuda_total_bytes", 1, g.memory_bytes) : 0;
   g.hbm_bandwidth_bytes_per_s = r.number("hbm_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
   ObjectReader f = r.object("dense_flops_per_s");
-  f.allow({"fp32", "tf32", "bf16", "fp8", "mxfp8", "nvfp4"}); // a missing one is named as such
-  g.dense_flops_per_s.fp32 = f.number("fp32", k_min_rate, k_max_rate);
-  g.dense_flops_per_s.tf32 = f.optional_number("tf32", k_min_rate, k_max_rate).value_or(0);
-  g.dense_flops_per_s.bf16 = f.number("bf16", k_min_rate, k_max_rate);
-  g.dense_flops_per_s.fp8 = f.optional_number("fp8", k_min_rate, k_max_rate).value_or(0);
-  g.dense_flops_per_s.mxfp8 = f.optional_number("mxfp8", k_min_rate, k_max_rate).value_or(0);
-  g.dense_flops_per_s.nvfp4 = f.optional_number("nvfp4", k_min_rate, k_max_rate).value_or(0);
+  struct Rate {
+    const char* key;
+    double PeakFlops::*member;
+    bool required;
+  };
+  static constexpr std::array<Rate, 6> k_rates = {{{"fp32", &PeakFlops::fp32, true},
+                                                   {"tf32", &PeakFlops::tf32, false},
+                                                   {"bf16", &PeakFlops::bf16, true},
+                                                   {"fp8", &PeakFlops::fp8, false},
+                                                   {"mxfp8", &PeakFlops::mxfp8, false},
+                                                   {"nvfp4", &PeakFlops::nvfp4, false}}};
+  for (const Rate& k : k_rates) {
+    f.allow(k.key); // all known first: a missing one is named as such, not as 'fp8' unknown
+  }
+  for (const Rate& k : k_rates) {
+    g.dense_flops_per_s.*k.member =
+        k.required ? f.number(k.key, k_min_rate, k_max_rate)
+                   : f.optional_number(k.key, k_min_rate, k_max_rate).value_or(0);
+  }
   f.finish();
   g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
   g.compute_capability = matching(r, "compute_capability", "[0-9]+\\.[0-9]+|gfx[0-9a-f]+",

@@ -179,9 +179,9 @@ std::string advice_section(const FitAdvice& advice) {
   }
   std::string b = fmt::format(
       "<h2 id=\"advice\">What would fit</h2>\n<p>The largest component at the peak is {} "
-      "({:.1f} GiB); the configuration is {:.1f} GiB over.</p>\n",
+      "({:.1f} GiB); the configuration is {} over.</p>\n",
       xml_escape(advice.breaking_component), to_gib(advice.breaking_bytes),
-      to_gib(advice.over_bytes));
+      excess_text(advice.over_bytes));
   return b + table({"change", "GiB required", "tok/s/GPU", "throughput vs original"}, rows,
                    "changes that fit");
 }

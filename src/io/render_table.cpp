@@ -194,19 +194,18 @@ std::string estimate_table(const Estimate& e) {
                                   format_params(trainable_parameters(e.request.model, c.finetune,
                                                                      c.lora_targets, c.lora_rank)));
   }
-  out +=
-      fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
-                  "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
-                  model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
-                  c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
-                  name_of(c.optimizer), name_of(c.loss),
-                  std::string(c.compile ? ", compiled" : "") + (c.head_fp32 ? ", fp32 head" : "") +
-                      (c.attention_kernel != AttentionKernel::cudnn
-                           ? fmt::format(", attention {}", name_of(c.attention_kernel))
-                           : std::string()) +
-                      (c.reduce_dtype != ReduceDtype::trainer_default
-                           ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
-                           : std::string()));
+  out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
+                     "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
+                     model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
+                     c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
+                     name_of(c.optimizer), io::loss_label(c),
+                     std::string() +
+                         (c.attention_kernel != AttentionKernel::cudnn
+                              ? fmt::format(", attention {}", name_of(c.attention_kernel))
+                              : std::string()) +
+                         (c.reduce_dtype != ReduceDtype::trainer_default
+                              ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
+                              : std::string()));
   const ComponentBytes& peak = m.at_peak();
   TextTable t(
       {{fmt::format("memory per GPU at the peak ({}{})",

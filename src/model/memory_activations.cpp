@@ -391,7 +391,7 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
     // 8 chunks): per chunk the head's bf16 logits and their gradient (eager adds the fp32 copy,
     // log_softmax's output and its gradient), freed before the next chunk and before the
     // decoder's backward, which starts from the accumulated hidden-state gradient.
-    const double per_chunk = 2.0 * ab + (c.compile ? 0.0 : 12.0);
+    const double per_chunk = 2.0 * ab + (c.compile ? 0.0 : 8.0 + upcast); // fp32: no copy
     l.forward_bytes = per_chunk / chunks;
     l.backward_bytes = 0.0;
     l.largest_tensor_bytes = (c.compile ? ab : 4.0) / chunks;

@@ -285,11 +285,10 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     // that fp32 copy for backward, whose weight gradient is fp32 before autograd casts it to the
     // parameter's dtype. A frozen head has no weight gradient. An fp32 weight is its own cast
     // (Tensor.to returns it): nothing more.
-    const double copy = 4.0 * g.head;
-    const double grad = tuning ? 0.0 : 4.0 * g.head;
-    const bool in_loss = c.loss == Loss::chunked_head;
-    t.head_fp32_forward = in_loss ? copy + grad : copy;
-    t.head_fp32_backward = in_loss ? 0.0 : copy + grad;
+    t.head_fp32_copy = 4.0 * g.head;
+    t.head_fp32_grad = tuning ? 0.0 : 4.0 * g.head;
+    t.head_fp32_input_per_token = 4.0 * static_cast<double>(m.hidden);
+    t.head_fp32_in_loss = c.loss == Loss::chunked_head;
   }
   const double optimizer_temp = optimizer_temp_bytes(c, t.states, g, shard);
   t.optimizer_temp = offload ? 0.0 : optimizer_temp;
@@ -370,10 +369,18 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
   // Pipeline ranks hold several micro-batches' activations; GPipe's last stage their logits too.
   const double saved = held_token_blocks(t, tokens, grad_accum) * t.saved.second;
-  const double logit_elements =
-      tokens * t.vocab *
-      (t.pp > 1 && t.pp_schedule == PipelineSchedule::gpipe ? static_cast<double>(grad_accum)
-                                                            : 1.0);
+  // GPipe's last stage runs every micro-batch's forward, loss included, before any backward.
+  const double loss_batches =
+      t.pp > 1 && t.pp_schedule == PipelineSchedule::gpipe ? static_cast<double>(grad_accum) : 1.0;
+  const double logit_elements = tokens * t.vocab * loss_batches;
+  // An fp32 head's saved weight copy and input: each micro-batch's until its backward, or one
+  // chunk's inside a chunked-head loss, beside the fp32 weight gradient there.
+  const double head_saved =
+      t.head_fp32_in_loss
+          ? t.head_fp32_copy + t.head_fp32_grad + tokens / 8.0 * t.head_fp32_input_per_token
+          : (t.head_fp32_copy + tokens * t.head_fp32_input_per_token) * loss_batches;
+  const double head_fp32_fwd = head_saved;
+  const double head_fp32_bwd = t.head_fp32_in_loss ? 0.0 : head_saved + t.head_fp32_grad;
   const double params = t.parameters, states = t.optimizer_states;
   const double chunk_loop =
       tokens * (t.loss_hidden_per_token + (tokens > t.seq_len ? t.loss_chunk_copy_per_token : 0.0));
@@ -398,8 +405,8 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   return {{
       {params, 0.0, 0.0, 0.0, 0.0, 0.0, t.load_transient, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward + t.loss_head_bytes, saved,
-       logits_fwd + t.head_fp32_forward, t.low_precision, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd + t.head_fp32_backward,
+       logits_fwd + head_fp32_fwd, t.low_precision, 0.0, fx},
+      {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd + head_fp32_bwd,
        t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},
       {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0, fx},

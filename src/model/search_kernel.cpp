@@ -245,6 +245,10 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
   for (Precision p : precisions) {
     c.precision = p;
     c.fp8_all_gather = false;
+    if (const std::string why = head_fp32_problem(c); !why.empty()) {
+      say(visitor, [&] { return why; });
+      continue; // the head would not run in fp32 (c.sharding is set)
+    }
     for (const Finetune ft : finetunes) {
       // Full training carries the default LoRA settings; LoRA and QLoRA the base's.
       const TrainingConfig& lora = ft == Finetune::full ? defaults : space.base;

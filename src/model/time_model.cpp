@@ -154,7 +154,7 @@ double peak_for(const GpuSpec& gpu, Precision p) {
   // fp32 matmuls run on the CUDA cores: PyTorch leaves TF32 off for them by default
   // (torch.backends.cuda.matmul.allow_tf32 = False, docs.pytorch.org/docs/stable/notes/
   // cuda.html#tensorfloat-32-tf32-on-ampere-and-later-devices) and torchtitan does not turn it on.
-  case Precision::fp32: peak = f.fp32 > 0 ? f.fp32 : f.tf32; break;
+  case Precision::fp32: peak = f.fp32; break; // the catalog's tf32 is the datasheet's, unused
   case Precision::bf16:
   case Precision::bf16_pure: peak = f.bf16; break;
   case Precision::fp8_tensorwise:

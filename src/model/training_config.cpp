@@ -176,6 +176,18 @@ std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
   return {};
 }
 
+std::string head_fp32_problem(const TrainingConfig& c) {
+  if (!c.head_fp32 || c.sharding != Sharding::none || !is_mixed_precision(c.precision)) {
+    return {};
+  }
+  // Without FSDP the mixed precision is autocast's, which runs F.linear in bf16 whatever
+  // CastLinear casts its inputs to: the head would not run in fp32.
+  return fmt::format("--head-fp32 with --sharding none and --precision {}: autocast runs the head "
+                     "in bf16 there (allowed: --head-fp32 with FSDP sharding, or with --precision "
+                     "fp32 or bf16-pure)",
+                     name_of(c.precision));
+}
+
 std::string cp_sharding_problem(const TrainingConfig& c) {
   if (cp_allowed_with(c.sharding, c.cp)) {
     return {};
@@ -390,6 +402,9 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
           trainer_runs_problem(c.trainer, c.activation_checkpointing, c.compile, c.loss);
       !problem.empty()) {
     throw Error(problem);
+  }
+  if (const std::string why = head_fp32_problem(c); !why.empty()) {
+    throw Error(why);
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
