@@ -200,17 +200,8 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
       throw UsageError(fmt::format("{}: a short flag takes no value (allowed: {} alone)",
                                    controls_escaped(a), a.substr(0, 2)));
     }
-    if (a.size() == 2 && a[0] == '-' && a[1] != '-') { // -v, -q: the same flags as --verbose
-      const CLI::Option* opt = nullptr;
-      for (auto s = chain.rbegin(); s != chain.rend() && opt == nullptr; ++s) {
-        opt = (*s)->get_option_no_throw(a);
-      }
-      if (opt != nullptr && opt->get_expected_max() == 0 && !given.insert(opt).second) {
-        throw UsageError(fmt::format("{} is given twice (allowed: once)", opt->get_name()));
-      }
-      continue;
-    }
-    if (!a.starts_with("--")) {
+    // an option's long name, or a short one (-v, -q: the same options as --verbose, --quiet)
+    if (!a.starts_with("--") && !(a.size() == 2 && a[0] == '-')) {
       continue;
     }
     const std::size_t eq = a.find('=');
@@ -246,7 +237,7 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
       throw UsageError(fmt::format("{} '': the value is empty (leave the flag out for its default)",
                                    name)); // --instance '' was "unknown instance type ''", 1
     }
-    if (opt != nullptr && opt->get_delimiter() == ',' && !value.empty() &&
+    if (list && !value.empty() &&
         (value.front() == ',' || value.back() == ',' || value.find(",,") != std::string::npos)) {
       throw UsageError(
           fmt::format("{} '{}': an empty value between commas or at either end", name, value));

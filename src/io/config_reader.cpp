@@ -7,14 +7,18 @@
 
 namespace bwplan::io {
 
-void read_config_fields(ObjectReader& r, TrainingConfig& c, ConfigSource source) {
-  // Every field's key is known before any is read, so a missing one is reported as missing, not
-  // as a misspelling of a field read later ("tp" is one edit from "cp").
+void allow_config_fields(ObjectReader& r, ConfigSource source) {
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if (source != ConfigSource::measurement_case || f.in_cases != InCases::derived) {
       r.allow(std::string(f.key));
     }
   });
+}
+
+void read_config_fields(ObjectReader& r, TrainingConfig& c, ConfigSource source) {
+  // Every field's key is known before any is read, so a missing one is reported as missing, not
+  // as a misspelling of a field read later ("tp" is one edit from "cp").
+  allow_config_fields(r, source);
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if (source == ConfigSource::measurement_case && f.in_cases == InCases::derived) {
       return;

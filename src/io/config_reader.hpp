@@ -13,6 +13,11 @@ enum class ConfigSource : std::uint8_t {
   measurement_case ///< fields as the registry's InCases says; derived ones are not read
 };
 
+/// Marks the registry's keys that `source` reads as known to `r`, so that a key the caller reads
+/// before them and finds missing is said to be missing, not blamed on one of them near its name
+/// ('gpus' beside a missing 'gpu'). read_config_fields() does it too.
+void allow_config_fields(ObjectReader& r, ConfigSource source);
+
 /// Reads the registry's fields from `r` into `c` (integers in their ranges, a shard group at
 /// most the job's GPUs, enums by their spellings). The caller reads its own keys and calls
 /// r.finish().

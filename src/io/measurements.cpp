@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/units.hpp"
 #include "config_reader.hpp"
@@ -79,11 +78,7 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   // Every key a case may hold is known before any is read: a missing one is then said to be
   // missing, not blamed on a valid neighbour read later ('gpus' beside a missing 'gpu').
   r.allow({"id", "source", "model", "gpu", "gpu_power_limit_watts", "measured", "notes"});
-  for_each_config_field([&]<class T>(const ConfigField<T>& f) {
-    if (f.in_cases != InCases::derived) {
-      r.allow(std::string(f.key));
-    }
-  });
+  io::allow_config_fields(r, io::ConfigSource::measurement_case);
   MeasurementCase mc;
   mc.id = r.string("id");
   mc.source = r.string("source");

@@ -53,7 +53,7 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
   // Every key a plan's config holds is known before any is read: a missing one is then said to
   // be missing, not blamed on a valid key read later ("gpu" gone is no misspelling of "cp").
   c.allow({"model", "gpu", "instance", "nodes"});
-  for_each_config_field([&]<class T>(const ConfigField<T>& f) { c.allow(std::string(f.key)); });
+  io::allow_config_fields(c, io::ConfigSource::plan);
   // shard_group is read with gpus as its bound: name the pair when they disagree, rather than
   // blame shard_group alone when it may be gpus that was changed.
   if (config.contains("gpus") && config.contains("shard_group") &&
