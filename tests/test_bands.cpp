@@ -120,8 +120,6 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  const EdgeCounts more = edge_counts(k.band_low_fraction, k.band_high_fraction + 0.01);
-  const EdgeCounts wider = edge_counts(k.band_low_fraction, k.band_high_fraction + 0.02);
   REQUIRE(at.peaks == 265);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);

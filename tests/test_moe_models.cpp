@@ -411,14 +411,18 @@ TEST_CASE("a mixture's config is refused by its own keys, with the value", "[moe
   CHECK(scout_with("no_rope_layers", {1, 0, 0, 0}).local_attention_layers == 1);
   CHECK_THROWS_WITH(scout_with("no_rope_layers", {1, 1, 1}),
                     Catch::Contains("a list of at least num_hidden_layers = 4 entries"));
-  // moe_layers of another length is refused before anything is sized by num_hidden_layers.
+  // num_hidden_layers is held to validate_model's limit as it is read, before moe_layers is
+  // sized by it; a moe_layers of another length is refused with both counts.
   CHECK_THROWS_WITH(scout_with("num_hidden_layers", std::int64_t{1} << 40),
-                    Catch::Contains("num_hidden_layers"));
+                    "config.json: /num_hidden_layers: 1099511627776 is out of range (allowed "
+                    "integers 1..4096)");
+  CHECK_THROWS_WITH(scout_with("hidden_size", 0),
+                    "config.json: /hidden_size: 0 is out of range (allowed integers 1..262144)");
   nlohmann::json huge = nlohmann::json::parse(R"({"model_type": "llama4_text", "hidden_size": 64,
-      "intermediate_size": 32, "num_hidden_layers": 1099511627776, "num_attention_heads": 4,
+      "intermediate_size": 32, "num_hidden_layers": 4096, "num_attention_heads": 4,
       "num_key_value_heads": 2, "num_local_experts": 4, "num_experts_per_tok": 1,
       "vocab_size": 100, "moe_layers": [0]})");
-  CHECK_THROWS_WITH(read(huge), Catch::Contains("lists 1 of the 1099511627776 layers"));
+  CHECK_THROWS_WITH(read(huge), Catch::Contains("lists 1 of the 4096 layers"));
   // A null num_key_value_heads is one per query head; a derived field's error names each key.
   nlohmann::json oss = nlohmann::json::parse(R"({"model_type": "gpt_oss", "hidden_size": 2880,
       "intermediate_size": 2880, "num_hidden_layers": 2, "num_attention_heads": 64,

@@ -232,7 +232,18 @@ decltype(auto) with_rank_slice(const ModelSpec& m, const ModelFacts& whole, std:
 /// the limits are listed in docs/bwplan.md (MODEL FILES).
 void validate_model(const ModelSpec& m, const std::string& where);
 
-/// The widest head validate_model() allows (head_dim, v_head_dim).
-inline constexpr std::int64_t k_max_head_dim = 4096;
+/// The largest count or width validate_model() allows each field (docs/bwplan.md, MODEL FILES):
+/// far beyond any real model, and every product of them below 2^62. A reader of another format
+/// (a Hugging Face config.json) checks its keys against the same limits, so both name one range.
+namespace model_limits {
+inline constexpr std::int64_t layers = 4096;
+inline constexpr std::int64_t hidden = 262144; // and the latent ranks kv_lora_rank, q_lora_rank
+inline constexpr std::int64_t heads = 16384;   // and kv_heads
+inline constexpr std::int64_t ffn = 4194304;   // and expert_ffn, shared_expert_ffn
+inline constexpr std::int64_t vocab = 16777216;
+inline constexpr std::int64_t seq_len = 16777216; // max_seq_len and attention_window
+inline constexpr std::int64_t experts = 4096;
+inline constexpr std::int64_t head_dim = 4096; // and v_head_dim
+} // namespace model_limits
 
 } // namespace bwplan

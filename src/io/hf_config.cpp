@@ -15,6 +15,8 @@ namespace bwplan {
 
 namespace {
 
+// Counts checked against validate_model's limits (model_limits) so a config's error names the
+// range bwplan allows; keys that are only compared (a sparse step, a window threshold) need 2^40.
 constexpr std::int64_t k_big = std::int64_t{1} << 40;
 
 // Architectures whose parameter layout bwplan models exactly.
@@ -140,7 +142,7 @@ bool every_layer_listed(io::ObjectReader& r, const nlohmann::json& v, std::int64
                             io::json_type_name(v)));
   }
   if (static_cast<std::int64_t>(v.size()) != layers) {
-    return false; // before sizing anything by num_hidden_layers, which is not range-checked yet
+    return false;
   }
   std::vector<bool> seen(v.size(), false);
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -184,7 +186,8 @@ void read_qwen_window(io::ObjectReader& r, const nlohmann::json& j, ModelSpec& m
   if (!r.optional_boolean("use_sliding_window").value_or(false)) {
     return;
   }
-  const std::int64_t window = nullable_integer(r, j, "sliding_window", 0, k_big, 0, 4096);
+  const std::int64_t window =
+      nullable_integer(r, j, "sliding_window", 0, model_limits::seq_len, 0, 4096);
   const std::int64_t from = r.optional_integer("max_window_layers", 0, k_big).value_or(28);
   slide(m, window,
         count_in_list(r, "layer_types", "sliding_attention",
@@ -208,7 +211,7 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // slides over sliding_window tokens, 4096 when left out, none when null
     // (huggingface/transformers@001f85b38fb432858ace93f18622f07cec46d874:src/transformers/models/
     // mistral/configuration_mistral.py; modeling_mistral.py passes config.sliding_window).
-    slide(m, nullable_integer(r, j, "sliding_window", 0, k_big, 0, 4096), m.layers);
+    slide(m, nullable_integer(r, j, "sliding_window", 0, model_limits::seq_len, 0, 4096), m.layers);
     break;
   case Family::qwen2: // q, k, v always; o and the MLP never
     m.qkv_bias = true;
@@ -221,11 +224,11 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     break;
   // Mixtures (transformers: models/{mixtral,qwen3_moe}/modeling_*.py): every layer sparse.
   case Family::mixtral:
-    m.experts = r.integer("num_local_experts", 2, k_big);
-    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.experts = r.integer("num_local_experts", 2, model_limits::experts);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, model_limits::experts);
     m.expert_ffn = m.ffn; // MixtralBlockSparseTop2MLP is intermediate_size wide
     // every layer slides when sliding_window is set (MixtralConfig: none when left out)
-    slide(m, nullable_integer(r, j, "sliding_window", 0, k_big, 0, 0), m.layers);
+    slide(m, nullable_integer(r, j, "sliding_window", 0, model_limits::seq_len, 0, 0), m.layers);
     break;
   case Family::qwen2_moe: // Qwen2's attention; a shared expert with a sigmoid gate
   case Family::qwen3_moe:
@@ -238,15 +241,15 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     if (f == Family::qwen2_moe) {
       // q, k and v biases unless qkv_bias says not (Qwen2MoeConfig.qkv_bias, default true)
       m.qkv_bias = r.optional_boolean("qkv_bias").value_or(true);
-      m.shared_expert_ffn = r.integer("shared_expert_intermediate_size", 0, k_big);
+      m.shared_expert_ffn = r.integer("shared_expert_intermediate_size", 0, model_limits::ffn);
       m.shared_expert_gate = m.shared_expert_ffn > 0;
     } else {
       m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
       m.qk_norm = true;
     }
-    m.experts = r.integer("num_experts", 2, k_big);
-    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
-    m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
+    m.experts = r.integer("num_experts", 2, model_limits::experts);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, model_limits::experts);
+    m.expert_ffn = r.integer("moe_intermediate_size", 1, model_limits::ffn);
     if (const std::int64_t step = r.optional_integer("decoder_sparse_step", 1, k_big).value_or(1);
         step != 1) {
       throw Error(fmt::format("{}: {} makes some layers dense; bwplan reads mixtures whose every "
@@ -265,23 +268,24 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // first first_k_dense_replace layers dense (intermediate_size), the rest n_routed_experts of
     // moe_intermediate_size and n_shared_experts of the same width. The router's
     // e_score_correction_bias is a buffer (no gradient), not a parameter.
-    const std::int64_t nope = r.integer("qk_nope_head_dim", 1, 4096);
-    m.qk_rope_head_dim = r.integer("qk_rope_head_dim", 1, 4096);
+    const std::int64_t nope = r.integer("qk_nope_head_dim", 1, model_limits::head_dim);
+    m.qk_rope_head_dim = r.integer("qk_rope_head_dim", 1, model_limits::head_dim);
     m.head_dim = nope + m.qk_rope_head_dim;
-    m.v_head_dim = r.integer("v_head_dim", 1, 4096);
-    m.kv_lora_rank = r.integer("kv_lora_rank", 1, k_big);
+    m.v_head_dim = r.integer("v_head_dim", 1, model_limits::head_dim);
+    m.kv_lora_rank = r.integer("kv_lora_rank", 1, model_limits::hidden);
     // A key the config leaves out takes transformers' default, as AutoConfig reads it
     // (huggingface/transformers@001f85b38fb432858ace93f18622f07cec46d874:src/transformers/
     // models/deepseek_v3/configuration_deepseek_v3.py: q_lora_rank 1536, n_shared_experts 1,
     // first_k_dense_replace 3); q_lora_rank null is a plain query projection.
-    m.q_lora_rank = nullable_integer(r, j, "q_lora_rank", 0, k_big, 0, 1536);
+    m.q_lora_rank = nullable_integer(r, j, "q_lora_rank", 0, model_limits::hidden, 0, 1536);
     m.kv_heads = m.heads;
-    m.experts = r.integer("n_routed_experts", 2, k_big);
-    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
-    m.expert_ffn = r.integer("moe_intermediate_size", 1, k_big);
+    m.experts = r.integer("n_routed_experts", 2, model_limits::experts);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, model_limits::experts);
+    m.expert_ffn = r.integer("moe_intermediate_size", 1, model_limits::ffn);
     m.shared_expert_ffn =
-        r.optional_integer("n_shared_experts", 0, 4096).value_or(1) * m.expert_ffn;
-    m.dense_layers = r.optional_integer("first_k_dense_replace", 0, k_big).value_or(3);
+        r.optional_integer("n_shared_experts", 0, model_limits::experts).value_or(1) * m.expert_ffn;
+    m.dense_layers =
+        r.optional_integer("first_k_dense_replace", 0, model_limits::layers).value_or(3);
     if (r.optional_integer("moe_layer_freq", 1, k_big).value_or(1) != 1) {
       throw Error(fmt::format("{}: /moe_layer_freq above 1 interleaves dense layers; bwplan reads "
                               "mixtures whose sparse layers follow first_k_dense_replace dense "
@@ -304,11 +308,12 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // and num_key_value_heads 8 (absent_defaults), sliding_window 128 (null: none).
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(true);
     m.attention_sinks = true;
-    m.experts = r.integer("num_local_experts", 2, k_big);
-    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.experts = r.integer("num_local_experts", 2, model_limits::experts);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, model_limits::experts);
     m.expert_ffn = m.ffn;
     m.router_bias = m.expert_bias = true;
-    const std::int64_t window = nullable_integer(r, j, "sliding_window", 0, k_big, 0, 128);
+    const std::int64_t window =
+        nullable_integer(r, j, "sliding_window", 0, model_limits::seq_len, 0, 128);
     const std::int64_t sliding =
         count_in_list(r, "layer_types", "sliding_attention",
                       {"sliding_attention", "full_attention"}, m.layers, true)
@@ -323,11 +328,11 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     // expert of the same width, in every layer when interleave_moe_layer_step is 1; chunked
     // attention of attention_chunk_size on the RoPE layers (no_rope_layers entries 1), full
     // attention on the others; the query/key norm has no weights.
-    m.experts = r.integer("num_local_experts", 2, k_big);
-    m.experts_per_token = r.integer("num_experts_per_tok", 1, k_big);
+    m.experts = r.integer("num_local_experts", 2, model_limits::experts);
+    m.experts_per_token = r.integer("num_experts_per_tok", 1, model_limits::experts);
     m.expert_ffn = m.ffn;
     m.shared_expert_ffn = m.ffn;
-    m.ffn = r.optional_integer("intermediate_size_mlp", 1, k_big).value_or(m.ffn);
+    m.ffn = r.optional_integer("intermediate_size_mlp", 1, model_limits::ffn).value_or(m.ffn);
     m.qkv_bias = m.out_bias = r.optional_boolean("attention_bias").value_or(false);
     (void)r.optional_boolean("use_qk_norm");
     const std::int64_t step = r.optional_integer("interleave_moe_layer_step", 1, k_big).value_or(1);
@@ -344,7 +349,8 @@ void read_family(io::ObjectReader& r, const nlohmann::json& j, Family f, ModelSp
     }
     // Left out, transformers' Llama4TextConfig chunks by 8192 (huggingface/transformers@b17cfe48
     // c5a9631dcf9f57f3865a055903800f81:src/transformers/models/llama4/configuration_llama4.py).
-    const std::int64_t chunk = nullable_integer(r, j, "attention_chunk_size", 0, k_big, 0, 8192);
+    const std::int64_t chunk =
+        nullable_integer(r, j, "attention_chunk_size", 0, model_limits::seq_len, 0, 8192);
     // transformers' default: RoPE off on every fourth layer
     const std::int64_t rope_layers = count_in_list(r, "no_rope_layers", 1, {0, 1}, m.layers, false)
                                          .value_or(m.layers - m.layers / 4);
@@ -443,15 +449,15 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
   ModelSpec m;
   m.name = name;
   m.display_name = name;
-  m.layers = r.integer("num_hidden_layers", 1, k_big);
-  m.hidden = r.integer("hidden_size", 1, k_big);
-  m.heads = r.integer("num_attention_heads", 1, k_big);
+  m.layers = r.integer("num_hidden_layers", 1, model_limits::layers);
+  m.hidden = r.integer("hidden_size", 1, model_limits::hidden);
+  m.heads = r.integer("num_attention_heads", 1, model_limits::heads);
   // null: one key/value head per query head; left out: the config class's default
   // GPT-NeoX has neither key: its fused query_key_value is 3 x hidden wide whatever a config
   // says (transformers' GPTNeoXAttention), so they are not read for it
   const bool neox = f == Family::gpt_neox;
   m.kv_heads = neox ? m.heads
-                    : nullable_integer(r, j, "num_key_value_heads", 1, k_big, m.heads,
+                    : nullable_integer(r, j, "num_key_value_heads", 1, model_limits::heads, m.heads,
                                        absent.kv_heads > 0 ? absent.kv_heads : m.heads);
   if (!neox && !r.has("num_key_value_heads") && m.heads % m.kv_heads != 0) {
     throw Error(fmt::format("{}: num_key_value_heads is missing, and transformers' default for "
@@ -460,14 +466,15 @@ ModelSpec read_hf(io::ObjectReader& r, const nlohmann::json& j, Family f, const 
                             where, m.kv_heads, m.heads));
   }
   const std::int64_t d =
-      neox ? 0 : nullable_integer(r, j, "head_dim", 1, k_big, 0, absent.head_dim);
+      neox ? 0 : nullable_integer(r, j, "head_dim", 1, model_limits::head_dim, 0, absent.head_dim);
   // Only record it when it differs from hidden / heads; no d * heads: both may be 2^40.
   if (d > 0 && (m.hidden % m.heads != 0 || m.hidden / m.heads != d)) {
     m.head_dim = d;
   }
-  m.ffn = r.integer("intermediate_size", 1, k_big);
-  m.vocab = r.integer("vocab_size", 1, k_big);
-  m.max_seq_len = r.optional_integer("max_position_embeddings", 1, k_big).value_or(4096);
+  m.ffn = r.integer("intermediate_size", 1, model_limits::ffn);
+  m.vocab = r.integer("vocab_size", 1, model_limits::vocab);
+  m.max_seq_len =
+      r.optional_integer("max_position_embeddings", 1, model_limits::seq_len).value_or(4096);
   m.tied_embeddings = r.optional_boolean("tie_word_embeddings").value_or(false);
   // GPTNeoXConfig's hidden_act is gelu when left out, the others' silu
   m.mlp = mlp_of(r.optional_string("hidden_act").value_or(neox ? "gelu" : "silu"), where, f);

@@ -37,7 +37,7 @@ ModelSpec read_model_fields(ObjectReader& r) {
   m.tied_embeddings = r.boolean("tied_embeddings");
   m.max_seq_len = r.integer("max_seq_len", low, big);
   // 0 is "derived from hidden / heads" when absent; given, it is a width like any other
-  m.head_dim = r.optional_integer("head_dim", 1, k_max_head_dim).value_or(0);
+  m.head_dim = r.optional_integer("head_dim", 1, model_limits::head_dim).value_or(0);
   m.qk_norm = r.optional_boolean("qk_norm").value_or(false);
   m.qkv_bias = r.optional_boolean("qkv_bias").value_or(false);
   m.linear_bias = r.optional_boolean("linear_bias").value_or(false);

@@ -381,8 +381,8 @@ void check_product(const std::string& where, const char* a, std::int64_t va, con
 /// Latent attention and local-attention layers: each field needs the ones it refines.
 void validate_attention_variants(const ModelSpec& m, const std::string& where) {
   if (m.is_mla()) {
-    check_range(where, "kv_lora_rank", m.kv_lora_rank, 1, 262144);
-    check_range(where, "q_lora_rank", m.q_lora_rank, 0, 262144);
+    check_range(where, "kv_lora_rank", m.kv_lora_rank, 1, model_limits::hidden);
+    check_range(where, "q_lora_rank", m.q_lora_rank, 0, model_limits::hidden);
     if (m.head_dim == 0) {
       throw Error(fmt::format("{}: latent attention (kv_lora_rank) needs head_dim, the query/key "
                               "head width including qk_rope_head_dim",
@@ -407,7 +407,7 @@ void validate_attention_variants(const ModelSpec& m, const std::string& where) {
     }
     return;
   }
-  check_range(where, "attention_window", m.attention_window, 1, 16777216);
+  check_range(where, "attention_window", m.attention_window, 1, model_limits::seq_len);
   check_range(where, "local_attention_layers", m.local_attention_layers, 1, m.layers);
 }
 
@@ -415,27 +415,27 @@ void validate_attention_variants(const ModelSpec& m, const std::string& where) {
 
 void validate_model(const ModelSpec& m, const std::string& where) {
   // Limits are far beyond any real model and keep every product below 2^62 (docs/bwplan.md).
-  check_range(where, "layers", m.layers, 1, 4096);
-  check_range(where, "hidden", m.hidden, 1, 262144);
-  check_range(where, "heads", m.heads, 1, 16384);
+  check_range(where, "layers", m.layers, 1, model_limits::layers);
+  check_range(where, "hidden", m.hidden, 1, model_limits::hidden);
+  check_range(where, "heads", m.heads, 1, model_limits::heads);
   check_range(where, "kv_heads", m.kv_heads, 1, m.heads);
-  check_range(where, "ffn", m.ffn, 1, 4194304);
-  check_range(where, "vocab", m.vocab, 1, 16777216);
-  check_range(where, "max_seq_len", m.max_seq_len, 1, 16777216);
+  check_range(where, "ffn", m.ffn, 1, model_limits::ffn);
+  check_range(where, "vocab", m.vocab, 1, model_limits::vocab);
+  check_range(where, "max_seq_len", m.max_seq_len, 1, model_limits::seq_len);
   if (m.heads % m.kv_heads != 0) {
     throw Error(fmt::format("{}: heads = {} is not a multiple of kv_heads = {}", where, m.heads,
                             m.kv_heads));
   }
   if (m.is_moe()) {
-    check_range(where, "experts", m.experts, 2, 4096);
+    check_range(where, "experts", m.experts, 2, model_limits::experts);
     check_range(where, "experts_per_token", m.experts_per_token, 1, m.experts);
-    check_range(where, "expert_ffn", m.expert_ffn, 1, 4194304);
+    check_range(where, "expert_ffn", m.expert_ffn, 1, model_limits::ffn);
     if (m.mlp != MlpKind::swiglu || m.mlp_bias || m.linear_bias) {
       throw Error(fmt::format("{}: experts are SwiGLU without biases (mlp = swiglu, no mlp_bias or "
                               "linear_bias), as the mixtures bwplan reads are",
                               where));
     }
-    check_range(where, "shared_expert_ffn", m.shared_expert_ffn, 0, 4194304);
+    check_range(where, "shared_expert_ffn", m.shared_expert_ffn, 0, model_limits::ffn);
     if (m.shared_expert_gate && m.shared_expert_ffn == 0) {
       throw Error(fmt::format("{}: shared_expert_gate needs a shared expert (shared_expert_ffn "
                               "above 0)",
@@ -456,12 +456,12 @@ void validate_model(const ModelSpec& m, const std::string& where) {
                             where));
   }
   if (m.head_dim != 0) {
-    check_range(where, "head_dim", m.head_dim, 1, k_max_head_dim);
+    check_range(where, "head_dim", m.head_dim, 1, model_limits::head_dim);
   } else if (m.hidden % m.heads != 0) {
     throw Error(fmt::format("{}: hidden = {} is not a multiple of heads = {}; set head_dim", where,
                             m.hidden, m.heads));
   }
-  check_range(where, "v_head_dim", m.v_head_dim, 0, k_max_head_dim);
+  check_range(where, "v_head_dim", m.v_head_dim, 0, model_limits::head_dim);
   validate_attention_variants(m, where);
   // Each field may be in range and the model still larger than a plan records (plan_file.cpp).
   constexpr std::int64_t max_parameters = std::int64_t{1} << 50;
