@@ -428,10 +428,12 @@ std::string readme_md(const Launch& l) {
   s += "python3 launch.py             # submits, follows the logs, chains jobs if needed\n"
        "sh submit.sh                  # or: the AWS CLI with create-training-job.json\n```\n\n";
   // ModelTrainer.train takes dry_run from v3.19.0 on (aws/sagemaker-python-sdk@v3.19.0:
-  // sagemaker-train/src/sagemaker/train/model_trainer.py line 798; absent at v3.18.0).
+  // sagemaker-train/src/sagemaker/train/model_trainer.py line 798; absent at v3.18.0). The v2
+  // Estimator takes training_plan from v2.237.0 on (absent from v2.236.0's estimator.py), and
+  // before that its **kwargs would drop a training plan without an error.
   s += fmt::format("`launch.py` needs the SageMaker Python SDK {} (`pip install {}`).\n\n",
-                   o.sdk == "v2" ? "v2" : "v3.19 or newer",
-                   o.sdk == "v2" ? "'sagemaker<3'" : "'sagemaker>=3.19,<4'");
+                   o.sdk == "v2" ? "v2.237 or a newer v2" : "v3.19 or newer",
+                   o.sdk == "v2" ? "'sagemaker>=2.237,<3'" : "'sagemaker>=3.19,<4'");
   s += "| File | What it is |\n|---|---|\n";
   s += "| `launch.py` | submits the job(s) with the SageMaker Python SDK and waits |\n";
   s += "| `submit.sh` | the same first job with the AWS CLI |\n";
