@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "io/json_reader.hpp"
@@ -384,6 +385,18 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
     check_one_line_error(r, 2);
     CHECK_THAT(r.err, Catch::Contains("a range needs both ends (allowed: A..B, each in 1..4096)"));
   }
+  // a value that is no integer says what a list holds; one out of range is named as typed
+  for (const auto& [nodes, item] : {std::pair{"1-4", "1-4"}, {"1..x", "1..x"}, {"2,y", "y"}}) {
+    INFO(nodes);
+    const test::CliResult r = test::run_cli({"search", "--nodes", nodes});
+    check_one_line_error(r, 2);
+    CHECK(r.err == fmt::format("bwplan: error: --nodes '{}' is not an integer or a range (allowed "
+                               "integers in 1..4096, ranges A..B and comma lists of them, e.g. "
+                               "1..16 or 1,2,4,8)\n",
+                               item));
+  }
+  CHECK(test::run_cli({"search", "--nodes", "-0"}).err ==
+        "bwplan: error: --nodes -0 is out of range (allowed 1..4096)\n");
   // a flag or a list given twice: the last flag won (--compile --compile=false read as off) and
   // lists merged; --instance (documented "repeat or comma-list"), --set and --run repeat
   for (const std::vector<std::string>& args :

@@ -78,8 +78,8 @@ std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, 
   if (read == NumberText::malformed) {
     throw UsageError(fmt::format("{} '{}' is not an integer", flag, s));
   }
-  if (v < lo || v > hi) {
-    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, v, lo, hi));
+  if (v < lo || v > hi) { // as typed: "-0" is named -0
+    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, s, lo, hi));
   }
   return v;
 }
@@ -91,6 +91,17 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
   if (!text.empty() && text.back() == ',') { // getline would drop the empty last item
     throw UsageError(fmt::format("{} '{}': no value after the last comma", flag, text));
   }
+  // Each value is an integer: one that is not says what a list may hold.
+  const auto value = [&](const std::string& item, const std::string& v) {
+    std::int64_t unused = 0;
+    if (read_number(v, unused) == NumberText::malformed) {
+      throw UsageError(fmt::format("{} '{}' is not an integer or a range (allowed integers in "
+                                   "{}..{}, ranges A..B and comma lists of them, e.g. 1..16 or "
+                                   "1,2,4,8)",
+                                   flag, item, lo, hi));
+    }
+    return parse_int(v, flag, lo, hi);
+  };
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     if (item.empty()) {
@@ -98,15 +109,15 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
     }
     const std::size_t dots = item.find("..");
     if (dots == std::string::npos) {
-      out.push_back(parse_int(item, flag, lo, hi));
+      out.push_back(value(item, item));
       continue;
     }
     if (dots == 0 || dots + 2 == item.size()) { // "1.." read as "--nodes '' is not an integer"
       throw UsageError(fmt::format(
           "{} '{}': a range needs both ends (allowed: A..B, each in {}..{})", flag, item, lo, hi));
     }
-    const std::int64_t a = parse_int(item.substr(0, dots), flag, lo, hi);
-    const std::int64_t b = parse_int(item.substr(dots + 2), flag, lo, hi);
+    const std::int64_t a = value(item, item.substr(0, dots));
+    const std::int64_t b = value(item, item.substr(dots + 2));
     if (b < a || b - a > 4096) {
       throw Error(fmt::format("{} '{}': a range must go up, by at most 4096 values", flag, item));
     }
