@@ -194,18 +194,19 @@ std::string estimate_table(const Estimate& e) {
                                   format_params(trainable_parameters(e.request.model, c.finetune,
                                                                      c.lora_targets, c.lora_rank)));
   }
+  // what differs from the defaults, after the fields every estimate names
+  std::string unusual;
+  if (c.attention_kernel != AttentionKernel::cudnn) {
+    unusual += fmt::format(", attention {}", name_of(c.attention_kernel));
+  }
+  if (c.reduce_dtype != ReduceDtype::trainer_default) {
+    unusual += fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype));
+  }
   out += fmt::format("  {}sharding {} over {} GPUs, precision {}, micro-batch {} x seq {}, "
                      "grad-accum {}, checkpointing {}, optimizer {}, loss {}{}\n\n",
                      model_parallel, name_of(c.sharding), e.shard_group, name_of(c.precision),
                      c.micro_batch, c.seq_len, c.grad_accum, name_of(c.activation_checkpointing),
-                     name_of(c.optimizer), io::loss_label(c),
-                     std::string() +
-                         (c.attention_kernel != AttentionKernel::cudnn
-                              ? fmt::format(", attention {}", name_of(c.attention_kernel))
-                              : std::string()) +
-                         (c.reduce_dtype != ReduceDtype::trainer_default
-                              ? fmt::format(", gradients reduced in {}", name_of(c.reduce_dtype))
-                              : std::string()));
+                     name_of(c.optimizer), io::loss_label(c), unusual);
   const ComponentBytes& peak = m.at_peak();
   TextTable t(
       {{fmt::format("memory per GPU at the peak ({}{})",
