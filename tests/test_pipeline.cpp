@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "bwplan/error.hpp"
@@ -125,6 +126,29 @@ TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in fli
   }
   CHECK(zero_bubble_idle_time(S::zbv, 4, 4, 1, 1, 1) ==
         Approx(6.0)); // fewer micro-batches than 2 pp - 1
+  // Only 2 pp micro-batches are simulated: the idle time is that of every micro-batch run in full
+  // (values the uncapped simulation gave on 2026-12-06: 7.2 at pp 4 over 64, 8.22 at pp 7 over
+  // 57), and a million micro-batches cost what 2 pp do (it took 27 s and 3 GB).
+  CHECK(zero_bubble_idle_time(S::zbv, 4, 64, 1, 2, 0.8) == Approx(7.2));
+  CHECK(zero_bubble_idle_time(S::zbv, 7, 57, 1, 1.37, 1) == Approx(8.22));
+  CHECK(zero_bubble_idle_time(S::zbv, 16, 1048576, 1, 1, 1) == Approx(15.0));
+  CHECK(zero_bubble_idle_time(S::interleaved_zb, 16, 1048576, 1, 1, 1) == Approx(15.0));
+  // interleaved-zb: one round of the same size (the uncapped run: 15.4 at pp 8 over 18 = 2 rounds
+  // of 9 and over 480 = 60 rounds of 8; 6.85 at pp 6 over 30 = 5 rounds of 6)
+  CHECK(zero_bubble_idle_time(S::interleaved_zb, 8, 18, 1, 2, 0.8) == Approx(15.4));
+  CHECK(zero_bubble_idle_time(S::interleaved_zb, 8, 480, 1, 2, 0.8) == Approx(15.4));
+  CHECK(zero_bubble_idle_time(S::interleaved_zb, 6, 30, 1, 1.37, 1) == Approx(6.85));
+  // The simulation is O(pp^2): past 256 ranks a zero-bubble schedule is refused, another is not.
+  ModelSpec deep = m8;
+  deep.layers = 2048;
+  for (const S s : {S::zbv, S::interleaved_zb}) {
+    CHECK(pipeline_problem(pipelined(512, 256, s, 256), deep).empty());
+    CHECK(pipeline_problem(pipelined(514, 257, s, 257), deep) ==
+          fmt::format("--pp 257 with --pp-schedule {}: bwplan simulates a zero-bubble schedule "
+                      "over at most 256 pipeline ranks (allowed --pp 2..256, or another schedule)",
+                      name_of(s)));
+  }
+  CHECK(pipeline_problem(pipelined(514, 257, S::one_f_one_b, 257), deep).empty());
   // In micro-batch times of the rank: full AC, 3 x 2 / (2 x (1 + 2 + 1)) = 0.75 against 1F1B's 3.
   TrainingConfig full = v;
   CHECK(pipeline_bubble_micro_batches(full, 1.0) == Approx(0.75));

@@ -61,6 +61,16 @@ namespace bwplan {
   return s == PipelineSchedule::zbv || s == PipelineSchedule::interleaved_zb;
 }
 
+/// The most pipeline ranks a zero-bubble schedule is simulated over: zero_bubble_idle_time() runs
+/// every rank's passes, O(pp^2) in time and memory (2 s and 0.4 GB at pp 1024), far past any
+/// pipeline torchtitan runs. pipeline_problem() refuses more.
+inline constexpr std::int64_t k_max_zero_bubble_pp = 256;
+
+/// Whether bwplan simulates schedule `s` over `pp` ranks (k_max_zero_bubble_pp).
+[[nodiscard]] constexpr bool pipeline_simulated(PipelineSchedule s, std::int64_t pp) {
+  return !splits_backward(s) || pp <= k_max_zero_bubble_pp;
+}
+
 /// Whether schedule `s` over `pp` stages can run torch.compile'd blocks: ScheduleZBVZeroBubble and
 /// ScheduleInterleavedZeroBubble refuse them (their input/weight gradient split), and torchtitan
 /// compiles per block.

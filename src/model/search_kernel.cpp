@@ -435,7 +435,8 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
             c.pp = pp;
             for (const PipelineSchedule schedule : schedules) {
               c.pp_schedule = pp > 1 ? schedule : space.base.pp_schedule;
-              if (!pipeline_cuts_model(pp, schedule, model.layers)) {
+              if (!pipeline_cuts_model(pp, schedule, model.layers) ||
+                  !pipeline_simulated(schedule, pp)) {
                 say(visitor, [&] {
                   TrainingConfig cut = c; // its stages' count is the first problem it has
                   cut.pp_schedule = schedule;
@@ -443,7 +444,8 @@ void for_each_combination(const ModelSpec& model, const ModelFacts& facts, const
                   cut.compile = false;
                   return pipeline_problem(cut, model);
                 });
-                continue; // more stages than torchtitan can cut the model into
+                continue; // more stages than torchtitan can cut the model into, or than a
+                          // zero-bubble schedule is simulated over
               }
               for_each_sharding(model, space, limits, visitor, proto, gpu, inst, net, precisions,
                                 losses, finetunes, eps);
