@@ -3,10 +3,16 @@
 // through a shell where the test needs real file descriptors, as a CI job would.
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +50,43 @@ int leftovers(const fs::path& dir) {
     n += name.starts_with(".") && name.find(".bwplan-") != std::string::npos ? 1 : 0;
   }
   return n;
+}
+
+/// Runs the binary with `args` in `dir`, its standard output a pipe whose read end is already
+/// closed and SIGPIPE at its default (posix_spawn resets it, as a shell does); the exit status, or
+/// 128 + the signal that ended it.
+int run_into_closed_pipe(const fs::path& dir, const std::vector<std::string>& args) {
+  std::array<int, 2> fds{};
+  REQUIRE(::pipe(fds.data()) == 0);
+  ::close(fds[0]);
+  std::vector<std::string> words{BWPLAN_BINARY};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) {
+    argv.push_back(w.data());
+  }
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_adddup2(&files, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&files, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&files, dir.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv[0], &files, &attr, argv.data(), environ);
+  ::close(fds[1]);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attr);
+  REQUIRE(spawned == 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 } // namespace
@@ -87,6 +130,17 @@ TEST_CASE("a failed write of standard output is exit status 4, never 0", "[safet
     CHECK(sh(dir, bin() + args + " > /dev/full 2>err.txt") == 4);
     CHECK(read_text_file(dir / "err.txt") == "bwplan: error: cannot write standard output\n");
     CHECK(sh(dir, bin() + args + " > out.txt") == 0);
+  }
+  // a reader that has gone: with SIGPIPE at its default in the child, as a shell leaves it, the
+  // write fails (exit 4) and the files written before standard output are taken back
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"calibrate", test::source_path("tests/data/measurements.json"),
+                                 "--output", "cp.json"},
+        {"search", "--top", "2", "--report", "r.html"}}) {
+    INFO(args[0]);
+    CHECK(run_into_closed_pipe(dir, args) == 4);
+    CHECK_FALSE(fs::exists(dir / "cp.json"));
+    CHECK_FALSE(fs::exists(dir / "r.html"));
   }
   // a file-size limit cuts the write short: an error, not a truncated success
   CHECK(sh(dir, "(ulimit -f 1; " + bin() + " search --format json > big.json 2>/dev/null)") == 4);
