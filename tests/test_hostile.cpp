@@ -314,6 +314,36 @@ TEST_CASE("a config.json in a folder whose name is not UTF-8 is refused, the nam
   fs::remove_all(dir);
 }
 
+TEST_CASE("a model's name is held to 128 characters, not bytes", "[hostile][hf_config]") {
+  const fs::path dir = test::scratch_dir("name-chars");
+  std::string e64, e65;
+  for (int i = 0; i < 64; ++i) {
+    e64 += "\u00e9"; // é: one character, two bytes
+  }
+  e65 = e64 + "\u00e9";
+  const std::string config = R"({"model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "vocab_size": 100})";
+  for (const std::string& folder : {e64, e65}) {
+    fs::create_directories(dir / folder);
+    std::ofstream(dir / folder / "config.json") << config;
+    CHECK(test::run_cli({"estimate", "--model", (dir / folder / "config.json").string(), "-q"})
+              .status == 0);
+  }
+  // a model file's name: 129 two-byte characters are refused, with the count
+  std::string e129 = e65;
+  for (int i = 0; i < 64; ++i) {
+    e129 += "\u00e9";
+  }
+  std::ofstream(dir / "m.json") << R"({"name": ")" << e129 << R"(", "layers": 2, "hidden": 64,
+      "heads": 4, "kv_heads": 4, "ffn": 32, "vocab": 100, "mlp": "swiglu", "norm": "rmsnorm",
+      "position": "rope", "tied_embeddings": false, "max_seq_len": 4096})";
+  const test::CliResult r = test::run_cli({"estimate", "--model", (dir / "m.json").string()});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::EndsWith("/name: must be 1..128 characters (it has 129)\n"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a NUL in a quoted value does not cut the error line", "[hostile][cli]") {
   const test::CliResult m = test::run_cli(
       {"estimate", "--model", test::source_path("tests/hostile/model_files/nul-in-value.json")});

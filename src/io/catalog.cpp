@@ -491,7 +491,7 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     }
     // The name reaches tables, plans and file names, where check holds it to a model file's
     // rules: refused here, not written into a plan check would refuse.
-    const bool too_long = name.size() > io::k_max_model_name_chars;
+    const bool too_long = utf8_characters(name) > io::k_max_model_name_chars;
     const bool not_utf8 = !is_utf8(name); // a Latin-1 folder name cannot go into a plan
     if (too_long || not_utf8 || io::has_control(name)) {
       throw Error(fmt::format(

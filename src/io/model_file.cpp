@@ -5,6 +5,7 @@
 #include "bwplan/catalog.hpp"
 #include "bwplan/enums.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/utf8.hpp"
 
 namespace bwplan::io {
 
@@ -71,8 +72,9 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   m.attention_window = r.optional_integer("attention_window", 0, big).value_or(0);
   m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
-  if (m.name.empty() || m.name.size() > k_max_model_name_chars) {
-    throw Error(fmt::format("{}: must be 1..{} characters", r.at("name"), k_max_model_name_chars));
+  if (m.name.empty() || utf8_characters(m.name) > k_max_model_name_chars) {
+    throw Error(fmt::format("{}: must be 1..{} characters (it has {})", r.at("name"),
+                            k_max_model_name_chars, utf8_characters(m.name)));
   }
   // Names reach tables, warnings and file names: a control character would break a line or
   // drive the terminal.

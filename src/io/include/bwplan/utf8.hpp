@@ -71,6 +71,17 @@ namespace bwplan {
   return true;
 }
 
+/// The characters of `s`: its code points, each byte that is not well-formed UTF-8 counted as one.
+/// A name's limit is in these, not in bytes ("é" is one character and two bytes).
+[[nodiscard]] inline std::size_t utf8_characters(std::string_view s) {
+  std::size_t n = 0;
+  while (!s.empty()) {
+    s.remove_prefix(std::max<std::size_t>(1, utf8_sequence_length(s)));
+    ++n;
+  }
+  return n;
+}
+
 /// `s` with every byte that is not part of well-formed UTF-8 written as \xNN (as messages show
 /// control characters), so that a message can quote it.
 [[nodiscard]] inline std::string utf8_escaped(std::string_view s) {
