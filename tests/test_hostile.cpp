@@ -493,6 +493,28 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
     check_one_line_error(r, 2);
     CHECK_THAT(r.err, Catch::Contains("the value is empty"));
   }
+  // emit's settings: an empty one is a usage error, not "is required" (exit 1), nor (for
+  // --s3-checkpoints and --region) silently the default
+  const std::vector<std::string> aws = {"--role-arn",     "arn:aws:iam::123456789012:role/R",
+                                        "--s3-output",    "s3://b/o/",
+                                        "--s3-train",     "s3://b/t/",
+                                        "--s3-tokenizer", "s3://b/k/"};
+  for (const char* flag : {"--role-arn", "--s3-output", "--s3-train", "--s3-tokenizer",
+                           "--s3-checkpoints", "--region"}) {
+    INFO(flag);
+    std::vector<std::string> args = {"search", "--top", "1", "--emit-sagemaker",
+                                     (dir / "never").string()};
+    for (std::size_t i = 0; i < aws.size(); i += 2) {
+      if (aws[i] != flag) {
+        args.insert(args.end(), {aws[i], aws[i + 1]});
+      }
+    }
+    args.insert(args.end(), {flag, ""});
+    const test::CliResult r = test::run_cli(args);
+    check_one_line_error(r, 2);
+    CHECK_THAT(r.err, Catch::Contains(std::string(flag) + ": the value is empty"));
+    CHECK_FALSE(fs::exists(dir / "never"));
+  }
   const test::CliResult offload =
       test::run_cli({"estimate", "--cpu-offload", "--sharding", "none"});
   check_one_line_error(offload, 1);

@@ -125,6 +125,7 @@ enum class ValueKind {
   value,      ///< any other value
   path,       ///< a file or directory to write: `-` names no file
   input_path, ///< a file to read: `-` is standard input
+  required,   ///< a value with no default (emit's role and S3 locations)
 };
 
 /// A value that may not be empty (an empty one would silently mean the default, or name no

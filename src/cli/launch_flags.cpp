@@ -66,17 +66,24 @@ std::string reason_past_recipes(const Estimate& plan, std::string why,
 
 void add_launch_options(CLI::App& cmd, LaunchOptions& l, bool required, bool train_tokens) {
   const std::size_t before = cmd.get_options().size();
-  cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")->required(required);
-  cmd.add_option("--s3-output", l.s3_output, "S3 URI for the job's output")->required(required);
+  cmd.add_option("--role-arn", l.role_arn, "IAM role ARN the job runs as")
+      ->required(required)
+      ->check(not_empty(ValueKind::required));
+  cmd.add_option("--s3-output", l.s3_output, "S3 URI for the job's output")
+      ->required(required)
+      ->check(not_empty(ValueKind::required));
   cmd.add_option("--s3-train", l.s3_train,
                  "S3 URI of the text to train on (channel 'train': JSON Lines, Parquet or .txt)")
-      ->required(required);
+      ->required(required)
+      ->check(not_empty(ValueKind::required));
   cmd.add_option("--s3-tokenizer", l.s3_tokenizer,
                  "S3 URI of a Hugging Face tokenizer directory (channel 'tokenizer')")
-      ->required(required);
+      ->required(required)
+      ->check(not_empty(ValueKind::required));
   cmd.add_option("--s3-checkpoints", l.s3_checkpoints,
-                 "S3 URI for checkpoints [<s3-output>/<job>/checkpoints/]");
-  cmd.add_option("--region", l.region, "AWS region")->capture_default_str();
+                 "S3 URI for checkpoints [<s3-output>/<job>/checkpoints/]")
+      ->check(not_empty());
+  cmd.add_option("--region", l.region, "AWS region")->capture_default_str()->check(not_empty());
   cmd.add_option("--image", l.image, "training image URI [the DLC PyTorch image for the GPU]")
       ->check(not_empty());
   cmd.add_option("--pytorch-version", l.pytorch_version,

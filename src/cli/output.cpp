@@ -135,6 +135,7 @@ CLI::Validator not_empty(ValueKind kind) {
         case ValueKind::path: return "the path is empty";
         case ValueKind::input_path:
           return "the path is empty (allowed: a path, or - for standard input)";
+        case ValueKind::required: return "the value is empty (it has no default: give one)";
         case ValueKind::value: break;
         }
         return "the value is empty (leave the flag out for its default)";
