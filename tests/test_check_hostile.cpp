@@ -88,6 +88,13 @@ TEST_CASE("check refuses an estimate plan whose capacity or usable bytes are not
           {[](nlohmann::json& d) { d.erase("memory"); }, "/memory: expected an object"},
           // kept: usable above capacity is a negative headroom
           {[](nlohmann::json& d) { d["memory"]["capacity_bytes"] = 1; }, "/memory/usable_bytes"},
+          // a denormal capacity made the headroom -inf, a huge one printed it rounded to 1: the
+          // message names the two sizes as written
+          {[](nlohmann::json& d) { d["memory"]["capacity_bytes"] = 1e-320; },
+           "with capacity_bytes 1e-320 is out of range (allowed: above 0, at most the capacity "
+           "and leaving a headroom below 100 %)"},
+          {[](nlohmann::json& d) { d["memory"]["capacity_bytes"] = 1e308; },
+           "with capacity_bytes 1e+308 is out of range"},
       });
   fs::remove_all(dir);
 }

@@ -377,10 +377,12 @@ PlanDocument plan_from_json(const nlohmann::json& doc, const Catalog& catalog,
   const double capacity = bytes("capacity_bytes");
   const double usable = bytes("usable_bytes");
   const double h = 1 - usable / capacity;
-  if (!(h >= 0 && h < 1)) {
-    throw Error(fmt::format("{}: /memory/usable_bytes: {} of capacity_bytes {} is a headroom "
-                            "of {} (allowed 0..<1)",
-                            o.plan, usable, capacity, h));
+  // (a headroom printed rounded, or -inf for a denormal capacity, named nothing the user wrote)
+  if (!(usable <= capacity) || !(h < 1)) {
+    throw Error(fmt::format("{}: /memory/usable_bytes: {} with capacity_bytes {} is out of range "
+                            "(allowed: above 0, at most the capacity and leaving a headroom "
+                            "below 100 %): the plan was edited",
+                            o.plan, mem["usable_bytes"].dump(), mem["capacity_bytes"].dump()));
   }
   out.headroom_fraction = h;
   return out;
