@@ -745,4 +745,9 @@ TEST_CASE("a newline in a value is shown as \\x0a in the error line, not as a sp
   const test::CliResult r = test::run_cli({"check", "--plan", "no\nsuch.json"});
   check_one_line_error(r, 1);
   CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: no\\x0asuch.json: cannot open file"));
+  // a profile that cannot be read names its flag
+  const test::CliResult c = test::run_cli({"estimate", "--calibration", "no-such-profile.json"});
+  check_one_line_error(c, 1);
+  CHECK_THAT(c.err,
+             Catch::StartsWith("bwplan: error: --calibration no-such-profile.json: cannot open"));
 }

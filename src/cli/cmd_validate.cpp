@@ -39,7 +39,7 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
                json ? validation_json(v, o.file).dump(2) + "\n" : validation_table(v, o.file));
   if (o.max_median_error_pct >= 0 && v.summary.median_abs_error_pct > o.max_median_error_pct) {
     // A verdict, as `check`'s: the table is complete and the status says it (docs/bwplan.md).
-    ctx.log->warn("verdict: median |error| {:.2f}% is above --max-median-error {:.2f}%",
+    ctx.log->warn("verdict: median |error| {:.2f}% is above --max-median-error {:g}%",
                   v.summary.median_abs_error_pct, o.max_median_error_pct);
     ctx.status = exit_code::does_not_fit;
   }

@@ -239,8 +239,14 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
   ModelConstants k = ctx.catalog().constants;
   if (!o.calibration.empty()) {
     ctx.note_input("the --calibration profile", o.calibration);
+    std::string text;
+    try {
+      text = read_text_file(o.calibration);
+    } catch (const Error& e) { // "x: cannot open file" named no flag
+      throw Error(fmt::format("--calibration {}", e.what()));
+    }
     const CalibrationProfile profile =
-        parse_calibration_profile(read_text_file(o.calibration), o.calibration, ctx.catalog());
+        parse_calibration_profile(text, o.calibration, ctx.catalog());
     apply_calibration_profile(profile, k);
     ctx.calibration = ProfileRef{profile.file, profile.sha256};
     ctx.log->info("--calibration {}: {} constants (sha256 {})", o.calibration,
