@@ -851,11 +851,17 @@ TEST_CASE("calibrate refuses a run more than 10 times off its prediction, naming
   CHECK_THAT(huge.err, Catch::Contains("huge.log: the logged peak 5000.00 GiB (step 1) is more "
                                        "than the h200's 140.40 GiB"));
   CHECK_THAT(huge.err, !Catch::Contains("band_high_fraction"));
-  // 0.000001 tokens/s passes the log's own range: once "time.band_low_fraction = 8584684946.04".
-  const auto slow = with_log("slow.log", run_log("61.50", "0.000001"));
+  // 1 tokens/s passes the log's own range: 0.000001 was once "time.band_low_fraction =
+  // 8584684946.04" (torchtitan prints round(tps), so a fraction is now refused as it is read).
+  const auto slow = with_log("slow.log", run_log("61.50", "1"));
   CHECK(slow.status == 1);
-  CHECK_THAT(slow.err, Catch::Contains("slow.log): tokens/s per GPU measured 1e-06 against") &&
+  CHECK_THAT(slow.err, Catch::Contains("slow.log): tokens/s per GPU measured 1 against") &&
                            Catch::Contains("times less"));
+  const auto fraction = with_log("fraction.log", run_log("61.50", "6.001"));
+  CHECK(fraction.status == 1);
+  CHECK_THAT(fraction.err, Catch::EndsWith("fraction.log:3: 'tps:' 6.001 is not a whole number "
+                                           "(the trainer prints it as an integer, with thousands "
+                                           "commas: 6,001)\n"));
   CHECK_THAT(slow.err, !Catch::Contains("band_low_fraction"));
   CHECK_FALSE(std::filesystem::exists(profile));
   // A measurement case is named by its id and source.

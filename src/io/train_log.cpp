@@ -54,9 +54,11 @@ std::string strip_ansi(std::string_view line) {
 }
 
 /// The number after `label` in `line` (spaces skipped, thousands commas dropped), if the label
-/// is there; throws when the label is there and no number follows.
+/// is there; throws when the label is there and no number follows, or, when `whole` (a value the
+/// trainer prints as an integer: a step, torchtitan's round(tps)), a fraction or an exponent does
+/// ("tps: 6.001" is another locale's 6,001, not 6 tokens/s).
 std::optional<double> number_after(const std::string& line, std::string_view label,
-                                   const std::string& where) {
+                                   const std::string& where, bool whole = false) {
   const std::size_t at = line.find(label);
   if (at == std::string::npos) {
     return std::nullopt;
@@ -115,7 +117,16 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
   // "0x30GiB" is hexadecimal, not 0 followed by a unit
   const bool hex = i < line.size() && (line[i] == 'x' || line[i] == 'X');
   if (digits.empty() || hex || ec != std::errc() || p != digits.data() + digits.size()) {
-    throw Error(fmt::format("{}: '{}' is not followed by a number", where, label));
+    // what follows, up to the next space, quoted (at most 32 bytes)
+    const std::size_t stop = std::min(line.find(' ', start), line.size());
+    const std::string after = line.substr(start, std::min<std::size_t>(stop - start, 32));
+    throw Error(fmt::format("{}: '{}' is not followed by a number{}", where, label,
+                            after.empty() ? std::string() : fmt::format(" ('{}')", after)));
+  }
+  if (whole && digits.find_first_of(".eE") != std::string::npos) {
+    throw Error(fmt::format("{}: '{}' {} is not a whole number (the trainer prints it as an "
+                            "integer, with thousands commas: 6,001)",
+                            where, label, written));
   }
   return v;
 }
@@ -123,7 +134,7 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
 /// number_after() for a count: a whole number in 0..1e12 (steps, batch sizes, sequence lengths).
 std::optional<std::int64_t> count_after(const std::string& line, std::string_view label,
                                         const std::string& where) {
-  const std::optional<double> v = number_after(line, label, where);
+  const std::optional<double> v = number_after(line, label, where, true);
   if (!v) {
     return std::nullopt;
   }
@@ -201,7 +212,7 @@ std::optional<MetricLine> metric_line(const std::string& line, const std::string
       throw Error(fmt::format("{}: memory is not in GiB", where));
     }
     m.reserved_bytes = checked_gib(gib, where);
-    m.tokens_per_s_per_gpu = *number_after(line, "tps:", where);
+    m.tokens_per_s_per_gpu = *number_after(line, "tps:", where, true); // round(tps):,
     check_rate(m.tokens_per_s_per_gpu, where);
     return m;
   }
