@@ -384,3 +384,19 @@ TEST_CASE("emit refuses the plans check refuses as edited, and a plan's model of
                "--s3-train", "s3://my-bucket/train/", "--s3-tokenizer", "s3://my-bucket/tok/"});
   fs::remove_all(dir);
 }
+
+TEST_CASE("check and emit warn, as estimate does, when the plan's sequence is longer than its "
+          "model's max_seq_len",
+          "[check][hostile]") {
+  const fs::path dir = test::scratch_dir("check-max-seq-len");
+  const auto e = test::run_cli({"estimate", "--format", "json"});
+  REQUIRE(e.status == 0);
+  nlohmann::json doc = nlohmann::json::parse(e.out);
+  doc["model"]["max_seq_len"] = 1024;
+  const std::string plan = write(dir, "short.json", doc.dump());
+  const auto r = test::run_cli({"check", "--plan", plan});
+  CHECK(r.status == 0); // a warning, as estimate's: the window bounds no memory or time
+  CHECK(r.err == "bwplan: warning: " + plan +
+                     ": seq_len 8192 is longer than llama-3.1-8b's max_seq_len 1024\n");
+  fs::remove_all(dir);
+}

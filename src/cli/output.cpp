@@ -70,7 +70,15 @@ std::string read_input_text(Context& ctx, const std::string& role, const std::st
 
 PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   ctx.note_model_input(source.model);
-  return parse_plan(read_input_text(ctx, "the --plan file", source.plan), ctx.catalog(), source);
+  PlanDocument doc =
+      parse_plan(read_input_text(ctx, "the --plan file", source.plan), ctx.catalog(), source);
+  // as estimate warns for --seq-len: a plan edited (or a --model given) to a shorter window
+  const TrainingConfig& c = doc.request.config;
+  if (c.seq_len > doc.request.model.max_seq_len) {
+    ctx.log->warn("{}: seq_len {} is longer than {}'s max_seq_len {}", source.plan, c.seq_len,
+                  doc.request.model.name, doc.request.model.max_seq_len);
+  }
+  return doc;
 }
 
 /// The words a flag validator uses for a well-formed value outside what is allowed.
