@@ -69,11 +69,20 @@ struct SearchOptions {
   OutputOptions output;
 };
 
-std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, std::int64_t hi) {
+/// `s` as an integer in lo..hi. `list_item`: the item of a list flag `s` is part of (a value or
+/// one end of a range), named when `s` is no integer with what a list may hold.
+std::int64_t parse_int(const std::string& s, const char* flag, std::int64_t lo, std::int64_t hi,
+                       const std::string* list_item = nullptr) {
   std::int64_t v = 0;
   const NumberText read = read_number(s, v);
   if (read == NumberText::out_of_range) {
     throw Error(fmt::format("{} {} is out of range (allowed {}..{})", flag, s, lo, hi));
+  }
+  if (read == NumberText::malformed && list_item != nullptr) {
+    throw UsageError(fmt::format("{} '{}' is not an integer or a range (allowed integers in "
+                                 "{}..{}, ranges A..B and comma lists of them, e.g. 1..16 or "
+                                 "1,2,4,8)",
+                                 flag, *list_item, lo, hi));
   }
   if (read == NumberText::malformed) {
     throw UsageError(fmt::format("{} '{}' is not an integer", flag, s));
@@ -91,17 +100,6 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
   if (!text.empty() && text.back() == ',') { // getline would drop the empty last item
     throw UsageError(fmt::format("{} '{}': no value after the last comma", flag, text));
   }
-  // Each value is an integer: one that is not says what a list may hold.
-  const auto value = [&](const std::string& item, const std::string& v) {
-    std::int64_t unused = 0;
-    if (read_number(v, unused) == NumberText::malformed) {
-      throw UsageError(fmt::format("{} '{}' is not an integer or a range (allowed integers in "
-                                   "{}..{}, ranges A..B and comma lists of them, e.g. 1..16 or "
-                                   "1,2,4,8)",
-                                   flag, item, lo, hi));
-    }
-    return parse_int(v, flag, lo, hi);
-  };
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     if (item.empty()) {
@@ -109,15 +107,15 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const char* fl
     }
     const std::size_t dots = item.find("..");
     if (dots == std::string::npos) {
-      out.push_back(value(item, item));
+      out.push_back(parse_int(item, flag, lo, hi, &item));
       continue;
     }
     if (dots == 0 || dots + 2 == item.size()) { // "1.." read as "--nodes '' is not an integer"
       throw UsageError(fmt::format(
           "{} '{}': a range needs both ends (allowed: A..B, each in {}..{})", flag, item, lo, hi));
     }
-    const std::int64_t a = value(item, item.substr(0, dots));
-    const std::int64_t b = value(item, item.substr(dots + 2));
+    const std::int64_t a = parse_int(item.substr(0, dots), flag, lo, hi, &item);
+    const std::int64_t b = parse_int(item.substr(dots + 2), flag, lo, hi, &item);
     if (b < a || b - a > 4096) {
       throw Error(fmt::format("{} '{}': a range must go up, by at most 4096 values", flag, item));
     }

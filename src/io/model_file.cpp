@@ -72,9 +72,10 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   m.attention_window = r.optional_integer("attention_window", 0, big).value_or(0);
   m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
-  if (m.name.empty() || utf8_characters(m.name) > k_max_model_name_chars) {
+  if (const std::size_t chars = utf8_characters(m.name);
+      chars == 0 || chars > k_max_model_name_chars) {
     throw Error(fmt::format("{}: must be 1..{} characters (it has {})", r.at("name"),
-                            k_max_model_name_chars, utf8_characters(m.name)));
+                            k_max_model_name_chars, chars));
   }
   // Names reach tables, warnings and file names: a control character would break a line or
   // drive the terminal.
