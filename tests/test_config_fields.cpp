@@ -64,6 +64,7 @@ TrainingConfig all_changed() {
   c.compile = true;
   c.loss = Loss::chunked;
   c.head_fp32 = true;
+  c.disable_loss_parallel = true;
   c.fp8_backend = Fp8Backend::te;
   c.grad_accum_mode = GradAccumMode::no_sync;
   c.offload = Offload::cpu;

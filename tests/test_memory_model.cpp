@@ -114,6 +114,72 @@ TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
   CHECK(logits_per_element(c).traffic_bytes == 3.0 * 2.0 + 4.0 / 8);
 }
 
+TEST_CASE("unfused-bf16: eager cross-entropy on bf16 logits, kept by the loop until the next "
+          "forward",
+          "[memory]") {
+  // F.cross_entropy on bf16 logits (no .float(), no autocast; KempnerForge's scripts/train.py):
+  // log_softmax saves a bf16 output. Forward: logits 2 + output 2 (was 2 + fp32 copy 4 + fp32
+  // output 4); backward: logits 2 (still bound), saved output 2, nll_loss's gradient 2,
+  // log_softmax's input gradient 2 (was three fp32 tensors, 12). The logits, still bound to the
+  // loop's name, stay through the decoder's backward and the optimizer step.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = base();
+  const MemoryEstimate fp32 = estimate_memory(m, c, gpu);
+  c.loss = Loss::unfused_bf16;
+  const LogitsMemory l = logits_memory(m, c);
+  CHECK_THAT(l.forward_bytes, WithinRel(4.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(l.backward_bytes, WithinRel(8.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(l.held_bytes, WithinRel(2.0 * k_tv_8b, 1e-12));
+  const MemoryEstimate bf16 = estimate_memory(m, c, gpu);
+  const auto logits = [](const MemoryEstimate& e, StepPhase p) {
+    return at(e, p, MemoryComponent::logits);
+  };
+  CHECK_THAT(logits(fp32, StepPhase::forward_end) - logits(bf16, StepPhase::forward_end),
+             WithinRel(6.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(logits(fp32, StepPhase::backward_start) - logits(bf16, StepPhase::backward_start),
+             WithinRel(4.0 * k_tv_8b, 1e-12));
+  for (const StepPhase p :
+       {StepPhase::backward_block, StepPhase::backward_end, StepPhase::optimizer_step}) {
+    CHECK(logits(fp32, p) == 0);
+    CHECK_THAT(logits(bf16, p), WithinRel(2.0 * k_tv_8b, 1e-12));
+  }
+  CHECK(logits(bf16, StepPhase::load) == 0);
+}
+
+TEST_CASE("without loss parallelism every tensor-parallel rank holds the whole vocabulary's "
+          "logits",
+          "[memory]") {
+  // torchtitan's disable_loss_parallel: the head's ColwiseParallel output is gathered to
+  // Replicate and the loss runs outside loss_parallel(), so a tp-4 rank holds the tp-1 job's
+  // logits and loss tensors (10 and 12 bytes a logit), not its quarter of the vocabulary with
+  // the DTensor loss's extra fp32 copy (14 and 16 bytes).
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = base();
+  c.tp = 4;
+  const LogitsMemory sliced = logits_memory(m, c);
+  CHECK_THAT(sliced.forward_bytes, WithinRel(14.0 * k_tv_8b / 4, 1e-12));
+  CHECK_THAT(sliced.backward_bytes, WithinRel(16.0 * k_tv_8b / 4, 1e-12));
+  const MemoryEstimate lp = estimate_memory(m, c, gpu);
+  c.disable_loss_parallel = true;
+  const LogitsMemory whole = logits_memory(m, c);
+  CHECK_THAT(whole.forward_bytes, WithinRel(10.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(whole.backward_bytes, WithinRel(12.0 * k_tv_8b, 1e-12));
+  const MemoryEstimate gathered = estimate_memory(m, c, gpu);
+  CHECK_THAT(at(gathered, StepPhase::forward_end, MemoryComponent::logits) -
+                 at(lp, StepPhase::forward_end, MemoryComponent::logits),
+             WithinRel((10.0 - 14.0 / 4) * k_tv_8b, 1e-12));
+  // Nothing else moves: the head's weights stay a vocabulary shard (ColwiseParallel).
+  CHECK(at(gathered, StepPhase::forward_end, MemoryComponent::parameters) ==
+        at(lp, StepPhase::forward_end, MemoryComponent::parameters));
+  // At tp 1 there is no slice to keep: the setting changes nothing.
+  c.tp = 1;
+  const MemoryEstimate one = estimate_memory(m, c, gpu);
+  c.disable_loss_parallel = false;
+  CHECK(estimate_memory(m, c, gpu).peak_allocated_bytes == one.peak_allocated_bytes);
+}
+
 TEST_CASE("torchtitan's chunked-head loop holds the head's unsharded gradient and an fp32 "
           "hidden-state gradient buffer",
           "[memory]") {

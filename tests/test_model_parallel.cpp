@@ -186,6 +186,35 @@ TEST_CASE("tensor-parallel collectives: eight per block, the sequence's hidden s
   CHECK(t.hfu <= 1.0);
 }
 
+TEST_CASE("without loss parallelism the logits are all-gathered once per micro-batch and the "
+          "loss runs on the whole vocabulary",
+          "[parallel][time]") {
+  const ModelSpec m = test::llama3_8b();
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = parallel(2, 2, 1);
+  c.seq_len = 4096;
+  c.activation_checkpointing = ActivationCheckpointing::none;
+  const Network net = make_network(gpu, 8, 3.2e12);
+  const TimeConstants k;
+  const StepTime lp = estimate_step_time(m, c, gpu, net, k);
+  c.disable_loss_parallel = true;
+  const StepTime gathered = estimate_step_time(m, c, gpu, net, k);
+  // One more ring all-gather of the 4096 x 128256 bf16 logits, half of it moving, and its call's
+  // latency; its backward takes the local slice of the gradient (no collective).
+  const double bytes = 4096.0 * 128256 * 2;
+  const double expect =
+      bytes * 0.5 / (gpu.nvlink_bandwidth_bytes_per_s * k.intra_node_bus_fraction) +
+      (k.nccl_base_latency_s + k.nccl_nvlink_hop_latency_s);
+  CHECK_THAT(gathered.tensor_parallel_s - lp.tensor_parallel_s, WithinRel(expect, 1e-9));
+  // Each rank's loss reads and writes the whole vocabulary's logits: slower, never faster.
+  CHECK(gathered.tokens_per_s_per_gpu < lp.tokens_per_s_per_gpu);
+  CHECK(gathered.mfu < lp.mfu);
+  // The setting reaches torchtitan (on 4 GPUs: FSDP over 2 shards, which it launches).
+  TrainingConfig launched = parallel(4, 2, 1);
+  launched.disable_loss_parallel = true;
+  CHECK_THAT(settings_of(launched), Catch::Contains("parallelism.disable_loss_parallel=true\n"));
+}
+
 TEST_CASE("the trainer gets the degrees, the FSDP shard degree and the data-parallel batch",
           "[parallel][emit]") {
   TrainingConfig c = parallel(16, 2, 2);

@@ -500,3 +500,28 @@ TEST_CASE("a search whose flags leave no combination says why, as estimate does"
   // One combination left out among others that are searched is no error.
   CHECK(test::run_cli({"search", "--sharding", "hybrid,full", "--top", "1"}).status == 0);
 }
+
+TEST_CASE("search holds --loss unfused-bf16 and --disable-loss-parallel fixed; its default loss "
+          "axis tries neither",
+          "[search]") {
+  // A plain loop's bf16-logit loss and gathered tensor-parallel logits are descriptions of
+  // another trainer's run, not choices torchtitan offers: given, every plan keeps them.
+  const test::CliResult given =
+      test::run_cli({"search", "--format", "json", "--loss", "unfused-bf16", "--tp", "4",
+                     "--disable-loss-parallel", "--top", "3"});
+  INFO(given.err);
+  REQUIRE(given.status == 0);
+  const auto plans = nlohmann::json::parse(given.out).at("plans");
+  REQUIRE(!plans.empty());
+  for (const auto& p : plans) {
+    CHECK(p.at("config").at("loss") == "unfused-bf16");
+    CHECK(p.at("config").at("disable_loss_parallel") == true);
+    CHECK(p.at("config").at("tp") == 4);
+  }
+  const test::CliResult axis = test::run_cli({"search", "--format", "json", "--top", "50"});
+  REQUIRE(axis.status == 0);
+  for (const auto& p : nlohmann::json::parse(axis.out).at("plans")) {
+    CHECK(p.at("config").at("loss") != "unfused-bf16");
+    CHECK(p.at("config").at("disable_loss_parallel") == false);
+  }
+}

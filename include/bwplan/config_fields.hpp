@@ -143,11 +143,18 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<bool>{"compile", &C::compile, "torch.compile each block"});
   f(ConfigField<Loss>{"loss", &C::loss,
                       "cross-entropy: unfused (eager, fp32), fused (compiled), chunked "
-                      "(all chunks' logits kept) or chunked-head (one chunk at a time)"});
+                      "(all chunks' logits kept), chunked-head (one chunk at a time) or "
+                      "unfused-bf16 (eager on the bf16 logits, no fp32 upcast, the logits kept "
+                      "until the next forward: a plain loop's F.cross_entropy, not torchtitan's)"});
   f(ConfigField<bool>{"head_fp32", &C::head_fp32,
                       "run the output head's matmul in fp32, as torchtitan's RL trainers do "
                       "(CastLinear): fp32 logits, an fp32 copy of the head weight and its fp32 "
                       "gradient while the head runs",
+                      opt});
+  f(ConfigField<bool>{"disable_loss_parallel", &C::disable_loss_parallel,
+                      "tp > 1: all-gather the logits to every tensor-parallel rank and run the "
+                      "loss on the whole vocabulary there (torchtitan's "
+                      "parallelism.disable_loss_parallel), not on each rank's vocabulary slice",
                       opt});
   f(ConfigField<Fp8Backend>{"fp8_backend", &C::fp8_backend,
                             "torchao (saves bf16 inputs) or te (Transformer Engine: caches "

@@ -53,7 +53,7 @@ enum class Optimizer : std::uint8_t { adamw, adamw_8bit, sgd, adafactor, lion, c
 /// (torchtune's: every chunk's logits kept) or chunked-head (torchtitan's 2026 ChunkedCELoss,
 /// Liger's fused linear cross-entropy: each chunk runs the output head, the loss and their
 /// backward before the next, so one chunk's logits exist at a time).
-enum class Loss : std::uint8_t { unfused, fused, chunked, chunked_head, count_ };
+enum class Loss : std::uint8_t { unfused, fused, chunked, chunked_head, unfused_bf16, count_ };
 /// Which library runs the low-precision matmuls (they save different tensors).
 enum class Fp8Backend : std::uint8_t { torchao, te, count_ };
 /// Gradient accumulation: reduce-scatter every micro-batch (FSDP2 default), or keep unsharded
@@ -161,8 +161,8 @@ template <> struct EnumTraits<Optimizer> {
 };
 template <> struct EnumTraits<Loss> {
   static constexpr std::string_view what = "loss";
-  static constexpr std::array<std::string_view, 4> names = {"unfused", "fused", "chunked",
-                                                            "chunked-head"};
+  static constexpr std::array<std::string_view, 5> names = {"unfused", "fused", "chunked",
+                                                            "chunked-head", "unfused-bf16"};
 };
 
 template <> struct EnumTraits<Fp8Backend> {

@@ -112,6 +112,9 @@ struct LogitsMemory {
   /// Bytes per element the loss writes and reads over the step (HBM traffic): forward +
   /// backward, or every chunk's when only one chunk is alive at a time.
   double traffic_bytes = 0;
+  /// Bytes per element still alive after the loss's backward, through the decoder's backward,
+  /// the optimizer step and the next micro-batch's forward (a loop that keeps its logits).
+  double held_bytes = 0;
 };
 [[nodiscard]] LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c);
 /// logits_memory() per element of the micro-batch's tokens × vocab logits.

@@ -39,6 +39,10 @@ struct TrainingConfig {
   /// The output head's matmul in fp32 (torchtitan's RL CastLinear): fp32 logits, and while the
   /// head runs an fp32 copy of its weight and an fp32 weight gradient; fp32 without TF32.
   bool head_fp32 = false;
+  /// Under tensor parallelism, the head's logits all-gathered to every tp rank and the loss run
+  /// there on the whole vocabulary (torchtitan's parallelism.disable_loss_parallel), not on each
+  /// rank's vocabulary slice.
+  bool disable_loss_parallel = false;
   Fp8Backend fp8_backend = Fp8Backend::torchao;
   GradAccumMode grad_accum_mode = GradAccumMode::reduce_scatter;
   Offload offload = Offload::none;
@@ -66,6 +70,17 @@ struct TrainingConfig {
   /// The dtype gradients are reduced and accumulated in (state_dtypes(const TrainingConfig&)).
   ReduceDtype reduce_dtype = ReduceDtype::trainer_default;
 };
+
+/// Whether each tensor-parallel rank keeps its vocabulary slice of the logits and runs the loss
+/// on it (torchtitan's loss_parallel(), its default under tp); otherwise every rank holds the
+/// whole vocabulary's logits.
+[[nodiscard]] inline bool loss_parallel(const TrainingConfig& c) {
+  return c.tp > 1 && !c.disable_loss_parallel;
+}
+/// The vocabulary columns of the logits one rank holds (its slice under loss parallelism).
+[[nodiscard]] inline double logits_vocab(const ModelSpec& m, const TrainingConfig& c) {
+  return static_cast<double>(m.vocab) / (loss_parallel(c) ? static_cast<double>(c.tp) : 1.0);
+}
 
 /// The fine-tuning settings the models read the tensors a rank holds with (rank_facts()).
 [[nodiscard]] inline FinetuneChoice finetune_of(const TrainingConfig& c) {

@@ -194,8 +194,9 @@ std::string ac_label(const TrainingConfig& c) {
 }
 
 std::string loss_label(const TrainingConfig& c) {
-  return fmt::format("{}{}{}", name_of(c.loss), c.compile ? "+compile" : "",
-                     c.head_fp32 ? "+fp32-head" : "");
+  return fmt::format("{}{}{}{}", name_of(c.loss), c.compile ? "+compile" : "",
+                     c.head_fp32 ? "+fp32-head" : "",
+                     c.tp > 1 && c.disable_loss_parallel ? "+gathered-logits" : "");
 }
 
 OrderedJson config_json(const TrainingConfig& c, const ConfigWhere& w) {

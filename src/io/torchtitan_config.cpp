@@ -173,6 +173,9 @@ void parallel_settings(Settings& s, const TrainingConfig& c) {
   s.add("parallelism", "fsdp_reshard_after_forward",
         c.sharding == Sharding::grad_op ? "never" : "default", "sharding");
   s.add("parallelism", "tensor_parallel_degree", c.tp, "tp");
+  // The head's output stays a vocabulary shard for loss_parallel(), or is gathered to every rank
+  // (pytorch/torchtitan@73a0e697:torchtitan/models/llama3/infra/parallelize.py:182-186).
+  s.add("parallelism", "disable_loss_parallel", c.disable_loss_parallel, "disable_loss_parallel");
   s.add("parallelism", "pipeline_parallel_degree", c.pp, "pp");
   if (c.pp > 1) {
     // Without pipeline_parallel_layers_per_stage torchtitan gives the multi-stage schedules 2
@@ -257,6 +260,11 @@ void compile_settings(Settings& s, const TrainingConfig& c) {
     cannot("loss", name_of(c.loss),
            "it has no chunked cross-entropy (ChunkedCELoss came after 0.2.2); plan with --loss "
            "fused (compiled) or unfused");
+  }
+  if (c.loss == Loss::unfused_bf16) {
+    cannot("loss", name_of(c.loss),
+           "its cross-entropy upcasts the logits to fp32 (components/loss.py, .float()); plan with "
+           "--loss unfused");
   }
   OrderedJson components = OrderedJson::array();
   if (c.compile) {

@@ -82,7 +82,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   // A compiled loss under loss parallelism: whether torch.compile fuses loss_parallel()'s DTensor
   // log_softmax is not measured; the upper edge holds what the eager one does, the larger of its
   // forward and backward differences per local logit (12 bytes in bf16: 14 - 2 and 16 - 4).
-  if (c.tp > 1 && c.loss == Loss::fused) {
+  if (loss_parallel(c) && c.loss == Loss::fused) {
     TrainingConfig eager = c;
     eager.loss = Loss::unfused;
     const LogitsMemory e = logits_per_element(eager);

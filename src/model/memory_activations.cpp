@@ -354,12 +354,26 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
     // backward holds a zeroed gradient, exp(output) and their sum beside the product: one more
     // fp32 copy of the local logits in each (torch/distributed/tensor/parallel/loss.py,
     // _log_softmax and _nll_loss_and_log_softmax_backward, pytorch/pytorch#119877).
-    const double loss_parallel = c.tp > 1 ? 4.0 : 0.0;
-    l.forward_bytes = ab + upcast + 4.0 + loss_parallel;
-    l.backward_bytes = 12.0 + loss_parallel;
+    const double dtensor_copy = loss_parallel(c) ? 4.0 : 0.0;
+    l.forward_bytes = ab + upcast + 4.0 + dtensor_copy;
+    l.backward_bytes = 12.0 + dtensor_copy;
     l.largest_tensor_bytes = 4.0;
     break;
   }
+  case Loss::unfused_bf16:
+    // F.cross_entropy on the bf16 logits with no .float() and no autocast, in a loop that binds
+    // them to a name and never deletes it (KempnerForge@01b461a7:scripts/train.py, `logits =
+    // model(input_ids)` then `F.cross_entropy(logits.view(-1, V), ...)`): log_softmax writes and
+    // saves a bf16 output (ATen computes in fp32 inside the kernel). Forward: the logits and that
+    // output (also the moment the head writes the next micro-batch's logits beside the previous
+    // ones, still bound); backward: the logits, the saved output, nll_loss's dense gradient and
+    // log_softmax's input gradient. The logits stay alive through the decoder's backward, the
+    // optimizer step and the next forward, until the name is bound again.
+    l.forward_bytes = 2.0 * ab;
+    l.backward_bytes = 4.0 * ab;
+    l.largest_tensor_bytes = ab;
+    l.held_bytes = ab;
+    break;
   case Loss::fused:
     // compiled loss: the upcast is fused; bf16 logits saved, bf16 gradient produced.
     l.forward_bytes = ab;
@@ -406,9 +420,10 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
 
 LogitsMemory logits_memory(const ModelSpec& m, const TrainingConfig& c) {
   // Loss parallel under tensor parallelism: each rank holds its vocabulary slice of the logits.
-  const double tv = local_tokens(c) * static_cast<double>(m.vocab) / static_cast<double>(c.tp);
+  const double tv = local_tokens(c) * logits_vocab(m, c);
   const LogitsMemory per = logits_per_element(c);
-  return {tv * per.forward_bytes, tv * per.backward_bytes, tv * per.largest_tensor_bytes};
+  return {tv * per.forward_bytes, tv * per.backward_bytes, tv * per.largest_tensor_bytes,
+          tv * per.traffic_bytes, tv * per.held_bytes};
 }
 
 } // namespace bwplan

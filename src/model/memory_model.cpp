@@ -178,9 +178,10 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   const double shard = static_cast<double>(effective_shard_group(c));
   const bool fsdp = c.sharding != Sharding::none;
   const bool offload = c.offload == Offload::cpu;
-  // Tokens per sequence on this GPU, and the vocabulary slice its logits hold (loss parallel).
+  // Tokens per sequence on this GPU, and the vocabulary its logits hold (a slice under loss
+  // parallelism).
   t.seq_len = static_cast<double>(c.seq_len) / static_cast<double>(c.cp);
-  t.vocab = rank.head ? static_cast<double>(m.vocab) / static_cast<double>(c.tp) : 0.0;
+  t.vocab = rank.head ? logits_vocab(m, c) : 0.0;
   t.states = estimate_model_states(local, c);
 
   // Persistent states on the GPU (FSDP2 CPUOffloadPolicy moves all three to the host).
@@ -387,6 +388,8 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
   const double logits_bwd = logit_elements * (t.logits.backward_bytes + logits_extra);
+  // A loop that keeps its logits holds them from here to the next micro-batch's loss.
+  const double held = logit_elements * t.logits.held_bytes;
   const double block_work = saved + tokens * t.block_backward_per_token;
   const double grads_end = std::max(grads_fwd, t.gradients);
   // Columns in MemoryComponent's order: parameters, gradients, optimizer states, FSDP buffers,
@@ -408,9 +411,10 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
        logits_fwd + head_fp32_fwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd + head_fp32_bwd,
        t.low_precision, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_backward_block, block_work, 0.0, t.low_precision, 0.0, fx},
-      {params, grads_end, states, t.fsdp_backward_end, 0.0, 0.0, 0.0, 0.0, fx},
-      {params, t.gradients, states, 0.0, 0.0, 0.0, 0.0, t.optimizer_temp, fx},
+      {params, grads_fwd, states, t.fsdp_backward_block, block_work, held, t.low_precision, 0.0,
+       fx},
+      {params, grads_end, states, t.fsdp_backward_end, 0.0, held, 0.0, 0.0, fx},
+      {params, t.gradients, states, 0.0, 0.0, held, 0.0, t.optimizer_temp, fx},
   }};
 }
 

@@ -433,9 +433,16 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
     const double calls =
         layers * 8.0 + recomputed * 4.0 +
         (c.activation_checkpointing == ActivationCheckpointing::selective_op ? 2.0 * layers : 0.0);
+    // Without loss parallelism the head's output is all-gathered to every rank (its backward
+    // takes the local slice of the gradient: no collective). t.vocab is then the whole
+    // vocabulary on the head's rank, 0 elsewhere.
+    const double gathered_logits = loss_parallel(c) ? 0.0 : t.vocab;
+    const double gathers = gathered_logits > 0 ? 1.0 : 0.0;
     const Link l = ring_link(c.tp, std::min(c.tp, gpn), net, k, 1.0);
-    t.tp_s_per_sequence = ring_seconds(calls * local * as_double(m.hidden) * ab, c.tp, l, 0.0);
-    t.tp_latency_s = calls * l.latency_s;
+    const double logit_bytes = c.head_fp32 ? 4.0 : ab; // CastLinear writes fp32 logits
+    t.tp_s_per_sequence = ring_seconds(
+        (calls * as_double(m.hidden) * ab + gathered_logits * logit_bytes) * local, c.tp, l, 0.0);
+    t.tp_latency_s = (calls + gathers) * l.latency_s;
     t.tp_inter = l.inter_node;
   }
   if (c.ep > 1) {
@@ -568,8 +575,9 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   const double share = as_double(stage.blocks) / as_double(m.layers);
   const double head_share = stage.head ? 1.0 : 0.0;
   // Tensor parallelism: each GPU runs 1/tp of every matmul (GEMMs 1/tp as wide), moves its
-  // slice's weights and holds its vocabulary slice of the logits; context parallelism: 1/cp of
-  // each sequence's tokens, each attending to the whole sequence (attention_flops()).
+  // slice's weights and holds its vocabulary slice of the logits (all of them without loss
+  // parallelism: the loss then runs on the whole vocabulary on every rank); context parallelism:
+  // 1/cp of each sequence's tokens, each attending to the whole sequence (attention_flops()).
   const double tp = as_double(c.tp);
   const Weights local = c.tp > 1 || c.ep > 1 || pipeline ? weights_of(m, held) : w;
   if (c.finetune == Finetune::qlora) {
@@ -580,7 +588,7 @@ StepTerms step_terms(const ModelSpec& m, const ModelFacts& facts, const ModelFac
   }
   t.seq_len = as_double(c.seq_len) / as_double(c.cp);
   t.hidden = as_double(m.hidden) / tp;
-  t.vocab = as_double(m.vocab) / tp * head_share;
+  t.vocab = logits_vocab(m, c) * head_share;
   t.gpu_share = 1.0 / (tp * as_double(c.pp));
   t.layers = as_double(stage.blocks);
   t.no_sync = reduces_once_per_step(c);
