@@ -102,6 +102,10 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (c.fp8_all_gather && c.sharding == Sharding::none) {
     ctx.log->warn("--fp8-all-gather has no effect with --sharding none (nothing is gathered)");
   }
+  if (c.disable_loss_parallel && c.tp == 1) {
+    ctx.log->warn("--disable-loss-parallel has no effect with --tp 1 (every rank holds the whole "
+                  "vocabulary's logits either way)");
+  }
   if (o.config.given("fp8_backend") && !is_low_precision(c.precision)) {
     ctx.log->warn("--fp8-backend {} has no effect with --precision {}", name_of(c.fp8_backend),
                   name_of(c.precision));
@@ -165,10 +169,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (o.price_per_hour >= 0) {
     r.price_per_hour = o.price_per_hour;
   }
-  if (c.seq_len > r.model.max_seq_len) {
-    ctx.log->warn("--seq-len {} is longer than {}'s max_seq_len {}", c.seq_len, r.model.name,
-                  r.model.max_seq_len);
-  }
+  warn_beyond_max_seq_len(ctx, "--seq-len", c.seq_len, r.model);
   return r;
 }
 

@@ -195,5 +195,9 @@ void setup_emit(CLI::App& app, Context& ctx);
 /// Reads a saved plan from its file (or standard input for "-") and parses it with the context's
 /// catalog; records the plan (and a --model file) as inputs.
 [[nodiscard]] PlanDocument read_plan(Context& ctx, const PlanSource& source);
+/// Warns (not refuses: a model's window can be stretched) when `seq_len` is longer than the
+/// model's max_seq_len; `what` names where it came from ("--seq-len", "PLAN: seq_len").
+void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t seq_len,
+                             const ModelSpec& model);
 
 } // namespace bwplan::cli

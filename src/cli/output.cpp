@@ -74,11 +74,16 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
       parse_plan(read_input_text(ctx, "the --plan file", source.plan), ctx.catalog(), source);
   // as estimate warns for --seq-len: a plan edited (or a --model given) to a shorter window
   const TrainingConfig& c = doc.request.config;
-  if (c.seq_len > doc.request.model.max_seq_len) {
-    ctx.log->warn("{}: seq_len {} is longer than {}'s max_seq_len {}", source.plan, c.seq_len,
-                  doc.request.model.name, doc.request.model.max_seq_len);
-  }
+  warn_beyond_max_seq_len(ctx, source.plan + ": seq_len", c.seq_len, doc.request.model);
   return doc;
+}
+
+void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t seq_len,
+                             const ModelSpec& model) {
+  if (seq_len > model.max_seq_len) {
+    ctx.log->warn("{} {} is longer than {}'s max_seq_len {}", what, seq_len, model.name,
+                  model.max_seq_len);
+  }
 }
 
 /// The words a flag validator uses for a well-formed value outside what is allowed.

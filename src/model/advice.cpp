@@ -119,7 +119,7 @@ void try_model_parallel(Trial& t, Setting setting, std::int64_t TrainingConfig::
 }
 
 void try_loss(Trial& t) {
-  if (t.base.config.loss != Loss::unfused) {
+  if (t.base.config.loss != Loss::unfused && t.base.config.loss != Loss::unfused_bf16) {
     return;
   }
   EstimateRequest r = t.base;
