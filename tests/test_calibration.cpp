@@ -239,6 +239,12 @@ TEST_CASE("an unreadable log is an error naming the file and line", "[calibratio
   CHECK(parse_train_log(metric_line(1, "40.12", "1,234") + metric_line(10, "40.12", "1,234,567"),
                         "e.log")
             .tokens_per_s_per_gpu == 1234567.0);
+  // Two ranks' lines run together on one line: the first 'tps:' would be taken silently.
+  std::string joined = metric_line(10, "40.12", "5,000");
+  joined.pop_back(); // the newline
+  joined += " " + metric_line(10, "40.12", "9,000");
+  CHECK_THROWS_WITH(parse_train_log(metric_line(1, "40.12", "1,234") + joined, "j.log"),
+                    Catch::StartsWith("j.log:2: 'tps:' appears twice on one line"));
 }
 
 TEST_CASE("the fit equals the regularised Gauss-Newton step computed by hand", "[calibration]") {

@@ -201,10 +201,23 @@ bool has(const std::string& line, std::string_view s) {
   return line.find(s) != std::string::npos;
 }
 
+/// Throws when `label` is on the line more than once: two metric lines run together (ranks
+/// writing at once without newlines), whose values the reader would otherwise take one of.
+void once(const std::string& line, std::string_view label, const std::string& where) {
+  const std::size_t at = line.find(label);
+  if (at != std::string::npos && line.find(label, at + label.size()) != std::string::npos) {
+    throw Error(fmt::format("{}: '{}' appears twice on one line: two metric lines run together "
+                            "(ranks writing at once?); give rank 0's log, one line per step",
+                            where, label));
+  }
+}
+
 /// The line as a metric line of one of the trainers, if it is one.
 std::optional<MetricLine> metric_line(const std::string& line, const std::string& where) {
   MetricLine m;
   if (has(line, "step:") && has(line, "memory:") && has(line, "tps:")) {
+    once(line, "tps:", where);
+    once(line, "memory:", where);
     m.format = LogFormat::torchtitan;
     m.step = *count_after(line, "step:", where);
     const double gib = *number_after(line, "memory:", where);
@@ -217,6 +230,8 @@ std::optional<MetricLine> metric_line(const std::string& line, const std::string
     return m;
   }
   if (has(line, "Step ") && has(line, "tokens_per_second_per_gpu:")) {
+    once(line, "tokens_per_second_per_gpu:", where);
+    once(line, "peak_memory_reserved:", where);
     m.format = LogFormat::torchtune;
     m.step = *count_after(line, "Step ", where);
     m.tokens_per_s_per_gpu = *number_after(line, "tokens_per_second_per_gpu:", where);
@@ -227,6 +242,8 @@ std::optional<MetricLine> metric_line(const std::string& line, const std::string
     return m;
   }
   if (has(line, "iteration") && has(line, "elapsed time per iteration (ms):")) {
+    once(line, "elapsed time per iteration (ms):", where);
+    once(line, "global batch size:", where);
     m.format = LogFormat::megatron;
     m.step = *count_after(line, "iteration", where);
     const double ms = *number_after(line, "elapsed time per iteration (ms):", where);
