@@ -146,6 +146,22 @@ TEST_CASE("a config.json's name comes from its folder, and a name bwplan could n
   fs::remove_all(dir);
 }
 
+TEST_CASE("a bidirectional override in a model's display name is named as what it is",
+          "[hostile]") {
+  // U+202E (right-to-left override) is not a control character: it reorders what follows.
+  const fs::path dir = test::scratch_dir("bidi-name");
+  std::ofstream(dir / "m.json") << R"({"schema_version": 1, "name": "tiny",
+      "display_name": "Tiny \u202egnp.exe", "layers": 2, "hidden": 64, "heads": 4,
+      "kv_heads": 4, "ffn": 128, "vocab": 100, "mlp": "swiglu", "norm": "rmsnorm",
+      "position": "rope", "tied_embeddings": false, "max_seq_len": 4096,
+      "sources": ["a test"]})";
+  const test::CliResult r = test::run_cli({"estimate", "--model", (dir / "m.json").string()});
+  check_one_line_error(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("/display_name: has an invisible character that reorders or "
+                                    "hides text (U+202E) (allowed: printable characters)"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a measurement case's inline model reads like a model file", "[hostile][validation]") {
   const fs::path dir = test::scratch_dir("inline-model");
   std::ofstream(dir / "m.json") << R"({"schema": "bwplan-measurements/1", "cases": [{"id": "a",

@@ -500,7 +500,7 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
           utf8_escaped(arg), utf8_escaped(name), p.stem() == "config" ? "folder" : "name",
           too_long   ? fmt::format("is longer than {} characters", io::k_max_model_name_chars)
           : not_utf8 ? "is not UTF-8 text"
-                     : "has a control character",
+                     : io::control_problem(name),
           io::k_max_model_name_chars));
     }
     return io::hf_config_from_json(j, arg, name);

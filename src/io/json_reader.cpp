@@ -141,6 +141,23 @@ bool has_control(std::string_view s) {
   return false;
 }
 
+std::string control_problem(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (is_control_byte(c)) {
+      return "has a control character";
+    }
+    if (const std::size_t n = c >= 0x80 ? format_control_length(s.substr(i)) : 0; n > 0) {
+      const unsigned cp = code_point_of(s.substr(i, n));
+      if (cp >= 0x80 && cp <= 0x9F) {
+        return "has a control character"; // C1
+      }
+      return fmt::format("has an invisible character that reorders or hides text (U+{:04X})", cp);
+    }
+  }
+  return {};
+}
+
 std::string_view json_type_name(const nlohmann::json& j) {
   switch (j.type()) {
   case nlohmann::json::value_t::null: return "null";
@@ -320,9 +337,8 @@ std::vector<std::string> ObjectReader::string_list(const std::string& key) {
 std::vector<std::string> ObjectReader::printable_string_list(const std::string& key) {
   std::vector<std::string> out = string_list(key);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    if (has_control(out[i])) {
-      throw Error(fmt::format("{}/{}: has a control character (allowed: printable characters)",
-                              at(key), i));
+    if (const std::string why = control_problem(out[i]); !why.empty()) {
+      throw Error(fmt::format("{}/{}: {} (allowed: printable characters)", at(key), i, why));
     }
   }
   return out;

@@ -79,6 +79,9 @@ private:
 /// bwplan/utf8.hpp): such a name would break a line of output, drive the terminal, or read as
 /// another name.
 [[nodiscard]] bool has_control(std::string_view s);
+/// What has_control() found, in words for an error ("has a control character", "has an invisible
+/// character that reorders or hides text (U+202E)"); empty when it finds nothing.
+[[nodiscard]] std::string control_problem(std::string_view s);
 
 /// Runs `f`; an Error it throws is thrown again after `where` (the file and field the value
 /// came from), so that a lookup's message says where the name was read.

@@ -79,11 +79,10 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   // Names reach tables, warnings and file names: a control character would break a line or
   // drive the terminal.
-  if (io::has_control(m.name)) {
-    throw Error(r.at("name") + ": has a control character (allowed: printable characters)");
-  }
-  if (io::has_control(m.display_name)) {
-    throw Error(r.at("display_name") + ": has a control character (allowed: printable characters)");
+  for (const auto& [key, value] : {std::pair{"name", &m.name}, {"display_name", &m.display_name}}) {
+    if (const std::string why = io::control_problem(*value); !why.empty()) {
+      throw Error(r.at(key) + ": " + why + " (allowed: printable characters)");
+    }
   }
   return m;
 }
