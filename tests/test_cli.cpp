@@ -478,3 +478,32 @@ TEST_CASE("an out-of-range --ac-every is one error line, not a warning first", "
   CHECK(r.status == 0);
   CHECK(r.err.find("--ac-every 3 has no effect") != std::string::npos);
 }
+
+TEST_CASE("--disable-loss-parallel without tensor parallelism is said to change nothing", "[cli]") {
+  const auto one = test::run_cli({"estimate", "--disable-loss-parallel", "--format", "json"});
+  CHECK(one.status == 0);
+  CHECK(one.err.find("--disable-loss-parallel has no effect with --tp 1") != std::string::npos);
+  const auto plain = test::run_cli({"estimate", "--format", "json"});
+  REQUIRE(plain.status == 0);
+  // The same estimate: only the plan's field differs.
+  auto a = nlohmann::json::parse(one.out);
+  auto b = nlohmann::json::parse(plain.out);
+  CHECK(a.at("memory") == b.at("memory"));
+  CHECK(a.at("throughput") == b.at("throughput"));
+  const auto four = test::run_cli({"estimate", "--tp", "4", "--disable-loss-parallel"});
+  CHECK(four.status == 0);
+  CHECK(four.err.find("has no effect") == std::string::npos);
+}
+
+TEST_CASE("an option given without its value is named with what it needs", "[cli]") {
+  // CLI11 says "--seq-len: 1 required INT missing"; written "--seq-len=" or as the last word.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"estimate", "--seq-len="}, {"estimate", "--seq-len"}}) {
+    const auto r = test::run_cli(args);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains("--seq-len needs an integer and was given none"));
+  }
+  const auto nodes = test::run_cli({"search", "--nodes="});
+  CHECK(nodes.status == 2);
+  CHECK_THAT(nodes.err, Catch::Contains("--nodes needs a value and was given none"));
+}

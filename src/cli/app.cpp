@@ -122,6 +122,18 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
     return fmt::format("{} is given {} times (allowed once)", msg.substr(0, p),
                        msg.substr(p + at_most.size()));
   }
+  // "--seq-len: 1 required INT missing": an option given without its value ("--seq-len" last,
+  // or "--seq-len=").
+  static const std::string required = ": 1 required ";
+  static const std::string missing = " missing";
+  if (const std::size_t p = msg.find(required);
+      p != std::string::npos && msg.size() > missing.size() &&
+      msg.compare(msg.size() - missing.size(), missing.size(), missing) == 0) {
+    const std::string type =
+        msg.substr(p + required.size(), msg.size() - missing.size() - p - required.size());
+    const char* what = type == "INT" ? "an integer" : type == "FLOAT" ? "a number" : "a value";
+    return fmt::format("{} needs {} and was given none", msg.substr(0, p), what);
+  }
   if (msg != "A subcommand is required") {
     return msg;
   }
