@@ -112,7 +112,7 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "1f1b, interleaved-1f1b (2 stages per rank; at most layers + 2 stages in "
       "all), gpipe, zbv (zero bubble, V-shaped: 2 stages per rank, backward split into input "
       "and weight gradients; no --compile) or interleaved-zb (zero bubble over interleaved "
-      "1f1b's stages; no --compile)",
+      "1f1b's stages; no --compile); the zero-bubble two over at most 256 pipeline ranks",
       opt});
   f(ConfigField<Precision>{"precision", &C::precision,
                            "fp32, bf16 (fp32 master weights, bf16 compute), bf16-pure, "
