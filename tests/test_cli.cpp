@@ -490,6 +490,10 @@ TEST_CASE("--disable-loss-parallel without tensor parallelism is said to change 
   auto b = nlohmann::json::parse(plain.out);
   CHECK(a.at("memory") == b.at("memory"));
   CHECK(a.at("throughput") == b.at("throughput"));
+  // A configuration refused for another reason: its error alone, one line.
+  const auto refused = test::run_cli({"estimate", "--disable-loss-parallel", "--pp", "3"});
+  CHECK(refused.status != 0);
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
   const auto four = test::run_cli({"estimate", "--tp", "4", "--disable-loss-parallel"});
   CHECK(four.status == 0);
   CHECK(four.err.find("has no effect") == std::string::npos);
@@ -506,4 +510,14 @@ TEST_CASE("an option given without its value is named with what it needs", "[cli
   const auto nodes = test::run_cli({"search", "--nodes="});
   CHECK(nodes.status == 2);
   CHECK_THAT(nodes.err, Catch::Contains("--nodes needs a value and was given none"));
+  // Followed by another option, which CLI11 took as the value or left over as an argument.
+  const auto next = test::run_cli({"estimate", "--seq-len=", "--tp", "2"});
+  CHECK(next.status == 2);
+  CHECK_THAT(next.err, Catch::Contains("--seq-len needs an integer and was given none"));
+  const auto loss = test::run_cli({"estimate", "--loss=", "--tp", "2"});
+  CHECK(loss.status == 2);
+  CHECK_THAT(loss.err, Catch::Contains("--loss needs a value and was given none"));
+  const auto list = test::run_cli({"search", "--nodes=", "--tp=2"});
+  CHECK(list.status == 2);
+  CHECK_THAT(list.err, Catch::Contains("--nodes needs a value and was given none"));
 }

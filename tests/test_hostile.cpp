@@ -159,6 +159,28 @@ TEST_CASE("a bidirectional override in a model's display name is named as what i
   check_one_line_error(r, 1);
   CHECK_THAT(r.err, Catch::Contains("/display_name: has an invisible character that reorders or "
                                     "hides text (U+202E) (allowed: printable characters)"));
+  // The other characters that render as nothing (Unicode's Default_Ignorable_Code_Point), and
+  // the line separator: each named by its code point; a tag character's is above U+FFFF.
+  for (const auto& [escape, shown] :
+       std::vector<std::pair<std::string, std::string>>{{"\\u00ad", "U+00AD"},
+                                                        {"\\u034f", "U+034F"},
+                                                        {"\\u180e", "U+180E"},
+                                                        {"\\u3164", "U+3164"},
+                                                        {"\\u206f", "U+206F"},
+                                                        {"\\ufff9", "U+FFF9"},
+                                                        {"\\u2028", "U+2028"},
+                                                        {"\\udb40\\udc41", "U+E0041"}}) {
+    INFO(shown);
+    std::ofstream(dir / "n.json") << R"({"schema_version": 1, "name": "tiny",
+      "display_name": "Tiny )" << escape
+                                  << R"(x", "layers": 2, "hidden": 64, "heads": 4,
+      "kv_heads": 4, "ffn": 128, "vocab": 100, "mlp": "swiglu", "norm": "rmsnorm",
+      "position": "rope", "tied_embeddings": false, "max_seq_len": 4096,
+      "sources": ["a test"]})";
+    const test::CliResult n = test::run_cli({"estimate", "--model", (dir / "n.json").string()});
+    check_one_line_error(n, 1);
+    CHECK_THAT(n.err, Catch::Contains("(" + shown + ")"));
+  }
   fs::remove_all(dir);
 }
 

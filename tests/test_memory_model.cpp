@@ -145,6 +145,17 @@ TEST_CASE("unfused-bf16: eager cross-entropy on bf16 logits, kept by the loop un
     CHECK_THAT(logits(bf16, p), WithinRel(2.0 * k_tv_8b, 1e-12));
   }
   CHECK(logits(bf16, StepPhase::load) == 0);
+  // GPipe's last stage runs every micro-batch's loss first, but the one name holds only the
+  // last micro-batch's logits after them.
+  TrainingConfig g = base(16);
+  g.pp = 2;
+  g.pp_schedule = PipelineSchedule::gpipe;
+  g.grad_accum = 4;
+  g.loss = Loss::unfused_bf16;
+  const MemoryEstimate gp = estimate_memory(m, g, gpu);
+  REQUIRE(gp.pipeline_rank == 1);
+  CHECK_THAT(logits(gp, StepPhase::optimizer_step), WithinRel(2.0 * k_tv_8b, 1e-12));
+  CHECK_THAT(logits(gp, StepPhase::forward_end), WithinRel(4.0 * 4.0 * k_tv_8b, 1e-12));
 }
 
 TEST_CASE("without loss parallelism every tensor-parallel rank holds the whole vocabulary's "

@@ -100,6 +100,13 @@ std::string subcommand_names(const CLI::App& app) {
   return names;
 }
 
+/// "--seq-len needs an integer and was given none": an option written without its value, by its
+/// CLI11 type name (INT, FLOAT, TEXT).
+std::string missing_value(const std::string& name, const std::string& type) {
+  const char* what = type == "INT" ? "an integer" : type == "FLOAT" ? "a number" : "a value";
+  return fmt::format("{} needs {} and was given none", name, what);
+}
+
 /// CLI11's words for a usage error, in bwplan's: the extra arguments whole and in the order given
 /// (CLI11 parses a reversed list and joins with spaces), a repeated flag said as such, and a
 /// missing or unknown subcommand named with the ones allowed where it was expected.
@@ -129,10 +136,9 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
   if (const std::size_t p = msg.find(required);
       p != std::string::npos && msg.size() > missing.size() &&
       msg.compare(msg.size() - missing.size(), missing.size(), missing) == 0) {
-    const std::string type =
-        msg.substr(p + required.size(), msg.size() - missing.size() - p - required.size());
-    const char* what = type == "INT" ? "an integer" : type == "FLOAT" ? "a number" : "a value";
-    return fmt::format("{} needs {} and was given none", msg.substr(0, p), what);
+    return missing_value(
+        msg.substr(0, p),
+        msg.substr(p + required.size(), msg.size() - missing.size() - p - required.size()));
   }
   if (msg != "A subcommand is required") {
     return msg;
@@ -244,6 +250,11 @@ void refuse_changed_values(const CLI::App& app, const std::vector<std::string>& 
         !given.insert(opt).second) {
       throw UsageError(fmt::format("{} is given twice (allowed: once{})", opt->get_name(),
                                    list ? ", with a comma-separated list" : ""));
+    }
+    // "--seq-len= --tp 2": CLI11 took the next word as the value (or left it over)
+    if (opt != nullptr && opt->get_expected_max() > 0 && eq != std::string::npos && value.empty() &&
+        !list) {
+      throw UsageError(missing_value(name, opt->get_type_name()));
     }
     if (list && value.empty() && (eq != std::string::npos || i + 1 < args.size())) {
       throw UsageError(fmt::format("{} '': the value is empty (leave the flag out for its default)",

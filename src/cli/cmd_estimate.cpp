@@ -102,10 +102,6 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
   if (c.fp8_all_gather && c.sharding == Sharding::none) {
     ctx.log->warn("--fp8-all-gather has no effect with --sharding none (nothing is gathered)");
   }
-  if (c.disable_loss_parallel && c.tp == 1) {
-    ctx.log->warn("--disable-loss-parallel has no effect with --tp 1 (every rank holds the whole "
-                  "vocabulary's logits either way)");
-  }
   if (o.config.given("fp8_backend") && !is_low_precision(c.precision)) {
     ctx.log->warn("--fp8-backend {} has no effect with --precision {}", name_of(c.fp8_backend),
                   name_of(c.precision));
@@ -155,6 +151,10 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     // a grad-accum the user never gave is named with the flag it came from
     throw Error(fmt::format("--global-batch-tokens {:.0f} (grad-accum {}): {}",
                             o.global_batch_tokens, c.grad_accum, e.what()));
+  }
+  if (c.disable_loss_parallel && c.tp == 1) {
+    ctx.log->warn("--disable-loss-parallel has no effect with --tp 1 (every rank holds the whole "
+                  "vocabulary's logits either way)");
   }
   if (o.no_sync && c.grad_accum == 1) {
     ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "

@@ -388,8 +388,9 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
   const double logits_bwd = logit_elements * (t.logits.backward_bytes + logits_extra);
-  // A loop that keeps its logits holds them from here to the next micro-batch's loss.
-  const double held = logit_elements * t.logits.held_bytes;
+  // A loop that keeps its logits holds the last micro-batch's (one name, bound again each
+  // forward) from here to the next micro-batch's loss.
+  const double held = tokens * t.vocab * t.logits.held_bytes;
   const double block_work = saved + tokens * t.block_backward_per_token;
   const double grads_end = std::max(grads_fwd, t.gradients);
   // Columns in MemoryComponent's order: parameters, gradients, optimizer states, FSDP buffers,

@@ -105,32 +105,50 @@ namespace bwplan {
 /// Arabic letter mark U+061C, zero-width and directional marks U+200B-U+200F, embeddings and
 /// overrides U+202A-U+202E, word joiner and isolates U+2060-U+2069, and U+FEFF (Unicode Standard
 /// Annex #9, "Explicit Directional Formatting Characters"; the "Trojan Source" attack,
-/// CVE-2021-42574). Shown as written, such a character makes a name, an id or an error line read
+/// CVE-2021-42574); and the other characters Unicode's Default_Ignorable_Code_Point property
+/// lists that render as nothing: the soft hyphen U+00AD, the combining grapheme joiner U+034F, the
+/// Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the Mongolian selectors U+180B-U+180F, the
+/// deprecated format characters U+206A-U+206F, the interlinear annotation marks U+FFF9-U+FFFB
+/// and the tags U+E0000-U+E007F; with the line and paragraph separators U+2028 and U+2029, which
+/// break a line. Shown as written, such a character makes a name, an id or an error line read
 /// as something else.
 [[nodiscard]] inline std::size_t format_control_length(std::string_view s) {
   const auto b = [&s](std::size_t i) {
     return i < s.size() ? static_cast<unsigned char>(s[i]) : 0U;
   };
+  const auto in = [](unsigned v, unsigned lo, unsigned hi) { return v >= lo && v <= hi; };
   switch (b(0)) {
-  case 0xC2: return b(1) >= 0x80 && b(1) <= 0x9F ? 2 : 0;
+  case 0xC2: return in(b(1), 0x80, 0x9F) || b(1) == 0xAD ? 2 : 0;
+  case 0xCD: return b(1) == 0x8F ? 2 : 0;
   case 0xD8: return b(1) == 0x9C ? 2 : 0;
+  case 0xE1:
+    return (b(1) == 0x85 && in(b(2), 0x9F, 0xA0)) || (b(1) == 0xA0 && in(b(2), 0x8B, 0x8F)) ? 3 : 0;
   case 0xE2:
-    return (b(1) == 0x80 && ((b(2) >= 0x8B && b(2) <= 0x8F) || (b(2) >= 0xAA && b(2) <= 0xAE))) ||
-                   (b(1) == 0x81 && b(2) >= 0xA0 && b(2) <= 0xA9)
+    return (b(1) == 0x80 && (in(b(2), 0x8B, 0x8F) || in(b(2), 0xA8, 0xAE))) ||
+                   (b(1) == 0x81 && in(b(2), 0xA0, 0xAF))
                ? 3
                : 0;
-  case 0xEF: return b(1) == 0xBB && b(2) == 0xBF ? 3 : 0;
+  case 0xE3: return b(1) == 0x85 && b(2) == 0xA4 ? 3 : 0;
+  case 0xEF:
+    return (b(1) == 0xBB && b(2) == 0xBF) || (b(1) == 0xBE && b(2) == 0xA0) ||
+                   (b(1) == 0xBF && in(b(2), 0xB9, 0xBB))
+               ? 3
+               : 0;
+  case 0xF3: return b(1) == 0xA0 && in(b(2), 0x80, 0x81) && in(b(3), 0x80, 0xBF) ? 4 : 0;
   default: return 0;
   }
 }
 
-/// The code point of `seq`, one well-formed UTF-8 sequence of two or three bytes (a
+/// The code point of `seq`, one well-formed UTF-8 sequence of two to four bytes (a
 /// format_control_length() match).
 [[nodiscard]] inline unsigned code_point_of(std::string_view seq) {
   const auto b = [&seq](std::size_t i) { return static_cast<unsigned char>(seq[i]) & 0x3FU; };
-  return seq.size() == 2
-             ? ((static_cast<unsigned char>(seq[0]) & 0x1FU) << 6U) | b(1)
-             : ((static_cast<unsigned char>(seq[0]) & 0x0FU) << 12U) | (b(1) << 6U) | b(2);
+  const auto lead = static_cast<unsigned char>(seq[0]);
+  switch (seq.size()) {
+  case 2: return ((lead & 0x1FU) << 6U) | b(1);
+  case 3: return ((lead & 0x0FU) << 12U) | (b(1) << 6U) | b(2);
+  default: return ((lead & 0x07U) << 18U) | (b(1) << 12U) | (b(2) << 6U) | b(3);
+  }
 }
 
 /// How escaped_as() writes what it escapes.
@@ -152,7 +170,12 @@ enum class EscapeStyle : std::uint8_t {
     const std::size_t n = format_control_length(s);
     if (n != 0) {
       const unsigned cp = code_point_of(s.substr(0, n));
-      out += json ? fmt::format("\\u{:04X}", cp) : fmt::format("\\u{{{:04X}}}", cp);
+      if (json && cp > 0xFFFF) { // JSON writes it as a UTF-16 surrogate pair (RFC 8259, 7)
+        out += fmt::format("\\u{:04X}\\u{:04X}", 0xD800 + ((cp - 0x10000) >> 10U),
+                           0xDC00 + ((cp - 0x10000) & 0x3FFU));
+      } else {
+        out += json ? fmt::format("\\u{:04X}", cp) : fmt::format("\\u{{{:04X}}}", cp);
+      }
     } else if (is_control_byte(u) && !(keep_newline && u == '\n')) {
       out += json ? fmt::format("\\u{:04X}", u) : fmt::format("\\x{:02x}", u);
     } else {
