@@ -159,13 +159,23 @@ TEST_CASE("context parallelism holds 1/cp of each sequence, plus the gathered ke
              WithinRel(65536.0 * 4096 * 2 * 6, 1e-12));
 }
 
+namespace {
+
+/// Two GPUs over tp 2 at one 4096-token sequence, no checkpointing: the collectives' tests.
+TrainingConfig tp2_sequence_4k() {
+  TrainingConfig c = parallel(2, 2, 1);
+  c.seq_len = 4096;
+  c.activation_checkpointing = ActivationCheckpointing::none;
+  return c;
+}
+
+} // namespace
+
 TEST_CASE("tensor-parallel collectives: eight per block, the sequence's hidden states each",
           "[parallel][time]") {
   const ModelSpec m = test::llama3_8b();
   const GpuSpec& gpu = test::catalog().gpu("b200");
-  TrainingConfig c = parallel(2, 2, 1);
-  c.seq_len = 4096;
-  c.activation_checkpointing = ActivationCheckpointing::none;
+  TrainingConfig c = tp2_sequence_4k();
   const Network net = make_network(gpu, 8, 3.2e12);
   const TimeConstants k;
   const StepTime t = estimate_step_time(m, c, gpu, net, k);
@@ -191,9 +201,7 @@ TEST_CASE("without loss parallelism the logits are all-gathered once per micro-b
           "[parallel][time]") {
   const ModelSpec m = test::llama3_8b();
   const GpuSpec& gpu = test::catalog().gpu("b200");
-  TrainingConfig c = parallel(2, 2, 1);
-  c.seq_len = 4096;
-  c.activation_checkpointing = ActivationCheckpointing::none;
+  TrainingConfig c = tp2_sequence_4k();
   const Network net = make_network(gpu, 8, 3.2e12);
   const TimeConstants k;
   const StepTime lp = estimate_step_time(m, c, gpu, net, k);
