@@ -479,7 +479,8 @@ TEST_CASE("an out-of-range --ac-every is one error line, not a warning first", "
   CHECK(r.err.find("--ac-every 3 has no effect") != std::string::npos);
 }
 
-TEST_CASE("--disable-loss-parallel without tensor parallelism is said to change nothing", "[cli]") {
+TEST_CASE("estimate says --disable-loss-parallel without tensor parallelism changes nothing",
+          "[cli]") {
   const auto one = test::run_cli({"estimate", "--disable-loss-parallel", "--format", "json"});
   CHECK(one.status == 0);
   CHECK(one.err.find("--disable-loss-parallel has no effect with --tp 1") != std::string::npos);
