@@ -493,14 +493,15 @@ ModelSpec resolve_model(const Catalog& catalog, const std::string& arg) {
     // rules: refused here, not written into a plan check would refuse.
     const bool too_long = utf8_characters(name) > io::k_max_model_name_chars;
     const bool not_utf8 = !is_utf8(name); // a Latin-1 folder name cannot go into a plan
-    if (too_long || not_utf8 || io::has_control(name)) {
+    const std::string control = io::control_problem(name);
+    if (too_long || not_utf8 || !control.empty()) {
       throw Error(fmt::format(
           "--model '{}': the model's name, '{}' from the file's {}, {} (allowed: 1..{} printable "
           "UTF-8 characters); rename it",
           utf8_escaped(arg), utf8_escaped(name), p.stem() == "config" ? "folder" : "name",
           too_long   ? fmt::format("is longer than {} characters", io::k_max_model_name_chars)
           : not_utf8 ? "is not UTF-8 text"
-                     : io::control_problem(name),
+                     : control,
           io::k_max_model_name_chars));
     }
     return io::hf_config_from_json(j, arg, name);

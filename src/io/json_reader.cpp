@@ -132,13 +132,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
 }
 
 bool has_control(std::string_view s) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (is_control_byte(c) || (c >= 0x80 && format_control_length(s.substr(i)) > 0)) {
-      return true;
-    }
-  }
-  return false;
+  return !control_problem(s).empty();
 }
 
 std::string control_problem(std::string_view s) {
