@@ -119,7 +119,9 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // inside) both hold 252 of 265; with KempnerForge's 13 (pooled from tests/data/pending, all
   // inside) 265 of 278 (95.3 %); with the blind fms holdout's 8 (all inside) 273 of 286 under the
   // upper edge (95.5 %), and the lower edge's rule then gives 0.10 (272 above it; 0.09 holds 270,
-  // under 95 %, 271.7; 0.12 had held 265 of 278).
+  // under 95 %, 271.7; 0.12 had held 265 of 278). Since the reserved peak holds every phase's
+  // allocator slack (2026-12-06) 0.07 holds 277 and the rule gives 0.06: 272 (95.1 %), 0.05 267;
+  // the lower edge stays 0.10 (272; 0.09 holds 269).
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
@@ -129,8 +131,9 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
-  CHECK(at.under_high == 273);
-  CHECK(at.under_high >= needed); // the cap no longer binds
+  CHECK(at.under_high == 272);
+  CHECK(at.under_high >= needed);  // the cap no longer binds
+  CHECK(less.under_high < needed); // the narrowest that holds 95 %
   CHECK(at.above_low == 272);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
@@ -310,7 +313,9 @@ TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "
   // 0.01 less leaves one above it (LambdaLabs' eager gpt-oss-120b at ep 8 and 3 x 8192 tokens,
   // 29 % above the estimate, 33 % until torchtitan's bf16-pure reduced in fp32, when the rule gave
   // 0.25; the first 15 peaks gave 0.17, above which it read, as torchtitan PR 2679's
-  // Qwen3-30B-A3B had read above the 0.15 of the first 14).
+  // Qwen3-30B-A3B had read above the 0.15 of the first 14). Since the reserved peak holds every
+  // phase's slack (2026-12-06) those two read 15.5 and 4.6 % low and the rule gives 0.12: 0.11
+  // leaves torchao's two 2-layer Llama 4 Scout runs at ep 4 (15 % low) above the edge.
   const MemoryConstants k;
   const ExpertParallelPeaks at =
       expert_parallel_peaks(k.band_mixture_fraction, k_expert_parallel_files);
@@ -318,7 +323,7 @@ TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "
       expert_parallel_peaks(k.band_mixture_fraction - 0.01, k_expert_parallel_files);
   REQUIRE(at.peaks == 16);
   CHECK(at.under_high == at.peaks);
-  CHECK(less.under_high == at.peaks - 1);
+  CHECK(less.under_high == at.peaks - 2);
   // Those are every file with such a peak when it was set.
   const ExpertParallelPeaks all =
       expert_parallel_peaks(k.band_mixture_fraction, measurement_files());
@@ -365,7 +370,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate base = evaluate(q);
   // Inside what was measured: exactly the constants' relative edges.
   CHECK(base.memory.band_widened == 0);
-  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
+  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.06));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.90));
   CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.17));
   CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.21));
@@ -374,7 +379,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate longer = evaluate(q);
   CHECK(longer.memory.band_widened == bit(Widening::sequence));
   CHECK(longer.memory.peak_reserved_high_bytes ==
-        Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
+        Approx(longer.memory.peak_reserved_bytes * (1.06 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
         Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.17 + 3 * 0.15)));
   // torchtitan's unfused loss is the one the estimate models: the relative edges only.
@@ -384,7 +389,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate torchtitan = evaluate(q);
   CHECK(torchtitan.memory.band_widened == 0);
   CHECK(torchtitan.memory.peak_allocated_high_bytes ==
-        Approx(torchtitan.memory.peak_allocated_bytes * 1.07));
+        Approx(torchtitan.memory.peak_allocated_bytes * 1.06));
   // Another trainer's unfused loss adds one fp32 copy of the logits to the phases they live in.
   q.config.trainer = Trainer::other;
   const Estimate unfused = evaluate(q);
@@ -392,7 +397,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(unfused.memory.peak_allocated_bytes == torchtitan.memory.peak_allocated_bytes);
   const double logits = 8192.0 * 128256.0;
   CHECK(unfused.memory.peak_allocated_high_bytes ==
-        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.07)
+        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.06)
             .epsilon(1e-9)); // the peak is a logits phase (backward_start)
   CHECK(unfused.memory.peak_phase == StepPhase::backward_start);
   q.config.trainer = Trainer::torchtitan;
@@ -469,7 +474,9 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // with the fresh holdout of 2026-12-06 (1 peak, +10.3 %, inside): 252 of 265 (95.1 %), 11.0 %;
   // with KempnerForge's file (13 peaks, median 4.0 %, all inside since its bf16-logit loss and
   // gathered tensor-parallel logits are named): 265 of 278 (95.3 %), 11.0 %, 3.8 %; with the blind
-  // fms holdout (8 peaks, all inside, median 2.9 %): 273 of 286 (95.5 %), 11.0 %, 3.8 %.
+  // fms holdout (8 peaks, all inside, median 2.9 %): 273 of 286 (95.5 %), 11.0 %, 3.8 %; since the
+  // reserved peak holds every phase's slack and the rule's edge is 0.06 (2026-12-06): 272 of 286
+  // (95.1 %), 10.0 %, 3.9 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -489,7 +496,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
     }
   }
   REQUIRE(errors.size() == 286);
-  CHECK(under == 273);
+  CHECK(under == 272);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -578,8 +585,10 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // 178.3 with an upper edge 31-35 % above; gpt-oss-120b over 64 B300 was too, while its whole
   // gradient buffer was read in fp32, and fits since its case gives the recipe's bf16 reduce
   // (reduce_dtype); while the expert-parallel widening was 0.17, set on 15
-  // measured peaks under ep, its two 16-H100 runs fit; at 0.25 and 0.21, set on 16, they are
-  // at_risk again, as at 0.40 before), 2 that ran out of memory are called fits: the compiled
+  // measured peaks under ep, its two 16-H100 runs fit; at 0.25 and 0.21, set on 16, they were
+  // at_risk again, as at 0.40 before, and fit since the reserved peak holds every phase's slack
+  // and the rule's widening is 0.12: 48 that ran fit, 12 at_risk), 2 that ran out of memory are
+  // called fits: the compiled
   // Qwen3-14B micro-batch 6 that crashed in torch.compile's first step (eager micro-batch 6 ran at
   // 141.9 GiB; its branch records GPUs shared with other jobs) and the RL trainer's Qwen3-32B step
   // at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's allocated peak 58.4, its loss
@@ -609,8 +618,8 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
       }
     }
   }
-  CHECK(calls[{true, "fits"}] == 46);
-  CHECK(calls[{true, "at_risk"}] == 14);
+  CHECK(calls[{true, "fits"}] == 48);
+  CHECK(calls[{true, "at_risk"}] == 12);
   CHECK(calls[{true, "out_of_memory"}] == 0);
   CHECK(calls[{false, "out_of_memory"}] == 27);
   CHECK(calls[{false, "at_risk"}] == 4);

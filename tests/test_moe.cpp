@@ -171,7 +171,8 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
   // 1 x 8192 tokens, fixed segments: both checkpointing modes peak at backward_end with the same
   // 113.86 GiB (the optimizer's states and gradients), so full checkpointing's edge is not above
   // op-level SAC's (it was 182.06 GiB against 166.75, and called at_risk, while full checkpointing
-  // held less in every phase), nor said to be widened by them.
+  // held less in every phase), nor said to be widened by them. (The reserved edge holds each
+  // phase's slack, so op-level SAC's larger forward end can put its edge above full's.)
   const auto edge = [](const char* ac) {
     const auto r = test::run_cli({"estimate", "--model", "llama-4-scout", "--nodes", "2", "--ep",
                                   "8", "--loss", "chunked-head", "--compile", "--alloc-segments",
@@ -185,7 +186,7 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
     }
     return memory.at("device_bytes_required_high").get<double>();
   };
-  CHECK(edge("full") == edge("selective-op"));
+  CHECK(edge("full") <= edge("selective-op"));
 }
 
 TEST_CASE("expert-parallel degrees that cannot split the experts are refused by name", "[moe]") {

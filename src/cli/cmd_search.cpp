@@ -816,7 +816,8 @@ void setup_search(CLI::App& app, Context& ctx) {
   // they are an axis (run_search_command), so --help must not print estimate's.
   const std::string both =
       " [with neither --loss nor --compile, each is tried: unfused eager and compiled, fused, "
-      "chunked-head compiled (a mixture's also eager); --emit-sagemaker leaves out chunked-head]";
+      "chunked and chunked-head compiled (a mixture's chunked-head also eager); --emit-sagemaker "
+      "leaves out both chunked losses]";
   cmd->get_option("--loss")->default_str("")->description(
       cmd->get_option("--loss")->get_description() + both);
   cmd->get_option("--compile")->description(cmd->get_option("--compile")->get_description() + both);

@@ -446,17 +446,24 @@ struct Peak {
 };
 Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   Peak k;
+  const double largest_logits = tokens * t.vocab * t.logits.largest_tensor_bytes;
   for (std::size_t p = 0; p < ph.size(); ++p) {
     const double total = phase_total(ph[p]);
+    const auto phase = static_cast<StepPhase>(p);
     if (total > k.allocated) {
       k.allocated = total;
-      k.phase = static_cast<StepPhase>(p);
+      k.phase = phase;
+    }
+    // Nothing empties the cache within a step, so the reserved peak is the largest of every
+    // phase's live bytes with the slack the allocator holds beside them then, not only the
+    // allocated peak's: a backward peak, whose stream pools are live, can follow a forward end
+    // that reserved more.
+    const Slack slack = allocator_slack(t, phase, total, ph[p][idx(C::gradients)], largest_logits);
+    if (total + slack.total() > k.uncapped_reserved) {
+      k.uncapped_reserved = total + slack.total();
+      k.holes = slack.holes;
     }
   }
-  const Slack slack = allocator_slack(t, k.phase, k.allocated, ph[idx(k.phase)][idx(C::gradients)],
-                                      tokens * t.vocab * t.logits.largest_tensor_bytes);
-  k.uncapped_reserved = k.allocated + slack.total();
-  k.holes = slack.holes;
   // The estimate takes a pressed allocator returning its holes too: the holes are what an
   // unpressed one accumulates, and the only pressed fixed-segments runs measured kept about
   // 3 GiB of the 14.4 counted (docs/model.md section 7). The band's upper edge keeps them.

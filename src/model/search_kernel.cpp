@@ -123,17 +123,18 @@ std::vector<LossChoice> default_loss_choices(bool mixture, Trainer trainer) {
     return {{Loss::unfused, false}, {Loss::fused, false}};
   }
   // A fused loss is the compiled one, as is chunked-head (torchtitan compiles its ChunkedCELoss);
-  // unfused runs eager or under compile. Chunked (eager or compiled) is left out: chunked-head
-  // compiled holds less of the logits (one chunk's, logits_per_element), moves less (2 bytes
-  // per logit each way against 3 and more), and compile saves activations and passes, so a
-  // chunked plan can never rank above its chunked-head twin; `--loss chunked` still tries it.
-  // A mixture also tries chunked-head eager: compiled with full checkpointing under expert
-  // parallelism its band's upper edge holds what op-level SAC keeps (memory_band), so the eager
-  // twin can fit where it does not
-  // (eager, chunked-head moves a little more per logit than chunked: within 1 % of its speed).
+  // unfused runs eager or under compile. Compiled chunked (torchtune's) is tried too: chunked-head
+  // holds less of the logits and moves less, but keeps the head's unsharded gradient through the
+  // loss (memory_model.cpp), so where the logits are small (one sequence) the reserved peak
+  // beside the loss can need a few percent more than chunked's; eager chunked never needs less
+  // than compiled. A mixture also tries chunked-head eager: compiled with full checkpointing
+  // under expert parallelism its band's upper edge holds what op-level SAC keeps (memory_band),
+  // so the eager twin can fit where it does not (eager, chunked-head moves a little more per logit
+  // than chunked: within 1 % of its speed).
   std::vector<LossChoice> v = {{Loss::unfused, false},
                                {Loss::unfused, true},
                                {Loss::fused, true},
+                               {Loss::chunked, true},
                                {Loss::chunked_head, true}};
   if (mixture) {
     v.push_back({Loss::chunked_head, false});
