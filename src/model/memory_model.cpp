@@ -440,7 +440,7 @@ struct Peak {
   double allocated = 0;
   double reserved = 0;
   double uncapped_reserved = 0; ///< with room to spare (cap_reserved())
-  double holes = 0;             ///< Slack::holes at the peak
+  double holes = 0;             ///< Slack::holes at the allocated peak
   StepPhase phase = StepPhase::forward_end;
   bool saved_bytes_added = false; ///< band_peak(): the per-token-block bytes raised the edge
 };
@@ -450,19 +450,17 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   for (std::size_t p = 0; p < ph.size(); ++p) {
     const double total = phase_total(ph[p]);
     const auto phase = static_cast<StepPhase>(p);
-    if (total > k.allocated) {
-      k.allocated = total;
-      k.phase = phase;
-    }
     // Nothing empties the cache within a step, so the reserved peak is the largest of every
     // phase's live bytes with the slack the allocator holds beside them then, not only the
     // allocated peak's: a backward peak, whose stream pools are live, can follow a forward end
-    // that reserved more.
+    // that reserved more. The holes a pressed allocator cannot return are the allocated peak's.
     const Slack slack = allocator_slack(t, phase, total, ph[p][idx(C::gradients)], largest_logits);
-    if (total + slack.total() > k.uncapped_reserved) {
-      k.uncapped_reserved = total + slack.total();
+    if (total > k.allocated) {
+      k.allocated = total;
+      k.phase = phase;
       k.holes = slack.holes;
     }
+    k.uncapped_reserved = std::max(k.uncapped_reserved, total + slack.total());
   }
   // The estimate takes a pressed allocator returning its holes too: the holes are what an
   // unpressed one accumulates, and the only pressed fixed-segments runs measured kept about
