@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -406,6 +407,20 @@ TEST_CASE("an existing output directory needs --force", "[emit]") {
   r = test::run_cli(args); // an empty directory, as an earlier emit's would be, is replaced
   CHECK(r.status == 0);
   CHECK(fs::exists(out / "launch.py"));
+  // an earlier emit's source/ swapped for a link to the user's directory: refused by its own
+  // name, and nothing written through the link
+  const fs::path theirs = dir / "theirs";
+  fs::create_directories(theirs);
+  std::ofstream(theirs / "train.py") << "mine";
+  fs::remove_all(out / "source");
+  fs::create_directory_symlink(theirs, out / "source");
+  r = test::run_cli(args);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("holds 'source' (a symbolic link), which bwplan does not write there") !=
+        std::string::npos);
+  CHECK(fs::is_symlink(out / "source"));
+  std::ifstream kept(theirs / "train.py");
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == "mine");
   fs::remove_all(dir);
 }
 

@@ -408,14 +408,19 @@ void refuse_foreign_entries(const std::string& flag, const std::string& path,
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(path, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path rel = fs::relative(it->path(), path, ec);
+    // lexically: fs::relative resolves links, and would name a link by where it points
+    const fs::path rel = it->path().lexically_relative(path);
     const auto kind = it->symlink_status(ec).type();
     const bool dir = kind == fs::file_type::directory;
     if (ec || !ours.contains(rel) || (kind != fs::file_type::regular && !dir)) {
-      throw Error(fmt::format(
-          "{} {}: holds {}, which bwplan does not write there; allowed with "
-          "--force: a directory holding only an earlier emit's files",
-          flag, path, ec ? std::string("an entry it cannot read") : "'" + rel.string() + "'"));
+      const std::string what = kind == fs::file_type::symlink           ? " (a symbolic link)"
+                               : kind != fs::file_type::regular && !dir ? " (not a plain file)"
+                                                                        : "";
+      throw Error(fmt::format("{} {}: holds {}, which bwplan does not write there; allowed with "
+                              "--force: a directory holding only an earlier emit's files",
+                              flag, path,
+                              ec ? std::string("an entry it cannot read")
+                                 : "'" + rel.string() + "'" + what));
     }
   }
   if (ec) {
