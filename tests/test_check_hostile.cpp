@@ -400,3 +400,36 @@ TEST_CASE("check and emit warn, as estimate does, when the plan's sequence is lo
                      ": seq_len 8192 is longer than llama-3.1-8b's max_seq_len 1024\n");
   fs::remove_all(dir);
 }
+
+TEST_CASE("check names a GPU memory the plan recorded other than the catalog's, which it judges "
+          "against",
+          "[check][hostile]") {
+  const fs::path dir = test::scratch_dir("check-capacity-row");
+  const auto e = test::run_cli({"estimate", "--gpu", "b200", "--gpus", "8", "--format", "json"});
+  REQUIRE(e.status == 0);
+  // untouched: no row (the catalog's 178.35 GiB is the plan's)
+  auto r = test::run_cli({"check", "--plan", write(dir, "plan.json", e.out)});
+  CHECK(r.status == 0);
+  CHECK(r.out.find("GPU memory") == std::string::npos);
+  // capacity and usable bytes both 1.5 x (no headroom either way): today's catalog is used and
+  // said, 191501854310 B = 178.35 GiB; 1.5 x that is 267.52 GiB
+  auto doc = nlohmann::json::parse(e.out);
+  doc["memory"]["capacity_bytes"] = 1.5 * doc["memory"]["capacity_bytes"].get<double>();
+  doc["memory"]["usable_bytes"] = 1.5 * doc["memory"]["usable_bytes"].get<double>();
+  r = test::run_cli({"check", "--plan", write(dir, "bigger.json", doc.dump())});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("  GPU memory: was 267.52 GiB, now 178.35 GiB (-33.3%)\n"));
+  r = test::run_cli({"check", "--plan", (dir / "bigger.json").string(), "--format", "json"});
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  bool named = false;
+  for (const auto& c : j["changes"]) {
+    if (c["what"] == "GPU memory") {
+      named = true;
+      CHECK(c["was"].get<double>() == Approx(267.52).margin(0.005));
+      CHECK(c["now"].get<double>() == Approx(178.35).margin(0.005));
+    }
+  }
+  CHECK(named);
+  fs::remove_all(dir);
+}

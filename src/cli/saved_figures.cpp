@@ -85,6 +85,13 @@ std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate&
           "GiB");
   compare("throughput", "tokens_per_second_per_gpu", "tokens/s per GPU",
           now.time.tokens_per_s_per_gpu, 1.0, "");
+  // The GPU's memory the verdict is judged against comes from today's catalog: a row only when
+  // the plan recorded another (a catalog update, or an edited plan), so the user sees why the
+  // verdict may differ from the plan's.
+  if (const nlohmann::json* was = saved_figure(doc, "memory", "capacity_bytes", where);
+      was != nullptr && std::round(was->get<double>()) != std::round(now.memory.capacity_bytes)) {
+    compare("memory", "capacity_bytes", "GPU memory", now.memory.capacity_bytes, k_gib, "GiB");
+  }
   return changes;
 }
 
