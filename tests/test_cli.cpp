@@ -501,6 +501,29 @@ TEST_CASE("estimate says --disable-loss-parallel without tensor parallelism chan
   CHECK(four.err.find("has no effect") == std::string::npos);
 }
 
+TEST_CASE("search says --disable-loss-parallel changes nothing when no plan it tries has tp > 1",
+          "[cli]") {
+  const std::string said = "--disable-loss-parallel has no effect with --tp 1";
+  const auto one = test::run_cli({"search", "--disable-loss-parallel", "--tp", "1", "--top", "1",
+                                  "--sharding", "full", "--precision", "bf16"});
+  CHECK(one.status == 0);
+  CHECK(one.err.find(said) != std::string::npos);
+  // a mixture plans at tp 1 only
+  const auto moe = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--disable-loss-parallel",
+                                  "--top", "1", "--sharding", "full", "--precision", "bf16"});
+  CHECK(moe.err.find(said) != std::string::npos);
+  // the default tensor-parallel axis (1 to a node's GPUs) and a given 2 use it: nothing said
+  for (const std::vector<std::string>& tp : {std::vector<std::string>{}, {"--tp", "1,2"}}) {
+    std::vector<std::string> args = {
+        "search", "--disable-loss-parallel", "--top", "1", "--sharding", "full", "--precision",
+        "bf16"};
+    args.insert(args.end(), tp.begin(), tp.end());
+    const auto r = test::run_cli(args);
+    CHECK(r.status == 0);
+    CHECK(r.err.find("has no effect") == std::string::npos);
+  }
+}
+
 TEST_CASE("an option given without its value is named with what it needs", "[cli]") {
   // CLI11 says "--seq-len: 1 required INT missing"; written "--seq-len=" or as the last word.
   for (const std::vector<std::string>& args :

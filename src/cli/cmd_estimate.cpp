@@ -153,8 +153,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
                             o.global_batch_tokens, c.grad_accum, e.what()));
   }
   if (c.disable_loss_parallel && c.tp == 1) {
-    ctx.log->warn("--disable-loss-parallel has no effect with --tp 1 (every rank holds the whole "
-                  "vocabulary's logits either way)");
+    ctx.log->warn(k_loss_parallel_unused);
   }
   if (o.no_sync && c.grad_accum == 1) {
     ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "

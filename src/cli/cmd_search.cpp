@@ -415,6 +415,17 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                                      losses.front().compile, losses.front().loss));
   }
   validate_field_ranges(b, k_fixed); // estimate's ranges (validate_config checks the axes' values)
+  // As estimate warns: a flag no searched plan can use (a mixture plans at tp 1 only).
+  const bool some_tp =
+      !r.model.is_moe() && std::any_of(r.space.instances.begin(), r.space.instances.end(),
+                                       [&](const InstanceSpec& inst) {
+                                         const auto tps = tp_axis(r.space, inst.gpus_per_node);
+                                         return std::any_of(tps.begin(), tps.end(),
+                                                            [](std::int64_t t) { return t > 1; });
+                                       });
+  if (b.disable_loss_parallel && !some_tp) {
+    ctx.log->warn(k_loss_parallel_unused);
+  }
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
       !(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens) ||
       !(o.global_batch_tolerance_pct >= 0 && o.global_batch_tolerance_pct <= 100)) {
