@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -48,16 +49,20 @@ double with_margin(double score, Precision p, double margin) {
 }
 
 /// A feasible candidate as the search ranks it; the full Candidate is built for the plans kept.
+/// 48 bytes: a search keeps one per fitting candidate (millions over a wide node axis), so the
+/// counts are 32-bit (a fitting candidate's micro-batch and grad-accum are at most
+/// k_max_config_count, 2^20: search_kernel.cpp).
 struct Feasible {
   std::uint32_t combination = 0; ///< index into Searcher::where_
-  std::int64_t micro_batch = 0;
-  std::int64_t grad_accum = 1;
+  std::int32_t micro_batch = 0;
+  std::int32_t grad_accum = 1;
+  bool pareto = false;
   double tokens_per_s_job = 0;
   double usd_per_million_tokens = 0;
   double hours_to_train = 0;
   double headroom_bytes = 0;
-  bool pareto = false;
 };
+static_assert(sizeof(Feasible) == 48);
 
 /// The nearest miss of one reason so far; its Candidate and detail are built once, at the end.
 struct Miss {
@@ -170,8 +175,8 @@ private:
   Combination current_;
   const Candidate* proto_ = nullptr; ///< the current combination's prototype
   std::optional<std::uint32_t> id_;  ///< its index, once given
-  std::vector<Where> where_;
-  std::vector<Key> keys_; ///< by combination, as where_
+  std::deque<Where> where_; ///< a deque: grows without copying what it holds (millions of configs)
+  std::deque<Key> keys_;    ///< by combination, as where_
   std::vector<Feasible> feasible_;
   std::array<Miss, k_reject_reasons> misses_{};
   SearchResult result_;
@@ -246,8 +251,9 @@ void Searcher::evaluate(std::int64_t mb) {
   ++result_.candidates_computed;
   const CandidateOutcome o = evaluate_candidate(current_, mb, limits_);
   if (o.feasible) {
-    feasible_.push_back({combination_id(), mb, o.grad_accum, o.tokens_per_s_job,
-                         o.usd_per_million_tokens, o.hours_to_train, o.headroom_bytes, false});
+    feasible_.push_back({combination_id(), static_cast<std::int32_t>(mb),
+                         static_cast<std::int32_t>(o.grad_accum), false, o.tokens_per_s_job,
+                         o.usd_per_million_tokens, o.hours_to_train, o.headroom_bytes});
     return;
   }
   result_.rejections[idx(o.reason)] += 1;
@@ -465,8 +471,8 @@ Candidate Searcher::build_plan(const Feasible& f) const {
 /// for each of the front plans, the recipes it stands for.
 std::vector<std::vector<Precision>> Searcher::group_recipes(std::size_t top, std::size_t sorted,
                                                             Objective objective) {
-  const auto low = [&](const Feasible& f) {
-    return is_low_precision(where_[f.combination].config.precision);
+  const auto low = [&](const Feasible& f) { // the small key, not the whole config: a pass over all
+    return is_low_precision(static_cast<Precision>(keys_[f.combination].precision));
   };
   // The listed low-precision plans by what a twin shares with them (the key but its recipe,
   // micro-batch, grad-accum), in list order, with their scores: one lookup per plan looked at,
