@@ -537,7 +537,10 @@ TEST_CASE(
   // fms holdout (20 rows, 18 inside, median 5.3 %): all 244, 11.3 %, 216 (88.5 %); torchtitan's
   // unchanged; held-aside 205, 11.6 %, 178 (86.8 %). With the two blind holdouts of the same day
   // (llm-foundry: 33 rows, 28 inside, median 7.9 %; thunder: 3 rows, 2 inside): all 280, 11.05 %,
-  // 246 (87.9 %); torchtitan's unchanged; held-aside 241, 11.2 %, 208 (86.3 %).
+  // 246 (87.9 %); torchtitan's unchanged; held-aside 241, 11.2 %, 208 (86.3 %). With the two
+  // blind holdouts of 2026-12-06's second session (OLMo-core and NeMo Automodel: 13 rows, 9
+  // inside, median 9.3 %; Accelerate's FSDP2 example: 2 rows, both inside): all 295, 10.9 %, 257
+  // (87.1 %); torchtitan's unchanged; held-aside 256, 10.9 %, 219 (85.5 %).
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -568,16 +571,16 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(all.errors.size() == 280);
-  CHECK(all.inside == 246);
+  REQUIRE(all.errors.size() == 295);
+  CHECK(all.inside == 257);
   REQUIRE(torchtitan.errors.size() == 178);
   CHECK(torchtitan.inside == 158);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
-  REQUIRE(held_aside.errors.size() == 241);
-  CHECK(held_aside.inside == 208);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(11.18).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(11.05).margin(0.1));
+  REQUIRE(held_aside.errors.size() == 256);
+  CHECK(held_aside.inside == 219);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(10.86).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(10.86).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
@@ -600,9 +603,17 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // Qwen3-14B micro-batch 6 that crashed in torch.compile's first step (eager micro-batch 6 ran at
   // 141.9 GiB; its branch records GPUs shared with other jobs) and the RL trainer's Qwen3-32B step
   // at 24,576 tokens (72.7 GiB allocated at its loss, the estimate's allocated peak 58.4, its loss
-  // phase 57.0 with the fp32 head counted). None that ran is called out_of_memory since
-  // Megatron-Core's layers are counted as its source saves them (trainer megatron: 10 of its 15
-  // runs were before, 2 on B300 and 8 on GB200 and B200). Of the 286 measured peaks, 2 are called
+  // phase 57.0 with the fp32 head counted). Megatron-Core's layers counted as its source saves
+  // them (trainer megatron), none that ran was called out_of_memory (10 of its 15 runs were before,
+  // 2 on B300 and 8 on GB200 and B200) until the blind Automodel holdout of 2026-12-06 (13 runs:
+  // 11 fits, 1 at_risk) and Accelerate's FSDP2 example (2 runs, both fits): NeMo Automodel's
+  // one-GPU LoRA of Llama 3.1 8B (no checkpointing, 2 x 4096 tokens, dropout 0.1) is called
+  // out_of_memory at 100.3 GiB. bwplan counts PEFT's dropout before the adapter (a dropped copy
+  // of each adapted input and its mask, 30.6 GB here); Automodel drops the adapter's output
+  // (dropout_position 'post', NVIDIA-NeMo/Automodel:nemo_automodel/components/_peft/lora.py), a
+  // mask of each output, 11.3 GB; with that the estimate is still ~84.6 GiB of 78.9 usable, and
+  // its Qwen2.5-7B twin without dropout reads at_risk (78.9 GiB): Automodel's layers hold less
+  // than bwplan counts. 92 ran and fit, 15 at_risk. Of the 286 measured peaks, 2 are called
   // out_of_memory: DeepSeek-V3 16B with expert parallelism at micro-batch 8, read 29 and 35 % high
   // (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
@@ -626,12 +637,13 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
       }
     }
   }
-  CHECK(calls[{true, "fits"}] == 80);
-  CHECK(calls[{true, "at_risk"}] == 13);
-  CHECK(calls[{true, "out_of_memory"}] == 0);
+  CHECK(calls[{true, "fits"}] == 92);
+  CHECK(calls[{true, "at_risk"}] == 15);
+  CHECK(calls[{true, "out_of_memory"}] == 1);
   CHECK(calls[{false, "out_of_memory"}] == 28);
   CHECK(calls[{false, "at_risk"}] == 4);
-  CHECK(ran_called_oom.empty());
+  CHECK(ran_called_oom ==
+        std::vector<std::string>{"b6-automodel-h100x1-llama3.1-8b-lora16-noddp-nockpt-b2s4096-eager"});
   std::sort(wrong.begin(), wrong.end());
   CHECK(wrong == std::vector<std::string>{
                      "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
