@@ -401,9 +401,11 @@ std::string config_keys_of(std::string_view message, Family f) {
   constexpr const char* k_before[] = {": ", "x ", "of "};
   std::string out;
   for (const auto& [field, key] : keys) {
-    // validate_model names a field after ": ", "x " or "of ", and a space follows it
+    // validate_model names a field after ": ", "x " or "of ", and a space follows it (the lambda
+    // captures a copy, not the binding: clang before 16, which the fuzz build uses, cannot)
+    const std::string_view name = field;
     const bool named = std::any_of(std::begin(k_before), std::end(k_before), [&](const char* b) {
-      return message.find(std::string(b) + field + " ") != std::string_view::npos;
+      return message.find(std::string(b) + std::string(name) + " ") != std::string_view::npos;
     });
     if (named && field != std::string_view(key)) {
       out += fmt::format("{}{} is the config's {}", out.empty() ? " (" : "; ", field, key);
