@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps configure build run test sanitize clean
+.PHONY: all deps configure build run test sanitize clang-check clean
 
 all: build
 
@@ -33,6 +33,11 @@ sanitize: deps
 	cmake --build build-asan -j $(JOBS) --target bwplan bwplan_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+# Every translation unit of $(BUILD) through clang++ -fsyntax-only (scripts/clang-check.sh): the
+# fuzz targets build with clang, which refuses some code gcc accepts. .ci/run calls it.
+clang-check: configure
+	./scripts/clang-check.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan
