@@ -543,6 +543,8 @@ TEST_CASE(
   // (87.1 %); torchtitan's unchanged; held-aside 256, 10.9 %, 219 (85.5 %). With the third (AWS's
   // 2024 torchtitan-on-SageMaker blog: 4 torchtitan rows, all inside, median 4.0 %): all 299,
   // 10.8 %, 261 (87.3 %); torchtitan's 182, 11.3 %, 162 (89.0 %); held-aside 260, 10.7 %, 223.
+  // With Automodel's LoRA dropout on the adapters' outputs named (lora_dropout_position), that
+  // row +14.5 % (was +6.8 %): all and held-aside medians 10.85 %.
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -581,8 +583,8 @@ TEST_CASE(
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
   REQUIRE(held_aside.errors.size() == 260);
   CHECK(held_aside.inside == 223);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(10.68).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(10.76).margin(0.1));
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(10.85).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(10.85).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
@@ -610,10 +612,11 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // 2 on B300 and 8 on GB200 and B200) until the blind Automodel holdout of 2026-12-06 (13 runs:
   // 11 fits, 1 at_risk) and Accelerate's FSDP2 example (2 runs, both fits): NeMo Automodel's
   // one-GPU LoRA of Llama 3.1 8B (no checkpointing, 2 x 4096 tokens, dropout 0.1) is called
-  // out_of_memory at 100.3 GiB. bwplan counts PEFT's dropout before the adapter (a dropped copy
+  // out_of_memory at 100.3 GiB. bwplan counted PEFT's dropout before the adapter (a dropped copy
   // of each adapted input and its mask, 30.6 GB here); Automodel drops the adapter's output
   // (dropout_position 'post', NVIDIA-NeMo/Automodel:nemo_automodel/components/_peft/lora.py), a
-  // mask of each output, 11.3 GB; with that the estimate is still ~84.6 GiB of 78.9 usable, and
+  // mask of each output, 11.3 GB; with that named (lora_dropout_position output, set on the case
+  // after its evaluation) the estimate is still 82.3 GiB of 78.9 usable, and
   // its Qwen2.5-7B twin without dropout reads at_risk (78.9 GiB): Automodel's layers hold less
   // than bwplan counts. 92 ran and fit, 15 at_risk; with the blind papers-and-blogs holdout (4
   // torchtitan runs that fit, AMD's Llama 2 70B out of memory on 2 MI300X, called so): 96, 29. Of

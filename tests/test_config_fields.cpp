@@ -77,6 +77,7 @@ TrainingConfig all_changed() {
   c.lora_alpha = 16;
   c.lora_targets = LoraTargets::attention;
   c.lora_dropout = 0.05;
+  c.lora_dropout_position = LoraDropoutPosition::output;
   c.nf4_quantizer = Nf4Quantizer::unchunked;
   c.attention_kernel = AttentionKernel::flash2;
   c.trainer = Trainer::other;
@@ -114,6 +115,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
   dense.lora_alpha = TrainingConfig{}.lora_alpha;
   dense.lora_targets = TrainingConfig{}.lora_targets;
   dense.lora_dropout = TrainingConfig{}.lora_dropout;
+  dense.lora_dropout_position = TrainingConfig{}.lora_dropout_position;
   dense.nf4_quantizer = TrainingConfig{}.nf4_quantizer;
   validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});

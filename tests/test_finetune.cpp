@@ -186,11 +186,15 @@ TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[fi
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   TrainingConfig c;
   c.lora_rank = 8;
-  CHECK_THROWS_WITH(validate_config(c, m8), "--lora-rank, --lora-alpha, --lora-targets and "
-                                            "--lora-dropout need --finetune lora or qlora");
+  CHECK_THROWS_WITH(validate_config(c, m8),
+                    "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout and "
+                    "--lora-dropout-position need --finetune lora or qlora");
   c = TrainingConfig{};
   c.lora_dropout = 0.05;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout need"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout and"));
+  c = TrainingConfig{};
+  c.lora_dropout_position = LoraDropoutPosition::output;
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout-position need"));
   for (const double p : {-0.1, 0.95, std::numeric_limits<double>::quiet_NaN()}) {
     c = tuned(Finetune::lora);
     c.lora_dropout = p;
@@ -284,4 +288,32 @@ TEST_CASE("a plan from before the expert-parallel and fine-tuning fields is stil
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Catch::Contains("/config/seq_len: missing required key"));
   std::filesystem::remove(path);
+}
+
+TEST_CASE("LoRA dropout on the adapters' outputs saves a mask of each output, on their inputs a "
+          "dropped copy and a mask of each input",
+          "[finetune]") {
+  // Llama 3.1 8B, bf16 (2-byte activations), adapters on all seven block linears. Per token and
+  // block: inputs hidden x 5 (wq, wk, wv, w1, w3) + attention's output (wo, 4096) + ffn (w2):
+  // 4096 x 6 + 14336 = 38912 elements, each a bf16 copy and a 1-byte mask (PEFT, torchtune);
+  // outputs q 4096 + k 1024 + v 1024 + wo 4096 + w1, w3 2 x 14336 + w2 4096 = 43008 one-byte mask
+  // elements (NeMo Automodel's dropout_position 'post').
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  TrainingConfig c = tuned(Finetune::lora);
+  c.lora_targets = LoraTargets::all;
+  c.precision = Precision::bf16_pure;
+  CHECK(lora_input_width_per_block(m, c.lora_targets) == 38912);
+  CHECK(lora_output_width_per_block(m, c.lora_targets) == 43008);
+  const double none = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+  c.lora_dropout = 0.1;
+  const double input = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+  c.lora_dropout_position = LoraDropoutPosition::output;
+  const double output = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
+  CHECK(input - none == 38912.0 * 3.0);
+  CHECK(output - none == 43008.0);
+  // q and v only: inputs 2 x 4096; outputs 4096 + 1024
+  CHECK(lora_output_width_per_block(m, LoraTargets::qv) == 5120);
+  // the dropout probability itself sets no size: 0 saves nothing either way
+  c.lora_dropout = 0;
+  CHECK(block_activations(m, c, ActivationCheckpointing::none).saved_per_token == none);
 }

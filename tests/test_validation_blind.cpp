@@ -81,8 +81,10 @@ TEST_CASE("OLMo-core's and NeMo Automodel's throughput tables, held aside blind,
   // DeepEP over ep 8). Evaluated once (2026-12-06): tokens/s a median 9.3 % off, 9 of 13 inside
   // the band (the mixtures through DeepEP 50-51 % slow, the 70B 19 % slow, OLMo 2 1B 17 % fast);
   // 10 called fits, 2 at_risk and one WRONG: Automodel's LoRA of Llama 3.1 8B with dropout 0.1
-  // called out_of_memory (100.3 GiB; bwplan counts PEFT's dropout before the adapter, Automodel
-  // drops its output; tests/test_bands.cpp).
+  // called out_of_memory (100.3 GiB: bwplan then counted PEFT's dropout, on the adapters'
+  // inputs). Since `lora_dropout_position: output` names Automodel's (set on that case after the
+  // evaluation, from its source): 82.3 GiB of 78.9 usable, still out_of_memory, and its tokens/s
+  // +14.5 % (was +6.8 %), which moves the file's median to 9.8 %.
   const auto v = validate_json("measurements-blind6-holdout.json");
   const auto& s = v.at("summary");
   CHECK(s.at("fit_cases") == 13);
@@ -99,7 +101,7 @@ TEST_CASE("OLMo-core's and NeMo Automodel's throughput tables, held aside blind,
             : "fits";
     CHECK(c.at("predicted_verdict") == called);
   }
-  check_throughput(v, 13, 9.3, 0.1, 9.0 / 13.0);
+  check_throughput(v, 13, 9.8, 0.1, 9.0 / 13.0);
   CHECK(s.at("throughput_max_abs_error_pct").get<double>() == Approx(51.0).margin(0.1));
 }
 

@@ -196,6 +196,12 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                         "lora/qlora: the adapters' input dropout probability (above 0 it saves a "
                         "dropped copy of each adapted linear's input and its mask)",
                         opt, 0.0, 0.9});
+  f(ConfigField<LoraDropoutPosition>{
+      "lora_dropout_position", &C::lora_dropout_position,
+      "lora/qlora with --lora-dropout: where the dropout falls: input (PEFT and torchtune: a "
+      "dropped copy of each adapted linear's input and its mask are saved) or output (NeMo "
+      "Automodel's default: a mask of each adapter's output)",
+      opt});
   f(ConfigField<Nf4Quantizer>{"nf4_quantizer", &C::nf4_quantizer,
                               "qlora: how the base is quantized to NF4 as it loads: chunked "
                               "(torchao 0.2+, 2^20 elements at a time) or unchunked (torchao 0.1, "

@@ -72,6 +72,9 @@ enum class NormImpl : std::uint8_t { fused, upcast, count_ };
 /// chunked (torchao 0.2 onwards compares 2^20 elements at a time with the 16 NF4 levels) or
 /// unchunked (torchao 0.1 compares the whole tensor at once, 32 bytes per element twice).
 enum class Nf4Quantizer : std::uint8_t { chunked, unchunked, count_ };
+/// Where LoRA's dropout falls: on each adapter's input (PEFT, torchtune) or on its output (NeMo
+/// Automodel's default, dropout_position 'post').
+enum class LoraDropoutPosition : std::uint8_t { input, output, count_ };
 /// The attention kernel the step runs: cudnn (cuDNN / FlashAttention-3 class, which the time
 /// model's attention efficiencies describe) or flash2 (FlashAttention-2, PyTorch SDPA's flash
 /// backend: what SDPA picks first unless cuDNN is preferred; slower by the GPU's
@@ -192,6 +195,11 @@ template <> struct EnumTraits<Nf4Quantizer> {
   static constexpr std::array<std::string_view, 2> names = {"chunked", "unchunked"};
 };
 
+template <> struct EnumTraits<LoraDropoutPosition> {
+  static constexpr std::string_view what = "LoRA dropout position";
+  static constexpr std::array<std::string_view, 2> names = {"input", "output"};
+};
+
 template <> struct EnumTraits<AttentionKernel> {
   static constexpr std::string_view what = "attention kernel";
   static constexpr std::array<std::string_view, 2> names = {"cudnn", "flash2"};
@@ -245,7 +253,7 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
               k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
               k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments> &&
-              k_enum_table_complete<ReduceDtype>);
+              k_enum_table_complete<ReduceDtype> && k_enum_table_complete<LoraDropoutPosition>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -194,6 +194,9 @@ struct ModelFacts {
 /// The summed input widths of those linears (hidden for wq, wk, wv, w1, w3; attention's output
 /// for wo; ffn for w2): what each adapter's own dropout copies, per token.
 [[nodiscard]] std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets);
+/// The summed output widths of those linears (queries for wq, keys for wk, values for wv, hidden
+/// for wo and w2, ffn for w1 and w3): what a dropout on each adapter's output masks, per token.
+[[nodiscard]] std::int64_t lora_output_width_per_block(const ModelSpec& m, LoraTargets targets);
 /// The tensors a fine-tuning run holds: parameter_tensors(m) with every tensor frozen but the
 /// adapters, rank `rank` beside each target (A: rank x in, B: out x rank, per block), after the
 /// base (block linears `quantized` under QLoRA). For Finetune::full, parameter_tensors(m).

@@ -51,12 +51,14 @@ struct TrainingConfig {
   FsdpWrap fsdp_wrap = FsdpWrap::per_module;
   /// What is trained (docs/model.md, "Fine-tuning"): everything, or low-rank adapters of rank
   /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time);
-  /// lora_dropout > 0 saves a dropped copy of each adapted linear's input and its mask.
+  /// lora_dropout > 0 saves a dropped copy of each adapted linear's input and its mask, or with
+  /// lora_dropout_position output a mask of each adapter's output.
   Finetune finetune = Finetune::full;
   std::int64_t lora_rank = 16;
   std::int64_t lora_alpha = 32;
   LoraTargets lora_targets = LoraTargets::all;
   double lora_dropout = 0;
+  LoraDropoutPosition lora_dropout_position = LoraDropoutPosition::input;
   /// QLoRA: how the base is quantized to NF4 at load (the load phase's working memory).
   Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
   /// The attention kernel (time only: both keep the same tensors).

@@ -372,7 +372,8 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   if (c.finetune != Finetune::full) {
     cannot("finetune", name_of(c.finetune),
            "it trains every parameter (no LoRA or QLoRA adapters), so launch files for a "
-           "fine-tuning plan and its lora_rank, lora_alpha, lora_targets, lora_dropout and "
+           "fine-tuning plan and its lora_rank, lora_alpha, lora_targets, lora_dropout, "
+           "lora_dropout_position and "
            "nf4_quantizer are not emitted yet");
   }
   Settings s;

@@ -250,10 +250,15 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     if (c.lora_dropout > 0) {
       // PEFT's LoRA layer runs lora_A on lora_dropout(x), its own nn.Dropout per adapter
       // (huggingface/peft@5d602fdb:src/peft/tuners/lora/layer.py lines 256 and 1063): each
-      // saves a dropped copy of its input for A's weight gradient and a one-byte mask. Counted
-      // under op-level SAC too (never low).
+      // saves a dropped copy of its input for A's weight gradient and a one-byte mask. NeMo
+      // Automodel's default drops the adapter's output instead (LinearLoRA.forward,
+      // dropout_position 'post': F.dropout(lora_res), NVIDIA-NeMo/Automodel@03bd7a9b:
+      // nemo_automodel/components/_peft/lora.py): its backward needs only the one-byte mask of
+      // that output. Counted under op-level SAC too (never low).
       const double dropped =
-          static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * (ab + 1.0);
+          c.lora_dropout_position == LoraDropoutPosition::input
+              ? static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * (ab + 1.0)
+              : static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
       inv.all += dropped;
       inv.sac += dropped;
     }

@@ -233,20 +233,23 @@ namespace {
 /// The block linears LoRA can target (parameter_tensors()'s names), and which targets take each.
 /// What a linear reads: the block's normed hidden state, attention's output, or the MLP's.
 enum class LinearInput : std::uint8_t { hidden, attention_out, ffn };
+/// What a linear writes: queries, keys, values, the hidden state, or the MLP's width.
+enum class LinearOutput : std::uint8_t { q, k, v, hidden, ffn };
 struct LoraLinear {
   std::string_view name;
   bool attention = false;
   bool qv = false;
   LinearInput input = LinearInput::hidden;
+  LinearOutput output = LinearOutput::hidden;
 };
 constexpr std::array<LoraLinear, 7> k_lora_linears = {
-    {{"wq", true, true, LinearInput::hidden},
-     {"wk", true, false, LinearInput::hidden},
-     {"wv", true, true, LinearInput::hidden},
-     {"wo", true, false, LinearInput::attention_out},
-     {"w1", false, false, LinearInput::hidden},
-     {"w3", false, false, LinearInput::hidden},
-     {"w2", false, false, LinearInput::ffn}}};
+    {{"wq", true, true, LinearInput::hidden, LinearOutput::q},
+     {"wk", true, false, LinearInput::hidden, LinearOutput::k},
+     {"wv", true, true, LinearInput::hidden, LinearOutput::v},
+     {"wo", true, false, LinearInput::attention_out, LinearOutput::hidden},
+     {"w1", false, false, LinearInput::hidden, LinearOutput::ffn},
+     {"w3", false, false, LinearInput::hidden, LinearOutput::ffn},
+     {"w2", false, false, LinearInput::ffn, LinearOutput::hidden}}};
 
 bool present(const LoraLinear& l, const ModelSpec& m) {
   return l.name != "w3" || m.mlp == MlpKind::swiglu;
@@ -281,19 +284,42 @@ std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets) {
                        [&](const LoraLinear& l) { return targeted(l, targets) && present(l, m); });
 }
 
-std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets) {
+namespace {
+
+/// The sum of `width(l)` over one dense block's adapted linears (0 for a mixture).
+template <class Width>
+std::int64_t adapted_width(const ModelSpec& m, LoraTargets targets, Width width) {
   if (m.is_moe()) {
     return 0;
   }
-  std::int64_t width = 0;
+  std::int64_t sum = 0;
   for (const LoraLinear& l : k_lora_linears) {
-    if (targeted(l, targets) && present(l, m)) {
-      width += l.input == LinearInput::hidden          ? m.hidden
-               : l.input == LinearInput::attention_out ? m.attn_out_dim()
-                                                       : m.ffn;
-    }
+    sum += targeted(l, targets) && present(l, m) ? width(l) : 0;
   }
-  return width;
+  return sum;
+}
+
+} // namespace
+
+std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets) {
+  return adapted_width(m, targets, [&](const LoraLinear& l) {
+    return l.input == LinearInput::hidden          ? m.hidden
+           : l.input == LinearInput::attention_out ? m.attn_out_dim()
+                                                   : m.ffn;
+  });
+}
+
+std::int64_t lora_output_width_per_block(const ModelSpec& m, LoraTargets targets) {
+  return adapted_width(m, targets, [&](const LoraLinear& l) {
+    switch (l.output) {
+    case LinearOutput::q: return m.q_dim();
+    case LinearOutput::k: return m.kv_dim();
+    case LinearOutput::v: return m.v_dim();
+    case LinearOutput::hidden: return m.hidden;
+    case LinearOutput::ffn: return m.ffn;
+    }
+    return std::int64_t{0};
+  });
 }
 
 std::vector<ParamTensor> finetune_tensors(const ModelSpec& m, Finetune how, LoraTargets targets,

@@ -236,9 +236,10 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
     if (c.lora_rank != defaults.lora_rank || c.lora_alpha != defaults.lora_alpha ||
-        c.lora_targets != defaults.lora_targets || c.lora_dropout != defaults.lora_dropout) {
-      return "--lora-rank, --lora-alpha, --lora-targets and --lora-dropout need --finetune lora "
-             "or qlora";
+        c.lora_targets != defaults.lora_targets || c.lora_dropout != defaults.lora_dropout ||
+        c.lora_dropout_position != defaults.lora_dropout_position) {
+      return "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout and "
+             "--lora-dropout-position need --finetune lora or qlora";
     }
   }
   if (c.finetune != Finetune::qlora && c.nf4_quantizer != defaults.nf4_quantizer) {
