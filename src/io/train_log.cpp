@@ -90,12 +90,13 @@ std::optional<double> number_after(const std::string& line, std::string_view lab
     written.remove_suffix(1);
   }
   if (written.find(',') != std::string_view::npos) {
-    const std::size_t whole = std::min(written.find_first_of(".eE"), written.size());
-    bool grouped = whole == written.size() || written.find(',', whole) == std::string_view::npos;
+    const std::size_t integral = std::min(written.find_first_of(".eE"), written.size());
+    bool grouped =
+        integral == written.size() || written.find(',', integral) == std::string_view::npos;
     std::size_t group = 0;
     bool first = true;
-    for (std::size_t j = 0; j <= whole && grouped; ++j) {
-      if (j == whole || written[j] == ',') {
+    for (std::size_t j = 0; j <= integral && grouped; ++j) {
+      if (j == integral || written[j] == ',') {
         grouped = first ? group >= 1 && group <= 3 : group == 3;
         first = false;
         group = 0;
