@@ -111,11 +111,7 @@ TEST_CASE("plans write every registry field and read back the same configuration
   TrainingConfig dense = want;
   dense.ep = 1;
   dense.finetune = Finetune::full;
-  dense.lora_rank = TrainingConfig{}.lora_rank;
-  dense.lora_alpha = TrainingConfig{}.lora_alpha;
-  dense.lora_targets = TrainingConfig{}.lora_targets;
-  dense.lora_dropout = TrainingConfig{}.lora_dropout;
-  dense.lora_dropout_position = TrainingConfig{}.lora_dropout_position;
+  lora_settings(dense) = lora_settings(defaults);
   dense.nf4_quantizer = TrainingConfig{}.nf4_quantizer;
   validate_config(dense, test::preset("llama-3.1-8b"));
   const OrderedJson j = io::config_json(want, io::ConfigWhere{"llama-3.1-8b", "b200", "", 8});

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "bwplan/enums.hpp"
 #include "bwplan/model_spec.hpp"
@@ -219,6 +220,12 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// on a mixture of experts or under tensor or pipeline parallelism, QLoRA outside bf16), as the
 /// one-line error; empty when it can be.
 [[nodiscard]] std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m);
+/// The adapters' settings (rank, alpha, targets, dropout and its position) as one tuple of
+/// references: compared with the defaults, or assigned from another configuration's, together.
+template <class Config> [[nodiscard]] auto lora_settings(Config& c) {
+  return std::tie(c.lora_rank, c.lora_alpha, c.lora_targets, c.lora_dropout,
+                  c.lora_dropout_position);
+}
 
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.

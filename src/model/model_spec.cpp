@@ -276,17 +276,10 @@ bool lora_target(const ParamTensor& t, LoraTargets targets) {
                      [&](const LoraLinear& l) { return l.name == t.name && targeted(l, targets); });
 }
 
-std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets) {
-  if (m.is_moe()) {
-    return 0; // its MLP is experts, not w1/w2/w3 (and LoRA of a mixture is refused)
-  }
-  return std::count_if(k_lora_linears.begin(), k_lora_linears.end(),
-                       [&](const LoraLinear& l) { return targeted(l, targets) && present(l, m); });
-}
-
 namespace {
 
-/// The sum of `width(l)` over one dense block's adapted linears (0 for a mixture).
+/// The sum of `width(l)` over one dense block's adapted linears (0 for a mixture: its MLP is
+/// experts, not w1/w2/w3, and LoRA of a mixture is refused).
 template <class Width>
 std::int64_t adapted_width(const ModelSpec& m, LoraTargets targets, Width width) {
   if (m.is_moe()) {
@@ -300,6 +293,10 @@ std::int64_t adapted_width(const ModelSpec& m, LoraTargets targets, Width width)
 }
 
 } // namespace
+
+std::int64_t lora_linears_per_block(const ModelSpec& m, LoraTargets targets) {
+  return adapted_width(m, targets, [](const LoraLinear&) { return std::int64_t{1}; });
+}
 
 std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets) {
   return adapted_width(m, targets, [&](const LoraLinear& l) {

@@ -254,11 +254,7 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
       // Full training carries the default LoRA settings; LoRA and QLoRA the base's.
       const TrainingConfig& lora = ft == Finetune::full ? defaults : space.base;
       c.finetune = ft;
-      c.lora_rank = lora.lora_rank;
-      c.lora_alpha = lora.lora_alpha;
-      c.lora_targets = lora.lora_targets;
-      c.lora_dropout = lora.lora_dropout;
-      c.lora_dropout_position = lora.lora_dropout_position;
+      lora_settings(c) = lora_settings(lora);
       c.nf4_quantizer = ft == Finetune::qlora ? space.base.nf4_quantizer : defaults.nf4_quantizer;
       if (const std::string why = finetune_problem(c, model); !why.empty()) {
         say(visitor, [&] { return std::string(why); });

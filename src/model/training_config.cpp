@@ -235,9 +235,7 @@ std::string tp_or_pp(const TrainingConfig& c) {
 std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
-    if (c.lora_rank != defaults.lora_rank || c.lora_alpha != defaults.lora_alpha ||
-        c.lora_targets != defaults.lora_targets || c.lora_dropout != defaults.lora_dropout ||
-        c.lora_dropout_position != defaults.lora_dropout_position) {
+    if (lora_settings(c) != lora_settings(defaults)) {
       return "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout and "
              "--lora-dropout-position need --finetune lora or qlora";
     }
