@@ -9,16 +9,22 @@
 
 namespace bwplan::test {
 
-/// What a held-aside file's one evaluation showed of its peaks, every one inside the band: how
-/// many, the median and largest |error| (to 0.1 points), and how many read low (the rest high).
-inline void check_peaks_inside_band(const nlohmann::json& v, int peaks, double median, double max,
-                                    int low) {
+/// What a held-aside file's one evaluation showed of its peaks: how many, the median and largest
+/// |error| (to 0.1 points), and the shares inside the band and at or under its upper edge.
+inline void check_peaks(const nlohmann::json& v, int peaks, double median, double max,
+                        double inside, double under_edge) {
   const auto& s = v.at("summary");
   CHECK(s.at("numeric_cases") == peaks);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(median).margin(0.1));
   CHECK(s.at("max_abs_error_pct").get<double>() == Approx(max).margin(0.1));
-  CHECK(s.at("band_coverage").get<double>() == 1.0);
-  CHECK(s.at("upper_edge_coverage").get<double>() == 1.0);
+  CHECK(s.at("band_coverage").get<double>() == Approx(inside));
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(under_edge));
+}
+
+/// As check_peaks, every peak inside the band, and how many read low (the rest high).
+inline void check_peaks_inside_band(const nlohmann::json& v, int peaks, double median, double max,
+                                    int low) {
+  check_peaks(v, peaks, median, max, 1.0, 1.0);
   int below = 0;
   int above = 0;
   for (const auto& c : v.at("cases")) {
@@ -39,6 +45,14 @@ inline void check_throughput(const nlohmann::json& v, int rows, double median, d
   CHECK(s.at("throughput_band_coverage").get<double>() == Approx(coverage));
 }
 
+/// Every case's verdict is `called(c)` (c: the case's JSON), the case's id said on a failure.
+template <typename Called> void check_verdicts(const nlohmann::json& v, Called called) {
+  for (const auto& c : v.at("cases")) {
+    INFO(c.at("id").get<std::string>());
+    CHECK(c.at("predicted_verdict") == called(c));
+  }
+}
+
 /// A file of runs that all ran and published tokens/s only (Megatron-Bridge's, llm-foundry's):
 /// every case fits
 /// as measured and gets the verdict `fits` where `fits_id(id)`, `at_risk` elsewhere; the tokens/s
@@ -48,12 +62,10 @@ void check_runs_that_ran(const nlohmann::json& v, int cases, FitsId fits_id, dou
                          double max, double coverage) {
   const auto& s = v.at("summary");
   CHECK(s.at("fit_cases") == cases);
-  for (const auto& c : v.at("cases")) {
-    const std::string id = c.at("id");
-    INFO(id);
+  check_verdicts(v, [&](const nlohmann::json& c) {
     CHECK(c.at("measured_fits") == true);
-    CHECK(c.at("predicted_verdict") == (fits_id(id) ? "fits" : "at_risk"));
-  }
+    return fits_id(c.at("id").get<std::string>()) ? "fits" : "at_risk";
+  });
   CHECK(s.at("throughput_cases") == cases);
   CHECK(s.at("throughput_median_abs_error_pct").get<double>() == Approx(median).margin(0.2));
   CHECK(s.at("throughput_max_abs_error_pct").get<double>() == Approx(max).margin(0.2));
