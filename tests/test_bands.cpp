@@ -123,7 +123,10 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // allocator slack (2026-12-06) 0.07 holds 277 and the rule gave 0.06: 272 (95.1 %), 0.05 267;
   // the lower edge stayed 0.10 (272; 0.09 holds 269). With the blind thunder holdout (19 peaks,
   // 17 under the 0.06 edge, 3 below the 0.10 one; 305 in all, 95 % is 289.75) the rule gives 0.07
-  // (295 under; 0.06 holds 289) and 0.12 (290 above; 0.11 holds 289).
+  // (295 under; 0.06 holds 289) and 0.12 (290 above; 0.11 holds 289). Since gqa_kv (2026-12-06:
+  // K and V at their own heads for the 99 torchtitan cases whose code passes enable_gqa) 0.07
+  // holds 292 (95.7 %; three GB200 op-level SAC runs that read 9.6-9.9 % low now read 10.0-10.3 %
+  // low, past it) and 0.12 still 290: the rule's fractions do not move.
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
@@ -133,7 +136,7 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
-  CHECK(at.under_high == 295);
+  CHECK(at.under_high == 292);
   CHECK(at.under_high >= needed);  // the cap no longer binds
   CHECK(less.under_high < needed); // the narrowest that holds 95 %
   CHECK(at.above_low == 290);
@@ -480,7 +483,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // fms holdout (8 peaks, all inside, median 2.9 %): 273 of 286 (95.5 %), 11.0 %, 3.8 %; since the
   // reserved peak holds every phase's slack and the rule's edge is 0.06 (2026-12-06): 272 of 286
   // (95.1 %), 10.0 %, 3.9 %; with the blind thunder holdout (19 peaks, 17 under as evaluated,
-  // median 6.9 %) and the edge back at 0.07: 295 of 305 (96.7 %), 11.0 %, 4.0 %.
+  // median 6.9 %) and the edge back at 0.07: 295 of 305 (96.7 %), 11.0 %, 4.0 %; since gqa_kv
+  // (2026-12-06): 292 (95.7 %), 11.0 %, 3.5 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -500,7 +504,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
     }
   }
   REQUIRE(errors.size() == 305);
-  CHECK(under == 295);
+  CHECK(under == 292);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -544,7 +548,9 @@ TEST_CASE(
   // 2024 torchtitan-on-SageMaker blog: 4 torchtitan rows, all inside, median 4.0 %): all 299,
   // 10.8 %, 261 (87.3 %); torchtitan's 182, 11.3 %, 162 (89.0 %); held-aside 260, 10.7 %, 223.
   // With Automodel's LoRA dropout on the adapters' outputs named (lora_dropout_position), that
-  // row +14.5 % (was +6.8 %): all and held-aside medians 10.85 %.
+  // row +14.5 % (was +6.8 %): all and held-aside medians 10.85 %. Since gqa_kv and swiglu_impl
+  // (2026-12-06; less activation traffic reads faster): all 11.0 %, 260 inside (Automodel's
+  // Llama 3.1 8B LoRA row +19.2 %, out); torchtitan's 11.65 %, 162; held-aside 11.0 %, 222.
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -576,15 +582,15 @@ TEST_CASE(
     }
   }
   REQUIRE(all.errors.size() == 299);
-  CHECK(all.inside == 261);
+  CHECK(all.inside == 260);
   REQUIRE(torchtitan.errors.size() == 182);
   CHECK(torchtitan.inside == 162);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
   REQUIRE(held_aside.errors.size() == 260);
-  CHECK(held_aside.inside == 223);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(10.85).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(10.85).margin(0.1));
+  CHECK(held_aside.inside == 222);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(11.03).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(11.02).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
@@ -619,7 +625,12 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // after its evaluation) the estimate is still 82.3 GiB of 78.9 usable, and
   // its Qwen2.5-7B twin without dropout reads at_risk (78.9 GiB): Automodel's layers hold less
   // than bwplan counts. 92 ran and fit, 15 at_risk; with the blind papers-and-blogs holdout (4
-  // torchtitan runs that fit, AMD's Llama 2 70B out of memory on 2 MI300X, called so): 96, 29. Of
+  // torchtitan runs that fit, AMD's Llama 2 70B out of memory on 2 MI300X, called so): 96, 29.
+  // Since gqa_kv and swiglu_impl (2026-12-06), set from Automodel's source (Hugging Face's Llama
+  // with FlashAttention-2 and Liger Kernel's SiLU-multiply at that commit), that LoRA run reads
+  // 77.5 GiB, at_risk, so none that ran is called out_of_memory (96 fit, 16 at_risk); and the
+  // may19 branch's TP 2 x FSDP 4 at local batch 10, which ran a step at 97.4 % of the device
+  // before its allocator failed, is at_risk (28 out_of_memory, 5 at_risk). Of
   // the 286 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
@@ -644,12 +655,11 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
     }
   }
   CHECK(calls[{true, "fits"}] == 96);
-  CHECK(calls[{true, "at_risk"}] == 15);
-  CHECK(calls[{true, "out_of_memory"}] == 1);
-  CHECK(calls[{false, "out_of_memory"}] == 29);
-  CHECK(calls[{false, "at_risk"}] == 4);
-  CHECK(ran_called_oom == std::vector<std::string>{
-                              "b6-automodel-h100x1-llama3.1-8b-lora16-noddp-nockpt-b2s4096-eager"});
+  CHECK(calls[{true, "at_risk"}] == 16);
+  CHECK(calls[{true, "out_of_memory"}] == 0);
+  CHECK(calls[{false, "out_of_memory"}] == 28);
+  CHECK(calls[{false, "at_risk"}] == 5);
+  CHECK(ran_called_oom.empty());
   std::sort(wrong.begin(), wrong.end());
   CHECK(wrong == std::vector<std::string>{
                      "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",

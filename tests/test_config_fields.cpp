@@ -70,6 +70,7 @@ TrainingConfig all_changed() {
   c.offload = Offload::cpu;
   c.optimizer_impl = OptimizerImpl::foreach;
   c.norm_impl = NormImpl::upcast;
+  c.swiglu_impl = SwigluImpl::fused;
   c.fsdp_wrap = FsdpWrap::root;
   c.ep = 2; // needs a mixture of experts, which excludes tp and pp: validated apart below
   c.finetune = Finetune::qlora; // LoRA excludes tp and pp too
@@ -80,6 +81,7 @@ TrainingConfig all_changed() {
   c.lora_dropout_position = LoraDropoutPosition::output;
   c.nf4_quantizer = Nf4Quantizer::unchunked;
   c.attention_kernel = AttentionKernel::flash2;
+  c.gqa_kv = GqaKv::repeat;
   c.trainer = Trainer::other;
   c.alloc_segments = AllocSegments::fixed;
   c.reduce_dtype = ReduceDtype::bf16;

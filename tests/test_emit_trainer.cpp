@@ -195,6 +195,9 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--precision", "mxfp8", "--fp8-backend", "te"}, "fp8_backend 'te'"},
       {{"--grad-accum", "2", "--no-sync"}, "grad_accum_mode 'no-sync'"},
       {{"--norm-impl", "upcast"}, "norm_impl 'upcast'"},
+      {{"--swiglu-impl", "fused"}, "swiglu_impl 'fused'"},
+      // 0.2.2's attention passes enable_gqa (models/attention.py): no repeat_kv to ask for
+      {{"--gqa-kv", "repeat"}, "gqa_kv 'repeat'"},
       {{"--fsdp-wrap", "root"}, "fsdp_wrap 'root'"},
       {{"--attention-kernel", "flash2"}, "attention_kernel 'flash2'"},
       {{"--trainer", "other"}, "trainer 'other'"},
@@ -220,7 +223,7 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
        "DDP has not supported > 1D parallelism"},
       {{"--sharding", "hybrid", "--nodes", "2", "--shard-group", "1"}, "it runs DDP"},
   };
-  REQUIRE(cases.size() == 19);
+  REQUIRE(cases.size() == 21);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

@@ -53,11 +53,13 @@ TEST_CASE("Megatron-Core's Qwen3-30B-A3B block is counted by hand", "[megatron][
   const double mlp =
       2 * 2048 + (2048 * 2 + 5 * 128 + 4 * 8) + 8 * (2048 * q8 + 2 * 768 * 2 + 4 + 768 * q8);
   CHECK(saved(m, c) == Approx(attention + mlp));
-  // torchtitan's eager block, for comparison: K and V repeated to the 32 query heads, the router
-  // 4 x 128 + 8 x 28, per copy the unfused SwiGLU's three 768-wide bf16 tensors beside w2's
-  // quantized input, and the fp32 combine copy 4 x 8 x h: 185,120 bytes, nearly twice.
+  // torchtitan's eager block before 2026-01-27, for comparison: K and V repeated to the 32 query
+  // heads, the router 4 x 128 + 8 x 28, per copy the unfused SwiGLU's three 768-wide bf16
+  // tensors beside w2's quantized input, and the fp32 combine copy 4 x 8 x h: 185,120 bytes,
+  // nearly twice.
   TrainingConfig tt = c;
   tt.trainer = Trainer::torchtitan;
+  tt.gqa_kv = GqaKv::repeat;
   const double tt_attention = 2 * 2048 + 2048 * q8 + (4096 + 512) * 2 + 4096 * 2 +
                               (4096 + 4096) * 2 + 4 * 32 + 4096 * 2 + 4096 * q8;
   const double tt_mlp = 2 * 2048 + 2048 * q8 + (4 * 128 + 8 * 28) +
@@ -70,12 +72,15 @@ TEST_CASE("Megatron's dense SwiGLU keeps fc1's output whole and the product once
           "[megatron][memory]") {
   // Llama 3 8B, bf16: torchtitan's eager SwiGLU keeps w1's input and four f-wide tensors;
   // Megatron's fused SwiGLU keeps fc1's input, its 2f-wide output and fc2's input: f x 2 B fewer.
-  // Its attention reads K and V unrepeated: (4096 - 1024) x 2 x 2 B fewer.
+  // Its attention reads K and V unrepeated, as torchtitan's has since 2026-01-27; against
+  // repeat_kv's copies, (4096 - 1024) x 2 x 2 B fewer.
   const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = test::fsdp_config(8, ActivationCheckpointing::none);
   c.compile = false;
   TrainingConfig meg = c;
   meg.trainer = Trainer::megatron;
+  CHECK(saved(m, c) - saved(m, meg) == Approx(14336 * 2));
+  c.gqa_kv = GqaKv::repeat;
   CHECK(saved(m, c) - saved(m, meg) == Approx(14336 * 2 + (4096 - 1024) * 2 * 2));
 }
 
@@ -94,6 +99,14 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   c.loss = Loss::chunked_head;
   CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--loss unfused or fused") &&
                                                Catch::EndsWith("; not --loss chunked-head"));
+  c.loss = Loss::unfused;
+  // Transformer Engine's attention reads the K/V groups: there is no repeat_kv to count.
+  c.gqa_kv = GqaKv::repeat;
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--gqa-kv repeat with --trainer "
+                                                           "megatron") &&
+                                               Catch::EndsWith("(allowed: --gqa-kv native)"));
+  c.gqa_kv = GqaKv::native;
+  c.loss = Loss::chunked_head;
   CHECK(trainer_runs(Trainer::megatron, ActivationCheckpointing::selective_layer, false,
                      Loss::unfused));
   CHECK(!trainer_runs(Trainer::megatron, ActivationCheckpointing::full, false, Loss::chunked));

@@ -49,13 +49,20 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
   const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();
   // No checkpointing, eager, bf16: block input and mid residual (2 x 2h), two norm outputs
-  // (2 x 2h), q after RoPE (2q), K and V repeated to q size (2 x 2q), SDPA output (2q), fp32
-  // logsumexp (4 x 32 heads), and SwiGLU's four f-wide tensors (4 x 2f):
-  // 8*4096 + 8*4096 + 128 + 8*14336 = 180,352 bytes.
+  // (2 x 2h), q after RoPE (2q), K and V at their 8 heads (2 x 2kv, kv = 1024: SDPA's
+  // enable_gqa), SDPA output (2q), fp32 logsumexp (4 x 32 heads), and SwiGLU's four f-wide
+  // tensors (4 x 2f): 6*8192 + 4096 + 128 + 8*14336 = 168,064 bytes.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0, 1e-12));
+  // repeat_kv's copies at the query heads instead (2 x 2q): 12,288 more, 180,352.
+  c.gqa_kv = GqaKv::repeat;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
              WithinRel(180352.0, 1e-12));
-  // Op-level SAC keeps x, wq, wv, SDPA out + lse, w1 and w2 outputs:
-  // 8192 + 8192 + 2048 + 8192 + 128 + 28672 + 8192 = 63,616.
+  // Op-level SAC keeps x, wq, wv, SDPA out + lse, w1 and w2 outputs, however K and V reach
+  // attention: 8192 + 8192 + 2048 + 8192 + 128 + 28672 + 8192 = 63,616.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
+             WithinRel(63616.0, 1e-12));
+  c.gqa_kv = GqaKv::native;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
              WithinRel(63616.0, 1e-12));
   // Full checkpointing keeps the block input only.
@@ -64,15 +71,23 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
   // torch.compile recomputes SwiGLU's silu output and drops SAC's unused w2 output.
   c.compile = true;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
-             WithinRel(180352.0 - 28672.0, 1e-12));
+             WithinRel(168064.0 - 28672.0, 1e-12));
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
              WithinRel(63616.0 - 8192.0, 1e-12));
+  // A fused SiLU-multiply (Liger Kernel's) keeps the two projections only, as compile does; SAC
+  // keeps w2's output still (its outputs are what SAC saves, not silu's).
+  c.compile = false;
+  c.swiglu_impl = SwigluImpl::fused;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0 - 28672.0, 1e-12));
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
+             WithinRel(63616.0, 1e-12));
+  c.swiglu_impl = SwigluImpl::eager;
   // A hand-written upcasting norm saves an fp32 copy of its input (4h) and the bf16
   // normalised value (2h) in place of the bf16 input (2h): +4h per norm, two norms.
-  c.compile = false;
   c.norm_impl = NormImpl::upcast;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
-             WithinRel(180352.0 + 2 * 4 * 4096.0, 1e-12));
+             WithinRel(168064.0 + 2 * 4 * 4096.0, 1e-12));
 }
 
 TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
@@ -81,9 +96,9 @@ TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
   c.activation_checkpointing = ActivationCheckpointing::selective_layer;
   c.ac_every = 2; // 16 of 32 blocks keep only their input
   CHECK_THAT(saved_activation_bytes(m, c),
-             WithinRel(8192.0 * (16 * 180352.0 + 16 * 8192.0), 1e-12));
+             WithinRel(8192.0 * (16 * 168064.0 + 16 * 8192.0), 1e-12));
   c.ac_every = 32; // one checkpointed block
-  CHECK_THAT(saved_activation_bytes(m, c), WithinRel(8192.0 * (31 * 180352.0 + 8192.0), 1e-12));
+  CHECK_THAT(saved_activation_bytes(m, c), WithinRel(8192.0 * (31 * 168064.0 + 8192.0), 1e-12));
 }
 
 TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {

@@ -152,10 +152,18 @@ TEST_CASE("context parallelism holds 1/cp of each sequence, plus the gathered ke
         at(b, StepPhase::forward_end, MemoryComponent::activations));
   CHECK(at(a, StepPhase::backward_start, MemoryComponent::logits) ==
         at(b, StepPhase::backward_start, MemoryComponent::logits));
-  // In the first block's backward, the whole 65536-token sequence's K and V (repeated to the 32
-  // query heads: 4096 wide) in bf16 and their fp32 gradients: 65536 x 4096 x 2 x (2 + 4) bytes.
+  // In the first block's backward, the whole 65536-token sequence's K and V (at their 8 heads:
+  // 1024 wide) in bf16 and their fp32 gradients: 65536 x 1024 x 2 x (2 + 4) bytes; repeated to
+  // the 32 query heads (4096 wide) under repeat_kv.
   CHECK_THAT(at(b, StepPhase::backward_block, MemoryComponent::activations) -
                  at(a, StepPhase::backward_block, MemoryComponent::activations),
+             WithinRel(65536.0 * 1024 * 2 * 6, 1e-12));
+  whole.gqa_kv = GqaKv::repeat;
+  split.gqa_kv = GqaKv::repeat;
+  const MemoryEstimate ar = estimate_memory(m, whole, gpu);
+  const MemoryEstimate br = estimate_memory(m, split, gpu);
+  CHECK_THAT(at(br, StepPhase::backward_block, MemoryComponent::activations) -
+                 at(ar, StepPhase::backward_block, MemoryComponent::activations),
              WithinRel(65536.0 * 4096 * 2 * 6, 1e-12));
 }
 

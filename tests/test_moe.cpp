@@ -52,16 +52,21 @@ TEST_CASE("expert parallelism shards the experts over ep x the shard group / ep"
 TEST_CASE("a mixture's block saves its router, routed copies and combine per token", "[moe]") {
   // bf16, eager, FSDP (bf16 residual), per token of one block:
   //  attention: norm input + wq/wk/wv input 2 x 4096, q/k norm inputs (4096 + 512) x 2,
-  //    SDPA q + repeated k, v (3 x 4096) x 2 + logsumexp 32 x 4, SDPA output 8192: 50,304;
+  //    SDPA q + k, v at their 4 heads (4096 + 2 x 512) x 2 + logsumexp 32 x 4, SDPA output
+  //    8192: 35,968 (repeat_kv's copies at the 32 query heads, (3 x 4096) x 2, 14,336 more);
   //  MLP: norm input + router/expert input 8,192; router softmax 128 x 4 + top-k scores and
   //    indices 8 x (4 + 24) = 736; 8 routed copies x (2048 x 2 + 768 x 4 x 2) = 81,920; the
-  //    combine's fp32 copies 8 x 2048 x 4 = 65,536: 156,384. All: 206,688.
+  //    combine's fp32 copies 8 x 2048 x 4 = 65,536: 156,384. All: 192,352.
   //  op-level SAC keeps the attention's block input 4096, q 8192, v 1024, SDPA output 8192 and
   //    logsumexp 128 = 21,632 (no grouped-GEMM output is on torchtitan's save list).
   //  backward working set: 3 x 8 x 768 + 2 x 2048 + 8 x 2048 wide gradients in bf16 (77,824)
   //    and the combine's fp32 gradient 65,536: 143,360.
-  const TrainingConfig c = on_one_node(1);
-  CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).full_per_token == 206'688.0);
+  TrainingConfig c = on_one_node(1);
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).full_per_token == 192'352.0);
+  c.gqa_kv = GqaKv::repeat;
+  CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).full_per_token ==
+        192'352.0 + 14'336.0);
+  c.gqa_kv = GqaKv::native;
   CHECK(block_activations(a3b(), c, ActivationCheckpointing::selective_op).saved_per_token ==
         21'632.0);
   CHECK(block_activations(a3b(), c, ActivationCheckpointing::none).grad_work_per_token ==

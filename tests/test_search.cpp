@@ -46,15 +46,15 @@ TEST_CASE("an amount over the memory is whole MiB below 1 GiB, never 0.00 GiB", 
   CHECK(excess_text(1.0) == "1 MiB"); // rounded up: over is over
   CHECK(excess_text(1023.0 * k_mib) == "1023 MiB");
   CHECK(excess_text(1.25 * k_gib) == "1.25 GiB");
-  // the default search's nearest out-of-memory miss, 34 MiB over, as estimate says it
-  const test::CliResult r =
-      test::run_cli({"estimate", "--tp", "8", "--loss", "chunked-head", "--compile",
-                     "--activation-checkpointing", "full", "--micro-batch", "234"});
+  // the default search's nearest out-of-memory miss, 8 MiB over, as estimate says it
+  const test::CliResult r = test::run_cli(
+      {"estimate", "--tp", "4", "--loss", "chunked-head", "--compile", "--activation-checkpointing",
+       "selective-layer", "--ac-every", "2", "--micro-batch", "26"});
   CHECK(r.status == 3);
-  CHECK_THAT(r.out, Catch::Contains("needs 178.38 GiB of 178.35 GiB usable, 34 MiB over") &&
-                        Catch::Contains("the step is 34 MiB over"));
+  CHECK_THAT(r.out, Catch::Contains("needs 178.36 GiB of 178.35 GiB usable, 8 MiB over") &&
+                        Catch::Contains("the step is 8 MiB over"));
   const test::CliResult s = test::run_cli({"search", "-q"});
-  CHECK_THAT(s.out, Catch::Contains("micro-batch 234 would need 178.38 GiB of 178.35 GiB (34 MiB "
+  CHECK_THAT(s.out, Catch::Contains("micro-batch 26 would need 178.36 GiB of 178.35 GiB (8 MiB "
                                     "over)"));
 }
 

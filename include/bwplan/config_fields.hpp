@@ -174,6 +174,13 @@ template <class F> constexpr void for_each_config_field(F&& f) {
   f(ConfigField<NormImpl>{
       "norm_impl", &C::norm_impl,
       "fused (nn.RMSNorm) or upcast (hand-written fp32 norm, saves an fp32 copy)", opt});
+  f(ConfigField<SwigluImpl>{
+      "swiglu_impl", &C::swiglu_impl,
+      "the dense SwiGLU MLP in eager mode: eager (silu, then the product: silu's output is saved "
+      "too) or fused (Liger Kernel's SiLU-multiply, which Hugging Face-based trainers apply: it "
+      "saves the two projections and recomputes silu); --compile fuses either, and Megatron's "
+      "SwiGLU is its own fused one",
+      opt});
   f(ConfigField<FsdpWrap>{"fsdp_wrap", &C::fsdp_wrap,
                           "per-module (torchtitan 2025+: embeddings, blocks, norm+output) or root "
                           "(torchtitan 2024: embeddings and output in the root unit)",
@@ -212,6 +219,15 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "cudnn (cuDNN or FlashAttention-3 class: torchtitan since October 2025, PyTorch SDPA with "
       "cuDNN 9.15+) or flash2 (FlashAttention-2: SDPA's flash backend, which SDPA picks first "
       "with an older cuDNN; torchtitan on H100 until October 2025)",
+      opt});
+  f(ConfigField<GqaKv>{
+      "gqa_kv", &C::gqa_kv,
+      "how attention receives K and V under grouped-query attention: native (the kernel reads "
+      "each K/V head for its group of query heads: SDPA's enable_gqa, as torchtitan since "
+      "2026-01-27 and the 0.2.2 the launch files run; FlashAttention; Transformer Engine) or "
+      "repeat (repeat_kv copies them to every query head and backward keeps the copies: "
+      "torchtitan before 2026-01-27, Hugging Face's eager attention); measurement cases without "
+      "it read repeat, Megatron's native",
       opt});
   f(ConfigField<Trainer>{"trainer", &C::trainer,
                          "torchtitan (what the launch files run; the estimate models its loss), "

@@ -68,6 +68,11 @@ enum class OptimizerImpl : std::uint8_t { fused, foreach, count_ };
 /// input) or upcast (hand-written `x.float()` norm, saves an fp32 copy: torchtune, torchtitan
 /// until early 2025).
 enum class NormImpl : std::uint8_t { fused, upcast, count_ };
+/// How a dense SwiGLU MLP runs in eager mode: eager (silu, then the product: autograd keeps the
+/// gate and up projections and silu's output) or fused (one kernel that keeps the two projections
+/// and recomputes silu in backward: Liger Kernel's LigerSiLUMulFunction). torch.compile fuses
+/// either into the fused form.
+enum class SwigluImpl : std::uint8_t { eager, fused, count_ };
 /// How QLoRA's base is quantized to NF4 when the weights load (torchao's NF4Tensor.from_tensor):
 /// chunked (torchao 0.2 onwards compares 2^20 elements at a time with the 16 NF4 levels) or
 /// unchunked (torchao 0.1 compares the whole tensor at once, 32 bytes per element twice).
@@ -80,6 +85,11 @@ enum class LoraDropoutPosition : std::uint8_t { input, output, count_ };
 /// backend: what SDPA picks first unless cuDNN is preferred; slower by the GPU's
 /// flash2_attention_speed_ratio).
 enum class AttentionKernel : std::uint8_t { cudnn, flash2, count_ };
+/// How attention receives K and V under grouped-query attention: native (the kernel reads each
+/// K/V head for its group of query heads: SDPA's enable_gqa, FlashAttention, FlexAttention,
+/// Transformer Engine) or repeat (repeat_kv copies K and V to every query head first, and
+/// attention's backward keeps the copies).
+enum class GqaKv : std::uint8_t { native, repeat, count_ };
 /// How FSDP2 units are cut. per-module (torchtitan since mid-2025): embeddings, each block, and
 /// norm+output are units; embeddings and blocks reshard after forward, norm+output stay
 /// unsharded. root (torchtitan 2024): embeddings, final norm and output sit in the root unit,
@@ -189,6 +199,10 @@ template <> struct EnumTraits<NormImpl> {
   static constexpr std::string_view what = "norm implementation";
   static constexpr std::array<std::string_view, 2> names = {"fused", "upcast"};
 };
+template <> struct EnumTraits<SwigluImpl> {
+  static constexpr std::string_view what = "SwiGLU implementation";
+  static constexpr std::array<std::string_view, 2> names = {"eager", "fused"};
+};
 
 template <> struct EnumTraits<Nf4Quantizer> {
   static constexpr std::string_view what = "NF4 quantizer";
@@ -203,6 +217,11 @@ template <> struct EnumTraits<LoraDropoutPosition> {
 template <> struct EnumTraits<AttentionKernel> {
   static constexpr std::string_view what = "attention kernel";
   static constexpr std::array<std::string_view, 2> names = {"cudnn", "flash2"};
+};
+
+template <> struct EnumTraits<GqaKv> {
+  static constexpr std::string_view what = "grouped-query K/V handling";
+  static constexpr std::array<std::string_view, 2> names = {"native", "repeat"};
 };
 
 template <> struct EnumTraits<FsdpWrap> {
@@ -253,7 +272,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Nf4Quantizer> && k_enum_table_complete<AttentionKernel> &&
               k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
               k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments> &&
-              k_enum_table_complete<ReduceDtype> && k_enum_table_complete<LoraDropoutPosition>);
+              k_enum_table_complete<ReduceDtype> && k_enum_table_complete<LoraDropoutPosition> &&
+              k_enum_table_complete<GqaKv> && k_enum_table_complete<SwigluImpl>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -90,9 +90,10 @@ struct ModelSpec {
   [[nodiscard]] std::int64_t v_dim() const { return kv_heads * effective_v_head_dim(); }
   /// SDPA's output width (wo's input): one value head per query head.
   [[nodiscard]] std::int64_t attn_out_dim() const { return heads * effective_v_head_dim(); }
-  /// Keys plus values as SDPA receives them: repeated to the query heads under GQA (repeat_kv).
-  [[nodiscard]] std::int64_t sdpa_kv_dim() const {
-    return kv_heads < heads ? q_dim() + attn_out_dim() : kv_dim() + v_dim();
+  /// Keys plus values as attention receives them: at their own heads, or under GQA with
+  /// `repeated` copied to the query heads (repeat_kv).
+  [[nodiscard]] std::int64_t attention_kv_dim(bool repeated) const {
+    return repeated && kv_heads < heads ? q_dim() + attn_out_dim() : kv_dim() + v_dim();
   }
 };
 

@@ -49,6 +49,7 @@ struct TrainingConfig {
   Offload offload = Offload::none;
   OptimizerImpl optimizer_impl = OptimizerImpl::fused;
   NormImpl norm_impl = NormImpl::fused;
+  SwigluImpl swiglu_impl = SwigluImpl::eager;
   FsdpWrap fsdp_wrap = FsdpWrap::per_module;
   /// What is trained (docs/model.md, "Fine-tuning"): everything, or low-rank adapters of rank
   /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time);
@@ -64,6 +65,11 @@ struct TrainingConfig {
   Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
   /// The attention kernel (time only: both keep the same tensors).
   AttentionKernel attention_kernel = AttentionKernel::cudnn;
+  /// K and V as attention receives them under GQA: native (torchtitan since
+  /// pytorch/torchtitan@ff0829c1, 2026-01-27, so the launch files' 0.2.2) or repeated to the
+  /// query heads (torchtitan before it). Measurement cases that do not name it read `repeat`
+  /// (the larger), except Megatron's, whose Transformer Engine attention reads the groups.
+  GqaKv gqa_kv = GqaKv::native;
   /// Whose choices the estimate describes (the memory band only). Measurement cases that do
   /// not name it read `other`: an unnamed trainer.
   Trainer trainer = Trainer::torchtitan;

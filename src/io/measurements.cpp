@@ -94,7 +94,14 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   c.trainer = Trainer::other;
   // Nor with which allocator segments: PyTorch's default.
   c.alloc_segments = AllocSegments::fixed;
+  // Nor how its attention took grouped K and V: copied to the query heads (the larger), unless
+  // Megatron-Core's Transformer Engine attention, which reads the groups.
+  c.gqa_kv = GqaKv::repeat;
+  const bool gqa_kv_named = r.has("gqa_kv");
   io::read_config_fields(r, c, io::ConfigSource::measurement_case);
+  if (!gqa_kv_named && c.trainer == Trainer::megatron) {
+    c.gqa_kv = GqaKv::native;
+  }
   c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
   if (c.sharding == Sharding::none) {
     // 1 (or none given) is how the data writes "no sharding"; more contradicts it, as --shard-group

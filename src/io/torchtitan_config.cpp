@@ -290,6 +290,11 @@ void optimizer_settings(Settings& s, const TrainingConfig& c) {
   if (c.norm_impl != NormImpl::fused) {
     cannot("norm_impl", name_of(c.norm_impl), "its RMSNorm is torch.nn.RMSNorm (fused)");
   }
+  if (c.swiglu_impl != SwigluImpl::eager) {
+    cannot("swiglu_impl", name_of(c.swiglu_impl),
+           "its feed-forward runs silu and the product as two eager ops (or compiled); plan with "
+           "--swiglu-impl eager");
+  }
   if (c.trainer != Trainer::torchtitan) {
     cannot("trainer", name_of(c.trainer),
            "these files run torchtitan; plan with --trainer torchtitan");
@@ -298,6 +303,11 @@ void optimizer_settings(Settings& s, const TrainingConfig& c) {
     cannot("alloc_segments", name_of(c.alloc_segments),
            "the job sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True; plan with "
            "--alloc-segments expandable");
+  }
+  if (c.gqa_kv != GqaKv::native) {
+    cannot("gqa_kv", name_of(c.gqa_kv),
+           "its attention passes K and V to SDPA at their own heads with enable_gqa "
+           "(models/attention.py); plan with --gqa-kv native");
   }
   if (c.attention_kernel != AttentionKernel::cudnn) {
     cannot("attention_kernel", name_of(c.attention_kernel),

@@ -1,6 +1,6 @@
 // Activation and logits memory per GPU. The inventory below lists, op by op, what autograd
 // keeps for backward in a Llama-style block as torchtitan writes it (RMSNorm, RoPE on q/k,
-// repeat_kv for GQA, flash SDPA, SwiGLU); docs/model.md, "Activations", derives each line.
+// grouped or repeated K/V, flash SDPA, SwiGLU); docs/model.md, "Activations", derives each line.
 #include "bwplan/memory_model.hpp"
 
 #include <algorithm>
@@ -130,15 +130,17 @@ double megatron_moe_saved(const ModelSpec& m, double ab, double gemm_in) {
 }
 
 /// Bytes per token a dense MLP saves: w1's input and what follows it. A two-matmul MLP keeps w1's
-/// and the activation's outputs; a SwiGLU as torchtitan's or Megatron's fused one.
-double dense_mlp_saved(const ModelSpec& m, double ab, double gemm_in, bool eager, bool megatron) {
+/// and the activation's outputs; a SwiGLU as torchtitan's (silu's output kept when `silu_saved`)
+/// or Megatron's fused one.
+double dense_mlp_saved(const ModelSpec& m, double ab, double gemm_in, bool silu_saved,
+                       bool megatron) {
   const double h = static_cast<double>(m.hidden);
   const double f = static_cast<double>(m.ffn);
   if (m.mlp != MlpKind::swiglu) {
     return h * gemm_in + f * ab + f * gemm_in;
   }
   return megatron ? megatron_swiglu_saved(f, h, ab, gemm_in)
-                  : h * gemm_in + swiglu_saved(f, ab, gemm_in, eager);
+                  : h * gemm_in + swiglu_saved(f, ab, gemm_in, silu_saved);
 }
 
 Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
@@ -167,9 +169,10 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (m.qk_norm) {
     inv.all += (q + kv) * ab; // q/k norm inputs
   }
-  // SDPA's q, k and v (repeat_kv copies K and V to the query heads; Megatron passes the groups
-  // to Transformer Engine's attention, which reads K and V unrepeated) and logsumexp
-  const double sdpa_kv = megatron ? kv + v : static_cast<double>(m.sdpa_kv_dim());
+  // SDPA's q, k and v and logsumexp. K and V are saved at their own heads when attention reads
+  // the groups (SDPA's enable_gqa, which torchtitan passes since pytorch/torchtitan@ff0829c1;
+  // Transformer Engine under Megatron), else as repeat_kv's copies at the query heads.
+  const double sdpa_kv = static_cast<double>(m.attention_kv_dim(c.gqa_kv == GqaKv::repeat));
   inv.all += q * ab + sdpa_kv * ab + lse;
   inv.all += out * ab; // SDPA output (wo's input)
   if (m.attention_sinks && eager) {
@@ -206,7 +209,11 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   }
   // MLP half: residual into the norm, norm output, projections and activation.
   inv.all += norm_saved;
-  const double dense_mlp = dense_mlp_saved(m, ab, gemm_in, eager, megatron);
+  // A fused SiLU-multiply (Liger Kernel's, linkedin/Liger-Kernel@06e2af7d:
+  // src/liger_kernel/ops/swiglu.py, LigerSiLUMulFunction saves only its two inputs) keeps what
+  // compile's fusion keeps.
+  const bool silu_saved = eager && c.swiglu_impl == SwigluImpl::eager;
+  const double dense_mlp = dense_mlp_saved(m, ab, gemm_in, silu_saved, megatron);
   if (m.is_moe()) {
     // With no checkpointing every block is counted as the larger of a sparse block and a leading
     // dense one (it is also the one block a checkpointed backward rematerialises; DeepSeek-V3's 3
@@ -302,9 +309,9 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
   if (c.cp > 1) {
     // Context parallelism with all-gathered keys and values (torchtitan's default rotate method,
     // torch/distributed/tensor/experimental/_attention.py): the block's backward holds the whole
-    // sequence's K and V (repeated to the query heads, as SDPA receives them) and their fp32
+    // sequence's K and V (as attention receives them: grouped or repeated) and their fp32
     // gradients: cp times each local token's, split over the tp ranks by heads.
-    const double kv = static_cast<double>(m.sdpa_kv_dim());
+    const double kv = static_cast<double>(m.attention_kv_dim(c.gqa_kv == GqaKv::repeat));
     a.grad_work_per_token +=
         kv * (ab + 4.0) * static_cast<double>(c.cp) / static_cast<double>(c.tp);
   }

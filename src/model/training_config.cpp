@@ -405,6 +405,11 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   if (const std::string why = head_fp32_problem(c); !why.empty()) {
     throw Error(why);
   }
+  if (c.trainer == Trainer::megatron && c.gqa_kv == GqaKv::repeat) {
+    throw Error("--gqa-kv repeat with --trainer megatron: Megatron-Core passes the K/V groups to "
+                "Transformer Engine's attention, which reads them unrepeated (allowed: --gqa-kv "
+                "native)");
+  }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
                             "fp8 all-gather only for tensorwise scaling), not {}",
