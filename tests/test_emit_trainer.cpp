@@ -587,6 +587,35 @@ TEST_CASE("the learning rate: torchtitan's train config for the flavor, else its
   fs::remove_all(dir);
 }
 
+TEST_CASE("a plan written before a field existed launches under the same job name", "[emit]") {
+  // The job name hashes what makes the run; a training-config field at its default is left out
+  // of it, so a field added later (gqa_kv and swiglu_impl on 2026-12-06, at the defaults the
+  // launch files accept) does not rename an unchanged plan's job, which would start it from
+  // scratch instead of resuming its checkpoints. A field off its default still renames it.
+  const fs::path dir = test::scratch_dir("emit-trainer-job-name");
+  const std::string plan = write_estimate(dir, "plan", {"--instance", "ml.p6-b200.48xlarge"});
+  nlohmann::json older = read_json(plan);
+  REQUIRE(older["config"].erase("gqa_kv") == 1);
+  REQUIRE(older["config"].erase("swiglu_impl") == 1);
+  const fs::path older_plan = dir / "older.json";
+  std::ofstream(older_plan) << older.dump();
+  nlohmann::json foreach = read_json(plan);
+  foreach
+    ["config"]["optimizer_impl"] = "foreach"; // torchtitan's optimizer.implementation
+  const fs::path foreach_plan = dir / "foreach.json";
+  std::ofstream(foreach_plan) << foreach.dump();
+  const auto job = [&](const std::string& from, const std::string& name) {
+    const auto r = test::run_cli(base_args(from, dir / name));
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return read_json(dir / name / "create-training-job.json")["TrainingJobName"];
+  };
+  const auto now = job(plan, "now");
+  CHECK(job(older_plan.string(), "older") == now);
+  CHECK(job(foreach_plan.string(), "foreach") != now);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a sliding window as long as the sequence launches as full attention", "[emit]") {
   // Mistral-7B-v0.1's config.json slides every layer over 4096 tokens: at 4096 and fewer that is
   // full attention, which torchtitan's Llama-style model runs; longer, the refusal names the

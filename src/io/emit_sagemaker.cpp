@@ -130,6 +130,20 @@ OrderedJson settings_of(const Estimate& e) {
   return j;
 }
 
+/// What names a job: the settings less the training-config fields at their defaults, so that a
+/// field bwplan adds later (at its default, which is all the launch files accept of most) leaves
+/// the job name of a plan that does not change as it was.
+OrderedJson naming_settings(const OrderedJson& settings) {
+  const OrderedJson defaults = io::config_json(TrainingConfig{}, {"", "", "", 0});
+  OrderedJson named = OrderedJson::object();
+  for (const auto& [k, v] : settings.items()) {
+    if (!defaults.contains(k) || defaults.at(k) != v) {
+      named[k] = v;
+    }
+  }
+  return named;
+}
+
 std::string hp_value(const OrderedJson& v) {
   return v.dump();
 } // the v2 SDK's json.dumps
@@ -675,8 +689,8 @@ std::string job_base_name(const io::Launch& l) {
   }
   // Whatever makes another run: a new name, so that it never resumes another run's checkpoint
   const std::string key =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", l.settings.dump(), o.role_arn, o.s3_output, o.region,
-                  o.training_plan_arn, l.steps, o.s3_train, o.s3_tokenizer);
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", naming_settings(l.settings).dump(), o.role_arn,
+                  o.s3_output, o.region, o.training_plan_arn, l.steps, o.s3_train, o.s3_tokenizer);
   const std::string suffix = fmt::format("{:08x}", fnv1a(key) & 0xffffffffu);
   // A cut name must not read as something else ("fp8-te" for fp8-tensorwise, "llama-3-1-40"):
   // the float8 recipes get short tags, then the instance type gives way, and only then is the
