@@ -126,20 +126,22 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // (295 under; 0.06 holds 289) and 0.12 (290 above; 0.11 holds 289). Since gqa_kv (2026-12-06:
   // K and V at their own heads for the 99 torchtitan cases whose code passes enable_gqa) 0.07
   // holds 292 (95.7 %; three GB200 op-level SAC runs that read 9.6-9.9 % low now read 10.0-10.3 %
-  // low, past it) and 0.12 still 290: the rule's fractions do not move.
+  // low, past it) and 0.12 still 290: the rule's fractions do not move. With the blind9 and
+  // blind10 holdouts of the same day (8 peaks, all inside; 313 in all, 95 % is 297.35): 0.07
+  // holds 300 (0.06 holds 295) and 0.12 holds 298 (0.11 holds 297).
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 305);
+  REQUIRE(at.peaks == 313);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
-  CHECK(at.under_high == 292);
+  CHECK(at.under_high == 300);
   CHECK(at.under_high >= needed);  // the cap no longer binds
   CHECK(less.under_high < needed); // the narrowest that holds 95 %
-  CHECK(at.above_low == 290);
+  CHECK(at.above_low == 298);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -484,7 +486,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // reserved peak holds every phase's slack and the rule's edge is 0.06 (2026-12-06): 272 of 286
   // (95.1 %), 10.0 %, 3.9 %; with the blind thunder holdout (19 peaks, 17 under as evaluated,
   // median 6.9 %) and the edge back at 0.07: 295 of 305 (96.7 %), 11.0 %, 4.0 %; since gqa_kv
-  // (2026-12-06): 292 (95.7 %), 11.0 %, 3.5 %.
+  // (2026-12-06): 292 (95.7 %), 11.0 %, 3.5 %; with blind9 (8 peaks, all under): 300 of 313
+  // (95.8 %), 11.0 %, 3.4 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -503,8 +506,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 305);
-  CHECK(under == 292);
+  REQUIRE(errors.size() == 313);
+  CHECK(under == 300);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -550,7 +553,10 @@ TEST_CASE(
   // With Automodel's LoRA dropout on the adapters' outputs named (lora_dropout_position), that
   // row +14.5 % (was +6.8 %): all and held-aside medians 10.85 %. Since gqa_kv and swiglu_impl
   // (2026-12-06; less activation traffic reads faster): all 11.0 %, 260 inside (Automodel's
-  // Llama 3.1 8B LoRA row +19.2 %, out); torchtitan's 11.65 %, 162; held-aside 11.0 %, 222.
+  // Llama 3.1 8B LoRA row +19.2 %, out); torchtitan's 11.65 %, 162; held-aside 11.0 %, 222. With
+  // the blind9 holdout (8 torchtitan rows of 96-256-token sequences, 22-34 % fast, all inside the
+  // band widened for sequences shorter than any measured): all 307, 11.25 %, 268 (87.3 %);
+  // torchtitan's 190, 12.3 %, 170 (89.5 %); held-aside 268, 11.3 %, 230.
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -581,16 +587,16 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(all.errors.size() == 299);
-  CHECK(all.inside == 260);
-  REQUIRE(torchtitan.errors.size() == 182);
-  CHECK(torchtitan.inside == 162);
+  REQUIRE(all.errors.size() == 307);
+  CHECK(all.inside == 268);
+  REQUIRE(torchtitan.errors.size() == 190);
+  CHECK(torchtitan.inside == 170);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
-  REQUIRE(held_aside.errors.size() == 260);
-  CHECK(held_aside.inside == 222);
-  CHECK(quantile(held_aside.errors, 0.5) == Approx(11.03).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(11.02).margin(0.1));
+  REQUIRE(held_aside.errors.size() == 268);
+  CHECK(held_aside.inside == 230);
+  CHECK(quantile(held_aside.errors, 0.5) == Approx(11.32).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(11.25).margin(0.1));
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
@@ -630,8 +636,13 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // with FlashAttention-2 and Liger Kernel's SiLU-multiply at that commit), that LoRA run reads
   // 77.5 GiB, at_risk, so none that ran is called out_of_memory (96 fit, 16 at_risk); and the
   // may19 branch's TP 2 x FSDP 4 at local batch 10, which ran a step at 97.4 % of the device
-  // before its allocator failed, is at_risk (28 out_of_memory, 5 at_risk). Of
-  // the 286 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
+  // before its allocator failed, is at_risk (28 out_of_memory, 5 at_risk). With the blind9 and
+  // blind10 holdouts of the same day (evaluated once): the may19 branch's eager run out of memory
+  // called so, the Hugging Face stacks' three calls: TRL's Llama 3.1 8B SFT with Liger fits and
+  // its twin without Liger, out of memory, at_risk; Axolotl's full fine-tune of SmolLM2-1.7B at
+  // 16,384 tokens on one H100, out of memory in step 2's backward, called fits (62.3 GiB, upper
+  // edge 71.7 of 78.9): a third wrong call (97 fit, 29, 6). Of
+  // the 313 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
   std::vector<std::string> wrong;
@@ -654,15 +665,17 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
       }
     }
   }
-  CHECK(calls[{true, "fits"}] == 96);
+  CHECK(calls[{true, "fits"}] == 97);
   CHECK(calls[{true, "at_risk"}] == 16);
   CHECK(calls[{true, "out_of_memory"}] == 0);
-  CHECK(calls[{false, "out_of_memory"}] == 28);
-  CHECK(calls[{false, "at_risk"}] == 5);
+  CHECK(calls[{false, "out_of_memory"}] == 29);
+  CHECK(calls[{false, "at_risk"}] == 6);
   CHECK(ran_called_oom.empty());
   std::sort(wrong.begin(), wrong.end());
-  CHECK(wrong == std::vector<std::string>{
-                     "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
-                     "ttrl-swe-r2e-h100x16-qwen3-32b-fsdp16-fp32state-fullac-s24576-oom-2026jun"});
+  CHECK(wrong ==
+        std::vector<std::string>{
+            "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
+            "b10-axolotl-pr2412-h100x1-smollm2-1.7b-fullft-bf16pure-adamw8bit-noac-b1s16384-oom",
+            "ttrl-swe-r2e-h100x16-qwen3-32b-fsdp16-fp32state-fullac-s24576-oom-2026jun"});
   CHECK(peaks_called_oom == 2);
 }
