@@ -80,6 +80,12 @@ struct TrainingConfig {
   ReduceDtype reduce_dtype = ReduceDtype::trainer_default;
 };
 
+/// Keys plus values per token as this configuration's attention receives them: at their own
+/// heads, or repeat_kv's copies at the query heads under gqa_kv repeat.
+[[nodiscard]] inline std::int64_t attention_kv_dim(const ModelSpec& m, const TrainingConfig& c) {
+  return m.attention_kv_dim(c.gqa_kv == GqaKv::repeat);
+}
+
 /// Whether each tensor-parallel rank keeps its vocabulary slice of the logits and runs the loss
 /// on it (torchtitan's loss_parallel(), its default under tp); otherwise every rank holds the
 /// whole vocabulary's logits.

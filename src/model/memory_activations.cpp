@@ -172,7 +172,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // SDPA's q, k and v and logsumexp. K and V are saved at their own heads when attention reads
   // the groups (SDPA's enable_gqa, which torchtitan passes since pytorch/torchtitan@ff0829c1;
   // Transformer Engine under Megatron), else as repeat_kv's copies at the query heads.
-  const double sdpa_kv = static_cast<double>(m.attention_kv_dim(c.gqa_kv == GqaKv::repeat));
+  const double sdpa_kv = static_cast<double>(attention_kv_dim(m, c));
   inv.all += q * ab + sdpa_kv * ab + lse;
   inv.all += out * ab; // SDPA output (wo's input)
   if (m.attention_sinks && eager) {
@@ -311,7 +311,7 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
     // torch/distributed/tensor/experimental/_attention.py): the block's backward holds the whole
     // sequence's K and V (as attention receives them: grouped or repeated) and their fp32
     // gradients: cp times each local token's, split over the tp ranks by heads.
-    const double kv = static_cast<double>(m.attention_kv_dim(c.gqa_kv == GqaKv::repeat));
+    const double kv = static_cast<double>(attention_kv_dim(m, c));
     a.grad_work_per_token +=
         kv * (ab + 4.0) * static_cast<double>(c.cp) / static_cast<double>(c.tp);
   }

@@ -452,8 +452,7 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
     // All-gathered keys and values (as attention receives them; this rank's heads): one gather
     // per block in forward and again in backward with a reduce-scatter of their gradients, one
     // more per recomputed block.
-    const double kv = as_double(m.attention_kv_dim(c.gqa_kv == GqaKv::repeat)) / 2.0 /
-                      as_double(c.tp); // K and V: 2 x kv
+    const double kv = as_double(attention_kv_dim(m, c)) / 2.0 / as_double(c.tp); // K and V: 2 x kv
     const double calls = layers * 3.0 + recomputed;
     const std::int64_t per_node = std::max<std::int64_t>(1, gpn / c.tp);
     const Link l = ring_link(c.cp, std::min(c.cp, per_node), net, k, 1.0);
