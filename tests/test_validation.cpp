@@ -19,6 +19,7 @@ namespace {
 
 using test::validate_json;
 
+using test::check_fit_calls;
 using test::check_peaks_inside_band;
 using test::check_runs_that_ran;
 using test::check_throughput;
@@ -821,14 +822,12 @@ TEST_CASE("the fit-call holdout holds what its one evaluation showed", "[validat
   // on the right side).
   const auto v = validate_json("measurements-fitcalls-holdout.json");
   const auto& s = v.at("summary");
-  CHECK(s.at("fit_cases") == 7);
-  CHECK(s.at("fit_accuracy").get<double>() == Approx(6.0 / 7.0));
+  check_fit_calls(v, 7, 5, 6.0 / 7.0);
   for (const auto& c : v.at("cases")) {
     if (c.at("id") == "ar19-b200-qwen3-14b-fsdp4-tp2-bf16pure-noac-b10-compile-oom") {
       CHECK(c.at("predicted_verdict") == "at_risk");
     }
   }
-  CHECK(s.at("oom_cases") == 5);
   CHECK(s.at("oom_flagged_fraction").get<double>() == 1.0);
   CHECK(s.at("numeric_cases") == 1);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(1.3).margin(0.1));
@@ -847,9 +846,7 @@ TEST_CASE("the new-runs holdout holds what its one evaluation showed", "[validat
   // phase's slack, 2026-12-06), tokens/s 37.5 %, 4 of 6 inside.
   const auto v = validate_json("measurements-newruns-holdout.json");
   const auto& s = v.at("summary");
-  CHECK(s.at("fit_cases") == 7);
-  CHECK(s.at("fit_accuracy").get<double>() == 1.0);
-  CHECK(s.at("oom_cases") == 6);
+  check_fit_calls(v, 7, 6, 1.0);
   CHECK(s.at("numeric_cases") == 5);
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(0.5).margin(0.1));
   // 3.35 % since gqa_kv (2026-12-06; 3.0 % before).

@@ -35,6 +35,16 @@ inline void check_peaks_inside_band(const nlohmann::json& v, int peaks, double m
   CHECK(above == peaks - low);
 }
 
+/// What a held-aside file's one evaluation showed of its fit/out-of-memory outcomes: how many,
+/// how many ran out of memory, and the share whose estimate fell on the measured side.
+inline void check_fit_calls(const nlohmann::json& v, int cases, int out_of_memory,
+                            double accuracy) {
+  const auto& s = v.at("summary");
+  CHECK(s.at("fit_cases") == cases);
+  CHECK(s.at("oom_cases") == out_of_memory);
+  CHECK(s.at("fit_accuracy").get<double>() == Approx(accuracy));
+}
+
 /// What a held-aside file's one evaluation showed of its tokens/s: how many rows, the median
 /// |error| (to `margin` points) and the share inside the band.
 inline void check_throughput(const nlohmann::json& v, int rows, double median, double margin,
