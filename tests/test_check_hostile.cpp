@@ -401,6 +401,37 @@ TEST_CASE("check and emit warn, as estimate does, when the plan's sequence is lo
   fs::remove_all(dir);
 }
 
+TEST_CASE("check and emit say, as estimate does, which of a plan's settings do nothing",
+          "[check][hostile]") {
+  const fs::path dir = test::scratch_dir("check-inert-settings");
+  const auto e =
+      test::run_cli({"estimate", "--disable-loss-parallel", "--no-sync", "--format", "json"});
+  REQUIRE(e.status == 0);
+  CHECK(e.err == "bwplan: warning: --disable-loss-parallel has no effect with --tp 1 (every rank "
+                 "holds the whole vocabulary's logits either way)\n"
+                 "bwplan: warning: --no-sync has no effect with --grad-accum 1 (one micro-batch "
+                 "reduces its gradients once either way)\n");
+  const std::string plan = write(dir, "inert.json", e.out);
+  const std::string said =
+      "bwplan: warning: " + plan +
+      ": disable_loss_parallel true has no effect with tp 1 (every rank holds the whole "
+      "vocabulary's logits either way)\n"
+      "bwplan: warning: " +
+      plan +
+      ": grad_accum_mode no-sync has no effect with grad_accum 1 (one micro-batch reduces its "
+      "gradients once either way)\n";
+  const auto r = test::run_cli({"check", "--plan", plan});
+  CHECK(r.status == 0); // warnings: the settings change no figure
+  CHECK(r.err == said);
+  // a plan whose settings all act: nothing said
+  const auto plain = test::run_cli({"estimate", "--format", "json"});
+  REQUIRE(plain.status == 0);
+  const auto quiet = test::run_cli({"check", "--plan", write(dir, "plain.json", plain.out)});
+  CHECK(quiet.status == 0);
+  CHECK(quiet.err.empty());
+  fs::remove_all(dir);
+}
+
 TEST_CASE("check names a GPU memory the plan recorded other than the catalog's, which it judges "
           "against",
           "[check][hostile]") {

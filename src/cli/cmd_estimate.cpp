@@ -99,9 +99,6 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->warn("--pp-schedule {} has no effect without pipeline stages (--pp 1)",
                   name_of(c.pp_schedule));
   }
-  if (c.fp8_all_gather && c.sharding == Sharding::none) {
-    ctx.log->warn("--fp8-all-gather has no effect with --sharding none (nothing is gathered)");
-  }
   if (o.config.given("fp8_backend") && !is_low_precision(c.precision)) {
     ctx.log->warn("--fp8-backend {} has no effect with --precision {}", name_of(c.fp8_backend),
                   name_of(c.precision));
@@ -152,18 +149,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     throw Error(fmt::format("--global-batch-tokens {:.0f} (grad-accum {}): {}",
                             o.global_batch_tokens, c.grad_accum, e.what()));
   }
-  if (c.disable_loss_parallel && c.tp == 1) {
-    ctx.log->warn(k_loss_parallel_unused);
-  }
-  if (o.no_sync && c.grad_accum == 1) {
-    ctx.log->warn("--no-sync has no effect with --grad-accum 1 (one micro-batch reduces its "
-                  "gradients once either way)");
-  }
-  if (hybrid_replicates_nothing(c)) {
-    ctx.log->warn("--sharding hybrid over one shard group ({} GPUs) replicates nothing: "
-                  "--sharding full is the same job",
-                  effective_shard_group(c));
-  }
+  warn_inert_settings(ctx, c, Spelling::flags);
   r.train_tokens = o.train_tokens; // in range: the flags' transforms checked them
   if (o.price_per_hour >= 0) {
     r.price_per_hour = o.price_per_hour;

@@ -425,7 +425,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                                                             [](std::int64_t t) { return t > 1; });
                                        });
   if (b.disable_loss_parallel && !some_tp) {
-    ctx.log->warn(k_loss_parallel_unused);
+    ctx.log->warn(loss_parallel_unused(Spelling::flags));
   }
   if (!(o.global_batch_tokens >= 0 && o.global_batch_tokens <= 1e12) ||
       !(o.train_tokens >= 0 && o.train_tokens <= k_max_train_tokens) ||

@@ -56,11 +56,6 @@ private:
 inline constexpr std::array<std::string_view, 4> k_estimate_fields_spelled_apart = {
     "gpus", "gpus_per_node", "grad_accum_mode", "offload"};
 
-/// The warning estimate and search give for --disable-loss-parallel when no plan has tp > 1.
-inline constexpr std::string_view k_loss_parallel_unused =
-    "--disable-loss-parallel has no effect with --tp 1 (every rank holds the whole vocabulary's "
-    "logits either way)";
-
 /// Every catalogued instance type with its GPU, for fit advice.
 [[nodiscard]] std::vector<std::pair<InstanceSpec, GpuSpec>> instance_alternatives(Context& ctx);
 

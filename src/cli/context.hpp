@@ -199,5 +199,16 @@ void setup_emit(CLI::App& app, Context& ctx);
 /// model's max_seq_len; `what` names where it came from ("--seq-len", "PLAN: seq_len").
 void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t seq_len,
                              const ModelSpec& model);
+/// How a warning spells a setting: as estimate's flags or as a plan file's keys.
+enum class Spelling { flags, plan_keys };
+/// Warns for each setting the rest of the configuration makes do nothing (disabled loss
+/// parallelism at tp 1, no-sync at one micro-batch, fp8 all-gather without sharding, hybrid
+/// sharding over one group): estimate for its flags, check and emit for a plan's keys, with
+/// `prefix` ("PLAN: ") before each.
+void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spelling,
+                         std::string_view prefix = {});
+/// The warning for disabled loss parallelism where no tensor parallelism is: the one estimate,
+/// check and emit give for a configuration, and search for its whole tp axis.
+[[nodiscard]] std::string loss_parallel_unused(Spelling spelling);
 
 } // namespace bwplan::cli

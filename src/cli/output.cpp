@@ -75,7 +75,41 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   // as estimate warns for --seq-len: a plan edited (or a --model given) to a shorter window
   const TrainingConfig& c = doc.request.config;
   warn_beyond_max_seq_len(ctx, source.plan + ": seq_len", c.seq_len, doc.request.model);
+  warn_inert_settings(ctx, c, Spelling::plan_keys, source.plan + ": ");
   return doc;
+}
+
+std::string loss_parallel_unused(Spelling spelling) {
+  const bool flags = spelling == Spelling::flags;
+  return fmt::format("{} has no effect with {} 1 (every rank holds the whole vocabulary's logits "
+                     "either way)",
+                     flags ? "--disable-loss-parallel" : "disable_loss_parallel true",
+                     flags ? "--tp" : "tp");
+}
+
+void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spelling,
+                         std::string_view prefix) {
+  const bool flags = spelling == Spelling::flags;
+  if (c.disable_loss_parallel && c.tp == 1) {
+    ctx.log->warn("{}{}", prefix, loss_parallel_unused(spelling));
+  }
+  if (c.grad_accum_mode == GradAccumMode::no_sync && c.grad_accum == 1) {
+    ctx.log->warn("{}{} has no effect with {} 1 (one micro-batch reduces its gradients once "
+                  "either way)",
+                  prefix, flags ? "--no-sync" : "grad_accum_mode no-sync",
+                  flags ? "--grad-accum" : "grad_accum");
+  }
+  if (c.fp8_all_gather && c.sharding == Sharding::none) {
+    ctx.log->warn("{}{} has no effect with {} none (nothing is gathered)", prefix,
+                  flags ? "--fp8-all-gather" : "fp8_all_gather true",
+                  flags ? "--sharding" : "sharding");
+  }
+  if (hybrid_replicates_nothing(c)) {
+    const std::string_view sharding = flags ? "--sharding" : "sharding";
+    ctx.log->warn("{}{} hybrid over one shard group ({} GPUs) replicates nothing: {} full is the "
+                  "same job",
+                  prefix, sharding, effective_shard_group(c), sharding);
+  }
 }
 
 void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t seq_len,
