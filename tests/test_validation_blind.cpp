@@ -183,3 +183,24 @@ TEST_CASE("three Hugging Face-stack outcomes, held aside blind, hold what their 
                                                    : "fits";
   });
 }
+
+TEST_CASE("seven fit outcomes on 80 GB H100s, held aside blind, hold what their one evaluation "
+          "showed",
+          "[validation]") {
+  // tests/data/measurements-blind11-holdout.json: NeMo Automodel PR 2673's Llama 3.3 70B over
+  // pipeline 8 (interleaved) x FSDP 4 on 32 H100, out of memory at micro-batch 4 and 2 without
+  // checkpointing and at 2 and 1 with it (called out_of_memory: 191, 154, 85 and 83 GiB);
+  // open-r1's OlympicCoder-32B over FSDP1 on 128 H100 at 22,528 tokens, which trained (at_risk:
+  // 73.2 GiB, the upper edge 88.0 of 78.9), and at 32k, out of memory (out_of_memory, 82.3);
+  // open-r1 issue 446's Qwen2.5-Math-7B over ZeRO-3 on 8 H100 at 32k packed tokens, out of memory
+  // (at_risk: 78.9 GiB, its estimate on the fitting side). Evaluated once (2026-12-06): no wrong
+  // call.
+  const auto v = validate_json("measurements-blind11-holdout.json");
+  check_fit_calls(v, 7, 6, 6.0 / 7.0);
+  check_verdicts(v, [](const nlohmann::json& c) {
+    const std::string id = c.at("id");
+    return id.find("olympiccoder32b") != std::string::npos && id.ends_with("-fits") ? "at_risk"
+           : id.find("-i446-") != std::string::npos                                 ? "at_risk"
+                                                    : "out_of_memory";
+  });
+}
