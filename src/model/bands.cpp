@@ -107,7 +107,7 @@ MemoryBand memory_band(const ModelSpec& m, const TrainingConfig& c, const GpuSpe
   if (c.pp > 1) {
     higher.add(k.band_pipeline_parallel_fraction, Widening::pipeline_parallel);
   }
-  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 16 measured peaks.
+  // Expert parallelism (its dispatch buffers and routing imbalance): set on its 18 measured peaks.
   if (m.is_moe() && c.ep > 1) {
     higher.add(k.band_mixture_fraction, Widening::mixture);
   }
