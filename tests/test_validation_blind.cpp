@@ -220,3 +220,22 @@ TEST_CASE("four 2026 torchtitan mixture peaks, held aside blind, hold what their
   check_peaks_inside_band(v, 4, 6.23, 11.14, 2);
   check_throughput(v, 3, 26.13, 0.1, 1.0);
 }
+
+TEST_CASE("eight runs near the memory limit that trained, held aside blind, hold what their one "
+          "evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-blind13-holdout.json: Snowflake's ArcticTraining long-sequence
+  // baselines (Llama 3.1 8B over DeepSpeed ZeRO-3 with CPU offload, full checkpointing, no
+  // Ulysses) at 32,000-36,000 tokens on 1, 8 and 32 H100 (fits, at_risk) and 65,000 on one H200
+  // (at_risk); with Liger Kernel's fused linear cross-entropy at 160,000 tokens on 8 H100 and
+  // 300,000 on one H200: called out_of_memory, WRONG (79.6 of 78.9 and 147.2 of 139.8 GiB);
+  // PEFT's Llama 2 70B LoRA over ZeRO-3 on 8 H100 fits. Evaluated once (2026-12-06).
+  const auto v = validate_json("measurements-blind13-holdout.json");
+  check_fit_calls(v, 8, 0, 6.0 / 8.0);
+  check_verdicts(v, [](const nlohmann::json& c) {
+    const std::string id = c.at("id");
+    return id.find("-liger-") != std::string::npos ? "out_of_memory"
+           : id.find("peftdocs") != std::string::npos || id.ends_with("-b1s32000-fits") ? "fits"
+                                                                                        : "at_risk";
+  });
+}
