@@ -660,7 +660,9 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // H100 and 300,000 on one H200 called out_of_memory (79.6 and 147.2 GiB: the loss read as
   // torchtitan's 8-chunk chunked-head, whose one chunk at those lengths is 38 and 72 GiB), and
   // PEFT's Llama 2 70B LoRA over ZeRO-3 fits: two runs that ran called out_of_memory (100 fit,
-  // 20 at_risk, 2). Of
+  // 20 at_risk, 2). Read since as fused-linear (Liger's own chunks; docs/model.md section 4) the
+  // two peak in the decoder's backward at 79.2 and 143.8 GiB: still out_of_memory, by 0.4 and
+  // 2.9 %. Of
   // the 313 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;

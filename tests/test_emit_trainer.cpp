@@ -190,6 +190,7 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--precision", "nvfp4"}, "precision 'nvfp4'"},
       {{"--loss", "chunked"}, "loss 'chunked'"},
+      {{"--loss", "fused-linear"}, "loss 'fused-linear'"},
       {{"--optimizer", "adamw-8bit"}, "optimizer 'adamw-8bit'"},
       {{"--optimizer", "lion"}, "optimizer 'lion'"},
       {{"--precision", "mxfp8", "--fp8-backend", "te"}, "fp8_backend 'te'"},
@@ -223,7 +224,7 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
        "DDP has not supported > 1D parallelism"},
       {{"--sharding", "hybrid", "--nodes", "2", "--shard-group", "1"}, "it runs DDP"},
   };
-  REQUIRE(cases.size() == 21);
+  REQUIRE(cases.size() == 22);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);

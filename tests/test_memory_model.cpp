@@ -175,6 +175,50 @@ TEST_CASE("unfused-bf16: eager cross-entropy on bf16 logits, kept by the loop un
   CHECK_THAT(logits(gp, StepPhase::forward_end), WithinRel(4.0 * 4.0 * k_tv_8b, 1e-12));
 }
 
+TEST_CASE("fused-linear: Liger's fused linear cross-entropy, chunk sizes and the gradients it "
+          "makes in forward",
+          "[memory]") {
+  // fused_linear_cross_entropy_forward (linkedin/Liger-Kernel@05b43a14): inc_factor =
+  // ceil(V / H), chunk_size = next_power_of_2(ceil(BT / inc_factor)); its own comment's example
+  // (BT 16384, V 32000, H 4096): inc 8, chunks of 2048.
+  CHECK(fused_linear_chunk_tokens(16384, 32000, 4096) == 2048);
+  // Llama 3.1 8B (V 128256, H 4096: inc 32): 8192 tokens, 256 a chunk; 160,000 -> ceil 5000 ->
+  // 8192; 300,000 -> 9375 -> 16384; a vocabulary under the hidden size (inc 1) takes every token
+  // in one chunk, no more than there are.
+  CHECK(fused_linear_chunk_tokens(8192, 128256, 4096) == 256);
+  CHECK(fused_linear_chunk_tokens(160000, 128256, 4096) == 8192);
+  CHECK(fused_linear_chunk_tokens(300000, 128256, 4096) == 16384);
+  CHECK(fused_linear_chunk_tokens(100, 1000, 4096) == 100);
+  // At micro-batch 1 x 8192 over FSDP 8 (bf16: a bf16 unsharded head), the loss holds the last
+  // chunk's bf16 logits, 256 x 128256 x 2 = 65,667,072 bytes, its input's bf16 gradient and
+  // fp32 per-token loss, 8192 x (4096 x 2 + 4) = 67,141,632, and the head's bf16 weight gradient,
+  // (128256 x 4096 + 4096 final-norm) x 2 = 1,050,681,344; the decoder's backward starts with
+  // the two gradients, and nothing of the loss is left after it.
+  const ModelSpec& m = test::preset("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = base();
+  c.loss = Loss::fused_linear;
+  const MemoryEstimate e = estimate_memory(m, c, gpu);
+  const auto logits = [&](StepPhase p) { return at(e, p, MemoryComponent::logits); };
+  CHECK(logits(StepPhase::forward_end) == 65'667'072.0 + 67'141'632.0 + 1'050'681'344.0);
+  CHECK(logits(StepPhase::backward_start) == 67'141'632.0 + 1'050'681'344.0);
+  for (const StepPhase p : {StepPhase::load, StepPhase::backward_block, StepPhase::backward_end,
+                            StepPhase::optimizer_step}) {
+    CHECK(logits(p) == 0);
+  }
+  // torchtitan's 8-chunk chunked-head holds 2 bytes a logit at forward's end (one chunk's 16):
+  // 2,101,346,304 of logits beside its own chunk loop, where Liger's chunks are 32 times smaller.
+  TrainingConfig h = base();
+  h.loss = Loss::chunked_head;
+  CHECK(logits_memory(m, h).forward_bytes == 2.0 * k_tv_8b);
+  // A frozen head (LoRA) has no weight gradient.
+  TrainingConfig lora = c;
+  lora.finetune = Finetune::lora;
+  lora.precision = Precision::bf16_pure;
+  const MemoryEstimate le = estimate_memory(m, lora, gpu);
+  CHECK(at(le, StepPhase::backward_start, MemoryComponent::logits) == 67'141'632.0);
+}
+
 TEST_CASE("without loss parallelism every tensor-parallel rank holds the whole vocabulary's "
           "logits",
           "[memory]") {

@@ -2,6 +2,7 @@
 // (tests/test_validation.cpp, tests/test_validation_blind.cpp).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -61,6 +62,20 @@ template <typename Called> void check_verdicts(const nlohmann::json& v, Called c
     INFO(c.at("id").get<std::string>());
     CHECK(c.at("predicted_verdict") == called(c));
   }
+}
+
+/// Every case's verdict: `listed[id]` for the ids listed (each one a case of the file), `otherwise`
+/// for the rest.
+inline void check_verdicts_listed(const nlohmann::json& v,
+                                  const std::map<std::string, std::string>& listed,
+                                  const std::string& otherwise) {
+  std::size_t found = 0;
+  check_verdicts(v, [&](const nlohmann::json& c) {
+    const auto it = listed.find(c.at("id").get<std::string>());
+    found += it != listed.end() ? 1 : 0;
+    return it != listed.end() ? it->second : otherwise;
+  });
+  CHECK(found == listed.size());
 }
 
 /// A file of runs that all ran and published tokens/s only (Megatron-Bridge's, llm-foundry's):

@@ -145,7 +145,10 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                       "cross-entropy: unfused (eager, fp32), fused (compiled), chunked "
                       "(all chunks' logits kept), chunked-head (one chunk at a time) or "
                       "unfused-bf16 (eager on the bf16 logits, no fp32 upcast, the logits kept "
-                      "until the next forward: a plain loop's F.cross_entropy, not torchtitan's)"});
+                      "until the next forward: a plain loop's F.cross_entropy, not torchtitan's) "
+                      "or fused-linear (Liger Kernel's fused linear cross-entropy, which Hugging "
+                      "Face-based trainers apply: chunks of about h/V of the tokens, gradients "
+                      "made in forward, no fp32 copy)"});
   f(ConfigField<bool>{"head_fp32", &C::head_fp32,
                       "run the output head's matmul in fp32, as torchtitan's RL trainers do "
                       "(CastLinear): fp32 logits, an fp32 copy of the head weight and its fp32 "

@@ -50,10 +50,20 @@ enum class ActivationCheckpointing : std::uint8_t {
 };
 enum class Optimizer : std::uint8_t { adamw, adamw_8bit, sgd, adafactor, lion, count_ };
 /// Cross-entropy as trainers run it: unfused (eager, fp32 copies), fused (compiled), chunked
-/// (torchtune's: every chunk's logits kept) or chunked-head (torchtitan's 2026 ChunkedCELoss,
-/// Liger's fused linear cross-entropy: each chunk runs the output head, the loss and their
-/// backward before the next, so one chunk's logits exist at a time).
-enum class Loss : std::uint8_t { unfused, fused, chunked, chunked_head, unfused_bf16, count_ };
+/// (torchtune's: every chunk's logits kept), chunked-head (torchtitan's 2026 ChunkedCELoss: 8
+/// chunks, each runs the output head, the loss and their backward before the next, so one
+/// chunk's logits exist at a time), unfused-bf16 (a plain loop's loss on bf16 logits) or
+/// fused-linear (Liger Kernel's fused linear cross-entropy: chunks of about h/V of the tokens,
+/// each chunk's gradient written in place over its logits, the head's gradients made in forward).
+enum class Loss : std::uint8_t {
+  unfused,
+  fused,
+  chunked,
+  chunked_head,
+  unfused_bf16,
+  fused_linear,
+  count_
+};
 /// Which library runs the low-precision matmuls (they save different tensors).
 enum class Fp8Backend : std::uint8_t { torchao, te, count_ };
 /// Gradient accumulation: reduce-scatter every micro-batch (FSDP2 default), or keep unsharded
@@ -174,8 +184,8 @@ template <> struct EnumTraits<Optimizer> {
 };
 template <> struct EnumTraits<Loss> {
   static constexpr std::string_view what = "loss";
-  static constexpr std::array<std::string_view, 5> names = {"unfused", "fused", "chunked",
-                                                            "chunked-head", "unfused-bf16"};
+  static constexpr std::array<std::string_view, 6> names = {
+      "unfused", "fused", "chunked", "chunked-head", "unfused-bf16", "fused-linear"};
 };
 
 template <> struct EnumTraits<Fp8Backend> {

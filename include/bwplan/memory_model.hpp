@@ -22,6 +22,12 @@ namespace bwplan {
 /// (Dettmers et al. 2023, "QLoRA", section 3: 8-bit scales per 64 elements, fp32 per 256 scales).
 inline constexpr double k_nf4_bytes_per_element = (4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0)) / 8.0;
 
+/// The tokens in each chunk of Liger Kernel's fused linear cross-entropy over `tokens` tokens:
+/// `next_power_of_2(ceil(tokens / ceil(vocab / hidden)))`, no more than `tokens`
+/// (linkedin/Liger-Kernel@05b43a14913ced3776aa3fc50020089b8c0d63c1:
+/// src/liger_kernel/ops/fused_linear_cross_entropy.py, fused_linear_cross_entropy_forward).
+[[nodiscard]] double fused_linear_chunk_tokens(double tokens, double vocab, double hidden);
+
 /// What quantizing one bf16 tensor of `elements` to NF4 holds at its peak, the tensor included
 /// (docs/model.md, "Fine-tuning"): torchao's NF4Tensor.from_tensor keeps the bf16 input and its
 /// block-scaled copy (2 + 2 bytes per element), then compares every element with the 16 NF4
@@ -341,6 +347,14 @@ struct MemoryTerms {
   /// local token its fp32 hidden-state gradient buffer (plus the chunks' copies when a micro-batch
   /// holds more than one sequence).
   double loss_head_bytes = 0, loss_hidden_per_token = 0, loss_chunk_copy_per_token = 0;
+  /// Liger's fused linear cross-entropy (Loss::fused_linear): its chunks are
+  /// fused_linear_chunk_tokens(tokens, vocab, `fused_linear_hidden`) of a micro-batch's tokens
+  /// (`fused_linear_hidden` 0: another loss); each chunk's logits, `fused_linear_chunk_bytes` per
+  /// element, exist one at a time; from the loss to the decoder's backward it holds its input's
+  /// gradient and the fp32 per-token loss, `fused_linear_held_per_token`, and the head's weight
+  /// gradient, `fused_linear_head_grad`.
+  double fused_linear_hidden = 0, fused_linear_chunk_bytes = 0, fused_linear_held_per_token = 0,
+         fused_linear_head_grad = 0;
   /// An fp32 head (TrainingConfig::head_fp32): the fp32 weight copy F.linear saves from the
   /// head's forward to its backward (one per micro-batch in flight), the fp32 weight gradient its
   /// backward makes, and per local token the fp32 copy of its input it saves; at the end of

@@ -266,6 +266,11 @@ void compile_settings(Settings& s, const TrainingConfig& c) {
            "its cross-entropy upcasts the logits to fp32 (components/loss.py, .float()); plan with "
            "--loss unfused");
   }
+  if (c.loss == Loss::fused_linear) {
+    cannot("loss", name_of(c.loss),
+           "it has no Liger Kernel fused linear cross-entropy; plan with --loss fused (compiled) "
+           "or unfused");
+  }
   OrderedJson components = OrderedJson::array();
   if (c.compile) {
     components.push_back("model");

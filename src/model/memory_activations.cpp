@@ -424,6 +424,13 @@ LogitsMemory logits_per_element(const TrainingConfig& c) {
     l.traffic_bytes = per_chunk;
     return l;
   }
+  case Loss::fused_linear:
+    // Liger Kernel's fused linear cross-entropy: its chunks' logits, the gradients it makes in
+    // forward and their size depend on the model and the tokens (memory_model.cpp,
+    // fused_linear_chunk_tokens). Per logit it moves what a compiled loss does: the head writes
+    // the chunk, the kernel reads it and writes its gradient in place.
+    l.traffic_bytes = 3.0 * ab;
+    return l;
   case Loss::count_: break;
   }
   l.traffic_bytes = l.forward_bytes + l.backward_bytes;

@@ -3,6 +3,7 @@
 #include "bwplan/memory_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "bwplan/pipeline.hpp"
 #include "bwplan/pytorch_defaults.hpp"
@@ -117,6 +118,16 @@ Slack allocator_slack(const MemoryTerms& t, StepPhase peak_phase, double allocat
 }
 
 } // namespace
+
+double fused_linear_chunk_tokens(double tokens, double vocab, double hidden) {
+  if (!(tokens > 0) || !(vocab > 0) || !(hidden > 0)) {
+    return 0.0;
+  }
+  const double inc = std::ceil(vocab / hidden);
+  // triton.next_power_of_2: the smallest power of two at or above
+  const double chunk = std::exp2(std::ceil(std::log2(std::ceil(tokens / inc))));
+  return std::min(chunk, tokens);
+}
 
 Nf4QuantizeBytes nf4_quantize_bytes(Nf4Quantizer q, double elements) {
   constexpr double chunk_elements = 1024.0 * 1024.0; // torchao CHUNK_SIZE
@@ -280,6 +291,23 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     t.loss_hidden_per_token = 4.0 * static_cast<double>(m.hidden);
     t.loss_chunk_copy_per_token = weight_bytes * static_cast<double>(m.hidden);
   }
+  if (c.loss == Loss::fused_linear && rank.head) {
+    // Liger Kernel's fused linear cross-entropy
+    // (linkedin/Liger-Kernel@05b43a14913ced3776aa3fc50020089b8c0d63c1:
+    // src/liger_kernel/ops/fused_linear_cross_entropy.py) runs the head, the loss and the head's
+    // backward in forward, chunk by chunk: it allocates its input's gradient (zeros_like(_input))
+    // and the weight's (zeros_like(weight), none for a frozen head) and an fp32 per-token loss,
+    // and per chunk the head's logits in the compute dtype, over which the kernel writes their
+    // gradient in place (no fp32 copy). Its backward hands both gradients on (scaled in place).
+    t.fused_linear_hidden = static_cast<double>(m.hidden);
+    t.fused_linear_chunk_bytes = weight_bytes;
+    // The allocator's largest transient is one chunk's logits (at the configured micro-batch).
+    const double tokens = static_cast<double>(local_tokens(c));
+    t.logits.largest_tensor_bytes =
+        weight_bytes * fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) / tokens;
+    t.fused_linear_held_per_token = weight_bytes * static_cast<double>(m.hidden) + 4.0;
+    t.fused_linear_head_grad = tuning ? 0.0 : weight_bytes * g.head;
+  }
   if (c.head_fp32 && rank.head && weight_bytes < 4.0) {
     // CastLinear (pytorch/torchtitan@55619bccdf6e73ee0d0b9c4333830cd1a18405d2:
     // torchtitan/experiments/rl/models/cast_linear.py) casts the weight in forward; F.linear saves
@@ -385,9 +413,21 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
   const double params = t.parameters, states = t.optimizer_states;
   const double chunk_loop =
       tokens * (t.loss_hidden_per_token + (tokens > t.seq_len ? t.loss_chunk_copy_per_token : 0.0));
-  const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop;
+  // Liger's fused linear cross-entropy: its gradients from the loss to the decoder's backward,
+  // and one chunk's logits (the last) beside them in the loss.
+  const double fused_linear_held =
+      t.fused_linear_hidden > 0 ? tokens * t.fused_linear_held_per_token + t.fused_linear_head_grad
+                                : 0.0;
+  const double fused_linear_chunk =
+      t.fused_linear_hidden > 0
+          ? fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) * t.vocab *
+                (t.fused_linear_chunk_bytes + logits_extra)
+          : 0.0;
+  const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop +
+                            fused_linear_held + fused_linear_chunk;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
-  const double logits_bwd = logit_elements * (t.logits.backward_bytes + logits_extra);
+  const double logits_bwd =
+      logit_elements * (t.logits.backward_bytes + logits_extra) + fused_linear_held;
   // A loop that keeps its logits holds the last micro-batch's (one name, bound again each
   // forward) from here to the next micro-batch's loss.
   const double held = tokens * t.vocab * t.logits.held_bytes;
