@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bwplan/calibration_profile.hpp"
+#include "bwplan/config_fields.hpp"
 #include "bwplan/suggest.hpp"
 #include "bwplan/utf8.hpp"
 #include "context.hpp"
@@ -79,33 +80,47 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   return doc;
 }
 
+namespace {
+
+/// A field as a warning's source spells it: the registry's flag, or the plan's key (a switch set
+/// in a plan followed by `on`, "true").
+std::string field_named(Spelling spelling, std::string_view key, std::string_view on = {}) {
+  if (spelling == Spelling::flags) {
+    return config_flag(key);
+  }
+  return on.empty() ? std::string(key) : fmt::format("{} {}", key, on);
+}
+
+} // namespace
+
 std::string loss_parallel_unused(Spelling spelling) {
-  const bool flags = spelling == Spelling::flags;
   return fmt::format("{} has no effect with {} 1 (every rank holds the whole vocabulary's logits "
                      "either way)",
-                     flags ? "--disable-loss-parallel" : "disable_loss_parallel true",
-                     flags ? "--tp" : "tp");
+                     field_named(spelling, "disable_loss_parallel", "true"),
+                     field_named(spelling, "tp"));
 }
 
 void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spelling,
                          std::string_view prefix) {
-  const bool flags = spelling == Spelling::flags;
   if (c.disable_loss_parallel && c.tp == 1) {
     ctx.log->warn("{}{}", prefix, loss_parallel_unused(spelling));
   }
   if (c.grad_accum_mode == GradAccumMode::no_sync && c.grad_accum == 1) {
+    // estimate spells the mode as a switch of its own (k_estimate_fields_spelled_apart)
     ctx.log->warn("{}{} has no effect with {} 1 (one micro-batch reduces its gradients once "
                   "either way)",
-                  prefix, flags ? "--no-sync" : "grad_accum_mode no-sync",
-                  flags ? "--grad-accum" : "grad_accum");
+                  prefix,
+                  spelling == Spelling::flags ? "--no-sync"
+                                              : field_named(spelling, "grad_accum_mode", "no-sync"),
+                  field_named(spelling, "grad_accum"));
   }
   if (c.fp8_all_gather && c.sharding == Sharding::none) {
     ctx.log->warn("{}{} has no effect with {} none (nothing is gathered)", prefix,
-                  flags ? "--fp8-all-gather" : "fp8_all_gather true",
-                  flags ? "--sharding" : "sharding");
+                  field_named(spelling, "fp8_all_gather", "true"),
+                  field_named(spelling, "sharding"));
   }
   if (hybrid_replicates_nothing(c)) {
-    const std::string_view sharding = flags ? "--sharding" : "sharding";
+    const std::string sharding = field_named(spelling, "sharding");
     ctx.log->warn("{}{} hybrid over one shard group ({} GPUs) replicates nothing: {} full is the "
                   "same job",
                   prefix, sharding, effective_shard_group(c), sharding);
