@@ -662,7 +662,9 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // PEFT's Llama 2 70B LoRA over ZeRO-3 fits: two runs that ran called out_of_memory (100 fit,
   // 20 at_risk, 2). Read since as fused-linear (Liger's own chunks; docs/model.md section 4) the
   // two peak in the decoder's backward at 79.2 and 143.8 GiB: still out_of_memory, by 0.4 and
-  // 2.9 %. Of
+  // 2.9 %. With Liger's SiLU-multiply read from its source (its backward writes the gate's and
+  // up's gradients over its saved inputs: docs/model.md section 3) they read 71.8 and 130.2 GiB,
+  // at_risk: no run that trained is called out_of_memory (100 fit, 22 at_risk, 0). Of
   // the 313 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
@@ -687,15 +689,11 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
     }
   }
   CHECK(calls[{true, "fits"}] == 100);
-  CHECK(calls[{true, "at_risk"}] == 20);
-  CHECK(calls[{true, "out_of_memory"}] == 2);
+  CHECK(calls[{true, "at_risk"}] == 22);
+  CHECK(calls[{true, "out_of_memory"}] == 0);
   CHECK(calls[{false, "out_of_memory"}] == 34);
   CHECK(calls[{false, "at_risk"}] == 7);
-  std::sort(ran_called_oom.begin(), ran_called_oom.end());
-  CHECK(ran_called_oom ==
-        std::vector<std::string>{
-            "b13-alst-h100x8-llama3.1-8b-zero3x8-optoffload-bf16-fullac-liger-b1s160000-fits",
-            "b13-alst-h200x1-llama3.1-8b-zero3-offload-bf16-fullac-liger-fa3-b1s300000-fits"});
+  CHECK(ran_called_oom == std::vector<std::string>{});
   std::sort(wrong.begin(), wrong.end());
   CHECK(wrong ==
         std::vector<std::string>{

@@ -82,7 +82,18 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
              WithinRel(168064.0 - 28672.0, 1e-12));
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::selective_op).saved_per_token,
              WithinRel(63616.0, 1e-12));
+  // Its backward writes the gate's and up's gradients over its saved inputs: of the MLP's
+  // f-wide gradients only w2's input's is new in a block's backward, (f + 2h)·2 bytes; eager
+  // SiLU and the product allocate all three, (3f + 2h)·2; compile's fused kernel too.
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::full).grad_work_per_token,
+             WithinRel((14336.0 + 2 * 4096.0) * 2, 1e-12));
+  c.compile = true;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::full).grad_work_per_token,
+             WithinRel((3 * 14336.0 + 2 * 4096.0) * 2, 1e-12));
+  c.compile = false;
   c.swiglu_impl = SwigluImpl::eager;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::full).grad_work_per_token,
+             WithinRel((3 * 14336.0 + 2 * 4096.0) * 2, 1e-12));
   // A hand-written upcasting norm saves an fp32 copy of its input (4h) and the bf16
   // normalised value (2h) in place of the bf16 input (2h): +4h per norm, two norms.
   c.norm_impl = NormImpl::upcast;
@@ -612,7 +623,7 @@ TEST_CASE("the reserved peak and the device bytes never fall as the micro-batch 
                               ActivationCheckpointing::full}) {
           for (const Loss loss : {Loss::unfused, Loss::fused, Loss::chunked, Loss::chunked_head}) {
             for (const AllocSegments segments : {AllocSegments::expandable, AllocSegments::fixed}) {
-              for (const auto [gpus, seq, tp] :
+              for (const auto& [gpus, seq, tp] :
                    {std::tuple{8, 8192, 1}, std::tuple{8, 8192, 2}, std::tuple{16, 4096, 1},
                     std::tuple{16, 4096, 2}}) {
                 TrainingConfig c = test::fsdp_config(gpus, ac);

@@ -304,7 +304,14 @@ BlockActivations block_activations(const ModelSpec& m, const TrainingConfig& c,
     a.grad_work_per_token = std::max((3.0 * widths + 2.0 * h + k * h) * ab + 4.0 * k * h,
                                      m.dense_layers > 0 ? (3.0 * f + 2.0 * h) * ab : 0.0);
   } else {
-    a.grad_work_per_token = (mlp_grads * f + 2.0 * h) * ab;
+    // Liger Kernel's SiLU-multiply writes the two projections' gradients over its saved inputs
+    // (_swiglu_backward_kernel stores da and db at a_ptr and b_ptr, and LigerSiLUMulFunction
+    // returns those tensors: linkedin/Liger-Kernel@05b43a14913ced3776aa3fc50020089b8c0d63c1:
+    // src/liger_kernel/ops/swiglu.py lines 56-57 and 114-116), so of its f-wide gradients only
+    // w2's input's is new. Compile's fused kernel and Megatron's SwiGLU allocate theirs.
+    const bool in_place = m.mlp == MlpKind::swiglu && c.swiglu_impl == SwigluImpl::fused &&
+                          !c.compile && c.trainer != Trainer::megatron;
+    a.grad_work_per_token = ((in_place ? 1.0 : mlp_grads) * f + 2.0 * h) * ab;
   }
   if (c.cp > 1) {
     // Context parallelism with all-gathered keys and values (torchtitan's default rotate method,
