@@ -37,7 +37,7 @@ struct Variant {
 };
 
 std::vector<Variant> variants() {
-  std::vector<Variant> v(5);
+  std::vector<Variant> v(6);
   v[1].base.offload = Offload::cpu;
   v[1].base.optimizer_impl = OptimizerImpl::foreach;
   v[1].base.grad_accum_mode = GradAccumMode::no_sync;
@@ -62,6 +62,9 @@ std::vector<Variant> variants() {
   v[4].limits.price_per_hour = 30;
   v[4].limits.max_usd_per_hour = 45; // 2-node jobs (60 USD/h) are over it
   v[4].limits.train_tokens = 1e11;
+  // Liger's loss and SiLU-multiply: its chunk (the largest transient) steps with the tokens.
+  v[5].base.loss = Loss::fused_linear;
+  v[5].base.swiglu_impl = SwigluImpl::fused;
   return v;
 }
 

@@ -350,9 +350,9 @@ struct MemoryTerms {
   /// Liger's fused linear cross-entropy (Loss::fused_linear): its chunks are
   /// fused_linear_chunk_tokens(tokens, vocab, `fused_linear_hidden`) of a micro-batch's tokens
   /// (`fused_linear_hidden` 0: another loss); each chunk's logits, `fused_linear_chunk_bytes` per
-  /// element, exist one at a time; from the loss to the decoder's backward it holds its input's
-  /// gradient and the fp32 per-token loss, `fused_linear_held_per_token`, and the head's weight
-  /// gradient, `fused_linear_head_grad`.
+  /// element, exist one at a time (one is the allocator's largest transient); from the loss to the
+  /// decoder's backward it holds its input's gradient and the fp32 per-token loss,
+  /// `fused_linear_held_per_token`, and the head's weight gradient, `fused_linear_head_grad`.
   double fused_linear_hidden = 0, fused_linear_chunk_bytes = 0, fused_linear_held_per_token = 0,
          fused_linear_head_grad = 0;
   /// An fp32 head (TrainingConfig::head_fp32): the fp32 weight copy F.linear saves from the

@@ -300,11 +300,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     // and per chunk the head's logits in the compute dtype, over which the kernel writes their
     // gradient in place (no fp32 copy). Its backward hands both gradients on (scaled in place).
     t.fused_linear_hidden = static_cast<double>(m.hidden);
-    t.fused_linear_chunk_bytes = weight_bytes;
-    // The allocator's largest transient is one chunk's logits (at the configured micro-batch).
-    const double tokens = static_cast<double>(local_tokens(c));
-    t.logits.largest_tensor_bytes =
-        weight_bytes * fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) / tokens;
+    t.fused_linear_chunk_bytes = weight_bytes; // one chunk's logits: the largest transient
     t.fused_linear_held_per_token = weight_bytes * static_cast<double>(m.hidden) + 4.0;
     t.fused_linear_head_grad = tuning ? 0.0 : weight_bytes * g.head;
   }
@@ -486,7 +482,12 @@ struct Peak {
 };
 Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   Peak k;
-  const double largest_logits = tokens * t.vocab * t.logits.largest_tensor_bytes;
+  // Liger's one chunk of logits is the largest transient at any micro-batch's tokens.
+  const double largest_logits =
+      t.fused_linear_hidden > 0
+          ? fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) * t.vocab *
+                t.fused_linear_chunk_bytes
+          : tokens * t.vocab * t.logits.largest_tensor_bytes;
   for (std::size_t p = 0; p < ph.size(); ++p) {
     const double total = phase_total(ph[p]);
     const auto phase = static_cast<StepPhase>(p);
