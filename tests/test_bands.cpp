@@ -664,7 +664,9 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // two peak in the decoder's backward at 79.2 and 143.8 GiB: still out_of_memory, by 0.4 and
   // 2.9 %. With Liger's SiLU-multiply read from its source (its backward writes the gate's and
   // up's gradients over its saved inputs: docs/model.md section 3) they read 71.8 and 130.2 GiB,
-  // at_risk: no run that trained is called out_of_memory (100 fit, 22 at_risk, 0). Of
+  // at_risk: no run that trained is called out_of_memory (100 fit, 22 at_risk, 0). With
+  // autocast's per-call casts of the norms' fp32 outputs counted (docs/model.md section 3), the
+  // Axolotl run reads 76.7 GiB, upper edge 85.2: at_risk (34, 8, 2). Of
   // the 313 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
@@ -692,13 +694,11 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   CHECK(calls[{true, "at_risk"}] == 22);
   CHECK(calls[{true, "out_of_memory"}] == 0);
   CHECK(calls[{false, "out_of_memory"}] == 34);
-  CHECK(calls[{false, "at_risk"}] == 7);
+  CHECK(calls[{false, "at_risk"}] == 8);
   CHECK(ran_called_oom == std::vector<std::string>{});
   std::sort(wrong.begin(), wrong.end());
-  CHECK(wrong ==
-        std::vector<std::string>{
-            "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
-            "b10-axolotl-pr2412-h100x1-smollm2-1.7b-fullft-bf16pure-adamw8bit-noac-b1s16384-oom",
-            "ttrl-swe-r2e-h100x16-qwen3-32b-fsdp16-fp32state-fullac-s24576-oom-2026jun"});
+  CHECK(wrong == std::vector<std::string>{
+                     "ar15-b200x8-qwen3-14b-gradop8-sacop-b6-compile-oom",
+                     "ttrl-swe-r2e-h100x16-qwen3-32b-fsdp16-fp32state-fullac-s24576-oom-2026jun"});
   CHECK(peaks_called_oom == 2);
 }

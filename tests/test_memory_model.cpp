@@ -99,6 +99,23 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
   c.norm_impl = NormImpl::upcast;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
              WithinRel(168064.0 + 2 * 4 * 4096.0, 1e-12));
+  // Under autocast (no FSDP, bf16) the residual stream and the norms' outputs are fp32: each norm
+  // input is 4h (+2h twice), and autocast casts a non-leaf input on every call, so wq, wk, wv
+  // and w1, w3 each save their own bf16 copy: 3 copies beyond the one counted, 3 x 2h.
+  c.norm_impl = NormImpl::fused;
+  c.sharding = Sharding::none;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0 + 2 * 2 * 4096.0 + 3 * 2 * 4096.0, 1e-12));
+  // An upcasting norm there saves its fp32 input and its fp32 normalised value (4h + 4h).
+  c.norm_impl = NormImpl::upcast;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0 + 2 * 6 * 4096.0 + 3 * 2 * 4096.0, 1e-12));
+  // Under compile the casts are fused into their matmuls' inputs (counted once, as compile's
+  // partitioner may recompute a cast from the fp32 input it saves): only the fp32 residual adds.
+  c.norm_impl = NormImpl::fused;
+  c.compile = true;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0 - 28672.0 + 2 * 2 * 4096.0, 1e-12));
 }
 
 TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {

@@ -159,13 +159,24 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision);
   const double residual = autocast ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
-  // bf16 normalised value instead. torch.compile fuses either into the fused form.
+  // normalised value in the input's dtype (bf16, or fp32 under autocast) instead. torch.compile
+  // fuses either into the fused form.
   const double norm_saved =
-      eager && c.norm_impl == NormImpl::upcast ? 4.0 * h + h * ab : h * residual;
+      eager && c.norm_impl == NormImpl::upcast ? 4.0 * h + h * residual : h * residual;
+  // Under autocast a norm's output is fp32, and autocast caches only casts of fp32 leaves (the
+  // weights): each linear that reads it casts it to bf16 again and saves its own copy
+  // (pytorch/pytorch@cfed411fae0c18aa3d20351bc8dc8e1218db77ff:aten/src/ATen/autocast_mode.cpp,
+  // cached_cast: can_try_cache needs arg.is_leaf() and arg.requires_grad(); any other fp32
+  // argument is cast with arg.to(to_type) on every call). Beyond the one copy counted, wk and wv
+  // make two more, and SwiGLU's w3 one.
+  // Eager dense blocks with standard attention; Megatron runs its own bf16 modules.
+  const double extra_casts = autocast && eager && !megatron && !m.is_mla() && !m.is_moe()
+                                 ? (2.0 + (m.mlp == MlpKind::swiglu ? 1.0 : 0.0)) * h * ab
+                                 : 0.0;
   Inventory inv;
   // Attention half. RoPE multiplies by constant frequencies, so its fp32 copies are not saved;
   // SDPA returns its output already laid out for wo, so wo saves no copy.
-  inv.all += norm_saved + h * gemm_in; // norm input, wq/wk/wv input
+  inv.all += norm_saved + h * gemm_in + extra_casts; // norm input, wq/wk/wv input
   if (m.qk_norm) {
     inv.all += (q + kv) * ab; // q/k norm inputs
   }
