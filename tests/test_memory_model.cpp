@@ -110,6 +110,13 @@ TEST_CASE("saved activations per token of a Llama-3.1-8B block", "[memory]") {
   c.norm_impl = NormImpl::upcast;
   CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
              WithinRel(168064.0 + 2 * 6 * 4096.0 + 3 * 2 * 4096.0, 1e-12));
+  // A LoRA base is bf16, its embedding too: the residual stream and the norms stay bf16, and the
+  // linears have nothing to cast (the upcast norm's +4h each and the rank-16 adapters' outputs
+  // of its 7 linears, 7 x 16 x 2, only).
+  c.finetune = Finetune::lora;
+  CHECK_THAT(block_activations(m, c, ActivationCheckpointing::none).saved_per_token,
+             WithinRel(168064.0 + 2 * 4 * 4096.0 + 7 * 16 * 2.0, 1e-12));
+  c.finetune = Finetune::full;
   // Under compile the casts are fused into their matmuls' inputs (counted once, as compile's
   // partitioner may recompute a cast from the fp32 input it saves): only the fp32 residual adds.
   c.norm_impl = NormImpl::fused;

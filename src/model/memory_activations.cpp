@@ -155,8 +155,11 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double out = static_cast<double>(m.attn_out_dim()); // SDPA's output, wo's input
   const double f = static_cast<double>(m.ffn);
   const double lse = 4.0 * static_cast<double>(m.heads); // fp32 logsumexp per head
-  // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32.
-  const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision);
+  // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32: the fp32
+  // embedding's output. A LoRA or QLoRA base, embedding included, is held in bf16, so its
+  // residual stream and norms are bf16 and its linears cast nothing.
+  const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision) &&
+                        c.finetune == Finetune::full;
   const double residual = autocast ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
   // normalised value in the input's dtype (bf16, or fp32 under autocast) instead. torch.compile
