@@ -667,7 +667,7 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // at_risk: no run that trained is called out_of_memory (100 fit, 22 at_risk, 0). With
   // autocast's per-call casts of the norms' fp32 outputs counted (docs/model.md section 3), the
   // Axolotl run reads 76.7 GiB, upper edge 85.2: at_risk (34, 8, 2). Of
-  // the 313 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
+  // the 317 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
   std::vector<std::string> wrong;

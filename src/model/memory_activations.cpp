@@ -157,9 +157,13 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   const double lse = 4.0 * static_cast<double>(m.heads); // fp32 logsumexp per head
   // Under autocast (no FSDP mixed-precision policy) the residual stream stays fp32: the fp32
   // embedding's output. A LoRA or QLoRA base, embedding included, is held in bf16, so its
-  // residual stream and norms are bf16 and its linears cast nothing.
+  // residual stream and norms are bf16 and its base linears cast nothing. Megatron runs its own
+  // bf16 modules, not autocast, with a bf16 residual (TransformerConfig's
+  // fp32_residual_connection defaults to False in
+  // NVIDIA/Megatron-LM@d2c5e8b4f4fa0062d8cd9cbe18a7fca7cf1f99a3:
+  // megatron/core/transformer/transformer_config.py and in later releases).
   const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision) &&
-                        c.finetune == Finetune::full;
+                        c.finetune == Finetune::full && !megatron;
   const double residual = autocast ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
   // normalised value in the input's dtype (bf16, or fp32 under autocast) instead. torch.compile
@@ -170,10 +174,9 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // weights): each linear that reads it casts it to bf16 again and saves its own copy
   // (pytorch/pytorch@cfed411fae0c18aa3d20351bc8dc8e1218db77ff:aten/src/ATen/autocast_mode.cpp,
   // cached_cast: can_try_cache needs arg.is_leaf() and arg.requires_grad(); any other fp32
-  // argument is cast with arg.to(to_type) on every call). Beyond the one copy counted, wk and wv
-  // make two more, and SwiGLU's w3 one.
-  // Eager dense blocks with standard attention; Megatron runs its own bf16 modules.
-  const double extra_casts = autocast && eager && !megatron && !m.is_mla() && !m.is_moe()
+  // argument is cast with arg.to(to_type) on every call). Beyond the one copy per norm counted,
+  // wk and wv make two more, and SwiGLU's w3 one. Eager dense blocks with standard attention.
+  const double extra_casts = autocast && eager && !m.is_mla() && !m.is_moe()
                                  ? (2.0 + (m.mlp == MlpKind::swiglu ? 1.0 : 0.0)) * h * ab
                                  : 0.0;
   Inventory inv;
