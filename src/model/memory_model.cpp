@@ -386,6 +386,15 @@ double held_token_blocks(const MemoryTerms& t, double tokens, std::int64_t grad_
          micro_batches_in_flight(t.pp_schedule, t.pp, t.pp_rank, grad_accum);
 }
 
+/// Logit elements in one chunk of Liger's fused linear cross-entropy over a micro-batch's
+/// `tokens` (0 under another loss): the loss phase's one live chunk and the allocator's largest
+/// transient.
+double fused_linear_chunk_logits(const MemoryTerms& t, double tokens) {
+  return t.fused_linear_hidden > 0
+             ? fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) * t.vocab
+             : 0.0;
+}
+
 /// Each phase's live tensors for this micro-batch and grad-accum: the one place both the full
 /// estimate and the search's fast path read them from. `logits_extra` bytes per logit element
 /// are added where the logits are alive (the band's unfused-loss term; 0 for the estimate).
@@ -415,10 +424,7 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
       t.fused_linear_hidden > 0 ? tokens * t.fused_linear_held_per_token + t.fused_linear_head_grad
                                 : 0.0;
   const double fused_linear_chunk =
-      t.fused_linear_hidden > 0
-          ? fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) * t.vocab *
-                (t.fused_linear_chunk_bytes + logits_extra)
-          : 0.0;
+      fused_linear_chunk_logits(t, tokens) * (t.fused_linear_chunk_bytes + logits_extra);
   const double logits_fwd = logit_elements * (t.logits.forward_bytes + logits_extra) + chunk_loop +
                             fused_linear_held + fused_linear_chunk;
   // The output head's gradient appears only after the logits' fp32 tensors are freed.
@@ -484,10 +490,8 @@ Peak peak_of(const MemoryTerms& t, const Phases& ph, double tokens) {
   Peak k;
   // Liger's one chunk of logits is the largest transient at any micro-batch's tokens.
   const double largest_logits =
-      t.fused_linear_hidden > 0
-          ? fused_linear_chunk_tokens(tokens, t.vocab, t.fused_linear_hidden) * t.vocab *
-                t.fused_linear_chunk_bytes
-          : tokens * t.vocab * t.logits.largest_tensor_bytes;
+      t.fused_linear_hidden > 0 ? fused_linear_chunk_logits(t, tokens) * t.fused_linear_chunk_bytes
+                                : tokens * t.vocab * t.logits.largest_tensor_bytes;
   for (std::size_t p = 0; p < ph.size(); ++p) {
     const double total = phase_total(ph[p]);
     const auto phase = static_cast<StepPhase>(p);
