@@ -101,6 +101,7 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
   CHECK(lora_input_width_per_block(m8, LoraTargets::mlp) == 4'096 * 2 + 14'336);
   for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
     TrainingConfig c = tuned(Finetune::lora);
+    c.precision = Precision::bf16_pure; // torchtune: adapters in the base's dtype, no autocast
     const BlockActivations dry = block_activations(m8, c, mode);
     c.lora_dropout = 0.1;
     const BlockActivations wet = block_activations(m8, c, mode);
@@ -116,6 +117,60 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
       {"estimate", "--model", "llama-3.1-8b", "--finetune", "lora", "--lora-dropout", "1.5"});
   CHECK(r.status == 1); // out of range: bad input (docs/bwplan.md, EXIT STATUS)
   CHECK_THAT(r.err, Catch::Contains("--lora-dropout"));
+}
+
+TEST_CASE("PEFT's fp32 adapters under autocast save a bf16 copy of each adapted linear's input",
+          "[finetune]") {
+  // Without FSDP, bf16 is autocast's: PEFT holds the adapters in fp32 and casts a LoRA linear's
+  // input to fp32, which autocast casts back to bf16 for lora_A and saves. Llama-3.1-8B, all
+  // seven targets: 38,912 input elements per token and block, 2 bytes each = 77,824 bytes beyond
+  // torchtune's bf16 adapters, which read the block's own saved input.
+  const ModelSpec& m8 = test::preset("llama-3.1-8b");
+  const auto saved = [&](const TrainingConfig& c, ActivationCheckpointing mode) {
+    return block_activations(m8, c, mode);
+  };
+  for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
+    TrainingConfig pure = tuned(Finetune::lora);
+    pure.precision = Precision::bf16_pure;
+    TrainingConfig autocast = tuned(Finetune::lora);
+    REQUIRE(autocast.precision == Precision::bf16);
+    CHECK(saved(autocast, mode).saved_per_token - saved(pure, mode).saved_per_token ==
+          Approx(77'824).epsilon(1e-12));
+    CHECK(saved(autocast, mode).full_per_token - saved(pure, mode).full_per_token ==
+          Approx(77'824).epsilon(1e-12));
+    // Input-side dropout's dropped copy is that copy: only its one-byte mask is added.
+    TrainingConfig wet = autocast;
+    wet.lora_dropout = 0.1;
+    CHECK(saved(wet, mode).saved_per_token - saved(autocast, mode).saved_per_token ==
+          Approx(38'912).epsilon(1e-12));
+    // q and v only: 2 x 4096 elements, 16,384 bytes.
+    TrainingConfig qv = autocast;
+    qv.lora_targets = LoraTargets::qv;
+    pure.lora_targets = LoraTargets::qv;
+    CHECK(saved(qv, mode).saved_per_token - saved(pure, mode).saved_per_token ==
+          Approx(16'384).epsilon(1e-12));
+  }
+  // Not where the adapters run in bf16 or skip the cast: FSDP's mixed-precision policy gathers
+  // them in bf16; bitsandbytes' 4-bit layer (QLoRA) does not cast under autocast; output-side
+  // dropout is NeMo Automodel's LinearLoRA, not PEFT.
+  const auto copy_of = [&](TrainingConfig c) {
+    TrainingConfig pure = c;
+    pure.precision = Precision::bf16_pure;
+    return saved(c, ActivationCheckpointing::none).saved_per_token -
+           saved(pure, ActivationCheckpointing::none).saved_per_token;
+  };
+  TrainingConfig fsdp = tuned(Finetune::lora);
+  fsdp.gpus = 8;
+  fsdp.sharding = Sharding::full;
+  CHECK(copy_of(fsdp) == 0);
+  CHECK(copy_of(tuned(Finetune::qlora)) == 0);
+  TrainingConfig post = tuned(Finetune::lora);
+  post.lora_dropout = 0.1;
+  post.lora_dropout_position = LoraDropoutPosition::output;
+  CHECK(copy_of(post) == 0);
+  TrainingConfig megatron = tuned(Finetune::lora);
+  megatron.trainer = Trainer::megatron;
+  CHECK(copy_of(megatron) == 0);
 }
 
 TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest base linear",

@@ -162,9 +162,10 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // fp32_residual_connection defaults to False in
   // NVIDIA/Megatron-LM@d2c5e8b4f4fa0062d8cd9cbe18a7fca7cf1f99a3:
   // megatron/core/transformer/transformer_config.py and in later releases).
-  const bool autocast = c.sharding == Sharding::none && is_mixed_precision(c.precision) &&
-                        c.finetune == Finetune::full && !megatron;
-  const double residual = autocast ? 4.0 : ab;
+  const bool autocast =
+      c.sharding == Sharding::none && is_mixed_precision(c.precision) && !megatron;
+  const bool fp32_stream = autocast && c.finetune == Finetune::full;
+  const double residual = fp32_stream ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the
   // normalised value in the input's dtype (bf16, or fp32 under autocast) instead. torch.compile
   // fuses either into the fused form.
@@ -176,7 +177,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // cached_cast: can_try_cache needs arg.is_leaf() and arg.requires_grad(); any other fp32
   // argument is cast with arg.to(to_type) on every call). Beyond the one copy per norm counted,
   // wk and wv make two more, and SwiGLU's w3 one. Eager dense blocks with standard attention.
-  const double extra_casts = autocast && eager && !m.is_mla() && !m.is_moe()
+  const double extra_casts = fp32_stream && eager && !m.is_mla() && !m.is_moe()
                                  ? (2.0 + (m.mlp == MlpKind::swiglu ? 1.0 : 0.0)) * h * ab
                                  : 0.0;
   Inventory inv;
@@ -285,6 +286,19 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
               : static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
       inv.all += dropped;
       inv.sac += dropped;
+    }
+    // Under autocast a LoRA adapter's input is a copy of its own: PEFT holds the adapters in fp32
+    // on a bf16 base (get_peft_model's autocast_adapter_dtype=True,
+    // huggingface/peft@5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40:src/peft/mapping_func.py line
+    // 110) and casts each adapted linear's input to their dtype (src/peft/tuners/lora/layer.py
+    // line 1061), which autocast casts back to bf16 for lora_A and saves. Input-side dropout
+    // counts that copy already; bitsandbytes' 4-bit layer (QLoRA) skips the cast under autocast
+    // (src/peft/tuners/lora/bnb.py, requires_conversion = not torch.is_autocast_enabled()).
+    if (autocast && c.finetune == Finetune::lora &&
+        c.lora_dropout_position == LoraDropoutPosition::input && !(c.lora_dropout > 0)) {
+      const double copies = static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * ab;
+      inv.all += copies;
+      inv.sac += copies;
     }
   }
   return tensor_parallel(inv, 2.0 * h * gemm_in, c.tp);
