@@ -79,6 +79,7 @@ TrainingConfig all_changed() {
   c.lora_targets = LoraTargets::attention;
   c.lora_dropout = 0.05;
   c.lora_dropout_position = LoraDropoutPosition::output;
+  c.lora_dtype = LoraDtype::base;
   c.nf4_quantizer = Nf4Quantizer::unchunked;
   c.attention_kernel = AttentionKernel::flash2;
   c.gqa_kv = GqaKv::repeat;

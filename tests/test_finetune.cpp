@@ -102,6 +102,7 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
   for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
     TrainingConfig c = tuned(Finetune::lora);
     c.precision = Precision::bf16_pure; // torchtune: adapters in the base's dtype, no autocast
+    c.lora_dtype = LoraDtype::base;
     const BlockActivations dry = block_activations(m8, c, mode);
     c.lora_dropout = 0.1;
     const BlockActivations wet = block_activations(m8, c, mode);
@@ -119,24 +120,32 @@ TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[fine
   CHECK_THAT(r.err, Catch::Contains("--lora-dropout"));
 }
 
-TEST_CASE("PEFT's fp32 adapters under autocast save a bf16 copy of each adapted linear's input",
+TEST_CASE("PEFT's fp32 adapters run on a copy of each adapted linear's input, fp32 without a "
+          "mixed-precision policy and bf16 under autocast",
           "[finetune]") {
-  // Without FSDP, bf16 is autocast's: PEFT holds the adapters in fp32 and casts a LoRA linear's
-  // input to fp32, which autocast casts back to bf16 for lora_A and saves. Llama-3.1-8B, all
-  // seven targets: 38,912 input elements per token and block, 2 bytes each = 77,824 bytes beyond
-  // torchtune's bf16 adapters, which read the block's own saved input.
+  // PEFT holds the adapters in fp32 (lora_dtype fp32) and casts a LoRA linear's input to fp32.
+  // Llama-3.1-8B, all seven targets: 38,912 input elements per token and block. Under autocast
+  // (bf16 without FSDP) lora_A casts that copy back to bf16 and saves it: 77,824 bytes beyond
+  // adapters in the base's dtype (lora_dtype base: torchtune, NeMo Automodel), which read the
+  // block's own saved input. Under bf16-pure A runs in fp32: the fp32 copy (155,648 bytes) and
+  // its fp32 rank-wide output (7 adapters x rank 16 x 2 more bytes = 224).
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   const auto saved = [&](const TrainingConfig& c, ActivationCheckpointing mode) {
     return block_activations(m8, c, mode);
   };
+  const auto in_base_dtype = [](TrainingConfig c) {
+    c.lora_dtype = LoraDtype::base;
+    return c;
+  };
   for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
-    TrainingConfig pure = tuned(Finetune::lora);
-    pure.precision = Precision::bf16_pure;
-    TrainingConfig autocast = tuned(Finetune::lora);
+    const TrainingConfig autocast = tuned(Finetune::lora);
     REQUIRE(autocast.precision == Precision::bf16);
-    CHECK(saved(autocast, mode).saved_per_token - saved(pure, mode).saved_per_token ==
+    REQUIRE(autocast.lora_dtype == LoraDtype::fp32); // PEFT's, the default
+    CHECK(saved(autocast, mode).saved_per_token -
+              saved(in_base_dtype(autocast), mode).saved_per_token ==
           Approx(77'824).epsilon(1e-12));
-    CHECK(saved(autocast, mode).full_per_token - saved(pure, mode).full_per_token ==
+    CHECK(saved(autocast, mode).full_per_token -
+              saved(in_base_dtype(autocast), mode).full_per_token ==
           Approx(77'824).epsilon(1e-12));
     // Input-side dropout's dropped copy is that copy: only its one-byte mask is added.
     TrainingConfig wet = autocast;
@@ -146,31 +155,55 @@ TEST_CASE("PEFT's fp32 adapters under autocast save a bf16 copy of each adapted 
     // q and v only: 2 x 4096 elements, 16,384 bytes.
     TrainingConfig qv = autocast;
     qv.lora_targets = LoraTargets::qv;
-    pure.lora_targets = LoraTargets::qv;
-    CHECK(saved(qv, mode).saved_per_token - saved(pure, mode).saved_per_token ==
+    CHECK(saved(qv, mode).saved_per_token - saved(in_base_dtype(qv), mode).saved_per_token ==
           Approx(16'384).epsilon(1e-12));
-  }
-  // Not where the adapters run in bf16 or skip the cast: FSDP's mixed-precision policy gathers
-  // them in bf16; bitsandbytes' 4-bit layer (QLoRA) does not cast under autocast; output-side
-  // dropout is NeMo Automodel's LinearLoRA, not PEFT.
-  const auto copy_of = [&](TrainingConfig c) {
-    TrainingConfig pure = c;
+    // bf16-pure: the copy and A's output in fp32; with dropout an fp32 dropped copy (4 + 1
+    // bytes per element where bf16 adapters save 2 + 1).
+    TrainingConfig pure = autocast;
     pure.precision = Precision::bf16_pure;
+    CHECK(saved(pure, mode).saved_per_token - saved(in_base_dtype(pure), mode).saved_per_token ==
+          Approx(155'648 + 224).epsilon(1e-12));
+    pure.lora_dropout = 0.1;
+    CHECK(saved(pure, mode).saved_per_token - saved(in_base_dtype(pure), mode).saved_per_token ==
+          Approx(77'824 + 224).epsilon(1e-12));
+  }
+  // Not where nothing is cast: FSDP's mixed-precision policy gathers the adapters in bf16;
+  // bitsandbytes' 4-bit layer (QLoRA) skips the cast under autocast; Megatron's adapters are
+  // not PEFT's. Output-side dropout does not replace the copy.
+  const auto copy_of = [&](const TrainingConfig& c) {
     return saved(c, ActivationCheckpointing::none).saved_per_token -
-           saved(pure, ActivationCheckpointing::none).saved_per_token;
+           saved(in_base_dtype(c), ActivationCheckpointing::none).saved_per_token;
   };
   TrainingConfig fsdp = tuned(Finetune::lora);
   fsdp.gpus = 8;
   fsdp.sharding = Sharding::full;
   CHECK(copy_of(fsdp) == 0);
   CHECK(copy_of(tuned(Finetune::qlora)) == 0);
-  TrainingConfig post = tuned(Finetune::lora);
-  post.lora_dropout = 0.1;
-  post.lora_dropout_position = LoraDropoutPosition::output;
-  CHECK(copy_of(post) == 0);
   TrainingConfig megatron = tuned(Finetune::lora);
   megatron.trainer = Trainer::megatron;
   CHECK(copy_of(megatron) == 0);
+  TrainingConfig post = tuned(Finetune::lora);
+  post.lora_dropout = 0.1;
+  post.lora_dropout_position = LoraDropoutPosition::output;
+  CHECK(copy_of(post) == Approx(77'824).epsilon(1e-12));
+  // QLoRA without autocast casts (requires_conversion): bf16-pure QLoRA runs its adapters in
+  // fp32 as LoRA does.
+  TrainingConfig qlora_pure = tuned(Finetune::qlora);
+  qlora_pure.precision = Precision::bf16_pure;
+  CHECK(copy_of(qlora_pure) == Approx(155'648 + 224).epsilon(1e-12));
+  // States: under bf16-pure the adapters' parameters, gradients and AdamW states are fp32
+  // (4 + 4 + 8 bytes per adapter parameter) instead of bf16 (2 + 2 + 4); under bf16 mixed they
+  // are fp32 either way.
+  TrainingConfig states = tuned(Finetune::lora);
+  states.precision = Precision::bf16_pure;
+  const ModelStates fp32 = estimate_model_states(m8, states);
+  const ModelStates base = estimate_model_states(m8, in_base_dtype(states));
+  const auto adapters = static_cast<double>(fp32.sharded_params);
+  CHECK(adapters == 41'943'040); // PEFT's count for rank 16 on all seven, 32 blocks
+  CHECK(fp32.total_bytes() - base.total_bytes() == Approx(8.0 * adapters).epsilon(1e-12));
+  const TrainingConfig mixed = tuned(Finetune::lora);
+  CHECK(estimate_model_states(m8, mixed).total_bytes() ==
+        estimate_model_states(m8, in_base_dtype(mixed)).total_bytes());
 }
 
 TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest base linear",
@@ -242,14 +275,17 @@ TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[fi
   TrainingConfig c;
   c.lora_rank = 8;
   CHECK_THROWS_WITH(validate_config(c, m8),
-                    "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout and "
-                    "--lora-dropout-position need --finetune lora or qlora");
+                    "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout, "
+                    "--lora-dropout-position and --lora-dtype need --finetune lora or qlora");
   c = TrainingConfig{};
   c.lora_dropout = 0.05;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout and"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout,"));
   c = TrainingConfig{};
   c.lora_dropout_position = LoraDropoutPosition::output;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout-position need"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout-position and"));
+  c = TrainingConfig{};
+  c.lora_dtype = LoraDtype::base;
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dtype need"));
   for (const double p : {-0.1, 0.95, std::numeric_limits<double>::quiet_NaN()}) {
     c = tuned(Finetune::lora);
     c.lora_dropout = p;
@@ -357,6 +393,7 @@ TEST_CASE("LoRA dropout on the adapters' outputs saves a mask of each output, on
   TrainingConfig c = tuned(Finetune::lora);
   c.lora_targets = LoraTargets::all;
   c.precision = Precision::bf16_pure;
+  c.lora_dtype = LoraDtype::base; // torchtune's bf16 adapters
   CHECK(lora_input_width_per_block(m, c.lora_targets) == 38912);
   CHECK(lora_output_width_per_block(m, c.lora_targets) == 43008);
   const double none = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;

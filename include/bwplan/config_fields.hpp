@@ -212,6 +212,13 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "dropped copy of each adapted linear's input and its mask are saved) or output (NeMo "
       "Automodel's default: a mask of each adapter's output)",
       opt});
+  f(ConfigField<LoraDtype>{
+      "lora_dtype", &C::lora_dtype,
+      "lora/qlora: the dtype the adapters are held in: fp32 (PEFT's default: each adapted "
+      "linear's input is cast to fp32 and saved, as bf16 under autocast, unless FSDP's mixed "
+      "precision gathers the adapters in bf16) or base (the base's dtype: torchtune, NeMo "
+      "Automodel)",
+      opt});
   f(ConfigField<Nf4Quantizer>{"nf4_quantizer", &C::nf4_quantizer,
                               "qlora: how the base is quantized to NF4 as it loads: chunked "
                               "(torchao 0.2+, 2^20 elements at a time) or unchunked (torchao 0.1, "

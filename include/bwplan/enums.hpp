@@ -90,6 +90,10 @@ enum class Nf4Quantizer : std::uint8_t { chunked, unchunked, count_ };
 /// Where LoRA's dropout falls: on each adapter's input (PEFT, torchtune) or on its output (NeMo
 /// Automodel's default, dropout_position 'post').
 enum class LoraDropoutPosition : std::uint8_t { input, output, count_ };
+/// The dtype LoRA's adapters are held and run in: fp32 (PEFT's default, get_peft_model's
+/// autocast_adapter_dtype=True, which casts each adapted linear's input to fp32) or base (the
+/// base's dtype: torchtune, NeMo Automodel).
+enum class LoraDtype : std::uint8_t { fp32, base, count_ };
 /// The attention kernel the step runs: cudnn (cuDNN / FlashAttention-3 class, which the time
 /// model's attention efficiencies describe) or flash2 (FlashAttention-2, PyTorch SDPA's flash
 /// backend: what SDPA picks first unless cuDNN is preferred; slower by the GPU's
@@ -224,6 +228,11 @@ template <> struct EnumTraits<LoraDropoutPosition> {
   static constexpr std::array<std::string_view, 2> names = {"input", "output"};
 };
 
+template <> struct EnumTraits<LoraDtype> {
+  static constexpr std::string_view what = "LoRA adapter dtype";
+  static constexpr std::array<std::string_view, 2> names = {"fp32", "base"};
+};
+
 template <> struct EnumTraits<AttentionKernel> {
   static constexpr std::string_view what = "attention kernel";
   static constexpr std::array<std::string_view, 2> names = {"cudnn", "flash2"};
@@ -283,7 +292,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<FsdpWrap> && k_enum_table_complete<PipelineSchedule> &&
               k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments> &&
               k_enum_table_complete<ReduceDtype> && k_enum_table_complete<LoraDropoutPosition> &&
-              k_enum_table_complete<GqaKv> && k_enum_table_complete<SwigluImpl>);
+              k_enum_table_complete<GqaKv> && k_enum_table_complete<SwigluImpl> &&
+              k_enum_table_complete<LoraDtype>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

@@ -54,13 +54,16 @@ struct TrainingConfig {
   /// What is trained (docs/model.md, "Fine-tuning"): everything, or low-rank adapters of rank
   /// lora_rank on lora_targets; lora_alpha scales them (no effect on memory or time);
   /// lora_dropout > 0 saves a dropped copy of each adapted linear's input and its mask, or with
-  /// lora_dropout_position output a mask of each adapter's output.
+  /// lora_dropout_position output a mask of each adapter's output; lora_dtype fp32 (PEFT) holds
+  /// the adapters in fp32 and, outside FSDP's mixed precision, runs them on an fp32 copy of the
+  /// input.
   Finetune finetune = Finetune::full;
   std::int64_t lora_rank = 16;
   std::int64_t lora_alpha = 32;
   LoraTargets lora_targets = LoraTargets::all;
   double lora_dropout = 0;
   LoraDropoutPosition lora_dropout_position = LoraDropoutPosition::input;
+  LoraDtype lora_dtype = LoraDtype::fp32;
   /// QLoRA: how the base is quantized to NF4 at load (the load phase's working memory).
   Nf4Quantizer nf4_quantizer = Nf4Quantizer::chunked;
   /// The attention kernel (time only: both keep the same tensors).
@@ -232,11 +235,11 @@ inline constexpr double k_global_batch_tolerance = 0.25;
 /// on a mixture of experts or under tensor or pipeline parallelism, QLoRA outside bf16), as the
 /// one-line error; empty when it can be.
 [[nodiscard]] std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m);
-/// The adapters' settings (rank, alpha, targets, dropout and its position) as one tuple of
+/// The adapters' settings (rank, alpha, targets, dropout and its position, dtype) as one tuple of
 /// references: compared with the defaults, or assigned from another configuration's, together.
 template <class Config> [[nodiscard]] auto lora_settings(Config& c) {
   return std::tie(c.lora_rank, c.lora_alpha, c.lora_targets, c.lora_dropout,
-                  c.lora_dropout_position);
+                  c.lora_dropout_position, c.lora_dtype);
 }
 
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names

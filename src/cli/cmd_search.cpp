@@ -24,14 +24,15 @@ namespace {
 
 /// The training-config fields search takes as one value each (estimate's flags); the others are
 /// axes.
-constexpr std::array<std::string_view, 21> k_fixed = {
-    "optimizer",     "optimizer_impl",   "compile",
-    "loss",          "head_fp32",        "disable_loss_parallel",
-    "fp8_backend",   "norm_impl",        "swiglu_impl",
-    "fsdp_wrap",     "lora_rank",        "lora_alpha",
-    "lora_targets",  "lora_dropout",     "lora_dropout_position",
-    "nf4_quantizer", "attention_kernel", "gqa_kv",
-    "trainer",       "alloc_segments",   "reduce_dtype"};
+constexpr std::array<std::string_view, 22> k_fixed = {
+    "optimizer",    "optimizer_impl", "compile",
+    "loss",         "head_fp32",      "disable_loss_parallel",
+    "fp8_backend",  "norm_impl",      "swiglu_impl",
+    "fsdp_wrap",    "lora_rank",      "lora_alpha",
+    "lora_targets", "lora_dropout",   "lora_dropout_position",
+    "lora_dtype",   "nf4_quantizer",  "attention_kernel",
+    "gqa_kv",       "trainer",        "alloc_segments",
+    "reduce_dtype"};
 
 struct SearchOptions {
   std::string model = "llama-3.1-8b";

@@ -388,8 +388,7 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
     cannot("finetune", name_of(c.finetune),
            "it trains every parameter (no LoRA or QLoRA adapters), so launch files for a "
            "fine-tuning plan and its lora_rank, lora_alpha, lora_targets, lora_dropout, "
-           "lora_dropout_position and "
-           "nf4_quantizer are not emitted yet");
+           "lora_dropout_position, lora_dtype and nf4_quantizer are not emitted yet");
   }
   Settings s;
   s.add("job", "description", run.description, "(job name)");

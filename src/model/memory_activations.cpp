@@ -268,38 +268,44 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
       sac_attention + sac_mlp_saved(f, h, ab, m.mlp == MlpKind::swiglu, attention_mms + 1, eager);
   if (c.finetune != Finetune::full) {
     // LoRA: each adapter's B saves A's rank-wide output; A saves the base linear's input, which
-    // the block saves already (a frozen linear itself needs no input: counted as saved anyway).
-    const auto adapted = static_cast<double>(lora_linears_per_block(m, c.lora_targets));
-    inv.all += adapted * static_cast<double>(c.lora_rank) * ab;
-    inv.sac += adapted * static_cast<double>(c.lora_rank) * ab;
-    if (c.lora_dropout > 0) {
-      // PEFT's LoRA layer runs lora_A on lora_dropout(x), its own nn.Dropout per adapter
-      // (huggingface/peft@5d602fdb:src/peft/tuners/lora/layer.py lines 256 and 1063): each
-      // saves a dropped copy of its input for A's weight gradient and a one-byte mask. NeMo
-      // Automodel's default drops the adapter's output instead (LinearLoRA.forward,
-      // dropout_position 'post': F.dropout(lora_res), NVIDIA-NeMo/Automodel@03bd7a9b:
-      // nemo_automodel/components/_peft/lora.py): its backward needs only the one-byte mask of
-      // that output. Counted under op-level SAC too (never low).
-      const double dropped =
-          c.lora_dropout_position == LoraDropoutPosition::input
-              ? static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * (ab + 1.0)
-              : static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
-      inv.all += dropped;
-      inv.sac += dropped;
-    }
-    // Under autocast a LoRA adapter's input is a copy of its own: PEFT holds the adapters in fp32
-    // on a bf16 base (get_peft_model's autocast_adapter_dtype=True,
+    // the block saves already (a frozen linear itself needs no input: counted as saved anyway),
+    // unless A reads a copy of its own. PEFT holds the adapters in fp32 (lora_dtype fp32:
+    // get_peft_model's autocast_adapter_dtype=True,
     // huggingface/peft@5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40:src/peft/mapping_func.py line
     // 110) and casts each adapted linear's input to their dtype (src/peft/tuners/lora/layer.py
-    // line 1061), which autocast casts back to bf16 for lora_A and saves. Input-side dropout
-    // counts that copy already; bitsandbytes' 4-bit layer (QLoRA) skips the cast under autocast
-    // (src/peft/tuners/lora/bnb.py, requires_conversion = not torch.is_autocast_enabled()).
-    if (autocast && c.finetune == Finetune::lora &&
-        c.lora_dropout_position == LoraDropoutPosition::input && !(c.lora_dropout > 0)) {
-      const double copies = static_cast<double>(lora_input_width_per_block(m, c.lora_targets)) * ab;
-      inv.all += copies;
-      inv.sac += copies;
+    // line 1061). Without a mixed-precision policy (bf16-pure) A then runs in fp32 on that fp32
+    // copy; under autocast it casts the copy back to bf16 and saves that, a copy of its own all
+    // the same, except in bitsandbytes' 4-bit layer (QLoRA), which skips the cast under
+    // autocast (src/peft/tuners/lora/bnb.py, requires_conversion = not
+    // torch.is_autocast_enabled()). FSDP's mixed-precision policy gathers the adapters in bf16:
+    // nothing is cast.
+    const bool fp32_adapters = c.lora_dtype == LoraDtype::fp32 && !megatron;
+    const bool pure = !is_mixed_precision(c.precision);
+    const double adapter_bytes = fp32_adapters && pure ? 4.0 : ab;
+    const bool own_input = fp32_adapters && (pure || (autocast && c.finetune == Finetune::lora));
+    const auto adapted = static_cast<double>(lora_linears_per_block(m, c.lora_targets));
+    const double in_width = static_cast<double>(lora_input_width_per_block(m, c.lora_targets));
+    double lora = adapted * static_cast<double>(c.lora_rank) * adapter_bytes;
+    if (c.lora_dropout > 0 && c.lora_dropout_position == LoraDropoutPosition::input) {
+      // PEFT's LoRA layer runs lora_A on lora_dropout(x), its own nn.Dropout per adapter
+      // (huggingface/peft@5d602fdb:src/peft/tuners/lora/layer.py lines 256 and 1063): each
+      // saves a dropped copy of its input for A's weight gradient and a one-byte mask.
+      lora += in_width * (adapter_bytes + 1.0);
+    } else {
+      if (own_input) {
+        lora += in_width * adapter_bytes;
+      }
+      if (c.lora_dropout > 0) {
+        // NeMo Automodel's default drops the adapter's output instead (LinearLoRA.forward,
+        // dropout_position 'post': F.dropout(lora_res), NVIDIA-NeMo/Automodel@03bd7a9b:
+        // nemo_automodel/components/_peft/lora.py): its backward needs only the one-byte mask
+        // of that output.
+        lora += static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
+      }
     }
+    // Counted under op-level SAC too (never low).
+    inv.all += lora;
+    inv.sac += lora;
   }
   return tensor_parallel(inv, 2.0 * h * gemm_in, c.tp);
 }

@@ -69,7 +69,14 @@ ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {
-  const StateDtypes dt = state_dtypes(c.precision);
+  StateDtypes dt = state_dtypes(c.precision);
+  if (c.finetune != Finetune::full && c.lora_dtype == LoraDtype::fp32) {
+    // PEFT holds the adapters, the only trained tensors, in fp32 on any base
+    // (get_peft_model's autocast_adapter_dtype=True; docs/model.md, "Fine-tuning"): their
+    // parameters, gradients and optimizer states are fp32 under bf16-pure too.
+    dt.param_bytes = 4.0;
+    dt.grad_bytes = 4.0;
+  }
   const std::int64_t n = effective_shard_group(c);
   ModelStates s;
   for (const ParamTensor& t : f.tensors) {

@@ -236,8 +236,8 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
     if (lora_settings(c) != lora_settings(defaults)) {
-      return "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout and "
-             "--lora-dropout-position need --finetune lora or qlora";
+      return "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout, "
+             "--lora-dropout-position and --lora-dtype need --finetune lora or qlora";
     }
   }
   if (c.finetune != Finetune::qlora && c.nf4_quantizer != defaults.nf4_quantizer) {
