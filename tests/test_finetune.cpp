@@ -270,6 +270,47 @@ TEST_CASE("a QLoRA run that runs out of memory loading its base is told to chunk
   CHECK(chunked);
 }
 
+TEST_CASE("a PEFT LoRA run without checkpointing that does not fit is told adapters in the base's "
+          "dtype would",
+          "[finetune][advice]") {
+  // Llama-3.1-8B, LoRA on all seven at rank 16, bf16-pure, 2 x 4096 tokens on one H100: PEFT's
+  // fp32 adapters save an fp32 copy of every adapted input, 155,872 bytes per token and block
+  // (test above) x 8192 tokens x 32 blocks = 38.04 GiB more than torchtune's bf16 adapters.
+  const std::vector<std::string> args = {
+      "estimate",   "--model",       "llama-3.1-8b",
+      "--gpu",      "h100-sxm-80gb", "--gpus",
+      "1",          "--sharding",    "none",
+      "--finetune", "lora",          "--precision",
+      "bf16-pure",  "--micro-batch", "2",
+      "--seq-len",  "4096",          "--activation-checkpointing",
+      "none",       "--format",      "json"};
+  const auto r = test::run_cli(args);
+  REQUIRE(r.status == 3);
+  const auto j = nlohmann::json::parse(r.out);
+  bool base = false;
+  for (const auto& s : j.at("advice").at("suggestions")) {
+    if (s.at("change") == "--lora-dtype base") {
+      base = true;
+      CHECK(s.at("config").at("lora_dtype") == "base");
+      CHECK(s.at("device_bytes_required_high").get<double>() <=
+            j.at("memory").at("usable_bytes").get<double>());
+    }
+  }
+  CHECK(base);
+  std::vector<std::string> torchtune = args;
+  torchtune.insert(torchtune.end() - 2, {"--lora-dtype", "base"});
+  const auto t = test::run_cli(torchtune);
+  REQUIRE(t.status == 0);
+  const double fp32_activations =
+      j.at("memory").at("components").at("activations_bytes").get<double>();
+  const double base_activations = nlohmann::json::parse(t.out)
+                                      .at("memory")
+                                      .at("components")
+                                      .at("activations_bytes")
+                                      .get<double>();
+  CHECK(fp32_activations - base_activations == Approx(155'872.0 * 8192 * 32).epsilon(1e-9));
+}
+
 TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   TrainingConfig c;

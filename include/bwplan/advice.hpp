@@ -24,6 +24,7 @@ enum class Setting : std::uint8_t {
   tp,
   pp,
   nf4_quantizer,
+  lora_dtype,
   count_
 };
 

@@ -308,7 +308,8 @@ std::string change_text(const FitSuggestion& s) {
       "--cp",
       "--tp",
       "--pp",
-      "--nf4-quantizer"};
+      "--nf4-quantizer",
+      "--lora-dtype"};
   return fmt::format("{} {}", flags[static_cast<std::size_t>(s.setting)], s.value);
 }
 

@@ -138,6 +138,18 @@ void try_nf4_quantizer(Trial& t) {
   t.keep(Setting::nf4_quantizer, std::string(name_of(Nf4Quantizer::chunked)), r);
 }
 
+/// LoRA with PEFT's fp32 adapters, where they run on copies of their inputs: adapters in the
+/// base's dtype (torchtune's, NeMo Automodel's, or PEFT's get_peft_model with
+/// autocast_adapter_dtype=False) read the block's own saved input.
+void try_lora_dtype(Trial& t) {
+  if (t.base.config.finetune == Finetune::full || t.base.config.lora_dtype != LoraDtype::fp32) {
+    return;
+  }
+  EstimateRequest r = t.base;
+  r.config.lora_dtype = LoraDtype::base;
+  t.keep(Setting::lora_dtype, std::string(name_of(LoraDtype::base)), r);
+}
+
 void try_nodes(Trial& t) {
   if (!t.base.instance || t.base.config.sharding == Sharding::none ||
       t.base.config.sharding == Sharding::hybrid) {
@@ -197,6 +209,7 @@ FitAdvice advise_fit(const EstimateRequest& r, const Estimate& e,
                      std::min(k_default_max_model_parallel, c.gpus / c.gpus_per_node));
   try_loss(t);
   try_nf4_quantizer(t);
+  try_lora_dtype(t);
   try_nodes(t);
   try_instances(t, alternatives);
   try_sequence(t);
