@@ -94,21 +94,33 @@ TEST_CASE("a frozen base computes input gradients only", "[finetune]") {
 TEST_CASE("LoRA dropout saves each adapter's dropped input and its mask", "[finetune]") {
   // Llama-3.1-8B, all seven targets: wq, wk, wv and w1, w3 read the 4096-wide hidden state, wo
   // attention's 32 x 128 output, w2 the 14336-wide MLP product: 38,912 elements per token, each
-  // a bf16 copy and a one-byte mask (PEFT: one nn.Dropout per adapter) = 116,736 bytes.
+  // a bf16 copy and a one-byte mask (PEFT: one nn.Dropout per adapter) = 116,736 bytes. The
+  // copies replace the bf16 originals nothing else keeps (the frozen linears save no input): the
+  // two normed hidden states and the product, (4096 + 4096 + 14336) x 2 = 45,056 bytes, which
+  // the block's count without checkpointing holds and op-level SAC's does not.
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
   CHECK(lora_input_width_per_block(m8, LoraTargets::all) == 38'912);
   CHECK(lora_input_width_per_block(m8, LoraTargets::qv) == 8'192);
   CHECK(lora_input_width_per_block(m8, LoraTargets::mlp) == 4'096 * 2 + 14'336);
-  for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
-    TrainingConfig c = tuned(Finetune::lora);
-    c.precision = Precision::bf16_pure; // torchtune: adapters in the base's dtype, no autocast
-    c.lora_dtype = LoraDtype::base;
-    const BlockActivations dry = block_activations(m8, c, mode);
-    c.lora_dropout = 0.1;
-    const BlockActivations wet = block_activations(m8, c, mode);
-    CHECK(wet.saved_per_token - dry.saved_per_token == Approx(116'736).epsilon(1e-12));
-    CHECK(wet.full_per_token - dry.full_per_token == Approx(116'736).epsilon(1e-12));
-  }
+  const LoraInputsRead all = lora_inputs_read(m8, LoraTargets::all);
+  CHECK((all.attention_hidden && all.mlp_hidden && all.ffn));
+  const LoraInputsRead qv = lora_inputs_read(m8, LoraTargets::qv);
+  CHECK((qv.attention_hidden && !qv.mlp_hidden && !qv.ffn));
+  const LoraInputsRead mlp = lora_inputs_read(m8, LoraTargets::mlp);
+  CHECK((!mlp.attention_hidden && mlp.mlp_hidden && mlp.ffn));
+  TrainingConfig c = tuned(Finetune::lora);
+  c.precision = Precision::bf16_pure; // torchtune: adapters in the base's dtype, no autocast
+  c.lora_dtype = LoraDtype::base;
+  TrainingConfig wet = c;
+  wet.lora_dropout = 0.1;
+  const auto none = ActivationCheckpointing::none;
+  const auto sac = ActivationCheckpointing::selective_op;
+  CHECK(block_activations(m8, wet, none).saved_per_token -
+            block_activations(m8, c, none).saved_per_token ==
+        Approx(116'736 - 45'056).epsilon(1e-12));
+  CHECK(block_activations(m8, wet, sac).saved_per_token -
+            block_activations(m8, c, sac).saved_per_token ==
+        Approx(116'736).epsilon(1e-12));
   // The plan carries it, and the CLI reads it as a probability.
   auto r = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--finetune", "lora",
                           "--lora-dropout", "0.05", "--format", "json"});
@@ -128,82 +140,84 @@ TEST_CASE("PEFT's fp32 adapters run on a copy of each adapted linear's input, fp
   // (bf16 without FSDP) lora_A casts that copy back to bf16 and saves it: 77,824 bytes beyond
   // adapters in the base's dtype (lora_dtype base: torchtune, NeMo Automodel), which read the
   // block's own saved input. Under bf16-pure A runs in fp32: the fp32 copy (155,648 bytes) and
-  // its fp32 rank-wide output (7 adapters x rank 16 x 2 more bytes = 224).
+  // its fp32 rank-wide output (7 adapters x rank 16 x 2 more bytes = 224). Without checkpointing
+  // the copies replace the bf16 originals no other op keeps, 45,056 bytes (test above): 32,768
+  // and 110,816 net; op-level SAC never counted those originals.
   const ModelSpec& m8 = test::preset("llama-3.1-8b");
-  const auto saved = [&](const TrainingConfig& c, ActivationCheckpointing mode) {
-    return block_activations(m8, c, mode);
+  const auto none = ActivationCheckpointing::none;
+  const auto sac = ActivationCheckpointing::selective_op;
+  const auto extra = [&](const TrainingConfig& c, ActivationCheckpointing mode) {
+    TrainingConfig base = c;
+    base.lora_dtype = LoraDtype::base;
+    return block_activations(m8, c, mode).saved_per_token -
+           block_activations(m8, base, mode).saved_per_token;
   };
-  const auto in_base_dtype = [](TrainingConfig c) {
-    c.lora_dtype = LoraDtype::base;
-    return c;
-  };
-  for (const auto mode : {ActivationCheckpointing::none, ActivationCheckpointing::selective_op}) {
-    const TrainingConfig autocast = tuned(Finetune::lora);
-    REQUIRE(autocast.precision == Precision::bf16);
-    REQUIRE(autocast.lora_dtype == LoraDtype::fp32); // PEFT's, the default
-    CHECK(saved(autocast, mode).saved_per_token -
-              saved(in_base_dtype(autocast), mode).saved_per_token ==
-          Approx(77'824).epsilon(1e-12));
-    CHECK(saved(autocast, mode).full_per_token -
-              saved(in_base_dtype(autocast), mode).full_per_token ==
-          Approx(77'824).epsilon(1e-12));
-    // Input-side dropout's dropped copy is that copy: only its one-byte mask is added.
-    TrainingConfig wet = autocast;
-    wet.lora_dropout = 0.1;
-    CHECK(saved(wet, mode).saved_per_token - saved(autocast, mode).saved_per_token ==
-          Approx(38'912).epsilon(1e-12));
-    // q and v only: 2 x 4096 elements, 16,384 bytes.
-    TrainingConfig qv = autocast;
-    qv.lora_targets = LoraTargets::qv;
-    CHECK(saved(qv, mode).saved_per_token - saved(in_base_dtype(qv), mode).saved_per_token ==
-          Approx(16'384).epsilon(1e-12));
-    // bf16-pure: the copy and A's output in fp32; with dropout an fp32 dropped copy (4 + 1
-    // bytes per element where bf16 adapters save 2 + 1).
-    TrainingConfig pure = autocast;
-    pure.precision = Precision::bf16_pure;
-    CHECK(saved(pure, mode).saved_per_token - saved(in_base_dtype(pure), mode).saved_per_token ==
-          Approx(155'648 + 224).epsilon(1e-12));
-    pure.lora_dropout = 0.1;
-    CHECK(saved(pure, mode).saved_per_token - saved(in_base_dtype(pure), mode).saved_per_token ==
-          Approx(77'824 + 224).epsilon(1e-12));
-  }
+  const TrainingConfig autocast = tuned(Finetune::lora);
+  REQUIRE(autocast.precision == Precision::bf16);
+  REQUIRE(autocast.lora_dtype == LoraDtype::fp32); // PEFT's, the default
+  CHECK(extra(autocast, none) == Approx(77'824 - 45'056).epsilon(1e-12));
+  CHECK(extra(autocast, sac) == Approx(77'824).epsilon(1e-12));
+  // Input-side dropout's dropped copy is that copy: only its one-byte mask is added.
+  TrainingConfig wet = autocast;
+  wet.lora_dropout = 0.1;
+  CHECK(block_activations(m8, wet, none).saved_per_token -
+            block_activations(m8, autocast, none).saved_per_token ==
+        Approx(38'912).epsilon(1e-12));
+  // q and v only: 2 x 4096 elements, 16,384 bytes, replacing attention's normed input (8,192).
+  TrainingConfig qv = autocast;
+  qv.lora_targets = LoraTargets::qv;
+  CHECK(extra(qv, none) == Approx(16'384 - 8'192).epsilon(1e-12));
+  CHECK(extra(qv, sac) == Approx(16'384).epsilon(1e-12));
+  // bf16-pure: the copy and A's output in fp32; with dropout an fp32 dropped copy (4 + 1 bytes
+  // per element where bf16 adapters save 2 + 1, both replacing the originals).
+  TrainingConfig pure = autocast;
+  pure.precision = Precision::bf16_pure;
+  CHECK(extra(pure, none) == Approx(155'648 + 224 - 45'056).epsilon(1e-12));
+  CHECK(extra(pure, sac) == Approx(155'648 + 224).epsilon(1e-12));
+  pure.lora_dropout = 0.1;
+  CHECK(extra(pure, none) == Approx(77'824 + 224).epsilon(1e-12));
+  // torch.compile saves the bf16 input and recomputes the casts: only A's fp32 output remains.
+  TrainingConfig compiled = autocast;
+  compiled.precision = Precision::bf16_pure;
+  compiled.compile = true;
+  CHECK(extra(compiled, none) == Approx(224).epsilon(1e-12));
   // Not where nothing is cast: FSDP's mixed-precision policy gathers the adapters in bf16;
   // bitsandbytes' 4-bit layer (QLoRA) skips the cast under autocast; Megatron's adapters are
-  // not PEFT's. Output-side dropout does not replace the copy.
-  const auto copy_of = [&](const TrainingConfig& c) {
-    return saved(c, ActivationCheckpointing::none).saved_per_token -
-           saved(in_base_dtype(c), ActivationCheckpointing::none).saved_per_token;
-  };
+  // its own modules; NeMo Automodel's LinearLoRA (output-side dropout) casts no input.
   TrainingConfig fsdp = tuned(Finetune::lora);
   fsdp.gpus = 8;
   fsdp.sharding = Sharding::full;
-  CHECK(copy_of(fsdp) == 0);
-  CHECK(copy_of(tuned(Finetune::qlora)) == 0);
+  CHECK(extra(fsdp, none) == 0);
+  CHECK(extra(tuned(Finetune::qlora), none) == 0);
   TrainingConfig megatron = tuned(Finetune::lora);
   megatron.trainer = Trainer::megatron;
-  CHECK(copy_of(megatron) == 0);
+  CHECK(extra(megatron, none) == 0);
   TrainingConfig post = tuned(Finetune::lora);
   post.lora_dropout = 0.1;
   post.lora_dropout_position = LoraDropoutPosition::output;
-  CHECK(copy_of(post) == Approx(77'824).epsilon(1e-12));
+  CHECK(extra(post, none) == 0);
   // QLoRA without autocast casts (requires_conversion): bf16-pure QLoRA runs its adapters in
   // fp32 as LoRA does.
   TrainingConfig qlora_pure = tuned(Finetune::qlora);
   qlora_pure.precision = Precision::bf16_pure;
-  CHECK(copy_of(qlora_pure) == Approx(155'648 + 224).epsilon(1e-12));
+  CHECK(extra(qlora_pure, none) == Approx(155'648 + 224 - 45'056).epsilon(1e-12));
   // States: under bf16-pure the adapters' parameters, gradients and AdamW states are fp32
   // (4 + 4 + 8 bytes per adapter parameter) instead of bf16 (2 + 2 + 4); under bf16 mixed they
   // are fp32 either way.
   TrainingConfig states = tuned(Finetune::lora);
   states.precision = Precision::bf16_pure;
+  TrainingConfig states_base = states;
+  states_base.lora_dtype = LoraDtype::base;
   const ModelStates fp32 = estimate_model_states(m8, states);
-  const ModelStates base = estimate_model_states(m8, in_base_dtype(states));
+  const ModelStates base = estimate_model_states(m8, states_base);
   const auto adapters = static_cast<double>(fp32.sharded_params);
   CHECK(adapters == 41'943'040); // PEFT's count for rank 16 on all seven, 32 blocks
   CHECK(fp32.total_bytes() - base.total_bytes() == Approx(8.0 * adapters).epsilon(1e-12));
   const TrainingConfig mixed = tuned(Finetune::lora);
+  TrainingConfig mixed_base = mixed;
+  mixed_base.lora_dtype = LoraDtype::base;
   CHECK(estimate_model_states(m8, mixed).total_bytes() ==
-        estimate_model_states(m8, in_base_dtype(mixed)).total_bytes());
+        estimate_model_states(m8, mixed_base).total_bytes());
 }
 
 TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest base linear",
@@ -274,8 +288,9 @@ TEST_CASE("a PEFT LoRA run without checkpointing that does not fit is told adapt
           "dtype would",
           "[finetune][advice]") {
   // Llama-3.1-8B, LoRA on all seven at rank 16, bf16-pure, 2 x 4096 tokens on one H100: PEFT's
-  // fp32 adapters save an fp32 copy of every adapted input, 155,872 bytes per token and block
-  // (test above) x 8192 tokens x 32 blocks = 38.04 GiB more than torchtune's bf16 adapters.
+  // fp32 adapters save an fp32 copy of every adapted input in place of the bf16 originals,
+  // 110,816 bytes per token and block net (test above) x 8192 tokens x 32 blocks = 27.06 GiB
+  // more than torchtune's bf16 adapters.
   const std::vector<std::string> args = {
       "estimate",   "--model",       "llama-3.1-8b",
       "--gpu",      "h100-sxm-80gb", "--gpus",
@@ -308,7 +323,7 @@ TEST_CASE("a PEFT LoRA run without checkpointing that does not fit is told adapt
                                       .at("components")
                                       .at("activations_bytes")
                                       .get<double>();
-  CHECK(fp32_activations - base_activations == Approx(155'872.0 * 8192 * 32).epsilon(1e-9));
+  CHECK(fp32_activations - base_activations == Approx(110'816.0 * 8192 * 32).epsilon(1e-9));
 }
 
 TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[finetune]") {
@@ -442,7 +457,7 @@ TEST_CASE("LoRA dropout on the adapters' outputs saves a mask of each output, on
   const double input = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
   c.lora_dropout_position = LoraDropoutPosition::output;
   const double output = block_activations(m, c, ActivationCheckpointing::none).saved_per_token;
-  CHECK(input - none == 38912.0 * 3.0);
+  CHECK(input - none == 38912.0 * 3.0 - 45056.0); // the copies replace the bf16 originals
   CHECK(output - none == 43008.0);
   // q and v only: inputs 2 x 4096; outputs 4096 + 1024
   CHECK(lora_output_width_per_block(m, LoraTargets::qv) == 5120);

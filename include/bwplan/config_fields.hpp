@@ -214,10 +214,11 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       opt});
   f(ConfigField<LoraDtype>{
       "lora_dtype", &C::lora_dtype,
-      "lora/qlora: the dtype the adapters are held in: fp32 (PEFT's default: each adapted "
-      "linear's input is cast to fp32 and saved, as bf16 under autocast, unless FSDP's mixed "
-      "precision gathers the adapters in bf16) or base (the base's dtype: torchtune, NeMo "
-      "Automodel)",
+      "lora/qlora: the dtype the adapters are held in: fp32 (PEFT's default: fp32 states, and "
+      "eager each adapted linear's input is cast to fp32 and saved, as bf16 under autocast, "
+      "unless FSDP's mixed precision gathers the adapters in bf16 or QLoRA's bitsandbytes layer "
+      "runs under autocast) or base (the base's dtype, so bf16 states under bf16-pure: "
+      "torchtune, NeMo Automodel)",
       opt});
   f(ConfigField<Nf4Quantizer>{"nf4_quantizer", &C::nf4_quantizer,
                               "qlora: how the base is quantized to NF4 as it loads: chunked "

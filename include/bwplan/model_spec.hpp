@@ -195,6 +195,15 @@ struct ModelFacts {
 /// The summed input widths of those linears (hidden for wq, wk, wv, w1, w3; attention's output
 /// for wo; ffn for w2): what each adapter's own dropout copies, per token.
 [[nodiscard]] std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets);
+/// Which of a dense block's saved inputs the adapted linears read: the normed hidden state of
+/// attention's wq, wk, wv; the one of the MLP's w1, w3; the MLP product w2 reads. (wo's input,
+/// attention's output, is not among them: SDPA keeps it for its own backward.)
+struct LoraInputsRead {
+  bool attention_hidden = false;
+  bool mlp_hidden = false;
+  bool ffn = false;
+};
+[[nodiscard]] LoraInputsRead lora_inputs_read(const ModelSpec& m, LoraTargets targets);
 /// The summed output widths of those linears (queries for wq, keys for wk, values for wv, hidden
 /// for wo and w2, ffn for w1 and w3): what a dropout on each adapter's output masks, per token.
 [[nodiscard]] std::int64_t lora_output_width_per_block(const ModelSpec& m, LoraTargets targets);

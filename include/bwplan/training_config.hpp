@@ -242,6 +242,11 @@ template <class Config> [[nodiscard]] auto lora_settings(Config& c) {
                   c.lora_dropout_position, c.lora_dtype);
 }
 
+/// Whether the adapters are held in fp32 (lora_dtype fp32, PEFT's: get_peft_model's
+/// autocast_adapter_dtype=True): a LoRA or QLoRA run outside Megatron, whose adapters are its
+/// own modules in the model's dtype. Their parameters, gradients and optimizer states are fp32.
+[[nodiscard]] bool fp32_adapters(const TrainingConfig& c);
+
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.
 void validate_config(const TrainingConfig& c, const ModelSpec& m);

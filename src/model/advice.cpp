@@ -142,7 +142,7 @@ void try_nf4_quantizer(Trial& t) {
 /// base's dtype (torchtune's, NeMo Automodel's, or PEFT's get_peft_model with
 /// autocast_adapter_dtype=False) read the block's own saved input.
 void try_lora_dtype(Trial& t) {
-  if (t.base.config.finetune == Finetune::full || t.base.config.lora_dtype != LoraDtype::fp32) {
+  if (!fp32_adapters(t.base.config)) {
     return;
   }
   EstimateRequest r = t.base;

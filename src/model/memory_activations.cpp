@@ -269,42 +269,49 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   if (c.finetune != Finetune::full) {
     // LoRA: each adapter's B saves A's rank-wide output; A saves the base linear's input, which
     // the block saves already (a frozen linear itself needs no input: counted as saved anyway),
-    // unless A reads a copy of its own. PEFT holds the adapters in fp32 (lora_dtype fp32:
-    // get_peft_model's autocast_adapter_dtype=True,
-    // huggingface/peft@5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40:src/peft/mapping_func.py line
-    // 110) and casts each adapted linear's input to their dtype (src/peft/tuners/lora/layer.py
-    // line 1061). Without a mixed-precision policy (bf16-pure) A then runs in fp32 on that fp32
-    // copy; under autocast it casts the copy back to bf16 and saves that, a copy of its own all
-    // the same, except in bitsandbytes' 4-bit layer (QLoRA), which skips the cast under
-    // autocast (src/peft/tuners/lora/bnb.py, requires_conversion = not
-    // torch.is_autocast_enabled()). FSDP's mixed-precision policy gathers the adapters in bf16:
-    // nothing is cast.
-    const bool fp32_adapters = c.lora_dtype == LoraDtype::fp32 && !megatron;
+    // unless A reads a tensor of its own. PEFT's LoRA layer runs lora_A on lora_dropout(x), its
+    // own nn.Dropout per adapter (huggingface/peft@5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40:
+    // src/peft/tuners/lora/layer.py lines 256 and 1063): a dropped copy and a one-byte mask.
+    // And PEFT holds the adapters in fp32 (fp32_adapters(); src/peft/mapping_func.py line 110)
+    // and casts each adapted linear's input to their dtype (layer.py line 1061): eager, without
+    // a mixed-precision policy (bf16-pure) A runs in fp32 on that fp32 copy; under autocast it
+    // casts the copy back to bf16 and saves that, except in bitsandbytes' 4-bit layer (QLoRA),
+    // which skips the cast under autocast (src/peft/tuners/lora/bnb.py, requires_conversion =
+    // not torch.is_autocast_enabled()). FSDP's mixed-precision policy gathers the adapters in
+    // bf16: nothing is cast. torch.compile's partitioner saves the bf16 input and recomputes the
+    // casts. NeMo Automodel's LinearLoRA (dropout on the output) casts nothing.
+    const bool peft_layer = c.lora_dropout_position == LoraDropoutPosition::input;
     const bool pure = !is_mixed_precision(c.precision);
-    const double adapter_bytes = fp32_adapters && pure ? 4.0 : ab;
-    const bool own_input = fp32_adapters && (pure || (autocast && c.finetune == Finetune::lora));
+    const bool fp32 = fp32_adapters(c);
+    const double rank_bytes = fp32 && pure ? 4.0 : ab;          // A's output, which B saves
+    const double copy_bytes = fp32 && pure && eager ? 4.0 : ab; // A's own input, if any
+    const bool cast_copy =
+        fp32 && eager && peft_layer && (pure || (autocast && c.finetune == Finetune::lora));
+    const bool dropped = c.lora_dropout > 0 && peft_layer;
     const auto adapted = static_cast<double>(lora_linears_per_block(m, c.lora_targets));
     const double in_width = static_cast<double>(lora_input_width_per_block(m, c.lora_targets));
-    double lora = adapted * static_cast<double>(c.lora_rank) * adapter_bytes;
-    if (c.lora_dropout > 0 && c.lora_dropout_position == LoraDropoutPosition::input) {
-      // PEFT's LoRA layer runs lora_A on lora_dropout(x), its own nn.Dropout per adapter
-      // (huggingface/peft@5d602fdb:src/peft/tuners/lora/layer.py lines 256 and 1063): each
-      // saves a dropped copy of its input for A's weight gradient and a one-byte mask.
-      lora += in_width * (adapter_bytes + 1.0);
-    } else {
-      if (own_input) {
-        lora += in_width * adapter_bytes;
-      }
-      if (c.lora_dropout > 0) {
-        // NeMo Automodel's default drops the adapter's output instead (LinearLoRA.forward,
-        // dropout_position 'post': F.dropout(lora_res), NVIDIA-NeMo/Automodel@03bd7a9b:
-        // nemo_automodel/components/_peft/lora.py): its backward needs only the one-byte mask
-        // of that output.
-        lora += static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
-      }
+    double lora = adapted * static_cast<double>(c.lora_rank) * rank_bytes;
+    double originals = 0.0;
+    if (dropped || cast_copy) {
+      // A's own input (the dropped copy and its mask, or the cast copy) replaces the bf16
+      // original, which nothing else keeps: a frozen linear's matmul saves no input, nor a norm
+      // with a frozen weight its output; wo's input is SDPA's own saved output, kept. (Op-level
+      // SAC recomputes those originals: they are not in its count.)
+      lora += in_width * (copy_bytes + (dropped ? 1.0 : 0.0));
+      const LoraInputsRead read = lora_inputs_read(m, c.lora_targets);
+      originals =
+          ((read.attention_hidden ? h : 0.0) + (read.mlp_hidden ? h : 0.0) + (read.ffn ? f : 0.0)) *
+          gemm_in;
+    }
+    if (c.lora_dropout > 0 && !peft_layer) {
+      // Automodel's default drops the adapter's output instead (LinearLoRA.forward,
+      // dropout_position 'post': F.dropout(lora_res), NVIDIA-NeMo/Automodel@03bd7a9b:
+      // nemo_automodel/components/_peft/lora.py): its backward needs only the one-byte mask of
+      // that output.
+      lora += static_cast<double>(lora_output_width_per_block(m, c.lora_targets));
     }
     // Counted under op-level SAC too (never low).
-    inv.all += lora;
+    inv.all += lora - originals;
     inv.sac += lora;
   }
   return tensor_parallel(inv, 2.0 * h * gemm_in, c.tp);

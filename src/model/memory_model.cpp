@@ -67,7 +67,7 @@ double cached_weight_bytes(Precision p, bool blackwell) {
 
 double optimizer_temp_bytes(const TrainingConfig& c, const ModelStates& s, const Groups& g,
                             double shard) {
-  const double param_bytes = state_dtypes(c.precision).param_bytes;
+  const double param_bytes = state_dtypes(c).param_bytes;
   if (c.optimizer_impl == OptimizerImpl::fused && c.optimizer != Optimizer::adamw_8bit) {
     return 0.0; // one kernel per tensor, no list-wide temporaries
   }

@@ -35,6 +35,14 @@ StateDtypes state_dtypes(const TrainingConfig& c) {
   case ReduceDtype::bf16: dt.reduce_bytes = 2; break;
   case ReduceDtype::count_: break;
   }
+  if (fp32_adapters(c)) {
+    // PEFT holds the adapters, the only trained tensors, in fp32 on any base (docs/model.md,
+    // "Fine-tuning"): their parameters, gradients, optimizer states and reductions are fp32
+    // under bf16-pure too.
+    dt.param_bytes = 4.0;
+    dt.grad_bytes = 4.0;
+    dt.reduce_bytes = 4.0;
+  }
   return dt;
 }
 
@@ -69,14 +77,7 @@ ModelStates estimate_model_states(const ModelSpec& m, const TrainingConfig& c) {
 }
 
 ModelStates estimate_model_states(const ModelFacts& f, const TrainingConfig& c) {
-  StateDtypes dt = state_dtypes(c.precision);
-  if (c.finetune != Finetune::full && c.lora_dtype == LoraDtype::fp32) {
-    // PEFT holds the adapters, the only trained tensors, in fp32 on any base
-    // (get_peft_model's autocast_adapter_dtype=True; docs/model.md, "Fine-tuning"): their
-    // parameters, gradients and optimizer states are fp32 under bf16-pure too.
-    dt.param_bytes = 4.0;
-    dt.grad_bytes = 4.0;
-  }
+  const StateDtypes dt = state_dtypes(c);
   const std::int64_t n = effective_shard_group(c);
   ModelStates s;
   for (const ParamTensor& t : f.tensors) {

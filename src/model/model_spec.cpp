@@ -306,6 +306,20 @@ std::int64_t lora_input_width_per_block(const ModelSpec& m, LoraTargets targets)
   });
 }
 
+LoraInputsRead lora_inputs_read(const ModelSpec& m, LoraTargets targets) {
+  return {adapted_width(m, targets,
+                        [](const LoraLinear& l) {
+                          return std::int64_t{l.attention && l.input == LinearInput::hidden};
+                        }) > 0,
+          adapted_width(m, targets,
+                        [](const LoraLinear& l) {
+                          return std::int64_t{!l.attention && l.input == LinearInput::hidden};
+                        }) > 0,
+          adapted_width(m, targets, [](const LoraLinear& l) {
+            return std::int64_t{l.input == LinearInput::ffn};
+          }) > 0};
+}
+
 std::int64_t lora_output_width_per_block(const ModelSpec& m, LoraTargets targets) {
   return adapted_width(m, targets, [&](const LoraLinear& l) {
     switch (l.output) {

@@ -232,6 +232,11 @@ std::string tp_or_pp(const TrainingConfig& c) {
 
 } // namespace
 
+bool fp32_adapters(const TrainingConfig& c) {
+  return c.finetune != Finetune::full && c.lora_dtype == LoraDtype::fp32 &&
+         c.trainer != Trainer::megatron;
+}
+
 std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
