@@ -130,20 +130,23 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // blind10 holdouts of the same day (8 peaks, all inside; 313 in all, 95 % is 297.35): 0.07
   // holds 300 (0.06 holds 295) and 0.12 holds 298 (0.11 holds 297). With the blind12 holdout
   // (4 mixture peaks, all inside; 317 in all, 95 % is 301.15): 0.07 holds 304 (0.06 holds 299)
-  // and 0.12 holds 302 (0.11 holds 301): unchanged.
+  // and 0.12 holds 302 (0.11 holds 301): unchanged. With the blind14 holdout (2026-12-07: 4 PEFT
+  // peaks, all under the upper edge, 3 read high below the lower one; 321 in all, 95 % is
+  // 304.95): 0.07 holds 308 (0.06 holds 303) and the lower edge's rule gives 0.13, holding 305
+  // (0.12 holds 303).
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 317);
+  REQUIRE(at.peaks == 321);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
-  CHECK(at.under_high == 304);
+  CHECK(at.under_high == 308);
   CHECK(at.under_high >= needed);  // the cap no longer binds
   CHECK(less.under_high < needed); // the narrowest that holds 95 %
-  CHECK(at.above_low == 302);
+  CHECK(at.above_low == 305);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -383,7 +386,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   // Inside what was measured: exactly the constants' relative edges.
   CHECK(base.memory.band_widened == 0);
   CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
-  CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.88));
+  CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.87));
   CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.17));
   CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.21));
   // 4 x the longest measured sequence (two doublings beyond 16384 for memory, three for tokens/s).
@@ -511,8 +514,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 317);
-  CHECK(under == 304);
+  REQUIRE(errors.size() == 321);
+  CHECK(under == 308);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -667,7 +670,7 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   // at_risk: no run that trained is called out_of_memory (100 fit, 22 at_risk, 0). With
   // autocast's per-call casts of the norms' fp32 outputs counted (docs/model.md section 3), the
   // Axolotl run reads 76.7 GiB, upper edge 85.2: at_risk (34, 8, 2). Of
-  // the 317 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
+  // the 321 measured peaks, 2 are called out_of_memory: DeepSeek-V3 16B with expert parallelism at
   // micro-batch 8, read 29 and 35 % high (docs/model.md section 8).
   std::map<std::pair<bool, std::string>, int> calls;
   std::vector<std::string> wrong;

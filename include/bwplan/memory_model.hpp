@@ -188,9 +188,9 @@ struct MemoryConstants {
   double fixed_bytes = 0.0;
   // The band (docs/model.md, "Bands"): how far a real run's peak may be from the estimate.
   /// The smallest fractions, in steps of 0.01, that hold 95 % of every measured peak in
-  /// tests/data (295 of 305 under the upper edge, 290 above the lower) each edge with its
+  /// tests/data (308 of 321 under the upper edge, 305 above the lower) each edge with its
   /// widenings: tests/test_bands.cpp recomputes them.
-  double band_low_fraction = 0.12;
+  double band_low_fraction = 0.13;
   double band_high_fraction = 0.07;
   /// Longest sequence of a shipped memory measurement; each doubling beyond widens both edges.
   double band_measured_seq_len = 16384;
