@@ -242,6 +242,10 @@ template <class Config> [[nodiscard]] auto lora_settings(Config& c) {
                   c.lora_dropout_position, c.lora_dtype);
 }
 
+/// Whether the step's mixed precision is torch.autocast's: a mixed precision without FSDP, whose
+/// MixedPrecisionPolicy it would otherwise be (fp32 leaves cast per call, linears in bf16).
+[[nodiscard]] bool runs_autocast(const TrainingConfig& c);
+
 /// Whether the adapters are held in fp32 (lora_dtype fp32, PEFT's: get_peft_model's
 /// autocast_adapter_dtype=True): a LoRA or QLoRA run outside Megatron, whose adapters are its
 /// own modules in the model's dtype. Their parameters, gradients and optimizer states are fp32.

@@ -162,8 +162,7 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
   // fp32_residual_connection defaults to False in
   // NVIDIA/Megatron-LM@d2c5e8b4f4fa0062d8cd9cbe18a7fca7cf1f99a3:
   // megatron/core/transformer/transformer_config.py and in later releases).
-  const bool autocast =
-      c.sharding == Sharding::none && is_mixed_precision(c.precision) && !megatron;
+  const bool autocast = runs_autocast(c) && !megatron;
   const bool fp32_stream = autocast && c.finetune == Finetune::full;
   const double residual = fp32_stream ? 4.0 : ab;
   // A norm saves its input (fused kernel); the hand-written upcast saves an fp32 copy and the

@@ -176,12 +176,16 @@ std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
   return {};
 }
 
+bool runs_autocast(const TrainingConfig& c) {
+  return c.sharding == Sharding::none && is_mixed_precision(c.precision);
+}
+
 std::string head_fp32_problem(const TrainingConfig& c) {
-  if (!c.head_fp32 || c.sharding != Sharding::none || !is_mixed_precision(c.precision)) {
+  if (!c.head_fp32 || !runs_autocast(c)) {
     return {};
   }
-  // Without FSDP the mixed precision is autocast's, which runs F.linear in bf16 whatever
-  // CastLinear casts its inputs to: the head would not run in fp32.
+  // Autocast runs F.linear in bf16 whatever CastLinear casts its inputs to: the head would not
+  // run in fp32.
   return fmt::format("--head-fp32 with --sharding none and --precision {}: autocast runs the head "
                      "in bf16 there (allowed: --head-fp32 with FSDP sharding, or with --precision "
                      "fp32 or bf16-pure)",
