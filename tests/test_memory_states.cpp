@@ -93,6 +93,21 @@ TEST_CASE("the reduce dtype: the trainer's default, or as set", "[memory]") {
   // Only the reduce dtype: the states keep the precision's.
   CHECK(state_dtypes(c).param_bytes == 2);
   CHECK(state_dtypes(c).grad_bytes == 2);
+  // PEFT's fp32 adapters (lora_dtype fp32) are fp32 states; their reduction is fp32 by default,
+  // and a reduce dtype set explicitly is kept (MixedPrecisionPolicy.reduce_dtype casts them).
+  c.finetune = Finetune::lora;
+  c.trainer = Trainer::other;
+  c.reduce_dtype = ReduceDtype::trainer_default;
+  CHECK(state_dtypes(c).param_bytes == 4);
+  CHECK(state_dtypes(c).grad_bytes == 4);
+  CHECK(state_dtypes(c).reduce_bytes == 4);
+  c.reduce_dtype = ReduceDtype::bf16;
+  CHECK(state_dtypes(c).reduce_bytes == 2);
+  CHECK(state_dtypes(c).grad_bytes == 4);
+  c.lora_dtype = LoraDtype::base; // torchtune's bf16 adapters under bf16-pure
+  c.reduce_dtype = ReduceDtype::trainer_default;
+  CHECK(state_dtypes(c).reduce_bytes == 2);
+  CHECK(state_dtypes(c).grad_bytes == 2);
 }
 
 TEST_CASE("a bf16 reduce halves the reduce-scatter inputs and Megatron's gradient buffer, not the "

@@ -37,11 +37,14 @@ StateDtypes state_dtypes(const TrainingConfig& c) {
   }
   if (fp32_adapters(c)) {
     // PEFT holds the adapters, the only trained tensors, in fp32 on any base (docs/model.md,
-    // "Fine-tuning"): their parameters, gradients, optimizer states and reductions are fp32
-    // under bf16-pure too.
+    // "Fine-tuning"): their parameters, gradients and optimizer states are fp32 under bf16-pure
+    // too, and so are their reductions unless a reduce dtype was set (FSDP2's
+    // MixedPrecisionPolicy.reduce_dtype casts the gradients whatever the parameters' dtype).
     dt.param_bytes = 4.0;
     dt.grad_bytes = 4.0;
-    dt.reduce_bytes = 4.0;
+    if (c.reduce_dtype == ReduceDtype::trainer_default) {
+      dt.reduce_bytes = 4.0;
+    }
   }
   return dt;
 }
