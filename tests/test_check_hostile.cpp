@@ -354,6 +354,9 @@ TEST_CASE("check names an empty or mistyped plans list and the gpus a shard grou
               {
                   {[](nlohmann::json& d) { d["config"]["gpus"] = 7; },
                    "/config/shard_group: 8 does not fit in /config/gpus 7"},
+                  // the model library's rule, its fields named as the plan's keys, not as flags
+                  {[](nlohmann::json& d) { d["config"]["tp"] = 3; },
+                   "/config: tp 3 x cp 1 = 3 must divide gpus 8 (the plan was edited)"},
               });
   fs::remove_all(dir);
 }

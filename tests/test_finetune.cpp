@@ -258,7 +258,7 @@ TEST_CASE("QLoRA's load holds the NF4 quantizer's working memory for the largest
   TrainingConfig lora = tuned(Finetune::lora);
   lora.nf4_quantizer = Nf4Quantizer::unchunked;
   CHECK_THROWS_WITH(validate_config(lora, m8),
-                    "--nf4-quantizer unchunked needs --finetune qlora (only QLoRA quantizes its "
+                    "`nf4_quantizer` unchunked needs `finetune` qlora (only QLoRA quantizes its "
                     "base)");
 }
 
@@ -331,35 +331,35 @@ TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[fi
   TrainingConfig c;
   c.lora_rank = 8;
   CHECK_THROWS_WITH(validate_config(c, m8),
-                    "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout, "
-                    "--lora-dropout-position and --lora-dtype need --finetune lora or qlora");
+                    "`lora_rank`, `lora_alpha`, `lora_targets`, `lora_dropout`, "
+                    "`lora_dropout_position` and `lora_dtype` need `finetune` lora or qlora");
   c = TrainingConfig{};
   c.lora_dropout = 0.05;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout,"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("`lora_dropout`,"));
   c = TrainingConfig{};
   c.lora_dropout_position = LoraDropoutPosition::output;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout-position and"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("`lora_dropout_position` and"));
   c = TrainingConfig{};
   c.lora_dtype = LoraDtype::base;
-  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dtype need"));
+  CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("`lora_dtype` need"));
   for (const double p : {-0.1, 0.95, std::numeric_limits<double>::quiet_NaN()}) {
     c = tuned(Finetune::lora);
     c.lora_dropout = p;
-    CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("--lora-dropout") &&
+    CHECK_THROWS_WITH(validate_config(c, m8), Catch::Contains("`lora_dropout`") &&
                                                   Catch::Contains("out of range (allowed 0..0.9)"));
   }
   c = tuned(Finetune::qlora);
   c.precision = Precision::fp8_rowwise;
   CHECK_THROWS_WITH(validate_config(c, m8),
-                    Catch::StartsWith("--finetune qlora needs --precision bf16 or bf16-pure"));
+                    Catch::StartsWith("`finetune` qlora needs `precision` bf16 or bf16-pure"));
   c = tuned(Finetune::lora);
   c.gpus = 8;
   c.sharding = Sharding::full;
   c.tp = 2;
   CHECK_THROWS_WITH(validate_config(c, m8),
-                    Catch::StartsWith("--finetune lora with --tp 2 is not modelled"));
+                    Catch::StartsWith("`finetune` lora with `tp` 2 is not modelled"));
   CHECK_THROWS_WITH(validate_config(tuned(Finetune::lora), test::preset("qwen3-30b-a3b")),
-                    "--finetune lora of a mixture of experts is not modelled");
+                    "`finetune` lora of a mixture of experts is not modelled");
 }
 
 TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][search]") {

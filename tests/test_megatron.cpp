@@ -91,20 +91,20 @@ TEST_CASE("trainer megatron refuses op-level SAC and compile, and search skips t
   CHECK_NOTHROW(validate_config(c, m));
   c.activation_checkpointing = ActivationCheckpointing::selective_op;
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--trainer megatron") && Catch::Contains("selective-op"));
+                    Catch::Contains("`trainer` megatron") && Catch::Contains("selective-op"));
   c.activation_checkpointing = ActivationCheckpointing::full;
   c.compile = true;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::EndsWith("; not --compile"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::EndsWith("; not `compile`"));
   c.compile = false;
   c.loss = Loss::chunked_head;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--loss unfused or fused") &&
-                                               Catch::EndsWith("; not --loss chunked-head"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`loss` unfused or fused") &&
+                                               Catch::EndsWith("; not `loss` chunked-head"));
   c.loss = Loss::unfused;
   // Transformer Engine's attention reads the K/V groups: there is no repeat_kv to count.
   c.gqa_kv = GqaKv::repeat;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--gqa-kv repeat with --trainer "
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`gqa_kv` repeat with `trainer` "
                                                            "megatron") &&
-                                               Catch::EndsWith("(allowed: --gqa-kv native)"));
+                                               Catch::EndsWith("(allowed: `gqa_kv` native)"));
   c.gqa_kv = GqaKv::native;
   c.loss = Loss::chunked_head;
   CHECK(trainer_runs(Trainer::megatron, ActivationCheckpointing::selective_layer, false,

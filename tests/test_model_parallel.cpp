@@ -62,29 +62,29 @@ TEST_CASE("model-parallel degrees that do not divide are refused naming what fai
   c.gpus = 6;
   c.gpus_per_node = 6;
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--tp 3 must divide the model's 32 attention heads"));
+                    Catch::Contains("`tp` 3 must divide the model's 32 attention heads"));
   c = parallel(16, 16, 1);
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--tp 16 must divide the model's 8 key/value heads"));
+                    Catch::Contains("`tp` 16 must divide the model's 8 key/value heads"));
   c = parallel(8, 4, 4);
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--tp 4 x --cp 4 = 16 must divide "
-                                                           "--gpus 8"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`tp` 4 x `cp` 4 = 16 must divide "
+                                                           "`gpus` 8"));
   c = parallel(8, 1, 4);
   c.seq_len = 8196;
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--seq-len 8196 must be a multiple of 2 x --cp 4 = 8"));
+                    Catch::Contains("`seq_len` 8196 must be a multiple of 2 x `cp` 4 = 8"));
   c = parallel(8, 1, 2);
   c.sharding = Sharding::none;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--cp 2 needs FSDP"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`cp` 2 needs FSDP"));
   c = parallel(16, 2, 2);
   c.sharding = Sharding::hybrid;
   c.shard_group = 3;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--shard-group 3 must divide the 8 "
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`shard_group` 3 must divide the 8 "
                                                            "GPUs of one tensor-parallel slice"));
   c.shard_group = 2;
   CHECK_NOTHROW(validate_config(c, m));
   c.shard_group = 1; // FSDP must span the context-parallel ranks
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("multiple of --cp 2"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("multiple of `cp` 2"));
 }
 
 TEST_CASE("tensor and context parallelism divide the data-parallel degree and the shard group",

@@ -197,17 +197,17 @@ TEST_CASE("a checkpointed mixture's band holds what its measured runs kept beyon
 TEST_CASE("expert-parallel degrees that cannot split the experts are refused by name", "[moe]") {
   TrainingConfig c = on_one_node(2);
   CHECK_THROWS_WITH(validate_config(c, test::preset("llama-3.1-8b")),
-                    "--ep 2 needs a mixture of experts; llama-3.1-8b has none");
+                    "`ep` 2 needs a mixture of experts; llama-3.1-8b has none");
   c.ep = 3;
   CHECK_THROWS_WITH(validate_config(c, a3b()),
-                    Catch::StartsWith("--ep 3 must divide the model's 128 experts"));
+                    Catch::StartsWith("`ep` 3 must divide the model's 128 experts"));
   c.ep = 16;
   CHECK_THROWS_WITH(validate_config(c, a3b()),
-                    Catch::StartsWith("--ep 16 must divide the shard group of 8 GPUs"));
+                    Catch::StartsWith("`ep` 16 must divide the shard group of 8 GPUs"));
   c.ep = 2;
   c.tp = 2;
   CHECK_THROWS_WITH(validate_config(c, a3b()),
-                    Catch::StartsWith("--tp 2 with a mixture of experts is not modelled"));
+                    Catch::StartsWith("`tp` 2 with a mixture of experts is not modelled"));
   const auto bad = test::run_cli({"estimate", "--model", "qwen3-30b-a3b", "--ep", "5"});
   CHECK(bad.status == 1); // an invalid configuration (docs/bwplan.md, EXIT STATUS)
   CHECK_THAT(bad.err, Catch::Contains("--ep 5 must divide the model's 128 experts"));

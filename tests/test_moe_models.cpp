@@ -174,7 +174,7 @@ TEST_CASE("what bwplan cannot read of these families is refused by name", "[moe]
   CHECK_THROWS_WITH(validate_model(m, "x.json"), Catch::Contains("need experts"));
   // Tensor parallelism of latent attention is refused rather than split as Llama's.
   m = test::preset("deepseek-v3");
-  CHECK_THAT(tensor_parallel_problem(2, m), Catch::Contains("--tp 2 with latent attention"));
+  CHECK_THAT(tensor_parallel_problem(2, m), Catch::Contains("`tp` 2 with latent attention"));
   CHECK(tensor_parallel_problem(1, m).empty());
 }
 

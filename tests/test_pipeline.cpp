@@ -144,8 +144,8 @@ TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in fli
   for (const S s : {S::zbv, S::interleaved_zb}) {
     CHECK(pipeline_problem(pipelined(512, 256, s, 256), deep).empty());
     CHECK(pipeline_problem(pipelined(514, 257, s, 257), deep) ==
-          fmt::format("--pp 257 with --pp-schedule {}: bwplan simulates a zero-bubble schedule "
-                      "over at most 256 pipeline ranks (allowed --pp 2..256, or another schedule)",
+          fmt::format("`pp` 257 with `pp_schedule` {}: bwplan simulates a zero-bubble schedule "
+                      "over at most 256 pipeline ranks (allowed `pp` 2..256, or another schedule)",
                       name_of(s)));
   }
   CHECK(pipeline_problem(pipelined(514, 257, S::one_f_one_b, 257), deep).empty());
@@ -159,7 +159,7 @@ TEST_CASE("zbv: torch's zero-bubble V schedule, its stages, micro-batches in fli
   TrainingConfig compiled = v;
   compiled.compile = true;
   CHECK_THROWS_WITH(validate_config(compiled, m8),
-                    Catch::Contains("--pp-schedule zbv runs no compiled stage"));
+                    Catch::Contains("`pp_schedule` zbv runs no compiled stage"));
   CHECK_NOTHROW(validate_config(v, m8));
   CHECK_THAT(test::trainer_settings(m8, v),
              Catch::Contains("parallelism.pipeline_parallel_schedule=\"ZBVZeroBubble\"\n"));
@@ -226,7 +226,7 @@ TEST_CASE(
   TrainingConfig compiled = z;
   compiled.compile = true;
   CHECK_THROWS_WITH(validate_config(compiled, m8),
-                    Catch::Contains("--pp-schedule interleaved-zb runs no compiled stage") &&
+                    Catch::Contains("`pp_schedule` interleaved-zb runs no compiled stage") &&
                         Catch::Contains("ScheduleInterleavedZeroBubble"));
   TrainingConfig uneven = z;
   uneven.grad_accum = 9; // 9 / 4 = 2 rounds, which 9 is no multiple of
@@ -243,19 +243,19 @@ TEST_CASE("pipeline degrees the model or the batch cannot take are refused namin
   const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = pipelined(16, 3, PipelineSchedule::one_f_one_b, 3);
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--tp 1 x --cp 1 x --pp 3 = 3 must divide --gpus 16"));
+                    Catch::Contains("`tp` 1 x `cp` 1 x `pp` 3 = 3 must divide `gpus` 16"));
   c = pipelined(64, 32, PipelineSchedule::interleaved_1f1b, 64);
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--pp 32 x 2 stage(s) per rank (interleaved-1f1b) = 64 stages "
+                    Catch::Contains("`pp` 32 x 2 stage(s) per rank (interleaved-1f1b) = 64 stages "
                                     "is more than the model's 32 layers + 2"));
   c = pipelined(16, 4, PipelineSchedule::interleaved_1f1b, 9); // 2 rounds of 4 do not make 9
   CHECK_THROWS_WITH(validate_config(c, m),
-                    Catch::Contains("--grad-accum 9 (pipeline micro-batches) must be a multiple "
-                                    "of its 2 rounds of --pp 4"));
+                    Catch::Contains("`grad_accum` 9 (pipeline micro-batches) must be a multiple "
+                                    "of its 2 rounds of `pp` 4"));
   c.grad_accum = 10;
   CHECK_NOTHROW(validate_config(c, m));
   c.sharding = Sharding::none;
-  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("--pp 4 needs FSDP"));
+  CHECK_THROWS_WITH(validate_config(c, m), Catch::Contains("`pp` 4 needs FSDP"));
 }
 
 TEST_CASE("a pipeline rank keeps its stage gathered, accumulates unsharded gradients and holds "

@@ -28,9 +28,9 @@ enum class InCases : std::uint8_t {
 template <class T> struct ConfigField {
   /// A number's bounds have its type (a fraction's are fractions).
   using Bound = std::conditional_t<std::is_same_v<T, double>, double, std::int64_t>;
-  std::string_view key;      ///< JSON key (plans, measurement cases); flag: config_flag()
+  std::string_view key;      ///< JSON key (plans, measurement cases); flag: io::config_flag()
   T TrainingConfig::*member; ///< where the value lives
-  std::string_view help;     ///< one line, for --help and the docs
+  std::string_view help;     ///< one line, for --help and the docs; fields named `key`
   InCases in_cases = InCases::required;
   Bound min = 0;                      ///< numbers: allowed range
   Bound max = 0;                      ///<
@@ -60,13 +60,9 @@ struct FieldRange {
   std::int64_t max;
 };
 [[nodiscard]] FieldRange config_field_range(std::int64_t TrainingConfig::*member);
-/// Throws bwplan::Error "--flag V is out of range (allowed MIN..MAX)" when the integer field is
+/// Throws bwplan::Error "`key` V is out of range (allowed MIN..MAX)" when the integer field is
 /// outside its registry range (validate_config's own check, for one field).
 void check_config_range(const TrainingConfig& c, std::int64_t TrainingConfig::*member);
-
-/// The command-line flag of a field: `--` and the key with dashes ("micro_batch" ->
-/// "--micro-batch"). Errors about a field name it by its flag.
-[[nodiscard]] std::string config_flag(std::string_view key);
 
 /// Calls `f(ConfigField<T>{...})` for every field, in the order plans write them. How each
 /// reaches the trainer is docs/launch.md's table (tests/test_config_fields.cpp holds both to this).
@@ -111,8 +107,8 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "pp_schedule", &C::pp_schedule,
       "1f1b, interleaved-1f1b (2 stages per rank; at most layers + 2 stages in "
       "all), gpipe, zbv (zero bubble, V-shaped: 2 stages per rank, backward split into input "
-      "and weight gradients; no --compile) or interleaved-zb (zero bubble over interleaved "
-      "1f1b's stages; no --compile); the zero-bubble two over at most 256 pipeline ranks",
+      "and weight gradients; no `compile`) or interleaved-zb (zero bubble over interleaved "
+      "1f1b's stages; no `compile`); the zero-bubble two over at most 256 pipeline ranks",
       opt});
   f(ConfigField<Precision>{"precision", &C::precision,
                            "fp32, bf16 (fp32 master weights, bf16 compute), bf16-pure, "
@@ -181,7 +177,7 @@ template <class F> constexpr void for_each_config_field(F&& f) {
       "swiglu_impl", &C::swiglu_impl,
       "the dense SwiGLU MLP in eager mode: eager (silu, then the product: silu's output is saved "
       "too) or fused (Liger Kernel's SiLU-multiply, which Hugging Face-based trainers apply: it "
-      "saves the two projections and recomputes silu); --compile fuses either, and Megatron's "
+      "saves the two projections and recomputes silu); `compile` fuses either, and Megatron's "
       "SwiGLU is its own fused one",
       opt});
   f(ConfigField<FsdpWrap>{"fsdp_wrap", &C::fsdp_wrap,
@@ -208,7 +204,7 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                         opt, 0.0, 0.9});
   f(ConfigField<LoraDropoutPosition>{
       "lora_dropout_position", &C::lora_dropout_position,
-      "lora/qlora with --lora-dropout: where the dropout falls: input (PEFT and torchtune: a "
+      "lora/qlora with `lora_dropout`: where the dropout falls: input (PEFT and torchtune: a "
       "dropped copy of each adapted linear's input and its mask are saved) or output (NeMo "
       "Automodel's default: a mask of each adapter's output)",
       opt});

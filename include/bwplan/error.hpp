@@ -9,7 +9,9 @@ namespace bwplan {
 
 /// Thrown for bad input: an unreadable or invalid file, an unknown name, an out-of-range or
 /// contradictory option. Never thrown for "this configuration does not fit": that is a value.
-/// The message is one line that names the file or flag, the value and what is allowed.
+/// The message is one line that names the file or field, the value and what is allowed. The model
+/// library names a field as its key in backticks (`seq_len`); the edge spells it as the flag or
+/// the file's key it came from (src/io/include/bwplan/field_names.hpp).
 /// A NUL a value brought into the message (a JSON string's \u0000) is kept as the four characters
 /// \x00: what() is a C string, and would end the line there, losing the rest (what is allowed).
 class Error : public std::runtime_error {

@@ -370,10 +370,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     err << "bwplan: error: " << one_line(e.what()) << "\n";
     return exit_code::write_failed;
   } catch (const UsageError& e) {
-    err << "bwplan: error: " << one_line(e.what()) << "\n";
+    err << "bwplan: error: " << one_line(io::spell_fields(e.what(), io::Spelling::flags)) << "\n";
     return exit_code::usage;
   } catch (const Error& e) {
-    err << "bwplan: error: " << one_line(e.what()) << "\n";
+    // the model library names a field `key`: here it was a flag (a file's reader has spelled
+    // the fields read from it as their keys before)
+    err << "bwplan: error: " << one_line(io::spell_fields(e.what(), io::Spelling::flags)) << "\n";
     return exit_code::error;
   } catch (const std::bad_alloc&) {
     err << "bwplan: error: out of memory\n";

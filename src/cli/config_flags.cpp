@@ -10,8 +10,8 @@ namespace bwplan::cli {
 void ConfigFlags::add_to(CLI::App& cmd, const char* group, Pick pick,
                          std::span<const std::string_view> keys) {
   const auto add = [&]<class T>(const ConfigField<T>& f) {
-    const std::string flag = config_flag(f.key);
-    std::string help(f.help);
+    const std::string flag = io::config_flag(f.key);
+    std::string help = io::spell_fields(f.help, io::Spelling::flags);
     if (f.zero_means_default) { // CLI11 shows other defaults as "=VALUE" after the type
       help += " [" + std::string(f.default_text) + "]";
     }
@@ -67,7 +67,7 @@ void ConfigFlags::apply(TrainingConfig& c) const {
       return;
     }
     if constexpr (k_is_config_enum<T>) {
-      c.*f.member = parse_flag<T>(m_choices.find(f.key)->second, config_flag(f.key).c_str());
+      c.*f.member = parse_flag<T>(m_choices.find(f.key)->second, io::config_flag(f.key).c_str());
     } else {
       c.*f.member = m_values.*f.member;
     }

@@ -19,6 +19,7 @@
 #include "bwplan/calibration_profile.hpp"
 #include "bwplan/catalog.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/field_names.hpp"
 #include "bwplan/plan_file.hpp"
 
 namespace bwplan::cli {
@@ -200,7 +201,7 @@ void setup_emit(CLI::App& app, Context& ctx);
 void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t seq_len,
                              const ModelSpec& model);
 /// How a warning spells a setting: as estimate's flags or as a plan file's keys.
-enum class Spelling { flags, plan_keys };
+using Spelling = io::Spelling;
 /// Warns for each setting the rest of the configuration makes do nothing (disabled loss
 /// parallelism at tp 1, no-sync at one micro-batch, fp8 all-gather without sharding, hybrid
 /// sharding over one group): estimate for its flags, check and emit for a plan's keys, with

@@ -76,7 +76,7 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   // as estimate warns for --seq-len: a plan edited (or a --model given) to a shorter window
   const TrainingConfig& c = doc.request.config;
   warn_beyond_max_seq_len(ctx, source.plan + ": seq_len", c.seq_len, doc.request.model);
-  warn_inert_settings(ctx, c, Spelling::plan_keys, source.plan + ": ");
+  warn_inert_settings(ctx, c, Spelling::keys, source.plan + ": ");
   return doc;
 }
 
@@ -86,7 +86,7 @@ namespace {
 /// in a plan followed by `on`, "true").
 std::string field_named(Spelling spelling, std::string_view key, std::string_view on = {}) {
   if (spelling == Spelling::flags) {
-    return config_flag(key);
+    return io::config_flag(key);
   }
   return on.empty() ? std::string(key) : fmt::format("{} {}", key, on);
 }

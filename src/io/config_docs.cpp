@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/config_fields.hpp"
+#include "bwplan/field_names.hpp"
 #include "bwplan/render.hpp"
 
 namespace bwplan::io {
@@ -76,7 +77,7 @@ template <class T> OrderedJson field_schema(const ConfigField<T>& f) {
   } else {
     p["$ref"] = "#/$defs/" + std::string(f.key);
   }
-  p["description"] = f.help;
+  p["description"] = spell_fields(f.help, Spelling::keys);
   return p;
 }
 
@@ -146,7 +147,8 @@ std::string config_flag_table(std::span<const std::string_view> except) {
   std::string s = "| option | default | meaning |\n|---|---|---|\n";
   for_each_config_field([&]<class T>(const ConfigField<T>& f) {
     if (std::find(except.begin(), except.end(), f.key) == except.end()) {
-      s += fmt::format("| `{}` | {} | {} |\n", flag_spelling(f), flag_default(f), f.help);
+      s += fmt::format("| `{}` | {} | {} |\n", flag_spelling(f), flag_default(f),
+                       spell_fields(f.help, Spelling::flags));
     }
   });
   return s;

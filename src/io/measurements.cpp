@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bwplan/error.hpp"
+#include "bwplan/field_names.hpp"
 #include "bwplan/units.hpp"
 #include "config_reader.hpp"
 #include "json_reader.hpp"
@@ -120,7 +121,8 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   try {
     validate_config(c, q.model);
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: case '{}': {}", where, mc.id, e.what()));
+    throw Error(fmt::format("{}: case '{}': {}", where, mc.id,
+                            io::spell_fields(e.what(), io::Spelling::keys)));
   }
   return mc;
 }

@@ -10,6 +10,7 @@
 #include "bwplan/catalog.hpp"
 #include "bwplan/config_fields.hpp"
 #include "bwplan/error.hpp"
+#include "bwplan/field_names.hpp"
 #include "config_reader.hpp"
 #include "json_reader.hpp"
 #include "model_file.hpp"
@@ -117,10 +118,10 @@ EstimateRequest request_from(const Catalog& cat, const nlohmann::json& config,
   try {
     validate_config(t, r.model);
   } catch (const Error& e) {
-    // The rules speak in flags; here the values came from the plan's fields of the same names,
-    // held to its own model, or to --model's (which may not take them: not an edit).
+    // The values came from the plan's fields, named by their keys, held to its own model, or to
+    // --model's (which may not take them: not an edit).
     throw Error(fmt::format(
-        "{}: {}: {} (the plan's fields, named as their flags: {})", where, pointer, e.what(),
+        "{}: {}: {} ({})", where, pointer, io::spell_fields(e.what(), io::Spelling::keys),
         o.model.empty() ? "the plan was edited" : "the settings do not suit --model " + o.model));
   }
   r.train_tokens = o.train_tokens;

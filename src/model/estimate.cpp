@@ -64,7 +64,7 @@ Estimate evaluate(const EstimateRequest& r, const MemoryConstants& k, const Time
   // Byte counts are written as 64-bit integers: a model at the edge of validate_model's limits
   // with 2^31 tokens per micro-batch can pass 2^62 bytes, which is refused, not wrapped.
   if (!(m.device_bytes_required_high < 0x1p62 && e.time.step_s > 0)) {
-    throw Error(fmt::format("--micro-batch {} x --seq-len {} with model '{}' needs {:.3g} bytes "
+    throw Error(fmt::format("`micro_batch` {} x `seq_len` {} with model '{}' needs {:.3g} bytes "
                             "per GPU, past what bwplan computes (allowed below 2^62)",
                             r.config.micro_batch, r.config.seq_len, r.model.name,
                             m.device_bytes_required_high));

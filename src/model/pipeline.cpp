@@ -326,33 +326,33 @@ std::string pipeline_problem(const TrainingConfig& c, const ModelSpec& m) {
     return {};
   }
   if (!pipeline_allowed_with(c.sharding, c.pp)) {
-    return fmt::format("--pp {} needs FSDP (--sharding full, grad-op or hybrid): bwplan models "
+    return fmt::format("`pp` {} needs FSDP (`sharding` full, grad-op or hybrid): bwplan models "
                        "torchtitan's pipeline stages over FSDP2",
                        c.pp);
   }
   const std::int64_t v = stages_per_rank(c.pp_schedule);
   if (!pipeline_cuts_model(c.pp, c.pp_schedule, m.layers)) {
-    return fmt::format("--pp {} x {} stage(s) per rank ({}) = {} stages is more than the model's "
+    return fmt::format("`pp` {} x {} stage(s) per rank ({}) = {} stages is more than the model's "
                        "{} layers + 2 (torchtitan counts the embedding and the output head as a "
                        "layer each)",
                        c.pp, v, name_of(c.pp_schedule), c.pp * v, m.layers);
   }
   if (c.compile && !pipeline_allows_compile(c.pp_schedule, c.pp)) {
-    return fmt::format("--pp-schedule {} runs no compiled stage: torch.distributed.pipelining's "
+    return fmt::format("`pp_schedule` {} runs no compiled stage: torch.distributed.pipelining's "
                        "Schedule{} refuses torch.compile'd modules (its input/weight gradient "
-                       "split); drop --compile",
+                       "split); drop `compile`",
                        name_of(c.pp_schedule), torch_schedule_name(c.pp_schedule));
   }
   if (!pipeline_simulated(c.pp_schedule, c.pp)) {
-    return fmt::format("--pp {} with --pp-schedule {}: bwplan simulates a zero-bubble schedule "
-                       "over at most {} pipeline ranks (allowed --pp 2..{}, or another schedule)",
+    return fmt::format("`pp` {} with `pp_schedule` {}: bwplan simulates a zero-bubble schedule "
+                       "over at most {} pipeline ranks (allowed `pp` 2..{}, or another schedule)",
                        c.pp, name_of(c.pp_schedule), k_max_zero_bubble_pp, k_max_zero_bubble_pp);
   }
   if (runs_in_rounds(c.pp_schedule)) {
     const std::int64_t rounds = interleaved_rounds(c.grad_accum, c.pp);
     if (c.grad_accum % rounds != 0) {
-      return fmt::format("--grad-accum {} (pipeline micro-batches) must be a multiple of its {} "
-                         "rounds of --pp {} (Schedule{})",
+      return fmt::format("`grad_accum` {} (pipeline micro-batches) must be a multiple of its {} "
+                         "rounds of `pp` {} (Schedule{})",
                          c.grad_accum, rounds, c.pp, torch_schedule_name(c.pp_schedule));
     }
   }

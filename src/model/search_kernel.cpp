@@ -289,9 +289,9 @@ void for_each_precision(const ModelSpec& model, const SearchSpace& space,
               say(visitor, [&] {
                 return std::string(
                     seq < limits.min_seq_len
-                        ? fmt::format("--seq-len {} is below --min-seq-len {}", seq,
+                        ? fmt::format("`seq_len` {} is below `min_seq_len` {}", seq,
                                       limits.min_seq_len)
-                        : fmt::format("--seq-len {} is not searched with --cp {} (2 x cp "
+                        : fmt::format("`seq_len` {} is not searched with `cp` {} (2 x cp "
                                       "must divide it; by default cp > 1 from {})",
                                       seq, c.cp, k_default_cp_min_seq_len));
               });
@@ -326,7 +326,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
           visitor,
           [&] {
             return std::string(
-                "--sharding hybrid over one node is full sharding (search it with full)");
+                "`sharding` hybrid over one node is full sharding (search it with full)");
           },
           CombinationVisitor::Why::twin);
       continue; // the same candidates as full sharding
@@ -335,7 +335,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
       say(
           visitor,
           [&] {
-            return fmt::format("--sharding hybrid with tp {} x pp {} over {} GPUs replicates "
+            return fmt::format("`sharding` hybrid with tp {} x pp {} over {} GPUs replicates "
                                "nothing (one shard group of {}): it is full sharding",
                                c.tp, c.pp, c.gpus, effective_shard_group(c));
           },
@@ -354,7 +354,7 @@ void for_each_sharding(const ModelSpec& model, const SearchSpace& space,
           visitor,
           [&] {
             return std::string(
-                "--sharding grad-op with --pp above 1 is full sharding (pipeline stages stay "
+                "`sharding` grad-op with `pp` above 1 is full sharding (pipeline stages stay "
                 "gathered; search it with full)");
           },
           CombinationVisitor::Why::twin);

@@ -110,30 +110,22 @@ std::string trainer_runs_problem(Trainer trainer, ActivationCheckpointing ac, bo
   const auto none = ActivationCheckpointing::none;
   std::vector<std::string> asked;
   if (!trainer_runs(trainer, ac, false, Loss::unfused)) {
-    asked.push_back(fmt::format("--activation-checkpointing {}", name_of(ac)));
+    asked.push_back(fmt::format("`activation_checkpointing` {}", name_of(ac)));
   }
   if (!trainer_runs(trainer, none, false, loss)) {
-    asked.push_back(fmt::format("--loss {}", name_of(loss)));
+    asked.push_back(fmt::format("`loss` {}", name_of(loss)));
   }
   if (compile && !trainer_runs(trainer, none, true, Loss::unfused)) {
-    asked.emplace_back("--compile");
+    asked.emplace_back("`compile`");
   }
-  return fmt::format("--trainer {} runs eagerly, recomputes whole layers and has no chunked "
-                     "cross-entropy: --activation-checkpointing none, full or selective-layer and "
-                     "--loss unfused or fused, without --compile; not {}",
+  return fmt::format("`trainer` {} runs eagerly, recomputes whole layers and has no chunked "
+                     "cross-entropy: `activation_checkpointing` none, full or selective-layer and "
+                     "`loss` unfused or fused, without `compile`; not {}",
                      name_of(trainer), fmt::join(asked, ", "));
 }
 
 bool global_batch_reached(double step_tokens, double global_batch_tokens, double tolerance) {
   return std::abs(step_tokens - global_batch_tokens) <= tolerance * global_batch_tokens;
-}
-
-std::string config_flag(std::string_view key) {
-  std::string flag = "--";
-  for (const char ch : key) {
-    flag += ch == '_' ? '-' : ch;
-  }
-  return flag;
 }
 
 FieldRange config_field_range(std::int64_t TrainingConfig::*member) {
@@ -152,7 +144,7 @@ namespace {
 
 void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int64_t hi) {
   if (v < lo || v > hi) {
-    throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(key), v, lo, hi));
+    throw Error(fmt::format("`{}` {} is out of range (allowed {}..{})", key, v, lo, hi));
   }
 }
 
@@ -160,15 +152,15 @@ void check_range(std::string_view key, std::int64_t v, std::int64_t lo, std::int
 
 std::string tensor_parallel_problem(std::int64_t tp, const ModelSpec& m) {
   if (tp > 1 && m.is_mla()) {
-    return fmt::format("--tp {} with latent attention (kv_lora_rank) is not modelled: its "
-                       "projections' split is not torchtitan's Llama plan; use --tp 1",
+    return fmt::format("`tp` {} with latent attention (kv_lora_rank) is not modelled: its "
+                       "projections' split is not torchtitan's Llama plan; use `tp` 1",
                        tp);
   }
   const std::pair<const char*, std::int64_t> split[] = {
       {"attention heads", m.heads}, {"key/value heads", m.kv_heads}, {"MLP width", m.ffn}};
   for (const auto& [what, n] : split) {
     if (tp > 1 && n % tp != 0) {
-      return fmt::format("--tp {} must divide the model's {} {} (tensor parallelism splits them "
+      return fmt::format("`tp` {} must divide the model's {} {} (tensor parallelism splits them "
                          "evenly)",
                          tp, n, what);
     }
@@ -186,8 +178,8 @@ std::string head_fp32_problem(const TrainingConfig& c) {
   }
   // Autocast runs F.linear in bf16 whatever CastLinear casts its inputs to: the head would not
   // run in fp32.
-  return fmt::format("--head-fp32 with --sharding none and --precision {}: autocast runs the head "
-                     "in bf16 there (allowed: --head-fp32 with FSDP sharding, or with --precision "
+  return fmt::format("`head_fp32` with `sharding` none and `precision` {}: autocast runs the head "
+                     "in bf16 there (allowed: `head_fp32` with FSDP sharding, or with `precision` "
                      "fp32 or bf16-pure)",
                      name_of(c.precision));
 }
@@ -196,22 +188,22 @@ std::string cp_sharding_problem(const TrainingConfig& c) {
   if (cp_allowed_with(c.sharding, c.cp)) {
     return {};
   }
-  return fmt::format("--cp {} needs FSDP (--sharding full, grad-op or hybrid): torchtitan shards "
+  return fmt::format("`cp` {} needs FSDP (`sharding` full, grad-op or hybrid): torchtitan shards "
                      "parameters over the context-parallel ranks",
                      c.cp);
 }
 
 std::string parallel_degrees_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (c.tp < 1 || c.cp < 1 || c.pp < 1 || c.gpus % (c.tp * c.cp * c.pp) != 0) {
-    return fmt::format("--tp {} x --cp {}{} = {} must divide --gpus {}", c.tp, c.cp,
-                       c.pp != 1 ? fmt::format(" x --pp {}", c.pp) : std::string(),
+    return fmt::format("`tp` {} x `cp` {}{} = {} must divide `gpus` {}", c.tp, c.cp,
+                       c.pp != 1 ? fmt::format(" x `pp` {}", c.pp) : std::string(),
                        c.tp * c.cp * c.pp, c.gpus);
   }
   if (std::string problem = tensor_parallel_problem(c.tp, m); !problem.empty()) {
     return problem;
   }
   if (!cp_splits_sequence(c.seq_len, c.cp)) {
-    return fmt::format("--seq-len {} must be a multiple of 2 x --cp {} = {} (load-balanced causal "
+    return fmt::format("`seq_len` {} must be a multiple of 2 x `cp` {} = {} (load-balanced causal "
                        "context parallelism cuts each sequence into 2 x cp chunks)",
                        c.seq_len, c.cp, 2 * c.cp);
   }
@@ -231,7 +223,7 @@ namespace {
 
 /// "tp N" or "pp N": the model-parallel degree that rules out what the caller refuses.
 std::string tp_or_pp(const TrainingConfig& c) {
-  return c.tp > 1 ? fmt::format("tp {}", c.tp) : fmt::format("pp {}", c.pp);
+  return c.tp > 1 ? fmt::format("`tp` {}", c.tp) : fmt::format("`pp` {}", c.pp);
 }
 
 } // namespace
@@ -245,12 +237,12 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   const TrainingConfig defaults;
   if (c.finetune == Finetune::full) {
     if (lora_settings(c) != lora_settings(defaults)) {
-      return "--lora-rank, --lora-alpha, --lora-targets, --lora-dropout, "
-             "--lora-dropout-position and --lora-dtype need --finetune lora or qlora";
+      return "`lora_rank`, `lora_alpha`, `lora_targets`, `lora_dropout`, "
+             "`lora_dropout_position` and `lora_dtype` need `finetune` lora or qlora";
     }
   }
   if (c.finetune != Finetune::qlora && c.nf4_quantizer != defaults.nf4_quantizer) {
-    return fmt::format("--nf4-quantizer {} needs --finetune qlora (only QLoRA quantizes its base)",
+    return fmt::format("`nf4_quantizer` {} needs `finetune` qlora (only QLoRA quantizes its base)",
                        name_of(c.nf4_quantizer));
   }
   if (c.finetune == Finetune::full) {
@@ -258,31 +250,31 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   }
   const std::string_view mode = name_of(c.finetune);
   if (m.is_moe()) {
-    return fmt::format("--finetune {} of a mixture of experts is not modelled", mode);
+    return fmt::format("`finetune` {} of a mixture of experts is not modelled", mode);
   }
   if (c.tp > 1 || c.pp > 1) {
-    return fmt::format("--finetune {} with --{} is not modelled (adapters under tensor or "
+    return fmt::format("`finetune` {} with {} is not modelled (adapters under tensor or "
                        "pipeline parallelism)",
                        mode, tp_or_pp(c));
   }
   if (c.precision != Precision::bf16 && c.precision != Precision::bf16_pure) {
-    return fmt::format("--finetune {} needs --precision bf16 or bf16-pure (a frozen base in bf16, "
+    return fmt::format("`finetune` {} needs `precision` bf16 or bf16-pure (a frozen base in bf16, "
                        "or in NF4 computing in bf16), not {}",
                        mode, name_of(c.precision));
   }
   if (c.offload != Offload::none) {
-    return fmt::format("--finetune {} with --offload cpu is not modelled", mode);
+    return fmt::format("`finetune` {} with `offload` cpu is not modelled", mode);
   }
   return {};
 }
 
 std::string expert_count_problem(std::int64_t ep, const ModelSpec& m) {
   if (!m.is_moe()) {
-    return ep > 1 ? fmt::format("--ep {} needs a mixture of experts; {} has none", ep, m.name)
+    return ep > 1 ? fmt::format("`ep` {} needs a mixture of experts; {} has none", ep, m.name)
                   : std::string();
   }
   if (ep < 1 || m.experts % ep != 0) {
-    return fmt::format("--ep {} must divide the model's {} experts (each rank holds whole experts)",
+    return fmt::format("`ep` {} must divide the model's {} experts (each rank holds whole experts)",
                        ep, m.experts);
   }
   return {};
@@ -293,16 +285,16 @@ std::string expert_parallel_problem(const TrainingConfig& c, const ModelSpec& m)
     return expert_count_problem(c.ep, m);
   }
   if (c.tp > 1 || c.pp > 1) {
-    return fmt::format("--{} with a mixture of experts is not modelled (torchtitan then splits "
+    return fmt::format("{} with a mixture of experts is not modelled (torchtitan then splits "
                        "the experts by expert-tensor parallelism or cuts them into stages); use "
-                       "--ep and FSDP",
+                       "`ep` and FSDP",
                        tp_or_pp(c));
   }
   if (std::string problem = expert_count_problem(c.ep, m); !problem.empty()) {
     return problem;
   }
   if (const std::int64_t n = effective_shard_group(c); n % c.ep != 0) {
-    return fmt::format("--ep {} must divide the shard group of {} GPUs (torchtitan's experts take "
+    return fmt::format("`ep` {} must divide the shard group of {} GPUs (torchtitan's experts take "
                        "their ranks from the data- and context-parallel ones)",
                        c.ep, n);
   }
@@ -325,8 +317,7 @@ template <class T> void check_field_range(const TrainingConfig& c, const ConfigF
   } else if constexpr (std::is_same_v<T, double>) {
     const double v = c.*f.member;
     if (!(v >= f.min && v <= f.max)) { // NaN too
-      throw Error(fmt::format("{} {} is out of range (allowed {}..{})", config_flag(f.key), v,
-                              f.min, f.max));
+      throw Error(fmt::format("`{}` {} is out of range (allowed {}..{})", f.key, v, f.min, f.max));
     }
   }
 }
@@ -365,11 +356,11 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
     check_field_range(c, f);
   });
   if (c.gpus > c.gpus_per_node && c.gpus % c.gpus_per_node != 0) {
-    throw Error(fmt::format("--gpus {} is not a whole number of nodes of --gpus-per-node {}",
+    throw Error(fmt::format("`gpus` {} is not a whole number of nodes of `gpus_per_node` {}",
                             c.gpus, c.gpus_per_node));
   }
   if (c.micro_batch * c.seq_len > (std::int64_t{1} << 31)) {
-    throw Error(fmt::format("--micro-batch {} x --seq-len {} = {} tokens per micro-batch is out of "
+    throw Error(fmt::format("`micro_batch` {} x `seq_len` {} = {} tokens per micro-batch is out of "
                             "range (allowed up to 2^31)",
                             c.micro_batch, c.seq_len, c.micro_batch * c.seq_len));
   }
@@ -379,30 +370,30 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   const std::int64_t n = effective_shard_group(c);
   const std::int64_t slice = stage_slice_gpus(c); // GPUs holding one tensor-parallel slice
   if (c.offload == Offload::cpu && c.sharding == Sharding::none) {
-    throw Error("--cpu-offload with --sharding none: CPU offload is FSDP2's CPUOffloadPolicy, "
-                "which needs sharding (allowed: --sharding full, grad-op or hybrid)");
+    throw Error("`offload` cpu with `sharding` none: CPU offload is FSDP2's CPUOffloadPolicy, "
+                "which needs sharding (allowed: `sharding` full, grad-op or hybrid)");
   }
   if (c.sharding == Sharding::none && c.shard_group > 1) {
-    throw Error(fmt::format("--shard-group {} contradicts --sharding none (which shards nothing); "
-                            "use --sharding hybrid",
+    throw Error(fmt::format("`shard_group` {} contradicts `sharding` none (which shards nothing); "
+                            "use `sharding` hybrid",
                             c.shard_group));
   }
   if ((c.sharding == Sharding::full || c.sharding == Sharding::grad_op) && n != slice) {
-    throw Error(fmt::format("--shard-group {} contradicts --sharding {} over {} GPUs (it shards "
-                            "over all {} that hold one tensor-parallel slice); use --sharding "
+    throw Error(fmt::format("`shard_group` {} contradicts `sharding` {} over {} GPUs (it shards "
+                            "over all {} that hold one tensor-parallel slice); use `sharding` "
                             "hybrid",
                             n, name_of(c.sharding), c.gpus, slice));
   }
   if (n < 1 || n > slice || slice % n != 0) {
     throw Error(
         c.tp * c.pp > 1
-            ? fmt::format("--shard-group {} must divide the {} GPUs of one "
-                          "tensor-parallel slice of a stage (--gpus {} / --tp {} / --pp {})",
+            ? fmt::format("`shard_group` {} must divide the {} GPUs of one "
+                          "tensor-parallel slice of a stage (`gpus` {} / `tp` {} / `pp` {})",
                           n, slice, c.gpus, c.tp, c.pp)
-            : fmt::format("--shard-group {} must divide the job's {} GPUs", n, c.gpus));
+            : fmt::format("`shard_group` {} must divide the job's {} GPUs", n, c.gpus));
   }
   if (c.sharding != Sharding::none && n % c.cp != 0) {
-    throw Error(fmt::format("--shard-group {} must be a multiple of --cp {} (FSDP shards over the "
+    throw Error(fmt::format("`shard_group` {} must be a multiple of `cp` {} (FSDP shards over the "
                             "data- and context-parallel ranks together)",
                             n, c.cp));
   }
@@ -415,12 +406,12 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
     throw Error(why);
   }
   if (c.trainer == Trainer::megatron && c.gqa_kv == GqaKv::repeat) {
-    throw Error("--gqa-kv repeat with --trainer megatron: Megatron-Core passes the K/V groups to "
-                "Transformer Engine's attention, which reads them unrepeated (allowed: --gqa-kv "
+    throw Error("`gqa_kv` repeat with `trainer` megatron: Megatron-Core passes the K/V groups to "
+                "Transformer Engine's attention, which reads them unrepeated (allowed: `gqa_kv` "
                 "native)");
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
-    throw Error(fmt::format("--fp8-all-gather needs --precision fp8-tensorwise (torchao supports "
+    throw Error(fmt::format("`fp8_all_gather` needs `precision` fp8-tensorwise (torchao supports "
                             "fp8 all-gather only for tensorwise scaling), not {}",
                             name_of(c.precision)));
   }

@@ -1,0 +1,65 @@
+#include "bwplan/field_names.hpp"
+
+namespace bwplan::io {
+
+std::string config_flag(std::string_view key) {
+  std::string flag = "--";
+  for (const char ch : key) {
+    flag += ch == '_' ? '-' : ch;
+  }
+  return flag;
+}
+
+namespace {
+
+/// The length of the `key` at the start of `s` (both backticks counted), or 0 if none is there.
+std::size_t key_at(std::string_view s) {
+  if (s.size() < 3 || s[0] != '`' || !(s[1] >= 'a' && s[1] <= 'z')) {
+    return 0;
+  }
+  for (std::size_t i = 2; i < s.size(); ++i) {
+    const char ch = s[i];
+    if (ch == '`') {
+      return i + 1;
+    }
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+std::string spell_fields(std::string_view text, Spelling spelling) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::string_view rest = text.substr(i);
+    const std::size_t n = key_at(rest);
+    if (n == 0) {
+      out += text[i++];
+      continue;
+    }
+    bool done = false;
+    if (spelling == Spelling::flags) {
+      for (const FlagSpelledApart& a : k_flags_spelled_apart) {
+        if (rest.starts_with(a.named)) {
+          out += a.flag;
+          i += a.named.size();
+          done = true;
+          break;
+        }
+      }
+    }
+    if (!done) {
+      const std::string_view key = rest.substr(1, n - 2);
+      out += spelling == Spelling::flags ? config_flag(key) : std::string(key);
+      i += n;
+    }
+  }
+  return out;
+}
+
+} // namespace bwplan::io
