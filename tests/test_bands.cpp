@@ -133,20 +133,22 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // and 0.12 holds 302 (0.11 holds 301): unchanged. With the blind14 holdout (2026-12-07: 4 PEFT
   // peaks, all under the upper edge, 3 read high below the lower one; 321 in all, 95 % is
   // 304.95): 0.07 holds 308 (0.06 holds 303) and the lower edge's rule gives 0.13, holding 305
-  // (0.12 holds 303).
+  // (0.12 holds 303). With the blind15 holdout (2026-12-07: 8 litgpt, thunder-README and lingua
+  // peaks, all inside; 329 in all, 95 % is 312.55): 0.07 holds 316 (0.06 holds 311) and 0.13
+  // holds 313 (0.12 holds 311): unchanged.
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 321);
+  REQUIRE(at.peaks == 329);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
-  CHECK(at.under_high == 308);
+  CHECK(at.under_high == 316);
   CHECK(at.under_high >= needed);  // the cap no longer binds
   CHECK(less.under_high < needed); // the narrowest that holds 95 %
-  CHECK(at.above_low == 305);
+  CHECK(at.above_low == 313);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -495,7 +497,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // median 6.9 %) and the edge back at 0.07: 295 of 305 (96.7 %), 11.0 %, 4.0 %; since gqa_kv
   // (2026-12-06): 292 (95.7 %), 11.0 %, 3.5 %; with blind9 (8 peaks, all under): 300 of 313
   // (95.8 %), 11.0 %, 3.4 %; with blind12 (4 mixture peaks, all under): 304 of 317 (95.9 %),
-  // 11.0 %, 3.4 %.
+  // 11.0 %, 3.4 %; with blind14 (4 PEFT peaks, all under): 308 of 321 (96.0 %), 11.0 %, 3.4 %;
+  // with blind15 (8 peaks, all inside): 316 of 329 (96.0 %), 11.0 %, 3.5 %.
   // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
   // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
   // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
@@ -514,8 +517,8 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 321);
-  CHECK(under == 308);
+  REQUIRE(errors.size() == 329);
+  CHECK(under == 316);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);
   CHECK(quantile(errors, 0.5) <= 5.0);
@@ -566,7 +569,9 @@ TEST_CASE(
   // band widened for sequences shorter than any measured): all 307, 11.25 %, 268 (87.3 %);
   // torchtitan's 190, 12.3 %, 170 (89.5 %); held-aside 268, 11.3 %, 230. With the blind12
   // holdout (3 torchtitan mixture rows on H100, 11-30 % slow, all inside): all 310, 11.25 %, 271
-  // (87.4 %); torchtitan's 193, 12.3 %, 173 (89.6 %); held-aside 271, 11.4 %, 233 (86.0 %).
+  // (87.4 %); torchtitan's 193, 12.3 %, 173 (89.6 %); held-aside 271, 11.4 %, 233 (86.0 %). With
+  // the blind15 holdout (3 rows, litgpt's FSDP1 TinyLlama and lingua's compiled FSDP2, all
+  // inside): all 313, 274 (87.5 %); held-aside 274, 236 (86.1 %); torchtitan's unchanged.
   struct Rows {
     std::vector<double> errors;
     int inside = 0;
@@ -597,16 +602,16 @@ TEST_CASE(
       }
     }
   }
-  REQUIRE(all.errors.size() == 310);
-  CHECK(all.inside == 271);
+  REQUIRE(all.errors.size() == 313);
+  CHECK(all.inside == 274);
   REQUIRE(torchtitan.errors.size() == 193);
   CHECK(torchtitan.inside == 173);
   CHECK(quantile(torchtitan.errors, 0.5) <= 15.0);
   CHECK(torchtitan.inside >= 0.8 * static_cast<double>(torchtitan.errors.size()));
-  REQUIRE(held_aside.errors.size() == 271);
-  CHECK(held_aside.inside == 233);
+  REQUIRE(held_aside.errors.size() == 274);
+  CHECK(held_aside.inside == 236);
   CHECK(quantile(held_aside.errors, 0.5) == Approx(11.25).margin(0.1));
-  CHECK(quantile(all.errors, 0.5) == Approx(11.07).margin(0.1));
+  CHECK(quantile(all.errors, 0.5) == Approx(11.22).margin(0.1)); // 11.07 before blind15
 }
 
 TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as they stand",
@@ -696,7 +701,7 @@ TEST_CASE("every published fit/out-of-memory outcome in tests/data: the calls as
   CHECK(calls[{true, "fits"}] == 100);
   CHECK(calls[{true, "at_risk"}] == 22);
   CHECK(calls[{true, "out_of_memory"}] == 0);
-  CHECK(calls[{false, "out_of_memory"}] == 34);
+  CHECK(calls[{false, "out_of_memory"}] == 36);
   CHECK(calls[{false, "at_risk"}] == 8);
   CHECK(ran_called_oom == std::vector<std::string>{});
   std::sort(wrong.begin(), wrong.end());
