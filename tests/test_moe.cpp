@@ -98,6 +98,34 @@ TEST_CASE("expert parallelism's all-to-all is exposed and counted by hand", "[mo
   CHECK(estimate_step_time(a3b(), on_one_node(1), b200, net, k).expert_parallel_s == 0.0);
 }
 
+TEST_CASE("GB200's NVLink domain keeps expert parallelism over 32 GPUs on NVLink", "[moe]") {
+  // ep 16 over 32 GPUs, the same sequence: on B200 nodes of 8 half of each all-to-all's 15/16
+  // leaves the node (the 8 of 16 peers on other nodes) at one NIC rail per GPU, 3.2 Tbit/s / 8
+  // = 50 GB/s x 0.7; in a GB200 NVL72 rack all 16 peers are NVLink peers at 900 GB/s x 0.8
+  // (configs/gpus/gb200.json nvlink_domain_gpus 72), one NVLink hop per call.
+  const GpuSpec& gb200 = test::catalog().gpu("gb200");
+  const GpuSpec& b200 = test::catalog().gpu("b200");
+  REQUIRE(gb200.nvlink_domain_gpus == 72);
+  REQUIRE(b200.nvlink_domain_gpus == 0);
+  const TimeConstants k;
+  TrainingConfig c = on_one_node(16);
+  c.gpus = 32;
+  c.shard_group = 32;
+  const double copies = 8192.0 * 8 * 2048 * 2;
+  const Network rack = make_network(gb200, 8, 3.2e12);
+  CHECK(rack.gpus_per_node == 8); // the host's: its network rails and its memory
+  CHECK(rack.nvlink_gpus() == 72);
+  const double nvlink = 192.0 * copies * 15.0 / 16.0 / (9.0e11 * k.intra_node_bus_fraction) +
+                        192.0 * (k.nccl_base_latency_s + k.nccl_nvlink_hop_latency_s);
+  CHECK(estimate_step_time(a3b(), c, gb200, rack, k).expert_parallel_s ==
+        Approx(nvlink).epsilon(1e-12));
+  const double network =
+      192.0 * copies * 8.0 / 16.0 / (3.2e12 / 8 / 8 * k.inter_node_bus_fraction) +
+      192.0 * (k.nccl_base_latency_s + k.nccl_network_hop_latency_s);
+  CHECK(estimate_step_time(a3b(), c, b200, make_network(b200, 8, 3.2e12), k).expert_parallel_s ==
+        Approx(network).epsilon(1e-12));
+}
+
 TEST_CASE("expert parallelism never raises the peak and the band widens under it", "[moe]") {
   const GpuSpec& b200 = test::catalog().gpu("b200");
   const MemoryConstants k;

@@ -407,6 +407,7 @@ TEST_CASE("numeric keys of JSON outputs carry their unit in the name", "[schema]
                                                       "vocab",
                                                       "parameters",
                                                       "vcpus",
+                                                      "nvlink_domain_gpus",
                                                       "non_embedding_parameters",
                                                       "active_parameters",
                                                       "trainable_parameters",

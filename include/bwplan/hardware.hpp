@@ -33,7 +33,10 @@ struct GpuSpec {
   double hbm_bandwidth_bytes_per_s = 0;
   PeakFlops dense_flops_per_s;
   double nvlink_bandwidth_bytes_per_s = 0; ///< per GPU, one direction
-  std::string compute_capability;          ///< "10.0"; "gfx942" for AMD
+  /// GPUs one NVLink domain joins across nodes (GB200 NVL72's rack: 72); 0 where NVLink stops at
+  /// the node. Collectives among them run at NVLink's bandwidth, not the node network's.
+  std::int64_t nvlink_domain_gpus = 0;
+  std::string compute_capability; ///< "10.0"; "gfx942" for AMD
   double tdp_watts = 0;
   /// The power limit it runs at: the instance's (InstanceSpec::gpu_power_limit_watts), a
   /// measured run's, or else the catalog's `power_limit_watts` (a part shipped below its TDP);

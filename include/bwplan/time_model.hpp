@@ -4,6 +4,7 @@
 /// published runs: docs/time-model.md.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -30,16 +31,26 @@ static_assert(k_enum_table_complete<Bottleneck>);
 
 /// The links collectives run over. Bandwidths are link rates, one direction, bytes/s.
 struct Network {
-  std::int64_t gpus_per_node = 8;
+  std::int64_t gpus_per_node = 8;    ///< GPUs on one host: its network and its host memory
   double intra_node_bytes_per_s = 0; ///< NVLink (xGMI on AMD) per GPU
   /// Network per GPU, i.e. one NIC rail: node network bits/s / 8 / gpus_per_node. A collective
   /// spanning nodes gets one rail per rank of the group in each node (NCCL runs one ring per
   /// rail), so the node's whole network when the group covers the node.
   double inter_node_bytes_per_s = 0;
+  /// GPUs one NVLink domain joins across nodes (GpuSpec::nvlink_domain_gpus: GB200 NVL72's 72);
+  /// 0 where NVLink stops at the node.
+  std::int64_t nvlink_domain_gpus = 0;
+
+  /// GPUs that reach each other over NVLink: the node, or the wider domain. A collective group
+  /// within them runs at intra_node's rate.
+  [[nodiscard]] std::int64_t nvlink_gpus() const {
+    return std::max<std::int64_t>(1, std::max(gpus_per_node, nvlink_domain_gpus));
+  }
 };
 
-/// `gpu`'s NVLink inside nodes of `gpus_per_node` GPUs joined by `node_network_bits_per_s` in
-/// total (an instance's EFA bandwidth, e.g. 3.2e12 for ml.p5.48xlarge).
+/// `gpu`'s NVLink inside nodes of `gpus_per_node` GPUs (or its wider NVLink domain) joined by
+/// `node_network_bits_per_s` in total (an instance's EFA bandwidth, e.g. 3.2e12 for
+/// ml.p5.48xlarge).
 [[nodiscard]] Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
                                    double node_network_bits_per_s);
 

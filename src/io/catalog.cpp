@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bwplan/config_fields.hpp"
 #include "bwplan/embedded_configs.hpp"
 #include "bwplan/error.hpp"
 #include "bwplan/suggest.hpp"
@@ -95,6 +96,8 @@ GpuSpec read_gpu(ObjectReader& r) {
   }
   f.finish();
   g.nvlink_bandwidth_bytes_per_s = r.number("nvlink_bandwidth_bytes_per_s", k_min_rate, k_max_rate);
+  g.nvlink_domain_gpus =
+      r.optional_integer("nvlink_domain_gpus", 2, k_max_config_count).value_or(0);
   g.compute_capability = matching(r, "compute_capability", "[0-9]+\\.[0-9]+|gfx[0-9a-f]+",
                                   "a compute capability (e.g. 10.0) or an AMD gfx target");
   g.tdp_watts = r.number("tdp_watts", k_min_gpu_watts, k_max_watts);

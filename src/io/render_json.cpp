@@ -41,6 +41,9 @@ OrderedJson gpu_json(const GpuSpec& g) {
   j["hbm_bandwidth_bytes_per_s"] = g.hbm_bandwidth_bytes_per_s;
   j["dense_flops_per_s"] = flops_json(g.dense_flops_per_s);
   j["nvlink_bandwidth_bytes_per_s"] = g.nvlink_bandwidth_bytes_per_s;
+  if (g.nvlink_domain_gpus > 0) {
+    j["nvlink_domain_gpus"] = g.nvlink_domain_gpus;
+  }
   j["compute_capability"] = g.compute_capability;
   j["tdp_watts"] = g.tdp_watts;
   if (g.power_limit_watts > 0) {

@@ -323,7 +323,7 @@ Collectives collectives_of(const TrainingConfig& c, const Network& net, const Ti
   // FSDP2 issues one collective per unit: every block, and the root's units (counted as one).
   const double units = layers + 1.0;
   const StateDtypes dt = state_dtypes(c);
-  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  const std::int64_t gpn = net.nvlink_gpus();
   // torchtitan's mesh puts the tp ranks innermost (torchtitan/distributed/parallel_dims.py): the
   // data-parallel groups' ranks sit tp apart, gpus_per_node / tp of them in a node.
   const std::int64_t dp_per_node = std::max<std::int64_t>(1, gpn / c.tp);
@@ -401,7 +401,7 @@ void expert_dispatch(const ModelSpec& m, const TrainingConfig& c, const Network&
                                 : as_double(recomputed_blocks(m, c)) * layers / as_double(m.layers);
   const double calls = 4.0 * layers + 2.0 * recomputed;
   const double ep = as_double(c.ep);
-  const double gpn = as_double(std::max<std::int64_t>(1, net.gpus_per_node));
+  const double gpn = as_double(net.nvlink_gpus());
   const double copies = as_double(c.seq_len) / as_double(c.cp) * as_double(m.experts_per_token) *
                         as_double(m.hidden) * state_dtypes(c.precision).compute_bytes;
   const double on_node = std::min(ep, gpn);
@@ -423,7 +423,7 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
   const double ab = state_dtypes(c.precision).compute_bytes;
   const double layers = as_double(m.layers);
   const double local = as_double(c.seq_len) / as_double(c.cp); // tokens per sequence per GPU
-  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  const std::int64_t gpn = net.nvlink_gpus();
   // Blocks whose forward runs twice (its collectives with it).
   const double recomputed = as_double(recomputed_blocks(m, c));
   if (c.tp > 1) {
@@ -469,7 +469,7 @@ void model_parallel_collectives(const ModelSpec& m, const TrainingConfig& c, con
 /// the steady state overlap compute; the fill and drain wait for 2 x (stages - 1) of them.
 void pipeline_sends(const ModelSpec& m, const TrainingConfig& c, const Network& net,
                     const TimeConstants& k, StepTerms& t) {
-  const std::int64_t gpn = std::max<std::int64_t>(1, net.gpus_per_node);
+  const std::int64_t gpn = net.nvlink_gpus();
   const double bytes = as_double(c.seq_len) / as_double(c.cp) * as_double(m.hidden) /
                        as_double(c.tp) * state_dtypes(c.precision).compute_bytes;
   const bool inter = c.gpus > gpn && c.gpus / c.pp >= gpn;
@@ -514,6 +514,7 @@ Network make_network(const GpuSpec& gpu, std::int64_t gpus_per_node,
                      double node_network_bits_per_s) {
   Network n;
   n.gpus_per_node = gpus_per_node;
+  n.nvlink_domain_gpus = gpu.nvlink_domain_gpus;
   n.intra_node_bytes_per_s = gpu.nvlink_bandwidth_bytes_per_s;
   n.inter_node_bytes_per_s =
       node_network_bits_per_s / 8.0 / as_double(std::max<std::int64_t>(1, gpus_per_node));
