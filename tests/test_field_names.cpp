@@ -27,6 +27,9 @@ TEST_CASE("spell_fields writes `key` as its flag or as the bare key", "[fields]"
   CHECK(spell_fields("`offload` cpu with `sharding` none", Spelling::flags) ==
         "--cpu-offload with --sharding none");
   CHECK(spell_fields("with `offload` cpu is", Spelling::keys) == "with offload cpu is");
+  CHECK(spell_fields("`grad_accum_mode` no-sync has", Spelling::flags) == "--no-sync has");
+  CHECK(spell_fields("`grad_accum_mode` no-sync has", Spelling::keys) ==
+        "grad_accum_mode no-sync has");
   // only a backticked lower_snake_case name is a field: anything else is left as it is
   for (const char* kept : {"no backticks", "`Seq_len`", "`seq len`", "`seq-len`", "``", "`", "a`",
                            "`seq_len", "`_x`", "`9a`"}) {

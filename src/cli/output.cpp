@@ -106,12 +106,10 @@ void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spellin
     ctx.log->warn("{}{}", prefix, loss_parallel_unused(spelling));
   }
   if (c.grad_accum_mode == GradAccumMode::no_sync && c.grad_accum == 1) {
-    // estimate spells the mode as a switch of its own (k_estimate_fields_spelled_apart)
+    // estimate spells the mode as a switch of its own (io::k_flags_spelled_apart)
     ctx.log->warn("{}{} has no effect with {} 1 (one micro-batch reduces its gradients once "
                   "either way)",
-                  prefix,
-                  spelling == Spelling::flags ? "--no-sync"
-                                              : field_named(spelling, "grad_accum_mode", "no-sync"),
+                  prefix, io::spell_fields("`grad_accum_mode` no-sync", spelling),
                   field_named(spelling, "grad_accum"));
   }
   if (c.fp8_all_gather && c.sharding == Sharding::none) {

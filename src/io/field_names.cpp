@@ -1,5 +1,7 @@
 #include "bwplan/field_names.hpp"
 
+#include <algorithm>
+
 namespace bwplan::io {
 
 std::string config_flag(std::string_view key) {
@@ -42,22 +44,17 @@ std::string spell_fields(std::string_view text, Spelling spelling) {
       out += text[i++];
       continue;
     }
-    bool done = false;
-    if (spelling == Spelling::flags) {
-      for (const FlagSpelledApart& a : k_flags_spelled_apart) {
-        if (rest.starts_with(a.named)) {
-          out += a.flag;
-          i += a.named.size();
-          done = true;
-          break;
-        }
-      }
+    const auto* apart =
+        std::find_if(k_flags_spelled_apart.begin(), k_flags_spelled_apart.end(),
+                     [&](const FlagSpelledApart& a) { return rest.starts_with(a.named); });
+    if (spelling == Spelling::flags && apart != k_flags_spelled_apart.end()) {
+      out += apart->flag;
+      i += apart->named.size();
+      continue;
     }
-    if (!done) {
-      const std::string_view key = rest.substr(1, n - 2);
-      out += spelling == Spelling::flags ? config_flag(key) : std::string(key);
-      i += n;
-    }
+    const std::string_view key = rest.substr(1, n - 2);
+    out += spelling == Spelling::flags ? config_flag(key) : std::string(key);
+    i += n;
   }
   return out;
 }

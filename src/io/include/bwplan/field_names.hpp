@@ -22,9 +22,12 @@ struct FlagSpelledApart {
   std::string_view flag;
 };
 
-/// estimate's switch for FSDP2's CPU offload (`offload` cpu); the longer spelling first.
-inline constexpr std::array<FlagSpelledApart, 2> k_flags_spelled_apart = {
-    FlagSpelledApart{"`offload` cpu", "--cpu-offload"}, {"`offload`", "--cpu-offload"}};
+/// estimate's two switches: no-sync gradient accumulation (`grad_accum_mode` no-sync) and FSDP2's
+/// CPU offload (`offload` cpu); a field's longer spelling first.
+inline constexpr std::array<FlagSpelledApart, 3> k_flags_spelled_apart = {
+    FlagSpelledApart{"`grad_accum_mode` no-sync", "--no-sync"},
+    {"`offload` cpu", "--cpu-offload"},
+    {"`offload`", "--cpu-offload"}};
 
 /// How a message spells the fields it names: as the command line's flags, or as the keys of the
 /// file they were read from (a plan, a measured case).
