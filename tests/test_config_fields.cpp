@@ -84,6 +84,8 @@ TrainingConfig all_changed() {
   c.attention_kernel = AttentionKernel::flash2;
   c.gqa_kv = GqaKv::repeat;
   c.trainer = Trainer::other;
+  c.moe_impl = MoeImpl::fused;
+  c.expert_fsdp = ExpertFsdp::sharded;
   c.alloc_segments = AllocSegments::fixed;
   c.reduce_dtype = ReduceDtype::bf16;
   return c;
@@ -339,6 +341,11 @@ TEST_CASE("every value of every field reaches torchtitan's config or is refused 
     for (const T value : tries) {
       if (f.key == "gpus_per_node" || value == TrainingConfig{}.*f.member) {
         continue;
+      }
+      if constexpr (std::is_same_v<T, MoeImpl>) {
+        if (value == MoeImpl::eager) {
+          continue; // torchtitan's own layer: what `default` means for it, nothing to set
+        }
       }
       bool shown = false;
       bool tried = false;

@@ -246,6 +246,22 @@ template <class F> constexpr void for_each_config_field(F&& f) {
                          "does; eager, with no op-level SAC and an unfused or fused loss); "
                          "measurement cases without it read other",
                          opt});
+  f(ConfigField<MoeImpl>{
+      "moe_impl", &C::moe_impl,
+      "a mixture's layer, for what it saves for backward: default (the trainer's: fused under "
+      "megatron, eager otherwise), eager (torchtitan's MoE: the router's fp32 scores, each "
+      "routed copy's SwiGLU tensors, an fp32 copy of the routed outputs for the combination) or "
+      "fused (DeepEP/HybridEP-class layers that apply the routing probabilities inside one fused "
+      "activation and keep only routing metadata in the dispatch and combine: Megatron-Core's, "
+      "NeMo Automodel's DeepEP, HybridEP and Transformer Engine experts)",
+      opt});
+  f(ConfigField<ExpertFsdp>{
+      "expert_fsdp", &C::expert_fsdp,
+      "when a mixture's routed experts are an FSDP unit of their own: always (torchtitan: over "
+      "the shard group's ranks per expert-parallel rank, even one, so gathered into a copy and "
+      "reduced by FSDP) or sharded (only when `shard_group` exceeds `ep`; otherwise they stay "
+      "outside FSDP, whole on their rank, with gradients in their own dtype: NeMo Automodel)",
+      opt});
   f(ConfigField<AllocSegments>{
       "alloc_segments", &C::alloc_segments,
       "PyTorch's caching allocator: expandable (PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, "

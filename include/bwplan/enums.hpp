@@ -115,6 +115,19 @@ enum class FsdpWrap : std::uint8_t { per_module, root, count_ };
 /// Transformer Engine, whose attention, SwiGLU and mixture-of-experts layers save what its source
 /// does (docs/model.md, "Megatron-Core").
 enum class Trainer : std::uint8_t { torchtitan, other, megatron, count_ };
+/// What a mixture-of-experts layer saves for backward: default (the trainer's: fused under
+/// Megatron-Core, eager otherwise); eager (torchtitan's MoE module: the router's fp32 scores,
+/// every routed copy's SwiGLU tensors, an fp32 copy of the routed outputs for the score
+/// combination); or fused (DeepEP/HybridEP-class layers: grouped GEMMs that keep their inputs,
+/// the routing probabilities applied inside one fused activation that keeps only its input, and
+/// a dispatch and combine that keep only routing metadata: Megatron-Core's, NeMo Automodel's
+/// GroupedExpertsDeepEP and GroupedExpertsTE).
+enum class MoeImpl : std::uint8_t { trainer_default, eager, fused, count_ };
+/// When the routed experts are an FSDP unit of their own: always (torchtitan: over its efsdp
+/// mesh even of one rank, so gathered into a copy and reduced by FSDP), or sharded (only when
+/// the shard group is larger than the expert-parallel degree; otherwise they stay outside FSDP,
+/// whole on their rank: NeMo Automodel's MoE parallelizer, ep_shard_enabled).
+enum class ExpertFsdp : std::uint8_t { always, sharded, count_ };
 /// How PyTorch's caching allocator gets device memory (PYTORCH_CUDA_ALLOC_CONF). expandable: one
 /// segment per stream that grows by mapping pages (expandable_segments:True), so under memory
 /// pressure every free cached page returns to CUDA; fixed: PyTorch's default, one cudaMalloc per
@@ -262,6 +275,15 @@ template <> struct EnumTraits<Trainer> {
   static constexpr std::array<std::string_view, 3> names = {"torchtitan", "other", "megatron"};
 };
 
+template <> struct EnumTraits<MoeImpl> {
+  static constexpr std::string_view what = "mixture-of-experts implementation";
+  static constexpr std::array<std::string_view, 3> names = {"default", "eager", "fused"};
+};
+template <> struct EnumTraits<ExpertFsdp> {
+  static constexpr std::string_view what = "expert FSDP wrapping";
+  static constexpr std::array<std::string_view, 2> names = {"always", "sharded"};
+};
+
 template <> struct EnumTraits<AllocSegments> {
   static constexpr std::string_view what = "allocator segments";
   static constexpr std::array<std::string_view, 2> names = {"expandable", "fixed"};
@@ -293,7 +315,8 @@ static_assert(k_enum_table_complete<MlpKind> && k_enum_table_complete<NormKind> 
               k_enum_table_complete<Trainer> && k_enum_table_complete<AllocSegments> &&
               k_enum_table_complete<ReduceDtype> && k_enum_table_complete<LoraDropoutPosition> &&
               k_enum_table_complete<GqaKv> && k_enum_table_complete<SwigluImpl> &&
-              k_enum_table_complete<LoraDtype>);
+              k_enum_table_complete<LoraDtype> && k_enum_table_complete<MoeImpl> &&
+              k_enum_table_complete<ExpertFsdp>);
 
 template <class E> [[nodiscard]] constexpr std::string_view name_of(E e) {
   return EnumTraits<E>::names[static_cast<std::size_t>(e)];

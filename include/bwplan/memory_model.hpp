@@ -364,6 +364,9 @@ struct MemoryTerms {
   bool head_fp32_in_loss = false;
   double parameters = 0, optimizer_states = 0, gradients = 0; ///< on the GPU (0 when offloaded)
   std::array<double, 2> gradients_forward{}; ///< live during forward, by [grad_accum > 1]
+  /// One micro-batch's backward: routed experts outside FSDP (experts_outside_fsdp()) gain their
+  /// gradients block by block as the gathered weights go; what they outgrow those by.
+  double expert_grads_backward = 0;
   double fsdp_forward = 0, fsdp_backward_block = 0, fsdp_backward_end = 0;
   double low_precision = 0;
   double optimizer_temp = 0;

@@ -76,6 +76,9 @@ struct TrainingConfig {
   /// Whose choices the estimate describes (the memory band only). Measurement cases that do
   /// not name it read `other`: an unnamed trainer.
   Trainer trainer = Trainer::torchtitan;
+  /// A mixture's layer (what it saves for backward) and when its routed experts are an FSDP unit.
+  MoeImpl moe_impl = MoeImpl::trainer_default;
+  ExpertFsdp expert_fsdp = ExpertFsdp::always;
   /// The caching allocator's segments (the reserved peak under memory pressure): what bwplan's
   /// launch sets. Measurement cases that do not name it read `fixed`, PyTorch's default.
   AllocSegments alloc_segments = AllocSegments::expandable;
@@ -250,6 +253,17 @@ template <class Config> [[nodiscard]] auto lora_settings(Config& c) {
 /// autocast_adapter_dtype=True): a LoRA or QLoRA run outside Megatron, whose adapters are its
 /// own modules in the model's dtype. Their parameters, gradients and optimizer states are fp32.
 [[nodiscard]] bool fp32_adapters(const TrainingConfig& c);
+
+/// Why `c`'s trainer cannot run the layers it names (Megatron-Core's attention reads the K/V
+/// groups unrepeated and its mixture-of-experts layer is fused), as the one-line error; empty
+/// when it can. validate_config() checks it, and the search before any candidate.
+[[nodiscard]] std::string trainer_layers_problem(const TrainingConfig& c);
+/// Whether a mixture's layer saves what a fused (DeepEP/HybridEP-class) layer does: moe_impl
+/// fused, or its default under Megatron-Core.
+[[nodiscard]] bool moe_layer_fused(const TrainingConfig& c);
+/// Whether the routed experts stay outside FSDP, whole on their rank: expert_fsdp sharded under
+/// expert parallelism whose degree is the whole shard group (no expert FSDP group to shard over).
+[[nodiscard]] bool experts_outside_fsdp(const TrainingConfig& c);
 
 /// Throws bwplan::Error for values out of range or contradictory combinations (the message names
 /// the flag). Whether the configuration fits a GPU is not checked here: that is a result.

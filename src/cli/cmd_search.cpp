@@ -24,15 +24,15 @@ namespace {
 
 /// The training-config fields search takes as one value each (estimate's flags); the others are
 /// axes.
-constexpr std::array<std::string_view, 22> k_fixed = {
+constexpr std::array<std::string_view, 24> k_fixed = {
     "optimizer",    "optimizer_impl", "compile",
     "loss",         "head_fp32",      "disable_loss_parallel",
     "fp8_backend",  "norm_impl",      "swiglu_impl",
     "fsdp_wrap",    "lora_rank",      "lora_alpha",
     "lora_targets", "lora_dropout",   "lora_dropout_position",
     "lora_dtype",   "nf4_quantizer",  "attention_kernel",
-    "gqa_kv",       "trainer",        "alloc_segments",
-    "reduce_dtype"};
+    "gqa_kv",       "trainer",        "moe_impl",
+    "expert_fsdp",  "alloc_segments", "reduce_dtype"};
 
 struct SearchOptions {
   std::string model = "llama-3.1-8b";
@@ -417,6 +417,9 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
                                      losses.front().compile, losses.front().loss));
   }
   validate_field_ranges(b, k_fixed); // estimate's ranges (validate_config checks the axes' values)
+  if (const std::string why = trainer_layers_problem(b); !why.empty()) {
+    throw Error(why); // the trainer and the layers named are all fixed fields
+  }
   // As estimate warns: a flag no searched plan can use (a mixture plans at tp 1 only).
   const bool some_tp =
       !r.model.is_moe() && std::any_of(r.space.instances.begin(), r.space.instances.end(),

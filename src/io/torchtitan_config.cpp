@@ -304,6 +304,15 @@ void optimizer_settings(Settings& s, const TrainingConfig& c) {
     cannot("trainer", name_of(c.trainer),
            "these files run torchtitan; plan with --trainer torchtitan");
   }
+  if (c.moe_impl == MoeImpl::fused) {
+    cannot("moe_impl", name_of(c.moe_impl),
+           "its mixture-of-experts layer is torchtitan's own; plan with --moe-impl default");
+  }
+  if (c.expert_fsdp != ExpertFsdp::always) {
+    cannot("expert_fsdp", name_of(c.expert_fsdp),
+           "torchtitan wraps the routed experts in FSDP over its efsdp mesh, even of one rank; "
+           "plan with --expert-fsdp always");
+  }
   if (c.alloc_segments != AllocSegments::expandable) {
     cannot("alloc_segments", name_of(c.alloc_segments),
            "the job sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True; plan with "

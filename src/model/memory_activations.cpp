@@ -108,16 +108,21 @@ double megatron_swiglu_saved(double f, double h, double ab, double gemm_in) {
   return h * gemm_in + 2.0 * f * ab + f * gemm_in;
 }
 
-/// Bytes per token Megatron-Core's mixture-of-experts layer saves beyond its norm (same commit:
-/// megatron/core/transformer/moe/router.py, moe_utils.py RouterGatingLinearFunction,
-/// experts.py TEGroupedMLP, fused_bias_swiglu.py WeightedSwiGLUFunction): the router keeps the
+/// Bytes per token a fused (DeepEP/HybridEP-class) mixture-of-experts layer saves beyond its norm:
+/// Megatron-Core's (same commit: megatron/core/transformer/moe/router.py, moe_utils.py
+/// RouterGatingLinearFunction, experts.py TEGroupedMLP, fused_bias_swiglu.py
+/// WeightedSwiGLUFunction) and NeMo Automodel's DeepEP, HybridEP and Transformer Engine experts
+/// (NVIDIA-NeMo/Automodel@77f1123997123e9e1198d7af6ac4b518b0ec141c:
+/// nemo_automodel/components/moe/experts.py, GroupedExpertsDeepEP.forward and
+/// GroupedExpertsTE.forward: grouped GEMMs, then Megatron's weighted_bias_swiglu_impl or a
+/// torch.compile'd activation that multiplies by the routing probabilities). The router keeps the
 /// norm's bf16 output and its fp32 scores, routing map and top-k probabilities; each of the k
-/// routed copies keeps grouped fc1's input, the weighted SwiGLU's input (fc1's 2f-wide output)
-/// and its probability, and grouped fc2's input. The probabilities are applied inside the
+/// routed copies keeps grouped fc1's input, the weighted activation's input (fc1's 2f-wide
+/// output) and its probability, and grouped fc2's input. The probabilities are applied inside the
 /// activation, so the combine keeps no copy of the routed outputs (torchtitan's fp32 one), and
-/// the dispatch and combine (all-to-all or HybridEP) keep only routing metadata. A shared expert
-/// is a fused SwiGLU on the same norm output.
-double megatron_moe_saved(const ModelSpec& m, double ab, double gemm_in) {
+/// the dispatch and combine (all-to-all, DeepEP or HybridEP) keep only routing metadata. A shared
+/// expert is a fused SwiGLU on the same norm output.
+double fused_moe_saved(const ModelSpec& m, double ab, double gemm_in) {
   const double h = static_cast<double>(m.hidden);
   const double k = static_cast<double>(m.experts_per_token);
   const double fe = static_cast<double>(m.expert_ffn);
@@ -235,8 +240,8 @@ Inventory block_inventory(const ModelSpec& m, const TrainingConfig& c) {
     // With no checkpointing every block is counted as the larger of a sparse block and a leading
     // dense one (it is also the one block a checkpointed backward rematerialises; DeepSeek-V3's 3
     // dense blocks save less than its sparse ones: tests/test_moe_models.cpp).
-    const double sparse =
-        megatron ? megatron_moe_saved(m, ab, gemm_in) : h * gemm_in + moe_saved(m, c, ab, gemm_in);
+    const double sparse = moe_layer_fused(c) ? fused_moe_saved(m, ab, gemm_in)
+                                             : h * gemm_in + moe_saved(m, c, ab, gemm_in);
     inv.all += std::max(sparse, m.dense_layers > 0 ? dense_mlp : 0.0);
     // torchtitan's op-level SAC saves no grouped-GEMM output and force-recomputes the router
     // (per_op_sac_force_recompute_mm_shapes_by_fqns = ["moe.router.gate"]), so of a sparse block's

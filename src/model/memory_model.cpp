@@ -203,7 +203,23 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   // micro-batches see them (sharded, or unsharded in reduce dtype with sync disabled).
   // With sync disabled FSDP2 accumulates unsharded gradients in the reduce dtype and
   // reduce-scatters them only after the last micro-batch.
-  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * g.trainable : t.gradients};
+  // Routed experts outside FSDP (expert_fsdp sharded with no expert FSDP group: NeMo Automodel's
+  // MoE parallelizer passes them to fully_shard as ignored_params,
+  // NVIDIA-NeMo/Automodel@77f1123997123e9e1198d7af6ac4b518b0ec141c:
+  // nemo_automodel/components/moe/parallelizer.py apply_fsdp) are whole on their rank: never
+  // gathered, so no copy when held in the compute dtype (else the forward's cast to it, which
+  // the grouped GEMM saves, for every block); their gradients are autograd's, in the
+  // parameters' dtype, accumulated in place and reduced by no FSDP collective.
+  const bool outside = experts_outside_fsdp(c);
+  const double experts_out = outside ? local.experts : 0.0;
+  const double block_experts_out = outside ? local.block_experts : 0.0;
+  const bool full_training = c.finetune == Finetune::full;
+  const double expert_grads = full_training ? dt.grad_bytes * experts_out : 0.0;
+  const double trained_outside = full_training ? experts_out : 0.0;
+  const double trainable_fsdp = g.trainable - trained_outside;
+  const double trainable_block_fsdp = g.trainable_block - (full_training ? block_experts_out : 0.0);
+  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * trainable_fsdp + expert_grads
+                                              : t.gradients};
   const bool ddp = !fsdp && data_parallel_degree(c) > 1;
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
@@ -223,7 +239,9 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   const double block_unsharded =
       (c.fp8_all_gather ? (g.block - g.block_linear) * weight_bytes + g.block_linear
                         : g.block * weight_bytes) -
-      nf4_saving;
+      nf4_saving - block_experts_out * (c.fp8_all_gather ? 1.0 : weight_bytes);
+  const double expert_casts =
+      dt.param_bytes == weight_bytes ? 0.0 : experts_out * weight_bytes; // outside FSDP only
   const double dequantized = weight_bytes * g.largest_quantized;
   const bool tuning = c.finetune != Finetune::full; // the head and embeddings are frozen
   double root = 0, kept_blocks = 0, bwd_buffers = 0, root_grads = 0;
@@ -234,14 +252,20 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
     root = weight_bytes * (legacy ? g.root : g.head);
     if (keep_unsharded) {
       // never resharded between forward and backward
-      kept_blocks = g.blocks * weight_bytes - nf4_saving * static_cast<double>(m.layers);
+      kept_blocks =
+          (g.blocks - experts_out) * weight_bytes - nf4_saving * static_cast<double>(m.layers);
     } else if (legacy) {
       kept_blocks = block_unsharded; // torchtitan 2024 did not reshard the last block
     }
+    kept_blocks += expert_casts;
     // Backward: current + prefetched block, the block's unsharded gradients, and the
     // reduce-scatter inputs of this block and the previous one.
-    bwd_buffers = 2.0 * block_unsharded + g.trainable_block * weight_bytes +
-                  2.0 * dt.reduce_bytes * g.trainable_block + dequantized;
+    bwd_buffers = 2.0 * block_unsharded + trainable_block_fsdp * weight_bytes +
+                  2.0 * dt.reduce_bytes * trainable_block_fsdp + dequantized;
+    // A single micro-batch's backward adds each block's expert gradients as it frees that
+    // block's gathered weights (or casts): past the phase's count only by what they outgrow.
+    const double freed_in_backward = keep_unsharded ? kept_blocks : expert_casts;
+    t.expert_grads_backward = std::max(0.0, expert_grads - freed_in_backward);
     // During backward only the output head's gradient exists; the embedding's comes last.
     root_grads = tuning ? 0.0 : weight_bytes * g.head;
   } else if (tuning) {
@@ -320,7 +344,7 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
 
   t.fsdp_streams = fsdp && !offload;
   t.no_sync = no_sync;
-  t.rs_input = dt.reduce_bytes * g.trainable_block;
+  t.rs_input = dt.reduce_bytes * trainable_block_fsdp;
   t.stream_pools = 2.0 * t.rs_input + 2.0 * block_unsharded;
   t.fragmentation_fraction = k.fragmentation_fraction;
   t.expandable_segments = c.alloc_segments == AllocSegments::expandable;
@@ -401,6 +425,7 @@ double fused_linear_chunk_logits(const MemoryTerms& t, double tokens) {
 Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
                  double logits_extra) {
   const double grads_fwd = t.gradients_forward[grad_accum > 1 ? 1 : 0];
+  const double grads_bwd = grads_fwd + (grad_accum > 1 ? 0.0 : t.expert_grads_backward);
   // Pipeline ranks hold several micro-batches' activations; GPipe's last stage their logits too.
   const double saved = held_token_blocks(t, tokens, grad_accum) * t.saved.second;
   // GPipe's last stage runs every micro-batch's forward, loss included, before any backward.
@@ -454,7 +479,7 @@ Phases phases_of(const MemoryTerms& t, double tokens, std::int64_t grad_accum,
        logits_fwd + head_fp32_fwd, t.low_precision, 0.0, fx},
       {params, grads_fwd, states, t.fsdp_forward, saved, logits_bwd + head_fp32_bwd,
        t.low_precision, 0.0, fx},
-      {params, grads_fwd, states, t.fsdp_backward_block, block_work, held, t.low_precision, 0.0,
+      {params, grads_bwd, states, t.fsdp_backward_block, block_work, held, t.low_precision, 0.0,
        fx},
       {params, grads_end, states, t.fsdp_backward_end, 0.0, held, 0.0, 0.0, fx},
       {params, t.gradients, states, 0.0, 0.0, held, 0.0, t.optimizer_temp, fx},

@@ -228,6 +228,30 @@ std::string tp_or_pp(const TrainingConfig& c) {
 
 } // namespace
 
+std::string trainer_layers_problem(const TrainingConfig& c) {
+  if (c.trainer == Trainer::megatron && c.gqa_kv == GqaKv::repeat) {
+    return "`gqa_kv` repeat with `trainer` megatron: Megatron-Core passes the K/V groups to "
+           "Transformer Engine's attention, which reads them unrepeated (allowed: `gqa_kv` "
+           "native)";
+  }
+  if (c.trainer == Trainer::megatron && c.moe_impl == MoeImpl::eager) {
+    return "`moe_impl` eager with `trainer` megatron: Megatron-Core's mixture-of-experts layer "
+           "applies the routing probabilities inside its fused activation (allowed: `moe_impl` "
+           "default or fused)";
+  }
+  return {};
+}
+
+bool moe_layer_fused(const TrainingConfig& c) {
+  return c.moe_impl == MoeImpl::fused ||
+         (c.moe_impl == MoeImpl::trainer_default && c.trainer == Trainer::megatron);
+}
+
+bool experts_outside_fsdp(const TrainingConfig& c) {
+  return c.expert_fsdp == ExpertFsdp::sharded && c.ep > 1 && c.sharding != Sharding::none &&
+         effective_shard_group(c) <= c.ep;
+}
+
 bool fp32_adapters(const TrainingConfig& c) {
   return c.finetune != Finetune::full && c.lora_dtype == LoraDtype::fp32 &&
          c.trainer != Trainer::megatron;
@@ -405,10 +429,8 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   if (const std::string why = head_fp32_problem(c); !why.empty()) {
     throw Error(why);
   }
-  if (c.trainer == Trainer::megatron && c.gqa_kv == GqaKv::repeat) {
-    throw Error("`gqa_kv` repeat with `trainer` megatron: Megatron-Core passes the K/V groups to "
-                "Transformer Engine's attention, which reads them unrepeated (allowed: `gqa_kv` "
-                "native)");
+  if (const std::string why = trainer_layers_problem(c); !why.empty()) {
+    throw Error(why);
   }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("`fp8_all_gather` needs `precision` fp8-tensorwise (torchao supports "
