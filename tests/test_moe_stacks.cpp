@@ -175,4 +175,11 @@ TEST_CASE("estimate and search refuse layers Megatron-Core does not run, naming 
   const auto plan = nlohmann::json::parse(fused.out);
   CHECK(plan.at("config").at("moe_impl") == "fused");
   CHECK(plan.at("config").at("expert_fsdp") == "sharded");
+  CHECK(fused.err.empty());
+  // ep 4 of 8 leaves each expert a 2-rank FSDP group: the setting changes nothing, and says so.
+  const test::CliResult half = test::run_cli({"estimate", "--model", "qwen3-30b-a3b", "--ep", "4",
+                                              "--expert-fsdp", "sharded", "--format", "json"});
+  REQUIRE(half.status == 0);
+  CHECK(half.err == "bwplan: warning: --expert-fsdp sharded has no effect with --ep 4 over a shard "
+                    "group of 8 (the routed experts are an FSDP unit either way)\n");
 }

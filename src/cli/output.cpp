@@ -117,6 +117,13 @@ void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spellin
                   field_named(spelling, "fp8_all_gather", "true"),
                   field_named(spelling, "sharding"));
   }
+  if (c.expert_fsdp == ExpertFsdp::sharded && !experts_outside_fsdp(c)) {
+    // Automodel wraps experts in FSDP whenever an expert FSDP group of more than one rank is left
+    ctx.log->warn("{}{} has no effect with {} {} over a shard group of {} (the routed experts are "
+                  "an FSDP unit either way)",
+                  prefix, io::spell_fields("`expert_fsdp` sharded", spelling),
+                  field_named(spelling, "ep"), c.ep, effective_shard_group(c));
+  }
   if (hybrid_replicates_nothing(c)) {
     const std::string sharding = field_named(spelling, "sharding");
     ctx.log->warn("{}{} hybrid over one shard group ({} GPUs) replicates nothing: {} full is the "
