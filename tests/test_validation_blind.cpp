@@ -134,6 +134,29 @@ TEST_CASE("AWS's torchtitan runs, held aside blind and waiting unpooled, read wh
   check_throughput(v, 2, 9.7, 0.1, 1.0);
 }
 
+TEST_CASE("NeMo Automodel's blog experiments and a GB200 out-of-memory run, held aside blind, hold "
+          "what their one evaluation showed",
+          "[validation]") {
+  // tests/data/measurements-blind17-holdout.json: collected blind after moe_impl and expert_fsdp
+  // were named (a helper set them from the source), committed, evaluated once (2026-12-07) and
+  // pooled. Qwen3-30B-A3B on 8 H100 at 1 x 4096 tokens, no checkpointing: Hugging Face v5 with
+  // FSDP2 and no expert parallelism +1.9 %, Automodel with DeepEP at ep 8 +5.4 % (+41.9 %, 70.22
+  // GiB, with torchtitan's layer and wrapping in their place); tokens/s +7.1 and -0.7 %.
+  // gpt-oss-120b on 32 GB200 at 4 x 4096 tokens without expandable segments ran out of memory
+  // (blind16's 154.6 GiB run of the same shape trained): called at_risk, not fits.
+  const auto v = validate_json("measurements-blind17-holdout.json");
+  check_peaks_inside_band(v, 2, 3.66, 5.41, 0);
+  check_fit_calls(v, 1, 1, 0.0);
+  CHECK(v.at("summary").at("oom_flagged_fraction").get<double>() == Approx(1.0));
+  // The Hugging Face run (67.5 GiB allocated without expandable segments on an 80 GB GPU) trained
+  // and is called at_risk: its upper edge, 78.0 GiB allocated, leaves no room for the reserve.
+  check_verdicts(v, [](const nlohmann::json& c) {
+    const std::string id = c.at("id");
+    return id.starts_with("b17-automodel-h100x8") ? "fits" : "at_risk";
+  });
+  check_throughput(v, 2, 3.92, 0.1, 1.0);
+}
+
 TEST_CASE("NeMo Automodel's GB200 mixture campaign, held aside blind, reads what its evaluation "
           "and the keys named since show",
           "[validation]") {
