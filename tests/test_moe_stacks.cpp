@@ -121,6 +121,13 @@ TEST_CASE("experts outside FSDP need ep to span the shard group and bf16 weights
   TrainingConfig mixed_always = mixed;
   mixed_always.expert_fsdp = ExpertFsdp::always;
   CHECK(terms(mixed).fsdp_forward == terms(mixed_always).fsdp_forward);
+  // FSDP2's CPU offload moves only what FSDP manages: refused rather than counted low.
+  TrainingConfig offloaded = automodel_like(ExpertFsdp::sharded);
+  offloaded.offload = Offload::cpu;
+  CHECK_THROWS_WITH(validate_config(offloaded, a3b()),
+                    Catch::Contains("`expert_fsdp` sharded with `offload` cpu"));
+  offloaded.expert_fsdp = ExpertFsdp::always;
+  CHECK_NOTHROW(validate_config(offloaded, a3b()));
   CHECK(terms(mixed).expert_grads_backward ==
         4.0 * k_blocks * k_block_experts - 2.0 * k_blocks * (k_block_dense + k_block_experts));
 }

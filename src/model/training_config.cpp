@@ -432,6 +432,12 @@ void validate_config(const TrainingConfig& c, const ModelSpec& m) {
   if (const std::string why = trainer_layers_problem(c); !why.empty()) {
     throw Error(why);
   }
+  if (experts_outside_fsdp(c) && c.offload == Offload::cpu) {
+    // FSDP2's CPUOffloadPolicy moves only what FSDP manages: never silently low.
+    throw Error("`expert_fsdp` sharded with `offload` cpu: experts outside FSDP keep their "
+                "parameters, gradients and optimizer states on the GPU, which the offloaded "
+                "estimate does not count (allowed: `expert_fsdp` always, or `offload` none)");
+  }
   if (c.fp8_all_gather && c.precision != Precision::fp8_tensorwise) {
     throw Error(fmt::format("`fp8_all_gather` needs `precision` fp8-tensorwise (torchao supports "
                             "fp8 all-gather only for tensorwise scaling), not {}",
