@@ -210,16 +210,15 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   // gathered, so no copy when held in the compute dtype (else the forward's cast to it, which
   // the grouped GEMM saves, for every block); their gradients are autograd's, in the
   // parameters' dtype, accumulated in place and reduced by no FSDP collective.
+  // They are trained: fine-tuning a mixture is refused (finetune_problem()).
   const bool outside = experts_outside_fsdp(c);
   const double experts_out = outside ? local.experts : 0.0;
   const double block_experts_out = outside ? local.block_experts : 0.0;
-  const bool full_training = c.finetune == Finetune::full;
-  const double expert_grads = full_training ? dt.grad_bytes * experts_out : 0.0;
-  const double trained_outside = full_training ? experts_out : 0.0;
-  const double trainable_fsdp = g.trainable - trained_outside;
-  const double trainable_block_fsdp = g.trainable_block - (full_training ? block_experts_out : 0.0);
-  t.gradients_forward = {0.0, no_sync && fsdp ? dt.reduce_bytes * trainable_fsdp + expert_grads
-                                              : t.gradients};
+  const double expert_grads = dt.grad_bytes * experts_out;
+  const double trainable_block_fsdp = g.trainable_block - block_experts_out;
+  t.gradients_forward = {0.0, no_sync && fsdp
+                                  ? dt.reduce_bytes * (g.trainable - experts_out) + expert_grads
+                                  : t.gradients};
   const bool ddp = !fsdp && data_parallel_degree(c) > 1;
   if (ddp) {
     t.gradients_forward = {t.gradients, t.gradients}; // DDP allocates its buckets at construction
