@@ -2,6 +2,9 @@
 // DeepEP/HybridEP-class layer saves, and routed experts kept outside FSDP (NeMo Automodel's MoE
 // parallelizer), against hand-computed values for Qwen3-30B-A3B (docs/model.md, "Mixtures of
 // experts").
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -189,4 +192,39 @@ TEST_CASE("estimate and search refuse layers Megatron-Core does not run, naming 
   REQUIRE(half.status == 0);
   CHECK(half.err == "bwplan: warning: --expert-fsdp sharded has no effect with --ep 4 over a shard "
                     "group of 8 (the routed experts are an FSDP unit either way)\n");
+}
+
+TEST_CASE("a mixture's layer or expert wrapping set on a dense model is named as doing nothing",
+          "[moe][cli]") {
+  // Both keys describe routed experts; a dense model's estimate is the same with or without them.
+  const test::CliResult dense =
+      test::run_cli({"estimate", "--model", "llama-3.1-8b", "--moe-impl", "fused", "--expert-fsdp",
+                     "sharded", "--format", "json"});
+  REQUIRE(dense.status == 0);
+  CHECK(dense.err == "bwplan: warning: --moe-impl fused has no effect on llama-3.1-8b, which has "
+                     "no routed experts\n"
+                     "bwplan: warning: --expert-fsdp sharded has no effect on llama-3.1-8b, "
+                     "which has no routed experts\n");
+  const test::CliResult plain =
+      test::run_cli({"estimate", "--model", "llama-3.1-8b", "--format", "json"});
+  REQUIRE(plain.status == 0);
+  CHECK(plain.err.empty());
+  auto with = nlohmann::json::parse(dense.out);
+  auto without = nlohmann::json::parse(plain.out);
+  CHECK(with.at("memory") == without.at("memory"));
+  CHECK(with.at("throughput") == without.at("throughput"));
+  // check reads a plan's keys and says the same in their spelling
+  const std::filesystem::path dir = test::scratch_dir("moe-keys-dense");
+  const std::string plan = (dir / "dense.json").string();
+  std::ofstream(plan, std::ios::binary) << dense.out;
+  const test::CliResult r = test::run_cli({"check", "--plan", plan});
+  CHECK(r.status == 0);
+  CHECK(r.err == "bwplan: warning: " + plan +
+                     ": moe_impl fused has no effect on llama-3.1-8b, which has no routed "
+                     "experts\n"
+                     "bwplan: warning: " +
+                     plan +
+                     ": expert_fsdp sharded has no effect on llama-3.1-8b, which has no routed "
+                     "experts\n");
+  std::filesystem::remove_all(dir);
 }

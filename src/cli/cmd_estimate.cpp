@@ -149,7 +149,7 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     throw Error(fmt::format("--global-batch-tokens {:.0f} (grad-accum {}): {}",
                             o.global_batch_tokens, c.grad_accum, e.what()));
   }
-  warn_inert_settings(ctx, c, Spelling::flags);
+  warn_inert_settings(ctx, c, r.model, Spelling::flags);
   r.train_tokens = o.train_tokens; // in range: the flags' transforms checked them
   if (o.price_per_hour >= 0) {
     r.price_per_hour = o.price_per_hour;

@@ -202,12 +202,13 @@ void warn_beyond_max_seq_len(Context& ctx, std::string_view what, std::int64_t s
                              const ModelSpec& model);
 /// How a warning spells a setting: as estimate's flags or as a plan file's keys.
 using Spelling = io::Spelling;
-/// Warns for each setting the rest of the configuration makes do nothing (disabled loss
-/// parallelism at tp 1, no-sync at one micro-batch, fp8 all-gather without sharding, hybrid
+/// Warns for each setting the rest of the configuration or the model makes do nothing (disabled
+/// loss parallelism at tp 1, no-sync at one micro-batch, fp8 all-gather without sharding, a
+/// mixture's layer or expert wrapping on a dense model or where ep leaves it nothing to do, hybrid
 /// sharding over one group): estimate for its flags, check and emit for a plan's keys, with
 /// `prefix` ("PLAN: ") before each.
-void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spelling,
-                         std::string_view prefix = {});
+void warn_inert_settings(Context& ctx, const TrainingConfig& c, const ModelSpec& model,
+                         Spelling spelling, std::string_view prefix = {});
 /// The warning for disabled loss parallelism where no tensor parallelism is: the one estimate,
 /// check and emit give for a configuration, and search for its whole tp axis.
 [[nodiscard]] std::string loss_parallel_unused(Spelling spelling);

@@ -76,7 +76,7 @@ PlanDocument read_plan(Context& ctx, const PlanSource& source) {
   // as estimate warns for --seq-len: a plan edited (or a --model given) to a shorter window
   const TrainingConfig& c = doc.request.config;
   warn_beyond_max_seq_len(ctx, source.plan + ": seq_len", c.seq_len, doc.request.model);
-  warn_inert_settings(ctx, c, Spelling::keys, source.plan + ": ");
+  warn_inert_settings(ctx, c, doc.request.model, Spelling::keys, source.plan + ": ");
   return doc;
 }
 
@@ -100,8 +100,8 @@ std::string loss_parallel_unused(Spelling spelling) {
                      field_named(spelling, "tp"));
 }
 
-void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spelling,
-                         std::string_view prefix) {
+void warn_inert_settings(Context& ctx, const TrainingConfig& c, const ModelSpec& model,
+                         Spelling spelling, std::string_view prefix) {
   if (c.disable_loss_parallel && c.tp == 1) {
     ctx.log->warn("{}{}", prefix, loss_parallel_unused(spelling));
   }
@@ -117,7 +117,18 @@ void warn_inert_settings(Context& ctx, const TrainingConfig& c, Spelling spellin
                   field_named(spelling, "fp8_all_gather", "true"),
                   field_named(spelling, "sharding"));
   }
-  if (c.expert_fsdp == ExpertFsdp::sharded && !experts_outside_fsdp(c)) {
+  if (!model.is_moe()) {
+    // both keys describe routed experts only: a dense model's layers are the same either way
+    if (c.moe_impl != MoeImpl::trainer_default) {
+      ctx.log->warn("{}{} has no effect on {}, which has no routed experts", prefix,
+                    fmt::format("{} {}", field_named(spelling, "moe_impl"), name_of(c.moe_impl)),
+                    model.name);
+    }
+    if (c.expert_fsdp == ExpertFsdp::sharded) {
+      ctx.log->warn("{}{} has no effect on {}, which has no routed experts", prefix,
+                    io::spell_fields("`expert_fsdp` sharded", spelling), model.name);
+    }
+  } else if (c.expert_fsdp == ExpertFsdp::sharded && !experts_outside_fsdp(c)) {
     // Automodel wraps experts in FSDP whenever an expert FSDP group of more than one rank is left
     ctx.log->warn("{}{} has no effect with {} {} over a shard group of {} (the routed experts are "
                   "an FSDP unit either way)",
