@@ -140,19 +140,27 @@ TEST_CASE("the memory band's constants are what the shipped runs say", "[bands]"
   // is 317.3): 0.07 holds 321 (0.06 holds 316) and 0.13 holds 318 (0.12 holds 316): unchanged.
   // With the blind17 holdout (2 Qwen3-30B-A3B peaks, +1.9 and +5.4 %, inside; 336 in all, 95 %
   // is 319.2): 0.07 holds 323 (0.06 holds 318) and 0.13 holds 320 (0.12 holds 318): unchanged.
+  // With the blind18 holdout (3 torchtune LoRA peaks, 3.1-7.4 % low, inside; 339 in all, 95 % is
+  // 322.05) 0.07 holds 326 but its edge lies a median 12.1 % above the estimate, past issue 14's
+  // 12 % (the three edges, widened for a trainer's unfused loss and a pure-bf16 stack, lie 21 %
+  // above theirs, and no edge lies between 11.5 and 12.1 %): the cap binds, so 0.06, a median
+  // 11.1 % above, where the expert-parallel widening's rule gives 0.12 (below) and 0.06 holds 323
+  // (0.05 holds 316); 0.13 holds 323 (0.12 holds 321).
   const MemoryConstants k;
   const EdgeCounts at = edge_counts(k.band_low_fraction, k.band_high_fraction);
   const EdgeCounts less = edge_counts(k.band_low_fraction - 0.01, k.band_high_fraction - 0.01);
-  REQUIRE(at.peaks == 336);
+  const EdgeCounts wider = edge_counts(k.band_low_fraction, k.band_high_fraction + 0.01);
+  REQUIRE(at.peaks == 339);
   const double needed = 0.95 * at.peaks;
   CHECK(at.above_low >= needed);
   CHECK(less.above_low < needed);
   CHECK(less.under_high < at.under_high);
   CHECK(at.median_high_pct <= 12.0);
+  CHECK(wider.median_high_pct > 12.0); // the cap: 0.07 would hold more, too far above
   CHECK(at.under_high == 323);
-  CHECK(at.under_high >= needed);  // the cap no longer binds
+  CHECK(at.under_high >= needed);
   CHECK(less.under_high < needed); // the narrowest that holds 95 %
-  CHECK(at.above_low == 320);
+  CHECK(at.above_low == 323);
   // What the widenings start from: the GPUs and the longest sequence of the first shipped runs.
   std::set<std::string> gpus;
   double longest = 0;
@@ -340,7 +348,8 @@ TEST_CASE("the expert-parallel widening is what the expert-parallel runs say", "
   // (15 % low) above the edge. With blind12's two DeepSeek-V3 16B peaks at ep 8 (8.6 and 12.5 %
   // low, both under): 18 peaks, the rule unchanged. With blind16's five (NeMo Automodel's GB200
   // mixtures at ep 16 and 64, +4.2 to +16.9 %, all under): 23 peaks, the rule unchanged. With
-  // blind17's Automodel run at ep 8 (+5.4 %, under): 24.
+  // blind17's Automodel run at ep 8 (+5.4 %, under): 24. Since the base edge is 0.06 again
+  // (blind18, 2026-12-07): 0.12, as it was at 0.06, 0.11 leaving the two Llama 4 Scout runs above.
   const MemoryConstants k;
   const ExpertParallelPeaks at =
       expert_parallel_peaks(k.band_mixture_fraction, k_expert_parallel_files);
@@ -395,7 +404,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate base = evaluate(q);
   // Inside what was measured: exactly the constants' relative edges.
   CHECK(base.memory.band_widened == 0);
-  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.07));
+  CHECK(base.memory.peak_reserved_high_bytes == Approx(base.memory.peak_reserved_bytes * 1.06));
   CHECK(base.memory.peak_reserved_low_bytes == Approx(base.memory.peak_reserved_bytes * 0.87));
   CHECK(base.time.tokens_per_s_per_gpu_low == Approx(base.time.tokens_per_s_per_gpu / 1.17));
   CHECK(base.time.tokens_per_s_per_gpu_high == Approx(base.time.tokens_per_s_per_gpu * 1.21));
@@ -404,7 +413,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate longer = evaluate(q);
   CHECK(longer.memory.band_widened == bit(Widening::sequence));
   CHECK(longer.memory.peak_reserved_high_bytes ==
-        Approx(longer.memory.peak_reserved_bytes * (1.07 + 2 * 0.03)));
+        Approx(longer.memory.peak_reserved_bytes * (1.06 + 2 * 0.03)));
   CHECK(longer.time.tokens_per_s_per_gpu_low ==
         Approx(longer.time.tokens_per_s_per_gpu / (1 + 0.17 + 3 * 0.15)));
   // torchtitan's unfused loss is the one the estimate models: the relative edges only.
@@ -414,7 +423,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   const Estimate torchtitan = evaluate(q);
   CHECK(torchtitan.memory.band_widened == 0);
   CHECK(torchtitan.memory.peak_allocated_high_bytes ==
-        Approx(torchtitan.memory.peak_allocated_bytes * 1.07));
+        Approx(torchtitan.memory.peak_allocated_bytes * 1.06));
   // Another trainer's unfused loss adds one fp32 copy of the logits to the phases they live in.
   q.config.trainer = Trainer::other;
   const Estimate unfused = evaluate(q);
@@ -422,7 +431,7 @@ TEST_CASE("bands widen outside the measured runs and verdicts follow the upper e
   CHECK(unfused.memory.peak_allocated_bytes == torchtitan.memory.peak_allocated_bytes);
   const double logits = 8192.0 * 128256.0;
   CHECK(unfused.memory.peak_allocated_high_bytes ==
-        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.07)
+        Approx((unfused.memory.peak_allocated_bytes + 4 * logits) * 1.06)
             .epsilon(1e-9)); // the peak is a logits phase (backward_start)
   CHECK(unfused.memory.peak_phase == StepPhase::backward_start);
   q.config.trainer = Trainer::torchtitan;
@@ -508,11 +517,16 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
   // 11.0 %, 3.4 %; with blind14 (4 PEFT peaks, all under): 308 of 321 (96.0 %), 11.0 %, 3.4 %;
   // with blind15 (8 peaks, all inside): 316 of 329 (96.0 %), 11.0 %, 3.5 %; with blind16
   // (5 Automodel GB200 mixture peaks, all inside, +4.2 to +16.9 %): 321 of 334 (96.1 %), 11.3 %,
-  // 3.7 %; with blind17 (2 peaks, both inside): 323 of 336 (96.1 %), 11.4 %, 3.7 %.
-  // The misses are the 2026 GB200 torchtitan runs (10-16 % low), five H100 runs, PR 355's June
-  // 2024 A100 run (-17 %) and the blog's GB200 run with tensor and context parallelism and a
-  // compiled loss (-49 %), and PR 812's eager float8 run of January 2025 (-40 %, before PR 820
-  // took abs() off the op-level SAC save list).
+  // 3.7 %; with blind17 (2 peaks, both inside): 323 of 336 (96.1 %), 11.4 %, 3.7 %; with
+  // blind18 (3 torchtune LoRA peaks, inside) and the upper edge's base fraction back at 0.06:
+  // 323 of 339 (95.3 %), 11.1 %, 3.7 %.
+  // The 16 misses are the 2026 GB200 torchtitan runs (10-13 % low, and the blog's run with tensor
+  // and context parallelism and a compiled loss, -47 %), PR 364's June 2024 tensor-parallel A100
+  // runs (-21 %), PR 355's June 2024 A100 run (-14 %), PR 812's eager float8 run of January 2025
+  // (-40 %, before PR 820 took abs() off the op-level SAC save list), two H100 runs of 2024-2025
+  // pull requests (-11 and -8 %), lightning-thunder's GPT-NeoX-style runs (-9 and -10 %), the
+  // chunked-loss fake-process-group run without expandable segments (-12 %) and one without
+  // checkpointing whose edge the GPU's capacity caps (-0.5 %).
   std::vector<double> errors;
   std::vector<double> widths;
   int under = 0;
@@ -527,7 +541,7 @@ TEST_CASE("over every measured peak in tests/data: the verdict's edge holds 90 %
       under += c.at("measured_bytes").get<double>() <= c.at("predicted_high_bytes").get<double>();
     }
   }
-  REQUIRE(errors.size() == 336);
+  REQUIRE(errors.size() == 339);
   CHECK(under == 323);
   CHECK(static_cast<double>(under) / static_cast<double>(errors.size()) >= 0.9);
   CHECK(quantile(widths, 0.5) <= 12.0);

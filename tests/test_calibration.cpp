@@ -786,7 +786,7 @@ TEST_CASE("a profile's band narrower than the shipped one is refused, not applie
   ModelConstants got = k;
   CHECK_THROWS_WITH(apply_calibration_profile(p, got),
                     "p.json: /band_constants/1: memory.band_high_fraction = 0 is narrower than "
-                    "the shipped 0.07 (allowed 0.07 and above: calibrate only widens a band)");
+                    "the shipped 0.06 (allowed 0.06 and above: calibrate only widens a band)");
   CHECK(get_constant(got, "memory.activation_scale") ==
         get_constant(k, "memory.activation_scale")); // nothing applied
   const std::string profile = (dir / "narrow.json").string();
@@ -796,7 +796,7 @@ TEST_CASE("a profile's band narrower than the shipped one is refused, not applie
   CHECK(est.out.empty());
   CHECK_THAT(est.err, Catch::Contains("narrow.json: /band_constants/1: "
                                       "memory.band_high_fraction = 0 is narrower than the "
-                                      "shipped 0.07"));
+                                      "shipped 0.06"));
   std::filesystem::remove_all(dir);
 }
 

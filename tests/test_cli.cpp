@@ -312,9 +312,9 @@ TEST_CASE("a plan at capacity is told by what stays beside its allocated peak, i
   // Qwen3-30B-A3B, mxfp8, fused loss, op-level SAC, micro-batch 9 on one B200 node: the reserved
   // peak does not fit beside the runtime, so the allocator returns its cache and "headroom" is 0.
   // What stays is usable - allocated - runtime: 191,501,854,310 - 167,782,704,128 - 1,450,000,000
-  // = 22,269,150,182 B (20.74 GiB); at the band's upper edge (allocated x 1.07 = 179,527,493,417
-  // B) 10,524,360,893 B = 9.80 GiB (11.36 GiB with the 6 % edge of earlier on 2026-12-06, 12.93
-  // GiB with the 5 % edge of 2026-12-04).
+  // = 22,269,150,182 B (20.74 GiB); at the band's upper edge (allocated x 1.06 = 177,849,666,376
+  // B) 12,202,187,934 B = 11.36 GiB (the 6 % edge of 2026-12-06 and since blind18 on 2026-12-07;
+  // 9.80 GiB with the 7 % edge in between, 12.93 GiB with the 5 % edge of 2026-12-04).
   // check printed "still fits: 0.00 GiB headroom (0.00 GiB at the band's upper edge)".
   namespace fs = std::filesystem;
   const fs::path plan = test::scratch_dir("check-capacity") / "plan.json";
@@ -323,7 +323,7 @@ TEST_CASE("a plan at capacity is told by what stays beside its allocated peak, i
                                    "fused",        "--compile",     "--activation-checkpointing",
                                    "selective-op", "--micro-batch", "9"};
   const std::string said = "fits as the caching allocator returns its cache (20.74 GiB beside the "
-                           "allocated peak); 9.80 GiB at the band's upper edge\n";
+                           "allocated peak); 11.36 GiB at the band's upper edge\n";
   const auto text = test::run_cli(args);
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Catch::EndsWith("verdict: " + said));

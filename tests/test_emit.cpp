@@ -577,9 +577,9 @@ TEST_CASE("a search names the plans torchtitan cannot run and the first it can; 
           "[emit]") {
   const fs::path dir = scratch("first-launchable");
   // The default loss axis ranks torchtitan's 2026 ChunkedCELoss (chunked-head) first for 8B on
-  // one B200 node; torchtitan 0.2.2 has no chunked loss, so plans 1 and 2 do not launch (1 to 3
-  // with the 5 % upper edge of 2026-12-04 and the 6 % one of earlier on 2026-12-06, when the fused
-  // plan now third was at_risk or ranked fourth).
+  // one B200 node; torchtitan 0.2.2 has no chunked loss, so plans 1 to 3 do not launch (with the
+  // upper edge's base fraction at 0.06: 2026-12-06 and since blind18 on 2026-12-07; 1 and 2 at
+  // 0.07 in between, when the fused plan now fourth ranked third).
   const std::vector<std::string> search = {
       "search", "--model", "llama-3.1-8b", "--instance", "ml.p6-b200.48xlarge", "--top", "5"};
   auto s = test::run_cli(test::with(search, {"--format", "json"}));
@@ -587,30 +587,30 @@ TEST_CASE("a search names the plans torchtitan cannot run and the first it can; 
   const auto doc = nlohmann::json::parse(s.out);
   REQUIRE(doc.contains("launch"));
   const auto& launch = doc["launch"];
-  REQUIRE(launch["refused"].size() == 2);
-  for (std::size_t i = 0; i < 2; ++i) {
+  REQUIRE(launch["refused"].size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
     CHECK(launch["refused"][i]["rank"] == i + 1);
     CHECK(doc["plans"][i]["config"]["loss"] == "chunked-head");
     CHECK_THAT(launch["refused"][i]["reason"].get<std::string>(),
                Catch::Contains("loss 'chunked-head' cannot be launched with torchtitan 0.2.2"));
   }
-  CHECK(launch["first_launchable_rank"] == 3);
-  CHECK(doc["plans"][2]["config"]["loss"] == "fused");
+  CHECK(launch["first_launchable_rank"] == 4);
+  CHECK(doc["plans"][3]["config"]["loss"] == "fused");
   std::ofstream(dir / "s.json") << s.out;
-  // emit of plan 1 fails naming plan 3, nothing written; plan 3 launches.
+  // emit of plan 1 fails naming plan 4, nothing written; plan 4 launches.
   auto r = test::run_cli(base_args((dir / "s.json").string(), dir / "out"));
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Catch::Contains("is the best-ranked one that launches (--rank 3)"));
+  CHECK_THAT(r.err, Catch::Contains("is the best-ranked one that launches (--rank 4)"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(dir / "out"));
-  r = test::run_cli(test::with(base_args((dir / "s.json").string(), dir / "out"), {"--rank", "3"}));
+  r = test::run_cli(test::with(base_args((dir / "s.json").string(), dir / "out"), {"--rank", "4"}));
   CHECK(r.status == 0);
   CHECK(fs::exists(dir / "out" / "source" / "torchtitan.toml"));
   // The table says the same under the plans; a search that launches its first plan says nothing.
   s = test::run_cli(search);
-  CHECK_THAT(s.out, Catch::Contains("launch: plans 1, 2: the plan's loss 'chunked-head'"));
-  CHECK_THAT(s.out, Catch::Contains("launch: plan 3 is the best-ranked plan that launches "
-                                    "(bwplan emit sagemaker --rank 3)"));
+  CHECK_THAT(s.out, Catch::Contains("launch: plans 1, 2, 3: the plan's loss 'chunked-head'"));
+  CHECK_THAT(s.out, Catch::Contains("launch: plan 4 is the best-ranked plan that launches "
+                                    "(bwplan emit sagemaker --rank 4)"));
   // search --emit-sagemaker writes plan 1 (by default its loss axis leaves both chunked losses
   // out);
   // one the trainer cannot run is refused naming the first plan that launches, nothing written
@@ -647,13 +647,16 @@ TEST_CASE("a search names the plans torchtitan cannot run and the first it can; 
 TEST_CASE("a plan that stands for several recipes launches in the first torchtitan runs",
           "[emit]") {
   const fs::path dir = scratch("alike-recipe");
-  // 405B at 32k on 16 B200 nodes: 2-way tensor parallelism, compiled, ranks first as
-  // "mxfp8 ~ fp8-tensorwise ~ fp8-rowwise"; torchtitan 0.2.2 asserts no MXFP8 with tensor
-  // parallelism under compile (components/quantization/mx.py), and runs fp8-tensorwise.
+  // 405B at 32k on 16 B200 nodes without context parallelism: 2-way tensor parallelism,
+  // compiled, ranks first as "mxfp8 ~ fp8-tensorwise ~ fp8-rowwise"; torchtitan 0.2.2 asserts no
+  // MXFP8 with tensor parallelism under compile (components/quantization/mx.py), and runs
+  // fp8-tensorwise. (With context parallelism searched, a plan over cp 2 without tensor
+  // parallelism ranks first since the upper edge's base fraction is 0.06, and launches.)
   const std::vector<std::string> search = {
       "search",  "--model",   "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge",
       "--nodes", "16",        "--seq-len",      "32768",      "--loss",
-      "unfused", "--compile", "--top",          "3"};
+      "unfused", "--compile", "--cp",           "1",          "--top",
+      "3"};
   auto s = test::run_cli(test::with(search, {"--format", "json"}));
   REQUIRE(s.status == 0);
   const auto doc = nlohmann::json::parse(s.out);
@@ -719,10 +722,12 @@ TEST_CASE("a plan that stands for several recipes launches in the first torchtit
 }
 
 TEST_CASE("a plan none of whose recipes launches says what stops the next recipe too", "[emit]") {
-  // Qwen3-30B-A3B's first plan: MXFP8 (grouped GEMMs the pinned torchao cannot run) and
-  // chunked-head (no ChunkedCELoss in torchtitan 0.2.2), so fp8-tensorwise alone does not launch it
-  const auto s =
-      test::run_cli({"search", "--model", "qwen3-30b-a3b", "--top", "3", "--format", "json"});
+  // Qwen3-30B-A3B's first plan with op-level SAC: MXFP8 (grouped GEMMs the pinned torchao cannot
+  // run) and chunked-head (no ChunkedCELoss in torchtitan 0.2.2), so fp8-tensorwise alone does
+  // not launch it. (Searched over every checkpointing mode, a fully checkpointed plan listed as
+  // fp8-tensorwise ranks first since the upper edge's base fraction is 0.06.)
+  const auto s = test::run_cli({"search", "--model", "qwen3-30b-a3b", "--activation-checkpointing",
+                                "selective-op", "--top", "3", "--format", "json"});
   REQUIRE(s.status == 0);
   const auto doc = nlohmann::json::parse(s.out);
   REQUIRE(doc["plans"][0]["config"]["precision"] == "mxfp8");

@@ -369,18 +369,20 @@ TEST_CASE("405B at 32768 tokens plans on 16 P6-B200 nodes with pipeline stages",
           "[pipeline][search][cli]") {
   const test::CliResult r = test::run_cli(
       {"search", "--model", "llama-3.1-405b", "--instance", "ml.p6-b200.48xlarge", "--nodes", "16",
-       "--seq-len", "32768", "--loss", "unfused", "--compile", "--format", "json"});
+       "--seq-len", "32768", "--loss", "unfused", "--compile", "--top", "11", "--format", "json"});
   REQUIRE(r.status == 0);
   const nlohmann::json j = nlohmann::json::parse(r.out);
   REQUIRE_FALSE(j.at("plans").empty());
   const nlohmann::json& best = j.at("plans").at(0).at("config");
   CHECK(best.at("seq_len") == 32768);
-  // Pipeline stages are among the best plans (interleaved 1F1B over 8 stages ranks 10th): since
+  // Pipeline stages are among the best plans (interleaved 1F1B over 8 stages ranks 11th): since
   // expandable segments return the allocator's cache, tensor-parallel plans without stages fit
   // at micro-batch 1 too, and rank above them (no bubble), as do context-parallel ones since
-  // K and V are counted at their 8 heads (gqa_kv native).
+  // K and V are counted at their 8 heads (gqa_kv native). It ranked 10th until the upper edge's
+  // base fraction went from 0.07 to 0.06 (blind18, 2026-12-07), which lets one more plan without
+  // stages fit.
   bool staged = false;
-  for (std::size_t i = 0; i < 10 && i < j.at("plans").size(); ++i) {
+  for (std::size_t i = 0; i < 11 && i < j.at("plans").size(); ++i) {
     staged = staged || j.at("plans").at(i).at("config").at("pp").get<int>() > 1;
   }
   CHECK(staged);

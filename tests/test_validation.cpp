@@ -535,9 +535,10 @@ TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first eva
   // Since gqa_kv (2026-12-06; the torchtitan of 2026 rows counted with K and V at their own
   // heads, 0.3-0.8 points lower): 10.2 %, 10 inside, 11 under the upper edge (GB200's Qwen3-8B
   // rows of the NVFP4 document, which read 9.6 and 9.8 % low, now 10.0 and 10.2 %, past the
-  // 0.12 lower and, with the allocator's holes, the upper edge's reach).
+  // 0.12 lower and, with the allocator's holes, the upper edge's reach). 9 inside and 10 under
+  // since the upper edge's base fraction is 0.06 again (blind18, 2026-12-07).
   CHECK(s.at("median_abs_error_pct").get<double>() == Approx(10.2).margin(0.3));
-  CHECK(s.at("band_coverage").get<double>() == Approx(10.0 / 15.0).margin(0.001));
+  CHECK(s.at("band_coverage").get<double>() == Approx(9.0 / 15.0).margin(0.001));
   CHECK(s.at("fit_accuracy").get<double>() == 1.0);
   // No run that ran is called out of memory. The blog's HSDP Llama 8B, 175.1 GiB (95 % of the
   // GPU), names no launcher (alloc_segments fixed): until fixed segments got the reserved cap
@@ -545,7 +546,7 @@ TEST_CASE("the Blackwell dense runs held aside: memory and tokens/s as first eva
   // holes (178.9 GiB) fit beside the runtime, and it is at_risk. The same Qwen3-14B run as the
   // 2026 dense file's was the second until the expandable-segments cap.
   CHECK(s.at("ran_called_out_of_memory") == 0);
-  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(11.0 / 15.0).margin(0.001));
+  CHECK(s.at("upper_edge_coverage").get<double>() == Approx(10.0 / 15.0).margin(0.001));
 }
 
 TEST_CASE("the December runs held aside: memory and tokens/s as first evaluated", "[validation]") {
