@@ -119,14 +119,15 @@ void warn_inert_settings(Context& ctx, const TrainingConfig& c, const ModelSpec&
   }
   if (!model.is_moe()) {
     // both keys describe routed experts only: a dense model's layers are the same either way
-    if (c.moe_impl != MoeImpl::trainer_default) {
+    const auto inert = [&](std::string_view key, std::string_view value) {
       ctx.log->warn("{}{} has no effect on {}, which has no routed experts", prefix,
-                    fmt::format("{} {}", field_named(spelling, "moe_impl"), name_of(c.moe_impl)),
-                    model.name);
+                    io::spell_fields(fmt::format("`{}` {}", key, value), spelling), model.name);
+    };
+    if (c.moe_impl != MoeImpl::trainer_default) {
+      inert("moe_impl", name_of(c.moe_impl));
     }
     if (c.expert_fsdp == ExpertFsdp::sharded) {
-      ctx.log->warn("{}{} has no effect on {}, which has no routed experts", prefix,
-                    io::spell_fields("`expert_fsdp` sharded", spelling), model.name);
+      inert("expert_fsdp", name_of(c.expert_fsdp));
     }
   } else if (c.expert_fsdp == ExpertFsdp::sharded && !experts_outside_fsdp(c)) {
     // Automodel wraps experts in FSDP whenever an expert FSDP group of more than one rank is left
