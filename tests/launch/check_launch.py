@@ -4,7 +4,7 @@
 Usage: tests/launch/check_launch.py DIR [--torchtitan JSON] [--sdk JSON]
 The schemas are tests/data/torchtitan-v0.2.2.json (tools/launch/torchtitan_schema.py, from
 pytorch/torchtitan@73a0e6979dd10b6b1904098eb3c8f62c18ab87ce) and tests/data/sagemaker-sdk-v3.20.0.json
-(tools/launch/sagemaker_sdk_schema.py, from aws/sagemaker-python-sdk@a24812666d258d9d19c9a82d0c9385ca0bd3ba01).
+(tools/launch/sagemaker_sdk_schema.py, from aws/sagemaker-python-sdk@10ada9be10d357465e03858661054abeb98a1b13).
 DIR holds launch.py, source/train.py, source/torchtitan.toml, source/requirements.txt and optionally
 source/model.json. Nothing is imported or run. Prints one line per problem, prefixed with the file
 name, and exits 1; otherwise prints "ok N checks" and exits 0. Standard library only.

@@ -15,10 +15,14 @@ on them:
   unset (model_trainer.py lines 1008-1021 and 1080-1083).
 - SDK v2 `EstimatorBase.fit` sets `latest_training_job` only once `_TrainingJob.start_new` returned
   (aws/sagemaker-python-sdk@v2.257.6:src/sagemaker/estimator.py lines 688 and 1438).
+- SDK v3 `TrainingJob.wait(logs=True)` reads the logs with a CloudWatch client made by boto3's
+  `Session()`, in the default region, not the session's (sagemaker-core/src/sagemaker/core/utils/
+  logs.py lines 10-24).
 - A job that hits its runtime limit is `Stopped` with SecondaryStatus `MaxRuntimeExceeded`
   (botocore's DescribeTrainingJob documentation of SecondaryStatus).
 Checks: a dry run submits nothing and exits 0; a chain whose jobs hit the limit until the last
-completes runs every job under its own name and exits 0; a job SageMaker does not create stops
+completes runs every job under its own name and exits 0, reading every job's logs in the plan's
+region when another is the default; a job SageMaker does not create stops
 the launcher with exit 1 and the SDK's message (no traceback); a job still running when the
 SDK's wait breaks is waited for, and one whose status cannot be read for good stops the launcher
 saying how to continue; --start-job past the chain is refused; a failed job exits 1 with its
@@ -134,6 +138,7 @@ class PyTorch:
     + "        self.channel_name, self.data_source = channel_name, data_source\n",
     "sagemaker/train/distributed.py": CONFIG + "Torchrun = _Config\n",
     "sagemaker/train/__init__.py": """
+import os
 import _stub_sdk
 class _Job:
     def __init__(self, name):
@@ -152,6 +157,8 @@ class ModelTrainer:
         name = (self.kwargs["base_job_name"].replace("_", "-") + "-20261203120000")[:63]
         def set_latest():
             self._latest_training_job = _Job(name)
+            if wait and logs:  # TrainingJob.wait(logs=True) reads CloudWatch in boto3's default
+                _stub_sdk.log({"logs_region": os.environ.get("AWS_DEFAULT_REGION")})
         _stub_sdk.create(name, set_latest)
 """,
     # the AWS CLI, for submit.sh
@@ -160,18 +167,18 @@ class ModelTrainer:
 
 
 def constants(launch):
-    """JOB_NAME and JOBS as launch.py assigns them."""
+    """JOB_NAME, JOBS and REGION as launch.py assigns them."""
     values = {}
     for node in ast.parse(launch.read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            if node.targets[0].id in ("JOB_NAME", "JOBS"):
+            if node.targets[0].id in ("JOB_NAME", "JOBS", "REGION"):
                 values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values["JOB_NAME"], values["JOBS"]
+    return values["JOB_NAME"], values["JOBS"], values["REGION"]
 
 
 def main():
     out = pathlib.Path(sys.argv[1]).resolve()
-    base, jobs = constants(out / "launch.py")
+    base, jobs, region = constants(out / "launch.py")
     problems = []
     with tempfile.TemporaryDirectory() as stubs:
         root = pathlib.Path(stubs)
@@ -183,7 +190,9 @@ def main():
         def run(outcomes, *args, command=None):
             log = root / "calls.log"
             log.write_text("")
+            # AWS_DEFAULT_REGION: a default other than the plan's region, as on a workstation
             env = dict(os.environ, PYTHONPATH=str(root), STUB_LOG=str(log),
+                       AWS_DEFAULT_REGION="xx-other-1",
                        STUB_OUTCOMES=",".join(outcomes), PATH=f"{root}/bin:{os.environ['PATH']}")
             cmd = command or [sys.executable, str(out / "launch.py"), *args]
             done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root)
@@ -211,6 +220,11 @@ def main():
                and all(re.fullmatch(re.escape(base_of(k + 1)) + r"-\d{0,14}", n[:63])
                        for k, n in enumerate(made)) and "completed" in done.stdout,
                f"a chain of {jobs} runs each job under its own name and ends completed", done)
+
+        read = [json.loads(c)["logs_region"] for c in calls if '"logs_region"' in c]
+        expect(all(r == region for r in read),
+               f"the SDK reads each job's logs in the plan's region {region}, not the default "
+               f"(read in {read})", done)
 
         expect(not any("file_mode_channel" in c for c in calls),
                "every channel keeps the job's FastFile mode (an S3 URI string would make it File)",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Extracts the ModelTrainer-launcher surface of the SageMaker Python SDK v3, as JSON.
 
-Data source: aws/sagemaker-python-sdk@a24812666d258d9d19c9a82d0c9385ca0bd3ba01 (v3.20.0), read with
+Data source: aws/sagemaker-python-sdk@10ada9be10d357465e03858661054abeb98a1b13 (v3.20.0), read with
 `git show` from a bare clone (no checkout, nothing imported). Parsed with `ast` only:
   classes             pydantic fields of ModelTrainer, SourceCode, Compute, OutputDataConfig,
                       CheckpointConfig, InputData, S3DataSource, StoppingCondition, Tag, Torchrun (own annotations
@@ -19,7 +19,7 @@ import sys
 
 from git_source import GitSource, source_args
 
-COMMIT = "a24812666d258d9d19c9a82d0c9385ca0bd3ba01"
+COMMIT = "10ada9be10d357465e03858661054abeb98a1b13"
 REPO = "aws/sagemaker-python-sdk"
 ROOTS = ("sagemaker-core/src", "sagemaker-train/src")
 CONFIGS, SHAPES = "sagemaker.core.training.configs", "sagemaker.core.shapes"
