@@ -177,6 +177,33 @@ TEST_CASE("scatter thinning keeps the front, the plans and the rejected", "[repo
                       [](const io::ScatterPoint& p) { return p.input.label == "#1"; }) == 1);
 }
 
+TEST_CASE("scatter labels take free slots inside the plot, however positions round", "[report]") {
+  // Labels stacked at one x from positions with fractional parts: before, a label one rounding
+  // error less than a line from another moved by exactly one line, still "overlapped", and the
+  // loop never ended (search --report with --top 170, or 12 of 60 ordinary searches).
+  const double top = 26, bottom = 368; // the 420-pixel scatter's plot
+  std::vector<std::pair<double, double>> placed;
+  for (int i = 0; i < 26; ++i) { // (368 - 26) / 12 = 28.5 lines, less a part-line at each end
+    const double want = 256.31641762203662 + 0.37 * i;
+    const double y = io::free_label_y(placed, 100.0, want, top, bottom);
+    CHECK(y >= top);
+    CHECK(y <= bottom);
+    for (const auto& [qx, qy] : placed) {
+      CHECK(std::abs(qy - y) >= 12.0 - 1e-6); // none overlaps
+    }
+    placed.emplace_back(100.0, y);
+  }
+  // A column with no free slot left: the label goes where it was wanted, clamped to the plot.
+  std::vector<std::pair<double, double>> full;
+  for (double y = top; y <= bottom + 6; y += 6) {
+    full.emplace_back(100.0, y);
+  }
+  CHECK(io::free_label_y(full, 100.0, 500.0, top, bottom) == bottom);
+  CHECK(io::free_label_y(full, 100.0, 200.0, top, bottom) == 200.0);
+  CHECK(io::free_label_y(full, 200.0, 190.0, top, bottom) == 190.0); // another column is free
+  CHECK(io::free_label_y(placed, 300.0, 20.0, top, bottom) == top);  // clamped into the plot
+}
+
 TEST_CASE("text in the report is escaped", "[report]") {
   CHECK(io::xml_escape("a<b & \"c\" 'd'>") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
   // Controls HTML does not allow and characters that reorder text (a measurement's source in
@@ -224,6 +251,34 @@ TEST_CASE("search --report writes a self-contained page of the search", "[report
     return s;
   };
   CHECK(without(html, file.string()) == without(read_text_file(again), again.string()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a search report labels the first ten plans, inside the plots", "[report]") {
+  // --top 170 hung in the label placement (and, when it ended, drew labels far below the
+  // 420-pixel charts); so did this ordinary search at --top 10.
+  const auto dir = temp_dir("labels");
+  for (const auto& [top, args] : std::vector<std::pair<int, std::vector<std::string>>>{
+           {170, {"search", "--top", "170"}},
+           {10,
+            {"search", "--model", "gpt-oss-20b", "--instance", "ml.p4d.24xlarge,ml.p5e.48xlarge",
+             "--nodes", "1,2", "--seq-len", "4096"}}}) {
+    const auto file = dir / fmt::format("top{}.html", top);
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--format", "json", "--report", file.string()});
+    const test::CliResult r = test::run_cli(a);
+    REQUIRE(r.status == 0);
+    REQUIRE(nlohmann::json::parse(r.out)["plans"].size() == static_cast<std::size_t>(top));
+    const std::string html = read_text_file(file);
+    CHECK(count(html, "class=\"point-label\"") == 2 * 10); // #1..#10 in both scatters
+    const std::regex label(R"re(class="point-label" x="[-0-9.]+" y="([-0-9.]+)")re");
+    for (auto m = std::sregex_iterator(html.begin(), html.end(), label);
+         m != std::sregex_iterator(); ++m) {
+      const double y = std::stod((*m)[1].str());
+      CHECK(y >= 26.0);  // the plot's top plus a label's height
+      CHECK(y <= 368.0); // its bottom axis
+    }
+  }
   std::filesystem::remove_all(dir);
 }
 

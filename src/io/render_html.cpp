@@ -27,6 +27,9 @@ constexpr double k_chart_width = 1040;
 /// Plain scatter points beyond this are thinned (every n-th one) so the page stays light; the
 /// front, the plans and the rejected points are always drawn.
 constexpr std::size_t k_max_scatter_points = 3000;
+/// The ranked plans drawn as memory bars and labelled `#k` on the scatters: the first ten (a
+/// `--top` of thousands keeps the charts readable and their size bounded).
+constexpr std::size_t k_charted_plans = 10;
 
 std::string legend_html() {
   std::string s = "<ul class=\"legend\" aria-label=\"memory components\">";
@@ -253,7 +256,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
 
   // Memory bars: the plans, then the nearest out-of-memory miss.
   std::vector<io::BarInput> bars;
-  for (std::size_t i = 0; i < std::min<std::size_t>(top, 10); ++i) {
+  for (std::size_t i = 0; i < std::min(top, k_charted_plans); ++i) {
     const Candidate& c = all[i];
     bars.push_back(
         io::bar_input(fmt::format("#{} {} x{}", i + 1, r.space.instances[c.instance].name, c.nodes),
@@ -278,8 +281,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   std::vector<io::ScatterInput> cost_pts, mem_pts;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Candidate& c = all[i];
-    const std::string label = i < top ? fmt::format("#{}", i + 1) : std::string();
-    const std::string title = (i < top ? label + " " : "") + plan_title(r, c);
+    const std::string rank = fmt::format("#{}", i + 1);
+    const std::string label = i < std::min(top, k_charted_plans) ? rank : std::string();
+    const std::string title = (i < top ? rank + " " : "") + plan_title(r, c);
     const Bands band = bands_of(c.memory, c.time, c.cost);
     cost_pts.push_back({c.cost.usd_per_million_tokens, c.time.tokens_per_s_job, true, c.instance,
                         label, title, band.cost, band.tokens_per_s_job});

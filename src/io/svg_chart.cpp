@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -393,6 +394,42 @@ ScatterLayout layout_scatter(const std::vector<ScatterInput>& points, const Scat
   return l;
 }
 
+double free_label_y(const std::vector<std::pair<double, double>>& placed, double x, double want,
+                    double top, double bottom) {
+  constexpr double k_line = 12;  // a label's height
+  constexpr double k_width = 26; // and width, "#10" at the label font
+  // Two labels a line apart touch, not overlap, whatever the rounding of `a + 12 - a`.
+  constexpr double k_slack = 1e-6;
+  const auto in_the_way = [&](const std::pair<double, double>& q) {
+    return std::abs(q.first - x) < k_width;
+  };
+  const auto is_free = [&](double y) {
+    return std::none_of(placed.begin(), placed.end(), [&](const std::pair<double, double>& q) {
+      return in_the_way(q) && std::abs(q.second - y) < k_line - k_slack;
+    });
+  };
+  bottom = std::max(top, bottom);
+  want = std::clamp(want, top, bottom);
+  if (is_free(want)) {
+    return want;
+  }
+  // Else the free place nearest `want` just below or above a label in the way (below first).
+  double best = want;
+  double best_distance = std::numeric_limits<double>::infinity();
+  for (const auto& q : placed) {
+    if (!in_the_way(q)) {
+      continue;
+    }
+    for (const double y : {q.second + k_line, q.second - k_line}) {
+      if (y >= top && y <= bottom && std::abs(y - want) < best_distance && is_free(y)) {
+        best = y;
+        best_distance = std::abs(y - want);
+      }
+    }
+  }
+  return best;
+}
+
 std::string scatter_svg(const ScatterLayout& l, const std::string& title,
                         const std::string& x_label, const std::string& y_label) {
   const std::string id = fmt::format("scatter-{}", std::hash<std::string>{}(title) % 100000);
@@ -466,19 +503,10 @@ std::string scatter_svg(const ScatterLayout& l, const std::string& title,
                      series_colour(in.series), shape_path(in.series, p.px, p.py, strong ? 4.5 : 3),
                      tip);
   };
-  // Labels: each at the first free slot below its point's top-right (no two overlap).
+  // Labels: each at the free slot nearest its point's top-right inside the plot.
   std::vector<std::pair<double, double>> placed;
   const auto draw_label = [&](const ScatterPoint& p) {
-    double y = p.py - 6;
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (const auto& [px, py] : placed) {
-        if (std::abs(px - (p.px + 7)) < 26 && std::abs(py - y) < 12) {
-          y = py + 12;
-          moved = true;
-        }
-      }
-    }
+    const double y = free_label_y(placed, p.px + 7, p.py - 6, l.plot_y1 + 10, l.plot_y0);
     placed.emplace_back(p.px + 7, y);
     s += fmt::format("<text class=\"point-label\" x=\"{}\" y=\"{}\">{}</text>\n", num(p.px + 7),
                      num(y), xml_escape(p.input.label));

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bwplan/memory_model.hpp"
@@ -128,6 +129,11 @@ struct ScatterOptions {
 /// at 0. The front is that of the two plotted quantities: more y is better, less x is better.
 [[nodiscard]] ScatterLayout layout_scatter(const std::vector<ScatterInput>& points,
                                            const ScatterOptions& o);
+/// The baseline y of a 26 x 12 pixel label at `x`: `want` (clamped to [top, bottom]) when no
+/// label drawn overlaps it, else the nearest free place within [top, bottom] just below or above
+/// a label in the way (below first), else `want`. `placed` holds the labels drawn (x, baseline y).
+[[nodiscard]] double free_label_y(const std::vector<std::pair<double, double>>& placed, double x,
+                                  double want, double top, double bottom);
 [[nodiscard]] std::string scatter_svg(const ScatterLayout& l, const std::string& title,
                                       const std::string& x_label, const std::string& y_label);
 
