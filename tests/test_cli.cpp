@@ -390,6 +390,14 @@ TEST_CASE("numbers are read as written: decimal integers, token counts with k/M/
   const auto top = test::run_cli({"search", "--top", "-99999999999999999999"});
   CHECK(top.status == 1);
   CHECK_THAT(top.err, Catch::Contains("beyond 64 bits, below any value the flag allows"));
+  // --top renders every plan it lists (0.3 ms and 40 KB each as JSON): 100,000 took 30 s and
+  // 3.9 GB, so 10,000 is the most.
+  const auto many = test::run_cli({"search", "--top", "10001"});
+  CHECK(many.status == 1);
+  CHECK_THAT(many.err, Catch::Contains("--top 10001 is out of range (allowed 1..10000)"));
+  const auto most = test::run_cli({"search", "--top", "10000", "--format", "json"});
+  REQUIRE(most.status == 0);
+  CHECK(nlohmann::json::parse(most.out).at("plans").size() == 6516); // every feasible plan
 }
 
 TEST_CASE("check reads only plans, consistent ones, self-contained, also from stdin",

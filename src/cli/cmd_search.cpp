@@ -161,12 +161,17 @@ std::vector<E> parse_list(const std::vector<T>& values, const char* flag) {
   return out;
 }
 
-/// The most axis combinations one search tries (at the limit about 8 s and 1.4 GB on one core,
-/// for a model so small that every candidate fits and is kept).
+/// The most axis combinations one search tries (at the limit about 20 s and 1.1 GB on one core,
+/// for a model so small that every candidate fits and is kept: docs/bwplan.md, 2026-12-07).
 constexpr double k_max_combinations = 1.5e6;
 /// The most the product of the axes' sizes may reach before they are counted one by one (the
 /// count walks them: 1e8 take about a second).
 constexpr double k_max_combinations_product = 1e8;
+/// The most plans one search lists. Each listed plan costs about 0.3 ms and 40 KB to render as
+/// JSON (a 4.8 KB document each): 10,000 take 4 s and 0.5 GB on one core, where 100,000 took
+/// 30 s and 3.9 GB (`--model llama-3.2-1b --seq-len 1..4 --nodes 1..8 --format json`, 2-core AMD
+/// EPYC, 2026-12-07), beside the combinations' own bound below.
+constexpr std::int64_t k_max_top = 10000;
 /// Precisions a search tries when --precision is not given (at most: the GPU's supported ones).
 constexpr std::size_t k_precision_count = static_cast<std::size_t>(Precision::count_);
 
@@ -476,8 +481,8 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
     throw UsageError("--objective time ranks by the time to train --train-tokens: give "
                      "--train-tokens");
   }
-  if (o.top < 1 || o.top > 100000) {
-    throw Error(fmt::format("--top {} is out of range (allowed 1..100000)", o.top));
+  if (o.top < 1 || o.top > k_max_top) {
+    throw Error(fmt::format("--top {} is out of range (allowed 1..{})", o.top, k_max_top));
   }
   for (Precision p : r.space.precisions) {
     if (p == Precision::nvfp4) {
