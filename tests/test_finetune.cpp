@@ -360,6 +360,18 @@ TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[fi
                     Catch::StartsWith("`finetune` lora with `tp` 2 is not modelled"));
   CHECK_THROWS_WITH(validate_config(tuned(Finetune::lora), test::preset("qwen3-30b-a3b")),
                     "`finetune` lora of a mixture of experts is not modelled");
+  // A model whose linears are all 1 wide has no matrix to adapt: LoRA would train nothing (it
+  // was planned, with 0 trainable parameters, against the schema's minimum of 1).
+  ModelSpec tiny = m8;
+  tiny.name = "tiny";
+  tiny.hidden = tiny.ffn = tiny.heads = tiny.kv_heads = tiny.head_dim = 1;
+  CHECK(trainable_parameters(tiny, Finetune::lora, LoraTargets::all, 8) == 0);
+  CHECK_THROWS_WITH(validate_config(tuned(Finetune::qlora), tiny),
+                    "`finetune` qlora would train nothing: `lora_targets` all name no linear of "
+                    "tiny with a matrix to adapt (each is 1 wide)");
+  tiny.hidden = 2; // wq, wk, wv, w1 and w3 read 2 columns: each takes an adapter
+  CHECK(trainable_parameters(tiny, Finetune::lora, LoraTargets::all, 8) > 0);
+  CHECK_NOTHROW(validate_config(tuned(Finetune::lora), tiny));
 }
 
 TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][search]") {

@@ -289,6 +289,12 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (c.offload != Offload::none) {
     return fmt::format("`finetune` {} with `offload` cpu is not modelled", mode);
   }
+  if (trainable_parameters(m, c.finetune, c.lora_targets, c.lora_rank) == 0) {
+    // A 1-wide linear (a model of hidden or ffn 1) is a vector: it takes no adapter.
+    return fmt::format("`finetune` {} would train nothing: `lora_targets` {} name no linear of {} "
+                       "with a matrix to adapt (each is 1 wide)",
+                       mode, name_of(c.lora_targets), m.name);
+  }
   return {};
 }
 
