@@ -155,6 +155,15 @@ TEST_CASE("what bwplan cannot read of these families is refused by name", "[moe]
       "sliding_window": 128, "layer_types": ["sliding_attention", 3, "a", "b"]})",
                       "config.json", "oss"),
       Catch::Contains("/layer_types/1") && Catch::Contains("not a layer kind"));
+  // An empty layer_types is not transformers' default (only null is): it is a list of 0 entries,
+  // which its layer_type_validation refuses; an empty no_rope_layers is Llama 4's default.
+  CHECK_THROWS_WITH(
+      parse_hf_config(R"({"model_type": "gpt_oss", "hidden_size": 2880, "intermediate_size": 2880,
+      "num_hidden_layers": 4, "num_attention_heads": 64, "num_key_value_heads": 8,
+      "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4, "vocab_size": 201088,
+      "sliding_window": 128, "layer_types": []})",
+                      "config.json", "oss"),
+      Catch::Contains("/layer_types: must be a list of exactly num_hidden_layers = 4 entries"));
   // A latent attention without its key/value rank is incomplete.
   ModelSpec m = test::preset("deepseek-v3");
   m.kv_lora_rank = 0;

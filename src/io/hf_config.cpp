@@ -102,7 +102,10 @@ namespace {
 /// How many of the first `layers` entries of `key` equal `wanted`, each one of `allowed`
 /// (transformers refuses other layer types; a NoPE flag is 0 or 1); `exact`: the list has
 /// `layers` entries (transformers' layer_types), else at least that many (its no_rope_layers).
-/// Null or an empty list is no list: the caller takes transformers' default.
+/// Null is no list: the caller takes transformers' default; so is an empty no_rope_layers
+/// (Llama 4's config takes `no_rope_layers if no_rope_layers else` its default), but not an empty
+/// layer_types, which transformers keeps and its layer_type_validation refuses as shorter than
+/// num_hidden_layers (models/qwen2/configuration_qwen2.py and gpt_oss: only None is defaulted).
 std::optional<std::int64_t> count_in_list(io::ObjectReader& r, const std::string& key,
                                           const nlohmann::json& wanted,
                                           const nlohmann::json& allowed, std::int64_t layers,
@@ -111,7 +114,7 @@ std::optional<std::int64_t> count_in_list(io::ObjectReader& r, const std::string
     return std::nullopt;
   }
   const nlohmann::json& v = r.value(key);
-  if (v.is_null() || (v.is_array() && v.empty())) {
+  if (v.is_null() || (!exact && v.is_array() && v.empty())) {
     return std::nullopt;
   }
   const auto n_entries = static_cast<std::int64_t>(v.is_array() ? v.size() : 0);
