@@ -1,3 +1,4 @@
+#include <array>
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -128,6 +129,13 @@ TEST_CASE("catalog files are schema-checked", "[catalog]") {
             .gpus.size() == 1);
   CHECK_THROWS_WITH(load(replace(k_gpu, "[\"test\"]", "[\"te\\u001bst\"]")),
                     Catch::Contains("/sources/0: has a control character"));
+  // Every name and text a catalog shows is held to the same rule (display_name and notes were
+  // printed as written: an escape sequence drove the terminal).
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"G\"", "\"B200\\u001b[2J\"")),
+                    Catch::Contains("/display_name: has a control character (allowed: printable "
+                                    "characters)"));
+  CHECK_THROWS_WITH(load(replace(k_gpu, "\"sources\"", "\"notes\": \"a\\u202eb\", \"sources\"")),
+                    Catch::Contains("/notes: has an invisible character"));
 }
 
 TEST_CASE("an instance must name a catalogued GPU", "[catalog]") {
@@ -147,6 +155,16 @@ TEST_CASE("an instance must name a catalogued GPU", "[catalog]") {
       load_catalog({{"configs/gpus/g.json", k_gpu}, {"configs/instances/ml.x.json", hot}}, "t"),
       Catch::Contains("instance type 'ml.x': /gpu_power_limit_watts: 800 is above GPU 'g''s TDP "
                       "of 700 W"));
+  for (const auto& [from, to, where] : std::vector<std::array<std::string, 3>>{
+           {"\"EFAv1\"", "\"EFA\\u0007\"", "/efa_generation"},
+           {"\"region\": \"r\"", "\"region\": \"r\\u009b\"", "/price/region"}}) {
+    std::string bad = hot;
+    bad.replace(bad.find("800"), 3, "700");
+    bad.replace(bad.find(from), from.size(), to);
+    CHECK_THROWS_WITH(
+        load_catalog({{"configs/gpus/g.json", k_gpu}, {"configs/instances/ml.x.json", bad}}, "t"),
+        Catch::Contains(where + ": has a control character"));
+  }
 }
 
 TEST_CASE("lookups suggest the closest name", "[catalog]") {

@@ -68,8 +68,8 @@ void read_schema_version(ObjectReader& r) {
 GpuSpec read_gpu(ObjectReader& r) {
   GpuSpec g;
   read_schema_version(r);
-  g.name = r.string("name");
-  g.display_name = r.string("display_name");
+  g.name = r.printable_string("name");
+  g.display_name = r.printable_string("display_name");
   g.memory_bytes = whole_bytes(r, "memory_bytes", k_min_gpu_bytes, k_max_bytes);
   g.cuda_total_bytes =
       r.has("cuda_total_bytes") ? whole_bytes(r, "cuda_total_bytes", 1, g.memory_bytes) : 0;
@@ -138,38 +138,38 @@ GpuSpec read_gpu(ObjectReader& r) {
     }
   }
   g.sources = read_sources(r);
-  g.notes = r.optional_string("notes").value_or("");
+  g.notes = r.optional_printable_string("notes").value_or("");
   return g;
 }
 
 InstanceSpec read_instance(ObjectReader& r) {
   InstanceSpec s;
   read_schema_version(r);
-  s.name = r.string("name");
-  s.gpu = r.string("gpu");
+  s.name = r.printable_string("name");
+  s.gpu = r.printable_string("gpu");
   s.gpus_per_node = r.integer("gpus_per_node", 1, 1024);
   s.efa_bandwidth_bits_per_s = r.number("efa_bandwidth_bits_per_s", k_min_rate, k_max_rate);
-  s.efa_generation = r.string("efa_generation");
+  s.efa_generation = r.printable_string("efa_generation");
   s.host_memory_bytes = whole_bytes(r, "host_memory_bytes", k_min_gpu_bytes, k_max_bytes);
   s.vcpus = r.integer("vcpus", 1, 1 << 20);
   s.local_nvme_bytes = whole_bytes(r, "local_nvme_bytes", 0, k_max_bytes);
   s.gpu_power_limit_watts = r.number("gpu_power_limit_watts", k_min_gpu_watts, k_max_watts);
   ObjectReader p = r.object("price");
   s.price.usd_per_hour = p.number("usd_per_hour", 0.01, 1e7); // a zero price ranks nothing
-  s.price.kind = p.string("kind");
-  s.price.region = p.string("region");
+  s.price.kind = p.printable_string("kind");
+  s.price.region = p.printable_string("region");
   s.price.as_of = matching(p, "as_of", "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",
                            "a date, YYYY-MM-DD");
-  s.price.source = p.string("source");
+  s.price.source = p.printable_string("source");
   p.finish();
   s.sources = read_sources(r);
-  s.notes = r.optional_string("notes").value_or("");
+  s.notes = r.optional_printable_string("notes").value_or("");
   return s;
 }
 
 ModelConstants read_constants(ObjectReader& r) {
   read_schema_version(r);
-  (void)r.string("name");
+  (void)r.printable_string("name");
   ModelConstants k;
   for (const char* section : {"memory", "time"}) {
     ObjectReader s = r.object(section);

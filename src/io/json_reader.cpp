@@ -236,6 +236,21 @@ std::string ObjectReader::string(const std::string& key) {
   return *optional_string(key);
 }
 
+std::optional<std::string> ObjectReader::optional_printable_string(const std::string& key) {
+  std::optional<std::string> s = optional_string(key);
+  if (s) {
+    if (const std::string why = control_problem(*s); !why.empty()) {
+      throw Error(fmt::format("{}: {} (allowed: printable characters)", at(key), why));
+    }
+  }
+  return s;
+}
+
+std::string ObjectReader::printable_string(const std::string& key) {
+  (void)value(key);
+  return *optional_printable_string(key);
+}
+
 std::optional<double> ObjectReader::optional_number(const std::string& key, double lo, double hi) {
   const nlohmann::json* v = find(key);
   if (v == nullptr) {

@@ -41,6 +41,10 @@ public:
   [[nodiscard]] bool boolean(const std::string& key);
   [[nodiscard]] std::optional<bool> optional_boolean(const std::string& key);
   [[nodiscard]] std::vector<std::string> string_list(const std::string& key);
+  /// A string with no control character (has_control()): for names and text that reach tables,
+  /// terminals and the HTML report as written.
+  [[nodiscard]] std::string printable_string(const std::string& key);
+  [[nodiscard]] std::optional<std::string> optional_printable_string(const std::string& key);
   /// The same, each string printable (no control character): for lists that reach tables and
   /// the HTML report as written, such as `sources`.
   [[nodiscard]] std::vector<std::string> printable_string_list(const std::string& key);

@@ -24,8 +24,10 @@ ModelSpec read_model_fields(ObjectReader& r) {
   constexpr std::int64_t big = std::int64_t{1} << 40;
   constexpr std::int64_t low = -big;
   ModelSpec m;
-  m.name = r.string("name");
-  m.display_name = r.optional_string("display_name").value_or(m.name);
+  // Names reach tables, warnings and file names: a control character would break a line or
+  // drive the terminal.
+  m.name = r.printable_string("name");
+  m.display_name = r.optional_printable_string("display_name").value_or(m.name);
   m.layers = r.integer("layers", low, big);
   m.hidden = r.integer("hidden", low, big);
   m.heads = r.integer("heads", low, big);
@@ -76,13 +78,6 @@ ModelSpec read_model_fields(ObjectReader& r) {
       chars == 0 || chars > k_max_model_name_chars) {
     throw Error(fmt::format("{}: must be 1..{} characters (it has {})", r.at("name"),
                             k_max_model_name_chars, chars));
-  }
-  // Names reach tables, warnings and file names: a control character would break a line or
-  // drive the terminal.
-  for (const auto& [key, value] : {std::pair{"name", &m.name}, {"display_name", &m.display_name}}) {
-    if (const std::string why = io::control_problem(*value); !why.empty()) {
-      throw Error(r.at(key) + ": " + why + " (allowed: printable characters)");
-    }
   }
   return m;
 }
