@@ -186,6 +186,17 @@ TEST_CASE("configs/constants/model.json holds every model constant, equal to the
   CHECK(c.constants.memory.band_measured_gpus == defaults.memory.band_measured_gpus);
   CHECK(c.constants.time.band_measured_gpus == defaults.time.band_measured_gpus);
   CHECK_FALSE(c.constants.sources.empty());
+  // A constant out of range in a --configs copy is blamed on its file and member.
+  std::vector<SourceFile> files = read_catalog_dir(test::source_path("configs"));
+  for (SourceFile& f : files) {
+    if (f.path.ends_with("constants/model.json")) {
+      const std::string from = "\"fragmentation_fraction\": 0.6";
+      f.contents.replace(f.contents.find(from), from.size(), "\"fragmentation_fraction\": 5.0");
+    }
+  }
+  CHECK_THROWS_WITH(load_catalog(files, "configs"),
+                    Catch::Contains("configs/constants/model.json: /memory/fragmentation_fraction: "
+                                    "constant memory.fragmentation_fraction = 5 is out of range"));
 }
 
 TEST_CASE("the set flag overrides a constant and names an unknown key", "[catalog][cli]") {
@@ -204,4 +215,21 @@ TEST_CASE("the set flag overrides a constant and names an unknown key", "[catalo
   const auto bad = test::run_cli({"estimate", "--set", "memory.fragmentation=1"});
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Catch::Contains("did you mean 'memory.fragmentation_fraction'"));
+  // An unknown key is named before its value is read (it was "not a finite number").
+  const auto unknown = test::run_cli({"estimate", "--set", "memory.fragmentation=x"});
+  CHECK(unknown.status == 1);
+  CHECK_THAT(unknown.err, Catch::Contains("constant 'memory.fragmentation' is not known"));
+  // A count takes whole values: a 1.5-token sequence or 2.5 GPUs was used as given.
+  for (const std::string key : {"memory.band_measured_seq_len", "time.band_measured_gpu_count"}) {
+    const auto half = test::run_cli({"estimate", "--set", key + "=1.5"});
+    CHECK(half.status == 1);
+    CHECK_THAT(half.err, Catch::Contains(key + " = 1.5 is not a whole number (allowed "
+                                               "1..1000000000, whole)"));
+    CHECK(test::run_cli({"estimate", "--set", key + "=8"}).status == 0);
+  }
+  // The measured GPUs are a list: --set says so rather than that 'b200' is not a number.
+  const auto list = test::run_cli({"estimate", "--set", "memory.band_measured_gpus=b200"});
+  CHECK(list.status == 2);
+  CHECK_THAT(list.err, Catch::Contains("--set memory.band_measured_gpus: a list of GPU names, "
+                                       "which --set cannot set"));
 }

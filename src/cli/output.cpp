@@ -337,7 +337,19 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     if (eq == std::string::npos || eq == 0) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", s));
     }
-    keys_set.push_back(s.substr(0, eq));
+    const std::string key = s.substr(0, eq);
+    keys_set.push_back(key);
+    if (key == "memory.band_measured_gpus" || key == "time.band_measured_gpus") {
+      throw UsageError(fmt::format("--set {}: a list of GPU names, which --set cannot set "
+                                   "(allowed: number-valued keys; a --configs copy of "
+                                   "constants/model.json sets the list)",
+                                   key));
+    }
+    try {
+      (void)get_constant(k, key); // an unknown key is said before its value is read
+    } catch (const Error& e) {
+      throw Error(fmt::format("--set: {}", e.what()));
+    }
     const std::string value = s.substr(eq + 1);
     double v = 0;
     const NumberText read = read_number(value, v);

@@ -176,7 +176,9 @@ ModelConstants read_constants(ObjectReader& r) {
     for (const std::string& key : constant_keys()) {
       const std::string prefix = std::string(section) + ".";
       if (key.rfind(prefix, 0) == 0) {
-        set_constant(k, key, s.number(key.substr(prefix.size()), 0, 1e30));
+        const std::string name = key.substr(prefix.size());
+        const double v = s.number(name, 0, 1e30);
+        io::in_context(s.at(name), [&] { set_constant(k, key, v); });
       }
     }
     (std::string(section) == "memory" ? k.memory.band_measured_gpus : k.time.band_measured_gpus) =

@@ -13,15 +13,18 @@ namespace {
 
 // Each constant's physical range: fractions in (0, 1], divisors above 0, counts of passes or
 // bytes per element below 100. A value outside is an error, never an infinite or NaN result.
+// `whole`: a count (tokens, GPUs), which a fraction of would silently mean nothing.
 struct MemoryField {
   const char* key;
   double MemoryConstants::*member;
   double lo, hi;
+  bool whole = false;
 };
 struct TimeField {
   const char* key;
   double TimeConstants::*member;
   double lo, hi;
+  bool whole = false;
 };
 
 constexpr MemoryField k_memory_fields[] = {
@@ -35,7 +38,7 @@ constexpr MemoryField k_memory_fields[] = {
     {"fixed_bytes", &MemoryConstants::fixed_bytes, 0.0, 1e+12},
     {"band_low_fraction", &MemoryConstants::band_low_fraction, 0.0, 0.9},
     {"band_high_fraction", &MemoryConstants::band_high_fraction, 0.0, 10.0},
-    {"band_measured_seq_len", &MemoryConstants::band_measured_seq_len, 1.0, 1e+9},
+    {"band_measured_seq_len", &MemoryConstants::band_measured_seq_len, 1.0, 1e+9, true},
     {"band_fraction_per_seq_doubling", &MemoryConstants::band_fraction_per_seq_doubling, 0.0, 1.0},
     {"band_unmeasured_gpu_fraction", &MemoryConstants::band_unmeasured_gpu_fraction, 0.0, 1.0},
     {"band_unfused_bytes_per_logit", &MemoryConstants::band_unfused_bytes_per_logit, 0.0, 100.0},
@@ -86,10 +89,10 @@ constexpr TimeField k_time_fields[] = {
     {"host_memory_bytes_per_s", &TimeConstants::host_memory_bytes_per_s, 1000000.0, 1e+14},
     {"band_low_fraction", &TimeConstants::band_low_fraction, 0.0, 10.0},
     {"band_high_fraction", &TimeConstants::band_high_fraction, 0.0, 10.0},
-    {"band_measured_seq_len", &TimeConstants::band_measured_seq_len, 1.0, 1e+9},
+    {"band_measured_seq_len", &TimeConstants::band_measured_seq_len, 1.0, 1e+9, true},
     {"band_fraction_per_seq_doubling", &TimeConstants::band_fraction_per_seq_doubling, 0.0, 1.0},
     {"band_unmeasured_gpu_fraction", &TimeConstants::band_unmeasured_gpu_fraction, 0.0, 1.0},
-    {"band_measured_gpu_count", &TimeConstants::band_measured_gpu_count, 1.0, 1e+9},
+    {"band_measured_gpu_count", &TimeConstants::band_measured_gpu_count, 1.0, 1e+9, true},
     {"band_fraction_per_scale_doubling", &TimeConstants::band_fraction_per_scale_doubling, 0.0,
      1.0},
     {"band_low_fraction_per_cp_doubling", &TimeConstants::band_low_fraction_per_cp_doubling, 0.0,
@@ -101,17 +104,18 @@ constexpr TimeField k_time_fields[] = {
 struct Slot {
   double* value;
   double lo, hi;
+  bool whole;
 };
 
 Slot find(ModelConstants& k, std::string_view key) {
   for (const MemoryField& f : k_memory_fields) {
     if (key == fmt::format("memory.{}", f.key)) {
-      return {&(k.memory.*f.member), f.lo, f.hi};
+      return {&(k.memory.*f.member), f.lo, f.hi, f.whole};
     }
   }
   for (const TimeField& f : k_time_fields) {
     if (key == fmt::format("time.{}", f.key)) {
-      return {&(k.time.*f.member), f.lo, f.hi};
+      return {&(k.time.*f.member), f.lo, f.hi, f.whole};
     }
   }
   const std::vector<std::string> keys = constant_keys();
@@ -136,8 +140,12 @@ std::vector<std::string> constant_keys() {
 void set_constant(ModelConstants& k, std::string_view key, double value) {
   const Slot slot = find(k, key);
   if (!std::isfinite(value) || value < slot.lo || value > slot.hi) {
-    throw Error(fmt::format("constant {} = {} is out of range (allowed {}..{})", key, value,
-                            slot.lo, slot.hi));
+    throw Error(fmt::format("constant {} = {} is out of range (allowed {}..{}{})", key, value,
+                            slot.lo, slot.hi, slot.whole ? ", whole" : ""));
+  }
+  if (slot.whole && value != std::floor(value)) {
+    throw Error(fmt::format("constant {} = {} is not a whole number (allowed {}..{}, whole)", key,
+                            value, slot.lo, slot.hi));
   }
   *slot.value = value;
 }
