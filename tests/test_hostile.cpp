@@ -599,6 +599,16 @@ TEST_CASE("a JSON file: a key twice in one object and nesting past 64 levels are
   CHECK(parse_json(nested(64), "f.json").is_array());
   CHECK_THROWS_WITH(parse_json(nested(65), "f.json"),
                     "f.json: invalid JSON: nested deeper than 64 levels");
+  // An empty innermost container counts as its level too (65 empty arrays passed).
+  const auto empty = [](int levels) {
+    return std::string(static_cast<std::size_t>(levels), '[') +
+           std::string(static_cast<std::size_t>(levels), ']');
+  };
+  CHECK(parse_json(empty(64), "f.json").is_array());
+  CHECK_THROWS_WITH(parse_json(empty(65), "f.json"),
+                    "f.json: invalid JSON: nested deeper than 64 levels");
+  CHECK_THROWS_WITH(parse_json("{\"a\": " + empty(64) + "}", "f.json"),
+                    "f.json: invalid JSON: nested deeper than 64 levels");
   CHECK_THROWS_WITH(parse_json(std::string(100000, '['), "f.json"),
                     "f.json: invalid JSON: nested deeper than 64 levels");
   // A syntax error is still the parser's own message, with its position.

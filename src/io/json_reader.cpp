@@ -63,8 +63,10 @@ struct JsonGuard {
   }
   bool string(std::string& /*value*/) { return at(open); }
   bool binary(nlohmann::json::binary_t& /*value*/) { return at(open); }
+  // A container opened is one level deeper: 64 levels hold a value or an empty container, the
+  // 65th container is refused whether or not it holds anything.
   bool start_object(std::size_t /*elements*/) {
-    at(open++);
+    at(++open);
     keys.emplace_back();
     return true;
   }
@@ -79,7 +81,7 @@ struct JsonGuard {
     keys.pop_back();
     return at(--open);
   }
-  bool start_array(std::size_t /*elements*/) { return at(open++); }
+  bool start_array(std::size_t /*elements*/) { return at(++open); }
   bool end_array() { return at(--open); }
   bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& /*error*/) {
