@@ -469,6 +469,12 @@ TEST_CASE("a target name up to 255 bytes can be written: the temporary's name is
                       std::string(n, 's') + " >/dev/null") == 0);
     CHECK(fs::exists(dir / folder / "launch.py"));
   }
+  // One byte more is the system's ENAMETOOLONG, said with what is allowed.
+  const test::CliResult r =
+      test::run_cli({"estimate", "--output", (dir / std::string(256, 'b')).string()});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::EndsWith("File name too long (allowed: a file name of at most 255 "
+                                    "bytes in a path of at most 4095)\n"));
   CHECK(leftovers(dir) == 0);
   fs::remove_all(dir);
 }

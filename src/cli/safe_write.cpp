@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -82,6 +83,10 @@ void untrack(int slot) {
 }
 
 std::string errno_text(int e) {
+  if (e == ENAMETOOLONG) { // the system's limits, said as what is allowed
+    return fmt::format("{} (allowed: a file name of at most {} bytes in a path of at most {})",
+                       std::strerror(e), NAME_MAX, PATH_MAX - 1);
+  }
   return std::strerror(e);
 }
 
