@@ -368,10 +368,17 @@ TEST_CASE("fine-tuning settings that are not modelled are refused by name", "[fi
   CHECK(trainable_parameters(tiny, Finetune::lora, LoraTargets::all, 8) == 0);
   CHECK_THROWS_WITH(validate_config(tuned(Finetune::qlora), tiny),
                     "`finetune` qlora would train nothing: `lora_targets` all name no linear of "
-                    "tiny with a matrix to adapt (each is 1 wide)");
+                    "tiny with a matrix to adapt (a linear 1 wide takes no adapter)");
   tiny.hidden = 2; // wq, wk, wv, w1 and w3 read 2 columns: each takes an adapter
   CHECK(trainable_parameters(tiny, Finetune::lora, LoraTargets::all, 8) > 0);
   CHECK_NOTHROW(validate_config(tuned(Finetune::lora), tiny));
+  // A dense model with latent attention has no wq, wk or wv for its adapters to be counted on.
+  ModelSpec latent = m8;
+  latent.name = "latent";
+  latent.kv_lora_rank = 512;
+  latent.q_lora_rank = 1536;
+  CHECK_THROWS_WITH(validate_config(tuned(Finetune::lora), latent),
+                    "`finetune` lora of latent attention is not modelled");
 }
 
 TEST_CASE("search plans QLoRA of a 70B model on one B200 node", "[finetune][search]") {

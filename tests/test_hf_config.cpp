@@ -107,6 +107,9 @@ TEST_CASE("each family reads only the keys its transformers modeling code uses",
   qwen["layer_types"] = nlohmann::json::array(); // kept by transformers, so 0 of 48 entries
   CHECK_THROWS_WITH(parse_hf_config(qwen.dump(), "c.json", "c"),
                     Catch::Contains("/layer_types: must be a list of exactly num_hidden_layers"));
+  qwen["use_sliding_window"] = false; // checked whenever given, as transformers does
+  CHECK_THROWS_WITH(parse_hf_config(qwen.dump(), "c.json", "c"),
+                    Catch::Contains("/layer_types: must be a list of exactly num_hidden_layers"));
   // Qwen2-MoE: qkv_bias false drops the q, k, v biases; a sliding window is refused, not ignored
   const std::string moe = R"({"model_type": "qwen2_moe", "num_hidden_layers": 2,
       "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 4,

@@ -591,7 +591,7 @@ TEST_CASE("a JSON file: a key twice in one object and nesting past 64 levels are
   CHECK(parse_json(R"([{"a": 1}, {"a": 2, "b": {"a": 3}}])", "f.json").size() == 2);
   CHECK_THROWS_WITH(parse_json(R"([{"a": 1}, {"b": {"a": 1, "a": 2}}])", "f.json"),
                     "f.json: invalid JSON: key 'a' appears twice in one object");
-  // Depth as nlohmann's callback parser counted it: the open containers around a value.
+  // Depth: the open containers around a value, a container counting itself.
   const auto nested = [](int levels) {
     return std::string(static_cast<std::size_t>(levels), '[') + "1" +
            std::string(static_cast<std::size_t>(levels), ']');

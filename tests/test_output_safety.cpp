@@ -474,7 +474,7 @@ TEST_CASE("a target name up to 255 bytes can be written: the temporary's name is
       test::run_cli({"estimate", "--output", (dir / std::string(256, 'b')).string()});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::EndsWith("File name too long (allowed: a file name of at most 255 "
-                                    "bytes in a path of at most 4095)\n"));
+                                    "bytes in a path of at most 4095 bytes)\n"));
   CHECK(leftovers(dir) == 0);
   fs::remove_all(dir);
 }

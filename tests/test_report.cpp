@@ -193,6 +193,15 @@ TEST_CASE("scatter labels take free slots inside the plot, however positions rou
     }
     placed.emplace_back(100.0, y);
   }
+  // Exact places: free where wanted; else the nearest edge of a label in the way; of two as near,
+  // the lower one (larger y).
+  CHECK(io::free_label_y({}, 100.0, 105.0, top, bottom) == 105.0);
+  CHECK(io::free_label_y({{100.0, 100.0}}, 100.0, 105.0, top, bottom) == 112.0);
+  CHECK(io::free_label_y({{100.0, 100.0}}, 100.0, 95.0, top, bottom) == 88.0);
+  CHECK(io::free_label_y({{100.0, 100.0}, {100.0, 120.0}}, 100.0, 110.0, top, bottom) == 132.0);
+  CHECK(io::free_label_y({{100.0, 100.0}, {100.0, 120.0}}, 100.0, 110.0, top, 125.0) == 88.0);
+  CHECK(io::free_label_y({{100.0, 256.31641762203662}}, 100.0, 256.31641762203662, top, bottom) ==
+        256.31641762203662 + 12.0);
   // A column with no free slot left: the label goes where it was wanted, clamped to the plot.
   std::vector<std::pair<double, double>> full;
   for (double y = top; y <= bottom + 6; y += 6) {
@@ -272,6 +281,8 @@ TEST_CASE("a search report labels the first ten plans, inside the plots", "[repo
     const std::string html = read_text_file(file);
     CHECK(count(html, "class=\"point-label\"") == 2 * 10); // #1..#10 in both scatters
     const std::regex label(R"re(class="point-label" x="[-0-9.]+" y="([-0-9.]+)")re");
+    CHECK(std::distance(std::sregex_iterator(html.begin(), html.end(), label),
+                        std::sregex_iterator()) == 2 * 10); // every label read below
     for (auto m = std::sregex_iterator(html.begin(), html.end(), label);
          m != std::sregex_iterator(); ++m) {
       const double y = std::stod((*m)[1].str());

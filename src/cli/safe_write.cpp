@@ -84,8 +84,9 @@ void untrack(int slot) {
 
 std::string errno_text(int e) {
   if (e == ENAMETOOLONG) { // the system's limits, said as what is allowed
-    return fmt::format("{} (allowed: a file name of at most {} bytes in a path of at most {})",
-                       std::strerror(e), NAME_MAX, PATH_MAX - 1);
+    return fmt::format(
+        "{} (allowed: a file name of at most {} bytes in a path of at most {} bytes)",
+        std::strerror(e), NAME_MAX, PATH_MAX - 1);
   }
   return std::strerror(e);
 }

@@ -233,8 +233,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # (aws/sagemaker-python-sdk@10ada9be10d357465e03858661054abeb98a1b13 (v3.20.0):
 # sagemaker-core/src/sagemaker/core/utils/logs.py lines 10-24, CloudWatchLogsClient builds
 # boto3's Session() and uses its region_name), and boto3 takes the default from
-# AWS_DEFAULT_REGION before any profile (boto/botocore@0e6e2404b:botocore/configprovider.py line
-# 74): the job's region, for this process only.
+# AWS_DEFAULT_REGION before any profile
+# (boto/botocore@0e6e2404b85dc336dd2889814e089bde7d1a4c55:botocore/configprovider.py line 74):
+# the job's region, for this process only.
 os.environ["AWS_DEFAULT_REGION"] = REGION
 
 

@@ -186,16 +186,17 @@ void slide(ModelSpec& m, std::int64_t window, std::int64_t sliding) {
 /// as sliding_attention (huggingface/transformers@008e574391258935f3ecc3035c882e73bbcac419:src/
 /// transformers/models/qwen2/configuration_qwen2.py, __post_init__; qwen3 the same).
 void read_qwen_window(io::ObjectReader& r, const nlohmann::json& j, ModelSpec& m) {
+  // transformers checks layer_types' length whenever it is given, sliding or not.
+  const std::optional<std::int64_t> listed =
+      count_in_list(r, "layer_types", "sliding_attention", {"sliding_attention", "full_attention"},
+                    m.layers, true);
   if (!r.optional_boolean("use_sliding_window").value_or(false)) {
     return;
   }
   const std::int64_t window =
       nullable_integer(r, j, "sliding_window", 0, model_limits::seq_len, 0, 4096);
   const std::int64_t from = r.optional_integer("max_window_layers", 0, k_big).value_or(28);
-  slide(m, window,
-        count_in_list(r, "layer_types", "sliding_attention",
-                      {"sliding_attention", "full_attention"}, m.layers, true)
-            .value_or(std::max<std::int64_t>(0, m.layers - from)));
+  slide(m, window, listed.value_or(std::max<std::int64_t>(0, m.layers - from)));
 }
 
 /// The mixture and attention fields of the families whose modeling code differs from Llama's

@@ -39,8 +39,8 @@ std::string escape_key(const std::string& key) {
   return out;
 }
 
-/// The SAX pass of parse_json: a depth as nlohmann's callback parser counts it (the open
-/// containers around an event), and each object's keys. Throws bwplan::Error; returns false at a
+/// The SAX pass of parse_json: a depth (the open containers around a value, a container
+/// counting itself), and each object's keys. Throws bwplan::Error; returns false at a
 /// syntax error, which the plain parse then reports.
 struct JsonGuard {
   const std::string& where;

@@ -25,7 +25,7 @@ using io::xml_escape;
 
 constexpr double k_chart_width = 1040;
 /// Plain scatter points beyond this are thinned (every n-th one) so the page stays light; the
-/// front, the plans and the rejected points are always drawn.
+/// front, the charted plans (k_charted_plans) and the rejected points are always drawn.
 constexpr std::size_t k_max_scatter_points = 3000;
 /// The ranked plans drawn as memory bars and labelled `#k` on the scatters: the first ten (a
 /// `--top` of thousands keeps the charts readable and their size bounded).

@@ -421,9 +421,12 @@ double free_label_y(const std::vector<std::pair<double, double>>& placed, double
       continue;
     }
     for (const double y : {q.second + k_line, q.second - k_line}) {
-      if (y >= top && y <= bottom && std::abs(y - want) < best_distance && is_free(y)) {
+      const double d = std::abs(y - want);
+      // the nearest; of two as near, the lower on the page (the larger y)
+      if (y >= top && y <= bottom && (d < best_distance || (d == best_distance && y > best)) &&
+          is_free(y)) {
         best = y;
-        best_distance = std::abs(y - want);
+        best_distance = d;
       }
     }
   }

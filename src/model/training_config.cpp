@@ -276,6 +276,11 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (m.is_moe()) {
     return fmt::format("`finetune` {} of a mixture of experts is not modelled", mode);
   }
+  if (m.is_mla()) {
+    // Its projections are wq_a/wq_b and wkv_a/wkv_b, not the wq, wk, wv its adapters are
+    // counted on (model_spec.cpp, k_lora_linears).
+    return fmt::format("`finetune` {} of latent attention is not modelled", mode);
+  }
   if (c.tp > 1 || c.pp > 1) {
     return fmt::format("`finetune` {} with {} is not modelled (adapters under tensor or "
                        "pipeline parallelism)",
@@ -292,7 +297,7 @@ std::string finetune_problem(const TrainingConfig& c, const ModelSpec& m) {
   if (trainable_parameters(m, c.finetune, c.lora_targets, c.lora_rank) == 0) {
     // A 1-wide linear (a model of hidden or ffn 1) is a vector: it takes no adapter.
     return fmt::format("`finetune` {} would train nothing: `lora_targets` {} name no linear of {} "
-                       "with a matrix to adapt (each is 1 wide)",
+                       "with a matrix to adapt (a linear 1 wide takes no adapter)",
                        mode, name_of(c.lora_targets), m.name);
   }
   return {};
