@@ -20,6 +20,9 @@ struct ModelConstants {
 
 /// Every constant's key ("memory.fragmentation_fraction", "time.matmul_half_work", ...).
 [[nodiscard]] std::vector<std::string> constant_keys();
+/// The constants that are lists, not numbers (the GPUs the bands were measured on): a catalog's
+/// constants file sets them, set_constant() cannot.
+[[nodiscard]] std::vector<std::string> constant_list_keys();
 
 /// Sets one constant by key; throws bwplan::Error for an unknown key (with a "did you mean") or
 /// a value that is not finite and non-negative.

@@ -339,7 +339,8 @@ ModelConstants resolve_constants(Context& ctx, const ConstantsOptions& o) {
     }
     const std::string key = s.substr(0, eq);
     keys_set.push_back(key);
-    if (key == "memory.band_measured_gpus" || key == "time.band_measured_gpus") {
+    if (const std::vector<std::string> lists = constant_list_keys();
+        std::find(lists.begin(), lists.end(), key) != lists.end()) {
       throw UsageError(fmt::format("--set {}: a list of GPU names, which --set cannot set "
                                    "(allowed: number-valued keys; a --configs copy of "
                                    "constants/model.json sets the list)",

@@ -255,8 +255,9 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   }
 
   // Memory bars: the plans, then the nearest out-of-memory miss.
+  const std::size_t charted = std::min(top, k_charted_plans);
   std::vector<io::BarInput> bars;
-  for (std::size_t i = 0; i < std::min(top, k_charted_plans); ++i) {
+  for (std::size_t i = 0; i < charted; ++i) {
     const Candidate& c = all[i];
     bars.push_back(
         io::bar_input(fmt::format("#{} {} x{}", i + 1, r.space.instances[c.instance].name, c.nodes),
@@ -282,7 +283,7 @@ std::string search_report_html(const SearchReport& r, const ReportContext& ctx) 
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Candidate& c = all[i];
     const std::string rank = fmt::format("#{}", i + 1);
-    const std::string label = i < std::min(top, k_charted_plans) ? rank : std::string();
+    const std::string label = i < charted ? rank : std::string();
     const std::string title = (i < top ? rank + " " : "") + plan_title(r, c);
     const Bands band = bands_of(c.memory, c.time, c.cost);
     cost_pts.push_back({c.cost.usd_per_million_tokens, c.time.tokens_per_s_job, true, c.instance,

@@ -14,18 +14,14 @@ namespace {
 // Each constant's physical range: fractions in (0, 1], divisors above 0, counts of passes or
 // bytes per element below 100. A value outside is an error, never an infinite or NaN result.
 // `whole`: a count (tokens, GPUs), which a fraction of would silently mean nothing.
-struct MemoryField {
+template <class Constants> struct Field {
   const char* key;
-  double MemoryConstants::*member;
+  double Constants::*member;
   double lo, hi;
   bool whole = false;
 };
-struct TimeField {
-  const char* key;
-  double TimeConstants::*member;
-  double lo, hi;
-  bool whole = false;
-};
+using MemoryField = Field<MemoryConstants>;
+using TimeField = Field<TimeConstants>;
 
 constexpr MemoryField k_memory_fields[] = {
     {"fragmentation_fraction", &MemoryConstants::fragmentation_fraction, 0.0, 1.0},
@@ -125,6 +121,10 @@ Slot find(ModelConstants& k, std::string_view key) {
 }
 
 } // namespace
+
+std::vector<std::string> constant_list_keys() {
+  return {"memory.band_measured_gpus", "time.band_measured_gpus"};
+}
 
 std::vector<std::string> constant_keys() {
   std::vector<std::string> keys;
