@@ -516,9 +516,14 @@ TEST_CASE("emit from an estimate document, and plans it cannot emit", "[emit]") 
   };
   for (const Native& n : natives) {
     const std::string name = n.name + "-" + n.flavor;
+    // gpt_oss's parallelize step compiles no block (refused under --compile: test_emit_trainer.cpp)
     const std::string plan = test::write_estimate(
         dir, name,
-        test::with(n.flags, {"--precision", "fp8-rowwise", "--loss", "fused", "--compile"}));
+        test::with(n.flags,
+                   n.name == "gpt_oss"
+                       ? std::vector<std::string>{"--precision", "fp8-rowwise", "--loss", "unfused"}
+                       : std::vector<std::string>{"--precision", "fp8-rowwise", "--loss", "fused",
+                                                  "--compile"}));
     // DeepSeek-V3 on 16 B300 is at_risk: launched when asked (what is tested is its flavor)
     r = test::run_cli(test::with(base_args(plan, dir / name), {"--include-at-risk"}));
     INFO(r.err);

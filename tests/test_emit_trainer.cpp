@@ -223,8 +223,27 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
       {{"--sharding", "hybrid", "--nodes", "2", "--tp", "8", "--precision", "bf16-pure"},
        "DDP has not supported > 1D parallelism"},
       {{"--sharding", "hybrid", "--nodes", "2", "--shard-group", "1"}, "it runs DDP"},
+      // every model's parallelize step asserts seq_len % (tp x 2 x cp) == 0
+      // (distributed/parallel_dims.py, seq_len_divisor), context parallelism or not
+      {{"--seq-len", "8191"}, "seq_len '8191'"},
+      {{"--tp", "2", "--seq-len", "8194"}, "here 2 x 2 x 1 = 4"},
+      // float8 MoE training asserts no context or pipeline parallelism
+      // (components/quantization/float8.py lines 193-198)
+      {{"--model", "qwen3-30b-a3b", "--cp", "2", "--precision", "fp8-rowwise", "--seq-len", "32768",
+        "--activation-checkpointing", "full"},
+       "does not yet support context parallelism"},
+      // gpt_oss's parallelize step has no apply_compile: [compile] would compile the loss alone
+      {{"--model", "gpt-oss-20b", "--compile", "--loss", "fused"}, "compile 'true'"},
+      // torchao's MXFP8 asserts 32-wide blocks (mx_tensor.py lines 170-171); torchtitan leaves a
+      // linear whose dims are not multiples of 16 in bf16 (components/quantization/utils.py)
+      {{"--model", test::source_path("tests/fixtures/models/llama-1b-ffn-8208.json"), "--precision",
+        "mxfp8"},
+       "ffn (8208) is not a multiple of 32"},
+      // a tied embedding split unevenly over two FSDP groups: PyTorch 2.11 never updates the last
+      // rank's rows (pytorch/pytorch#176076); 151936 rows over 256 GPUs
+      {{"--model", "qwen3-1.7b", "--nodes", "32"}, "151936 rows"},
   };
-  REQUIRE(cases.size() == 22);
+  REQUIRE(cases.size() == 28);
   int i = 0;
   for (const auto& [flags, field] : cases) {
     const std::string name = "refused-" + std::to_string(i++);
@@ -241,6 +260,38 @@ TEST_CASE("plan settings torchtitan cannot run are refused in one line, nothing 
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK_FALSE(fs::exists(dir / name));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a tied embedding launches only on the PyTorch whose FSDP2 takes its two groups",
+          "[emit]") {
+  // torchtitan 0.2.2 shards the embedding and [norm, output] as two FSDP groups; PyTorch refuses
+  // a parameter shared by two since pytorch/pytorch#176257 (after 2.11).
+  const fs::path dir = test::scratch_dir("emit-trainer-tied");
+  const std::vector<std::string> tied = {"--model", "qwen3-1.7b", "--instance",
+                                         "ml.p6-b200.48xlarge"};
+  auto r = emit(dir, "on-2.11", tied);
+  INFO(r.err);
+  CHECK(r.status == 0);
+  for (const char* version : {"2.12", "2.13"}) {
+    r = emit(dir, std::string("on-") + version, tied, {"--pytorch-version", version});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::StartsWith(std::string("bwplan: error: --pytorch-version ") + version +
+                                        ": the plan's model qwen3-1.7b ties") &&
+                          Catch::Contains("leave --pytorch-version at 2.11"));
+    CHECK_FALSE(fs::exists(dir / (std::string("on-") + version)));
+  }
+  // an untied model runs on the newer images, and DDP shards nothing
+  r = emit(dir, "untied", with(k_b200, {"--model", "llama-3.1-8b"}), {"--pytorch-version", "2.13"});
+  CHECK(r.status == 0);
+  r = emit(dir, "ddp", with(tied, {"--sharding", "none"}), {"--pytorch-version", "2.13"});
+  INFO(r.err);
+  CHECK(r.status == 0);
+  // an image given whole: its PyTorch is the user's, and emit says which one the plan needs
+  r = emit(dir, "image", tied,
+           {"--image", "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:custom"});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("the --image given must run PyTorch 2.11"));
   fs::remove_all(dir);
 }
 

@@ -724,6 +724,19 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   l.options = &o;
   l.instance_type = r.instance->name;
   l.image = training_image_uri(o, r.gpu);
+  const bool tied_fsdp = r.model.tied_embeddings && r.config.sharding != Sharding::none &&
+                         effective_shard_group(r.config) > 1;
+  const std::string& tied_last = data.trainer.tied_embeddings_last_pytorch_version;
+  const std::string version =
+      o.pytorch_version.empty() ? data.trainer.default_pytorch_version : o.pytorch_version;
+  if (tied_fsdp && o.image.empty() && io::version_less(tied_last, version)) {
+    throw Error(fmt::format(
+        "--pytorch-version {}: the plan's model {} ties its output head to its embedding, which "
+        "{} {} shards as two FSDP groups, and PyTorch after {} refuses a parameter shared by two "
+        "FSDP groups (pytorch/pytorch#176257, data/launch/trainer.json); leave "
+        "--pytorch-version at {}",
+        version, r.model.name, data.trainer.name, data.trainer.version, tied_last, tied_last));
+  }
   l.settings = settings_of(plan);
   l.train_tokens = o.train_tokens > 0 ? o.train_tokens : r.train_tokens;
   schedule(l, p);
@@ -818,6 +831,13 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
     l.notes.push_back(fmt::format("the plan's sequence length {} is longer than {}'s context ({} "
                                   "tokens): the job trains positions the model was not built for",
                                   r.config.seq_len, r.model.name, r.model.max_seq_len));
+  }
+  if (tied_fsdp && !o.image.empty()) {
+    l.notes.push_back(fmt::format(
+        "the plan's model {} ties its output head to its embedding, which {} {} shards as two "
+        "FSDP groups: PyTorch after {} refuses that (pytorch/pytorch#176257), so the --image "
+        "given must run PyTorch {}",
+        r.model.name, data.trainer.name, data.trainer.version, tied_last, tied_last));
   }
   if (!l.model.note.empty()) {
     l.notes.push_back(fmt::format("{} {}'s {} {} flavor: {}", data.trainer.name,

@@ -71,6 +71,7 @@ TrainerPin read_trainer(ObjectReader& r) {
   t.commit = r.string("commit");
   t.min_pytorch_version = r.string("min_pytorch_version");
   t.default_pytorch_version = r.string("default_pytorch_version");
+  t.tied_embeddings_last_pytorch_version = r.string("tied_embeddings_last_pytorch_version");
   const nlohmann::json& reqs = r.value("requirements");
   for (std::size_t i = 0; i < reqs.size(); ++i) {
     ObjectReader e(reqs[i], "data/launch/trainer.json", fmt::format("/requirements/{}", i));
@@ -109,6 +110,7 @@ TrainerPin read_trainer(ObjectReader& r) {
     m.sliding_window = e.optional_integer("sliding_window", 1, 100'000'000).value_or(0);
     m.sliding_layers = e.optional_integer("sliding_layers", 1, 1'000'000).value_or(0);
     m.flex_attention = e.optional_boolean("flex_attention").value_or(false);
+    m.compiles_blocks = e.optional_boolean("compiles_blocks").value_or(true);
     if (e.has("recipe")) {
       m.recipe = read_schedule(e.object("recipe"));
     }

@@ -60,6 +60,8 @@ struct NativeModel {
   std::int64_t sliding_window = 0, sliding_layers = 0;
   /// The flavor runs FlexAttention, which torchtitan's context parallelism does not take.
   bool flex_attention = false;
+  /// Its parallelize step compiles the blocks when [compile] names "model" (gpt_oss's does not).
+  bool compiles_blocks = true;
   std::optional<LrSchedule> recipe; ///< torchtitan's own train config for this flavor, if any
 };
 
@@ -70,6 +72,9 @@ struct TrainerPin {
   std::vector<Requirement> requirements;
   std::string min_pytorch_version;
   std::string default_pytorch_version;
+  /// The newest PyTorch under which its FSDP2 wrapping of a tied embedding (two FSDP groups
+  /// share the weight) runs; newer ones refuse it.
+  std::string tied_embeddings_last_pytorch_version;
   std::vector<NativeModel> native_models;
   LrSchedule default_schedule;     ///< torchtitan's own defaults, for a model with no recipe
   std::string custom_model_name;   ///< the name train.py registers for other shapes

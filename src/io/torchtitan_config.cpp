@@ -118,6 +118,35 @@ void precision_settings(Settings& s, const TrainingConfig& c, const ModelSpec& m
     // float8 grouped GEMM is rowwise whichever recipe the linears use (MoETrainingConfig,
     // components/quantization/float8.py); the models treat the two fp8 recipes' GEMMs alike.
     const bool grouped = m.is_moe();
+    if (grouped && (c.cp > 1 || c.pp > 1)) {
+      cannot("precision", p,
+             fmt::format("its float8 MoE training asserts \"Float8 MoE training prototype does "
+                         "not yet support {} parallelism\" (components/quantization/float8.py "
+                         "lines 193-198); plan with --precision bf16 or {}",
+                         c.cp > 1 ? "context" : "pipeline", c.cp > 1 ? "--cp 1" : "--pp 1"));
+    }
+    // torchtitan converts a linear whose dims are multiples of 16 (components/quantization/
+    // utils.py, module_filter_fn) and leaves the others in bf16, which the plan would run in low
+    // precision; torchao's MXFP8 asserts its 32-wide blocks (pytorch/ao@v0.16.0:torchao/
+    // prototype/mx_formats/mx_tensor.py lines 170-171: "must be divisible by block_size").
+    const std::int64_t block = mx ? 32 : 16;
+    const std::pair<const char*, std::int64_t> dims[] = {
+        {"hidden", m.hidden},
+        {"ffn", m.ffn},
+        {"heads x head_dim", m.heads * m.effective_head_dim()},
+        {"kv_heads x head_dim", m.kv_heads * m.effective_head_dim()},
+        {"heads x v_head_dim", m.heads * m.effective_v_head_dim()}};
+    for (const auto& [what, d] : dims) {
+      if (d % block != 0) {
+        cannot("precision", p,
+               fmt::format("the model's {} ({}) is not a multiple of {}: {}; plan with --precision "
+                           "bf16",
+                           what, d, block,
+                           mx ? "torchao's MXFP8 asserts 32-wide blocks in the first forward"
+                              : "torchtitan leaves such linears in bf16, which the plan runs in "
+                                "fp8"));
+      }
+    }
     OrderedJson converters =
         OrderedJson::array({mx ? "quantize.linear.mx" : "quantize.linear.float8"});
     if (grouped) {
@@ -341,6 +370,7 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
       out.name = n.name;
       out.flavor = n.flavor;
       out.flex_attention = n.flex_attention;
+      out.compiles_blocks = n.compiles_blocks;
       out.note = n.note;
       return out;
     }
@@ -430,6 +460,39 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
     // models reuse, has none (torchtitan/models/{llama3,qwen3}/__init__.py at v0.2.2).
     cannot("pp", std::to_string(c.pp),
            fmt::format("its {} model has no pipeline split (only llama3 has one)", model.name));
+  }
+  // A tied embedding lies in two FSDP groups (tok_embeddings; norm and output): under PyTorch 2.11
+  // a weight split unevenly over them never updates the last rank's rows (pytorch/pytorch#176076;
+  // newer PyTorch refuses the two groups, emit_sagemaker).
+  const ModelSpec& m = plan.request.model;
+  const std::int64_t fsdp_ranks = c.sharding == Sharding::none ? 1 : effective_shard_group(c);
+  if (m.tied_embeddings && fsdp_ranks > 1 && m.vocab % (fsdp_ranks * c.tp) != 0) {
+    cannot("shard_group", std::to_string(fsdp_ranks),
+           fmt::format("the model's tied embedding ({} rows) does not split evenly over its {} "
+                       "FSDP x tensor-parallel ranks, and {} shards the embedding and the output "
+                       "head that shares it as two FSDP groups, where PyTorch 2.11's FSDP2 never "
+                       "updates the last rank's rows (pytorch/pytorch#176076); plan with a shard "
+                       "group whose product with tp divides {}",
+                       m.vocab, fsdp_ranks * c.tp, launch_data().trainer.name, m.vocab));
+  }
+  // Every model's parallelize step asserts seq_len % (tp x 2 x cp) == 0, with context
+  // parallelism or without (ParallelDims.seq_len_divisor, distributed/parallel_dims.py lines
+  // 364-372; models/{llama3,qwen3,deepseek_v3,gpt_oss}/infra/parallelize.py).
+  const std::int64_t seq_divisor = c.tp * 2 * c.cp;
+  if (c.seq_len % seq_divisor != 0) {
+    cannot("seq_len", std::to_string(c.seq_len),
+           fmt::format("every model's parallelize step asserts that it is divisible by tp x 2 x "
+                       "cp, here {} x 2 x {} = {} (distributed/parallel_dims.py, "
+                       "seq_len_divisor), context parallelism or not; plan with --seq-len a "
+                       "multiple of {}",
+                       c.tp, c.cp, seq_divisor, seq_divisor));
+  }
+  if (c.compile && !model.compiles_blocks) {
+    cannot("compile", "true",
+           fmt::format("its {} parallelize step compiles no block (models/{}/infra/parallelize.py "
+                       "has no apply_compile; [compile] would compile the loss alone), so the "
+                       "plan's compiled memory and speed would not hold; plan without --compile",
+                       model.name, model.name));
   }
   if (c.head_fp32) {
     cannot("head_fp32", "true",

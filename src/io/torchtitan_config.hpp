@@ -22,6 +22,7 @@ struct TrainerModel {
   OrderedJson custom;    ///< Qwen3ModelArgs fields when the entry script registers it; else null
   bool qkv_bias = false; ///< the registered model gets q, k, v biases (Qwen2/Qwen2.5)
   bool flex_attention = false; ///< the flavor runs FlexAttention (no context parallelism)
+  bool compiles_blocks = true; ///< its parallelize step compiles the blocks under [compile]
   std::string note;            ///< how the flavor differs from the published model, if it does
   std::int64_t parameters = 0;
 };
