@@ -143,6 +143,48 @@ TEST_CASE("selective-layer checkpoints every N-th block", "[memory]") {
   CHECK_THAT(saved_activation_bytes(m, c), WithinRel(8192.0 * (31 * 168064.0 + 8192.0), 1e-12));
 }
 
+TEST_CASE("selective-layer every block is full checkpointing; its last block recomputes when "
+          "wrapped",
+          "[memory]") {
+  // torchtitan's _apply_layer_sac wraps block i (1-based) when i % ac_every == 0: at ac_every 1
+  // every block, as full checkpointing does, so every phase is the same (they differed in the
+  // decoder's backward, by 36 GiB at 14 x 16384 tokens of Qwen3-14B); the backward starts at
+  // the last block, wrapped when the layer count is a multiple of ac_every.
+  const ModelSpec& m = test::preset("qwen3-14b"); // 40 blocks
+  const GpuSpec& gpu = test::catalog().gpu("b200");
+  TrainingConfig c = base();
+  c.micro_batch = 14;
+  c.seq_len = 16384;
+  c.loss = Loss::fused_linear;
+  const auto phases = [&](ActivationCheckpointing ac, std::int64_t every, bool compile) {
+    TrainingConfig x = c;
+    x.activation_checkpointing = ac;
+    x.ac_every = every;
+    x.compile = compile;
+    const MemoryEstimate e = estimate_memory(m, x, gpu);
+    std::vector<double> out;
+    for (const auto& p : e.phases) {
+      out.push_back(phase_total(p));
+    }
+    return out;
+  };
+  for (const bool compile : {false, true}) {
+    CHECK(phases(ActivationCheckpointing::selective_layer, 1, compile) ==
+          phases(ActivationCheckpointing::full, 1, compile));
+  }
+  // Every 4th of 40 blocks: the last one is wrapped, so its backward holds its recompute, which
+  // every 3rd's (40 % 3 = 1: the last block plain, its activations saved) does not; both hold the
+  // same gradient work, and the phases before it differ only by the blocks' saved activations.
+  const auto block = static_cast<std::size_t>(StepPhase::backward_block);
+  const auto end = static_cast<std::size_t>(StepPhase::forward_end);
+  const auto every4 = phases(ActivationCheckpointing::selective_layer, 4, false);
+  const auto every3 = phases(ActivationCheckpointing::selective_layer, 3, false);
+  const double recompute =
+      14.0 * 16384.0 * block_activations(m, c, ActivationCheckpointing::full).recompute_per_token;
+  CHECK_THAT((every4[block] - every4[end]) - (every3[block] - every3[end]),
+             WithinRel(recompute, 0.01));
+}
+
 TEST_CASE("logits and cross-entropy bytes per loss mode", "[memory]") {
   const ModelSpec& m = test::preset("llama-3.1-8b");
   TrainingConfig c = base();

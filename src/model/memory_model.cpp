@@ -290,10 +290,14 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
 
   t.saved = saved_activation_factors(m, c);
   t.saved.second *= k.activation_scale;
+  // The backward starts at the last block; under selective-layer checkpointing block i (1-based)
+  // is wrapped when i % ac_every == 0 (torchtitan's _apply_layer_sac), so the last one is
+  // recomputed as under full checkpointing when L % ac_every == 0 (every block at ac_every 1).
+  const bool last_wrapped = m.layers % std::max<std::int64_t>(1, c.ac_every) == 0;
   const BlockActivations first_block = block_activations(
       m, c,
       c.activation_checkpointing == ActivationCheckpointing::selective_layer
-          ? ActivationCheckpointing::none // the last block is not wrapped unless L % N == 0
+          ? (last_wrapped ? ActivationCheckpointing::full : ActivationCheckpointing::none)
           : c.activation_checkpointing);
   t.block_backward_per_token =
       (first_block.recompute_per_token + first_block.grad_work_per_token) * k.activation_scale;
