@@ -2,6 +2,7 @@
 // hand-derived Gauss-Newton step, identifiability, the profile's round trip and bad input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "bwplan/measurements.hpp"
 #include "bwplan/sha256.hpp"
 #include "bwplan/train_log.hpp"
+#include "emit_support.hpp"
 #include "test_support.hpp"
 
 using namespace bwplan;
@@ -591,6 +593,21 @@ TEST_CASE("calibrate --run pairs a plan with its log; a log of another run is re
   CHECK(nlohmann::json::parse(other.out).at("calibration_matches_plan") == false);
   CHECK_THAT(other.err, Catch::Contains("the plan was made with calibration profile sha256 " +
                                         sha.substr(0, 12) + "; this check uses none"));
+  // emit says so too: its README's figures are today's evaluation, here the uncalibrated one
+  // (without base_args' -q, which keeps warnings off stderr)
+  auto loud = test::base_args(calibrated_plan, dir / "launch");
+  loud.erase(std::find(loud.begin(), loud.end(), "-q"));
+  const auto emitted = test::run_cli(loud);
+  INFO(emitted.err);
+  CHECK(emitted.status == 0);
+  CHECK_THAT(emitted.err,
+             Catch::Contains("the plan was made with calibration profile sha256 " +
+                             sha.substr(0, 12) + "; these launch files' README uses none"));
+  loud = test::base_args(calibrated_plan, dir / "launch-calibrated");
+  loud.erase(std::find(loud.begin(), loud.end(), "-q"));
+  const auto calibrated_emit = test::run_cli(test::with(loud, {"--calibration", profile}));
+  CHECK(calibrated_emit.status == 0);
+  CHECK_THAT(calibrated_emit.err, !Catch::Contains("the plan was made"));
   std::filesystem::remove_all(dir);
 }
 

@@ -50,14 +50,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
                  o.source.plan);
   const MemoryEstimate judged = judged_memory(doc, e, !o.source.model.empty(), o.source.plan);
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
-  if (!same_calibration) {
-    ctx.log->warn("{}: the plan was made {}; this check uses {}", o.source.plan,
-                  doc.calibration_sha256 ? fmt::format("with calibration profile sha256 {}",
-                                                       doc.calibration_sha256->substr(0, 12))
-                                         : std::string("without a calibration profile"),
-                  now_sha
-                      ? fmt::format("{} (sha256 {})", ctx.calibration->file, now_sha->substr(0, 12))
-                      : std::string("none"));
+  if (const auto changed = calibration_change(doc, ctx.calibration, o.source.plan, "this check")) {
+    ctx.log->warn("{}", *changed);
   }
   if (json) {
     OrderedJson j = io::envelope("check");

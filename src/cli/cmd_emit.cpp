@@ -100,6 +100,13 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     const bool same =
         o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
+    // The launch README's figures are today's evaluation: say when its constants are not the
+    // plan's (as check does), rather than let them differ from the plan unremarked.
+    const auto changed =
+        calibration_change(doc, ctx.calibration, o.plan, "these launch files' README");
+    if (changed && rank == o.rank) {
+      ctx.log->warn("{}", *changed);
+    }
     MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
     return Ranked{std::move(e), kd, judged, doc.alike_precisions, doc.plans_in_document};
   };

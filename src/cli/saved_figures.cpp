@@ -112,4 +112,20 @@ MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now, bool 
   return judged;
 }
 
+std::optional<std::string> calibration_change(const PlanDocument& doc,
+                                              const std::optional<ProfileRef>& now,
+                                              const std::string& where, std::string_view use) {
+  const std::optional<std::string> now_sha = now ? std::optional(now->sha256) : std::nullopt;
+  if (now_sha == doc.calibration_sha256) {
+    return std::nullopt;
+  }
+  return fmt::format("{}: the plan was made {}; {} uses {}", where,
+                     doc.calibration_sha256 ? fmt::format("with calibration profile sha256 {}",
+                                                          doc.calibration_sha256->substr(0, 12))
+                                            : std::string("without a calibration profile"),
+                     use,
+                     now_sha ? fmt::format("{} (sha256 {})", now->file, now_sha->substr(0, 12))
+                             : std::string("none"));
+}
+
 } // namespace bwplan::cli

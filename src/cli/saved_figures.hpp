@@ -2,11 +2,13 @@
 // the same plan: `check` reports how they moved, `emit` refuses a plan whose figures were edited.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bwplan/calibration_profile.hpp"
 #include "bwplan/estimate.hpp"
 #include "bwplan/plan_file.hpp"
 
@@ -46,5 +48,13 @@ void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
 /// today's band alone judges it. Its verdict(), where the estimate is feasible, is the plan's.
 [[nodiscard]] MemoryEstimate judged_memory(const PlanDocument& doc, const Estimate& now,
                                            bool other_model, const std::string& where);
+
+/// "WHERE: the plan was made with calibration profile sha256 X; this USE uses FILE (sha256 Y)"
+/// when the profile in use (`now`, none without --calibration) is not the one the plan was made
+/// with; none when they agree. `use` names the command ("this check", "these launch files").
+[[nodiscard]] std::optional<std::string> calibration_change(const PlanDocument& doc,
+                                                            const std::optional<ProfileRef>& now,
+                                                            const std::string& where,
+                                                            std::string_view use);
 
 } // namespace bwplan::cli
