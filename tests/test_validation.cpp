@@ -235,6 +235,13 @@ TEST_CASE("validate refuses a reading no run can make", "[validation][hostile]")
                                                 "peak_reserved_gib": 81})"),
                                        "m.json", cat),
                     Catch::Contains("m.json: /cases/0/measured/peak_reserved_gib: 81 GiB"));
+  // Nor can an A100 run fp8 (configs/gpus/a100-sxm-80gb.json): estimate refuses the
+  // configuration, and a measured fit of it would score a call no GPU can be asked.
+  std::string fp8 = one_case("a100-sxm-80gb", "", R"({"metric": "fits", "value": true})");
+  fp8.replace(fp8.find(R"("precision": "bf16")"), 19, R"("precision": "fp8-rowwise")");
+  CHECK_THROWS_WITH(parse_measurements(fp8, "m.json", cat),
+                    Catch::Equals("m.json: case 'x': precision fp8-rowwise: a100-sxm-80gb has no "
+                                  "fp8-rowwise support (allowed: a precision it runs)"));
   // A run that ran out of memory may have run steps first: their tokens/s is kept.
   for (const char* ran : {"true", "false"}) {
     INFO(ran);

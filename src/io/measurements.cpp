@@ -124,6 +124,12 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
     throw Error(fmt::format("{}: case '{}': {}", where, mc.id,
                             io::spell_fields(e.what(), io::Spelling::keys)));
   }
+  // A reading no run could make is refused, as estimate refuses the configuration (a measured
+  // fit would score a call no GPU can be asked).
+  if (!q.gpu.supports(c.precision)) {
+    throw Error(fmt::format("{}: case '{}': precision {}: {} (allowed: a precision it runs)", where,
+                            mc.id, name_of(c.precision), q.gpu.unsupported_reason(c.precision)));
+  }
   return mc;
 }
 
