@@ -109,6 +109,38 @@ def check_model(model):
     if count != model["parameters"]:
         fail(f"torchtitan builds {count} parameters for {model['name']}/{model['flavor']}, "
              f"the plan has {model['parameters']}: the run would not be the plan")
+    return built.tok_embeddings.num_embeddings
+
+
+def check_vocabulary(tokenizer, rows):
+    """Fails unless every token id the tokenizer can give has a row in the model's embedding.
+
+    Neither torchtitan nor its Hugging Face tokenizer wrapper compares the two: an id past the
+    embedding stops the first step with a CUDA device-side assert, or, under tensor parallelism,
+    whose vocabulary-parallel embedding masks ids outside each rank's shard, trains on zero
+    embeddings without a word. The ids are tokenizer.json's model.vocab (a name -> id map; a
+    Unigram model lists its pieces, id = position) and its added_tokens."""
+    path = os.path.join(tokenizer, "tokenizer.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {path}: {error}")
+    vocab = spec.get("model", {}).get("vocab") if isinstance(spec, dict) else None
+    if isinstance(vocab, dict):
+        ids = [i for i in vocab.values() if isinstance(i, int)]
+    elif isinstance(vocab, list):
+        ids = [len(vocab) - 1] if vocab else []
+    else:
+        ids = []
+    added = spec.get("added_tokens") if isinstance(spec, dict) else None
+    ids += [t["id"] for t in added or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+    if not ids:
+        fail(f"{path} lists no token ids (model.vocab, added_tokens): not a Hugging Face "
+             f"tokenizer.json")
+    if max(ids) >= rows:
+        fail(f"the tokenizer's largest token id is {max(ids)}, but the model's embedding has "
+             f"{rows} rows (ids 0 to {rows - 1}): give the tokenizer the model was built for")
 
 
 def set_torchtitan_argv(train, tokenizer):
@@ -233,7 +265,7 @@ def main():
     check_resume()
     set_torchtitan_argv(train, tokenizer)
     register_dataset()
-    check_model(model)
+    check_vocabulary(tokenizer, check_model(model))
     check_torchtitan_argv()
     purge_on_every_node()
 

@@ -13,7 +13,9 @@ and the first rank of a node other than the first would delete that node's stale
 (torchtitan 0.2.2 deletes them on global rank 0 only, components/checkpoint.py lines 844-866);
 and job 2 of a chain stops unless it finds a complete checkpoint to resume from (torchtitan
 0.2.2 would train it from step 1, components/checkpoint.py lines 633-635 and 693-698);
-otherwise prints what went wrong and exits 1. Standard library only.
+and a tokenizer.json with a token id past the model's embedding rows (or with none) stops the job
+(torchtitan compares neither); otherwise prints what went wrong and exits 1. Standard library
+only.
 """
 import json
 import os
@@ -78,7 +80,7 @@ class _Parameter:
 class _Model:
     layers = {}
     def __init__(self, args):
-        pass
+        self.tok_embeddings = types.SimpleNamespace(num_embeddings=int(os.environ["STUB_VOCAB"]))
     def parameters(self):
         return [_Parameter()]
 _registered = {}
@@ -150,10 +152,19 @@ def main():
         train.mkdir()
         tokenizer.mkdir()
         (train / "part.jsonl").write_text('{"text": "a"}\n', encoding="utf-8")
-        (tokenizer / "tokenizer.json").write_text("{}", encoding="utf-8")
+        # a tokenizer whose largest id (an added token's) is the embedding's last row
+        vocab_rows = 1000
+
+        def tokenizer_json(largest):
+            (tokenizer / "tokenizer.json").write_text(json.dumps(
+                {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}},
+                 "added_tokens": [{"id": largest, "content": "<|end|>"}]}), encoding="utf-8")
+
+        tokenizer_json(vocab_rows - 1)
         env = dict(os.environ, PYTHONPATH=str(root / "stubs"), SM_CHANNEL_TRAIN=str(train),
                    SM_CHANNEL_TOKENIZER=str(tokenizer), STUB_PARSED=str(root / "parsed.json"),
-                   STUB_PARAMETERS=str(model["parameters"]), SM_INPUT_CONFIG_DIR=str(config))
+                   STUB_PARAMETERS=str(model["parameters"]), SM_INPUT_CONFIG_DIR=str(config),
+                   STUB_VOCAB=str(vocab_rows))
         # SageMaker's torchrun launchers pass the hyperparameters as arguments, and write them
         # (as strings) to the input config directory's hyperparameters.json
         hyperparameters = ["--model", model["name"], "--nodes", "1"]
@@ -201,6 +212,18 @@ def main():
                 print(f"job {job} started on a finished run's folder (exit {run.returncode})")
                 return 1
         shutil.rmtree(last)
+        # a tokenizer with an id past the embedding's rows, or with no ids, stops the job
+        for largest, text in ((vocab_rows, "largest token id is 1000"), (None, "no token ids")):
+            if largest is None:
+                (tokenizer / "tokenizer.json").write_text("{}", encoding="utf-8")
+            else:
+                tokenizer_json(largest)
+            run = train_py(1)
+            if run.returncode != 2 or text not in run.stderr or "Traceback" in run.stderr:
+                print(f"a tokenizer past the embedding ({largest}): train.py exited "
+                      f"{run.returncode}: {run.stderr.strip()}")
+                return 1
+        tokenizer_json(vocab_rows - 1)
         run = train_py(1)
         if run.returncode != 0:
             print(f"train.py exited {run.returncode}: {run.stderr.strip()}")
