@@ -40,6 +40,9 @@ struct Ranked {
   MemoryEstimate judged;        ///< its memory on the wider of today's band and its saved one
   std::vector<Precision> alike; ///< the recipes a search grouped with it
   std::int64_t plans = 1;       ///< plans in the document
+  /// When the constants are not the ones the plan was made with (another calibration profile or
+  /// none): said once the launch files are written, their README's figures being today's.
+  std::optional<std::string> calibration_changed;
 };
 
 /// `--precision`: the plan re-evaluated in a recipe it stands for; any other is refused.
@@ -100,15 +103,15 @@ void run_emit(Context& ctx, const EmitOptions& o) {
     const bool same =
         o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
+    MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
     // The launch README's figures are today's evaluation: say when its constants are not the
     // plan's (as check does), rather than let them differ from the plan unremarked.
-    const auto changed =
-        calibration_change(doc, ctx.calibration, o.plan, "these launch files' README");
-    if (changed && rank == o.rank) {
-      ctx.log->warn("{}", *changed);
-    }
-    MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
-    return Ranked{std::move(e), kd, judged, doc.alike_precisions, doc.plans_in_document};
+    return Ranked{std::move(e),
+                  kd,
+                  judged,
+                  doc.alike_precisions,
+                  doc.plans_in_document,
+                  calibration_change(doc, ctx.calibration, o.plan, "these launch files' README")};
   };
   Ranked at = plan_at(o.rank);
   if (!o.precision.empty()) {
@@ -161,6 +164,9 @@ void run_emit(Context& ctx, const EmitOptions& o) {
   files.commit();
   write_stdout(ctx, launch_summary(o.out, launch)); // a failure here undoes the directory
   files.finish();
+  if (at.calibration_changed) {
+    ctx.log->warn("{}", *at.calibration_changed);
+  }
   ctx.log->info("wrote {} files to {}", launch.files.size(), o.out);
 }
 
