@@ -399,8 +399,11 @@ TEST_CASE("check and emit warn, as estimate does, when the plan's sequence is lo
   const std::string plan = write(dir, "short.json", doc.dump());
   const auto r = test::run_cli({"check", "--plan", plan});
   CHECK(r.status == 0); // a warning, as estimate's: the window bounds no memory or time
-  CHECK(r.err == "bwplan: warning: " + plan +
-                     ": seq_len 8192 is longer than llama-3.1-8b's max_seq_len 1024\n");
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: warning: " + plan +
+                                      ": seq_len 8192 is longer than llama-3.1-8b's max_seq_len "
+                                      "1024\n"));
+  // and the edit made it another model than today's preset of that name, which check says too
+  CHECK_THAT(r.err, Catch::Contains("the plan's model llama-3.1-8b is not today's preset"));
   fs::remove_all(dir);
 }
 
@@ -465,5 +468,28 @@ TEST_CASE("check names a GPU memory the plan recorded other than the catalog's, 
     }
   }
   CHECK(named);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("check says when today's preset of the plan's model name has other facts", "[check]") {
+  // The plan keeps its model's facts and is checked on them; a catalog whose llama-3.1-8b has
+  // 40 layers (a --configs copy) is said, with the flag that checks today's preset instead.
+  const fs::path dir = test::scratch_dir("check-stale-preset");
+  const auto e = test::run_cli({"estimate", "--model", "llama-3.1-8b", "--format", "json"});
+  REQUIRE(e.status == 0);
+  const std::string plan = write(dir, "plan.json", e.out);
+  auto r = test::run_cli({"check", "--plan", plan});
+  CHECK(r.status == 0);
+  CHECK(r.err.empty()); // today's preset is the plan's: nothing to say
+  fs::copy(test::source_path("configs"), dir / "configs", fs::copy_options::recursive);
+  const fs::path preset = dir / "configs" / "models" / "llama-3.1-8b.json";
+  auto model = nlohmann::json::parse(read_text_file(preset));
+  model["layers"] = 40;
+  std::ofstream(preset) << model.dump(2);
+  r = test::run_cli({"--configs", (dir / "configs").string(), "check", "--plan", plan});
+  CHECK(r.status == 0); // the plan's own 32 layers still fit
+  CHECK_THAT(r.err, Catch::Contains(plan + ": the plan's model llama-3.1-8b is not today's "
+                                           "preset of that name") &&
+                        Catch::Contains("give --model llama-3.1-8b to check today's"));
   fs::remove_all(dir);
 }

@@ -50,6 +50,16 @@ void run_check(Context& ctx, const CheckOptions& o) {
                  o.source.plan);
   const MemoryEstimate judged = judged_memory(doc, e, !o.source.model.empty(), o.source.plan);
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
+  // The plan keeps its model's facts; today's catalog may hold another preset of that name.
+  if (o.source.model.empty()) {
+    const ModelSpec* today = ctx.catalog().find_model(doc.request.model.name);
+    if (today != nullptr && !same_model_facts(*today, doc.request.model)) {
+      ctx.log->warn("{}: the plan's model {} is not today's preset of that name (its layers, "
+                    "widths or parameters differ): this check evaluates the plan's own; give "
+                    "--model {} to check today's",
+                    o.source.plan, doc.request.model.name, doc.request.model.name);
+    }
+  }
   if (const auto changed = calibration_change(doc, ctx.calibration, o.source.plan, "this check")) {
     ctx.log->warn("{}", *changed);
   }

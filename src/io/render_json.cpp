@@ -337,6 +337,16 @@ OrderedJson cost_json(const Cost& c) {
 
 } // namespace io
 
+bool same_model_facts(const ModelSpec& a, const ModelSpec& b) {
+  OrderedJson x = io::model_json(a);
+  OrderedJson y = io::model_json(b);
+  for (const char* name : {"name", "display_name"}) {
+    x.erase(name);
+    y.erase(name);
+  }
+  return x == y;
+}
+
 OrderedJson gpus_json(const Catalog& c) {
   return list_json("gpus", "gpus", c.gpus, gpu_json);
 }

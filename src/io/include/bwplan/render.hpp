@@ -30,6 +30,9 @@ namespace io {
 [[nodiscard]] OrderedJson gpus_json(const Catalog& c);
 [[nodiscard]] OrderedJson instances_json(const Catalog& c);
 [[nodiscard]] OrderedJson models_json(const Catalog& c);
+/// Whether two models have the same facts, as a plan or `bwplan models` writes them, names aside
+/// (a plan keeps its model's; `check` says when today's preset of that name has others).
+[[nodiscard]] bool same_model_facts(const ModelSpec& a, const ModelSpec& b);
 [[nodiscard]] OrderedJson estimate_json(const Estimate& e);
 
 [[nodiscard]] std::string gpus_table(const Catalog& c);
