@@ -126,15 +126,17 @@ def check_vocabulary(tokenizer, rows):
             spec = json.load(f)
     except (OSError, ValueError) as error:
         fail(f"cannot read {path}: {error}")
-    vocab = spec.get("model", {}).get("vocab") if isinstance(spec, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    model = spec.get("model")
+    vocab = model.get("vocab") if isinstance(model, dict) else None
     if isinstance(vocab, dict):
         ids = [i for i in vocab.values() if isinstance(i, int)]
-    elif isinstance(vocab, list):
-        ids = [len(vocab) - 1] if vocab else []
-    else:
-        ids = []
-    added = spec.get("added_tokens") if isinstance(spec, dict) else None
-    ids += [t["id"] for t in added or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+    else:  # a Unigram model's list of pieces: the last one's id is its position
+        ids = [len(vocab) - 1] if isinstance(vocab, list) and vocab else []
+    added = spec.get("added_tokens")
+    for token in added if isinstance(added, list) else []:
+        if isinstance(token, dict) and isinstance(token.get("id"), int):
+            ids.append(token["id"])
     if not ids:
         fail(f"{path} lists no token ids (model.vocab, added_tokens): not a Hugging Face "
              f"tokenizer.json")

@@ -36,9 +36,9 @@ void run_check(Context& ctx, const CheckOptions& o) {
   // Today's figures come from the plan's own constants when neither --set nor another profile
   // than the plan's moved them: only then can a factor of 10 tell an edited plan (--model and
   // --set may move figures at will, and so may a profile; a check then gives a verdict).
-  const std::optional<std::string> now_sha =
-      ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
-  const bool same_calibration = now_sha == doc.calibration_sha256;
+  const std::optional<std::string> calibration_changed =
+      calibration_change(doc, ctx.calibration, o.source.plan, "this check");
+  const bool same_calibration = !calibration_changed;
   const bool same_model_and_constants =
       o.source.model.empty() && o.constants.sets.empty() && same_calibration;
   std::vector<FigureChange> changes =
@@ -60,8 +60,8 @@ void run_check(Context& ctx, const CheckOptions& o) {
                     o.source.plan, doc.request.model.name, doc.request.model.name);
     }
   }
-  if (const auto changed = calibration_change(doc, ctx.calibration, o.source.plan, "this check")) {
-    ctx.log->warn("{}", *changed);
+  if (calibration_changed) {
+    ctx.log->warn("{}", *calibration_changed);
   }
   if (json) {
     OrderedJson j = io::envelope("check");

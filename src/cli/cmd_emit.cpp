@@ -96,22 +96,21 @@ void run_emit(Context& ctx, const EmitOptions& o) {
       kd.memory.headroom_fraction = *doc.headroom_fraction;
     }
     Estimate e = evaluate(doc.request, kd.memory, kd.time);
+    // The launch README's figures are today's evaluation: it says when its constants are not the
+    // plan's (as check does), rather than let them differ from the plan unremarked.
+    std::optional<std::string> calibration_changed =
+        calibration_change(doc, ctx.calibration, o.plan, "these launch files' README");
     // The plan's recorded figures are held to today's as check holds them: an edited plan is
     // refused here too, not launched.
-    const std::optional<std::string> now_sha =
-        ctx.calibration ? std::optional(ctx.calibration->sha256) : std::nullopt;
-    const bool same =
-        o.model.empty() && o.constants.sets.empty() && now_sha == doc.calibration_sha256;
+    const bool same = o.model.empty() && o.constants.sets.empty() && !calibration_changed;
     static_cast<void>(saved_figures(doc, e, same, o.plan));
     MemoryEstimate judged = judged_memory(doc, e, !o.model.empty(), o.plan);
-    // The launch README's figures are today's evaluation: say when its constants are not the
-    // plan's (as check does), rather than let them differ from the plan unremarked.
     return Ranked{std::move(e),
                   kd,
                   judged,
                   doc.alike_precisions,
                   doc.plans_in_document,
-                  calibration_change(doc, ctx.calibration, o.plan, "these launch files' README")};
+                  std::move(calibration_changed)};
   };
   Ranked at = plan_at(o.rank);
   if (!o.precision.empty()) {

@@ -248,6 +248,13 @@ const io::TrainingImage* image_for_version(const std::string& v) {
   return nullptr;
 }
 
+/// The PyTorch version of the DLC image the launch derives: --pytorch-version, else the pinned
+/// trainer's default (an --image names its own, which bwplan does not know).
+std::string pytorch_version_of(const LaunchOptions& o) {
+  return o.pytorch_version.empty() ? io::launch_data().trainer.default_pytorch_version
+                                   : o.pytorch_version;
+}
+
 /// The largest EBS volume SageMaker's training ML storage takes, GB (gp2's 16 TiB).
 constexpr std::int64_t k_max_volume_gb = 16384;
 
@@ -289,8 +296,7 @@ std::string training_image_uri(const LaunchOptions& o, const GpuSpec& gpu) {
   }
   const std::string domain =
       partition_of_region(o.region) == "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
-  const std::string version =
-      o.pytorch_version.empty() ? d.trainer.default_pytorch_version : o.pytorch_version;
+  const std::string version = pytorch_version_of(o);
   const io::TrainingImage* image = image_for_version(version);
   std::vector<std::string> usable;
   for (const io::TrainingImage& t : d.images) {
@@ -724,18 +730,18 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
   l.options = &o;
   l.instance_type = r.instance->name;
   l.image = training_image_uri(o, r.gpu);
-  const bool tied_fsdp = r.model.tied_embeddings && r.config.sharding != Sharding::none &&
-                         effective_shard_group(r.config) > 1;
+  // A tied embedding lies in two FSDP groups, which PyTorch after the trainer's
+  // tied_embeddings_last_pytorch_version refuses (data/launch/trainer.json).
+  const bool tied_fsdp = io::tied_embedding_ranks(r.config, r.model) > 0;
   const std::string& tied_last = data.trainer.tied_embeddings_last_pytorch_version;
-  const std::string version =
-      o.pytorch_version.empty() ? data.trainer.default_pytorch_version : o.pytorch_version;
-  if (tied_fsdp && o.image.empty() && io::version_less(tied_last, version)) {
-    throw Error(fmt::format(
-        "--pytorch-version {}: the plan's model {} ties its output head to its embedding, which "
-        "{} {} shards as two FSDP groups, and PyTorch after {} refuses a parameter shared by two "
-        "FSDP groups (pytorch/pytorch#176257, data/launch/trainer.json); leave "
-        "--pytorch-version at {}",
-        version, r.model.name, data.trainer.name, data.trainer.version, tied_last, tied_last));
+  const std::string tied_problem = fmt::format(
+      "the plan's model {} ties its output head to its embedding, which {} {} shards as two FSDP "
+      "groups, and PyTorch after {} refuses a parameter shared by two FSDP groups "
+      "(pytorch/pytorch#176257, data/launch/trainer.json)",
+      r.model.name, data.trainer.name, data.trainer.version, tied_last);
+  if (tied_fsdp && o.image.empty() && io::version_less(tied_last, pytorch_version_of(o))) {
+    throw Error(fmt::format("--pytorch-version {}: {}; leave --pytorch-version at {}",
+                            pytorch_version_of(o), tied_problem, tied_last));
   }
   l.settings = settings_of(plan);
   l.train_tokens = o.train_tokens > 0 ? o.train_tokens : r.train_tokens;
@@ -833,11 +839,8 @@ EmittedLaunch emit_sagemaker(const Estimate& plan, const LaunchOptions& o) {
                                   r.config.seq_len, r.model.name, r.model.max_seq_len));
   }
   if (tied_fsdp && !o.image.empty()) {
-    l.notes.push_back(fmt::format(
-        "the plan's model {} ties its output head to its embedding, which {} {} shards as two "
-        "FSDP groups: PyTorch after {} refuses that (pytorch/pytorch#176257), so the --image "
-        "given must run PyTorch {}",
-        r.model.name, data.trainer.name, data.trainer.version, tied_last, tied_last));
+    l.notes.push_back(
+        fmt::format("{}: the --image given must run PyTorch {}", tied_problem, tied_last));
   }
   if (!l.model.note.empty()) {
     l.notes.push_back(fmt::format("{} {}'s {} {} flavor: {}", data.trainer.name,

@@ -420,6 +420,13 @@ TrainerModel trainer_model(const ModelSpec& m, std::int64_t parameters, std::int
   return out;
 }
 
+std::int64_t tied_embedding_ranks(const TrainingConfig& c, const ModelSpec& m) {
+  if (!m.tied_embeddings || c.sharding == Sharding::none || effective_shard_group(c) <= 1) {
+    return 0;
+  }
+  return effective_shard_group(c) * c.tp;
+}
+
 std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const TrainerModel& model,
                                                 const TrainerRun& run) {
   const TrainingConfig& c = plan.request.config;
@@ -465,15 +472,15 @@ std::vector<TrainerSetting> torchtitan_settings(const Estimate& plan, const Trai
   // a weight split unevenly over them never updates the last rank's rows (pytorch/pytorch#176076;
   // newer PyTorch refuses the two groups, emit_sagemaker).
   const ModelSpec& m = plan.request.model;
-  const std::int64_t fsdp_ranks = c.sharding == Sharding::none ? 1 : effective_shard_group(c);
-  if (m.tied_embeddings && fsdp_ranks > 1 && m.vocab % (fsdp_ranks * c.tp) != 0) {
-    cannot("shard_group", std::to_string(fsdp_ranks),
+  const std::int64_t tied_ranks = tied_embedding_ranks(c, m);
+  if (tied_ranks > 0 && m.vocab % tied_ranks != 0) {
+    cannot("shard_group", std::to_string(effective_shard_group(c)),
            fmt::format("the model's tied embedding ({} rows) does not split evenly over its {} "
                        "FSDP x tensor-parallel ranks, and {} shards the embedding and the output "
                        "head that shares it as two FSDP groups, where PyTorch 2.11's FSDP2 never "
                        "updates the last rank's rows (pytorch/pytorch#176076); plan with a shard "
                        "group whose product with tp divides {}",
-                       m.vocab, fsdp_ranks * c.tp, launch_data().trainer.name, m.vocab));
+                       m.vocab, tied_ranks, launch_data().trainer.name, m.vocab));
   }
   // Every model's parallelize step asserts seq_len % (tp x 2 x cp) == 0, with context
   // parallelism or without (ParallelDims.seq_len_divisor, distributed/parallel_dims.py lines

@@ -59,6 +59,11 @@ struct TrainerSetting {
   std::string from; ///< the plan field (or launch setting) it comes from
 };
 
+/// The FSDP x tensor-parallel ranks the plan's tied embedding is split over, which torchtitan
+/// shards with the output head that shares it as two FSDP groups; 0 when the model is untied or
+/// no FSDP applies (no sharding, a shard group of one).
+[[nodiscard]] std::int64_t tied_embedding_ranks(const TrainingConfig& c, const ModelSpec& m);
+
 /// Every setting the plan needs; throws bwplan::Error naming a plan setting torchtitan cannot do.
 [[nodiscard]] std::vector<TrainerSetting>
 torchtitan_settings(const Estimate& plan, const TrainerModel& model, const TrainerRun& run);
