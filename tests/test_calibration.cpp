@@ -975,3 +975,28 @@ TEST_CASE("calibrate --run: a path holding '=', and '-' for one input", "[calibr
   CHECK(std::system(cmd.c_str()) == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("calibrate over fit/OOM outcomes only prints no median of nothing",
+          "[calibration][cli]") {
+  // It printed "memory: median |error| 0.0 % before, 0.0 % after ... 0 runs": a perfect score
+  // for a file that measured no peak and no tokens/s.
+  const auto source = nlohmann::json::parse(
+      read_text_file(test::source_path("tests/data/measurements-fitcalls-holdout.json")));
+  nlohmann::json only_fits = {{"schema", "bwplan-measurements/1"},
+                              {"cases", nlohmann::json::array()}};
+  for (const auto& c : source.at("cases")) {
+    if (c.at("measured").at("metric") == "fits" &&
+        !c.at("measured").contains("tokens_per_second_per_gpu")) {
+      only_fits["cases"].push_back(c);
+    }
+  }
+  REQUIRE(!only_fits["cases"].empty());
+  const auto dir = test::scratch_dir("calibrate-fits-only");
+  const std::string file = (dir / "fits.json").string();
+  std::ofstream(file) << only_fits.dump(1);
+  const auto r = test::run_cli({"calibrate", file, "--output", (dir / "p.json").string()});
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("\nmemory: no run measured it\n") &&
+                        Catch::Contains("\ntokens/s: no run measured it\n") &&
+                        !Catch::Contains("0 runs") && Catch::Contains("fit/OOM calls right: "));
+}

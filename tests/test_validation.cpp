@@ -201,6 +201,33 @@ TEST_CASE("validate rejects a malformed case by file, case and key", "[validatio
   typo.replace(typo.find(R"("gpu": )"), 7, R"("gpuu": )");
   CHECK_THROWS_WITH(parse_measurements(typo, "m.json", cat),
                     Catch::Contains("/cases/0/gpuu: unknown key (did you mean 'gpu'?)"));
+  // A run's file has no gpus_per_node: 12 GPUs were refused as "not a whole number of nodes of
+  // `gpus_per_node` 8", a key the file cannot hold.
+  std::string twelve = bad;
+  twelve.replace(twelve.find("peak_reserved_gb"), 16, "peak_reserved_gib");
+  twelve.replace(twelve.find(R"("gpus": 8)"), 9, R"("gpus": 12)");
+  twelve.replace(twelve.find(R"("shard_group": 8)"), 16, R"("shard_group": 12)");
+  CHECK_THROWS_WITH(parse_measurements(twelve, "m.json", cat),
+                    Catch::Equals("m.json: /cases/0/gpus: gpus 12 is not a whole number of 8-GPU "
+                                  "nodes (a run over more than 8 GPUs is read as nodes of 8: "
+                                  "allowed 1 to 8 or a multiple of 8)"));
+  std::string sixteen = twelve;
+  sixteen.replace(sixteen.find(R"("gpus": 12)"), 10, R"("gpus": 16)");
+  sixteen.replace(sixteen.find(R"("shard_group": 12)"), 17, R"("shard_group": 16)");
+  CHECK(parse_measurements(sixteen, "m.json", cat).at(0).request.nodes == 2);
+}
+
+TEST_CASE("validate names the file and case of a tokens/s no GPU can run", "[validation][cli]") {
+  // The error read "x: measured tokens_per_second_per_gpu ...": a case id, no file, where every
+  // other refusal of a measurement file names it.
+  const auto r = test::run_cli(
+      {"validate",
+       test::source_path("tests/hostile/measurements/tokens-per-second-above-peak.json")});
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::StartsWith("bwplan: error: ") &&
+                        Catch::Contains("tokens-per-second-above-peak.json: case '") &&
+                        Catch::Contains("': measured tokens_per_second_per_gpu "));
 }
 
 TEST_CASE("a case that does not name gqa_kv reads repeat, a Megatron one native", "[validation]") {

@@ -27,7 +27,13 @@ void run_validate(Context& ctx, const ValidateOptions& o) {
     throw Error(fmt::format("{}: has no measurement cases; nothing to validate", o.file));
   }
   const ModelConstants k = resolve_constants(ctx, o.constants);
-  const Validation v = validate_cases(cases, k.memory, k.time);
+  const Validation v = [&] {
+    try {
+      return validate_cases(cases, k.memory, k.time);
+    } catch (const Error& e) { // a case's measured figure no run could have: say which file
+      throw Error(fmt::format("{}: {}", o.file, e.what()));
+    }
+  }();
   if (o.max_median_error_pct >= 0 && v.summary.numeric_cases == 0) {
     // its median would read 0 % and pass a gate that judged nothing
     throw Error(fmt::format("--max-median-error {:g}: {} has no measured peak to take the median "

@@ -269,6 +269,9 @@ std::string calibration_table(const Calibration& cal, const std::string& profile
   }
   out += t.render();
   auto line = [](const char* what, const CalibrationErrors& e) {
+    if (e.after.runs == 0) { // a median of no errors is not 0 %
+      return fmt::format("{}: no run measured it\n", what);
+    }
     return fmt::format("{}: median |error| {:.1f} % before, {:.1f} % after, {:.1f} % left out "
                        "(max {:.1f} / {:.1f} / {:.1f} %, {} runs)\n",
                        what, e.before.median_abs_pct, e.after.median_abs_pct,

@@ -103,7 +103,16 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   if (!gqa_kv_named && c.trainer == Trainer::megatron) {
     c.gqa_kv = GqaKv::native;
   }
-  c.gpus_per_node = std::min<std::int64_t>(c.gpus, 8);
+  // A run's file names no node size: more than 8 GPUs are read as nodes of 8 (the GPUs bwplan
+  // plans on come 8 to a node), so a count that is not a multiple of 8 is refused here, in the
+  // file's own words, rather than as a `gpus_per_node` the file never wrote.
+  constexpr std::int64_t kNodeGpus = 8;
+  if (c.gpus > kNodeGpus && c.gpus % kNodeGpus != 0) {
+    throw Error(fmt::format("{}: gpus {} is not a whole number of 8-GPU nodes (a run over more "
+                            "than 8 GPUs is read as nodes of 8: allowed 1 to 8 or a multiple of 8)",
+                            r.at("gpus"), c.gpus));
+  }
+  c.gpus_per_node = std::min<std::int64_t>(c.gpus, kNodeGpus);
   if (c.sharding == Sharding::none) {
     // 1 (or none given) is how the data writes "no sharding"; more contradicts it, as --shard-group
     // does on the command line.

@@ -81,7 +81,8 @@ struct Where {
   TrainingConfig config;
 };
 
-/// A combination's fields in the order of the plan ids (Candidate::key()).
+/// A combination's fields, compared in the fixed order ties break on (docs/bwplan.md, search):
+/// the fields of the plan ids (Candidate::key()), enums by value, without building strings.
 struct Key {
   std::size_t instance = 0;
   std::int64_t nodes = 0;
@@ -382,8 +383,8 @@ void Searcher::build_nearest_miss(RejectReason r) {
   }
 }
 
-/// The total order's tie-break: the plan ids' order, compared as numbers without building
-/// strings for every candidate.
+/// The total order's tie-break: the combination's settings (Key), then micro-batch and
+/// grad-accum, compared as numbers without building strings for every candidate.
 bool Searcher::key_less(const Feasible& a, const Feasible& b) const {
   return std::tie(keys_[a.combination], a.micro_batch, a.grad_accum) <
          std::tie(keys_[b.combination], b.micro_batch, b.grad_accum);

@@ -105,7 +105,7 @@ Validation validate_cases(const std::vector<MeasurementCase>& cases, const Memor
       r.measured_tokens_per_s = *mc.tokens_per_second_per_gpu;
       if (const std::string problem = measured_tokens_per_s_problem(e, r.measured_tokens_per_s);
           !problem.empty()) {
-        throw Error(fmt::format("{}: measured tokens_per_second_per_gpu {}", r.id, problem));
+        throw Error(fmt::format("case '{}': measured tokens_per_second_per_gpu {}", r.id, problem));
       }
       r.predicted_tokens_per_s = e.time.tokens_per_s_per_gpu;
       r.predicted_tokens_per_s_low = e.time.tokens_per_s_per_gpu_low;
