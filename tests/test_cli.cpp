@@ -119,6 +119,23 @@ TEST_CASE("estimate JSON carries a schema version and the model states", "[cli]"
   CHECK(j.at("memory").at("fits") == true);
 }
 
+TEST_CASE("estimate JSON's headroom is its usable less its required bytes, to the byte", "[cli]") {
+  // Each was rounded to whole bytes on its own: micro-batch 2 x 6002 tokens with a 7.3 GiB
+  // headroom wrote a headroom 1 byte short of usable_bytes - device_bytes_required.
+  for (const char* mb : {"1", "2", "3"}) {
+    for (const char* seq : {"3001", "6002", "9003"}) {
+      const auto r = test::run_cli({"estimate", "--format", "json", "--micro-batch", mb,
+                                    "--seq-len", seq, "--headroom", "7.3"});
+      REQUIRE(r.status != 2);
+      const auto doc = nlohmann::json::parse(r.out);
+      const auto& m = doc.at("memory");
+      CHECK(m.at("usable_bytes").get<std::int64_t>() -
+                m.at("device_bytes_required").get<std::int64_t>() ==
+            m.at("headroom_bytes").get<std::int64_t>());
+    }
+  }
+}
+
 TEST_CASE("estimate is deterministic", "[cli]") {
   const auto a = test::run_cli({"estimate", "--format", "json", "--model", "qwen2.5-32b"});
   const auto b = test::run_cli({"estimate", "--format", "json", "--model", "qwen2.5-32b"});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -280,6 +281,12 @@ template <> struct EnumTraits<Verdict> {
 };
 static_assert(k_enum_table_complete<Verdict>);
 
+/// Usable less required memory, in whole bytes of the whole bytes each is written as (JSON's
+/// usable_bytes less device_bytes_required, to the byte): an estimate's and a search candidate's.
+[[nodiscard]] inline double whole_headroom_bytes(double usable, double required) {
+  return std::round(usable) - std::round(required);
+}
+
 struct MemoryEstimate {
   std::array<ComponentBytes, static_cast<std::size_t>(StepPhase::count_)> phases{};
   StepPhase peak_phase = StepPhase::forward_end;
@@ -306,7 +313,9 @@ struct MemoryEstimate {
   [[nodiscard]] const ComponentBytes& at_peak() const {
     return phases[static_cast<std::size_t>(peak_phase)];
   }
-  [[nodiscard]] double headroom_bytes() const { return usable_bytes - device_bytes_required; }
+  [[nodiscard]] double headroom_bytes() const {
+    return whole_headroom_bytes(usable_bytes, device_bytes_required);
+  }
   /// What the estimate leaves beside its allocated peak and the runtime: the memory to spare when
   /// the allocator has returned its cache (allocator_retries).
   [[nodiscard]] double allocated_headroom_bytes() const {

@@ -85,7 +85,7 @@ CandidateOutcome evaluate_candidate(const Combination& c, std::int64_t micro_bat
   const DeviceBytes bytes = device_bytes(c.memory, micro_batch, o.grad_accum);
   o.device_bytes_required = bytes.required;
   const double usable = c.memory.usable_bytes;
-  o.headroom_bytes = usable - o.device_bytes_required;
+  o.headroom_bytes = whole_headroom_bytes(usable, o.device_bytes_required);
   if (!(o.device_bytes_required <= usable)) {
     return rejected(o, RejectReason::out_of_memory, o.device_bytes_required / usable);
   }
