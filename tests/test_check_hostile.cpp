@@ -379,6 +379,17 @@ TEST_CASE("emit refuses the plans check refuses as edited, and a plan's model of
       {[](nlohmann::json& d) { d["memory"].erase("device_bytes_required"); },
        "not a plan bwplan wrote"},
       {[](nlohmann::json& d) { d["model"] = "garbage"; }, "/model: expected an object, got string"},
+      // the band's upper edge: check refused 0, -1 and a tenth of it; emit launched them (red
+      // team, 2026-12-08)
+      {[](nlohmann::json& d) { d["memory"]["device_bytes_required_high"] = 0; },
+       "is not one bwplan could have written"},
+      {[](nlohmann::json& d) { d["memory"]["device_bytes_required_high"] = -1; },
+       "is not one bwplan could have written"},
+      {[](nlohmann::json& d) {
+         d["memory"]["device_bytes_required_high"] =
+             d["memory"]["device_bytes_required_high"].get<double>() / 11;
+       },
+       "band's upper edge"},
   };
   refuse_each(doc, dir, tampers); // check
   refuse_each(doc, dir, tampers, {"emit", "sagemaker"},

@@ -298,6 +298,9 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
       {"--checkpoint-interval", "0"},
       {"--volume-gb", "0"},
       {"--max-runtime", "0"},
+      // no ARN at all: said so with the value, not "is in partition ''" (red team, 2026-12-08)
+      {"--training-plan-arn", "x"},
+      {"--training-plan-arn", "arn:aws-cn"},
   };
   for (const auto& [flag, value] : bad) {
     auto args = base_args(plan, out);
@@ -315,6 +318,9 @@ TEST_CASE("bad user settings: exit 1, one line naming the flag, no output", "[em
     CHECK_FALSE(fs::exists(out));
     if (value.find('\n') != std::string::npos) {
       CHECK(r.err.find("\\x0a") != std::string::npos);
+    }
+    if (flag == "--training-plan-arn" && value.find("training-plan/") == std::string::npos) {
+      CHECK(r.err.find("'" + value + "' is not a training plan ARN") != std::string::npos);
     }
   }
   // B300 needs CUDA 13: the 2.8 (cu129) image is refused

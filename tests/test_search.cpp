@@ -532,3 +532,28 @@ TEST_CASE("search holds --loss unfused-bf16 and --disable-loss-parallel fixed; i
     CHECK(p.at("config").at("disable_loss_parallel") == false);
   }
 }
+
+TEST_CASE("a one-block model's search and estimate name the checkpointing the user gave",
+          "[search][hostile]") {
+  // search --activation-checkpointing full was refused as "selective-layer:2 is out of range",
+  // a mode the user never asked for; estimate's selective-layer named a --ac-every 2 never given
+  // (red team, 2026-12-08).
+  const std::string model = test::source_path("tests/fixtures/models/one-block.json");
+  for (const char* ac : {"full", "none", "none,full"}) {
+    INFO(ac);
+    const auto r = test::run_cli({"search", "--model", model, "--activation-checkpointing", ac});
+    CHECK(r.status == 0);
+  }
+  const auto refused = test::run_cli(
+      {"search", "--model", model, "--activation-checkpointing", "selective-layer:2"});
+  CHECK(refused.status == 1);
+  CHECK_THAT(refused.err, Catch::Contains("selective-layer:2: 2 is out of range (allowed 1..1"));
+  const auto est = test::run_cli(
+      {"estimate", "--model", model, "--activation-checkpointing", "selective-layer"});
+  CHECK(est.status == 1);
+  CHECK(est.err == "bwplan: error: --activation-checkpointing selective-layer checkpoints every 2 "
+                   "blocks by default, and one-block has 1 (give --ac-every 1..1)\n");
+  CHECK(test::run_cli({"estimate", "--model", model, "--activation-checkpointing",
+                       "selective-layer", "--ac-every", "1"})
+            .status == 0);
+}

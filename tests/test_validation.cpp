@@ -252,12 +252,21 @@ TEST_CASE("validate refuses a reading no run can make", "[validation][hostile]")
   };
   REQUIRE_NOTHROW(
       parse_measurements(with(R"({"metric": "peak_reserved_gib", "value": 79})"), "m.json", cat));
-  // An 80 GB H100 holds 79.65 GiB (configs/gpus/h100-sxm-80gb.json): 90 GiB is a typo or the
-  // wrong GPU, and compared as it stood it would read as a model 12 % low.
+  // An 80 GB H100 holds 79.65 GiB (configs/gpus/h100-sxm-80gb.json, which publishes no CUDA
+  // total): 90 GiB is a typo or the wrong GPU, and compared as it stood it would read as a model
+  // 12 % low.
   CHECK_THROWS_WITH(
       parse_measurements(with(R"({"metric": "peak_reserved_gib", "value": 90})"), "m.json", cat),
       Catch::Contains("m.json: /cases/0/measured/value: 90 GiB is more than the h100-sxm-80gb's "
-                      "79.65 GiB"));
+                      "79.65 GiB (allowed"));
+  // Where the CUDA total is published (B200: 178.35 GiB of the driver's 179.06), a reading
+  // between the two was accepted (red team, 2026-12-08), though no process can reserve it.
+  const auto b200 = [&](const std::string& measured) { return one_case("b200", "", measured); };
+  REQUIRE_NOTHROW(parse_measurements(b200(R"({"metric": "peak_reserved_gib", "value": 178.3})"),
+                                     "m.json", cat));
+  CHECK_THROWS_WITH(
+      parse_measurements(b200(R"({"metric": "peak_reserved_gib", "value": 178.5})"), "m.json", cat),
+      Catch::Contains("178.5 GiB is more than the b200's 178.35 GiB that CUDA can allocate"));
   CHECK_THROWS_WITH(parse_measurements(with(R"({"metric": "peak_allocated_gib", "value": 70,
                                                 "peak_reserved_gib": 81})"),
                                        "m.json", cat),

@@ -25,10 +25,20 @@ namespace {
 
 /// An ostream sink that writes each message with its control and format characters escaped as
 /// error lines are (controls_escaped): a warning that quotes a path stays one line and cannot
-/// drive the terminal or reorder the line.
+/// drive the terminal or reorder the line. Warnings are held until the command has run
+/// (release()): a refused command prints its one error line and nothing else, not the warnings
+/// of a run that did not go ahead.
 class EscapingSink : public spdlog::sinks::base_sink<std::mutex> {
 public:
   explicit EscapingSink(std::ostream& out) : out_(out) {}
+  /// Writes the warnings held so far, and from now on writes each as it comes.
+  void release() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    holding_ = false;
+    out_.write(held_.data(), static_cast<std::streamsize>(held_.size()));
+    out_.flush();
+    held_.clear();
+  }
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -38,6 +48,10 @@ protected:
     escaped.payload = payload;
     spdlog::memory_buf_t line;
     formatter_->format(escaped, line);
+    if (holding_ && msg.level >= spdlog::level::warn) {
+      held_.append(line.data(), line.size());
+      return;
+    }
     out_.write(line.data(), static_cast<std::streamsize>(line.size()));
     out_.flush();
   }
@@ -45,10 +59,11 @@ protected:
 
 private:
   std::ostream& out_;
+  bool holding_ = true;
+  std::string held_;
 };
 
-std::shared_ptr<spdlog::logger> make_logger(std::ostream& err) {
-  auto sink = std::make_shared<EscapingSink>(err);
+std::shared_ptr<spdlog::logger> make_logger(const std::shared_ptr<EscapingSink>& sink) {
   auto log = std::make_shared<spdlog::logger>("bwplan", sink);
   log->set_pattern("bwplan: %l: %v");
   log->set_level(spdlog::level::warn);
@@ -310,7 +325,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   ctx.global = &global;
   ctx.out = &out;
   ctx.err = &err;
-  ctx.log = make_logger(err);
+  const auto log_sink = std::make_shared<EscapingSink>(err);
+  ctx.log = make_logger(log_sink);
   ctx.version = BWPLAN_VERSION;
   ctx.command_line = "bwplan";
   for (const std::string& a : args) {
@@ -344,6 +360,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     refuse_changed_values(app, args);
     std::vector<std::string> reversed(args.rbegin(), args.rend()); // CLI11 parses a reversed list
     app.parse(reversed);
+    log_sink->release(); // the command ran: its warnings (an error above drops them)
     out.flush();
     if (!out) {
       throw WriteError("cannot write standard output");

@@ -41,13 +41,10 @@ void run_check(Context& ctx, const CheckOptions& o) {
   const bool same_calibration = !calibration_changed;
   const bool same_model_and_constants =
       o.source.model.empty() && o.constants.sets.empty() && same_calibration;
-  std::vector<FigureChange> changes =
+  const std::vector<FigureChange> changes =
       saved_figures(doc, e, same_model_and_constants, o.source.plan);
-  // The band's upper edge: the wider of the plan's own and today's (a plan is never judged on a
+  // Judged on the wider of the plan's band edge and today's (a plan is never judged on a
   // narrower band than it was made with; with --model, on that model's own).
-  compare_figure(changes, doc, "memory", "device_bytes_required_high", "band's upper edge",
-                 e.memory.device_bytes_required_high, k_gib, "GiB", same_model_and_constants,
-                 o.source.plan);
   const MemoryEstimate judged = judged_memory(doc, e, !o.source.model.empty(), o.source.plan);
   const Verdict verdict = e.feasible() ? judged.verdict() : Verdict::out_of_memory;
   // The plan keeps its model's facts; today's catalog may hold another preset of that name.

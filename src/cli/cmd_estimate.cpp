@@ -129,6 +129,14 @@ EstimateRequest resolve(Context& ctx, const EstimateOptions& o) {
     ctx.log->info("--global-batch-tokens {:.0f}: grad-accum {} ({} tokens per step)",
                   o.global_batch_tokens, c.grad_accum, tokens_per_step(c));
   }
+  // The default every-other-block of a model with one block: named as the default, not as a
+  // --ac-every the user never gave.
+  if (c.activation_checkpointing == ActivationCheckpointing::selective_layer &&
+      !o.config.given("ac_every") && c.ac_every > max_ac_every(r.model)) {
+    throw Error(fmt::format("--activation-checkpointing selective-layer checkpoints every {} "
+                            "blocks by default, and {} has {} (give --ac-every 1..{})",
+                            c.ac_every, r.model.name, r.model.layers, max_ac_every(r.model)));
+  }
   try {
     validate_config(c, r.model);
   } catch (const Error& e) {

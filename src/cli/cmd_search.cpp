@@ -268,7 +268,7 @@ Resolved resolve(Context& ctx, const SearchOptions& o, const CLI::App& cmd) {
   // Given ones only: the default list's selective-layer:4 is skipped for a model of 3 blocks.
   if (cmd.count("--activation-checkpointing") > 0) {
     for (const CheckpointChoice& c : r.space.checkpointing) {
-      if (c.every > max_ac_every(r.model)) {
+      if (c.mode == ActivationCheckpointing::selective_layer && c.every > max_ac_every(r.model)) {
         throw Error(fmt::format("--activation-checkpointing selective-layer:{}: {} is out of "
                                 "range (allowed 1..{}, the model's layers)",
                                 c.every, c.every, max_ac_every(r.model)));

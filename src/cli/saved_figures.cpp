@@ -38,6 +38,10 @@ const nlohmann::json* saved_figure(const PlanDocument& doc, const char* section,
   return &s.at(key);
 }
 
+namespace {
+
+/// One figure, `section`/`key`, compared as saved_figures compares them and appended to
+/// `changes`.
 void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
                     const char* section, const char* key, const char* what, double now,
                     double scale, const char* unit, bool same_model_and_constants,
@@ -60,6 +64,8 @@ void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
     changes.push_back({what, w / scale, now / scale, unit});
   }
 }
+
+} // namespace
 
 std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate& now,
                                         bool same_model_and_constants, const std::string& where) {
@@ -92,6 +98,10 @@ std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate&
       was != nullptr && std::round(was->get<double>()) != std::round(now.memory.capacity_bytes)) {
     compare("memory", "capacity_bytes", "GPU memory", now.memory.capacity_bytes, k_gib, "GiB");
   }
+  // The band's upper edge (check's row; emit refuses an edited one as check does): the verdict
+  // rests on the wider of the plan's own and today's (judged_memory).
+  compare("memory", "device_bytes_required_high", "band's upper edge",
+          now.memory.device_bytes_required_high, k_gib, "GiB");
   return changes;
 }
 

@@ -27,20 +27,15 @@ struct FigureChange {
   std::string unit;
 };
 
-/// The plan's device memory required, peak reserved and tokens/s per GPU against `now`, in the
-/// units people read (GiB; tokens/s). Throws bwplan::Error when the plan records no device
+/// The plan's device memory required, peak reserved, tokens/s per GPU and band's upper edge
+/// against `now`, in the units people read (GiB; tokens/s): what check shows and what emit
+/// holds a plan to alike. Throws bwplan::Error when the plan records no device
 /// memory (not a plan bwplan wrote), a figure no evaluation gives (0, negative) or, when
 /// `same_model_and_constants` (no --model, --set or other calibration profile moved today's
 /// figures), one a factor of 10 from today's: the plan was edited.
 [[nodiscard]] std::vector<FigureChange> saved_figures(const PlanDocument& doc, const Estimate& now,
                                                       bool same_model_and_constants,
                                                       const std::string& where);
-
-/// One more figure, `section`/`key`, compared alike and appended to `changes`.
-void compare_figure(std::vector<FigureChange>& changes, const PlanDocument& doc,
-                    const char* section, const char* key, const char* what, double now,
-                    double scale, const char* unit, bool same_model_and_constants,
-                    const std::string& where);
 
 /// Today's memory estimate of the plan with the wider of today's band edge and the one it was
 /// saved with (a plan is never judged on a narrower band than it was made with; `where` names

@@ -399,6 +399,11 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             "Container account (known: {})",
                             controls_escaped(o.region), fmt::join(regions, ", ")));
   }
+  // A value that is no training plan ARN at all is said to be so, before its partition is read.
+  if (!o.training_plan_arn.empty() && !of_shape(o.training_plan_arn, "TrainingPlanArn")) {
+    throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}",
+                            controls_escaped(o.training_plan_arn), constraint("TrainingPlanArn")));
+  }
   for (const auto& [flag, arn] :
        {std::pair<const char*, const std::string&>{"--role-arn", o.role_arn},
         {"--training-plan-arn", o.training_plan_arn}}) {
@@ -414,11 +419,6 @@ void check_launch_options(const LaunchOptions& o, const Estimate& plan) {
                             controls_escaped(o.job_name), constraint("TrainingJobName")));
   }
   if (!o.training_plan_arn.empty()) {
-    if (!of_shape(o.training_plan_arn, "TrainingPlanArn")) {
-      throw Error(fmt::format("--training-plan-arn '{}' is not a training plan ARN: {}",
-                              controls_escaped(o.training_plan_arn),
-                              constraint("TrainingPlanArn")));
-    }
     // The ARN's pattern ends in "training-plan/.*": its plan name is a TrainingPlanName.
     const std::string plan_name =
         o.training_plan_arn.substr(o.training_plan_arn.find(":training-plan/") + 15);

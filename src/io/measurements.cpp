@@ -28,13 +28,17 @@ ModelSpec read_case_model(ObjectReader& r, const Catalog& catalog) {
   return io::read_model_object(mr, r.at("model")); // as a model file reads it
 }
 
-// A reading of device memory above the GPU's total: no run holds more than its GPU has.
+// A reading of device memory above what CUDA can allocate on the GPU (its published CUDA total,
+// else the driver's): no run holds more than its GPU has.
 double device_reading_bytes(ObjectReader& m, const char* key, double min_gib, const GpuSpec& gpu) {
   const double gib = m.number(key, min_gib, 1e6);
-  if (gib * k_gib > gpu.memory_bytes) {
-    throw Error(fmt::format("{}: {:g} GiB is more than the {}'s {:.2f} GiB (allowed: up to the "
+  const bool cuda = gpu.cuda_total_bytes > 0;
+  const double most = cuda ? gpu.cuda_total_bytes : gpu.memory_bytes;
+  if (gib * k_gib > most) {
+    throw Error(fmt::format("{}: {:g} GiB is more than the {}'s {:.2f} GiB{} (allowed: up to the "
                             "GPU's memory; is the gpu right?)",
-                            m.at(key), gib, gpu.name, gpu.memory_bytes / k_gib));
+                            m.at(key), gib, gpu.name, most / k_gib,
+                            cuda ? " that CUDA can allocate" : ""));
   }
   return gib * k_gib;
 }
