@@ -74,6 +74,20 @@ TEST_CASE("validate_model rejects impossible shapes with the field named", "[mod
   file["head_dim"] = 0;
   CHECK_THROWS_WITH(io::model_file_from_json(file, "m.json"),
                     Catch::Contains("/head_dim") && Catch::Contains("1..4096"));
+  // Local attention without its window was refused as "attention_window = 0 is out of range", a
+  // value the file never wrote (red team, 2026-12-08).
+  file.erase("head_dim");
+  file["local_attention"] = "sliding";
+  file["local_attention_layers"] = 16;
+  CHECK_THROWS_WITH(io::model_file_from_json(file, "m.json"),
+                    Catch::Equals("m.json: /attention_window: missing required key: "
+                                  "local_attention sliding needs it"));
+  file["attention_window"] = 4096;
+  file.erase("local_attention_layers");
+  CHECK_THROWS_WITH(io::model_file_from_json(file, "m.json"),
+                    Catch::Contains("/local_attention_layers: missing required key"));
+  file["local_attention_layers"] = 16;
+  CHECK_NOTHROW(io::model_file_from_json(file, "m.json"));
 }
 
 TEST_CASE("parameter tensors list the FSDP groups in module order", "[model_spec]") {

@@ -74,6 +74,15 @@ ModelSpec read_model_fields(ObjectReader& r) {
   }
   m.attention_window = r.optional_integer("attention_window", 0, big).value_or(0);
   m.local_attention_layers = r.optional_integer("local_attention_layers", 0, big).value_or(0);
+  // Local attention needs both: a missing one is said to be missing, not read as an "= 0".
+  if (m.local_attention != LocalAttention::none) {
+    for (const char* key : {"attention_window", "local_attention_layers"}) {
+      if (!r.has(key)) {
+        throw Error(fmt::format("{}: missing required key: local_attention {} needs it", r.at(key),
+                                name_of(m.local_attention)));
+      }
+    }
+  }
   if (const std::size_t chars = utf8_characters(m.name);
       chars == 0 || chars > k_max_model_name_chars) {
     throw Error(fmt::format("{}: must be 1..{} characters (it has {})", r.at("name"),
