@@ -503,6 +503,13 @@ TEST_CASE("what a plan could not record is refused when estimated, not when read
   check_one_line_error(empty, 2);
   CHECK_THAT(empty.err, Catch::Contains("--instance '': the value is empty"));
   check_one_line_error(test::run_cli({"validate", ""}), 2);
+  // an unknown flag that begins with a given one's name named the given one too ("unexpected
+  // arguments: --micro-batch --micro-batchx 3"; red team, 2026-12-08)
+  const test::CliResult longer =
+      test::run_cli({"estimate", "--micro-batch", "2", "--micro-batchx", "3"});
+  check_one_line_error(longer, 2);
+  CHECK(longer.err ==
+        "bwplan: error: unexpected arguments: --micro-batchx 3 (see 'bwplan --help')\n");
   // "-v=1" said "unexpected arguments: " and named nothing
   const test::CliResult short_value = test::run_cli({"estimate", "-v=1"});
   check_one_line_error(short_value, 2);

@@ -130,10 +130,25 @@ std::string usage_message(const CLI::ParseError& e, const CLI::App& app,
   std::string msg = one_line(e.what(), true);
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     const std::string listed = msg.substr(msg.find(": ") + 2);
+    // CLI11 lists them space-separated: a plain argument is matched as a whole word (a substring
+    // match named the valid --micro-batch beside an unknown --micro-batchx), each listed once.
+    std::multiset<std::string> words;
+    for (std::size_t at = 0; at <= listed.size();) {
+      const std::size_t end = std::min(listed.find(' ', at), listed.size());
+      words.insert(listed.substr(at, end - at));
+      at = end + 1;
+    }
     std::string given;
     for (const std::string& a : args) { // those of the user's arguments CLI11 listed, in order
-      if (!a.empty() && listed.find(a) != std::string::npos) {
-        const bool plain = a.find(' ') == std::string::npos;
+      const bool plain = a.find(' ') == std::string::npos;
+      bool named = false;
+      if (!plain) {
+        named = listed.find(a) != std::string::npos;
+      } else if (const auto w = words.find(a); !a.empty() && w != words.end()) {
+        words.erase(w);
+        named = true;
+      }
+      if (named) {
         given += (given.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
       }
     }
