@@ -614,6 +614,21 @@ TEST_CASE("Transformer Engine caches quantized weights: 1 byte on Blackwell, 2 o
   CHECK_THAT(at(estimate_memory(m, c, test::catalog().gpu("h100-sxm-80gb")), StepPhase::forward_end,
                 MemoryComponent::low_precision),
              WithinRel(2.0 * linear, 1e-12));
+  // FP8 primary weights (Megatron's fp8_param_gather) are their own workspace, gathered in fp8
+  // and freed with their block: no copy of every block's (TE v2.3 get_weight_workspace). Without
+  // sharding the flag does nothing, and the copy stays.
+  c.fp8_all_gather = true;
+  CHECK(at(estimate_memory(m, c, test::catalog().gpu("b200")), StepPhase::forward_end,
+           MemoryComponent::low_precision) == 0);
+  CHECK(at(estimate_memory(m, c, test::catalog().gpu("h100-sxm-80gb")), StepPhase::backward_block,
+           MemoryComponent::low_precision) == 0);
+  TrainingConfig replicated = c;
+  replicated.sharding = Sharding::none;
+  replicated.shard_group = 0;
+  CHECK_THAT(at(estimate_memory(m, replicated, test::catalog().gpu("b200")), StepPhase::forward_end,
+                MemoryComponent::low_precision),
+             WithinRel(linear, 1e-12));
+  c.fp8_all_gather = false;
   c.precision = Precision::mxfp8; // row- and column-wise copies with E8M0 scales per 32
   CHECK_THAT(at(estimate_memory(m, c, test::catalog().gpu("b200")), StepPhase::forward_end,
                 MemoryComponent::low_precision),

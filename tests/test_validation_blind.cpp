@@ -147,8 +147,9 @@ TEST_CASE("Megatron-Core's verification cards and NeMo 25.x rows, held aside bli
   // bwplan, committed blind and evaluated once (2026-12-08): the one peak -9.1 %, inside the
   // band; tokens/s median 38.3 %, 2 of 7 inside (the mixtures 38-58 % slow); 5 of 6 fit calls
   // right: the 70B run, which trained, called out_of_memory (240 GiB, of it 63.8 GiB of TE's fp8
-  // weight copies held from forward to backward, which Megatron-FSDP may not keep:
-  // pending/README.md). Not pooled until that is read from the source.
+  // copies of bf16 weights, as its tagged configuration has them; with the fp8 primary weights
+  // its release branch turned on, fp8_all_gather, 182.9 GiB and at_risk: pending/README.md).
+  // Not pooled until a source says which code ran.
   const auto v = validate_json("pending/measurements-blind23-holdout.json");
   check_peaks(v, 1, 9.08, 9.08, 1.0, 1.0);
   check_throughput(v, 7, 38.29, 0.1, 2.0 / 7.0);

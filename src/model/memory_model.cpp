@@ -280,8 +280,13 @@ MemoryTerms rank_terms(const ModelSpec& m, const ModelFacts& local, const Traini
   // End of backward: the root unit's unsharded gradients and their reduce-scatter input.
   t.fsdp_backward_end = fsdp && !tuning ? root + (weight_bytes + dt.reduce_bytes) * g.root : root;
 
-  // Low-precision weight copies cached from forward to backward (TE only).
-  if (is_low_precision(c.precision) && c.fp8_backend == Fp8Backend::te) {
+  // Low-precision weight copies cached from forward to backward (TE only): a bf16 weight's
+  // quantized workspace, kept for every block. FP8 primary weights (fp8_all_gather: Megatron's
+  // fp8_param_gather) are their own workspace, gathered and freed with the block
+  // (NVIDIA/TransformerEngine@v2.3:transformer_engine/pytorch/module/base.py,
+  // get_weight_workspace).
+  const bool fp8_primary_weights = c.fp8_all_gather && c.sharding != Sharding::none;
+  if (is_low_precision(c.precision) && c.fp8_backend == Fp8Backend::te && !fp8_primary_weights) {
     // Blackwell's FP8 GEMMs take either orientation of one tensor; Hopper needs a transpose.
     const bool blackwell = gpu.dense_flops_per_s.mxfp8 > 0;
     t.low_precision = cached_weight_bytes(c.precision, blackwell) * g.block_linear *
