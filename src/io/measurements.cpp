@@ -110,13 +110,14 @@ MeasurementCase read_case(ObjectReader& r, const Catalog& catalog, const std::st
   // A run's file names no node size: more than 8 GPUs are read as nodes of 8 (the GPUs bwplan
   // plans on come 8 to a node), so a count that is not a multiple of 8 is refused here, in the
   // file's own words, rather than as a `gpus_per_node` the file never wrote.
-  constexpr std::int64_t kNodeGpus = 8;
-  if (c.gpus > kNodeGpus && c.gpus % kNodeGpus != 0) {
-    throw Error(fmt::format("{}: gpus {} is not a whole number of 8-GPU nodes (a run over more "
-                            "than 8 GPUs is read as nodes of 8: allowed 1 to 8 or a multiple of 8)",
-                            r.at("gpus"), c.gpus));
+  constexpr std::int64_t k_node_gpus = 8;
+  if (c.gpus > k_node_gpus && c.gpus % k_node_gpus != 0) {
+    throw Error(fmt::format("{0}: gpus {1} is not a whole number of {2}-GPU nodes (a run over "
+                            "more than {2} GPUs is read as nodes of {2}: allowed 1 to {2} or a "
+                            "multiple of {2})",
+                            r.at("gpus"), c.gpus, k_node_gpus));
   }
-  c.gpus_per_node = std::min<std::int64_t>(c.gpus, kNodeGpus);
+  c.gpus_per_node = std::min(c.gpus, k_node_gpus);
   if (c.sharding == Sharding::none) {
     // 1 (or none given) is how the data writes "no sharding"; more contradicts it, as --shard-group
     // does on the command line.
